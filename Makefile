@@ -1,0 +1,118 @@
+# VaultMesh Command Center: one Makefile, dependencies through pkg-config.
+#   make            build both daemons into build/
+#   make demo       install what is missing, build, run a CC and a local agent
+#   make check      install what is missing, build, run every test (also under ASan+UBSan)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC	?= cc
+PREFIX	?= /usr/local
+DESTDIR	?=
+PYTHON	?= /usr/bin/python3
+SAN	?=
+
+ifeq ($(SAN),1)
+BUILD	?= build/san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT	?= -O1
+else
+BUILD	?= build
+SANFLAGS =
+OPT	?= -O2
+endif
+
+PKGS	= libmicrohttpd sqlite3 jansson libsodium libcurl libsystemd
+HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
+# Missing libraries: install them (scripts/install-deps.sh) before anything is built.
+ifneq ($(HAVE_DEPS),yes)
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+$(info make: installing missing packages with scripts/install-deps.sh)
+INSTALL_RC := $(shell ./scripts/install-deps.sh 1>&2; echo $$?)
+ifneq ($(INSTALL_RC),0)
+$(error scripts/install-deps.sh failed)
+endif
+HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
+endif
+endif
+
+WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	  -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wcast-qual -Wundef
+CFLAGS	?= $(OPT) -g
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon \
+	  -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
+	  $(shell pkg-config --cflags $(PKGS))
+LDFLAGS_ALL = $(SANFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+
+LIBS_CC	   = $(shell pkg-config --libs libmicrohttpd sqlite3 jansson libsodium libsystemd) -lpthread -lm
+LIBS_AGENT = $(shell pkg-config --libs libcurl jansson libsodium libsystemd) -lpthread -lm
+LIBS_TEST  = $(shell pkg-config --libs cmocka)
+
+COMMON_SRC = $(wildcard common/*.c)
+CC_SRC	   = $(wildcard command-center/*.c)
+AGENT_SRC  = $(wildcard node-agent/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+CC_OBJ	   = $(CC_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ  = $(AGENT_SRC:%.c=$(BUILD)/%.o)
+CC_LIB_OBJ    = $(filter-out $(BUILD)/command-center/main.o,$(CC_OBJ))
+AGENT_LIB_OBJ = $(filter-out $(BUILD)/node-agent/main.o,$(AGENT_OBJ))
+
+# Unit tests: tests/unit/cc_*.c link the command center's modules,
+# agent_*.c the agent's, common_*.c only the shared code.
+UNIT_SRC   = $(wildcard tests/unit/*_test_*.c)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+BINS	= $(BUILD)/vaultmesh-command-center $(BUILD)/vaultmesh-node-agent
+
+.PHONY: all deps demo check unit e2e test-one install clean bench
+all: $(BINS)
+
+# Installs whatever Debian packages are missing (tools too: pytest, wrk).
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h command-center/*.h node-agent/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/vaultmesh-command-center: $(CC_OBJ) $(COMMON_OBJ)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_CC)
+
+$(BUILD)/vaultmesh-node-agent: $(AGENT_OBJ) $(COMMON_OBJ)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_AGENT)
+
+$(BUILD)/tests/cc_%: $(BUILD)/tests/unit/cc_%.o $(CC_LIB_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_CC) $(LIBS_TEST)
+
+$(BUILD)/tests/agent_%: $(BUILD)/tests/unit/agent_%.o $(AGENT_LIB_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_AGENT) $(LIBS_TEST)
+
+$(BUILD)/tests/common_%: $(BUILD)/tests/unit/common_%.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_AGENT) $(LIBS_TEST)
+
+unit: all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: all
+	VM_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
+
+# Every test, once in the normal build and once under ASan and UBSan.
+check: deps
+	$(MAKE) unit e2e
+	$(MAKE) SAN=1 unit e2e
+
+demo: deps
+	$(MAKE) all
+	./scripts/demo.sh $(BUILD)
+
+bench: all
+	./bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+clean:
+	rm -rf build

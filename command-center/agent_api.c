@@ -1,0 +1,182 @@
+/* The agent endpoints of CONTRACT.md: enroll and heartbeat. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cc.h"
+#include "log.h"
+#include "util.h"
+
+/* Parses the body as a JSON object, or answers 400 and returns NULL. */
+json_t *
+parse_body(struct req *r)
+{
+	struct bytes	 b = req_body(r);
+	json_error_t	 jerr;
+	json_t		*root;
+
+	if (b.len == 0) {
+		resp_error(r, 400, "invalid_json", "the body is empty");
+		return NULL;
+	}
+	root = json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		resp_error(r, 400, "invalid_json", "line %d column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		resp_error(r, 400, "invalid_json", "the body must be a JSON "
+		    "object");
+		return NULL;
+	}
+	return root;
+}
+
+/* The bearer token of the request, or NULL. */
+static const char *
+bearer(struct req *r)
+{
+	const char *h = req_header(r, "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
+		return NULL;
+	return h + 7;
+}
+
+/* Answers 401/403 unless token authenticates node_id; 0 when it does. */
+int
+agent_auth(struct req *r, const char *node_id)
+{
+	switch (fleet_auth(app.fleet, node_id, bearer(r))) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_FORBIDDEN:
+		resp_error(r, 403, "forbidden", "this token belongs to another "
+		    "node");
+		log_warn("auth_forbidden", "node_id=%s peer=%s", node_id,
+		    req_peer(r));
+		return -1;
+	default:
+		resp_error(r, 401, "unauthorized", "missing, wrong or revoked "
+		    "node token");
+		log_info("auth_failed", "node_id=%s peer=%s", node_id,
+		    req_peer(r));
+		return -1;
+	}
+}
+
+static int
+secret_matches(const char *secret)
+{
+	unsigned char h[32];
+	int ok;
+
+	if (!app.have_secret || secret == NULL)
+		return 0;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)secret,
+	    strlen(secret), NULL, 0);
+	ok = sodium_memcmp(h, app.secret_hash, sizeof(h)) == 0;
+	sodium_memzero(h, sizeof(h));
+	return ok;
+}
+
+void
+h_enroll(struct req *r)
+{
+	struct enroll_req	 er;
+	struct buf		 b;
+	json_t			*root;
+	char			 err[256], token[64], host[96];
+	int			 secret_ok;
+
+	if ((root = parse_body(r)) == NULL)
+		return;
+	if (validate_enroll(root, &er, err, sizeof(err)) == -1) {
+		resp_error(r, 400, "invalid_field", "%s", err);
+		goto out;
+	}
+	secret_ok = secret_matches(er.enroll_secret);
+	log_quote(host, sizeof(host), er.hostname);
+	if (er.enroll_secret != NULL && !secret_ok)
+		log_warn("enroll_bad_secret", "node_id=%s hostname=%s peer=%s",
+		    er.node_id, host, req_peer(r));
+	switch (fleet_enroll(app.fleet, &er, secret_ok, token)) {
+	case ENROLL_APPROVED:
+		buf_init(&b, 1024);
+		buf_puts(&b, "{\"node_token\":");
+		buf_json_str(&b, token);
+		buf_puts(&b, ",\"cc_public_key\":");
+		buf_json_str(&b, app.pk_b64);
+		buf_putc(&b, '}');
+		sodium_memzero(token, sizeof(token));
+		log_info("enroll", "node_id=%s hostname=%s status=approved "
+		    "peer=%s", er.node_id, host, req_peer(r));
+		resp_json(r, 200, &b);
+		if (b.p != NULL)
+			sodium_memzero(b.p, b.len);
+		buf_free(&b);
+		break;
+	case ENROLL_PENDING:
+		buf_init(&b, 256);
+		buf_puts(&b, "{\"status\":\"pending\",\"message\":\"waiting for "
+		    "an operator to approve this node\"}");
+		log_info("enroll", "node_id=%s hostname=%s status=pending "
+		    "peer=%s", er.node_id, host, req_peer(r));
+		resp_json(r, 202, &b);
+		break;
+	case ENROLL_CONFLICT:
+		log_warn("enroll_conflict", "node_id=%s hostname=%s peer=%s",
+		    er.node_id, host, req_peer(r));
+		resp_error(r, 409, "already_enrolled", "this node already has "
+		    "a token; an operator must revoke and approve it again");
+		break;
+	case ENROLL_REVOKED:
+		log_warn("enroll_revoked", "node_id=%s hostname=%s peer=%s",
+		    er.node_id, host, req_peer(r));
+		resp_error(r, 403, "node_revoked", "this node was revoked; an "
+		    "operator must approve it again");
+		break;
+	default:
+		resp_error(r, 503, "store_unavailable", "the node could not be "
+		    "stored; try again");
+	}
+out:
+	json_decref(root);
+}
+
+void
+h_heartbeat(struct req *r)
+{
+	struct heartbeat	 hb;
+	struct buf		 b;
+	json_t			*root;
+	char			 err[256];
+
+	memset(&hb, 0, sizeof(hb));
+	if (bearer(r) == NULL) {
+		resp_error(r, 401, "unauthorized", "missing node token");
+		return;
+	}
+	if ((root = parse_body(r)) == NULL)
+		return;
+	if (validate_heartbeat(root, &hb, err, sizeof(err)) == -1) {
+		resp_error(r, 400, "invalid_field", "%s", err);
+		goto out;
+	}
+	if (agent_auth(r, hb.node_id) == -1)
+		goto out;
+	if (fleet_heartbeat(app.fleet, &hb) == -1) {
+		resp_error(r, 401, "unauthorized", "unknown node");
+		goto out;
+	}
+	buf_init(&b, 128);
+	buf_printf(&b, "{\"ok\":true,\"pending_commands\":%d}", 0);
+	resp_json(r, 200, &b);
+out:
+	free(hb.json);
+	json_decref(root);
+}

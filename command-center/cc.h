@@ -1,0 +1,305 @@
+/*
+ * The command center's private header: one section per file.
+ * Only http.c includes microhttpd.h; only store.c includes sqlite3.h.
+ */
+#ifndef VM_CC_H
+#define VM_CC_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+
+#define TOKEN_HASH_LEN	32
+#define HOSTNAME_MAX	255
+#define PROFILE_MAX	64
+#define VERSION_MAX	64
+#define SERVICES_MAX	64
+#define FINDING_SEVERITIES 5
+
+/* ---- config.c ---------------------------------------------------- */
+
+struct config {
+	char		 listen_host[64];
+	unsigned short	 listen_port;	/* 0: any free port */
+	const char	*db_path;
+	const char	*key_path;
+	const char	*enroll_secret;	/* NULL when unset */
+	const char	*policy_path;	/* NULL when unset */
+	long		 scan_interval_hours;
+	long		 scan_stale_hours;
+	long		 heartbeat_stale_minutes;
+	long		 scheduler_tick_seconds;
+	long		 command_ttl_seconds;
+	long		 max_connections;
+	long		 threads;
+	const char	*log_level;
+};
+
+/* Fills c from the environment: 0, or -1 with one line in err. */
+int	 config_load(struct config *c, char *err, size_t errlen);
+
+/* ---- attention.c: the fleet model, pure functions of the state ----- */
+
+enum node_status { NODE_PENDING, NODE_APPROVED, NODE_REVOKED };
+enum cf_state { CF_UNKNOWN, CF_UP, CF_DOWN };
+enum level { LEVEL_GREEN, LEVEL_YELLOW, LEVEL_RED };
+
+/* Reasons as bits, in the contract's order. */
+enum reason {
+	R_HEARTBEAT_STALE	= 1u << 0,
+	R_CLOUDFLARE_DOWN	= 1u << 1,
+	R_SERVICES_DOWN		= 1u << 2,
+	R_NEVER_SCANNED		= 1u << 3,
+	R_SCAN_STALE		= 1u << 4,
+	R_CRITICAL_FINDINGS	= 1u << 5,
+	R_HIGH_FINDINGS		= 1u << 6,
+};
+#define REASON_COUNT 7
+
+struct thresholds {
+	int64_t	 heartbeat_stale_secs;
+	int64_t	 scan_stale_secs;
+};
+
+/* What attention is computed from. Times are Unix seconds, 0 = never. */
+struct attn_input {
+	int64_t		 last_heartbeat_at;
+	int64_t		 last_scan_at;
+	enum cf_state	 cloudflare;
+	int		 services_down;
+	int		 critical;
+	int		 high;
+};
+
+unsigned	 attention_reasons(const struct attn_input *in, int64_t now,
+		    const struct thresholds *t);
+enum level	 attention_level(unsigned reasons);
+const char	*reason_name(unsigned bit);
+const char	*level_name(enum level l);
+const char	*status_name(enum node_status s);
+int		 status_parse(const char *s, enum node_status *out);
+
+/* ---- validate.c: requests from agents, checked field by field ------ */
+
+struct heartbeat {
+	const char	*node_id;
+	const char	*hostname;
+	const char	*os_profile;
+	const char	*agent_version;
+	enum cf_state	 cloudflare;
+	int		 services_down;
+	char		*json;		/* canonical compact JSON (malloc'd) */
+};
+
+struct enroll_req {
+	const char	*node_id;
+	const char	*hostname;
+	const char	*os_profile;
+	const char	*agent_version;
+	const char	*enroll_secret;	/* NULL when absent */
+};
+
+/*
+ * Each validates root (borrowed; the out strings point into it) and
+ * returns 0, or -1 with the offending field's name and why in err.
+ */
+int	 validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
+	    size_t errlen);
+int	 validate_enroll(json_t *root, struct enroll_req *er, char *err,
+	    size_t errlen);
+int	 validate_hostname(const char *s);
+int	 validate_profile(const char *s);
+
+/* ---- store.c: all SQL ------------------------------------------------ */
+
+struct store;
+
+/* A node row as stored. Strings are malloc'd (node_rec_free). */
+struct node_rec {
+	char		 node_id[37];
+	char		*hostname;
+	char		*os_profile;
+	char		*agent_version;
+	enum node_status status;
+	int		 has_token;
+	unsigned char	 token_hash[TOKEN_HASH_LEN];
+	int64_t		 enrolled_at;
+	int64_t		 last_heartbeat_at;
+	int64_t		 last_scan_at;
+	char		*heartbeat;	/* JSON or NULL */
+	int		 findings[FINDING_SEVERITIES];
+};
+
+/* One heartbeat to persist. */
+struct hb_write {
+	char	 node_id[37];
+	int64_t	 at;
+	char	*json;
+	char	*hostname;
+	char	*agent_version;
+};
+
+/* Opens (creating and migrating) the database: NULL with err on failure. */
+struct store	*store_open(const char *path, char *err, size_t errlen);
+void		 store_close(struct store *s);
+/* Calls fn for each stored node (rec is borrowed); 0 or -1. */
+int		 store_load_nodes(struct store *s,
+		    int (*fn)(const struct node_rec *rec, void *arg), void *arg);
+/* Inserts a new node: 0, or -1 (logged). */
+int		 store_node_insert(struct store *s, const struct node_rec *rec);
+/* Sets status and token (token_hash NULL clears it): 0 or -1. */
+int		 store_node_set_status(struct store *s, const char *node_id,
+		    enum node_status st, const unsigned char *token_hash);
+/* Writes heartbeats in one transaction: 0 or -1. */
+int		 store_heartbeats(struct store *s, const struct hb_write *w,
+		    size_t n);
+void		 node_rec_free(struct node_rec *r);
+
+/* ---- fleet.c: the nodes in memory, write-behind of heartbeats -------- */
+
+struct fleet;
+
+/* A copy of what views need of one node. */
+struct node_view {
+	char		 node_id[37];
+	char		 hostname[HOSTNAME_MAX + 1];
+	char		 os_profile[PROFILE_MAX + 1];
+	char		 agent_version[VERSION_MAX + 1];
+	enum node_status status;
+	int64_t		 enrolled_at;
+	int64_t		 last_heartbeat_at;
+	int64_t		 last_scan_at;
+	int		 findings[FINDING_SEVERITIES];
+	unsigned	 reasons;
+	enum level	 level;
+};
+
+enum enroll_outcome {
+	ENROLL_APPROVED,	/* token issued */
+	ENROLL_PENDING,
+	ENROLL_CONFLICT,	/* already has a token */
+	ENROLL_REVOKED,
+	ENROLL_FAILED,		/* store error */
+};
+
+enum auth_result { AUTH_OK, AUTH_UNAUTHORIZED, AUTH_FORBIDDEN };
+
+struct fleet	*fleet_open(struct store *st, const struct thresholds *t,
+		    char *err, size_t errlen);
+/* Flushes pending heartbeats and frees everything. */
+void		 fleet_close(struct fleet *f);
+/*
+ * Enrolls er; secret_ok says whether the enroll secret matched. On
+ * ENROLL_APPROVED the new token (NUL-terminated) is in token[64].
+ */
+enum enroll_outcome fleet_enroll(struct fleet *f, const struct enroll_req *er,
+		    int secret_ok, char token[64]);
+/* Checks a bearer token against node_id, in constant time. */
+enum auth_result fleet_auth(struct fleet *f, const char *node_id,
+		    const char *token);
+/* Records a heartbeat (takes hb->json); returns -1 if unknown node. */
+int		 fleet_heartbeat(struct fleet *f, struct heartbeat *hb);
+/* Operator actions: 0, -1 store error, -2 unknown node. */
+int		 fleet_set_status(struct fleet *f, const char *node_id,
+		    enum node_status st);
+/* Copies one node's view and heartbeat JSON (malloc'd, may be NULL); -1 unknown. */
+int		 fleet_get(struct fleet *f, const char *node_id, int64_t now,
+		    struct node_view *v, char **heartbeat);
+/*
+ * Snapshot of all nodes (malloc'd array, *n entries), each with attention
+ * computed at now. Heartbeats are copied when want_hb (array of n strings).
+ */
+struct node_view *fleet_list(struct fleet *f, int64_t now, size_t *n,
+		    char ***heartbeats);
+/* Writes dirty heartbeats to the store now (the writer does it every 200 ms). */
+void		 fleet_flush(struct fleet *f);
+
+/* ---- http.c: the libmicrohttpd boundary ---------------------------- */
+
+struct req;
+struct server;
+
+typedef void (*handler_fn)(struct req *r);
+
+struct route {
+	const char	*method;
+	const char	*pattern;	/* "*" matches one path segment */
+	size_t		 body_max;
+	handler_fn	 handler;
+};
+
+struct server	*server_start(const struct config *c, const struct route *table,
+		    char *err, size_t errlen);
+unsigned short	 server_port(const struct server *s);
+void		 server_stop(struct server *s);
+
+const char	*req_method(const struct req *r);
+const char	*req_path(const struct req *r);
+/* The path segment the route's "*" matched (first one), or NULL. */
+const char	*req_param(const struct req *r);
+const char	*req_header(struct req *r, const char *name);
+const char	*req_query(struct req *r, const char *name);
+/* A field of a urlencoded form body, or NULL. */
+const char	*req_form(struct req *r, const char *name);
+int		 req_is_form(const struct req *r);
+/* 1 if the client asked for JSON (JSON body or Accept: application/json). */
+int		 req_wants_json(struct req *r);
+struct bytes	 req_body(const struct req *r);
+const char	*req_peer(const struct req *r);
+
+/* Each queues the one answer of a request; body bufs are consumed. */
+void		 resp_json(struct req *r, unsigned status, struct buf *body);
+void		 resp_html(struct req *r, unsigned status, struct buf *body);
+void		 resp_error(struct req *r, unsigned status, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void		 resp_redirect(struct req *r, const char *location);
+/* Static stylesheet, cacheable. */
+void		 resp_css(struct req *r, struct buf *body);
+
+/* ---- routes.c, agent_api.c, operator.c, html.c --------------------- */
+
+struct app {
+	struct config		 cfg;
+	struct store		*store;
+	struct fleet		*fleet;
+	struct thresholds	 thr;
+	unsigned char		 secret_hash[32];	/* of the enroll secret */
+	int			 have_secret;
+	unsigned char		 sk[64];		/* Ed25519 signing key */
+	unsigned char		 pk[32];
+	char			 pk_b64[64];
+};
+
+extern struct app app;
+extern const struct route routes[];
+
+/* agent_api.c */
+json_t	*parse_body(struct req *r);
+int	 agent_auth(struct req *r, const char *node_id);
+void	 h_enroll(struct req *r);
+void	 h_heartbeat(struct req *r);
+void	 h_nodes_json(struct req *r);
+void	 h_dashboard(struct req *r);
+void	 h_node_page(struct req *r);
+void	 h_node_approve(struct req *r);
+void	 h_node_revoke(struct req *r);
+void	 h_healthz(struct req *r);
+void	 h_static_css(struct req *r);
+
+/* html.c: whole pages into b; -1 when the buffer failed. */
+int	 html_dashboard(struct buf *b, const struct node_view *v, size_t n,
+	    int64_t now);
+int	 html_node(struct buf *b, const struct node_view *v, const char *hb_json,
+	    int64_t now);
+/* json rendering of one node (operator views). */
+int	 json_node(struct buf *b, const struct node_view *v, const char *hb_json);
+
+/* keys.c: the command-signing key. */
+int	 keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
+	    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,677 @@
+/*
+ * fleet: every node in memory, the source of truth for reads, with the
+ * store behind it. Enrollment and operator actions are written through to
+ * the store before they are answered; heartbeats are written behind, by a
+ * writer thread every FLUSH_MS, coalesced per node, so an acknowledged
+ * heartbeat is on disk within a second.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "cc.h"
+#include "log.h"
+#include "util.h"
+
+#define FLUSH_MS	200
+#define SLOT_EMPTY	0u
+#define SLOT_DEAD	UINT32_MAX
+
+struct fnode {
+	struct node_rec	 r;
+	enum cf_state	 cloudflare;
+	int		 services_down;
+	int		 dirty;
+	uint32_t	 num;	/* index in fleet->node, plus one */
+};
+
+/* An open-addressing index of node numbers (+1), linear probing. */
+struct index {
+	uint32_t	*slot;
+	size_t		 cap;	/* power of two */
+	size_t		 used;	/* live + dead */
+};
+
+struct fleet {
+	pthread_mutex_t		 mu;
+	struct fnode		**node;
+	size_t			 n, cap;
+	struct index		 by_id;
+	struct index		 by_token;
+	uint32_t		*dirty;
+	size_t			 ndirty, dirty_cap;
+	unsigned char		 hkey[crypto_shorthash_KEYBYTES];
+	struct store		*store;
+	struct thresholds	 thr;
+	pthread_t		 writer;
+	pthread_cond_t		 cv;
+	int			 stop;
+	int			 writer_started;
+};
+
+static uint64_t
+hash_id(const struct fleet *f, const char *id)
+{
+	unsigned char	 h[crypto_shorthash_BYTES];
+	uint64_t	 v;
+
+	crypto_shorthash(h, (const unsigned char *)id, strlen(id), f->hkey);
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
+static uint64_t
+hash_token(const unsigned char *th)
+{
+	uint64_t v;
+
+	/* A BLAKE2b output: already uniform. */
+	memcpy(&v, th, sizeof(v));
+	return v;
+}
+
+/* Finds the node whose key matches; match(i) compares node i's key. */
+static struct fnode *
+index_find(const struct fleet *f, const struct index *ix, uint64_t h,
+    int (*match)(const struct fnode *, const void *), const void *key)
+{
+	size_t mask = ix->cap - 1;
+
+	if (ix->cap == 0)
+		return NULL;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		uint32_t s = ix->slot[i];
+
+		if (s == SLOT_EMPTY)
+			return NULL;
+		if (s != SLOT_DEAD && match(f->node[s - 1], key))
+			return f->node[s - 1];
+	}
+}
+
+static int
+match_id(const struct fnode *n, const void *key)
+{
+	return strcmp(n->r.node_id, key) == 0;
+}
+
+static int
+match_token(const struct fnode *n, const void *key)
+{
+	return n->r.has_token &&
+	    memcmp(n->r.token_hash, key, TOKEN_HASH_LEN) == 0;
+}
+
+static uint64_t
+node_key_hash(const struct fleet *f, const struct index *ix,
+    const struct fnode *n)
+{
+	return ix == &f->by_id ? hash_id(f, n->r.node_id) :
+	    hash_token(n->r.token_hash);
+}
+
+static void
+index_put_raw(struct index *ix, uint64_t h, uint32_t num)
+{
+	size_t mask = ix->cap - 1;
+
+	for (size_t i = h & mask;; i = (i + 1) & mask)
+		if (ix->slot[i] == SLOT_EMPTY || ix->slot[i] == SLOT_DEAD) {
+			if (ix->slot[i] == SLOT_EMPTY)
+				ix->used++;
+			ix->slot[i] = num;
+			return;
+		}
+}
+
+/* Adds node number num (index into f->node); rebuilds when 70% full. */
+static int
+index_add(struct fleet *f, struct index *ix, uint32_t num)
+{
+	if ((ix->used + 1) * 10 >= ix->cap * 7) {
+		size_t		 ncap = ix->cap ? ix->cap * 2 : 1024;
+		uint32_t	*old = ix->slot;
+		size_t		 ocap = ix->cap;
+
+		if ((ix->slot = calloc(ncap, sizeof(uint32_t))) == NULL) {
+			ix->slot = old;
+			return -1;
+		}
+		ix->cap = ncap;
+		ix->used = 0;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i] != SLOT_EMPTY && old[i] != SLOT_DEAD)
+				index_put_raw(ix, node_key_hash(f, ix,
+				    f->node[old[i] - 1]), old[i]);
+		free(old);
+	}
+	index_put_raw(ix, node_key_hash(f, ix, f->node[num - 1]), num);
+	return 0;
+}
+
+/* Removes node number num from the token index (call before its hash changes). */
+static void
+token_index_del(struct fleet *f, uint32_t num)
+{
+	struct index	*ix = &f->by_token;
+	size_t		 mask = ix->cap - 1;
+	uint64_t	 h = hash_token(f->node[num - 1]->r.token_hash);
+
+	if (ix->cap == 0)
+		return;
+	for (size_t i = h & mask; ix->slot[i] != SLOT_EMPTY;
+	    i = (i + 1) & mask)
+		if (ix->slot[i] == num) {
+			ix->slot[i] = SLOT_DEAD;
+			return;
+		}
+}
+
+/* Appends a copy of rec; 0 or -1. Caller holds the lock (or is alone). */
+static int
+fleet_add(struct fleet *f, const struct node_rec *rec)
+{
+	struct fnode *n;
+
+	if (f->n == f->cap) {
+		size_t		 ncap = f->cap ? f->cap * 2 : 1024;
+		struct fnode	**nn = realloc(f->node, ncap * sizeof(*nn));
+
+		if (nn == NULL)
+			return -1;
+		f->node = nn;
+		f->cap = ncap;
+	}
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return -1;
+	n->r = *rec;
+	n->r.hostname = strdup(rec->hostname);
+	n->r.os_profile = strdup(rec->os_profile);
+	n->r.agent_version = strdup(rec->agent_version);
+	n->r.heartbeat = rec->heartbeat ? strdup(rec->heartbeat) : NULL;
+	if (n->r.hostname == NULL || n->r.os_profile == NULL ||
+	    n->r.agent_version == NULL ||
+	    (rec->heartbeat != NULL && n->r.heartbeat == NULL))
+		goto fail;
+	/* Facts attention needs, derived again from the stored heartbeat. */
+	if (n->r.heartbeat != NULL) {
+		json_t		*root = json_loads(n->r.heartbeat, 0, NULL);
+		struct heartbeat hb;
+		char		 err[128];
+
+		if (root != NULL && validate_heartbeat(root, &hb, err,
+		    sizeof(err)) == 0) {
+			n->cloudflare = hb.cloudflare;
+			n->services_down = hb.services_down;
+			free(hb.json);
+		}
+		json_decref(root);
+	}
+	f->node[f->n++] = n;
+	n->num = (uint32_t)f->n;
+	if (index_add(f, &f->by_id, (uint32_t)f->n) == -1 ||
+	    (n->r.has_token && index_add(f, &f->by_token,
+	    (uint32_t)f->n) == -1)) {
+		f->n--;
+		goto fail;
+	}
+	return 0;
+fail:
+	node_rec_free(&n->r);
+	free(n);
+	return -1;
+}
+
+static int
+load_cb(const struct node_rec *rec, void *arg)
+{
+	return fleet_add(arg, rec);
+}
+
+static struct fnode *
+find(const struct fleet *f, const char *node_id)
+{
+	return index_find(f, &f->by_id, hash_id(f, node_id), match_id,
+	    node_id);
+}
+
+static int
+take_dirty(struct fleet *f, struct hb_write **out, size_t *nout)
+{
+	struct hb_write	*w = NULL;
+	size_t		 n = 0;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->ndirty > 0 && (w = calloc(f->ndirty, sizeof(*w))) != NULL) {
+		for (size_t i = 0; i < f->ndirty; i++) {
+			struct fnode *fn = f->node[f->dirty[i] - 1];
+
+			memcpy(w[n].node_id, fn->r.node_id, 37);
+			w[n].at = fn->r.last_heartbeat_at;
+			w[n].json = strdup(fn->r.heartbeat);
+			w[n].hostname = strdup(fn->r.hostname);
+			w[n].agent_version = strdup(fn->r.agent_version);
+			if (w[n].json == NULL || w[n].hostname == NULL ||
+			    w[n].agent_version == NULL) {
+				free(w[n].json);
+				free(w[n].hostname);
+				free(w[n].agent_version);
+				continue;	/* stays dirty, next round */
+			}
+			fn->dirty = 0;
+			n++;
+		}
+		/* Keep the ones that could not be copied. */
+		size_t keep = 0;
+		for (size_t i = 0; i < f->ndirty; i++)
+			if (f->node[f->dirty[i] - 1]->dirty)
+				f->dirty[keep++] = f->dirty[i];
+		f->ndirty = keep;
+	}
+	pthread_mutex_unlock(&f->mu);
+	*out = w;
+	*nout = n;
+	return 0;
+}
+
+static void
+redirty(struct fleet *f, const struct hb_write *w, size_t n)
+{
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < n; i++) {
+		struct fnode *fn = find(f, w[i].node_id);
+
+		if (fn != NULL && !fn->dirty && f->ndirty < f->dirty_cap) {
+			fn->dirty = 1;
+			f->dirty[f->ndirty++] = fn->num;
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+void
+fleet_flush(struct fleet *f)
+{
+	struct hb_write	*w;
+	size_t		 n;
+
+	take_dirty(f, &w, &n);
+	if (n > 0) {
+		int64_t t0 = mono_ms();
+
+		if (store_heartbeats(f->store, w, n) == -1) {
+			log_err("heartbeat_flush_failed", "count=%zu", n);
+			redirty(f, w, n);
+		} else
+			log_debug("heartbeat_flush", "count=%zu ms=%lld", n,
+			    (long long)(mono_ms() - t0));
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(w[i].json);
+		free(w[i].hostname);
+		free(w[i].agent_version);
+	}
+	free(w);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct fleet	*f = arg;
+	struct timespec	 ts;
+	int		 stop = 0;
+
+	while (!stop) {
+		pthread_mutex_lock(&f->mu);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += FLUSH_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		while (!f->stop && pthread_cond_timedwait(&f->cv, &f->mu,
+		    &ts) != ETIMEDOUT)
+			;
+		stop = f->stop;
+		pthread_mutex_unlock(&f->mu);
+		fleet_flush(f);
+	}
+	return NULL;
+}
+
+struct fleet *
+fleet_open(struct store *st, const struct thresholds *t, char *err,
+    size_t errlen)
+{
+	struct fleet *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	f->store = st;
+	f->thr = *t;
+	crypto_shorthash_keygen(f->hkey);
+	if (store_load_nodes(st, load_cb, f) == -1) {
+		snprintf(err, errlen, "loading nodes from the store failed");
+		goto fail;
+	}
+	f->dirty_cap = f->cap ? f->cap : 1024;
+	if ((f->dirty = calloc(f->dirty_cap, sizeof(uint32_t))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (pthread_create(&f->writer, NULL, writer_main, f) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread");
+		goto fail;
+	}
+	f->writer_started = 1;
+	return f;
+fail:
+	fleet_close(f);
+	return NULL;
+}
+
+void
+fleet_close(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	if (f->writer_started) {
+		pthread_mutex_lock(&f->mu);
+		f->stop = 1;
+		pthread_cond_signal(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->writer, NULL);	/* it flushes once more */
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		node_rec_free(&f->node[i]->r);
+		free(f->node[i]);
+	}
+	free(f->node);
+	free(f->by_id.slot);
+	free(f->by_token.slot);
+	free(f->dirty);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
+
+static void
+token_hash(const char *token, unsigned char out[TOKEN_HASH_LEN])
+{
+	crypto_generichash(out, TOKEN_HASH_LEN, (const unsigned char *)token,
+	    strlen(token), NULL, 0);
+}
+
+/* A new token (43 base64url chars) and its hash. */
+static void
+token_new(char token[64], unsigned char th[TOKEN_HASH_LEN])
+{
+	unsigned char raw[32];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(token, 64, raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+	token_hash(token, th);
+}
+
+/* Makes room in the dirty list for every node (called with the lock). */
+static int
+dirty_reserve(struct fleet *f)
+{
+	if (f->dirty_cap < f->cap) {
+		uint32_t *nd = realloc(f->dirty, f->cap * sizeof(uint32_t));
+
+		if (nd == NULL)
+			return -1;
+		f->dirty = nd;
+		f->dirty_cap = f->cap;
+	}
+	return 0;
+}
+
+enum enroll_outcome
+fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
+    char token[64])
+{
+	struct fnode		*n;
+	struct node_rec		 rec;
+	unsigned char		 th[TOKEN_HASH_LEN];
+	enum enroll_outcome	 out = ENROLL_FAILED;
+
+	token[0] = '\0';
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, er->node_id)) == NULL) {
+		memset(&rec, 0, sizeof(rec));
+		memcpy(rec.node_id, er->node_id, 37);
+		rec.hostname = (char *)(uintptr_t)er->hostname;
+		rec.os_profile = (char *)(uintptr_t)er->os_profile;
+		rec.agent_version = (char *)(uintptr_t)er->agent_version;
+		rec.status = secret_ok ? NODE_APPROVED : NODE_PENDING;
+		rec.enrolled_at = time(NULL);
+		if (secret_ok) {
+			token_new(token, rec.token_hash);
+			rec.has_token = 1;
+		}
+		if (store_node_insert(f->store, &rec) == -1)
+			goto out;
+		if (fleet_add(f, &rec) == -1 || dirty_reserve(f) == -1) {
+			log_err("fleet_error", "op=enroll node_id=%s "
+			    "error=out_of_memory", er->node_id);
+			goto out;
+		}
+		out = secret_ok ? ENROLL_APPROVED : ENROLL_PENDING;
+		goto out;
+	}
+	switch (n->r.status) {
+	case NODE_REVOKED:
+		out = ENROLL_REVOKED;
+		goto out;
+	case NODE_APPROVED:
+		if (n->r.has_token) {
+			out = ENROLL_CONFLICT;
+			goto out;
+		}
+		break;
+	case NODE_PENDING:
+		if (!secret_ok) {
+			out = ENROLL_PENDING;
+			goto out;
+		}
+		break;
+	}
+	/* Approved without a token yet, or pending with the right secret. */
+	token_new(token, th);
+	if (store_node_set_status(f->store, n->r.node_id, NODE_APPROVED,
+	    th) == -1)
+		goto out;
+	n->r.status = NODE_APPROVED;
+	memcpy(n->r.token_hash, th, TOKEN_HASH_LEN);
+	n->r.has_token = 1;
+	if (index_add(f, &f->by_token, n->num) == -1) {
+		/* The token works after a restart; until then it cannot. */
+		log_err("fleet_error", "op=enroll node_id=%s "
+		    "error=out_of_memory", er->node_id);
+		goto out;
+	}
+	out = ENROLL_APPROVED;
+out:
+	pthread_mutex_unlock(&f->mu);
+	if (out != ENROLL_APPROVED)
+		sodium_memzero(token, 64);
+	sodium_memzero(th, sizeof(th));
+	return out;
+}
+
+enum auth_result
+fleet_auth(struct fleet *f, const char *node_id, const char *token)
+{
+	unsigned char		 th[TOKEN_HASH_LEN];
+	struct fnode		*n;
+	enum auth_result	 res = AUTH_UNAUTHORIZED;
+
+	if (token == NULL || strlen(token) > 128)
+		return AUTH_UNAUTHORIZED;
+	token_hash(token, th);
+	pthread_mutex_lock(&f->mu);
+	n = find(f, node_id);
+	if (n != NULL && n->r.has_token && n->r.status == NODE_APPROVED &&
+	    sodium_memcmp(n->r.token_hash, th, TOKEN_HASH_LEN) == 0)
+		res = AUTH_OK;
+	else if (index_find(f, &f->by_token, hash_token(th), match_token,
+	    th) != NULL)
+		res = AUTH_FORBIDDEN;	/* a valid token, for another node */
+	pthread_mutex_unlock(&f->mu);
+	return res;
+}
+
+/* Replaces *dst with a copy of src when they differ; -1 on OOM. */
+static int
+set_str(char **dst, const char *src)
+{
+	char *p;
+
+	if (*dst != NULL && strcmp(*dst, src) == 0)
+		return 0;
+	if ((p = strdup(src)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+int
+fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
+{
+	struct fnode	*n;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, hb->node_id)) == NULL)
+		goto out;
+	if (set_str(&n->r.hostname, hb->hostname) == -1 ||
+	    set_str(&n->r.agent_version, hb->agent_version) == -1)
+		goto out;
+	free(n->r.heartbeat);
+	n->r.heartbeat = hb->json;
+	hb->json = NULL;
+	n->r.last_heartbeat_at = time(NULL);
+	n->cloudflare = hb->cloudflare;
+	n->services_down = hb->services_down;
+	if (!n->dirty && f->ndirty < f->dirty_cap) {
+		n->dirty = 1;
+		f->dirty[f->ndirty++] = n->num;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int
+fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
+{
+	struct fnode	*n;
+	int		 rc = -2;
+
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, node_id)) == NULL)
+		goto out;
+	rc = 0;
+	if (st == n->r.status)
+		goto out;
+	/*
+	 * Tokens exist only for approved nodes. Revoking drops the token at
+	 * once; approving (a pending or a revoked node) leaves the node
+	 * without one, so its next enrollment is answered with a new token.
+	 */
+	if (store_node_set_status(f->store, node_id, st, NULL) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (n->r.has_token) {
+		token_index_del(f, n->num);
+		n->r.has_token = 0;
+		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
+	}
+	n->r.status = st;
+out:
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+static void
+view_of(const struct fleet *f, const struct fnode *n, int64_t now,
+    struct node_view *v)
+{
+	struct attn_input in;
+
+	memcpy(v->node_id, n->r.node_id, 37);
+	snprintf(v->hostname, sizeof(v->hostname), "%s", n->r.hostname);
+	snprintf(v->os_profile, sizeof(v->os_profile), "%s", n->r.os_profile);
+	snprintf(v->agent_version, sizeof(v->agent_version), "%s",
+	    n->r.agent_version);
+	v->status = n->r.status;
+	v->enrolled_at = n->r.enrolled_at;
+	v->last_heartbeat_at = n->r.last_heartbeat_at;
+	v->last_scan_at = n->r.last_scan_at;
+	memcpy(v->findings, n->r.findings, sizeof(v->findings));
+	in.last_heartbeat_at = n->r.last_heartbeat_at;
+	in.last_scan_at = n->r.last_scan_at;
+	in.cloudflare = n->cloudflare;
+	in.services_down = n->services_down;
+	in.critical = n->r.findings[0];
+	in.high = n->r.findings[1];
+	v->reasons = attention_reasons(&in, now, &f->thr);
+	v->level = attention_level(v->reasons);
+}
+
+int
+fleet_get(struct fleet *f, const char *node_id, int64_t now,
+    struct node_view *v, char **heartbeat)
+{
+	struct fnode	*n;
+	int		 rc = -1;
+
+	*heartbeat = NULL;
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, node_id)) != NULL) {
+		view_of(f, n, now, v);
+		if (n->r.heartbeat != NULL)
+			*heartbeat = strdup(n->r.heartbeat);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+struct node_view *
+fleet_list(struct fleet *f, int64_t now, size_t *count, char ***heartbeats)
+{
+	struct node_view	*v;
+	char			**hb = NULL;
+
+	pthread_mutex_lock(&f->mu);
+	*count = f->n;
+	v = calloc(f->n ? f->n : 1, sizeof(*v));
+	if (v != NULL && heartbeats != NULL &&
+	    (hb = calloc(f->n ? f->n : 1, sizeof(*hb))) == NULL) {
+		free(v);
+		v = NULL;
+	}
+	for (size_t i = 0; v != NULL && i < f->n; i++) {
+		view_of(f, f->node[i], now, &v[i]);
+		if (hb != NULL && f->node[i]->r.heartbeat != NULL)
+			hb[i] = strdup(f->node[i]->r.heartbeat);
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (heartbeats != NULL)
+		*heartbeats = hb;
+	return v;
+}

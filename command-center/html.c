@@ -1,0 +1,368 @@
+/*
+ * html: server-rendered pages and the JSON form of a node. Every value
+ * that came from an agent goes through buf_html() or buf_json_str().
+ * Pages work without JavaScript; fragments carry ids for htmx.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cc.h"
+#include "util.h"
+
+const char vm_css[] =
+    ":root{color-scheme:light dark;--bg:#f7f7f8;--fg:#1b1d21;--muted:#5d6370;"
+    "--card:#fff;--line:#d9dce1;--red:#c62828;--yellow:#a56a00;"
+    "--green:#2e7d32;--link:#1a56b0}"
+    "@media (prefers-color-scheme:dark){:root{--bg:#15171a;--fg:#e7e9ec;"
+    "--muted:#9aa1ad;--card:#1e2125;--line:#343840;--red:#ef6b6b;"
+    "--yellow:#e0b040;--green:#6cc070;--link:#7fb0ff}}"
+    "*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,"
+    "sans-serif;background:var(--bg);color:var(--fg)}"
+    "header{padding:.8rem 1.2rem;border-bottom:1px solid var(--line);"
+    "background:var(--card)}header h1{margin:0;font-size:1.15rem}"
+    "header a{color:inherit;text-decoration:none}"
+    "main{padding:1rem 1.2rem;max-width:1200px;margin:auto}"
+    "a{color:var(--link)}table{border-collapse:collapse;width:100%;"
+    "background:var(--card)}th,td{text-align:left;padding:.45rem .6rem;"
+    "border-bottom:1px solid var(--line);vertical-align:top}"
+    "th{font-size:.8rem;text-transform:uppercase;color:var(--muted)}"
+    ".badge{display:inline-block;padding:.05rem .5rem;border-radius:.8rem;"
+    "font-weight:600;font-size:.8rem;border:2px solid currentColor}"
+    ".red{color:var(--red)}.yellow{color:var(--yellow)}"
+    ".green{color:var(--green)}.muted{color:var(--muted)}"
+    ".summary{display:flex;gap:1rem;flex-wrap:wrap;align-items:center;"
+    "margin-bottom:1rem}.summary .count{background:var(--card);"
+    "border:1px solid var(--line);border-radius:.5rem;padding:.5rem 1rem}"
+    ".count b{font-size:1.4rem;display:block}.fleet-line{font-weight:600}"
+    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;"
+    "background:var(--card);padding:1rem;border:1px solid var(--line)}"
+    "dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}"
+    "section{margin-bottom:1.5rem}form.inline{display:inline}"
+    "button{font:inherit;padding:.35rem .9rem;border-radius:.4rem;"
+    "border:1px solid var(--line);background:var(--card);color:var(--fg);"
+    "cursor:pointer}button.danger{border-color:var(--red);color:var(--red)}"
+    "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--card);"
+    "border:1px solid var(--line);padding:.6rem;max-height:24rem;overflow:auto}"
+    "@media (max-width:700px){.hide-narrow{display:none}th,td{padding:.35rem}}";
+
+static void
+page_head(struct buf *b, const char *title)
+{
+	buf_puts(b, "<!doctype html>\n<html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+	    "content=\"width=device-width, initial-scale=1\"><title>");
+	buf_html(b, title);
+	buf_puts(b, " · VaultMesh</title><link rel=\"stylesheet\" "
+	    "href=\"/static/vm.css\"></head><body><header><h1><a href=\"/\">"
+	    "VaultMesh Command Center</a></h1></header><main>");
+}
+
+static void
+page_foot(struct buf *b)
+{
+	buf_puts(b, "</main></body></html>\n");
+}
+
+/* "12s ago", "5m ago", "3h ago", "2d ago" or "never". */
+static void
+age(struct buf *b, int64_t t, int64_t now)
+{
+	int64_t d = now - t;
+
+	if (t == 0)
+		buf_puts(b, "never");
+	else if (d < 0)
+		buf_puts(b, "just now");
+	else if (d < 120)
+		buf_printf(b, "%llds ago", (long long)d);
+	else if (d < 7200)
+		buf_printf(b, "%lldm ago", (long long)(d / 60));
+	else if (d < 172800)
+		buf_printf(b, "%lldh ago", (long long)(d / 3600));
+	else
+		buf_printf(b, "%lldd ago", (long long)(d / 86400));
+}
+
+static void
+timestamp(struct buf *b, int64_t t)
+{
+	char ts[32];
+
+	if (t == 0) {
+		buf_puts(b, "never");
+		return;
+	}
+	time_rfc3339((time_t)t, ts);
+	buf_printf(b, "<time datetime=\"%s\">%s</time>", ts, ts);
+}
+
+static void
+level_badge(struct buf *b, enum level l)
+{
+	static const char *const label[] = { "GREEN", "YELLOW", "RED" };
+
+	buf_printf(b, "<span class=\"badge %s\">%s</span>", level_name(l),
+	    label[l]);
+}
+
+static void
+reasons_list(struct buf *b, unsigned reasons, const char *node_id)
+{
+	int first = 1;
+
+	if (reasons == 0) {
+		buf_puts(b, "<span class=\"muted\">none</span>");
+		return;
+	}
+	for (int i = 0; i < REASON_COUNT; i++) {
+		if (!(reasons & (1u << i)))
+			continue;
+		if (!first)
+			buf_puts(b, ", ");
+		first = 0;
+		if (node_id != NULL)
+			buf_printf(b, "<a href=\"/nodes/%s#%s\">%s</a>", node_id,
+			    reason_name(1u << i), reason_name(1u << i));
+		else
+			buf_puts(b, reason_name(1u << i));
+	}
+}
+
+static int
+view_cmp(const void *a, const void *b)
+{
+	const struct node_view *x = a, *y = b;
+	int c;
+
+	if (x->level != y->level)
+		return (int)y->level - (int)x->level;	/* red first */
+	if ((c = strcmp(x->hostname, y->hostname)) != 0)
+		return c;
+	return strcmp(x->node_id, y->node_id);
+}
+
+int
+html_dashboard(struct buf *b, const struct node_view *v, size_t n,
+    int64_t now)
+{
+	size_t			 count[3] = { 0, 0, 0 };
+	struct node_view	*sorted = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		count[v[i].level]++;
+	page_head(b, "Fleet");
+	buf_puts(b, "<section id=\"summary\" class=\"summary\">"
+	    "<p class=\"fleet-line\">");
+	if (n == 0)
+		buf_puts(b, "No nodes enrolled yet");
+	else if (count[LEVEL_GREEN] == n)
+		buf_puts(b, "<span class=\"green\">Green fleet</span>");
+	else
+		buf_printf(b, "<span class=\"red\">%zu red</span> · "
+		    "<span class=\"yellow\">%zu yellow</span> · "
+		    "<span class=\"green\">%zu green</span>",
+		    count[LEVEL_RED], count[LEVEL_YELLOW], count[LEVEL_GREEN]);
+	buf_printf(b, "</p><div class=\"count red\">Red<b>%zu</b></div>"
+	    "<div class=\"count yellow\">Yellow<b>%zu</b></div>"
+	    "<div class=\"count green\">Green<b>%zu</b></div>"
+	    "<div class=\"count\">Nodes<b>%zu</b></div></section>",
+	    count[LEVEL_RED], count[LEVEL_YELLOW], count[LEVEL_GREEN], n);
+
+	if (n > 0 && (sorted = malloc(n * sizeof(*sorted))) == NULL)
+		return -1;
+	if (n > 0)
+		memcpy(sorted, v, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), view_cmp);
+	buf_puts(b, "<table id=\"nodes\"><thead><tr><th>Host</th>"
+	    "<th class=\"hide-narrow\">Profile</th><th>Status</th>"
+	    "<th>Last heartbeat</th><th>Attention</th><th>Reasons</th>"
+	    "</tr></thead><tbody>");
+	for (size_t i = 0; i < n; i++) {
+		const struct node_view *x = &sorted[i];
+
+		buf_printf(b, "<tr class=\"lvl-%s\"><td><a href=\"/nodes/%s\">",
+		    level_name(x->level), x->node_id);
+		buf_html(b, x->hostname);
+		buf_puts(b, "</a></td><td class=\"hide-narrow\">");
+		buf_html(b, x->os_profile);
+		buf_printf(b, "</td><td>%s</td><td>", status_name(x->status));
+		age(b, x->last_heartbeat_at, now);
+		buf_puts(b, "</td><td>");
+		level_badge(b, x->level);
+		buf_puts(b, "</td><td>");
+		reasons_list(b, x->reasons, x->node_id);
+		buf_puts(b, "</td></tr>");
+	}
+	if (n == 0)
+		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">Start a node "
+		    "agent pointed at this command center to see it here."
+		    "</td></tr>");
+	buf_puts(b, "</tbody></table>");
+	page_foot(b);
+	free(sorted);
+	return buf_failed(b) ? -1 : 0;
+}
+
+static void
+fact(struct buf *b, const char *name, const char *value)
+{
+	buf_printf(b, "<dt>%s</dt><dd>", name);
+	buf_html(b, value);
+	buf_puts(b, "</dd>");
+}
+
+static void
+fact_num(struct buf *b, const char *name, json_t *hb, const char *key,
+    const char *unit)
+{
+	json_t *v = json_object_get(hb, key);
+
+	buf_printf(b, "<dt>%s</dt><dd>", name);
+	if (json_is_number(v))
+		buf_printf(b, "%.2f%s", json_number_value(v), unit);
+	else
+		buf_puts(b, "<span class=\"muted\">unknown</span>");
+	buf_puts(b, "</dd>");
+}
+
+static void
+node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now)
+{
+	json_t		*svcs = json_object_get(hb, "services"), *e;
+	json_t		*up = json_object_get(hb, "uptime_secs");
+	const char	*cf = json_string_value(json_object_get(hb,
+			    "cloudflare"));
+	size_t		 i;
+
+	buf_puts(b, "<section id=\"facts\"><h2>Facts</h2><dl>");
+	fact(b, "Node ID", v->node_id);
+	fact(b, "OS profile", v->os_profile);
+	fact(b, "Agent version", v->agent_version);
+	buf_puts(b, "<dt>Enrolled</dt><dd>");
+	timestamp(b, v->enrolled_at);
+	buf_puts(b, "</dd><dt id=\"heartbeat_stale\">Last heartbeat</dt><dd>");
+	age(b, v->last_heartbeat_at, now);
+	buf_puts(b, " (");
+	timestamp(b, v->last_heartbeat_at);
+	buf_puts(b, ")</dd>");
+	if (hb != NULL) {
+		buf_puts(b, "<dt>Uptime</dt><dd>");
+		if (json_is_integer(up))
+			buf_printf(b, "%lldd %lldh %lldm",
+			    (long long)(json_integer_value(up) / 86400),
+			    (long long)(json_integer_value(up) % 86400 / 3600),
+			    (long long)(json_integer_value(up) % 3600 / 60));
+		buf_puts(b, "</dd>");
+		fact_num(b, "Load (1 min)", hb, "load1", "");
+		fact_num(b, "Memory used", hb, "mem_used_pct", "%");
+		fact_num(b, "Disk used", hb, "root_disk_used_pct", "%");
+		buf_puts(b, "<dt id=\"cloudflare_down\">Cloudflare tunnel</dt><dd>");
+		buf_html(b, cf ? cf : "unknown");
+		buf_puts(b, "</dd>");
+		fact(b, "Sent at", json_string_value(json_object_get(hb,
+		    "sent_at")) ? json_string_value(json_object_get(hb,
+		    "sent_at")) : "");
+	}
+	buf_puts(b, "<dt id=\"never_scanned\">Last scan</dt><dd>");
+	age(b, v->last_scan_at, now);
+	buf_puts(b, "</dd></dl></section>");
+
+	buf_puts(b, "<section id=\"services_down\"><h2>Services</h2>");
+	if (json_array_size(svcs) == 0) {
+		buf_puts(b, "<p class=\"muted\">No services reported.</p>"
+		    "</section>");
+		return;
+	}
+	buf_puts(b, "<table id=\"services\"><thead><tr><th>Unit</th>"
+	    "<th>State</th></tr></thead><tbody>");
+	json_array_foreach(svcs, i, e) {
+		const char *st = json_string_value(json_object_get(e, "state"));
+
+		buf_puts(b, "<tr><td>");
+		buf_html(b, json_string_value(json_object_get(e, "name")));
+		buf_printf(b, "</td><td class=\"%s\">",
+		    st && strcmp(st, "active") == 0 ? "green" :
+		    st && (strcmp(st, "failed") == 0 ||
+		    strcmp(st, "inactive") == 0) ? "red" : "muted");
+		buf_html(b, st);
+		buf_puts(b, "</td></tr>");
+	}
+	buf_puts(b, "</tbody></table></section>");
+}
+
+int
+html_node(struct buf *b, const struct node_view *v, const char *hb_json,
+    int64_t now)
+{
+	json_t *hb = hb_json ? json_loads(hb_json, 0, NULL) : NULL;
+
+	page_head(b, v->hostname);
+	buf_puts(b, "<section id=\"node-head\"><h2>");
+	buf_html(b, v->hostname);
+	buf_puts(b, "</h2><p>");
+	level_badge(b, v->level);
+	buf_puts(b, " ");
+	reasons_list(b, v->reasons, NULL);
+	buf_printf(b, "</p></section>");
+	node_facts(b, v, hb, now);
+
+	buf_printf(b, "<section id=\"enrollment\"><h2>Enrollment</h2>"
+	    "<p>Status: <strong>%s</strong></p>", status_name(v->status));
+	if (v->status != NODE_APPROVED)
+		buf_printf(b, "<form class=\"inline\" method=\"post\" "
+		    "action=\"/nodes/%s/approve\"><button type=\"submit\">"
+		    "Approve</button></form> ", v->node_id);
+	if (v->status != NODE_REVOKED)
+		buf_printf(b, "<form class=\"inline\" method=\"post\" "
+		    "action=\"/nodes/%s/revoke\"><button class=\"danger\" "
+		    "type=\"submit\">Revoke</button></form>", v->node_id);
+	buf_puts(b, "</section>");
+	page_foot(b);
+	json_decref(hb);
+	return buf_failed(b) ? -1 : 0;
+}
+
+int
+json_node(struct buf *b, const struct node_view *v, const char *hb_json)
+{
+	static const char *const sev[FINDING_SEVERITIES] = {
+		"critical", "high", "medium", "low", "info" };
+	char	 ts[32];
+	int	 first = 1;
+
+	buf_printf(b, "{\"node_id\":\"%s\",\"hostname\":", v->node_id);
+	buf_json_str(b, v->hostname);
+	buf_puts(b, ",\"os_profile\":");
+	buf_json_str(b, v->os_profile);
+	buf_puts(b, ",\"agent_version\":");
+	buf_json_str(b, v->agent_version);
+	buf_printf(b, ",\"status\":\"%s\"", status_name(v->status));
+	time_rfc3339((time_t)v->enrolled_at, ts);
+	buf_printf(b, ",\"enrolled_at\":\"%s\"", ts);
+	if (v->last_heartbeat_at != 0) {
+		time_rfc3339((time_t)v->last_heartbeat_at, ts);
+		buf_printf(b, ",\"last_heartbeat_at\":\"%s\"", ts);
+	} else
+		buf_puts(b, ",\"last_heartbeat_at\":null");
+	if (v->last_scan_at != 0) {
+		time_rfc3339((time_t)v->last_scan_at, ts);
+		buf_printf(b, ",\"last_scan_at\":\"%s\"", ts);
+	} else
+		buf_puts(b, ",\"last_scan_at\":null");
+	buf_puts(b, ",\"findings\":{");
+	for (int i = 0; i < FINDING_SEVERITIES; i++)
+		buf_printf(b, "%s\"%s\":%d", i ? "," : "", sev[i],
+		    v->findings[i]);
+	buf_printf(b, "},\"heartbeat\":%s", hb_json ? hb_json : "null");
+	buf_printf(b, ",\"attention\":{\"level\":\"%s\",\"reasons\":[",
+	    level_name(v->level));
+	for (int i = 0; i < REASON_COUNT; i++)
+		if (v->reasons & (1u << i)) {
+			buf_printf(b, "%s\"%s\"", first ? "" : ",",
+			    reason_name(1u << i));
+			first = 0;
+		}
+	buf_puts(b, "]}}");
+	return buf_failed(b) ? -1 : 0;
+}

@@ -1,0 +1,631 @@
+/*
+ * http: the libmicrohttpd boundary. No other file includes microhttpd.h.
+ *
+ * Per-request state (struct req) is allocated on the first callback and
+ * freed in the completion callback. Routes come from a table: method,
+ * pattern ("*" matches one segment), body limit, handler. The body is read
+ * into a capped buffer; a body over the route's limit is answered 413
+ * without being kept. Handlers answer through the resp_* functions, which
+ * add the headers every answer carries.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "cc.h"
+#include "log.h"
+#include "util.h"
+
+#define FORM_FIELDS_MAX	16
+#define FORM_VALUE_MAX	4096
+#define DISCARD_MAX	(16u << 20)	/* past this, an oversized body closes the connection */
+#define PATH_MAX_LEN	1024
+
+struct form_field {
+	char		*key;
+	struct buf	 val;
+};
+
+struct req {
+	struct MHD_Connection	*conn;
+	const char		*method;
+	const char		*url;
+	const struct route	*route;
+	char			 param[64];
+	unsigned		 early_status;	/* an error decided before the handler */
+	struct buf		 body;
+	size_t			 received;
+	struct form_field	 form[FORM_FIELDS_MAX];
+	size_t			 nform;
+	int			 form_bad;
+	int			 form_done;
+	int			 answered;
+	enum MHD_Result		 queue_ret;
+	char			 peer[INET6_ADDRSTRLEN];
+};
+
+struct server {
+	struct MHD_Daemon	*d;
+	const struct route	*routes;
+	unsigned short		 port;
+	int			 fd;
+};
+
+static const char *const common_headers[][2] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "Referrer-Policy", "no-referrer" },
+	{ "Cache-Control", "no-store" },
+};
+
+static const char csp[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'";
+
+/* 1 if path matches pattern; the first "*" segment is copied to param. */
+static int
+path_match(const char *pattern, const char *path, char *param, size_t plen)
+{
+	while (*pattern != '\0' || *path != '\0') {
+		if (*pattern == '*') {
+			const char	*end = strchr(path, '/');
+			size_t		 n = end ? (size_t)(end - path) : strlen(path);
+
+			if (n == 0)
+				return 0;
+			if (param[0] == '\0') {
+				if (n >= plen)
+					return 0;
+				memcpy(param, path, n);
+				param[n] = '\0';
+			}
+			pattern++;
+			path += n;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	return 1;
+}
+
+/* Finds the route; *path_known tells whether another method would match. */
+static const struct route *
+route_find(const struct route *table, const char *method, const char *path,
+    char *param, size_t plen, int *path_known)
+{
+	*path_known = 0;
+	for (const struct route *rt = table; rt->method != NULL; rt++) {
+		param[0] = '\0';
+		if (!path_match(rt->pattern, path, param, plen))
+			continue;
+		*path_known = 1;
+		if (strcmp(rt->method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		    strcmp(rt->method, "GET") == 0))
+			return rt;
+	}
+	param[0] = '\0';
+	return NULL;
+}
+
+static void
+add_common_headers(struct MHD_Response *resp)
+{
+	for (size_t i = 0; i < sizeof(common_headers) / sizeof(common_headers[0]);
+	    i++)
+		MHD_add_response_header(resp, common_headers[i][0],
+		    common_headers[i][1]);
+}
+
+/* Queues body (consumed) with status and content type. */
+static void
+respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
+    const char *location)
+{
+	struct MHD_Response	*resp;
+	size_t			 len = 0;
+	char			*data = NULL;
+
+	if (r->answered) {
+		log_err("http_double_answer", "path=%s", r->url);
+		buf_free(body);
+		return;
+	}
+	r->answered = 1;
+	if (body != NULL && (data = buf_take(body, &len)) == NULL) {
+		/* The renderer ran out of room or memory. */
+		static const char oom[] = "{\"error\":\"internal\",\"message\":"
+		    "\"answer too large\"}";
+
+		status = 500;
+		ctype = "application/json";
+		data = strdup(oom);
+		len = data ? strlen(data) : 0;
+	}
+	resp = MHD_create_response_from_buffer(len, data ? data : (void *)(uintptr_t)"",
+	    data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(data);
+		r->queue_ret = MHD_NO;
+		return;
+	}
+	add_common_headers(resp);
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
+		MHD_add_response_header(resp, "Content-Security-Policy", csp);
+	if (location != NULL)
+		MHD_add_response_header(resp, "Location", location);
+	r->queue_ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	log_debug("http", "method=%s path=%s status=%u bytes=%zu", r->method,
+	    r->url, status, len);
+}
+
+void
+resp_json(struct req *r, unsigned status, struct buf *body)
+{
+	respond(r, status, "application/json", body, NULL);
+}
+
+void
+resp_html(struct req *r, unsigned status, struct buf *body)
+{
+	respond(r, status, "text/html; charset=utf-8", body, NULL);
+}
+
+void
+resp_css(struct req *r, struct buf *body)
+{
+	respond(r, 200, "text/css; charset=utf-8", body, NULL);
+}
+
+void
+resp_error(struct req *r, unsigned status, const char *code,
+    const char *fmt, ...)
+{
+	struct buf	 b;
+	char		 msg[512];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	buf_init(&b, 4096);
+	buf_puts(&b, "{\"error\":");
+	buf_json_str(&b, code);
+	buf_puts(&b, ",\"message\":");
+	buf_json_str(&b, msg);
+	buf_putc(&b, '}');
+	respond(r, status, "application/json", &b, NULL);
+}
+
+void
+resp_redirect(struct req *r, const char *location)
+{
+	struct buf b;
+
+	buf_init(&b, 16);
+	respond(r, 303, "text/plain", &b, location);
+}
+
+const char *
+req_method(const struct req *r)
+{
+	return r->method;
+}
+
+const char *
+req_path(const struct req *r)
+{
+	return r->url;
+}
+
+const char *
+req_param(const struct req *r)
+{
+	return r->param[0] ? r->param : NULL;
+}
+
+const char *
+req_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+req_query(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct bytes
+req_body(const struct req *r)
+{
+	struct bytes b = { r->body.p ? r->body.p : "", r->body.len };
+
+	return b;
+}
+
+const char *
+req_peer(const struct req *r)
+{
+	return r->peer;
+}
+
+static int	form_decode(struct req *r);
+
+static int
+ctype_is(struct req *r, const char *want)
+{
+	const char *ct = req_header(r, "Content-Type");
+
+	return ct != NULL && strncasecmp(ct, want, strlen(want)) == 0;
+}
+
+int
+req_is_form(const struct req *r)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Content-Type") != NULL &&
+	    strncasecmp(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Content-Type"), "application/x-www-form-urlencoded", 33) == 0;
+}
+
+int
+req_wants_json(struct req *r)
+{
+	const char *acc = req_header(r, "Accept");
+
+	if (ctype_is(r, "application/json"))
+		return 1;
+	return acc != NULL && strstr(acc, "application/json") != NULL &&
+	    strstr(acc, "text/html") == NULL;
+}
+
+const char *
+req_form(struct req *r, const char *name)
+{
+	if (!r->form_done) {
+		r->form_done = 1;
+		if (req_is_form(r) && form_decode(r) == -1)
+			r->form_bad = 1;
+	}
+	if (r->form_bad)
+		return NULL;
+	for (size_t i = 0; i < r->nform; i++)
+		if (strcmp(r->form[i].key, name) == 0)
+			return r->form[i].val.p ? r->form[i].val.p : "";
+	return NULL;
+}
+
+static enum MHD_Result
+form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *content_type,
+    const char *transfer_encoding, const char *data, uint64_t off, size_t size)
+{
+	struct req		*r = cls;
+	struct form_field	*f = NULL;
+
+	(void)kind;
+	(void)filename;
+	(void)content_type;
+	(void)transfer_encoding;
+	(void)off;
+	if (key == NULL || strlen(key) > 64)
+		goto bad;
+	for (size_t i = 0; i < r->nform; i++)
+		if (strcmp(r->form[i].key, key) == 0)
+			f = &r->form[i];
+	if (f == NULL) {
+		if (r->nform == FORM_FIELDS_MAX)
+			goto bad;
+		f = &r->form[r->nform];
+		if ((f->key = strdup(key)) == NULL)
+			goto bad;
+		buf_init(&f->val, FORM_VALUE_MAX);
+		r->nform++;
+	}
+	if (buf_add(&f->val, data, size) == -1)
+		goto bad;
+	return MHD_YES;
+bad:
+	r->form_bad = 1;
+	return MHD_NO;
+}
+
+/* Decodes a urlencoded body with libmicrohttpd's post processor. */
+static int
+form_decode(struct req *r)
+{
+	struct MHD_PostProcessor	*pp;
+	int				 rc = 0;
+
+	if ((pp = MHD_create_post_processor(r->conn, 4096, form_iter, r)) ==
+	    NULL)
+		return -1;
+	if (r->body.len > 0 &&
+	    MHD_post_process(pp, r->body.p, r->body.len) != MHD_YES)
+		rc = -1;
+	if (MHD_destroy_post_processor(pp) != MHD_YES)
+		rc = -1;
+	if (r->form_bad)
+		rc = -1;
+	/* Fields without a value still count as present and empty. */
+	for (size_t i = 0; i < r->nform; i++)
+		if (r->form[i].val.p == NULL &&
+		    buf_add(&r->form[i].val, "", 0) == -1)
+			rc = -1;
+	return rc;
+}
+
+static void
+peer_of(struct req *r)
+{
+	const union MHD_ConnectionInfo	*ci;
+	const struct sockaddr		*sa;
+
+	snprintf(r->peer, sizeof(r->peer), "?");
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, r->peer, sizeof(r->peer));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, r->peer, sizeof(r->peer));
+}
+
+/* First callback: route, limits. */
+static struct req *
+req_new(struct server *s, struct MHD_Connection *c, const char *url,
+    const char *method)
+{
+	struct req	*r;
+	const char	*cl;
+	int		 known;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->conn = c;
+	r->url = url;
+	r->method = method;
+	r->queue_ret = MHD_YES;
+	peer_of(r);
+	if (strlen(url) > PATH_MAX_LEN) {
+		r->early_status = 414;
+		return r;
+	}
+	r->route = route_find(s->routes, method, url, r->param,
+	    sizeof(r->param), &known);
+	if (r->route == NULL) {
+		r->early_status = known ? 405 : 404;
+		return r;
+	}
+	buf_init(&r->body, r->route->body_max);
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (cl != NULL) {
+		char			*end;
+		unsigned long long	 n;
+
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (errno != 0 || end == cl || *end != '\0' ||
+		    n > r->route->body_max)
+			r->early_status = 413;
+	}
+	return r;
+}
+
+static void
+answer_early(struct req *r)
+{
+	switch (r->early_status) {
+	case 404:
+		resp_error(r, 404, "not_found", "no such path");
+		break;
+	case 405:
+		resp_error(r, 405, "method_not_allowed", "method %s is not "
+		    "allowed here", r->method);
+		break;
+	case 413:
+		resp_error(r, 413, "body_too_large", "the body is larger than "
+		    "%zu bytes", r->route ? r->route->body_max : 0);
+		break;
+	case 414:
+		resp_error(r, 414, "uri_too_long", "the path is too long");
+		break;
+	default:
+		resp_error(r, 400, "bad_request", "bad request");
+	}
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	struct server	*s = cls;
+	struct req	*r = *con_cls;
+
+	(void)version;
+	if (r == NULL) {
+		if ((r = req_new(s, c, url, method)) == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		/* A declared oversized body is refused before it is read. */
+		if (r->early_status == 413) {
+			answer_early(r);
+			return r->queue_ret;
+		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		r->received += *upload_size;
+		if (r->received > DISCARD_MAX)
+			return MHD_NO;
+		if (r->early_status == 0 &&
+		    buf_add(&r->body, upload_data, *upload_size) == -1)
+			r->early_status = 413;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->answered)
+		return MHD_YES;
+	if (r->early_status != 0) {
+		answer_early(r);
+		return r->queue_ret;
+	}
+	r->route->handler(r);
+	if (!r->answered)
+		resp_error(r, 500, "internal", "no answer");
+	return r->queue_ret;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (r == NULL)
+		return;
+	buf_free(&r->body);
+	for (size_t i = 0; i < r->nform; i++) {
+		free(r->form[i].key);
+		buf_free(&r->form[i].val);
+	}
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512], q[560];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	str_rtrim(msg);
+	log_warn("httpd", "msg=%s", log_quote(q, sizeof(q), msg));
+}
+
+/* Binds the listening socket ourselves so port 0 can be reported. */
+static int
+listen_socket(const struct config *c, unsigned short *port, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	int			 fd, one = 1, family;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, c->listen_host,
+	    &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(c->listen_port);
+		sl = sizeof(struct sockaddr_in);
+	} else {
+		family = AF_INET6;
+		inet_pton(AF_INET6, c->listen_host,
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(c->listen_port);
+		sl = sizeof(struct sockaddr_in6);
+	}
+	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
+	    listen(fd, 4096) == -1) {
+		snprintf(err, errlen, "VAULTMESH_LISTEN: cannot listen on "
+		    "%s:%u: %s", c->listen_host, c->listen_port,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	*port = ntohs(family == AF_INET ?
+	    ((struct sockaddr_in *)&ss)->sin_port :
+	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
+struct server *
+server_start(const struct config *c, const struct route *table, char *err,
+    size_t errlen)
+{
+	struct server	*s;
+	unsigned int	 threads;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->routes = table;
+	if ((s->fd = listen_socket(c, &s->port, err, errlen)) == -1) {
+		free(s);
+		return NULL;
+	}
+	threads = c->threads > 0 ? (unsigned int)c->threads :
+	    (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads < 1)
+		threads = 1;
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    MHD_USE_TURBO, 0, NULL, NULL, on_request, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+	    MHD_OPTION_LISTEN_SOCKET, s->fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)90,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_END);
+	if (s->d == NULL) {
+		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%u",
+		    c->listen_host, s->port);
+		close(s->fd);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+unsigned short
+server_port(const struct server *s)
+{
+	return s->port;
+}
+
+void
+server_stop(struct server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->d);
+	close(s->fd);
+	free(s);
+}

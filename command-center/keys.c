@@ -1,0 +1,79 @@
+/*
+ * keys: the command-signing Ed25519 key. The file holds the base64 of the
+ * 32-byte seed and a newline; it is created 0600 when missing, and one that
+ * is corrupt or that group or others may read stops the command center.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cc.h"
+#include "command.h"
+#include "util.h"
+
+int
+keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
+    char *err, size_t errlen)
+{
+	unsigned char	 seed[crypto_sign_SEEDBYTES + 1];
+	char		*text = NULL, *b64 = NULL;
+	struct stat	 st;
+	size_t		 len;
+	int		 rc = -1;
+
+	if (stat(path, &st) == -1) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: %s: %s",
+			    path, strerror(errno));
+			goto out;
+		}
+		randombytes_buf(seed, crypto_sign_SEEDBYTES);
+		if ((b64 = b64_encode(seed, crypto_sign_SEEDBYTES)) == NULL ||
+		    (text = malloc(strlen(b64) + 2)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		snprintf(text, strlen(b64) + 2, "%s\n", b64);
+		if (file_write_atomic(path, text, strlen(text), 0600) == -1) {
+			snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: cannot "
+			    "create %s: %s", path, strerror(errno));
+			goto out;
+		}
+		crypto_sign_seed_keypair(pk, sk, seed);
+		rc = 0;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: %s must be a "
+		    "regular file readable only by its owner (mode is %03o; "
+		    "chmod 600 it)", path, (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	if ((text = file_read(path, 256, &len)) == NULL) {
+		snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: cannot read %s: "
+		    "%s", path, strerror(errno));
+		goto out;
+	}
+	str_rtrim(text);
+	if (b64_decode(text, seed, sizeof(seed)) != crypto_sign_SEEDBYTES) {
+		snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: %s is corrupt "
+		    "(expected the base64 of a 32-byte Ed25519 seed)", path);
+		goto out;
+	}
+	crypto_sign_seed_keypair(pk, sk, seed);
+	rc = 0;
+out:
+	sodium_memzero(seed, sizeof(seed));
+	if (text != NULL)
+		sodium_memzero(text, strlen(text));
+	if (b64 != NULL)
+		sodium_memzero(b64, strlen(b64));
+	free(text);
+	free(b64);
+	return rc;
+}

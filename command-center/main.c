@@ -1,0 +1,161 @@
+/*
+ * vaultmesh-command-center: configuration, start-up, signals, shutdown.
+ * Threads: libmicrohttpd's pool (requests), the fleet's writer
+ * (heartbeat write-behind), and this one (signals).
+ */
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <systemd/sd-daemon.h>
+
+#include "cc.h"
+#include "command.h"
+#include "log.h"
+#include "util.h"
+
+struct app app;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: vaultmesh-command-center [--help] [--version]\n"
+	    "\n"
+	    "The VaultMesh command center: HTTP API for node agents, HTML\n"
+	    "dashboard and JSON views for operators, embedded SQLite store.\n"
+	    "Configured from the environment:\n"
+	    "  VAULTMESH_LISTEN                   IP:PORT to serve (127.0.0.1:8088)\n"
+	    "  VAULTMESH_DB                       SQLite database (vaultmesh.db)\n"
+	    "  VAULTMESH_CC_KEY_PATH              Ed25519 signing key (cc-ed25519.key)\n"
+	    "  VAULTMESH_ENROLL_SECRET            secret that approves nodes at once\n"
+	    "  VAULTMESH_POLICY_PATH              command policy file (built-in)\n"
+	    "  VAULTMESH_SCAN_INTERVAL_HOURS      auto-scan interval (24)\n"
+	    "  VAULTMESH_SCAN_STALE_HOURS         scan staleness threshold (48)\n"
+	    "  VAULTMESH_HEARTBEAT_STALE_MINUTES  heartbeat staleness (10)\n"
+	    "  VAULTMESH_SCHEDULER_TICK_SECONDS   scheduler tick (300)\n"
+	    "  VAULTMESH_COMMAND_TTL_SECONDS      undelivered command expiry (3600)\n"
+	    "  VAULTMESH_MAX_CONNECTIONS          connection limit (16384)\n"
+	    "  VAULTMESH_THREADS                  HTTP threads (0: one per core)\n"
+	    "  VAULTMESH_LOG                      error, warn, info, debug (info)\n");
+}
+
+/* Lets 10,000 long polls hold a descriptor each. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct server	*srv = NULL;
+	sigset_t	 sigs;
+	char		 err[512];
+	int		 sig, rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("vaultmesh-command-center %s\n", VM_VERSION);
+			return 0;
+		}
+		fprintf(stderr, "vaultmesh-command-center: unknown argument "
+		    "\"%s\" (try --help)\n", argv[i]);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "vaultmesh-command-center: libsodium failed to "
+		    "initialise\n");
+		return 1;
+	}
+	if (config_load(&app.cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
+		return 2;
+	}
+	if (keys_load(app.cfg.key_path, app.sk, app.pk, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
+		return 2;
+	}
+	sodium_bin2base64(app.pk_b64, sizeof(app.pk_b64), app.pk,
+	    sizeof(app.pk), sodium_base64_VARIANT_ORIGINAL);
+	if (app.cfg.enroll_secret != NULL) {
+		crypto_generichash(app.secret_hash, sizeof(app.secret_hash),
+		    (const unsigned char *)app.cfg.enroll_secret,
+		    strlen(app.cfg.enroll_secret), NULL, 0);
+		app.have_secret = 1;
+		/* Keep no copy in the environment of children or /proc. */
+		unsetenv("VAULTMESH_ENROLL_SECRET");
+		app.cfg.enroll_secret = NULL;
+	}
+	app.thr.heartbeat_stale_secs = app.cfg.heartbeat_stale_minutes * 60;
+	app.thr.scan_stale_secs = app.cfg.scan_stale_hours * 3600;
+	raise_fd_limit();
+
+	/* Signals go to this thread only; every other thread blocks them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((app.store = store_open(app.cfg.db_path, err, sizeof(err))) ==
+	    NULL) {
+		log_err("store_open_failed", "db=%s error=\"%s\"",
+		    app.cfg.db_path, err);
+		goto out;
+	}
+	if ((app.fleet = fleet_open(app.store, &app.thr, err, sizeof(err))) ==
+	    NULL) {
+		log_err("fleet_open_failed", "error=\"%s\"", err);
+		goto out;
+	}
+	if ((srv = server_start(&app.cfg, routes, err, sizeof(err))) == NULL) {
+		log_err("listen_failed", "error=\"%s\"", err);
+		goto out;
+	}
+	log_info("listening", "addr=%s%s%s:%u version=%s db=%s "
+	    "enroll_secret=%s cc_public_key=%s",
+	    strchr(app.cfg.listen_host, ':') ? "[" : "", app.cfg.listen_host,
+	    strchr(app.cfg.listen_host, ':') ? "]" : "", server_port(srv),
+	    VM_VERSION, app.cfg.db_path, app.have_secret ? "set" : "unset",
+	    app.pk_b64);
+	log_warn("operator_auth", "msg=\"operator routes are unauthenticated: "
+	    "keep the command center on loopback behind Cloudflare Access\"");
+	sd_notify(0, "READY=1");
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("reload", "msg=\"nothing to reload yet\"");
+			continue;
+		}
+		log_info("shutdown", "signal=%s", strsignal(sig));
+		break;
+	}
+	sd_notify(0, "STOPPING=1");
+	rc = 0;
+out:
+	server_stop(srv);
+	fleet_close(app.fleet);
+	store_close(app.store);
+	sodium_memzero(app.sk, sizeof(app.sk));
+	return rc;
+}

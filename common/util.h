@@ -1,0 +1,56 @@
+/*
+ * util: small helpers both daemons use (identifiers, time, files, config).
+ */
+#ifndef VM_UTIL_H
+#define VM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define VM_VERSION	"0.1.0"
+#define UUID_STRLEN	36
+
+/* 1 if s is a lowercase RFC 4122 UUID (8-4-4-4-12 hex, version 1-5, variant 10xx). */
+int	 uuid_valid(const char *s);
+/* Writes a new random (version 4) lowercase UUID into out[UUID_STRLEN + 1]. */
+void	 uuid_generate(char out[UUID_STRLEN + 1]);
+
+/* Formats t as RFC 3339 UTC ("2026-11-27T10:00:00Z") into out[21]. */
+void	 time_rfc3339(time_t t, char out[32]);
+/* Parses an RFC 3339 timestamp (Z or +hh:mm, optional fraction); -1 if invalid. */
+int	 time_parse_rfc3339(const char *s, time_t *out);
+/* Monotonic milliseconds. */
+int64_t	 mono_ms(void);
+/* Wall-clock milliseconds since the epoch. */
+int64_t	 wall_ms(void);
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory,
+ * fsync, rename, fsync of the directory. Mode is applied to the new file.
+ * 0 on success, -1 with errno set.
+ */
+int	 file_write_atomic(const char *path, const void *data, size_t len,
+	    unsigned int mode);
+/*
+ * Reads at most max bytes of path into a NUL-terminated malloc'd buffer.
+ * Returns NULL (errno set; EFBIG when larger than max) on failure.
+ */
+char	*file_read(const char *path, size_t max, size_t *len);
+
+/*
+ * Configuration from the environment. Each returns 0 and sets *out (the
+ * default when the variable is unset or empty), or -1 after writing one line
+ * "<prog>: NAME: <what is wrong>" into err (size errlen).
+ */
+int	 env_long(const char *name, long def, long min, long max, long *out,
+	    char *err, size_t errlen);
+int	 env_str(const char *name, const char *def, size_t maxlen,
+	    const char **out, char *err, size_t errlen);
+
+/* Strips trailing "\r\n\t " in place; returns s. */
+char	*str_rtrim(char *s);
+/* 1 if s is at most max bytes of printable UTF-8 without control characters. */
+int	 str_printable(const char *s, size_t max);
+
+#endif

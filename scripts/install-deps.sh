@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages VaultMesh needs to build, test and benchmark.
+# Idempotent: installs only what is missing. Runs apt-get as root, or through sudo.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
+libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libsodium-dev
+libcurl4-openssl-dev libsystemd-dev libcmocka-dev
+python3 python3-pytest curl wrk"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+echo "install-deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
