@@ -19,7 +19,7 @@
 #include "log.h"
 #include "util.h"
 
-struct app app;
+
 
 static void
 usage(FILE *f)

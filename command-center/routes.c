@@ -19,3 +19,6 @@ const struct route routes[] = {
 	{ "GET",  "/healthz",			  0,	   h_healthz },
 	{ NULL, NULL, 0, NULL },
 };
+
+/* The one application state the handlers share, set up by main(). */
+struct app app;
