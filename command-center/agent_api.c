@@ -174,7 +174,8 @@ h_heartbeat(struct req *r)
 		goto out;
 	}
 	buf_init(&b, 128);
-	buf_printf(&b, "{\"ok\":true,\"pending_commands\":%d}", 0);
+	buf_printf(&b, "{\"ok\":true,\"pending_commands\":%d}",
+	    fleet_pending_add(app.fleet, hb.node_id, 0));
 	resp_json(r, 200, &b);
 out:
 	free(hb.json);

@@ -35,6 +35,7 @@ struct config {
 	long		 scheduler_tick_seconds;
 	long		 command_ttl_seconds;
 	long		 max_connections;
+	long		 max_longpolls;
 	long		 threads;
 	const char	*log_level;
 };
@@ -159,6 +160,118 @@ int		 store_heartbeats(struct store *s, const struct hb_write *w,
 		    size_t n);
 void		 node_rec_free(struct node_rec *r);
 
+/* A command being queued: the store assigns seq, then calls sign(). */
+struct cmd_new {
+	char		 command_id[37];
+	const char	*node_id;
+	const char	*command;
+	const char	*args;		/* compact JSON object */
+	const char	*queued_by;
+	int64_t		 queued_at;
+	int64_t		 expires_at;
+	int64_t		 seq;		/* set by the store */
+	char		*payload;	/* set by sign(): base64 */
+	char		*signature;	/* set by sign(): base64 */
+};
+typedef int (*sign_fn)(struct cmd_new *c, void *arg);
+
+/* A signed command as it goes to the agent. */
+struct cmd_wire {
+	char	 command_id[37];
+	char	*payload;
+	char	*signature;
+};
+
+struct finding {
+	const char	*id;
+	const char	*severity;
+	const char	*title;
+	const char	*detail;
+	const char	*remediation;	/* may be NULL */
+};
+
+struct cmd_result {
+	const char		*node_id;
+	const char		*command_id;
+	const char		*status;
+	int			 has_exit;
+	long long		 exit_code;
+	const char		*output;
+	const char		*started_at;
+	const char		*finished_at;
+	const struct finding	*findings;
+	size_t			 nfindings;
+	int64_t			 now;
+	/* Set by the store for an "ok" sovereign-scan. */
+	int			 is_scan;
+	int			 counts[FINDING_SEVERITIES];
+};
+
+enum result_outcome {
+	RESULT_STORED, RESULT_REPEAT, RESULT_UNKNOWN, RESULT_FORBIDDEN,
+	RESULT_ERROR,
+};
+
+/* A row of the commands table; strings valid only inside the callback. */
+struct cmd_row {
+	const char	*command_id;
+	int64_t		 seq;
+	const char	*command;
+	const char	*args;
+	const char	*queued_by;
+	int64_t		 queued_at;
+	int64_t		 expires_at;
+	const char	*status;
+	int64_t		 delivered_at;
+	const char	*started_at;
+	const char	*finished_at;
+	int		 has_exit;
+	long long	 exit_code;
+	const char	*output;
+	int64_t		 result_at;
+};
+
+/*
+ * Assigns the node's next seq, signs and inserts c in one transaction:
+ * 0, -1 on error (nothing stored), -2 unknown node.
+ */
+int		 store_command_queue(struct store *s, struct cmd_new *c,
+		    sign_fn sign, void *arg);
+/* Marks up to max open commands of node_id delivered and returns them. */
+int		 store_commands_deliver(struct store *s, const char *node_id,
+		    int64_t now, size_t max, struct cmd_wire **out, size_t *n);
+/* Puts delivered commands back in the queue (the answer never left). */
+int		 store_commands_undeliver(struct store *s,
+		    const struct cmd_wire *w, size_t n);
+void		 cmd_wire_free(struct cmd_wire *w, size_t n);
+/* Stores a result exactly once (and a scan's findings). */
+enum result_outcome store_command_result(struct store *s,
+		    struct cmd_result *res);
+/* Marks queued commands past expiry expired; fn per command's node. */
+int		 store_commands_expire(struct store *s, int64_t now,
+		    void (*fn)(const char *node_id, void *arg), void *arg);
+/* Calls fn with each node's number of queued commands. */
+int		 store_commands_pending(struct store *s,
+		    void (*fn)(const char *node_id, int n, void *arg), void *arg);
+/* The node's newest commands, newest first. */
+int		 store_commands_list(struct store *s, const char *node_id,
+		    int limit, int (*fn)(const struct cmd_row *row, void *arg),
+		    void *arg);
+/* A scan's findings, most severe first. */
+int		 store_findings(struct store *s, const char *command_id,
+		    int (*fn)(const struct finding *f, void *arg), void *arg);
+
+/* ---- policy.c: which commands each OS profile may run -------------- */
+
+/* Loads the policy (path NULL: built-in): 0, or -1 with "file:line: why". */
+int		 policy_init(const char *path, char *err, size_t errlen);
+/* Reloads the same file; on failure the old policy stays: -1 with err. */
+int		 policy_reload(char *err, size_t errlen);
+void		 policy_shutdown(void);
+/* Bit i set when cmd_catalog[i] is allowed for profile. */
+unsigned	 policy_allowed(const char *profile);
+int		 policy_allows(const char *profile, const char *command);
+
 /* ---- fleet.c: the nodes in memory, write-behind of heartbeats -------- */
 
 struct fleet;
@@ -174,6 +287,7 @@ struct node_view {
 	int64_t		 last_heartbeat_at;
 	int64_t		 last_scan_at;
 	int		 findings[FINDING_SEVERITIES];
+	int		 pending;	/* queued commands */
 	unsigned	 reasons;
 	enum level	 level;
 };
@@ -215,6 +329,12 @@ int		 fleet_get(struct fleet *f, const char *node_id, int64_t now,
  */
 struct node_view *fleet_list(struct fleet *f, int64_t now, size_t *n,
 		    char ***heartbeats);
+/* Adds delta to the node's queued-command count: the new count, or -1. */
+int		 fleet_pending_add(struct fleet *f, const char *node_id,
+		    int delta);
+/* Records a stored scan's time and severity counts. */
+void		 fleet_scan(struct fleet *f, const char *node_id, int64_t at,
+		    const int counts[FINDING_SEVERITIES]);
 /* Writes dirty heartbeats to the store now (the writer does it every 200 ms). */
 void		 fleet_flush(struct fleet *f);
 
@@ -251,6 +371,21 @@ int		 req_wants_json(struct req *r);
 struct bytes	 req_body(const struct req *r);
 const char	*req_peer(const struct req *r);
 
+/*
+ * Long polls. req_suspend() parks the request without an answer (call it
+ * from the handler, with the lock that req_resume() callers take held, so
+ * no wake-up is lost); after req_resume() (any thread) the handler runs
+ * again, req_resumes() telling how often. req_on_done() registers a
+ * function called once when the request ends, ok when the whole answer
+ * was handed to the socket.
+ */
+void		 req_suspend(struct req *r);
+void		 req_resume(struct req *r);
+unsigned	 req_resumes(const struct req *r);
+void		 req_on_done(struct req *r, void (*done)(struct req *, void *,
+		    int ok), void *arg);
+void		*req_done_arg(const struct req *r);
+
 /* Each queues the one answer of a request; body bufs are consumed. */
 void		 resp_json(struct req *r, unsigned status, struct buf *body);
 void		 resp_html(struct req *r, unsigned status, struct buf *body);
@@ -259,6 +394,28 @@ void		 resp_error(struct req *r, unsigned status, const char *code,
 void		 resp_redirect(struct req *r, const char *location);
 /* Static stylesheet, cacheable. */
 void		 resp_css(struct req *r, struct buf *body);
+
+/* ---- dispatch.c: long polls ---------------------------------------- */
+
+struct waiter;
+
+/* Starts the timer thread; at most max_waiting polls park at once. */
+int		 dispatch_start(size_t max_waiting);
+/* Resumes every waiting poll and stops the timer. */
+void		 dispatch_shutdown(void);
+struct waiter	*dispatch_waiter_new(struct req *r, const char *node_id,
+		    int64_t deadline_ms);
+/*
+ * Parks the request unless has_work(node_id), the deadline passed, too many
+ * wait or we are stopping: 1 parked (suspended), 0 answer now.
+ */
+int		 dispatch_park(struct waiter *w,
+		    int (*has_work)(const char *node_id));
+/* Resumes every poll of node_id. */
+void		 dispatch_wake(const char *node_id);
+/* Takes w out of its bucket (if there) and frees it. */
+void		 dispatch_waiter_free(struct waiter *w);
+size_t		 dispatch_waiting(void);
 
 /* ---- routes.c, agent_api.c, operator.c, html.c --------------------- */
 
@@ -288,13 +445,31 @@ void	 h_node_page(struct req *r);
 void	 h_node_approve(struct req *r);
 void	 h_node_revoke(struct req *r);
 void	 h_healthz(struct req *r);
+/* operator.c */
+const char *node_id_param(struct req *r);
+const char *operator_of(struct req *r);
+/* Answers the node page (status, with error shown when not NULL). */
+void	 node_page(struct req *r, const char *node_id, unsigned status,
+	    const char *error);
+/* commands.c */
+void	 h_queue_command(struct req *r);
+void	 h_agent_commands(struct req *r);
+void	 h_command_result(struct req *r);
+void	 h_node_commands_json(struct req *r);
 void	 h_static_css(struct req *r);
 
 /* html.c: whole pages into b; -1 when the buffer failed. */
 int	 html_dashboard(struct buf *b, const struct node_view *v, size_t n,
 	    int64_t now);
-int	 html_node(struct buf *b, const struct node_view *v, const char *hb_json,
-	    int64_t now);
+void	 html_node_head(struct buf *b, const struct node_view *v,
+	    const char *hb_json, int64_t now, const char *error);
+void	 html_command_forms(struct buf *b, const struct node_view *v,
+	    unsigned allowed);
+void	 html_commands_begin(struct buf *b);
+void	 html_command_row(struct buf *b, const struct cmd_row *c, int64_t now);
+void	 html_finding(struct buf *b, const struct finding *f);
+void	 html_commands_end(struct buf *b, int any);
+int	 html_page_end(struct buf *b);
 /* json rendering of one node (operator views). */
 int	 json_node(struct buf *b, const struct node_view *v, const char *hb_json);
 

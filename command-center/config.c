@@ -78,6 +78,8 @@ config_load(struct config *c, char *err, size_t errlen)
 	    &c->command_ttl_seconds, err, errlen) == -1 ||
 	    env_long("VAULTMESH_MAX_CONNECTIONS", 16384, 16, 1000000,
 	    &c->max_connections, err, errlen) == -1 ||
+	    env_long("VAULTMESH_MAX_LONGPOLLS", 15000, 0, 1000000,
+	    &c->max_longpolls, err, errlen) == -1 ||
 	    env_long("VAULTMESH_THREADS", 0, 0, 64, &c->threads, err,
 	    errlen) == -1)
 		return -1;

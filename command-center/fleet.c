@@ -26,6 +26,7 @@ struct fnode {
 	enum cf_state	 cloudflare;
 	int		 services_down;
 	int		 dirty;
+	int		 pending;	/* commands queued, not yet delivered */
 	uint32_t	 num;	/* index in fleet->node, plus one */
 };
 
@@ -239,6 +240,15 @@ find(const struct fleet *f, const char *node_id)
 	    node_id);
 }
 
+static void
+pending_cb(const char *node_id, int n, void *arg)
+{
+	struct fnode *fn = find(arg, node_id);
+
+	if (fn != NULL)
+		fn->pending = n;
+}
+
 static int
 take_dirty(struct fleet *f, struct hb_write **out, size_t *nout)
 {
@@ -358,6 +368,10 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	crypto_shorthash_keygen(f->hkey);
 	if (store_load_nodes(st, load_cb, f) == -1) {
 		snprintf(err, errlen, "loading nodes from the store failed");
+		goto fail;
+	}
+	if (store_commands_pending(st, pending_cb, f) == -1) {
+		snprintf(err, errlen, "loading queued commands failed");
 		goto fail;
 	}
 	f->dirty_cap = f->cap ? f->cap : 1024;
@@ -622,6 +636,7 @@ view_of(const struct fleet *f, const struct fnode *n, int64_t now,
 	v->last_heartbeat_at = n->r.last_heartbeat_at;
 	v->last_scan_at = n->r.last_scan_at;
 	memcpy(v->findings, n->r.findings, sizeof(v->findings));
+	v->pending = n->pending;
 	in.last_heartbeat_at = n->r.last_heartbeat_at;
 	in.last_scan_at = n->r.last_scan_at;
 	in.cloudflare = n->cloudflare;
@@ -674,4 +689,35 @@ fleet_list(struct fleet *f, int64_t now, size_t *count, char ***heartbeats)
 	if (heartbeats != NULL)
 		*heartbeats = hb;
 	return v;
+}
+
+int
+fleet_pending_add(struct fleet *f, const char *node_id, int delta)
+{
+	struct fnode	*n;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, node_id)) != NULL) {
+		n->pending += delta;
+		if (n->pending < 0)
+			n->pending = 0;
+		rc = n->pending;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+void
+fleet_scan(struct fleet *f, const char *node_id, int64_t at,
+    const int counts[FINDING_SEVERITIES])
+{
+	struct fnode *n;
+
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, node_id)) != NULL) {
+		n->r.last_scan_at = at;
+		memcpy(n->r.findings, counts, sizeof(n->r.findings));
+	}
+	pthread_mutex_unlock(&f->mu);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cc.h"
+#include "command.h"
 #include "util.h"
 
 const char vm_css[] =
@@ -44,6 +45,12 @@ const char vm_css[] =
     "cursor:pointer}button.danger{border-color:var(--red);color:var(--red)}"
     "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--card);"
     "border:1px solid var(--line);padding:.6rem;max-height:24rem;overflow:auto}"
+    ".error{border:2px solid var(--red);color:var(--red);padding:.5rem 1rem;"
+    "background:var(--card)}.forms form{margin:.4rem 0}input{font:inherit;"
+    "padding:.3rem;border:1px solid var(--line);background:var(--card);"
+    "color:var(--fg)}code{font-size:.85em;overflow-wrap:anywhere}"
+    "ul.findings{list-style:none;padding:0}li.finding{background:var(--card);"
+    "border:1px solid var(--line);padding:.5rem;margin:.3rem 0}"
     "@media (max-width:700px){.hide-narrow{display:none}th,td{padding:.35rem}}";
 
 static void
@@ -291,13 +298,18 @@ node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now)
 	buf_puts(b, "</tbody></table></section>");
 }
 
-int
-html_node(struct buf *b, const struct node_view *v, const char *hb_json,
-    int64_t now)
+void
+html_node_head(struct buf *b, const struct node_view *v, const char *hb_json,
+    int64_t now, const char *error)
 {
 	json_t *hb = hb_json ? json_loads(hb_json, 0, NULL) : NULL;
 
 	page_head(b, v->hostname);
+	if (error != NULL) {
+		buf_puts(b, "<p class=\"error\" role=\"alert\">Refused: ");
+		buf_html(b, error);
+		buf_puts(b, "</p>");
+	}
 	buf_puts(b, "<section id=\"node-head\"><h2>");
 	buf_html(b, v->hostname);
 	buf_puts(b, "</h2><p>");
@@ -318,8 +330,135 @@ html_node(struct buf *b, const struct node_view *v, const char *hb_json,
 		    "action=\"/nodes/%s/revoke\"><button class=\"danger\" "
 		    "type=\"submit\">Revoke</button></form>", v->node_id);
 	buf_puts(b, "</section>");
-	page_foot(b);
 	json_decref(hb);
+}
+
+void
+html_command_forms(struct buf *b, const struct node_view *v, unsigned allowed)
+{
+	buf_puts(b, "<section id=\"run\"><h2>Run a command</h2>");
+	if (v->status != NODE_APPROVED) {
+		buf_puts(b, "<p class=\"muted\">Only approved nodes take "
+		    "commands.</p></section>");
+		return;
+	}
+	if (allowed == 0) {
+		buf_puts(b, "<p class=\"muted\">The policy allows no command "
+		    "for this profile.</p></section>");
+		return;
+	}
+	buf_puts(b, "<div class=\"forms\">");
+	for (int i = 0; cmd_catalog[i].name != NULL; i++) {
+		const char *name = cmd_catalog[i].name;
+
+		if (!(allowed & (1u << i)))
+			continue;
+		buf_printf(b, "<form method=\"post\" action=\"/nodes/%s/"
+		    "commands\" class=\"cmd\"><input type=\"hidden\" "
+		    "name=\"command\" value=\"%s\"><strong>%s</strong> ",
+		    v->node_id, name, name);
+		if (strncmp(name, "service-", 8) == 0 ||
+		    strcmp(name, "journal-tail") == 0)
+			buf_puts(b, "<input name=\"unit\" required "
+			    "placeholder=\"unit, e.g. cloudflared.service\" "
+			    "aria-label=\"unit\">");
+		if (strcmp(name, "journal-tail") == 0)
+			buf_puts(b, " <input name=\"lines\" type=\"number\" "
+			    "min=\"1\" max=\"500\" value=\"50\" "
+			    "aria-label=\"lines\">");
+		buf_puts(b, " <button type=\"submit\">Run</button></form>");
+	}
+	buf_puts(b, "</div></section>");
+}
+
+void
+html_commands_begin(struct buf *b)
+{
+	buf_puts(b, "<section id=\"commands\"><h2>Commands</h2>"
+	    "<table class=\"commands\"><thead><tr><th>Command</th>"
+	    "<th>Queued</th><th>Status</th><th class=\"hide-narrow\">"
+	    "Duration</th><th>Exit</th></tr></thead><tbody>");
+}
+
+static const char *
+status_class(const char *st)
+{
+	if (strcmp(st, "ok") == 0)
+		return "green";
+	if (strcmp(st, "queued") == 0 || strcmp(st, "delivered") == 0)
+		return "muted";
+	if (strcmp(st, "expired") == 0)
+		return "yellow";
+	return "red";
+}
+
+void
+html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
+{
+	time_t t0, t1;
+
+	buf_printf(b, "<tr id=\"cmd-%s\"><td><strong>", c->command_id);
+	buf_html(b, c->command);
+	buf_puts(b, "</strong> <code>");
+	buf_html(b, c->args);
+	buf_puts(b, "</code></td><td>");
+	age(b, c->queued_at, now);
+	buf_puts(b, " by ");
+	buf_html(b, c->queued_by);
+	buf_printf(b, "</td><td class=\"%s\">", status_class(c->status));
+	buf_html(b, c->status);
+	buf_puts(b, "</td><td class=\"hide-narrow\">");
+	if (c->started_at && c->finished_at &&
+	    time_parse_rfc3339(c->started_at, &t0) == 0 &&
+	    time_parse_rfc3339(c->finished_at, &t1) == 0)
+		buf_printf(b, "%lld s", (long long)(t1 - t0));
+	buf_puts(b, "</td><td>");
+	if (c->has_exit)
+		buf_printf(b, "%lld", c->exit_code);
+	buf_puts(b, "</td></tr>");
+	if (c->output != NULL && *c->output != '\0') {
+		buf_puts(b, "<tr class=\"output\"><td colspan=\"5\"><pre>");
+		buf_html(b, c->output);
+		buf_puts(b, "</pre></td></tr>");
+	}
+}
+
+void
+html_finding(struct buf *b, const struct finding *f)
+{
+	buf_printf(b, "<li class=\"finding\"><span class=\"badge %s\">",
+	    strcmp(f->severity, "critical") == 0 ||
+	    strcmp(f->severity, "high") == 0 ? "red" :
+	    strcmp(f->severity, "medium") == 0 ? "yellow" : "muted");
+	buf_html(b, f->severity);
+	buf_puts(b, "</span> <strong>");
+	buf_html(b, f->title);
+	buf_puts(b, "</strong> <code>");
+	buf_html(b, f->id);
+	buf_puts(b, "</code><div>");
+	buf_html(b, f->detail);
+	buf_puts(b, "</div>");
+	if (f->remediation != NULL && *f->remediation != '\0') {
+		buf_puts(b, "<div class=\"muted\">Fix: ");
+		buf_html(b, f->remediation);
+		buf_puts(b, "</div>");
+	}
+	buf_puts(b, "</li>");
+}
+
+void
+html_commands_end(struct buf *b, int any)
+{
+	if (!any)
+		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted\">No commands "
+		    "yet.</td></tr>");
+	buf_puts(b, "</tbody></table></section>");
+}
+
+int
+html_page_end(struct buf *b)
+{
+	page_foot(b);
 	return buf_failed(b) ? -1 : 0;
 }
 

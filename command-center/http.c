@@ -49,6 +49,10 @@ struct req {
 	int			 form_bad;
 	int			 form_done;
 	int			 answered;
+	int			 suspended;
+	unsigned		 resumes;
+	void			(*done)(struct req *, void *, int);
+	void			*done_arg;
 	enum MHD_Result		 queue_ret;
 	char			 peer[INET6_ADDRSTRLEN];
 };
@@ -219,6 +223,39 @@ resp_redirect(struct req *r, const char *location)
 
 	buf_init(&b, 16);
 	respond(r, 303, "text/plain", &b, location);
+}
+
+void
+req_suspend(struct req *r)
+{
+	r->suspended = 1;
+	MHD_suspend_connection(r->conn);
+}
+
+void
+req_resume(struct req *r)
+{
+	MHD_resume_connection(r->conn);
+}
+
+unsigned
+req_resumes(const struct req *r)
+{
+	return r->resumes;
+}
+
+void
+req_on_done(struct req *r, void (*done)(struct req *, void *, int ok),
+    void *arg)
+{
+	r->done = done;
+	r->done_arg = arg;
+}
+
+void *
+req_done_arg(const struct req *r)
+{
+	return r->done_arg;
 }
 
 const char *
@@ -486,12 +523,16 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (r->answered)
 		return MHD_YES;
+	if (r->suspended) {	/* resumed: run the handler again */
+		r->suspended = 0;
+		r->resumes++;
+	}
 	if (r->early_status != 0) {
 		answer_early(r);
 		return r->queue_ret;
 	}
 	r->route->handler(r);
-	if (!r->answered)
+	if (!r->answered && !r->suspended)
 		resp_error(r, 500, "internal", "no answer");
 	return r->queue_ret;
 }
@@ -507,6 +548,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (r == NULL)
 		return;
+	if (r->done != NULL)
+		r->done(r, r->done_arg, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	buf_free(&r->body);
 	for (size_t i = 0; i < r->nform; i++) {
 		free(r->form[i].key);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
@@ -41,6 +42,7 @@ usage(FILE *f)
 	    "  VAULTMESH_SCHEDULER_TICK_SECONDS   scheduler tick (300)\n"
 	    "  VAULTMESH_COMMAND_TTL_SECONDS      undelivered command expiry (3600)\n"
 	    "  VAULTMESH_MAX_CONNECTIONS          connection limit (16384)\n"
+	    "  VAULTMESH_MAX_LONGPOLLS            agents waiting at once (15000)\n"
 	    "  VAULTMESH_THREADS                  HTTP threads (0: one per core)\n"
 	    "  VAULTMESH_LOG                      error, warn, info, debug (info)\n");
 }
@@ -55,6 +57,21 @@ raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+static void
+expired_cb(const char *node_id, void *arg)
+{
+	(void)arg;
+	fleet_pending_add(app.fleet, node_id, -1);
+	log_info("command_expired", "node_id=%s", node_id);
+}
+
+/* Once a second on the main thread: expire undelivered commands. */
+static void
+housekeeping(void)
+{
+	store_commands_expire(app.store, time(NULL), expired_cb, NULL);
 }
 
 int
@@ -115,6 +132,11 @@ main(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (policy_init(app.cfg.policy_path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vaultmesh-command-center: "
+		    "VAULTMESH_POLICY_PATH: %s\n", err);
+		return 2;
+	}
 	if ((app.store = store_open(app.cfg.db_path, err, sizeof(err))) ==
 	    NULL) {
 		log_err("store_open_failed", "db=%s error=\"%s\"",
@@ -124,6 +146,10 @@ main(int argc, char *argv[])
 	if ((app.fleet = fleet_open(app.store, &app.thr, err, sizeof(err))) ==
 	    NULL) {
 		log_err("fleet_open_failed", "error=\"%s\"", err);
+		goto out;
+	}
+	if (dispatch_start((size_t)app.cfg.max_longpolls) == -1) {
+		log_err("dispatch_failed", "error=\"cannot start the timer\"");
 		goto out;
 	}
 	if ((srv = server_start(&app.cfg, routes, err, sizeof(err))) == NULL) {
@@ -141,10 +167,21 @@ main(int argc, char *argv[])
 	sd_notify(0, "READY=1");
 
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		struct timespec tick = { 1, 0 };
+
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == -1) {
+			housekeeping();
 			continue;
+		}
 		if (sig == SIGHUP) {
-			log_info("reload", "msg=\"nothing to reload yet\"");
+			if (policy_reload(err, sizeof(err)) == -1)
+				log_err("policy_reload_failed", "error=\"%s\" "
+				    "msg=\"the previous policy stays\"", err);
+			else
+				log_info("policy_reloaded", "path=%s",
+				    app.cfg.policy_path ? app.cfg.policy_path :
+				    "built-in");
 			continue;
 		}
 		log_info("shutdown", "signal=%s", strsignal(sig));
@@ -153,9 +190,11 @@ main(int argc, char *argv[])
 	sd_notify(0, "STOPPING=1");
 	rc = 0;
 out:
+	dispatch_shutdown();
 	server_stop(srv);
 	fleet_close(app.fleet);
 	store_close(app.store);
+	policy_shutdown();
 	sodium_memzero(app.sk, sizeof(app.sk));
 	return rc;
 }

@@ -13,8 +13,8 @@
 extern const char vm_css[];
 
 /* The node id of /nodes/<id>/..., or NULL after answering 400. */
-static const char *
-node_param(struct req *r)
+const char *
+node_id_param(struct req *r)
 {
 	const char *id = req_param(r);
 
@@ -27,7 +27,7 @@ node_param(struct req *r)
 }
 
 /* Who is acting: the Access identity when present, otherwise "local". */
-static const char *
+const char *
 operator_of(struct req *r)
 {
 	const char *who = req_header(r, "Cf-Access-Authenticated-User-Email");
@@ -79,30 +79,76 @@ h_dashboard(struct req *r)
 	resp_html(r, 200, &b);
 }
 
+struct history {
+	struct buf	*b;
+	int64_t		 now;
+	int		 any;
+};
+
+static int
+finding_row(const struct finding *f, void *arg)
+{
+	html_finding(arg, f);
+	return 0;
+}
+
+static int
+history_row(const struct cmd_row *c, void *arg)
+{
+	struct history *h = arg;
+
+	h->any = 1;
+	html_command_row(h->b, c, h->now);
+	if (strcmp(c->command, "sovereign-scan") == 0 &&
+	    strcmp(c->status, "ok") == 0) {
+		buf_puts(h->b, "<tr class=\"output\"><td colspan=\"5\">"
+		    "<ul class=\"findings\">");
+		store_findings(app.store, c->command_id, finding_row, h->b);
+		buf_puts(h->b, "</ul></td></tr>");
+	}
+	return buf_failed(h->b) ? -1 : 0;
+}
+
 void
-h_node_page(struct req *r)
+node_page(struct req *r, const char *id, unsigned status, const char *error)
 {
 	struct node_view	 v;
-	const char		*id;
+	struct history		 h;
 	char			*hb = NULL;
 	struct buf		 b;
 	int64_t			 now = time(NULL);
 
-	if ((id = node_param(r)) == NULL)
-		return;
 	if (fleet_get(app.fleet, id, now, &v, &hb) == -1) {
 		resp_error(r, 404, "unknown_node", "no node with this id");
 		return;
 	}
 	buf_init(&b, PAGE_MAX);
-	if (req_wants_json(r)) {
+	if (req_wants_json(r) && error == NULL) {
 		json_node(&b, &v, hb);
 		resp_json(r, 200, &b);
-	} else {
-		html_node(&b, &v, hb, now);
-		resp_html(r, 200, &b);
+		free(hb);
+		return;
 	}
+	html_node_head(&b, &v, hb, now, error);
+	html_command_forms(&b, &v, policy_allowed(v.os_profile));
+	html_commands_begin(&b);
+	h.b = &b;
+	h.now = now;
+	h.any = 0;
+	store_commands_list(app.store, id, 50, history_row, &h);
+	html_commands_end(&b, h.any);
+	html_page_end(&b);
+	resp_html(r, status, &b);
 	free(hb);
+}
+
+void
+h_node_page(struct req *r)
+{
+	const char *id;
+
+	if ((id = node_id_param(r)) != NULL)
+		node_page(r, id, 200, NULL);
 }
 
 static void
@@ -112,7 +158,7 @@ set_status(struct req *r, enum node_status st)
 	struct buf	 b;
 	char		 loc[64], who[300];
 
-	if ((id = node_param(r)) == NULL)
+	if ((id = node_id_param(r)) == NULL)
 		return;
 	switch (fleet_set_status(app.fleet, id, st)) {
 	case -2:

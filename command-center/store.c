@@ -33,12 +33,60 @@ static const char *const migrations[] = {
 	"  f_low INTEGER NOT NULL DEFAULT 0,"
 	"  f_info INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;",
+	/* 1 -> 2: signed commands, their results, scans and findings */
+	"ALTER TABLE nodes ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE commands ("
+	"  command_id TEXT PRIMARY KEY,"
+	"  node_id TEXT NOT NULL REFERENCES nodes (node_id),"
+	"  seq INTEGER NOT NULL,"
+	"  command TEXT NOT NULL,"
+	"  args TEXT NOT NULL,"
+	"  queued_by TEXT NOT NULL,"
+	"  queued_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  signature TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('queued', 'delivered',"
+	"    'ok', 'error', 'rejected', 'timeout', 'expired')),"
+	"  delivered_at INTEGER,"
+	"  started_at TEXT,"
+	"  finished_at TEXT,"
+	"  exit_code INTEGER,"
+	"  output TEXT,"
+	"  result_at INTEGER,"
+	"  UNIQUE (node_id, seq)"
+	");"
+	"CREATE INDEX commands_by_node ON commands (node_id, seq DESC);"
+	"CREATE INDEX commands_open ON commands (status, expires_at)"
+	"  WHERE status IN ('queued', 'delivered');"
+	"CREATE TABLE scans ("
+	"  command_id TEXT PRIMARY KEY REFERENCES commands (command_id),"
+	"  node_id TEXT NOT NULL REFERENCES nodes (node_id),"
+	"  scanned_at INTEGER NOT NULL,"
+	"  critical INTEGER NOT NULL, high INTEGER NOT NULL,"
+	"  medium INTEGER NOT NULL, low INTEGER NOT NULL, info INTEGER NOT NULL"
+	");"
+	"CREATE INDEX scans_by_node ON scans (node_id, scanned_at DESC);"
+	"CREATE TABLE findings ("
+	"  command_id TEXT NOT NULL REFERENCES scans (command_id),"
+	"  idx INTEGER NOT NULL,"
+	"  finding_id TEXT NOT NULL,"
+	"  severity TEXT NOT NULL CHECK (severity IN"
+	"    ('critical', 'high', 'medium', 'low', 'info')),"
+	"  title TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  remediation TEXT,"
+	"  PRIMARY KEY (command_id, idx)"
+	") WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_NODES_ALL, S_NODE_INSERT, S_NODE_STATUS, S_NODE_HB,
+	S_SEQ_NEXT, S_CMD_INSERT, S_CMD_OPEN, S_CMD_MARK, S_CMD_UNDELIVER,
+	S_CMD_GET, S_CMD_RESULT, S_SCAN_INSERT, S_FINDING_INSERT,
+	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
 	S_COUNT
 };
 
@@ -57,6 +105,47 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " status_changed_at = strftime('%s', 'now') WHERE node_id = ?1",
 	[S_NODE_HB] = "UPDATE nodes SET last_heartbeat_at = ?2, heartbeat = ?3,"
 	    " hostname = ?4, agent_version = ?5 WHERE node_id = ?1",
+	[S_SEQ_NEXT] = "UPDATE nodes SET last_seq = last_seq + 1"
+	    " WHERE node_id = ?1 RETURNING last_seq",
+	[S_CMD_INSERT] = "INSERT INTO commands (command_id, node_id, seq,"
+	    " command, args, queued_by, queued_at, expires_at, payload,"
+	    " signature, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	    " ?10, 'queued')",
+	[S_CMD_OPEN] = "SELECT command_id, payload, signature FROM commands"
+	    " WHERE node_id = ?1 AND status = 'queued' AND expires_at > ?2"
+	    " ORDER BY seq LIMIT ?3",
+	[S_CMD_MARK] = "UPDATE commands SET status = 'delivered',"
+	    " delivered_at = ?2 WHERE command_id = ?1 AND status = 'queued'",
+	[S_CMD_UNDELIVER] = "UPDATE commands SET status = 'queued',"
+	    " delivered_at = NULL WHERE command_id = ?1"
+	    " AND status = 'delivered'",
+	[S_CMD_GET] = "SELECT node_id, status, command FROM commands"
+	    " WHERE command_id = ?1",
+	[S_CMD_RESULT] = "UPDATE commands SET status = ?2, exit_code = ?3,"
+	    " output = ?4, started_at = ?5, finished_at = ?6, result_at = ?7"
+	    " WHERE command_id = ?1",
+	[S_SCAN_INSERT] = "INSERT INTO scans (command_id, node_id, scanned_at,"
+	    " critical, high, medium, low, info)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_FINDING_INSERT] = "INSERT INTO findings (command_id, idx,"
+	    " finding_id, severity, title, detail, remediation)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_NODE_SCAN] = "UPDATE nodes SET last_scan_at = ?2, f_critical = ?3,"
+	    " f_high = ?4, f_medium = ?5, f_low = ?6, f_info = ?7"
+	    " WHERE node_id = ?1",
+	[S_CMD_EXPIRE] = "UPDATE commands SET status = 'expired',"
+	    " result_at = ?1 WHERE status = 'queued' AND expires_at <= ?1"
+	    " RETURNING node_id",
+	[S_CMD_PENDING] = "SELECT node_id, count(*) FROM commands"
+	    " WHERE status = 'queued' GROUP BY node_id",
+	[S_CMD_LIST] = "SELECT command_id, seq, command, args, queued_by,"
+	    " queued_at, expires_at, status, delivered_at, started_at,"
+	    " finished_at, exit_code, output, result_at FROM commands"
+	    " WHERE node_id = ?1 ORDER BY seq DESC LIMIT ?2",
+	[S_FINDINGS_OF] = "SELECT finding_id, severity, title, detail,"
+	    " remediation FROM findings WHERE command_id = ?1 ORDER BY"
+	    " CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
+	    " WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, idx",
 };
 
 struct store {
@@ -126,7 +215,15 @@ store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&s->mu, NULL);
+	{
+		pthread_mutexattr_t ma;
+
+		/* Recursive: a row callback may read another table. */
+		pthread_mutexattr_init(&ma);
+		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&s->mu, &ma);
+		pthread_mutexattr_destroy(&ma);
+	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, s->db ?
@@ -320,4 +417,394 @@ store_heartbeats(struct store *s, const struct hb_write *w, size_t n)
 out:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+static void
+bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s != NULL)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Rolls back and unlocks; for the failure paths of a transaction. */
+static void
+tx_abort(struct store *s)
+{
+	(void)step_done(s, s->st[S_ROLLBACK], "rollback");
+}
+
+int
+store_command_queue(struct store *s, struct cmd_new *c, sign_fn sign,
+    void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (step_done(s, s->st[S_BEGIN], "begin") == -1)
+		goto out;
+	st = s->st[S_SEQ_NEXT];
+	sqlite3_bind_text(st, 1, c->node_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		tx_abort(s);
+		rc = -2;
+		goto out;
+	}
+	c->seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (sign(c, arg) == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	st = s->st[S_CMD_INSERT];
+	sqlite3_bind_text(st, 1, c->command_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, c->seq);
+	sqlite3_bind_text(st, 4, c->command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c->args, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, c->queued_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, c->queued_at);
+	sqlite3_bind_int64(st, 8, c->expires_at);
+	sqlite3_bind_text(st, 9, c->payload, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, c->signature, -1, SQLITE_STATIC);
+	if (step_done(s, st, "command_insert") == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	if (step_done(s, s->st[S_COMMIT], "commit") == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void
+cmd_wire_free(struct cmd_wire *w, size_t n)
+{
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(w[i].payload);
+		free(w[i].signature);
+	}
+	free(w);
+}
+
+int
+store_commands_deliver(struct store *s, const char *node_id, int64_t now,
+    size_t max, struct cmd_wire **out, size_t *nout)
+{
+	sqlite3_stmt	*st = s->st[S_CMD_OPEN];
+	struct cmd_wire	*w = NULL;
+	size_t		 n = 0;
+	int		 rc = -1, src;
+
+	*out = NULL;
+	*nout = 0;
+	if ((w = calloc(max, sizeof(*w))) == NULL)
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	if (step_done(s, s->st[S_BEGIN], "begin") == -1)
+		goto out;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	while (n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(w[n].command_id, sizeof(w[n].command_id), "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		w[n].payload = col_strdup(st, 1);
+		w[n].signature = col_strdup(st, 2);
+		n++;
+		if (w[n - 1].payload == NULL || w[n - 1].signature == NULL)
+			break;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (size_t i = 0; i < n; i++) {
+		st = s->st[S_CMD_MARK];
+		sqlite3_bind_text(st, 1, w[i].command_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		if (w[i].payload == NULL || w[i].signature == NULL ||
+		    step_done(s, st, "command_mark") == -1) {
+			tx_abort(s);
+			goto out;
+		}
+	}
+	if (step_done(s, s->st[S_COMMIT], "commit") == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
+	if (rc == -1) {
+		cmd_wire_free(w, n);
+		return -1;
+	}
+	*out = w;
+	*nout = n;
+	return 0;
+}
+
+int
+store_commands_undeliver(struct store *s, const struct cmd_wire *w, size_t n)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_text(s->st[S_CMD_UNDELIVER], 1, w[i].command_id,
+		    -1, SQLITE_STATIC);
+		if (step_done(s, s->st[S_CMD_UNDELIVER], "undeliver") == -1)
+			rc = -1;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int
+severity_index(const char *sev)
+{
+	static const char *const names[FINDING_SEVERITIES] = {
+		"critical", "high", "medium", "low", "info" };
+
+	for (int i = 0; i < FINDING_SEVERITIES; i++)
+		if (strcmp(sev, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+enum result_outcome
+store_command_result(struct store *s, struct cmd_result *res)
+{
+	sqlite3_stmt		*st = s->st[S_CMD_GET];
+	enum result_outcome	 out = RESULT_ERROR;
+	char			 owner[37] = "", status[16] = "", command[33] = "";
+
+	memset(res->counts, 0, sizeof(res->counts));
+	res->is_scan = 0;
+	pthread_mutex_lock(&s->mu);
+	if (step_done(s, s->st[S_BEGIN], "begin") == -1)
+		goto out;
+	sqlite3_bind_text(st, 1, res->command_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(owner, sizeof(owner), "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		snprintf(status, sizeof(status), "%s",
+		    (const char *)sqlite3_column_text(st, 1));
+		snprintf(command, sizeof(command), "%s",
+		    (const char *)sqlite3_column_text(st, 2));
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (owner[0] == '\0') {
+		out = RESULT_UNKNOWN;
+		tx_abort(s);
+		goto out;
+	}
+	if (strcmp(owner, res->node_id) != 0) {
+		out = RESULT_FORBIDDEN;
+		tx_abort(s);
+		goto out;
+	}
+	if (strcmp(status, "queued") != 0 && strcmp(status, "delivered") != 0) {
+		out = RESULT_REPEAT;	/* a result is stored already */
+		tx_abort(s);
+		goto out;
+	}
+	st = s->st[S_CMD_RESULT];
+	sqlite3_bind_text(st, 1, res->command_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, res->status, -1, SQLITE_STATIC);
+	if (res->has_exit)
+		sqlite3_bind_int64(st, 3, res->exit_code);
+	else
+		sqlite3_bind_null(st, 3);
+	bind_text_or_null(st, 4, res->output);
+	bind_text_or_null(st, 5, res->started_at);
+	bind_text_or_null(st, 6, res->finished_at);
+	sqlite3_bind_int64(st, 7, res->now);
+	if (step_done(s, st, "command_result") == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	if (strcmp(command, "sovereign-scan") == 0 &&
+	    strcmp(res->status, "ok") == 0) {
+		res->is_scan = 1;
+		for (size_t i = 0; i < res->nfindings; i++) {
+			const struct finding *f = &res->findings[i];
+			int sev = severity_index(f->severity);
+
+			if (sev >= 0)
+				res->counts[sev]++;
+		}
+		st = s->st[S_SCAN_INSERT];
+		sqlite3_bind_text(st, 1, res->command_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, res->node_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, res->now);
+		for (int i = 0; i < FINDING_SEVERITIES; i++)
+			sqlite3_bind_int(st, 4 + i, res->counts[i]);
+		if (step_done(s, st, "scan_insert") == -1) {
+			tx_abort(s);
+			goto out;
+		}
+		for (size_t i = 0; i < res->nfindings; i++) {
+			const struct finding *f = &res->findings[i];
+
+			st = s->st[S_FINDING_INSERT];
+			sqlite3_bind_text(st, 1, res->command_id, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+			sqlite3_bind_text(st, 3, f->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, f->severity, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, f->title, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 6, f->detail, -1, SQLITE_STATIC);
+			bind_text_or_null(st, 7, f->remediation);
+			if (step_done(s, st, "finding_insert") == -1) {
+				tx_abort(s);
+				goto out;
+			}
+		}
+		st = s->st[S_NODE_SCAN];
+		sqlite3_bind_text(st, 1, res->node_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, res->now);
+		for (int i = 0; i < FINDING_SEVERITIES; i++)
+			sqlite3_bind_int(st, 3 + i, res->counts[i]);
+		if (step_done(s, st, "node_scan") == -1) {
+			tx_abort(s);
+			goto out;
+		}
+	}
+	if (step_done(s, s->st[S_COMMIT], "commit") == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	out = RESULT_STORED;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return out;
+}
+
+int
+store_commands_expire(struct store *s, int64_t now,
+    void (*fn)(const char *node_id, void *arg), void *arg)
+{
+	sqlite3_stmt	*st = s->st[S_CMD_EXPIRE];
+	int		 rc, n = 0;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_int64(st, 1, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fn((const char *)sqlite3_column_text(st, 0), arg);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		log_err("store_error", "op=expire error=\"%s\"",
+		    sqlite3_errmsg(s->db));
+		n = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+int
+store_commands_pending(struct store *s,
+    void (*fn)(const char *node_id, int n, void *arg), void *arg)
+{
+	sqlite3_stmt	*st = s->st[S_CMD_PENDING];
+	int		 rc;
+
+	pthread_mutex_lock(&s->mu);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int(st, 1), arg);
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+int
+store_commands_list(struct store *s, const char *node_id, int limit,
+    int (*fn)(const struct cmd_row *row, void *arg), void *arg)
+{
+	sqlite3_stmt	*st = s->st[S_CMD_LIST];
+	struct cmd_row	 row;
+	int		 rc, ret = 0;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		row.command_id = col_text(st, 0);
+		row.seq = sqlite3_column_int64(st, 1);
+		row.command = col_text(st, 2);
+		row.args = col_text(st, 3);
+		row.queued_by = col_text(st, 4);
+		row.queued_at = sqlite3_column_int64(st, 5);
+		row.expires_at = sqlite3_column_int64(st, 6);
+		row.status = col_text(st, 7);
+		row.delivered_at = sqlite3_column_int64(st, 8);
+		row.started_at = col_text(st, 9);
+		row.finished_at = col_text(st, 10);
+		row.has_exit = sqlite3_column_type(st, 11) != SQLITE_NULL;
+		row.exit_code = sqlite3_column_int64(st, 11);
+		row.output = col_text(st, 12);
+		row.result_at = sqlite3_column_int64(st, 13);
+		/* Strings stay valid until the next step: copy what is kept. */
+		if (fn(&row, arg) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
+int
+store_findings(struct store *s, const char *command_id,
+    int (*fn)(const struct finding *f, void *arg), void *arg)
+{
+	sqlite3_stmt	*st = s->st[S_FINDINGS_OF];
+	struct finding	 f;
+	int		 rc, ret = 0;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, command_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		f.id = col_text(st, 0);
+		f.severity = col_text(st, 1);
+		f.title = col_text(st, 2);
+		f.detail = col_text(st, 3);
+		f.remediation = col_text(st, 4);
+		if (fn(&f, arg) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return ret;
 }

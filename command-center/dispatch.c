@@ -1,0 +1,202 @@
+/*
+ * dispatch: agents waiting in long polls. A waiting poll is a suspended
+ * request (no thread held) in a bucket of its node; queueing a command
+ * resumes the node's waiters at once, and a timer thread resumes the ones
+ * whose wait ran out. One lock orders "check for queued commands, then
+ * park" against "count the new command, then wake", so no wake-up is lost.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cc.h"
+#include "log.h"
+#include "util.h"
+
+#define BUCKETS		4096
+#define TICK_MS		100
+
+struct waiter {
+	struct req	*r;
+	char		 node_id[37];
+	int64_t		 deadline_ms;
+	int		 parked;	/* in a bucket */
+	struct waiter	*next;
+	struct waiter	**pprev;
+};
+
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct waiter	*bucket[BUCKETS];
+	size_t		 waiting;
+	size_t		 max_waiting;
+	int		 stopping;
+	pthread_t	 timer;
+	int		 started;
+} d = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static unsigned
+bucket_of(const char *node_id)
+{
+	/* The first three hex digits of a UUID: spread enough, cheap. */
+	unsigned h = 0;
+
+	for (int i = 0; i < 3; i++) {
+		char c = node_id[i];
+
+		h = h * 16 + (unsigned)(c >= 'a' ? c - 'a' + 10 : c - '0');
+	}
+	return h % BUCKETS;
+}
+
+static void
+unpark(struct waiter *w)
+{
+	if (!w->parked)
+		return;
+	*w->pprev = w->next;
+	if (w->next != NULL)
+		w->next->pprev = w->pprev;
+	w->parked = 0;
+	d.waiting--;
+}
+
+/* Resumes w (lock held): it leaves its bucket and its handler runs again. */
+static void
+wake(struct waiter *w)
+{
+	unpark(w);
+	req_resume(w->r);
+}
+
+static void *
+timer_main(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	pthread_mutex_lock(&d.mu);
+	while (!d.stopping) {
+		int64_t now = mono_ms();
+
+		for (size_t b = 0; b < BUCKETS; b++) {
+			struct waiter *w = d.bucket[b], *next;
+
+			for (; w != NULL; w = next) {
+				next = w->next;
+				if (w->deadline_ms <= now)
+					wake(w);
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += TICK_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		while (!d.stopping &&
+		    pthread_cond_timedwait(&d.cv, &d.mu, &ts) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&d.mu);
+	return NULL;
+}
+
+int
+dispatch_start(size_t max_waiting)
+{
+	d.max_waiting = max_waiting;
+	if (pthread_create(&d.timer, NULL, timer_main, NULL) != 0)
+		return -1;
+	d.started = 1;
+	return 0;
+}
+
+void
+dispatch_shutdown(void)
+{
+	pthread_mutex_lock(&d.mu);
+	d.stopping = 1;
+	for (size_t b = 0; b < BUCKETS; b++)
+		while (d.bucket[b] != NULL)
+			wake(d.bucket[b]);
+	pthread_cond_signal(&d.cv);
+	pthread_mutex_unlock(&d.mu);
+	if (d.started)
+		pthread_join(d.timer, NULL);
+	d.started = 0;
+}
+
+struct waiter *
+dispatch_waiter_new(struct req *r, const char *node_id, int64_t deadline_ms)
+{
+	struct waiter *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->r = r;
+	memcpy(w->node_id, node_id, 37);
+	w->deadline_ms = deadline_ms;
+	return w;
+}
+
+int
+dispatch_park(struct waiter *w, int (*has_work)(const char *node_id))
+{
+	struct waiter	**head;
+	int		 parked = 0;
+
+	pthread_mutex_lock(&d.mu);
+	if (d.stopping || d.waiting >= d.max_waiting ||
+	    mono_ms() >= w->deadline_ms || has_work(w->node_id))
+		goto out;
+	head = &d.bucket[bucket_of(w->node_id)];
+	w->next = *head;
+	if (*head != NULL)
+		(*head)->pprev = &w->next;
+	w->pprev = head;
+	*head = w;
+	w->parked = 1;
+	d.waiting++;
+	req_suspend(w->r);
+	parked = 1;
+out:
+	pthread_mutex_unlock(&d.mu);
+	return parked;
+}
+
+void
+dispatch_wake(const char *node_id)
+{
+	struct waiter *w, *next;
+
+	pthread_mutex_lock(&d.mu);
+	for (w = d.bucket[bucket_of(node_id)]; w != NULL; w = next) {
+		next = w->next;
+		if (strcmp(w->node_id, node_id) == 0)
+			wake(w);
+	}
+	pthread_mutex_unlock(&d.mu);
+}
+
+void
+dispatch_waiter_free(struct waiter *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&d.mu);
+	unpark(w);
+	pthread_mutex_unlock(&d.mu);
+	free(w);
+}
+
+size_t
+dispatch_waiting(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&d.mu);
+	n = d.waiting;
+	pthread_mutex_unlock(&d.mu);
+	return n;
+}
