@@ -257,6 +257,9 @@ int		 store_commands_pending(struct store *s,
 int		 store_commands_list(struct store *s, const char *node_id,
 		    int limit, int (*fn)(const struct cmd_row *row, void *arg),
 		    void *arg);
+/* How many of the node's commands named command are queued or delivered. */
+int		 store_command_open(struct store *s, const char *node_id,
+		    const char *command);
 /* A scan's findings, most severe first. */
 int		 store_findings(struct store *s, const char *command_id,
 		    int (*fn)(const struct finding *f, void *arg), void *arg);
@@ -417,6 +420,24 @@ void		 dispatch_wake(const char *node_id);
 void		 dispatch_waiter_free(struct waiter *w);
 size_t		 dispatch_waiting(void);
 
+/* ---- scheduler.c: keeps scans fresh --------------------------------- */
+
+enum sched_decision {
+	SCHED_DUE,		/* queue a scan */
+	SCHED_NOT_DUE,		/* scanned recently */
+	SCHED_FORBIDDEN,	/* the profile's policy forbids scans */
+	SCHED_PENDING,		/* a scan is already queued or delivered */
+	SCHED_NOT_APPROVED,	/* pending or revoked node */
+};
+
+/* The decision for one node, from facts only (testable with any clock). */
+enum sched_decision scheduler_decide(enum node_status st, int64_t last_scan_at,
+		    int policy_allows_scan, int scan_open, int64_t now,
+		    int64_t interval_secs);
+const char	*sched_decision_name(enum sched_decision d);
+/* One tick over the fleet: queues the scans that are due. */
+void		 scheduler_tick(int64_t now);
+
 /* ---- routes.c, agent_api.c, operator.c, html.c --------------------- */
 
 struct app {
@@ -452,6 +473,11 @@ const char *operator_of(struct req *r);
 void	 node_page(struct req *r, const char *node_id, unsigned status,
 	    const char *error);
 /* commands.c */
+/*
+ * Signs, stores and dispatches one command (checked by the caller):
+ * 0 with c->command_id and c->seq set, -1 store error, -2 unknown node.
+ */
+int	 command_queue(struct cmd_new *c, json_t *args);
 void	 h_queue_command(struct req *r);
 void	 h_agent_commands(struct req *r);
 void	 h_command_result(struct req *r);

@@ -51,6 +51,36 @@ out:
 	return rc;
 }
 
+int
+command_queue(struct cmd_new *c, json_t *args)
+{
+	struct sign_ctx	 sc = { args };
+	char		*args_json, who[300];
+	int		 rc;
+
+	if ((args_json = json_dumps(args, JSON_COMPACT)) == NULL)
+		return -1;
+	uuid_generate(c->command_id);
+	c->args = args_json;
+	c->queued_at = time(NULL);
+	c->expires_at = c->queued_at + app.cfg.command_ttl_seconds;
+	rc = store_command_queue(app.store, c, sign_command, &sc);
+	free(c->payload);
+	free(c->signature);
+	c->payload = c->signature = NULL;
+	c->args = NULL;
+	free(args_json);
+	if (rc != 0)
+		return rc;
+	/* Counted before the wake, so a poll parking now sees it. */
+	fleet_pending_add(app.fleet, c->node_id, 1);
+	dispatch_wake(c->node_id);
+	log_info("command_queued", "node_id=%s command_id=%s command=%s "
+	    "seq=%lld by=%s", c->node_id, c->command_id, c->command,
+	    (long long)c->seq, log_quote(who, sizeof(who), c->queued_by));
+	return 0;
+}
+
 /* Args from a form: "unit" as a string, "lines" as an integer. */
 static json_t *
 form_args(struct req *r)
@@ -94,7 +124,7 @@ h_queue_command(struct req *r)
 	struct sign_ctx		 sc = { NULL };
 	json_t			*root = NULL;
 	const char		*id, *name;
-	char			*hb = NULL, *args_json = NULL, why[CMD_WHY_MAX];
+	char			*hb = NULL, why[CMD_WHY_MAX];
 	char			 who[300], msg[256];
 	struct buf		 b;
 	int			 form = req_is_form(r) && !req_wants_json(r);
@@ -150,18 +180,10 @@ h_queue_command(struct req *r)
 		    "nodes take commands");
 		goto out;
 	}
-	if ((args_json = json_dumps(sc.args, JSON_COMPACT)) == NULL) {
-		resp_error(r, 503, "unavailable", "out of memory");
-		goto out;
-	}
-	uuid_generate(c.command_id);
 	c.node_id = id;
 	c.command = name;
-	c.args = args_json;
 	c.queued_by = operator_of(r);
-	c.queued_at = time(NULL);
-	c.expires_at = c.queued_at + app.cfg.command_ttl_seconds;
-	rc = store_command_queue(app.store, &c, sign_command, &sc);
+	rc = command_queue(&c, sc.args);
 	if (rc != 0) {
 		refuse(r, 0, id, rc == -2 ? 404 : 503, rc == -2 ?
 		    "unknown_node" : "store_unavailable", rc == -2 ?
@@ -169,11 +191,6 @@ h_queue_command(struct req *r)
 		    "nothing was queued");
 		goto out;
 	}
-	fleet_pending_add(app.fleet, id, 1);
-	dispatch_wake(id);
-	log_info("command_queued", "node_id=%s command_id=%s command=%s "
-	    "seq=%lld by=%s", id, c.command_id, name, (long long)c.seq,
-	    log_quote(who, sizeof(who), c.queued_by));
 	if (form) {
 		snprintf(msg, sizeof(msg), "/nodes/%s#commands", id);
 		resp_redirect(r, msg);
@@ -184,9 +201,6 @@ h_queue_command(struct req *r)
 	    "\"seq\":%lld}", c.command_id, (long long)c.seq);
 	resp_json(r, 201, &b);
 out:
-	free(c.payload);
-	free(c.signature);
-	free(args_json);
 	free(hb);
 	json_decref(sc.args);
 	json_decref(root);

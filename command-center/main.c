@@ -67,11 +67,21 @@ expired_cb(const char *node_id, void *arg)
 	log_info("command_expired", "node_id=%s", node_id);
 }
 
-/* Once a second on the main thread: expire undelivered commands. */
+/*
+ * Once a second on the main thread: expire undelivered commands; every
+ * scheduler tick (the first one at start), queue the scans that are due.
+ */
 static void
 housekeeping(void)
 {
-	store_commands_expire(app.store, time(NULL), expired_cb, NULL);
+	static int64_t	 next_tick;
+	int64_t		 now = time(NULL);
+
+	store_commands_expire(app.store, now, expired_cb, NULL);
+	if (now >= next_tick) {
+		scheduler_tick(now);
+		next_tick = now + app.cfg.scheduler_tick_seconds;
+	}
 }
 
 int

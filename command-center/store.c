@@ -87,6 +87,7 @@ enum stmt_id {
 	S_SEQ_NEXT, S_CMD_INSERT, S_CMD_OPEN, S_CMD_MARK, S_CMD_UNDELIVER,
 	S_CMD_GET, S_CMD_RESULT, S_SCAN_INSERT, S_FINDING_INSERT,
 	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
+	S_CMD_OPEN_OF,
 	S_COUNT
 };
 
@@ -146,6 +147,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " remediation FROM findings WHERE command_id = ?1 ORDER BY"
 	    " CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
 	    " WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, idx",
+	[S_CMD_OPEN_OF] = "SELECT count(*) FROM commands WHERE node_id = ?1"
+	    " AND command = ?2 AND status IN ('queued', 'delivered')",
 };
 
 struct store {
@@ -807,4 +810,21 @@ store_findings(struct store *s, const char *command_id,
 	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&s->mu);
 	return ret;
+}
+
+int
+store_command_open(struct store *s, const char *node_id, const char *command)
+{
+	sqlite3_stmt	*st = s->st[S_CMD_OPEN_OF];
+	int		 n = -1;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, command, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }

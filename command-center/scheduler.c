@@ -1,0 +1,90 @@
+/*
+ * scheduler: every VAULTMESH_SCHEDULER_TICK_SECONDS, queue a signed
+ * sovereign-scan for each approved node whose policy allows scans and whose
+ * last scan is older than VAULTMESH_SCAN_INTERVAL_HOURS (or that was never
+ * scanned), unless one is already queued or delivered. Every decision is
+ * logged: queued ones at info, the others at debug.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cc.h"
+#include "log.h"
+
+#define SCAN "sovereign-scan"
+
+enum sched_decision
+scheduler_decide(enum node_status st, int64_t last_scan_at,
+    int policy_allows_scan, int scan_open, int64_t now, int64_t interval_secs)
+{
+	if (st != NODE_APPROVED)
+		return SCHED_NOT_APPROVED;
+	if (!policy_allows_scan)
+		return SCHED_FORBIDDEN;
+	if (last_scan_at != 0 && now - last_scan_at < interval_secs)
+		return SCHED_NOT_DUE;
+	if (scan_open)
+		return SCHED_PENDING;
+	return SCHED_DUE;
+}
+
+const char *
+sched_decision_name(enum sched_decision d)
+{
+	switch (d) {
+	case SCHED_DUE: return "due";
+	case SCHED_NOT_DUE: return "not_due";
+	case SCHED_FORBIDDEN: return "forbidden_by_policy";
+	case SCHED_PENDING: return "already_pending";
+	default: return "not_approved";
+	}
+}
+
+void
+scheduler_tick(int64_t now)
+{
+	struct node_view	*v;
+	size_t			 n, queued = 0;
+	int64_t			 interval = app.cfg.scan_interval_hours * 3600;
+
+	if ((v = fleet_list(app.fleet, now, &n, NULL)) == NULL) {
+		log_err("scheduler", "error=out_of_memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum sched_decision	 d;
+		int			 allowed, open = 0;
+
+		allowed = policy_allows(v[i].os_profile, SCAN);
+		/* Ask the store only for nodes that could be due. */
+		d = scheduler_decide(v[i].status, v[i].last_scan_at, allowed,
+		    0, now, interval);
+		if (d == SCHED_DUE) {
+			open = store_command_open(app.store, v[i].node_id, SCAN);
+			d = scheduler_decide(v[i].status, v[i].last_scan_at,
+			    allowed, open != 0, now, interval);
+		}
+		if (d != SCHED_DUE) {
+			log_debug("scheduler", "node_id=%s decision=%s",
+			    v[i].node_id, sched_decision_name(d));
+			continue;
+		}
+		struct cmd_new	 c;
+		json_t		*args = json_object();
+
+		memset(&c, 0, sizeof(c));
+		c.node_id = v[i].node_id;
+		c.command = SCAN;
+		c.queued_by = "scheduler";
+		if (args != NULL && command_queue(&c, args) == 0) {
+			queued++;
+			log_info("scheduler", "node_id=%s decision=due "
+			    "command_id=%s", v[i].node_id, c.command_id);
+		} else
+			log_err("scheduler", "node_id=%s decision=due "
+			    "error=queue_failed", v[i].node_id);
+		json_decref(args);
+	}
+	log_debug("scheduler_tick", "nodes=%zu queued=%zu", n, queued);
+	free(v);
+}
