@@ -257,6 +257,16 @@ int		 store_commands_pending(struct store *s,
 int		 store_commands_list(struct store *s, const char *node_id,
 		    int limit, int (*fn)(const struct cmd_row *row, void *arg),
 		    void *arg);
+struct scan_row {
+	const char	*command_id;
+	int64_t		 scanned_at;
+	int		 counts[FINDING_SEVERITIES];
+};
+
+/* The node's scans, newest first. */
+int		 store_scans_list(struct store *s, const char *node_id,
+		    int limit, int (*fn)(const struct scan_row *row, void *arg),
+		    void *arg);
 /* How many of the node's commands named command are queued or delivered. */
 int		 store_command_open(struct store *s, const char *node_id,
 		    const char *command);
@@ -485,15 +495,31 @@ void	 h_node_commands_json(struct req *r);
 void	 h_static_css(struct req *r);
 
 /* html.c: whole pages into b; -1 when the buffer failed. */
-int	 html_dashboard(struct buf *b, const struct node_view *v, size_t n,
-	    int64_t now);
+#define DASH_PAGE_ROWS 200
+
+struct dash_filter {
+	int		 level;	/* enum level, or -1 for all */
+	const char	*q;	/* substring of hostname, id or profile */
+	int		 page;	/* from 1 */
+};
+
+/* Sorts v in place (red first) and renders the filtered page. */
+int	 html_dashboard(struct buf *b, struct node_view *v, size_t n,
+	    int64_t now, const struct dash_filter *f);
 void	 html_node_head(struct buf *b, const struct node_view *v,
 	    const char *hb_json, int64_t now, const char *error);
 void	 html_command_forms(struct buf *b, const struct node_view *v,
 	    unsigned allowed);
 void	 html_commands_begin(struct buf *b);
 void	 html_command_row(struct buf *b, const struct cmd_row *c, int64_t now);
-void	 html_finding(struct buf *b, const struct finding *f);
+void	 html_findings_begin(struct buf *b, const struct node_view *v,
+	    int64_t now);
+/* Renders f under a heading per severity; group[16] tracks the current one. */
+void	 html_finding(struct buf *b, const struct finding *f, char group[16]);
+void	 html_findings_end(struct buf *b, const char *group, int scanned);
+void	 html_scans_begin(struct buf *b);
+void	 html_scan_row(struct buf *b, const struct scan_row *s, int64_t now);
+void	 html_scans_end(struct buf *b, int any);
 void	 html_commands_end(struct buf *b, int any);
 int	 html_page_end(struct buf *b);
 /* json rendering of one node (operator views). */

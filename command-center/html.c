@@ -35,7 +35,8 @@ const char vm_css[] =
     ".summary{display:flex;gap:1rem;flex-wrap:wrap;align-items:center;"
     "margin-bottom:1rem}.summary .count{background:var(--card);"
     "border:1px solid var(--line);border-radius:.5rem;padding:.5rem 1rem}"
-    ".count b{font-size:1.4rem;display:block}.fleet-line{font-weight:600}"
+    ".count b{font-size:1.4rem;display:block}a.count{text-decoration:none}"
+    "#filter{margin:0 0 1rem}.pages{margin:1rem 0}.fleet-line{font-weight:600}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;"
     "background:var(--card);padding:1rem;border:1px solid var(--line)}"
     "dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}"
@@ -149,12 +150,40 @@ view_cmp(const void *a, const void *b)
 	return strcmp(x->node_id, y->node_id);
 }
 
-int
-html_dashboard(struct buf *b, const struct node_view *v, size_t n,
-    int64_t now)
+/* Case-insensitive substring match of the filter text. */
+static int
+matches(const struct node_view *v, const struct dash_filter *f)
 {
-	size_t			 count[3] = { 0, 0, 0 };
-	struct node_view	*sorted = NULL;
+	if (f->level >= 0 && (int)v->level != f->level)
+		return 0;
+	if (f->q == NULL || *f->q == '\0')
+		return 1;
+	return strcasestr(v->hostname, f->q) != NULL ||
+	    strcasestr(v->node_id, f->q) != NULL ||
+	    strcasestr(v->os_profile, f->q) != NULL;
+}
+
+static void
+filter_link(struct buf *b, const struct dash_filter *f, int page)
+{
+	buf_puts(b, "/?");
+	if (f->level >= 0)
+		buf_printf(b, "attention=%s&amp;", level_name((enum level)f->level));
+	if (f->q != NULL && *f->q != '\0') {
+		buf_puts(b, "q=");
+		buf_urlenc(b, f->q);
+		buf_puts(b, "&amp;");
+	}
+	buf_printf(b, "page=%d", page);
+}
+
+int
+html_dashboard(struct buf *b, struct node_view *v, size_t n, int64_t now,
+    const struct dash_filter *f)
+{
+	static const char *const lv[] = { "green", "yellow", "red" };
+	size_t	 count[3] = { 0, 0, 0 }, shown = 0, matched = 0;
+	size_t	 first = (size_t)(f->page - 1) * DASH_PAGE_ROWS;
 
 	for (size_t i = 0; i < n; i++)
 		count[v[i].level]++;
@@ -170,24 +199,40 @@ html_dashboard(struct buf *b, const struct node_view *v, size_t n,
 		    "<span class=\"yellow\">%zu yellow</span> · "
 		    "<span class=\"green\">%zu green</span>",
 		    count[LEVEL_RED], count[LEVEL_YELLOW], count[LEVEL_GREEN]);
-	buf_printf(b, "</p><div class=\"count red\">Red<b>%zu</b></div>"
-	    "<div class=\"count yellow\">Yellow<b>%zu</b></div>"
-	    "<div class=\"count green\">Green<b>%zu</b></div>"
-	    "<div class=\"count\">Nodes<b>%zu</b></div></section>",
-	    count[LEVEL_RED], count[LEVEL_YELLOW], count[LEVEL_GREEN], n);
+	buf_puts(b, "</p>");
+	for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
+		buf_printf(b, "<a class=\"count %s\" href=\"/?attention=%s\">"
+		    "%c%s<b>%zu</b></a>", lv[l], lv[l], lv[l][0] - 32, lv[l] + 1,
+		    count[l]);
+	buf_printf(b, "<a class=\"count\" href=\"/\">Nodes<b>%zu</b></a>"
+	    "</section>", n);
 
-	if (n > 0 && (sorted = malloc(n * sizeof(*sorted))) == NULL)
-		return -1;
-	if (n > 0)
-		memcpy(sorted, v, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), view_cmp);
+	buf_puts(b, "<form id=\"filter\" method=\"get\" action=\"/\">"
+	    "<label>Attention <select name=\"attention\"><option value=\"\">"
+	    "all</option>");
+	for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
+		buf_printf(b, "<option%s>%s</option>", f->level == l ?
+		    " selected" : "", lv[l]);
+	buf_puts(b, "</select></label> <label>Search <input name=\"q\" "
+	    "maxlength=\"128\" value=\"");
+	buf_html(b, f->q ? f->q : "");
+	buf_puts(b, "\"></label> <button type=\"submit\">Filter</button>"
+	    "</form>");
+
+	/* Red first, then yellow, then green; by hostname within a level. */
+	qsort(v, n, sizeof(*v), view_cmp);
 	buf_puts(b, "<table id=\"nodes\"><thead><tr><th>Host</th>"
 	    "<th class=\"hide-narrow\">Profile</th><th>Status</th>"
 	    "<th>Last heartbeat</th><th>Attention</th><th>Reasons</th>"
 	    "</tr></thead><tbody>");
 	for (size_t i = 0; i < n; i++) {
-		const struct node_view *x = &sorted[i];
+		const struct node_view *x = &v[i];
 
+		if (!matches(x, f))
+			continue;
+		if (matched++ < first || shown == DASH_PAGE_ROWS)
+			continue;
+		shown++;
 		buf_printf(b, "<tr class=\"lvl-%s\"><td><a href=\"/nodes/%s\">",
 		    level_name(x->level), x->node_id);
 		buf_html(b, x->hostname);
@@ -205,9 +250,26 @@ html_dashboard(struct buf *b, const struct node_view *v, size_t n,
 		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">Start a node "
 		    "agent pointed at this command center to see it here."
 		    "</td></tr>");
+	else if (matched == 0)
+		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">No node "
+		    "matches this filter.</td></tr>");
 	buf_puts(b, "</tbody></table>");
+	if (matched > DASH_PAGE_ROWS) {
+		buf_printf(b, "<nav class=\"pages\">Nodes %zu-%zu of %zu ",
+		    shown ? first + 1 : 0, first + shown, matched);
+		if (f->page > 1) {
+			buf_puts(b, "<a href=\"");
+			filter_link(b, f, f->page - 1);
+			buf_puts(b, "\">previous</a> ");
+		}
+		if (first + shown < matched) {
+			buf_puts(b, "<a href=\"");
+			filter_link(b, f, f->page + 1);
+			buf_puts(b, "\">next</a>");
+		}
+		buf_puts(b, "</nav>");
+	}
 	page_foot(b);
-	free(sorted);
 	return buf_failed(b) ? -1 : 0;
 }
 
@@ -423,13 +485,44 @@ html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
 	}
 }
 
-void
-html_finding(struct buf *b, const struct finding *f)
+static const char *
+severity_class(const char *sev)
 {
+	if (strcmp(sev, "critical") == 0 || strcmp(sev, "high") == 0)
+		return "red";
+	return strcmp(sev, "medium") == 0 ? "yellow" : "muted";
+}
+
+void
+html_findings_begin(struct buf *b, const struct node_view *v, int64_t now)
+{
+	buf_puts(b, "<section id=\"findings\"><h2>Findings</h2>");
+	if (v->last_scan_at == 0) {
+		buf_puts(b, "<p class=\"muted\">Never scanned.</p>");
+		return;
+	}
+	buf_puts(b, "<p>Latest scan ");
+	age(b, v->last_scan_at, now);
+	buf_printf(b, ": %d critical, %d high, %d medium, %d low, %d info.</p>",
+	    v->findings[0], v->findings[1], v->findings[2], v->findings[3],
+	    v->findings[4]);
+}
+
+void
+html_finding(struct buf *b, const struct finding *f, char group[16])
+{
+	if (strcmp(group, f->severity) != 0) {
+		if (group[0] != '\0')
+			buf_puts(b, "</ul>");
+		snprintf(group, 16, "%s", f->severity);
+		/* critical_findings / high_findings: where attention links. */
+		buf_printf(b, "<h3 id=\"%s_findings\" class=\"%s\">", group,
+		    severity_class(group));
+		buf_html(b, group);
+		buf_puts(b, "</h3><ul class=\"findings\">");
+	}
 	buf_printf(b, "<li class=\"finding\"><span class=\"badge %s\">",
-	    strcmp(f->severity, "critical") == 0 ||
-	    strcmp(f->severity, "high") == 0 ? "red" :
-	    strcmp(f->severity, "medium") == 0 ? "yellow" : "muted");
+	    severity_class(f->severity));
 	buf_html(b, f->severity);
 	buf_puts(b, "</span> <strong>");
 	buf_html(b, f->title);
@@ -439,11 +532,50 @@ html_finding(struct buf *b, const struct finding *f)
 	buf_html(b, f->detail);
 	buf_puts(b, "</div>");
 	if (f->remediation != NULL && *f->remediation != '\0') {
-		buf_puts(b, "<div class=\"muted\">Fix: ");
+		buf_puts(b, "<div class=\"muted\">Remediation: ");
 		buf_html(b, f->remediation);
 		buf_puts(b, "</div>");
 	}
 	buf_puts(b, "</li>");
+}
+
+void
+html_findings_end(struct buf *b, const char *group, int scanned)
+{
+	if (group[0] != '\0')
+		buf_puts(b, "</ul>");
+	else if (scanned)
+		buf_puts(b, "<p class=\"green\">No findings.</p>");
+	buf_puts(b, "</section>");
+}
+
+void
+html_scans_begin(struct buf *b)
+{
+	buf_puts(b, "<section id=\"scans\"><h2>Scan history</h2><table>"
+	    "<thead><tr><th>Scanned</th><th>Critical</th><th>High</th>"
+	    "<th>Medium</th><th>Low</th><th>Info</th></tr></thead><tbody>");
+}
+
+void
+html_scan_row(struct buf *b, const struct scan_row *s, int64_t now)
+{
+	buf_printf(b, "<tr><td><a href=\"#cmd-%s\">", s->command_id);
+	age(b, s->scanned_at, now);
+	buf_printf(b, "</a></td><td class=\"%s\">%d</td><td class=\"%s\">%d"
+	    "</td><td>%d</td><td>%d</td><td>%d</td></tr>",
+	    s->counts[0] ? "red" : "", s->counts[0],
+	    s->counts[1] ? "red" : "", s->counts[1], s->counts[2],
+	    s->counts[3], s->counts[4]);
+}
+
+void
+html_scans_end(struct buf *b, int any)
+{
+	if (!any)
+		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">No scans "
+		    "yet.</td></tr>");
+	buf_puts(b, "</tbody></table></section>");
 }
 
 void

@@ -65,16 +65,49 @@ void
 h_dashboard(struct req *r)
 {
 	struct node_view	*v;
+	struct dash_filter	 f = { -1, NULL, 1 };
+	const char		*lvl = req_query(r, "attention");
+	const char		*page = req_query(r, "page");
 	size_t			 n;
 	struct buf		 b;
 	int64_t			 now = time(NULL);
+	char			*end;
+	long			 pg;
 
+	if (lvl != NULL && *lvl != '\0') {
+		if (strcmp(lvl, "red") == 0)
+			f.level = LEVEL_RED;
+		else if (strcmp(lvl, "yellow") == 0)
+			f.level = LEVEL_YELLOW;
+		else if (strcmp(lvl, "green") == 0)
+			f.level = LEVEL_GREEN;
+		else {
+			resp_error(r, 400, "invalid_field", "attention: must be "
+			    "red, yellow or green");
+			return;
+		}
+	}
+	f.q = req_query(r, "q");
+	if (f.q != NULL && (strlen(f.q) > 128 || !str_printable(f.q, 128))) {
+		resp_error(r, 400, "invalid_field", "q: at most 128 printable "
+		    "characters");
+		return;
+	}
+	if (page != NULL && *page != '\0') {
+		pg = strtol(page, &end, 10);
+		if (*end != '\0' || pg < 1 || pg > 1000000) {
+			resp_error(r, 400, "invalid_field", "page: must be a "
+			    "page number");
+			return;
+		}
+		f.page = (int)pg;
+	}
 	if ((v = fleet_list(app.fleet, now, &n, NULL)) == NULL) {
 		resp_error(r, 503, "unavailable", "out of memory");
 		return;
 	}
 	buf_init(&b, PAGE_MAX);
-	html_dashboard(&b, v, n, now);
+	html_dashboard(&b, v, n, now, &f);
 	free(v);
 	resp_html(r, 200, &b);
 }
@@ -83,13 +116,17 @@ struct history {
 	struct buf	*b;
 	int64_t		 now;
 	int		 any;
+	char		 group[16];
+	char		 latest[37];	/* the newest scan */
 };
 
 static int
 finding_row(const struct finding *f, void *arg)
 {
-	html_finding(arg, f);
-	return 0;
+	struct history *h = arg;
+
+	html_finding(h->b, f, h->group);
+	return buf_failed(h->b) ? -1 : 0;
 }
 
 static int
@@ -99,13 +136,18 @@ history_row(const struct cmd_row *c, void *arg)
 
 	h->any = 1;
 	html_command_row(h->b, c, h->now);
-	if (strcmp(c->command, "sovereign-scan") == 0 &&
-	    strcmp(c->status, "ok") == 0) {
-		buf_puts(h->b, "<tr class=\"output\"><td colspan=\"5\">"
-		    "<ul class=\"findings\">");
-		store_findings(app.store, c->command_id, finding_row, h->b);
-		buf_puts(h->b, "</ul></td></tr>");
-	}
+	return buf_failed(h->b) ? -1 : 0;
+}
+
+static int
+scan_row(const struct scan_row *sr, void *arg)
+{
+	struct history *h = arg;
+
+	if (!h->any)
+		snprintf(h->latest, sizeof(h->latest), "%s", sr->command_id);
+	h->any = 1;
+	html_scan_row(h->b, sr, h->now);
 	return buf_failed(h->b) ? -1 : 0;
 }
 
@@ -129,14 +171,33 @@ node_page(struct req *r, const char *id, unsigned status, const char *error)
 		free(hb);
 		return;
 	}
-	html_node_head(&b, &v, hb, now, error);
-	html_command_forms(&b, &v, policy_allowed(v.os_profile));
-	html_commands_begin(&b);
+	memset(&h, 0, sizeof(h));
 	h.b = &b;
 	h.now = now;
+	html_node_head(&b, &v, hb, now, error);
+
+	/* Scan history first (to learn the newest scan), rendered later. */
+	struct buf scans;
+
+	buf_init(&scans, PAGE_MAX);
+	h.b = &scans;
+	html_scans_begin(&scans);
+	store_scans_list(app.store, id, 30, scan_row, &h);
+	html_scans_end(&scans, h.any);
+	h.b = &b;
+
+	html_findings_begin(&b, &v, now);
+	if (h.latest[0] != '\0')
+		store_findings(app.store, h.latest, finding_row, &h);
+	html_findings_end(&b, h.group, v.last_scan_at != 0);
+	html_command_forms(&b, &v, policy_allowed(v.os_profile));
+	html_commands_begin(&b);
 	h.any = 0;
 	store_commands_list(app.store, id, 50, history_row, &h);
 	html_commands_end(&b, h.any);
+	if (buf_failed(&scans) || buf_add(&b, scans.p, scans.len) == -1)
+		buf_puts(&b, "");
+	buf_free(&scans);
 	html_page_end(&b);
 	resp_html(r, status, &b);
 	free(hb);

@@ -87,7 +87,7 @@ enum stmt_id {
 	S_SEQ_NEXT, S_CMD_INSERT, S_CMD_OPEN, S_CMD_MARK, S_CMD_UNDELIVER,
 	S_CMD_GET, S_CMD_RESULT, S_SCAN_INSERT, S_FINDING_INSERT,
 	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
-	S_CMD_OPEN_OF,
+	S_CMD_OPEN_OF, S_SCANS_OF,
 	S_COUNT
 };
 
@@ -149,6 +149,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, idx",
 	[S_CMD_OPEN_OF] = "SELECT count(*) FROM commands WHERE node_id = ?1"
 	    " AND command = ?2 AND status IN ('queued', 'delivered')",
+	[S_SCANS_OF] = "SELECT command_id, scanned_at, critical, high, medium,"
+	    " low, info FROM scans WHERE node_id = ?1"
+	    " ORDER BY scanned_at DESC, rowid DESC LIMIT ?2",
 };
 
 struct store {
@@ -827,4 +830,33 @@ store_command_open(struct store *s, const char *node_id, const char *command)
 	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+int
+store_scans_list(struct store *s, const char *node_id, int limit,
+    int (*fn)(const struct scan_row *row, void *arg), void *arg)
+{
+	sqlite3_stmt	*st = s->st[S_SCANS_OF];
+	struct scan_row	 row;
+	int		 rc, ret = 0;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row.command_id = col_text(st, 0);
+		row.scanned_at = sqlite3_column_int64(st, 1);
+		for (int i = 0; i < FINDING_SEVERITIES; i++)
+			row.counts[i] = sqlite3_column_int(st, 2 + i);
+		if (fn(&row, arg) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return ret;
 }
