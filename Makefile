@@ -37,7 +37,7 @@ endif
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wcast-qual -Wundef
 CFLAGS	?= $(OPT) -g
-ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon \
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -Icommand-center -Inode-agent \
 	  -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
 	  $(shell pkg-config --cflags $(PKGS))
 LDFLAGS_ALL = $(SANFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
