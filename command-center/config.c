@@ -12,8 +12,8 @@
 static int
 parse_listen(const char *v, struct config *c, char *err, size_t errlen)
 {
-	const char	*colon;
-	char		 host[64], *end;
+	const char	*colon, *given = v;
+	char		 host[64], *end, shown[65];
 	unsigned char	 addr[16];
 	long		 port;
 	size_t		 hlen;
@@ -34,15 +34,18 @@ parse_listen(const char *v, struct config *c, char *err, size_t errlen)
 	if (inet_pton(AF_INET, host, addr) != 1 &&
 	    inet_pton(AF_INET6, host, addr) != 1)
 		goto bad;
+	if (colon[1] < '0' || colon[1] > '9')
+		goto bad;
 	port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+	if (*end != '\0' || port < 0 || port > 65535)
 		goto bad;
 	snprintf(c->listen_host, sizeof(c->listen_host), "%s", host);
 	c->listen_port = (unsigned short)port;
 	return 0;
 bad:
+	str_sanitize(shown, sizeof(shown), given);
 	snprintf(err, errlen, "VAULTMESH_LISTEN: must be IP:PORT (e.g. "
-	    "127.0.0.1:8088 or [::1]:8088), got \"%.64s\"", v);
+	    "127.0.0.1:8088 or [::1]:8088), got \"%s\"", shown);
 	return -1;
 }
 

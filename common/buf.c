@@ -220,8 +220,11 @@ buf_take(struct buf *b, size_t *len)
 
 	if (b->failed)
 		return NULL;
-	if (b->p == NULL && buf_reserve(b, 0) == -1)
-		return NULL;
+	if (b->p == NULL) {
+		if (buf_reserve(b, 0) == -1)
+			return NULL;
+		b->p[0] = '\0';
+	}
 	p = b->p;
 	if (len != NULL)
 		*len = b->len;

@@ -95,6 +95,8 @@ time_parse_rfc3339(const char *s, time_t *out)
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    h > 23 || mi > 59 || se > 60)
 		return -1;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -1;
 	s += 19;
 	if (*s == '.') {
 		s++;
@@ -254,9 +256,14 @@ env_long(const char *name, long def, long min, long max, long *out,
 	}
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
+	/* Digits only (and a leading minus): no blanks, no plus sign. */
+	if ((*v != '-' && (*v < '0' || *v > '9')) || errno != 0 || end == v ||
+	    *end != '\0' || n < min || n > max) {
+		char shown[41];
+
+		str_sanitize(shown, sizeof(shown), v);
 		snprintf(err, errlen, "%s: must be a whole number from %ld to "
-		    "%ld, got \"%.40s\"", name, min, max, v);
+		    "%ld, got \"%s\"", name, min, max, shown);
 		return -1;
 	}
 	*out = n;
@@ -292,16 +299,64 @@ str_rtrim(char *s)
 	return s;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0.
+ */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		unsigned lo = s[0] == 0xe0 ? 0xa0 : 0x80;
+		unsigned hi = s[0] == 0xed ? 0x9f : 0xbf;
+
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		unsigned lo = s[0] == 0xf0 ? 0x90 : 0x80;
+		unsigned hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+		    (s[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
 int
 str_printable(const char *s, size_t max)
 {
-	size_t n = 0;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = 0, len;
 
-	for (; *s != '\0'; s++, n++) {
+	while (*p != '\0') {
+		if (n >= max || *p < 0x20 || *p == 0x7f)
+			return 0;
+		if ((len = utf8_seq(p)) == 0)
+			return 0;
+		/* C1 controls, U+0080 to U+009F. */
+		if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			return 0;
+		p += len;
+		n += len;
+	}
+	return n <= max;
+}
+
+void
+str_sanitize(char *out, size_t outlen, const char *s)
+{
+	size_t i = 0;
+
+	if (outlen == 0)
+		return;
+	for (; *s != '\0' && i + 1 < outlen; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (n >= max || c < 0x20 || c == 0x7f)
-			return 0;
+		out[i++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
 	}
-	return 1;
+	out[i] = '\0';
 }

@@ -41,7 +41,8 @@ char	*file_read(const char *path, size_t max, size_t *len);
 /*
  * Configuration from the environment. Each returns 0 and sets *out (the
  * default when the variable is unset or empty), or -1 after writing one line
- * "<prog>: NAME: <what is wrong>" into err (size errlen).
+ * "NAME: <what is wrong>" into err (size errlen); the caller prefixes the
+ * program's name.
  */
 int	 env_long(const char *name, long def, long min, long max, long *out,
 	    char *err, size_t errlen);
@@ -50,7 +51,9 @@ int	 env_str(const char *name, const char *def, size_t maxlen,
 
 /* Strips trailing "\r\n\t " in place; returns s. */
 char	*str_rtrim(char *s);
-/* 1 if s is at most max bytes of printable UTF-8 without control characters. */
+/* 1 if s is at most max bytes of well-formed UTF-8 without control characters. */
 int	 str_printable(const char *s, size_t max);
+/* Copies s into out with every byte outside printable ASCII replaced by '?'. */
+void	 str_sanitize(char *out, size_t outlen, const char *s);
 
 #endif

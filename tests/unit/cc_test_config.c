@@ -1,0 +1,464 @@
+/*
+ * Unit tests of command-center/config.c: defaults and variables of
+ * CONTRACT.md ("Configuration names"). Each test starts from an
+ * environment without any VAULTMESH_* variable.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../command-center/cc.h"
+#include "log.h"
+
+extern char **environ;
+
+/* Removes every VAULTMESH_* variable from the environment. */
+static int
+clean_env(void **state)
+{
+	char	 name[256];
+	int	 again = 1;
+
+	(void)state;
+	while (again) {
+		again = 0;
+		for (char **e = environ; e != NULL && *e != NULL; e++) {
+			const char *eq = strchr(*e, '=');
+			size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
+
+			if (strncmp(*e, "VAULTMESH_", 10) != 0 ||
+			    n >= sizeof(name))
+				continue;
+			memcpy(name, *e, n);
+			name[n] = '\0';
+			unsetenv(name);
+			again = 1;	/* environ changed: rescan */
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+restore(void **state)
+{
+	clean_env(state);
+	log_set_level("error");
+	return 0;
+}
+
+static int
+load(struct config *c, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	return config_load(c, err, errlen);
+}
+
+/* Expects config_load to fail with an error line that starts with name. */
+static void
+expect_error(const char *name, const char *value)
+{
+	struct config	 c;
+	char		 err[512];
+	size_t		 n = strlen(name);
+
+	setenv(name, value, 1);
+	if (load(&c, err, sizeof(err)) != -1)
+		fail_msg("%s=\"%s\" accepted", name, value);
+	if (strncmp(err, name, n) != 0 || err[n] != ':')
+		fail_msg("%s=\"%s\": error is \"%s\"", name, value, err);
+	assert_null(strchr(err, '\n'));
+	unsetenv(name);
+}
+
+static void
+expect_listen(const char *value, const char *host, unsigned short port)
+{
+	struct config	 c;
+	char		 err[512];
+
+	setenv("VAULTMESH_LISTEN", value, 1);
+	if (load(&c, err, sizeof(err)) != 0)
+		fail_msg("VAULTMESH_LISTEN=\"%s\" rejected: %s", value, err);
+	assert_string_equal(c.listen_host, host);
+	assert_int_equal(c.listen_port, port);
+	unsetenv("VAULTMESH_LISTEN");
+}
+
+/* ---- defaults -------------------------------------------------------------- */
+
+static void
+config_defaults_match_the_contract(void **state)
+{
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.listen_host, "127.0.0.1");
+	assert_int_equal(c.listen_port, 8088);
+	assert_string_equal(c.db_path, "vaultmesh.db");
+	assert_string_equal(c.key_path, "cc-ed25519.key");
+	assert_null(c.enroll_secret);
+	assert_null(c.policy_path);
+	assert_int_equal(c.scan_interval_hours, 24);
+	assert_int_equal(c.scan_stale_hours, 48);
+	assert_int_equal(c.heartbeat_stale_minutes, 10);
+	assert_int_equal(c.scheduler_tick_seconds, 300);
+	assert_string_equal(c.log_level, "info");
+}
+
+static void
+config_empty_variables_mean_defaults(void **state)
+{
+	static const char *const names[] = {
+		"VAULTMESH_LISTEN", "VAULTMESH_DB", "VAULTMESH_CC_KEY_PATH",
+		"VAULTMESH_ENROLL_SECRET", "VAULTMESH_POLICY_PATH",
+		"VAULTMESH_SCAN_INTERVAL_HOURS", "VAULTMESH_SCAN_STALE_HOURS",
+		"VAULTMESH_HEARTBEAT_STALE_MINUTES",
+		"VAULTMESH_SCHEDULER_TICK_SECONDS", "VAULTMESH_LOG",
+	};
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		setenv(names[i], "", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.listen_host, "127.0.0.1");
+	assert_int_equal(c.listen_port, 8088);
+	assert_string_equal(c.db_path, "vaultmesh.db");
+	assert_null(c.enroll_secret);
+	assert_int_equal(c.heartbeat_stale_minutes, 10);
+	assert_string_equal(c.log_level, "info");
+}
+
+static void
+config_reads_paths_and_secret(void **state)
+{
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	setenv("VAULTMESH_DB", "/var/lib/vaultmesh/cc.db", 1);
+	setenv("VAULTMESH_CC_KEY_PATH", "/etc/vaultmesh/key", 1);
+	setenv("VAULTMESH_ENROLL_SECRET", "s3cret", 1);
+	setenv("VAULTMESH_POLICY_PATH", "/etc/vaultmesh/policy.json", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.db_path, "/var/lib/vaultmesh/cc.db");
+	assert_string_equal(c.key_path, "/etc/vaultmesh/key");
+	assert_string_equal(c.enroll_secret, "s3cret");
+	assert_string_equal(c.policy_path, "/etc/vaultmesh/policy.json");
+}
+
+static void
+config_overlong_string_variables_are_named(void **state)
+{
+	char *big = malloc(5000);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'a', 4999);
+	big[4999] = '\0';
+	expect_error("VAULTMESH_DB", big);
+	expect_error("VAULTMESH_CC_KEY_PATH", big);
+	expect_error("VAULTMESH_POLICY_PATH", big);
+	big[257] = '\0';
+	expect_error("VAULTMESH_ENROLL_SECRET", big);
+	free(big);
+}
+
+/* ---- VAULTMESH_LISTEN ------------------------------------------------------- */
+
+static void
+config_listen_ipv4(void **state)
+{
+	(void)state;
+	expect_listen("0.0.0.0:9000", "0.0.0.0", 9000);
+	expect_listen("10.1.2.3:1", "10.1.2.3", 1);
+	expect_listen("127.0.0.1:65535", "127.0.0.1", 65535);
+}
+
+static void
+config_listen_ipv6_in_brackets(void **state)
+{
+	(void)state;
+	expect_listen("[::1]:8088", "::1", 8088);
+	expect_listen("[::]:443", "::", 443);
+	expect_listen("[fe80::1:2]:10", "fe80::1:2", 10);
+}
+
+static void
+config_listen_port_zero_means_any(void **state)
+{
+	(void)state;
+	expect_listen("127.0.0.1:0", "127.0.0.1", 0);
+	expect_listen("[::1]:0", "::1", 0);
+}
+
+static void
+config_listen_missing_port_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:");
+	expect_error("VAULTMESH_LISTEN", "[::1]");
+	expect_error("VAULTMESH_LISTEN", "[::1]:");
+}
+
+static void
+config_listen_port_out_of_range_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:70000");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:65536");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:-1");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:99999999999999999999");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:80x");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:http");
+}
+
+static void
+config_listen_hostname_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("VAULTMESH_LISTEN", "localhost:80");
+	expect_error("VAULTMESH_LISTEN", "example.org:8088");
+	expect_error("VAULTMESH_LISTEN", "[localhost]:80");
+}
+
+static void
+config_listen_garbage_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("VAULTMESH_LISTEN", "garbage");
+	expect_error("VAULTMESH_LISTEN", ":8088");
+	expect_error("VAULTMESH_LISTEN", "[]:8088");
+	expect_error("VAULTMESH_LISTEN", "[::1:8088");
+	expect_error("VAULTMESH_LISTEN", "999.0.0.1:80");
+	expect_error("VAULTMESH_LISTEN", "1.2.3:80");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1 :80");
+	expect_error("VAULTMESH_LISTEN", "http://127.0.0.1:80");
+	expect_error("VAULTMESH_LISTEN",
+	    "1111:2222:3333:4444:5555:6666:7777:8888:9999:0000:1:80");
+}
+
+/* The error quotes the value exactly as the operator wrote it. */
+static void
+config_listen_error_echoes_the_value_as_given(void **state)
+{
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	setenv("VAULTMESH_LISTEN", "[::1]:99999", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), -1);
+	if (strstr(err, "\"[::1]:99999\"") == NULL)
+		fail_msg("error does not quote the value: %s", err);
+}
+
+/* strtol() skips blanks and takes a sign: " 80" and "+80" are not ports. */
+static void
+config_listen_port_with_blank_or_sign_is_rejected(void **state)
+{
+	(void)state;
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1: 80");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:+80");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:\t80");
+	expect_error("VAULTMESH_LISTEN", "127.0.0.1:-0");
+}
+
+/* ---- numbers ------------------------------------------------------------------ */
+
+struct numvar {
+	const char	*name;
+	long		 min, max;
+	size_t		 off;	/* of the long in struct config */
+};
+
+static const struct numvar numvars[] = {
+	{ "VAULTMESH_SCAN_INTERVAL_HOURS", 1, 24 * 365,
+	    offsetof(struct config, scan_interval_hours) },
+	{ "VAULTMESH_SCAN_STALE_HOURS", 1, 24 * 365,
+	    offsetof(struct config, scan_stale_hours) },
+	{ "VAULTMESH_HEARTBEAT_STALE_MINUTES", 1, 60 * 24 * 30,
+	    offsetof(struct config, heartbeat_stale_minutes) },
+	{ "VAULTMESH_SCHEDULER_TICK_SECONDS", 1, 86400,
+	    offsetof(struct config, scheduler_tick_seconds) },
+};
+#define NNUM (sizeof(numvars) / sizeof(numvars[0]))
+
+static long
+field(const struct config *c, size_t off)
+{
+	long v;
+
+	memcpy(&v, (const char *)c + off, sizeof(v));
+	return v;
+}
+
+static void
+config_numeric_variables_accept_their_bounds(void **state)
+{
+	struct config	 c;
+	char		 err[512], v[32];
+
+	(void)state;
+	for (size_t i = 0; i < NNUM; i++) {
+		snprintf(v, sizeof(v), "%ld", numvars[i].min);
+		setenv(numvars[i].name, v, 1);
+		assert_int_equal(load(&c, err, sizeof(err)), 0);
+		assert_int_equal(field(&c, numvars[i].off), numvars[i].min);
+		snprintf(v, sizeof(v), "%ld", numvars[i].max);
+		setenv(numvars[i].name, v, 1);
+		assert_int_equal(load(&c, err, sizeof(err)), 0);
+		assert_int_equal(field(&c, numvars[i].off), numvars[i].max);
+		unsetenv(numvars[i].name);
+	}
+}
+
+static void
+config_numeric_variables_out_of_range_are_named(void **state)
+{
+	char v[32];
+
+	(void)state;
+	for (size_t i = 0; i < NNUM; i++) {
+		snprintf(v, sizeof(v), "%ld", numvars[i].min - 1);
+		expect_error(numvars[i].name, v);
+		snprintf(v, sizeof(v), "%ld", numvars[i].max + 1);
+		expect_error(numvars[i].name, v);
+		expect_error(numvars[i].name, "-5");
+		expect_error(numvars[i].name, "0");
+	}
+}
+
+static void
+config_numeric_variables_not_numbers_are_named(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NNUM; i++) {
+		expect_error(numvars[i].name, "ten");
+		expect_error(numvars[i].name, "12x");
+		expect_error(numvars[i].name, "1.5");
+		expect_error(numvars[i].name, "99999999999999999999999");
+	}
+}
+
+static void
+config_numeric_variable_value_is_used(void **state)
+{
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	setenv("VAULTMESH_HEARTBEAT_STALE_MINUTES", "3", 1);
+	setenv("VAULTMESH_SCAN_STALE_HOURS", "72", 1);
+	setenv("VAULTMESH_SCAN_INTERVAL_HOURS", "12", 1);
+	setenv("VAULTMESH_SCHEDULER_TICK_SECONDS", "5", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.heartbeat_stale_minutes, 3);
+	assert_int_equal(c.scan_stale_hours, 72);
+	assert_int_equal(c.scan_interval_hours, 12);
+	assert_int_equal(c.scheduler_tick_seconds, 5);
+}
+
+/* ---- VAULTMESH_LOG --------------------------------------------------------------- */
+
+static void
+config_log_levels(void **state)
+{
+	static const char *const ok[] = { "error", "warn", "info", "debug" };
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		setenv("VAULTMESH_LOG", ok[i], 1);
+		assert_int_equal(load(&c, err, sizeof(err)), 0);
+		assert_string_equal(c.log_level, ok[i]);
+	}
+	setenv("VAULTMESH_LOG", "debug", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_true(log_enabled(LOG_LVL_DEBUG));
+	setenv("VAULTMESH_LOG", "error", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_false(log_enabled(LOG_LVL_WARN));
+	assert_true(log_enabled(LOG_LVL_ERR));
+}
+
+static void
+config_log_bad_value_is_named(void **state)
+{
+	(void)state;
+	expect_error("VAULTMESH_LOG", "verbose");
+	expect_error("VAULTMESH_LOG", "INFO");
+	expect_error("VAULTMESH_LOG", "info ");
+	expect_error("VAULTMESH_LOG", "trace");
+	expect_error("VAULTMESH_LOG", "a-much-too-long-log-level-name");
+}
+
+static void
+config_first_error_wins_and_names_one_variable(void **state)
+{
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	setenv("VAULTMESH_LISTEN", "nope", 1);
+	setenv("VAULTMESH_LOG", "nope", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "VAULTMESH_LISTEN:", 17) == 0);
+	assert_null(strstr(err, "VAULTMESH_LOG"));
+}
+
+static void
+config_error_fits_small_buffer(void **state)
+{
+	struct config	 c;
+	char		 err[10];
+
+	(void)state;
+	memset(err, 'z', sizeof(err));
+	setenv("VAULTMESH_LISTEN", "nope", 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+	assert_non_null(memchr(err, '\0', sizeof(err)));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, clean_env, restore)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(config_defaults_match_the_contract),
+		T(config_empty_variables_mean_defaults),
+		T(config_reads_paths_and_secret),
+		T(config_overlong_string_variables_are_named),
+		T(config_listen_ipv4),
+		T(config_listen_ipv6_in_brackets),
+		T(config_listen_port_zero_means_any),
+		T(config_listen_missing_port_is_rejected),
+		T(config_listen_port_out_of_range_is_rejected),
+		T(config_listen_hostname_is_rejected),
+		T(config_listen_garbage_is_rejected),
+		T(config_listen_error_echoes_the_value_as_given),
+		T(config_listen_port_with_blank_or_sign_is_rejected),
+		T(config_numeric_variables_accept_their_bounds),
+		T(config_numeric_variables_out_of_range_are_named),
+		T(config_numeric_variables_not_numbers_are_named),
+		T(config_numeric_variable_value_is_used),
+		T(config_log_levels),
+		T(config_log_bad_value_is_named),
+		T(config_first_error_wins_and_names_one_variable),
+		T(config_error_fits_small_buffer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1006 @@
+/*
+ * Unit tests of command-center/fleet.c over a temporary store: enrollment
+ * outcomes, token authentication (401/403 of CONTRACT.md), revocation and
+ * re-approval, heartbeats written behind and surviving a restart, and the
+ * rule that only a hash of each token is stored.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "../../command-center/cc.h"
+#include "log.h"
+#include "util.h"
+
+#define TOKEN_LEN	43	/* 32 random bytes, base64url without padding */
+
+struct fx {
+	char		 dir[256];
+	char		 db[300];
+	struct store	*st;
+	struct fleet	*fl;
+};
+
+static const struct thresholds thr = { 600, 48 * 3600 };
+
+static const char *
+tmp_base(void)
+{
+	if (access("/dev/shm", W_OK) == 0)
+		return "/dev/shm";
+	return getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+}
+
+static void
+open_fleet(struct fx *f)
+{
+	char err[256] = "";
+
+	f->st = store_open(f->db, err, sizeof(err));
+	if (f->st == NULL)
+		fail_msg("store_open: %s", err);
+	f->fl = fleet_open(f->st, &thr, err, sizeof(err));
+	if (f->fl == NULL)
+		fail_msg("fleet_open: %s", err);
+}
+
+static void
+close_fleet(struct fx *f)
+{
+	fleet_close(f->fl);
+	f->fl = NULL;
+	store_close(f->st);
+	f->st = NULL;
+}
+
+static void
+restart(struct fx *f)
+{
+	close_fleet(f);
+	open_fleet(f);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "%s/vm-fleet-XXXXXX", tmp_base());
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->db, sizeof(f->db), "%s/cc.db", f->dir);
+	*state = f;
+	open_fleet(f);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*f = *state;
+	DIR		*d;
+	struct dirent	*e;
+	char		 p[600];
+
+	close_fleet(f);
+	if ((d = opendir(f->dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* An enrollment request with its own storage. */
+struct node {
+	char			 id[UUID_STRLEN + 1];
+	char			 host[64];
+	struct enroll_req	 er;
+	char			 token[64];
+};
+
+static void
+node_init(struct node *n, const char *host)
+{
+	memset(n, 0, sizeof(*n));
+	uuid_generate(n->id);
+	snprintf(n->host, sizeof(n->host), "%s", host);
+	n->er.node_id = n->id;
+	n->er.hostname = n->host;
+	n->er.os_profile = "debian-12";
+	n->er.agent_version = "0.1.0";
+}
+
+static enum enroll_outcome
+enroll(struct fx *f, struct node *n, int secret_ok)
+{
+	return fleet_enroll(f->fl, &n->er, secret_ok, n->token);
+}
+
+static void
+enroll_approved(struct fx *f, struct node *n, const char *host)
+{
+	node_init(n, host);
+	assert_int_equal(enroll(f, n, 1), ENROLL_APPROVED);
+	assert_int_equal(strlen(n->token), TOKEN_LEN);
+}
+
+static enum node_status
+status_of(struct fx *f, const char *id)
+{
+	struct node_view	 v;
+	char			*hb = NULL;
+
+	assert_int_equal(fleet_get(f->fl, id, time(NULL), &v, &hb), 0);
+	free(hb);
+	return v.status;
+}
+
+/* A validated heartbeat for id (root keeps the borrowed strings alive). */
+static json_t *
+heartbeat_body(const char *id, const char *host, const char *cf,
+    const char *svc_state)
+{
+	json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f, "
+	    "s:s, s:[{s:s, s:s}], s:s}",
+	    "node_id", id, "hostname", host, "os_profile", "debian-12",
+	    "agent_version", "0.1.1", "uptime_secs", (json_int_t)3600,
+	    "load1", 0.5, "mem_used_pct", 40.0, "root_disk_used_pct", 60.0,
+	    "cloudflare", cf,
+	    "services", "name", "nginx.service", "state", svc_state,
+	    "sent_at", "2026-11-27T10:00:00Z");
+
+	assert_non_null(root);
+	return root;
+}
+
+static int
+send_heartbeat(struct fx *f, const char *id, const char *host,
+    const char *cf, const char *svc_state)
+{
+	json_t		*root = heartbeat_body(id, host, cf, svc_state);
+	struct heartbeat hb;
+	char		 err[256];
+	int		 rc;
+
+	if (validate_heartbeat(root, &hb, err, sizeof(err)) != 0)
+		fail_msg("validate_heartbeat: %s", err);
+	rc = fleet_heartbeat(f->fl, &hb);
+	free(hb.json);	/* NULL when the fleet took it */
+	json_decref(root);
+	return rc;
+}
+
+/* Runs sql on the database through a second connection. */
+static void
+exec_direct(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
+static int
+is_base64url(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* ---- enrollment --------------------------------------------------------------- */
+
+static void
+enroll_with_secret_is_approved_with_43_char_token(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+
+	node_init(&n, "web-1");
+	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
+	assert_int_equal(strlen(n.token), TOKEN_LEN);
+	assert_true(is_base64url(n.token));
+	assert_int_equal(status_of(f, n.id), NODE_APPROVED);
+	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
+}
+
+static void
+enroll_tokens_are_distinct(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a, b;
+
+	enroll_approved(f, &a, "a");
+	enroll_approved(f, &b, "b");
+	assert_string_not_equal(a.token, b.token);
+}
+
+static void
+enroll_without_secret_is_pending_without_token(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+
+	node_init(&n, "web-1");
+	memset(n.token, 'x', sizeof(n.token));
+	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
+	assert_int_equal(n.token[0], '\0');
+	assert_int_equal(status_of(f, n.id), NODE_PENDING);
+	assert_int_equal(fleet_auth(f->fl, n.id, ""), AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_auth(f->fl, n.id, NULL), AUTH_UNAUTHORIZED);
+}
+
+static void
+enroll_again_when_approved_with_token_is_conflict(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n, again;
+	char		 first[64];
+
+	enroll_approved(f, &n, "web-1");
+	memcpy(first, n.token, sizeof(first));
+	again = n;
+	again.er.node_id = again.id;
+	again.er.hostname = again.host;
+	assert_int_equal(enroll(f, &again, 1), ENROLL_CONFLICT);
+	assert_int_equal(again.token[0], '\0');
+	assert_int_equal(enroll(f, &again, 0), ENROLL_CONFLICT);
+	assert_int_equal(again.token[0], '\0');
+	/* The first token keeps working: no silent re-issue. */
+	assert_int_equal(fleet_auth(f->fl, n.id, first), AUTH_OK);
+}
+
+static void
+enroll_again_when_pending_stays_pending(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+
+	node_init(&n, "web-1");
+	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
+	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
+	assert_int_equal(n.token[0], '\0');
+	assert_int_equal(status_of(f, n.id), NODE_PENDING);
+}
+
+static void
+enroll_pending_then_with_secret_is_approved(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+
+	node_init(&n, "web-1");
+	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
+	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
+	assert_int_equal(strlen(n.token), TOKEN_LEN);
+	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
+}
+
+static void
+operator_approval_of_pending_node_gives_token_on_next_enroll(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+
+	node_init(&n, "web-1");
+	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
+	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_APPROVED), 0);
+	assert_int_equal(status_of(f, n.id), NODE_APPROVED);
+	/* Approved by the operator: no secret needed any more. */
+	assert_int_equal(enroll(f, &n, 0), ENROLL_APPROVED);
+	assert_int_equal(strlen(n.token), TOKEN_LEN);
+	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
+	assert_int_equal(enroll(f, &n, 0), ENROLL_CONFLICT);
+}
+
+/* ---- authentication --------------------------------------------------------------- */
+
+static void
+auth_right_token_is_ok(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+	char		 copy[64];
+
+	enroll_approved(f, &n, "web-1");
+	memcpy(copy, n.token, sizeof(copy));	/* not the same pointer */
+	assert_int_equal(fleet_auth(f->fl, n.id, copy), AUTH_OK);
+	assert_int_equal(fleet_auth(f->fl, n.id, copy), AUTH_OK);
+}
+
+static void
+auth_wrong_null_or_empty_token_is_unauthorized(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+	char		 bad[64];
+
+	enroll_approved(f, &n, "web-1");
+	memcpy(bad, n.token, sizeof(bad));
+	bad[10] = bad[10] == 'A' ? 'B' : 'A';
+	assert_int_equal(fleet_auth(f->fl, n.id, bad), AUTH_UNAUTHORIZED);
+	memcpy(bad, n.token, sizeof(bad));
+	bad[TOKEN_LEN - 1] = '\0';		/* one char short */
+	assert_int_equal(fleet_auth(f->fl, n.id, bad), AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_auth(f->fl, n.id, NULL), AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_auth(f->fl, n.id, ""), AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_auth(f->fl, n.id,
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_auth(f->fl, n.id, "Bearer x"), AUTH_UNAUTHORIZED);
+}
+
+static void
+auth_overlong_token_is_unauthorized(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+	char		*big;
+
+	enroll_approved(f, &n, "web-1");
+	big = malloc(100001);
+	assert_non_null(big);
+	memset(big, 'A', 100000);
+	big[100000] = '\0';
+	assert_int_equal(fleet_auth(f->fl, n.id, big), AUTH_UNAUTHORIZED);
+	/* The right token with junk after it is not the right token. */
+	snprintf(big, 100001, "%s%0200d", n.token, 0);
+	assert_int_equal(fleet_auth(f->fl, n.id, big), AUTH_UNAUTHORIZED);
+	snprintf(big, 100001, "%sx", n.token);
+	assert_int_equal(fleet_auth(f->fl, n.id, big), AUTH_UNAUTHORIZED);
+	free(big);
+}
+
+static void
+auth_token_of_node_a_for_node_b_is_forbidden(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a, b;
+
+	enroll_approved(f, &a, "a");
+	enroll_approved(f, &b, "b");
+	assert_int_equal(fleet_auth(f->fl, b.id, a.token), AUTH_FORBIDDEN);
+	assert_int_equal(fleet_auth(f->fl, a.id, b.token), AUTH_FORBIDDEN);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
+	assert_int_equal(fleet_auth(f->fl, b.id, b.token), AUTH_OK);
+}
+
+static void
+auth_token_for_unknown_or_pending_node_is_not_ok(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a, p;
+	char		 unknown[UUID_STRLEN + 1];
+
+	enroll_approved(f, &a, "a");
+	node_init(&p, "pending");
+	assert_int_equal(enroll(f, &p, 0), ENROLL_PENDING);
+	uuid_generate(unknown);
+	assert_int_not_equal(fleet_auth(f->fl, unknown, a.token), AUTH_OK);
+	assert_int_not_equal(fleet_auth(f->fl, p.id, a.token), AUTH_OK);
+	assert_int_equal(fleet_auth(f->fl, unknown, "nope"), AUTH_UNAUTHORIZED);
+}
+
+/* ---- revocation and re-approval ------------------------------------------------------ */
+
+static void
+revoke_makes_token_unauthorized_at_once(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a, b;
+
+	enroll_approved(f, &a, "a");
+	enroll_approved(f, &b, "b");
+	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
+	assert_int_equal(status_of(f, a.id), NODE_REVOKED);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
+	/* Nor is it "valid for another node" any more. */
+	assert_int_equal(fleet_auth(f->fl, b.id, a.token), AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_auth(f->fl, b.id, b.token), AUTH_OK);
+}
+
+static void
+enroll_after_revoke_is_revoked(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a;
+
+	enroll_approved(f, &a, "a");
+	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
+	assert_int_equal(enroll(f, &a, 1), ENROLL_REVOKED);
+	assert_int_equal(a.token[0], '\0');
+	assert_int_equal(enroll(f, &a, 0), ENROLL_REVOKED);
+	assert_int_equal(status_of(f, a.id), NODE_REVOKED);
+}
+
+static void
+reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a;
+	char		 old[64];
+
+	enroll_approved(f, &a, "a");
+	memcpy(old, a.token, sizeof(old));
+	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
+	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_APPROVED), 0);
+	assert_int_equal(fleet_auth(f->fl, a.id, old), AUTH_UNAUTHORIZED);
+	assert_int_equal(enroll(f, &a, 0), ENROLL_APPROVED);
+	assert_int_equal(strlen(a.token), TOKEN_LEN);
+	assert_string_not_equal(a.token, old);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
+	assert_int_equal(fleet_auth(f->fl, a.id, old), AUTH_UNAUTHORIZED);
+	/* And after a restart too. */
+	restart(f);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
+	assert_int_equal(fleet_auth(f->fl, a.id, old), AUTH_UNAUTHORIZED);
+}
+
+static void
+revoke_and_reapprove_many_times(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a, other;
+	char		 prev[64];
+
+	enroll_approved(f, &other, "other");
+	enroll_approved(f, &a, "a");
+	for (int i = 0; i < 50; i++) {
+		memcpy(prev, a.token, sizeof(prev));
+		assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
+		assert_int_equal(fleet_set_status(f->fl, a.id, NODE_APPROVED),
+		    0);
+		assert_int_equal(enroll(f, &a, 0), ENROLL_APPROVED);
+		assert_string_not_equal(a.token, prev);
+		assert_int_equal(fleet_auth(f->fl, a.id, prev),
+		    AUTH_UNAUTHORIZED);
+		assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
+	}
+	assert_int_equal(fleet_auth(f->fl, other.id, other.token), AUTH_OK);
+	assert_int_equal(fleet_auth(f->fl, other.id, a.token), AUTH_FORBIDDEN);
+}
+
+static void
+set_status_unknown_node_is_minus_two(void **state)
+{
+	struct fx	*f = *state;
+	char		 id[UUID_STRLEN + 1];
+
+	uuid_generate(id);
+	assert_int_equal(fleet_set_status(f->fl, id, NODE_APPROVED), -2);
+	assert_int_equal(fleet_set_status(f->fl, id, NODE_REVOKED), -2);
+}
+
+static void
+set_status_to_same_status_keeps_token(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a;
+
+	enroll_approved(f, &a, "a");
+	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_APPROVED), 0);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
+}
+
+static void
+revocation_survives_restart(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a;
+
+	enroll_approved(f, &a, "a");
+	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
+	restart(f);
+	assert_int_equal(status_of(f, a.id), NODE_REVOKED);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
+	assert_int_equal(enroll(f, &a, 1), ENROLL_REVOKED);
+}
+
+/* ---- heartbeats -------------------------------------------------------------------- */
+
+static void
+heartbeat_for_unknown_node_is_rejected(void **state)
+{
+	struct fx		*f = *state;
+	char			 id[UUID_STRLEN + 1];
+	struct node_view	 v;
+	char			*hb = NULL;
+
+	uuid_generate(id);
+	assert_int_equal(send_heartbeat(f, id, "ghost", "up", "active"), -1);
+	/* Heartbeats never create nodes. */
+	assert_int_equal(fleet_get(f->fl, id, time(NULL), &v, &hb), -1);
+	assert_null(hb);
+}
+
+static void
+heartbeat_updates_view_and_attention(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 a;
+	struct node_view	 v;
+	char			*hb = NULL;
+	int64_t			 t0 = time(NULL), now;
+
+	enroll_approved(f, &a, "web-1");
+	assert_int_equal(fleet_get(f->fl, a.id, t0, &v, &hb), 0);
+	assert_null(hb);
+	assert_int_equal(v.last_heartbeat_at, 0);
+	assert_int_equal(v.reasons, R_HEARTBEAT_STALE | R_NEVER_SCANNED);
+	assert_int_equal(v.level, LEVEL_RED);
+	assert_int_equal(send_heartbeat(f, a.id, "web-1-renamed", "up",
+	    "active"), 0);
+	now = time(NULL);
+	assert_int_equal(fleet_get(f->fl, a.id, now, &v, &hb), 0);
+	assert_non_null(hb);
+	assert_true(v.last_heartbeat_at >= t0 && v.last_heartbeat_at <= now);
+	assert_string_equal(v.hostname, "web-1-renamed");
+	assert_string_equal(v.agent_version, "0.1.1");
+	assert_int_equal(v.reasons, R_NEVER_SCANNED);
+	assert_int_equal(v.level, LEVEL_YELLOW);
+	free(hb);
+	assert_int_equal(send_heartbeat(f, a.id, "web-1", "down", "failed"), 0);
+	assert_int_equal(fleet_get(f->fl, a.id, now, &v, &hb), 0);
+	assert_int_equal(v.reasons, R_CLOUDFLARE_DOWN | R_SERVICES_DOWN |
+	    R_NEVER_SCANNED);
+	assert_int_equal(v.level, LEVEL_RED);
+	free(hb);
+	/* The caller's clock decides staleness. */
+	assert_int_equal(fleet_get(f->fl, a.id, v.last_heartbeat_at + 599, &v,
+	    &hb), 0);
+	assert_false(v.reasons & R_HEARTBEAT_STALE);
+	free(hb);
+	assert_int_equal(fleet_get(f->fl, a.id, v.last_heartbeat_at + 600, &v,
+	    &hb), 0);
+	assert_true(v.reasons & R_HEARTBEAT_STALE);
+	free(hb);
+}
+
+static void
+heartbeats_flush_and_survive_restart(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 a, b;
+	struct node_view	 v;
+	char			*hb = NULL;
+	json_t			*j;
+
+	enroll_approved(f, &a, "web-1");
+	node_init(&b, "pending-1");
+	assert_int_equal(enroll(f, &b, 0), ENROLL_PENDING);
+	assert_int_equal(send_heartbeat(f, a.id, "web-1b", "down", "inactive"),
+	    0);
+	fleet_flush(f->fl);
+	restart(f);
+	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &hb), 0);
+	assert_int_equal(v.status, NODE_APPROVED);
+	assert_string_equal(v.hostname, "web-1b");
+	assert_string_equal(v.agent_version, "0.1.1");
+	assert_true(v.last_heartbeat_at > 0);
+	assert_non_null(hb);
+	j = json_loads(hb, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "hostname")),
+	    "web-1b");
+	assert_string_equal(json_string_value(json_object_get(j,
+	    "cloudflare")), "down");
+	json_decref(j);
+	free(hb);
+	/* Attention facts are derived again from the stored heartbeat. */
+	assert_true(v.reasons & R_CLOUDFLARE_DOWN);
+	assert_true(v.reasons & R_SERVICES_DOWN);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
+	assert_int_equal(status_of(f, b.id), NODE_PENDING);
+}
+
+static void
+heartbeat_survives_close_without_explicit_flush(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a;
+	char		*hb = NULL;
+
+	enroll_approved(f, &a, "web-1");
+	assert_int_equal(send_heartbeat(f, a.id, "last-words", "up", "active"),
+	    0);
+	restart(f);	/* fleet_close flushes */
+	assert_int_equal(fleet_get(f->fl, a.id, time(NULL),
+	    &(struct node_view){0}, &hb), 0);
+	assert_non_null(hb);
+	assert_non_null(strstr(hb, "last-words"));
+	free(hb);
+}
+
+static void
+only_the_latest_heartbeat_is_kept(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a;
+	char		 host[32];
+	char		*hb = NULL;
+
+	enroll_approved(f, &a, "web-1");
+	for (int i = 0; i < 100; i++) {
+		snprintf(host, sizeof(host), "host-%d", i);
+		assert_int_equal(send_heartbeat(f, a.id, host, "up", "active"),
+		    0);
+		if (i % 10 == 0)
+			fleet_flush(f->fl);
+	}
+	restart(f);
+	assert_int_equal(fleet_get(f->fl, a.id, time(NULL),
+	    &(struct node_view){0}, &hb), 0);
+	assert_non_null(strstr(hb, "\"host-99\""));
+	free(hb);
+}
+
+/* ---- the token itself is never stored ------------------------------------------------- */
+
+static void
+token_is_stored_only_as_32_byte_hash(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 a;
+	sqlite3		*h = NULL;
+	sqlite3_stmt	*st = NULL;
+	const void	*blob;
+	char		 path[400];
+	char		*data;
+	size_t		 len;
+	const char	*files[] = { "", "-wal" };
+
+	enroll_approved(f, &a, "web-1");
+	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT typeof(token_hash), "
+	    "token_hash FROM nodes WHERE node_id = ?1", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, a.id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "blob");
+	assert_int_equal(sqlite3_column_bytes(st, 1), TOKEN_HASH_LEN);
+	blob = sqlite3_column_blob(st, 1);
+	assert_memory_not_equal(blob, a.token, TOKEN_HASH_LEN);
+	assert_null(memmem(blob, TOKEN_HASH_LEN, a.token, 8));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	/* Nowhere in the database files either, not even in part. */
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s%s", f->db, files[i]);
+		if ((data = file_read(path, 64 << 20, &len)) == NULL)
+			continue;
+		assert_null(memmem(data, len, a.token, TOKEN_LEN));
+		assert_null(memmem(data, len, a.token, 16));
+		free(data);
+	}
+	close_fleet(f);
+	data = file_read(f->db, 64 << 20, &len);
+	assert_non_null(data);
+	assert_null(memmem(data, len, a.token, 16));
+	free(data);
+	open_fleet(f);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
+}
+
+/* ---- scale ---------------------------------------------------------------------------- */
+
+#define MANY 5000
+
+static void
+many_nodes_all_authenticate(void **state)
+{
+	struct fx	*f = *state;
+	struct node	*n = calloc(MANY, sizeof(*n));
+	struct node_view *v;
+	size_t		 count = 0;
+
+	assert_non_null(n);
+	for (size_t i = 0; i < MANY; i++) {
+		char host[32];
+
+		snprintf(host, sizeof(host), "node-%zu", i);
+		enroll_approved(f, &n[i], host);
+	}
+	for (size_t i = 0; i < MANY; i++) {
+		assert_int_equal(fleet_auth(f->fl, n[i].id, n[i].token),
+		    AUTH_OK);
+		assert_int_equal(fleet_auth(f->fl, n[(i + 1) % MANY].id,
+		    n[i].token), AUTH_FORBIDDEN);
+	}
+	v = fleet_list(f->fl, time(NULL), &count, NULL);
+	assert_non_null(v);
+	assert_int_equal(count, MANY);
+	free(v);
+	/* Revoke every third node: the rest still work, those do not. */
+	for (size_t i = 0; i < MANY; i += 3)
+		assert_int_equal(fleet_set_status(f->fl, n[i].id, NODE_REVOKED),
+		    0);
+	for (size_t i = 0; i < MANY; i++)
+		assert_int_equal(fleet_auth(f->fl, n[i].id, n[i].token),
+		    i % 3 == 0 ? AUTH_UNAUTHORIZED : AUTH_OK);
+	/* Heartbeats from all, then a restart rebuilds the indexes. */
+	for (size_t i = 0; i < MANY; i++)
+		assert_int_equal(send_heartbeat(f, n[i].id, n[i].host, "up",
+		    "active"), 0);
+	restart(f);
+	v = fleet_list(f->fl, time(NULL), &count, NULL);
+	assert_non_null(v);
+	assert_int_equal(count, MANY);
+	for (size_t i = 0; i < count; i++)
+		assert_true(v[i].last_heartbeat_at > 0);
+	free(v);
+	for (size_t i = 0; i < MANY; i++)
+		assert_int_equal(fleet_auth(f->fl, n[i].id, n[i].token),
+		    i % 3 == 0 ? AUTH_UNAUTHORIZED : AUTH_OK);
+	/* New enrollments after a restart of a big fleet still work. */
+	for (size_t i = 0; i < MANY; i += 3) {
+		assert_int_equal(fleet_set_status(f->fl, n[i].id,
+		    NODE_APPROVED), 0);
+		assert_int_equal(enroll(f, &n[i], 0), ENROLL_APPROVED);
+	}
+	for (size_t i = 0; i < MANY; i++)
+		assert_int_equal(fleet_auth(f->fl, n[i].id, n[i].token),
+		    AUTH_OK);
+	free(n);
+}
+
+/* ---- concurrency ------------------------------------------------------------------------ */
+
+struct worker {
+	struct fx	*f;
+	struct node	*n;
+	size_t		 count;
+	int		 failures;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (size_t i = 0; i < w->count; i++) {
+		node_init(&w->n[i], "w");
+		if (enroll(w->f, &w->n[i], 1) != ENROLL_APPROVED ||
+		    fleet_auth(w->f->fl, w->n[i].id, w->n[i].token) != AUTH_OK ||
+		    send_heartbeat(w->f, w->n[i].id, "w", "up", "active") != 0)
+			w->failures++;
+		if (i > 0 && fleet_auth(w->f->fl, w->n[i - 1].id,
+		    w->n[i - 1].token) != AUTH_OK)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void
+concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
+{
+	enum { THREADS = 4, PER = 300 };
+	struct fx	*f = *state;
+	struct worker	 w[THREADS];
+	pthread_t	 t[THREADS];
+	size_t		 count = 0;
+	struct node_view *v;
+
+	for (int i = 0; i < THREADS; i++) {
+		w[i].f = f;
+		w[i].count = PER;
+		w[i].failures = 0;
+		w[i].n = calloc(PER, sizeof(struct node));
+		assert_non_null(w[i].n);
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]),
+		    0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].failures, 0);
+	}
+	restart(f);
+	v = fleet_list(f->fl, time(NULL), &count, NULL);
+	assert_int_equal(count, THREADS * PER);
+	for (size_t i = 0; i < count; i++)
+		assert_true(v[i].last_heartbeat_at > 0);
+	free(v);
+	for (int i = 0; i < THREADS; i++) {
+		for (size_t j = 0; j < PER; j++)
+			assert_int_equal(fleet_auth(f->fl, w[i].n[j].id,
+			    w[i].n[j].token), AUTH_OK);
+		free(w[i].n);
+	}
+}
+
+/* ---- store failures: memory never runs ahead of the store ------------------------- */
+
+static void
+enroll_fails_cleanly_when_store_insert_fails(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+	char		 zero[64];
+
+	exec_direct(f->db, "CREATE TRIGGER no_insert BEFORE INSERT ON nodes "
+	    "BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	node_init(&n, "web-1");
+	memset(n.token, 'x', sizeof(n.token));
+	assert_int_equal(enroll(f, &n, 1), ENROLL_FAILED);
+	memset(zero, 0, sizeof(zero));
+	assert_memory_equal(n.token, zero, sizeof(zero));
+	/* Not half-enrolled in memory either. */
+	{
+		struct node_view	 v;
+		char			*hb = NULL;
+
+		assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb),
+		    -1);
+	}
+	exec_direct(f->db, "DROP TRIGGER no_insert");
+	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
+	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
+}
+
+static void
+revoke_fails_cleanly_when_store_update_fails(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+
+	enroll_approved(f, &n, "web-1");
+	exec_direct(f->db, "CREATE TRIGGER no_status BEFORE UPDATE OF status "
+	    "ON nodes BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_REVOKED), -1);
+	/* Memory agrees with the store: still approved, token still valid. */
+	assert_int_equal(status_of(f, n.id), NODE_APPROVED);
+	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
+	exec_direct(f->db, "DROP TRIGGER no_status");
+	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_REVOKED), 0);
+	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_UNAUTHORIZED);
+}
+
+static void
+heartbeat_flush_failure_is_retried(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+	char		*hb = NULL;
+	struct node_view v;
+
+	enroll_approved(f, &n, "web-1");
+	exec_direct(f->db, "CREATE TRIGGER no_hb BEFORE UPDATE OF heartbeat "
+	    "ON nodes BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	assert_int_equal(send_heartbeat(f, n.id, "retried", "up", "active"), 0);
+	fleet_flush(f->fl);	/* fails: the heartbeat must stay dirty */
+	exec_direct(f->db, "DROP TRIGGER no_hb");
+	restart(f);
+	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
+	assert_non_null(hb);
+	assert_non_null(strstr(hb, "\"retried\""));
+	free(hb);
+}
+
+/* ---- views ---------------------------------------------------------------------------- */
+
+static void
+fleet_get_unknown_is_minus_one_and_list_empty_fleet(void **state)
+{
+	struct fx		*f = *state;
+	struct node_view	 v, *all;
+	char			*hb = (char *)1;
+	char			**hbs = NULL;
+	size_t			 n = 99;
+	char			 id[UUID_STRLEN + 1];
+
+	uuid_generate(id);
+	assert_int_equal(fleet_get(f->fl, id, time(NULL), &v, &hb), -1);
+	assert_null(hb);
+	all = fleet_list(f->fl, time(NULL), &n, &hbs);
+	assert_non_null(all);
+	assert_int_equal(n, 0);
+	free(all);
+	free(hbs);
+}
+
+static void
+fleet_list_copies_heartbeats(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 a, b;
+	struct node_view	*all;
+	char			**hbs = NULL;
+	size_t			 n = 0;
+	int			 seen_hb = 0, seen_null = 0;
+
+	enroll_approved(f, &a, "a");
+	enroll_approved(f, &b, "b");
+	assert_int_equal(send_heartbeat(f, a.id, "a", "up", "active"), 0);
+	all = fleet_list(f->fl, time(NULL), &n, &hbs);
+	assert_non_null(all);
+	assert_non_null(hbs);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(all[i].node_id, a.id) == 0) {
+			assert_non_null(hbs[i]);
+			seen_hb = 1;
+		} else {
+			assert_null(hbs[i]);
+			seen_null = 1;
+		}
+		free(hbs[i]);
+	}
+	assert_true(seen_hb && seen_null);
+	free(hbs);
+	free(all);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(enroll_with_secret_is_approved_with_43_char_token),
+		T(enroll_tokens_are_distinct),
+		T(enroll_without_secret_is_pending_without_token),
+		T(enroll_again_when_approved_with_token_is_conflict),
+		T(enroll_again_when_pending_stays_pending),
+		T(enroll_pending_then_with_secret_is_approved),
+		T(operator_approval_of_pending_node_gives_token_on_next_enroll),
+		T(auth_right_token_is_ok),
+		T(auth_wrong_null_or_empty_token_is_unauthorized),
+		T(auth_overlong_token_is_unauthorized),
+		T(auth_token_of_node_a_for_node_b_is_forbidden),
+		T(auth_token_for_unknown_or_pending_node_is_not_ok),
+		T(revoke_makes_token_unauthorized_at_once),
+		T(enroll_after_revoke_is_revoked),
+		T(reapproval_gives_new_token_and_old_stays_unauthorized),
+		T(revoke_and_reapprove_many_times),
+		T(set_status_unknown_node_is_minus_two),
+		T(set_status_to_same_status_keeps_token),
+		T(revocation_survives_restart),
+		T(heartbeat_for_unknown_node_is_rejected),
+		T(heartbeat_updates_view_and_attention),
+		T(heartbeats_flush_and_survive_restart),
+		T(heartbeat_survives_close_without_explicit_flush),
+		T(only_the_latest_heartbeat_is_kept),
+		T(token_is_stored_only_as_32_byte_hash),
+		T(many_nodes_all_authenticate),
+		T(concurrent_enroll_auth_and_heartbeats_are_consistent),
+		T(enroll_fails_cleanly_when_store_insert_fails),
+		T(revoke_fails_cleanly_when_store_update_fails),
+		T(heartbeat_flush_failure_is_retried),
+		T(fleet_get_unknown_is_minus_one_and_list_empty_fleet),
+		T(fleet_list_copies_heartbeats),
+	};
+#undef T
+
+	if (sodium_init() < 0)
+		return 1;
+	log_set_level("error");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,610 @@
+/*
+ * Unit tests of command-center/store.c on a temporary SQLite file: schema
+ * creation and migration, node rows, status changes, heartbeat batches.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "../../command-center/cc.h"
+#include "log.h"
+
+#define ID_A "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
+#define ID_B "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+#define ID_C "1d2c3b4a-0000-4000-8000-00000000000c"
+#define ID_X "ffffffff-ffff-4fff-bfff-ffffffffffff"
+
+struct fx {
+	char		 dir[256];
+	char		 db[300];
+	struct store	*st;
+};
+
+static const char *
+tmp_base(void)
+{
+	/* tmpfs when there is one: SQLite fsyncs every commit. */
+	if (access("/dev/shm", W_OK) == 0)
+		return "/dev/shm";
+	return getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "%s/vm-store-XXXXXX", tmp_base());
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->db, sizeof(f->db), "%s/test.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*f = *state;
+	DIR		*d;
+	struct dirent	*e;
+	char		 p[600];
+
+	store_close(f->st);
+	if ((d = opendir(f->dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct store *
+open_ok(struct fx *f)
+{
+	char err[256] = "";
+
+	f->st = store_open(f->db, err, sizeof(err));
+	if (f->st == NULL)
+		fail_msg("store_open: %s", err);
+	return f->st;
+}
+
+static void
+reopen(struct fx *f)
+{
+	store_close(f->st);
+	f->st = NULL;
+	open_ok(f);
+}
+
+/* One integer from a query run with the sqlite3 API directly. */
+static long long
+query_int(const char *db, const char *sql)
+{
+	sqlite3		*h = NULL;
+	sqlite3_stmt	*st = NULL;
+	long long	 v;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void
+exec_direct(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+/* ---- collecting loaded rows ---------------------------------------------------- */
+
+#define MAXREC 16
+
+struct loaded {
+	struct node_rec	 r[MAXREC];
+	size_t		 n;
+	int		 stop_after;	/* return -1 after this many (0: never) */
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int
+collect(const struct node_rec *rec, void *arg)
+{
+	struct loaded	*l = arg;
+	struct node_rec	*c;
+
+	if (l->n == MAXREC)
+		return -1;
+	c = &l->r[l->n++];
+	*c = *rec;
+	c->hostname = dup_or_null(rec->hostname);
+	c->os_profile = dup_or_null(rec->os_profile);
+	c->agent_version = dup_or_null(rec->agent_version);
+	c->heartbeat = dup_or_null(rec->heartbeat);
+	if (l->stop_after > 0 && (int)l->n >= l->stop_after)
+		return -1;
+	return 0;
+}
+
+static void
+loaded_free(struct loaded *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		node_rec_free(&l->r[i]);
+	l->n = 0;
+}
+
+static const struct node_rec *
+loaded_find(const struct loaded *l, const char *id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->r[i].node_id, id) == 0)
+			return &l->r[i];
+	return NULL;
+}
+
+static void
+load_all(struct fx *f, struct loaded *l)
+{
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_load_nodes(f->st, collect, l), 0);
+}
+
+static struct node_rec
+make_rec(const char *id, const char *host, enum node_status st,
+    int with_token, unsigned char fill)
+{
+	struct node_rec r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.node_id, sizeof(r.node_id), "%s", id);
+	r.hostname = (char *)(uintptr_t)host;
+	r.os_profile = (char *)(uintptr_t)"debian-12";
+	r.agent_version = (char *)(uintptr_t)"0.1.0";
+	r.status = st;
+	r.enrolled_at = 1795773600;
+	if (with_token) {
+		r.has_token = 1;
+		memset(r.token_hash, fill, TOKEN_HASH_LEN);
+		r.token_hash[0] = 0;		/* a NUL inside the blob */
+		r.token_hash[TOKEN_HASH_LEN - 1] = 0xff;
+	}
+	return r;
+}
+
+/* ---- schema ---------------------------------------------------------------------- */
+
+static void
+store_open_creates_schema_in_wal_mode(void **state)
+{
+	struct fx	*f = *state;
+	struct loaded	 l;
+
+	open_ok(f);
+	assert_true(access(f->db, F_OK) == 0);
+	assert_true(query_int(f->db, "PRAGMA user_version") >= 1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'table' AND name = 'nodes'"), 1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM nodes"), 0);
+	assert_int_equal(query_int(f->db, "SELECT journal_mode = 'wal' FROM "
+	    "pragma_journal_mode"), 1);
+	load_all(f, &l);
+	assert_int_equal(l.n, 0);
+}
+
+static void
+store_open_twice_is_idempotent(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 r = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x11);
+	long long	 v1, tables1;
+	struct loaded	 l;
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &r), 0);
+	v1 = query_int(f->db, "PRAGMA user_version");
+	tables1 = query_int(f->db, "SELECT count(*) FROM sqlite_master");
+	reopen(f);
+	reopen(f);
+	assert_int_equal(query_int(f->db, "PRAGMA user_version"), v1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master"),
+	    tables1);
+	load_all(f, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.r[0].node_id, ID_A);
+	loaded_free(&l);
+}
+
+static void
+store_refuses_database_newer_than_program(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 r = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
+	char		 err[256] = "";
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &r), 0);
+	store_close(f->st);
+	f->st = NULL;
+	exec_direct(f->db, "PRAGMA user_version = 999");
+	f->st = store_open(f->db, err, sizeof(err));
+	assert_null(f->st);
+	assert_non_null(strstr(err, "999"));
+	/* Nothing was touched. */
+	assert_int_equal(query_int(f->db, "PRAGMA user_version"), 999);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM nodes"), 1);
+}
+
+static void
+store_open_in_missing_directory_fails_with_message(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[400], err[256] = "";
+
+	snprintf(p, sizeof(p), "%s/no/such/dir/x.db", f->dir);
+	assert_null(store_open(p, err, sizeof(err)));
+	assert_true(err[0] != '\0');
+}
+
+static void
+store_open_of_non_database_file_fails(void **state)
+{
+	struct fx	*f = *state;
+	FILE		*fp = fopen(f->db, "w");
+	char		 err[256] = "";
+
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database at all\n", fp);
+	fclose(fp);
+	assert_null(store_open(f->db, err, sizeof(err)));
+	assert_true(err[0] != '\0');
+}
+
+static void
+store_close_accepts_null(void **state)
+{
+	(void)state;
+	store_close(NULL);
+	node_rec_free(NULL);
+}
+
+/* ---- nodes ---------------------------------------------------------------------- */
+
+static void
+store_node_insert_and_load_round_trip(void **state)
+{
+	struct fx		*f = *state;
+	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1,
+	    0x5a);
+	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_PENDING, 0, 0);
+	struct node_rec		 c = make_rec(ID_C, "old", NODE_REVOKED, 0, 0);
+	const struct node_rec	*ra, *rb, *rc;
+	struct loaded		 l;
+
+	b.os_profile = (char *)(uintptr_t)"arch";
+	b.agent_version = (char *)(uintptr_t)"0.2.0-rc1";
+	b.enrolled_at = 1700000000;
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	assert_int_equal(store_node_insert(f->st, &b), 0);
+	assert_int_equal(store_node_insert(f->st, &c), 0);
+	reopen(f);
+	load_all(f, &l);
+	assert_int_equal(l.n, 3);
+	ra = loaded_find(&l, ID_A);
+	rb = loaded_find(&l, ID_B);
+	rc = loaded_find(&l, ID_C);
+	assert_non_null(ra);
+	assert_non_null(rb);
+	assert_non_null(rc);
+	assert_string_equal(ra->hostname, "web-1");
+	assert_string_equal(ra->os_profile, "debian-12");
+	assert_string_equal(ra->agent_version, "0.1.0");
+	assert_int_equal(ra->status, NODE_APPROVED);
+	assert_int_equal(ra->has_token, 1);
+	assert_memory_equal(ra->token_hash, a.token_hash, TOKEN_HASH_LEN);
+	assert_int_equal(ra->enrolled_at, 1795773600);
+	assert_int_equal(ra->last_heartbeat_at, 0);
+	assert_int_equal(ra->last_scan_at, 0);
+	assert_null(ra->heartbeat);
+	for (int i = 0; i < FINDING_SEVERITIES; i++)
+		assert_int_equal(ra->findings[i], 0);
+	assert_string_equal(rb->hostname, "db-1");
+	assert_string_equal(rb->os_profile, "arch");
+	assert_string_equal(rb->agent_version, "0.2.0-rc1");
+	assert_int_equal(rb->status, NODE_PENDING);
+	assert_int_equal(rb->has_token, 0);
+	assert_int_equal(rb->enrolled_at, 1700000000);
+	assert_int_equal(rc->status, NODE_REVOKED);
+	assert_int_equal(rc->has_token, 0);
+	loaded_free(&l);
+}
+
+static void
+store_keeps_hostile_strings_verbatim(void **state)
+{
+	struct fx	*f = *state;
+	const char	*host = "x'); DROP TABLE nodes; -- <script>\"\xc3\xa9";
+	struct node_rec	 a = make_rec(ID_A, host, NODE_PENDING, 0, 0);
+	struct loaded	 l;
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	load_all(f, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.r[0].hostname, host);
+	loaded_free(&l);
+}
+
+static void
+store_duplicate_insert_fails_and_keeps_first(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "first", NODE_APPROVED, 1, 0x22);
+	struct node_rec	 dup = make_rec(ID_A, "second", NODE_PENDING, 0, 0);
+	struct loaded	 l;
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	assert_int_equal(store_node_insert(f->st, &dup), -1);
+	load_all(f, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.r[0].hostname, "first");
+	assert_int_equal(l.r[0].status, NODE_APPROVED);
+	assert_int_equal(l.r[0].has_token, 1);
+	assert_memory_equal(l.r[0].token_hash, a.token_hash, TOKEN_HASH_LEN);
+	loaded_free(&l);
+	/* The statement is usable again after the failure. */
+	dup = make_rec(ID_B, "other", NODE_PENDING, 0, 0);
+	assert_int_equal(store_node_insert(f->st, &dup), 0);
+	load_all(f, &l);
+	assert_int_equal(l.n, 2);
+	loaded_free(&l);
+}
+
+static void
+store_node_set_status_updates_status_and_token(void **state)
+{
+	struct fx		*f = *state;
+	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
+	unsigned char		 th[TOKEN_HASH_LEN];
+	const struct node_rec	*r;
+	struct loaded		 l;
+
+	for (int i = 0; i < TOKEN_HASH_LEN; i++)
+		th[i] = (unsigned char)(i * 7 + 1);
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	assert_int_equal(store_node_set_status(f->st, ID_A, NODE_APPROVED, th),
+	    0);
+	reopen(f);
+	load_all(f, &l);
+	r = loaded_find(&l, ID_A);
+	assert_non_null(r);
+	assert_int_equal(r->status, NODE_APPROVED);
+	assert_int_equal(r->has_token, 1);
+	assert_memory_equal(r->token_hash, th, TOKEN_HASH_LEN);
+	loaded_free(&l);
+	assert_int_equal(store_node_set_status(f->st, ID_A, NODE_REVOKED, NULL),
+	    0);
+	reopen(f);
+	load_all(f, &l);
+	assert_int_equal(l.r[0].status, NODE_REVOKED);
+	assert_int_equal(l.r[0].has_token, 0);
+	loaded_free(&l);
+	assert_int_equal(query_int(f->db, "SELECT token_hash IS NULL FROM nodes"),
+	    1);
+}
+
+static void
+store_node_set_status_unknown_id_fails(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
+	struct loaded	 l;
+
+	open_ok(f);
+	assert_int_equal(store_node_set_status(f->st, ID_X, NODE_APPROVED,
+	    NULL), -1);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	assert_int_equal(store_node_set_status(f->st, ID_X, NODE_REVOKED, NULL),
+	    -1);
+	load_all(f, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.r[0].status, NODE_PENDING);
+	loaded_free(&l);
+}
+
+/* ---- heartbeats -------------------------------------------------------------------- */
+
+static void
+store_heartbeats_batch_then_reload(void **state)
+{
+	struct fx		*f = *state;
+	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
+	struct node_rec		 c = make_rec(ID_C, "idle", NODE_APPROVED, 1, 3);
+	struct hb_write		 w[2];
+	const struct node_rec	*r;
+	struct loaded		 l;
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	assert_int_equal(store_node_insert(f->st, &b), 0);
+	assert_int_equal(store_node_insert(f->st, &c), 0);
+	memset(w, 0, sizeof(w));
+	snprintf(w[0].node_id, sizeof(w[0].node_id), "%s", ID_A);
+	w[0].at = 1795773601;
+	w[0].json = (char *)(uintptr_t)"{\"hostname\":\"web-1b\"}";
+	w[0].hostname = (char *)(uintptr_t)"web-1b";
+	w[0].agent_version = (char *)(uintptr_t)"0.1.1";
+	snprintf(w[1].node_id, sizeof(w[1].node_id), "%s", ID_B);
+	w[1].at = 1795773602;
+	w[1].json = (char *)(uintptr_t)"{\"hostname\":\"db-1\"}";
+	w[1].hostname = (char *)(uintptr_t)"db-1";
+	w[1].agent_version = (char *)(uintptr_t)"0.1.0";
+	assert_int_equal(store_heartbeats(f->st, w, 2), 0);
+	reopen(f);
+	load_all(f, &l);
+	r = loaded_find(&l, ID_A);
+	assert_non_null(r);
+	assert_int_equal(r->last_heartbeat_at, 1795773601);
+	assert_string_equal(r->heartbeat, "{\"hostname\":\"web-1b\"}");
+	assert_string_equal(r->hostname, "web-1b");
+	assert_string_equal(r->agent_version, "0.1.1");
+	/* The heartbeat does not touch status or token. */
+	assert_int_equal(r->status, NODE_APPROVED);
+	assert_int_equal(r->has_token, 1);
+	r = loaded_find(&l, ID_B);
+	assert_int_equal(r->last_heartbeat_at, 1795773602);
+	assert_string_equal(r->heartbeat, "{\"hostname\":\"db-1\"}");
+	r = loaded_find(&l, ID_C);
+	assert_int_equal(r->last_heartbeat_at, 0);
+	assert_null(r->heartbeat);
+	loaded_free(&l);
+}
+
+static void
+store_heartbeats_later_batch_overwrites(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct hb_write	 w;
+	struct loaded	 l;
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	memset(&w, 0, sizeof(w));
+	snprintf(w.node_id, sizeof(w.node_id), "%s", ID_A);
+	w.hostname = (char *)(uintptr_t)"web-1";
+	w.agent_version = (char *)(uintptr_t)"0.1.0";
+	for (int i = 0; i < 50; i++) {
+		char json[64];
+
+		snprintf(json, sizeof(json), "{\"n\":%d}", i);
+		w.at = 1795773600 + i;
+		w.json = json;
+		assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
+	}
+	load_all(f, &l);
+	assert_int_equal(l.r[0].last_heartbeat_at, 1795773649);
+	assert_string_equal(l.r[0].heartbeat, "{\"n\":49}");
+	loaded_free(&l);
+}
+
+static void
+store_heartbeats_empty_batch_is_ok(void **state)
+{
+	struct fx *f = *state;
+
+	open_ok(f);
+	assert_int_equal(store_heartbeats(f->st, NULL, 0), 0);
+}
+
+static void
+store_heartbeat_for_unknown_node_creates_nothing(void **state)
+{
+	struct fx	*f = *state;
+	struct hb_write	 w;
+	struct loaded	 l;
+
+	open_ok(f);
+	memset(&w, 0, sizeof(w));
+	snprintf(w.node_id, sizeof(w.node_id), "%s", ID_X);
+	w.at = 1;
+	w.json = (char *)(uintptr_t)"{}";
+	w.hostname = (char *)(uintptr_t)"ghost";
+	w.agent_version = (char *)(uintptr_t)"0";
+	(void)store_heartbeats(f->st, &w, 1);
+	load_all(f, &l);
+	assert_int_equal(l.n, 0);
+}
+
+static void
+store_load_nodes_stops_when_callback_fails_and_stays_usable(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "a", NODE_PENDING, 0, 0);
+	struct node_rec	 b = make_rec(ID_B, "b", NODE_PENDING, 0, 0);
+	struct node_rec	 c = make_rec(ID_C, "c", NODE_PENDING, 0, 0);
+	struct loaded	 l;
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	assert_int_equal(store_node_insert(f->st, &b), 0);
+	assert_int_equal(store_node_insert(f->st, &c), 0);
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 1;
+	assert_int_equal(store_load_nodes(f->st, collect, &l), -1);
+	assert_int_equal(l.n, 1);
+	loaded_free(&l);
+	/* The statement was reset: a full load still sees everything. */
+	load_all(f, &l);
+	assert_int_equal(l.n, 3);
+	loaded_free(&l);
+	assert_int_equal(store_node_set_status(f->st, ID_B, NODE_APPROVED,
+	    NULL), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(store_open_creates_schema_in_wal_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_open_twice_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_refuses_database_newer_than_program, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_open_in_missing_directory_fails_with_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_open_of_non_database_file_fails, setup, teardown),
+		cmocka_unit_test(store_close_accepts_null),
+		cmocka_unit_test_setup_teardown(store_node_insert_and_load_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_keeps_hostile_strings_verbatim, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_duplicate_insert_fails_and_keeps_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_node_set_status_updates_status_and_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_node_set_status_unknown_id_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_heartbeats_batch_then_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_heartbeats_later_batch_overwrites, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_heartbeats_empty_batch_is_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_heartbeat_for_unknown_node_creates_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_load_nodes_stops_when_callback_fails_and_stays_usable, setup, teardown),
+	};
+
+	/* Expected failures (duplicate insert, ...) are logged; keep it quiet. */
+	log_set_level("error");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,754 @@
+/*
+ * Unit tests of command-center/validate.c: heartbeat and enroll bodies of
+ * CONTRACT.md, checked field by field.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "../../command-center/cc.h"
+
+#define NODE_ID "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
+
+static const char *const hb_fields[] = {
+	"node_id", "hostname", "os_profile", "agent_version", "uptime_secs",
+	"load1", "mem_used_pct", "root_disk_used_pct", "cloudflare",
+	"services", "sent_at",
+};
+#define NFIELDS (sizeof(hb_fields) / sizeof(hb_fields[0]))
+
+/* A heartbeat body exactly as the contract describes it. */
+static json_t *
+good_heartbeat(void)
+{
+	json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f, "
+	    "s:s, s:[{s:s, s:s}, {s:s, s:s}], s:s}",
+	    "node_id", NODE_ID,
+	    "hostname", "web-1.example.org",
+	    "os_profile", "debian-12",
+	    "agent_version", "0.1.0",
+	    "uptime_secs", (json_int_t)123456,
+	    "load1", 0.75,
+	    "mem_used_pct", 42.5,
+	    "root_disk_used_pct", 70.25,
+	    "cloudflare", "up",
+	    "services",
+	    "name", "nginx.service", "state", "active",
+	    "name", "cloudflared.service", "state", "active",
+	    "sent_at", "2026-11-27T10:00:00Z");
+
+	assert_non_null(root);
+	return root;
+}
+
+/* Validates root; on failure checks that err starts with field. */
+static int
+run_hb(json_t *root, struct heartbeat *hb, char *err, size_t errlen)
+{
+	int rc;
+
+	err[0] = '\0';
+	rc = validate_heartbeat(root, hb, err, errlen);
+	if (rc == -1)
+		assert_null(hb->json);
+	return rc;
+}
+
+/* Sets field to value (stolen; NULL deletes) and expects an error on field. */
+static void
+expect_hb_error(const char *field, json_t *value, const char *err_field)
+{
+	json_t		*root = good_heartbeat();
+	struct heartbeat hb;
+	char		 err[256];
+	size_t		 n = strlen(err_field);
+
+	if (value == NULL)
+		assert_int_equal(json_object_del(root, field), 0);
+	else
+		assert_int_equal(json_object_set_new(root, field, value), 0);
+	if (run_hb(root, &hb, err, sizeof(err)) != -1) {
+		free(hb.json);
+		json_decref(root);
+		fail_msg("bad %s accepted", field);
+	}
+	if (strncmp(err, err_field, n) != 0 || err[n] != ':')
+		fail_msg("error for %s is \"%s\"", field, err);
+	json_decref(root);
+}
+
+static void
+expect_hb_ok(const char *field, json_t *value)
+{
+	json_t		*root = good_heartbeat();
+	struct heartbeat hb;
+	char		 err[256];
+
+	assert_int_equal(json_object_set_new(root, field, value), 0);
+	if (run_hb(root, &hb, err, sizeof(err)) != 0)
+		fail_msg("good %s rejected: %s", field, err);
+	free(hb.json);
+	json_decref(root);
+}
+
+/* ---- the good body ---------------------------------------------------------- */
+
+static void
+heartbeat_good_body_is_accepted(void **state)
+{
+	json_t		*root = good_heartbeat();
+	struct heartbeat hb;
+	char		 err[256];
+
+	(void)state;
+	assert_int_equal(run_hb(root, &hb, err, sizeof(err)), 0);
+	assert_string_equal(hb.node_id, NODE_ID);
+	assert_string_equal(hb.hostname, "web-1.example.org");
+	assert_string_equal(hb.os_profile, "debian-12");
+	assert_string_equal(hb.agent_version, "0.1.0");
+	assert_int_equal(hb.cloudflare, CF_UP);
+	assert_int_equal(hb.services_down, 0);
+	assert_non_null(hb.json);
+	/* The strings borrow from root. */
+	assert_ptr_equal(hb.node_id,
+	    json_string_value(json_object_get(root, "node_id")));
+	free(hb.json);
+	json_decref(root);
+}
+
+static void
+heartbeat_canonical_json_keeps_only_contract_fields(void **state)
+{
+	json_t		*root = good_heartbeat(), *canon;
+	struct heartbeat hb;
+	char		 err[256];
+	json_error_t	 jerr;
+
+	(void)state;
+	json_object_set_new(root, "extra", json_string("dropped"));
+	json_object_set_new(root, "node_token", json_string("secret"));
+	json_object_set_new(root, "nested", json_pack("{s:i}", "a", 1));
+	assert_int_equal(run_hb(root, &hb, err, sizeof(err)), 0);
+	assert_non_null(hb.json);
+	assert_null(strchr(hb.json, '\n'));
+	canon = json_loads(hb.json, 0, &jerr);
+	assert_non_null(canon);
+	assert_int_equal(json_object_size(canon), NFIELDS);
+	for (size_t i = 0; i < NFIELDS; i++) {
+		json_t *a = json_object_get(canon, hb_fields[i]);
+		json_t *b = json_object_get(root, hb_fields[i]);
+
+		assert_non_null(a);
+		if (!json_equal(a, b))
+			fail_msg("field %s changed", hb_fields[i]);
+	}
+	assert_null(json_object_get(canon, "extra"));
+	assert_null(json_object_get(canon, "node_token"));
+	assert_null(strstr(hb.json, "secret"));
+	json_decref(canon);
+	free(hb.json);
+	json_decref(root);
+}
+
+static void
+heartbeat_integers_accepted_for_real_fields(void **state)
+{
+	(void)state;
+	expect_hb_ok("load1", json_integer(0));
+	expect_hb_ok("mem_used_pct", json_integer(100));
+	expect_hb_ok("root_disk_used_pct", json_integer(0));
+}
+
+static void
+heartbeat_range_bounds_are_inclusive(void **state)
+{
+	(void)state;
+	expect_hb_ok("mem_used_pct", json_real(0.0));
+	expect_hb_ok("mem_used_pct", json_real(100.0));
+	expect_hb_ok("root_disk_used_pct", json_real(100.0));
+	expect_hb_ok("uptime_secs", json_integer(0));
+	expect_hb_ok("load1", json_real(0.0));
+	expect_hb_ok("load1", json_real(512.5));
+}
+
+/* ---- each field missing, each wrong type ------------------------------------ */
+
+static void
+heartbeat_each_field_missing_is_named(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NFIELDS; i++)
+		expect_hb_error(hb_fields[i], NULL, hb_fields[i]);
+}
+
+static void
+heartbeat_missing_field_error_says_required(void **state)
+{
+	json_t		*root = good_heartbeat();
+	struct heartbeat hb;
+	char		 err[256];
+
+	(void)state;
+	json_object_del(root, "load1");
+	assert_int_equal(run_hb(root, &hb, err, sizeof(err)), -1);
+	assert_string_equal(err, "load1: is required");
+	json_decref(root);
+}
+
+static void
+heartbeat_each_field_wrong_type_is_named(void **state)
+{
+	(void)state;
+	/* strings given numbers, numbers given strings, and nulls */
+	for (size_t i = 0; i < NFIELDS; i++) {
+		const char *f = hb_fields[i];
+		int numeric = strcmp(f, "uptime_secs") == 0 ||
+		    strcmp(f, "load1") == 0 || strcmp(f, "mem_used_pct") == 0 ||
+		    strcmp(f, "root_disk_used_pct") == 0;
+
+		expect_hb_error(f, numeric ? json_string("5") : json_integer(5),
+		    f);
+		expect_hb_error(f, json_null(), f);
+		expect_hb_error(f, json_true(), f);
+		expect_hb_error(f, json_object(), f);
+		if (strcmp(f, "services") != 0)
+			expect_hb_error(f, json_array(), f);
+	}
+}
+
+static void
+heartbeat_uptime_must_be_an_integer(void **state)
+{
+	(void)state;
+	expect_hb_error("uptime_secs", json_real(1.5), "uptime_secs");
+	expect_hb_error("uptime_secs", json_real(1e300), "uptime_secs");
+}
+
+static void
+heartbeat_body_must_be_an_object(void **state)
+{
+	json_t		*roots[] = { json_array(), json_string("x"),
+	    json_integer(1), json_null() };
+	struct heartbeat hb;
+	char		 err[256];
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(run_hb(roots[i], &hb, err, sizeof(err)), -1);
+		assert_true(strncmp(err, "body:", 5) == 0);
+		json_decref(roots[i]);
+	}
+	assert_int_equal(run_hb(NULL, &hb, err, sizeof(err)), -1);
+}
+
+/* ---- ranges ------------------------------------------------------------------- */
+
+static void
+heartbeat_numbers_out_of_range_are_named(void **state)
+{
+	(void)state;
+	expect_hb_error("mem_used_pct", json_real(100.01), "mem_used_pct");
+	expect_hb_error("mem_used_pct", json_integer(101), "mem_used_pct");
+	expect_hb_error("mem_used_pct", json_integer(-1), "mem_used_pct");
+	expect_hb_error("mem_used_pct", json_real(-0.001), "mem_used_pct");
+	expect_hb_error("mem_used_pct", json_real(1e300), "mem_used_pct");
+	expect_hb_error("root_disk_used_pct", json_real(100.5),
+	    "root_disk_used_pct");
+	expect_hb_error("root_disk_used_pct", json_integer(-1),
+	    "root_disk_used_pct");
+	expect_hb_error("load1", json_real(-0.01), "load1");
+	expect_hb_error("load1", json_integer(-1), "load1");
+	expect_hb_error("load1", json_real(1e300), "load1");
+	expect_hb_error("load1", json_real(-1e300), "load1");
+	expect_hb_error("uptime_secs", json_integer(-1), "uptime_secs");
+	expect_hb_error("uptime_secs", json_integer(INT64_MIN), "uptime_secs");
+	expect_hb_error("uptime_secs", json_integer(INT64_MAX), "uptime_secs");
+}
+
+static void
+heartbeat_huge_number_from_text_is_out_of_range(void **state)
+{
+	json_t		*root;
+	struct heartbeat hb;
+	char		 err[256];
+	char		*s;
+
+	(void)state;
+	/* As it arrives on the wire: jansson parses 1e300 as a real. */
+	root = good_heartbeat();
+	json_object_del(root, "mem_used_pct");
+	s = json_dumps(root, JSON_COMPACT);
+	assert_non_null(s);
+	json_decref(root);
+	s[strlen(s) - 1] = '\0';	/* drop the closing brace */
+	{
+		char	 body[2048];
+
+		snprintf(body, sizeof(body), "%s,\"mem_used_pct\":1e300}", s);
+		root = json_loads(body, 0, NULL);
+	}
+	free(s);
+	assert_non_null(root);
+	assert_int_equal(run_hb(root, &hb, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "mem_used_pct:", 13) == 0);
+	json_decref(root);
+}
+
+/* ---- strings ------------------------------------------------------------------- */
+
+static void
+heartbeat_bad_strings_are_named(void **state)
+{
+	char long_host[HOSTNAME_MAX + 2];
+	char long_prof[PROFILE_MAX + 2];
+	char long_ver[VERSION_MAX + 2];
+
+	(void)state;
+	memset(long_host, 'h', sizeof(long_host));
+	long_host[HOSTNAME_MAX + 1] = '\0';
+	memset(long_prof, 'p', sizeof(long_prof));
+	long_prof[PROFILE_MAX + 1] = '\0';
+	memset(long_ver, 'v', sizeof(long_ver));
+	long_ver[VERSION_MAX + 1] = '\0';
+	expect_hb_error("node_id", json_string("not-a-uuid"), "node_id");
+	expect_hb_error("node_id",
+	    json_string("0B5E3C1A-7D2F-4C3E-9A1B-2C3D4E5F6A7B"), "node_id");
+	expect_hb_error("node_id", json_string(""), "node_id");
+	expect_hb_error("hostname", json_string(""), "hostname");
+	expect_hb_error("hostname", json_string(long_host), "hostname");
+	expect_hb_error("hostname", json_string("a\nb"), "hostname");
+	expect_hb_error("hostname", json_string("a\x1b[2Jb"), "hostname");
+	expect_hb_error("os_profile", json_string(""), "os_profile");
+	expect_hb_error("os_profile", json_string("debian 12"), "os_profile");
+	expect_hb_error("os_profile", json_string("../etc"), "os_profile");
+	expect_hb_error("os_profile", json_string(long_prof), "os_profile");
+	expect_hb_error("agent_version", json_string(""), "agent_version");
+	expect_hb_error("agent_version", json_string(long_ver),
+	    "agent_version");
+	expect_hb_error("agent_version", json_string("1.0\n"), "agent_version");
+}
+
+static void
+heartbeat_strings_at_their_limits_are_accepted(void **state)
+{
+	char host[HOSTNAME_MAX + 1];
+	char prof[PROFILE_MAX + 1];
+	char ver[VERSION_MAX + 1];
+
+	(void)state;
+	memset(host, 'h', HOSTNAME_MAX);
+	host[HOSTNAME_MAX] = '\0';
+	memset(prof, 'p', PROFILE_MAX);
+	prof[PROFILE_MAX] = '\0';
+	memset(ver, 'v', VERSION_MAX);
+	ver[VERSION_MAX] = '\0';
+	expect_hb_ok("hostname", json_string(host));
+	expect_hb_ok("os_profile", json_string(prof));
+	expect_hb_ok("agent_version", json_string(ver));
+	expect_hb_ok("hostname", json_string("<script>alert(1)</script>"));
+	expect_hb_ok("hostname", json_string("h\xc3\xb4te-\xe2\x9c\x93"));
+	expect_hb_ok("os_profile", json_string("Arch_Linux-2024.01"));
+}
+
+static void
+heartbeat_cloudflare_enum(void **state)
+{
+	static const struct { const char *s; enum cf_state v; } ok[] = {
+		{ "up", CF_UP }, { "down", CF_DOWN }, { "unknown", CF_UNKNOWN },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		json_t		*root = good_heartbeat();
+		struct heartbeat hb;
+		char		 err[256];
+
+		json_object_set_new(root, "cloudflare", json_string(ok[i].s));
+		assert_int_equal(run_hb(root, &hb, err, sizeof(err)), 0);
+		assert_int_equal(hb.cloudflare, ok[i].v);
+		free(hb.json);
+		json_decref(root);
+	}
+	expect_hb_error("cloudflare", json_string("UP"), "cloudflare");
+	expect_hb_error("cloudflare", json_string("Down"), "cloudflare");
+	expect_hb_error("cloudflare", json_string("maybe"), "cloudflare");
+	expect_hb_error("cloudflare", json_string("active"), "cloudflare");
+	expect_hb_error("cloudflare", json_string(""), "cloudflare");
+	expect_hb_error("cloudflare", json_string("up "), "cloudflare");
+	expect_hb_error("cloudflare", json_true(), "cloudflare");
+}
+
+static void
+heartbeat_sent_at_must_be_rfc3339(void **state)
+{
+	(void)state;
+	expect_hb_ok("sent_at", json_string("2026-11-27T12:00:00.123+02:00"));
+	expect_hb_error("sent_at", json_string("yesterday"), "sent_at");
+	expect_hb_error("sent_at", json_string("2026-02-30T00:00:00Z"),
+	    "sent_at");
+	expect_hb_error("sent_at", json_string("2026-11-27T10:00:00"),
+	    "sent_at");
+	expect_hb_error("sent_at", json_string(""), "sent_at");
+	expect_hb_error("sent_at", json_integer(1795773600), "sent_at");
+}
+
+/* ---- services --------------------------------------------------------------------- */
+
+static json_t *
+svc(const char *name, const char *st)
+{
+	return json_pack("{s:s, s:s}", "name", name, "state", st);
+}
+
+static void
+heartbeat_services_must_be_array_of_name_state_objects(void **state)
+{
+	(void)state;
+	expect_hb_error("services", json_object(), "services");
+	expect_hb_error("services", json_string("nginx.service"), "services");
+	expect_hb_error("services", json_pack("[s]", "nginx.service"),
+	    "services");
+	expect_hb_error("services", json_pack("[[s, s]]", "nginx.service",
+	    "active"), "services");
+	expect_hb_error("services", json_pack("[n]"), "services");
+	expect_hb_error("services", json_pack("[{s:s}]", "name",
+	    "nginx.service"), "services");
+	expect_hb_error("services", json_pack("[{s:s}]", "state", "active"),
+	    "services");
+	expect_hb_error("services", json_pack("[{s:s, s:s, s:s}]", "name",
+	    "nginx.service", "state", "active", "sub", "running"), "services");
+	expect_hb_error("services", json_pack("[{s:i, s:s}]", "name", 5,
+	    "state", "active"), "services");
+	expect_hb_error("services", json_pack("[{s:s, s:n}]", "name",
+	    "nginx.service", "state"), "services");
+	/* one good entry, then a bad one */
+	expect_hb_error("services", json_pack("[o, s]",
+	    svc("a.service", "active"), "b"), "services");
+}
+
+static void
+heartbeat_services_names_must_be_units(void **state)
+{
+	(void)state;
+	expect_hb_error("services", json_pack("[o]", svc("nginx", "active")),
+	    "services");
+	expect_hb_error("services", json_pack("[o]", svc("../x.service",
+	    "active")), "services");
+	expect_hb_error("services", json_pack("[o]", svc("", "active")),
+	    "services");
+	expect_hb_error("services", json_pack("[o]", svc("a b.service",
+	    "active")), "services");
+}
+
+static void
+heartbeat_services_state_must_be_lowercase_word(void **state)
+{
+	(void)state;
+	expect_hb_error("services", json_pack("[o]", svc("a.service",
+	    "Active")), "services");
+	expect_hb_error("services", json_pack("[o]", svc("a.service",
+	    "ACTIVE")), "services");
+	expect_hb_error("services", json_pack("[o]", svc("a.service", "")),
+	    "services");
+	expect_hb_error("services", json_pack("[o]", svc("a.service",
+	    "active running")), "services");
+	expect_hb_error("services", json_pack("[o]", svc("a.service",
+	    "<b>x</b>")), "services");
+	expect_hb_ok("services", json_pack("[o, o, o]",
+	    svc("a.service", "reloading"), svc("b.service", "activating"),
+	    svc("c.service", "unknown")));
+}
+
+static void
+heartbeat_services_count_limit(void **state)
+{
+	json_t	*arr;
+	char	 name[32];
+
+	(void)state;
+	arr = json_array();
+	for (int i = 0; i < SERVICES_MAX; i++) {
+		snprintf(name, sizeof(name), "s%d.service", i);
+		json_array_append_new(arr, svc(name, "active"));
+	}
+	expect_hb_ok("services", json_deep_copy(arr));
+	json_array_append_new(arr, svc("one-too-many.service", "active"));
+	assert_int_equal(json_array_size(arr), 65);
+	expect_hb_error("services", arr, "services");
+	expect_hb_ok("services", json_array());
+}
+
+static int
+services_down_of(json_t *services)
+{
+	json_t		*root = good_heartbeat();
+	struct heartbeat hb;
+	char		 err[256];
+	int		 down;
+
+	json_object_set_new(root, "services", services);
+	if (run_hb(root, &hb, err, sizeof(err)) != 0)
+		fail_msg("rejected: %s", err);
+	down = hb.services_down;
+	free(hb.json);
+	json_decref(root);
+	return down;
+}
+
+static void
+heartbeat_services_down_computed_from_states(void **state)
+{
+	(void)state;
+	assert_int_equal(services_down_of(json_array()), 0);
+	assert_int_equal(services_down_of(json_pack("[o]",
+	    svc("a.service", "active"))), 0);
+	assert_int_equal(services_down_of(json_pack("[o]",
+	    svc("a.service", "unknown"))), 0);
+	assert_int_equal(services_down_of(json_pack("[o]",
+	    svc("a.service", "failed"))), 1);
+	assert_int_equal(services_down_of(json_pack("[o]",
+	    svc("a.service", "inactive"))), 1);
+	assert_int_equal(services_down_of(json_pack("[o, o, o]",
+	    svc("a.service", "active"), svc("b.service", "unknown"),
+	    svc("c.service", "failed"))), 1);
+	assert_int_equal(services_down_of(json_pack("[o, o]",
+	    svc("a.service", "active"), svc("b.service", "active"))), 0);
+}
+
+/* ---- error text --------------------------------------------------------------------- */
+
+static void
+heartbeat_error_text_starts_with_field_and_fits(void **state)
+{
+	json_t		*root = good_heartbeat();
+	struct heartbeat hb;
+	char		 err[12];
+
+	(void)state;
+	json_object_set_new(root, "root_disk_used_pct", json_integer(500));
+	memset(err, 'z', sizeof(err));
+	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), -1);
+	assert_non_null(memchr(err, '\0', sizeof(err)));
+	assert_true(strncmp(err, "root_disk_u", 11) == 0);
+	json_decref(root);
+}
+
+static void
+heartbeat_first_bad_field_in_contract_order_is_reported(void **state)
+{
+	json_t		*root = good_heartbeat();
+	struct heartbeat hb;
+	char		 err[256];
+
+	(void)state;
+	json_object_set_new(root, "load1", json_string("x"));
+	json_object_set_new(root, "sent_at", json_string("x"));
+	assert_int_equal(run_hb(root, &hb, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "load1:", 6) == 0);
+	json_decref(root);
+}
+
+/* ---- enroll ------------------------------------------------------------------------- */
+
+static json_t *
+good_enroll(const char *secret)
+{
+	json_t *root = json_pack("{s:s, s:s, s:s, s:s}",
+	    "node_id", NODE_ID, "hostname", "web-1", "os_profile", "debian-12",
+	    "agent_version", "0.1.0");
+
+	assert_non_null(root);
+	if (secret != NULL)
+		json_object_set_new(root, "enroll_secret", json_string(secret));
+	return root;
+}
+
+static void
+enroll_good_body_is_accepted(void **state)
+{
+	json_t			*root = good_enroll("s3cret");
+	struct enroll_req	 er;
+	char			 err[256];
+
+	(void)state;
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), 0);
+	assert_string_equal(er.node_id, NODE_ID);
+	assert_string_equal(er.hostname, "web-1");
+	assert_string_equal(er.os_profile, "debian-12");
+	assert_string_equal(er.agent_version, "0.1.0");
+	assert_string_equal(er.enroll_secret, "s3cret");
+	json_decref(root);
+}
+
+static void
+enroll_without_secret_has_null_secret(void **state)
+{
+	json_t			*root = good_enroll(NULL);
+	struct enroll_req	 er;
+	char			 err[256];
+
+	(void)state;
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), 0);
+	assert_null(er.enroll_secret);
+	json_object_set_new(root, "enroll_secret", json_null());
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), 0);
+	assert_null(er.enroll_secret);
+	json_decref(root);
+}
+
+static void
+enroll_empty_secret_is_treated_as_absent(void **state)
+{
+	json_t			*root = good_enroll("");
+	struct enroll_req	 er;
+	char			 err[256];
+
+	(void)state;
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), 0);
+	assert_null(er.enroll_secret);
+	json_decref(root);
+}
+
+static void
+enroll_secret_length_limit(void **state)
+{
+	char			 secret[258];
+	json_t			*root;
+	struct enroll_req	 er;
+	char			 err[256];
+
+	(void)state;
+	memset(secret, 's', sizeof(secret));
+	secret[256] = '\0';
+	root = good_enroll(secret);
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), 0);
+	assert_int_equal(strlen(er.enroll_secret), 256);
+	json_decref(root);
+	secret[256] = 's';
+	secret[257] = '\0';
+	root = good_enroll(secret);
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "enroll_secret:", 14) == 0);
+	/* The error never echoes the secret. */
+	assert_null(strstr(err, "ssssssss"));
+	json_decref(root);
+}
+
+static void
+enroll_secret_of_wrong_type_is_named(void **state)
+{
+	json_t			*root = good_enroll(NULL);
+	struct enroll_req	 er;
+	char			 err[256];
+
+	(void)state;
+	json_object_set_new(root, "enroll_secret", json_integer(1234));
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "enroll_secret:", 14) == 0);
+	json_decref(root);
+}
+
+static void
+enroll_each_required_field_missing_or_bad_is_named(void **state)
+{
+	static const char *const req[] = {
+		"node_id", "hostname", "os_profile", "agent_version",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		json_t			*root = good_enroll("x");
+		struct enroll_req	 er;
+		char			 err[256];
+		size_t			 n = strlen(req[i]);
+
+		json_object_del(root, req[i]);
+		assert_int_equal(validate_enroll(root, &er, err, sizeof(err)),
+		    -1);
+		assert_true(strncmp(err, req[i], n) == 0 && err[n] == ':');
+		json_object_set_new(root, req[i], json_integer(1));
+		assert_int_equal(validate_enroll(root, &er, err, sizeof(err)),
+		    -1);
+		assert_true(strncmp(err, req[i], n) == 0 && err[n] == ':');
+		json_object_set_new(root, req[i], json_string(""));
+		assert_int_equal(validate_enroll(root, &er, err, sizeof(err)),
+		    -1);
+		assert_true(strncmp(err, req[i], n) == 0 && err[n] == ':');
+		json_decref(root);
+	}
+}
+
+static void
+enroll_body_must_be_an_object(void **state)
+{
+	json_t			*root = json_array();
+	struct enroll_req	 er;
+	char			 err[256];
+
+	(void)state;
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "body:", 5) == 0);
+	json_decref(root);
+}
+
+static void
+validate_hostname_and_profile_directly(void **state)
+{
+	(void)state;
+	assert_true(validate_hostname("a"));
+	assert_true(validate_hostname("with space"));
+	assert_false(validate_hostname(""));
+	assert_false(validate_hostname("tab\there"));
+	assert_true(validate_profile("debian-12"));
+	assert_true(validate_profile("a.b_c-D9"));
+	assert_false(validate_profile(""));
+	assert_false(validate_profile("a/b"));
+	assert_false(validate_profile("a b"));
+	assert_false(validate_profile("\xc3\xa9"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(heartbeat_good_body_is_accepted),
+		cmocka_unit_test(heartbeat_canonical_json_keeps_only_contract_fields),
+		cmocka_unit_test(heartbeat_integers_accepted_for_real_fields),
+		cmocka_unit_test(heartbeat_range_bounds_are_inclusive),
+		cmocka_unit_test(heartbeat_each_field_missing_is_named),
+		cmocka_unit_test(heartbeat_missing_field_error_says_required),
+		cmocka_unit_test(heartbeat_each_field_wrong_type_is_named),
+		cmocka_unit_test(heartbeat_uptime_must_be_an_integer),
+		cmocka_unit_test(heartbeat_body_must_be_an_object),
+		cmocka_unit_test(heartbeat_numbers_out_of_range_are_named),
+		cmocka_unit_test(heartbeat_huge_number_from_text_is_out_of_range),
+		cmocka_unit_test(heartbeat_bad_strings_are_named),
+		cmocka_unit_test(heartbeat_strings_at_their_limits_are_accepted),
+		cmocka_unit_test(heartbeat_cloudflare_enum),
+		cmocka_unit_test(heartbeat_sent_at_must_be_rfc3339),
+		cmocka_unit_test(heartbeat_services_must_be_array_of_name_state_objects),
+		cmocka_unit_test(heartbeat_services_names_must_be_units),
+		cmocka_unit_test(heartbeat_services_state_must_be_lowercase_word),
+		cmocka_unit_test(heartbeat_services_count_limit),
+		cmocka_unit_test(heartbeat_services_down_computed_from_states),
+		cmocka_unit_test(heartbeat_error_text_starts_with_field_and_fits),
+		cmocka_unit_test(heartbeat_first_bad_field_in_contract_order_is_reported),
+		cmocka_unit_test(enroll_good_body_is_accepted),
+		cmocka_unit_test(enroll_without_secret_has_null_secret),
+		cmocka_unit_test(enroll_empty_secret_is_treated_as_absent),
+		cmocka_unit_test(enroll_secret_length_limit),
+		cmocka_unit_test(enroll_secret_of_wrong_type_is_named),
+		cmocka_unit_test(enroll_each_required_field_missing_or_bad_is_named),
+		cmocka_unit_test(enroll_body_must_be_an_object),
+		cmocka_unit_test(validate_hostname_and_profile_directly),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
