@@ -1,0 +1,271 @@
+/*
+ * The runtime state the agent's threads share: stop flag, waits that end
+ * early on stop or SIGHUP, the token, the pinned key and the last seq.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <systemd/sd-daemon.h>
+
+#include "agent.h"
+#include "log.h"
+
+int
+agent_init(struct agent *a, const struct agent_config *cfg, char *err,
+    size_t errlen)
+{
+	pthread_condattr_t	 ca;
+	int			 r, rc = -1;
+
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	a->stop_pipe[0] = a->stop_pipe[1] = -1;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->spool_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pipe2(a->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	if (state_prepare(cfg->root, err, errlen) == -1 ||
+	    state_node_id(cfg->root, a->node_id, err, errlen) == -1)
+		goto out;
+	if ((r = state_load_token(cfg->root, a->token, sizeof(a->token))) ==
+	    -1) {
+		/* Unreadable or garbled: enroll again rather than send junk. */
+		log_warn("token_invalid", "path=%s/node_token action=reenroll",
+		    cfg->root);
+		a->token[0] = '\0';
+	}
+	if ((r = state_load_pubkey(cfg->root, a->pinned)) == -1) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: %s/cc_ed25519.pub is not "
+		    "a base64 Ed25519 key; fix or remove it", cfg->root);
+		goto out;
+	}
+	a->have_pinned = r == 1;
+	if (state_load_seq(cfg->root, &a->last_seq) == -1) {
+		/* Guessing a seq could run a replayed command: refuse. */
+		snprintf(err, errlen, "VAULTMESH_ROOT: %s/last_seq is corrupt; "
+		    "it must hold the last accepted seq", cfg->root);
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+void
+agent_free(struct agent *a)
+{
+	if (a == NULL)
+		return;
+	if (a->stop_pipe[0] != -1)
+		close(a->stop_pipe[0]);
+	if (a->stop_pipe[1] != -1)
+		close(a->stop_pipe[1]);
+	a->stop_pipe[0] = a->stop_pipe[1] = -1;
+	sodium_memzero(a->token, sizeof(a->token));
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->spool_mu);
+}
+
+void
+agent_request_stop(struct agent *a)
+{
+	char c = 's';
+
+	pthread_mutex_lock(&a->mu);
+	atomic_store(&a->stop, 1);
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+	/* Full pipe: already readable, which is all that matters. */
+	if (a->stop_pipe[1] != -1 && write(a->stop_pipe[1], &c, 1) == -1)
+		log_debug("stop_pipe", "error=\"%s\"", strerror(errno));
+}
+
+void
+agent_hup(struct agent *a)
+{
+	pthread_mutex_lock(&a->mu);
+	a->hup = 1;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+}
+
+int
+agent_take_hup(struct agent *a)
+{
+	int h;
+
+	pthread_mutex_lock(&a->mu);
+	h = a->hup;
+	a->hup = 0;
+	pthread_mutex_unlock(&a->mu);
+	return h;
+}
+
+static void
+deadline(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+int
+agent_sleep(struct agent *a, int64_t ms, int on_hup)
+{
+	struct timespec	 ts;
+	int		 rc;
+
+	deadline(&ts, ms);
+	pthread_mutex_lock(&a->mu);
+	while (!atomic_load(&a->stop) && !(on_hup && a->hup) &&
+	    pthread_cond_timedwait(&a->cond, &a->mu, &ts) != ETIMEDOUT)
+		;
+	rc = atomic_load(&a->stop) ? -1 : 0;
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+int
+agent_token(struct agent *a, char *out, size_t n)
+{
+	int ok;
+
+	pthread_mutex_lock(&a->mu);
+	ok = a->token[0] != '\0' && !a->revoked && strlen(a->token) < n;
+	if (ok)
+		memcpy(out, a->token, strlen(a->token) + 1);
+	else if (n > 0)
+		out[0] = '\0';
+	pthread_mutex_unlock(&a->mu);
+	return ok;
+}
+
+void
+agent_set_token(struct agent *a, const char *token)
+{
+	pthread_mutex_lock(&a->mu);
+	sodium_memzero(a->token, sizeof(a->token));
+	snprintf(a->token, sizeof(a->token), "%s", token);
+	a->revoked = 0;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+}
+
+void
+agent_set_revoked(struct agent *a, const char *why)
+{
+	int was;
+
+	pthread_mutex_lock(&a->mu);
+	was = a->revoked;
+	a->revoked = 1;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+	if (!was)
+		log_err("revoked", "node_id=%s reason=%s msg=\"the command "
+		    "center refused this node's token: heartbeats and commands "
+		    "stop; approve the node again on the dashboard, then send "
+		    "SIGHUP (systemctl reload vaultmesh-node-agent) to enroll "
+		    "again\"", a->node_id, why);
+}
+
+int
+agent_is_revoked(struct agent *a)
+{
+	int r;
+
+	pthread_mutex_lock(&a->mu);
+	r = a->revoked;
+	pthread_mutex_unlock(&a->mu);
+	return r;
+}
+
+int
+agent_wait_usable(struct agent *a)
+{
+	int rc;
+
+	pthread_mutex_lock(&a->mu);
+	while (!atomic_load(&a->stop) && (a->token[0] == '\0' || a->revoked))
+		pthread_cond_wait(&a->cond, &a->mu);
+	rc = atomic_load(&a->stop) ? -1 : 0;
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+int
+agent_verify_key(struct agent *a, unsigned char pk[32])
+{
+	int rc = -1;
+
+	if (a->cfg->have_cc_pubkey) {
+		memcpy(pk, a->cfg->cc_pubkey, 32);
+		return 0;
+	}
+	pthread_mutex_lock(&a->mu);
+	if (a->have_pinned) {
+		memcpy(pk, a->pinned, 32);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+void
+agent_notify_ready(struct agent *a)
+{
+	if (a->ready_sent)
+		return;
+	a->ready_sent = 1;
+	(void)sd_notify(0, "READY=1\nSTATUS=running");
+}
+
+void
+backoff_init(struct backoff *b, long max_secs)
+{
+	b->max_ms = (int64_t)max_secs * 1000;
+	backoff_reset(b);
+}
+
+void
+backoff_reset(struct backoff *b)
+{
+	b->cur_ms = 1000 < b->max_ms ? 1000 : b->max_ms;
+}
+
+int64_t
+backoff_next(struct backoff *b)
+{
+	int64_t d = b->cur_ms, half = d / 2;
+
+	b->cur_ms = d * 2 < b->max_ms ? d * 2 : b->max_ms;
+	/* Uniform in [d/2, d]: agents that lost the CC together spread out. */
+	return half + (int64_t)randombytes_uniform((uint32_t)(d - half + 1));
+}
+
+char *
+agent_url(const struct agent *a, const char *path)
+{
+	size_t	 n = strlen(a->cfg->cc_url) + strlen(path) + 1;
+	char	*u;
+
+	if ((u = malloc(n)) != NULL)
+		snprintf(u, n, "%s%s", a->cfg->cc_url, path);
+	return u;
+}

@@ -1,0 +1,248 @@
+/*
+ * HTTP through libcurl: the only file that includes curl.h.
+ *
+ * Each thread owns one client: one easy handle, reused so connections stay
+ * open, driven by a private multi handle. The multi handle is there for
+ * curl_multi_wakeup(): the signal thread wakes a transfer blocked in a long
+ * poll, and the transfer loop sees the stop flag at once. The xferinfo
+ * callback checks the same flag as a second line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "agent.h"
+#include "buf.h"
+
+struct client {
+	CURLM			*multi;
+	CURL			*easy;
+	const atomic_int	*stop;
+	struct buf		 body;
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+int
+client_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void
+client_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+struct client *
+client_new(const atomic_int *stop)
+{
+	struct client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->stop = stop;
+	if ((c->multi = curl_multi_init()) == NULL ||
+	    (c->easy = curl_easy_init()) == NULL) {
+		client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->easy != NULL)
+		curl_easy_cleanup(c->easy);
+	if (c->multi != NULL)
+		curl_multi_cleanup(c->multi);
+	buf_free(&c->body);
+	free(c);
+}
+
+void
+client_wakeup(struct client *c)
+{
+	if (c != NULL && c->multi != NULL)
+		curl_multi_wakeup(c->multi);
+}
+
+void
+http_resp_free(struct http_resp *rs)
+{
+	if (rs == NULL)
+		return;
+	free(rs->body);
+	rs->body = NULL;
+	rs->len = 0;
+}
+
+static size_t
+on_data(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct client	*c = arg;
+	size_t		 n = size * nmemb;	/* size is 1 per curl's docs */
+
+	/* Over AGENT_BODY_MAX: returning short makes curl fail the transfer. */
+	if (buf_add(&c->body, p, n) == -1)
+		return 0;
+	return n;
+}
+
+static int
+on_progress(void *arg, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
+    curl_off_t uln)
+{
+	struct client *c = arg;
+
+	(void)dlt; (void)dln; (void)ult; (void)uln;
+	return atomic_load(c->stop) ? 1 : 0;
+}
+
+/* Wipes and frees a header list (it may hold the bearer token). */
+static void
+headers_free(struct curl_slist *h)
+{
+	for (struct curl_slist *s = h; s != NULL; s = s->next)
+		sodium_memzero(s->data, strlen(s->data));
+	curl_slist_free_all(h);
+}
+
+static struct curl_slist *
+headers_new(const struct http_req *rq)
+{
+	struct curl_slist	*h = NULL, *n;
+	char			 auth[AGENT_TOKEN_MAX + 32];
+
+	if ((n = curl_slist_append(h, "Accept: application/json")) == NULL)
+		goto fail;
+	h = n;
+	if (rq->body != NULL) {
+		if ((n = curl_slist_append(h,
+		    "Content-Type: application/json")) == NULL)
+			goto fail;
+		h = n;
+	}
+	/* No "Expect: 100-continue" round trip on bigger results. */
+	if ((n = curl_slist_append(h, "Expect:")) == NULL)
+		goto fail;
+	h = n;
+	if (rq->bearer != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    rq->bearer);
+		n = curl_slist_append(h, auth);
+		sodium_memzero(auth, sizeof(auth));
+		if (n == NULL)
+			goto fail;
+		h = n;
+	}
+	return h;
+fail:
+	headers_free(h);
+	return NULL;
+}
+
+enum client_rc
+client_request(struct client *c, const struct http_req *rq,
+    struct http_resp *rs, char *err, size_t errlen)
+{
+	struct curl_slist	*hdrs = NULL;
+	CURLMsg			*msg;
+	CURLcode		 res = CURLE_OK;
+	enum client_rc		 rc = CLIENT_FAIL;
+	int			 running = 1, added = 0, left;
+
+	memset(rs, 0, sizeof(*rs));
+	buf_free(&c->body);
+	buf_init(&c->body, AGENT_BODY_MAX);
+	if (atomic_load(c->stop)) {
+		rc = CLIENT_STOPPED;
+		goto out;
+	}
+	if ((hdrs = headers_new(rq)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	curl_easy_reset(c->easy);
+	c->errbuf[0] = '\0';
+	curl_easy_setopt(c->easy, CURLOPT_URL, rq->url);
+	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_USERAGENT, AGENT_PROG "/" VM_VERSION);
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
+	    rq->timeout_ms < 10000 ? rq->timeout_ms : 10000L);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->easy, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c->easy, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
+	if (strcmp(rq->method, "POST") == 0) {
+		curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)rq->body_len);
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS,
+		    rq->body != NULL ? rq->body : "");
+	} else
+		curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+
+	if (curl_multi_add_handle(c->multi, c->easy) != CURLM_OK) {
+		snprintf(err, errlen, "curl_multi_add_handle failed");
+		goto out;
+	}
+	added = 1;
+	while (running) {
+		if (atomic_load(c->stop)) {
+			rc = CLIENT_STOPPED;
+			goto out;
+		}
+		if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
+			snprintf(err, errlen, "curl_multi_perform failed");
+			goto out;
+		}
+		if (running && curl_multi_poll(c->multi, NULL, 0, 1000,
+		    NULL) != CURLM_OK) {
+			snprintf(err, errlen, "curl_multi_poll failed");
+			goto out;
+		}
+	}
+	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			res = msg->data.result;
+	if (atomic_load(c->stop)) {
+		rc = CLIENT_STOPPED;
+		goto out;
+	}
+	if (res != CURLE_OK) {
+		if (res == CURLE_WRITE_ERROR && buf_failed(&c->body))
+			snprintf(err, errlen, "answer larger than %d bytes",
+			    AGENT_BODY_MAX);
+		else
+			snprintf(err, errlen, "%s", c->errbuf[0] != '\0' ?
+			    c->errbuf : curl_easy_strerror(res));
+		goto out;
+	}
+	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &rs->status);
+	if ((rs->body = buf_take(&c->body, &rs->len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = CLIENT_OK;
+out:
+	if (added)
+		curl_multi_remove_handle(c->multi, c->easy);
+	/* Drop header pointers before the list goes away. */
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
+	headers_free(hdrs);
+	buf_free(&c->body);
+	return rc;
+}

@@ -1,0 +1,352 @@
+/*
+ * Configuration from the environment, so the systemd unit can use
+ * EnvironmentFile=/etc/vaultmesh/agent.env. Every error is one line naming
+ * the variable; main() prints it and exits with status 2.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "agent.h"
+#include "log.h"
+
+#define DEFAULT_METRICS "127.0.0.1:20241,127.0.0.1:20242,127.0.0.1:20243," \
+	"127.0.0.1:20244,127.0.0.1:20245"
+
+static int
+no_controls(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+parse_url(struct agent_config *c, char *err, size_t errlen)
+{
+	const char	*v;
+	const char	*host;
+	size_t		 n;
+	int		 rc = -1;
+
+	if (env_str("VAULTMESH_CC_URL", "http://127.0.0.1:8088", 1024, &v,
+	    err, errlen) == -1)
+		goto out;
+	if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else {
+		snprintf(err, errlen, "VAULTMESH_CC_URL: must start with "
+		    "http:// or https://, got \"%.60s\"", v);
+		goto out;
+	}
+	if (*host == '\0' || *host == '/' || !no_controls(v) ||
+	    strchr(v, '?') != NULL || strchr(v, '#') != NULL) {
+		snprintf(err, errlen, "VAULTMESH_CC_URL: must be a URL like "
+		    "https://cc.example.org, without spaces, query or "
+		    "fragment");
+		goto out;
+	}
+	if ((c->cc_url = strdup(v)) == NULL) {
+		snprintf(err, errlen, "VAULTMESH_CC_URL: out of memory");
+		goto out;
+	}
+	n = strlen(c->cc_url);
+	while (n > 0 && c->cc_url[n - 1] == '/')
+		c->cc_url[--n] = '\0';
+	rc = 0;
+out:
+	return rc;
+}
+
+static int
+parse_profile(struct agent_config *c, char *err, size_t errlen)
+{
+	const char *v;
+
+	if (env_str("VAULTMESH_OS_PROFILE", "generic", AGENT_PROFILE_MAX, &v,
+	    err, errlen) == -1)
+		return -1;
+	for (const char *s = v; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+		    *s == '-')) {
+			snprintf(err, errlen, "VAULTMESH_OS_PROFILE: only "
+			    "letters, digits, '.', '_' and '-' are allowed");
+			return -1;
+		}
+	snprintf(c->os_profile, sizeof(c->os_profile), "%s", v);
+	return 0;
+}
+
+static int
+parse_path(const char *name, const char *def, char **out, char *err,
+    size_t errlen)
+{
+	const char *v;
+
+	if (env_str(name, def, AGENT_PATH_MAX, &v, err, errlen) == -1)
+		return -1;
+	for (const char *s = v; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			snprintf(err, errlen, "%s: contains control characters",
+			    name);
+			return -1;
+		}
+	if ((*out = strdup(v)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Splits a comma list into trimmed, non-empty items, calling fn on each.
+ * Empty items (a trailing comma) are skipped.
+ */
+static int
+split_list(const char *name, const char *v, size_t itemmax,
+    int (*fn)(struct agent_config *, const char *, char *, size_t),
+    struct agent_config *c, char *err, size_t errlen)
+{
+	char	 item[AGENT_PATH_MAX + 1];
+	size_t	 n;
+
+	while (*v != '\0') {
+		const char *end = strchr(v, ',');
+
+		if (end == NULL)
+			end = v + strlen(v);
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		n = (size_t)(end - v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n > itemmax || n >= sizeof(item)) {
+			snprintf(err, errlen, "%s: item longer than %zu bytes",
+			    name, itemmax);
+			return -1;
+		}
+		if (n > 0) {
+			memcpy(item, v, n);
+			item[n] = '\0';
+			if (fn(c, item, err, errlen) == -1)
+				return -1;
+		}
+		v = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int
+add_service(struct agent_config *c, const char *unit, char *err,
+    size_t errlen)
+{
+	if (!cmd_unit_valid(unit)) {
+		snprintf(err, errlen, "VAULTMESH_SERVICES: \"%.60s\" is not a "
+		    "systemd unit name (like nginx.service)", unit);
+		return -1;
+	}
+	if (config_has_service(c, unit))
+		return 0;
+	if (c->nservices == AGENT_SERVICES_MAX) {
+		snprintf(err, errlen, "VAULTMESH_SERVICES: more than %d units",
+		    AGENT_SERVICES_MAX);
+		return -1;
+	}
+	if ((c->services[c->nservices] = strdup(unit)) == NULL) {
+		snprintf(err, errlen, "VAULTMESH_SERVICES: out of memory");
+		return -1;
+	}
+	c->nservices++;
+	return 0;
+}
+
+static int
+add_metric(struct agent_config *c, const char *hp, char *err, size_t errlen)
+{
+	const char	*colon = strrchr(hp, ':');
+	char		*end;
+	long		 port;
+	int		 v6;
+
+	if (colon == NULL || colon == hp)
+		goto bad;
+	v6 = hp[0] == '[';
+	if (v6 && colon[-1] != ']')
+		goto bad;
+	for (const char *s = hp + v6; s < colon - v6; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' ||
+		    (v6 && *s == ':')))
+			goto bad;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || *end != '\0' || port < 1 ||
+	    port > 65535)
+		goto bad;
+	if (c->nmetrics == AGENT_METRICS_MAX) {
+		snprintf(err, errlen, "VAULTMESH_CLOUDFLARED_METRICS: more than "
+		    "%d addresses", AGENT_METRICS_MAX);
+		return -1;
+	}
+	if ((c->metrics[c->nmetrics] = strdup(hp)) == NULL) {
+		snprintf(err, errlen, "VAULTMESH_CLOUDFLARED_METRICS: out of "
+		    "memory");
+		return -1;
+	}
+	c->nmetrics++;
+	return 0;
+bad:
+	snprintf(err, errlen, "VAULTMESH_CLOUDFLARED_METRICS: \"%.60s\" is "
+	    "not host:port", hp);
+	return -1;
+}
+
+static int
+parse_pubkey(struct agent_config *c, char *err, size_t errlen)
+{
+	const char *v;
+
+	if (env_str("VAULTMESH_CC_PUBKEY", NULL, 128, &v, err, errlen) == -1)
+		return -1;
+	if (v == NULL)
+		return 0;
+	if (b64_decode(v, c->cc_pubkey, sizeof(c->cc_pubkey)) != 32) {
+		snprintf(err, errlen, "VAULTMESH_CC_PUBKEY: must be a base64 "
+		    "Ed25519 public key (32 bytes)");
+		return -1;
+	}
+	c->have_cc_pubkey = 1;
+	return 0;
+}
+
+int
+config_load(struct agent_config *c, char *err, size_t errlen)
+{
+	const char	*v;
+	int		 rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (env_str("VAULTMESH_LOG", "info", 16, &v, err, errlen) == -1)
+		goto out;
+	if (log_set_level(v) == -1) {
+		snprintf(err, errlen, "VAULTMESH_LOG: must be error, warn, info "
+		    "or debug, got \"%.20s\"", v);
+		goto out;
+	}
+	snprintf(c->log_level, sizeof(c->log_level), "%s", v);
+	if (parse_url(c, err, errlen) == -1 ||
+	    parse_profile(c, err, errlen) == -1 ||
+	    parse_path("VAULTMESH_ROOT", "/var/lib/vaultmesh", &c->root, err,
+	    errlen) == -1 ||
+	    env_long("VAULTMESH_HEARTBEAT_SECS", 30, 1, 86400,
+	    &c->heartbeat_secs, err, errlen) == -1 ||
+	    env_long("VAULTMESH_BACKOFF_MAX_SECS", 60, 1, 3600,
+	    &c->backoff_max_secs, err, errlen) == -1 ||
+	    parse_pubkey(c, err, errlen) == -1 ||
+	    parse_path("VAULTMESH_SCAN_ROOT", "/", &c->scan_root, err,
+	    errlen) == -1)
+		goto out;
+	if (env_str("VAULTMESH_ENROLL_SECRET", NULL, AGENT_SECRET_MAX, &v,
+	    err, errlen) == -1)
+		goto out;
+	if (v != NULL && (c->enroll_secret = strdup(v)) == NULL) {
+		snprintf(err, errlen, "VAULTMESH_ENROLL_SECRET: out of memory");
+		goto out;
+	}
+	if (env_str("VAULTMESH_SERVICES", "", 64 * 1024, &v, err,
+	    errlen) == -1 ||
+	    split_list("VAULTMESH_SERVICES", v, CMD_UNIT_MAX, add_service, c,
+	    err, errlen) == -1)
+		goto out;
+	if (env_str("VAULTMESH_CLOUDFLARED_METRICS", DEFAULT_METRICS, 4096, &v,
+	    err, errlen) == -1 ||
+	    split_list("VAULTMESH_CLOUDFLARED_METRICS", v, 300, add_metric, c,
+	    err, errlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		config_free(c);
+	return rc;
+}
+
+void
+config_free(struct agent_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->cc_url);
+	free(c->root);
+	free(c->scan_root);
+	if (c->enroll_secret != NULL) {
+		sodium_memzero(c->enroll_secret, strlen(c->enroll_secret));
+		free(c->enroll_secret);
+	}
+	for (size_t i = 0; i < c->nservices; i++)
+		free(c->services[i]);
+	for (size_t i = 0; i < c->nmetrics; i++)
+		free(c->metrics[i]);
+	sodium_memzero(c, sizeof(*c));
+}
+
+int
+config_has_service(const struct agent_config *c, const char *unit)
+{
+	for (size_t i = 0; i < c->nservices; i++)
+		if (strcmp(c->services[i], unit) == 0)
+			return 1;
+	return 0;
+}
+
+void
+config_scrub_env(void)
+{
+	char *v = getenv("VAULTMESH_ENROLL_SECRET");
+
+	/* Wipe the bytes in place so /proc/<pid>/environ no longer shows it. */
+	if (v != NULL)
+		sodium_memzero(v, strlen(v));
+	unsetenv("VAULTMESH_ENROLL_SECRET");
+}
+
+void
+config_usage(FILE *f)
+{
+	fputs(
+"usage: " AGENT_PROG " [--help | --version]\n"
+"\n"
+"The VaultMesh node agent: enrolls with the command center, sends\n"
+"heartbeats, and runs the signed commands it verifies.\n"
+"Configuration comes from the environment:\n"
+"\n"
+"  VAULTMESH_CC_URL               command center URL (http://127.0.0.1:8088)\n"
+"  VAULTMESH_OS_PROFILE           OS profile, 1-64 of [A-Za-z0-9._-] (generic)\n"
+"  VAULTMESH_ROOT                 state directory, created 0700\n"
+"                                 (/var/lib/vaultmesh)\n"
+"  VAULTMESH_HEARTBEAT_SECS       seconds between heartbeats, 1-86400 (30)\n"
+"  VAULTMESH_ENROLL_SECRET        enroll secret for immediate approval (unset)\n"
+"  VAULTMESH_SERVICES             comma list of systemd units to watch and\n"
+"                                 allow service-restart on, at most 32 ()\n"
+"  VAULTMESH_LOG                  error, warn, info or debug (info)\n"
+"  VAULTMESH_BACKOFF_MAX_SECS     cap of the retry backoff, 1-3600 (60)\n"
+"  VAULTMESH_CLOUDFLARED_METRICS  comma list of host:port whose /ready tells\n"
+"                                 cloudflared's state\n"
+"                                 (127.0.0.1:20241 ... 127.0.0.1:20245)\n"
+"  VAULTMESH_CC_PUBKEY            base64 Ed25519 key that verifies commands,\n"
+"                                 instead of the one pinned at enrollment\n"
+"  VAULTMESH_SCAN_ROOT            prefix of the system files sovereign-scan\n"
+"                                 reads (/)\n"
+"\n"
+"Files in VAULTMESH_ROOT: node_id, node_token, cc_ed25519.pub (the command\n"
+"center key pinned at first enrollment; delete it to pin a new one),\n"
+"last_seq, spool/ (results not yet acknowledged).\n"
+"Signals: SIGTERM/SIGINT stop; SIGHUP enrolls again after revocation.\n"
+"Invalid configuration exits with status 2.\n", f);
+}

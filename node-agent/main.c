@@ -1,0 +1,146 @@
+/*
+ * vaultmesh-node-agent: arguments, configuration, signals and threads.
+ *
+ * The main thread only waits for signals (all of them blocked everywhere
+ * and taken with sigwait, so no handler runs in a random thread):
+ * SIGTERM/SIGINT stop the agent, SIGHUP asks a revoked agent to enroll
+ * again. Stopping sets a flag, wakes every wait (condition variable, stop
+ * pipe) and every transfer (curl_multi_wakeup), so the agent exits within
+ * moments even in the middle of a backoff or a long poll.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <systemd/sd-daemon.h>
+
+#include "agent.h"
+#include "log.h"
+
+int
+main(int argc, char **argv)
+{
+	struct agent_config	 cfg;
+	struct agent		 a;
+	struct client		*hbc = NULL, *pc = NULL;
+	struct thread_args	 hba, pa;
+	pthread_t		 hbt, pt;
+	sigset_t		 set;
+	char			 err[512];
+	int			 sig, have_hb = 0, have_poll = 0, rc = 1;
+	int			 have_agent = 0, have_cfg = 0, have_curl = 0;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		config_usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", AGENT_PROG, VM_VERSION);
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "%s: unknown argument \"%.40s\"; see --help\n",
+		    AGENT_PROG, argv[1]);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialize\n",
+		    AGENT_PROG);
+		return 1;
+	}
+	if (config_load(&cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", AGENT_PROG, err);
+		return 2;
+	}
+	have_cfg = 1;
+	config_scrub_env();
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (agent_init(&a, &cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", AGENT_PROG, err);
+		have_agent = 1;
+		goto out;
+	}
+	have_agent = 1;
+	if (client_global_init() == -1) {
+		fprintf(stderr, "%s: libcurl failed to initialize\n",
+		    AGENT_PROG);
+		goto out;
+	}
+	have_curl = 1;
+	if ((hbc = client_new(&a.stop)) == NULL ||
+	    (pc = client_new(&a.stop)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", AGENT_PROG);
+		goto out;
+	}
+	log_info("start", "version=%s node_id=%s cc_url=%s os_profile=%s "
+	    "heartbeat_secs=%ld services=%zu enrolled=%s last_seq=%lld",
+	    VM_VERSION, a.node_id, cfg.cc_url, cfg.os_profile,
+	    cfg.heartbeat_secs, cfg.nservices, a.token[0] ? "yes" : "no",
+	    (long long)a.last_seq);
+
+	hba.agent = pa.agent = &a;
+	hba.client = hbc;
+	pa.client = pc;
+	if (pthread_create(&hbt, NULL, heartbeat_thread, &hba) != 0) {
+		log_err("thread_failed", "thread=heartbeat");
+		goto out;
+	}
+	have_hb = 1;
+	if (pthread_create(&pt, NULL, poll_thread, &pa) != 0) {
+		log_err("thread_failed", "thread=poll");
+		goto out;
+	}
+	have_poll = 1;
+	/*
+	 * Ready once configuration, state and both loops are up, not after
+	 * the first answer of the CC: a CC outage at boot must not make
+	 * systemd fail the unit and restart-loop it (the loops retry).
+	 */
+	agent_notify_ready(&a);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("sighup", "revoked=%s", agent_is_revoked(&a) ?
+			    "yes" : "no");
+			agent_hup(&a);
+			continue;
+		}
+		log_info("stopping", "signal=%s", sig == SIGTERM ? "TERM" :
+		    "INT");
+		break;
+	}
+	rc = 0;
+out:
+	(void)sd_notify(0, "STOPPING=1");
+	if (have_agent)
+		agent_request_stop(&a);
+	client_wakeup(hbc);
+	client_wakeup(pc);
+	if (have_hb)
+		pthread_join(hbt, NULL);
+	if (have_poll)
+		pthread_join(pt, NULL);
+	client_free(hbc);
+	client_free(pc);
+	if (have_curl)
+		client_global_cleanup();
+	if (have_agent)
+		agent_free(&a);
+	if (have_cfg)
+		config_free(&cfg);
+	if (rc == 0)
+		log_info("stopped", "status=0");
+	return rc;
+}

@@ -1,0 +1,401 @@
+/*
+ * Persisted state under VAULTMESH_ROOT. Every file is written 0600 through
+ * file_write_atomic (temporary file, fsync, rename, fsync of the folder),
+ * so a crash leaves either the old or the new content, never a mix.
+ *
+ *   node_id          this node's UUID, created on first start
+ *   node_token       the bearer token from enrollment (a secret)
+ *   cc_ed25519.pub   the command center key pinned at enrollment (base64)
+ *   last_seq         the last accepted command seq (decimal)
+ *   spool/<id>.json  command results not yet acknowledged by the CC
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "agent.h"
+#include "log.h"
+
+static int
+path_join(char *out, size_t n, const char *root, const char *name)
+{
+	int len = snprintf(out, n, "%s/%s", root, name);
+
+	if (len < 0 || (size_t)len >= n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for every folder it creates. */
+static int
+mkdirs(const char *path)
+{
+	char	 p[PATH_MAX];
+	size_t	 n;
+
+	if ((n = strlen(path)) == 0 || n >= sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(p, path, n + 1);
+	for (char *s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Removes "*.tmp.*" leftovers of interrupted atomic writes in dir. */
+static void
+remove_tmp(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 p[PATH_MAX];
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strstr(e->d_name, ".tmp.") != NULL &&
+		    path_join(p, sizeof(p), dir, e->d_name) == 0)
+			(void)unlink(p);
+	closedir(d);
+}
+
+int
+state_prepare(const char *root, char *err, size_t errlen)
+{
+	char		 spool[PATH_MAX];
+	struct stat	 st;
+	int		 rc = -1;
+
+	if (mkdirs(root) == -1 || stat(root, &st) == -1) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot create \"%.200s\": "
+		    "%s", root, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: \"%.200s\" is not a "
+		    "directory", root);
+		goto out;
+	}
+	/* The token lives here: nobody else may look in. */
+	if ((st.st_mode & 077) != 0 && chmod(root, 0700) == -1) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot make \"%.200s\" "
+		    "0700: %s", root, strerror(errno));
+		goto out;
+	}
+	if (path_join(spool, sizeof(spool), root, "spool") == -1 ||
+	    (mkdir(spool, 0700) == -1 && errno != EEXIST)) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot create the spool "
+		    "folder: %s", strerror(errno));
+		goto out;
+	}
+	remove_tmp(root);
+	remove_tmp(spool);
+	rc = 0;
+out:
+	return rc;
+}
+
+/* Reads a small state file, trailing whitespace stripped; NULL if absent. */
+static char *
+read_small(const char *root, const char *name, size_t max)
+{
+	char	 p[PATH_MAX];
+	char	*s;
+
+	if (path_join(p, sizeof(p), root, name) == -1)
+		return NULL;
+	if ((s = file_read(p, max, NULL)) != NULL)
+		str_rtrim(s);
+	return s;
+}
+
+static int
+write_small(const char *root, const char *name, const char *s)
+{
+	char p[PATH_MAX];
+
+	if (path_join(p, sizeof(p), root, name) == -1)
+		return -1;
+	return file_write_atomic(p, s, strlen(s), 0600);
+}
+
+int
+state_node_id(const char *root, char out[UUID_STRLEN + 1], char *err,
+    size_t errlen)
+{
+	char	*s = NULL;
+	char	 line[UUID_STRLEN + 2];
+	int	 rc = -1;
+
+	if ((s = read_small(root, "node_id", 256)) != NULL) {
+		if (!uuid_valid(s)) {
+			snprintf(err, errlen, "VAULTMESH_ROOT: %s/node_id does "
+			    "not hold a lowercase UUID; fix or remove it",
+			    root);
+			goto out;
+		}
+		memcpy(out, s, UUID_STRLEN + 1);
+		rc = 0;
+		goto out;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot read %s/node_id: "
+		    "%s", root, strerror(errno));
+		goto out;
+	}
+	uuid_generate(out);
+	snprintf(line, sizeof(line), "%s\n", out);
+	if (write_small(root, "node_id", line) == -1) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot write %s/node_id: "
+		    "%s", root, strerror(errno));
+		goto out;
+	}
+	log_info("node_id_created", "node_id=%s", out);
+	rc = 0;
+out:
+	free(s);
+	return rc;
+}
+
+int
+state_load_token(const char *root, char *out, size_t n)
+{
+	char	*s;
+	size_t	 len;
+	int	 rc = -1;
+
+	if ((s = read_small(root, "node_token", 4096)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	len = strlen(s);
+	if (len == 0 || len > AGENT_TOKEN_MAX || len >= n ||
+	    !str_printable(s, AGENT_TOKEN_MAX) || strchr(s, ' ') != NULL)
+		goto out;
+	memcpy(out, s, len + 1);
+	rc = 1;
+out:
+	sodium_memzero(s, len);
+	free(s);
+	return rc;
+}
+
+int
+state_save_token(const char *root, const char *token)
+{
+	return write_small(root, "node_token", token);
+}
+
+int
+state_load_pubkey(const char *root, unsigned char pk[32])
+{
+	char	*s;
+	int	 rc = -1;
+
+	if ((s = read_small(root, "cc_ed25519.pub", 1024)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (b64_decode(s, pk, 32) == 32)
+		rc = 1;
+	free(s);
+	return rc;
+}
+
+int
+state_save_pubkey(const char *root, const unsigned char pk[32])
+{
+	char	*s;
+	char	 line[64];
+	int	 rc = -1;
+
+	if ((s = b64_encode(pk, 32)) == NULL)
+		return -1;
+	snprintf(line, sizeof(line), "%s\n", s);
+	rc = write_small(root, "cc_ed25519.pub", line);
+	free(s);
+	return rc;
+}
+
+int
+state_load_seq(const char *root, int64_t *seq)
+{
+	char		*s, *end;
+	long long	 v;
+	int		 rc = -1;
+
+	*seq = 0;
+	if ((s = read_small(root, "last_seq", 64)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == 0 && end != s && *end == '\0' && v >= 0) {
+		*seq = v;
+		rc = 0;
+	}
+	free(s);
+	return rc;
+}
+
+int
+state_save_seq(const char *root, int64_t seq)
+{
+	char line[32];
+
+	snprintf(line, sizeof(line), "%lld\n", (long long)seq);
+	return write_small(root, "last_seq", line);
+}
+
+int
+spool_name_valid(const char *name)
+{
+	char id[UUID_STRLEN + 1];
+
+	if (strlen(name) != UUID_STRLEN + 5 ||
+	    strcmp(name + UUID_STRLEN, ".json") != 0)
+		return 0;
+	memcpy(id, name, UUID_STRLEN);
+	id[UUID_STRLEN] = '\0';
+	return uuid_valid(id);
+}
+
+static int
+spool_path(char *out, size_t n, const char *root, const char *command_id)
+{
+	int len;
+
+	if (!uuid_valid(command_id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	len = snprintf(out, n, "%s/spool/%s.json", root, command_id);
+	if (len < 0 || (size_t)len >= n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_write(const char *root, const char *command_id, const char *json,
+    size_t len)
+{
+	char p[PATH_MAX];
+
+	if (spool_path(p, sizeof(p), root, command_id) == -1)
+		return -1;
+	return file_write_atomic(p, json, len, 0600);
+}
+
+struct spool_ent {
+	char		*id;
+	struct timespec	 mtime;
+};
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const struct spool_ent *x = a, *y = b;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int
+spool_list(const char *root, char ***ids, size_t *n)
+{
+	char			 dir[PATH_MAX], p[PATH_MAX];
+	DIR			*d = NULL;
+	struct dirent		*e;
+	struct spool_ent	*ents = NULL, *ne;
+	struct stat		 st;
+	size_t			 cnt = 0, cap = 0;
+	int			 rc = -1;
+
+	*ids = NULL;
+	*n = 0;
+	if (path_join(dir, sizeof(dir), root, "spool") == -1 ||
+	    (d = opendir(dir)) == NULL)
+		goto out;
+	while ((e = readdir(d)) != NULL) {
+		if (!spool_name_valid(e->d_name) ||
+		    path_join(p, sizeof(p), dir, e->d_name) == -1 ||
+		    lstat(p, &st) == -1 || !S_ISREG(st.st_mode))
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((ne = reallocarray(ents, cap, sizeof(*ents))) == NULL)
+				goto out;
+			ents = ne;
+		}
+		if ((ents[cnt].id = strndup(e->d_name, UUID_STRLEN)) == NULL)
+			goto out;
+		ents[cnt++].mtime = st.st_mtim;
+	}
+	if (cnt > 0)
+		qsort(ents, cnt, sizeof(*ents), ent_cmp);
+	if ((*ids = calloc(cnt + 1, sizeof(char *))) == NULL)
+		goto out;
+	for (size_t i = 0; i < cnt; i++)
+		(*ids)[i] = ents[i].id;
+	*n = cnt;
+	cnt = 0;
+	rc = 0;
+out:
+	for (size_t i = 0; i < cnt; i++)
+		free(ents[i].id);
+	free(ents);
+	if (d != NULL)
+		closedir(d);
+	return rc;
+}
+
+void
+spool_list_free(char **ids, size_t n)
+{
+	if (ids == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+char *
+spool_read(const char *root, const char *command_id, size_t *len)
+{
+	char p[PATH_MAX];
+
+	if (spool_path(p, sizeof(p), root, command_id) == -1)
+		return NULL;
+	return file_read(p, AGENT_BODY_MAX, len);
+}
+
+int
+spool_delete(const char *root, const char *command_id)
+{
+	char p[PATH_MAX];
+
+	if (spool_path(p, sizeof(p), root, command_id) == -1)
+		return -1;
+	if (unlink(p) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}

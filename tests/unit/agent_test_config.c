@@ -1,0 +1,189 @@
+/*
+ * Node agent configuration: defaults, good values, and each bad value
+ * giving one error that names its variable.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../node-agent/agent.h"
+
+static const char *const vars[] = {
+	"VAULTMESH_CC_URL", "VAULTMESH_OS_PROFILE", "VAULTMESH_ROOT",
+	"VAULTMESH_HEARTBEAT_SECS", "VAULTMESH_ENROLL_SECRET",
+	"VAULTMESH_SERVICES", "VAULTMESH_LOG", "VAULTMESH_BACKOFF_MAX_SECS",
+	"VAULTMESH_CLOUDFLARED_METRICS", "VAULTMESH_CC_PUBKEY",
+	"VAULTMESH_SCAN_ROOT", NULL,
+};
+
+static int
+clear_env(void **state)
+{
+	(void)state;
+	for (const char *const *v = vars; *v != NULL; v++)
+		unsetenv(*v);
+	return 0;
+}
+
+static void
+defaults_apply_when_unset(void **state)
+{
+	struct agent_config	c;
+	char			err[256] = "";
+
+	(void)state;
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.cc_url, "http://127.0.0.1:8088");
+	assert_string_equal(c.os_profile, "generic");
+	assert_string_equal(c.root, "/var/lib/vaultmesh");
+	assert_int_equal(c.heartbeat_secs, 30);
+	assert_int_equal(c.backoff_max_secs, 60);
+	assert_null(c.enroll_secret);
+	assert_int_equal(c.nservices, 0);
+	assert_int_equal(c.nmetrics, 5);
+	assert_string_equal(c.metrics[0], "127.0.0.1:20241");
+	assert_string_equal(c.metrics[4], "127.0.0.1:20245");
+	assert_int_equal(c.have_cc_pubkey, 0);
+	assert_string_equal(c.scan_root, "/");
+	assert_string_equal(c.log_level, "info");
+	config_free(&c);
+}
+
+static void
+good_values_are_parsed(void **state)
+{
+	struct agent_config	c;
+	char			err[256] = "";
+
+	(void)state;
+	setenv("VAULTMESH_CC_URL", "https://cc.example.org/", 1);
+	setenv("VAULTMESH_OS_PROFILE", "Arch_Vault-1.0", 1);
+	setenv("VAULTMESH_ROOT", "/tmp/vm-root", 1);
+	setenv("VAULTMESH_HEARTBEAT_SECS", "5", 1);
+	setenv("VAULTMESH_ENROLL_SECRET", "abc", 1);
+	setenv("VAULTMESH_SERVICES", " nginx.service, sshd.service ,,"
+	    "getty@tty1.service,nginx.service", 1);
+	setenv("VAULTMESH_LOG", "debug", 1);
+	setenv("VAULTMESH_BACKOFF_MAX_SECS", "3600", 1);
+	setenv("VAULTMESH_CLOUDFLARED_METRICS", "localhost:2000,[::1]:2001", 1);
+	setenv("VAULTMESH_CC_PUBKEY",
+	    "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.cc_url, "https://cc.example.org");
+	assert_string_equal(c.os_profile, "Arch_Vault-1.0");
+	assert_int_equal(c.heartbeat_secs, 5);
+	assert_string_equal(c.enroll_secret, "abc");
+	assert_int_equal(c.nservices, 3);	/* blanks skipped, deduplicated */
+	assert_string_equal(c.services[1], "sshd.service");
+	assert_true(config_has_service(&c, "getty@tty1.service"));
+	assert_false(config_has_service(&c, "ssh.service"));
+	assert_int_equal(c.nmetrics, 2);
+	assert_string_equal(c.metrics[1], "[::1]:2001");
+	assert_int_equal(c.have_cc_pubkey, 1);
+	assert_int_equal(c.cc_pubkey[0], 0xd7);
+	config_free(&c);
+	clear_env(NULL);
+	setenv("VAULTMESH_LOG", "info", 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	config_free(&c);
+}
+
+static void
+each_bad_value_names_its_variable(void **state)
+{
+	static const struct {
+		const char *var, *value;
+	} bad[] = {
+		{ "VAULTMESH_CC_URL", "ftp://x" },
+		{ "VAULTMESH_CC_URL", "http://" },
+		{ "VAULTMESH_CC_URL", "http://a b" },
+		{ "VAULTMESH_CC_URL", "https://cc/?x=1" },
+		{ "VAULTMESH_OS_PROFILE", "a b" },
+		{ "VAULTMESH_OS_PROFILE", "p/q" },
+		{ "VAULTMESH_OS_PROFILE", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxx" },
+		{ "VAULTMESH_ROOT", "/tmp/a\tb" },
+		{ "VAULTMESH_HEARTBEAT_SECS", "0" },
+		{ "VAULTMESH_HEARTBEAT_SECS", "86401" },
+		{ "VAULTMESH_HEARTBEAT_SECS", "1x" },
+		{ "VAULTMESH_SERVICES", "nginx" },
+		{ "VAULTMESH_SERVICES", "a.service,../b.service" },
+		{ "VAULTMESH_SERVICES", "a.service;rm" },
+		{ "VAULTMESH_LOG", "trace" },
+		{ "VAULTMESH_BACKOFF_MAX_SECS", "0" },
+		{ "VAULTMESH_BACKOFF_MAX_SECS", "3601" },
+		{ "VAULTMESH_CLOUDFLARED_METRICS", "127.0.0.1" },
+		{ "VAULTMESH_CLOUDFLARED_METRICS", "127.0.0.1:0" },
+		{ "VAULTMESH_CLOUDFLARED_METRICS", "a b:80" },
+		{ "VAULTMESH_CLOUDFLARED_METRICS", "[::1:80" },
+		{ "VAULTMESH_CC_PUBKEY", "!!!" },
+		{ "VAULTMESH_CC_PUBKEY", "AAAA" },
+	};
+	struct agent_config	c;
+	char			err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		clear_env(NULL);
+		setenv(bad[i].var, bad[i].value, 1);
+		err[0] = '\0';
+		assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+		if (strncmp(err, bad[i].var, strlen(bad[i].var)) != 0 ||
+		    strchr(err, '\n') != NULL)
+			fail_msg("%s=%s gave \"%s\"", bad[i].var, bad[i].value,
+			    err);
+	}
+	clear_env(NULL);
+}
+
+static void
+too_many_services_is_an_error(void **state)
+{
+	struct agent_config	c;
+	char			list[2048] = "", err[256];
+	size_t			n = 0;
+
+	(void)state;
+	for (int i = 0; i < AGENT_SERVICES_MAX + 1; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%su%d.service",
+		    i ? "," : "", i);
+	setenv("VAULTMESH_SERVICES", list, 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "VAULTMESH_SERVICES"));
+	assert_non_null(strstr(err, "32"));
+	list[strlen(list) - strlen(",u32.service")] = '\0';
+	setenv("VAULTMESH_SERVICES", list, 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.nservices, AGENT_SERVICES_MAX);
+	config_free(&c);
+}
+
+static void
+scrub_env_removes_the_secret(void **state)
+{
+	(void)state;
+	setenv("VAULTMESH_ENROLL_SECRET", "topsecret", 1);
+	config_scrub_env();
+	assert_null(getenv("VAULTMESH_ENROLL_SECRET"));
+	config_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(defaults_apply_when_unset, clear_env),
+		cmocka_unit_test_setup(good_values_are_parsed, clear_env),
+		cmocka_unit_test_setup(each_bad_value_names_its_variable,
+		    clear_env),
+		cmocka_unit_test_setup(too_many_services_is_an_error, clear_env),
+		cmocka_unit_test_setup(scrub_env_removes_the_secret, clear_env),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
