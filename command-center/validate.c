@@ -63,9 +63,12 @@ get_num(json_t *root, const char *field, double min, double max,
 
 	if (v == NULL)
 		return fail(err, errlen, field, "is required");
+	/* null: the agent could not read this fact; never invented. */
+	if (json_is_null(v))
+		return 0;
 	if (integer ? !json_is_integer(v) : !json_is_number(v))
 		return fail(err, errlen, field, integer ?
-		    "must be an integer" : "must be a number");
+		    "must be an integer or null" : "must be a number or null");
 	d = json_number_value(v);
 	if (!isfinite(d) || d < min || d > max) {
 		snprintf(why, sizeof(why), "must be from %g to %g", min, max);
