@@ -160,6 +160,8 @@ dispatch_park(struct waiter *w, int (*has_work)(const char *node_id))
 	d.waiting++;
 	req_suspend(w->r);
 	parked = 1;
+	log_debug("poll_parked", "node_id=%s waiting=%zu", w->node_id,
+	    d.waiting);
 out:
 	pthread_mutex_unlock(&d.mu);
 	return parked;

@@ -69,7 +69,7 @@ expired_cb(const char *node_id, void *arg)
 
 /*
  * Once a second on the main thread: expire undelivered commands; every
- * scheduler tick (the first one at start), queue the scans that are due.
+ * scheduler tick, queue the scans that are due.
  */
 static void
 housekeeping(void)
@@ -78,6 +78,8 @@ housekeeping(void)
 	int64_t		 now = time(NULL);
 
 	store_commands_expire(app.store, now, expired_cb, NULL);
+	if (next_tick == 0)	/* the first tick comes one interval after start */
+		next_tick = now + app.cfg.scheduler_tick_seconds;
 	if (now >= next_tick) {
 		scheduler_tick(now);
 		next_tick = now + app.cfg.scheduler_tick_seconds;
