@@ -90,7 +90,7 @@ def test_disallowed_command_is_403_never_stored_never_delivered(cc, agent):
     r = c.post_json(f"/nodes/{nid}/commands", {"command": "agent-info"})
     assert r.status == 201 and r.json()["seq"] == 1
     wait_command(c, nid, r.json()["command_id"])
-    assert not any("service-restart" in ln for ln in a.logs)
+    assert "service-restart" not in a.logs
 
 
 def test_invalid_arguments_and_unknown_commands_are_400(cc, enroll_node):
