@@ -47,6 +47,21 @@ bearer(struct req *r)
 	return h + 7;
 }
 
+/*
+ * Answers 401 unless the request carries the live token of some node:
+ * checked before the body, so a bad token is 401 whatever the body.
+ */
+int
+agent_token_known(struct req *r)
+{
+	if (fleet_token_known(app.fleet, bearer(r)))
+		return 1;
+	resp_error(r, 401, "unauthorized", "missing, wrong or revoked node "
+	    "token");
+	log_info("auth_failed", "path=%s peer=%s", req_path(r), req_peer(r));
+	return 0;
+}
+
 /* Answers 401/403 unless token authenticates node_id; 0 when it does. */
 int
 agent_auth(struct req *r, const char *node_id)
@@ -157,10 +172,8 @@ h_heartbeat(struct req *r)
 	char			 err[256];
 
 	memset(&hb, 0, sizeof(hb));
-	if (bearer(r) == NULL) {
-		resp_error(r, 401, "unauthorized", "missing node token");
+	if (!agent_token_known(r))
 		return;
-	}
 	if ((root = parse_body(r)) == NULL)
 		return;
 	if (validate_heartbeat(root, &hb, err, sizeof(err)) == -1) {

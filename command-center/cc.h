@@ -202,6 +202,8 @@ struct cmd_result {
 	const struct finding	*findings;
 	size_t			 nfindings;
 	int64_t			 now;
+	/* Set by the store: the command was still queued (never delivered). */
+	int			 was_queued;
 	/* Set by the store for an "ok" sovereign-scan. */
 	int			 is_scan;
 	int			 counts[FINDING_SEVERITIES];
@@ -247,9 +249,14 @@ void		 cmd_wire_free(struct cmd_wire *w, size_t n);
 /* Stores a result exactly once (and a scan's findings). */
 enum result_outcome store_command_result(struct store *s,
 		    struct cmd_result *res);
-/* Marks queued commands past expiry expired; fn per command's node. */
+/*
+ * Marks queued commands past expiry "expired" (fn is called, outside the
+ * store's lock, with each one's node) and delivered ones still without a
+ * result grace seconds past expiry "timeout". Returns the expired count.
+ */
 int		 store_commands_expire(struct store *s, int64_t now,
-		    void (*fn)(const char *node_id, void *arg), void *arg);
+		    int64_t grace, void (*fn)(const char *node_id, void *arg),
+		    void *arg);
 /* Calls fn with each node's number of queued commands. */
 int		 store_commands_pending(struct store *s,
 		    void (*fn)(const char *node_id, int n, void *arg), void *arg);
@@ -325,6 +332,10 @@ void		 fleet_close(struct fleet *f);
  */
 enum enroll_outcome fleet_enroll(struct fleet *f, const struct enroll_req *er,
 		    int secret_ok, char token[64]);
+/* 1 if token is the live token of some approved node. */
+int		 fleet_token_known(struct fleet *f, const char *token);
+/* 1 if node_id is an approved node. */
+int		 fleet_approved(struct fleet *f, const char *node_id);
 /* Checks a bearer token against node_id, in constant time. */
 enum auth_result fleet_auth(struct fleet *f, const char *node_id,
 		    const char *token);
@@ -394,6 +405,8 @@ const char	*req_peer(const struct req *r);
  */
 void		 req_suspend(struct req *r);
 void		 req_resume(struct req *r);
+/* 1 if the client of a suspended request has hung up. */
+int		 req_peer_gone(struct req *r);
 unsigned	 req_resumes(const struct req *r);
 void		 req_on_done(struct req *r, void (*done)(struct req *, void *,
 		    int ok), void *arg);
@@ -467,6 +480,7 @@ extern const struct route routes[];
 
 /* agent_api.c */
 json_t	*parse_body(struct req *r);
+int	 agent_token_known(struct req *r);
 int	 agent_auth(struct req *r, const char *node_id);
 void	 h_enroll(struct req *r);
 void	 h_heartbeat(struct req *r);

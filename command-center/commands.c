@@ -276,6 +276,10 @@ h_agent_commands(struct req *r)
 	long		 secs = 0;
 
 	if (p != NULL) {	/* resumed: a command came or the wait ran out */
+		if (!fleet_approved(app.fleet, p->node_id)) {
+			resp_error(r, 401, "unauthorized", "the node was revoked");
+			return;
+		}
 		poll_answer(r, p);
 		return;
 	}
@@ -285,6 +289,8 @@ h_agent_commands(struct req *r)
 		    "lowercase UUID");
 		return;
 	}
+	if (!agent_token_known(r))
+		return;
 	if ((wait = req_query(r, "wait")) != NULL) {
 		secs = strtol(wait, &end, 10);
 		if (*wait == '\0' || *end != '\0' || secs < 0 ||
@@ -315,7 +321,8 @@ is_printable_max(json_t *v, size_t min, size_t max)
 {
 	const char *s = json_string_value(v);
 
-	return s != NULL && strlen(s) >= min && strlen(s) <= max;
+	return s != NULL && strlen(s) >= min && strlen(s) <= max &&
+	    str_printable(s, max);
 }
 
 static int
@@ -398,6 +405,8 @@ h_command_result(struct req *r)
 
 	memset(&res, 0, sizeof(res));
 	buf_init(&out, OUTPUT_STORE_MAX + 64);
+	if (!agent_token_known(r))
+		return;
 	if ((root = parse_body(r)) == NULL)
 		return;
 	res.node_id = json_string_value(json_object_get(root, "node_id"));
@@ -456,6 +465,8 @@ h_command_result(struct req *r)
 	res.now = time(NULL);
 	switch (store_command_result(app.store, &res)) {
 	case RESULT_STORED:
+		if (res.was_queued)	/* it never went out through a poll */
+			fleet_pending_add(app.fleet, res.node_id, -1);
 		if (res.is_scan)
 			fleet_scan(app.fleet, res.node_id, res.now, res.counts);
 		log_info("command_result", "node_id=%s command_id=%s status=%s "

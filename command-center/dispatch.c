@@ -78,15 +78,21 @@ timer_main(void *arg)
 
 	(void)arg;
 	pthread_mutex_lock(&d.mu);
-	while (!d.stopping) {
-		int64_t now = mono_ms();
+	for (unsigned tick = 0; !d.stopping; tick++) {
+		int64_t	 now = mono_ms();
+		/*
+		 * libmicrohttpd does not watch suspended connections, so once
+		 * a second look for agents that hung up: their slot is freed.
+		 */
+		int	 check_gone = tick % (1000 / TICK_MS) == 0;
 
 		for (size_t b = 0; b < BUCKETS; b++) {
 			struct waiter *w = d.bucket[b], *next;
 
 			for (; w != NULL; w = next) {
 				next = w->next;
-				if (w->deadline_ms <= now)
+				if (w->deadline_ms <= now ||
+				    (check_gone && req_peer_gone(w->r)))
 					wake(w);
 			}
 		}

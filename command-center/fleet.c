@@ -523,6 +523,35 @@ out:
 	return out;
 }
 
+int
+fleet_token_known(struct fleet *f, const char *token)
+{
+	unsigned char	 th[TOKEN_HASH_LEN];
+	int		 known;
+
+	if (token == NULL || strlen(token) > 128)
+		return 0;
+	token_hash(token, th);
+	pthread_mutex_lock(&f->mu);
+	known = index_find(f, &f->by_token, hash_token(th), match_token,
+	    th) != NULL;
+	pthread_mutex_unlock(&f->mu);
+	return known;
+}
+
+int
+fleet_approved(struct fleet *f, const char *node_id)
+{
+	struct fnode	*n;
+	int		 ok;
+
+	pthread_mutex_lock(&f->mu);
+	n = find(f, node_id);
+	ok = n != NULL && n->r.status == NODE_APPROVED && n->r.has_token;
+	pthread_mutex_unlock(&f->mu);
+	return ok;
+}
+
 enum auth_result
 fleet_auth(struct fleet *f, const char *node_id, const char *token)
 {

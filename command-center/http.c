@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ struct req {
 	const char		*method;
 	const char		*url;
 	const struct route	*route;
-	char			 param[64];
+	char			 param[PATH_MAX_LEN + 1];
 	unsigned		 early_status;	/* an error decided before the handler */
 	struct buf		 body;
 	size_t			 received;
@@ -67,7 +68,6 @@ struct server {
 static const char *const common_headers[][2] = {
 	{ "X-Content-Type-Options", "nosniff" },
 	{ "Referrer-Policy", "no-referrer" },
-	{ "Cache-Control", "no-store" },
 };
 
 static const char csp[] =
@@ -166,6 +166,10 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 		return;
 	}
 	add_common_headers(resp);
+	/* Only the stylesheet may be cached; every answer about state not. */
+	MHD_add_response_header(resp, "Cache-Control", ctype != NULL &&
+	    strncmp(ctype, "text/css", 8) == 0 ? "public, max-age=3600" :
+	    "no-store");
 	if (ctype != NULL)
 		MHD_add_response_header(resp, "Content-Type", ctype);
 	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
@@ -236,6 +240,24 @@ void
 req_resume(struct req *r)
 {
 	MHD_resume_connection(r->conn);
+}
+
+int
+req_peer_gone(struct req *r)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct pollfd			 pfd;
+
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return 0;
+	pfd.fd = ci->connect_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 1)
+		return 0;
+	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 unsigned

@@ -26,7 +26,8 @@ keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
 	size_t		 len;
 	int		 rc = -1;
 
-	if (stat(path, &st) == -1) {
+	/* lstat: a key reached through a symlink is refused as not regular. */
+	if (lstat(path, &st) == -1) {
 		if (errno != ENOENT) {
 			snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: %s: %s",
 			    path, strerror(errno));

@@ -1,7 +1,8 @@
 /*
  * vaultmesh-command-center: configuration, start-up, signals, shutdown.
  * Threads: libmicrohttpd's pool (requests), the fleet's writer
- * (heartbeat write-behind), and this one (signals).
+ * (heartbeat write-behind), the dispatch timer (long-poll deadlines), and
+ * this one (signals, command expiry, the scheduler).
  */
 #include <sys/resource.h>
 
@@ -77,7 +78,8 @@ housekeeping(void)
 	static int64_t	 next_tick;
 	int64_t		 now = time(NULL);
 
-	store_commands_expire(app.store, now, expired_cb, NULL);
+	/* Grace: the longest command's time limit, then some. */
+	store_commands_expire(app.store, now, 600, expired_cb, NULL);
 	if (next_tick == 0)	/* the first tick comes one interval after start */
 		next_tick = now + app.cfg.scheduler_tick_seconds;
 	if (now >= next_tick) {

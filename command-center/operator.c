@@ -230,6 +230,8 @@ set_status(struct req *r, enum node_status st)
 		    "be stored; nothing changed");
 		return;
 	}
+	if (st == NODE_REVOKED)	/* a parked poll of the node ends now */
+		dispatch_wake(id);
 	log_info("node_status", "node_id=%s status=%s by=%s peer=%s", id,
 	    status_name(st), log_quote(who, sizeof(who), operator_of(r)),
 	    req_peer(r));

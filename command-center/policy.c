@@ -9,6 +9,7 @@
  * profile may run the read-only commands, none may restart services.
  * The current policy is swapped whole on reload, under a lock.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "cc.h"
 #include "command.h"
 #include "log.h"
+#include "util.h"
 
 #define POLICY_FILE_MAX		(256 * 1024)
 #define POLICY_PROFILES_MAX	1024
@@ -93,6 +95,8 @@ policy_parse(const char *path, char *err, size_t errlen)
 	struct policy	*p;
 	json_t		*root = NULL, *profiles, *v;
 	json_error_t	 jerr;
+	char		*text = NULL;
+	size_t		 len;
 	const char	*key;
 	char		 where[128];
 
@@ -106,7 +110,12 @@ policy_parse(const char *path, char *err, size_t errlen)
 			p->dflt |= 1u << catalog_bit(builtin_default[i]);
 		return p;
 	}
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if ((text = file_read(path, POLICY_FILE_MAX, &len)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
+		    "larger than 256 KiB" : strerror(errno));
+		goto fail;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line,
 		    jerr.column, jerr.text);
@@ -160,9 +169,11 @@ policy_parse(const char *path, char *err, size_t errlen)
 		}
 	}
 	json_decref(root);
+	free(text);
 	return p;
 fail:
 	json_decref(root);
+	free(text);
 	policy_free(p);
 	return NULL;
 }

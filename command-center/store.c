@@ -87,7 +87,7 @@ enum stmt_id {
 	S_SEQ_NEXT, S_CMD_INSERT, S_CMD_OPEN, S_CMD_MARK, S_CMD_UNDELIVER,
 	S_CMD_GET, S_CMD_RESULT, S_SCAN_INSERT, S_FINDING_INSERT,
 	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
-	S_CMD_OPEN_OF, S_SCANS_OF,
+	S_CMD_OPEN_OF, S_SCANS_OF, S_CMD_LOST,
 	S_COUNT
 };
 
@@ -120,8 +120,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CMD_UNDELIVER] = "UPDATE commands SET status = 'queued',"
 	    " delivered_at = NULL WHERE command_id = ?1"
 	    " AND status = 'delivered'",
-	[S_CMD_GET] = "SELECT node_id, status, command FROM commands"
-	    " WHERE command_id = ?1",
+	[S_CMD_GET] = "SELECT node_id, status, command, started_at IS NULL"
+	    " FROM commands WHERE command_id = ?1",
 	[S_CMD_RESULT] = "UPDATE commands SET status = ?2, exit_code = ?3,"
 	    " output = ?4, started_at = ?5, finished_at = ?6, result_at = ?7"
 	    " WHERE command_id = ?1",
@@ -137,6 +137,16 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CMD_EXPIRE] = "UPDATE commands SET status = 'expired',"
 	    " result_at = ?1 WHERE status = 'queued' AND expires_at <= ?1"
 	    " RETURNING node_id",
+	/*
+	 * Delivered but never answered, well past expiry (the grace covers
+	 * the longest command): "timeout", marked as the CC's own verdict by
+	 * a NULL started_at, so a late result from the agent's spool may
+	 * still replace it.
+	 */
+	[S_CMD_LOST] = "UPDATE commands SET status = 'timeout',"
+	    " result_at = ?1, output = 'no result from the agent before the"
+	    " command expired' WHERE status = 'delivered'"
+	    " AND expires_at <= ?1 - ?2",
 	[S_CMD_PENDING] = "SELECT node_id, count(*) FROM commands"
 	    " WHERE status = 'queued' GROUP BY node_id",
 	[S_CMD_LIST] = "SELECT command_id, seq, command, args, queued_by,"
@@ -594,9 +604,11 @@ store_command_result(struct store *s, struct cmd_result *res)
 	sqlite3_stmt		*st = s->st[S_CMD_GET];
 	enum result_outcome	 out = RESULT_ERROR;
 	char			 owner[37] = "", status[16] = "", command[33] = "";
+	int			 no_start = 0;
 
 	memset(res->counts, 0, sizeof(res->counts));
 	res->is_scan = 0;
+	res->was_queued = 0;
 	pthread_mutex_lock(&s->mu);
 	if (step_done(s, s->st[S_BEGIN], "begin") == -1)
 		goto out;
@@ -608,6 +620,7 @@ store_command_result(struct store *s, struct cmd_result *res)
 		    (const char *)sqlite3_column_text(st, 1));
 		snprintf(command, sizeof(command), "%s",
 		    (const char *)sqlite3_column_text(st, 2));
+		no_start = sqlite3_column_int(st, 3);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -621,11 +634,14 @@ store_command_result(struct store *s, struct cmd_result *res)
 		tx_abort(s);
 		goto out;
 	}
-	if (strcmp(status, "queued") != 0 && strcmp(status, "delivered") != 0) {
+	/* Open, or timed out by the CC itself (no agent result yet). */
+	if (strcmp(status, "queued") != 0 && strcmp(status, "delivered") != 0 &&
+	    !(strcmp(status, "timeout") == 0 && no_start)) {
 		out = RESULT_REPEAT;	/* a result is stored already */
 		tx_abort(s);
 		goto out;
 	}
+	res->was_queued = strcmp(status, "queued") == 0;
 	st = s->st[S_CMD_RESULT];
 	sqlite3_bind_text(st, 1, res->command_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, res->status, -1, SQLITE_STATIC);
@@ -699,27 +715,48 @@ out:
 }
 
 int
-store_commands_expire(struct store *s, int64_t now,
+store_commands_expire(struct store *s, int64_t now, int64_t grace,
     void (*fn)(const char *node_id, void *arg), void *arg)
 {
 	sqlite3_stmt	*st = s->st[S_CMD_EXPIRE];
-	int		 rc, n = 0;
+	char		(*ids)[37] = NULL, (*nids)[37];
+	size_t		 n = 0, cap = 0;
+	int		 rc, ret = 0;
 
+	/* Collected first: fn takes the fleet lock, never under ours. */
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_int64(st, 1, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fn((const char *)sqlite3_column_text(st, 0), arg);
-		n++;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nids = realloc(ids, cap * sizeof(*ids))) == NULL)
+				break;
+			ids = nids;
+		}
+		snprintf(ids[n++], 37, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		log_err("store_error", "op=expire error=\"%s\"",
 		    sqlite3_errmsg(s->db));
-		n = -1;
+		ret = -1;
 	}
+	/* A ROW here means we ran out of memory: finish the statement. */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	st = s->st[S_CMD_LOST];
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, grace);
+	if (step_done(s, st, "lost") == 0 && sqlite3_changes(s->db) > 0)
+		log_warn("commands_timed_out", "count=%d reason=no_result",
+		    sqlite3_changes(s->db));
 	pthread_mutex_unlock(&s->mu);
-	return n;
+	for (size_t i = 0; i < n; i++)
+		fn(ids[i], arg);
+	free(ids);
+	return ret == -1 ? -1 : (int)n;
 }
 
 int
