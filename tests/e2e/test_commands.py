@@ -266,3 +266,77 @@ def test_queued_commands_survive_a_kill_and_are_delivered_after(cc, enroll_node)
     got = [json.loads(base64.b64decode(x["payload"]))["command_id"]
            for x in doc["commands"]]
     assert got == ids, "every acknowledged command, in seq order"
+
+
+def test_a_long_poll_whose_agent_hung_up_frees_its_slot(cc, enroll_node):
+    c = cc(env={"VAULTMESH_MAX_LONGPOLLS": "1"})
+    n = enroll_node(c)
+    import socket
+    s = socket.create_connection(("127.0.0.1", c.port))
+    mark = c.mark()
+    s.sendall((f"GET /api/agent/commands?node_id={n.node_id}&wait=60 HTTP/1.1\r\n"
+               f"Host: x\r\nAuthorization: Bearer {n.token}\r\n\r\n").encode())
+    wait_until(lambda: any("event=poll_parked" in ln for ln in c.lines_since(mark)),
+               5, "the poll to park")
+    s.close()
+    # The CC notices the hang-up and ends the poll well before its 60 s.
+    wait_until(lambda: any("path=/api/agent/commands status=200" in ln
+                           for ln in c.lines_since(mark)), 5,
+               "the abandoned poll to be ended")
+    # Its slot is free: a new poll parks instead of being answered at once.
+    mark = c.mark()
+    p = Poller(c, n, 30)
+    p.start()
+    wait_until(lambda: any("event=poll_parked" in ln for ln in c.lines_since(mark)),
+               5, "a new poll to park in the freed slot")
+    assert c.post_json(f"/nodes/{n.node_id}/commands",
+                       {"command": "agent-info"}).status == 201
+    p.join(10)
+    assert p.answer and len(p.answer[1]["commands"]) == 1
+
+
+def test_revoking_a_node_ends_its_waiting_poll_with_401(cc, enroll_node):
+    c = cc()
+    n = enroll_node(c)
+    mark = c.mark()
+    holder = {}
+
+    def run():
+        holder["r"] = c.request("GET",
+                                f"/api/agent/commands?node_id={n.node_id}&wait=30",
+                                headers={"Authorization": f"Bearer {n.token}"},
+                                timeout=40)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    wait_until(lambda: any("event=poll_parked" in ln for ln in c.lines_since(mark)),
+               5, "the poll to park")
+    c.revoke(n.node_id)
+    t.join(5)
+    assert not t.is_alive(), "the poll still waits after the revocation"
+    assert_error(holder["r"], 401, "unauthorized")
+
+
+def test_a_wrong_token_is_401_whatever_the_body(cc, enroll_node):
+    c = cc()
+    enroll_node(c)
+    for path, body in (("/api/agent/heartbeat", "{broken"),
+                       ("/api/agent/heartbeat", {"node_id": "NOT-A-UUID"}),
+                       ("/api/agent/command-result", "[]")):
+        assert_error(c.post_json(path, body, token="wrong-token"), 401, "unauthorized")
+        assert_error(c.post_json(path, body), 401, "unauthorized")
+
+
+def test_a_result_for_a_never_delivered_command_clears_it_from_the_queue(cc, enroll_node):
+    c = cc()
+    n = enroll_node(c)
+    cid = c.post_json(f"/nodes/{n.node_id}/commands",
+                      {"command": "agent-info"}).json()["command_id"]
+    assert n.heartbeat().json()["pending_commands"] == 1
+    r = c.post_json("/api/agent/command-result", result_body(n, cid), token=n.token)
+    assert r.status == 200
+    assert n.heartbeat().json()["pending_commands"] == 0
+    # Nothing is left to deliver: the poll waits its full second.
+    t0 = time.monotonic()
+    r = c.request("GET", f"/api/agent/commands?node_id={n.node_id}&wait=1",
+                  headers={"Authorization": f"Bearer {n.token}"})
+    assert r.json() == {"commands": []} and time.monotonic() - t0 >= 0.9
