@@ -264,6 +264,23 @@ int		 store_commands_pending(struct store *s,
 int		 store_commands_list(struct store *s, const char *node_id,
 		    int limit, int (*fn)(const struct cmd_row *row, void *arg),
 		    void *arg);
+/* One operator action: who, when, from where, what, result. */
+struct audit_rec {
+	int64_t		 at;
+	const char	*who;
+	const char	*peer;
+	const char	*action;	/* queue, approve, revoke, policy_reload */
+	const char	*target;	/* node id, or the policy path */
+	const char	*detail;
+	const char	*result;	/* "ok" or the error code */
+};
+
+int		 store_audit_add(struct store *s, const struct audit_rec *a);
+/* Entries with id < before (0: newest), newest first. */
+int		 store_audit_list(struct store *s, int64_t before, int limit,
+		    int (*fn)(int64_t id, const struct audit_rec *a, void *arg),
+		    void *arg);
+
 struct scan_row {
 	const char	*command_id;
 	int64_t		 scanned_at;
@@ -369,11 +386,16 @@ struct server;
 
 typedef void (*handler_fn)(struct req *r);
 
+/* Route flags. */
+#define ROUTE_AGENT	0x1	/* node-token routes */
+#define ROUTE_OPERATOR	0x2	/* behind Cloudflare Access; POSTs checked for CSRF */
+
 struct route {
 	const char	*method;
 	const char	*pattern;	/* "*" matches one path segment */
 	size_t		 body_max;
 	handler_fn	 handler;
+	unsigned	 flags;
 };
 
 struct server	*server_start(const struct config *c, const struct route *table,
@@ -493,6 +515,10 @@ void	 h_healthz(struct req *r);
 /* operator.c */
 const char *node_id_param(struct req *r);
 const char *operator_of(struct req *r);
+/* Records an operator action of r in the audit log (and the log). */
+void	 audit(struct req *r, const char *action, const char *target,
+	    const char *detail, const char *result);
+void	 h_audit(struct req *r);
 /* Answers the node page (status, with error shown when not NULL). */
 void	 node_page(struct req *r, const char *node_id, unsigned status,
 	    const char *error);
@@ -536,6 +562,9 @@ void	 html_scan_row(struct buf *b, const struct scan_row *s, int64_t now);
 void	 html_scans_end(struct buf *b, int any);
 void	 html_commands_end(struct buf *b, int any);
 int	 html_page_end(struct buf *b);
+void	 html_audit_begin(struct buf *b);
+void	 html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a);
+void	 html_audit_end(struct buf *b, int n, int64_t older);
 /* json rendering of one node (operator views). */
 int	 json_node(struct buf *b, const struct node_view *v, const char *hb_json);
 

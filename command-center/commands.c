@@ -110,6 +110,7 @@ static void
 refuse(struct req *r, int form, const char *node_id, unsigned status,
     const char *code, const char *msg)
 {
+	audit(r, "queue", node_id, msg, code);
 	if (form)
 		node_page(r, node_id, status, msg);
 	else
@@ -191,6 +192,9 @@ h_queue_command(struct req *r)
 		    "nothing was queued");
 		goto out;
 	}
+	snprintf(msg, sizeof(msg), "%s command_id=%s seq=%lld", name,
+	    c.command_id, (long long)c.seq);
+	audit(r, "queue", id, msg, "ok");
 	if (form) {
 		snprintf(msg, sizeof(msg), "/nodes/%s#commands", id);
 		resp_redirect(r, msg);

@@ -22,7 +22,9 @@ const char vm_css[] =
     "sans-serif;background:var(--bg);color:var(--fg)}"
     "header{padding:.8rem 1.2rem;border-bottom:1px solid var(--line);"
     "background:var(--card)}header h1{margin:0;font-size:1.15rem}"
-    "header a{color:inherit;text-decoration:none}"
+    "header a{color:inherit;text-decoration:none}header{display:flex;"
+    "justify-content:space-between;align-items:center;flex-wrap:wrap}"
+    "header nav a{margin-left:1rem;color:var(--link)}"
     "main{padding:1rem 1.2rem;max-width:1200px;margin:auto}"
     "a{color:var(--link)}table{border-collapse:collapse;width:100%;"
     "background:var(--card)}th,td{text-align:left;padding:.45rem .6rem;"
@@ -63,7 +65,8 @@ page_head(struct buf *b, const char *title)
 	buf_html(b, title);
 	buf_puts(b, " · VaultMesh</title><link rel=\"stylesheet\" "
 	    "href=\"/static/vm.css\"></head><body><header><h1><a href=\"/\">"
-	    "VaultMesh Command Center</a></h1></header><main>");
+	    "VaultMesh Command Center</a></h1><nav><a href=\"/\">Fleet</a> "
+	    "<a href=\"/audit\">Audit log</a></nav></header><main>");
 }
 
 static void
@@ -592,6 +595,55 @@ html_page_end(struct buf *b)
 {
 	page_foot(b);
 	return buf_failed(b) ? -1 : 0;
+}
+
+void
+html_audit_begin(struct buf *b)
+{
+	page_head(b, "Audit log");
+	buf_puts(b, "<section id=\"audit\"><h2>Audit log</h2><table><thead>"
+	    "<tr><th>When</th><th>Who</th><th class=\"hide-narrow\">From</th>"
+	    "<th>Action</th><th>Target</th><th>Detail</th><th>Result</th>"
+	    "</tr></thead><tbody>");
+}
+
+void
+html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a)
+{
+	buf_printf(b, "<tr id=\"audit-%lld\"><td>", (long long)id);
+	timestamp(b, a->at);
+	buf_puts(b, "</td><td>");
+	buf_html(b, a->who);
+	buf_puts(b, "</td><td class=\"hide-narrow\">");
+	buf_html(b, a->peer);
+	buf_puts(b, "</td><td>");
+	buf_html(b, a->action);
+	buf_puts(b, "</td><td>");
+	if (uuid_valid(a->target))
+		buf_printf(b, "<a href=\"/nodes/%s\">%s</a>", a->target,
+		    a->target);
+	else
+		buf_html(b, a->target);
+	buf_puts(b, "</td><td><code>");
+	buf_html(b, a->detail);
+	buf_printf(b, "</code></td><td class=\"%s\">", strcmp(a->result,
+	    "ok") == 0 ? "green" : "red");
+	buf_html(b, a->result);
+	buf_puts(b, "</td></tr>");
+}
+
+void
+html_audit_end(struct buf *b, int n, int64_t older)
+{
+	if (n == 0)
+		buf_puts(b, "<tr><td colspan=\"7\" class=\"muted\">No operator "
+		    "actions yet.</td></tr>");
+	buf_puts(b, "</tbody></table>");
+	if (older > 0)
+		buf_printf(b, "<nav class=\"pages\"><a href=\"/audit?before="
+		    "%lld\">older</a></nav>", (long long)older);
+	buf_puts(b, "</section>");
+	page_foot(b);
 }
 
 int

@@ -490,6 +490,30 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 	return r;
 }
 
+/*
+ * Cross-site request forgery: a browser says where a request comes from
+ * (Sec-Fetch-Site; Origin on every POST). A state-changing operator
+ * request is refused when either says another site; API clients that send
+ * neither (curl, scripts) are not browsers and cannot be forged this way.
+ */
+static int
+cross_site(struct req *r)
+{
+	const char	*sfs = req_header(r, "Sec-Fetch-Site");
+	const char	*origin = req_header(r, "Origin");
+	const char	*host = req_header(r, "Host");
+	const char	*p;
+
+	if (sfs != NULL && strcmp(sfs, "same-origin") != 0 &&
+	    strcmp(sfs, "none") != 0)
+		return 1;
+	if (origin == NULL)
+		return 0;
+	if ((p = strstr(origin, "://")) == NULL || host == NULL)
+		return 1;
+	return strcmp(p + 3, host) != 0;
+}
+
 static void
 answer_early(struct req *r)
 {
@@ -551,6 +575,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (r->early_status != 0) {
 		answer_early(r);
+		return r->queue_ret;
+	}
+	if ((r->route->flags & ROUTE_OPERATOR) && strcmp(r->method, "POST") == 0 &&
+	    r->resumes == 0 && cross_site(r)) {
+		log_warn("csrf_refused", "path=%s peer=%s", r->url, r->peer);
+		resp_error(r, 403, "cross_site_request", "this form was posted "
+		    "from another site");
 		return r->queue_ret;
 	}
 	r->route->handler(r);

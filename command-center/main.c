@@ -189,13 +189,18 @@ main(int argc, char *argv[])
 			continue;
 		}
 		if (sig == SIGHUP) {
-			if (policy_reload(err, sizeof(err)) == -1)
+			struct audit_rec a = { time(NULL), "SIGHUP", "local",
+			    "policy_reload", app.cfg.policy_path ?
+			    app.cfg.policy_path : "built-in", "", "ok" };
+
+			if (policy_reload(err, sizeof(err)) == -1) {
 				log_err("policy_reload_failed", "error=\"%s\" "
 				    "msg=\"the previous policy stays\"", err);
-			else
-				log_info("policy_reloaded", "path=%s",
-				    app.cfg.policy_path ? app.cfg.policy_path :
-				    "built-in");
+				a.detail = err;
+				a.result = "invalid_policy";
+			} else
+				log_info("policy_reloaded", "path=%s", a.target);
+			store_audit_add(app.store, &a);
 			continue;
 		}
 		log_info("shutdown", "signal=%s", strsignal(sig));

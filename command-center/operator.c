@@ -35,6 +35,119 @@ operator_of(struct req *r)
 	return who != NULL && str_printable(who, 254) && *who ? who : "local";
 }
 
+/* Where the operator is: Cloudflare's client address when present. */
+static const char *
+peer_of(struct req *r)
+{
+	const char *ip = req_header(r, "Cf-Connecting-IP");
+
+	return ip != NULL && *ip != '\0' && strlen(ip) <= 45 &&
+	    strspn(ip, "0123456789abcdefABCDEF.:") == strlen(ip) ? ip :
+	    req_peer(r);
+}
+
+void
+audit(struct req *r, const char *action, const char *target,
+    const char *detail, const char *result)
+{
+	struct audit_rec	 a;
+	char			 who[300], det[600];
+
+	a.at = time(NULL);
+	a.who = operator_of(r);
+	a.peer = peer_of(r);
+	a.action = action;
+	a.target = target;
+	a.detail = detail ? detail : "";
+	a.result = result;
+	if (store_audit_add(app.store, &a) == -1)
+		log_err("audit_failed", "action=%s target=%s", action, target);
+	log_info("audit", "action=%s target=%s result=%s by=%s peer=%s "
+	    "detail=%s", action, target, result,
+	    log_quote(who, sizeof(who), a.who), a.peer,
+	    log_quote(det, sizeof(det), a.detail));
+}
+
+struct audit_page {
+	struct buf	*b;
+	int		 html;
+	int		 n;
+	int64_t		 last_id;
+};
+
+static int
+audit_row(int64_t id, const struct audit_rec *a, void *arg)
+{
+	struct audit_page	*p = arg;
+	char			 ts[32];
+
+	time_rfc3339((time_t)a->at, ts);
+	if (p->html)
+		html_audit_row(p->b, id, a);
+	else {
+		buf_printf(p->b, "%s{\"id\":%lld,\"at\":\"%s\",\"who\":",
+		    p->n ? "," : "", (long long)id, ts);
+		buf_json_str(p->b, a->who);
+		buf_puts(p->b, ",\"peer\":");
+		buf_json_str(p->b, a->peer);
+		buf_puts(p->b, ",\"action\":");
+		buf_json_str(p->b, a->action);
+		buf_puts(p->b, ",\"target\":");
+		buf_json_str(p->b, a->target);
+		buf_puts(p->b, ",\"detail\":");
+		buf_json_str(p->b, a->detail);
+		buf_puts(p->b, ",\"result\":");
+		buf_json_str(p->b, a->result);
+		buf_putc(p->b, '}');
+	}
+	p->n++;
+	p->last_id = id;
+	return buf_failed(p->b) ? -1 : 0;
+}
+
+void
+h_audit(struct req *r)
+{
+	struct audit_page	 p = { NULL, 0, 0, 0 };
+	const char		*acc = req_header(r, "Accept");
+	const char		*before = req_query(r, "before");
+	struct buf		 b;
+	long long		 bid = 0;
+	char			*end;
+	int			 rc;
+
+	if (before != NULL && *before != '\0') {
+		bid = strtoll(before, &end, 10);
+		if (*end != '\0' || bid < 1) {
+			resp_error(r, 400, "invalid_field", "before: must be an "
+			    "audit entry id");
+			return;
+		}
+	}
+	buf_init(&b, PAGE_MAX);
+	p.b = &b;
+	/* Browsers get the page; API clients (curl, scripts) the JSON. */
+	p.html = acc != NULL && strstr(acc, "text/html") != NULL;
+	if (p.html)
+		html_audit_begin(&b);
+	else
+		buf_puts(&b, "{\"entries\":[");
+	rc = store_audit_list(app.store, bid, 200, audit_row, &p);
+	if (rc == -1) {
+		buf_free(&b);
+		resp_error(r, 503, "store_unavailable", "the audit log could not "
+		    "be read");
+		return;
+	}
+	if (p.html) {
+		html_audit_end(&b, p.n, p.n == 200 ? p.last_id : 0);
+		resp_html(r, 200, &b);
+	} else {
+		buf_puts(&b, "]}");
+		resp_json(r, 200, &b);
+	}
+}
+
 void
 h_nodes_json(struct req *r)
 {
@@ -226,10 +339,13 @@ set_status(struct req *r, enum node_status st)
 		resp_error(r, 404, "unknown_node", "no node with this id");
 		return;
 	case -1:
+		audit(r, st == NODE_REVOKED ? "revoke" : "approve", id, NULL,
+		    "store_unavailable");
 		resp_error(r, 503, "store_unavailable", "the change could not "
 		    "be stored; nothing changed");
 		return;
 	}
+	audit(r, st == NODE_REVOKED ? "revoke" : "approve", id, NULL, "ok");
 	if (st == NODE_REVOKED)	/* a parked poll of the node ends now */
 		dispatch_wake(id);
 	log_info("node_status", "node_id=%s status=%s by=%s peer=%s", id,

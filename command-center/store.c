@@ -78,6 +78,17 @@ static const char *const migrations[] = {
 	"  remediation TEXT,"
 	"  PRIMARY KEY (command_id, idx)"
 	") WITHOUT ROWID;",
+	/* 2 -> 3: the audit log of operator actions */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  peer TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  result TEXT NOT NULL"
+	");",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -87,7 +98,7 @@ enum stmt_id {
 	S_SEQ_NEXT, S_CMD_INSERT, S_CMD_OPEN, S_CMD_MARK, S_CMD_UNDELIVER,
 	S_CMD_GET, S_CMD_RESULT, S_SCAN_INSERT, S_FINDING_INSERT,
 	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
-	S_CMD_OPEN_OF, S_SCANS_OF, S_CMD_LOST,
+	S_CMD_OPEN_OF, S_SCANS_OF, S_CMD_LOST, S_AUDIT_ADD, S_AUDIT_LIST,
 	S_COUNT
 };
 
@@ -159,6 +170,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, idx",
 	[S_CMD_OPEN_OF] = "SELECT count(*) FROM commands WHERE node_id = ?1"
 	    " AND command = ?2 AND status IN ('queued', 'delivered')",
+	[S_AUDIT_ADD] = "INSERT INTO audit (at, who, peer, action, target,"
+	    " detail, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_AUDIT_LIST] = "SELECT id, at, who, peer, action, target, detail,"
+	    " result FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 	[S_SCANS_OF] = "SELECT command_id, scanned_at, critical, high, medium,"
 	    " low, info FROM scans WHERE node_id = ?1"
 	    " ORDER BY scanned_at DESC, rowid DESC LIMIT ?2",
@@ -886,6 +901,57 @@ store_scans_list(struct store *s, const char *node_id, int limit,
 		for (int i = 0; i < FINDING_SEVERITIES; i++)
 			row.counts[i] = sqlite3_column_int(st, 2 + i);
 		if (fn(&row, arg) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
+int
+store_audit_add(struct store *s, const struct audit_rec *a)
+{
+	sqlite3_stmt	*st = s->st[S_AUDIT_ADD];
+	int		 rc;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_int64(st, 1, a->at);
+	sqlite3_bind_text(st, 2, a->who, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, a->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, a->result, -1, SQLITE_STATIC);
+	rc = step_done(s, st, "audit_add");
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+store_audit_list(struct store *s, int64_t before, int limit,
+    int (*fn)(int64_t id, const struct audit_rec *a, void *arg), void *arg)
+{
+	sqlite3_stmt		*st = s->st[S_AUDIT_LIST];
+	struct audit_rec	 a;
+	int			 rc, ret = 0;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_int64(st, 1, before > 0 ? before : INT64_MAX);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a.at = sqlite3_column_int64(st, 1);
+		a.who = col_text(st, 2);
+		a.peer = col_text(st, 3);
+		a.action = col_text(st, 4);
+		a.target = col_text(st, 5);
+		a.detail = col_text(st, 6);
+		a.result = col_text(st, 7);
+		if (fn(sqlite3_column_int64(st, 0), &a, arg) == -1) {
 			ret = -1;
 			break;
 		}
