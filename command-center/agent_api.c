@@ -103,6 +103,7 @@ void
 h_enroll(struct req *r)
 {
 	struct enroll_req	 er;
+	enum enroll_outcome	 outcome;
 	struct buf		 b;
 	json_t			*root;
 	char			 err[256], token[64], host[96];
@@ -117,9 +118,16 @@ h_enroll(struct req *r)
 	secret_ok = secret_matches(er.enroll_secret);
 	log_quote(host, sizeof(host), er.hostname);
 	if (er.enroll_secret != NULL && !secret_ok)
+		metrics_inc(M_ENROLL_BAD_SECRET);
+	if (er.enroll_secret != NULL && !secret_ok)
 		log_warn("enroll_bad_secret", "node_id=%s hostname=%s peer=%s",
 		    er.node_id, host, req_peer(r));
-	switch (fleet_enroll(app.fleet, &er, secret_ok, token)) {
+	outcome = fleet_enroll(app.fleet, &er, secret_ok, token);
+	metrics_inc(outcome == ENROLL_APPROVED ? M_ENROLL_APPROVED :
+	    outcome == ENROLL_PENDING ? M_ENROLL_PENDING :
+	    outcome == ENROLL_CONFLICT ? M_ENROLL_CONFLICT :
+	    outcome == ENROLL_REVOKED ? M_ENROLL_REVOKED : M_ENROLL_FAILED);
+	switch (outcome) {
 	case ENROLL_APPROVED:
 		buf_init(&b, 1024);
 		buf_puts(&b, "{\"node_token\":");
@@ -172,20 +180,24 @@ h_heartbeat(struct req *r)
 	char			 err[256];
 
 	memset(&hb, 0, sizeof(hb));
-	if (!agent_token_known(r))
+	if (!agent_token_known(r) || (root = parse_body(r)) == NULL) {
+		metrics_inc(M_HEARTBEATS_REFUSED);
 		return;
-	if ((root = parse_body(r)) == NULL)
-		return;
+	}
 	if (validate_heartbeat(root, &hb, err, sizeof(err)) == -1) {
+		metrics_inc(M_HEARTBEATS_REFUSED);
 		resp_error(r, 400, "invalid_field", "%s", err);
 		goto out;
 	}
-	if (agent_auth(r, hb.node_id) == -1)
+	if (agent_auth(r, hb.node_id) == -1) {
+		metrics_inc(M_HEARTBEATS_REFUSED);
 		goto out;
+	}
 	if (fleet_heartbeat(app.fleet, &hb) == -1) {
 		resp_error(r, 401, "unauthorized", "unknown node");
 		goto out;
 	}
+	metrics_inc(M_HEARTBEATS);
 	buf_init(&b, 128);
 	buf_printf(&b, "{\"ok\":true,\"pending_commands\":%d}",
 	    fleet_pending_add(app.fleet, hb.node_id, 0));

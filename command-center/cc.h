@@ -291,6 +291,9 @@ struct scan_row {
 int		 store_scans_list(struct store *s, const char *node_id,
 		    int limit, int (*fn)(const struct scan_row *row, void *arg),
 		    void *arg);
+/* Calls fn for each (command, status) with its count. */
+int		 store_command_counts(struct store *s, int (*fn)(const char *command,
+		    const char *status, int n, void *arg), void *arg);
 /* How many of the node's commands named command are queued or delivered. */
 int		 store_command_open(struct store *s, const char *node_id,
 		    const char *command);
@@ -376,6 +379,15 @@ int		 fleet_pending_add(struct fleet *f, const char *node_id,
 /* Records a stored scan's time and severity counts. */
 void		 fleet_scan(struct fleet *f, const char *node_id, int64_t at,
 		    const int counts[FINDING_SEVERITIES]);
+/* Counts over the whole fleet, without copying it. */
+struct fleet_summary {
+	size_t		 by_status[3];	/* enum node_status */
+	size_t		 by_level[3];	/* enum level */
+	size_t		 never_scanned;	/* approved ones */
+	int64_t		 scan_age_max;
+};
+void		 fleet_summarize(struct fleet *f, int64_t now,
+		    struct fleet_summary *out);
 /* Writes dirty heartbeats to the store now (the writer does it every 200 ms). */
 void		 fleet_flush(struct fleet *f);
 
@@ -440,6 +452,8 @@ void		 resp_html(struct req *r, unsigned status, struct buf *body);
 void		 resp_error(struct req *r, unsigned status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void		 resp_redirect(struct req *r, const char *location);
+/* Prometheus text exposition. */
+void		 resp_metrics(struct req *r, struct buf *body);
 /* Static stylesheet, cacheable. */
 void		 resp_css(struct req *r, struct buf *body);
 
@@ -464,6 +478,8 @@ void		 dispatch_wake(const char *node_id);
 /* Takes w out of its bucket (if there) and frees it. */
 void		 dispatch_waiter_free(struct waiter *w);
 size_t		 dispatch_waiting(void);
+/* When a queued command woke w (monotonic µs), or 0. */
+int64_t		 dispatch_woken_us(const struct waiter *w);
 
 /* ---- scheduler.c: keeps scans fresh --------------------------------- */
 
@@ -482,6 +498,21 @@ enum sched_decision scheduler_decide(enum node_status st, int64_t last_scan_at,
 const char	*sched_decision_name(enum sched_decision d);
 /* One tick over the fleet: queues the scans that are due. */
 void		 scheduler_tick(int64_t now);
+
+/* ---- metrics.c: Prometheus text format ------------------------------ */
+
+enum metric_counter {
+	M_HEARTBEATS, M_HEARTBEATS_REFUSED,
+	M_ENROLL_APPROVED, M_ENROLL_PENDING, M_ENROLL_CONFLICT,
+	M_ENROLL_REVOKED, M_ENROLL_FAILED, M_ENROLL_BAD_SECRET,
+	M_COUNTERS
+};
+
+void		 metrics_inc(enum metric_counter c);
+void		 metrics_dispatch_delay(int64_t us);
+void		 metrics_store_write(int64_t us);
+/* Renders every metric into b: 0, or -1 when b failed. */
+int		 metrics_render(struct buf *b, int64_t now);
 
 /* ---- routes.c, agent_api.c, operator.c, html.c --------------------- */
 
@@ -512,6 +543,7 @@ void	 h_node_page(struct req *r);
 void	 h_node_approve(struct req *r);
 void	 h_node_revoke(struct req *r);
 void	 h_healthz(struct req *r);
+void	 h_metrics(struct req *r);
 /* operator.c */
 const char *node_id_param(struct req *r);
 const char *operator_of(struct req *r);

@@ -256,6 +256,8 @@ poll_answer(struct req *r, struct poll *p)
 	}
 	if (p->nsent > 0)
 		fleet_pending_add(app.fleet, p->node_id, -(int)p->nsent);
+	if (p->nsent > 0 && dispatch_woken_us(p->w) > 0)
+		metrics_dispatch_delay(mono_us() - dispatch_woken_us(p->w));
 	buf_init(&b, 1u << 20);
 	buf_puts(&b, "{\"commands\":[");
 	for (size_t i = 0; i < p->nsent; i++) {

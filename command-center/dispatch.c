@@ -21,6 +21,7 @@ struct waiter {
 	struct req	*r;
 	char		 node_id[37];
 	int64_t		 deadline_ms;
+	int64_t		 woken_us;	/* when a command woke it, or 0 */
 	int		 parked;	/* in a bucket */
 	struct waiter	*next;
 	struct waiter	**pprev;
@@ -181,8 +182,10 @@ dispatch_wake(const char *node_id)
 	pthread_mutex_lock(&d.mu);
 	for (w = d.bucket[bucket_of(node_id)]; w != NULL; w = next) {
 		next = w->next;
-		if (strcmp(w->node_id, node_id) == 0)
+		if (strcmp(w->node_id, node_id) == 0) {
+			w->woken_us = mono_us();
 			wake(w);
+		}
 	}
 	pthread_mutex_unlock(&d.mu);
 }
@@ -207,4 +210,10 @@ dispatch_waiting(void)
 	n = d.waiting;
 	pthread_mutex_unlock(&d.mu);
 	return n;
+}
+
+int64_t
+dispatch_woken_us(const struct waiter *w)
+{
+	return w != NULL ? w->woken_us : 0;
 }

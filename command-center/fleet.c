@@ -750,3 +750,32 @@ fleet_scan(struct fleet *f, const char *node_id, int64_t at,
 	}
 	pthread_mutex_unlock(&f->mu);
 }
+
+void
+fleet_summarize(struct fleet *f, int64_t now, struct fleet_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fnode	*n = f->node[i];
+		struct attn_input	 in;
+		unsigned		 r;
+
+		in.last_heartbeat_at = n->r.last_heartbeat_at;
+		in.last_scan_at = n->r.last_scan_at;
+		in.cloudflare = n->cloudflare;
+		in.services_down = n->services_down;
+		in.critical = n->r.findings[0];
+		in.high = n->r.findings[1];
+		r = attention_reasons(&in, now, &f->thr);
+		out->by_status[n->r.status]++;
+		out->by_level[attention_level(r)]++;
+		if (n->r.status != NODE_APPROVED)
+			continue;
+		if (n->r.last_scan_at == 0)
+			out->never_scanned++;
+		else if (now - n->r.last_scan_at > out->scan_age_max)
+			out->scan_age_max = now - n->r.last_scan_at;
+	}
+	pthread_mutex_unlock(&f->mu);
+}

@@ -195,6 +195,12 @@ resp_html(struct req *r, unsigned status, struct buf *body)
 }
 
 void
+resp_metrics(struct req *r, struct buf *body)
+{
+	respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, NULL);
+}
+
+void
 resp_css(struct req *r, struct buf *body)
 {
 	respond(r, 200, "text/css; charset=utf-8", body, NULL);

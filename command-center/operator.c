@@ -384,6 +384,20 @@ h_static_css(struct req *r)
 }
 
 void
+h_metrics(struct req *r)
+{
+	struct buf b;
+
+	buf_init(&b, 1u << 20);
+	if (metrics_render(&b, time(NULL)) == -1) {
+		buf_free(&b);
+		resp_error(r, 503, "unavailable", "metrics could not be read");
+		return;
+	}
+	resp_metrics(r, &b);
+}
+
+void
 h_healthz(struct req *r)
 {
 	struct buf b;

@@ -22,6 +22,7 @@ const struct route routes[] = {
 	{ "POST", "/nodes/*/commands",		   16 * KiB, h_queue_command, O },
 	{ "GET",  "/nodes/*/commands",		    0,	    h_node_commands_json, O },
 	{ "GET",  "/audit",			    0,	    h_audit, O },
+	{ "GET",  "/metrics",			    0,	    h_metrics, 0 },
 	/* Anyone. */
 	{ "GET",  "/static/vm.css",		    0,	    h_static_css, 0 },
 	{ "GET",  "/healthz",			    0,	    h_healthz, 0 },

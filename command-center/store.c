@@ -10,6 +10,7 @@
 
 #include "cc.h"
 #include "log.h"
+#include "util.h"
 
 /* Migrations by PRAGMA user_version: entry i takes version i to i + 1. */
 static const char *const migrations[] = {
@@ -99,6 +100,7 @@ enum stmt_id {
 	S_CMD_GET, S_CMD_RESULT, S_SCAN_INSERT, S_FINDING_INSERT,
 	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
 	S_CMD_OPEN_OF, S_SCANS_OF, S_CMD_LOST, S_AUDIT_ADD, S_AUDIT_LIST,
+	S_CMD_COUNTS,
 	S_COUNT
 };
 
@@ -170,6 +172,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, idx",
 	[S_CMD_OPEN_OF] = "SELECT count(*) FROM commands WHERE node_id = ?1"
 	    " AND command = ?2 AND status IN ('queued', 'delivered')",
+	[S_CMD_COUNTS] = "SELECT command, status, count(*) FROM commands"
+	    " GROUP BY command, status ORDER BY command, status",
 	[S_AUDIT_ADD] = "INSERT INTO audit (at, who, peer, action, target,"
 	    " detail, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_AUDIT_LIST] = "SELECT id, at, who, peer, action, target, detail,"
@@ -297,8 +301,13 @@ store_close(struct store *s)
 static int
 step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st);
+	int64_t	 t0 = mono_us();
+	int	 rc = sqlite3_step(st);
 
+	/* A COMMIT, or a statement in autocommit mode: a whole write. */
+	if (rc == SQLITE_DONE && (st == s->st[S_COMMIT] ||
+	    (sqlite3_get_autocommit(s->db) && !sqlite3_stmt_readonly(st))))
+		metrics_store_write(mono_us() - t0);
 	if (rc != SQLITE_DONE)
 		log_err("store_error", "op=%s rc=%d error=\"%s\"", what, rc,
 		    sqlite3_errmsg(s->db));
@@ -960,6 +969,27 @@ store_audit_list(struct store *s, int64_t before, int limit,
 		ret = -1;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
+int
+store_command_counts(struct store *s, int (*fn)(const char *, const char *,
+    int, void *), void *arg)
+{
+	sqlite3_stmt	*st = s->st[S_CMD_COUNTS];
+	int		 rc, ret = 0;
+
+	pthread_mutex_lock(&s->mu);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(col_text(st, 0), col_text(st, 1),
+		    sqlite3_column_int(st, 2), arg) == -1) {
+			ret = -1;
+			break;
+		}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->mu);
 	return ret;
 }

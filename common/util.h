@@ -20,8 +20,9 @@ void	 uuid_generate(char out[UUID_STRLEN + 1]);
 void	 time_rfc3339(time_t t, char out[32]);
 /* Parses an RFC 3339 timestamp (Z or +hh:mm, optional fraction); -1 if invalid. */
 int	 time_parse_rfc3339(const char *s, time_t *out);
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds and microseconds. */
 int64_t	 mono_ms(void);
+int64_t	 mono_us(void);
 /* Wall-clock milliseconds since the epoch. */
 int64_t	 wall_ms(void);
 
