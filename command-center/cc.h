@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "access.h"
 #include "buf.h"
 
 #define TOKEN_HASH_LEN	32
@@ -29,6 +30,9 @@ struct config {
 	const char	*key_path;
 	const char	*enroll_secret;	/* NULL when unset */
 	const char	*policy_path;	/* NULL when unset */
+	const char	*access_team;	/* Cloudflare Access team domain */
+	const char	*access_aud;	/* Access application AUD tag */
+	const char	*access_certs;	/* local certs document, or NULL */
 	long		 scan_interval_hours;
 	long		 scan_stale_hours;
 	long		 heartbeat_stale_minutes;
@@ -428,6 +432,10 @@ int		 req_is_form(const struct req *r);
 int		 req_wants_json(struct req *r);
 struct bytes	 req_body(const struct req *r);
 const char	*req_peer(const struct req *r);
+const char	*req_cookie(struct req *r, const char *name);
+/* The verified operator identity (Cloudflare Access), or NULL. */
+const char	*req_who(const struct req *r);
+void		 req_set_who(struct req *r, const char *who);
 
 /*
  * Long polls. req_suspend() parks the request without an answer (call it
@@ -526,6 +534,7 @@ struct app {
 	unsigned char		 sk[64];		/* Ed25519 signing key */
 	unsigned char		 pk[32];
 	char			 pk_b64[64];
+	struct access		*access;	/* NULL: Access not configured */
 };
 
 extern struct app app;
@@ -545,6 +554,11 @@ void	 h_node_revoke(struct req *r);
 void	 h_healthz(struct req *r);
 void	 h_metrics(struct req *r);
 /* operator.c */
+/*
+ * With Cloudflare Access configured, answers 403 unless the request carries
+ * a valid Access JWT, and records its identity: 0 to go on, -1 answered.
+ */
+int	 operator_gate(struct req *r);
 const char *node_id_param(struct req *r);
 const char *operator_of(struct req *r);
 /* Records an operator action of r in the audit log (and the log). */

@@ -67,8 +67,25 @@ config_load(struct config *c, char *err, size_t errlen)
 	    env_str("VAULTMESH_POLICY_PATH", NULL, 4096, &c->policy_path,
 	    err, errlen) == -1 ||
 	    env_str("VAULTMESH_LOG", "info", 16, &c->log_level, err,
-	    errlen) == -1)
+	    errlen) == -1 ||
+	    env_str("VAULTMESH_ACCESS_TEAM_DOMAIN", NULL, 256, &c->access_team,
+	    err, errlen) == -1 ||
+	    env_str("VAULTMESH_ACCESS_AUD", NULL, 256, &c->access_aud, err,
+	    errlen) == -1 ||
+	    env_str("VAULTMESH_ACCESS_CERTS", NULL, 4096, &c->access_certs,
+	    err, errlen) == -1)
 		return -1;
+	if ((c->access_team == NULL) != (c->access_aud == NULL)) {
+		snprintf(err, errlen, "%s: set VAULTMESH_ACCESS_TEAM_DOMAIN and "
+		    "VAULTMESH_ACCESS_AUD together", c->access_team ?
+		    "VAULTMESH_ACCESS_AUD" : "VAULTMESH_ACCESS_TEAM_DOMAIN");
+		return -1;
+	}
+	if (c->access_certs != NULL && c->access_team == NULL) {
+		snprintf(err, errlen, "VAULTMESH_ACCESS_CERTS: needs "
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN and VAULTMESH_ACCESS_AUD");
+		return -1;
+	}
 	if (env_long("VAULTMESH_SCAN_INTERVAL_HOURS", 24, 1, 24 * 365,
 	    &c->scan_interval_hours, err, errlen) == -1 ||
 	    env_long("VAULTMESH_SCAN_STALE_HOURS", 48, 1, 24 * 365,

@@ -56,6 +56,7 @@ struct req {
 	void			*done_arg;
 	enum MHD_Result		 queue_ret;
 	char			 peer[INET6_ADDRSTRLEN];
+	char			 who[256];	/* verified operator, or "" */
 };
 
 struct server {
@@ -330,6 +331,24 @@ req_peer(const struct req *r)
 	return r->peer;
 }
 
+const char *
+req_cookie(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *
+req_who(const struct req *r)
+{
+	return r->who[0] ? r->who : NULL;
+}
+
+void
+req_set_who(struct req *r, const char *who)
+{
+	snprintf(r->who, sizeof(r->who), "%s", who);
+}
+
 static int	form_decode(struct req *r);
 
 static int
@@ -583,6 +602,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		answer_early(r);
 		return r->queue_ret;
 	}
+	if ((r->route->flags & ROUTE_OPERATOR) && r->resumes == 0 &&
+	    operator_gate(r) == -1)
+		return r->queue_ret;
 	if ((r->route->flags & ROUTE_OPERATOR) && strcmp(r->method, "POST") == 0 &&
 	    r->resumes == 0 && cross_site(r)) {
 		log_warn("csrf_refused", "path=%s peer=%s", r->url, r->peer);

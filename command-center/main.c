@@ -45,6 +45,9 @@ usage(FILE *f)
 	    "  VAULTMESH_MAX_CONNECTIONS          connection limit (16384)\n"
 	    "  VAULTMESH_MAX_LONGPOLLS            agents waiting at once (15000)\n"
 	    "  VAULTMESH_THREADS                  HTTP threads (0: one per core)\n"
+	    "  VAULTMESH_ACCESS_TEAM_DOMAIN       https://<team>.cloudflareaccess.com\n"
+	    "  VAULTMESH_ACCESS_AUD               Access application AUD tag\n"
+	    "  VAULTMESH_ACCESS_CERTS             local copy of the Access certs (offline)\n"
 	    "  VAULTMESH_LOG                      error, warn, info, debug (info)\n");
 }
 
@@ -146,6 +149,13 @@ main(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (app.cfg.access_team != NULL && (app.access = access_open(
+	    app.cfg.access_team, app.cfg.access_aud, app.cfg.access_certs, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "vaultmesh-command-center: "
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: %s\n", err);
+		return 2;
+	}
 	if (policy_init(app.cfg.policy_path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "vaultmesh-command-center: "
 		    "VAULTMESH_POLICY_PATH: %s\n", err);
@@ -176,8 +186,14 @@ main(int argc, char *argv[])
 	    strchr(app.cfg.listen_host, ':') ? "]" : "", server_port(srv),
 	    VM_VERSION, app.cfg.db_path, app.have_secret ? "set" : "unset",
 	    app.pk_b64);
-	log_warn("operator_auth", "msg=\"operator routes are unauthenticated: "
-	    "keep the command center on loopback behind Cloudflare Access\"");
+	if (app.access != NULL)
+		log_info("operator_auth", "access_team=%s msg=\"operator routes "
+		    "require a valid Cloudflare Access token\"",
+		    app.cfg.access_team);
+	else
+		log_warn("operator_auth", "msg=\"operator routes are "
+		    "unauthenticated: keep the command center on loopback and set "
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN and VAULTMESH_ACCESS_AUD\"");
 	sd_notify(0, "READY=1");
 
 	for (;;) {
@@ -214,6 +230,7 @@ out:
 	fleet_close(app.fleet);
 	store_close(app.store);
 	policy_shutdown();
+	access_close(app.access);
 	sodium_memzero(app.sk, sizeof(app.sk));
 	return rc;
 }

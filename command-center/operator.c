@@ -26,12 +26,49 @@ node_id_param(struct req *r)
 	return id;
 }
 
-/* Who is acting: the Access identity when present, otherwise "local". */
+int
+operator_gate(struct req *r)
+{
+	const char	*jwt;
+	char		 who[256], why[160];
+
+	if (app.access == NULL)
+		return 0;
+	if ((jwt = req_header(r, "Cf-Access-Jwt-Assertion")) == NULL)
+		jwt = req_cookie(r, "CF_Authorization");
+	if (jwt == NULL || *jwt == '\0') {
+		log_warn("access_denied", "path=%s peer=%s reason=no_token",
+		    req_path(r), req_peer(r));
+		resp_error(r, 403, "access_denied", "a Cloudflare Access token "
+		    "is required");
+		return -1;
+	}
+	if (access_verify(app.access, jwt, time(NULL), who, sizeof(who), why,
+	    sizeof(why)) == -1) {
+		char q[200];
+
+		log_warn("access_denied", "path=%s peer=%s reason=%s",
+		    req_path(r), req_peer(r), log_quote(q, sizeof(q), why));
+		resp_error(r, 403, "access_denied", "the Cloudflare Access token "
+		    "was refused: %s", why);
+		return -1;
+	}
+	req_set_who(r, who);
+	return 0;
+}
+
+/*
+ * Who is acting: the verified Access identity; without Access configured,
+ * the e-mail header Cloudflare adds when present, otherwise "local".
+ */
 const char *
 operator_of(struct req *r)
 {
-	const char *who = req_header(r, "Cf-Access-Authenticated-User-Email");
+	const char *who;
 
+	if (app.access != NULL)
+		return req_who(r) ? req_who(r) : "unknown";
+	who = req_header(r, "Cf-Access-Authenticated-User-Email");
 	return who != NULL && str_printable(who, 254) && *who ? who : "local";
 }
 

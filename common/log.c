@@ -1,15 +1,18 @@
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int	level = LOG_LVL_INFO;
 static int	journal = -1;	/* -1: not yet checked */
+static int	log_fd = 2;
 
 int
 log_set_level(const char *name)
@@ -25,6 +28,12 @@ log_set_level(const char *name)
 			return 0;
 		}
 	return -1;
+}
+
+void
+log_set_fd(int fd)
+{
+	log_fd = fd;
 }
 
 int
@@ -79,7 +88,14 @@ log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	/* One write per line, so lines from threads do not interleave. */
-	fprintf(stderr, "%s\n", line);
+	n = (int)strlen(line);
+	if ((size_t)n < sizeof(line) - 1) {
+		line[n++] = '\n';
+		line[n] = '\0';
+	} else
+		line[n - 1] = '\n';
+	while (write(log_fd, line, (size_t)n) == -1 && errno == EINTR)
+		;
 }
 
 const char *

@@ -21,6 +21,8 @@ enum log_level {
 /* Sets the level from "error", "warn", "info" or "debug"; -1 if unknown. */
 int	 log_set_level(const char *name);
 int	 log_enabled(enum log_level lvl);
+/* Writes log lines to fd from now on (default 2, stderr). */
+void	 log_set_fd(int fd);
 void	 log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /*
