@@ -168,3 +168,81 @@ def test_full_disk_is_503_loses_nothing_and_recovers(cc, enroll_node, tmp_path):
         assert cid in ids and len(ids) == 2
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+class AttemptRecorder(threading.Thread):
+    """Stands on the CC's port while it is down: accepts each connection,
+    notes when, and closes it, as a dead upstream would."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        import socket
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(512)
+        self.sock.settimeout(0.2)
+        self.times = []
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.times.append(time.monotonic())
+            conn.close()
+        self.sock.close()
+
+
+def test_agents_back_off_with_jitter_and_deliver_everything_after_an_outage(cc, agent):
+    c = cc()
+    agents = [agent(c, name=f"agent{i}") for i in range(12)]
+    ids = [a.node_id() for a in agents]
+    for a in agents:
+        a.wait_heartbeat()
+    port = c.port
+    # A command for every agent, then the CC goes away at once: some results
+    # are posted before, the others wait in the agents' spools.
+    cids = {}
+    for a, nid in zip(agents, ids):
+        cids[nid] = c.post_json(f"/nodes/{nid}/commands",
+                                {"command": "agent-info"}).json()["command_id"]
+    c.stop()
+    rec = AttemptRecorder(port)
+    rec.start()
+    t0 = time.monotonic()
+    # Observe a fixed 6 s outage window (a duration, not a hoped-for event).
+    wait_until(lambda: time.monotonic() - t0 > 6.0, 8, "the outage window")
+    rec.done.set()
+    rec.join(5)
+    c.start(port=port)
+
+    # The reconnection storm is spread: attempts after the first second
+    # (when every agent noticed) fall in many 100 ms slots, none crowded.
+    late = [t - t0 for t in rec.times if t - t0 > 1.0]
+    assert len(late) >= len(agents), f"only {len(late)} attempts seen"
+    slots = {}
+    for t in late:
+        slots[int(t * 10)] = slots.get(int(t * 10), 0) + 1
+    busiest = max(slots.values())
+    print(f"\noutage: {len(rec.times)} connection attempts from {len(agents)} agents "
+          f"in 6 s; after the first second {len(late)} attempts over {len(slots)} "
+          f"slots of 100 ms, busiest slot {busiest}")
+    assert busiest <= len(agents) // 2, slots
+    assert len(slots) >= 10, slots
+
+    # Everything is delivered once the CC is back; nothing ran twice.
+    def all_done():
+        for nid, cid in cids.items():
+            cmds = c.get(f"/nodes/{nid}/commands").json()["commands"]
+            if not any(x["command_id"] == cid and x["status"] == "ok" for x in cmds):
+                return False
+        return True
+    wait_until(all_done, 30, "every result after the outage")
+    for a, nid in zip(agents, ids):
+        runs = [ln for ln in a.logs.splitlines()
+                if "event=command_accepted" in ln and cids[nid] in ln]
+        assert len(runs) == 1, (nid, runs)
+        a.wait_heartbeat()
