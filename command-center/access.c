@@ -475,8 +475,10 @@ keys_refresh(struct access *a, int64_t now)
 	size_t		 n = 0;
 
 	pthread_mutex_lock(&a->mu);
-	if (!a->fetching && (!a->refreshed || now < a->last_refresh ||
-	    now - a->last_refresh >= ACCESS_REFRESH_SECS)) {
+	/* Either way: a wall clock stepped back must not freeze refreshes. */
+	if (!a->fetching && (!a->refreshed ||
+	    now - a->last_refresh >= ACCESS_REFRESH_SECS ||
+	    a->last_refresh - now >= ACCESS_REFRESH_SECS)) {
 		a->fetching = 1;
 		a->refreshed = 1;
 		a->last_refresh = now;

@@ -152,8 +152,8 @@ main(int argc, char *argv[])
 	if (app.cfg.access_team != NULL && (app.access = access_open(
 	    app.cfg.access_team, app.cfg.access_aud, app.cfg.access_certs, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "vaultmesh-command-center: "
-		    "VAULTMESH_ACCESS_TEAM_DOMAIN: %s\n", err);
+		/* err names the variable at fault already. */
+		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		return 2;
 	}
 	if (policy_init(app.cfg.policy_path, err, sizeof(err)) == -1) {
