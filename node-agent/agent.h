@@ -32,6 +32,7 @@
 #define AGENT_SECRET_MAX	256
 #define AGENT_POLL_WAIT		30		/* seconds of long poll */
 #define AGENT_STATE_LEN		32		/* systemd ActiveState etc. */
+#define AGENT_SCAN_PORTS_MAX	64
 
 /* ---- config.c: configuration from the environment ------------------ */
 
@@ -50,6 +51,13 @@ struct agent_config {
 	unsigned char	 cc_pubkey[32];		/* VAULTMESH_CC_PUBKEY */
 	int		 have_cc_pubkey;
 	char		*scan_root;		/* VAULTMESH_SCAN_ROOT */
+	int		 scan_forwarding_allowed; /* VAULTMESH_SCAN_FORWARDING */
+	uint16_t	 scan_ports[AGENT_SCAN_PORTS_MAX]; /* ..._ALLOWED_PORTS */
+	size_t		 nscan_ports;
+	char		*scan_rules_dir;	/* VAULTMESH_SCAN_RULES_DIR */
+	char		 scan_packages[8];	/* auto, apt, pacman, none */
+	char		*scan_apt;		/* VAULTMESH_SCAN_APT */
+	char		*scan_pacman;		/* VAULTMESH_SCAN_PACMAN */
 };
 
 /*
@@ -327,14 +335,46 @@ char	*utf8_sanitize(const char *s, size_t len);
 char	*agent_info_text(const struct agent_config *cfg, const char *node_id,
 	    int64_t last_seq);
 
-/* ---- scan.c: sovereign-scan ------------------------------------------- */
+/* ---- scan.c: sovereign-scan (see scan.h for the internals) ------------ */
+
+/* What a unit lookup returns when there is no systemd to ask. */
+#define SCAN_NO_SYSTEMD		(-2)
 
 /*
- * Runs every check of the scan table. System files are read under
- * scan_root (a prefix, "/" normally); the agent's own files under
- * vm_root. Returns a JSON array of findings, or NULL with err.
+ * Reads a property of a systemd unit into out: 0, SCAN_NO_SYSTEMD, or -1
+ * with err. The default (NULL in scan_opts) asks systemd through probes.c;
+ * tests put their own here.
  */
-json_t	*scan_run(const char *scan_root, const char *vm_root,
-	    char *err, size_t errlen);
+typedef int (*scan_unit_fn)(void *arg, const char *unit, const char *prop,
+	    char *out, size_t n, char *err, size_t errlen);
+
+struct scan_opts {
+	const char	*root;		/* prefix of system files, "/" normally */
+	const char	*vm_root;	/* VAULTMESH_ROOT, read as is */
+	char *const	*services;	/* VAULTMESH_SERVICES */
+	size_t		 nservices;
+	const uint16_t	*allowed_ports;	/* wildcard listeners allowed */
+	size_t		 nallowed_ports;
+	int		 forwarding_allowed;
+	const char	*rules_dir;	/* absolute, read under root */
+	const char	*packages;	/* "auto", "apt", "pacman", "none" */
+	const char	*apt;		/* programs of the live host */
+	const char	*pacman;
+	scan_unit_fn	 unit_prop;	/* NULL: systemd through probes.c */
+	void		*unit_arg;
+	const char	*only;		/* run this check only (tests); NULL all */
+};
+
+/* Fills o from the agent's configuration (o points into c). */
+void	 scan_opts_from_config(struct scan_opts *o,
+	    const struct agent_config *c);
+/*
+ * Runs every check of the scan table (or o->only). System files are read
+ * under o->root; the agent's own files under o->vm_root. Returns a JSON
+ * array of findings {"id", "severity", "title", "detail", "remediation"},
+ * at most 1000 and each within the command center's limits, or NULL with
+ * err (out of memory, a root that does not fit, an unknown o->only).
+ */
+json_t	*scan_run(const struct scan_opts *o, char *err, size_t errlen);
 
 #endif

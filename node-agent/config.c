@@ -209,6 +209,99 @@ bad:
 }
 
 static int
+add_port(struct agent_config *c, const char *v, char *err, size_t errlen)
+{
+	char	*end;
+	long	 port;
+
+	errno = 0;
+	port = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || port < 1 ||
+	    port > 65535) {
+		snprintf(err, errlen, "VAULTMESH_SCAN_ALLOWED_PORTS: \"%.20s\" "
+		    "is not a port (1-65535)", v);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nscan_ports; i++)
+		if (c->scan_ports[i] == port)
+			return 0;
+	if (c->nscan_ports == AGENT_SCAN_PORTS_MAX) {
+		snprintf(err, errlen, "VAULTMESH_SCAN_ALLOWED_PORTS: more than "
+		    "%d ports", AGENT_SCAN_PORTS_MAX);
+		return -1;
+	}
+	c->scan_ports[c->nscan_ports++] = (uint16_t)port;
+	return 0;
+}
+
+/* One word of a fixed set (named in list, for the error) into out. */
+static int
+parse_choice(const char *name, const char *def, const char *const *words,
+    const char *list, char *out, size_t n, char *err, size_t errlen)
+{
+	const char *v;
+
+	if (env_str(name, def, 16, &v, err, errlen) == -1)
+		return -1;
+	for (const char *const *w = words; *w != NULL; w++)
+		if (strcmp(v, *w) == 0) {
+			snprintf(out, n, "%s", v);
+			return 0;
+		}
+	snprintf(err, errlen, "%s: must be %s, got \"%.20s\"", name, list, v);
+	return -1;
+}
+
+/* An absolute path (programs and the rules folder are never relative). */
+static int
+parse_abs_path(const char *name, const char *def, char **out, char *err,
+    size_t errlen)
+{
+	if (parse_path(name, def, out, err, errlen) == -1)
+		return -1;
+	if ((*out)[0] != '/') {
+		snprintf(err, errlen, "%s: must be an absolute path", name);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The sovereign-scan settings (see scan_host.c and scan_rules.c). */
+static int
+parse_scan(struct agent_config *c, char *err, size_t errlen)
+{
+	static const char *const fwd[] = { "forbidden", "allowed", NULL };
+	static const char *const pkgs[] = { "auto", "apt", "pacman", "none",
+	    NULL };
+	const char	*v;
+	char		 f[16];
+
+	if (parse_choice("VAULTMESH_SCAN_FORWARDING", "forbidden", fwd,
+	    "forbidden or allowed", f, sizeof(f), err, errlen) == -1)
+		return -1;
+	c->scan_forwarding_allowed = strcmp(f, "allowed") == 0;
+	if (env_str("VAULTMESH_SCAN_ALLOWED_PORTS", "22", 4096, &v, err,
+	    errlen) == -1)
+		return -1;
+	/* Unset or empty means the default; "none" allows no port. */
+	if (strcmp(v, "none") != 0 && split_list("VAULTMESH_SCAN_ALLOWED_PORTS",
+	    v, 5, add_port, c, err, errlen) == -1)
+		return -1;
+	if (parse_abs_path("VAULTMESH_SCAN_RULES_DIR", "/etc/vaultmesh/scan.d",
+	    &c->scan_rules_dir, err, errlen) == -1 ||
+	    parse_choice("VAULTMESH_SCAN_PACKAGES", "auto", pkgs,
+	    "auto, apt, pacman or none", c->scan_packages, sizeof(c->scan_packages), err, errlen) == -1 ||
+	    parse_abs_path("VAULTMESH_SCAN_APT", "/usr/bin/apt-get",
+	    &c->scan_apt, err, errlen) == -1 ||
+	    parse_abs_path("VAULTMESH_SCAN_PACMAN", "/usr/bin/pacman",
+	    &c->scan_pacman, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
 parse_pubkey(struct agent_config *c, char *err, size_t errlen)
 {
 	const char *v;
@@ -251,7 +344,8 @@ config_load(struct agent_config *c, char *err, size_t errlen)
 	    &c->backoff_max_secs, err, errlen) == -1 ||
 	    parse_pubkey(c, err, errlen) == -1 ||
 	    parse_path("VAULTMESH_SCAN_ROOT", "/", &c->scan_root, err,
-	    errlen) == -1)
+	    errlen) == -1 ||
+	    parse_scan(c, err, errlen) == -1)
 		goto out;
 	if (env_str("VAULTMESH_ENROLL_SECRET", NULL, AGENT_SECRET_MAX, &v,
 	    err, errlen) == -1)
@@ -285,6 +379,9 @@ config_free(struct agent_config *c)
 	free(c->cc_url);
 	free(c->root);
 	free(c->scan_root);
+	free(c->scan_rules_dir);
+	free(c->scan_apt);
+	free(c->scan_pacman);
 	if (c->enroll_secret != NULL) {
 		sodium_memzero(c->enroll_secret, strlen(c->enroll_secret));
 		free(c->enroll_secret);
@@ -343,6 +440,16 @@ config_usage(FILE *f)
 "                                 instead of the one pinned at enrollment\n"
 "  VAULTMESH_SCAN_ROOT            prefix of the system files sovereign-scan\n"
 "                                 reads (/)\n"
+"  VAULTMESH_SCAN_FORWARDING      forbidden or allowed: whether IP forwarding\n"
+"                                 is a finding (forbidden)\n"
+"  VAULTMESH_SCAN_ALLOWED_PORTS   comma list of TCP ports that may listen on\n"
+"                                 all interfaces, or none (22)\n"
+"  VAULTMESH_SCAN_RULES_DIR       folder of *.json scan rules, under the scan\n"
+"                                 root (/etc/vaultmesh/scan.d)\n"
+"  VAULTMESH_SCAN_PACKAGES        auto, apt, pacman or none: which package\n"
+"                                 manager to ask for pending upgrades (auto)\n"
+"  VAULTMESH_SCAN_APT             apt-get program (/usr/bin/apt-get)\n"
+"  VAULTMESH_SCAN_PACMAN          pacman program (/usr/bin/pacman)\n"
 "\n"
 "Files in VAULTMESH_ROOT: node_id, node_token, cc_ed25519.pub (the command\n"
 "center key pinned at first enrollment; delete it to pin a new one),\n"

@@ -56,11 +56,14 @@ char *
 agent_info_text(const struct agent_config *cfg, const char *node_id,
     int64_t last_seq)
 {
-	json_t	*o = NULL, *svcs = NULL, *mets = NULL;
+	json_t	*o = NULL, *svcs = NULL, *mets = NULL, *ports = NULL;
 	char	*s = NULL;
 
-	if ((svcs = json_array()) == NULL || (mets = json_array()) == NULL)
+	if ((svcs = json_array()) == NULL || (mets = json_array()) == NULL ||
+	    (ports = json_array()) == NULL)
 		goto out;
+	for (size_t i = 0; i < cfg->nscan_ports; i++)
+		json_array_append_new(ports, json_integer(cfg->scan_ports[i]));
 	for (size_t i = 0; i < cfg->nservices; i++)
 		json_array_append_new(svcs, json_string(cfg->services[i]));
 	for (size_t i = 0; i < cfg->nmetrics; i++)
@@ -83,12 +86,21 @@ agent_info_text(const struct agent_config *cfg, const char *node_id,
 	    "enroll_secret_set", cfg->enroll_secret != NULL,
 	    "cc_pubkey_override", cfg->have_cc_pubkey,
 	    "scan_root", cfg->scan_root);
-	if (o != NULL)
+	if (o != NULL && json_object_update_new(json_object_get(o, "config"),
+	    json_pack("{s:s,s:O,s:s,s:s,s:s,s:s}",
+	    "scan_forwarding", cfg->scan_forwarding_allowed ? "allowed" :
+	    "forbidden",
+	    "scan_allowed_ports", ports,
+	    "scan_rules_dir", cfg->scan_rules_dir,
+	    "scan_packages", cfg->scan_packages,
+	    "scan_apt", cfg->scan_apt,
+	    "scan_pacman", cfg->scan_pacman)) == 0)
 		s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 out:
 	json_decref(o);
 	json_decref(svcs);
 	json_decref(mets);
+	json_decref(ports);
 	return s;
 }
 
@@ -166,12 +178,13 @@ child_journal(const struct cmd_payload *p)
 static int
 child_scan(struct agent *a)
 {
+	struct scan_opts so;
 	json_t	*f, *o;
 	char	 err[256];
 	char	*s;
 
-	if ((f = scan_run(a->cfg->scan_root, a->cfg->root, err,
-	    sizeof(err))) == NULL) {
+	scan_opts_from_config(&so, a->cfg);
+	if ((f = scan_run(&so, err, sizeof(err))) == NULL) {
 		write_str(2, "error: ");
 		write_str(2, err);
 		write_str(2, "\n");

@@ -1,247 +1,426 @@
 /*
- * sovereign-scan: a table of checks, each adding findings
- * {"id", "severity", "title", "detail"} to one array. To add a check, write
- * a function and add a row to checks[] (or a row to sshd_rules[] for an
- * sshd_config keyword).
+ * sovereign-scan, the engine: a table of checks, each adding findings
+ * {"id", "severity", "title", "detail", "remediation"} to one array.
+ * To add a check, write a scan_check_*() function (scan_host.c) and add a
+ * row to checks[]; operators add checks without rebuilding through the
+ * declarative rules of scan_rules.c.
  *
- * System files are read under a prefix (VAULTMESH_SCAN_ROOT, "/" normally)
- * so tests can scan fixture trees. Files are opened only when lstat() says
- * they are regular files of bounded size: a FIFO or a huge file planted in
- * the tree cannot stall or bloat the scan.
+ * System files are read under a prefix (VAULTMESH_SCAN_ROOT, "/"
+ * normally) so tests scan fixture trees. Everything is bounded: file
+ * sizes, line lengths, the number and bytes of findings (they must fit the
+ * command center's limits and the catalog's output cap), and the time
+ * programs may run (the scan runs in the runner's child, which is killed
+ * at the catalog's limit; we want our own, smaller one first).
  */
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 
 #include <errno.h>
-#include <glob.h>
-#include <limits.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "buf.h"
+#include "scan.h"
 
-#define SCAN_FILE_MAX	(1024 * 1024)
-#define SSHD_DEPTH_MAX	8
+/* ---- findings --------------------------------------------------------- */
 
-struct scan_ctx {
-	char		 prefix[AGENT_PATH_MAX];	/* "" for "/" */
-	const char	*vm_root;
-	json_t		*findings;
-	int		 failed;
-};
-
-static void __attribute__((format(printf, 5, 6)))
-finding(struct scan_ctx *s, const char *id, const char *severity,
-    const char *title, const char *fmt, ...)
+/*
+ * A copy of in that the command center accepts as "printable UTF-8":
+ * invalid bytes and C0 controls become '?', tab and newlines a space, C1
+ * controls (U+0080..U+009F) "??"; at most max bytes, cut on a character
+ * boundary with "..." when longer. *jlen gets its JSON-escaped length.
+ */
+static char *
+printable(const char *in, size_t max, size_t *jlen)
 {
-	char	 detail[512];
-	char	*clean;
-	va_list	 ap;
+	char	*s;
+	size_t	 n, i;
+
+	if ((s = utf8_sanitize(in, strlen(in))) == NULL)
+		return NULL;
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\t' || c == '\n' || c == '\r')
+			s[i] = ' ';
+		else if (c == 0xc2 && (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f) {
+			s[i] = '?';
+			s[i + 1] = '?';
+		}
+	}
+	if ((n = strlen(s)) > max) {
+		n = max - 3;
+		/* Back off continuation bytes so no character is split. */
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(s + n, "...", 4);
+	}
+	*jlen = 2;
+	for (i = 0; s[i] != '\0'; i++)
+		*jlen += (s[i] == '"' || s[i] == '\\') ? 2 : 1;
+	return s;
+}
+
+static void
+add(struct scan_ctx *s, const char *id, const char *severity,
+    const char *title, const char *remediation, const char *detail,
+    int truncation)
+{
+	char	*t[4] = { NULL, NULL, NULL, NULL };
+	size_t	 len[4], total = 64 + strlen(severity);
+	json_t	*o = NULL;
+
+	if (s->failed || (s->full && !truncation))
+		return;
+	if ((t[0] = printable(id, SCAN_ID_MAX, &len[0])) == NULL ||
+	    (t[1] = printable(title, SCAN_TITLE_MAX, &len[1])) == NULL ||
+	    (t[2] = printable(detail, SCAN_DETAIL_MAX, &len[2])) == NULL ||
+	    (t[3] = printable(remediation != NULL ? remediation : "",
+	    SCAN_REMEDIATION_MAX, &len[3])) == NULL) {
+		s->failed = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < 4; i++)
+		total += len[i];
+	/* Keep one slot and some bytes for the truncation note itself. */
+	if (!truncation && (json_array_size(s->findings) + 1 >=
+	    SCAN_FINDINGS_MAX || s->bytes + total > SCAN_JSON_BUDGET)) {
+		s->full = 1;
+		add(s, "scan.truncated", "medium", "Scan findings were truncated",
+		    "Look at the host directly; fix the findings shown first.",
+		    "more findings than the command center accepts (1000 "
+		    "findings, about 200 KiB); the rest were dropped", 1);
+		goto out;
+	}
+	if ((o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", t[0], "severity",
+	    severity, "title", t[1], "detail", t[2], "remediation",
+	    t[3])) == NULL || json_array_append_new(s->findings, o) == -1) {
+		s->failed = 1;
+		goto out;
+	}
+	s->bytes += total;
+out:
+	for (size_t i = 0; i < 4; i++)
+		free(t[i]);
+}
+
+void
+scan_finding(struct scan_ctx *s, const char *id, const char *severity,
+    const char *title, const char *remediation, const char *fmt, ...)
+{
+	char	detail[2 * SCAN_DETAIL_MAX];	/* longer: cut with "..." */
+	va_list	ap;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	/* Paths come from the file system: keep the JSON valid UTF-8. */
-	if ((clean = utf8_sanitize(detail, strlen(detail))) == NULL ||
-	    json_array_append_new(s->findings, json_pack("{s:s,s:s,s:s,s:s}",
-	    "id", id, "severity", severity, "title", title, "detail",
-	    clean)) == -1)
-		s->failed = 1;
-	free(clean);
+	add(s, id, severity, title, remediation, detail, 0);
 }
 
-/* ---- the agent's own state ------------------------------------------- */
+/* ---- files under the prefix -------------------------------------------- */
 
-static void
-check_vm_root(struct scan_ctx *s)
+int
+scan_path(const struct scan_ctx *s, const char *path, char *out, size_t n)
 {
-	static const struct {
-		const char	*name;
-		mode_t		 bad;		/* permission bits that must be off */
-		const char	*id;
-		const char	*severity;
-		const char	*title;
-	} files[] = {
-		{ "node_token", 077, "vaultmesh_token_exposed", "high",
-		  "The node token is readable or writable by other users" },
-		{ "cc_ed25519.pub", 022, "vaultmesh_pinned_key_writable", "high",
-		  "The pinned command center key is writable by other users" },
-		{ "last_seq", 022, "vaultmesh_seq_writable", "medium",
-		  "The replay counter is writable by other users" },
-	};
+	int r;
+
+	if (path[0] != '/')
+		return -1;
+	r = snprintf(out, n, "%s%s", s->prefix, path);
+	return r < 0 || (size_t)r >= n ? -1 : 0;
+}
+
+const char *
+scan_shown(const struct scan_ctx *s, const char *full)
+{
+	size_t n = strlen(s->prefix);
+
+	return n > 0 && strncmp(full, s->prefix, n) == 0 ? full + n : full;
+}
+
+char *
+scan_read(const char *path, size_t max, size_t *len)
+{
 	struct stat	 st;
-	char		 p[PATH_MAX];
+	char		*data = NULL, *p;
+	size_t		 have = 0, size = 0;
+	int		 fd, saved;
 
-	if (lstat(s->vm_root, &st) == -1)
-		return;
-	if ((st.st_mode & 077) != 0)
-		finding(s, "vaultmesh_root_open", "high",
-		    "The VaultMesh state folder is open to other users",
-		    "%s has mode %04o; expected 0700", s->vm_root,
-		    (unsigned)(st.st_mode & 07777));
-	if (st.st_uid != geteuid())
-		finding(s, "vaultmesh_root_owner", "medium",
-		    "The VaultMesh state folder belongs to another user",
-		    "%s is owned by uid %u, the agent runs as uid %u",
-		    s->vm_root, (unsigned)st.st_uid, (unsigned)geteuid());
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", s->vm_root, files[i].name);
-		if (lstat(p, &st) == -1)
-			continue;
-		if (S_ISLNK(st.st_mode))
-			finding(s, "vaultmesh_state_symlink", "high",
-			    "A VaultMesh state file is a symbolic link",
-			    "%s is a symlink", p);
-		else if ((st.st_mode & files[i].bad) != 0)
-			finding(s, files[i].id, files[i].severity,
-			    files[i].title, "%s has mode %04o%s", p,
-			    (unsigned)(st.st_mode & 07777),
-			    (st.st_mode & 004) ? " (world-readable)" : "");
-	}
-}
-
-/* ---- sshd_config --------------------------------------------------------- */
-
-/* One keyword: a finding when its effective value is bad. */
-static const struct sshd_rule {
-	const char	*keyword;
-	const char	*bad;		/* case-insensitive value */
-	const char	*deflt;		/* OpenSSH's default */
-	const char	*id;
-	const char	*severity;
-	const char	*title;
-} sshd_rules[] = {
-	{ "PermitRootLogin", "yes", "prohibit-password", "ssh_root_login",
-	  "critical", "SSH allows root to log in with a password" },
-	{ "PermitEmptyPasswords", "yes", "no", "ssh_empty_passwords", "high",
-	  "SSH accepts empty passwords" },
-	{ "PasswordAuthentication", "yes", "yes", "ssh_password_auth",
-	  "medium", "SSH accepts password logins" },
-};
-#define SSHD_NRULES (sizeof(sshd_rules) / sizeof(sshd_rules[0]))
-
-struct sshd_conf {
-	char	 val[SSHD_NRULES][64];
-	char	 where[SSHD_NRULES][128];
-	int	 stop;		/* a Match block: the rest is conditional */
-	int	 files;
-};
-
-/* The next whitespace- or '='-separated word of *sp, unquoted. */
-static char *
-next_word(char **sp)
-{
-	char *s = *sp, *w;
-
-	while (*s == ' ' || *s == '\t' || *s == '=')
-		s++;
-	if (*s == '\0')
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1)
 		return NULL;
-	if (*s == '"') {
-		w = ++s;
-		while (*s != '\0' && *s != '"')
-			s++;
-	} else {
-		w = s;
-		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '=')
-			s++;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
 	}
-	if (*s != '\0')
-		*s++ = '\0';
-	*sp = s;
-	return w;
-}
+	/* /proc files say size 0: grow as we go, never past max. */
+	for (;;) {
+		ssize_t n;
 
-static void sshd_file(struct scan_ctx *, const char *, struct sshd_conf *,
-    int);
-
-/* Include: relative patterns are under /etc/ssh, as sshd does. */
-static void
-sshd_include(struct scan_ctx *s, const char *pat, struct sshd_conf *c,
-    int depth)
-{
-	char	 p[PATH_MAX];
-	glob_t	 g;
-
-	snprintf(p, sizeof(p), "%s%s%s", s->prefix,
-	    pat[0] == '/' ? "" : "/etc/ssh/", pat);
-	memset(&g, 0, sizeof(g));
-	if (glob(p, 0, NULL, &g) == 0)
-		for (size_t i = 0; i < g.gl_pathc && !c->stop; i++)
-			sshd_file(s, g.gl_pathv[i], c, depth + 1);
-	globfree(&g);
-}
-
-static void
-sshd_file(struct scan_ctx *s, const char *path, struct sshd_conf *c,
-    int depth)
-{
-	struct stat	 st;
-	char		*text = NULL, *line, *next, *kw, *v;
-
-	if (depth > SSHD_DEPTH_MAX || lstat(path, &st) == -1 ||
-	    !S_ISREG(st.st_mode) || st.st_size > SCAN_FILE_MAX ||
-	    (text = file_read(path, SCAN_FILE_MAX, NULL)) == NULL)
-		goto out;
-	c->files++;
-	for (line = text; line != NULL && !c->stop; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		str_rtrim(line);
-		if ((kw = next_word(&line)) == NULL || kw[0] == '#')
-			continue;
-		if (strcasecmp(kw, "Match") == 0) {
-			c->stop = 1;
-			break;
-		}
-		if (strcasecmp(kw, "Include") == 0) {
-			while ((v = next_word(&line)) != NULL && !c->stop)
-				sshd_include(s, v, c, depth);
-			continue;
-		}
-		if ((v = next_word(&line)) == NULL)
-			continue;
-		/* sshd keeps the first value it reads for a keyword. */
-		for (size_t i = 0; i < SSHD_NRULES; i++)
-			if (strcasecmp(kw, sshd_rules[i].keyword) == 0 &&
-			    c->val[i][0] == '\0') {
-				snprintf(c->val[i], sizeof(c->val[i]), "%s", v);
-				snprintf(c->where[i], sizeof(c->where[i]), "%s",
-				    path + strlen(s->prefix));
+		if (have == size) {
+			if (size > max) {
+				errno = EFBIG;
+				goto fail;
 			}
+			size = size == 0 ? 4096 : size * 2;
+			if (size > max + 1)
+				size = max + 1;
+			if ((p = realloc(data, size + 1)) == NULL)
+				goto fail;
+			data = p;
+		}
+		if ((n = read(fd, data + have, size - have)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > max) {
+			errno = EFBIG;
+			goto fail;
+		}
 	}
+	close(fd);
+	if (data == NULL && (data = malloc(1)) == NULL)
+		return NULL;
+	data[have] = '\0';
+	if (len != NULL)
+		*len = have;
+	return data;
+fail:
+	saved = errno;
+	free(data);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+char *
+scan_next_line(char **cursor, unsigned *lineno)
+{
+	char	*line = *cursor, *nl;
+	size_t	 n;
+
+	if (line == NULL || *line == '\0')
+		return NULL;
+	if ((nl = strchr(line, '\n')) != NULL) {
+		*nl = '\0';
+		*cursor = nl + 1;
+	} else
+		*cursor = line + strlen(line);
+	(*lineno)++;
+	if ((n = strlen(line)) > SCAN_LINE_MAX)
+		line[n = SCAN_LINE_MAX] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[n - 1] = '\0';
+	return line;
+}
+
+int
+scan_read_long(const struct scan_ctx *s, const char *path, long *v)
+{
+	char	 p[AGENT_PATH_MAX + 64], *text = NULL, *end;
+	int	 rc = -1;
+
+	if (scan_path(s, path, p, sizeof(p)) == -1 ||
+	    (text = scan_read(p, 4096, NULL)) == NULL)
+		goto out;
+	errno = 0;
+	*v = strtol(text, &end, 10);
+	if (errno != 0 || end == text)
+		goto out;
+	while (*end == ' ' || *end == '\t' || *end == '\n')
+		end++;
+	if (*end == '\0')
+		rc = 0;
 out:
 	free(text);
+	return rc;
 }
 
-static void
-check_sshd(struct scan_ctx *s)
+/* ---- programs -------------------------------------------------------------- */
+
+/* The child: never returns. Only async-signal-safe calls after fork(). */
+static void __attribute__((noreturn))
+exec_child(const char *const *argv, char *const *envp, int out)
 {
-	struct sshd_conf	 c;
-	char			 p[PATH_MAX];
+	int devnull;
 
-	memset(&c, 0, sizeof(c));
-	snprintf(p, sizeof(p), "%s/etc/ssh/sshd_config", s->prefix);
-	sshd_file(s, p, &c, 0);
-	if (c.files == 0)
-		return;		/* no sshd configuration: nothing to judge */
-	for (size_t i = 0; i < SSHD_NRULES; i++) {
-		const struct sshd_rule	*r = &sshd_rules[i];
-		const char		*v = c.val[i][0] != '\0' ? c.val[i] :
-					    r->deflt;
+	(void)setpgid(0, 0);
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		_exit(126);
+	if (dup2(devnull, 0) == -1 || dup2(devnull, 2) == -1 ||
+	    dup2(out != -1 ? out : devnull, 1) == -1)
+		_exit(126);
+	execve(argv[0], (char *const *)(uintptr_t)argv, envp);
+	_exit(127);
+}
 
-		if (strcasecmp(v, r->bad) != 0)
-			continue;
-		if (c.val[i][0] != '\0')
-			finding(s, r->id, r->severity, r->title, "%s %s in %s",
-			    r->keyword, v, c.where[i]);
-		else
-			finding(s, r->id, r->severity, r->title, "%s is not set "
-			    "and OpenSSH defaults to %s", r->keyword, v);
+enum scan_exec_rc
+scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
+    size_t cap, char **out, int *truncated, int *status, char *err,
+    size_t errlen)
+{
+	enum scan_exec_rc	 rc = SCAN_EXEC_FAILED;
+	struct stat		 st;
+	struct buf		 b;
+	struct pollfd		 pf;
+	siginfo_t		 si;
+	char			 chunk[4096], rootenv[AGENT_PATH_MAX + 32];
+	char			*envp[4];
+	int64_t			 deadline, limit, t0;
+	pid_t			 pid = -1;
+	int			 fds[2] = { -1, -1 }, wst, exited = 0;
+
+	buf_init(&b, cap);
+	if (out != NULL)
+		*out = NULL;
+	if (truncated != NULL)
+		*truncated = 0;
+	*status = -1;
+	if (argv[0] == NULL || argv[0][0] != '/' || stat(argv[0], &st) == -1 ||
+	    !S_ISREG(st.st_mode) || access(argv[0], X_OK) == -1) {
+		snprintf(err, errlen, "%s is not an executable file",
+		    argv[0] != NULL ? argv[0] : "(none)");
+		rc = SCAN_EXEC_NOTFOUND;
+		goto out;
 	}
+	t0 = mono_ms();
+	limit = t0 + (int64_t)timeout_secs * 1000;
+	deadline = limit < s->deadline_ms ? limit : s->deadline_ms;
+	if (deadline <= mono_ms()) {
+		snprintf(err, errlen, "not run: the scan's %d s budget is used "
+		    "up", SCAN_BUDGET_SECS);
+		rc = SCAN_EXEC_TIMEOUT;
+		goto out;
+	}
+	snprintf(rootenv, sizeof(rootenv), "VAULTMESH_SCAN_ROOT=%s",
+	    s->o->root);
+	envp[0] = (char *)(uintptr_t)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	envp[1] = (char *)(uintptr_t)"LC_ALL=C";
+	envp[2] = rootenv;
+	envp[3] = NULL;
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		exec_child(argv, envp, fds[1]);
+	/* Both sides set the group, so killpg() works whoever runs first. */
+	(void)setpgid(pid, pid);
+	close(fds[1]);
+	fds[1] = -1;
+
+	/* Read stdout until EOF (all holders closed it) or the deadline. */
+	while (fds[0] != -1 && mono_ms() < deadline) {
+		int64_t left = deadline - mono_ms();
+		ssize_t	n;
+
+		pf.fd = fds[0];
+		pf.events = POLLIN;
+		if (poll(&pf, 1, left > 1000 ? 1000 : (int)left) <= 0)
+			continue;
+		if ((n = read(fds[0], chunk, sizeof(chunk))) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			break;
+		}
+		if (n == 0) {
+			close(fds[0]);
+			fds[0] = -1;
+			break;
+		}
+		/* Keep the first cap bytes; drain the rest so it can finish. */
+		if (out != NULL && b.len < cap) {
+			size_t keep = (size_t)n;
+
+			if (b.len + keep > cap) {
+				keep = cap - b.len;
+				if (truncated != NULL)
+					*truncated = 1;
+			}
+			buf_add(&b, chunk, keep);
+		} else if (out != NULL && truncated != NULL)
+			*truncated = 1;
+	}
+	/* Then its exit, without reaping it yet (see below). */
+	while (mono_ms() < deadline) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == 0 && si.si_pid == pid) {
+			exited = 1;
+			break;
+		}
+		(void)poll(NULL, 0, 10);
+	}
+	/*
+	 * Until the leader is reaped its group id cannot be reused, so this
+	 * kills exactly its stragglers (and it, at the deadline).
+	 */
+	(void)killpg(pid, SIGKILL);
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &wst, 0) == -1 && errno == EINTR)
+		;
+	if (!exited) {
+		snprintf(err, errlen, "killed after %lld s%s",
+		    (long long)((deadline - t0 + 999) / 1000),
+		    deadline < limit ? " (the scan's time budget ran out)" :
+		    "");
+		rc = SCAN_EXEC_TIMEOUT;
+	} else if (WIFEXITED(wst)) {
+		*status = WEXITSTATUS(wst);
+		rc = SCAN_EXEC_EXITED;
+	} else if (WIFSIGNALED(wst)) {
+		*status = WTERMSIG(wst);
+		snprintf(err, errlen, "killed by signal %d", *status);
+		rc = SCAN_EXEC_SIGNALED;
+	}
+	if (out != NULL && rc == SCAN_EXEC_EXITED) {
+		if (buf_failed(&b)) {
+			snprintf(err, errlen, "out of memory");
+			rc = SCAN_EXEC_FAILED;
+		} else if ((*out = buf_take(&b, NULL)) == NULL &&
+		    (*out = strdup("")) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			rc = SCAN_EXEC_FAILED;
+		}
+	}
+out:
+	if (fds[0] != -1)
+		close(fds[0]);
+	if (fds[1] != -1)
+		close(fds[1]);
+	buf_free(&b);
+	return rc;
+}
+
+/* ---- systemd, as the services check asks it ------------------------------ */
+
+/* sd_booted()'s test: systemd runs when this directory exists. */
+static int
+systemd_unit_prop(void *arg, const char *unit, const char *prop, char *out,
+    size_t n, char *err, size_t errlen)
+{
+	if (access("/run/systemd/system/", F_OK) == -1)
+		return SCAN_NO_SYSTEMD;
+	return probes_unit_prop(arg, unit, prop, out, n, err, errlen);
 }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -250,35 +429,74 @@ static const struct scan_check {
 	const char	*name;
 	void		(*run)(struct scan_ctx *);
 } checks[] = {
-	{ "vaultmesh_root", check_vm_root },
-	{ "sshd_config", check_sshd },
+	{ "agent",	scan_check_agent },
+	{ "sshd",	scan_check_sshd },
+	{ "kernel",	scan_check_kernel },
+	{ "services",	scan_check_services },
+	{ "network",	scan_check_network },
+	{ "updates",	scan_check_updates },
+	{ "rules",	scan_check_rules },
 };
 
+void
+scan_opts_from_config(struct scan_opts *o, const struct agent_config *c)
+{
+	memset(o, 0, sizeof(*o));
+	o->root = c->scan_root;
+	o->vm_root = c->root;
+	o->services = c->services;
+	o->nservices = c->nservices;
+	o->allowed_ports = c->scan_ports;
+	o->nallowed_ports = c->nscan_ports;
+	o->forwarding_allowed = c->scan_forwarding_allowed;
+	o->rules_dir = c->scan_rules_dir;
+	o->packages = c->scan_packages;
+	o->apt = c->scan_apt;
+	o->pacman = c->scan_pacman;
+}
+
 json_t *
-scan_run(const char *scan_root, const char *vm_root, char *err,
-    size_t errlen)
+scan_run(const struct scan_opts *o, char *err, size_t errlen)
 {
 	struct scan_ctx	 s;
-	size_t		 n;
+	struct scan_opts oo = *o;
+	struct probes	*pr = NULL;
+	size_t		 n, ran = 0;
 	json_t		*out = NULL;
 
 	memset(&s, 0, sizeof(s));
-	n = strlen(scan_root);
-	while (n > 0 && scan_root[n - 1] == '/')
+	n = strlen(o->root);
+	while (n > 0 && o->root[n - 1] == '/')
 		n--;
 	if (n >= sizeof(s.prefix)) {
 		snprintf(err, errlen, "scan root too long");
 		goto out;
 	}
-	memcpy(s.prefix, scan_root, n);
+	memcpy(s.prefix, o->root, n);
 	s.prefix[n] = '\0';
-	s.vm_root = vm_root;
+	if (oo.unit_prop == NULL) {
+		if ((pr = probes_new()) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		oo.unit_prop = systemd_unit_prop;
+		oo.unit_arg = pr;
+	}
+	s.o = &oo;
+	s.deadline_ms = mono_ms() + SCAN_BUDGET_SECS * 1000LL;
 	if ((s.findings = json_array()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
-		checks[i].run(&s);
+		if (o->only == NULL || strcmp(o->only, checks[i].name) == 0) {
+			checks[i].run(&s);
+			ran++;
+		}
+	if (ran == 0) {
+		snprintf(err, errlen, "no check named %s", o->only);
+		goto out;
+	}
 	if (s.failed) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -287,5 +505,6 @@ scan_run(const char *scan_root, const char *vm_root, char *err,
 	s.findings = NULL;
 out:
 	json_decref(s.findings);
+	probes_free(pr);
 	return out;
 }

@@ -187,12 +187,13 @@ def test_sovereign_scan_reports_findings_from_fixture_tree(
     r = result(cc, cid)
     assert r["status"] == "ok", r
     by_id = {f["id"]: f for f in r["findings"]}
-    assert by_id["ssh_root_login"]["severity"] == "critical"
-    assert "sshd_config.d/10-root.conf" in by_id["ssh_root_login"]["detail"]
-    assert by_id["vaultmesh_token_exposed"]["severity"] == "high"
-    assert "ssh_password_auth" not in by_id
+    assert by_id["ssh.permit_root_login"]["severity"] == "critical"
+    assert "sshd_config.d/10-root.conf:2" in \
+        by_id["ssh.permit_root_login"]["detail"]
+    assert by_id["agent.token_exposed"]["severity"] == "high"
+    assert "ssh.password_authentication" not in by_id
     for f in r["findings"]:
-        assert set(f) == {"id", "severity", "title", "detail"}
+        assert set(f) == {"id", "severity", "title", "detail", "remediation"}
         assert f["severity"] in ("critical", "high", "medium", "low", "info")
 
     os.chmod(os.path.join(a.root, "node_token"), 0o600)
@@ -203,7 +204,10 @@ def test_sovereign_scan_reports_findings_from_fixture_tree(
     cid, elem = cc.command(node, 2, "sovereign-scan")
     cc.push(elem)
     r = result(cc, cid)
-    assert r["status"] == "ok" and r["findings"] == [], r
+    # Only "info" remains: what this machine cannot show (no systemd, no
+    # package database in the fixture tree).
+    assert r["status"] == "ok", r
+    assert [f for f in r["findings"] if f["severity"] != "info"] == [], r
     assert a.stop()[0] == 0
 
 
