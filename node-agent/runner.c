@@ -235,7 +235,7 @@ static void __attribute__((noreturn))
 child(struct agent *a, const struct cmd_payload *p, int out, runner_fn fn)
 {
 	sigset_t	 none;
-	int		 devnull;
+	int		 devnull, logfd;
 
 	(void)setsid();
 	sigemptyset(&none);
@@ -246,6 +246,13 @@ child(struct agent *a, const struct cmd_payload *p, int out, runner_fn fn)
 		if (devnull > 2)
 			close(devnull);
 	}
+	/*
+	 * The agent's own log lines keep going to its stderr (the journal),
+	 * not into the command's output; close-on-exec, so programs the
+	 * command runs do not inherit it.
+	 */
+	if ((logfd = fcntl(2, F_DUPFD_CLOEXEC, 3)) != -1)
+		log_set_fd(logfd);
 	if (dup2(out, 1) == -1 || dup2(out, 2) == -1)
 		_exit(125);
 	if (out > 2)

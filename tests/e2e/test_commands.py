@@ -340,3 +340,16 @@ def test_a_result_for_a_never_delivered_command_clears_it_from_the_queue(cc, enr
     r = c.request("GET", f"/api/agent/commands?node_id={n.node_id}&wait=1",
                   headers={"Authorization": f"Bearer {n.token}"})
     assert r.json() == {"commands": []} and time.monotonic() - t0 >= 0.9
+
+
+def test_the_agents_own_log_lines_stay_out_of_command_output(cc, agent):
+    c = cc()
+    a = agent(c)          # VAULTMESH_LOG=debug: the agent logs a lot
+    a.wait_heartbeat()
+    nid = a.node_id()
+    for body in ({"command": "service-status", "args": {"unit": "alpha.service"}},
+                 {"command": "sovereign-scan"}, {"command": "agent-info"}):
+        cid = c.post_json(f"/nodes/{nid}/commands", body).json()["command_id"]
+        cmd = wait_command(c, nid, cid)
+        assert "event=" not in (cmd["output"] or ""), cmd["output"]
+        assert "level=debug" not in (cmd["output"] or "")
