@@ -307,6 +307,9 @@ int		 store_findings(struct store *s, const char *command_id,
 
 /* ---- policy.c: which commands each OS profile may run -------------- */
 
+/* Checks a policy document (label names it in err): 0, or -1 with why. */
+int		 policy_check_text(const char *label, const char *text,
+		    size_t len, char *err, size_t errlen);
 /* Loads the policy (path NULL: built-in): 0, or -1 with "file:line: why". */
 int		 policy_init(const char *path, char *err, size_t errlen);
 /* Reloads the same file; on failure the old policy stays: -1 with err. */
@@ -575,6 +578,13 @@ void	 node_page(struct req *r, const char *node_id, unsigned status,
  */
 int	 command_queue(struct cmd_new *c, json_t *args);
 void	 h_queue_command(struct req *r);
+/*
+ * Validates a command result body (root borrowed; res's strings point into
+ * it, or into out when the output was cut): 0, or -1 with the field and
+ * why in err. *f is malloc'd findings (free it).
+ */
+int	 result_parse(json_t *root, struct cmd_result *res, struct finding **f,
+	    struct buf *out, char *err, size_t errlen);
 void	 h_agent_commands(struct req *r);
 void	 h_command_result(struct req *r);
 void	 h_node_commands_json(struct req *r);

@@ -397,74 +397,90 @@ valid_time_field(json_t *root, const char *field, const char **out)
 	return *out != NULL && time_parse_rfc3339(*out, &t) == 0;
 }
 
-void
-h_command_result(struct req *r)
+int
+result_parse(json_t *root, struct cmd_result *res, struct finding **f,
+    struct buf *out, char *err, size_t errlen)
 {
 	static const char *const statuses[] = { "ok", "error", "rejected",
 	    "timeout" };
+	json_t	*ex;
+	int	 ok = 0;
+
+	memset(res, 0, sizeof(*res));
+	*f = NULL;
+	res->node_id = json_string_value(json_object_get(root, "node_id"));
+	res->command_id = json_string_value(json_object_get(root,
+	    "command_id"));
+	res->status = json_string_value(json_object_get(root, "status"));
+	res->output = json_string_value(json_object_get(root, "output"));
+	ex = json_object_get(root, "exit_code");
+	for (size_t i = 0; i < 4 && res->status != NULL; i++)
+		if (strcmp(res->status, statuses[i]) == 0)
+			ok = 1;
+	if (res->node_id == NULL || !uuid_valid(res->node_id)) {
+		snprintf(err, errlen, "node_id: must be a lowercase UUID");
+		return -1;
+	}
+	if (res->command_id == NULL || !uuid_valid(res->command_id)) {
+		snprintf(err, errlen, "command_id: must be a lowercase UUID");
+		return -1;
+	}
+	if (!ok) {
+		snprintf(err, errlen, "status: must be ok, error, rejected or "
+		    "timeout");
+		return -1;
+	}
+	if (ex != NULL && !json_is_null(ex) && !json_is_integer(ex)) {
+		snprintf(err, errlen, "exit_code: must be an integer or null");
+		return -1;
+	}
+	if (json_object_get(root, "output") != NULL && res->output == NULL) {
+		snprintf(err, errlen, "output: must be a string");
+		return -1;
+	}
+	if (!valid_time_field(root, "started_at", &res->started_at) ||
+	    !valid_time_field(root, "finished_at", &res->finished_at)) {
+		snprintf(err, errlen, "started_at and finished_at: must be RFC "
+		    "3339 times");
+		return -1;
+	}
+	if (parse_findings(json_object_get(root, "findings"), f,
+	    &res->nfindings, err, errlen) == -1)
+		return -1;
+	res->findings = *f;
+	res->has_exit = json_is_integer(ex);
+	res->exit_code = json_is_integer(ex) ? json_integer_value(ex) : 0;
+	if (res->output != NULL && strlen(res->output) > OUTPUT_STORE_MAX) {
+		buf_add(out, res->output, OUTPUT_STORE_MAX);
+		buf_puts(out, "\n[output truncated by the command center]");
+		if (buf_failed(out)) {
+			snprintf(err, errlen, "output: out of memory");
+			free(*f);
+			*f = NULL;
+			return -1;
+		}
+		res->output = out->p;
+	}
+	return 0;
+}
+
+void
+h_command_result(struct req *r)
+{
 	struct cmd_result	 res;
 	struct finding		*f = NULL;
-	json_t			*root, *ex;
+	json_t			*root;
 	struct buf		 b, out;
 	char			 err[160];
-	int			 ok = 0;
 
-	memset(&res, 0, sizeof(res));
 	buf_init(&out, OUTPUT_STORE_MAX + 64);
 	if (!agent_token_known(r))
 		return;
 	if ((root = parse_body(r)) == NULL)
 		return;
-	res.node_id = json_string_value(json_object_get(root, "node_id"));
-	res.command_id = json_string_value(json_object_get(root, "command_id"));
-	res.status = json_string_value(json_object_get(root, "status"));
-	res.output = json_string_value(json_object_get(root, "output"));
-	ex = json_object_get(root, "exit_code");
-	for (size_t i = 0; i < 4 && res.status != NULL; i++)
-		if (strcmp(res.status, statuses[i]) == 0)
-			ok = 1;
-	if (res.node_id == NULL || !uuid_valid(res.node_id)) {
-		resp_error(r, 400, "invalid_field", "node_id: must be a "
-		    "lowercase UUID");
-		goto out;
-	}
-	if (res.command_id == NULL || !uuid_valid(res.command_id)) {
-		resp_error(r, 400, "invalid_field", "command_id: must be a "
-		    "lowercase UUID");
-		goto out;
-	}
-	if (!ok) {
-		resp_error(r, 400, "invalid_field", "status: must be ok, error, "
-		    "rejected or timeout");
-		goto out;
-	}
-	if (ex != NULL && !json_is_null(ex) && !json_is_integer(ex)) {
-		resp_error(r, 400, "invalid_field", "exit_code: must be an "
-		    "integer or null");
-		goto out;
-	}
-	if (json_object_get(root, "output") != NULL && res.output == NULL) {
-		resp_error(r, 400, "invalid_field", "output: must be a string");
-		goto out;
-	}
-	if (!valid_time_field(root, "started_at", &res.started_at) ||
-	    !valid_time_field(root, "finished_at", &res.finished_at)) {
-		resp_error(r, 400, "invalid_field", "started_at and "
-		    "finished_at: must be RFC 3339 times");
-		goto out;
-	}
-	if (parse_findings(json_object_get(root, "findings"), &f,
-	    &res.nfindings, err, sizeof(err)) == -1) {
+	if (result_parse(root, &res, &f, &out, err, sizeof(err)) == -1) {
 		resp_error(r, 400, "invalid_field", "%s", err);
 		goto out;
-	}
-	res.findings = f;
-	res.has_exit = json_is_integer(ex);
-	res.exit_code = json_is_integer(ex) ? json_integer_value(ex) : 0;
-	if (res.output != NULL && strlen(res.output) > OUTPUT_STORE_MAX) {
-		buf_add(&out, res.output, OUTPUT_STORE_MAX);
-		buf_puts(&out, "\n[output truncated by the command center]");
-		res.output = out.p;
 	}
 	if (agent_auth(r, res.node_id) == -1)
 		goto out;

@@ -88,15 +88,49 @@ command_list(json_t *arr, const char *where, unsigned *out, char *err,
 	return 0;
 }
 
-/* Parses a policy document; NULL with "<where>: <why>" in err. */
+static struct policy *policy_parse_text(const char *path, const char *text,
+    size_t len, char *err, size_t errlen);
+
+/* Loads a policy document; NULL with "<where>: <why>" in err. */
 static struct policy *
 policy_parse(const char *path, char *err, size_t errlen)
+{
+	struct policy	*p = NULL;
+	char		*text = NULL;
+	size_t		 len;
+
+	if (path == NULL)
+		return policy_parse_text(NULL, NULL, 0, err, errlen);
+	if ((text = file_read(path, POLICY_FILE_MAX, &len)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
+		    "larger than 256 KiB" : strerror(errno));
+		return NULL;
+	}
+	p = policy_parse_text(path, text, len, err, errlen);
+	free(text);
+	return p;
+}
+
+int
+policy_check_text(const char *label, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	struct policy *p = policy_parse_text(label, text, len, err, errlen);
+
+	if (p == NULL)
+		return -1;
+	policy_free(p);
+	return 0;
+}
+
+/* Parses a policy document (path NULL: built-in). */
+static struct policy *
+policy_parse_text(const char *path, const char *text, size_t len, char *err,
+    size_t errlen)
 {
 	struct policy	*p;
 	json_t		*root = NULL, *profiles, *v;
 	json_error_t	 jerr;
-	char		*text = NULL;
-	size_t		 len;
 	const char	*key;
 	char		 where[128];
 
@@ -109,11 +143,6 @@ policy_parse(const char *path, char *err, size_t errlen)
 		    sizeof(builtin_default[0]); i++)
 			p->dflt |= 1u << catalog_bit(builtin_default[i]);
 		return p;
-	}
-	if ((text = file_read(path, POLICY_FILE_MAX, &len)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
-		    "larger than 256 KiB" : strerror(errno));
-		goto fail;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
@@ -169,11 +198,9 @@ policy_parse(const char *path, char *err, size_t errlen)
 		}
 	}
 	json_decref(root);
-	free(text);
 	return p;
 fail:
 	json_decref(root);
-	free(text);
 	policy_free(p);
 	return NULL;
 }
