@@ -50,7 +50,11 @@ COMMON_SRC = $(wildcard common/*.c)
 CC_SRC	   = $(wildcard command-center/*.c)
 AGENT_SRC  = $(wildcard node-agent/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
-CC_OBJ	   = $(CC_SRC:%.c=$(BUILD)/%.o)
+# htmx, from the npm package pinned in package.json / package-lock.json,
+# embedded into the command center (served at a versioned static path).
+HTMX_JS	   = node_modules/htmx.org/dist/htmx.min.js
+HTMX_OBJ   = $(BUILD)/gen/htmx.o
+CC_OBJ	   = $(CC_SRC:%.c=$(BUILD)/%.o) $(HTMX_OBJ)
 AGENT_OBJ  = $(AGENT_SRC:%.c=$(BUILD)/%.o)
 CC_LIB_OBJ    = $(filter-out $(BUILD)/command-center/main.o,$(CC_OBJ))
 AGENT_LIB_OBJ = $(filter-out $(BUILD)/node-agent/main.o,$(AGENT_OBJ))
@@ -72,6 +76,18 @@ deps:
 $(BUILD)/%.o: %.c $(wildcard common/*.h command-center/*.h node-agent/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(HTMX_JS): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --omit=dev
+	@touch $@
+
+$(BUILD)/gen/htmx.c: $(HTMX_JS) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed.sh htmx_js $(HTMX_JS) \
+	    $$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' node_modules/htmx.org/package.json) $@
+
+$(BUILD)/gen/htmx.o: $(BUILD)/gen/htmx.c
+	$(CC) -std=c17 $(CFLAGS) $(SANFLAGS) -fPIE -c -o $@ $<
 
 $(BUILD)/vaultmesh-command-center: $(CC_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_CC)
@@ -115,4 +131,4 @@ install: all
 	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
 
 clean:
-	rm -rf build
+	rm -rf build node_modules

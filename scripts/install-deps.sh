@@ -8,6 +8,12 @@ libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libsodium-dev
 libcurl4-openssl-dev libssl-dev libsystemd-dev libcmocka-dev
 python3 python3-pytest python3-cryptography curl wrk prometheus"
 
+# npm fetches htmx (pinned in package-lock.json) and the browser test's
+# driver; a machine that has node and npm from elsewhere keeps them.
+if ! command -v npm >/dev/null 2>&1; then
+	PKGS="$PKGS nodejs npm"
+fi
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
