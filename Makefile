@@ -113,10 +113,14 @@ unit: all $(UNIT_BIN)
 e2e: all
 	VM_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
-# Every test, once in the normal build and once under ASan and UBSan.
+# Every test, once in the normal build and once under ASan and UBSan, and
+# every fuzzer for a few seconds.
 check: deps
 	$(MAKE) unit e2e
 	$(MAKE) SAN=1 unit e2e
+	$(MAKE) fuzz-smoke
+
+include fuzz/fuzz.mk
 
 demo: deps
 	$(MAKE) all
