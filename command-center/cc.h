@@ -463,6 +463,12 @@ void		 resp_html(struct req *r, unsigned status, struct buf *body);
 void		 resp_error(struct req *r, unsigned status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void		 resp_redirect(struct req *r, const char *location);
+/*
+ * A static asset compiled into the program (data outlives every request),
+ * cached for a year: serve it at a path that changes with its content.
+ */
+void		 resp_static(struct req *r, const char *ctype, const void *data,
+		    size_t len);
 /* Prometheus text exposition. */
 void		 resp_metrics(struct req *r, struct buf *body);
 /* Static stylesheet, cacheable. */

@@ -196,6 +196,29 @@ resp_html(struct req *r, unsigned status, struct buf *body)
 }
 
 void
+resp_static(struct req *r, const char *ctype, const void *data, size_t len)
+{
+	struct MHD_Response *resp;
+
+	if (r->answered)
+		return;
+	r->answered = 1;
+	/* The bytes live as long as the program: no copy. */
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+	    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		r->queue_ret = MHD_NO;
+		return;
+	}
+	add_common_headers(resp);
+	MHD_add_response_header(resp, "Cache-Control",
+	    "public, max-age=31536000, immutable");
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	r->queue_ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+}
+
+void
 resp_metrics(struct req *r, struct buf *body)
 {
 	respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, NULL);
