@@ -42,6 +42,8 @@ struct agent_config {
 	char		*root;
 	long		 heartbeat_secs;
 	char		*enroll_secret;		/* NULL when unset; wiped */
+	char		*cf_access_id;		/* Access service token, or NULL */
+	char		*cf_access_secret;	/* wiped */
 	char		*services[AGENT_SERVICES_MAX];
 	size_t		 nservices;
 	char		 log_level[8];
@@ -153,6 +155,11 @@ void	 client_wakeup(struct client *c);
  * filled, free with http_resp_free), CLIENT_FAIL with err on transport
  * failure or an oversized answer, CLIENT_STOPPED when *stop was set.
  */
+/*
+ * Sends a Cloudflare Access service token with every request from now on
+ * (the strings must outlive the clients; NULL sends none).
+ */
+void	 client_set_access(const char *id, const char *secret);
 enum client_rc client_request(struct client *c, const struct http_req *rq,
 	    struct http_resp *rs, char *err, size_t errlen);
 void	 http_resp_free(struct http_resp *rs);

@@ -25,6 +25,15 @@ struct client {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
+static const char	*access_id, *access_secret;
+
+void
+client_set_access(const char *id, const char *secret)
+{
+	access_id = id;
+	access_secret = secret;
+}
+
 int
 client_global_init(void)
 {
@@ -133,6 +142,23 @@ headers_new(const struct http_req *rq)
 	if ((n = curl_slist_append(h, "Expect:")) == NULL)
 		goto fail;
 	h = n;
+	if (access_id != NULL && access_secret != NULL) {
+		char line[300];
+
+		snprintf(line, sizeof(line), "CF-Access-Client-Id: %s",
+		    access_id);
+		n = curl_slist_append(h, line);
+		if (n == NULL)
+			goto fail;
+		h = n;
+		snprintf(line, sizeof(line), "CF-Access-Client-Secret: %s",
+		    access_secret);
+		n = curl_slist_append(h, line);
+		sodium_memzero(line, sizeof(line));
+		if (n == NULL)
+			goto fail;
+		h = n;
+	}
 	if (rq->bearer != NULL) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
 		    rq->bearer);

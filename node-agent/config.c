@@ -319,6 +319,51 @@ parse_pubkey(struct agent_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* A header value: visible ASCII only, so nothing can end the header. */
+static int
+header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s <= 0x20 || *s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Cloudflare Access service token (both or neither). */
+static int
+parse_access(struct agent_config *c, char *err, size_t errlen)
+{
+	const char *id, *secret;
+
+	if (env_str("VAULTMESH_CF_ACCESS_CLIENT_ID", NULL, 256, &id, err,
+	    errlen) == -1 ||
+	    env_str("VAULTMESH_CF_ACCESS_CLIENT_SECRET", NULL, 256, &secret,
+	    err, errlen) == -1)
+		return -1;
+	if ((id == NULL) != (secret == NULL)) {
+		snprintf(err, errlen, "%s: set VAULTMESH_CF_ACCESS_CLIENT_ID and "
+		    "VAULTMESH_CF_ACCESS_CLIENT_SECRET together", id ?
+		    "VAULTMESH_CF_ACCESS_CLIENT_SECRET" :
+		    "VAULTMESH_CF_ACCESS_CLIENT_ID");
+		return -1;
+	}
+	if (id == NULL)
+		return 0;
+	if (!header_safe(id) || !header_safe(secret)) {
+		snprintf(err, errlen, "%s: must be visible ASCII without spaces",
+		    !header_safe(id) ? "VAULTMESH_CF_ACCESS_CLIENT_ID" :
+		    "VAULTMESH_CF_ACCESS_CLIENT_SECRET");
+		return -1;
+	}
+	if ((c->cf_access_id = strdup(id)) == NULL ||
+	    (c->cf_access_secret = strdup(secret)) == NULL) {
+		snprintf(err, errlen, "VAULTMESH_CF_ACCESS_CLIENT_ID: out of "
+		    "memory");
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_load(struct agent_config *c, char *err, size_t errlen)
 {
@@ -354,6 +399,8 @@ config_load(struct agent_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "VAULTMESH_ENROLL_SECRET: out of memory");
 		goto out;
 	}
+	if (parse_access(c, err, errlen) == -1)
+		goto out;
 	if (env_str("VAULTMESH_SERVICES", "", 64 * 1024, &v, err,
 	    errlen) == -1 ||
 	    split_list("VAULTMESH_SERVICES", v, CMD_UNIT_MAX, add_service, c,
@@ -386,6 +433,11 @@ config_free(struct agent_config *c)
 		sodium_memzero(c->enroll_secret, strlen(c->enroll_secret));
 		free(c->enroll_secret);
 	}
+	free(c->cf_access_id);
+	if (c->cf_access_secret != NULL) {
+		sodium_memzero(c->cf_access_secret, strlen(c->cf_access_secret));
+		free(c->cf_access_secret);
+	}
 	for (size_t i = 0; i < c->nservices; i++)
 		free(c->services[i]);
 	for (size_t i = 0; i < c->nmetrics; i++)
@@ -405,12 +457,17 @@ config_has_service(const struct agent_config *c, const char *unit)
 void
 config_scrub_env(void)
 {
-	char *v = getenv("VAULTMESH_ENROLL_SECRET");
+	static const char *const secrets[] = { "VAULTMESH_ENROLL_SECRET",
+	    "VAULTMESH_CF_ACCESS_CLIENT_SECRET" };
 
-	/* Wipe the bytes in place so /proc/<pid>/environ no longer shows it. */
-	if (v != NULL)
-		sodium_memzero(v, strlen(v));
-	unsetenv("VAULTMESH_ENROLL_SECRET");
+	/* Wipe the bytes in place so /proc/<pid>/environ no longer shows them. */
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		char *v = getenv(secrets[i]);
+
+		if (v != NULL)
+			sodium_memzero(v, strlen(v));
+		unsetenv(secrets[i]);
+	}
 }
 
 void
@@ -429,6 +486,9 @@ config_usage(FILE *f)
 "                                 (/var/lib/vaultmesh)\n"
 "  VAULTMESH_HEARTBEAT_SECS       seconds between heartbeats, 1-86400 (30)\n"
 "  VAULTMESH_ENROLL_SECRET        enroll secret for immediate approval (unset)\n"
+"  VAULTMESH_CF_ACCESS_CLIENT_ID, VAULTMESH_CF_ACCESS_CLIENT_SECRET\n"
+"                                 Cloudflare Access service token sent on every\n"
+"                                 request (both or neither)\n"
 "  VAULTMESH_SERVICES             comma list of systemd units to watch and\n"
 "                                 allow service-restart on, at most 32 ()\n"
 "  VAULTMESH_LOG                  error, warn, info or debug (info)\n"

@@ -77,6 +77,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	have_curl = 1;
+	client_set_access(cfg.cf_access_id, cfg.cf_access_secret);
 	if ((hbc = client_new(&a.stop)) == NULL ||
 	    (pc = client_new(&a.stop)) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", AGENT_PROG);
