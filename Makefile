@@ -129,10 +129,25 @@ demo: deps
 bench: all
 	./bench/run.sh $(BUILD)
 
+SYSCONFDIR ?= /etc
+MANDIR	   ?= $(PREFIX)/share/man
+UNITDIR	   ?= $(PREFIX)/lib/systemd/system
+
+# Binaries, units (pointing at $(PREFIX)/bin), man pages, and example
+# settings under $(SYSCONFDIR)/vaultmesh (*.example: never overwrites).
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/vaultmesh/scan.d
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	for u in systemd/*.service systemd/*.socket; do \
+		sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' $$u > $(DESTDIR)$(UNITDIR)/$${u#systemd/}; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#systemd/}; \
+	done
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0600 examples/agent.env $(DESTDIR)$(SYSCONFDIR)/vaultmesh/agent.env.example
+	install -m 0644 examples/command-center.env $(DESTDIR)$(SYSCONFDIR)/vaultmesh/command-center.env.example
+	install -m 0644 examples/policy.json $(DESTDIR)$(SYSCONFDIR)/vaultmesh/policy.json.example
+	install -m 0644 node-agent/scan-rules.example.json $(DESTDIR)$(SYSCONFDIR)/vaultmesh/scan.d/example.json.example
 
 clean:
 	rm -rf build node_modules

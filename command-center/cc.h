@@ -280,6 +280,8 @@ struct audit_rec {
 };
 
 int		 store_audit_add(struct store *s, const struct audit_rec *a);
+/* 0 when the store answers a trivial query (its lock is not stuck). */
+int		 store_ping(struct store *s);
 /* Entries with id < before (0: newest), newest first. */
 int		 store_audit_list(struct store *s, int64_t before, int limit,
 		    int (*fn)(int64_t id, const struct audit_rec *a, void *arg),
@@ -395,6 +397,8 @@ struct fleet_summary {
 };
 void		 fleet_summarize(struct fleet *f, int64_t now,
 		    struct fleet_summary *out);
+/* Rounds of the writer thread so far (it must keep turning). */
+uint64_t	 fleet_writer_rounds(struct fleet *f);
 /* Writes dirty heartbeats to the store now (the writer does it every 200 ms). */
 void		 fleet_flush(struct fleet *f);
 
@@ -420,6 +424,7 @@ struct route {
 struct server	*server_start(const struct config *c, const struct route *table,
 		    char *err, size_t errlen);
 unsigned short	 server_port(const struct server *s);
+const char	*server_host(const struct server *s);
 void		 server_stop(struct server *s);
 
 const char	*req_method(const struct req *r);
@@ -495,6 +500,8 @@ void		 dispatch_wake(const char *node_id);
 /* Takes w out of its bucket (if there) and frees it. */
 void		 dispatch_waiter_free(struct waiter *w);
 size_t		 dispatch_waiting(void);
+/* Rounds of the timer thread so far (it must keep turning). */
+uint64_t	 dispatch_timer_rounds(void);
 /* When a queued command woke w (monotonic µs), or 0. */
 int64_t		 dispatch_woken_us(const struct waiter *w);
 
@@ -633,5 +640,118 @@ int	 json_node(struct buf *b, const struct node_view *v, const char *hb_json);
 /* keys.c: the command-signing key. */
 int	 keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
 	    char *err, size_t errlen);
+
+/* ---- live pages and pictures (issue 7): history.c, store.c, html.c -- */
+
+#define FLEET_SAMPLE_KEEP	(30 * 86400)	/* fleet history kept */
+#define HB_SAMPLE_SECS		300	/* at most one load sample per node per 5 min */
+#define HB_SAMPLE_KEEP		86400	/* load samples kept */
+
+/* Nodes per attention level at one time. */
+struct fleet_sample {
+	int64_t		 at;
+	int		 count[3];	/* enum level */
+};
+
+/* One node's load and memory at one time; NAN when the agent sent none. */
+struct hb_sample {
+	char		 node_id[37];
+	int64_t		 at;
+	double		 load1;
+	double		 mem_used_pct;
+};
+
+/* store.c: adds one fleet sample and drops those older than keep_after. */
+int		 store_fleet_sample(struct store *s, const struct fleet_sample *fs,
+		    int64_t keep_after);
+/* Fleet samples since `since`, the newest of each step-second bucket, oldest first. */
+int		 store_fleet_history(struct store *s, int64_t since, int64_t step,
+		    int (*fn)(const struct fleet_sample *fs, void *arg), void *arg);
+/*
+ * Adds n load samples in one transaction and drops at most prune_max
+ * samples older than keep_after: 0 or -1 (nothing added).
+ */
+int		 store_hb_samples_add(struct store *s, const struct hb_sample *w,
+		    size_t n, int64_t keep_after, size_t prune_max);
+/* The node's load samples since `since`, oldest first. */
+int		 store_hb_history(struct store *s, const char *node_id,
+		    int64_t since, int (*fn)(const struct hb_sample *hs, void *arg),
+		    void *arg);
+
+/*
+ * history.c: called by every scheduler tick. Records the fleet's nodes per
+ * attention level, and (at most every HB_SAMPLE_SECS) each node's load and
+ * memory from its latest heartbeat, in batches.
+ */
+void		 history_sample(int64_t now);
+/* load1 and mem_used_pct of a heartbeat document (NAN when missing): 0, or -1. */
+int		 history_hb_values(const char *hb_json, double *load1,
+		    double *mem_used_pct);
+
+/* html.c: pictures, as inline SVG (no script, no style attribute). */
+/* A scan's severity counts, copied out of the store's row. */
+struct scan_point {
+	char		 command_id[37];
+	int64_t		 scanned_at;
+	int		 counts[FINDING_SEVERITIES];
+};
+
+/* Stacked areas of nodes per level over [since, now]; s oldest first. */
+void		 svg_fleet_history(struct buf *b, const struct fleet_sample *s,
+		    size_t n, int64_t since, int64_t now);
+/*
+ * A sparkline of y over [since, now] scaled to [0, ymax]; title (escaped)
+ * names it for screen readers. NAN values are skipped.
+ */
+void		 svg_sparkline(struct buf *b, const char *title, const int64_t *t,
+		    const double *y, size_t n, int64_t since, int64_t now,
+		    double ymax);
+/* Stacked bars of findings per severity, one per scan, s oldest first. */
+void		 svg_scan_bars(struct buf *b, const char *title,
+		    const struct scan_point *s, size_t n, int64_t now);
+
+/* Which part of a page to render. */
+enum page_part {
+	PART_PAGE,	/* the whole page */
+	PART_LIVE,	/* the polled sections, each swapped out of band */
+	PART_ALL,	/* every section, after a form or filter (htmx) */
+};
+
+/* Everything the dashboard shows. */
+struct dash_view {
+	struct node_view		*v;	/* sorted in place */
+	size_t				 n;
+	int64_t				 now;
+	const struct dash_filter	*f;
+	const char			*range;	/* "1d", "7d" or "30d" */
+	int64_t				 range_secs;
+	const struct fleet_sample	*hist;	/* oldest first */
+	size_t				 nhist;
+};
+
+/* Everything the node page shows; the lists are rendered by the caller. */
+struct node_parts {
+	const struct node_view	*v;
+	const char		*hb_json;	/* may be NULL */
+	int64_t			 now;
+	const char		*error;		/* refused form, or NULL */
+	unsigned		 allowed;	/* policy_allowed() */
+	const struct scan_point	*scans;		/* oldest first */
+	size_t			 nscans;
+	const struct hb_sample	*samples;	/* oldest first */
+	size_t			 nsamples;
+	const char		*findings;	/* html_finding()s, closed */
+	const char		*commands;	/* html_command_row()s */
+	int			 any_commands;
+};
+
+int		 html_dash(struct buf *b, struct dash_view *d, enum page_part part);
+int		 html_node(struct buf *b, const struct node_parts *p,
+		    enum page_part part);
+/* The versioned paths of the stylesheet and of htmx ("/static/..."). */
+const char	*static_css_path(void);
+const char	*static_htmx_path(void);
+/* GET /static/<file>: the stylesheet and htmx at their versioned names. */
+void		 h_static(struct req *r);
 
 #endif

@@ -1,8 +1,12 @@
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "cc.h"
 #include "log.h"
@@ -47,6 +51,45 @@ bad:
 	snprintf(err, errlen, "VAULTMESH_LISTEN: must be IP:PORT (e.g. "
 	    "127.0.0.1:8088 or [::1]:8088), got \"%s\"", shown);
 	return -1;
+}
+
+/*
+ * systemd's LoadCredential= hands secrets over as files in
+ * $CREDENTIALS_DIRECTORY instead of the environment: "cc-ed25519.key" and
+ * "enroll-secret" are used when the variables are not set.
+ */
+static int
+credentials(struct config *c, char *err, size_t errlen)
+{
+	static char	 key_path[4200], secret[257];
+	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
+	char		 path[4200], *text;
+	size_t		 len;
+
+	if (dir == NULL || *dir == '\0')
+		return 0;
+	if (getenv("VAULTMESH_CC_KEY_PATH") == NULL) {
+		snprintf(key_path, sizeof(key_path), "%s/cc-ed25519.key", dir);
+		if (access(key_path, F_OK) == 0)
+			c->key_path = key_path;
+	}
+	if (c->enroll_secret == NULL) {
+		snprintf(path, sizeof(path), "%s/enroll-secret", dir);
+		if ((text = file_read(path, sizeof(secret) - 1, &len)) != NULL) {
+			str_rtrim(text);
+			snprintf(secret, sizeof(secret), "%s", text);
+			sodium_memzero(text, len);
+			free(text);
+			if (secret[0] != '\0')
+				c->enroll_secret = secret;
+		} else if (errno != ENOENT) {
+			snprintf(err, errlen, "CREDENTIALS_DIRECTORY: cannot read "
+			    "enroll-secret: %s", errno == EFBIG ? "longer than 256 "
+			    "bytes" : strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -102,6 +145,8 @@ config_load(struct config *c, char *err, size_t errlen)
 	    &c->max_longpolls, err, errlen) == -1 ||
 	    env_long("VAULTMESH_THREADS", 0, 0, 64, &c->threads, err,
 	    errlen) == -1)
+		return -1;
+	if (credentials(c, err, errlen) == -1)
 		return -1;
 	if (log_set_level(c->log_level) == -1) {
 		snprintf(err, errlen, "VAULTMESH_LOG: must be error, warn, info "

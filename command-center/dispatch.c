@@ -6,6 +6,7 @@
  * park" against "count the new command, then wake", so no wake-up is lost.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,8 @@
 #include "util.h"
 
 #define BUCKETS		4096
+
+static _Atomic uint64_t timer_rounds;	/* liveness, for the watchdog */
 #define TICK_MS		100
 
 struct waiter {
@@ -80,6 +83,7 @@ timer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&d.mu);
 	for (unsigned tick = 0; !d.stopping; tick++) {
+		atomic_fetch_add(&timer_rounds, 1);
 		int64_t	 now = mono_ms();
 		/*
 		 * libmicrohttpd does not watch suspended connections, so once
@@ -216,4 +220,10 @@ int64_t
 dispatch_woken_us(const struct waiter *w)
 {
 	return w != NULL ? w->woken_us : 0;
+}
+
+uint64_t
+dispatch_timer_rounds(void)
+{
+	return atomic_load(&timer_rounds);
 }

@@ -6,6 +6,7 @@
  * heartbeat is on disk within a second.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ struct fleet {
 	pthread_cond_t		 cv;
 	int			 stop;
 	int			 writer_started;
+	_Atomic uint64_t	 writer_rounds;	/* liveness, for the watchdog */
 };
 
 static uint64_t
@@ -336,6 +338,7 @@ writer_main(void *arg)
 	int		 stop = 0;
 
 	while (!stop) {
+		atomic_fetch_add(&f->writer_rounds, 1);
 		pthread_mutex_lock(&f->mu);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += FLUSH_MS * 1000000L;
@@ -778,4 +781,10 @@ fleet_summarize(struct fleet *f, int64_t now, struct fleet_summary *out)
 			out->scan_age_max = now - n->r.last_scan_at;
 	}
 	pthread_mutex_unlock(&f->mu);
+}
+
+uint64_t
+fleet_writer_rounds(struct fleet *f)
+{
+	return atomic_load(&f->writer_rounds);
 }

@@ -1,8 +1,17 @@
 /*
- * html: server-rendered pages and the JSON form of a node. Every value
- * that came from an agent goes through buf_html() or buf_json_str().
- * Pages work without JavaScript; fragments carry ids for htmx.
+ * html: server-rendered pages, their pictures (inline SVG) and the JSON
+ * form of a node. Every value that came from an agent or an operator goes
+ * through buf_html() or buf_json_str().
+ *
+ * Pages work without JavaScript. With it, htmx (served from this program,
+ * see h_static) keeps them live: a hidden poller asks for the page's live
+ * sections every few seconds and each section in the answer replaces its
+ * namesake by id (hx-swap-oob); forms post through htmx and get every
+ * section back the same way. No inline script or style anywhere: the
+ * Content-Security-Policy forbids both.
  */
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,62 +20,207 @@
 #include "command.h"
 #include "util.h"
 
+/* build/gen/htmx.c, from the npm package pinned in package-lock.json. */
+extern const unsigned char	htmx_js[];
+extern const size_t		htmx_js_len;
+extern const char		htmx_js_version[];
+
+#define DASH_POLL	"every 5s"
+#define NODE_POLL	"every 3s"
+
 const char vm_css[] =
-    ":root{color-scheme:light dark;--bg:#f7f7f8;--fg:#1b1d21;--muted:#5d6370;"
-    "--card:#fff;--line:#d9dce1;--red:#c62828;--yellow:#a56a00;"
-    "--green:#2e7d32;--link:#1a56b0}"
-    "@media (prefers-color-scheme:dark){:root{--bg:#15171a;--fg:#e7e9ec;"
-    "--muted:#9aa1ad;--card:#1e2125;--line:#343840;--red:#ef6b6b;"
-    "--yellow:#e0b040;--green:#6cc070;--link:#7fb0ff}}"
-    "*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,"
-    "sans-serif;background:var(--bg);color:var(--fg)}"
-    "header{padding:.8rem 1.2rem;border-bottom:1px solid var(--line);"
-    "background:var(--card)}header h1{margin:0;font-size:1.15rem}"
-    "header a{color:inherit;text-decoration:none}header{display:flex;"
-    "justify-content:space-between;align-items:center;flex-wrap:wrap}"
-    "header nav a{margin-left:1rem;color:var(--link)}"
-    "main{padding:1rem 1.2rem;max-width:1200px;margin:auto}"
-    "a{color:var(--link)}table{border-collapse:collapse;width:100%;"
-    "background:var(--card)}th,td{text-align:left;padding:.45rem .6rem;"
-    "border-bottom:1px solid var(--line);vertical-align:top}"
-    "th{font-size:.8rem;text-transform:uppercase;color:var(--muted)}"
-    ".badge{display:inline-block;padding:.05rem .5rem;border-radius:.8rem;"
-    "font-weight:600;font-size:.8rem;border:2px solid currentColor}"
+    ":root{color-scheme:light dark;--bg:#f4f5f7;--fg:#1b1d21;--muted:#5b6270;"
+    "--card:#fff;--line:#dcdfe4;--red:#c62828;--red-bg:#fdecea;"
+    "--yellow:#8f5b00;--yellow-bg:#fff3d6;--green:#2e7d32;--green-bg:#e6f4e7;"
+    "--link:#1a56b0;--low:#5b7fa8;--info:#98a1b0;--fill:#1a56b0}"
+    "@media (prefers-color-scheme:dark){:root{--bg:#111316;--fg:#e6e8eb;"
+    "--muted:#9aa1ad;--card:#1b1e23;--line:#30353c;--red:#ff7b72;"
+    "--red-bg:#3b1e1e;--yellow:#e3b341;--yellow-bg:#352a12;--green:#5bd36a;"
+    "--green-bg:#13301a;--link:#7fb4ff;--low:#7d9cc4;--info:#6b7280;"
+    "--fill:#7fb4ff}}"
+    "*{box-sizing:border-box}html{-webkit-text-size-adjust:100%}"
+    "body{margin:0;font:15px/1.5 system-ui,-apple-system,'Segoe UI',"
+    "Roboto,sans-serif;background:var(--bg);color:var(--fg)}"
+    "header.top{display:flex;justify-content:space-between;align-items:center;"
+    "flex-wrap:wrap;gap:.4rem 1rem;padding:.7rem 1.2rem;"
+    "border-bottom:1px solid var(--line);background:var(--card)}"
+    "header.top h1{margin:0;font-size:1.1rem;letter-spacing:.01em}"
+    "header.top h1 a{color:inherit;text-decoration:none}"
+    "header.top nav{display:flex;gap:1rem}"
+    "main{padding:1rem 1.2rem 3rem;max-width:1180px;margin:auto}"
+    "h2{font-size:1.05rem;margin:1.4rem 0 .6rem}h3{font-size:.95rem;"
+    "margin:1rem 0 .4rem}a{color:var(--link)}"
+    "a:focus-visible,button:focus-visible,input:focus-visible,"
+    "select:focus-visible{outline:2px solid var(--link);outline-offset:2px}"
+    ".card{background:var(--card);border:1px solid var(--line);"
+    "border-radius:.6rem;padding:.8rem 1rem}"
+    ".scroll{overflow-x:auto;border:1px solid var(--line);border-radius:.6rem;"
+    "background:var(--card)}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{text-align:left;padding:.5rem .7rem;border-bottom:1px solid "
+    "var(--line);vertical-align:top}tbody tr:last-child td{border-bottom:0}"
+    "th{font-size:.75rem;text-transform:uppercase;letter-spacing:.04em;"
+    "color:var(--muted);font-weight:600}"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".badge{display:inline-block;padding:.05rem .55rem;border-radius:1rem;"
+    "font-weight:700;font-size:.75rem;letter-spacing:.04em;"
+    "border:1px solid currentColor;white-space:nowrap}"
+    ".badge.red{background:var(--red-bg)}.badge.yellow{background:"
+    "var(--yellow-bg)}.badge.green{background:var(--green-bg)}"
+    ".badge.muted{background:transparent}"
     ".red{color:var(--red)}.yellow{color:var(--yellow)}"
     ".green{color:var(--green)}.muted{color:var(--muted)}"
-    ".summary{display:flex;gap:1rem;flex-wrap:wrap;align-items:center;"
-    "margin-bottom:1rem}.summary .count{background:var(--card);"
-    "border:1px solid var(--line);border-radius:.5rem;padding:.5rem 1rem}"
-    ".count b{font-size:1.4rem;display:block}a.count{text-decoration:none}"
-    "#filter{margin:0 0 1rem}.pages{margin:1rem 0}.fleet-line{font-weight:600}"
-    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;"
-    "background:var(--card);padding:1rem;border:1px solid var(--line)}"
-    "dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}"
-    "section{margin-bottom:1.5rem}form.inline{display:inline}"
-    "button{font:inherit;padding:.35rem .9rem;border-radius:.4rem;"
+    ".summary{display:grid;grid-template-columns:repeat(auto-fit,"
+    "minmax(9rem,1fr));gap:.7rem;margin:0 0 1rem}"
+    ".fleet-line{grid-column:1/-1;margin:0;font-weight:600;font-size:1.05rem}"
+    ".fleet-line .asof{font-weight:400;font-size:.8rem;color:var(--muted);"
+    "margin-left:.5rem}"
+    "a.count{display:block;text-decoration:none;background:var(--card);"
+    "border:1px solid var(--line);border-left:5px solid currentColor;"
+    "border-radius:.6rem;padding:.55rem .9rem;font-weight:600}"
+    "a.count:not(.red):not(.yellow):not(.green){color:var(--fg);"
+    "border-left-color:var(--line)}"
+    ".count b{font-size:1.6rem;display:block;line-height:1.2}"
+    "#filter{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;"
+    "margin:0 0 1rem}#filter label{display:flex;flex-direction:column;"
+    "font-size:.8rem;color:var(--muted)}"
+    ".pages{margin:1rem 0;display:flex;gap:1rem;flex-wrap:wrap}"
+    "figure.chart{margin:0 0 1rem;background:var(--card);border:1px solid "
+    "var(--line);border-radius:.6rem;padding:.7rem 1rem}"
+    "figcaption{display:flex;justify-content:space-between;flex-wrap:wrap;"
+    "gap:.3rem 1rem;font-size:.85rem;margin-bottom:.4rem}"
+    "figcaption strong{font-size:.9rem}"
+    ".legend{display:flex;gap:.8rem;flex-wrap:wrap;color:var(--muted)}"
+    ".key::before{content:'';display:inline-block;width:.75rem;height:.75rem;"
+    "border-radius:.15rem;margin-right:.3rem;vertical-align:-.05rem;"
+    "background:currentColor}"
+    ".key.k-low{color:var(--low)}.key.k-info{color:var(--info)}"
+    "svg.plot{display:block;width:100%;height:9rem}"
+    "svg.spark{display:block;width:100%;height:3rem}"
+    "svg.bars{display:block;width:100%;height:4.5rem}"
+    ".axis{display:flex;justify-content:space-between;font-size:.75rem;"
+    "color:var(--muted)}"
+    ".a-red{fill:var(--red)}.a-yellow{fill:var(--yellow)}"
+    ".a-green{fill:var(--green)}.a-red,.a-yellow,.a-green{opacity:.8}"
+    ".grid{stroke:var(--line);stroke-width:1}"
+    ".line{fill:none;stroke:var(--fill);stroke-width:2}"
+    ".under{fill:var(--fill);opacity:.15}"
+    ".s-critical{fill:var(--red)}.s-high{fill:var(--red);opacity:.6}"
+    ".s-medium{fill:var(--yellow)}.s-low{fill:var(--low)}"
+    ".s-info{fill:var(--info)}.s-none{fill:var(--green)}"
+    ".trends{display:grid;grid-template-columns:repeat(auto-fit,"
+    "minmax(16rem,1fr));gap:.7rem}.trends figure.chart{margin:0}"
+    ".cols{display:grid;grid-template-columns:repeat(auto-fit,"
+    "minmax(20rem,1fr));gap:0 1.2rem}"
+    ".node-title{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem "
+    "1rem}.node-title h2{font-size:1.35rem;margin:.4rem 0;"
+    "overflow-wrap:anywhere}"
+    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;"
+    "margin:0}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}"
+    "section{margin-bottom:1.2rem}form.inline{display:inline}"
+    "button{font:inherit;padding:.4rem 1rem;border-radius:.45rem;"
     "border:1px solid var(--line);background:var(--card);color:var(--fg);"
-    "cursor:pointer}button.danger{border-color:var(--red);color:var(--red)}"
-    "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--card);"
-    "border:1px solid var(--line);padding:.6rem;max-height:24rem;overflow:auto}"
+    "cursor:pointer;min-height:2.2rem}button:hover{border-color:var(--link)}"
+    "button.danger{border-color:var(--red);color:var(--red)}"
+    ".htmx-request button,button.htmx-request{opacity:.55;cursor:progress}"
+    "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);"
+    "border:1px solid var(--line);border-radius:.4rem;padding:.6rem;"
+    "margin:0;max-height:22rem;overflow:auto;font-size:.82rem}"
     ".error{border:2px solid var(--red);color:var(--red);padding:.5rem 1rem;"
-    "background:var(--card)}.forms form{margin:.4rem 0}input{font:inherit;"
-    "padding:.3rem;border:1px solid var(--line);background:var(--card);"
-    "color:var(--fg)}code{font-size:.85em;overflow-wrap:anywhere}"
-    "ul.findings{list-style:none;padding:0}li.finding{background:var(--card);"
-    "border:1px solid var(--line);padding:.5rem;margin:.3rem 0}"
-    "@media (max-width:700px){.hide-narrow{display:none}th,td{padding:.35rem}}";
+    "background:var(--red-bg);border-radius:.5rem}"
+    ".forms{display:grid;gap:.5rem}.forms form{display:flex;flex-wrap:wrap;"
+    "gap:.5rem;align-items:center;background:var(--card);border:1px solid "
+    "var(--line);border-radius:.6rem;padding:.5rem .8rem}"
+    ".forms form strong{min-width:9rem}"
+    "input,select{font:inherit;padding:.35rem .5rem;border:1px solid "
+    "var(--line);border-radius:.4rem;background:var(--card);color:var(--fg);"
+    "min-height:2.2rem}input[type=number]{width:6rem}"
+    "code{font-size:.85em;overflow-wrap:anywhere}"
+    "ul.findings{list-style:none;padding:0;margin:0}li.finding{"
+    "background:var(--card);border:1px solid var(--line);border-radius:.5rem;"
+    "padding:.5rem .8rem;margin:.4rem 0}"
+    "tr.output td{padding-top:0}"
+    "@media (max-width:700px){main{padding:.8rem .7rem 2rem}"
+    ".hide-narrow{display:none}th,td{padding:.4rem .45rem}"
+    "header.top{padding:.6rem .8rem}.forms form strong{min-width:0;"
+    "flex-basis:100%}dl{grid-template-columns:1fr}dt{margin-top:.3rem}}";
+
+/* FNV-1a: the stylesheet's path changes with its content. */
+static char	css_path[48], htmx_path[64];
+
+static void
+static_paths_init(void)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = vm_css; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(css_path, sizeof(css_path), "/static/vm-%08x.css", h);
+	snprintf(htmx_path, sizeof(htmx_path), "/static/htmx-%s.min.js",
+	    htmx_js_version);
+}
+
+static pthread_once_t static_once = PTHREAD_ONCE_INIT;
+
+const char *
+static_css_path(void)
+{
+	pthread_once(&static_once, static_paths_init);
+	return css_path;
+}
+
+const char *
+static_htmx_path(void)
+{
+	pthread_once(&static_once, static_paths_init);
+	return htmx_path;
+}
+
+void
+h_static(struct req *r)
+{
+	const char *path = req_path(r);
+
+	if (strcmp(path, static_htmx_path()) == 0)
+		resp_static(r, "text/javascript; charset=utf-8", htmx_js,
+		    htmx_js_len);
+	else if (strcmp(path, static_css_path()) == 0)
+		resp_static(r, "text/css; charset=utf-8", vm_css,
+		    sizeof(vm_css) - 1);
+	else
+		resp_error(r, 404, "not_found", "no such file");
+}
+
+/*
+ * htmx settings: no indicator <style> (the CSP forbids inline style), no
+ * eval, and refused forms (4xx) still show their message.
+ */
+static const char htmx_config[] =
+    "{&quot;includeIndicatorStyles&quot;:false,&quot;allowEval&quot;:false,"
+    "&quot;allowScriptTags&quot;:false,&quot;historyCacheSize&quot;:0,"
+    "&quot;responseHandling&quot;:["
+    "{&quot;code&quot;:&quot;204&quot;,&quot;swap&quot;:false},"
+    "{&quot;code&quot;:&quot;[234]..&quot;,&quot;swap&quot;:true},"
+    "{&quot;code&quot;:&quot;...&quot;,&quot;swap&quot;:false,"
+    "&quot;error&quot;:true}]}";
 
 static void
 page_head(struct buf *b, const char *title)
 {
 	buf_puts(b, "<!doctype html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-	    "content=\"width=device-width, initial-scale=1\"><title>");
+	    "content=\"width=device-width, initial-scale=1\">"
+	    "<meta name=\"color-scheme\" content=\"light dark\">"
+	    "<meta name=\"htmx-config\" content=\"");
+	buf_puts(b, htmx_config);
+	buf_puts(b, "\"><title>");
 	buf_html(b, title);
-	buf_puts(b, " · VaultMesh</title><link rel=\"stylesheet\" "
-	    "href=\"/static/vm.css\"></head><body><header><h1><a href=\"/\">"
-	    "VaultMesh Command Center</a></h1><nav><a href=\"/\">Fleet</a> "
-	    "<a href=\"/audit\">Audit log</a></nav></header><main>");
+	buf_printf(b, " · VaultMesh</title><link rel=\"stylesheet\" "
+	    "href=\"%s\"><script src=\"%s\" defer></script></head><body>"
+	    "<header class=\"top\"><h1><a href=\"/\">VaultMesh Command Center"
+	    "</a></h1><nav><a href=\"/\">Fleet</a> <a href=\"/audit\">Audit "
+	    "log</a></nav></header><main>", static_css_path(),
+	    static_htmx_path());
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <systemd/sd-daemon.h>
 
 #include "cc.h"
 #include "log.h"
@@ -63,6 +65,7 @@ struct server {
 	struct MHD_Daemon	*d;
 	const struct route	*routes;
 	unsigned short		 port;
+	char			 host[INET6_ADDRSTRLEN];
 	int			 fd;
 };
 
@@ -676,12 +679,37 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* Binds the listening socket ourselves so port 0 can be reported. */
 static int
-listen_socket(const struct config *c, unsigned short *port, char *err,
-    size_t errlen)
+listen_socket(const struct config *c, char host[INET6_ADDRSTRLEN],
+    unsigned short *port, char *err, size_t errlen)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
-	int			 fd, one = 1, family;
+	int			 fd, one = 1, family, n;
+
+	/* Socket activation: systemd hands over one listening TCP socket. */
+	if ((n = sd_listen_fds(1)) > 0) {
+		fd = SD_LISTEN_FDS_START;
+		if (n != 1 || sd_is_socket_inet(fd, 0, SOCK_STREAM, 1, 0) <= 0) {
+			snprintf(err, errlen, "LISTEN_FDS: expected one listening "
+			    "TCP socket from systemd, got %d", n);
+			return -1;
+		}
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1) {
+			snprintf(err, errlen, "LISTEN_FDS: %s", strerror(errno));
+			return -1;
+		}
+		*port = ntohs(ss.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+		inet_ntop(ss.ss_family, ss.ss_family == AF_INET ?
+		    (void *)&((struct sockaddr_in *)&ss)->sin_addr :
+		    (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    host, INET6_ADDRSTRLEN);
+		log_info("socket_activated", "fd=%d", fd);
+		return fd;
+	}
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, c->listen_host,
@@ -714,6 +742,7 @@ listen_socket(const struct config *c, unsigned short *port, char *err,
 	}
 	sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	snprintf(host, INET6_ADDRSTRLEN, "%.45s", c->listen_host);
 	*port = ntohs(family == AF_INET ?
 	    ((struct sockaddr_in *)&ss)->sin_port :
 	    ((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -732,7 +761,7 @@ server_start(const struct config *c, const struct route *table, char *err,
 		return NULL;
 	}
 	s->routes = table;
-	if ((s->fd = listen_socket(c, &s->port, err, errlen)) == -1) {
+	if ((s->fd = listen_socket(c, s->host, &s->port, err, errlen)) == -1) {
 		free(s);
 		return NULL;
 	}
@@ -759,6 +788,12 @@ server_start(const struct config *c, const struct route *table, char *err,
 		return NULL;
 	}
 	return s;
+}
+
+const char *
+server_host(const struct server *s)
+{
+	return s->host;
 }
 
 unsigned short

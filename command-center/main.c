@@ -5,6 +5,7 @@
  * this one (signals, command expiry, the scheduler).
  */
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -28,6 +29,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: vaultmesh-command-center [--help] [--version]\n"
+	    "       vaultmesh-command-center --generate-key FILE\n"
 	    "\n"
 	    "The VaultMesh command center: HTTP API for node agents, HTML\n"
 	    "dashboard and JSON views for operators, embedded SQLite store.\n"
@@ -91,6 +93,28 @@ housekeeping(void)
 	}
 }
 
+/*
+ * WATCHDOG=1 only while the threads that do the work turn: the heartbeat
+ * writer and the long-poll timer have made rounds since the last ping and
+ * the store answers. A wedged thread stops the pings; systemd restarts us.
+ */
+static void
+watchdog(void)
+{
+	static uint64_t	 last_writer, last_timer;
+	uint64_t	 w = fleet_writer_rounds(app.fleet);
+	uint64_t	 t = dispatch_timer_rounds();
+
+	if (w == last_writer || t == last_timer || store_ping(app.store) == -1) {
+		log_err("watchdog_withheld", "writer_moved=%s timer_moved=%s",
+		    w != last_writer ? "yes" : "no", t != last_timer ? "yes" : "no");
+		return;
+	}
+	last_writer = w;
+	last_timer = t;
+	sd_notify(0, "WATCHDOG=1");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -98,10 +122,33 @@ main(int argc, char *argv[])
 	sigset_t	 sigs;
 	char		 err[512];
 	int		 sig, rc = 1;
+	uint64_t	 wd_usec = 0;
+	int64_t		 wd_every_ms = 0, wd_next = 0, hk_next = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--generate-key") == 0 && i + 2 == argc) {
+			unsigned char	 sk[64], pk[32];
+			char		 b64[64];
+			struct stat	 st;
+
+			if (sodium_init() < 0 || lstat(argv[i + 1], &st) == 0) {
+				fprintf(stderr, "vaultmesh-command-center: %s "
+				    "exists; not overwritten\n", argv[i + 1]);
+				return 2;
+			}
+			if (keys_load(argv[i + 1], sk, pk, err, sizeof(err)) == -1) {
+				fprintf(stderr, "vaultmesh-command-center: %s\n",
+				    err);
+				return 2;
+			}
+			sodium_memzero(sk, sizeof(sk));
+			sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk),
+			    sodium_base64_VARIANT_ORIGINAL);
+			printf("%s\n", b64);
 			return 0;
 		}
 		if (strcmp(argv[i], "--version") == 0) {
@@ -182,8 +229,8 @@ main(int argc, char *argv[])
 	}
 	log_info("listening", "addr=%s%s%s:%u version=%s db=%s "
 	    "enroll_secret=%s cc_public_key=%s",
-	    strchr(app.cfg.listen_host, ':') ? "[" : "", app.cfg.listen_host,
-	    strchr(app.cfg.listen_host, ':') ? "]" : "", server_port(srv),
+	    strchr(server_host(srv), ':') ? "[" : "", server_host(srv),
+	    strchr(server_host(srv), ':') ? "]" : "", server_port(srv),
 	    VM_VERSION, app.cfg.db_path, app.have_secret ? "set" : "unset",
 	    app.pk_b64);
 	if (app.access != NULL)
@@ -196,12 +243,27 @@ main(int argc, char *argv[])
 		    "VAULTMESH_ACCESS_TEAM_DOMAIN and VAULTMESH_ACCESS_AUD\"");
 	sd_notify(0, "READY=1");
 
+	if (sd_watchdog_enabled(0, &wd_usec) > 0) {
+		wd_every_ms = (int64_t)(wd_usec / 2000);
+		log_info("watchdog", "interval_ms=%lld", (long long)wd_every_ms);
+	}
 	for (;;) {
 		struct timespec tick = { 1, 0 };
 
+		if (wd_every_ms > 0 && wd_every_ms < 1000) {
+			tick.tv_sec = 0;
+			tick.tv_nsec = wd_every_ms * 1000000L;
+		}
 		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (wd_every_ms > 0 && mono_ms() >= wd_next) {
+			watchdog();
+			wd_next = mono_ms() + wd_every_ms;
+		}
 		if (sig == -1) {
-			housekeeping();
+			if (mono_ms() >= hk_next) {
+				housekeeping();
+				hk_next = mono_ms() + 1000;
+			}
 			continue;
 		}
 		if (sig == SIGHUP) {

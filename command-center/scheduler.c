@@ -3,7 +3,8 @@
  * sovereign-scan for each approved node whose policy allows scans and whose
  * last scan is older than VAULTMESH_SCAN_INTERVAL_HOURS (or that was never
  * scanned), unless one is already queued or delivered. Every decision is
- * logged: queued ones at info, the others at debug.
+ * logged: queued ones at info, the others at debug. Each tick also records
+ * the samples the dashboard's pictures are drawn from (history.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +88,6 @@ scheduler_tick(int64_t now)
 	}
 	log_debug("scheduler_tick", "nodes=%zu queued=%zu", n, queued);
 	free(v);
+	/* The pictures: attention per level, load and memory per node. */
+	history_sample(now);
 }

@@ -90,6 +90,21 @@ static const char *const migrations[] = {
 	"  detail TEXT NOT NULL,"
 	"  result TEXT NOT NULL"
 	");",
+	/* 3 -> 4: pictures: the fleet's attention and each node's load over time */
+	"CREATE TABLE fleet_samples ("
+	"  at INTEGER PRIMARY KEY,"
+	"  green INTEGER NOT NULL,"
+	"  yellow INTEGER NOT NULL,"
+	"  red INTEGER NOT NULL"
+	");"
+	"CREATE TABLE heartbeat_samples ("
+	"  node_id TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  load1 REAL,"
+	"  mem_used_pct REAL,"
+	"  PRIMARY KEY (node_id, at)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX heartbeat_samples_at ON heartbeat_samples (at);",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -101,6 +116,8 @@ enum stmt_id {
 	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
 	S_CMD_OPEN_OF, S_SCANS_OF, S_CMD_LOST, S_AUDIT_ADD, S_AUDIT_LIST,
 	S_CMD_COUNTS,
+	S_FLEET_SAMPLE_ADD, S_FLEET_SAMPLE_PRUNE, S_FLEET_HISTORY,
+	S_HB_SAMPLE_ADD, S_HB_SAMPLE_PRUNE, S_HB_HISTORY,
 	S_COUNT
 };
 
@@ -181,6 +198,20 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SCANS_OF] = "SELECT command_id, scanned_at, critical, high, medium,"
 	    " low, info FROM scans WHERE node_id = ?1"
 	    " ORDER BY scanned_at DESC, rowid DESC LIMIT ?2",
+	[S_FLEET_SAMPLE_ADD] = "INSERT OR REPLACE INTO fleet_samples (at, green,"
+	    " yellow, red) VALUES (?1, ?2, ?3, ?4)",
+	[S_FLEET_SAMPLE_PRUNE] = "DELETE FROM fleet_samples WHERE at < ?1",
+	/* SQLite takes the bare columns from the row holding max(at). */
+	[S_FLEET_HISTORY] = "SELECT max(at), green, yellow, red FROM"
+	    " fleet_samples WHERE at >= ?1 GROUP BY at / ?2 ORDER BY 1",
+	[S_HB_SAMPLE_ADD] = "INSERT OR REPLACE INTO heartbeat_samples (node_id,"
+	    " at, load1, mem_used_pct) VALUES (?1, ?2, ?3, ?4)",
+	/* Bounded, so one round never holds the lock for long. */
+	[S_HB_SAMPLE_PRUNE] = "DELETE FROM heartbeat_samples WHERE (node_id, at)"
+	    " IN (SELECT node_id, at FROM heartbeat_samples WHERE at < ?1"
+	    " ORDER BY at LIMIT ?2)",
+	[S_HB_HISTORY] = "SELECT at, load1, mem_used_pct FROM heartbeat_samples"
+	    " WHERE node_id = ?1 AND at >= ?2 ORDER BY at",
 };
 
 struct store {
@@ -990,6 +1021,154 @@ store_command_counts(struct store *s, int (*fn)(const char *, const char *,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		ret = -1;
 	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
+int
+store_ping(struct store *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = sqlite3_exec(s->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK ?
+	    0 : -1;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* ---- samples for the pictures (issue 7) ----------------------------- */
+
+int
+store_fleet_sample(struct store *s, const struct fleet_sample *fs,
+    int64_t keep_after)
+{
+	sqlite3_stmt	*st = s->st[S_FLEET_SAMPLE_ADD];
+	int		 rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (step_done(s, s->st[S_BEGIN], "begin") == -1)
+		goto out;
+	sqlite3_bind_int64(st, 1, fs->at);
+	sqlite3_bind_int(st, 2, fs->count[LEVEL_GREEN]);
+	sqlite3_bind_int(st, 3, fs->count[LEVEL_YELLOW]);
+	sqlite3_bind_int(st, 4, fs->count[LEVEL_RED]);
+	if (step_done(s, st, "fleet_sample") == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	sqlite3_bind_int64(s->st[S_FLEET_SAMPLE_PRUNE], 1, keep_after);
+	if (step_done(s, s->st[S_FLEET_SAMPLE_PRUNE], "fleet_prune") == -1 ||
+	    step_done(s, s->st[S_COMMIT], "commit") == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+store_fleet_history(struct store *s, int64_t since, int64_t step,
+    int (*fn)(const struct fleet_sample *fs, void *arg), void *arg)
+{
+	sqlite3_stmt		*st = s->st[S_FLEET_HISTORY];
+	struct fleet_sample	 fs;
+	int			 rc, ret = 0;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, step > 0 ? step : 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fs.at = sqlite3_column_int64(st, 0);
+		fs.count[LEVEL_GREEN] = sqlite3_column_int(st, 1);
+		fs.count[LEVEL_YELLOW] = sqlite3_column_int(st, 2);
+		fs.count[LEVEL_RED] = sqlite3_column_int(st, 3);
+		if (fn(&fs, arg) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
+static void
+bind_real_or_null(sqlite3_stmt *st, int i, double v)
+{
+	if (!__builtin_isnan(v))
+		sqlite3_bind_double(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+store_hb_samples_add(struct store *s, const struct hb_sample *w, size_t n,
+    int64_t keep_after, size_t prune_max)
+{
+	sqlite3_stmt	*st = s->st[S_HB_SAMPLE_ADD];
+	int		 rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (step_done(s, s->st[S_BEGIN], "begin") == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, w[i].node_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, w[i].at);
+		bind_real_or_null(st, 3, w[i].load1);
+		bind_real_or_null(st, 4, w[i].mem_used_pct);
+		if (step_done(s, st, "hb_sample") == -1) {
+			tx_abort(s);
+			goto out;
+		}
+	}
+	st = s->st[S_HB_SAMPLE_PRUNE];
+	sqlite3_bind_int64(st, 1, keep_after);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)prune_max);
+	if (step_done(s, st, "hb_prune") == -1 ||
+	    step_done(s, s->st[S_COMMIT], "commit") == -1) {
+		tx_abort(s);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+store_hb_history(struct store *s, const char *node_id, int64_t since,
+    int (*fn)(const struct hb_sample *hs, void *arg), void *arg)
+{
+	sqlite3_stmt		*st = s->st[S_HB_HISTORY];
+	struct hb_sample	 hs;
+	int			 rc, ret = 0;
+
+	memset(&hs, 0, sizeof(hs));
+	snprintf(hs.node_id, sizeof(hs.node_id), "%s", node_id);
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		hs.at = sqlite3_column_int64(st, 0);
+		hs.load1 = sqlite3_column_type(st, 1) == SQLITE_NULL ?
+		    __builtin_nan("") : sqlite3_column_double(st, 1);
+		hs.mem_used_pct = sqlite3_column_type(st, 2) == SQLITE_NULL ?
+		    __builtin_nan("") : sqlite3_column_double(st, 2);
+		if (fn(&hs, arg) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&s->mu);
 	return ret;
 }

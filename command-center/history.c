@@ -1,0 +1,114 @@
+/*
+ * history: the samples behind the pictures. Every scheduler tick records
+ * how many nodes are at each attention level (kept FLEET_SAMPLE_KEEP); at
+ * most every HB_SAMPLE_SECS it records each node's load and memory from
+ * its latest heartbeat (kept HB_SAMPLE_KEEP). Only nodes that sent a
+ * heartbeat since the previous round are sampled, in batches of HB_BATCH
+ * rows per transaction so the store's lock is never held for long, even
+ * with 100,000 nodes. Runs on the main thread only.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cc.h"
+#include "log.h"
+
+#define HB_BATCH	5000
+
+int
+history_hb_values(const char *hb_json, double *load1, double *mem_used_pct)
+{
+	json_t	*hb, *v;
+
+	*load1 = *mem_used_pct = NAN;
+	if (hb_json == NULL || (hb = json_loads(hb_json, 0, NULL)) == NULL)
+		return -1;
+	if (json_is_number(v = json_object_get(hb, "load1")))
+		*load1 = json_number_value(v);
+	if (json_is_number(v = json_object_get(hb, "mem_used_pct")))
+		*mem_used_pct = json_number_value(v);
+	json_decref(hb);
+	return 0;
+}
+
+static void
+sample_fleet(int64_t now)
+{
+	struct fleet_summary	 sum;
+	struct fleet_sample	 fs;
+
+	fleet_summarize(app.fleet, now, &sum);
+	fs.at = now;
+	for (int l = 0; l < 3; l++)
+		fs.count[l] = (int)sum.by_level[l];
+	if (store_fleet_sample(app.store, &fs, now - FLEET_SAMPLE_KEEP) == -1)
+		log_err("history", "what=fleet error=store_failed");
+}
+
+/* Nodes whose heartbeat arrived after `after`: one sample each. */
+static void
+sample_heartbeats(int64_t now, int64_t after)
+{
+	struct node_view	*v;
+	struct hb_sample	*w = NULL;
+	char			**hb = NULL;
+	size_t			 n, k = 0, rows = 0;
+
+	if ((v = fleet_list(app.fleet, now, &n, &hb)) == NULL) {
+		log_err("history", "what=heartbeats error=out_of_memory");
+		return;
+	}
+	if ((w = calloc(HB_BATCH, sizeof(*w))) == NULL)
+		goto out;
+	for (size_t i = 0; i <= n; i++) {
+		/* A full batch, or the end: one transaction. */
+		if (k == HB_BATCH || (i == n && k > 0)) {
+			if (store_hb_samples_add(app.store, w, k,
+			    now - HB_SAMPLE_KEEP, 2 * HB_BATCH) == -1) {
+				log_err("history", "what=heartbeats "
+				    "error=store_failed");
+				goto out;
+			}
+			rows += k;
+			k = 0;
+		}
+		if (i == n)
+			break;
+		if (hb[i] == NULL || v[i].last_heartbeat_at <= after)
+			continue;
+		snprintf(w[k].node_id, sizeof(w[k].node_id), "%s",
+		    v[i].node_id);
+		w[k].at = v[i].last_heartbeat_at;
+		if (history_hb_values(hb[i], &w[k].load1,
+		    &w[k].mem_used_pct) == -1)
+			continue;
+		k++;
+	}
+	/* Nothing new: still drop what is too old. */
+	if (rows == 0 && store_hb_samples_add(app.store, w, 0,
+	    now - HB_SAMPLE_KEEP, 2 * HB_BATCH) == -1)
+		log_err("history", "what=heartbeats error=store_failed");
+	log_debug("history", "what=heartbeats nodes=%zu samples=%zu", n, rows);
+out:
+	for (size_t i = 0; hb != NULL && i < n; i++)
+		free(hb[i]);
+	free(hb);
+	free(w);
+	free(v);
+}
+
+void
+history_sample(int64_t now)
+{
+	static int64_t	 last_hb;
+
+	sample_fleet(now);
+	if (last_hb != 0 && now - last_hb < HB_SAMPLE_SECS)
+		return;
+	/* After a start, only heartbeats of the last interval count. */
+	sample_heartbeats(now, last_hb != 0 ? last_hb : now - HB_SAMPLE_SECS);
+	last_hb = now;
+}
