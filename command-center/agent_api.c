@@ -184,7 +184,8 @@ h_heartbeat(struct req *r)
 		metrics_inc(M_HEARTBEATS_REFUSED);
 		return;
 	}
-	if (validate_heartbeat(root, &hb, err, sizeof(err)) == -1) {
+	if (validate_heartbeat_raw(root, req_body(r).p, req_body(r).len, &hb,
+	    err, sizeof(err)) == -1) {
 		metrics_inc(M_HEARTBEATS_REFUSED);
 		resp_error(r, 400, "invalid_field", "%s", err);
 		goto out;

@@ -114,6 +114,14 @@ struct enroll_req {
  */
 int	 validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
 	    size_t errlen);
+/*
+ * The same, keeping raw (the bytes root was parsed from) as hb->json when
+ * they hold exactly the contract's fields and at most HEARTBEAT_RAW_MAX
+ * bytes; otherwise the fields are serialised again.
+ */
+#define HEARTBEAT_RAW_MAX 8192
+int	 validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
+	    struct heartbeat *hb, char *err, size_t errlen);
 int	 validate_enroll(json_t *root, struct enroll_req *er, char *err,
 	    size_t errlen);
 int	 validate_hostname(const char *s);

@@ -248,6 +248,13 @@ poll_answer(struct req *r, struct poll *p)
 {
 	struct buf b;
 
+	/* Nothing queued (the usual end of a wait): no need to ask the store. */
+	if (!has_work(p->node_id)) {
+		buf_init(&b, 32);
+		buf_puts(&b, "{\"commands\":[]}");
+		resp_json(r, 200, &b);
+		return;
+	}
 	if (store_commands_deliver(app.store, p->node_id, time(NULL),
 	    DELIVER_MAX, &p->sent, &p->nsent) == -1) {
 		resp_error(r, 503, "store_unavailable", "commands could not be "

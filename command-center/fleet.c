@@ -206,8 +206,8 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 		struct heartbeat hb;
 		char		 err[128];
 
-		if (root != NULL && validate_heartbeat(root, &hb, err,
-		    sizeof(err)) == 0) {
+		if (root != NULL && validate_heartbeat_raw(root, n->r.heartbeat,
+		    strlen(n->r.heartbeat), &hb, err, sizeof(err)) == 0) {
 			n->cloudflare = hb.cloudflare;
 			n->services_down = hb.services_down;
 			free(hb.json);

@@ -777,7 +777,12 @@ server_start(const struct config *c, const struct route *table, char *err,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)90,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    /*
+	     * Bodies go to the request's own buffer, so the pool holds only
+	     * headers and the read buffer; libmicrohttpd clears it between
+	     * keep-alive requests and each parked poll keeps one.
+	     */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {

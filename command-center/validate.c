@@ -161,6 +161,13 @@ int
 validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
     size_t errlen)
 {
+	return validate_heartbeat_raw(root, NULL, 0, hb, err, errlen);
+}
+
+int
+validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
+    struct heartbeat *hb, char *err, size_t errlen)
+{
 	const char	*cf, *sent;
 	json_t		*canon = NULL;
 	int		 rc = -1;
@@ -197,7 +204,17 @@ validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
 		return fail(err, errlen, "cloudflare", "must be up, down or "
 		    "unknown");
 
-	/* Keep the contract's fields as received, nothing else. */
+	/*
+	 * The body as received when it holds the contract's fields and
+	 * nothing else (what agents send): no second serialisation.
+	 */
+	if (raw != NULL && rawlen <= HEARTBEAT_RAW_MAX && json_object_size(root) ==
+	    sizeof(hb_fields) / sizeof(hb_fields[0])) {
+		if ((hb->json = strndup(raw, rawlen)) == NULL)
+			return fail(err, errlen, "body", "out of memory");
+		return 0;
+	}
+	/* Otherwise the contract's fields as received, nothing else. */
 	if ((canon = json_object()) == NULL)
 		return fail(err, errlen, "body", "out of memory");
 	for (size_t i = 0; i < sizeof(hb_fields) / sizeof(hb_fields[0]); i++)
