@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "cc.h"
 #include "log.h"
 #include "util.h"
@@ -41,18 +43,22 @@ static struct {
 	int		 started;
 } d = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
+/*
+ * Keyed (SipHash with a key drawn at start): agents choose their ids, so
+ * ids sharing a prefix must not crowd one bucket.
+ */
+static unsigned char	bucket_key[crypto_shorthash_KEYBYTES];
+
 static unsigned
 bucket_of(const char *node_id)
 {
-	/* The first three hex digits of a UUID: spread enough, cheap. */
-	unsigned h = 0;
+	unsigned char	 h[crypto_shorthash_BYTES];
+	uint64_t	 v;
 
-	for (int i = 0; i < 3; i++) {
-		char c = node_id[i];
-
-		h = h * 16 + (unsigned)(c >= 'a' ? c - 'a' + 10 : c - '0');
-	}
-	return h % BUCKETS;
+	crypto_shorthash(h, (const unsigned char *)node_id, strlen(node_id),
+	    bucket_key);
+	memcpy(&v, h, sizeof(v));
+	return (unsigned)(v % BUCKETS);
 }
 
 static void
@@ -116,6 +122,7 @@ timer_main(void *arg)
 int
 dispatch_start(size_t max_waiting)
 {
+	crypto_shorthash_keygen(bucket_key);
 	d.max_waiting = max_waiting;
 	if (pthread_create(&d.timer, NULL, timer_main, NULL) != 0)
 		return -1;
