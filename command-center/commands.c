@@ -458,7 +458,12 @@ result_parse(json_t *root, struct cmd_result *res, struct finding **f,
 	res->has_exit = json_is_integer(ex);
 	res->exit_code = json_is_integer(ex) ? json_integer_value(ex) : 0;
 	if (res->output != NULL && strlen(res->output) > OUTPUT_STORE_MAX) {
-		buf_add(out, res->output, OUTPUT_STORE_MAX);
+		size_t n = OUTPUT_STORE_MAX;
+
+		/* Cut on a character boundary: never half a UTF-8 sequence. */
+		while (n > 0 && ((unsigned char)res->output[n] & 0xc0) == 0x80)
+			n--;
+		buf_add(out, res->output, n);
 		buf_puts(out, "\n[output truncated by the command center]");
 		if (buf_failed(out)) {
 			snprintf(err, errlen, "output: out of memory");

@@ -95,21 +95,21 @@ const char vm_css[] =
     "border-radius:.15rem;margin-right:.3rem;vertical-align:-.05rem;"
     "background:currentColor}"
     ".key.k-low{color:var(--low)}.key.k-info{color:var(--info)}"
-    "svg.plot{display:block;width:100%;height:9rem}"
-    "svg.spark{display:block;width:100%;height:3rem}"
-    "svg.bars{display:block;width:100%;height:4.5rem}"
+    "svg.plot,svg.spark,svg.bars{display:block;width:100%;height:auto}"
+    "svg.plot{height:11rem}"
     ".axis{display:flex;justify-content:space-between;font-size:.75rem;"
     "color:var(--muted)}"
     ".a-red{fill:var(--red)}.a-yellow{fill:var(--yellow)}"
     ".a-green{fill:var(--green)}.a-red,.a-yellow,.a-green{opacity:.8}"
     ".grid{stroke:var(--line);stroke-width:1}"
-    ".line{fill:none;stroke:var(--fill);stroke-width:2}"
+    ".line{fill:none;stroke:var(--fill);stroke-width:1.5;"
+    "stroke-linejoin:round}.dot{fill:var(--fill)}"
     ".under{fill:var(--fill);opacity:.15}"
     ".s-critical{fill:var(--red)}.s-high{fill:var(--red);opacity:.6}"
     ".s-medium{fill:var(--yellow)}.s-low{fill:var(--low)}"
     ".s-info{fill:var(--info)}.s-none{fill:var(--green)}"
     ".trends{display:grid;grid-template-columns:repeat(auto-fit,"
-    "minmax(16rem,1fr));gap:.7rem}.trends figure.chart{margin:0}"
+    "minmax(16rem,1fr));gap:.7rem;align-items:start}.trends figure.chart{margin:0}"
     ".cols{display:grid;grid-template-columns:repeat(auto-fit,"
     "minmax(20rem,1fr));gap:0 1.2rem}"
     ".node-title{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem "
@@ -141,6 +141,7 @@ const char vm_css[] =
     "padding:.5rem .8rem;margin:.4rem 0}"
     "tr.output td{padding-top:0}"
     "@media (max-width:700px){main{padding:.8rem .7rem 2rem}"
+    "svg.plot{height:8rem}"
     ".hide-narrow{display:none}th,td{padding:.4rem .45rem}"
     "header.top{padding:.6rem .8rem}.forms form strong{min-width:0;"
     "flex-basis:100%}dl{grid-template-columns:1fr}dt{margin-top:.3rem}}";
@@ -215,8 +216,9 @@ page_head(struct buf *b, const char *title)
 	buf_puts(b, htmx_config);
 	buf_puts(b, "\"><title>");
 	buf_html(b, title);
-	buf_printf(b, " · VaultMesh</title><link rel=\"stylesheet\" "
-	    "href=\"%s\"><script src=\"%s\" defer></script></head><body>"
+	/* No icon: browsers would otherwise ask for /favicon.ico. */
+	buf_printf(b, " · VaultMesh</title><link rel=\"icon\" href=\"data:,\">"
+	    "<link rel=\"stylesheet\" href=\"%s\"><script src=\"%s\" defer></script></head><body>"
 	    "<header class=\"top\"><h1><a href=\"/\">VaultMesh Command Center"
 	    "</a></h1><nav><a href=\"/\">Fleet</a> <a href=\"/audit\">Audit "
 	    "log</a></nav></header><main>", static_css_path(),
@@ -320,10 +322,16 @@ matches(const struct node_view *v, const struct dash_filter *f)
 	    strcasestr(v->os_profile, f->q) != NULL;
 }
 
+/* The dashboard's query: filter, page and history range (hx: a poll). */
 static void
-filter_link(struct buf *b, const struct dash_filter *f, int page)
+dash_link(struct buf *b, const struct dash_view *d, int page,
+    const char *fragment)
 {
+	const struct dash_filter *f = d->f;
+
 	buf_puts(b, "/?");
+	if (fragment != NULL)
+		buf_printf(b, "fragment=%s&amp;", fragment);
 	if (f->level >= 0)
 		buf_printf(b, "attention=%s&amp;", level_name((enum level)f->level));
 	if (f->q != NULL && *f->q != '\0') {
@@ -331,59 +339,139 @@ filter_link(struct buf *b, const struct dash_filter *f, int page)
 		buf_urlenc(b, f->q);
 		buf_puts(b, "&amp;");
 	}
+	if (strcmp(d->range, "1d") != 0)
+		buf_printf(b, "range=%s&amp;", d->range);
 	buf_printf(b, "page=%d", page);
 }
 
-int
-html_dashboard(struct buf *b, struct node_view *v, size_t n, int64_t now,
-    const struct dash_filter *f)
+/* The attribute that makes a section replace its namesake (htmx). */
+static const char *
+oob(enum page_part part)
+{
+	return part == PART_PAGE ? "" : " hx-swap-oob=\"true\"";
+}
+
+static void
+clock_utc(struct buf *b, int64_t t)
+{
+	char ts[32];
+
+	time_rfc3339((time_t)t, ts);
+	/* "2026-01-02T03:04:05Z": the time of day is enough here. */
+	buf_printf(b, "<time datetime=\"%s\">%.8s UTC</time>", ts,
+	    strlen(ts) >= 19 ? ts + 11 : ts);
+}
+
+static void
+dash_summary(struct buf *b, const struct dash_view *d, const size_t count[3],
+    enum page_part part)
 {
 	static const char *const lv[] = { "green", "yellow", "red" };
-	size_t	 count[3] = { 0, 0, 0 }, shown = 0, matched = 0;
-	size_t	 first = (size_t)(f->page - 1) * DASH_PAGE_ROWS;
+	static const char *const cap[] = { "Green", "Yellow", "Red" };
 
-	for (size_t i = 0; i < n; i++)
-		count[v[i].level]++;
-	page_head(b, "Fleet");
-	buf_puts(b, "<section id=\"summary\" class=\"summary\">"
-	    "<p class=\"fleet-line\">");
-	if (n == 0)
+	buf_printf(b, "<section id=\"summary\" class=\"summary\" "
+	    "aria-live=\"polite\"%s><p class=\"fleet-line\">", oob(part));
+	if (d->n == 0)
 		buf_puts(b, "No nodes enrolled yet");
-	else if (count[LEVEL_GREEN] == n)
+	else if (count[LEVEL_GREEN] == d->n)
 		buf_puts(b, "<span class=\"green\">Green fleet</span>");
 	else
 		buf_printf(b, "<span class=\"red\">%zu red</span> · "
 		    "<span class=\"yellow\">%zu yellow</span> · "
 		    "<span class=\"green\">%zu green</span>",
 		    count[LEVEL_RED], count[LEVEL_YELLOW], count[LEVEL_GREEN]);
-	buf_puts(b, "</p>");
+	buf_puts(b, "<span class=\"asof\">as of ");
+	clock_utc(b, d->now);
+	buf_puts(b, "</span></p>");
 	for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
 		buf_printf(b, "<a class=\"count %s\" href=\"/?attention=%s\">"
-		    "%c%s<b>%zu</b></a>", lv[l], lv[l], lv[l][0] - 32, lv[l] + 1,
-		    count[l]);
+		    "%s<b>%zu</b></a>", lv[l], lv[l], cap[l], count[l]);
 	buf_printf(b, "<a class=\"count\" href=\"/\">Nodes<b>%zu</b></a>"
-	    "</section>", n);
+	    "</section>", d->n);
+}
 
-	buf_puts(b, "<form id=\"filter\" method=\"get\" action=\"/\">"
-	    "<label>Attention <select name=\"attention\"><option value=\"\">"
-	    "all</option>");
-	for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
-		buf_printf(b, "<option%s>%s</option>", f->level == l ?
-		    " selected" : "", lv[l]);
-	buf_puts(b, "</select></label> <label>Search <input name=\"q\" "
-	    "maxlength=\"128\" value=\"");
-	buf_html(b, f->q ? f->q : "");
-	buf_puts(b, "\"></label> <button type=\"submit\">Filter</button>"
-	    "</form>");
+static void
+dash_history(struct buf *b, const struct dash_view *d, const size_t count[3],
+    enum page_part part)
+{
+	static const char *const ranges[][2] = {
+		{ "1d", "24 h" }, { "7d", "7 days" }, { "30d", "30 days" } };
+	struct fleet_sample	*all;
+	const char		*label = "24 h";
+	int64_t			 since;
 
-	/* Red first, then yellow, then green; by hostname within a level. */
-	qsort(v, n, sizeof(*v), view_cmp);
-	buf_puts(b, "<table id=\"nodes\"><thead><tr><th>Host</th>"
-	    "<th class=\"hide-narrow\">Profile</th><th>Status</th>"
-	    "<th>Last heartbeat</th><th>Attention</th><th>Reasons</th>"
-	    "</tr></thead><tbody>");
-	for (size_t i = 0; i < n; i++) {
-		const struct node_view *x = &v[i];
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(d->range, ranges[i][0]) == 0)
+			label = ranges[i][1];
+	buf_printf(b, "<figure id=\"history\" class=\"chart\"%s><figcaption>"
+	    "<strong>Nodes per attention level, last %s</strong>"
+	    "<span class=\"legend\"><span class=\"key red\">red</span>"
+	    "<span class=\"key yellow\">yellow</span><span class=\"key "
+	    "green\">green</span></span><span class=\"legend\">", oob(part),
+	    label);
+	for (size_t i = 0; i < 3; i++) {
+		if (strcmp(d->range, ranges[i][0]) == 0) {
+			buf_printf(b, "<strong>%s</strong>", ranges[i][1]);
+			continue;
+		}
+		buf_puts(b, "<a href=\"/?");
+		if (d->f->level >= 0)
+			buf_printf(b, "attention=%s&amp;",
+			    level_name((enum level)d->f->level));
+		if (d->f->q != NULL && *d->f->q != '\0') {
+			buf_puts(b, "q=");
+			buf_urlenc(b, d->f->q);
+			buf_puts(b, "&amp;");
+		}
+		buf_printf(b, "range=%s\">%s</a>", ranges[i][0], ranges[i][1]);
+	}
+	buf_puts(b, "</span></figcaption>");
+	/*
+	 * The stored samples, then the fleet as it is now. A young history
+	 * is drawn from its first sample (at least a minute wide), not
+	 * squeezed against the right edge.
+	 */
+	since = d->now - d->range_secs;
+	if (d->nhist > 0 && d->hist[0].at > since)
+		since = d->hist[0].at;
+	if (since > d->now - 60)
+		since = d->now - 60;
+	if ((all = calloc(d->nhist + 1, sizeof(*all))) != NULL) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < d->nhist; i++)
+			if (d->hist[i].at < d->now)
+				all[n++] = d->hist[i];
+		all[n].at = d->now;
+		for (int l = 0; l < 3; l++)
+			all[n].count[l] = (int)count[l];
+		svg_fleet_history(b, all, n + 1, since, d->now);
+		free(all);
+	}
+	buf_puts(b, "<div class=\"axis\"><span>");
+	if (since == d->now - d->range_secs)
+		buf_printf(b, "%s ago", label);
+	else {
+		buf_puts(b, "since ");
+		clock_utc(b, since);
+	}
+	buf_puts(b, "</span><span>now</span></div></figure>");
+}
+
+static void
+dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
+{
+	const struct dash_filter *f = d->f;
+	size_t	 shown = 0, matched = 0;
+	size_t	 first = (size_t)(f->page - 1) * DASH_PAGE_ROWS;
+
+	buf_printf(b, "<section id=\"fleet\"%s><div class=\"scroll\">"
+	    "<table id=\"nodes\"><thead><tr><th>Host</th><th>Attention</th>"
+	    "<th>Reasons</th><th>Last heartbeat</th><th class=\"hide-narrow\">"
+	    "Profile</th><th class=\"hide-narrow\">Status</th></tr></thead>"
+	    "<tbody>", oob(part));
+	for (size_t i = 0; i < d->n; i++) {
+		const struct node_view *x = &d->v[i];
 
 		if (!matches(x, f))
 			continue;
@@ -393,41 +481,319 @@ html_dashboard(struct buf *b, struct node_view *v, size_t n, int64_t now,
 		buf_printf(b, "<tr class=\"lvl-%s\"><td><a href=\"/nodes/%s\">",
 		    level_name(x->level), x->node_id);
 		buf_html(b, x->hostname);
-		buf_puts(b, "</a></td><td class=\"hide-narrow\">");
-		buf_html(b, x->os_profile);
-		buf_printf(b, "</td><td>%s</td><td>", status_name(x->status));
-		age(b, x->last_heartbeat_at, now);
-		buf_puts(b, "</td><td>");
+		buf_puts(b, "</a></td><td>");
 		level_badge(b, x->level);
 		buf_puts(b, "</td><td>");
 		reasons_list(b, x->reasons, x->node_id);
-		buf_puts(b, "</td></tr>");
+		buf_puts(b, "</td><td>");
+		age(b, x->last_heartbeat_at, d->now);
+		buf_puts(b, "</td><td class=\"hide-narrow\">");
+		buf_html(b, x->os_profile);
+		buf_printf(b, "</td><td class=\"hide-narrow\">%s</td></tr>",
+		    status_name(x->status));
 	}
-	if (n == 0)
+	if (d->n == 0)
 		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">Start a node "
 		    "agent pointed at this command center to see it here."
 		    "</td></tr>");
 	else if (matched == 0)
 		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">No node "
 		    "matches this filter.</td></tr>");
-	buf_puts(b, "</tbody></table>");
+	buf_puts(b, "</tbody></table></div>");
 	if (matched > DASH_PAGE_ROWS) {
 		buf_printf(b, "<nav class=\"pages\">Nodes %zu-%zu of %zu ",
 		    shown ? first + 1 : 0, first + shown, matched);
 		if (f->page > 1) {
 			buf_puts(b, "<a href=\"");
-			filter_link(b, f, f->page - 1);
+			dash_link(b, d, f->page - 1, NULL);
 			buf_puts(b, "\">previous</a> ");
 		}
 		if (first + shown < matched) {
 			buf_puts(b, "<a href=\"");
-			filter_link(b, f, f->page + 1);
+			dash_link(b, d, f->page + 1, NULL);
 			buf_puts(b, "\">next</a>");
 		}
 		buf_puts(b, "</nav>");
 	}
-	page_foot(b);
+	buf_puts(b, "</section>");
+}
+
+/* The hidden element that asks for the live sections (htmx polling). */
+static void
+dash_poller(struct buf *b, const struct dash_view *d, enum page_part part)
+{
+	buf_puts(b, "<div id=\"live\" hidden hx-get=\"");
+	dash_link(b, d, d->f->page, "live");
+	buf_printf(b, "\" hx-trigger=\"" DASH_POLL "\" hx-swap=\"none\"%s>"
+	    "</div>", oob(part));
+}
+
+int
+html_dash(struct buf *b, struct dash_view *d, enum page_part part)
+{
+	static const char *const lv[] = { "green", "yellow", "red" };
+	size_t count[3] = { 0, 0, 0 };
+
+	for (size_t i = 0; i < d->n; i++)
+		count[d->v[i].level]++;
+	/* Red first, then yellow, then green; by hostname within a level. */
+	qsort(d->v, d->n, sizeof(*d->v), view_cmp);
+	if (part == PART_PAGE) {
+		page_head(b, "Fleet");
+		dash_poller(b, d, part);
+	}
+	dash_summary(b, d, count, part);
+	dash_history(b, d, count, part);
+	if (part == PART_PAGE) {
+		buf_puts(b, "<form id=\"filter\" method=\"get\" action=\"/\" "
+		    "hx-get=\"/\" hx-swap=\"none\" hx-push-url=\"true\">");
+		if (strcmp(d->range, "1d") != 0)
+			buf_printf(b, "<input type=\"hidden\" name=\"range\" "
+			    "value=\"%s\">", d->range);
+		buf_puts(b, "<label>Attention <select name=\"attention\">"
+		    "<option value=\"\">all</option>");
+		for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
+			buf_printf(b, "<option%s>%s</option>", d->f->level == l ?
+			    " selected" : "", lv[l]);
+		buf_puts(b, "</select></label> <label>Search <input name=\"q\" "
+		    "type=\"search\" maxlength=\"128\" placeholder=\"host, id "
+		    "or profile\" value=\"");
+		buf_html(b, d->f->q ? d->f->q : "");
+		buf_puts(b, "\"></label> <button type=\"submit\">Filter"
+		    "</button></form>");
+	}
+	dash_table(b, d, part);
+	if (part == PART_ALL)
+		dash_poller(b, d, part);
+	if (part == PART_PAGE)
+		page_foot(b);
 	return buf_failed(b) ? -1 : 0;
+}
+
+int
+html_dashboard(struct buf *b, struct node_view *v, size_t n, int64_t now,
+    const struct dash_filter *f)
+{
+	struct dash_view d = { v, n, now, f, "1d", 86400, NULL, 0 };
+
+	return html_dash(b, &d, PART_PAGE);
+}
+
+/* ---- pictures: inline SVG, drawn with classes (no style attribute) --- */
+
+#define PLOT_W	600.0
+#define PLOT_H	120.0
+
+static double
+x_of(int64_t t, int64_t since, int64_t now, double w)
+{
+	double x;
+
+	if (now <= since)
+		return w;
+	x = (double)(t - since) * w / (double)(now - since);
+	return x < 0 ? 0 : x > w ? w : x;
+}
+
+/* Nodes at levels from worse than `level` (above: excluded) or from it. */
+static double
+stack(const struct fleet_sample *s, int level, int from_it)
+{
+	double v = 0;
+
+	for (int l = LEVEL_RED; l > level || (from_it && l == level); l--)
+		v += s->count[l];
+	return v;
+}
+
+/*
+ * One level's band, stacked on the worse levels: a step function (a count
+ * holds until the next sample), along its top edge, then back along the
+ * bottom.
+ */
+static void
+band(struct buf *b, const char *cls, const struct fleet_sample *s, size_t n,
+    int64_t since, int64_t now, double ymax, int level)
+{
+	const double k = (PLOT_H - 4) / ymax;
+
+	buf_printf(b, "<polygon class=\"%s\" points=\"", cls);
+	for (size_t i = 0; i < n; i++) {
+		double x = x_of(s[i].at, since, now, PLOT_W);
+
+		if (i > 0)
+			buf_printf(b, "%.1f,%.1f ", x,
+			    PLOT_H - stack(&s[i - 1], level, 1) * k);
+		buf_printf(b, "%.1f,%.1f ", x, PLOT_H - stack(&s[i], level, 1) * k);
+	}
+	for (size_t i = n; i-- > 0;) {
+		double x = x_of(s[i].at, since, now, PLOT_W);
+
+		buf_printf(b, "%.1f,%.1f ", x, PLOT_H - stack(&s[i], level, 0) * k);
+		if (i > 0)
+			buf_printf(b, "%.1f,%.1f ", x,
+			    PLOT_H - stack(&s[i - 1], level, 0) * k);
+	}
+	buf_puts(b, "\"/>");
+}
+
+void
+svg_fleet_history(struct buf *b, const struct fleet_sample *s, size_t n,
+    int64_t since, int64_t now)
+{
+	struct fleet_sample	 one[2];
+	double			 ymax = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)s[i].count[0] + s[i].count[1] +
+		    s[i].count[2];
+
+		if (t > ymax)
+			ymax = t;
+	}
+	/* No text or dots inside: it may stretch to the box. */
+	buf_puts(b, "<svg class=\"plot\" viewBox=\"0 0 600 120\" "
+	    "preserveAspectRatio=\"none\" role=\"img\" "
+	    "xmlns=\"http://www.w3.org/2000/svg\"><title>");
+	if (n == 0)
+		buf_puts(b, "No fleet samples yet");
+	else
+		buf_printf(b, "Nodes per attention level: now %d red, %d yellow, "
+		    "%d green; peak %.0f nodes", s[n - 1].count[LEVEL_RED],
+		    s[n - 1].count[LEVEL_YELLOW], s[n - 1].count[LEVEL_GREEN],
+		    ymax);
+	buf_puts(b, "</title>");
+	for (int g = 0; g <= 2; g++)
+		buf_printf(b, "<line class=\"grid\" x1=\"0\" x2=\"600\" "
+		    "y1=\"%.1f\" y2=\"%.1f\" "
+		    "vector-effect=\"non-scaling-stroke\"/>",
+		    PLOT_H - g * (PLOT_H - 4) / 2, PLOT_H - g * (PLOT_H - 4) / 2);
+	if (n == 1) {
+		/* One sample: a thin column where it was taken. */
+		one[0] = one[1] = s[0];
+		one[0].at = s[0].at - (now - since) / 200 - 1;
+		s = one;
+		n = 2;
+	}
+	if (n > 0) {
+		/* Stacked: red at the bottom, then yellow, then green. */
+		band(b, "a-red", s, n, since, now, ymax, LEVEL_RED);
+		band(b, "a-yellow", s, n, since, now, ymax, LEVEL_YELLOW);
+		band(b, "a-green", s, n, since, now, ymax, LEVEL_GREEN);
+	}
+	buf_puts(b, "</svg>");
+}
+
+/* x of t in a sparkline: 3 units of room at each end for the dot. */
+static double
+spark_x(int64_t t, int64_t since, int64_t now)
+{
+	return 3 + x_of(t, since, now, 294);
+}
+
+static double
+spark_y(double v, double ymax)
+{
+	v = v < 0 ? 0 : v > ymax ? ymax : v;
+	return 37 - v * 34 / ymax;
+}
+
+void
+svg_sparkline(struct buf *b, const char *title, const int64_t *t,
+    const double *y, size_t n, int64_t since, int64_t now, double ymax)
+{
+	size_t	 valid = 0, last = 0, first = 0;
+
+	if (ymax <= 0)
+		ymax = 1;
+	buf_puts(b, "<svg class=\"spark\" viewBox=\"0 0 300 40\" "
+	    "role=\"img\" xmlns=\"http://www.w3.org/2000/svg\"><title>");
+	buf_html(b, title);
+	buf_puts(b, "</title><line class=\"grid\" x1=\"0\" x2=\"300\" "
+	    "y1=\"37.5\" y2=\"37.5\"/>");
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(y[i])) {
+			if (valid++ == 0)
+				first = i;
+			last = i;
+		}
+	if (valid > 1) {
+		/* The area under the line, then the line. */
+		buf_puts(b, "<polygon class=\"under\" points=\"");
+		for (size_t i = 0; i < n; i++)
+			if (!isnan(y[i]))
+				buf_printf(b, "%.1f,%.1f ", spark_x(t[i], since,
+				    now), spark_y(y[i], ymax));
+		buf_printf(b, "%.1f,37.5 %.1f,37.5\"/>", spark_x(t[last], since,
+		    now), spark_x(t[first], since, now));
+		buf_puts(b, "<polyline class=\"line\" points=\"");
+		for (size_t i = 0; i < n; i++)
+			if (!isnan(y[i]))
+				buf_printf(b, "%.1f,%.1f ", spark_x(t[i], since,
+				    now), spark_y(y[i], ymax));
+		buf_puts(b, "\"/>");
+	}
+	/* The latest value, as a dot (the only mark when it is alone). */
+	if (valid > 0)
+		buf_printf(b, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" "
+		    "r=\"2.5\"/>", spark_x(t[last], since, now),
+		    spark_y(y[last], ymax));
+	buf_puts(b, "</svg>");
+}
+
+void
+svg_scan_bars(struct buf *b, const char *title, const struct scan_point *s,
+    size_t n, int64_t now)
+{
+	static const char *const sev[FINDING_SEVERITIES] = {
+		"critical", "high", "medium", "low", "info" };
+	const double	 w = 300, h = 60;
+	double		 ymax = 4, slot;	/* a few findings stay small */
+
+	for (size_t i = 0; i < n; i++) {
+		double t = 0;
+
+		for (int k = 0; k < FINDING_SEVERITIES; k++)
+			t += s[i].counts[k];
+		if (t > ymax)
+			ymax = t;
+	}
+	slot = w / (double)(n > 12 ? n : 12);
+	buf_puts(b, "<svg class=\"bars\" viewBox=\"0 0 300 60\" "
+	    "role=\"img\" "
+	    "xmlns=\"http://www.w3.org/2000/svg\"><title>");
+	buf_html(b, title);
+	buf_puts(b, "</title><line class=\"grid\" x1=\"0\" x2=\"300\" "
+	    "y1=\"59.5\" y2=\"59.5\"/>");
+	for (size_t i = 0; i < n; i++) {
+		/* Newest at the right edge. */
+		double	 x = w - (double)(n - i) * slot + slot * 0.15;
+		double	 y = h, total = 0;
+
+		buf_puts(b, "<g><title>");
+		age(b, s[i].scanned_at, now);
+		buf_puts(b, ":");
+		for (int k = 0; k < FINDING_SEVERITIES; k++)
+			buf_printf(b, "%s %d %s", k ? "," : "", s[i].counts[k],
+			    sev[k]);
+		buf_puts(b, "</title>");
+		for (int k = 0; k < FINDING_SEVERITIES; k++) {
+			double hh = s[i].counts[k] * (h - 2) / ymax;
+
+			total += s[i].counts[k];
+			if (s[i].counts[k] <= 0)
+				continue;
+			y -= hh;
+			buf_printf(b, "<rect class=\"s-%s\" x=\"%.1f\" y=\"%.1f\" "
+			    "width=\"%.1f\" height=\"%.1f\"/>", sev[k], x, y,
+			    slot * 0.7, hh);
+		}
+		if (total == 0)	/* a clean scan: a green foot */
+			buf_printf(b, "<rect class=\"s-none\" x=\"%.1f\" y=\"56\" "
+			    "width=\"%.1f\" height=\"4\"/>", x, slot * 0.7);
+		buf_puts(b, "</g>");
+	}
+	buf_puts(b, "</svg>");
 }
 
 static void
@@ -453,7 +819,8 @@ fact_num(struct buf *b, const char *name, json_t *hb, const char *key,
 }
 
 static void
-node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now)
+node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now,
+    const char *oob_attr)
 {
 	json_t		*svcs = json_object_get(hb, "services"), *e;
 	json_t		*up = json_object_get(hb, "uptime_secs");
@@ -461,7 +828,8 @@ node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now)
 			    "cloudflare"));
 	size_t		 i;
 
-	buf_puts(b, "<section id=\"facts\"><h2>Facts</h2><dl>");
+	buf_printf(b, "<section id=\"facts\"%s><h2>Facts</h2><dl class=\"card\">",
+	    oob_attr);
 	fact(b, "Node ID", v->node_id);
 	fact(b, "OS profile", v->os_profile);
 	fact(b, "Agent version", v->agent_version);
@@ -494,14 +862,15 @@ node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now)
 	age(b, v->last_scan_at, now);
 	buf_puts(b, "</dd></dl></section>");
 
-	buf_puts(b, "<section id=\"services_down\"><h2>Services</h2>");
+	buf_printf(b, "<section id=\"services_down\"%s><h2>Services</h2>",
+	    oob_attr);
 	if (json_array_size(svcs) == 0) {
 		buf_puts(b, "<p class=\"muted\">No services reported.</p>"
 		    "</section>");
 		return;
 	}
-	buf_puts(b, "<table id=\"services\"><thead><tr><th>Unit</th>"
-	    "<th>State</th></tr></thead><tbody>");
+	buf_puts(b, "<div class=\"scroll\"><table id=\"services\"><thead><tr>"
+	    "<th>Unit</th><th>State</th></tr></thead><tbody>");
 	json_array_foreach(svcs, i, e) {
 		const char *st = json_string_value(json_object_get(e, "state"));
 
@@ -514,7 +883,7 @@ node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now)
 		buf_html(b, st);
 		buf_puts(b, "</td></tr>");
 	}
-	buf_puts(b, "</tbody></table></section>");
+	buf_puts(b, "</tbody></table></div></section>");
 }
 
 void
@@ -536,7 +905,7 @@ html_node_head(struct buf *b, const struct node_view *v, const char *hb_json,
 	buf_puts(b, " ");
 	reasons_list(b, v->reasons, NULL);
 	buf_printf(b, "</p></section>");
-	node_facts(b, v, hb, now);
+	node_facts(b, v, hb, now, "");
 
 	buf_printf(b, "<section id=\"enrollment\"><h2>Enrollment</h2>"
 	    "<p>Status: <strong>%s</strong></p>", status_name(v->status));
@@ -841,5 +1210,292 @@ json_node(struct buf *b, const struct node_view *v, const char *hb_json)
 			first = 0;
 		}
 	buf_puts(b, "]}}");
+	return buf_failed(b) ? -1 : 0;
+}
+
+/* ---- the node page, whole or as live sections ------------------------ */
+
+static void
+node_poller(struct buf *b, const struct node_view *v)
+{
+	buf_printf(b, "<div id=\"live\" hidden hx-get=\"/nodes/%s?fragment=live\" "
+	    "hx-trigger=\"" NODE_POLL "\" hx-swap=\"none\"></div>", v->node_id);
+}
+
+/* Title, attention, status and the approve/revoke buttons. */
+static void
+node_title(struct buf *b, const struct node_view *v, enum page_part part)
+{
+	buf_printf(b, "<section id=\"node-head\"%s><div class=\"node-title\">"
+	    "<h2>", oob(part));
+	buf_html(b, v->hostname);
+	buf_puts(b, "</h2>");
+	level_badge(b, v->level);
+	buf_puts(b, "<span>");
+	reasons_list(b, v->reasons, NULL);
+	buf_puts(b, "</span></div><div id=\"enrollment\" class=\"node-title\">"
+	    "<span>Status: <strong>");
+	buf_puts(b, status_name(v->status));
+	buf_puts(b, "</strong></span>");
+	if (v->status != NODE_APPROVED)
+		buf_printf(b, "<form class=\"inline\" method=\"post\" "
+		    "action=\"/nodes/%s/approve\" hx-post=\"/nodes/%s/approve\" "
+		    "hx-swap=\"none\"><button type=\"submit\">Approve</button>"
+		    "</form>", v->node_id, v->node_id);
+	if (v->status != NODE_REVOKED)
+		buf_printf(b, "<form class=\"inline\" method=\"post\" "
+		    "action=\"/nodes/%s/revoke\" hx-post=\"/nodes/%s/revoke\" "
+		    "hx-swap=\"none\"><button class=\"danger\" type=\"submit\">"
+		    "Revoke</button></form>", v->node_id, v->node_id);
+	buf_puts(b, "</div></section>");
+}
+
+static void
+node_notice(struct buf *b, const char *error, enum page_part part)
+{
+	buf_printf(b, "<div id=\"notice\" role=\"status\"%s>", oob(part));
+	if (error != NULL) {
+		buf_puts(b, "<p class=\"error\" role=\"alert\">Refused: ");
+		buf_html(b, error);
+		buf_puts(b, "</p>");
+	}
+	buf_puts(b, "</div>");
+}
+
+static void
+node_forms(struct buf *b, const struct node_view *v, unsigned allowed,
+    enum page_part part)
+{
+	buf_printf(b, "<section id=\"run\"%s><h2>Run a command</h2>", oob(part));
+	if (v->status != NODE_APPROVED) {
+		buf_puts(b, "<p class=\"muted\">Only approved nodes take "
+		    "commands.</p></section>");
+		return;
+	}
+	if (allowed == 0) {
+		buf_puts(b, "<p class=\"muted\">The policy allows no command "
+		    "for this profile.</p></section>");
+		return;
+	}
+	buf_puts(b, "<div class=\"forms\">");
+	for (int i = 0; cmd_catalog[i].name != NULL; i++) {
+		const char *name = cmd_catalog[i].name;
+
+		if (!(allowed & (1u << i)))
+			continue;
+		buf_printf(b, "<form method=\"post\" action=\"/nodes/%s/"
+		    "commands\" hx-post=\"/nodes/%s/commands\" hx-swap=\"none\" "
+		    "class=\"cmd\" id=\"run-%s\"><input type=\"hidden\" "
+		    "name=\"command\" value=\"%s\"><strong>%s</strong> ",
+		    v->node_id, v->node_id, name, name, name);
+		if (strncmp(name, "service-", 8) == 0 ||
+		    strcmp(name, "journal-tail") == 0)
+			buf_puts(b, "<input name=\"unit\" required "
+			    "placeholder=\"unit, e.g. cloudflared.service\" "
+			    "aria-label=\"unit\">");
+		if (strcmp(name, "journal-tail") == 0)
+			buf_puts(b, " <input name=\"lines\" type=\"number\" "
+			    "min=\"1\" max=\"500\" value=\"50\" "
+			    "aria-label=\"lines\">");
+		buf_puts(b, " <button type=\"submit\">Run</button></form>");
+	}
+	buf_puts(b, "</div></section>");
+}
+
+static void
+spark_axis(struct buf *b, size_t n)
+{
+	buf_printf(b, "<div class=\"axis\"><span>24 h ago</span><span>%zu "
+	    "sample%s, one per %d min</span><span>now</span></div>", n,
+	    n == 1 ? "" : "s", HB_SAMPLE_SECS / 60);
+}
+
+/* Load, memory (samples, then the latest heartbeat) and findings per scan. */
+static void
+node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
+    enum page_part part)
+{
+	const struct node_view	*v = p->v;
+	size_t			 n = 0;
+	int64_t			*t = calloc(p->nsamples + 1, sizeof(*t));
+	double			*load = calloc(p->nsamples + 1, sizeof(*load));
+	double			*mem = calloc(p->nsamples + 1, sizeof(*mem));
+	double			 lmax = 0, mmax = 0, ymax;
+	char			 title[HOSTNAME_MAX + 64];
+
+	buf_printf(b, "<section id=\"trends\"%s><h2>Trends</h2>"
+	    "<div class=\"trends\">", oob(part));
+	if (t == NULL || load == NULL || mem == NULL)
+		goto out;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		t[n] = p->samples[i].at;
+		load[n] = p->samples[i].load1;
+		mem[n++] = p->samples[i].mem_used_pct;
+	}
+	if (hb != NULL && v->last_heartbeat_at != 0 &&
+	    (n == 0 || t[n - 1] < v->last_heartbeat_at)) {
+		json_t *x = json_object_get(hb, "load1");
+		json_t *y = json_object_get(hb, "mem_used_pct");
+
+		t[n] = v->last_heartbeat_at;
+		load[n] = json_is_number(x) ? json_number_value(x) : NAN;
+		mem[n++] = json_is_number(y) ? json_number_value(y) : NAN;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isnan(load[i]) && load[i] > lmax)
+			lmax = load[i];
+		if (!isnan(mem[i]) && mem[i] > mmax)
+			mmax = mem[i];
+	}
+
+	buf_puts(b, "<figure class=\"chart\" id=\"trend-load\"><figcaption>"
+	    "<strong>Load (1 min)</strong><span>");
+	if (n > 0 && !isnan(load[n - 1]))
+		buf_printf(b, "now %.2f · max %.2f", load[n - 1], lmax);
+	else
+		buf_puts(b, "<span class=\"muted\">no data</span>");
+	buf_puts(b, "</span></figcaption>");
+	ymax = lmax < 1 ? 1 : ceil(lmax);
+	snprintf(title, sizeof(title), "Load of %s over the last day, "
+	    "scale 0 to %.0f", v->hostname, ymax);
+	svg_sparkline(b, title, t, load, n, p->now - HB_SAMPLE_KEEP, p->now,
+	    ymax);
+	spark_axis(b, n);
+	buf_puts(b, "</figure>");
+
+	buf_puts(b, "<figure class=\"chart\" id=\"trend-mem\"><figcaption>"
+	    "<strong>Memory used</strong><span>");
+	if (n > 0 && !isnan(mem[n - 1]))
+		buf_printf(b, "now %.1f %% · max %.1f %%", mem[n - 1], mmax);
+	else
+		buf_puts(b, "<span class=\"muted\">no data</span>");
+	buf_puts(b, "</span></figcaption>");
+	snprintf(title, sizeof(title), "Memory used on %s over the last day, "
+	    "scale 0 to 100 %%", v->hostname);
+	svg_sparkline(b, title, t, mem, n, p->now - HB_SAMPLE_KEEP, p->now,
+	    100);
+	spark_axis(b, n);
+	buf_puts(b, "</figure>");
+
+	buf_printf(b, "<figure class=\"chart\" id=\"trend-findings\">"
+	    "<figcaption><strong>Findings per scan</strong><span "
+	    "class=\"legend\"><span class=\"key red\">critical/high</span>"
+	    "<span class=\"key yellow\">medium</span><span class=\"key "
+	    "k-low\">low</span><span class=\"key k-info\">info</span>"
+	    "<span class=\"key green\">none</span></span>"
+	    "</figcaption>");
+	snprintf(title, sizeof(title), "Findings per severity in the last "
+	    "%zu scans of %s", p->nscans, v->hostname);
+	svg_scan_bars(b, title, p->scans, p->nscans, p->now);
+	if (p->nscans == 0)
+		buf_puts(b, "<div class=\"axis\"><span>No scans yet.</span>"
+		    "</div>");
+	else
+		buf_printf(b, "<div class=\"axis\"><span>%zu scan%s</span>"
+		    "<span>newest</span></div>", p->nscans,
+		    p->nscans == 1 ? "" : "s");
+	buf_puts(b, "</figure>");
+out:
+	buf_puts(b, "</div></section>");
+	free(t);
+	free(load);
+	free(mem);
+}
+
+static void
+node_findings(struct buf *b, const struct node_parts *p, enum page_part part)
+{
+	const struct node_view *v = p->v;
+
+	buf_printf(b, "<section id=\"findings\"%s><h2>Findings</h2>", oob(part));
+	if (v->last_scan_at == 0) {
+		buf_puts(b, "<p class=\"muted\">Never scanned.</p></section>");
+		return;
+	}
+	buf_puts(b, "<p>Latest scan ");
+	age(b, v->last_scan_at, p->now);
+	buf_printf(b, ": %d critical, %d high, %d medium, %d low, %d info.</p>",
+	    v->findings[0], v->findings[1], v->findings[2], v->findings[3],
+	    v->findings[4]);
+	if (p->findings != NULL && *p->findings != '\0')
+		buf_puts(b, p->findings);
+	else
+		buf_puts(b, "<p class=\"green\">No findings.</p>");
+	buf_puts(b, "</section>");
+}
+
+static void
+node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
+{
+	buf_printf(b, "<section id=\"scans\"%s><h2>Scan history</h2>"
+	    "<div class=\"scroll\"><table><thead><tr><th>Scanned</th>"
+	    "<th class=\"num\">Critical</th><th class=\"num\">High</th>"
+	    "<th class=\"num\">Medium</th><th class=\"num\">Low</th>"
+	    "<th class=\"num\">Info</th></tr></thead><tbody>", oob(part));
+	/* Newest first, as the table always was. */
+	for (size_t i = p->nscans; i-- > 0;) {
+		const struct scan_point *s = &p->scans[i];
+
+		buf_printf(b, "<tr><td><a href=\"#cmd-%s\">", s->command_id);
+		age(b, s->scanned_at, p->now);
+		buf_printf(b, "</a></td><td class=\"num %s\">%d</td>"
+		    "<td class=\"num %s\">%d</td><td class=\"num\">%d</td>"
+		    "<td class=\"num\">%d</td><td class=\"num\">%d</td></tr>",
+		    s->counts[0] ? "red" : "", s->counts[0],
+		    s->counts[1] ? "red" : "", s->counts[1], s->counts[2],
+		    s->counts[3], s->counts[4]);
+	}
+	if (p->nscans == 0)
+		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">No scans "
+		    "yet.</td></tr>");
+	buf_puts(b, "</tbody></table></div></section>");
+}
+
+static void
+node_commands(struct buf *b, const struct node_parts *p, enum page_part part)
+{
+	buf_printf(b, "<section id=\"commands\"%s><h2>Commands</h2>"
+	    "<div class=\"scroll\"><table class=\"commands\"><thead><tr>"
+	    "<th>Command</th><th>Queued</th><th>Status</th>"
+	    "<th class=\"hide-narrow\">Duration</th><th>Exit</th></tr></thead>"
+	    "<tbody>", oob(part));
+	if (p->commands != NULL)
+		buf_puts(b, p->commands);
+	if (!p->any_commands)
+		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted\">No commands "
+		    "yet.</td></tr>");
+	buf_puts(b, "</tbody></table></div></section>");
+}
+
+int
+html_node(struct buf *b, const struct node_parts *p, enum page_part part)
+{
+	const struct node_view	*v = p->v;
+	json_t			*hb = p->hb_json ? json_loads(p->hb_json, 0,
+				    NULL) : NULL;
+	const char		*o = oob(part);
+
+	if (part == PART_PAGE) {
+		page_head(b, v->hostname);
+		node_poller(b, v);
+	}
+	if (part != PART_LIVE)
+		node_notice(b, p->error, part);
+	node_title(b, v, part);
+	if (part == PART_PAGE)
+		buf_puts(b, "<div class=\"cols\">");
+	node_facts(b, v, hb, p->now, o);
+	if (part == PART_PAGE)
+		buf_puts(b, "</div>");
+	node_trends(b, p, hb, part);
+	/* Typed input survives the polls: the forms change only on a post. */
+	if (part != PART_LIVE)
+		node_forms(b, v, p->allowed, part);
+	node_commands(b, p, part);
+	node_findings(b, p, part);
+	node_scans(b, p, part);
+	if (part == PART_PAGE)
+		page_foot(b);
+	json_decref(hb);
 	return buf_failed(b) ? -1 : 0;
 }

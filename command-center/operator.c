@@ -211,19 +211,72 @@ h_nodes_json(struct req *r)
 	resp_json(r, 200, &b);
 }
 
+/*
+ * Which part of a page to answer: ?fragment=live (the poll), every
+ * section for an htmx request (a form or the filter), else the page. A
+ * history restore asks for the whole page.
+ */
+static int
+page_part(struct req *r, enum page_part *part)
+{
+	const char *frag = req_query(r, "fragment");
+
+	*part = PART_PAGE;
+	if (frag != NULL && *frag != '\0') {
+		if (strcmp(frag, "live") != 0) {
+			resp_error(r, 400, "invalid_field", "fragment: must be "
+			    "live");
+			return -1;
+		}
+		*part = PART_LIVE;
+	} else if (req_header(r, "HX-Request") != NULL &&
+	    req_header(r, "HX-History-Restore-Request") == NULL)
+		*part = PART_ALL;
+	return 0;
+}
+
+struct hist_acc {
+	struct fleet_sample	*s;
+	size_t			 n, cap;
+};
+
+static int
+hist_row(const struct fleet_sample *fs, void *arg)
+{
+	struct hist_acc		*h = arg;
+	struct fleet_sample	*ns;
+
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		if ((ns = realloc(h->s, h->cap * sizeof(*ns))) == NULL)
+			return -1;
+		h->s = ns;
+	}
+	h->s[h->n++] = *fs;
+	return 0;
+}
+
 void
 h_dashboard(struct req *r)
 {
+	static const struct { const char *name; int64_t secs; } ranges[] = {
+		{ "1d", 86400 }, { "7d", 7 * 86400 }, { "30d", 30 * 86400 } };
 	struct node_view	*v;
 	struct dash_filter	 f = { -1, NULL, 1 };
+	struct dash_view	 d;
+	struct hist_acc		 hist = { NULL, 0, 0 };
+	enum page_part		 part;
 	const char		*lvl = req_query(r, "attention");
 	const char		*page = req_query(r, "page");
-	size_t			 n;
+	const char		*range = req_query(r, "range");
+	size_t			 n, ri = 0;
 	struct buf		 b;
 	int64_t			 now = time(NULL);
 	char			*end;
 	long			 pg;
 
+	if (page_part(r, &part) == -1)
+		return;
 	if (lvl != NULL && *lvl != '\0') {
 		if (strcmp(lvl, "red") == 0)
 			f.level = LEVEL_RED;
@@ -252,28 +305,69 @@ h_dashboard(struct req *r)
 		}
 		f.page = (int)pg;
 	}
+	if (range != NULL && *range != '\0') {
+		for (ri = 0; ri < 3 && strcmp(range, ranges[ri].name) != 0; ri++)
+			;
+		if (ri == 3) {
+			resp_error(r, 400, "invalid_field", "range: must be 1d, "
+			    "7d or 30d");
+			return;
+		}
+	}
+	/*
+	 * About 300 points whatever the range: the newest of each bucket. A
+	 * history younger than the range is drawn from its start, so it is
+	 * read again in buckets that fit its age.
+	 */
+	if (store_fleet_history(app.store, now - ranges[ri].secs,
+	    ranges[ri].secs / 300, hist_row, &hist) == -1)
+		hist.n = 0;	/* the picture shows only the present */
+	if (hist.n > 0 && hist.n < 300 && ranges[ri].secs / 300 > 1 &&
+	    (now - hist.s[0].at) / 300 < ranges[ri].secs / 300) {
+		int64_t since = hist.s[0].at - ranges[ri].secs / 300;
+
+		hist.n = 0;
+		if (store_fleet_history(app.store, since, (now - since) / 300 +
+		    1, hist_row, &hist) == -1)
+			hist.n = 0;
+	}
 	if ((v = fleet_list(app.fleet, now, &n, NULL)) == NULL) {
+		free(hist.s);
 		resp_error(r, 503, "unavailable", "out of memory");
 		return;
 	}
+	memset(&d, 0, sizeof(d));
+	d.v = v;
+	d.n = n;
+	d.now = now;
+	d.f = &f;
+	d.range = ranges[ri].name;
+	d.range_secs = ranges[ri].secs;
+	d.hist = hist.s;
+	d.nhist = hist.n;
 	buf_init(&b, PAGE_MAX);
-	html_dashboard(&b, v, n, now, &f);
+	html_dash(&b, &d, part);
 	free(v);
+	free(hist.s);
 	resp_html(r, 200, &b);
 }
 
-struct history {
-	struct buf	*b;
-	int64_t		 now;
-	int		 any;
-	char		 group[16];
-	char		 latest[37];	/* the newest scan */
+/* What the node page lists, gathered from the store. */
+struct node_acc {
+	struct buf		*b;	/* findings, then commands */
+	int64_t			 now;
+	int			 any;
+	char			 group[16];
+	struct scan_point	*scans;	/* newest first as read */
+	size_t			 nscans;
+	struct hb_sample	*samples;
+	size_t			 nsamples, cap;
 };
 
 static int
 finding_row(const struct finding *f, void *arg)
 {
-	struct history *h = arg;
+	struct node_acc *h = arg;
 
 	html_finding(h->b, f, h->group);
 	return buf_failed(h->b) ? -1 : 0;
@@ -282,34 +376,60 @@ finding_row(const struct finding *f, void *arg)
 static int
 history_row(const struct cmd_row *c, void *arg)
 {
-	struct history *h = arg;
+	struct node_acc *h = arg;
 
 	h->any = 1;
 	html_command_row(h->b, c, h->now);
 	return buf_failed(h->b) ? -1 : 0;
 }
 
+#define SCANS_SHOWN 30
+
 static int
 scan_row(const struct scan_row *sr, void *arg)
 {
-	struct history *h = arg;
+	struct node_acc		*h = arg;
+	struct scan_point	*p;
 
-	if (!h->any)
-		snprintf(h->latest, sizeof(h->latest), "%s", sr->command_id);
-	h->any = 1;
-	html_scan_row(h->b, sr, h->now);
-	return buf_failed(h->b) ? -1 : 0;
+	if (h->nscans == SCANS_SHOWN)
+		return 0;
+	p = &h->scans[h->nscans++];
+	snprintf(p->command_id, sizeof(p->command_id), "%s", sr->command_id);
+	p->scanned_at = sr->scanned_at;
+	memcpy(p->counts, sr->counts, sizeof(p->counts));
+	return 0;
+}
+
+static int
+sample_row(const struct hb_sample *hs, void *arg)
+{
+	struct node_acc		*h = arg;
+	struct hb_sample	*ns;
+
+	if (h->nsamples == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		if ((ns = realloc(h->samples, h->cap * sizeof(*ns))) == NULL)
+			return -1;
+		h->samples = ns;
+	}
+	h->samples[h->nsamples++] = *hs;
+	return 0;
 }
 
 void
 node_page(struct req *r, const char *id, unsigned status, const char *error)
 {
 	struct node_view	 v;
-	struct history		 h;
+	struct node_parts	 p;
+	struct node_acc		 h;
+	struct scan_point	 scans[SCANS_SHOWN], tmp;
+	enum page_part		 part;
 	char			*hb = NULL;
-	struct buf		 b;
+	struct buf		 b, findings, commands;
 	int64_t			 now = time(NULL);
 
+	if (page_part(r, &part) == -1)
+		return;
 	if (fleet_get(app.fleet, id, now, &v, &hb) == -1) {
 		resp_error(r, 404, "unknown_node", "no node with this id");
 		return;
@@ -322,33 +442,47 @@ node_page(struct req *r, const char *id, unsigned status, const char *error)
 		return;
 	}
 	memset(&h, 0, sizeof(h));
-	h.b = &b;
 	h.now = now;
-	html_node_head(&b, &v, hb, now, error);
-
-	/* Scan history first (to learn the newest scan), rendered later. */
-	struct buf scans;
-
-	buf_init(&scans, PAGE_MAX);
-	h.b = &scans;
-	html_scans_begin(&scans);
-	store_scans_list(app.store, id, 30, scan_row, &h);
-	html_scans_end(&scans, h.any);
-	h.b = &b;
-
-	html_findings_begin(&b, &v, now);
-	if (h.latest[0] != '\0')
-		store_findings(app.store, h.latest, finding_row, &h);
-	html_findings_end(&b, h.group, v.last_scan_at != 0);
-	html_command_forms(&b, &v, policy_allowed(v.os_profile));
-	html_commands_begin(&b);
-	h.any = 0;
+	h.scans = scans;
+	buf_init(&findings, PAGE_MAX);
+	buf_init(&commands, PAGE_MAX);
+	store_scans_list(app.store, id, SCANS_SHOWN, scan_row, &h);
+	/* The pictures run oldest to newest. */
+	for (size_t i = 0; i < h.nscans / 2; i++) {
+		tmp = scans[i];
+		scans[i] = scans[h.nscans - 1 - i];
+		scans[h.nscans - 1 - i] = tmp;
+	}
+	if (store_hb_history(app.store, id, now - HB_SAMPLE_KEEP, sample_row,
+	    &h) == -1)
+		h.nsamples = 0;
+	/* The newest scan's findings. */
+	h.b = &findings;
+	if (h.nscans > 0)
+		store_findings(app.store, scans[h.nscans - 1].command_id,
+		    finding_row, &h);
+	if (h.group[0] != '\0')
+		buf_puts(&findings, "</ul>");
+	h.b = &commands;
 	store_commands_list(app.store, id, 50, history_row, &h);
-	html_commands_end(&b, h.any);
-	if (buf_failed(&scans) || buf_add(&b, scans.p, scans.len) == -1)
-		buf_puts(&b, "");
-	buf_free(&scans);
-	html_page_end(&b);
+
+	memset(&p, 0, sizeof(p));
+	p.v = &v;
+	p.hb_json = hb;
+	p.now = now;
+	p.error = error;
+	p.allowed = policy_allowed(v.os_profile);
+	p.scans = scans;
+	p.nscans = h.nscans;
+	p.samples = h.samples;
+	p.nsamples = h.nsamples;
+	p.findings = buf_failed(&findings) ? NULL : findings.p;
+	p.commands = buf_failed(&commands) ? NULL : commands.p;
+	p.any_commands = h.any;
+	html_node(&b, &p, part);
+	buf_free(&findings);
+	buf_free(&commands);
+	free(h.samples);
 	resp_html(r, status, &b);
 	free(hb);
 }
@@ -388,6 +522,11 @@ set_status(struct req *r, enum node_status st)
 	log_info("node_status", "node_id=%s status=%s by=%s peer=%s", id,
 	    status_name(st), log_quote(who, sizeof(who), operator_of(r)),
 	    req_peer(r));
+	/* htmx: every section of the node page at once, no round trip. */
+	if (req_header(r, "HX-Request") != NULL && !req_wants_json(r)) {
+		node_page(r, id, 200, NULL);
+		return;
+	}
 	if (req_is_form(r) && !req_wants_json(r)) {
 		snprintf(loc, sizeof(loc), "/nodes/%s", id);
 		resp_redirect(r, loc);

@@ -25,6 +25,8 @@ const struct route routes[] = {
 	{ "GET",  "/metrics",			    0,	    h_metrics, 0 },
 	/* Anyone. */
 	{ "GET",  "/static/vm.css",		    0,	    h_static_css, 0 },
+	/* Versioned assets: the stylesheet and htmx (h_static knows the names). */
+	{ "GET",  "/static/*",			    0,	    h_static, 0 },
 	{ "GET",  "/healthz",			    0,	    h_healthz, 0 },
 	{ NULL, NULL, 0, NULL, 0 },
 };

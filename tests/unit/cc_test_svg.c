@@ -1,0 +1,561 @@
+/*
+ * Unit tests of the pictures and live pages (issue 7): the inline SVG
+ * charts of html.c (escaping, geometry inside the view box, no style
+ * attribute), the page parts htmx swaps, and the samples they are drawn
+ * from (store.c, history.c).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../command-center/cc.h"
+
+#define NOW	1800000000LL
+#define ID_A	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
+#define EVIL	"<script>alert(1)</script>&\"'"
+
+static char *
+render_done(struct buf *b)
+{
+	size_t	 len;
+	char	*s;
+
+	assert_false(buf_failed(b));
+	s = buf_take(b, &len);
+	assert_non_null(s);
+	return s;
+}
+
+/* Nothing a CSP without 'unsafe-inline' would block, no raw markup. */
+static void
+assert_clean(const char *s)
+{
+	assert_null(strstr(s, "style="));
+	assert_null(strstr(s, "<script>"));
+	assert_null(strstr(s, "<style"));
+	/* No event handler attribute (" onload=", " onclick=", ...). */
+	for (const char *p = s; (p = strstr(p, " on")) != NULL; p++) {
+		const char *q = p + 3;
+
+		while (*q >= 'a' && *q <= 'z')
+			q++;
+		assert_false(q > p + 3 && *q == '=');
+	}
+}
+
+static size_t
+count(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, what)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Every number in every points="..." lies within [0, w] x [0, h]. */
+static void
+assert_points_inside(const char *s, double w, double h)
+{
+	const char *p = s;
+
+	while ((p = strstr(p, "points=\"")) != NULL) {
+		p += 8;
+		while (*p != '"') {
+			char	*end;
+			double	 x = strtod(p, &end), y;
+
+			assert_true(end != p && *end == ',');
+			y = strtod(end + 1, &end);
+			assert_true(x >= 0 && x <= w);
+			assert_true(y >= 0 && y <= h);
+			p = end;
+			while (*p == ' ')
+				p++;
+		}
+	}
+}
+
+static void
+sparkline_title_is_escaped(void **state)
+{
+	int64_t	 t[2] = { NOW - 600, NOW };
+	double	 y[2] = { 0.5, 1.5 };
+	struct buf b;
+	char	*s;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	svg_sparkline(&b, "load of " EVIL, t, y, 2, NOW - 86400, NOW, 2);
+	s = render_done(&b);
+	assert_non_null(strstr(s, "&lt;script&gt;alert(1)&lt;/script&gt;"
+	    "&amp;&quot;&#39;"));
+	assert_clean(s);
+	assert_int_equal(strncmp(s, "<svg ", 5), 0);
+	assert_non_null(strstr(s, "</svg>"));
+	free(s);
+}
+
+static void
+sparkline_draws_line_area_and_latest_dot_inside_the_box(void **state)
+{
+	int64_t	 t[4] = { NOW - 86400, NOW - 3600, NOW - 600, NOW };
+	double	 y[4] = { 0.2, 9.0, -3.0, 1.0 };	/* clamped to [0, 2] */
+	struct buf b;
+	char	*s;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	svg_sparkline(&b, "load", t, y, 4, NOW - 86400, NOW, 2);
+	s = render_done(&b);
+	assert_int_equal(count(s, "<polyline"), 1);
+	assert_int_equal(count(s, "<polygon"), 1);
+	assert_int_equal(count(s, "<circle"), 1);
+	assert_points_inside(s, 300, 40);
+	/* The dot is the newest value, at the right end. */
+	assert_non_null(strstr(s, "cx=\"297.0\""));
+	free(s);
+}
+
+static void
+sparkline_skips_missing_values_and_shows_a_lone_one_as_a_dot(void **state)
+{
+	int64_t	 t[3] = { NOW - 900, NOW - 600, NOW - 300 };
+	double	 y[3] = { NAN, 42.0, NAN };
+	struct buf b;
+	char	*s;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	svg_sparkline(&b, "mem", t, y, 3, NOW - 86400, NOW, 100);
+	s = render_done(&b);
+	assert_int_equal(count(s, "<polyline"), 0);
+	assert_int_equal(count(s, "<circle"), 1);
+	assert_null(strstr(s, "nan"));
+	free(s);
+
+	buf_init(&b, 1 << 16);
+	svg_sparkline(&b, "mem", t, y, 0, NOW - 86400, NOW, 100);
+	s = render_done(&b);
+	assert_int_equal(count(s, "<circle"), 0);
+	assert_int_equal(count(s, "<polyline"), 0);
+	assert_non_null(strstr(s, "</svg>"));
+	free(s);
+}
+
+static void
+fleet_history_stacks_three_levels_inside_the_box(void **state)
+{
+	struct fleet_sample s[3] = {
+		{ NOW - 7200, { 1, 2, 3 } },
+		{ NOW - 3600, { 4, 0, 1 } },
+		{ NOW, { 6, 0, 0 } },
+	};
+	struct buf b;
+	char	*out;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	svg_fleet_history(&b, s, 3, NOW - 86400, NOW);
+	out = render_done(&b);
+	assert_int_equal(count(out, "<polygon"), 3);
+	assert_non_null(strstr(out, "class=\"a-red\""));
+	assert_non_null(strstr(out, "class=\"a-yellow\""));
+	assert_non_null(strstr(out, "class=\"a-green\""));
+	assert_non_null(strstr(out, "now 0 red, 0 yellow, 6 green"));
+	assert_points_inside(out, 600, 120);
+	assert_clean(out);
+	free(out);
+}
+
+static void
+fleet_history_without_samples_says_so(void **state)
+{
+	struct buf b;
+	char	*out;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	svg_fleet_history(&b, NULL, 0, NOW - 86400, NOW);
+	out = render_done(&b);
+	assert_non_null(strstr(out, "No fleet samples yet"));
+	assert_int_equal(count(out, "<polygon"), 0);
+	free(out);
+}
+
+static void
+fleet_history_of_one_sample_is_a_visible_column(void **state)
+{
+	struct fleet_sample s = { NOW, { 0, 0, 2 } };
+	struct buf b;
+	char	*out;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	svg_fleet_history(&b, &s, 1, NOW - 60, NOW);
+	out = render_done(&b);
+	assert_int_equal(count(out, "<polygon"), 3);
+	assert_points_inside(out, 600, 120);
+	/* The red band reaches the top: all nodes are red. */
+	assert_non_null(strstr(out, ",4.0"));
+	free(out);
+}
+
+static void
+scan_bars_stack_severities_and_mark_clean_scans(void **state)
+{
+	struct scan_point s[2] = {
+		{ "a", NOW - 7200, { 1, 2, 0, 3, 0 } },
+		{ "b", NOW - 60, { 0, 0, 0, 0, 0 } },
+	};
+	struct buf b;
+	char	*out;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	svg_scan_bars(&b, "scans of " EVIL, s, 2, NOW);
+	out = render_done(&b);
+	assert_int_equal(count(out, "class=\"s-critical\""), 1);
+	assert_int_equal(count(out, "class=\"s-high\""), 1);
+	assert_int_equal(count(out, "class=\"s-low\""), 1);
+	assert_int_equal(count(out, "class=\"s-medium\""), 0);
+	assert_int_equal(count(out, "class=\"s-none\""), 1);
+	assert_non_null(strstr(out, "2h ago: 1 critical, 2 high, 0 medium, "
+	    "3 low, 0 info"));
+	assert_non_null(strstr(out, "&lt;script&gt;"));
+	assert_clean(out);
+	free(out);
+}
+
+static void
+make_view(struct node_view *v, const char *host)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->node_id, sizeof(v->node_id), "%s", ID_A);
+	snprintf(v->hostname, sizeof(v->hostname), "%s", host);
+	snprintf(v->os_profile, sizeof(v->os_profile), "ArchVault");
+	snprintf(v->agent_version, sizeof(v->agent_version), "1.0");
+	v->status = NODE_APPROVED;
+	v->enrolled_at = NOW - 86400;
+	v->last_heartbeat_at = NOW - 5;
+	v->level = LEVEL_YELLOW;
+	v->reasons = R_NEVER_SCANNED;
+}
+
+static char *
+node_html(const struct node_view *v, enum page_part part, const char *error)
+{
+	struct node_parts	 p;
+	struct hb_sample	 hs[2];
+	struct buf		 b;
+
+	memset(hs, 0, sizeof(hs));
+	hs[0].at = NOW - 900;
+	hs[0].load1 = 0.5;
+	hs[0].mem_used_pct = 40;
+	hs[1].at = NOW - 600;
+	hs[1].load1 = 0.7;
+	hs[1].mem_used_pct = NAN;
+	memset(&p, 0, sizeof(p));
+	p.v = v;
+	p.hb_json = "{\"load1\":0.25,\"mem_used_pct\":42.5,\"services\":[]}";
+	p.now = NOW;
+	p.error = error;
+	p.allowed = ~0u;
+	p.samples = hs;
+	p.nsamples = 2;
+	buf_init(&b, 1 << 20);
+	assert_int_equal(html_node(&b, &p, part), 0);
+	return render_done(&b);
+}
+
+static void
+node_page_escapes_the_hostname_in_its_pictures(void **state)
+{
+	struct node_view v;
+	char	*s;
+
+	(void)state;
+	make_view(&v, EVIL);
+	s = node_html(&v, PART_PAGE, EVIL);
+	assert_null(strstr(s, "<script>alert"));
+	assert_non_null(strstr(s, "<title>Load of &lt;script&gt;"));
+	assert_non_null(strstr(s, "Refused: &lt;script&gt;"));
+	assert_clean(s);
+	free(s);
+}
+
+static void
+node_page_loads_htmx_and_polls_its_live_sections(void **state)
+{
+	struct node_view v;
+	char	*s;
+
+	(void)state;
+	make_view(&v, "web-1");
+	s = node_html(&v, PART_PAGE, NULL);
+	assert_non_null(strstr(s, "<script src=\"/static/htmx-"));
+	assert_non_null(strstr(s, "hx-get=\"/nodes/" ID_A "?fragment=live\""));
+	assert_null(strstr(s, "hx-swap-oob"));
+	/* Forms work without JavaScript: method and action are there. */
+	assert_non_null(strstr(s, "method=\"post\" action=\"/nodes/" ID_A
+	    "/commands\" hx-post=\"/nodes/" ID_A "/commands\""));
+	assert_non_null(strstr(s, "action=\"/nodes/" ID_A "/revoke\""));
+	/* Two stored samples and the latest heartbeat. */
+	assert_non_null(strstr(s, "3 samples, one per 5 min"));
+	free(s);
+}
+
+static void
+live_part_has_no_page_and_keeps_typed_input(void **state)
+{
+	struct node_view v;
+	char	*s;
+
+	(void)state;
+	make_view(&v, "web-1");
+	s = node_html(&v, PART_LIVE, NULL);
+	assert_null(strstr(s, "<html"));
+	assert_null(strstr(s, "id=\"run\""));	/* the forms are not polled */
+	assert_null(strstr(s, "id=\"notice\""));
+	assert_non_null(strstr(s, "<section id=\"commands\" "
+	    "hx-swap-oob=\"true\">"));
+	assert_non_null(strstr(s, "<section id=\"node-head\" "
+	    "hx-swap-oob=\"true\">"));
+	free(s);
+
+	s = node_html(&v, PART_ALL, "bad args");
+	assert_null(strstr(s, "<html"));
+	assert_non_null(strstr(s, "<section id=\"run\" hx-swap-oob=\"true\">"));
+	assert_non_null(strstr(s, "<div id=\"notice\" role=\"status\" "
+	    "hx-swap-oob=\"true\"><p class=\"error\""));
+	free(s);
+}
+
+static void
+dashboard_poll_keeps_filter_page_and_range(void **state)
+{
+	struct node_view	 v[2];
+	struct dash_filter	 f = { LEVEL_RED, "a&b <c>", 2 };
+	struct dash_view	 d;
+	struct buf		 b;
+	char			*s;
+
+	(void)state;
+	make_view(&v[0], "web-1");
+	make_view(&v[1], "web-2");
+	memset(&d, 0, sizeof(d));
+	d.v = v;
+	d.n = 2;
+	d.now = NOW;
+	d.f = &f;
+	d.range = "7d";
+	d.range_secs = 7 * 86400;
+	buf_init(&b, 1 << 20);
+	assert_int_equal(html_dash(&b, &d, PART_PAGE), 0);
+	s = render_done(&b);
+	assert_non_null(strstr(s, "hx-get=\"/?fragment=live&amp;"
+	    "attention=red&amp;q=a%26b%20%3Cc%3E&amp;range=7d&amp;page=2\""));
+	assert_non_null(strstr(s, "value=\"a&amp;b &lt;c&gt;\""));
+	assert_non_null(strstr(s, "<figure id=\"history\""));
+	assert_clean(s);
+	free(s);
+
+	buf_init(&b, 1 << 20);
+	assert_int_equal(html_dash(&b, &d, PART_LIVE), 0);
+	s = render_done(&b);
+	assert_null(strstr(s, "<html"));
+	assert_null(strstr(s, "id=\"filter\""));
+	assert_non_null(strstr(s, "<section id=\"summary\" class=\"summary\" "
+	    "aria-live=\"polite\" hx-swap-oob=\"true\">"));
+	assert_non_null(strstr(s, "<section id=\"fleet\" hx-swap-oob=\"true\">"));
+	free(s);
+}
+
+static void
+heartbeat_values_are_read_or_nan(void **state)
+{
+	double l, m;
+
+	(void)state;
+	assert_int_equal(history_hb_values("{\"load1\":1.5,\"mem_used_pct\":"
+	    "20}", &l, &m), 0);
+	assert_true(l == 1.5 && m == 20);
+	assert_int_equal(history_hb_values("{\"load1\":\"x\"}", &l, &m), 0);
+	assert_true(isnan(l) && isnan(m));
+	assert_int_equal(history_hb_values("not json", &l, &m), -1);
+	assert_int_equal(history_hb_values(NULL, &l, &m), -1);
+}
+
+/* ---- samples in the store ------------------------------------------- */
+
+struct fx {
+	char		 dir[256];
+	char		 db[300];
+	struct store	*st;
+};
+
+static int
+setup(void **state)
+{
+	struct fx	*f = calloc(1, sizeof(*f));
+	char		 err[256];
+
+	snprintf(f->dir, sizeof(f->dir), "%s/vm-svg-XXXXXX",
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
+	f->st = store_open(f->db, err, sizeof(err));
+	assert_non_null(f->st);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[400];
+
+	store_close(f->st);
+	for (const char *sfx = ""; sfx != NULL;
+	    sfx = *sfx == '\0' ? "-wal" : strcmp(sfx, "-wal") == 0 ? "-shm" :
+	    NULL) {
+		snprintf(p, sizeof(p), "%s%s", f->db, sfx);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+struct got {
+	struct fleet_sample	 fs[16];
+	struct hb_sample	 hs[16];
+	size_t			 n;
+};
+
+static int
+got_fleet(const struct fleet_sample *fs, void *arg)
+{
+	struct got *g = arg;
+
+	assert_true(g->n < 16);
+	g->fs[g->n++] = *fs;
+	return 0;
+}
+
+static int
+got_hb(const struct hb_sample *hs, void *arg)
+{
+	struct got *g = arg;
+
+	assert_true(g->n < 16);
+	g->hs[g->n++] = *hs;
+	return 0;
+}
+
+static void
+fleet_samples_are_bucketed_newest_first_and_pruned(void **state)
+{
+	struct fx		*f = *state;
+	struct fleet_sample	 s;
+	struct got		 g;
+
+	for (int i = 0; i < 6; i++) {
+		s.at = NOW - 1000 + i * 100;	/* 9000 .. 9500 past a bucket */
+		s.count[LEVEL_GREEN] = i;
+		s.count[LEVEL_YELLOW] = 10 + i;
+		s.count[LEVEL_RED] = 20 + i;
+		assert_int_equal(store_fleet_sample(f->st, &s, 0), 0);
+	}
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_fleet_history(f->st, 0, 1, got_fleet, &g), 0);
+	assert_int_equal(g.n, 6);
+	assert_true(g.fs[0].at < g.fs[5].at);
+	assert_int_equal(g.fs[5].count[LEVEL_RED], 25);
+
+	/* Buckets of 1000 s: each holds its newest sample. */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_fleet_history(f->st, 0, 1000, got_fleet, &g), 0);
+	assert_true(g.n >= 1 && g.n <= 2);
+	assert_int_equal(g.fs[g.n - 1].at, NOW - 500);
+	assert_int_equal(g.fs[g.n - 1].count[LEVEL_GREEN], 5);
+
+	/* A new sample drops those older than keep_after. */
+	s.at = NOW;
+	assert_int_equal(store_fleet_sample(f->st, &s, NOW - 650), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_fleet_history(f->st, 0, 1, got_fleet, &g), 0);
+	assert_int_equal(g.n, 3);	/* NOW-600, -500 and NOW */
+	assert_int_equal(g.fs[0].at, NOW - 600);
+}
+
+static void
+heartbeat_samples_round_trip_with_missing_values_and_prune(void **state)
+{
+	struct fx		*f = *state;
+	struct hb_sample	 w[3];
+	struct got		 g;
+
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < 3; i++) {
+		snprintf(w[i].node_id, sizeof(w[i].node_id), "%s", ID_A);
+		w[i].at = NOW - 900 + i * 300;
+		w[i].load1 = 0.5 * i;
+		w[i].mem_used_pct = i == 1 ? NAN : 10.0 * i;
+	}
+	assert_int_equal(store_hb_samples_add(f->st, w, 3, 0, 100), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_hb_history(f->st, ID_A, 0, got_hb, &g), 0);
+	assert_int_equal(g.n, 3);
+	assert_true(isnan(g.hs[1].mem_used_pct));
+	assert_true(g.hs[2].load1 == 1.0 && g.hs[2].mem_used_pct == 20.0);
+	assert_string_equal(g.hs[0].node_id, ID_A);
+
+	/* Nothing new, but at most one old sample goes per call here. */
+	assert_int_equal(store_hb_samples_add(f->st, w, 0, NOW, 1), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_hb_history(f->st, ID_A, 0, got_hb, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.hs[0].at, NOW - 600);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_hb_history(f->st, ID_A, NOW - 400, got_hb, &g),
+	    0);
+	assert_int_equal(g.n, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sparkline_title_is_escaped),
+		cmocka_unit_test(sparkline_draws_line_area_and_latest_dot_inside_the_box),
+		cmocka_unit_test(sparkline_skips_missing_values_and_shows_a_lone_one_as_a_dot),
+		cmocka_unit_test(fleet_history_stacks_three_levels_inside_the_box),
+		cmocka_unit_test(fleet_history_without_samples_says_so),
+		cmocka_unit_test(fleet_history_of_one_sample_is_a_visible_column),
+		cmocka_unit_test(scan_bars_stack_severities_and_mark_clean_scans),
+		cmocka_unit_test(node_page_escapes_the_hostname_in_its_pictures),
+		cmocka_unit_test(node_page_loads_htmx_and_polls_its_live_sections),
+		cmocka_unit_test(live_part_has_no_page_and_keeps_typed_input),
+		cmocka_unit_test(dashboard_poll_keeps_filter_page_and_range),
+		cmocka_unit_test(heartbeat_values_are_read_or_nan),
+		cmocka_unit_test_setup_teardown(
+		    fleet_samples_are_bucketed_newest_first_and_pruned,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    heartbeat_samples_round_trip_with_missing_values_and_prune,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
