@@ -78,7 +78,7 @@ $(BUILD)/%.o: %.c $(wildcard common/*.h command-center/*.h node-agent/*.h)
 	@echo "  CC  $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(HTMX_JS): package.json package-lock.json
-	npm ci --no-audit --no-fund --ignore-scripts --omit=dev
+	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
 $(BUILD)/gen/htmx.c: $(HTMX_JS) scripts/embed.sh
@@ -113,12 +113,14 @@ unit: all $(UNIT_BIN)
 e2e: all
 	VM_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
-# Every test, once in the normal build and once under ASan and UBSan, and
-# every fuzzer for a few seconds.
+# Every test, once in the normal build and once under ASan and UBSan, every
+# fuzzer for a few seconds, and the browser test (Debian's chromium driven
+# by playwright-core).
 check: deps
 	$(MAKE) unit e2e
 	$(MAKE) SAN=1 unit e2e
 	$(MAKE) fuzz-smoke
+	VM_BIN_DIR=$(CURDIR)/build ./tests/browser/run.sh
 
 include fuzz/fuzz.mk
 

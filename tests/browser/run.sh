@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 # playwright-core is a dev dependency (package-lock.json pins it); the
-# build's own `npm ci --omit=dev` leaves it out.
+# build installs it with the rest (npm ci); this covers a partial tree.
 if [ ! -f node_modules/playwright-core/package.json ]; then
 	npm ci --no-audit --no-fund --ignore-scripts
 fi
