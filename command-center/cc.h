@@ -611,7 +611,7 @@ void	 h_command_result(struct req *r);
 void	 h_node_commands_json(struct req *r);
 void	 h_static_css(struct req *r);
 
-/* html.c: whole pages into b; -1 when the buffer failed. */
+/* html.c: pages and fragments into b (see html_dash, html_node below). */
 #define DASH_PAGE_ROWS 200
 
 struct dash_filter {
@@ -620,25 +620,10 @@ struct dash_filter {
 	int		 page;	/* from 1 */
 };
 
-/* Sorts v in place (red first) and renders the filtered page. */
-int	 html_dashboard(struct buf *b, struct node_view *v, size_t n,
-	    int64_t now, const struct dash_filter *f);
-void	 html_node_head(struct buf *b, const struct node_view *v,
-	    const char *hb_json, int64_t now, const char *error);
-void	 html_command_forms(struct buf *b, const struct node_view *v,
-	    unsigned allowed);
-void	 html_commands_begin(struct buf *b);
+/* One row of a node's command history. */
 void	 html_command_row(struct buf *b, const struct cmd_row *c, int64_t now);
-void	 html_findings_begin(struct buf *b, const struct node_view *v,
-	    int64_t now);
 /* Renders f under a heading per severity; group[16] tracks the current one. */
 void	 html_finding(struct buf *b, const struct finding *f, char group[16]);
-void	 html_findings_end(struct buf *b, const char *group, int scanned);
-void	 html_scans_begin(struct buf *b);
-void	 html_scan_row(struct buf *b, const struct scan_row *s, int64_t now);
-void	 html_scans_end(struct buf *b, int any);
-void	 html_commands_end(struct buf *b, int any);
-int	 html_page_end(struct buf *b);
 void	 html_audit_begin(struct buf *b);
 void	 html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a);
 void	 html_audit_end(struct buf *b, int n, int64_t older);

@@ -570,14 +570,6 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 	return buf_failed(b) ? -1 : 0;
 }
 
-int
-html_dashboard(struct buf *b, struct node_view *v, size_t n, int64_t now,
-    const struct dash_filter *f)
-{
-	struct dash_view d = { v, n, now, f, "1d", 86400, NULL, 0 };
-
-	return html_dash(b, &d, PART_PAGE);
-}
 
 /* ---- pictures: inline SVG, drawn with classes (no style attribute) --- */
 
@@ -886,87 +878,8 @@ node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now,
 	buf_puts(b, "</tbody></table></div></section>");
 }
 
-void
-html_node_head(struct buf *b, const struct node_view *v, const char *hb_json,
-    int64_t now, const char *error)
-{
-	json_t *hb = hb_json ? json_loads(hb_json, 0, NULL) : NULL;
 
-	page_head(b, v->hostname);
-	if (error != NULL) {
-		buf_puts(b, "<p class=\"error\" role=\"alert\">Refused: ");
-		buf_html(b, error);
-		buf_puts(b, "</p>");
-	}
-	buf_puts(b, "<section id=\"node-head\"><h2>");
-	buf_html(b, v->hostname);
-	buf_puts(b, "</h2><p>");
-	level_badge(b, v->level);
-	buf_puts(b, " ");
-	reasons_list(b, v->reasons, NULL);
-	buf_printf(b, "</p></section>");
-	node_facts(b, v, hb, now, "");
 
-	buf_printf(b, "<section id=\"enrollment\"><h2>Enrollment</h2>"
-	    "<p>Status: <strong>%s</strong></p>", status_name(v->status));
-	if (v->status != NODE_APPROVED)
-		buf_printf(b, "<form class=\"inline\" method=\"post\" "
-		    "action=\"/nodes/%s/approve\"><button type=\"submit\">"
-		    "Approve</button></form> ", v->node_id);
-	if (v->status != NODE_REVOKED)
-		buf_printf(b, "<form class=\"inline\" method=\"post\" "
-		    "action=\"/nodes/%s/revoke\"><button class=\"danger\" "
-		    "type=\"submit\">Revoke</button></form>", v->node_id);
-	buf_puts(b, "</section>");
-	json_decref(hb);
-}
-
-void
-html_command_forms(struct buf *b, const struct node_view *v, unsigned allowed)
-{
-	buf_puts(b, "<section id=\"run\"><h2>Run a command</h2>");
-	if (v->status != NODE_APPROVED) {
-		buf_puts(b, "<p class=\"muted\">Only approved nodes take "
-		    "commands.</p></section>");
-		return;
-	}
-	if (allowed == 0) {
-		buf_puts(b, "<p class=\"muted\">The policy allows no command "
-		    "for this profile.</p></section>");
-		return;
-	}
-	buf_puts(b, "<div class=\"forms\">");
-	for (int i = 0; cmd_catalog[i].name != NULL; i++) {
-		const char *name = cmd_catalog[i].name;
-
-		if (!(allowed & (1u << i)))
-			continue;
-		buf_printf(b, "<form method=\"post\" action=\"/nodes/%s/"
-		    "commands\" class=\"cmd\"><input type=\"hidden\" "
-		    "name=\"command\" value=\"%s\"><strong>%s</strong> ",
-		    v->node_id, name, name);
-		if (strncmp(name, "service-", 8) == 0 ||
-		    strcmp(name, "journal-tail") == 0)
-			buf_puts(b, "<input name=\"unit\" required "
-			    "placeholder=\"unit, e.g. cloudflared.service\" "
-			    "aria-label=\"unit\">");
-		if (strcmp(name, "journal-tail") == 0)
-			buf_puts(b, " <input name=\"lines\" type=\"number\" "
-			    "min=\"1\" max=\"500\" value=\"50\" "
-			    "aria-label=\"lines\">");
-		buf_puts(b, " <button type=\"submit\">Run</button></form>");
-	}
-	buf_puts(b, "</div></section>");
-}
-
-void
-html_commands_begin(struct buf *b)
-{
-	buf_puts(b, "<section id=\"commands\"><h2>Commands</h2>"
-	    "<table class=\"commands\"><thead><tr><th>Command</th>"
-	    "<th>Queued</th><th>Status</th><th class=\"hide-narrow\">"
-	    "Duration</th><th>Exit</th></tr></thead><tbody>");
-}
 
 static const char *
 status_class(const char *st)
@@ -1019,20 +932,6 @@ severity_class(const char *sev)
 	return strcmp(sev, "medium") == 0 ? "yellow" : "muted";
 }
 
-void
-html_findings_begin(struct buf *b, const struct node_view *v, int64_t now)
-{
-	buf_puts(b, "<section id=\"findings\"><h2>Findings</h2>");
-	if (v->last_scan_at == 0) {
-		buf_puts(b, "<p class=\"muted\">Never scanned.</p>");
-		return;
-	}
-	buf_puts(b, "<p>Latest scan ");
-	age(b, v->last_scan_at, now);
-	buf_printf(b, ": %d critical, %d high, %d medium, %d low, %d info.</p>",
-	    v->findings[0], v->findings[1], v->findings[2], v->findings[3],
-	    v->findings[4]);
-}
 
 void
 html_finding(struct buf *b, const struct finding *f, char group[16])
@@ -1065,60 +964,11 @@ html_finding(struct buf *b, const struct finding *f, char group[16])
 	buf_puts(b, "</li>");
 }
 
-void
-html_findings_end(struct buf *b, const char *group, int scanned)
-{
-	if (group[0] != '\0')
-		buf_puts(b, "</ul>");
-	else if (scanned)
-		buf_puts(b, "<p class=\"green\">No findings.</p>");
-	buf_puts(b, "</section>");
-}
 
-void
-html_scans_begin(struct buf *b)
-{
-	buf_puts(b, "<section id=\"scans\"><h2>Scan history</h2><table>"
-	    "<thead><tr><th>Scanned</th><th>Critical</th><th>High</th>"
-	    "<th>Medium</th><th>Low</th><th>Info</th></tr></thead><tbody>");
-}
 
-void
-html_scan_row(struct buf *b, const struct scan_row *s, int64_t now)
-{
-	buf_printf(b, "<tr><td><a href=\"#cmd-%s\">", s->command_id);
-	age(b, s->scanned_at, now);
-	buf_printf(b, "</a></td><td class=\"%s\">%d</td><td class=\"%s\">%d"
-	    "</td><td>%d</td><td>%d</td><td>%d</td></tr>",
-	    s->counts[0] ? "red" : "", s->counts[0],
-	    s->counts[1] ? "red" : "", s->counts[1], s->counts[2],
-	    s->counts[3], s->counts[4]);
-}
 
-void
-html_scans_end(struct buf *b, int any)
-{
-	if (!any)
-		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">No scans "
-		    "yet.</td></tr>");
-	buf_puts(b, "</tbody></table></section>");
-}
 
-void
-html_commands_end(struct buf *b, int any)
-{
-	if (!any)
-		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted\">No commands "
-		    "yet.</td></tr>");
-	buf_puts(b, "</tbody></table></section>");
-}
 
-int
-html_page_end(struct buf *b)
-{
-	page_foot(b);
-	return buf_failed(b) ? -1 : 0;
-}
 
 void
 html_audit_begin(struct buf *b)
