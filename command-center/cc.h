@@ -390,6 +390,12 @@ int		 fleet_get(struct fleet *f, const char *node_id, int64_t now,
  */
 struct node_view *fleet_list(struct fleet *f, int64_t now, size_t *n,
 		    char ***heartbeats);
+/*
+ * The same for at most max nodes from the start-th on (nodes keep their
+ * place: they are never removed), so big lists are copied in batches.
+ */
+struct node_view *fleet_list_range(struct fleet *f, int64_t now, size_t start,
+		    size_t max, size_t *n, char ***heartbeats);
 /* Adds delta to the node's queued-command count: the new count, or -1. */
 int		 fleet_pending_add(struct fleet *f, const char *node_id,
 		    int delta);
@@ -482,6 +488,15 @@ void		 resp_redirect(struct req *r, const char *location);
  */
 void		 resp_static(struct req *r, const char *ctype, const void *data,
 		    size_t len);
+/*
+ * A streamed answer (chunked): fn appends the next part to out and returns
+ * 1 when more follows, 0 for the last part, -1 on failure (the connection
+ * is then cut). free_arg(arg) runs when the answer is over, sent or not.
+ */
+#define STREAM_PART_MAX (4u << 20)
+typedef int (*stream_fn)(void *arg, struct buf *out);
+void		 resp_stream(struct req *r, unsigned status, const char *ctype,
+		    stream_fn fn, void *arg, void (*free_arg)(void *));
 /* Prometheus text exposition. */
 void		 resp_metrics(struct req *r, struct buf *body);
 /* Static stylesheet, cacheable. */

@@ -699,28 +699,41 @@ fleet_get(struct fleet *f, const char *node_id, int64_t now,
 }
 
 struct node_view *
-fleet_list(struct fleet *f, int64_t now, size_t *count, char ***heartbeats)
+fleet_list_range(struct fleet *f, int64_t now, size_t start, size_t max,
+    size_t *count, char ***heartbeats)
 {
 	struct node_view	*v;
 	char			**hb = NULL;
+	size_t			 n;
 
 	pthread_mutex_lock(&f->mu);
-	*count = f->n;
-	v = calloc(f->n ? f->n : 1, sizeof(*v));
+	n = start < f->n ? f->n - start : 0;
+	if (n > max)
+		n = max;
+	*count = n;
+	v = calloc(n ? n : 1, sizeof(*v));
 	if (v != NULL && heartbeats != NULL &&
-	    (hb = calloc(f->n ? f->n : 1, sizeof(*hb))) == NULL) {
+	    (hb = calloc(n ? n : 1, sizeof(*hb))) == NULL) {
 		free(v);
 		v = NULL;
 	}
-	for (size_t i = 0; v != NULL && i < f->n; i++) {
-		view_of(f, f->node[i], now, &v[i]);
-		if (hb != NULL && f->node[i]->r.heartbeat != NULL)
-			hb[i] = strdup(f->node[i]->r.heartbeat);
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		const struct fnode *fn = f->node[start + i];
+
+		view_of(f, fn, now, &v[i]);
+		if (hb != NULL && fn->r.heartbeat != NULL)
+			hb[i] = strdup(fn->r.heartbeat);
 	}
 	pthread_mutex_unlock(&f->mu);
 	if (heartbeats != NULL)
 		*heartbeats = hb;
 	return v;
+}
+
+struct node_view *
+fleet_list(struct fleet *f, int64_t now, size_t *count, char ***heartbeats)
+{
+	return fleet_list_range(f, now, 0, SIZE_MAX, count, heartbeats);
 }
 
 int

@@ -221,6 +221,89 @@ resp_static(struct req *r, const char *ctype, const void *data, size_t len)
 	MHD_destroy_response(resp);
 }
 
+struct stream {
+	stream_fn	 fn;
+	void		*arg;
+	void		(*free_arg)(void *);
+	struct buf	 part;
+	size_t		 off;
+	int		 last;	/* fn said this part is the last */
+};
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct stream	*st = cls;
+	size_t		 n;
+	int		 rc;
+
+	(void)pos;
+	while (st->off == st->part.len) {
+		if (st->last)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		buf_reset(&st->part);
+		st->off = 0;
+		if ((rc = st->fn(st->arg, &st->part)) == -1 ||
+		    buf_failed(&st->part))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		st->last = rc == 0;
+	}
+	n = st->part.len - st->off;
+	if (n > max)
+		n = max;
+	memcpy(out, st->part.p + st->off, n);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+static void
+stream_free(void *cls)
+{
+	struct stream *st = cls;
+
+	if (st->free_arg != NULL)
+		st->free_arg(st->arg);
+	buf_free(&st->part);
+	free(st);
+}
+
+void
+resp_stream(struct req *r, unsigned status, const char *ctype, stream_fn fn,
+    void *arg, void (*free_arg)(void *))
+{
+	struct MHD_Response	*resp = NULL;
+	struct stream		*st;
+
+	if (r->answered) {
+		if (free_arg != NULL)
+			free_arg(arg);
+		return;
+	}
+	r->answered = 1;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		if (free_arg != NULL)
+			free_arg(arg);
+		r->queue_ret = MHD_NO;
+		return;
+	}
+	st->fn = fn;
+	st->arg = arg;
+	st->free_arg = free_arg;
+	buf_init(&st->part, STREAM_PART_MAX);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+	    stream_read, st, stream_free);
+	if (resp == NULL) {
+		stream_free(st);
+		r->queue_ret = MHD_NO;
+		return;
+	}
+	add_common_headers(resp);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	r->queue_ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+}
+
 void
 resp_metrics(struct req *r, struct buf *body)
 {

@@ -185,30 +185,54 @@ h_audit(struct req *r)
 	}
 }
 
-void
-h_nodes_json(struct req *r)
+#define NODES_BATCH 256
+
+struct nodes_stream {
+	int64_t	 now;
+	size_t	 next;	/* the next node to copy */
+};
+
+/* The next NODES_BATCH nodes of GET /nodes, copied under the lock briefly. */
+static int
+nodes_part(void *arg, struct buf *out)
 {
+	struct nodes_stream	*ns = arg;
 	struct node_view	*v;
 	char			**hb = NULL;
 	size_t			 n;
-	struct buf		 b;
 
-	if ((v = fleet_list(app.fleet, time(NULL), &n, &hb)) == NULL) {
+	if (ns->next == 0)
+		buf_putc(out, '[');
+	if ((v = fleet_list_range(app.fleet, ns->now, ns->next, NODES_BATCH,
+	    &n, &hb)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (ns->next + i > 0)
+			buf_putc(out, ',');
+		json_node(out, &v[i], hb[i]);
+		free(hb[i]);
+	}
+	free(hb);
+	free(v);
+	ns->next += n;
+	if (n < NODES_BATCH) {
+		buf_putc(out, ']');
+		return 0;
+	}
+	return 1;
+}
+
+void
+h_nodes_json(struct req *r)
+{
+	struct nodes_stream *ns;
+
+	if ((ns = calloc(1, sizeof(*ns))) == NULL) {
 		resp_error(r, 503, "unavailable", "out of memory");
 		return;
 	}
-	buf_init(&b, PAGE_MAX);
-	buf_putc(&b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		json_node(&b, &v[i], hb[i]);
-		free(hb[i]);
-	}
-	buf_putc(&b, ']');
-	free(hb);
-	free(v);
-	resp_json(r, 200, &b);
+	ns->now = time(NULL);
+	resp_stream(r, 200, "application/json", nodes_part, ns, free);
 }
 
 /*

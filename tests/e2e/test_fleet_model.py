@@ -122,3 +122,13 @@ def test_scheduler_never_queues_a_scan_the_policy_forbids(cc, enroll_node, tmp_p
                10, "the scheduler to decide about the node")
     assert c.get(f"/nodes/{n.node_id}/commands").json()["commands"] == []
     assert poll(c, n) == []
+
+
+def test_nodes_list_is_streamed_whole_past_one_batch(cc, enroll_node):
+    c = cc()
+    ids = {enroll_node(c, hostname=f"n{i:04d}").node_id for i in range(600)}
+    r = c.get("/nodes")
+    assert r.status == 200
+    assert r.headers.get("transfer-encoding") == "chunked"
+    doc = r.json()
+    assert len(doc) == 600 and {n["node_id"] for n in doc} == ids
