@@ -145,6 +145,8 @@ struct node_rec {
 	int64_t		 last_scan_at;
 	char		*heartbeat;	/* JSON or NULL */
 	int		 findings[FINDING_SEVERITIES];
+	int		 hb_cloudflare;	/* enum cf_state of the heartbeat, -1 unknown */
+	int		 hb_services_down; /* 0 or 1, -1 unknown */
 };
 
 /* One heartbeat to persist. */
@@ -154,6 +156,8 @@ struct hb_write {
 	char	*json;
 	char	*hostname;
 	char	*agent_version;
+	int	 cloudflare;	/* enum cf_state */
+	int	 services_down;
 };
 
 /* Opens (creating and migrating) the database: NULL with err on failure. */

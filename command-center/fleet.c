@@ -200,8 +200,14 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	    n->r.agent_version == NULL ||
 	    (rec->heartbeat != NULL && n->r.heartbeat == NULL))
 		goto fail;
-	/* Facts attention needs, derived again from the stored heartbeat. */
-	if (n->r.heartbeat != NULL) {
+	/*
+	 * Facts attention needs: stored beside the heartbeat; derived from it
+	 * once for rows written before they were (schema 4 and older).
+	 */
+	if (rec->hb_cloudflare >= 0 && rec->hb_services_down >= 0) {
+		n->cloudflare = (enum cf_state)rec->hb_cloudflare;
+		n->services_down = rec->hb_services_down;
+	} else if (n->r.heartbeat != NULL) {
 		json_t		*root = json_loads(n->r.heartbeat, 0, NULL);
 		struct heartbeat hb;
 		char		 err[128];
@@ -267,6 +273,8 @@ take_dirty(struct fleet *f, struct hb_write **out, size_t *nout)
 			w[n].json = strdup(fn->r.heartbeat);
 			w[n].hostname = strdup(fn->r.hostname);
 			w[n].agent_version = strdup(fn->r.agent_version);
+			w[n].cloudflare = (int)fn->cloudflare;
+			w[n].services_down = fn->services_down;
 			if (w[n].json == NULL || w[n].hostname == NULL ||
 			    w[n].agent_version == NULL) {
 				free(w[n].json);

@@ -105,6 +105,14 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (node_id, at)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX heartbeat_samples_at ON heartbeat_samples (at);",
+	/*
+	 * 4 -> 5: the two facts attention takes from a heartbeat, kept beside
+	 * it so a start does not parse every stored heartbeat again (-1: not
+	 * known yet, derived from the JSON once).
+	 */
+	"ALTER TABLE nodes ADD COLUMN hb_cloudflare INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE nodes ADD COLUMN hb_services_down INTEGER NOT NULL"
+	"  DEFAULT -1;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -127,15 +135,16 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_NODES_ALL] = "SELECT node_id, hostname, os_profile, agent_version,"
 	    " status, token_hash, enrolled_at, last_heartbeat_at, heartbeat,"
-	    " last_scan_at, f_critical, f_high, f_medium, f_low, f_info"
-	    " FROM nodes",
+	    " last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"
+	    " hb_cloudflare, hb_services_down FROM nodes",
 	[S_NODE_INSERT] = "INSERT INTO nodes (node_id, hostname, os_profile,"
 	    " agent_version, status, token_hash, enrolled_at,"
 	    " status_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
 	[S_NODE_STATUS] = "UPDATE nodes SET status = ?2, token_hash = ?3,"
 	    " status_changed_at = strftime('%s', 'now') WHERE node_id = ?1",
 	[S_NODE_HB] = "UPDATE nodes SET last_heartbeat_at = ?2, heartbeat = ?3,"
-	    " hostname = ?4, agent_version = ?5 WHERE node_id = ?1",
+	    " hostname = ?4, agent_version = ?5, hb_cloudflare = ?6,"
+	    " hb_services_down = ?7 WHERE node_id = ?1",
 	[S_SEQ_NEXT] = "UPDATE nodes SET last_seq = last_seq + 1"
 	    " WHERE node_id = ?1 RETURNING last_seq",
 	[S_CMD_INSERT] = "INSERT INTO commands (command_id, node_id, seq,"
@@ -403,6 +412,8 @@ store_load_nodes(struct store *s, int (*fn)(const struct node_rec *, void *),
 		r.last_scan_at = sqlite3_column_int64(st, 9);
 		for (int i = 0; i < FINDING_SEVERITIES; i++)
 			r.findings[i] = sqlite3_column_int(st, 10 + i);
+		r.hb_cloudflare = sqlite3_column_int(st, 15);
+		r.hb_services_down = sqlite3_column_int(st, 16);
 		if (r.hostname == NULL || r.os_profile == NULL ||
 		    r.agent_version == NULL || fn(&r, arg) == -1)
 			ret = -1;
@@ -482,6 +493,8 @@ store_heartbeats(struct store *s, const struct hb_write *w, size_t n)
 		sqlite3_bind_text(st, 3, w[i].json, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, w[i].hostname, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, w[i].agent_version, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, w[i].cloudflare);
+		sqlite3_bind_int(st, 7, w[i].services_down);
 		if (step_done(s, st, "heartbeat") == -1) {
 			(void)step_done(s, s->st[S_ROLLBACK], "rollback");
 			goto out;
