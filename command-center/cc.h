@@ -547,6 +547,10 @@ enum sched_decision scheduler_decide(enum node_status st, int64_t last_scan_at,
 		    int policy_allows_scan, int scan_open, int64_t now,
 		    int64_t interval_secs);
 const char	*sched_decision_name(enum sched_decision d);
+/* Scans queued per tick at most (at least SCHED_MIN_BUDGET). */
+#define SCHED_MIN_BUDGET 100
+size_t		 scheduler_budget(size_t nodes, int64_t tick_secs,
+		    int64_t interval_secs);
 /* One tick over the fleet: queues the scans that are due. */
 void		 scheduler_tick(int64_t now);
 

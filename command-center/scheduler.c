@@ -41,17 +41,33 @@ sched_decision_name(enum sched_decision d)
 	}
 }
 
+size_t
+scheduler_budget(size_t nodes, int64_t tick_secs, int64_t interval_secs)
+{
+	/* Twice the pace that scans the whole fleet once per interval. */
+	size_t pace = (size_t)(((uint64_t)nodes * (uint64_t)tick_secs * 2 +
+	    (uint64_t)interval_secs - 1) / (uint64_t)interval_secs);
+
+	return pace > SCHED_MIN_BUDGET ? pace : SCHED_MIN_BUDGET;
+}
+
 void
 scheduler_tick(int64_t now)
 {
 	struct node_view	*v;
-	size_t			 n, queued = 0;
+	size_t			 n, queued = 0, budget, deferred = 0;
 	int64_t			 interval = app.cfg.scan_interval_hours * 3600;
 
 	if ((v = fleet_list(app.fleet, now, &n, NULL)) == NULL) {
 		log_err("scheduler", "error=out_of_memory");
 		return;
 	}
+	/*
+	 * A budget per tick: a large fleet that is all due at once (a first
+	 * start, a long outage) is scanned over the interval, not in one
+	 * storm of commits on this thread and scans on every node.
+	 */
+	budget = scheduler_budget(n, app.cfg.scheduler_tick_seconds, interval);
 	for (size_t i = 0; i < n; i++) {
 		enum sched_decision	 d;
 		int			 allowed, open = 0;
@@ -70,6 +86,10 @@ scheduler_tick(int64_t now)
 			    v[i].node_id, sched_decision_name(d));
 			continue;
 		}
+		if (queued >= budget) {
+			deferred++;
+			continue;
+		}
 		struct cmd_new	 c;
 		json_t		*args = json_object();
 
@@ -86,6 +106,9 @@ scheduler_tick(int64_t now)
 			    "error=queue_failed", v[i].node_id);
 		json_decref(args);
 	}
+	if (deferred > 0)
+		log_info("scheduler_deferred", "due=%zu budget=%zu msg=\"the "
+		    "rest at the next ticks\"", deferred, budget);
 	log_debug("scheduler_tick", "nodes=%zu queued=%zu", n, queued);
 	free(v);
 	/* The pictures: attention per level, load and memory per node. */

@@ -75,6 +75,19 @@ pending_and_revoked_nodes_are_not_scanned(void **state)
 }
 
 static void
+budget_spreads_a_large_fleet_over_the_interval(void **state)
+{
+	(void)state;
+	/* 100,000 nodes, 300 s tick, 24 h interval: 695 a tick, all in 12 h. */
+	assert_int_equal(scheduler_budget(100000, 300, DAY), 695);
+	/* Small fleets are never held back. */
+	assert_int_equal(scheduler_budget(10, 300, DAY), SCHED_MIN_BUDGET);
+	assert_int_equal(scheduler_budget(0, 1, 3600), SCHED_MIN_BUDGET);
+	/* A short tick with a short interval: the whole fleet fits. */
+	assert_true(scheduler_budget(5000, 3600, 3600) >= 5000);
+}
+
+static void
 decisions_have_names(void **state)
 {
 	(void)state;
@@ -96,6 +109,7 @@ main(void)
 		cmocka_unit_test(policy_forbidding_scans_is_never_queued),
 		cmocka_unit_test(scan_already_queued_or_delivered_is_pending),
 		cmocka_unit_test(pending_and_revoked_nodes_are_not_scanned),
+		cmocka_unit_test(budget_spreads_a_large_fleet_over_the_interval),
 		cmocka_unit_test(decisions_have_names),
 	};
 
