@@ -307,12 +307,12 @@ store_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	/*
-	 * A page cache big enough for the nodes table of a large fleet, so
-	 * the heartbeat writer does not read its pages back every flush.
+	 * SQLite's default page cache (2 MiB): a cache holding the nodes
+	 * table of a 100,000-node fleet saved the writer ~7% of its reads but
+	 * cost ~60 MiB of RSS (measured with make bench).
 	 */
 	if (exec_sql(s->db, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = FULL;"
-	    "PRAGMA cache_size = -65536;"
 	    "PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
 	    migrate(s->db, err, errlen) == -1)
 		goto fail;
