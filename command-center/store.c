@@ -369,6 +369,38 @@ col_strdup(sqlite3_stmt *st, int col)
 	return t ? strdup((const char *)t) : NULL;
 }
 
+/*
+ * Steps st (bound, store lock held) through its rows, calling row(st, arg)
+ * for each until one returns -1, then resets st: 0, or -1 when a row()
+ * stopped it or SQLite failed (logged).
+ */
+static int
+each_row(struct store *s, sqlite3_stmt *st, const char *what,
+    int (*row)(sqlite3_stmt *st, void *arg), void *arg)
+{
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (row(st, arg) == -1) {
+			ret = -1;
+			break;
+		}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		log_err("store_error", "op=%s rc=%d error=\"%s\"", what, rc,
+		    sqlite3_errmsg(s->db));
+		ret = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+/* A caller's callback and its argument, for the row converters below. */
+struct rows {
+	void	*fn;	/* the typed callback, cast back by each converter */
+	void	*arg;
+};
+
 void
 node_rec_free(struct node_rec *r)
 {
@@ -854,46 +886,60 @@ col_text(sqlite3_stmt *st, int col)
 	return (const char *)sqlite3_column_text(st, col);
 }
 
+static int
+cmd_row_of(sqlite3_stmt *st, void *arg)
+{
+	struct rows	*r = arg;
+	struct cmd_row	 row;
+
+	memset(&row, 0, sizeof(row));
+	row.command_id = col_text(st, 0);
+	row.seq = sqlite3_column_int64(st, 1);
+	row.command = col_text(st, 2);
+	row.args = col_text(st, 3);
+	row.queued_by = col_text(st, 4);
+	row.queued_at = sqlite3_column_int64(st, 5);
+	row.expires_at = sqlite3_column_int64(st, 6);
+	row.status = col_text(st, 7);
+	row.delivered_at = sqlite3_column_int64(st, 8);
+	row.started_at = col_text(st, 9);
+	row.finished_at = col_text(st, 10);
+	row.has_exit = sqlite3_column_type(st, 11) != SQLITE_NULL;
+	row.exit_code = sqlite3_column_int64(st, 11);
+	row.output = col_text(st, 12);
+	row.result_at = sqlite3_column_int64(st, 13);
+	/* Strings stay valid until the next step: copy what is kept. */
+	return ((int (*)(const struct cmd_row *, void *))r->fn)(&row, r->arg);
+}
+
 int
 store_commands_list(struct store *s, const char *node_id, int limit,
     int (*fn)(const struct cmd_row *row, void *arg), void *arg)
 {
 	sqlite3_stmt	*st = s->st[S_CMD_LIST];
-	struct cmd_row	 row;
-	int		 rc, ret = 0;
+	struct rows	 r = { (void *)(uintptr_t)fn, arg };
+	int		 rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&row, 0, sizeof(row));
-		row.command_id = col_text(st, 0);
-		row.seq = sqlite3_column_int64(st, 1);
-		row.command = col_text(st, 2);
-		row.args = col_text(st, 3);
-		row.queued_by = col_text(st, 4);
-		row.queued_at = sqlite3_column_int64(st, 5);
-		row.expires_at = sqlite3_column_int64(st, 6);
-		row.status = col_text(st, 7);
-		row.delivered_at = sqlite3_column_int64(st, 8);
-		row.started_at = col_text(st, 9);
-		row.finished_at = col_text(st, 10);
-		row.has_exit = sqlite3_column_type(st, 11) != SQLITE_NULL;
-		row.exit_code = sqlite3_column_int64(st, 11);
-		row.output = col_text(st, 12);
-		row.result_at = sqlite3_column_int64(st, 13);
-		/* Strings stay valid until the next step: copy what is kept. */
-		if (fn(&row, arg) == -1) {
-			ret = -1;
-			break;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	rc = each_row(s, st, "commands_list", cmd_row_of, &r);
 	pthread_mutex_unlock(&s->mu);
-	return ret;
+	return rc;
+}
+
+static int
+finding_of(sqlite3_stmt *st, void *arg)
+{
+	struct rows	*r = arg;
+	struct finding	 f;
+
+	f.id = col_text(st, 0);
+	f.severity = col_text(st, 1);
+	f.title = col_text(st, 2);
+	f.detail = col_text(st, 3);
+	f.remediation = col_text(st, 4);
+	return ((int (*)(const struct finding *, void *))r->fn)(&f, r->arg);
 }
 
 int
@@ -901,28 +947,14 @@ store_findings(struct store *s, const char *command_id,
     int (*fn)(const struct finding *f, void *arg), void *arg)
 {
 	sqlite3_stmt	*st = s->st[S_FINDINGS_OF];
-	struct finding	 f;
-	int		 rc, ret = 0;
+	struct rows	 r = { (void *)(uintptr_t)fn, arg };
+	int		 rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_text(st, 1, command_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		f.id = col_text(st, 0);
-		f.severity = col_text(st, 1);
-		f.title = col_text(st, 2);
-		f.detail = col_text(st, 3);
-		f.remediation = col_text(st, 4);
-		if (fn(&f, arg) == -1) {
-			ret = -1;
-			break;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	rc = each_row(s, st, "findings", finding_of, &r);
 	pthread_mutex_unlock(&s->mu);
-	return ret;
+	return rc;
 }
 
 int
@@ -942,33 +974,33 @@ store_command_open(struct store *s, const char *node_id, const char *command)
 	return n;
 }
 
+static int
+scan_row_of(sqlite3_stmt *st, void *arg)
+{
+	struct rows	*r = arg;
+	struct scan_row	 row;
+
+	row.command_id = col_text(st, 0);
+	row.scanned_at = sqlite3_column_int64(st, 1);
+	for (int i = 0; i < FINDING_SEVERITIES; i++)
+		row.counts[i] = sqlite3_column_int(st, 2 + i);
+	return ((int (*)(const struct scan_row *, void *))r->fn)(&row, r->arg);
+}
+
 int
 store_scans_list(struct store *s, const char *node_id, int limit,
     int (*fn)(const struct scan_row *row, void *arg), void *arg)
 {
 	sqlite3_stmt	*st = s->st[S_SCANS_OF];
-	struct scan_row	 row;
-	int		 rc, ret = 0;
+	struct rows	 r = { (void *)(uintptr_t)fn, arg };
+	int		 rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row.command_id = col_text(st, 0);
-		row.scanned_at = sqlite3_column_int64(st, 1);
-		for (int i = 0; i < FINDING_SEVERITIES; i++)
-			row.counts[i] = sqlite3_column_int(st, 2 + i);
-		if (fn(&row, arg) == -1) {
-			ret = -1;
-			break;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	rc = each_row(s, st, "scans_list", scan_row_of, &r);
 	pthread_mutex_unlock(&s->mu);
-	return ret;
+	return rc;
 }
 
 int
@@ -990,57 +1022,60 @@ store_audit_add(struct store *s, const struct audit_rec *a)
 	return rc;
 }
 
+static int
+audit_of(sqlite3_stmt *st, void *arg)
+{
+	struct rows		*r = arg;
+	struct audit_rec	 a;
+
+	a.at = sqlite3_column_int64(st, 1);
+	a.who = col_text(st, 2);
+	a.peer = col_text(st, 3);
+	a.action = col_text(st, 4);
+	a.target = col_text(st, 5);
+	a.detail = col_text(st, 6);
+	a.result = col_text(st, 7);
+	return ((int (*)(int64_t, const struct audit_rec *, void *))r->fn)(
+	    sqlite3_column_int64(st, 0), &a, r->arg);
+}
+
 int
 store_audit_list(struct store *s, int64_t before, int limit,
     int (*fn)(int64_t id, const struct audit_rec *a, void *arg), void *arg)
 {
-	sqlite3_stmt		*st = s->st[S_AUDIT_LIST];
-	struct audit_rec	 a;
-	int			 rc, ret = 0;
+	sqlite3_stmt	*st = s->st[S_AUDIT_LIST];
+	struct rows	 r = { (void *)(uintptr_t)fn, arg };
+	int		 rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_int64(st, 1, before > 0 ? before : INT64_MAX);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		a.at = sqlite3_column_int64(st, 1);
-		a.who = col_text(st, 2);
-		a.peer = col_text(st, 3);
-		a.action = col_text(st, 4);
-		a.target = col_text(st, 5);
-		a.detail = col_text(st, 6);
-		a.result = col_text(st, 7);
-		if (fn(sqlite3_column_int64(st, 0), &a, arg) == -1) {
-			ret = -1;
-			break;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	rc = each_row(s, st, "audit_list", audit_of, &r);
 	pthread_mutex_unlock(&s->mu);
-	return ret;
+	return rc;
+}
+
+static int
+command_count_of(sqlite3_stmt *st, void *arg)
+{
+	struct rows *r = arg;
+
+	return ((int (*)(const char *, const char *, int, void *))r->fn)(
+	    col_text(st, 0), col_text(st, 1), sqlite3_column_int(st, 2), r->arg);
 }
 
 int
 store_command_counts(struct store *s, int (*fn)(const char *, const char *,
     int, void *), void *arg)
 {
-	sqlite3_stmt	*st = s->st[S_CMD_COUNTS];
-	int		 rc, ret = 0;
+	struct rows	 r = { (void *)(uintptr_t)fn, arg };
+	int		 rc;
 
 	pthread_mutex_lock(&s->mu);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(col_text(st, 0), col_text(st, 1),
-		    sqlite3_column_int(st, 2), arg) == -1) {
-			ret = -1;
-			break;
-		}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
+	rc = each_row(s, s->st[S_CMD_COUNTS], "command_counts",
+	    command_count_of, &r);
 	pthread_mutex_unlock(&s->mu);
-	return ret;
+	return rc;
 }
 
 int
@@ -1087,33 +1122,34 @@ out:
 	return rc;
 }
 
+static int
+fleet_sample_of(sqlite3_stmt *st, void *arg)
+{
+	struct rows		*r = arg;
+	struct fleet_sample	 fs;
+
+	fs.at = sqlite3_column_int64(st, 0);
+	fs.count[LEVEL_GREEN] = sqlite3_column_int(st, 1);
+	fs.count[LEVEL_YELLOW] = sqlite3_column_int(st, 2);
+	fs.count[LEVEL_RED] = sqlite3_column_int(st, 3);
+	return ((int (*)(const struct fleet_sample *, void *))r->fn)(&fs,
+	    r->arg);
+}
+
 int
 store_fleet_history(struct store *s, int64_t since, int64_t step,
     int (*fn)(const struct fleet_sample *fs, void *arg), void *arg)
 {
-	sqlite3_stmt		*st = s->st[S_FLEET_HISTORY];
-	struct fleet_sample	 fs;
-	int			 rc, ret = 0;
+	sqlite3_stmt	*st = s->st[S_FLEET_HISTORY];
+	struct rows	 r = { (void *)(uintptr_t)fn, arg };
+	int		 rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int64(st, 2, step > 0 ? step : 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fs.at = sqlite3_column_int64(st, 0);
-		fs.count[LEVEL_GREEN] = sqlite3_column_int(st, 1);
-		fs.count[LEVEL_YELLOW] = sqlite3_column_int(st, 2);
-		fs.count[LEVEL_RED] = sqlite3_column_int(st, 3);
-		if (fn(&fs, arg) == -1) {
-			ret = -1;
-			break;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	rc = each_row(s, st, "fleet_history", fleet_sample_of, &r);
 	pthread_mutex_unlock(&s->mu);
-	return ret;
+	return rc;
 }
 
 static void
@@ -1159,34 +1195,41 @@ out:
 	return rc;
 }
 
+struct hb_rows {
+	struct rows		 r;
+	struct hb_sample	 hs;	/* node_id filled in once */
+};
+
+static int
+hb_sample_of(sqlite3_stmt *st, void *arg)
+{
+	struct hb_rows *h = arg;
+
+	h->hs.at = sqlite3_column_int64(st, 0);
+	h->hs.load1 = sqlite3_column_type(st, 1) == SQLITE_NULL ?
+	    __builtin_nan("") : sqlite3_column_double(st, 1);
+	h->hs.mem_used_pct = sqlite3_column_type(st, 2) == SQLITE_NULL ?
+	    __builtin_nan("") : sqlite3_column_double(st, 2);
+	return ((int (*)(const struct hb_sample *, void *))h->r.fn)(&h->hs,
+	    h->r.arg);
+}
+
 int
 store_hb_history(struct store *s, const char *node_id, int64_t since,
     int (*fn)(const struct hb_sample *hs, void *arg), void *arg)
 {
-	sqlite3_stmt		*st = s->st[S_HB_HISTORY];
-	struct hb_sample	 hs;
-	int			 rc, ret = 0;
+	sqlite3_stmt	*st = s->st[S_HB_HISTORY];
+	struct hb_rows	 h;
+	int		 rc;
 
-	memset(&hs, 0, sizeof(hs));
-	snprintf(hs.node_id, sizeof(hs.node_id), "%s", node_id);
+	memset(&h, 0, sizeof(h));
+	h.r.fn = (void *)(uintptr_t)fn;
+	h.r.arg = arg;
+	snprintf(h.hs.node_id, sizeof(h.hs.node_id), "%s", node_id);
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		hs.at = sqlite3_column_int64(st, 0);
-		hs.load1 = sqlite3_column_type(st, 1) == SQLITE_NULL ?
-		    __builtin_nan("") : sqlite3_column_double(st, 1);
-		hs.mem_used_pct = sqlite3_column_type(st, 2) == SQLITE_NULL ?
-		    __builtin_nan("") : sqlite3_column_double(st, 2);
-		if (fn(&hs, arg) == -1) {
-			ret = -1;
-			break;
-		}
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	rc = each_row(s, st, "hb_history", hb_sample_of, &h);
 	pthread_mutex_unlock(&s->mu);
-	return ret;
+	return rc;
 }
