@@ -417,6 +417,8 @@ void		 fleet_summarize(struct fleet *f, int64_t now,
 		    struct fleet_summary *out);
 /* Rounds of the writer thread so far (it must keep turning). */
 uint64_t	 fleet_writer_rounds(struct fleet *f);
+/* How many nodes the fleet holds. */
+size_t		 fleet_size(struct fleet *f);
 /* Writes dirty heartbeats to the store now (the writer does it every 200 ms). */
 void		 fleet_flush(struct fleet *f);
 
@@ -661,6 +663,8 @@ int	 keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
 
 #define FLEET_SAMPLE_KEEP	(30 * 86400)	/* fleet history kept */
 #define HB_SAMPLE_SECS		300	/* at most one load sample per node per 5 min */
+/* The sampling interval for a fleet of nodes (HB_SAMPLE_SECS or more). */
+int64_t		 hb_sample_secs(size_t nodes);
 #define HB_SAMPLE_KEEP		86400	/* load samples kept */
 
 /* Nodes per attention level at one time. */

@@ -809,3 +809,14 @@ fleet_writer_rounds(struct fleet *f)
 {
 	return atomic_load(&f->writer_rounds);
 }
+
+size_t
+fleet_size(struct fleet *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->n;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}

@@ -100,15 +100,28 @@ out:
 	free(v);
 }
 
+int64_t
+hb_sample_secs(size_t nodes)
+{
+	/*
+	 * Past 5,000 nodes the interval grows with the fleet, so the samples
+	 * table stays near 1.4 million rows a day however large it is.
+	 */
+	int64_t by_size = (int64_t)(nodes * 60 / 1000);
+
+	return by_size > HB_SAMPLE_SECS ? by_size : HB_SAMPLE_SECS;
+}
+
 void
 history_sample(int64_t now)
 {
 	static int64_t	 last_hb;
+	int64_t		 every = hb_sample_secs(fleet_size(app.fleet));
 
 	sample_fleet(now);
-	if (last_hb != 0 && now - last_hb < HB_SAMPLE_SECS)
+	if (last_hb != 0 && now - last_hb < every)
 		return;
 	/* After a start, only heartbeats of the last interval count. */
-	sample_heartbeats(now, last_hb != 0 ? last_hb : now - HB_SAMPLE_SECS);
+	sample_heartbeats(now, last_hb != 0 ? last_hb : now - every);
 	last_hb = now;
 }

@@ -88,6 +88,18 @@ budget_spreads_a_large_fleet_over_the_interval(void **state)
 }
 
 static void
+heartbeat_sampling_slows_down_for_big_fleets(void **state)
+{
+	(void)state;
+	assert_int_equal(hb_sample_secs(1), HB_SAMPLE_SECS);
+	assert_int_equal(hb_sample_secs(5000), HB_SAMPLE_SECS);
+	assert_int_equal(hb_sample_secs(10000), 600);
+	/* 100,000 nodes: one sample every 100 min, 1.44 M rows a day. */
+	assert_int_equal(hb_sample_secs(100000), 6000);
+	assert_int_equal(100000 * (86400 / hb_sample_secs(100000)), 1400000);
+}
+
+static void
 decisions_have_names(void **state)
 {
 	(void)state;
@@ -110,6 +122,7 @@ main(void)
 		cmocka_unit_test(scan_already_queued_or_delivered_is_pending),
 		cmocka_unit_test(pending_and_revoked_nodes_are_not_scanned),
 		cmocka_unit_test(budget_spreads_a_large_fleet_over_the_interval),
+		cmocka_unit_test(heartbeat_sampling_slows_down_for_big_fleets),
 		cmocka_unit_test(decisions_have_names),
 	};
 
