@@ -400,6 +400,22 @@ struct node_view *fleet_list(struct fleet *f, int64_t now, size_t *n,
  */
 struct node_view *fleet_list_range(struct fleet *f, int64_t now, size_t start,
 		    size_t max, size_t *n, char ***heartbeats);
+/* What a page of the dashboard's table is a part of. */
+struct fleet_counts {
+	size_t		 total;		/* nodes in the fleet */
+	size_t		 by_level[3];	/* enum level */
+	size_t		 matched;	/* nodes the filter lets through */
+};
+/*
+ * One page of the dashboard's table: the views of the nodes at level (-1:
+ * any) whose hostname, id or profile contains q (NULL or "": all), from
+ * the first-th match on, at most max, in the dashboard's order (red first,
+ * then by hostname and id). The order and the counts are kept as nodes
+ * change, so without q this costs the page, not the fleet.
+ */
+struct node_view *fleet_page(struct fleet *f, int64_t now, int level,
+		    const char *q, size_t first, size_t max, size_t *n,
+		    struct fleet_counts *c);
 /* Adds delta to the node's queued-command count: the new count, or -1. */
 int		 fleet_pending_add(struct fleet *f, const char *node_id,
 		    int delta);
@@ -739,8 +755,9 @@ enum page_part {
 
 /* Everything the dashboard shows. */
 struct dash_view {
-	struct node_view		*v;	/* sorted in place */
+	const struct node_view		*v;	/* the page's rows, in order */
 	size_t				 n;
+	struct fleet_counts		 c;
 	int64_t				 now;
 	const struct dash_filter	*f;
 	const char			*range;	/* "1d", "7d" or "30d" */

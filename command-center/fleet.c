@@ -29,6 +29,10 @@ struct fnode {
 	int		 dirty;
 	int		 pending;	/* commands queued, not yet delivered */
 	uint32_t	 num;	/* index in fleet->node, plus one */
+	/* Attention, kept up to date (see attend()). */
+	unsigned	 reasons;
+	enum level	 level;
+	int64_t		 due;	/* when time alone changes the reasons */
 };
 
 /* An open-addressing index of node numbers (+1), linear probing. */
@@ -49,6 +53,16 @@ struct fleet {
 	unsigned char		 hkey[crypto_shorthash_KEYBYTES];
 	struct store		*store;
 	struct thresholds	 thr;
+	/*
+	 * The dashboard's order (red first, then by hostname and node id)
+	 * and the nodes per level, kept as nodes change, so a page of the
+	 * table costs the page and not the fleet. When dirty, the order is
+	 * rebuilt before it is read.
+	 */
+	struct fnode		**order;	/* f->n entries unless dirty */
+	int			 order_dirty;
+	size_t			 by_level[3];
+	int64_t			 next_due;	/* no node's due is earlier */
 	pthread_t		 writer;
 	pthread_cond_t		 cv;
 	int			 stop;
@@ -174,6 +188,159 @@ token_index_del(struct fleet *f, uint32_t num)
 		}
 }
 
+/* ---- attention and the dashboard's order -------------------------- */
+
+static int
+order_cmp(const struct fnode *x, const struct fnode *y)
+{
+	int c;
+
+	if (x->level != y->level)
+		return (int)y->level - (int)x->level;	/* red first */
+	if ((c = strcmp(x->r.hostname, y->r.hostname)) != 0)
+		return c;
+	return strcmp(x->r.node_id, y->r.node_id);
+}
+
+static int
+order_qcmp(const void *a, const void *b)
+{
+	return order_cmp(*(struct fnode *const *)a, *(struct fnode *const *)b);
+}
+
+/* Where n sits (or would sit) in the order: the first entry not before it. */
+static size_t
+order_lower(const struct fleet *f, const struct fnode *n)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (order_cmp(f->order[mid], n) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Takes n out of the order before its level or hostname changes, and puts
+ * it back after (f->n counts it in both cases): a binary search and a
+ * memmove of pointers. A dirty order is left to order_rebuild().
+ */
+static void
+order_del(struct fleet *f, struct fnode *n)
+{
+	size_t i;
+
+	if (f->order_dirty)
+		return;
+	i = order_lower(f, n);
+	if (i < f->n && f->order[i] == n)
+		memmove(&f->order[i], &f->order[i + 1],
+		    (f->n - i - 1) * sizeof(*f->order));
+	else
+		f->order_dirty = 1;	/* not where it should be: rebuild */
+}
+
+static void
+order_ins(struct fleet *f, struct fnode *n)
+{
+	size_t	 i, lo = 0, hi = f->n - 1;	/* n is not in [0, f->n - 1) */
+
+	if (f->order_dirty)
+		return;
+	while (lo < hi) {
+		i = lo + (hi - lo) / 2;
+		if (order_cmp(f->order[i], n) < 0)
+			lo = i + 1;
+		else
+			hi = i;
+	}
+	memmove(&f->order[lo + 1], &f->order[lo],
+	    (f->n - 1 - lo) * sizeof(*f->order));
+	f->order[lo] = n;
+}
+
+static void
+order_rebuild(struct fleet *f)
+{
+	if (!f->order_dirty)
+		return;
+	memcpy(f->order, f->node, f->n * sizeof(*f->order));
+	qsort(f->order, f->n, sizeof(*f->order), order_qcmp);
+	f->order_dirty = 0;
+}
+
+static void
+attn_input_of(const struct fnode *n, struct attn_input *in)
+{
+	in->last_heartbeat_at = n->r.last_heartbeat_at;
+	in->last_scan_at = n->r.last_scan_at;
+	in->cloudflare = n->cloudflare;
+	in->services_down = n->services_down;
+	in->critical = n->r.findings[0];
+	in->high = n->r.findings[1];
+}
+
+/*
+ * Evaluates n's attention at now and keeps the counts and the order true.
+ * Its reasons then hold until n->due (a heartbeat or a scan going stale)
+ * unless the node changes, which calls this again. 1 if the level changed.
+ */
+static int
+attend(struct fleet *f, struct fnode *n, int64_t now)
+{
+	struct attn_input	 in;
+	enum level		 l;
+
+	attn_input_of(n, &in);
+	n->reasons = attention_reasons(&in, now, &f->thr);
+	n->due = INT64_MAX;
+	if (!(n->reasons & R_HEARTBEAT_STALE))
+		n->due = n->r.last_heartbeat_at + f->thr.heartbeat_stale_secs;
+	if (n->r.last_scan_at != 0 && !(n->reasons & R_SCAN_STALE) &&
+	    n->r.last_scan_at + f->thr.scan_stale_secs < n->due)
+		n->due = n->r.last_scan_at + f->thr.scan_stale_secs;
+	if (n->due < f->next_due)
+		f->next_due = n->due;
+	if ((l = attention_level(n->reasons)) == n->level)
+		return 0;
+	order_del(f, n);
+	f->by_level[n->level]--;
+	n->level = l;
+	f->by_level[l]++;
+	order_ins(f, n);
+	return 1;
+}
+
+/*
+ * Brings every node's attention to now: only the nodes whose due has come
+ * are evaluated, and only when one has (a walk over the nodes at most
+ * once per staleness event). Many changes at once rebuild the order.
+ */
+static void
+attend_all(struct fleet *f, int64_t now)
+{
+	size_t changed = 0;
+
+	if (now >= f->next_due) {
+		f->next_due = INT64_MAX;
+		for (size_t i = 0; i < f->n; i++) {
+			struct fnode *n = f->node[i];
+
+			if (n->due > now) {
+				if (n->due < f->next_due)
+					f->next_due = n->due;
+			} else if (attend(f, n, now) && ++changed == 64)
+				f->order_dirty = 1;
+		}
+	}
+	order_rebuild(f);
+}
+
 /* Appends a copy of rec; 0 or -1. Caller holds the lock (or is alone). */
 static int
 fleet_add(struct fleet *f, const struct node_rec *rec)
@@ -187,6 +354,9 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 		if (nn == NULL)
 			return -1;
 		f->node = nn;
+		if ((nn = realloc(f->order, ncap * sizeof(*nn))) == NULL)
+			return -1;
+		f->order = nn;
 		f->cap = ncap;
 	}
 	if ((n = calloc(1, sizeof(*n))) == NULL)
@@ -228,6 +398,11 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 		f->n--;
 		goto fail;
 	}
+	/* Counted green, then evaluated: attend() moves it if need be. */
+	n->level = LEVEL_GREEN;
+	f->by_level[LEVEL_GREEN]++;
+	order_ins(f, n);
+	attend(f, n, time(NULL));
 	return 0;
 fail:
 	node_rec_free(&n->r);
@@ -376,6 +551,8 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	pthread_cond_init(&f->cv, NULL);
 	f->store = st;
 	f->thr = *t;
+	f->next_due = INT64_MAX;
+	f->order_dirty = 1;	/* sorted once, after the load */
 	crypto_shorthash_keygen(f->hkey);
 	if (store_load_nodes(st, load_cb, f) == -1) {
 		snprintf(err, errlen, "loading nodes from the store failed");
@@ -385,6 +562,7 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 		snprintf(err, errlen, "loading queued commands failed");
 		goto fail;
 	}
+	order_rebuild(f);
 	f->dirty_cap = f->cap ? f->cap : 1024;
 	if ((f->dirty = calloc(f->dirty_cap, sizeof(uint32_t))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -418,6 +596,7 @@ fleet_close(struct fleet *f)
 		free(f->node[i]);
 	}
 	free(f->node);
+	free(f->order);
 	free(f->by_id.slot);
 	free(f->by_token.slot);
 	free(f->dirty);
@@ -609,8 +788,16 @@ fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
 	pthread_mutex_lock(&f->mu);
 	if ((n = find(f, hb->node_id)) == NULL)
 		goto out;
-	if (set_str(&n->r.hostname, hb->hostname) == -1 ||
-	    set_str(&n->r.agent_version, hb->agent_version) == -1)
+	if (strcmp(n->r.hostname, hb->hostname) != 0) {
+		/* The hostname places the node in the dashboard's order. */
+		order_del(f, n);
+		rc = set_str(&n->r.hostname, hb->hostname);
+		order_ins(f, n);
+		if (rc == -1)
+			goto out;
+		rc = -1;
+	}
+	if (set_str(&n->r.agent_version, hb->agent_version) == -1)
 		goto out;
 	free(n->r.heartbeat);
 	n->r.heartbeat = hb->json;
@@ -618,6 +805,7 @@ fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
 	n->r.last_heartbeat_at = time(NULL);
 	n->cloudflare = hb->cloudflare;
 	n->services_down = hb->services_down;
+	attend(f, n, n->r.last_heartbeat_at);
 	if (!n->dirty && f->ndirty < f->dirty_cap) {
 		n->dirty = 1;
 		f->dirty[f->ndirty++] = n->num;
@@ -677,12 +865,7 @@ view_of(const struct fleet *f, const struct fnode *n, int64_t now,
 	v->last_scan_at = n->r.last_scan_at;
 	memcpy(v->findings, n->r.findings, sizeof(v->findings));
 	v->pending = n->pending;
-	in.last_heartbeat_at = n->r.last_heartbeat_at;
-	in.last_scan_at = n->r.last_scan_at;
-	in.cloudflare = n->cloudflare;
-	in.services_down = n->services_down;
-	in.critical = n->r.findings[0];
-	in.high = n->r.findings[1];
+	attn_input_of(n, &in);
 	v->reasons = attention_reasons(&in, now, &f->thr);
 	v->level = attention_level(v->reasons);
 }
@@ -744,6 +927,52 @@ fleet_list(struct fleet *f, int64_t now, size_t *count, char ***heartbeats)
 	return fleet_list_range(f, now, 0, SIZE_MAX, count, heartbeats);
 }
 
+static int
+page_match(const struct fnode *n, const char *q)
+{
+	return q == NULL || *q == '\0' || strcasestr(n->r.hostname, q) != NULL ||
+	    strcasestr(n->r.node_id, q) != NULL ||
+	    strcasestr(n->r.os_profile, q) != NULL;
+}
+
+struct node_view *
+fleet_page(struct fleet *f, int64_t now, int level, const char *q,
+    size_t first, size_t max, size_t *count, struct fleet_counts *c)
+{
+	struct node_view	*v;
+	size_t			 lo = 0, hi, n = 0;
+
+	if ((v = calloc(max ? max : 1, sizeof(*v))) == NULL)
+		return NULL;
+	pthread_mutex_lock(&f->mu);
+	attend_all(f, now);
+	memcpy(c->by_level, f->by_level, sizeof(c->by_level));
+	c->total = f->n;
+	/* The order runs red, yellow, green: a level is one stretch of it. */
+	hi = f->n;
+	if (level >= 0) {
+		for (int l = LEVEL_RED; l > level; l--)
+			lo += f->by_level[l];
+		hi = lo + f->by_level[level];
+	}
+	if (q == NULL || *q == '\0') {
+		c->matched = hi - lo;
+		for (size_t i = lo + first; i < hi && n < max; i++)
+			view_of(f, f->order[i], now, &v[n++]);
+	} else {
+		c->matched = 0;
+		for (size_t i = lo; i < hi; i++) {
+			if (!page_match(f->order[i], q))
+				continue;
+			if (c->matched++ >= first && n < max)
+				view_of(f, f->order[i], now, &v[n++]);
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
+	*count = n;
+	return v;
+}
+
 int
 fleet_pending_add(struct fleet *f, const char *node_id, int delta)
 {
@@ -771,6 +1000,7 @@ fleet_scan(struct fleet *f, const char *node_id, int64_t at,
 	if ((n = find(f, node_id)) != NULL) {
 		n->r.last_scan_at = at;
 		memcpy(n->r.findings, counts, sizeof(n->r.findings));
+		attend(f, n, time(NULL));
 	}
 	pthread_mutex_unlock(&f->mu);
 }
@@ -785,12 +1015,7 @@ fleet_summarize(struct fleet *f, int64_t now, struct fleet_summary *out)
 		struct attn_input	 in;
 		unsigned		 r;
 
-		in.last_heartbeat_at = n->r.last_heartbeat_at;
-		in.last_scan_at = n->r.last_scan_at;
-		in.cloudflare = n->cloudflare;
-		in.services_down = n->services_down;
-		in.critical = n->r.findings[0];
-		in.high = n->r.findings[1];
+		attn_input_of(n, &in);
 		r = attention_reasons(&in, now, &f->thr);
 		out->by_status[n->r.status]++;
 		out->by_level[attention_level(r)]++;

@@ -296,32 +296,6 @@ reasons_list(struct buf *b, unsigned reasons, const char *node_id)
 	}
 }
 
-static int
-view_cmp(const void *a, const void *b)
-{
-	const struct node_view *x = a, *y = b;
-	int c;
-
-	if (x->level != y->level)
-		return (int)y->level - (int)x->level;	/* red first */
-	if ((c = strcmp(x->hostname, y->hostname)) != 0)
-		return c;
-	return strcmp(x->node_id, y->node_id);
-}
-
-/* Case-insensitive substring match of the filter text. */
-static int
-matches(const struct node_view *v, const struct dash_filter *f)
-{
-	if (f->level >= 0 && (int)v->level != f->level)
-		return 0;
-	if (f->q == NULL || *f->q == '\0')
-		return 1;
-	return strcasestr(v->hostname, f->q) != NULL ||
-	    strcasestr(v->node_id, f->q) != NULL ||
-	    strcasestr(v->os_profile, f->q) != NULL;
-}
-
 /* The dashboard's query: filter, page and history range (hx: a poll). */
 static void
 dash_link(struct buf *b, const struct dash_view *d, int page,
@@ -371,9 +345,9 @@ dash_summary(struct buf *b, const struct dash_view *d, const size_t count[3],
 
 	buf_printf(b, "<section id=\"summary\" class=\"summary\" "
 	    "aria-live=\"polite\"%s><p class=\"fleet-line\">", oob(part));
-	if (d->n == 0)
+	if (d->c.total == 0)
 		buf_puts(b, "No nodes enrolled yet");
-	else if (count[LEVEL_GREEN] == d->n)
+	else if (count[LEVEL_GREEN] == d->c.total)
 		buf_puts(b, "<span class=\"green\">Green fleet</span>");
 	else
 		buf_printf(b, "<span class=\"red\">%zu red</span> · "
@@ -387,7 +361,7 @@ dash_summary(struct buf *b, const struct dash_view *d, const size_t count[3],
 		buf_printf(b, "<a class=\"count %s\" href=\"/?attention=%s\">"
 		    "%s<b>%zu</b></a>", lv[l], lv[l], cap[l], count[l]);
 	buf_printf(b, "<a class=\"count\" href=\"/\">Nodes<b>%zu</b></a>"
-	    "</section>", d->n);
+	    "</section>", d->c.total);
 }
 
 static void
@@ -462,7 +436,7 @@ static void
 dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 {
 	const struct dash_filter *f = d->f;
-	size_t	 shown = 0, matched = 0;
+	size_t	 shown = d->n, matched = d->c.matched;
 	size_t	 first = (size_t)(f->page - 1) * DASH_PAGE_ROWS;
 
 	buf_printf(b, "<section id=\"fleet\"%s><div class=\"scroll\">"
@@ -473,11 +447,6 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct node_view *x = &d->v[i];
 
-		if (!matches(x, f))
-			continue;
-		if (matched++ < first || shown == DASH_PAGE_ROWS)
-			continue;
-		shown++;
 		buf_printf(b, "<tr class=\"lvl-%s\"><td><a href=\"/nodes/%s\">",
 		    level_name(x->level), x->node_id);
 		buf_html(b, x->hostname);
@@ -492,7 +461,7 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 		buf_printf(b, "</td><td class=\"hide-narrow\">%s</td></tr>",
 		    status_name(x->status));
 	}
-	if (d->n == 0)
+	if (d->c.total == 0)
 		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">Start a node "
 		    "agent pointed at this command center to see it here."
 		    "</td></tr>");
@@ -532,12 +501,8 @@ int
 html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 {
 	static const char *const lv[] = { "green", "yellow", "red" };
-	size_t count[3] = { 0, 0, 0 };
+	const size_t *count = d->c.by_level;
 
-	for (size_t i = 0; i < d->n; i++)
-		count[d->v[i].level]++;
-	/* Red first, then yellow, then green; by hostname within a level. */
-	qsort(d->v, d->n, sizeof(*d->v), view_cmp);
 	if (part == PART_PAGE) {
 		page_head(b, "Fleet");
 		dash_poller(b, d, part);

@@ -355,12 +355,13 @@ h_dashboard(struct req *r)
 		    1, hist_row, &hist) == -1)
 			hist.n = 0;
 	}
-	if ((v = fleet_list(app.fleet, now, &n, NULL)) == NULL) {
+	memset(&d, 0, sizeof(d));
+	if ((v = fleet_page(app.fleet, now, f.level, f.q, (size_t)(f.page - 1) *
+	    DASH_PAGE_ROWS, DASH_PAGE_ROWS, &n, &d.c)) == NULL) {
 		free(hist.s);
 		resp_error(r, 503, "unavailable", "out of memory");
 		return;
 	}
-	memset(&d, 0, sizeof(d));
 	d.v = v;
 	d.n = n;
 	d.now = now;

@@ -959,6 +959,137 @@ fleet_list_copies_heartbeats(void **state)
 	free(all);
 }
 
+/* ---- the dashboard's page: kept order and counts against a brute force */
+
+static int
+ref_cmp(const void *a, const void *b)
+{
+	const struct node_view *x = a, *y = b;
+	int c;
+
+	if (x->level != y->level)
+		return (int)y->level - (int)x->level;
+	if ((c = strcmp(x->hostname, y->hostname)) != 0)
+		return c;
+	return strcmp(x->node_id, y->node_id);
+}
+
+static int
+ref_match(const struct node_view *v, int level, const char *q)
+{
+	if (level >= 0 && (int)v->level != level)
+		return 0;
+	return q == NULL || strcasestr(v->hostname, q) != NULL ||
+	    strcasestr(v->node_id, q) != NULL ||
+	    strcasestr(v->os_profile, q) != NULL;
+}
+
+/*
+ * Every page of fleet_page(now, level, q) equals the page of a full copy
+ * (fleet_list, attention computed afresh at now) filtered and sorted here.
+ */
+static void
+check_pages(struct fx *f, int64_t now, int level, const char *q, size_t per)
+{
+	struct node_view	*all, *ref, *pg;
+	struct fleet_counts	 c;
+	size_t			 n, nref = 0, got, lv[3] = { 0, 0, 0 };
+
+	all = fleet_list(f->fl, now, &n, NULL);
+	assert_non_null(all);
+	ref = calloc(n + 1, sizeof(*ref));
+	assert_non_null(ref);
+	for (size_t i = 0; i < n; i++) {
+		lv[all[i].level]++;
+		if (ref_match(&all[i], level, q))
+			ref[nref++] = all[i];
+	}
+	qsort(ref, nref, sizeof(*ref), ref_cmp);
+	for (size_t first = 0; first <= nref; first += per) {
+		pg = fleet_page(f->fl, now, level, q, first, per, &got, &c);
+		assert_non_null(pg);
+		assert_int_equal(c.total, n);
+		for (int l = 0; l < 3; l++)
+			assert_int_equal(c.by_level[l], lv[l]);
+		assert_int_equal(c.matched, nref);
+		assert_int_equal(got, nref - first < per ? nref - first : per);
+		for (size_t i = 0; i < got; i++) {
+			assert_string_equal(pg[i].node_id, ref[first + i].node_id);
+			assert_int_equal(pg[i].level, ref[first + i].level);
+			assert_int_equal(pg[i].reasons, ref[first + i].reasons);
+		}
+		free(pg);
+	}
+	free(ref);
+	free(all);
+}
+
+static void
+check_all_pages(struct fx *f, int64_t now)
+{
+	check_pages(f, now, -1, NULL, 37);
+	for (int l = LEVEL_GREEN; l <= LEVEL_RED; l++)
+		check_pages(f, now, l, NULL, 23);
+	check_pages(f, now, -1, "HOST-1", 50);
+	check_pages(f, now, LEVEL_YELLOW, "2", 50);
+}
+
+static void
+dashboard_page_keeps_order_and_counts(void **state)
+{
+	enum { N = 300, STEPS = 3000 };
+	struct fx	*f = *state;
+	struct node	*n = calloc(N, sizeof(*n));
+	static const char *const hosts[] = { "alpha", "host-1", "host-2",
+	    "zulu", "host-12" };
+	int64_t		 now = time(NULL);
+	uint32_t	 seed = 12345;
+
+	assert_non_null(n);
+	/* Enrolled out of order; none has a heartbeat yet: all red. */
+	for (size_t i = 0; i < N; i++) {
+		char host[32];
+		size_t k = i * 7 % N;
+
+		snprintf(host, sizeof(host), "host-%03zu", k);
+		enroll_approved(f, &n[k], host);
+	}
+	check_all_pages(f, now);
+	/*
+	 * Random heartbeats (hostnames that tie, Cloudflare up or down) and
+	 * scans (with and without critical findings), checked as they go.
+	 */
+	for (int step = 0; step < STEPS; step++) {
+		size_t	k;
+		int	op;
+
+		seed = seed * 1103515245u + 12345u;
+		k = (seed >> 8) % N;
+		op = (int)((seed >> 20) % 4);
+		if (op < 3) {
+			const char *h = op == 0 ? hosts[(seed >> 4) % 5] :
+			    n[k].host;
+
+			assert_int_equal(send_heartbeat(f, n[k].id, h,
+			    (seed >> 3) % 5 == 0 ? "down" : "up", "active"), 0);
+		} else {
+			int counts[FINDING_SEVERITIES] = { 0 };
+
+			counts[0] = (seed >> 2) % 3 == 0;
+			fleet_scan(f->fl, n[k].id, time(NULL), counts);
+		}
+		if (step % 500 == 499)
+			check_all_pages(f, time(NULL));
+	}
+	/* Time alone: the heartbeats go stale, then the scans. */
+	check_all_pages(f, time(NULL) + thr.heartbeat_stale_secs + 1);
+	check_all_pages(f, time(NULL) + thr.scan_stale_secs + 1);
+	/* A restart sorts the loaded fleet once. */
+	restart(f);
+	check_all_pages(f, time(NULL));
+	free(n);
+}
+
 int
 main(void)
 {
@@ -996,6 +1127,7 @@ main(void)
 		T(heartbeat_flush_failure_is_retried),
 		T(fleet_get_unknown_is_minus_one_and_list_empty_fleet),
 		T(fleet_list_copies_heartbeats),
+		T(dashboard_page_keeps_order_and_counts),
 	};
 #undef T
 

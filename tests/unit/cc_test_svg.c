@@ -355,6 +355,10 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 	memset(&d, 0, sizeof(d));
 	d.v = v;
 	d.n = 2;
+	d.c.total = 2;
+	d.c.matched = 2;
+	d.c.by_level[v[0].level]++;
+	d.c.by_level[v[1].level]++;
 	d.now = NOW;
 	d.f = &f;
 	d.range = "7d";
