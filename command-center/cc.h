@@ -653,7 +653,7 @@ void	 h_node_commands_json(struct req *r);
 void	 h_static_css(struct req *r);
 
 /* html.c: pages and fragments into b (see html_dash, html_node below). */
-#define DASH_PAGE_ROWS 200
+#define DASH_PAGE_ROWS 100
 
 struct dash_filter {
 	int		 level;	/* enum level, or -1 for all */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,7 @@ expired_cb(const char *node_id, void *arg)
 static void
 housekeeping(void)
 {
-	static int64_t	 next_tick;
+	static int64_t	 next_tick, next_trim;
 	int64_t		 now = time(NULL);
 
 	/* Grace: the longest command's time limit, then some. */
@@ -90,6 +91,18 @@ housekeeping(void)
 	if (now >= next_tick) {
 		scheduler_tick(now);
 		next_tick = now + app.cfg.scheduler_tick_seconds;
+	}
+	/*
+	 * Every heartbeat replaces a node's stored copy, so the heap is full
+	 * of freed holes after a burst: hand their pages back to the kernel
+	 * (a walk of the free lists; its time is logged at debug level).
+	 */
+	if (now >= next_trim) {
+		int64_t t0 = mono_us();
+
+		malloc_trim(0);
+		log_debug("malloc_trim", "us=%lld", (long long)(mono_us() - t0));
+		next_trim = now + 30;
 	}
 }
 

@@ -97,18 +97,23 @@ int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list	 cp;
+	size_t	 room;
 	int	 n;
 
 	if (b->failed)
 		return -1;
+	/* Straight into the free space; formatted twice only if it is short. */
+	room = b->p != NULL ? b->cap - b->len : 0;
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, cp);
 	va_end(cp);
 	if (n < 0)
 		return buf_fail(b);
-	if (buf_reserve(b, (size_t)n) == -1)
-		return -1;
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	if ((size_t)n >= room) {
+		if (buf_reserve(b, (size_t)n) == -1)
+			return -1;
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 	return 0;
 }

@@ -235,7 +235,12 @@ client_request(struct client *c, const struct http_req *rq,
 			snprintf(err, errlen, "curl_multi_perform failed");
 			goto out;
 		}
-		if (running && curl_multi_poll(c->multi, NULL, 0, 1000,
+		/*
+		 * libcurl wakes the poll for its own timers (the transfer's
+		 * timeout), curl_multi_wakeup() for a stop: an idle long poll
+		 * costs no wake-up a second.
+		 */
+		if (running && curl_multi_poll(c->multi, NULL, 0, 60000,
 		    NULL) != CURLM_OK) {
 			snprintf(err, errlen, "curl_multi_poll failed");
 			goto out;

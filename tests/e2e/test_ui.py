@@ -275,3 +275,67 @@ def test_scheduler_ticks_record_fleet_and_heartbeat_samples(cc, enroll_node):
             "SELECT count(*) FROM heartbeat_samples").fetchone()[0] == 1, 2.5)
     finally:
         db.close()
+
+
+# ------------------------------------------------------------ paging at scale
+
+def _rows(html):
+    """(hostname, level) of each table row, in page order."""
+    return re.findall(r'<tr class="lvl-([a-z]+)"><td><a href="/nodes/[0-9a-f-]+">'
+                      r'([^<]*)</a>', html)
+
+
+def test_dashboard_pages_keep_red_first_by_hostname_and_follow_changes(cc, enroll_node):
+    """230 nodes enrolled in shuffled order: 100 rows a page, red before
+    yellow before green, by hostname within a level; the counts and the
+    order follow heartbeats (a hostname change moves the node at once)."""
+    import random
+    c = cc()
+    rnd = random.Random(7)
+    names = [f"host-{i:03d}" for i in range(230)]
+    rnd.shuffle(names)
+    nodes = {h: enroll_node(c, hostname=h) for h in names}
+    # 80 send a heartbeat (fresh, never scanned: yellow), 10 of them with
+    # Cloudflare down (red); the other 150 never did (stale: red).
+    beating = sorted(names)[::2][:80]
+    down = set(beating[::8])
+    for h in beating:
+        r = nodes[h].heartbeat(cloudflare="down" if h in down else "up")
+        assert r.status == 200, r
+    red = sorted(set(names) - set(beating) | down)
+    yellow = sorted(set(beating) - down)
+    expect = [("red", h) for h in red] + [("yellow", h) for h in yellow]
+    got = []
+    for page in (1, 2, 3):
+        html = c.get(f"/?page={page}").text
+        rows = [(lvl, h) for lvl, h in _rows(html)]
+        assert len(rows) == (100 if page < 3 else 30), (page, len(rows))
+        got += rows
+        first = (page - 1) * 100 + 1
+        assert f"Nodes {first}-{first + len(rows) - 1} of 230" in html
+    assert got == expect
+    html = c.get("/").text
+    assert f'Red<b>{len(red)}</b>' in html and f'Yellow<b>{len(yellow)}</b>' in html
+    # One level, second page: the yellow ones from the 101st on (none).
+    assert _rows(c.get("/?attention=yellow&page=1").text) == \
+        [("yellow", h) for h in yellow]
+    assert _rows(c.get("/?attention=red&page=2").text) == \
+        [("red", h) for h in red[100:]]
+    # A renamed node moves; a red one turns yellow; the counts follow.
+    mover = yellow[-1]
+    assert nodes[mover].heartbeat(hostname="aaa-renamed").status == 200
+    fixed = sorted(down)[0]
+    assert nodes[fixed].heartbeat(cloudflare="up").status == 200
+    rows = _rows(c.get("/?attention=yellow").text)
+    assert rows[0] == ("yellow", "aaa-renamed"), rows[:3]
+    assert ("yellow", fixed) in rows and ("yellow", mover) not in rows
+    html = c.get("/").text
+    assert f'Red<b>{len(red) - 1}</b>' in html
+    assert f'Yellow<b>{len(yellow) + 1}</b>' in html
+    # A search goes through the same order.
+    red2 = [h for h in red if h != fixed]
+    yellow2 = sorted([h for h in yellow if h != mover] + [fixed, "aaa-renamed"])
+    after = [("red", h) for h in red2] + [("yellow", h) for h in yellow2]
+    rows = _rows(c.get("/?q=HOST-00").text)
+    assert rows == [x for x in after if "host-00" in x[1]], rows
+    assert len(rows) == 10
