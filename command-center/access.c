@@ -75,6 +75,7 @@ struct access {
 	int		 refreshed;	/* a refresh happened since open */
 	int64_t		 last_refresh;	/* caller's clock at the last refresh */
 	int		 fetching;
+	int64_t		 tick_base;	/* access_tick's first call, 0: none */
 };
 
 /* ---- small helpers ------------------------------------------------- */
@@ -523,6 +524,31 @@ out:
 }
 
 /* ---- the API --------------------------------------------------------- */
+
+void
+access_tick(struct access *a, int64_t now)
+{
+	int64_t	 since;
+	int	 due;
+
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	if (a->tick_base == 0)
+		a->tick_base = now;
+	since = a->refreshed && a->last_refresh > a->tick_base ?
+	    a->last_refresh : a->tick_base;
+	/* A clock stepped back by as much counts too. */
+	due = now - since >= ACCESS_MAX_AGE_SECS ||
+	    since - now >= ACCESS_MAX_AGE_SECS;
+	pthread_mutex_unlock(&a->mu);
+	if (due && keys_refresh(a, now) == 0) {
+		/* Not replaced (failed, or another thread at it): wait again. */
+		pthread_mutex_lock(&a->mu);
+		a->tick_base = now;
+		pthread_mutex_unlock(&a->mu);
+	}
+}
 
 struct access *
 access_open(const char *team_domain, const char *aud, const char *certs_file,

@@ -17,6 +17,7 @@
 #define ACCESS_IDENTITY_MAX	254	/* bytes of email / common_name */
 #define ACCESS_SKEW_SECS	60	/* clock skew allowed on exp, nbf, iat */
 #define ACCESS_REFRESH_SECS	10	/* least time between two key refreshes */
+#define ACCESS_MAX_AGE_SECS	3600	/* keys re-read at least this often */
 
 struct access;
 
@@ -48,5 +49,12 @@ void		 access_close(struct access *a);
  */
 int		 access_verify(struct access *a, const char *jwt, int64_t now,
 		    char *who, size_t whosz, char *why, size_t whylen);
+/*
+ * Call it now and then (the CC does once a second): re-reads the keys when
+ * the last refresh (or the first call) is ACCESS_MAX_AGE_SECS old, so a key
+ * Cloudflare withdrew stops being trusted within the hour even when no new
+ * kid appears. A failed read keeps the cached keys. NULL is fine.
+ */
+void		 access_tick(struct access *a, int64_t now);
 
 #endif

@@ -126,7 +126,9 @@ h_enroll(struct req *r)
 	metrics_inc(outcome == ENROLL_APPROVED ? M_ENROLL_APPROVED :
 	    outcome == ENROLL_PENDING ? M_ENROLL_PENDING :
 	    outcome == ENROLL_CONFLICT ? M_ENROLL_CONFLICT :
-	    outcome == ENROLL_REVOKED ? M_ENROLL_REVOKED : M_ENROLL_FAILED);
+	    outcome == ENROLL_REVOKED ? M_ENROLL_REVOKED :
+	    outcome == ENROLL_KEY_MISMATCH ? M_ENROLL_KEY_MISMATCH :
+	    M_ENROLL_FAILED);
 	switch (outcome) {
 	case ENROLL_APPROVED:
 		buf_init(&b, 1024);
@@ -162,6 +164,14 @@ h_enroll(struct req *r)
 		    er.node_id, host, req_peer(r));
 		resp_error(r, 403, "node_revoked", "this node was revoked; an "
 		    "operator must approve it again");
+		break;
+	case ENROLL_KEY_MISMATCH:
+		log_warn("enroll_key_mismatch", "node_id=%s hostname=%s peer=%s "
+		    "key=%s", er.node_id, host, req_peer(r), er.enroll_key ?
+		    "wrong" : "missing");
+		resp_error(r, 403, "enroll_key_mismatch", "this node_id was "
+		    "enrolled by an agent with another enroll key; only that "
+		    "agent receives its token");
 		break;
 	default:
 		resp_error(r, 503, "store_unavailable", "the node could not be "

@@ -106,6 +106,7 @@ struct enroll_req {
 	const char	*os_profile;
 	const char	*agent_version;
 	const char	*enroll_secret;	/* NULL when absent */
+	const char	*enroll_key;	/* the agent's own key; NULL when absent */
 };
 
 /*
@@ -147,6 +148,8 @@ struct node_rec {
 	int		 findings[FINDING_SEVERITIES];
 	int		 hb_cloudflare;	/* enum cf_state of the heartbeat, -1 unknown */
 	int		 hb_services_down; /* 0 or 1, -1 unknown */
+	int		 has_key;	/* the agent sent an enroll key first */
+	unsigned char	 key_hash[TOKEN_HASH_LEN];
 };
 
 /* One heartbeat to persist. */
@@ -358,6 +361,7 @@ enum enroll_outcome {
 	ENROLL_PENDING,
 	ENROLL_CONFLICT,	/* already has a token */
 	ENROLL_REVOKED,
+	ENROLL_KEY_MISMATCH,	/* not the enroll key the node first came with */
 	ENROLL_FAILED,		/* store error */
 };
 
@@ -577,7 +581,8 @@ void		 scheduler_tick(int64_t now);
 enum metric_counter {
 	M_HEARTBEATS, M_HEARTBEATS_REFUSED,
 	M_ENROLL_APPROVED, M_ENROLL_PENDING, M_ENROLL_CONFLICT,
-	M_ENROLL_REVOKED, M_ENROLL_FAILED, M_ENROLL_BAD_SECRET,
+	M_ENROLL_REVOKED, M_ENROLL_KEY_MISMATCH, M_ENROLL_FAILED,
+	M_ENROLL_BAD_SECRET,
 	M_COUNTERS
 };
 

@@ -269,8 +269,10 @@ order_rebuild(struct fleet *f)
 {
 	if (!f->order_dirty)
 		return;
-	memcpy(f->order, f->node, f->n * sizeof(*f->order));
-	qsort(f->order, f->n, sizeof(*f->order), order_qcmp);
+	if (f->n > 0) {
+		memcpy(f->order, f->node, f->n * sizeof(*f->order));
+		qsort(f->order, f->n, sizeof(*f->order), order_qcmp);
+	}
 	f->order_dirty = 0;
 }
 
@@ -659,6 +661,10 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		rec.agent_version = (char *)(uintptr_t)er->agent_version;
 		rec.status = secret_ok ? NODE_APPROVED : NODE_PENDING;
 		rec.enrolled_at = time(NULL);
+		if (er->enroll_key != NULL) {
+			token_hash(er->enroll_key, rec.key_hash);
+			rec.has_key = 1;
+		}
 		if (secret_ok) {
 			token_new(token, rec.token_hash);
 			rec.has_token = 1;
@@ -690,7 +696,27 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		}
 		break;
 	}
-	/* Approved without a token yet, or pending with the right secret. */
+	/*
+	 * Approved without a token yet, or pending with the right secret: the
+	 * token goes only to the agent that first enrolled the node, if it
+	 * came with a key (whoever else learned the node's id cannot race it).
+	 */
+	if (n->r.has_key) {
+		unsigned char kh[TOKEN_HASH_LEN];
+		int ok;
+
+		if (er->enroll_key == NULL) {
+			out = ENROLL_KEY_MISMATCH;
+			goto out;
+		}
+		token_hash(er->enroll_key, kh);
+		ok = sodium_memcmp(kh, n->r.key_hash, TOKEN_HASH_LEN) == 0;
+		sodium_memzero(kh, sizeof(kh));
+		if (!ok) {
+			out = ENROLL_KEY_MISMATCH;
+			goto out;
+		}
+	}
 	token_new(token, th);
 	if (store_node_set_status(f->store, n->r.node_id, NODE_APPROVED,
 	    th) == -1)

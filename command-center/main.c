@@ -75,8 +75,9 @@ expired_cb(const char *node_id, void *arg)
 }
 
 /*
- * Once a second on the main thread: expire undelivered commands; every
- * scheduler tick, queue the scans that are due.
+ * Once a second on the main thread: expire undelivered commands; re-read
+ * the Access keys when they are an hour old; every scheduler tick, queue
+ * the scans that are due; every 30 s, trim the heap.
  */
 static void
 housekeeping(void)
@@ -86,6 +87,7 @@ housekeeping(void)
 
 	/* Grace: the longest command's time limit, then some. */
 	store_commands_expire(app.store, now, 600, expired_cb, NULL);
+	access_tick(app.access, now);
 	if (next_tick == 0)	/* the first tick comes one interval after start */
 		next_tick = now + app.cfg.scheduler_tick_seconds;
 	if (now >= next_tick) {

@@ -17,6 +17,8 @@ static const char *const counter_name[M_COUNTERS][2] = {
 	[M_ENROLL_PENDING] = { "vaultmesh_enrollments_total", "pending" },
 	[M_ENROLL_CONFLICT] = { "vaultmesh_enrollments_total", "conflict" },
 	[M_ENROLL_REVOKED] = { "vaultmesh_enrollments_total", "revoked" },
+	[M_ENROLL_KEY_MISMATCH] = { "vaultmesh_enrollments_total",
+	    "key_mismatch" },
 	[M_ENROLL_FAILED] = { "vaultmesh_enrollments_total", "failed" },
 	[M_ENROLL_BAD_SECRET] = { "vaultmesh_enroll_bad_secret_total", NULL },
 };

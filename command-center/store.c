@@ -113,6 +113,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE nodes ADD COLUMN hb_cloudflare INTEGER NOT NULL DEFAULT -1;"
 	"ALTER TABLE nodes ADD COLUMN hb_services_down INTEGER NOT NULL"
 	"  DEFAULT -1;",
+	/*
+	 * 5 -> 6: the hash of the key the agent chose at its first
+	 * enrollment; a token goes only to a request that presents it.
+	 */
+	"ALTER TABLE nodes ADD COLUMN enroll_key_hash BLOB;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -136,10 +141,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_NODES_ALL] = "SELECT node_id, hostname, os_profile, agent_version,"
 	    " status, token_hash, enrolled_at, last_heartbeat_at, heartbeat,"
 	    " last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"
-	    " hb_cloudflare, hb_services_down FROM nodes",
+	    " hb_cloudflare, hb_services_down, enroll_key_hash FROM nodes",
 	[S_NODE_INSERT] = "INSERT INTO nodes (node_id, hostname, os_profile,"
 	    " agent_version, status, token_hash, enrolled_at,"
-	    " status_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+	    " status_changed_at, enroll_key_hash)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
 	[S_NODE_STATUS] = "UPDATE nodes SET status = ?2, token_hash = ?3,"
 	    " status_changed_at = strftime('%s', 'now') WHERE node_id = ?1",
 	[S_NODE_HB] = "UPDATE nodes SET last_heartbeat_at = ?2, heartbeat = ?3,"
@@ -446,6 +452,11 @@ store_load_nodes(struct store *s, int (*fn)(const struct node_rec *, void *),
 			r.findings[i] = sqlite3_column_int(st, 10 + i);
 		r.hb_cloudflare = sqlite3_column_int(st, 15);
 		r.hb_services_down = sqlite3_column_int(st, 16);
+		if (sqlite3_column_bytes(st, 17) == TOKEN_HASH_LEN) {
+			memcpy(r.key_hash, sqlite3_column_blob(st, 17),
+			    TOKEN_HASH_LEN);
+			r.has_key = 1;
+		}
 		if (r.hostname == NULL || r.os_profile == NULL ||
 		    r.agent_version == NULL || fn(&r, arg) == -1)
 			ret = -1;
@@ -481,6 +492,11 @@ store_node_insert(struct store *s, const struct node_rec *r)
 	else
 		sqlite3_bind_null(st, 6);
 	sqlite3_bind_int64(st, 7, r->enrolled_at);
+	if (r->has_key)
+		sqlite3_bind_blob(st, 8, r->key_hash, TOKEN_HASH_LEN,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 8);
 	rc = step_done(s, st, "node_insert");
 	pthread_mutex_unlock(&s->mu);
 	return rc;

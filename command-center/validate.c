@@ -232,6 +232,16 @@ out:
 	return rc;
 }
 
+/* 32 bytes in base64url without padding, as the agent makes it. */
+static int
+is_enroll_key(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_");
+
+	return n == 43 && s[n] == '\0';
+}
+
 static int
 is_secret(const char *s)
 {
@@ -263,5 +273,11 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 		if (*er->enroll_secret == '\0')
 			er->enroll_secret = NULL;
 	}
+	sec = json_object_get(root, "enroll_key");
+	if (sec != NULL && !json_is_null(sec) &&
+	    get_str(root, "enroll_key", is_enroll_key, "must be 43 characters "
+	    "of base64url (32 random bytes)", &er->enroll_key, err,
+	    errlen) == -1)
+		return -1;
 	return 0;
 }

@@ -36,7 +36,8 @@ agent_init(struct agent *a, const struct agent_config *cfg, char *err,
 		goto out;
 	}
 	if (state_prepare(cfg->root, err, errlen) == -1 ||
-	    state_node_id(cfg->root, a->node_id, err, errlen) == -1)
+	    state_node_id(cfg->root, a->node_id, err, errlen) == -1 ||
+	    state_enroll_key(cfg->root, a->enroll_key, err, errlen) == -1)
 		goto out;
 	if ((r = state_load_token(cfg->root, a->token, sizeof(a->token))) ==
 	    -1) {
@@ -73,6 +74,7 @@ agent_free(struct agent *a)
 		close(a->stop_pipe[1]);
 	a->stop_pipe[0] = a->stop_pipe[1] = -1;
 	sodium_memzero(a->token, sizeof(a->token));
+	sodium_memzero(a->enroll_key, sizeof(a->enroll_key));
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->spool_mu);

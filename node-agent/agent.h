@@ -33,6 +33,7 @@
 #define AGENT_POLL_WAIT		30		/* seconds of long poll */
 #define AGENT_STATE_LEN		32		/* systemd ActiveState etc. */
 #define AGENT_SCAN_PORTS_MAX	64
+#define AGENT_ENROLL_KEY_LEN	43		/* 32 bytes, base64url, no '=' */
 
 /* ---- config.c: configuration from the environment ------------------ */
 
@@ -85,6 +86,14 @@ void	 config_scrub_env(void);
 int	 state_prepare(const char *root, char *err, size_t errlen);
 /* Loads root/node_id, creating a new UUID v4 there if missing. 0 or -1. */
 int	 state_node_id(const char *root, char out[UUID_STRLEN + 1],
+	    char *err, size_t errlen);
+/*
+ * Loads root/enroll_key (AGENT_ENROLL_KEY_LEN characters of base64url, the
+ * secret this agent proves itself with when enrolling), creating 32 random
+ * bytes there if missing. 0, or -1 with one line in err (out is then not
+ * a key). The caller wipes out.
+ */
+int	 state_enroll_key(const char *root, char out[AGENT_ENROLL_KEY_LEN + 1],
 	    char *err, size_t errlen);
 /*
  * Loads root/node_token into out (size n, wiped by the caller): 1 loaded,
@@ -200,6 +209,7 @@ void	 probe_hostname(char *out, size_t n);
 struct agent {
 	const struct agent_config *cfg;
 	char		 node_id[UUID_STRLEN + 1];
+	char		 enroll_key[AGENT_ENROLL_KEY_LEN + 1];	/* wiped */
 	atomic_int	 stop;
 	int		 stop_pipe[2];	/* readable once stopping */
 	pthread_mutex_t	 mu;		/* guards the fields below and cond */
@@ -215,12 +225,15 @@ struct agent {
 };
 
 /*
- * Initializes a from cfg: prepares the root, loads the node id, token,
- * pinned key and last seq. 0, or -1 with one line in err.
+ * Initializes a from cfg: prepares the root, loads the node id, enroll
+ * key, token, pinned key and last seq. 0, or -1 with one line in err.
  */
 int	 agent_init(struct agent *a, const struct agent_config *cfg,
 	    char *err, size_t errlen);
-/* Releases a and wipes the token; safe after a failed agent_init. */
+/*
+ * Releases a and wipes the token and enroll key; safe after a failed
+ * agent_init.
+ */
 void	 agent_free(struct agent *a);
 /* Sets the stop flag and wakes every waiter (not from a signal handler). */
 void	 agent_request_stop(struct agent *a);

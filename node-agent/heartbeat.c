@@ -117,6 +117,18 @@ out:
 	return rc;
 }
 
+/* Wipes jansson's copy of the string member key of o, if any. */
+static void
+wipe_member(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		sodium_memzero((char *)(uintptr_t)json_string_value(v),
+		    json_string_length(v));
+}
+
+/* The enroll request body (holds secrets: free with free_secret), or NULL. */
 static char *
 enroll_body(const struct agent *a)
 {
@@ -125,22 +137,20 @@ enroll_body(const struct agent *a)
 	char	*s = NULL;
 
 	probe_hostname(host, sizeof(host));
-	o = json_pack("{s:s,s:s,s:s,s:s}", "node_id", a->node_id,
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "node_id", a->node_id,
 	    "hostname", host, "os_profile", a->cfg->os_profile,
-	    "agent_version", VM_VERSION);
+	    "agent_version", VM_VERSION, "enroll_key", a->enroll_key);
 	if (o != NULL && a->cfg->enroll_secret != NULL &&
 	    json_object_set_new(o, "enroll_secret",
 	    json_string(a->cfg->enroll_secret)) == -1) {
+		wipe_member(o, "enroll_key");
 		json_decref(o);
 		o = NULL;
 	}
 	if (o != NULL) {
-		json_t *sec = json_object_get(o, "enroll_secret");
-
 		s = json_dumps(o, JSON_COMPACT);
-		if (json_is_string(sec))
-			sodium_memzero((char *)(uintptr_t)json_string_value(sec),
-			    strlen(json_string_value(sec)));
+		wipe_member(o, "enroll_secret");
+		wipe_member(o, "enroll_key");
 	}
 	json_decref(o);
 	return s;
@@ -229,9 +239,17 @@ enroll(struct agent *a, struct client *c, struct link *l)
 			wait_ms = a->cfg->backoff_max_secs * 1000;
 			break;
 		case 403:
-			log_err("enroll_refused", "node_id=%s error=%s msg=\"the "
-			    "command center revoked this node\"", a->node_id,
-			    code);
+			if (strcmp(code, "enroll_key_mismatch") == 0)
+				log_err("enroll_refused", "node_id=%s error=%s "
+				    "msg=\"the command center holds this node_id "
+				    "for an agent with another enroll key; if this "
+				    "agent's enroll_key file was replaced, remove "
+				    "node_id and enroll_key to enroll as a new "
+				    "node\"", a->node_id, code);
+			else
+				log_err("enroll_refused", "node_id=%s error=%s "
+				    "msg=\"the command center revoked this node\"",
+				    a->node_id, code);
 			rc = ENROLL_REVOKED;
 			goto out;
 		default:

@@ -4,6 +4,8 @@
  * so a crash leaves either the old or the new content, never a mix.
  *
  *   node_id          this node's UUID, created on first start
+ *   enroll_key       the secret this agent proves itself with when enrolling
+ *                    (never sent anywhere else)
  *   node_token       the bearer token from enrollment (a secret)
  *   cc_ed25519.pub   the command center key pinned at enrollment (base64)
  *   last_seq         the last accepted command seq (decimal)
@@ -173,6 +175,71 @@ state_node_id(const char *root, char out[UUID_STRLEN + 1], char *err,
 	rc = 0;
 out:
 	free(s);
+	return rc;
+}
+
+/* 1 if s is AGENT_ENROLL_KEY_LEN characters of base64url, no padding. */
+static int
+enroll_key_valid(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_");
+
+	return n == AGENT_ENROLL_KEY_LEN && s[n] == '\0';
+}
+
+int
+state_enroll_key(const char *root, char out[AGENT_ENROLL_KEY_LEN + 1],
+    char *err, size_t errlen)
+{
+	unsigned char	 raw[32];
+	char		*s = NULL;
+	char		 line[AGENT_ENROLL_KEY_LEN + 2];
+	int		 rc = -1;
+
+	_Static_assert(sodium_base64_ENCODED_LEN(sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) == AGENT_ENROLL_KEY_LEN + 1,
+	    "AGENT_ENROLL_KEY_LEN is 32 bytes in unpadded base64url");
+	if (*root == '\0') {
+		snprintf(err, errlen, "VAULTMESH_ROOT: empty path; cannot place "
+		    "enroll_key");
+		return -1;
+	}
+	if ((s = read_small(root, "enroll_key", 256)) != NULL) {
+		if (!enroll_key_valid(s)) {
+			snprintf(err, errlen, "VAULTMESH_ROOT: %s/enroll_key does "
+			    "not hold a %d-character key; fix or remove it", root,
+			    AGENT_ENROLL_KEY_LEN);
+			goto out;
+		}
+		memcpy(out, s, AGENT_ENROLL_KEY_LEN + 1);
+		rc = 0;
+		goto out;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot read %s/enroll_key: "
+		    "%s", root, strerror(errno));
+		goto out;
+	}
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(out, AGENT_ENROLL_KEY_LEN + 1, raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(line, sizeof(line), "%s\n", out);
+	if (write_small(root, "enroll_key", line) == -1) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot write "
+		    "%s/enroll_key: %s", root, strerror(errno));
+		sodium_memzero(out, AGENT_ENROLL_KEY_LEN + 1);
+		goto out;
+	}
+	log_info("enroll_key_created", "path=%s/enroll_key", root);
+	rc = 0;
+out:
+	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(line, sizeof(line));
+	if (s != NULL) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
 	return rc;
 }
 

@@ -222,3 +222,45 @@ def test_agent_without_secret_waits_pending_then_heartbeats_after_form_approval(
     assert n["heartbeat"]["node_id"] == nid
     assert os.path.exists(a.state_path(AGENT_TOKEN_FILE))
     assert_node_shape(n)
+
+
+def test_approved_pending_node_token_goes_only_to_the_agent_with_its_enroll_key(cc, agent):
+    """The agent chose an enroll key at its first start and sent it with its
+    first enrollment: after the operator approves the pending node, someone
+    who learned the node's id gets 403 (with or without the enroll secret),
+    and only the real agent receives the token."""
+    c = cc()
+    a = agent(c, secret=None)
+    nid = a.node_id()
+    wait_until(lambda: c.node(nid), 10, "the pending node to appear in /nodes")
+    key_path = a.state_path("enroll_key")
+    st = os.stat(key_path)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    with open(key_path) as f:
+        key = f.read().strip()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", key), key
+    assert key not in a.logs, "the enroll key must never be logged"
+    # A malformed key is refused before anything else.
+    assert_error(c.enroll(nid, secret=ENROLL_SECRET, enroll_key="short"), 400,
+                 "invalid_field")
+    # While pending, an impostor is only told "pending".
+    other = "x" * 43
+    assert c.enroll(nid, enroll_key=other).status == 202
+    # Stop the agent so that the impostor is first after the approval.
+    a.stop()
+    c.approve(nid)
+    for extra in ({}, {"enroll_key": other}):
+        for secret in (None, ENROLL_SECRET):
+            r = c.enroll(nid, secret=secret, **extra)
+            assert_error(r, 403, "enroll_key_mismatch")
+            assert "node_token" not in r.text
+    assert [e for e in c.events("enroll_key_mismatch") if e.get("node_id") == nid]
+    # The real agent, back, is the one that gets the token.
+    a.start()
+    n = wait_until(lambda: (lambda x: x if x and x["last_heartbeat_at"] else None)(c.node(nid)),
+                   15, "the real agent's first heartbeat after approval")
+    assert n["status"] == "approved"
+    assert os.path.exists(a.state_path(AGENT_TOKEN_FILE))
+    assert c.enroll(nid, enroll_key=key).status == 409
+    metrics = c.get("/metrics").text
+    assert 'vaultmesh_enrollments_total{outcome="key_mismatch"} 4' in metrics

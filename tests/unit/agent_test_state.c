@@ -1,6 +1,7 @@
 /*
- * Files under VAULTMESH_ROOT: creation and modes, node id, token, pinned
- * key, last seq, and the result spool (write, list oldest first, delete).
+ * Files under VAULTMESH_ROOT: creation and modes, node id, enroll key,
+ * token, pinned key, last seq, and the result spool (write, list oldest
+ * first, delete).
  */
 #include <sys/stat.h>
 
@@ -19,6 +20,7 @@
 #include <sodium.h>
 
 #include "../../node-agent/agent.h"
+#include "../../common/log.h"
 
 static char base[] = "/tmp/agent_test_state.XXXXXX";
 static char root[512];
@@ -102,6 +104,150 @@ node_id_is_created_once_then_loaded(void **state)
 	assert_int_equal(state_node_id(root, id2, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "node_id"));
 	assert_int_equal(file_write_atomic(p, id1, strlen(id1), 0600), 0);
+}
+
+static int
+is_enroll_key(const char *k)
+{
+	return strlen(k) == AGENT_ENROLL_KEY_LEN &&
+	    strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == AGENT_ENROLL_KEY_LEN;
+}
+
+static void
+enroll_key_is_created_once_then_loaded(void **state)
+{
+	char	 k1[AGENT_ENROLL_KEY_LEN + 1], k2[AGENT_ENROLL_KEY_LEN + 1];
+	char	 err[256] = "", p[600], want[AGENT_ENROLL_KEY_LEN + 2], *f;
+	char	 logp[600], *logs;
+	int	 fd;
+
+	(void)state;
+	assert_int_equal(state_prepare(root, err, sizeof(err)), 0);
+	snprintf(logp, sizeof(logp), "%s/log", base);
+	assert_true((fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	log_set_level("info");
+	log_set_fd(fd);
+	assert_int_equal(state_enroll_key(root, k1, err, sizeof(err)), 0);
+	log_set_fd(2);
+	close(fd);
+	assert_true(is_enroll_key(k1));
+	assert_int_equal(mode_of("enroll_key"), 0600);
+	/* The file holds the key and a newline, nothing else. */
+	snprintf(p, sizeof(p), "%s/enroll_key", root);
+	assert_non_null(f = file_read(p, 256, NULL));
+	snprintf(want, sizeof(want), "%s\n", k1);
+	assert_string_equal(f, want);
+	free(f);
+	/* Creation is logged with the path, never the key. */
+	assert_non_null(logs = file_read(logp, 65536, NULL));
+	assert_non_null(strstr(logs, "enroll_key_created"));
+	assert_non_null(strstr(logs, p));
+	assert_null(strstr(logs, k1));
+	free(logs);
+	assert_int_equal(state_enroll_key(root, k2, err, sizeof(err)), 0);
+	assert_string_equal(k1, k2);
+	assert_int_equal(state_enroll_key(root, k2, err, sizeof(err)), 0);
+	assert_string_equal(k1, k2);
+}
+
+static void
+enroll_key_differs_between_roots(void **state)
+{
+	char	 k1[AGENT_ENROLL_KEY_LEN + 1], k2[AGENT_ENROLL_KEY_LEN + 1];
+	char	 err[256] = "", other[600];
+
+	(void)state;
+	snprintf(other, sizeof(other), "%s/other", base);
+	assert_int_equal(state_prepare(other, err, sizeof(err)), 0);
+	assert_int_equal(state_enroll_key(root, k1, err, sizeof(err)), 0);
+	assert_int_equal(state_enroll_key(other, k2, err, sizeof(err)), 0);
+	assert_true(is_enroll_key(k1));
+	assert_true(is_enroll_key(k2));
+	assert_string_not_equal(k1, k2);
+}
+
+static void
+enroll_key_garbled_is_an_error_and_kept(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"short\n",
+		/* 43 characters, but standard base64 or padding */
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP+\n",
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP/\n",
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP=\n",
+		"abcdefghijklmn pqrstuvwxyzABCDEFGHIJKLMNOPQ\n",
+		/* 44 and 42 characters */
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR\n",
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP\n",
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ\nmore\n",
+	};
+	char	 k[AGENT_ENROLL_KEY_LEN + 1], err[256], p[600], want[700];
+	char	*f;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/enroll_key", root);
+	snprintf(want, sizeof(want), "VAULTMESH_ROOT: %s/enroll_key does not "
+	    "hold a 43-character key; fix or remove it", root);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(file_write_atomic(p, bad[i], strlen(bad[i]),
+		    0600), 0);
+		err[0] = '\0';
+		assert_int_equal(state_enroll_key(root, k, err, sizeof(err)),
+		    -1);
+		assert_string_equal(err, want);
+		/* Never silently replaced: the operator decides. */
+		assert_non_null(f = file_read(p, 256, NULL));
+		assert_string_equal(f, bad[i]);
+		free(f);
+	}
+	/* Trailing whitespace is stripped, as for node_id. */
+	assert_int_equal(file_write_atomic(p,
+	    "abcdefghijklmnopqrstuvwxyzABCDEF-_012345678\n\n", 45, 0600), 0);
+	assert_int_equal(state_enroll_key(root, k, err, sizeof(err)), 0);
+	assert_string_equal(k, "abcdefghijklmnopqrstuvwxyzABCDEF-_012345678");
+	/* Removed: a new key is made. */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(state_enroll_key(root, k, err, sizeof(err)), 0);
+	assert_true(is_enroll_key(k));
+}
+
+static void
+enroll_key_bad_root_is_an_error(void **state)
+{
+	char	 k[AGENT_ENROLL_KEY_LEN + 1], err[256], p[600];
+
+	(void)state;
+	err[0] = '\0';
+	assert_int_equal(state_enroll_key("", k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "VAULTMESH_ROOT"));
+	/* A root below a plain file: fails even for root. */
+	snprintf(p, sizeof(p), "%s/plainfile2", base);
+	assert_int_equal(file_write_atomic(p, "x", 1, 0600), 0);
+	snprintf(p, sizeof(p), "%s/plainfile2/root", base);
+	err[0] = '\0';
+	assert_int_equal(state_enroll_key(p, k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "enroll_key"));
+	assert_non_null(strstr(err, p));
+}
+
+static void
+enroll_key_read_only_root_is_an_error(void **state)
+{
+	char	 k[AGENT_ENROLL_KEY_LEN + 1], err[256], ro[600];
+
+	(void)state;
+	/* Permissions do not bind root: nothing to test then. */
+	if (geteuid() == 0)
+		skip();
+	snprintf(ro, sizeof(ro), "%s/readonly", base);
+	assert_int_equal(mkdir(ro, 0500), 0);
+	err[0] = '\0';
+	assert_int_equal(state_enroll_key(ro, k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot write"));
+	assert_non_null(strstr(err, "enroll_key"));
+	assert_int_equal(chmod(ro, 0700), 0);
 }
 
 static void
@@ -197,6 +343,11 @@ main(void)
 		cmocka_unit_test(prepare_creates_root_0700_with_spool),
 		cmocka_unit_test(prepare_fails_on_a_file),
 		cmocka_unit_test(node_id_is_created_once_then_loaded),
+		cmocka_unit_test(enroll_key_is_created_once_then_loaded),
+		cmocka_unit_test(enroll_key_differs_between_roots),
+		cmocka_unit_test(enroll_key_garbled_is_an_error_and_kept),
+		cmocka_unit_test(enroll_key_bad_root_is_an_error),
+		cmocka_unit_test(enroll_key_read_only_root_is_an_error),
 		cmocka_unit_test(token_key_and_seq_round_trip),
 		cmocka_unit_test(spool_write_list_read_delete),
 	};

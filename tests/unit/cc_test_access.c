@@ -780,6 +780,62 @@ key_dropped_from_the_document_is_dropped_on_refresh(void **state)
 	free(t3);
 }
 
+/* A good token of k under kid that lives for hours. */
+static char *
+token_long(EVP_PKEY *k, const char *kid)
+{
+	json_t	*p = pl_std();
+	char	*t;
+
+	json_object_set_new(p, "exp", json_integer(NOW + 4 * ACCESS_MAX_AGE_SECS));
+	t = token_pl(p, k, kid);
+	json_decref(p);
+	return t;
+}
+
+static void
+keys_are_reread_every_hour_without_a_new_kid(void **state)
+{
+	char		 path[300];
+	struct access	*a;
+	char		*t1 = token_long(k1, KID1), *t2 = token_long(k2, KID2);
+	char		*t3 = token_long(k3, KID3);
+	int64_t		 t = NOW;
+
+	(void)state;
+	tmp_file(path);
+	write_certs(path, 2, (EVP_PKEY *const[]){ k1, k2 },
+	    (const char *const[]){ KID1, KID2 });
+	a = open_file(path);
+	access_tick(a, t);		/* the first call sets the clock */
+	/* Cloudflare withdraws KID1; no token with a new kid comes. */
+	write_certs(path, 1, (EVP_PKEY *const[]){ k2 },
+	    (const char *const[]){ KID2 });
+	access_tick(a, t + ACCESS_MAX_AGE_SECS - 1);
+	expect_ok_at(a, t1, t + ACCESS_MAX_AGE_SECS - 1, EMAIL);
+	access_tick(a, t + ACCESS_MAX_AGE_SECS);
+	expect_refused_at(a, t1, t + ACCESS_MAX_AGE_SECS, "unknown key id");
+	expect_ok_at(a, t2, t + ACCESS_MAX_AGE_SECS, EMAIL);
+	/* A document that cannot be read keeps the keys; the next hour retries. */
+	t += ACCESS_MAX_AGE_SECS;
+	write_text(path, "not json");
+	access_tick(a, t + ACCESS_MAX_AGE_SECS);
+	expect_ok_at(a, t2, t + ACCESS_MAX_AGE_SECS, EMAIL);
+	write_certs(path, 1, (EVP_PKEY *const[]){ k3 },
+	    (const char *const[]){ KID3 });
+	access_tick(a, t + 2 * ACCESS_MAX_AGE_SECS - 1);
+	expect_ok_at(a, t2, t + 2 * ACCESS_MAX_AGE_SECS - 1, EMAIL);
+	access_tick(a, t + 2 * ACCESS_MAX_AGE_SECS);
+	expect_refused_at(a, t2, t + 2 * ACCESS_MAX_AGE_SECS, "unknown key id");
+	expect_ok_at(a, t3, t + 2 * ACCESS_MAX_AGE_SECS, EMAIL);
+	access_tick(NULL, t);
+	access_close(a);
+	unlink(path);
+	free(t1);
+	free(t2);
+	free(t3);
+}
+
 static void
 failed_refresh_keeps_the_cached_keys(void **state)
 {
@@ -1423,6 +1479,7 @@ main(void)
 		cmocka_unit_test(rotated_key_is_found_after_a_refresh_and_old_key_still_works),
 		cmocka_unit_test(refresh_is_rate_limited_to_once_per_10_seconds),
 		cmocka_unit_test(key_dropped_from_the_document_is_dropped_on_refresh),
+		cmocka_unit_test(keys_are_reread_every_hour_without_a_new_kid),
 		cmocka_unit_test(failed_refresh_keeps_the_cached_keys),
 		cmocka_unit_test(concurrent_verifications_survive_key_refreshes),
 		cmocka_unit_test(alg_none_is_refused_with_and_without_signature_part),

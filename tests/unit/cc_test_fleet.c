@@ -323,6 +323,77 @@ operator_approval_of_pending_node_gives_token_on_next_enroll(void **state)
 	assert_int_equal(enroll(f, &n, 0), ENROLL_CONFLICT);
 }
 
+static void
+pending_node_token_goes_only_to_its_enroll_key(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n, impostor;
+	char		 key[] = "a23456789012345678901234567890123456789012K";
+	char		 other[] = "b23456789012345678901234567890123456789012K";
+
+	node_init(&n, "web-1");
+	n.er.enroll_key = key;
+	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
+	/* Someone who learned the id, while pending: pending too, no harm. */
+	impostor = n;
+	impostor.er.node_id = impostor.id;
+	impostor.er.hostname = impostor.host;
+	impostor.er.enroll_key = other;
+	assert_int_equal(enroll(f, &impostor, 0), ENROLL_PENDING);
+	/* The key is stored: it holds across a restart. */
+	restart(f);
+	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_APPROVED), 0);
+	impostor.er.enroll_key = NULL;
+	assert_int_equal(enroll(f, &impostor, 0), ENROLL_KEY_MISMATCH);
+	assert_int_equal(enroll(f, &impostor, 1), ENROLL_KEY_MISMATCH);
+	impostor.er.enroll_key = other;
+	assert_int_equal(enroll(f, &impostor, 1), ENROLL_KEY_MISMATCH);
+	assert_string_equal(impostor.token, "");
+	/* The agent that came first gets the token, once. */
+	assert_int_equal(enroll(f, &n, 0), ENROLL_APPROVED);
+	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
+	assert_int_equal(enroll(f, &impostor, 0), ENROLL_CONFLICT);
+	/* Revoked and approved again: still bound to the same key. */
+	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_REVOKED), 0);
+	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_APPROVED), 0);
+	assert_int_equal(enroll(f, &impostor, 0), ENROLL_KEY_MISMATCH);
+	assert_int_equal(enroll(f, &n, 0), ENROLL_APPROVED);
+}
+
+static void
+pending_with_secret_needs_the_same_enroll_key(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n, impostor;
+	char		 key[] = "c23456789012345678901234567890123456789012K";
+
+	node_init(&n, "web-1");
+	n.er.enroll_key = key;
+	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
+	impostor = n;
+	impostor.er.node_id = impostor.id;
+	impostor.er.hostname = impostor.host;
+	impostor.er.enroll_key = NULL;
+	/* The secret alone does not take over another agent's pending id. */
+	assert_int_equal(enroll(f, &impostor, 1), ENROLL_KEY_MISMATCH);
+	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
+}
+
+static void
+node_first_enrolled_without_key_is_not_bound(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+	char		 key[] = "d23456789012345678901234567890123456789012K";
+
+	/* An agent older than enroll keys: the first enroll after approval wins. */
+	node_init(&n, "web-1");
+	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
+	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_APPROVED), 0);
+	n.er.enroll_key = key;
+	assert_int_equal(enroll(f, &n, 0), ENROLL_APPROVED);
+}
+
 /* ---- authentication --------------------------------------------------------------- */
 
 static void
@@ -1102,6 +1173,9 @@ main(void)
 		T(enroll_again_when_pending_stays_pending),
 		T(enroll_pending_then_with_secret_is_approved),
 		T(operator_approval_of_pending_node_gives_token_on_next_enroll),
+		T(pending_node_token_goes_only_to_its_enroll_key),
+		T(pending_with_secret_needs_the_same_enroll_key),
+		T(node_first_enrolled_without_key_is_not_bound),
 		T(auth_right_token_is_ok),
 		T(auth_wrong_null_or_empty_token_is_unauthorized),
 		T(auth_overlong_token_is_unauthorized),

@@ -639,6 +639,45 @@ enroll_empty_secret_is_treated_as_absent(void **state)
 }
 
 static void
+enroll_key_must_be_43_base64url_characters(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* 42 */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* 44 */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",	/* not url-safe */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
+	};
+	const char	*good = "Zm9vYmFyLV9fXy0tMDEyMzQ1Njc4OWFiY2RlZmdoaWp";
+	json_t		*root;
+	struct enroll_req er;
+	char		 err[256];
+
+	(void)state;
+	root = good_enroll(NULL);
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), 0);
+	assert_null(er.enroll_key);
+	json_object_set_new(root, "enroll_key", json_null());
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), 0);
+	assert_null(er.enroll_key);
+	assert_int_equal(strlen(good), 43);
+	json_object_set_new(root, "enroll_key", json_string(good));
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), 0);
+	assert_string_equal(er.enroll_key, good);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_object_set_new(root, "enroll_key", json_string(bad[i]));
+		assert_int_equal(validate_enroll(root, &er, err, sizeof(err)),
+		    -1);
+		assert_true(strncmp(err, "enroll_key:", 11) == 0);
+	}
+	json_object_set_new(root, "enroll_key", json_integer(7));
+	assert_int_equal(validate_enroll(root, &er, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "enroll_key:", 11) == 0);
+	json_decref(root);
+}
+
+static void
 enroll_secret_length_limit(void **state)
 {
 	char			 secret[258];
@@ -767,6 +806,7 @@ main(void)
 		cmocka_unit_test(enroll_without_secret_has_null_secret),
 		cmocka_unit_test(enroll_empty_secret_is_treated_as_absent),
 		cmocka_unit_test(enroll_secret_length_limit),
+		cmocka_unit_test(enroll_key_must_be_43_base64url_characters),
 		cmocka_unit_test(enroll_secret_of_wrong_type_is_named),
 		cmocka_unit_test(enroll_each_required_field_missing_or_bad_is_named),
 		cmocka_unit_test(enroll_body_must_be_an_object),
