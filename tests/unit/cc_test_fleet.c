@@ -323,6 +323,20 @@ operator_approval_of_pending_node_gives_token_on_next_enroll(void **state)
 	assert_int_equal(enroll(f, &n, 0), ENROLL_CONFLICT);
 }
 
+/* n enrolled pending with key; *imp: the same node_id with key imp_key. */
+static void
+pending_with_impostor(struct fx *f, struct node *n, char *key,
+    struct node *imp, char *imp_key)
+{
+	node_init(n, "web-1");
+	n->er.enroll_key = key;
+	assert_int_equal(enroll(f, n, 0), ENROLL_PENDING);
+	*imp = *n;
+	imp->er.node_id = imp->id;
+	imp->er.hostname = imp->host;
+	imp->er.enroll_key = imp_key;
+}
+
 static void
 pending_node_token_goes_only_to_its_enroll_key(void **state)
 {
@@ -331,14 +345,8 @@ pending_node_token_goes_only_to_its_enroll_key(void **state)
 	char		 key[] = "a23456789012345678901234567890123456789012K";
 	char		 other[] = "b23456789012345678901234567890123456789012K";
 
-	node_init(&n, "web-1");
-	n.er.enroll_key = key;
-	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
 	/* Someone who learned the id, while pending: pending too, no harm. */
-	impostor = n;
-	impostor.er.node_id = impostor.id;
-	impostor.er.hostname = impostor.host;
-	impostor.er.enroll_key = other;
+	pending_with_impostor(f, &n, key, &impostor, other);
 	assert_int_equal(enroll(f, &impostor, 0), ENROLL_PENDING);
 	/* The key is stored: it holds across a restart. */
 	restart(f);
@@ -367,13 +375,7 @@ pending_with_secret_needs_the_same_enroll_key(void **state)
 	struct node	 n, impostor;
 	char		 key[] = "c23456789012345678901234567890123456789012K";
 
-	node_init(&n, "web-1");
-	n.er.enroll_key = key;
-	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
-	impostor = n;
-	impostor.er.node_id = impostor.id;
-	impostor.er.hostname = impostor.host;
-	impostor.er.enroll_key = NULL;
+	pending_with_impostor(f, &n, key, &impostor, NULL);
 	/* The secret alone does not take over another agent's pending id. */
 	assert_int_equal(enroll(f, &impostor, 1), ENROLL_KEY_MISMATCH);
 	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
