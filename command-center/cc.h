@@ -97,6 +97,8 @@ struct heartbeat {
 	const char	*agent_version;
 	enum cf_state	 cloudflare;
 	int		 services_down;
+	double		 load1;		/* NAN when absent */
+	double		 mem_used_pct;	/* NAN when absent */
 	char		*json;		/* canonical compact JSON (malloc'd) */
 };
 
@@ -166,7 +168,10 @@ struct hb_write {
 /* Opens (creating and migrating) the database: NULL with err on failure. */
 struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *s);
-/* Calls fn for each stored node (rec is borrowed); 0 or -1. */
+/*
+ * Calls fn for each stored node (rec is borrowed; rec->heartbeat is NULL
+ * unless the row predates its hb_* facts); 0 or -1.
+ */
 int		 store_load_nodes(struct store *s,
 		    int (*fn)(const struct node_rec *rec, void *arg), void *arg);
 /* Inserts a new node: 0, or -1 (logged). */
@@ -174,6 +179,9 @@ int		 store_node_insert(struct store *s, const struct node_rec *rec);
 /* Sets status and token (token_hash NULL clears it): 0 or -1. */
 int		 store_node_set_status(struct store *s, const char *node_id,
 		    enum node_status st, const unsigned char *token_hash);
+/* The node's stored heartbeat JSON into *json (malloc'd, NULL if none): 0 or -1. */
+int		 store_node_heartbeat(struct store *s, const char *node_id,
+		    char **json);
 /* Writes heartbeats in one transaction: 0 or -1. */
 int		 store_heartbeats(struct store *s, const struct hb_write *w,
 		    size_t n);
@@ -354,6 +362,8 @@ struct node_view {
 	int		 pending;	/* queued commands */
 	unsigned	 reasons;
 	enum level	 level;
+	double		 load1;		/* of the latest heartbeat since start; NAN */
+	double		 mem_used_pct;	/* the same */
 };
 
 enum enroll_outcome {
@@ -389,7 +399,10 @@ int		 fleet_heartbeat(struct fleet *f, struct heartbeat *hb);
 /* Operator actions: 0, -1 store error, -2 unknown node. */
 int		 fleet_set_status(struct fleet *f, const char *node_id,
 		    enum node_status st);
-/* Copies one node's view and heartbeat JSON (malloc'd, may be NULL); -1 unknown. */
+/*
+ * Copies one node's view and, when heartbeat is not NULL, its latest
+ * heartbeat JSON (malloc'd; NULL when it has none): -1 unknown node.
+ */
 int		 fleet_get(struct fleet *f, const char *node_id, int64_t now,
 		    struct node_view *v, char **heartbeat);
 /*
@@ -725,9 +738,6 @@ int		 store_hb_history(struct store *s, const char *node_id,
  * memory from its latest heartbeat, in batches.
  */
 void		 history_sample(int64_t now);
-/* load1 and mem_used_pct of a heartbeat document (NAN when missing): 0, or -1. */
-int		 history_hb_values(const char *hb_json, double *load1,
-		    double *mem_used_pct);
 
 /* html.c: pictures, as inline SVG (no script, no style attribute). */
 /* A scan's severity counts, copied out of the store's row. */

@@ -6,6 +6,7 @@
  * heartbeat is on disk within a second.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,15 @@
 #define SLOT_EMPTY	0u
 #define SLOT_DEAD	UINT32_MAX
 
+/*
+ * A node in memory. Its latest heartbeat JSON is held only until the store
+ * has it: r.heartbeat while it waits for the writer, hb_inflight while the
+ * writer writes it; when both are NULL the store's copy is the latest.
+ */
 struct fnode {
 	struct node_rec	 r;
+	char		*hb_inflight;	/* taken by the writer, not committed */
+	double		 load1, mem_used_pct;	/* latest since start, or NAN */
 	enum cf_state	 cloudflare;
 	int		 services_down;
 	int		 dirty;
@@ -44,6 +52,7 @@ struct index {
 
 struct fleet {
 	pthread_mutex_t		 mu;
+	pthread_mutex_t		 flush_mu;	/* held by one fleet_flush */
 	struct fnode		**node;
 	size_t			 n, cap;
 	struct index		 by_id;
@@ -367,10 +376,10 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	n->r.hostname = strdup(rec->hostname);
 	n->r.os_profile = strdup(rec->os_profile);
 	n->r.agent_version = strdup(rec->agent_version);
-	n->r.heartbeat = rec->heartbeat ? strdup(rec->heartbeat) : NULL;
+	n->r.heartbeat = NULL;	/* the store has it */
+	n->load1 = n->mem_used_pct = NAN;
 	if (n->r.hostname == NULL || n->r.os_profile == NULL ||
-	    n->r.agent_version == NULL ||
-	    (rec->heartbeat != NULL && n->r.heartbeat == NULL))
+	    n->r.agent_version == NULL)
 		goto fail;
 	/*
 	 * Facts attention needs: stored beside the heartbeat; derived from it
@@ -379,13 +388,13 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	if (rec->hb_cloudflare >= 0 && rec->hb_services_down >= 0) {
 		n->cloudflare = (enum cf_state)rec->hb_cloudflare;
 		n->services_down = rec->hb_services_down;
-	} else if (n->r.heartbeat != NULL) {
-		json_t		*root = json_loads(n->r.heartbeat, 0, NULL);
+	} else if (rec->heartbeat != NULL) {
+		json_t		*root = json_loads(rec->heartbeat, 0, NULL);
 		struct heartbeat hb;
 		char		 err[128];
 
-		if (root != NULL && validate_heartbeat_raw(root, n->r.heartbeat,
-		    strlen(n->r.heartbeat), &hb, err, sizeof(err)) == 0) {
+		if (root != NULL && validate_heartbeat_raw(root, rec->heartbeat,
+		    strlen(rec->heartbeat), &hb, err, sizeof(err)) == 0) {
 			n->cloudflare = hb.cloudflare;
 			n->services_down = hb.services_down;
 			free(hb.json);
@@ -434,55 +443,77 @@ pending_cb(const char *node_id, int n, void *arg)
 		fn->pending = n;
 }
 
-static int
-take_dirty(struct fleet *f, struct hb_write **out, size_t *nout)
+/*
+ * Moves each dirty node's heartbeat to the writer (w[i].json, nums[i] the
+ * node's number): the node keeps it as hb_inflight, readable, until the
+ * write is over. Hostname and version are copied (the node may change them).
+ */
+static void
+take_dirty(struct fleet *f, struct hb_write **out, uint32_t **nums_out,
+    size_t *nout)
 {
 	struct hb_write	*w = NULL;
-	size_t		 n = 0;
+	uint32_t	*nums = NULL;
+	size_t		 n = 0, keep = 0;
 
 	pthread_mutex_lock(&f->mu);
-	if (f->ndirty > 0 && (w = calloc(f->ndirty, sizeof(*w))) != NULL) {
-		for (size_t i = 0; i < f->ndirty; i++) {
-			struct fnode *fn = f->node[f->dirty[i] - 1];
-
-			memcpy(w[n].node_id, fn->r.node_id, 37);
-			w[n].at = fn->r.last_heartbeat_at;
-			w[n].json = strdup(fn->r.heartbeat);
-			w[n].hostname = strdup(fn->r.hostname);
-			w[n].agent_version = strdup(fn->r.agent_version);
-			w[n].cloudflare = (int)fn->cloudflare;
-			w[n].services_down = fn->services_down;
-			if (w[n].json == NULL || w[n].hostname == NULL ||
-			    w[n].agent_version == NULL) {
-				free(w[n].json);
-				free(w[n].hostname);
-				free(w[n].agent_version);
-				continue;	/* stays dirty, next round */
-			}
-			fn->dirty = 0;
-			n++;
-		}
-		/* Keep the ones that could not be copied. */
-		size_t keep = 0;
-		for (size_t i = 0; i < f->ndirty; i++)
-			if (f->node[f->dirty[i] - 1]->dirty)
-				f->dirty[keep++] = f->dirty[i];
-		f->ndirty = keep;
+	if (f->ndirty > 0 && (w = calloc(f->ndirty, sizeof(*w))) != NULL &&
+	    (nums = calloc(f->ndirty, sizeof(*nums))) == NULL) {
+		free(w);
+		w = NULL;
 	}
+	for (size_t i = 0; w != NULL && i < f->ndirty; i++) {
+		struct fnode *fn = f->node[f->dirty[i] - 1];
+
+		memcpy(w[n].node_id, fn->r.node_id, 37);
+		w[n].at = fn->r.last_heartbeat_at;
+		w[n].hostname = strdup(fn->r.hostname);
+		w[n].agent_version = strdup(fn->r.agent_version);
+		w[n].cloudflare = (int)fn->cloudflare;
+		w[n].services_down = fn->services_down;
+		if (w[n].hostname == NULL || w[n].agent_version == NULL ||
+		    fn->r.heartbeat == NULL) {
+			free(w[n].hostname);
+			free(w[n].agent_version);
+			continue;	/* stays dirty, next round */
+		}
+		w[n].json = fn->hb_inflight = fn->r.heartbeat;
+		fn->r.heartbeat = NULL;
+		fn->dirty = 0;
+		nums[n++] = fn->num;
+	}
+	/* Keep the ones that could not be taken. */
+	for (size_t i = 0; w != NULL && i < f->ndirty; i++)
+		if (f->node[f->dirty[i] - 1]->dirty)
+			f->dirty[keep++] = f->dirty[i];
+	if (w != NULL)
+		f->ndirty = keep;
 	pthread_mutex_unlock(&f->mu);
 	*out = w;
+	*nums_out = nums;
 	*nout = n;
-	return 0;
 }
 
+/*
+ * The write is over. Committed: the nodes let go of what the store now
+ * has. Failed: each heartbeat goes back to its node, dirty again, unless a
+ * newer one came meanwhile (that one is dirty already).
+ */
 static void
-redirty(struct fleet *f, const struct hb_write *w, size_t n)
+give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
+    size_t n, int committed)
 {
 	pthread_mutex_lock(&f->mu);
 	for (size_t i = 0; i < n; i++) {
-		struct fnode *fn = find(f, w[i].node_id);
+		struct fnode *fn = f->node[nums[i] - 1];
 
-		if (fn != NULL && !fn->dirty && f->ndirty < f->dirty_cap) {
+		if (fn->hb_inflight == w[i].json)
+			fn->hb_inflight = NULL;
+		if (committed || fn->r.heartbeat != NULL)
+			continue;
+		fn->r.heartbeat = w[i].json;
+		w[i].json = NULL;
+		if (!fn->dirty && f->ndirty < f->dirty_cap) {
 			fn->dirty = 1;
 			f->dirty[f->ndirty++] = fn->num;
 		}
@@ -494,25 +525,31 @@ void
 fleet_flush(struct fleet *f)
 {
 	struct hb_write	*w;
+	uint32_t	*nums;
 	size_t		 n;
+	int		 ok = 1;
 
-	take_dirty(f, &w, &n);
+	pthread_mutex_lock(&f->flush_mu);	/* one flush at a time, in order */
+	take_dirty(f, &w, &nums, &n);
 	if (n > 0) {
 		int64_t t0 = mono_ms();
 
 		if (store_heartbeats(f->store, w, n) == -1) {
 			log_err("heartbeat_flush_failed", "count=%zu", n);
-			redirty(f, w, n);
+			ok = 0;
 		} else
 			log_debug("heartbeat_flush", "count=%zu ms=%lld", n,
 			    (long long)(mono_ms() - t0));
+		give_back(f, w, nums, n, ok);
 	}
+	pthread_mutex_unlock(&f->flush_mu);
 	for (size_t i = 0; i < n; i++) {
 		free(w[i].json);
 		free(w[i].hostname);
 		free(w[i].agent_version);
 	}
 	free(w);
+	free(nums);
 }
 
 static void *
@@ -550,6 +587,7 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 		return NULL;
 	}
 	pthread_mutex_init(&f->mu, NULL);
+	pthread_mutex_init(&f->flush_mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	f->store = st;
 	f->thr = *t;
@@ -595,6 +633,7 @@ fleet_close(struct fleet *f)
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		node_rec_free(&f->node[i]->r);
+		free(f->node[i]->hb_inflight);
 		free(f->node[i]);
 	}
 	free(f->node);
@@ -603,6 +642,7 @@ fleet_close(struct fleet *f)
 	free(f->by_token.slot);
 	free(f->dirty);
 	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->flush_mu);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }
@@ -831,6 +871,8 @@ fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
 	n->r.last_heartbeat_at = time(NULL);
 	n->cloudflare = hb->cloudflare;
 	n->services_down = hb->services_down;
+	n->load1 = hb->load1;
+	n->mem_used_pct = hb->mem_used_pct;
 	attend(f, n, n->r.last_heartbeat_at);
 	if (!n->dirty && f->ndirty < f->dirty_cap) {
 		n->dirty = 1;
@@ -891,9 +933,28 @@ view_of(const struct fleet *f, const struct fnode *n, int64_t now,
 	v->last_scan_at = n->r.last_scan_at;
 	memcpy(v->findings, n->r.findings, sizeof(v->findings));
 	v->pending = n->pending;
+	v->load1 = n->load1;
+	v->mem_used_pct = n->mem_used_pct;
 	attn_input_of(n, &in);
 	v->reasons = attention_reasons(&in, now, &f->thr);
 	v->level = attention_level(v->reasons);
+}
+
+/*
+ * Copies n's heartbeat if memory holds it (with the lock held): 1 when the
+ * store has the latest one instead, 0 otherwise.
+ */
+static int
+hb_copy(const struct fnode *n, char **out)
+{
+	const char *src = n->r.heartbeat ? n->r.heartbeat : n->hb_inflight;
+
+	*out = NULL;
+	if (src != NULL) {
+		*out = strdup(src);
+		return 0;
+	}
+	return n->r.last_heartbeat_at != 0;
 }
 
 int
@@ -901,17 +962,22 @@ fleet_get(struct fleet *f, const char *node_id, int64_t now,
     struct node_view *v, char **heartbeat)
 {
 	struct fnode	*n;
-	int		 rc = -1;
+	int		 rc = -1, in_store = 0;
 
-	*heartbeat = NULL;
+	if (heartbeat != NULL)
+		*heartbeat = NULL;
 	pthread_mutex_lock(&f->mu);
 	if ((n = find(f, node_id)) != NULL) {
 		view_of(f, n, now, v);
-		if (n->r.heartbeat != NULL)
-			*heartbeat = strdup(n->r.heartbeat);
+		if (heartbeat != NULL)
+			in_store = hb_copy(n, heartbeat);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&f->mu);
+	/* Committed (it may be newer than the view by then: never older). */
+	if (in_store && store_node_heartbeat(f->store, v->node_id,
+	    heartbeat) == -1)
+		*heartbeat = NULL;
 	return rc;
 }
 
@@ -921,6 +987,7 @@ fleet_list_range(struct fleet *f, int64_t now, size_t start, size_t max,
 {
 	struct node_view	*v;
 	char			**hb = NULL;
+	unsigned char		*in_store = NULL;
 	size_t			 n;
 
 	pthread_mutex_lock(&f->mu);
@@ -934,14 +1001,27 @@ fleet_list_range(struct fleet *f, int64_t now, size_t start, size_t max,
 		free(v);
 		v = NULL;
 	}
+	if (v != NULL && hb != NULL &&
+	    (in_store = calloc(n ? n : 1, 1)) == NULL) {
+		free(v);
+		free(hb);
+		v = NULL;
+		hb = NULL;
+	}
 	for (size_t i = 0; v != NULL && i < n; i++) {
 		const struct fnode *fn = f->node[start + i];
 
 		view_of(f, fn, now, &v[i]);
-		if (hb != NULL && fn->r.heartbeat != NULL)
-			hb[i] = strdup(fn->r.heartbeat);
+		if (hb != NULL)
+			in_store[i] = (unsigned char)hb_copy(fn, &hb[i]);
 	}
 	pthread_mutex_unlock(&f->mu);
+	/* The store's are committed: never older than the view, maybe newer. */
+	for (size_t i = 0; in_store != NULL && i < n; i++)
+		if (in_store[i] && store_node_heartbeat(f->store, v[i].node_id,
+		    &hb[i]) == -1)
+			hb[i] = NULL;
+	free(in_store);
 	if (heartbeats != NULL)
 		*heartbeats = hb;
 	return v;

@@ -18,22 +18,6 @@
 
 #define HB_BATCH	5000
 
-int
-history_hb_values(const char *hb_json, double *load1, double *mem_used_pct)
-{
-	json_t	*hb, *v;
-
-	*load1 = *mem_used_pct = NAN;
-	if (hb_json == NULL || (hb = json_loads(hb_json, 0, NULL)) == NULL)
-		return -1;
-	if (json_is_number(v = json_object_get(hb, "load1")))
-		*load1 = json_number_value(v);
-	if (json_is_number(v = json_object_get(hb, "mem_used_pct")))
-		*mem_used_pct = json_number_value(v);
-	json_decref(hb);
-	return 0;
-}
-
 static void
 sample_fleet(int64_t now)
 {
@@ -54,10 +38,9 @@ sample_heartbeats(int64_t now, int64_t after)
 {
 	struct node_view	*v;
 	struct hb_sample	*w = NULL;
-	char			**hb = NULL;
 	size_t			 n, k = 0, rows = 0;
 
-	if ((v = fleet_list(app.fleet, now, &n, &hb)) == NULL) {
+	if ((v = fleet_list(app.fleet, now, &n, NULL)) == NULL) {
 		log_err("history", "what=heartbeats error=out_of_memory");
 		return;
 	}
@@ -77,14 +60,15 @@ sample_heartbeats(int64_t now, int64_t after)
 		}
 		if (i == n)
 			break;
-		if (hb[i] == NULL || v[i].last_heartbeat_at <= after)
+		/* Values of heartbeats received since the start only. */
+		if (v[i].last_heartbeat_at <= after ||
+		    (isnan(v[i].load1) && isnan(v[i].mem_used_pct)))
 			continue;
 		snprintf(w[k].node_id, sizeof(w[k].node_id), "%s",
 		    v[i].node_id);
 		w[k].at = v[i].last_heartbeat_at;
-		if (history_hb_values(hb[i], &w[k].load1,
-		    &w[k].mem_used_pct) == -1)
-			continue;
+		w[k].load1 = v[i].load1;
+		w[k].mem_used_pct = v[i].mem_used_pct;
 		k++;
 	}
 	/* Nothing new: still drop what is too old. */
@@ -93,9 +77,6 @@ sample_heartbeats(int64_t now, int64_t after)
 		log_err("history", "what=heartbeats error=store_failed");
 	log_debug("history", "what=heartbeats nodes=%zu samples=%zu", n, rows);
 out:
-	for (size_t i = 0; hb != NULL && i < n; i++)
-		free(hb[i]);
-	free(hb);
 	free(w);
 	free(v);
 }

@@ -123,7 +123,7 @@ static const char *const migrations[] = {
 
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_NODES_ALL, S_NODE_INSERT, S_NODE_STATUS, S_NODE_HB,
+	S_NODES_ALL, S_NODE_INSERT, S_NODE_STATUS, S_NODE_HB, S_NODE_HB_GET,
 	S_SEQ_NEXT, S_CMD_INSERT, S_CMD_OPEN, S_CMD_MARK, S_CMD_UNDELIVER,
 	S_CMD_GET, S_CMD_RESULT, S_SCAN_INSERT, S_FINDING_INSERT,
 	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
@@ -138,8 +138,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	/* The heartbeat itself only for rows older than its two facts. */
 	[S_NODES_ALL] = "SELECT node_id, hostname, os_profile, agent_version,"
-	    " status, token_hash, enrolled_at, last_heartbeat_at, heartbeat,"
+	    " status, token_hash, enrolled_at, last_heartbeat_at,"
+	    " CASE WHEN hb_cloudflare < 0 OR hb_services_down < 0"
+	    " THEN heartbeat END,"
 	    " last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"
 	    " hb_cloudflare, hb_services_down, enroll_key_hash FROM nodes",
 	[S_NODE_INSERT] = "INSERT INTO nodes (node_id, hostname, os_profile,"
@@ -151,6 +154,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_NODE_HB] = "UPDATE nodes SET last_heartbeat_at = ?2, heartbeat = ?3,"
 	    " hostname = ?4, agent_version = ?5, hb_cloudflare = ?6,"
 	    " hb_services_down = ?7 WHERE node_id = ?1",
+	[S_NODE_HB_GET] = "SELECT heartbeat FROM nodes WHERE node_id = ?1",
 	[S_SEQ_NEXT] = "UPDATE nodes SET last_seq = last_seq + 1"
 	    " WHERE node_id = ?1 RETURNING last_seq",
 	[S_CMD_INSERT] = "INSERT INTO commands (command_id, node_id, seq,"
@@ -520,6 +524,30 @@ store_node_set_status(struct store *s, const char *node_id,
 	rc = step_done(s, st, "node_set_status");
 	if (rc == 0 && sqlite3_changes(s->db) != 1)
 		rc = -1;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+store_node_heartbeat(struct store *s, const char *node_id, char **json)
+{
+	sqlite3_stmt	*st = s->st[S_NODE_HB_GET];
+	int		 rc = 0, r;
+
+	*json = NULL;
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    (*json = col_strdup(st, 0)) == NULL)
+		rc = -1;
+	else if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		log_err("store_error", "op=node_heartbeat rc=%d error=\"%s\"",
+		    r, sqlite3_errmsg(s->db));
+		rc = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

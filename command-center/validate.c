@@ -169,7 +169,7 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
     struct heartbeat *hb, char *err, size_t errlen)
 {
 	const char	*cf, *sent;
-	json_t		*canon = NULL;
+	json_t		*canon = NULL, *v;
 	int		 rc = -1;
 
 	memset(hb, 0, sizeof(*hb));
@@ -194,6 +194,10 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 	    get_str(root, "sent_at", is_time, "must be an RFC 3339 time",
 	    &sent, err, errlen) == -1)
 		return -1;
+	v = json_object_get(root, "load1");
+	hb->load1 = json_is_number(v) ? json_number_value(v) : NAN;
+	v = json_object_get(root, "mem_used_pct");
+	hb->mem_used_pct = json_is_number(v) ? json_number_value(v) : NAN;
 	if (strcmp(cf, "up") == 0)
 		hb->cloudflare = CF_UP;
 	else if (strcmp(cf, "down") == 0)

@@ -970,11 +970,175 @@ heartbeat_flush_failure_is_retried(void **state)
 	    "ON nodes BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 	assert_int_equal(send_heartbeat(f, n.id, "retried", "up", "active"), 0);
 	fleet_flush(f->fl);	/* fails: the heartbeat must stay dirty */
+	/* Meanwhile it is still what readers see. */
+	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
+	assert_non_null(hb);
+	assert_non_null(strstr(hb, "\"retried\""));
+	free(hb);
+	hb = NULL;
 	exec_direct(f->db, "DROP TRIGGER no_hb");
 	restart(f);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_non_null(hb);
 	assert_non_null(strstr(hb, "\"retried\""));
+	free(hb);
+}
+
+/* A heartbeat with its own uptime, for ordering checks. */
+static int
+send_uptime(struct fx *f, const char *id, json_int_t up)
+{
+	json_t		*root = heartbeat_body(id, "web-1", "up", "active");
+	struct heartbeat hb;
+	char		 err[256];
+	int		 rc;
+
+	json_object_set_new(root, "uptime_secs", json_integer(up));
+	if (validate_heartbeat(root, &hb, err, sizeof(err)) != 0)
+		fail_msg("validate_heartbeat: %s", err);
+	rc = fleet_heartbeat(f->fl, &hb);
+	free(hb.json);
+	json_decref(root);
+	return rc;
+}
+
+static json_int_t
+uptime_of(const char *json)
+{
+	json_t		*j = json != NULL ? json_loads(json, 0, NULL) : NULL;
+	json_int_t	 up = -1;
+
+	if (j != NULL)
+		up = json_integer_value(json_object_get(j, "uptime_secs"));
+	json_decref(j);
+	return up;
+}
+
+static void
+written_heartbeat_is_read_from_the_store(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 n;
+	struct node_view	 v, *all;
+	char			*hb = NULL, **hbs = NULL, sql[256];
+	size_t			 count;
+
+	enroll_approved(f, &n, "web-1");
+	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
+	assert_null(hb);	/* none yet, in memory or in the store */
+	assert_int_equal(send_uptime(f, n.id, 11), 0);
+	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
+	assert_int_equal(uptime_of(hb), 11);
+	free(hb);
+	fleet_flush(f->fl);
+	/* Written: memory lets go; what the store holds is what is shown. */
+	snprintf(sql, sizeof(sql), "UPDATE nodes SET heartbeat = "
+	    "'{\"uptime_secs\":22}' WHERE node_id = '%s'", n.id);
+	exec_direct(f->db, sql);
+	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
+	assert_int_equal(uptime_of(hb), 22);
+	free(hb);
+	all = fleet_list(f->fl, time(NULL), &count, &hbs);
+	assert_non_null(all);
+	assert_int_equal(count, 1);
+	assert_int_equal(uptime_of(hbs[0]), 22);
+	free(hbs[0]);
+	free(hbs);
+	free(all);
+	/* A new one is shown from memory until it is written. */
+	assert_int_equal(send_uptime(f, n.id, 33), 0);
+	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
+	assert_int_equal(uptime_of(hb), 33);
+	free(hb);
+	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, NULL), 0);
+}
+
+struct order_fx {
+	struct fx	*f;
+	const char	*id;
+	_Atomic int	 stop;
+	json_int_t	 sent;		/* by the sender, read after join */
+	int		 backwards;	/* by the reader */
+	size_t		 reads;
+};
+
+static void *
+order_sender(void *arg)
+{
+	struct order_fx *o = arg;
+
+	for (json_int_t up = 1; up <= 3000; up++)
+		if (send_uptime(o->f, o->id, up) == 0)
+			o->sent = up;
+	o->stop = 1;
+	return NULL;
+}
+
+static void *
+order_flusher(void *arg)
+{
+	struct order_fx *o = arg;
+
+	while (!o->stop)
+		fleet_flush(o->f->fl);
+	return NULL;
+}
+
+static void *
+order_reader(void *arg)
+{
+	struct order_fx		*o = arg;
+	struct node_view	 v;
+	json_int_t		 last = 0;
+
+	while (!o->stop) {
+		char		*hb = NULL;
+		json_int_t	 up;
+
+		if (fleet_get(o->f->fl, o->id, time(NULL), &v, &hb) != 0)
+			continue;
+		up = uptime_of(hb);
+		free(hb);
+		if (up < last)
+			o->backwards++;
+		last = up;
+		o->reads++;
+	}
+	return NULL;
+}
+
+/*
+ * While heartbeats arrive and flushes run back to back, a reader sees each
+ * heartbeat in memory, in flight or in the store, and never an older one
+ * after a newer one.
+ */
+static void
+readers_never_see_an_older_heartbeat_while_flushing(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n;
+	struct order_fx	 o;
+	pthread_t	 t[3];
+	char		*hb = NULL;
+	struct node_view v;
+
+	enroll_approved(f, &n, "web-1");
+	assert_int_equal(send_uptime(f, n.id, 0), 0);
+	memset(&o, 0, sizeof(o));
+	o.f = f;
+	o.id = n.id;
+	assert_int_equal(pthread_create(&t[0], NULL, order_flusher, &o), 0);
+	assert_int_equal(pthread_create(&t[1], NULL, order_reader, &o), 0);
+	assert_int_equal(pthread_create(&t[2], NULL, order_sender, &o), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(o.sent, 3000);
+	assert_true(o.reads > 0);
+	assert_int_equal(o.backwards, 0);
+	fleet_flush(f->fl);
+	restart(f);
+	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
+	assert_int_equal(uptime_of(hb), 3000);
 	free(hb);
 }
 
@@ -1201,6 +1365,8 @@ main(void)
 		T(enroll_fails_cleanly_when_store_insert_fails),
 		T(revoke_fails_cleanly_when_store_update_fails),
 		T(heartbeat_flush_failure_is_retried),
+		T(written_heartbeat_is_read_from_the_store),
+		T(readers_never_see_an_older_heartbeat_while_flushing),
 		T(fleet_get_unknown_is_minus_one_and_list_empty_fleet),
 		T(fleet_list_copies_heartbeats),
 		T(dashboard_page_keeps_order_and_counts),

@@ -453,6 +453,20 @@ store_node_set_status_unknown_id_fails(void **state)
 
 /* ---- heartbeats -------------------------------------------------------------------- */
 
+/* The stored heartbeat of id, checked against want (NULL: none). */
+static void
+assert_stored_hb(struct fx *f, const char *id, const char *want)
+{
+	char *json = (char *)(uintptr_t)"sentinel";
+
+	assert_int_equal(store_node_heartbeat(f->st, id, &json), 0);
+	if (want == NULL)
+		assert_null(json);
+	else
+		assert_string_equal(json, want);
+	free(json);
+}
+
 static void
 store_heartbeats_batch_then_reload(void **state)
 {
@@ -485,7 +499,9 @@ store_heartbeats_batch_then_reload(void **state)
 	r = loaded_find(&l, ID_A);
 	assert_non_null(r);
 	assert_int_equal(r->last_heartbeat_at, 1795773601);
-	assert_string_equal(r->heartbeat, "{\"hostname\":\"web-1b\"}");
+	/* Its facts are stored beside it: the load leaves the JSON in the store. */
+	assert_null(r->heartbeat);
+	assert_stored_hb(f, ID_A, "{\"hostname\":\"web-1b\"}");
 	assert_string_equal(r->hostname, "web-1b");
 	assert_string_equal(r->agent_version, "0.1.1");
 	/* The heartbeat does not touch status or token. */
@@ -493,10 +509,12 @@ store_heartbeats_batch_then_reload(void **state)
 	assert_int_equal(r->has_token, 1);
 	r = loaded_find(&l, ID_B);
 	assert_int_equal(r->last_heartbeat_at, 1795773602);
-	assert_string_equal(r->heartbeat, "{\"hostname\":\"db-1\"}");
+	assert_stored_hb(f, ID_B, "{\"hostname\":\"db-1\"}");
 	r = loaded_find(&l, ID_C);
 	assert_int_equal(r->last_heartbeat_at, 0);
 	assert_null(r->heartbeat);
+	assert_stored_hb(f, ID_C, NULL);
+	assert_stored_hb(f, "00000000-0000-4000-8000-000000000000", NULL);
 	loaded_free(&l);
 }
 
@@ -524,7 +542,7 @@ store_heartbeats_later_batch_overwrites(void **state)
 	}
 	load_all(f, &l);
 	assert_int_equal(l.r[0].last_heartbeat_at, 1795773649);
-	assert_string_equal(l.r[0].heartbeat, "{\"n\":49}");
+	assert_stored_hb(f, l.r[0].node_id, "{\"n\":49}");
 	loaded_free(&l);
 }
 

@@ -384,21 +384,6 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 	free(s);
 }
 
-static void
-heartbeat_values_are_read_or_nan(void **state)
-{
-	double l, m;
-
-	(void)state;
-	assert_int_equal(history_hb_values("{\"load1\":1.5,\"mem_used_pct\":"
-	    "20}", &l, &m), 0);
-	assert_true(l == 1.5 && m == 20);
-	assert_int_equal(history_hb_values("{\"load1\":\"x\"}", &l, &m), 0);
-	assert_true(isnan(l) && isnan(m));
-	assert_int_equal(history_hb_values("not json", &l, &m), -1);
-	assert_int_equal(history_hb_values(NULL, &l, &m), -1);
-}
-
 /* ---- samples in the store ------------------------------------------- */
 
 struct fx {
@@ -552,7 +537,6 @@ main(void)
 		cmocka_unit_test(node_page_loads_htmx_and_polls_its_live_sections),
 		cmocka_unit_test(live_part_has_no_page_and_keeps_typed_input),
 		cmocka_unit_test(dashboard_poll_keeps_filter_page_and_range),
-		cmocka_unit_test(heartbeat_values_are_read_or_nan),
 		cmocka_unit_test_setup_teardown(
 		    fleet_samples_are_bucketed_newest_first_and_pruned,
 		    setup, teardown),

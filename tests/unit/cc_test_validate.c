@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,6 +424,26 @@ heartbeat_sent_at_must_be_rfc3339(void **state)
 
 /* ---- services --------------------------------------------------------------------- */
 
+static void
+heartbeat_load_and_memory_are_kept_or_nan(void **state)
+{
+	json_t			*root = good_heartbeat();
+	struct heartbeat	 hb;
+	char			 err[256];
+
+	(void)state;
+	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
+	assert_true(hb.load1 == 0.75 && hb.mem_used_pct == 42.5);
+	free(hb.json);
+	/* null: the agent could not read them. */
+	json_object_set_new(root, "load1", json_null());
+	json_object_set_new(root, "mem_used_pct", json_null());
+	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
+	assert_true(isnan(hb.load1) && isnan(hb.mem_used_pct));
+	free(hb.json);
+	json_decref(root);
+}
+
 static json_t *
 svc(const char *name, const char *st)
 {
@@ -780,6 +801,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(heartbeat_good_body_is_accepted),
+		cmocka_unit_test(heartbeat_load_and_memory_are_kept_or_nan),
 		cmocka_unit_test(heartbeat_canonical_json_keeps_only_contract_fields),
 		cmocka_unit_test(heartbeat_integers_accepted_for_real_fields),
 		cmocka_unit_test(heartbeat_range_bounds_are_inclusive),
