@@ -217,12 +217,48 @@ order_qcmp(const void *a, const void *b)
 	return order_cmp(*(struct fnode *const *)a, *(struct fnode *const *)b);
 }
 
+static size_t	order_lower_in(const struct fleet *, const struct fnode *,
+		    size_t, size_t);
+
 /* Where n sits (or would sit) in the order: the first entry not before it. */
 static size_t
 order_lower(const struct fleet *f, const struct fnode *n)
 {
-	size_t lo = 0, hi = f->n;
+	return order_lower_in(f, n, 0, f->n);
+}
 
+/*
+ * The most entries one change may shift before the order is left to be
+ * rebuilt (sorted once, at the next read) instead: a burst of changes (a
+ * fleet coming back from an outage, mass enrollment) then costs one sort,
+ * not a long memmove each.
+ */
+static size_t
+order_move_max(const struct fleet *f)
+{
+	return f->n / 16 > 64 ? f->n / 16 : 64;
+}
+
+/* Where n sits before its level or hostname changes, or SIZE_MAX. */
+static size_t
+order_pos(struct fleet *f, const struct fnode *n)
+{
+	size_t i;
+
+	if (f->order_dirty)
+		return SIZE_MAX;
+	i = order_lower(f, n);
+	if (i < f->n && f->order[i] == n)
+		return i;
+	f->order_dirty = 1;	/* not where it should be: rebuild */
+	return SIZE_MAX;
+}
+
+/* The first index in [lo, hi) whose entry is not before n. */
+static size_t
+order_lower_in(const struct fleet *f, const struct fnode *n, size_t lo,
+    size_t hi)
+{
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -235,42 +271,38 @@ order_lower(const struct fleet *f, const struct fnode *n)
 }
 
 /*
- * Takes n out of the order before its level or hostname changes, and puts
- * it back after (f->n counts it in both cases): a binary search and a
- * memmove of pointers. A dirty order is left to order_rebuild().
+ * After n's key changed: moves n from index i (order_pos before the change)
+ * to its new place, shifting only the entries in between, or leaves the
+ * order dirty when that is more than order_move_max() entries.
  */
 static void
-order_del(struct fleet *f, struct fnode *n)
+order_fix(struct fleet *f, struct fnode *n, size_t i)
 {
-	size_t i;
+	size_t j;
 
-	if (f->order_dirty)
+	if (i == SIZE_MAX || f->order_dirty)
 		return;
-	i = order_lower(f, n);
-	if (i < f->n && f->order[i] == n)
+	if (i > 0 && order_cmp(f->order[i - 1], n) > 0) {
+		/* Moves up: to the first entry of [0, i) not before it. */
+		j = order_lower_in(f, n, 0, i);
+		if (i - j > order_move_max(f)) {
+			f->order_dirty = 1;
+			return;
+		}
+		memmove(&f->order[j + 1], &f->order[j],
+		    (i - j) * sizeof(*f->order));
+		f->order[j] = n;
+	} else if (i + 1 < f->n && order_cmp(n, f->order[i + 1]) > 0) {
+		/* Moves down: just before the first entry after it not before it. */
+		j = order_lower_in(f, n, i + 1, f->n) - 1;
+		if (j - i > order_move_max(f)) {
+			f->order_dirty = 1;
+			return;
+		}
 		memmove(&f->order[i], &f->order[i + 1],
-		    (f->n - i - 1) * sizeof(*f->order));
-	else
-		f->order_dirty = 1;	/* not where it should be: rebuild */
-}
-
-static void
-order_ins(struct fleet *f, struct fnode *n)
-{
-	size_t	 i, lo = 0, hi = f->n - 1;	/* n is not in [0, f->n - 1) */
-
-	if (f->order_dirty)
-		return;
-	while (lo < hi) {
-		i = lo + (hi - lo) / 2;
-		if (order_cmp(f->order[i], n) < 0)
-			lo = i + 1;
-		else
-			hi = i;
+		    (j - i) * sizeof(*f->order));
+		f->order[j] = n;
 	}
-	memmove(&f->order[lo + 1], &f->order[lo],
-	    (f->n - 1 - lo) * sizeof(*f->order));
-	f->order[lo] = n;
 }
 
 static void
@@ -306,6 +338,7 @@ attend(struct fleet *f, struct fnode *n, int64_t now)
 {
 	struct attn_input	 in;
 	enum level		 l;
+	size_t			 pos;
 
 	attn_input_of(n, &in);
 	n->reasons = attention_reasons(&in, now, &f->thr);
@@ -319,11 +352,11 @@ attend(struct fleet *f, struct fnode *n, int64_t now)
 		f->next_due = n->due;
 	if ((l = attention_level(n->reasons)) == n->level)
 		return 0;
-	order_del(f, n);
+	pos = order_pos(f, n);
 	f->by_level[n->level]--;
 	n->level = l;
 	f->by_level[l]++;
-	order_ins(f, n);
+	order_fix(f, n, pos);
 	return 1;
 }
 
@@ -409,10 +442,11 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 		f->n--;
 		goto fail;
 	}
-	/* Counted green, then evaluated: attend() moves it if need be. */
+	/* Counted green and placed last, then evaluated and moved. */
 	n->level = LEVEL_GREEN;
 	f->by_level[LEVEL_GREEN]++;
-	order_ins(f, n);
+	f->order[f->n - 1] = n;
+	order_fix(f, n, f->order_dirty ? SIZE_MAX : f->n - 1);
 	attend(f, n, time(NULL));
 	return 0;
 fail:
@@ -856,9 +890,10 @@ fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
 		goto out;
 	if (strcmp(n->r.hostname, hb->hostname) != 0) {
 		/* The hostname places the node in the dashboard's order. */
-		order_del(f, n);
+		size_t pos = order_pos(f, n);
+
 		rc = set_str(&n->r.hostname, hb->hostname);
-		order_ins(f, n);
+		order_fix(f, n, pos);
 		if (rc == -1)
 			goto out;
 		rc = -1;

@@ -1315,6 +1315,11 @@ dashboard_page_keeps_order_and_counts(void **state)
 			counts[0] = (seed >> 2) % 3 == 0;
 			fleet_scan(f->fl, n[k].id, time(NULL), counts);
 		}
+		/*
+		 * After every change: a misplaced node would be found (and
+		 * the order rebuilt) by a later change, hiding the fault.
+		 */
+		check_pages(f, time(NULL), -1, NULL, N);
 		if (step % 500 == 499)
 			check_all_pages(f, time(NULL));
 	}
