@@ -39,7 +39,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !str_printable(er.agent_version, VERSION_MAX) ||
 		    (er.enroll_secret != NULL &&
 		    (er.enroll_secret[0] == '\0' ||
-		    strlen(er.enroll_secret) > 256)))
+		    strlen(er.enroll_secret) > 256)) ||
+		    (er.enroll_key != NULL && (strlen(er.enroll_key) != 43 ||
+		    strspn(er.enroll_key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-_") != 43)))
 			abort();
 	} else if (err[0] == '\0')
 		abort();

@@ -82,7 +82,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct stat		 st;
 	char			 err[512], path[PATH_MAX + 32];
 	struct enroll_req	 er = { NODE, "fuzz-node.example.org",
-				    "debian-12", "0.1.0", SECRET };
+				    "debian-12", "0.1.0", SECRET, NULL };
 	struct cmd_new		 c;
 	json_t			*args;
 
