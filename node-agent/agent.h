@@ -34,6 +34,10 @@
 #define AGENT_STATE_LEN		32		/* systemd ActiveState etc. */
 #define AGENT_SCAN_PORTS_MAX	64
 #define AGENT_ENROLL_KEY_LEN	43		/* 32 bytes, base64url, no '=' */
+#define AGENT_WD_GRACE_MS	60000		/* beyond what a thread announced */
+
+/* The threads the watchdog watches (agent_watch_thread). */
+enum agent_wd_slot { AGENT_WD_HEARTBEAT, AGENT_WD_POLL, AGENT_WD_SLOTS };
 
 /* ---- config.c: configuration from the environment ------------------ */
 
@@ -222,6 +226,8 @@ struct agent {
 	int64_t		 last_seq;
 	pthread_mutex_t	 spool_mu;	/* one sender of spooled results */
 	int		 ready_sent;
+	/* Monotonic ms by which each watched thread must be back; 0: none. */
+	_Atomic int64_t	 wd_deadline[AGENT_WD_SLOTS];
 };
 
 /*
@@ -235,6 +241,19 @@ int	 agent_init(struct agent *a, const struct agent_config *cfg,
  * agent_init.
  */
 void	 agent_free(struct agent *a);
+/*
+ * The watchdog. A worker thread registers with agent_watch_thread(); before
+ * anything that may block it announces how long with agent_expect(ms)
+ * (agent_sleep, every HTTP request and every command do), which moves its
+ * deadline to now + ms + AGENT_WD_GRACE_MS. The main thread pings systemd
+ * (WATCHDOG=1) only while no deadline has passed, so a wedged thread gets
+ * the agent restarted. agent_expect() is a no-op on unwatched threads.
+ */
+void	 agent_watch_thread(struct agent *a, enum agent_wd_slot slot);
+void	 agent_expect(int64_t ms);
+/* 1 when no watched thread is past its deadline at now (mono ms); else 0, *late set. */
+int	 agent_threads_alive(struct agent *a, int64_t now,
+	    enum agent_wd_slot *late);
 /* Sets the stop flag and wakes every waiter (not from a signal handler). */
 void	 agent_request_stop(struct agent *a);
 /* Records a SIGHUP and wakes every waiter. */

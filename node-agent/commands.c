@@ -236,6 +236,7 @@ poll_thread(void *arg)
 	enum client_rc		 cr;
 	int			 n;
 
+	agent_watch_thread(a, AGENT_WD_POLL);
 	backoff_init(&b, a->cfg->backoff_max_secs);
 	buf_init(&url, 4096);
 	buf_printf(&url, "%s/api/agent/commands?node_id=%s&wait=%d",

@@ -441,6 +441,7 @@ heartbeat_thread(void *arg)
 	int64_t			 wait_ms;
 	int			 r;
 
+	agent_watch_thread(a, AGENT_WD_HEARTBEAT);
 	backoff_init(&b, a->cfg->backoff_max_secs);
 	if ((p = probes_new()) == NULL ||
 	    (url = agent_url(a, "/api/agent/heartbeat")) == NULL) {

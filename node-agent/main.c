@@ -6,8 +6,10 @@
  * SIGTERM/SIGINT stop the agent, SIGHUP asks a revoked agent to enroll
  * again. Stopping sets a flag, wakes every wait (condition variable, stop
  * pipe) and every transfer (curl_multi_wakeup), so the agent exits within
- * moments even in the middle of a backoff or a long poll.
+ * moments even in the middle of a backoff or a long poll. Under systemd's
+ * watchdog it also wakes twice per period to ping it (watchdog_tick).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,28 @@
 #include "agent.h"
 #include "log.h"
 
+/* WATCHDOG=1 while every worker thread is within what it announced. */
+static void
+watchdog_tick(struct agent *a)
+{
+	static int		 withheld;
+	enum agent_wd_slot	 late;
+
+	if (agent_threads_alive(a, mono_ms(), &late)) {
+		if (withheld)
+			log_info("watchdog_resumed", "msg=\"both threads turn "
+			    "again\"");
+		withheld = 0;
+		(void)sd_notify(0, "WATCHDOG=1");
+		return;
+	}
+	if (!withheld)
+		log_err("watchdog_withheld", "thread=%s msg=\"a thread is "
+		    "past its deadline; systemd will restart the agent\"",
+		    late == AGENT_WD_HEARTBEAT ? "heartbeat" : "poll");
+	withheld = 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -28,6 +52,8 @@ main(int argc, char **argv)
 	struct thread_args	 hba, pa;
 	pthread_t		 hbt, pt;
 	sigset_t		 set;
+	struct timespec		 wd_every = { 0, 0 };
+	uint64_t		 wd_usec = 0;
 	char			 err[512];
 	int			 sig, have_hb = 0, have_poll = 0, rc = 1;
 	int			 have_agent = 0, have_cfg = 0, have_curl = 0;
@@ -109,8 +135,24 @@ main(int argc, char **argv)
 	 */
 	agent_notify_ready(&a);
 
+	/*
+	 * Under systemd's watchdog (WatchdogSec= in the unit): wake twice per
+	 * period and ping only while both worker threads keep their word.
+	 */
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		wd_every.tv_sec = (time_t)(wd_usec / 2 / 1000000);
+		wd_every.tv_nsec = (long)(wd_usec / 2 % 1000000) * 1000;
+		log_info("watchdog", "every_ms=%llu",
+		    (unsigned long long)(wd_usec / 2000));
+	}
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		if (wd_usec > 0) {
+			if ((sig = sigtimedwait(&set, NULL, &wd_every)) == -1) {
+				if (errno == EAGAIN)
+					watchdog_tick(&a);
+				continue;
+			}
+		} else if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
 			log_info("sighup", "revoked=%s", agent_is_revoked(&a) ?

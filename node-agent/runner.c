@@ -472,6 +472,7 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 		goto out;
 	}
 	deadline_ms = mono_ms() + (int64_t)timeout_secs * 1000;
+	agent_expect((int64_t)timeout_secs * 1000);	/* then it is killed */
 	if ((pid = fork()) == -1) {
 		snprintf(note, sizeof(note), "error: fork: %s\n",
 		    strerror(errno));

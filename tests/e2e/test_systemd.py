@@ -23,23 +23,35 @@ def base_env(tmp_path):
             "VAULTMESH_CC_KEY_PATH": str(tmp_path / "cc.key")}
 
 
-def test_sd_notify_ready_watchdog_stopping(tmp_path):
-    path = str(tmp_path / "notify.sock")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind(path)
-    s.settimeout(0.2)
-    env = base_env(tmp_path)
-    env.update({"VAULTMESH_LISTEN": "127.0.0.1:0", "NOTIFY_SOCKET": path,
-                "WATCHDOG_USEC": "600000"})
-    p = subprocess.Popen([CC_BIN], env=env, stderr=subprocess.DEVNULL)
-    msgs = []
+class Notify:
+    """A NOTIFY_SOCKET for a daemon: got(what, n) reads what has arrived and
+    says whether `what` was seen n times."""
 
-    def got(what, n=1):
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.msgs = []
+
+    def got(self, what, n=1):
         try:
-            msgs.append(s.recv(4096).decode())
+            self.msgs.append(self.sock.recv(4096).decode())
         except socket.timeout:
             pass
-        return sum(what in m for m in msgs) >= n
+        return sum(what in m for m in self.msgs) >= n
+
+    def close(self):
+        self.sock.close()
+
+
+def test_sd_notify_ready_watchdog_stopping(tmp_path):
+    ns = Notify(str(tmp_path / "notify.sock"))
+    got = ns.got
+    env = base_env(tmp_path)
+    env.update({"VAULTMESH_LISTEN": "127.0.0.1:0", "NOTIFY_SOCKET": ns.path,
+                "WATCHDOG_USEC": "600000"})
+    p = subprocess.Popen([CC_BIN], env=env, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: got("READY=1"), 10, "READY=1")
         wait_until(lambda: got("WATCHDOG=1", 3), 5, "three WATCHDOG=1 pings")
@@ -50,7 +62,7 @@ def test_sd_notify_ready_watchdog_stopping(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
-        s.close()
+        ns.close()
 
 
 @pytest.mark.skipif(shutil.which("systemd-socket-activate") is None,
@@ -148,3 +160,26 @@ def test_unit_exposure_scores(unit, limit):
     score = float(line[0].split(":")[1].split()[0])
     print(f"\n{unit}: exposure {score}")
     assert score <= limit
+
+
+@pytest.mark.parametrize("approved", [True, False], ids=["approved", "pending"])
+def test_agent_pings_the_watchdog_while_its_threads_turn(tmp_path, cc, agent, approved):
+    """Under WatchdogSec= the agent sends READY=1, then WATCHDOG=1 twice per
+    period while its heartbeat and poll threads keep their deadlines (a
+    pending agent's poll thread waits for a token: that is not a wedge)."""
+    ns = Notify(str(tmp_path / "agent-notify.sock"))
+    got = ns.got
+    try:
+        c = cc()
+        env = {"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "600000"}
+        a = agent(c, env=env) if approved else agent(c, secret=None, env=env)
+        wait_until(lambda: got("READY=1"), 10, "READY=1 from the agent")
+        wait_until(lambda: got("WATCHDOG=1", 3), 5, "three WATCHDOG=1 pings")
+        if approved:
+            a.wait_heartbeat()
+        assert "event=watchdog every_ms=300" in a.logs
+        assert "watchdog_withheld" not in a.logs
+        a.stop()
+        wait_until(lambda: got("STOPPING=1"), 10, "STOPPING=1 from the agent")
+    finally:
+        ns.close()

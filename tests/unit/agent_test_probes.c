@@ -2,6 +2,7 @@
  * Host fact parsers over /proc-style text, backoff bounds, UTF-8 clean-up
  * of command output and the result JSON.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -168,6 +169,54 @@ result_json_has_the_contract_fields(void **state)
 	run_result_free(NULL);
 }
 
+struct wd_fx {
+	struct agent	*a;
+	int64_t		 ms;
+};
+
+/* A watched thread that announces ms, as a worker does before blocking. */
+static void *
+wd_worker(void *arg)
+{
+	struct wd_fx *w = arg;
+
+	agent_watch_thread(w->a, AGENT_WD_POLL);
+	agent_expect(w->ms);
+	return NULL;
+}
+
+static void
+watchdog_follows_what_each_thread_announced(void **state)
+{
+	struct agent		 a;
+	struct wd_fx		 w = { &a, 5000 };
+	enum agent_wd_slot	 late = AGENT_WD_SLOTS;
+	pthread_t		 t;
+	int64_t			 t0;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	/* Nothing registered: alive; unwatched threads change nothing. */
+	agent_expect(1000);
+	assert_int_equal(agent_threads_alive(&a, INT64_MAX, &late), 1);
+	t0 = mono_ms();
+	assert_int_equal(pthread_create(&t, NULL, wd_worker, &w), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(atomic_load(&a.wd_deadline[AGENT_WD_HEARTBEAT]), 0);
+	/* Within 5 s + the grace: alive; past it: late, and which one. */
+	assert_int_equal(agent_threads_alive(&a, t0 + 5000 +
+	    AGENT_WD_GRACE_MS - 1, &late), 1);
+	assert_int_equal(agent_threads_alive(&a, mono_ms() + 5000 +
+	    AGENT_WD_GRACE_MS + 1, &late), 0);
+	assert_int_equal(late, AGENT_WD_POLL);
+	/* "Forever" (a revoked agent idles until SIGHUP) does not overflow. */
+	w.ms = INT64_MAX;
+	assert_int_equal(pthread_create(&t, NULL, wd_worker, &w), 0);
+	pthread_join(t, NULL);
+	assert_true(atomic_load(&a.wd_deadline[AGENT_WD_POLL]) > mono_ms());
+	assert_int_equal(agent_threads_alive(&a, INT64_MAX / 8, &late), 1);
+}
+
 int
 main(void)
 {
@@ -178,6 +227,7 @@ main(void)
 		cmocka_unit_test(uptime_and_loadavg),
 		cmocka_unit_test(disk_used_pct_is_a_percentage),
 		cmocka_unit_test(backoff_doubles_with_jitter_up_to_cap),
+		cmocka_unit_test(watchdog_follows_what_each_thread_announced),
 		cmocka_unit_test(utf8_sanitize_keeps_valid_text_only),
 		cmocka_unit_test(result_json_has_the_contract_fields),
 	};
