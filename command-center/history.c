@@ -16,7 +16,8 @@
 #include "cc.h"
 #include "log.h"
 
-#define HB_BATCH	5000
+#define HB_BATCH	5000	/* samples per transaction */
+#define HB_VIEWS	1024	/* node views copied per take of the fleet lock */
 
 static void
 sample_fleet(int64_t now)
@@ -32,50 +33,65 @@ sample_fleet(int64_t now)
 		log_err("history", "what=fleet error=store_failed");
 }
 
+/* Writes the k samples in w in one transaction: 0 or -1 (logged). */
+static int
+flush_samples(const struct hb_sample *w, size_t k, int64_t now)
+{
+	if (store_hb_samples_add(app.store, w, k, now - HB_SAMPLE_KEEP,
+	    2 * HB_BATCH) == -1) {
+		log_err("history", "what=heartbeats error=store_failed");
+		return -1;
+	}
+	return 0;
+}
+
 /* Nodes whose heartbeat arrived after `after`: one sample each. */
 static void
 sample_heartbeats(int64_t now, int64_t after)
 {
-	struct node_view	*v;
-	struct hb_sample	*w = NULL;
-	size_t			 n, k = 0, rows = 0;
+	struct node_view	*v = NULL;
+	struct hb_sample	*w;
+	size_t			 n, k = 0, rows = 0, total = 0;
 
-	if ((v = fleet_list(app.fleet, now, &n, NULL)) == NULL) {
+	if ((w = calloc(HB_BATCH, sizeof(*w))) == NULL) {
 		log_err("history", "what=heartbeats error=out_of_memory");
 		return;
 	}
-	if ((w = calloc(HB_BATCH, sizeof(*w))) == NULL)
-		goto out;
-	for (size_t i = 0; i <= n; i++) {
-		/* A full batch, or the end: one transaction. */
-		if (k == HB_BATCH || (i == n && k > 0)) {
-			if (store_hb_samples_add(app.store, w, k,
-			    now - HB_SAMPLE_KEEP, 2 * HB_BATCH) == -1) {
-				log_err("history", "what=heartbeats "
-				    "error=store_failed");
-				goto out;
-			}
-			rows += k;
-			k = 0;
+	/* The nodes in batches of views: the fleet's lock is held briefly. */
+	do {
+		if ((v = fleet_list_range(app.fleet, now, total, HB_VIEWS, &n,
+		    NULL)) == NULL) {
+			log_err("history", "what=heartbeats "
+			    "error=out_of_memory");
+			goto out;
 		}
-		if (i == n)
-			break;
-		/* Values of heartbeats received since the start only. */
-		if (v[i].last_heartbeat_at <= after ||
-		    (isnan(v[i].load1) && isnan(v[i].mem_used_pct)))
-			continue;
-		snprintf(w[k].node_id, sizeof(w[k].node_id), "%s",
-		    v[i].node_id);
-		w[k].at = v[i].last_heartbeat_at;
-		w[k].load1 = v[i].load1;
-		w[k].mem_used_pct = v[i].mem_used_pct;
-		k++;
-	}
-	/* Nothing new: still drop what is too old. */
-	if (rows == 0 && store_hb_samples_add(app.store, w, 0,
-	    now - HB_SAMPLE_KEEP, 2 * HB_BATCH) == -1)
-		log_err("history", "what=heartbeats error=store_failed");
-	log_debug("history", "what=heartbeats nodes=%zu samples=%zu", n, rows);
+		for (size_t i = 0; i < n; i++) {
+			/* Values of heartbeats received since the start only. */
+			if (v[i].last_heartbeat_at <= after ||
+			    (isnan(v[i].load1) && isnan(v[i].mem_used_pct)))
+				continue;
+			snprintf(w[k].node_id, sizeof(w[k].node_id), "%s",
+			    v[i].node_id);
+			w[k].at = v[i].last_heartbeat_at;
+			w[k].load1 = v[i].load1;
+			w[k].mem_used_pct = v[i].mem_used_pct;
+			/* A full batch: one transaction. */
+			if (++k == HB_BATCH) {
+				if (flush_samples(w, k, now) == -1)
+					goto out;
+				rows += k;
+				k = 0;
+			}
+		}
+		total += n;
+		free(v);
+		v = NULL;
+	} while (n == HB_VIEWS);
+	/* The rest; with nothing new, still drop what is too old. */
+	if ((k > 0 || rows == 0) && flush_samples(w, k, now) == 0)
+		rows += k;
+	log_debug("history", "what=heartbeats nodes=%zu samples=%zu", total,
+	    rows);
 out:
 	free(w);
 	free(v);

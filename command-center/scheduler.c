@@ -13,6 +13,7 @@
 #include "log.h"
 
 #define SCAN "sovereign-scan"
+#define SCHED_VIEWS 1024	/* node views copied per take of the fleet lock */
 
 enum sched_decision
 scheduler_decide(enum node_status st, int64_t last_scan_at,
@@ -51,66 +52,79 @@ scheduler_budget(size_t nodes, int64_t tick_secs, int64_t interval_secs)
 	return pace > SCHED_MIN_BUDGET ? pace : SCHED_MIN_BUDGET;
 }
 
+/* Decides for one node and queues its scan when due and within the budget. */
+static void
+schedule_one(const struct node_view *v, int64_t now, int64_t interval,
+    size_t budget, size_t *queued, size_t *deferred)
+{
+	enum sched_decision	 d;
+	struct cmd_new		 c;
+	json_t			*args;
+	int			 allowed, open = 0;
+
+	allowed = policy_allows(v->os_profile, SCAN);
+	/* Ask the store only for nodes that could be due. */
+	d = scheduler_decide(v->status, v->last_scan_at, allowed, 0, now,
+	    interval);
+	if (d == SCHED_DUE) {
+		open = store_command_open(app.store, v->node_id, SCAN);
+		d = scheduler_decide(v->status, v->last_scan_at, allowed,
+		    open != 0, now, interval);
+	}
+	if (d != SCHED_DUE) {
+		log_debug("scheduler", "node_id=%s decision=%s", v->node_id,
+		    sched_decision_name(d));
+		return;
+	}
+	if (*queued >= budget) {
+		(*deferred)++;
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.node_id = v->node_id;
+	c.command = SCAN;
+	c.queued_by = "scheduler";
+	if ((args = json_object()) != NULL && command_queue(&c, args) == 0) {
+		(*queued)++;
+		log_info("scheduler", "node_id=%s decision=due command_id=%s",
+		    v->node_id, c.command_id);
+	} else
+		log_err("scheduler", "node_id=%s decision=due "
+		    "error=queue_failed", v->node_id);
+	json_decref(args);
+}
+
 void
 scheduler_tick(int64_t now)
 {
 	struct node_view	*v;
-	size_t			 n, queued = 0, budget, deferred = 0;
+	size_t			 n, total = 0, queued = 0, budget, deferred = 0;
 	int64_t			 interval = app.cfg.scan_interval_hours * 3600;
 
-	if ((v = fleet_list(app.fleet, now, &n, NULL)) == NULL) {
-		log_err("scheduler", "error=out_of_memory");
-		return;
-	}
 	/*
 	 * A budget per tick: a large fleet that is all due at once (a first
 	 * start, a long outage) is scanned over the interval, not in one
 	 * storm of commits on this thread and scans on every node.
 	 */
-	budget = scheduler_budget(n, app.cfg.scheduler_tick_seconds, interval);
-	for (size_t i = 0; i < n; i++) {
-		enum sched_decision	 d;
-		int			 allowed, open = 0;
-
-		allowed = policy_allows(v[i].os_profile, SCAN);
-		/* Ask the store only for nodes that could be due. */
-		d = scheduler_decide(v[i].status, v[i].last_scan_at, allowed,
-		    0, now, interval);
-		if (d == SCHED_DUE) {
-			open = store_command_open(app.store, v[i].node_id, SCAN);
-			d = scheduler_decide(v[i].status, v[i].last_scan_at,
-			    allowed, open != 0, now, interval);
+	budget = scheduler_budget(fleet_size(app.fleet),
+	    app.cfg.scheduler_tick_seconds, interval);
+	/* The nodes in batches: the fleet's lock is held for one at a time. */
+	do {
+		if ((v = fleet_list_range(app.fleet, now, total, SCHED_VIEWS,
+		    &n, NULL)) == NULL) {
+			log_err("scheduler", "error=out_of_memory");
+			break;
 		}
-		if (d != SCHED_DUE) {
-			log_debug("scheduler", "node_id=%s decision=%s",
-			    v[i].node_id, sched_decision_name(d));
-			continue;
-		}
-		if (queued >= budget) {
-			deferred++;
-			continue;
-		}
-		struct cmd_new	 c;
-		json_t		*args = json_object();
-
-		memset(&c, 0, sizeof(c));
-		c.node_id = v[i].node_id;
-		c.command = SCAN;
-		c.queued_by = "scheduler";
-		if (args != NULL && command_queue(&c, args) == 0) {
-			queued++;
-			log_info("scheduler", "node_id=%s decision=due "
-			    "command_id=%s", v[i].node_id, c.command_id);
-		} else
-			log_err("scheduler", "node_id=%s decision=due "
-			    "error=queue_failed", v[i].node_id);
-		json_decref(args);
-	}
+		for (size_t i = 0; i < n; i++)
+			schedule_one(&v[i], now, interval, budget, &queued,
+			    &deferred);
+		total += n;
+		free(v);
+	} while (n == SCHED_VIEWS);
 	if (deferred > 0)
 		log_info("scheduler_deferred", "due=%zu budget=%zu msg=\"the "
 		    "rest at the next ticks\"", deferred, budget);
-	log_debug("scheduler_tick", "nodes=%zu queued=%zu", n, queued);
-	free(v);
+	log_debug("scheduler_tick", "nodes=%zu queued=%zu", total, queued);
 	/* The pictures: attention per level, load and memory per node. */
 	history_sample(now);
 }
