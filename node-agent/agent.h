@@ -117,6 +117,8 @@ int	 state_save_seq(const char *root, int64_t seq);
 
 /* 1 if name is "<uuid>.json", a spool entry. */
 int	 spool_name_valid(const char *name);
+/* 1 if root/spool/<command_id>.json exists (a result not yet acknowledged). */
+int	 spool_has(const char *root, const char *command_id);
 /* Writes root/spool/<command_id>.json (0600, atomic). 0 or -1 with errno. */
 int	 spool_write(const char *root, const char *command_id,
 	    const char *json, size_t len);

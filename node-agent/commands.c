@@ -174,6 +174,20 @@ handle(struct agent *a, struct client *c, json_t *elem)
 		    "report\"", log_quote(q, sizeof(q), why));
 		goto out;
 	}
+	/*
+	 * A command this agent already ran, delivered again: the CC could not
+	 * tell that its answer had arrived (it stopped while sending it) and
+	 * queued it anew. Its result still waits in the spool: send that, and
+	 * neither run it again nor reject it (which would replace the result).
+	 */
+	if (v == VERDICT_REJECT && strncmp(why, "replayed_seq:", 13) == 0 &&
+	    spool_has(a->cfg->root, p.command_id)) {
+		log_info("command_redelivered", "command_id=%s seq=%lld "
+		    "msg=\"already run; sending its spooled result\"",
+		    p.command_id, (long long)p.seq);
+		(void)results_flush(a, c);
+		goto out;
+	}
 	if (v == VERDICT_REJECT) {
 		reject(a, c, p.command_id, why);
 		goto out;

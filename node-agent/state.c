@@ -369,6 +369,16 @@ spool_write(const char *root, const char *command_id, const char *json,
 	return file_write_atomic(p, json, len, 0600);
 }
 
+int
+spool_has(const char *root, const char *command_id)
+{
+	char		p[PATH_MAX];
+	struct stat	st;
+
+	return spool_path(p, sizeof(p), root, command_id) == 0 &&
+	    stat(p, &st) == 0;
+}
+
 struct spool_ent {
 	char		*id;
 	struct timespec	 mtime;

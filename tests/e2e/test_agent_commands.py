@@ -318,3 +318,32 @@ def test_journal_tail_runs_journalctl_without_a_shell(tmp_path, cc, agents):
         assert r["status"] == "error"
         assert "journalctl not found" in r["output"]
     assert a.stop()[0] == 0
+
+
+def test_command_delivered_again_before_its_result_got_through_is_not_rerun_or_rejected(
+        tmp_path, cc, agents):
+    """A CC that stops while sending a poll answer cannot know the agent got
+    it, and queues the command again. The agent, which ran it and holds its
+    result in the spool, neither runs it twice nor rejects it as a replay
+    (that would replace the real result): it sends the spooled result."""
+    cc.result_status = 503
+    a = start(agents, tmp_path, cc)
+    cid, elem = cc.command(a.node_id(), 1)
+    cc.push(elem)
+    wait_for(lambda: cc.results_for(cid), 10, "a first delivery attempt")
+    assert a.spool() == [cid + ".json"]
+    cc.push(elem)                   # the same signed command, seq 1 again
+    wait_for(lambda: "event=command_redelivered command_id=" + cid in a.log(),
+             10, "the agent to recognise the re-delivery")
+    cc.result_status = 200
+    wait_for(lambda: cc.accepted_results_for(cid), 10, "the spooled result")
+    wait_for(lambda: a.spool() == [], 5, "spool emptied")
+    assert [r["status"] for r in cc.results_for(cid)].count("rejected") == 0
+    assert [r["status"] for r in cc.accepted_results_for(cid)] == ["ok"]
+    assert a.log().count("event=command_accepted command_id=" + cid) == 1
+    # Once the result is acknowledged, the same command again is a replay.
+    cc.push(elem)
+    wait_for(lambda: [r for r in cc.results_for(cid) if r["status"] == "rejected"],
+             10, "the replay to be rejected")
+    assert a.log().count("event=command_accepted command_id=" + cid) == 1
+    assert a.stop()[0] == 0
