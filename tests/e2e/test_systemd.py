@@ -83,9 +83,12 @@ def test_socket_activation(tmp_path):
             except OSError:
                 return False
         wait_until(healthy, 10, "the socket-activated command center")
-        text = open(tmp_path / "cc.log").read()
+        # The server answers as soon as it runs; the line naming its
+        # address is written by the main thread just after: wait for it.
+        text = wait_until(lambda: (lambda t: t if f"addr=127.0.0.1:{port}" in t
+                                   else None)(open(tmp_path / "cc.log").read()),
+                          10, "the listening line in the log")
         assert "event=socket_activated" in text
-        assert f"addr=127.0.0.1:{port}" in text
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(10)
