@@ -217,15 +217,6 @@ order_qcmp(const void *a, const void *b)
 	return order_cmp(*(struct fnode *const *)a, *(struct fnode *const *)b);
 }
 
-static size_t	order_lower_in(const struct fleet *, const struct fnode *,
-		    size_t, size_t);
-
-/* Where n sits (or would sit) in the order: the first entry not before it. */
-static size_t
-order_lower(const struct fleet *f, const struct fnode *n)
-{
-	return order_lower_in(f, n, 0, f->n);
-}
 
 /*
  * The most entries one change may shift before the order is left to be
@@ -237,21 +228,6 @@ static size_t
 order_move_max(const struct fleet *f)
 {
 	return f->n / 16 > 64 ? f->n / 16 : 64;
-}
-
-/* Where n sits before its level or hostname changes, or SIZE_MAX. */
-static size_t
-order_pos(struct fleet *f, const struct fnode *n)
-{
-	size_t i;
-
-	if (f->order_dirty)
-		return SIZE_MAX;
-	i = order_lower(f, n);
-	if (i < f->n && f->order[i] == n)
-		return i;
-	f->order_dirty = 1;	/* not where it should be: rebuild */
-	return SIZE_MAX;
 }
 
 /* The first index in [lo, hi) whose entry is not before n. */
@@ -268,6 +244,21 @@ order_lower_in(const struct fleet *f, const struct fnode *n, size_t lo,
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Where n sits before its level or hostname changes, or SIZE_MAX. */
+static size_t
+order_pos(struct fleet *f, const struct fnode *n)
+{
+	size_t i;
+
+	if (f->order_dirty)
+		return SIZE_MAX;
+	i = order_lower_in(f, n, 0, f->n);
+	if (i < f->n && f->order[i] == n)
+		return i;
+	f->order_dirty = 1;	/* not where it should be: rebuild */
+	return SIZE_MAX;
 }
 
 /*
@@ -1151,15 +1142,13 @@ fleet_summarize(struct fleet *f, int64_t now, struct fleet_summary *out)
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&f->mu);
+	/* The levels are kept (the same counts the dashboard shows). */
+	attend_all(f, now);
+	memcpy(out->by_level, f->by_level, sizeof(out->by_level));
 	for (size_t i = 0; i < f->n; i++) {
-		const struct fnode	*n = f->node[i];
-		struct attn_input	 in;
-		unsigned		 r;
+		const struct fnode *n = f->node[i];
 
-		attn_input_of(n, &in);
-		r = attention_reasons(&in, now, &f->thr);
 		out->by_status[n->r.status]++;
-		out->by_level[attention_level(r)]++;
 		if (n->r.status != NODE_APPROVED)
 			continue;
 		if (n->r.last_scan_at == 0)
