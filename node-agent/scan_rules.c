@@ -245,6 +245,60 @@ known_keys(json_t *o, const char *const *allowed, size_t n, char *why,
 	return 0;
 }
 
+/*
+ * glibc's regcomp copies a repeated subexpression once per repetition, so
+ * stacked repetitions ("a*+++", "a{200}{200}") grow its tree exponentially
+ * (the rule fuzzer ran it out of memory). Refuses a repetition operator that
+ * follows another, and counted repetitions whose bounds multiply past 4096.
+ * Bracket expressions and escaped characters are skipped.
+ */
+static int
+pattern_tame(const char *re)
+{
+	unsigned long	product = 1;
+	int		after_rep = 0;
+
+	for (const char *p = re; *p != '\0'; p++) {
+		int rep = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			after_rep = 0;
+			continue;
+		}
+		if (*p == '[') {	/* to the closing ']' (a leading one is literal) */
+			p += p[1] == '^' ? 2 : 1;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']')
+				p++;
+			if (*p == '\0')
+				return 1;	/* regcomp says why */
+			after_rep = 0;
+			continue;
+		}
+		if (rep && after_rep)
+			return 0;
+		if (*p == '{') {
+			char		*end;
+			unsigned long	 hi = strtoul(p + 1, &end, 10);
+
+			/* "{n,}" copies n times, "{n,m}" m times. */
+			if (*end == ',' && end[1] != '}')
+				hi = strtoul(end + 1, &end, 10);
+			p = end;
+			if (hi > 255 || (product *= hi > 0 ? hi : 1) > 4096)
+				return 0;
+			while (*p != '\0' && *p != '}')
+				p++;
+			if (*p == '\0')
+				return 1;
+		}
+		after_rep = rep;
+	}
+	return 1;
+}
+
 static int
 parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 {
@@ -319,6 +373,12 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 		if ((r->pattern = str_field(c, "pattern", RULE_PATTERN_MAX, 0,
 		    why, whylen)) == NULL)
 			return -1;
+		if (!pattern_tame(r->pattern)) {
+			snprintf(why, whylen, "\"pattern\" repeats too much: "
+			    "no repetition right after another, and counted "
+			    "repetitions at most 255 each and 4096 together");
+			return -1;
+		}
 		if ((rc = regcomp(&r->re, r->pattern, REG_EXTENDED |
 		    REG_NOSUB)) != 0) {
 			char msg[160];

@@ -349,6 +349,14 @@ broken_rule_files_are_findings_not_crashes(void **state)
 		  "regex" },
 		{ "e.json", "[]", "e.json: must be an object with a \"rules\" "
 		  "array" },
+		{ "r1.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		  "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
+		  "\"path\": \"/x\", \"pattern\": \"^ *+++++x\"}}]}",
+		  "\"pattern\" repeats too much" },
+		{ "r2.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		  "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
+		  "\"path\": \"/x\", \"pattern\": \"(a{100}){100}\"}}]}",
+		  "\"pattern\" repeats too much" },
 		{ "f.json", "{\"rules\": [{\"id\": \"m\", \"severity\": \"low\", "
 		  "\"title\": \"t\", \"check\": {\"type\": \"file_mode\", "
 		  "\"path\": \"/x\", \"max_mod\": \"0644\"}}]}",
