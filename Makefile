@@ -20,7 +20,7 @@ SANFLAGS =
 OPT	?= -O2
 endif
 
-PKGS	= libmicrohttpd sqlite3 jansson libsodium libcurl libcrypto libsystemd
+PKGS	= libmicrohttpd sqlite3 jansson yajl libsodium libcurl libcrypto libsystemd
 HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
 # Missing libraries: install them (scripts/install-deps.sh) before anything is built.
 ifneq ($(HAVE_DEPS),yes)
@@ -42,7 +42,7 @@ ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -Icom
 	  $(shell pkg-config --cflags $(PKGS))
 LDFLAGS_ALL = $(SANFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 
-LIBS_CC	   = $(shell pkg-config --libs libmicrohttpd sqlite3 jansson libsodium libcurl libcrypto libsystemd) -lpthread -lm
+LIBS_CC	   = $(shell pkg-config --libs libmicrohttpd sqlite3 jansson yajl libsodium libcurl libcrypto libsystemd) -lpthread -lm
 LIBS_AGENT = $(shell pkg-config --libs libcurl jansson libsodium libsystemd) -lpthread -lm
 LIBS_TEST  = $(shell pkg-config --libs cmocka)
 

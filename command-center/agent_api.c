@@ -52,9 +52,9 @@ bearer(struct req *r)
  * checked before the body, so a bad token is 401 whatever the body.
  */
 int
-agent_token_known(struct req *r)
+agent_token_known(struct req *r, unsigned char th[TOKEN_HASH_LEN])
 {
-	if (fleet_token_known(app.fleet, bearer(r)))
+	if (fleet_token_known(app.fleet, bearer(r), th))
 		return 1;
 	resp_error(r, 401, "unauthorized", "missing, wrong or revoked node "
 	    "token");
@@ -62,26 +62,41 @@ agent_token_known(struct req *r)
 	return 0;
 }
 
-/* Answers 401/403 unless token authenticates node_id; 0 when it does. */
-int
-agent_auth(struct req *r, const char *node_id)
+/* Answers 401 or 403 for a refused token. */
+static void
+auth_refused(struct req *r, const char *node_id, enum auth_result res)
 {
-	switch (fleet_auth(app.fleet, node_id, bearer(r))) {
+	switch (res) {
 	case AUTH_OK:
-		return 0;
+		break;
 	case AUTH_FORBIDDEN:
 		resp_error(r, 403, "forbidden", "this token belongs to another "
 		    "node");
 		log_warn("auth_forbidden", "node_id=%s peer=%s", node_id,
 		    req_peer(r));
-		return -1;
+		break;
 	default:
 		resp_error(r, 401, "unauthorized", "missing, wrong or revoked "
 		    "node token");
 		log_info("auth_failed", "node_id=%s peer=%s", node_id,
 		    req_peer(r));
-		return -1;
 	}
+}
+
+/*
+ * Answers 401/403 unless the token (th: its hash, from
+ * agent_token_known()) authenticates node_id; 0 when it does.
+ */
+int
+agent_auth(struct req *r, const char *node_id,
+    const unsigned char th[TOKEN_HASH_LEN])
+{
+	enum auth_result res = fleet_auth_hash(app.fleet, node_id, th);
+
+	if (res == AUTH_OK)
+		return 0;
+	auth_refused(r, node_id, res);
+	return -1;
 }
 
 static int
@@ -181,37 +196,58 @@ out:
 	json_decref(root);
 }
 
+/*
+ * The hot path: what agents send goes through the fast validator (no
+ * tree); anything else through jansson, which words the 400.
+ */
 void
 h_heartbeat(struct req *r)
 {
 	struct heartbeat	 hb;
+	struct hb_strings	 hs;
+	struct bytes		 body = req_body(r);
 	struct buf		 b;
-	json_t			*root;
+	enum auth_result	 res;
+	unsigned char		 th[TOKEN_HASH_LEN];
+	json_t			*root = NULL;
 	char			 err[256];
+	int			 fast, pending, failed;
 
 	memset(&hb, 0, sizeof(hb));
-	if (!agent_token_known(r) || (root = parse_body(r)) == NULL) {
+	if (!agent_token_known(r, th)) {
 		metrics_inc(M_HEARTBEATS_REFUSED);
 		return;
 	}
-	if (validate_heartbeat_raw(root, req_body(r).p, req_body(r).len, &hb,
-	    err, sizeof(err)) == -1) {
-		metrics_inc(M_HEARTBEATS_REFUSED);
-		resp_error(r, 400, "invalid_field", "%s", err);
+	if ((fast = validate_heartbeat_fast(body.p, body.len, &hb, &hs)) ==
+	    -1) {
+		resp_error(r, 503, "out_of_memory", "try again");
 		goto out;
 	}
-	if (agent_auth(r, hb.node_id) == -1) {
+	if (fast == 0) {
+		if ((root = parse_body(r)) == NULL) {
+			metrics_inc(M_HEARTBEATS_REFUSED);
+			return;
+		}
+		if (validate_heartbeat_raw(root, body.p, body.len, &hb, err,
+		    sizeof(err)) == -1) {
+			metrics_inc(M_HEARTBEATS_REFUSED);
+			resp_error(r, 400, "invalid_field", "%s", err);
+			goto out;
+		}
+	}
+	res = fleet_heartbeat_auth(app.fleet, &hb, th, &pending, &failed);
+	if (res != AUTH_OK) {
 		metrics_inc(M_HEARTBEATS_REFUSED);
+		auth_refused(r, hb.node_id, res);
 		goto out;
 	}
-	if (fleet_heartbeat(app.fleet, &hb) == -1) {
-		resp_error(r, 401, "unauthorized", "unknown node");
+	if (failed) {
+		resp_error(r, 503, "out_of_memory", "try again");
 		goto out;
 	}
 	metrics_inc(M_HEARTBEATS);
 	buf_init(&b, 128);
-	buf_printf(&b, "{\"ok\":true,\"pending_commands\":%d}",
-	    fleet_pending_add(app.fleet, hb.node_id, 0));
+	buf_printf(&b, "{\"ok\":true,\"pending_commands\":%d}", pending);
 	resp_json(r, 200, &b);
 out:
 	free(hb.json);

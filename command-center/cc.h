@@ -125,6 +125,22 @@ int	 validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
 #define HEARTBEAT_RAW_MAX 8192
 int	 validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 	    struct heartbeat *hb, char *err, size_t errlen);
+/*
+ * The heartbeat fast path (yajl's callback parser, no tree): 1 when raw
+ * is a heartbeat validate_heartbeat_raw() would accept and keep as it is
+ * (the contract's fields once each, nothing else), with hb filled as that
+ * would (its strings in *s, hb->json a copy of raw); 0 when it cannot
+ * say so (an error, an extra field, any escape or non-ASCII byte): the
+ * full validator then decides and words the error; -1 out of memory.
+ */
+struct hb_strings {
+	char	 node_id[37];
+	char	 hostname[HOSTNAME_MAX + 1];
+	char	 os_profile[PROFILE_MAX + 1];
+	char	 agent_version[VERSION_MAX + 1];
+};
+int	 validate_heartbeat_fast(const char *raw, size_t rawlen,
+	    struct heartbeat *hb, struct hb_strings *s);
 int	 validate_enroll(json_t *root, struct enroll_req *er, char *err,
 	    size_t errlen);
 int	 validate_hostname(const char *s);
@@ -387,15 +403,28 @@ void		 fleet_close(struct fleet *f);
  */
 enum enroll_outcome fleet_enroll(struct fleet *f, const struct enroll_req *er,
 		    int secret_ok, char token[64]);
-/* 1 if token is the live token of some approved node. */
-int		 fleet_token_known(struct fleet *f, const char *token);
+/* 1 if token is the live token of some approved node; th its hash. */
+int		 fleet_token_known(struct fleet *f, const char *token,
+		    unsigned char th[TOKEN_HASH_LEN]);
 /* 1 if node_id is an approved node. */
 int		 fleet_approved(struct fleet *f, const char *node_id);
 /* Checks a bearer token against node_id, in constant time. */
 enum auth_result fleet_auth(struct fleet *f, const char *node_id,
 		    const char *token);
+/* The same with the token's hash (from fleet_token_known()). */
+enum auth_result fleet_auth_hash(struct fleet *f, const char *node_id,
+		    const unsigned char th[TOKEN_HASH_LEN]);
 /* Records a heartbeat (takes hb->json); returns -1 if unknown node. */
 int		 fleet_heartbeat(struct fleet *f, struct heartbeat *hb);
+/*
+ * The same from the holder of the token whose hash is th, under one take
+ * of the lock: AUTH_OK when the token is hb->node_id's (recorded unless
+ * *failed, out of memory; *pending: the node's queued commands), else
+ * fleet_auth()'s answer and nothing recorded.
+ */
+enum auth_result fleet_heartbeat_auth(struct fleet *f, struct heartbeat *hb,
+		    const unsigned char th[TOKEN_HASH_LEN], int *pending,
+		    int *failed);
 /* Operator actions: 0, -1 store error, -2 unknown node. */
 int		 fleet_set_status(struct fleet *f, const char *node_id,
 		    enum node_status st);
@@ -625,8 +654,9 @@ extern const struct route routes[];
 
 /* agent_api.c */
 json_t	*parse_body(struct req *r);
-int	 agent_token_known(struct req *r);
-int	 agent_auth(struct req *r, const char *node_id);
+int	 agent_token_known(struct req *r, unsigned char th[TOKEN_HASH_LEN]);
+int	 agent_auth(struct req *r, const char *node_id,
+	    const unsigned char th[TOKEN_HASH_LEN]);
 void	 h_enroll(struct req *r);
 void	 h_heartbeat(struct req *r);
 void	 h_nodes_json(struct req *r);

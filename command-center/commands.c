@@ -286,6 +286,7 @@ h_agent_commands(struct req *r)
 	struct poll	*p = req_done_arg(r);
 	const char	*id, *wait;
 	char		*end;
+	unsigned char	 th[TOKEN_HASH_LEN];
 	long		 secs = 0;
 
 	if (p != NULL) {	/* resumed: a command came or the wait ran out */
@@ -302,7 +303,7 @@ h_agent_commands(struct req *r)
 		    "lowercase UUID");
 		return;
 	}
-	if (!agent_token_known(r))
+	if (!agent_token_known(r, th))
 		return;
 	if ((wait = req_query(r, "wait")) != NULL) {
 		secs = strtol(wait, &end, 10);
@@ -313,7 +314,7 @@ h_agent_commands(struct req *r)
 			return;
 		}
 	}
-	if (agent_auth(r, id) == -1)
+	if (agent_auth(r, id, th) == -1)
 		return;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		resp_error(r, 503, "unavailable", "out of memory");
@@ -483,10 +484,11 @@ h_command_result(struct req *r)
 	struct finding		*f = NULL;
 	json_t			*root;
 	struct buf		 b, out;
+	unsigned char		 th[TOKEN_HASH_LEN];
 	char			 err[160];
 
 	buf_init(&out, OUTPUT_STORE_MAX + 64);
-	if (!agent_token_known(r))
+	if (!agent_token_known(r, th))
 		return;
 	if ((root = parse_body(r)) == NULL)
 		return;
@@ -494,7 +496,7 @@ h_command_result(struct req *r)
 		resp_error(r, 400, "invalid_field", "%s", err);
 		goto out;
 	}
-	if (agent_auth(r, res.node_id) == -1)
+	if (agent_auth(r, res.node_id, th) == -1)
 		goto out;
 	res.now = time(NULL);
 	switch (store_command_result(app.store, &res)) {

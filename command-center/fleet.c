@@ -805,10 +805,10 @@ out:
 }
 
 int
-fleet_token_known(struct fleet *f, const char *token)
+fleet_token_known(struct fleet *f, const char *token,
+    unsigned char th[TOKEN_HASH_LEN])
 {
-	unsigned char	 th[TOKEN_HASH_LEN];
-	int		 known;
+	int known;
 
 	if (token == NULL || strlen(token) > 128)
 		return 0;
@@ -833,24 +833,48 @@ fleet_approved(struct fleet *f, const char *node_id)
 	return ok;
 }
 
+/* fleet_auth() with the token's hash, called with the lock; *np the node. */
+static enum auth_result
+auth_locked(struct fleet *f, const char *node_id,
+    const unsigned char th[TOKEN_HASH_LEN], struct fnode **np)
+{
+	struct fnode *n = find(f, node_id);
+
+	*np = n;
+	if (n != NULL && n->r.has_token && n->r.status == NODE_APPROVED &&
+	    sodium_memcmp(n->r.token_hash, th, TOKEN_HASH_LEN) == 0)
+		return AUTH_OK;
+	if (index_find(f, &f->by_token, hash_token(th), match_token,
+	    th) != NULL)
+		return AUTH_FORBIDDEN;	/* a valid token, for another node */
+	return AUTH_UNAUTHORIZED;
+}
+
+enum auth_result
+fleet_auth_hash(struct fleet *f, const char *node_id,
+    const unsigned char th[TOKEN_HASH_LEN])
+{
+	struct fnode		*n;
+	enum auth_result	 res;
+
+	pthread_mutex_lock(&f->mu);
+	res = auth_locked(f, node_id, th, &n);
+	pthread_mutex_unlock(&f->mu);
+	return res;
+}
+
 enum auth_result
 fleet_auth(struct fleet *f, const char *node_id, const char *token)
 {
 	unsigned char		 th[TOKEN_HASH_LEN];
 	struct fnode		*n;
-	enum auth_result	 res = AUTH_UNAUTHORIZED;
+	enum auth_result	 res;
 
 	if (token == NULL || strlen(token) > 128)
 		return AUTH_UNAUTHORIZED;
 	token_hash(token, th);
 	pthread_mutex_lock(&f->mu);
-	n = find(f, node_id);
-	if (n != NULL && n->r.has_token && n->r.status == NODE_APPROVED &&
-	    sodium_memcmp(n->r.token_hash, th, TOKEN_HASH_LEN) == 0)
-		res = AUTH_OK;
-	else if (index_find(f, &f->by_token, hash_token(th), match_token,
-	    th) != NULL)
-		res = AUTH_FORBIDDEN;	/* a valid token, for another node */
+	res = auth_locked(f, node_id, th, &n);
 	pthread_mutex_unlock(&f->mu);
 	return res;
 }
@@ -870,27 +894,21 @@ set_str(char **dst, const char *src)
 	return 0;
 }
 
-int
-fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
+/* Records hb for n (called with the lock); -1 out of memory. */
+static int
+heartbeat_locked(struct fleet *f, struct fnode *n, struct heartbeat *hb)
 {
-	struct fnode	*n;
-	int		 rc = -1;
-
-	pthread_mutex_lock(&f->mu);
-	if ((n = find(f, hb->node_id)) == NULL)
-		goto out;
 	if (strcmp(n->r.hostname, hb->hostname) != 0) {
 		/* The hostname places the node in the dashboard's order. */
-		size_t pos = order_pos(f, n);
+		size_t	pos = order_pos(f, n);
+		int	rc = set_str(&n->r.hostname, hb->hostname);
 
-		rc = set_str(&n->r.hostname, hb->hostname);
 		order_fix(f, n, pos);
 		if (rc == -1)
-			goto out;
-		rc = -1;
+			return -1;
 	}
 	if (set_str(&n->r.agent_version, hb->agent_version) == -1)
-		goto out;
+		return -1;
 	free(n->r.heartbeat);
 	n->r.heartbeat = hb->json;
 	hb->json = NULL;
@@ -904,10 +922,38 @@ fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
 		n->dirty = 1;
 		f->dirty[f->ndirty++] = n->num;
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+int
+fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
+{
+	struct fnode	*n;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, hb->node_id)) != NULL)
+		rc = heartbeat_locked(f, n, hb);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
+}
+
+enum auth_result
+fleet_heartbeat_auth(struct fleet *f, struct heartbeat *hb,
+    const unsigned char th[TOKEN_HASH_LEN], int *pending, int *failed)
+{
+	struct fnode		*n;
+	enum auth_result	 res;
+
+	*pending = 0;
+	*failed = 0;
+	pthread_mutex_lock(&f->mu);
+	if ((res = auth_locked(f, hb->node_id, th, &n)) == AUTH_OK) {
+		*failed = heartbeat_locked(f, n, hb) == -1;
+		*pending = n->pending;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return res;
 }
 
 int

@@ -1,6 +1,10 @@
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <yajl/yajl_parse.h>
 
 #include "cc.h"
 #include "command.h"
@@ -284,4 +288,326 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 	    errlen) == -1)
 		return -1;
 	return 0;
+}
+
+/* ---- the heartbeat fast path ------------------------------------------ */
+
+enum { F_SVC = 9, F_ALL = (1u << 11) - 1 };
+
+struct fast {
+	struct heartbeat	*hb;
+	struct hb_strings	*s;
+	unsigned		 seen;		/* bit i: hb_fields[i] */
+	int			 field;		/* hb_fields index; -1 none */
+	int			 depth;		/* 1 top, 2 services, 3 entry */
+	size_t			 nsvc;
+	int			 svc_key;	/* 0 none, 1 name, 2 state */
+	unsigned		 svc_seen;
+	char			 svc_name[257];
+	char			 svc_state[33];
+	char			 sent_at[64];
+	int			 done;
+};
+
+/* Copies a string the parser handed over; 0 when it does not fit. */
+static int
+fast_copy(char *dst, size_t dstlen, const unsigned char *s, size_t len)
+{
+	if (len >= dstlen || memchr(s, '\0', len) != NULL)
+		return 0;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 1;
+}
+
+static int
+fast_null(void *ctx)
+{
+	struct fast *x = ctx;
+
+	/* null: only the numbers the agent could not read. */
+	if (x->depth != 1 || x->field < 4 || x->field > 7)
+		return 0;
+	if (x->field == 5)
+		x->hb->load1 = NAN;
+	else if (x->field == 6)
+		x->hb->mem_used_pct = NAN;
+	x->field = -1;
+	return 1;
+}
+
+/*
+ * A number as jansson reads it: a token without fraction or exponent is
+ * an integer (out of range: an error), any other a double (overflow: an
+ * error); then the range validate_heartbeat_raw() checks.
+ */
+static int
+fast_number(void *ctx, const char *s, size_t len)
+{
+	static const double	 lo[4] = { 0, 0, 0, 0 };
+	static const double	 hi[4] = { 1e11, 1e6, 100, 100 };
+	struct fast		*x = ctx;
+	char			 b[64], *end;
+	double			 d;
+	int			 integer, i = x->field - 4;
+
+	if (x->depth != 1 || i < 0 || i > 3 || len == 0 || len >= sizeof(b))
+		return 0;
+	memcpy(b, s, len);
+	b[len] = '\0';
+	integer = strpbrk(b, ".eE") == NULL;
+	errno = 0;
+	if (integer) {
+		long long ll = strtoll(b, &end, 10);
+
+		if (errno != 0 || *end != '\0')
+			return 0;
+		d = (double)ll;
+	} else {
+		d = strtod(b, &end);
+		if (*end != '\0' || (errno == ERANGE && isinf(d)))
+			return 0;
+	}
+	if ((i == 0 && !integer) || !isfinite(d) || d < lo[i] || d > hi[i])
+		return 0;
+	if (i == 1)
+		x->hb->load1 = d;
+	else if (i == 2)
+		x->hb->mem_used_pct = d;
+	x->field = -1;
+	return 1;
+}
+
+static int
+fast_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct fast		*x = ctx;
+	struct hb_strings	*hs = x->s;
+
+	if (x->depth == 3) {
+		if (x->svc_key == 1 && fast_copy(x->svc_name,
+		    sizeof(x->svc_name), s, len) &&
+		    cmd_unit_valid(x->svc_name)) {
+			x->svc_key = 0;
+			return 1;
+		}
+		if (x->svc_key == 2 && fast_copy(x->svc_state,
+		    sizeof(x->svc_state), s, len) && is_state(x->svc_state)) {
+			if (state_is_down(x->svc_state))
+				x->hb->services_down = 1;
+			x->svc_key = 0;
+			return 1;
+		}
+		return 0;
+	}
+	if (x->depth != 1)
+		return 0;
+	switch (x->field) {
+	case 0:
+		if (!fast_copy(hs->node_id, sizeof(hs->node_id), s, len) ||
+		    !is_uuid(hs->node_id))
+			return 0;
+		break;
+	case 1:
+		if (!fast_copy(hs->hostname, sizeof(hs->hostname), s, len) ||
+		    !validate_hostname(hs->hostname))
+			return 0;
+		break;
+	case 2:
+		if (!fast_copy(hs->os_profile, sizeof(hs->os_profile), s, len) ||
+		    !validate_profile(hs->os_profile))
+			return 0;
+		break;
+	case 3:
+		if (!fast_copy(hs->agent_version, sizeof(hs->agent_version), s,
+		    len) || !is_version(hs->agent_version))
+			return 0;
+		break;
+	case 8:
+		if (len == 2 && memcmp(s, "up", 2) == 0)
+			x->hb->cloudflare = CF_UP;
+		else if (len == 4 && memcmp(s, "down", 4) == 0)
+			x->hb->cloudflare = CF_DOWN;
+		else if (len == 7 && memcmp(s, "unknown", 7) == 0)
+			x->hb->cloudflare = CF_UNKNOWN;
+		else
+			return 0;
+		break;
+	case 10:
+		if (!fast_copy(x->sent_at, sizeof(x->sent_at), s, len) ||
+		    !is_time(x->sent_at))
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	x->field = -1;
+	return 1;
+}
+
+static int
+fast_start_map(void *ctx)
+{
+	struct fast *x = ctx;
+
+	if (x->depth == 0 && !x->done) {
+		x->depth = 1;
+		return 1;
+	}
+	if (x->depth == 2) {		/* a services entry */
+		if (++x->nsvc > SERVICES_MAX)
+			return 0;
+		x->depth = 3;
+		x->svc_key = 0;
+		x->svc_seen = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+fast_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct fast	*x = ctx;
+	size_t		 i;
+
+	if (x->depth == 3) {
+		if (x->svc_key != 0)
+			return 0;
+		if (len == 4 && memcmp(s, "name", 4) == 0)
+			x->svc_key = 1;
+		else if (len == 5 && memcmp(s, "state", 5) == 0)
+			x->svc_key = 2;
+		else
+			return 0;
+		if (x->svc_seen & (1u << x->svc_key))
+			return 0;	/* a duplicate */
+		x->svc_seen |= 1u << x->svc_key;
+		return 1;
+	}
+	if (x->depth != 1 || x->field != -1)
+		return 0;
+	for (i = 0; i < sizeof(hb_fields) / sizeof(hb_fields[0]); i++)
+		if (strlen(hb_fields[i]) == len &&
+		    memcmp(hb_fields[i], s, len) == 0)
+			break;
+	if (i == sizeof(hb_fields) / sizeof(hb_fields[0]) ||
+	    (x->seen & (1u << i)))
+		return 0;	/* not the contract's, or a duplicate */
+	x->seen |= 1u << i;
+	x->field = (int)i;
+	return 1;
+}
+
+static int
+fast_end_map(void *ctx)
+{
+	struct fast *x = ctx;
+
+	if (x->depth == 3 && x->svc_seen == 6 && x->svc_key == 0) {
+		x->depth = 2;
+		return 1;
+	}
+	if (x->depth == 1 && x->field == -1 && x->seen == F_ALL) {
+		x->depth = 0;
+		x->done = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+fast_start_array(void *ctx)
+{
+	struct fast *x = ctx;
+
+	if (x->depth != 1 || x->field != F_SVC)
+		return 0;
+	x->depth = 2;
+	return 1;
+}
+
+static int
+fast_end_array(void *ctx)
+{
+	struct fast *x = ctx;
+
+	if (x->depth != 2)
+		return 0;
+	x->depth = 1;
+	x->field = -1;
+	return 1;
+}
+
+static int
+fast_refuse_bool(void *ctx, int b)
+{
+	(void)ctx;
+	(void)b;
+	return 0;
+}
+
+static const yajl_callbacks fast_cbs = {
+	.yajl_null = fast_null,
+	.yajl_boolean = fast_refuse_bool,
+	.yajl_number = fast_number,
+	.yajl_string = fast_string,
+	.yajl_start_map = fast_start_map,
+	.yajl_map_key = fast_map_key,
+	.yajl_end_map = fast_end_map,
+	.yajl_start_array = fast_start_array,
+	.yajl_end_array = fast_end_array,
+};
+
+int
+validate_heartbeat_fast(const char *raw, size_t rawlen, struct heartbeat *hb,
+    struct hb_strings *s)
+{
+	struct fast	 x;
+	yajl_handle	 h;
+	size_t		 quotes = 0;
+	int		 ok;
+
+	memset(hb, 0, sizeof(*hb));
+	if (raw == NULL || rawlen == 0 || rawlen > HEARTBEAT_RAW_MAX)
+		return 0;
+	/*
+	 * Escapes, bytes past ASCII and control characters are left to
+	 * jansson: where two parsers could decode them differently, the one
+	 * that words the errors decides. An odd number of quotes too: yajl
+	 * takes a string left open after the document for a token still to
+	 * come, not for trailing garbage (found by fuzz_heartbeat).
+	 */
+	for (size_t i = 0; i < rawlen; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c == '\\' || c >= 0x7f || (c < 0x20 && c != '\t' &&
+		    c != '\n' && c != '\r'))
+			return 0;
+		quotes += c == '"';
+	}
+	if (quotes % 2 != 0)
+		return 0;
+	memset(&x, 0, sizeof(x));
+	x.hb = hb;
+	x.s = s;
+	x.field = -1;
+	hb->load1 = hb->mem_used_pct = NAN;
+	if ((h = yajl_alloc(&fast_cbs, NULL, &x)) == NULL)
+		return -1;
+	ok = yajl_parse(h, (const unsigned char *)raw, rawlen) ==
+	    yajl_status_ok && yajl_complete_parse(h) == yajl_status_ok &&
+	    x.done;
+	yajl_free(h);
+	if (!ok) {
+		memset(hb, 0, sizeof(*hb));
+		return 0;
+	}
+	hb->node_id = s->node_id;
+	hb->hostname = s->hostname;
+	hb->os_profile = s->os_profile;
+	hb->agent_version = s->agent_version;
+	if ((hb->json = strndup(raw, rawlen)) == NULL)
+		return -1;
+	return 1;
 }

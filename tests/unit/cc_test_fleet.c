@@ -453,6 +453,66 @@ auth_overlong_token_is_unauthorized(void **state)
 	free(big);
 }
 
+/*
+ * The handler's heartbeat: the token's hash checked and the heartbeat
+ * recorded under one take of the lock; a refused token records nothing.
+ */
+static void
+heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 a, b;
+	struct heartbeat	 hb;
+	struct node_view	 v;
+	unsigned char		 tha[TOKEN_HASH_LEN], thb[TOKEN_HASH_LEN];
+	json_t			*root;
+	char			 err[256], *doc = NULL;
+	int			 pending, failed;
+
+	enroll_approved(f, &a, "a");
+	enroll_approved(f, &b, "b");
+	assert_int_equal(fleet_token_known(f->fl, a.token, tha), 1);
+	assert_int_equal(fleet_token_known(f->fl, b.token, thb), 1);
+	assert_int_equal(fleet_auth_hash(f->fl, a.id, tha), AUTH_OK);
+	assert_int_equal(fleet_auth_hash(f->fl, a.id, thb), AUTH_FORBIDDEN);
+	assert_int_equal(fleet_pending_add(f->fl, a.id, 2), 2);
+
+	/* b's token for a's heartbeat: forbidden, nothing recorded. */
+	root = heartbeat_body(a.id, "renamed-by-b", "up", "active");
+	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
+	assert_int_equal(fleet_heartbeat_auth(f->fl, &hb, thb, &pending,
+	    &failed), AUTH_FORBIDDEN);
+	assert_non_null(hb.json);	/* not taken */
+	free(hb.json);
+	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &doc), 0);
+	assert_string_equal(v.hostname, "a");
+	free(doc);
+	json_decref(root);
+
+	/* a's own token: recorded, with a's queued commands. */
+	root = heartbeat_body(a.id, "a-renamed", "up", "active");
+	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
+	assert_int_equal(fleet_heartbeat_auth(f->fl, &hb, tha, &pending,
+	    &failed), AUTH_OK);
+	assert_null(hb.json);		/* the fleet took it */
+	assert_int_equal(pending, 2);
+	assert_int_equal(failed, 0);
+	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &doc), 0);
+	assert_string_equal(v.hostname, "a-renamed");
+	free(doc);
+	json_decref(root);
+
+	/* Revoked: the token's hash no longer authenticates anything. */
+	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
+	root = heartbeat_body(a.id, "after-revoke", "up", "active");
+	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
+	assert_int_equal(fleet_heartbeat_auth(f->fl, &hb, tha, &pending,
+	    &failed), AUTH_UNAUTHORIZED);
+	free(hb.json);
+	json_decref(root);
+	assert_int_equal(fleet_token_known(f->fl, a.token, tha), 0);
+}
+
 static void
 auth_token_of_node_a_for_node_b_is_forbidden(void **state)
 {
@@ -1350,6 +1410,7 @@ main(void)
 		T(auth_right_token_is_ok),
 		T(auth_wrong_null_or_empty_token_is_unauthorized),
 		T(auth_overlong_token_is_unauthorized),
+		T(heartbeat_auth_records_only_for_the_nodes_own_token),
 		T(auth_token_of_node_a_for_node_b_is_forbidden),
 		T(auth_token_for_unknown_or_pending_node_is_not_ok),
 		T(revoke_makes_token_unauthorized_at_once),

@@ -796,6 +796,202 @@ validate_hostname_and_profile_directly(void **state)
 	assert_false(validate_profile("\xc3\xa9"));
 }
 
+/* ---- the fast path (yajl) against the full validator ------------------ */
+
+/* Runs both on text; the fast path's verdict; equal fields when it took. */
+static int
+fast_vs_full(const char *text)
+{
+	struct heartbeat	 fast, full;
+	struct hb_strings	 hs;
+	json_t			*root;
+	char			 err[256];
+	int			 rc;
+
+	rc = validate_heartbeat_fast(text, strlen(text), &fast, &hs);
+	assert_int_not_equal(rc, -1);
+	if (rc == 0) {
+		assert_null(fast.json);
+		return 0;
+	}
+	root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(root);
+	assert_int_equal(validate_heartbeat_raw(root, text, strlen(text),
+	    &full, err, sizeof(err)), 0);
+	assert_string_equal(fast.node_id, full.node_id);
+	assert_string_equal(fast.hostname, full.hostname);
+	assert_string_equal(fast.os_profile, full.os_profile);
+	assert_string_equal(fast.agent_version, full.agent_version);
+	assert_int_equal(fast.cloudflare, full.cloudflare);
+	assert_int_equal(fast.services_down, full.services_down);
+	assert_true(isnan(fast.load1) ? isnan(full.load1) :
+	    fast.load1 == full.load1);
+	assert_true(isnan(fast.mem_used_pct) ? isnan(full.mem_used_pct) :
+	    fast.mem_used_pct == full.mem_used_pct);
+	assert_string_equal(fast.json, text);
+	assert_string_equal(full.json, text);
+	free(fast.json);
+	free(full.json);
+	json_decref(root);
+	return 1;
+}
+
+/* good_heartbeat() with field's value the JSON text value, compact. */
+static char *
+hb_text_with(const char *field, const char *value)
+{
+	json_t	*root = good_heartbeat();
+	char	*text, *out, *at;
+	size_t	 len;
+
+	if (field != NULL)	/* a placeholder, then the text as it is */
+		json_object_set_new(root, field, json_string("@@"));
+	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(10));
+	assert_non_null(text);
+	json_decref(root);
+	if (field == NULL)
+		return text;
+	at = strstr(text, "\"@@\"");
+	assert_non_null(at);
+	len = strlen(text) + strlen(value) + 1;
+	out = malloc(len);
+	assert_non_null(out);
+	snprintf(out, len, "%.*s%s%s", (int)(at - text), text, value, at + 4);
+	free(text);
+	return out;
+}
+
+static void
+heartbeat_fast_path_takes_what_agents_send(void **state)
+{
+	static const struct { const char *field, *value; } ok[] = {
+		{ NULL, NULL },
+		{ "load1", "null" }, { "mem_used_pct", "null" },
+		{ "uptime_secs", "null" }, { "root_disk_used_pct", "null" },
+		{ "load1", "0" }, { "mem_used_pct", "100" },
+		{ "uptime_secs", "100000000000" }, { "load1", "1e6" },
+		{ "cloudflare", "\"down\"" }, { "cloudflare", "\"unknown\"" },
+		{ "services", "[]" },
+		{ "services", "[{\"state\":\"failed\",\"name\":\"a.service\"}]" },
+		{ "sent_at", "\"2026-02-28T23:59:59.123+05:30\"" },
+	};
+	json_t	*root;
+	char	*text;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		text = hb_text_with(ok[i].field, ok[i].value);
+		if (fast_vs_full(text) != 1)
+			fail_msg("the fast path refused %s", text);
+		free(text);
+	}
+	/* Whitespace as a pretty printer puts it. */
+	root = good_heartbeat();
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	assert_int_equal(fast_vs_full(text), 1);
+	free(text);
+	json_decref(root);
+	/* A failed service marks the node. */
+	text = hb_text_with("services",
+	    "[{\"name\":\"a.service\",\"state\":\"inactive\"}]");
+	{
+		struct heartbeat	hb;
+		struct hb_strings	hs;
+
+		assert_int_equal(validate_heartbeat_fast(text, strlen(text),
+		    &hb, &hs), 1);
+		assert_int_equal(hb.services_down, 1);
+		free(hb.json);
+	}
+	free(text);
+}
+
+static void
+heartbeat_fast_path_leaves_the_rest_to_the_validator(void **state)
+{
+	static const struct { const char *field, *value; } bad[] = {
+		{ "extra", "1" },			/* kept only by the full one */
+		{ "hostname", "\"web\\u002d1\"" },	/* an escape */
+		{ "hostname", "\"h\xc3\xa9te\"" },	/* past ASCII */
+		{ "hostname", "\"\"" },
+		{ "node_id", "\"0B5E3C1A-7D2F-4C3E-9A1B-2C3D4E5F6A7B\"" },
+		{ "os_profile", "\"a b\"" },
+		{ "agent_version", "\"\"" },
+		{ "uptime_secs", "1.5" }, { "uptime_secs", "-1" },
+		{ "uptime_secs", "12345678901234567890" },
+		{ "uptime_secs", "100000000001" },
+		{ "load1", "1e400" }, { "load1", "-0.5" }, { "load1", "true" },
+		{ "mem_used_pct", "100.5" }, { "root_disk_used_pct", "\"1\"" },
+		{ "cloudflare", "\"sideways\"" }, { "cloudflare", "null" },
+		{ "services", "null" }, { "services", "{}" },
+		{ "services", "[{\"name\":\"a.service\"}]" },
+		{ "services", "[{\"name\":\"a.service\",\"state\":\"active\","
+		    "\"x\":1}]" },
+		{ "services", "[{\"name\":\"a b\",\"state\":\"active\"}]" },
+		{ "services", "[{\"name\":\"a.service\",\"state\":\"Active\"}]" },
+		{ "services", "[[]]" },
+		{ "sent_at", "\"yesterday\"" }, { "sent_at", "0" },
+	};
+	static const char *const texts[] = {
+		"", "[]", "{}", "null", "{\"node_id\":", "not json",
+	};
+	struct heartbeat	 hb;
+	struct hb_strings	 hs;
+	char			*text, *big;
+	size_t			 n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		text = hb_text_with(bad[i].field, bad[i].value);
+		if (fast_vs_full(text) != 0)
+			fail_msg("the fast path took %s", text);
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		assert_int_equal(fast_vs_full(texts[i]), 0);
+
+	/* Around the document: garbage, a second one, a string left open. */
+	text = hb_text_with(NULL, NULL);
+	n = strlen(text);
+	big = malloc(2 * n + 8);
+	assert_non_null(big);
+	snprintf(big, 2 * n + 8, "%s x", text);
+	assert_int_equal(fast_vs_full(big), 0);
+	snprintf(big, 2 * n + 8, "%s%s", text, text);
+	assert_int_equal(fast_vs_full(big), 0);
+	snprintf(big, 2 * n + 8, "%s\"", text);
+	assert_int_equal(fast_vs_full(big), 0);
+	snprintf(big, 2 * n + 8, "%s \n", text);
+	assert_int_equal(fast_vs_full(big), 1);
+	/* A key twice. */
+	snprintf(big, 2 * n + 8, "{\"hostname\":\"x\",%s", text + 1);
+	assert_int_equal(fast_vs_full(big), 0);
+	/* Cut short. */
+	assert_int_equal(validate_heartbeat_fast(text, n - 1, &hb, &hs), 0);
+	free(big);
+	free(text);
+
+	/* More than SERVICES_MAX entries, and more than HEARTBEAT_RAW_MAX. */
+	{
+		json_t *root = good_heartbeat(), *svcs = json_array();
+
+		for (int i = 0; i <= SERVICES_MAX; i++)
+			json_array_append_new(svcs, json_pack("{s:s, s:s}",
+			    "name", "a.service", "state", "active"));
+		json_object_set_new(root, "services", svcs);
+		text = json_dumps(root, JSON_COMPACT);
+		assert_int_equal(fast_vs_full(text), 0);
+		free(text);
+		json_array_remove(svcs, 0);
+		text = json_dumps(root, JSON_INDENT(8));
+		assert_true(strlen(text) > HEARTBEAT_RAW_MAX);
+		assert_int_equal(fast_vs_full(text), 0);
+		free(text);
+		json_decref(root);
+	}
+}
+
 int
 main(void)
 {
@@ -824,6 +1020,8 @@ main(void)
 		cmocka_unit_test(heartbeat_services_down_computed_from_states),
 		cmocka_unit_test(heartbeat_error_text_starts_with_field_and_fits),
 		cmocka_unit_test(heartbeat_first_bad_field_in_contract_order_is_reported),
+		cmocka_unit_test(heartbeat_fast_path_takes_what_agents_send),
+		cmocka_unit_test(heartbeat_fast_path_leaves_the_rest_to_the_validator),
 		cmocka_unit_test(enroll_good_body_is_accepted),
 		cmocka_unit_test(enroll_without_secret_has_null_secret),
 		cmocka_unit_test(enroll_empty_secret_is_treated_as_absent),
