@@ -315,8 +315,9 @@ DUR=$("$LOAD" heartbeat -c 64 -u "$MARK" "$CC_URL" "$TOK_HB" || true)
 DUR_ACK=$(kv "$DUR" ok)
 sleep 1
 stop_pid "$CC_PID" KILL
-DUR_DISK=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM nodes WHERE json_extract(heartbeat, '\$.uptime_secs') = $MARK")
-DUR_TOTAL=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM nodes WHERE last_heartbeat_at IS NOT NULL")
+# latest_heartbeats: each node's latest heartbeat, in the log or folded into nodes.
+DUR_DISK=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM latest_heartbeats WHERE json_extract(heartbeat, '\$.uptime_secs') = $MARK")
+DUR_TOTAL=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM latest_heartbeats WHERE at IS NOT NULL")
 res "durability acked=$DUR_ACK on_disk=$DUR_DISK nodes_with_heartbeat=$DUR_TOTAL"
 say "durability: $DUR_ACK acknowledged, $DUR_DISK on disk 1 s later (kill -9); $DUR_TOTAL nodes have a heartbeat"
 
@@ -410,7 +411,7 @@ AGENT_ANON=$(awk '/^RssAnon/ {print $2}' "/proc/$AGENT_PID/status")
 AGENT_PSS=$(awk '/^Pss:/ {print $2}' "/proc/$AGENT_PID/smaps_rollup" 2>/dev/null || echo 0)
 AGENT_CPU_H=$(awk -v ns=$(( a1 - a0 )) -v tk=$(( at1 - at0 )) -v t="$CLK_TCK" -v w=$(( s1 - s0 )) -v same=$SAME_TIDS \
     'BEGIN {c = ns / 1e9; if (!same && tk / t > c) c = tk / t; printf "%.3f", c / (w / 1e9) * 3600}')
-AGENT_HB=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM nodes WHERE node_id = '$(cat "$T/agent/root/node_id" 2>/dev/null)' AND last_heartbeat_at IS NOT NULL" 2>/dev/null || echo 0)
+AGENT_HB=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM latest_heartbeats WHERE node_id = '$(cat "$T/agent/root/node_id" 2>/dev/null)' AND at IS NOT NULL" 2>/dev/null || echo 0)
 stop_pid "$AGENT_PID"
 cp "$AGENT_BIN" "$T/agent-stripped"
 strip "$T/agent-stripped"

@@ -179,6 +179,24 @@ struct hb_write {
 	char	*agent_version;
 	int	 cloudflare;	/* enum cf_state */
 	int	 services_down;
+	int64_t	 seq;		/* set by store_heartbeats: its log row */
+};
+
+/* A heartbeat_log row as a start replays it (strings borrowed). */
+struct hb_logged {
+	int64_t		 seq;
+	char		 node_id[37];
+	int64_t		 at;
+	const char	*hostname;
+	const char	*agent_version;
+	int		 cloudflare;	/* enum cf_state */
+	int		 services_down;
+};
+
+/* A node whose latest heartbeat (log row seq) a fold moves into nodes. */
+struct hb_fold {
+	char	 node_id[37];
+	int64_t	 seq;
 };
 
 /* Opens (creating and migrating) the database: NULL with err on failure. */
@@ -195,12 +213,25 @@ int		 store_node_insert(struct store *s, const struct node_rec *rec);
 /* Sets status and token (token_hash NULL clears it): 0 or -1. */
 int		 store_node_set_status(struct store *s, const char *node_id,
 		    enum node_status st, const unsigned char *token_hash);
-/* The node's stored heartbeat JSON into *json (malloc'd, NULL if none): 0 or -1. */
+/*
+ * The node's stored heartbeat JSON into *json (malloc'd, NULL if none):
+ * log row seq when seq > 0, else the one folded into nodes. 0, -1 on
+ * error, 1 when row seq is no longer in the log (folded meanwhile: ask the
+ * fleet where the latest is now).
+ */
 int		 store_node_heartbeat(struct store *s, const char *node_id,
-		    char **json);
-/* Writes heartbeats in one transaction: 0 or -1. */
-int		 store_heartbeats(struct store *s, const struct hb_write *w,
-		    size_t n);
+		    int64_t seq, char **json);
+/* Appends heartbeats to the log in one transaction (w[i].seq set): 0 or -1. */
+int		 store_heartbeats(struct store *s, struct hb_write *w, size_t n);
+/* Calls fn for each heartbeat_log row, oldest first: 0 or -1. */
+int		 store_heartbeat_log(struct store *s,
+		    int (*fn)(const struct hb_logged *l, void *arg), void *arg);
+/*
+ * In one transaction: copies each fold[i] (a node's latest heartbeat, in
+ * the log) into nodes and drops the log's rows up to upto: 0 or -1.
+ */
+int		 store_fold(struct store *s, const struct hb_fold *fold,
+		    size_t n, int64_t upto);
 void		 node_rec_free(struct node_rec *r);
 
 /* A command being queued: the store assigns seq, then calls sign(). */
@@ -481,8 +512,13 @@ void		 fleet_summarize(struct fleet *f, int64_t now,
 uint64_t	 fleet_writer_rounds(struct fleet *f);
 /* How many nodes the fleet holds. */
 size_t		 fleet_size(struct fleet *f);
-/* Writes dirty heartbeats to the store now (the writer does it every 200 ms). */
+/*
+ * Writes dirty heartbeats to the store now (the writer does it every 200
+ * ms), then folds the heartbeat log into nodes if it is past its limit.
+ */
 void		 fleet_flush(struct fleet *f);
+/* Folds the whole heartbeat log into nodes (a clean stop does it too). */
+void		 fleet_fold_all(struct fleet *f);
 
 /* ---- http.c: the libmicrohttpd boundary ---------------------------- */
 

@@ -20,17 +20,21 @@
 #include "util.h"
 
 #define FLUSH_MS	200
+#define LOG_ROWS_MIN	4096	/* heartbeat_log rows kept before folding */
+#define LOG_FOLD_MAX	16384	/* rows folded per transaction */
 #define SLOT_EMPTY	0u
 #define SLOT_DEAD	UINT32_MAX
 
 /*
  * A node in memory. Its latest heartbeat JSON is held only until the store
  * has it: r.heartbeat while it waits for the writer, hb_inflight while the
- * writer writes it; when both are NULL the store's copy is the latest.
+ * writer writes it; when both are NULL the store's copy is the latest:
+ * heartbeat_log row hb_seq, or the one folded into nodes when hb_seq is 0.
  */
 struct fnode {
 	struct node_rec	 r;
 	char		*hb_inflight;	/* taken by the writer, not committed */
+	int64_t		 hb_seq;	/* its latest heartbeat_log row, or 0 */
 	double		 load1, mem_used_pct;	/* latest since start, or NAN */
 	enum cf_state	 cloudflare;
 	int		 services_down;
@@ -59,6 +63,7 @@ struct fleet {
 	struct index		 by_token;
 	uint32_t		*dirty;
 	size_t			 ndirty, dirty_cap;
+	int64_t			 log_first, log_last;	/* heartbeat_log; 0: empty */
 	unsigned char		 hkey[crypto_shorthash_KEYBYTES];
 	struct store		*store;
 	struct thresholds	 thr;
@@ -459,6 +464,31 @@ find(const struct fleet *f, const char *node_id)
 	    node_id);
 }
 
+static int	set_str(char **dst, const char *src);
+
+/* A start replays heartbeat_log over what nodes holds (no JSON read). */
+static int
+replay_cb(const struct hb_logged *l, void *arg)
+{
+	struct fleet	*f = arg;
+	struct fnode	*n = find(f, l->node_id);
+
+	if (f->log_first == 0)
+		f->log_first = l->seq;
+	f->log_last = l->seq;
+	if (n == NULL)
+		return 0;	/* not a node (any more): folded away later */
+	if (set_str(&n->r.hostname, l->hostname) == -1 ||
+	    set_str(&n->r.agent_version, l->agent_version) == -1)
+		return -1;
+	n->r.last_heartbeat_at = l->at;
+	n->cloudflare = (enum cf_state)l->cloudflare;
+	n->services_down = l->services_down;
+	n->hb_seq = l->seq;
+	attend(f, n, time(NULL));
+	return 0;
+}
+
 static void
 pending_cb(const char *node_id, int n, void *arg)
 {
@@ -534,7 +564,15 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
 
 		if (fn->hb_inflight == w[i].json)
 			fn->hb_inflight = NULL;
-		if (committed || fn->r.heartbeat != NULL)
+		if (committed) {
+			fn->hb_seq = w[i].seq;
+			if (f->log_first == 0)
+				f->log_first = w[i].seq;
+			if (w[i].seq > f->log_last)
+				f->log_last = w[i].seq;
+			continue;
+		}
+		if (fn->r.heartbeat != NULL)
 			continue;
 		fn->r.heartbeat = w[i].json;
 		w[i].json = NULL;
@@ -544,6 +582,74 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
 		}
 	}
 	pthread_mutex_unlock(&f->mu);
+}
+
+/*
+ * Folds the oldest heartbeat_log rows into nodes (called with flush_mu):
+ * past the log's limit (twice the fleet, at least LOG_ROWS_MIN rows), the
+ * oldest rows down to half of it, at most LOG_FOLD_MAX at a time; all of
+ * them when all is set. Only a node whose latest heartbeat is among them
+ * is written into nodes: the others have a newer row in the log still, so
+ * at a 30 s heartbeat a live node's row is dropped, never rewritten.
+ */
+static void
+fold(struct fleet *f, int all)
+{
+	struct hb_fold	*items;
+	size_t		 n = 0, cap, limit;
+	int64_t		 rows, hi;
+
+	for (;;) {
+		pthread_mutex_lock(&f->mu);
+		rows = f->log_first ? f->log_last - f->log_first + 1 : 0;
+		limit = f->n * 2 > LOG_ROWS_MIN ? f->n * 2 : LOG_ROWS_MIN;
+		if (rows == 0 || (!all && rows <= (int64_t)limit)) {
+			pthread_mutex_unlock(&f->mu);
+			return;
+		}
+		hi = all ? f->log_last : f->log_last - (int64_t)limit / 2;
+		if (hi - f->log_first + 1 > LOG_FOLD_MAX)
+			hi = f->log_first + LOG_FOLD_MAX - 1;
+		cap = (size_t)(hi - f->log_first + 1);
+		if (cap > f->n)
+			cap = f->n;
+		if ((items = calloc(cap ? cap : 1, sizeof(*items))) == NULL) {
+			pthread_mutex_unlock(&f->mu);
+			return;
+		}
+		n = 0;
+		for (size_t i = 0; i < f->n && n < cap; i++) {
+			struct fnode *fn = f->node[i];
+
+			if (fn->hb_seq >= f->log_first && fn->hb_seq <= hi) {
+				memcpy(items[n].node_id, fn->r.node_id, 37);
+				items[n++].seq = fn->hb_seq;
+			}
+		}
+		pthread_mutex_unlock(&f->mu);
+		if (store_fold(f->store, items, n, hi) == -1) {
+			log_err("heartbeat_fold_failed", "rows=%lld",
+			    (long long)rows);
+			free(items);
+			return;		/* the rows stay; next round */
+		}
+		pthread_mutex_lock(&f->mu);
+		for (size_t i = 0; i < n; i++) {
+			struct fnode *fn = find(f, items[i].node_id);
+
+			if (fn != NULL && fn->hb_seq == items[i].seq)
+				fn->hb_seq = 0;	/* nodes has it now */
+		}
+		f->log_first = hi < f->log_last ? hi + 1 : 0;
+		if (f->log_first == 0)
+			f->log_last = 0;
+		pthread_mutex_unlock(&f->mu);
+		log_debug("heartbeat_fold", "rows=%lld folded=%zu",
+		    (long long)rows, n);
+		free(items);
+		if (!all)
+			return;		/* one transaction a round */
+	}
 }
 
 void
@@ -567,6 +673,7 @@ fleet_flush(struct fleet *f)
 			    (long long)(mono_ms() - t0));
 		give_back(f, w, nums, n, ok);
 	}
+	fold(f, 0);
 	pthread_mutex_unlock(&f->flush_mu);
 	for (size_t i = 0; i < n; i++) {
 		free(w[i].json);
@@ -575,6 +682,14 @@ fleet_flush(struct fleet *f)
 	}
 	free(w);
 	free(nums);
+}
+
+void
+fleet_fold_all(struct fleet *f)
+{
+	pthread_mutex_lock(&f->flush_mu);
+	fold(f, 1);
+	pthread_mutex_unlock(&f->flush_mu);
 }
 
 static void *
@@ -605,7 +720,8 @@ struct fleet *
 fleet_open(struct store *st, const struct thresholds *t, char *err,
     size_t errlen)
 {
-	struct fleet *f;
+	struct fleet	*f;
+	int64_t		 t0, t1;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -619,10 +735,20 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	f->next_due = INT64_MAX;
 	f->order_dirty = 1;	/* sorted once, after the load */
 	crypto_shorthash_keygen(f->hkey);
+	t0 = mono_ms();
 	if (store_load_nodes(st, load_cb, f) == -1) {
 		snprintf(err, errlen, "loading nodes from the store failed");
 		goto fail;
 	}
+	t1 = mono_ms();
+	if (store_heartbeat_log(st, replay_cb, f) == -1) {
+		snprintf(err, errlen, "replaying the heartbeat log failed");
+		goto fail;
+	}
+	log_info("fleet_loaded", "nodes=%zu log_rows=%lld load_ms=%lld "
+	    "replay_ms=%lld", f->n, f->log_first ? (long long)(f->log_last -
+	    f->log_first + 1) : 0LL, (long long)(t1 - t0),
+	    (long long)(mono_ms() - t1));
 	if (store_commands_pending(st, pending_cb, f) == -1) {
 		snprintf(err, errlen, "loading queued commands failed");
 		goto fail;
@@ -655,6 +781,7 @@ fleet_close(struct fleet *f)
 		pthread_cond_signal(&f->cv);
 		pthread_mutex_unlock(&f->mu);
 		pthread_join(f->writer, NULL);	/* it flushes once more */
+		fold(f, 1);	/* a clean stop leaves the log empty */
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		node_rec_free(&f->node[i]->r);
@@ -1014,14 +1141,15 @@ view_of(const struct fleet *f, const struct fnode *n, int64_t now,
 
 /*
  * Copies n's heartbeat if memory holds it (with the lock held): 1 when the
- * store has the latest one instead, 0 otherwise.
+ * store has the latest one instead (*seq: where), 0 otherwise.
  */
 static int
-hb_copy(const struct fnode *n, char **out)
+hb_copy(const struct fnode *n, char **out, int64_t *seq)
 {
 	const char *src = n->r.heartbeat ? n->r.heartbeat : n->hb_inflight;
 
 	*out = NULL;
+	*seq = n->hb_seq;
 	if (src != NULL) {
 		*out = strdup(src);
 		return 0;
@@ -1029,11 +1157,37 @@ hb_copy(const struct fnode *n, char **out)
 	return n->r.last_heartbeat_at != 0;
 }
 
+/*
+ * Reads the committed heartbeat at seq (without the lock). A fold may
+ * drop that row meanwhile (a newer row, or nodes, has the latest then):
+ * ask where it is now, a few times, then take what nodes holds.
+ */
+static int
+hb_from_store(struct fleet *f, const char *node_id, int64_t seq, char **out)
+{
+	int rc;
+
+	for (int tries = 0;; tries++) {
+		rc = store_node_heartbeat(f->store, node_id, tries < 4 ? seq : 0,
+		    out);
+		if (rc != 1)
+			return rc;
+		pthread_mutex_lock(&f->mu);
+		{
+			struct fnode *n = find(f, node_id);
+
+			seq = n != NULL ? n->hb_seq : 0;
+		}
+		pthread_mutex_unlock(&f->mu);
+	}
+}
+
 int
 fleet_get(struct fleet *f, const char *node_id, int64_t now,
     struct node_view *v, char **heartbeat)
 {
 	struct fnode	*n;
+	int64_t		 seq = 0;
 	int		 rc = -1, in_store = 0;
 
 	if (heartbeat != NULL)
@@ -1042,13 +1196,12 @@ fleet_get(struct fleet *f, const char *node_id, int64_t now,
 	if ((n = find(f, node_id)) != NULL) {
 		view_of(f, n, now, v);
 		if (heartbeat != NULL)
-			in_store = hb_copy(n, heartbeat);
+			in_store = hb_copy(n, heartbeat, &seq);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&f->mu);
 	/* Committed (it may be newer than the view by then: never older). */
-	if (in_store && store_node_heartbeat(f->store, v->node_id,
-	    heartbeat) == -1)
+	if (in_store && hb_from_store(f, v->node_id, seq, heartbeat) == -1)
 		*heartbeat = NULL;
 	return rc;
 }
@@ -1059,7 +1212,7 @@ fleet_list_range(struct fleet *f, int64_t now, size_t start, size_t max,
 {
 	struct node_view	*v;
 	char			**hb = NULL;
-	unsigned char		*in_store = NULL;
+	int64_t			*in_store = NULL;	/* seq + 1, or 0 */
 	size_t			 n;
 
 	pthread_mutex_lock(&f->mu);
@@ -1074,24 +1227,25 @@ fleet_list_range(struct fleet *f, int64_t now, size_t start, size_t max,
 		v = NULL;
 	}
 	if (v != NULL && hb != NULL &&
-	    (in_store = calloc(n ? n : 1, 1)) == NULL) {
+	    (in_store = calloc(n ? n : 1, sizeof(*in_store))) == NULL) {
 		free(v);
 		free(hb);
 		v = NULL;
 		hb = NULL;
 	}
 	for (size_t i = 0; v != NULL && i < n; i++) {
-		const struct fnode *fn = f->node[start + i];
+		const struct fnode	*fn = f->node[start + i];
+		int64_t			 seq;
 
 		view_of(f, fn, now, &v[i]);
-		if (hb != NULL)
-			in_store[i] = (unsigned char)hb_copy(fn, &hb[i]);
+		if (hb != NULL && hb_copy(fn, &hb[i], &seq))
+			in_store[i] = seq + 1;
 	}
 	pthread_mutex_unlock(&f->mu);
 	/* The store's are committed: never older than the view, maybe newer. */
 	for (size_t i = 0; in_store != NULL && i < n; i++)
-		if (in_store[i] && store_node_heartbeat(f->store, v[i].node_id,
-		    &hb[i]) == -1)
+		if (in_store[i] && hb_from_store(f, v[i].node_id,
+		    in_store[i] - 1, &hb[i]) == -1)
 			hb[i] = NULL;
 	free(in_store);
 	if (heartbeats != NULL)

@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -43,11 +45,8 @@ struct req {
 	const char		*method;
 	const char		*url;
 	const struct route	*route;
-	char			 param[PATH_MAX_LEN + 1];
 	unsigned		 early_status;	/* an error decided before the handler */
-	struct buf		 body;
 	size_t			 received;
-	struct form_field	 form[FORM_FIELDS_MAX];
 	size_t			 nform;
 	int			 form_bad;
 	int			 form_done;
@@ -57,9 +56,69 @@ struct req {
 	void			(*done)(struct req *, void *, int);
 	void			*done_arg;
 	enum MHD_Result		 queue_ret;
+	/* Past here, not zeroed for each request (req_alloc()). */
+	struct buf		 body;		/* kept with its room */
+	char			 param[PATH_MAX_LEN + 1];
 	char			 peer[INET6_ADDRSTRLEN];
 	char			 who[256];	/* verified operator, or "" */
+	struct form_field	 form[FORM_FIELDS_MAX];	/* nform used */
 };
+#define REQ_ZEROED	offsetof(struct req, body)
+#define REQ_BODY_KEEP	(16u * 1024)	/* body room kept for the next */
+
+/*
+ * Each MHD thread keeps its last request's struct (and body room) for the
+ * next: no 2 KiB calloc and no body malloc per request. The key's
+ * destructor frees it when the thread ends.
+ */
+static pthread_key_t	spare_key;
+static pthread_once_t	spare_once = PTHREAD_ONCE_INIT;
+
+static void
+spare_free(void *p)
+{
+	struct req *r = p;
+
+	buf_free(&r->body);
+	free(r);
+}
+
+static void
+spare_init(void)
+{
+	if (pthread_key_create(&spare_key, spare_free) != 0)
+		abort();
+}
+
+static struct req *
+req_alloc(void)
+{
+	struct req *r;
+
+	pthread_once(&spare_once, spare_init);
+	if ((r = pthread_getspecific(spare_key)) != NULL)
+		pthread_setspecific(spare_key, NULL);
+	else if ((r = malloc(sizeof(*r))) != NULL)
+		memset(&r->body, 0, sizeof(r->body));
+	if (r == NULL)
+		return NULL;
+	memset(r, 0, REQ_ZEROED);
+	buf_reset(&r->body);
+	r->body.max = 0;
+	r->param[0] = '\0';
+	r->who[0] = '\0';
+	return r;
+}
+
+static void
+req_release(struct req *r)
+{
+	if (r->body.cap > REQ_BODY_KEEP)
+		buf_free(&r->body);
+	if (pthread_getspecific(spare_key) != NULL ||
+	    pthread_setspecific(spare_key, r) != 0)
+		spare_free(r);
+}
 
 struct server {
 	struct MHD_Daemon	*d;
@@ -592,7 +651,7 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 	const char	*cl;
 	int		 known;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((r = req_alloc()) == NULL)
 		return NULL;
 	r->conn = c;
 	r->url = url;
@@ -609,7 +668,7 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 		r->early_status = known ? 405 : 404;
 		return r;
 	}
-	buf_init(&r->body, r->route->body_max);
+	r->body.max = r->route->body_max;
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (cl != NULL) {
 		char			*end;
@@ -740,12 +799,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (r->done != NULL)
 		r->done(r, r->done_arg, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-	buf_free(&r->body);
 	for (size_t i = 0; i < r->nform; i++) {
 		free(r->form[i].key);
 		buf_free(&r->form[i].val);
 	}
-	free(r);
+	req_release(r);
 	*con_cls = NULL;
 }
 

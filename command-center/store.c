@@ -118,12 +118,34 @@ static const char *const migrations[] = {
 	 * enrollment; a token goes only to a request that presents it.
 	 */
 	"ALTER TABLE nodes ADD COLUMN enroll_key_hash BLOB;",
+	/*
+	 * 6 -> 7: heartbeats are appended to a log (sequential pages, not a
+	 * random page of nodes per heartbeat) and folded into nodes by the
+	 * writer; latest_heartbeats is each node's latest, wherever it is.
+	 */
+	"CREATE TABLE heartbeat_log ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  node_id TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  heartbeat TEXT NOT NULL,"
+	"  hostname TEXT NOT NULL,"
+	"  agent_version TEXT NOT NULL,"
+	"  hb_cloudflare INTEGER NOT NULL,"
+	"  hb_services_down INTEGER NOT NULL"
+	");"
+	"CREATE VIEW latest_heartbeats AS"
+	"  SELECT n.node_id, coalesce(l.at, n.last_heartbeat_at) AS at,"
+	"    coalesce(l.heartbeat, n.heartbeat) AS heartbeat"
+	"  FROM nodes n LEFT JOIN (SELECT node_id, max(seq) AS seq"
+	"    FROM heartbeat_log GROUP BY node_id) m ON m.node_id = n.node_id"
+	"  LEFT JOIN heartbeat_log l ON l.seq = m.seq;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_NODES_ALL, S_NODE_INSERT, S_NODE_STATUS, S_NODE_HB, S_NODE_HB_GET,
+	S_LOG_HB_GET, S_LOG_ALL, S_LOG_FOLD, S_LOG_DROP,
 	S_SEQ_NEXT, S_CMD_INSERT, S_CMD_OPEN, S_CMD_MARK, S_CMD_UNDELIVER,
 	S_CMD_GET, S_CMD_RESULT, S_SCAN_INSERT, S_FINDING_INSERT,
 	S_NODE_SCAN, S_CMD_EXPIRE, S_CMD_PENDING, S_CMD_LIST, S_FINDINGS_OF,
@@ -151,10 +173,21 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
 	[S_NODE_STATUS] = "UPDATE nodes SET status = ?2, token_hash = ?3,"
 	    " status_changed_at = strftime('%s', 'now') WHERE node_id = ?1",
-	[S_NODE_HB] = "UPDATE nodes SET last_heartbeat_at = ?2, heartbeat = ?3,"
-	    " hostname = ?4, agent_version = ?5, hb_cloudflare = ?6,"
-	    " hb_services_down = ?7 WHERE node_id = ?1",
+	[S_NODE_HB] = "INSERT INTO heartbeat_log (node_id, at, heartbeat,"
+	    " hostname, agent_version, hb_cloudflare, hb_services_down)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_NODE_HB_GET] = "SELECT heartbeat FROM nodes WHERE node_id = ?1",
+	[S_LOG_HB_GET] = "SELECT heartbeat FROM heartbeat_log WHERE seq = ?1"
+	    " AND node_id = ?2",
+	[S_LOG_ALL] = "SELECT seq, node_id, at, hostname, agent_version,"
+	    " hb_cloudflare, hb_services_down FROM heartbeat_log ORDER BY seq",
+	[S_LOG_FOLD] = "UPDATE nodes SET (last_heartbeat_at, heartbeat,"
+	    " hostname, agent_version, hb_cloudflare, hb_services_down) ="
+	    " (SELECT at, heartbeat, hostname, agent_version, hb_cloudflare,"
+	    " hb_services_down FROM heartbeat_log WHERE seq = ?2)"
+	    " WHERE node_id = ?1 AND EXISTS (SELECT 1 FROM heartbeat_log"
+	    " WHERE seq = ?2)",
+	[S_LOG_DROP] = "DELETE FROM heartbeat_log WHERE seq <= ?1",
 	[S_SEQ_NEXT] = "UPDATE nodes SET last_seq = last_seq + 1"
 	    " WHERE node_id = ?1 RETURNING last_seq",
 	[S_CMD_INSERT] = "INSERT INTO commands (command_id, node_id, seq,"
@@ -533,18 +566,25 @@ store_node_set_status(struct store *s, const char *node_id,
 }
 
 int
-store_node_heartbeat(struct store *s, const char *node_id, char **json)
+store_node_heartbeat(struct store *s, const char *node_id, int64_t seq,
+    char **json)
 {
-	sqlite3_stmt	*st = s->st[S_NODE_HB_GET];
+	sqlite3_stmt	*st = s->st[seq > 0 ? S_LOG_HB_GET : S_NODE_HB_GET];
 	int		 rc = 0, r;
 
 	*json = NULL;
 	pthread_mutex_lock(&s->mu);
-	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	if (seq > 0) {
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
+	} else
+		sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL &&
 	    (*json = col_strdup(st, 0)) == NULL)
 		rc = -1;
+	else if (r == SQLITE_DONE && seq > 0)
+		rc = 1;		/* folded meanwhile */
 	else if (r != SQLITE_ROW && r != SQLITE_DONE) {
 		log_err("store_error", "op=node_heartbeat rc=%d error=\"%s\"",
 		    r, sqlite3_errmsg(s->db));
@@ -557,7 +597,7 @@ store_node_heartbeat(struct store *s, const char *node_id, char **json)
 }
 
 int
-store_heartbeats(struct store *s, const struct hb_write *w, size_t n)
+store_heartbeats(struct store *s, struct hb_write *w, size_t n)
 {
 	sqlite3_stmt	*st = s->st[S_NODE_HB];
 	int		 rc = -1;
@@ -579,10 +619,75 @@ store_heartbeats(struct store *s, const struct hb_write *w, size_t n)
 			(void)step_done(s, s->st[S_ROLLBACK], "rollback");
 			goto out;
 		}
+		w[i].seq = sqlite3_last_insert_rowid(s->db);
 	}
 	rc = step_done(s, s->st[S_COMMIT], "commit");
 	if (rc == -1)
 		(void)step_done(s, s->st[S_ROLLBACK], "rollback");
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+store_heartbeat_log(struct store *s,
+    int (*fn)(const struct hb_logged *, void *), void *arg)
+{
+	sqlite3_stmt	*st = s->st[S_LOG_ALL];
+	struct hb_logged l;
+	int		 r, ret = 0;
+
+	pthread_mutex_lock(&s->mu);
+	while (ret == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 1);
+		const char *host = (const char *)sqlite3_column_text(st, 3);
+		const char *ver = (const char *)sqlite3_column_text(st, 4);
+
+		memset(&l, 0, sizeof(l));
+		l.seq = sqlite3_column_int64(st, 0);
+		snprintf(l.node_id, sizeof(l.node_id), "%s", id ? id : "");
+		l.at = sqlite3_column_int64(st, 2);
+		l.hostname = host ? host : "";
+		l.agent_version = ver ? ver : "";
+		l.cloudflare = sqlite3_column_int(st, 5);
+		l.services_down = sqlite3_column_int(st, 6);
+		if (fn(&l, arg) == -1)
+			ret = -1;
+	}
+	if (ret == 0 && r != SQLITE_DONE) {
+		log_err("store_error", "op=heartbeat_log rc=%d error=\"%s\"",
+		    r, sqlite3_errmsg(s->db));
+		ret = -1;
+	}
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
+int
+store_fold(struct store *s, const struct hb_fold *fold, size_t n,
+    int64_t upto)
+{
+	sqlite3_stmt	*st = s->st[S_LOG_FOLD], *drop = s->st[S_LOG_DROP];
+	int		 rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (step_done(s, s->st[S_BEGIN], "begin") == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, fold[i].node_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, fold[i].seq);
+		if (step_done(s, st, "fold") == -1)
+			goto fail;
+	}
+	sqlite3_bind_int64(drop, 1, upto);
+	if (step_done(s, drop, "fold_drop") == -1 ||
+	    step_done(s, s->st[S_COMMIT], "commit") == -1)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	(void)step_done(s, s->st[S_ROLLBACK], "rollback");
 out:
 	pthread_mutex_unlock(&s->mu);
 	return rc;

@@ -1026,8 +1026,8 @@ heartbeat_flush_failure_is_retried(void **state)
 	struct node_view v;
 
 	enroll_approved(f, &n, "web-1");
-	exec_direct(f->db, "CREATE TRIGGER no_hb BEFORE UPDATE OF heartbeat "
-	    "ON nodes BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	exec_direct(f->db, "CREATE TRIGGER no_hb BEFORE INSERT "
+	    "ON heartbeat_log BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 	assert_int_equal(send_heartbeat(f, n.id, "retried", "up", "active"), 0);
 	fleet_flush(f->fl);	/* fails: the heartbeat must stay dirty */
 	/* Meanwhile it is still what readers see. */
@@ -1092,7 +1092,7 @@ written_heartbeat_is_read_from_the_store(void **state)
 	free(hb);
 	fleet_flush(f->fl);
 	/* Written: memory lets go; what the store holds is what is shown. */
-	snprintf(sql, sizeof(sql), "UPDATE nodes SET heartbeat = "
+	snprintf(sql, sizeof(sql), "UPDATE heartbeat_log SET heartbeat = "
 	    "'{\"uptime_secs\":22}' WHERE node_id = '%s'", n.id);
 	exec_direct(f->db, sql);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
@@ -1134,13 +1134,18 @@ order_sender(void *arg)
 	return NULL;
 }
 
+/* Flushes back to back; every third round folds the whole log too. */
 static void *
 order_flusher(void *arg)
 {
-	struct order_fx *o = arg;
+	struct order_fx	*o = arg;
+	unsigned	 i = 0;
 
-	while (!o->stop)
+	while (!o->stop) {
 		fleet_flush(o->f->fl);
+		if (++i % 3 == 0)
+			fleet_fold_all(o->f->fl);
+	}
 	return NULL;
 }
 
@@ -1199,6 +1204,115 @@ readers_never_see_an_older_heartbeat_while_flushing(void **state)
 	restart(f);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_int_equal(uptime_of(hb), 3000);
+	free(hb);
+}
+
+/* Rows in heartbeat_log now (through a second connection). */
+static int
+log_rows(struct fx *f)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	int		 n = -1;
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM heartbeat_log", -1,
+	    &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+/*
+ * The log stays bounded (twice the fleet, at least 4,096 rows, plus a
+ * round): past it the oldest rows are folded into nodes, and every read
+ * still gives each node's latest heartbeat; a clean stop empties the log.
+ */
+static void
+heartbeat_log_is_folded_past_its_limit(void **state)
+{
+	struct fx		*f = *state;
+	enum { NODES = 64, ROUNDS = 100 };
+	struct node		*n = calloc(NODES, sizeof(*n));
+	struct node_view	 v;
+	char			*hb;
+	int			 most = 0;
+
+	assert_non_null(n);
+	for (int i = 0; i < NODES; i++)
+		enroll_approved(f, &n[i], "n");
+	for (int r = 1; r <= ROUNDS; r++) {
+		for (int i = 0; i < NODES; i++)
+			assert_int_equal(send_uptime(f, n[i].id, r), 0);
+		fleet_flush(f->fl);
+		if (log_rows(f) > most)
+			most = log_rows(f);
+		/* Each node's latest, wherever it is now. */
+		for (int i = 0; i < NODES; i += 7) {
+			hb = NULL;
+			assert_int_equal(fleet_get(f->fl, n[i].id, time(NULL),
+			    &v, &hb), 0);
+			assert_int_equal(uptime_of(hb), r);
+			free(hb);
+		}
+	}
+	assert_true(most > 4096 - NODES);	/* it was used */
+	assert_true(most <= 4096 + NODES);	/* and bounded */
+	assert_true(log_rows(f) < ROUNDS * NODES);
+	restart(f);
+	assert_int_equal(log_rows(f), 0);	/* a clean stop folds it all */
+	for (int i = 0; i < NODES; i++) {
+		hb = NULL;
+		assert_int_equal(fleet_get(f->fl, n[i].id, time(NULL), &v,
+		    &hb), 0);
+		assert_int_equal(uptime_of(hb), ROUNDS);
+		free(hb);
+	}
+	free(n);
+}
+
+/*
+ * After a crash the log is replayed over nodes: what a start knows (time,
+ * hostname, version, the facts attention takes) comes from the newest row
+ * of each node, and the document is read from that row.
+ */
+static void
+heartbeat_log_is_replayed_at_start(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 a;
+	struct node_view	 v;
+	char			*hb = NULL, sql[768];
+
+	enroll_approved(f, &a, "web-1");
+	assert_int_equal(send_heartbeat(f, a.id, "web-1", "up", "active"), 0);
+	restart(f);
+	assert_int_equal(log_rows(f), 0);
+	/* What a crash leaves: rows the fleet never folded. */
+	snprintf(sql, sizeof(sql), "INSERT INTO heartbeat_log (node_id, at, "
+	    "heartbeat, hostname, agent_version, hb_cloudflare, "
+	    "hb_services_down) VALUES ('%s', %lld, '{\"uptime_secs\":5}', "
+	    "'older', '0.0.9', 1, 0), ('%s', %lld, '{\"uptime_secs\":6}', "
+	    "'web-1-crashed', '0.2.0', 2, 1), ('00000000-0000-4000-8000-"
+	    "000000000000', 1, '{}', 'ghost', '0', 1, 0)", a.id,
+	    (long long)time(NULL) - 5, a.id, (long long)time(NULL));
+	exec_direct(f->db, sql);
+	restart(f);
+	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &hb), 0);
+	assert_string_equal(v.hostname, "web-1-crashed");
+	assert_string_equal(v.agent_version, "0.2.0");
+	assert_true(v.reasons & R_CLOUDFLARE_DOWN);
+	assert_true(v.reasons & R_SERVICES_DOWN);
+	assert_int_equal(uptime_of(hb), 6);
+	free(hb);
+	assert_int_equal(fleet_size(f->fl), 1);	/* the ghost's row: no node */
+	restart(f);
+	assert_int_equal(log_rows(f), 0);
+	hb = NULL;
+	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &hb), 0);
+	assert_string_equal(v.hostname, "web-1-crashed");
+	assert_int_equal(uptime_of(hb), 6);
 	free(hb);
 }
 
@@ -1432,6 +1546,8 @@ main(void)
 		T(revoke_fails_cleanly_when_store_update_fails),
 		T(heartbeat_flush_failure_is_retried),
 		T(written_heartbeat_is_read_from_the_store),
+		T(heartbeat_log_is_folded_past_its_limit),
+		T(heartbeat_log_is_replayed_at_start),
 		T(readers_never_see_an_older_heartbeat_while_flushing),
 		T(fleet_get_unknown_is_minus_one_and_list_empty_fleet),
 		T(fleet_list_copies_heartbeats),

@@ -453,13 +453,13 @@ store_node_set_status_unknown_id_fails(void **state)
 
 /* ---- heartbeats -------------------------------------------------------------------- */
 
-/* The stored heartbeat of id, checked against want (NULL: none). */
+/* The stored heartbeat of id at seq (0: nodes), checked against want. */
 static void
-assert_stored_hb(struct fx *f, const char *id, const char *want)
+assert_stored_hb(struct fx *f, const char *id, int64_t seq, const char *want)
 {
 	char *json = (char *)(uintptr_t)"sentinel";
 
-	assert_int_equal(store_node_heartbeat(f->st, id, &json), 0);
+	assert_int_equal(store_node_heartbeat(f->st, id, seq, &json), 0);
 	if (want == NULL)
 		assert_null(json);
 	else
@@ -468,82 +468,183 @@ assert_stored_hb(struct fx *f, const char *id, const char *want)
 }
 
 static void
-store_heartbeats_batch_then_reload(void **state)
+hb_write_set(struct hb_write *w, const char *id, int64_t at, const char *json,
+    const char *host, const char *ver)
+{
+	memset(w, 0, sizeof(*w));
+	snprintf(w->node_id, sizeof(w->node_id), "%s", id);
+	w->at = at;
+	w->json = (char *)(uintptr_t)json;
+	w->hostname = (char *)(uintptr_t)host;
+	w->agent_version = (char *)(uintptr_t)ver;
+}
+
+struct logged {
+	size_t		 n;
+	struct hb_logged r[8];
+	char		 host[8][32];
+};
+
+static int
+collect_log(const struct hb_logged *l, void *arg)
+{
+	struct logged *g = arg;
+
+	if (g->n == 8)
+		return -1;
+	g->r[g->n] = *l;
+	snprintf(g->host[g->n], sizeof(g->host[0]), "%s", l->hostname);
+	g->r[g->n].hostname = g->host[g->n];
+	g->r[g->n].agent_version = NULL;	/* borrowed: gone */
+	g->n++;
+	return 0;
+}
+
+/*
+ * Heartbeats are appended to heartbeat_log (nodes untouched), read back
+ * by their row, replayed in order after a reopen, and folded into nodes.
+ */
+static void
+store_heartbeats_append_then_fold(void **state)
 {
 	struct fx		*f = *state;
 	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
 	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
 	struct node_rec		 c = make_rec(ID_C, "idle", NODE_APPROVED, 1, 3);
 	struct hb_write		 w[2];
+	struct hb_fold		 fold;
+	struct logged		 g;
 	const struct node_rec	*r;
 	struct loaded		 l;
+	char			*json;
 
 	open_ok(f);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
 	assert_int_equal(store_node_insert(f->st, &b), 0);
 	assert_int_equal(store_node_insert(f->st, &c), 0);
-	memset(w, 0, sizeof(w));
-	snprintf(w[0].node_id, sizeof(w[0].node_id), "%s", ID_A);
-	w[0].at = 1795773601;
-	w[0].json = (char *)(uintptr_t)"{\"hostname\":\"web-1b\"}";
-	w[0].hostname = (char *)(uintptr_t)"web-1b";
-	w[0].agent_version = (char *)(uintptr_t)"0.1.1";
-	snprintf(w[1].node_id, sizeof(w[1].node_id), "%s", ID_B);
-	w[1].at = 1795773602;
-	w[1].json = (char *)(uintptr_t)"{\"hostname\":\"db-1\"}";
-	w[1].hostname = (char *)(uintptr_t)"db-1";
-	w[1].agent_version = (char *)(uintptr_t)"0.1.0";
+	hb_write_set(&w[0], ID_A, 1795773601, "{\"hostname\":\"web-1b\"}",
+	    "web-1b", "0.1.1");
+	w[0].cloudflare = CF_DOWN;
+	w[0].services_down = 1;
+	hb_write_set(&w[1], ID_B, 1795773602, "{\"hostname\":\"db-1\"}",
+	    "db-1", "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, w, 2), 0);
+	assert_true(w[0].seq > 0 && w[1].seq == w[0].seq + 1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM heartbeat_log"),
+	    2);
 	reopen(f);
+	/* nodes is untouched; the log has both, oldest first. */
 	load_all(f, &l);
 	r = loaded_find(&l, ID_A);
-	assert_non_null(r);
-	assert_int_equal(r->last_heartbeat_at, 1795773601);
-	/* Its facts are stored beside it: the load leaves the JSON in the store. */
+	assert_int_equal(r->last_heartbeat_at, 0);
+	assert_string_equal(r->hostname, "web-1");
 	assert_null(r->heartbeat);
-	assert_stored_hb(f, ID_A, "{\"hostname\":\"web-1b\"}");
+	loaded_free(&l);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_heartbeat_log(f->st, collect_log, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.r[0].seq, w[0].seq);
+	assert_string_equal(g.r[0].node_id, ID_A);
+	assert_int_equal(g.r[0].at, 1795773601);
+	assert_string_equal(g.r[0].hostname, "web-1b");
+	assert_int_equal(g.r[0].cloudflare, CF_DOWN);
+	assert_int_equal(g.r[0].services_down, 1);
+	assert_string_equal(g.r[1].node_id, ID_B);
+	assert_stored_hb(f, ID_A, w[0].seq, "{\"hostname\":\"web-1b\"}");
+	assert_stored_hb(f, ID_B, w[1].seq, "{\"hostname\":\"db-1\"}");
+	assert_stored_hb(f, ID_A, 0, NULL);	/* not folded yet */
+	/* A row is read only for its own node. */
+	json = NULL;
+	assert_int_equal(store_node_heartbeat(f->st, ID_B, w[0].seq, &json), 1);
+	assert_null(json);
+
+	/* Fold A's row; B's is dropped unfolded (as if a newer one existed). */
+	snprintf(fold.node_id, sizeof(fold.node_id), "%s", ID_A);
+	fold.seq = w[0].seq;
+	assert_int_equal(store_fold(f->st, &fold, 1, w[1].seq), 0);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM heartbeat_log"),
+	    0);
+	assert_stored_hb(f, ID_A, 0, "{\"hostname\":\"web-1b\"}");
+	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[0].seq, &json), 1);
+	load_all(f, &l);
+	r = loaded_find(&l, ID_A);
+	assert_int_equal(r->last_heartbeat_at, 1795773601);
 	assert_string_equal(r->hostname, "web-1b");
 	assert_string_equal(r->agent_version, "0.1.1");
-	/* The heartbeat does not touch status or token. */
-	assert_int_equal(r->status, NODE_APPROVED);
+	assert_int_equal(r->hb_cloudflare, CF_DOWN);
+	assert_int_equal(r->hb_services_down, 1);
+	assert_int_equal(r->status, NODE_APPROVED);	/* untouched */
 	assert_int_equal(r->has_token, 1);
 	r = loaded_find(&l, ID_B);
-	assert_int_equal(r->last_heartbeat_at, 1795773602);
-	assert_stored_hb(f, ID_B, "{\"hostname\":\"db-1\"}");
+	assert_int_equal(r->last_heartbeat_at, 0);
 	r = loaded_find(&l, ID_C);
 	assert_int_equal(r->last_heartbeat_at, 0);
-	assert_null(r->heartbeat);
-	assert_stored_hb(f, ID_C, NULL);
-	assert_stored_hb(f, "00000000-0000-4000-8000-000000000000", NULL);
+	assert_stored_hb(f, ID_C, 0, NULL);
 	loaded_free(&l);
+	/* Sequence numbers are never reused, even after the log emptied. */
+	assert_int_equal(store_heartbeats(f->st, w, 1), 0);
+	assert_true(w[0].seq > w[1].seq);
 }
 
+/* A fold is one transaction: when it fails, nodes and the log stay. */
 static void
-store_heartbeats_later_batch_overwrites(void **state)
+store_fold_failure_keeps_the_log(void **state)
 {
 	struct fx	*f = *state;
 	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
 	struct hb_write	 w;
-	struct loaded	 l;
+	struct hb_fold	 fold;
 
 	open_ok(f);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
-	memset(&w, 0, sizeof(w));
-	snprintf(w.node_id, sizeof(w.node_id), "%s", ID_A);
-	w.hostname = (char *)(uintptr_t)"web-1";
-	w.agent_version = (char *)(uintptr_t)"0.1.0";
-	for (int i = 0; i < 50; i++) {
-		char json[64];
+	hb_write_set(&w, ID_A, 7, "{\"n\":1}", "web-1", "0.1.0");
+	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
+	exec_direct(f->db, "CREATE TRIGGER no_drop BEFORE DELETE ON "
+	    "heartbeat_log BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	snprintf(fold.node_id, sizeof(fold.node_id), "%s", ID_A);
+	fold.seq = w.seq;
+	assert_int_equal(store_fold(f->st, &fold, 1, w.seq), -1);
+	assert_stored_hb(f, ID_A, 0, NULL);
+	assert_stored_hb(f, ID_A, w.seq, "{\"n\":1}");
+	exec_direct(f->db, "DROP TRIGGER no_drop");
+	assert_int_equal(store_fold(f->st, &fold, 1, w.seq), 0);
+	assert_stored_hb(f, ID_A, 0, "{\"n\":1}");
+}
+
+/* latest_heartbeats: each node's latest, from the log or from nodes. */
+static void
+store_latest_heartbeats_view(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec	 b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
+	struct hb_write	 w;
+	struct hb_fold	 fold;
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	assert_int_equal(store_node_insert(f->st, &b), 0);
+	for (int i = 1; i <= 3; i++) {
+		char json[32];
 
 		snprintf(json, sizeof(json), "{\"n\":%d}", i);
-		w.at = 1795773600 + i;
-		w.json = json;
+		hb_write_set(&w, ID_A, i, json, "web-1", "0.1.0");
 		assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
 	}
-	load_all(f, &l);
-	assert_int_equal(l.r[0].last_heartbeat_at, 1795773649);
-	assert_stored_hb(f, l.r[0].node_id, "{\"n\":49}");
-	loaded_free(&l);
+	hb_write_set(&w, ID_B, 9, "{\"n\":9}", "db-1", "0.1.0");
+	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
+	snprintf(fold.node_id, sizeof(fold.node_id), "%s", ID_B);
+	fold.seq = w.seq;
+	/* Fold B only, keeping A's rows: drop nothing (upto 0). */
+	assert_int_equal(store_fold(f->st, &fold, 1, 0), 0);
+	assert_int_equal(query_int(f->db, "SELECT at FROM latest_heartbeats "
+	    "WHERE node_id = '" ID_A "'"), 3);
+	assert_int_equal(query_int(f->db, "SELECT json_extract(heartbeat, "
+	    "'$.n') FROM latest_heartbeats WHERE node_id = '" ID_A "'"), 3);
+	assert_int_equal(query_int(f->db, "SELECT at FROM latest_heartbeats "
+	    "WHERE node_id = '" ID_B "'"), 9);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM "
+	    "latest_heartbeats"), 2);
 }
 
 static void
@@ -615,8 +716,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(store_duplicate_insert_fails_and_keeps_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_node_set_status_updates_status_and_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_node_set_status_unknown_id_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(store_heartbeats_batch_then_reload, setup, teardown),
-		cmocka_unit_test_setup_teardown(store_heartbeats_later_batch_overwrites, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_heartbeats_append_then_fold, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_fold_failure_keeps_the_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_latest_heartbeats_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_empty_batch_is_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeat_for_unknown_node_creates_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_load_nodes_stops_when_callback_fails_and_stays_usable, setup, teardown),
