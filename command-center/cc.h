@@ -582,6 +582,12 @@ void		*req_done_arg(const struct req *r);
 
 /* Each queues the one answer of a request; body bufs are consumed. */
 void		 resp_json(struct req *r, unsigned status, struct buf *body);
+/*
+ * A 200 JSON answer whose body is a string constant (it outlives every
+ * request): the response is built once, with its headers, and shared by
+ * every request that gives the same constant (at most 16 of them).
+ */
+void		 resp_json_const(struct req *r, const char *body);
 void		 resp_html(struct req *r, unsigned status, struct buf *body);
 void		 resp_error(struct req *r, unsigned status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -245,6 +245,69 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 	    r->url, status, len);
 }
 
+/* Responses built once for constant bodies (resp_json_const). */
+#define SHARED_MAX	16
+static struct {
+	const char		*body;
+	struct MHD_Response	*resp;
+} shared[SHARED_MAX];
+static size_t		shared_n;
+static pthread_mutex_t	shared_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct MHD_Response *
+shared_response(const char *body)
+{
+	struct MHD_Response *resp = NULL;
+
+	pthread_mutex_lock(&shared_mu);
+	for (size_t i = 0; i < shared_n && resp == NULL; i++)
+		if (shared[i].body == body)
+			resp = shared[i].resp;
+	if (resp == NULL && shared_n < SHARED_MAX &&
+	    (resp = MHD_create_response_from_buffer(strlen(body),
+	    (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT)) != NULL) {
+		add_common_headers(resp);
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+		MHD_add_response_header(resp, "Content-Type",
+		    "application/json");
+		shared[shared_n].body = body;
+		shared[shared_n++].resp = resp;
+	}
+	pthread_mutex_unlock(&shared_mu);
+	return resp;
+}
+
+void
+resp_json_const(struct req *r, const char *body)
+{
+	struct MHD_Response *resp;
+
+	if (r->answered || (resp = shared_response(body)) == NULL) {
+		struct buf b;	/* the table is full: an answer of its own */
+
+		buf_init(&b, strlen(body) + 1);
+		buf_puts(&b, body);
+		resp_json(r, 200, &b);
+		return;
+	}
+	r->answered = 1;
+	/* MHD counts the response's uses: one per queue, ours stays. */
+	r->queue_ret = MHD_queue_response(r->conn, 200, resp);
+	log_debug("http", "method=%s path=%s status=200 bytes=%zu", r->method,
+	    r->url, strlen(body));
+}
+
+/* Drops the shared responses (at exit, after the daemon stopped). */
+static void
+shared_free(void)
+{
+	pthread_mutex_lock(&shared_mu);
+	for (size_t i = 0; i < shared_n; i++)
+		MHD_destroy_response(shared[i].resp);
+	shared_n = 0;
+	pthread_mutex_unlock(&shared_mu);
+}
+
 void
 resp_json(struct req *r, unsigned status, struct buf *body)
 {
@@ -954,6 +1017,7 @@ server_stop(struct server *s)
 	if (s == NULL)
 		return;
 	MHD_stop_daemon(s->d);
+	shared_free();
 	close(s->fd);
 	free(s);
 }

@@ -353,3 +353,28 @@ def test_the_agents_own_log_lines_stay_out_of_command_output(cc, agent):
         cmd = wait_command(c, nid, cid)
         assert "event=" not in (cmd["output"] or ""), cmd["output"]
         assert "level=debug" not in (cmd["output"] or "")
+
+
+def test_heartbeat_answers_count_queued_commands_whatever_their_number(cc, enroll_node):
+    # The usual counts are answered with responses built once and shared by every
+    # request; larger ones are built per answer. Both must say the same thing the
+    # same way, every time.
+    c = cc()
+    n = enroll_node(c)
+    cids = []
+    for want in range(0, 7):
+        for _ in range(2):   # a shared response is sent twice, whole both times
+            r = n.heartbeat()
+            assert r.status == 200
+            assert r.json() == {"ok": True, "pending_commands": want}
+            assert r.headers["content-type"] == "application/json"
+            assert r.headers["cache-control"] == "no-store"
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert int(r.headers["content-length"]) == len(r.body)
+        cids.append(c.post_json(f"/nodes/{n.node_id}/commands",
+                                {"command": "agent-info"}).json()["command_id"])
+    for left in range(len(cids) - 1, -1, -1):
+        r = c.post_json("/api/agent/command-result", result_body(n, cids[left]),
+                        token=n.token)
+        assert r.status == 200
+        assert n.heartbeat().json()["pending_commands"] == left
