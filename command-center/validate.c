@@ -292,6 +292,12 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 
 /* ---- the heartbeat fast path ------------------------------------------ */
 
+/* strlen of each hb_fields entry, in the same order. */
+static const size_t hb_field_len[] = { 7, 8, 10, 13, 11, 5, 12, 18, 10, 8,
+    7 };
+_Static_assert(sizeof(hb_field_len) / sizeof(hb_field_len[0]) ==
+    sizeof(hb_fields) / sizeof(hb_fields[0]), "one length per field");
+
 enum { F_SVC = 9, F_ALL = (1u << 11) - 1 };
 
 struct fast {
@@ -488,8 +494,7 @@ fast_map_key(void *ctx, const unsigned char *s, size_t len)
 	if (x->depth != 1 || x->field != -1)
 		return 0;
 	for (i = 0; i < sizeof(hb_fields) / sizeof(hb_fields[0]); i++)
-		if (strlen(hb_fields[i]) == len &&
-		    memcmp(hb_fields[i], s, len) == 0)
+		if (hb_field_len[i] == len && memcmp(hb_fields[i], s, len) == 0)
 			break;
 	if (i == sizeof(hb_fields) / sizeof(hb_fields[0]) ||
 	    (x->seen & (1u << i)))
