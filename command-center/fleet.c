@@ -20,7 +20,7 @@
 #include "util.h"
 
 #define FLUSH_MS	200
-#define LOG_ROWS_MIN	4096	/* heartbeat_log rows kept before folding */
+#define LOG_ROWS_MIN	4096	/* heartbeat_log rows always kept */
 #define LOG_FOLD_MAX	16384	/* rows folded per transaction */
 #define SLOT_EMPTY	0u
 #define SLOT_DEAD	UINT32_MAX
@@ -47,9 +47,18 @@ struct fnode {
 	int64_t		 due;	/* when time alone changes the reasons */
 };
 
-/* An open-addressing index of node numbers (+1), linear probing. */
+/*
+ * An open-addressing index of node numbers (+1), linear probing. Each slot
+ * keeps 32 bits of its key's hash beside the number: a probe compares them
+ * before it touches the node (a cache miss), and a rebuild needs no hash.
+ */
+struct slot {
+	uint32_t	 num;	/* node number + 1, SLOT_EMPTY or SLOT_DEAD */
+	uint32_t	 h;	/* the key's hash, low 32 bits */
+};
+
 struct index {
-	uint32_t	*slot;
+	struct slot	*slot;
 	size_t		 cap;	/* power of two */
 	size_t		 used;	/* live + dead */
 };
@@ -115,12 +124,13 @@ index_find(const struct fleet *f, const struct index *ix, uint64_t h,
 	if (ix->cap == 0)
 		return NULL;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		uint32_t s = ix->slot[i];
+		const struct slot *s = &ix->slot[i];
 
-		if (s == SLOT_EMPTY)
+		if (s->num == SLOT_EMPTY)
 			return NULL;
-		if (s != SLOT_DEAD && match(f->node[s - 1], key))
-			return f->node[s - 1];
+		if (s->num != SLOT_DEAD && s->h == (uint32_t)h &&
+		    match(f->node[s->num - 1], key))
+			return f->node[s->num - 1];
 	}
 }
 
@@ -146,15 +156,17 @@ node_key_hash(const struct fleet *f, const struct index *ix,
 }
 
 static void
-index_put_raw(struct index *ix, uint64_t h, uint32_t num)
+index_put_raw(struct index *ix, uint32_t h, uint32_t num)
 {
 	size_t mask = ix->cap - 1;
 
 	for (size_t i = h & mask;; i = (i + 1) & mask)
-		if (ix->slot[i] == SLOT_EMPTY || ix->slot[i] == SLOT_DEAD) {
-			if (ix->slot[i] == SLOT_EMPTY)
+		if (ix->slot[i].num == SLOT_EMPTY ||
+		    ix->slot[i].num == SLOT_DEAD) {
+			if (ix->slot[i].num == SLOT_EMPTY)
 				ix->used++;
-			ix->slot[i] = num;
+			ix->slot[i].num = num;
+			ix->slot[i].h = h;
 			return;
 		}
 }
@@ -165,22 +177,22 @@ index_add(struct fleet *f, struct index *ix, uint32_t num)
 {
 	if ((ix->used + 1) * 10 >= ix->cap * 7) {
 		size_t		 ncap = ix->cap ? ix->cap * 2 : 1024;
-		uint32_t	*old = ix->slot;
+		struct slot	*old = ix->slot;
 		size_t		 ocap = ix->cap;
 
-		if ((ix->slot = calloc(ncap, sizeof(uint32_t))) == NULL) {
+		if ((ix->slot = calloc(ncap, sizeof(*ix->slot))) == NULL) {
 			ix->slot = old;
 			return -1;
 		}
 		ix->cap = ncap;
 		ix->used = 0;
 		for (size_t i = 0; i < ocap; i++)
-			if (old[i] != SLOT_EMPTY && old[i] != SLOT_DEAD)
-				index_put_raw(ix, node_key_hash(f, ix,
-				    f->node[old[i] - 1]), old[i]);
+			if (old[i].num != SLOT_EMPTY && old[i].num != SLOT_DEAD)
+				index_put_raw(ix, old[i].h, old[i].num);
 		free(old);
 	}
-	index_put_raw(ix, node_key_hash(f, ix, f->node[num - 1]), num);
+	index_put_raw(ix, (uint32_t)node_key_hash(f, ix, f->node[num - 1]),
+	    num);
 	return 0;
 }
 
@@ -194,10 +206,10 @@ token_index_del(struct fleet *f, uint32_t num)
 
 	if (ix->cap == 0)
 		return;
-	for (size_t i = h & mask; ix->slot[i] != SLOT_EMPTY;
+	for (size_t i = h & mask; ix->slot[i].num != SLOT_EMPTY;
 	    i = (i + 1) & mask)
-		if (ix->slot[i] == num) {
-			ix->slot[i] = SLOT_DEAD;
+		if (ix->slot[i].num == num) {
+			ix->slot[i].num = SLOT_DEAD;
 			return;
 		}
 }
@@ -585,29 +597,33 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
 }
 
 /*
- * Folds the oldest heartbeat_log rows into nodes (called with flush_mu):
- * past the log's limit (twice the fleet, at least LOG_ROWS_MIN rows), the
- * oldest rows down to half of it, at most LOG_FOLD_MAX at a time; all of
+ * Folds the oldest heartbeat_log rows into nodes (called with flush_mu).
+ * The log keeps the fleet's size and an eighth (at least LOG_ROWS_MIN
+ * rows): at a 30 s heartbeat, the last 34 s. Past that and a sixteenth
+ * more, the oldest rows down to it, at most LOG_FOLD_MAX at a time; all of
  * them when all is set. Only a node whose latest heartbeat is among them
- * is written into nodes: the others have a newer row in the log still, so
- * at a 30 s heartbeat a live node's row is dropped, never rewritten.
+ * is written into nodes: a live node has a newer row in the log by then,
+ * so its old row is dropped, never rewritten. What a start after a crash
+ * replays stays under 1.2 times the fleet's rows (plus a round).
  */
 static void
 fold(struct fleet *f, int all)
 {
 	struct hb_fold	*items;
-	size_t		 n = 0, cap, limit;
+	size_t		 n = 0, cap, keep, slack;
 	int64_t		 rows, hi;
 
 	for (;;) {
 		pthread_mutex_lock(&f->mu);
 		rows = f->log_first ? f->log_last - f->log_first + 1 : 0;
-		limit = f->n * 2 > LOG_ROWS_MIN ? f->n * 2 : LOG_ROWS_MIN;
-		if (rows == 0 || (!all && rows <= (int64_t)limit)) {
+		keep = f->n + f->n / 8 > LOG_ROWS_MIN ? f->n + f->n / 8 :
+		    LOG_ROWS_MIN;
+		slack = f->n / 16 > LOG_ROWS_MIN ? f->n / 16 : LOG_ROWS_MIN;
+		if (rows == 0 || (!all && rows <= (int64_t)(keep + slack))) {
 			pthread_mutex_unlock(&f->mu);
 			return;
 		}
-		hi = all ? f->log_last : f->log_last - (int64_t)limit / 2;
+		hi = all ? f->log_last : f->log_last - (int64_t)keep;
 		if (hi - f->log_first + 1 > LOG_FOLD_MAX)
 			hi = f->log_first + LOG_FOLD_MAX - 1;
 		cap = (size_t)(hi - f->log_first + 1);

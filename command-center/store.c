@@ -133,6 +133,12 @@ static const char *const migrations[] = {
 	"  hb_cloudflare INTEGER NOT NULL,"
 	"  hb_services_down INTEGER NOT NULL"
 	");"
+	/*
+	 * What a start replays, without the documents: a covering index
+	 * read in seq order is a seventh of the table's pages.
+	 */
+	"CREATE INDEX heartbeat_log_replay ON heartbeat_log (seq, node_id,"
+	"  at, hostname, agent_version, hb_cloudflare, hb_services_down);"
 	"CREATE VIEW latest_heartbeats AS"
 	"  SELECT n.node_id, coalesce(l.at, n.last_heartbeat_at) AS at,"
 	"    coalesce(l.heartbeat, n.heartbeat) AS heartbeat"
