@@ -478,6 +478,16 @@ find(const struct fleet *f, const char *node_id)
 
 static int	set_str(char **dst, const char *src);
 
+/* Row seq is in heartbeat_log now (seqs only grow). */
+static void
+log_noted(struct fleet *f, int64_t seq)
+{
+	if (f->log_first == 0)
+		f->log_first = seq;
+	if (seq > f->log_last)
+		f->log_last = seq;
+}
+
 /* A start replays heartbeat_log over what nodes holds (no JSON read). */
 static int
 replay_cb(const struct hb_logged *l, void *arg)
@@ -485,9 +495,7 @@ replay_cb(const struct hb_logged *l, void *arg)
 	struct fleet	*f = arg;
 	struct fnode	*n = find(f, l->node_id);
 
-	if (f->log_first == 0)
-		f->log_first = l->seq;
-	f->log_last = l->seq;
+	log_noted(f, l->seq);
 	if (n == NULL)
 		return 0;	/* not a node (any more): folded away later */
 	if (set_str(&n->r.hostname, l->hostname) == -1 ||
@@ -578,10 +586,7 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
 			fn->hb_inflight = NULL;
 		if (committed) {
 			fn->hb_seq = w[i].seq;
-			if (f->log_first == 0)
-				f->log_first = w[i].seq;
-			if (w[i].seq > f->log_last)
-				f->log_last = w[i].seq;
+			log_noted(f, w[i].seq);
 			continue;
 		}
 		if (fn->r.heartbeat != NULL)

@@ -196,6 +196,24 @@ add_common_headers(struct MHD_Response *resp)
 		    common_headers[i][1]);
 }
 
+/* The headers of an answer of type ctype (NULL: none) and location. */
+static void
+add_headers(struct MHD_Response *resp, const char *ctype,
+    const char *location)
+{
+	add_common_headers(resp);
+	/* Only the stylesheet may be cached; every answer about state not. */
+	MHD_add_response_header(resp, "Cache-Control", ctype != NULL &&
+	    strncmp(ctype, "text/css", 8) == 0 ? "public, max-age=3600" :
+	    "no-store");
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
+		MHD_add_response_header(resp, "Content-Security-Policy", csp);
+	if (location != NULL)
+		MHD_add_response_header(resp, "Location", location);
+}
+
 /* Queues body (consumed) with status and content type. */
 static void
 respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
@@ -228,17 +246,7 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 		r->queue_ret = MHD_NO;
 		return;
 	}
-	add_common_headers(resp);
-	/* Only the stylesheet may be cached; every answer about state not. */
-	MHD_add_response_header(resp, "Cache-Control", ctype != NULL &&
-	    strncmp(ctype, "text/css", 8) == 0 ? "public, max-age=3600" :
-	    "no-store");
-	if (ctype != NULL)
-		MHD_add_response_header(resp, "Content-Type", ctype);
-	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
-		MHD_add_response_header(resp, "Content-Security-Policy", csp);
-	if (location != NULL)
-		MHD_add_response_header(resp, "Location", location);
+	add_headers(resp, ctype, location);
 	r->queue_ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	log_debug("http", "method=%s path=%s status=%u bytes=%zu", r->method,
@@ -266,10 +274,7 @@ shared_response(const char *body)
 	if (resp == NULL && shared_n < SHARED_MAX &&
 	    (resp = MHD_create_response_from_buffer(strlen(body),
 	    (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT)) != NULL) {
-		add_common_headers(resp);
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
-		MHD_add_response_header(resp, "Content-Type",
-		    "application/json");
+		add_headers(resp, "application/json", NULL);
 		shared[shared_n].body = body;
 		shared[shared_n++].resp = resp;
 	}

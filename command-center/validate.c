@@ -384,52 +384,53 @@ fast_number(void *ctx, const char *s, size_t len)
 	return 1;
 }
 
+/* Copies a string into dst and checks it with ok(); 0 when either fails. */
+static int
+fast_str(char *dst, size_t dstlen, const unsigned char *s, size_t len,
+    int (*ok)(const char *))
+{
+	return fast_copy(dst, dstlen, s, len) && ok(dst);
+}
+
 static int
 fast_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct fast		*x = ctx;
 	struct hb_strings	*hs = x->s;
+	int			 ok = 0;
 
 	if (x->depth == 3) {
-		if (x->svc_key == 1 && fast_copy(x->svc_name,
-		    sizeof(x->svc_name), s, len) &&
-		    cmd_unit_valid(x->svc_name)) {
-			x->svc_key = 0;
-			return 1;
-		}
-		if (x->svc_key == 2 && fast_copy(x->svc_state,
-		    sizeof(x->svc_state), s, len) && is_state(x->svc_state)) {
-			if (state_is_down(x->svc_state))
-				x->hb->services_down = 1;
-			x->svc_key = 0;
-			return 1;
-		}
-		return 0;
+		if (x->svc_key == 1)
+			ok = fast_str(x->svc_name, sizeof(x->svc_name), s, len,
+			    cmd_unit_valid);
+		else if (x->svc_key == 2 && (ok = fast_str(x->svc_state,
+		    sizeof(x->svc_state), s, len, is_state)) &&
+		    state_is_down(x->svc_state))
+			x->hb->services_down = 1;
+		x->svc_key = 0;
+		return ok;
 	}
 	if (x->depth != 1)
 		return 0;
 	switch (x->field) {
 	case 0:
-		if (!fast_copy(hs->node_id, sizeof(hs->node_id), s, len) ||
-		    !is_uuid(hs->node_id))
-			return 0;
+		ok = fast_str(hs->node_id, sizeof(hs->node_id), s, len,
+		    is_uuid);
 		break;
 	case 1:
-		if (!fast_copy(hs->hostname, sizeof(hs->hostname), s, len) ||
-		    !validate_hostname(hs->hostname))
-			return 0;
+		ok = fast_str(hs->hostname, sizeof(hs->hostname), s, len,
+		    validate_hostname);
 		break;
 	case 2:
-		if (!fast_copy(hs->os_profile, sizeof(hs->os_profile), s, len) ||
-		    !validate_profile(hs->os_profile))
-			return 0;
+		ok = fast_str(hs->os_profile, sizeof(hs->os_profile), s, len,
+		    validate_profile);
 		break;
 	case 3:
-		if (!fast_copy(hs->agent_version, sizeof(hs->agent_version), s,
-		    len) || !is_version(hs->agent_version))
-			return 0;
+		ok = fast_str(hs->agent_version, sizeof(hs->agent_version), s,
+		    len, is_version);
 		break;
 	case 8:
+		ok = 1;
 		if (len == 2 && memcmp(s, "up", 2) == 0)
 			x->hb->cloudflare = CF_UP;
 		else if (len == 4 && memcmp(s, "down", 4) == 0)
@@ -437,18 +438,14 @@ fast_string(void *ctx, const unsigned char *s, size_t len)
 		else if (len == 7 && memcmp(s, "unknown", 7) == 0)
 			x->hb->cloudflare = CF_UNKNOWN;
 		else
-			return 0;
+			ok = 0;
 		break;
 	case 10:
-		if (!fast_copy(x->sent_at, sizeof(x->sent_at), s, len) ||
-		    !is_time(x->sent_at))
-			return 0;
+		ok = fast_str(x->sent_at, sizeof(x->sent_at), s, len, is_time);
 		break;
-	default:
-		return 0;
 	}
 	x->field = -1;
-	return 1;
+	return ok;
 }
 
 static int
