@@ -176,6 +176,34 @@ else
 	fi
 fi
 
+# HTTP floors (information rows): the heartbeat exchange with a fixed answer, no work, through
+# libmicrohttpd with the CC's flags and through h2o's evloop library (issue 5's named alternative).
+FLOOR_CFLAGS=(-std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror)
+HAVE_FMHD=0
+if [ ! -x "$BB/floor-mhd" ] || [ bench/floor-mhd.c -nt "$BB/floor-mhd" ] || [ bench/floor.h -nt "$BB/floor-mhd" ]; then
+	# shellcheck disable=SC2046	# pkg-config's flags must split into words
+	cc "${FLOOR_CFLAGS[@]}" -o "$BB/floor-mhd" bench/floor-mhd.c $(pkg-config --cflags --libs libmicrohttpd) ||
+	    rm -f "$BB/floor-mhd"
+fi
+[ -x "$BB/floor-mhd" ] && HAVE_FMHD=1
+HAVE_FH2O=0
+if ! pkg-config --exists libh2o-evloop; then
+	say "installing libh2o-evloop-dev (for the h2o floor only)"
+	apt_install libh2o-evloop-dev || true
+fi
+if pkg-config --exists libh2o-evloop; then
+	if [ ! -x "$BB/floor-h2o" ] || [ bench/floor-h2o.c -nt "$BB/floor-h2o" ] || [ bench/floor.h -nt "$BB/floor-h2o" ]; then
+		# The .pc file leaves out which event loop the library was built with.
+		# shellcheck disable=SC2046
+		cc "${FLOOR_CFLAGS[@]}" -DH2O_USE_LIBUV=0 -o "$BB/floor-h2o" bench/floor-h2o.c \
+		    $(pkg-config --cflags --libs libh2o-evloop) -lpthread >"$T/floor-h2o.log" 2>&1 ||
+		    { rm -f "$BB/floor-h2o"; echo "bench: SKIP h2o floor: it did not build ($(head -c 200 "$T/floor-h2o.log"))" >&2; }
+	fi
+	[ -x "$BB/floor-h2o" ] && HAVE_FH2O=1
+else
+	echo "bench: SKIP h2o floor: libh2o-evloop-dev is not installed and apt-get install failed" >&2
+fi
+
 # ---- the command center ----------------------------------------------------------------------
 mkdir -p "$T/cc"
 # The simulated nodes' profile may run agent-info only: the scheduler must not queue 100,000
@@ -263,6 +291,42 @@ if [ "$HAVE_RREF" = 1 ]; then
 fi
 
 # ---- scenario 1: heartbeat ingest --------------------------------------------------------------
+FMHD_PID=; FMHD_URL=; FH2O_PID=; FH2O_URL=
+# start_floor BINARY: starts it on a free port; F_PID and F_URL, 1 if it never answered
+start_floor() {
+	local port i=0
+	port=$(free_port)
+	"$1" "$port" >/dev/null 2>>"$T/floor.err" &
+	F_PID=$!
+	PIDS+=("$F_PID")
+	F_URL=http://127.0.0.1:$port
+	until curl -s -o /dev/null --max-time 1 -d '{}' "$F_URL/api/agent/heartbeat"; do
+		i=$(( i + 1 )); [ "$i" -gt 500 ] && return 1; sleep 0.01
+	done
+}
+if [ "$HAVE_FMHD" = 1 ] && start_floor "$BB/floor-mhd"; then
+	FMHD_PID=$F_PID; FMHD_URL=$F_URL; say "libmicrohttpd floor on $FMHD_URL"
+else
+	HAVE_FMHD=0; echo "bench: SKIP libmicrohttpd floor: it did not start" >&2
+fi
+if [ "$HAVE_FH2O" = 1 ] && start_floor "$BB/floor-h2o"; then
+	FH2O_PID=$F_PID; FH2O_URL=$F_URL; say "h2o floor on $FH2O_URL"
+else
+	[ "$HAVE_FH2O" = 1 ] && echo "bench: SKIP h2o floor: it did not start" >&2
+	HAVE_FH2O=0
+fi
+# floor_round PID URL: one wrk run against a floor; F_RPS and F_CPU (CPU s per 100k)
+floor_round() {
+	local c0 c1 w
+	c0=$(cpu_ticks "$1")
+	run_wrk "$T/wrk-floor" -s "$ANCHORS/heartbeat.lua" "$2"
+	c1=$(cpu_ticks "$1")
+	w=$(cat "$T/wrk-floor")
+	F_RPS=$(kv "$w" rps)
+	F_CPU=$(awk -v c=$(( c1 - c0 )) -v t="$CLK_TCK" -v n="$(kv "$w" requests)" 'BEGIN {printf "%.3f", c / t / n * 100000}')
+}
+FM_RPS=(); FM_CPU=(); FH_RPS=(); FH_CPU=()
+
 CC_RPS=(); CC_CPU=(); RR_RPS=(); RR_CPU=(); NG_RPS=(); CC_ERR=0
 for r in $(seq 1 "$ROUNDS"); do
 	if [ "$HAVE_NGINX" = 1 ]; then
@@ -279,6 +343,14 @@ for r in $(seq 1 "$ROUNDS"); do
 		RR_CPU+=("$(awk -v c=$(( c1 - c0 )) -v t="$CLK_TCK" -v n="$(kv "$w" requests)" 'BEGIN {printf "%.3f", c / t / n * 100000}')")
 		say "round $r rust-ref: $w cpu_s_per_100k=${RR_CPU[-1]}"
 	fi
+	if [ "$HAVE_FMHD" = 1 ]; then
+		floor_round "$FMHD_PID" "$FMHD_URL"; FM_RPS+=("$F_RPS"); FM_CPU+=("$F_CPU")
+		say "round $r libmicrohttpd floor: rps=$F_RPS cpu_s_per_100k=$F_CPU"
+	fi
+	if [ "$HAVE_FH2O" = 1 ]; then
+		floor_round "$FH2O_PID" "$FH2O_URL"; FH_RPS+=("$F_RPS"); FH_CPU+=("$F_CPU")
+		say "round $r h2o floor: rps=$F_RPS cpu_s_per_100k=$F_CPU"
+	fi
 	c0=$(cpu_ticks "$CC_PID")
 	run_wrk "$T/wrk-cc-$r" -s bench/heartbeat-tokens.lua "$CC_URL" -- "$TOK_HB" "$HB_NODES"
 	c1=$(cpu_ticks "$CC_PID")
@@ -289,6 +361,10 @@ for r in $(seq 1 "$ROUNDS"); do
 	say "round $r command center: $w cpu_s_per_100k=${CC_CPU[-1]}"
 done
 res "s1 cc_rps=${CC_RPS[*]} cc_cpu=${CC_CPU[*]} rref_rps=${RR_RPS[*]:-} rref_cpu=${RR_CPU[*]:-} nginx_rps=${NG_RPS[*]:-} cc_errors=$CC_ERR"
+res "floors mhd_rps=${FM_RPS[*]:-} mhd_cpu=${FM_CPU[*]:-} h2o_rps=${FH_RPS[*]:-} h2o_cpu=${FH_CPU[*]:-}"
+# The floors are done with: stop them so they hold no memory or CPU in the scenarios that follow.
+[ -n "$FMHD_PID" ] && stop_pid "$FMHD_PID"
+[ -n "$FH2O_PID" ] && stop_pid "$FH2O_PID"
 
 if [ "$PROFILE" = 1 ]; then
 	if command -v perf >/dev/null || apt_install linux-perf; then
@@ -449,6 +525,17 @@ row() { printf '| %-48s | %-16s | %-26s | %-15s | %-22s | %-4s |\n' "$@"; }
 	else
 		row "1 CPU s per 100k heartbeats (user+sys)" "$(fmt "$CC_CPU_M" 2)" "rust skipped" "-" "<= 0.8x rust" "-"
 	fi
+	# The floors: a fixed answer through each HTTP library, no work (bench/floor-*.c).
+	for lib in mhd h2o; do
+		if [ "$lib" = mhd ]; then n="libmicrohttpd"; a=("${FM_RPS[@]}"); b=("${FM_CPU[@]}")
+		else n="h2o 2.2"; a=("${FH_RPS[@]}"); b=("${FH_CPU[@]}"); fi
+		if [ "${#a[@]}" -gt 0 ]; then
+			fr=$(median "${a[@]}"); fc=$(median "${b[@]}")
+			row "info: fixed answer, $n (hb/s, CPU)" "$(fmt "$fr" 0), $(fmt "$fc" 2)" "${RR_CPU_M:+rust $(fmt "$RR_CPU_M" 2) CPU}" "${RR_CPU_M:+$(ratio "$fc" "$RR_CPU_M") CPU}" "-" "-"
+		else
+			row "info: fixed answer, $n (hb/s, CPU)" "skipped" "-" "-" "-" "-"
+		fi
+	done
 	row "1 non-2xx/socket errors in CC wrk runs" "$CC_ERR" "-" "-" "0" "$(yn test "$CC_ERR" -eq 0)"
 	row "1 acked heartbeats on disk 1 s later (kill -9)" "$DUR_DISK / $DUR_ACK" "-" "-" "all" "$(yn test "${DUR_DISK:-0}" -eq "${DUR_ACK:--1}")"
 	row "2 dispatch delay p50, $POLLS polls (ms)" "$(fmt "$D50" 2)" "poll interval 10-30 s" "-" "-" "-"
