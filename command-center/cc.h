@@ -557,7 +557,7 @@ int		 req_is_form(const struct req *r);
 /* 1 if the client asked for JSON (JSON body or Accept: application/json). */
 int		 req_wants_json(struct req *r);
 struct bytes	 req_body(const struct req *r);
-const char	*req_peer(const struct req *r);
+const char	*req_peer(struct req *r);
 const char	*req_cookie(struct req *r, const char *name);
 /* The verified operator identity (Cloudflare Access), or NULL. */
 const char	*req_who(const struct req *r);

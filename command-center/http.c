@@ -106,6 +106,7 @@ req_alloc(void)
 	buf_reset(&r->body);
 	r->body.max = 0;
 	r->param[0] = '\0';
+	r->peer[0] = '\0';	/* found when first asked for: req_peer() */
 	r->who[0] = '\0';
 	return r;
 }
@@ -561,9 +562,29 @@ req_body(const struct req *r)
 	return b;
 }
 
+/* The client's address, looked up once and only for requests that log it. */
 const char *
-req_peer(const struct req *r)
+req_peer(struct req *r)
 {
+	const union MHD_ConnectionInfo	*ci;
+	const struct sockaddr		*sa = NULL;
+	const void			*addr = NULL;
+
+	if (r->peer[0] != '\0')
+		return r->peer;
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && (sa = ci->client_addr) != NULL) {
+		if (sa->sa_family == AF_INET)
+			addr = &((const struct sockaddr_in *)(const void *)sa)->
+			    sin_addr;
+		else if (sa->sa_family == AF_INET6)
+			addr = &((const struct sockaddr_in6 *)(const void *)sa)->
+			    sin6_addr;
+	}
+	if (addr == NULL ||
+	    inet_ntop(sa->sa_family, addr, r->peer, sizeof(r->peer)) == NULL)
+		snprintf(r->peer, sizeof(r->peer), "?");
 	return r->peer;
 }
 
@@ -691,25 +712,6 @@ form_decode(struct req *r)
 	return rc;
 }
 
-static void
-peer_of(struct req *r)
-{
-	const union MHD_ConnectionInfo	*ci;
-	const struct sockaddr		*sa;
-
-	snprintf(r->peer, sizeof(r->peer), "?");
-	ci = MHD_get_connection_info(r->conn,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || (sa = ci->client_addr) == NULL)
-		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
-		    sa)->sin_addr, r->peer, sizeof(r->peer));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
-		    (const void *)sa)->sin6_addr, r->peer, sizeof(r->peer));
-}
-
 /* First callback: route, limits. */
 static struct req *
 req_new(struct server *s, struct MHD_Connection *c, const char *url,
@@ -725,7 +727,6 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 	r->url = url;
 	r->method = method;
 	r->queue_ret = MHD_YES;
-	peer_of(r);
 	if (strlen(url) > PATH_MAX_LEN) {
 		r->early_status = 414;
 		return r;
@@ -843,7 +844,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return r->queue_ret;
 	if ((r->route->flags & ROUTE_OPERATOR) && strcmp(r->method, "POST") == 0 &&
 	    r->resumes == 0 && cross_site(r)) {
-		log_warn("csrf_refused", "path=%s peer=%s", r->url, r->peer);
+		log_warn("csrf_refused", "path=%s peer=%s", r->url, req_peer(r));
 		resp_error(r, 403, "cross_site_request", "this form was posted "
 		    "from another site");
 		return r->queue_ret;

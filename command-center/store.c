@@ -133,10 +133,7 @@ static const char *const migrations[] = {
 	"  hb_cloudflare INTEGER NOT NULL,"
 	"  hb_services_down INTEGER NOT NULL"
 	");"
-	/*
-	 * What a start replays, without the documents: a covering index
-	 * read in seq order is a seventh of the table's pages.
-	 */
+	/* Dropped by migration 8. */
 	"CREATE INDEX heartbeat_log_replay ON heartbeat_log (seq, node_id,"
 	"  at, hostname, agent_version, hb_cloudflare, hb_services_down);"
 	"CREATE VIEW latest_heartbeats AS"
@@ -145,6 +142,13 @@ static const char *const migrations[] = {
 	"  FROM nodes n LEFT JOIN (SELECT node_id, max(seq) AS seq"
 	"    FROM heartbeat_log GROUP BY node_id) m ON m.node_id = n.node_id"
 	"  LEFT JOIN heartbeat_log l ON l.seq = m.seq;",
+	/*
+	 * 7 -> 8: no index on the log. Every heartbeat wrote it and every
+	 * fold deleted from it (about a tenth of the CC's CPU under load,
+	 * docs/PERFORMANCE.md); a start's replay reads the table in seq order
+	 * as fast, the rows being in the page cache after a crash.
+	 */
+	"DROP INDEX heartbeat_log_replay;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -611,6 +611,46 @@ store_fold_failure_keeps_the_log(void **state)
 	assert_stored_hb(f, ID_A, 0, "{\"n\":1}");
 }
 
+/*
+ * A database written by version 7 (the log with its replay index) opens
+ * at the current version with its log rows kept and the index gone.
+ */
+static void
+store_migration_7_drops_the_log_index(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct hb_write	 w;
+	struct logged	 g;
+	long long	 current;
+
+	open_ok(f);
+	current = query_int(f->db, "PRAGMA user_version");
+	assert_true(current >= 8);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'heartbeat_log_replay'"), 0);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	hb_write_set(&w, ID_A, 1795773601, "{\"hostname\":\"web-1\"}",
+	    "web-1", "0.1.0");
+	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
+	store_close(f->st);
+	f->st = NULL;
+	/* Back to what version 7 left. */
+	exec_direct(f->db, "CREATE INDEX heartbeat_log_replay ON heartbeat_log "
+	    "(seq, node_id, at, hostname, agent_version, hb_cloudflare, "
+	    "hb_services_down); PRAGMA user_version = 7");
+	reopen(f);
+	assert_int_equal(query_int(f->db, "PRAGMA user_version"), current);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'heartbeat_log_replay'"), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_heartbeat_log(f->st, collect_log, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.r[0].seq, w.seq);
+	assert_string_equal(g.r[0].hostname, "web-1");
+	assert_stored_hb(f, ID_A, w.seq, "{\"hostname\":\"web-1\"}");
+}
+
 /* latest_heartbeats: each node's latest, from the log or from nodes. */
 static void
 store_latest_heartbeats_view(void **state)
@@ -718,6 +758,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(store_node_set_status_unknown_id_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_append_then_fold, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_fold_failure_keeps_the_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_migration_7_drops_the_log_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_latest_heartbeats_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_empty_batch_is_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeat_for_unknown_node_creates_nothing, setup, teardown),
