@@ -137,8 +137,15 @@ apt_install() {
 	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$T/apt.log" 2>&1; }
 }
 
+# Every anchor and floor is driven by the anchors' wrk script.
+HB_LUA=$ANCHORS/heartbeat.lua
+[ -f "$HB_LUA" ] || echo "bench: SKIP nginx, the Rust reference and the HTTP floors: $HB_LUA not found (set BENCH_ANCHORS)" >&2
 HAVE_NGINX=0
-if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { say "installing nginx"; apt_install nginx; }; then
+if [ ! -f "$HB_LUA" ]; then
+	:
+elif [ ! -f "$ANCHORS/nginx/nginx.conf" ]; then
+	echo "bench: SKIP nginx anchor: $ANCHORS/nginx/nginx.conf not found" >&2
+elif command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { say "installing nginx"; apt_install nginx; }; then
 	HAVE_NGINX=1
 	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 else
@@ -147,8 +154,10 @@ fi
 
 RREF=$BB/hb-ref
 HAVE_RREF=0
-rref_sum=$(cat "$ANCHORS/rust-hyper-ref/Cargo.toml" "$ANCHORS/rust-hyper-ref/src/"*.rs 2>/dev/null | sha256sum | cut -c1-16)
-if [ -x "$RREF" ] && [ "$(cat "$RREF.sum" 2>/dev/null)" = "$rref_sum" ]; then
+rref_sum=$(cat "$ANCHORS/rust-hyper-ref/Cargo.toml" "$ANCHORS/rust-hyper-ref/src/"*.rs 2>/dev/null | sha256sum | cut -c1-16 || true)
+if [ ! -f "$HB_LUA" ]; then
+	:
+elif [ -x "$RREF" ] && [ "$(cat "$RREF.sum" 2>/dev/null)" = "$rref_sum" ]; then
 	HAVE_RREF=1
 elif [ ! -d "$ANCHORS/rust-hyper-ref" ]; then
 	echo "bench: SKIP Rust reference: $ANCHORS/rust-hyper-ref not found" >&2
@@ -185,7 +194,7 @@ if [ ! -x "$BB/floor-mhd" ] || [ bench/floor-mhd.c -nt "$BB/floor-mhd" ] || [ be
 	cc "${FLOOR_CFLAGS[@]}" -o "$BB/floor-mhd" bench/floor-mhd.c $(pkg-config --cflags --libs libmicrohttpd) ||
 	    rm -f "$BB/floor-mhd"
 fi
-[ -x "$BB/floor-mhd" ] && HAVE_FMHD=1
+[ -x "$BB/floor-mhd" ] && [ -f "$HB_LUA" ] && HAVE_FMHD=1
 HAVE_FH2O=0
 if ! pkg-config --exists libh2o-evloop; then
 	say "installing libh2o-evloop-dev (for the h2o floor only)"
@@ -199,7 +208,7 @@ if pkg-config --exists libh2o-evloop; then
 		    $(pkg-config --cflags --libs libh2o-evloop) -lpthread >"$T/floor-h2o.log" 2>&1 ||
 		    { rm -f "$BB/floor-h2o"; echo "bench: SKIP h2o floor: it did not build ($(head -c 200 "$T/floor-h2o.log"))" >&2; }
 	fi
-	[ -x "$BB/floor-h2o" ] && HAVE_FH2O=1
+	[ -x "$BB/floor-h2o" ] && [ -f "$HB_LUA" ] && HAVE_FH2O=1
 else
 	echo "bench: SKIP h2o floor: libh2o-evloop-dev is not installed and apt-get install failed" >&2
 fi
@@ -307,7 +316,8 @@ start_floor() {
 if [ "$HAVE_FMHD" = 1 ] && start_floor "$BB/floor-mhd"; then
 	FMHD_PID=$F_PID; FMHD_URL=$F_URL; say "libmicrohttpd floor on $FMHD_URL"
 else
-	HAVE_FMHD=0; echo "bench: SKIP libmicrohttpd floor: it did not start" >&2
+	[ "$HAVE_FMHD" = 1 ] && echo "bench: SKIP libmicrohttpd floor: it did not start" >&2
+	HAVE_FMHD=0
 fi
 if [ "$HAVE_FH2O" = 1 ] && start_floor "$BB/floor-h2o"; then
 	FH2O_PID=$F_PID; FH2O_URL=$F_URL; say "h2o floor on $FH2O_URL"
@@ -319,7 +329,7 @@ fi
 floor_round() {
 	local c0 c1 w
 	c0=$(cpu_ticks "$1")
-	run_wrk "$T/wrk-floor" -s "$ANCHORS/heartbeat.lua" "$2"
+	run_wrk "$T/wrk-floor" -s "$HB_LUA" "$2"
 	c1=$(cpu_ticks "$1")
 	w=$(cat "$T/wrk-floor")
 	F_RPS=$(kv "$w" rps)
@@ -330,13 +340,13 @@ FM_RPS=(); FM_CPU=(); FH_RPS=(); FH_CPU=()
 CC_RPS=(); CC_CPU=(); RR_RPS=(); RR_CPU=(); NG_RPS=(); CC_ERR=0
 for r in $(seq 1 "$ROUNDS"); do
 	if [ "$HAVE_NGINX" = 1 ]; then
-		run_wrk "$T/wrk-nginx-$r" -s "$ANCHORS/heartbeat.lua" "$NGINX_URL"
+		run_wrk "$T/wrk-nginx-$r" -s "$HB_LUA" "$NGINX_URL"
 		NG_RPS+=("$(kv "$(cat "$T/wrk-nginx-$r")" rps)")
 		say "round $r nginx: $(cat "$T/wrk-nginx-$r")"
 	fi
 	if [ "$HAVE_RREF" = 1 ]; then
 		c0=$(cpu_ticks "$RREF_PID")
-		run_wrk "$T/wrk-rref-$r" -s "$ANCHORS/heartbeat.lua" "$RREF_URL"
+		run_wrk "$T/wrk-rref-$r" -s "$HB_LUA" "$RREF_URL"
 		c1=$(cpu_ticks "$RREF_PID")
 		w=$(cat "$T/wrk-rref-$r")
 		RR_RPS+=("$(kv "$w" rps)")
@@ -438,7 +448,7 @@ res "dispatch_rss before_kb=$rss0 peak_kb=$(hwm_kb "$CC_PID") per_poll_kb=$POLL_
 # ---- scenario 3 (anchor side): the Rust reference holding 100,000 heartbeats -----------------------
 RR_RSS=
 if [ "$HAVE_RREF" = 1 ]; then
-	sed "s/n % 10000/n % $NODES/; s/10,000 node ids/$NODES node ids/" "$ANCHORS/heartbeat.lua" >"$T/heartbeat-$NODES.lua"
+	sed "s/n % 10000/n % $NODES/; s/10,000 node ids/$NODES node ids/" "$HB_LUA" >"$T/heartbeat-$NODES.lua"
 	# A fresh reference, sent heartbeats long enough to cover every id about twice at the rate
 	# measured above (10 to 30 s); RSS is read before GET /nodes counts what it holds. On a noisy
 	# machine that may fall short: then again, with a fresh process and twice as long.

@@ -20,6 +20,8 @@
 #include "util.h"
 
 #define FLUSH_MS	200
+#define ENROLLING_MAX	64	/* rows committing at once (MHD has fewer threads) */
+#define ENROLLING_MAX	64	/* enrollments committing at once (MHD threads: fewer) */
 #define LOG_ROWS_MIN	4096	/* heartbeat_log rows always kept */
 #define LOG_FOLD_MAX	16384	/* rows folded per transaction */
 #define SLOT_EMPTY	0u
@@ -88,6 +90,14 @@ struct fleet {
 	int64_t			 next_due;	/* no node's due is earlier */
 	pthread_t		 writer;
 	pthread_cond_t		 cv;
+	/*
+	 * Nodes being enrolled: their row is committed with the mutex
+	 * released (a synchronous commit must not stall every heartbeat),
+	 * so a second enrollment of the same id waits on enrolled_cv.
+	 */
+	char			 enrolling[ENROLLING_MAX][37];
+	size_t			 nenrolling;
+	pthread_cond_t		 enrolled_cv;
 	int			 stop;
 	int			 writer_started;
 	_Atomic uint64_t	 writer_rounds;	/* liveness, for the watchdog */
@@ -751,6 +761,7 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_mutex_init(&f->flush_mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
+	pthread_cond_init(&f->enrolled_cv, NULL);
 	f->store = st;
 	f->thr = *t;
 	f->next_due = INT64_MAX;
@@ -815,6 +826,7 @@ fleet_close(struct fleet *f)
 	free(f->by_token.slot);
 	free(f->dirty);
 	pthread_cond_destroy(&f->cv);
+	pthread_cond_destroy(&f->enrolled_cv);
 	pthread_mutex_destroy(&f->flush_mu);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
@@ -855,6 +867,39 @@ dirty_reserve(struct fleet *f)
 	return 0;
 }
 
+/* With f->mu held: is node_id being enrolled (its row being committed)? */
+static int
+enrolling(const struct fleet *f, const char *node_id)
+{
+	for (size_t i = 0; i < f->nenrolling; i++)
+		if (strcmp(f->enrolling[i], node_id) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+enrolling_done(struct fleet *f, const char *node_id)
+{
+	for (size_t i = 0; i < f->nenrolling; i++)
+		if (strcmp(f->enrolling[i], node_id) == 0) {
+			memcpy(f->enrolling[i], f->enrolling[--f->nenrolling],
+			    sizeof(f->enrolling[i]));
+			break;
+		}
+	pthread_cond_broadcast(&f->enrolled_cv);
+}
+
+size_t
+fleet_enrolling(struct fleet *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->nenrolling;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
 enum enroll_outcome
 fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
     char token[64])
@@ -863,10 +908,15 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 	struct node_rec		 rec;
 	unsigned char		 th[TOKEN_HASH_LEN];
 	enum enroll_outcome	 out = ENROLL_FAILED;
+	int			 stored, added;
 
 	token[0] = '\0';
 	pthread_mutex_lock(&f->mu);
-	if ((n = find(f, er->node_id)) == NULL) {
+	/* The same id enrolled meanwhile: wait for its row, then decide. */
+	while ((n = find(f, er->node_id)) == NULL &&
+	    (enrolling(f, er->node_id) || f->nenrolling == ENROLLING_MAX))
+		pthread_cond_wait(&f->enrolled_cv, &f->mu);
+	if (n == NULL) {
 		memset(&rec, 0, sizeof(rec));
 		memcpy(rec.node_id, er->node_id, 37);
 		rec.hostname = (char *)(uintptr_t)er->hostname;
@@ -882,14 +932,18 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 			token_new(token, rec.token_hash);
 			rec.has_token = 1;
 		}
-		if (store_node_insert(f->store, &rec) == -1)
-			goto out;
-		if (fleet_add(f, &rec) == -1 || dirty_reserve(f) == -1) {
+		memcpy(f->enrolling[f->nenrolling++], rec.node_id, 37);
+		pthread_mutex_unlock(&f->mu);
+		stored = store_node_insert(f->store, &rec);
+		pthread_mutex_lock(&f->mu);
+		added = stored == 0 && fleet_add(f, &rec) == 0 &&
+		    dirty_reserve(f) == 0;
+		enrolling_done(f, rec.node_id);
+		if (stored == 0 && !added)
 			log_err("fleet_error", "op=enroll node_id=%s "
 			    "error=out_of_memory", er->node_id);
-			goto out;
-		}
-		out = secret_ok ? ENROLL_APPROVED : ENROLL_PENDING;
+		if (added)
+			out = secret_ok ? ENROLL_APPROVED : ENROLL_PENDING;
 		goto out;
 	}
 	switch (n->r.status) {

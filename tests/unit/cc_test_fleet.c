@@ -280,6 +280,74 @@ enroll_again_when_approved_with_token_is_conflict(void **state)
 	assert_int_equal(fleet_auth(f->fl, n.id, first), AUTH_OK);
 }
 
+struct enroller {
+	struct fx		*f;
+	struct node		 n;
+	enum enroll_outcome	 out;
+};
+
+static void *
+enroller_main(void *arg)
+{
+	struct enroller *e = arg;
+
+	e->out = enroll(e->f, &e->n, 1);
+	return NULL;
+}
+
+/*
+ * A new node's row is committed with the fleet's lock released: while
+ * another connection holds SQLite's write lock (the enrollment's commit
+ * waits for it), heartbeats and token checks of other nodes go on, and a
+ * second enrollment of the same id waits for the first and is a conflict.
+ */
+static void
+enroll_commits_without_holding_the_fleet(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 a;
+	struct enroller		 e1, e2;
+	pthread_t		 t1, t2;
+	sqlite3			*h = NULL;
+	struct timespec		 ts = { 0, 1000000 };
+	int			 waited = 0;
+
+	enroll_approved(f, &a, "web-1");
+	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	memset(&e1, 0, sizeof(e1));
+	e1.f = f;
+	node_init(&e1.n, "new-1");
+	e2 = e1;
+	e2.n.er.node_id = e2.n.id;
+	e2.n.er.hostname = e2.n.host;
+	assert_int_equal(pthread_create(&t1, NULL, enroller_main, &e1), 0);
+	/* Until the first enrollment waits in its commit (at most 3 s). */
+	while (fleet_enrolling(f->fl) == 0 && waited++ < 3000)
+		nanosleep(&ts, NULL);
+	assert_int_equal(fleet_enrolling(f->fl), 1);
+	assert_int_equal(pthread_create(&t2, NULL, enroller_main, &e2), 0);
+	/* The fleet answers meanwhile; the commit is still waiting. */
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
+	assert_int_equal(send_heartbeat(f, a.id, "web-1", "up", "active"), 0);
+	assert_int_equal(fleet_enrolling(f->fl), 1);
+	assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	assert_int_equal(e1.out, ENROLL_APPROVED);
+	assert_int_equal(e2.out, ENROLL_CONFLICT);
+	assert_int_equal(e2.n.token[0], '\0');
+	assert_int_equal(fleet_enrolling(f->fl), 0);
+	assert_int_equal(fleet_auth(f->fl, e1.n.id, e1.n.token), AUTH_OK);
+	restart(f);
+	assert_int_equal(status_of(f, e1.n.id), NODE_APPROVED);
+	assert_int_equal(fleet_auth(f->fl, e1.n.id, e1.n.token), AUTH_OK);
+}
+
 static void
 enroll_again_when_pending_stays_pending(void **state)
 {
@@ -1517,6 +1585,7 @@ main(void)
 		T(enroll_tokens_are_distinct),
 		T(enroll_without_secret_is_pending_without_token),
 		T(enroll_again_when_approved_with_token_is_conflict),
+		T(enroll_commits_without_holding_the_fleet),
 		T(enroll_again_when_pending_stays_pending),
 		T(enroll_pending_then_with_secret_is_approved),
 		T(operator_approval_of_pending_node_gives_token_on_next_enroll),
