@@ -65,6 +65,8 @@ struct agent_config {
 	char		 scan_packages[8];	/* auto, apt, pacman, none */
 	char		*scan_apt;		/* VAULTMESH_SCAN_APT */
 	char		*scan_pacman;		/* VAULTMESH_SCAN_PACMAN */
+	char		*ca_file;		/* VAULTMESH_CA_FILE, or NULL */
+	char		*ca_path;		/* VAULTMESH_CA_PATH */
 };
 
 /*
@@ -175,6 +177,11 @@ void	 client_wakeup(struct client *c);
  * (the strings must outlive the clients; NULL sends none).
  */
 void	 client_set_access(const char *id, const char *secret);
+/*
+ * The CAs https requests verify the CC with: file (PEM) when not NULL,
+ * else the hashed directory path (the strings must outlive the clients).
+ */
+void	 client_set_tls(const char *file, const char *path);
 enum client_rc client_request(struct client *c, const struct http_req *rq,
 	    struct http_resp *rs, char *err, size_t errlen);
 void	 http_resp_free(struct http_resp *rs);

@@ -3,10 +3,13 @@
  * EnvironmentFile=/etc/vaultmesh/agent.env. Every error is one line naming
  * the variable; main() prints it and exits with status 2.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -268,6 +271,45 @@ parse_abs_path(const char *name, const char *def, char **out, char *err,
 	return 0;
 }
 
+/*
+ * The CAs that verify an https CC: VAULTMESH_CA_FILE (a PEM file, for a
+ * private CA) or VAULTMESH_CA_PATH (a directory hashed by `openssl rehash`,
+ * /etc/ssl/certs by default: OpenSSL then loads only the CA it needs).
+ * Checked here so that a typo is a configuration error, not a TLS failure
+ * at every request.
+ */
+static int
+parse_tls(struct agent_config *c, char *err, size_t errlen)
+{
+	struct stat	 sb;
+	const char	*v;
+
+	if (env_str("VAULTMESH_CA_FILE", NULL, AGENT_PATH_MAX, &v, err,
+	    errlen) == -1)
+		return -1;
+	if (v != NULL) {
+		if (parse_abs_path("VAULTMESH_CA_FILE", v, &c->ca_file, err,
+		    errlen) == -1)
+			return -1;
+		if (access(c->ca_file, R_OK) != 0 ||
+		    stat(c->ca_file, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			snprintf(err, errlen, "VAULTMESH_CA_FILE: %s is not a "
+			    "readable file", c->ca_file);
+			return -1;
+		}
+	}
+	if (parse_abs_path("VAULTMESH_CA_PATH", "/etc/ssl/certs", &c->ca_path,
+	    err, errlen) == -1)
+		return -1;
+	if (getenv("VAULTMESH_CA_PATH") != NULL && *getenv("VAULTMESH_CA_PATH")
+	    != '\0' && (stat(c->ca_path, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+		snprintf(err, errlen, "VAULTMESH_CA_PATH: %s is not a directory",
+		    c->ca_path);
+		return -1;
+	}
+	return 0;
+}
+
 /* The sovereign-scan settings (see scan_host.c and scan_rules.c). */
 static int
 parse_scan(struct agent_config *c, char *err, size_t errlen)
@@ -399,7 +441,8 @@ config_load(struct agent_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "VAULTMESH_ENROLL_SECRET: out of memory");
 		goto out;
 	}
-	if (parse_access(c, err, errlen) == -1)
+	if (parse_access(c, err, errlen) == -1 ||
+	    parse_tls(c, err, errlen) == -1)
 		goto out;
 	if (env_str("VAULTMESH_SERVICES", "", 64 * 1024, &v, err,
 	    errlen) == -1 ||
@@ -429,6 +472,8 @@ config_free(struct agent_config *c)
 	free(c->scan_rules_dir);
 	free(c->scan_apt);
 	free(c->scan_pacman);
+	free(c->ca_file);
+	free(c->ca_path);
 	if (c->enroll_secret != NULL) {
 		sodium_memzero(c->enroll_secret, strlen(c->enroll_secret));
 		free(c->enroll_secret);
@@ -510,6 +555,10 @@ config_usage(FILE *f)
 "                                 manager to ask for pending upgrades (auto)\n"
 "  VAULTMESH_SCAN_APT             apt-get program (/usr/bin/apt-get)\n"
 "  VAULTMESH_SCAN_PACMAN          pacman program (/usr/bin/pacman)\n"
+"  VAULTMESH_CA_FILE              PEM file of the CAs that verify an https CC\n"
+"                                 (unset: VAULTMESH_CA_PATH)\n"
+"  VAULTMESH_CA_PATH              directory of CAs hashed by openssl rehash\n"
+"                                 (/etc/ssl/certs)\n"
 "\n"
 "Files in VAULTMESH_ROOT: node_id, node_token, cc_ed25519.pub (the command\n"
 "center key pinned at first enrollment; delete it to pin a new one),\n"

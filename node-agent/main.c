@@ -104,6 +104,7 @@ main(int argc, char **argv)
 	}
 	have_curl = 1;
 	client_set_access(cfg.cf_access_id, cfg.cf_access_secret);
+	client_set_tls(cfg.ca_file, cfg.ca_path);
 	if ((hbc = client_new(&a.stop)) == NULL ||
 	    (pc = client_new(&a.stop)) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", AGENT_PROG);
