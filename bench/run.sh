@@ -499,6 +499,35 @@ AGENT_CPU_H=$(awk -v ns=$(( a1 - a0 )) -v tk=$(( at1 - at0 )) -v t="$CLK_TCK" -v
     'BEGIN {c = ns / 1e9; if (!same && tk / t > c) c = tk / t; printf "%.3f", c / (w / 1e9) * 3600}')
 AGENT_HB=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM latest_heartbeats WHERE node_id = '$(cat "$T/agent/root/node_id" 2>/dev/null)' AND at IS NOT NULL" 2>/dev/null || echo 0)
 stop_pid "$AGENT_PID"
+
+# The same agent over https, as in production (TLS to Cloudflare's edge): a TLS front with a
+# test CA (tests/e2e/tlsproxy.py) before the CC, the agent verifying it with its default
+# setting, a hashed CA directory: here the system's CAs and the test CA. RSS after 12 s idle.
+AGENT_TLS_RSS=
+if command -v openssl >/dev/null && [ -d /etc/ssl/certs ]; then
+	mkdir -p "$T/agent-tls/cadir"
+	python3 tests/e2e/tlsproxy.py "$T/agent-tls/pki" "${CC_URL##*:}" >"$T/agent-tls/port" 2>"$T/agent-tls/proxy.err" &
+	PIDS+=("$!"); TLS_PID=$!
+	for _ in $(seq 1 200); do [ -s "$T/agent-tls/port" ] && break; sleep 0.05; done
+	for f in /etc/ssl/certs/*.pem; do ln -s "$(readlink -f "$f")" "$T/agent-tls/cadir/$(basename "$f")"; done
+	cp "$T/agent-tls/pki/ca.pem" "$T/agent-tls/cadir/zz-bench-ca.pem" 2>/dev/null &&
+	    openssl rehash "$T/agent-tls/cadir" >/dev/null 2>&1 && [ -s "$T/agent-tls/port" ] && {
+		VAULTMESH_CC_URL=https://localhost:$(cat "$T/agent-tls/port") VAULTMESH_ROOT=$T/agent-tls/root \
+		VAULTMESH_ENROLL_SECRET=$SECRET VAULTMESH_HEARTBEAT_SECS=30 VAULTMESH_LOG=warn \
+		VAULTMESH_SCAN_ROOT=$T/agent VAULTMESH_CA_PATH=$T/agent-tls/cadir \
+		    "$AGENT_BIN" 2>"$T/agent-tls/agent.err" &
+		AGENT_PID=$!
+		PIDS+=("$AGENT_PID")
+		for _ in $(seq 1 300); do [ -s "$T/agent-tls/root/node_token" ] && break; sleep 0.05; done
+		sleep 12
+		[ -s "$T/agent-tls/root/node_token" ] && AGENT_TLS_RSS=$(rss_kb "$AGENT_PID")
+		stop_pid "$AGENT_PID"
+	}
+	stop_pid "$TLS_PID"
+fi
+[ -n "$AGENT_TLS_RSS" ] || echo "bench: SKIP the agent over https (no openssl, no /etc/ssl/certs, or it did not enroll: $(tail -c 200 "$T/agent-tls/agent.err" 2>/dev/null))" >&2
+res "agent_https rss_kb=${AGENT_TLS_RSS:-}"
+
 cp "$AGENT_BIN" "$T/agent-stripped"
 strip "$T/agent-stripped"
 AGENT_SIZE=$(stat -c %s "$T/agent-stripped")
@@ -566,6 +595,8 @@ row() { printf '| %-48s | %-16s | %-26s | %-15s | %-22s | %-4s |\n' "$@"; }
 		row "4   RSS growth during that failed answer (MiB)" "$(fmt "$NODES_GROWTH_KB/1024" 1)" "-" "-" "-" "-"
 	fi
 	row "5 agent idle RSS (MiB)" "$(fmt "$AGENT_RSS/1024" 2)" "-" "-" "<= 4 MiB" "$(yn le "$AGENT_RSS" 4096)"
+	if [ -n "$AGENT_TLS_RSS" ]; then tls_mib=$(fmt "$AGENT_TLS_RSS/1024" 2); else tls_mib=skipped; fi
+	row "5 agent idle RSS over https (MiB)" "$tls_mib" "-" "-" "info (production)" "-"
 	row "5   of which anonymous / PSS (MiB)" "$(fmt "$AGENT_ANON/1024" 2) / $(fmt "$AGENT_PSS/1024" 2)" "-" "-" "info" "-"
 	row "5 agent CPU s/hour (${AGENT_SECS}s window)" "$AGENT_CPU_H" "-" "-" "<= 0.5 s/h" "$(yn le "$AGENT_CPU_H" 0.5)"
 	row "5 agent stripped binary (KiB)" "$(fmt "$AGENT_SIZE/1024" 0)" "-" "-" "reported" "-"

@@ -117,3 +117,12 @@ class TlsProxy:
                     c.close()
                 except OSError:
                     pass
+
+
+if __name__ == "__main__":
+    # python3 tlsproxy.py WORKDIR BACKEND_PORT (for `make bench`): makes the
+    # test CA in WORKDIR, prints the port it listens on, relays until killed.
+    import sys
+    front = TlsProxy(make_ca(sys.argv[1]), int(sys.argv[2]))
+    print(front.port, flush=True)
+    threading.Event().wait()
