@@ -20,7 +20,6 @@
 #include "util.h"
 
 #define FLUSH_MS	200
-#define ENROLLING_MAX	64	/* rows committing at once (MHD has fewer threads) */
 #define ENROLLING_MAX	64	/* enrollments committing at once (MHD threads: fewer) */
 #define LOG_ROWS_MIN	4096	/* heartbeat_log rows always kept */
 #define LOG_FOLD_MAX	16384	/* rows folded per transaction */

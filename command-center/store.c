@@ -148,7 +148,7 @@ static const char *const migrations[] = {
 	 * docs/PERFORMANCE.md); a start's replay reads the table in seq order
 	 * as fast, the rows being in the page cache after a crash.
 	 */
-	"DROP INDEX heartbeat_log_replay;",
+	"DROP INDEX IF EXISTS heartbeat_log_replay;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -66,7 +66,7 @@ struct agent_config {
 	char		*scan_apt;		/* VAULTMESH_SCAN_APT */
 	char		*scan_pacman;		/* VAULTMESH_SCAN_PACMAN */
 	char		*ca_file;		/* VAULTMESH_CA_FILE, or NULL */
-	char		*ca_path;		/* VAULTMESH_CA_PATH */
+	char		*ca_path;		/* VAULTMESH_CA_PATH, or NULL */
 };
 
 /*
@@ -179,7 +179,8 @@ void	 client_wakeup(struct client *c);
 void	 client_set_access(const char *id, const char *secret);
 /*
  * The CAs https requests verify the CC with: file (PEM) when not NULL,
- * else the hashed directory path (the strings must outlive the clients).
+ * else the hashed directory path when not NULL, else libcurl's defaults
+ * (the strings must outlive the clients).
  */
 void	 client_set_tls(const char *file, const char *path);
 enum client_rc client_request(struct client *c, const struct http_req *rq,

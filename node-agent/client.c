@@ -227,9 +227,13 @@ client_request(struct client *c, const struct http_req *rq,
 	 * signed the peer (libcurl's default bundle would parse ~140
 	 * certificates into each handle's store: about 1.2 MiB each).
 	 */
-	curl_easy_setopt(c->easy, CURLOPT_CAINFO, ca_file);
-	curl_easy_setopt(c->easy, CURLOPT_CAPATH, ca_file != NULL ? NULL :
-	    ca_path);
+	if (ca_file != NULL) {
+		curl_easy_setopt(c->easy, CURLOPT_CAINFO, ca_file);
+		curl_easy_setopt(c->easy, CURLOPT_CAPATH, NULL);
+	} else if (ca_path != NULL) {
+		curl_easy_setopt(c->easy, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(c->easy, CURLOPT_CAPATH, ca_path);
+	}	/* else libcurl's defaults */
 	if (strcmp(rq->method, "POST") == 0) {
 		curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,24 +272,56 @@ parse_abs_path(const char *name, const char *def, char **out, char *err,
 	return 0;
 }
 
+#define SYSTEM_CA_PATH	"/etc/ssl/certs"
+
+/* 1 if dir holds certificates hashed by `openssl rehash` (1a2b3c4d.0). */
+static int
+hashed_dir(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	int		 found = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (!found && (e = readdir(d)) != NULL) {
+		const char	*n = e->d_name;
+		size_t		 len = strlen(n);
+
+		found = len >= 10 && n[8] == '.' &&
+		    strspn(n, "0123456789abcdef") == 8 &&
+		    strspn(n + 9, "0123456789") == len - 9;
+	}
+	closedir(d);
+	return found;
+}
+
 /*
  * The CAs that verify an https CC: VAULTMESH_CA_FILE (a PEM file, for a
- * private CA) or VAULTMESH_CA_PATH (a directory hashed by `openssl rehash`,
- * /etc/ssl/certs by default: OpenSSL then loads only the CA it needs).
- * Checked here so that a typo is a configuration error, not a TLS failure
- * at every request.
+ * private CA) or VAULTMESH_CA_PATH (a directory hashed by `openssl
+ * rehash`: OpenSSL then loads only the CA it needs, not a whole bundle).
+ * Neither set: the system's /etc/ssl/certs when it is hashed (Debian's
+ * ca-certificates keeps it so), else libcurl's own default. Checked here so
+ * that a typo is a configuration error, not a TLS failure at every request.
  */
 static int
 parse_tls(struct agent_config *c, char *err, size_t errlen)
 {
 	struct stat	 sb;
-	const char	*v;
+	const char	*file, *path;
 
-	if (env_str("VAULTMESH_CA_FILE", NULL, AGENT_PATH_MAX, &v, err,
+	if (env_str("VAULTMESH_CA_FILE", NULL, AGENT_PATH_MAX, &file, err,
+	    errlen) == -1 ||
+	    env_str("VAULTMESH_CA_PATH", NULL, AGENT_PATH_MAX, &path, err,
 	    errlen) == -1)
 		return -1;
-	if (v != NULL) {
-		if (parse_abs_path("VAULTMESH_CA_FILE", v, &c->ca_file, err,
+	if (file != NULL && path != NULL) {
+		snprintf(err, errlen, "VAULTMESH_CA_FILE: set it or "
+		    "VAULTMESH_CA_PATH, not both");
+		return -1;
+	}
+	if (file != NULL) {
+		if (parse_abs_path("VAULTMESH_CA_FILE", file, &c->ca_file, err,
 		    errlen) == -1)
 			return -1;
 		if (access(c->ca_file, R_OK) != 0 ||
@@ -297,14 +330,27 @@ parse_tls(struct agent_config *c, char *err, size_t errlen)
 			    "readable file", c->ca_file);
 			return -1;
 		}
+		return 0;
 	}
-	if (parse_abs_path("VAULTMESH_CA_PATH", "/etc/ssl/certs", &c->ca_path,
-	    err, errlen) == -1)
+	if (path == NULL) {
+		if (hashed_dir(SYSTEM_CA_PATH) &&
+		    (c->ca_path = strdup(SYSTEM_CA_PATH)) == NULL) {
+			snprintf(err, errlen, "VAULTMESH_CA_PATH: out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (parse_abs_path("VAULTMESH_CA_PATH", path, &c->ca_path, err,
+	    errlen) == -1)
 		return -1;
-	if (getenv("VAULTMESH_CA_PATH") != NULL && *getenv("VAULTMESH_CA_PATH")
-	    != '\0' && (stat(c->ca_path, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+	if (stat(c->ca_path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		snprintf(err, errlen, "VAULTMESH_CA_PATH: %s is not a directory",
 		    c->ca_path);
+		return -1;
+	}
+	if (!hashed_dir(c->ca_path)) {
+		snprintf(err, errlen, "VAULTMESH_CA_PATH: %s holds no hashed "
+		    "certificates (run openssl rehash on it)", c->ca_path);
 		return -1;
 	}
 	return 0;
@@ -556,9 +602,9 @@ config_usage(FILE *f)
 "  VAULTMESH_SCAN_APT             apt-get program (/usr/bin/apt-get)\n"
 "  VAULTMESH_SCAN_PACMAN          pacman program (/usr/bin/pacman)\n"
 "  VAULTMESH_CA_FILE              PEM file of the CAs that verify an https CC\n"
-"                                 (unset: VAULTMESH_CA_PATH)\n"
-"  VAULTMESH_CA_PATH              directory of CAs hashed by openssl rehash\n"
-"                                 (/etc/ssl/certs)\n"
+"  VAULTMESH_CA_PATH              or a directory of them hashed by openssl\n"
+"                                 rehash (/etc/ssl/certs when hashed, else\n"
+"                                 libcurl's default)\n"
 "\n"
 "Files in VAULTMESH_ROOT: node_id, node_token, cc_ed25519.pub (the command\n"
 "center key pinned at first enrollment; delete it to pin a new one),\n"

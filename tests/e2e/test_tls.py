@@ -62,7 +62,8 @@ def test_agent_refuses_a_cc_its_cas_do_not_vouch_for(cc, agent, tls_front):
     ev = wait_until(lambda: a.events("cc_unreachable"), 15,
                     "the agent to report the CC unreachable")
     assert "certificate" in ev[0].get("error", "").lower(), ev[0]
-    assert front.failed_handshakes >= 1
+    # The front counts the refusal when it reads the agent's alert.
+    wait_until(lambda: front.failed_handshakes >= 1, 5, "the refused handshake")
     assert c.nodes_list() == [], "nothing reached the CC"
     assert a.running
 
@@ -73,10 +74,16 @@ def test_agent_refuses_a_cc_its_cas_do_not_vouch_for(cc, agent, tls_front):
     ("VAULTMESH_CA_FILE", "/", "not a readable file"),
     ("VAULTMESH_CA_PATH", "/nonexistent/certs", "not a directory"),
     ("VAULTMESH_CA_PATH", "certs", "absolute path"),
+    ("VAULTMESH_CA_PATH", "EMPTY_DIR", "no hashed certificates"),
+    ("VAULTMESH_CA_FILE", "/etc/hostname", "not both"),
 ])
 def test_bad_ca_settings_are_configuration_errors(tmp_path, var, value, why):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
            "VAULTMESH_ROOT": str(tmp_path / "root"), var: value}
+    if value == "EMPTY_DIR":
+        env[var] = str(tmp_path)
+    if why == "not both":
+        env["VAULTMESH_CA_PATH"] = str(tmp_path)
     p = subprocess.run([AGENT_BIN], env=env, capture_output=True, text=True,
                        timeout=10)
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]

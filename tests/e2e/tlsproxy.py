@@ -51,7 +51,6 @@ class TlsProxy:
         self.handshakes = 0          # completed
         self.failed_handshakes = 0   # the client refused us (or we it)
         self.lock = threading.Lock()
-        self.conns = []
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -79,7 +78,6 @@ class TlsProxy:
             return
         with self.lock:
             self.handshakes += 1
-            self.conns.append(tls)
         try:
             tls.settimeout(None)
             back = socket.create_connection(("127.0.0.1", self.backend_port))
@@ -98,7 +96,7 @@ class TlsProxy:
                     if not data:
                         break
                     tls.sendall(data)
-        except (ssl.SSLError, OSError):
+        except (ssl.SSLError, OSError, ValueError):
             pass
         finally:
             for s in (tls, back):
@@ -109,14 +107,10 @@ class TlsProxy:
                         pass
 
     def close(self):
+        """Stops accepting; each relay sees the flag within its 1 s select
+        and closes its own sockets (no socket is closed under a thread)."""
         self.closed = True
         self.sock.close()
-        with self.lock:
-            for c in self.conns:
-                try:
-                    c.close()
-                except OSError:
-                    pass
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
  * Node agent configuration: defaults, good values, and each bad value
  * giving one error that names its variable.
  */
+#include <sys/stat.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -18,7 +22,7 @@ static const char *const vars[] = {
 	"VAULTMESH_HEARTBEAT_SECS", "VAULTMESH_ENROLL_SECRET",
 	"VAULTMESH_SERVICES", "VAULTMESH_LOG", "VAULTMESH_BACKOFF_MAX_SECS",
 	"VAULTMESH_CLOUDFLARED_METRICS", "VAULTMESH_CC_PUBKEY",
-	"VAULTMESH_SCAN_ROOT", NULL,
+	"VAULTMESH_SCAN_ROOT", "VAULTMESH_CA_FILE", "VAULTMESH_CA_PATH", NULL,
 };
 
 static int
@@ -163,6 +167,61 @@ too_many_services_is_an_error(void **state)
 	config_free(&c);
 }
 
+/*
+ * The CAs: a readable file, or a directory hashed by `openssl rehash`
+ * (a name like 1a2b3c4d.0 in it), never both; unset, the system's
+ * /etc/ssl/certs when it is hashed, else NULL (libcurl's default).
+ */
+static void
+ca_settings_file_or_hashed_directory(void **state)
+{
+	struct agent_config	c;
+	char			dir[] = "/tmp/vm-ca-XXXXXX", p[64], err[256];
+	FILE			*f;
+	struct stat		 sb;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_null(c.ca_file);
+	if (stat("/etc/ssl/certs/ca-certificates.crt", &sb) == 0)
+		assert_string_equal(c.ca_path, "/etc/ssl/certs");
+	config_free(&c);
+
+	/* An unhashed directory is refused, then taken once hashed. */
+	setenv("VAULTMESH_CA_PATH", dir, 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "VAULTMESH_CA_PATH"));
+	assert_non_null(strstr(err, "rehash"));
+	snprintf(p, sizeof(p), "%s/ca.pem", dir);
+	assert_non_null(f = fopen(p, "w"));
+	fputs("not checked here\n", f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/1a2b3c4d.0", dir);
+	assert_int_equal(symlink("ca.pem", p), 0);
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.ca_path, dir);
+	assert_null(c.ca_file);
+	config_free(&c);
+
+	/* Both set: which one was meant? */
+	snprintf(p, sizeof(p), "%s/ca.pem", dir);
+	setenv("VAULTMESH_CA_FILE", p, 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not both"));
+	unsetenv("VAULTMESH_CA_PATH");
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.ca_file, p);
+	assert_null(c.ca_path);
+	config_free(&c);
+
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/1a2b3c4d.0", dir);
+	unlink(p);
+	rmdir(dir);
+	clear_env(NULL);
+}
+
 static void
 scrub_env_removes_the_secret(void **state)
 {
@@ -182,6 +241,7 @@ main(void)
 		cmocka_unit_test_setup(each_bad_value_names_its_variable,
 		    clear_env),
 		cmocka_unit_test_setup(too_many_services_is_an_error, clear_env),
+		cmocka_unit_test_setup(ca_settings_file_or_hashed_directory, clear_env),
 		cmocka_unit_test_setup(scrub_env_removes_the_secret, clear_env),
 	};
 

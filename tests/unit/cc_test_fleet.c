@@ -310,7 +310,9 @@ enroll_commits_without_holding_the_fleet(void **state)
 	pthread_t		 t1, t2;
 	sqlite3			*h = NULL;
 	struct timespec		 ts = { 0, 1000000 };
-	int			 waited = 0;
+	enum auth_result	 auth;
+	size_t			 seen, still;
+	int			 waited = 0, started2, hb;
 
 	enroll_approved(f, &a, "web-1");
 	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE,
@@ -327,17 +329,28 @@ enroll_commits_without_holding_the_fleet(void **state)
 	/* Until the first enrollment waits in its commit (at most 3 s). */
 	while (fleet_enrolling(f->fl) == 0 && waited++ < 3000)
 		nanosleep(&ts, NULL);
-	assert_int_equal(fleet_enrolling(f->fl), 1);
-	assert_int_equal(pthread_create(&t2, NULL, enroller_main, &e2), 0);
+	/*
+	 * Observed with the write lock held, asserted once it is released and
+	 * the threads are joined (a failure must not leave them waiting).
+	 */
+	seen = fleet_enrolling(f->fl);
+	started2 = seen == 1 &&
+	    pthread_create(&t2, NULL, enroller_main, &e2) == 0;
 	/* The fleet answers meanwhile; the commit is still waiting. */
-	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
-	assert_int_equal(send_heartbeat(f, a.id, "web-1", "up", "active"), 0);
-	assert_int_equal(fleet_enrolling(f->fl), 1);
+	auth = fleet_auth(f->fl, a.id, a.token);
+	hb = send_heartbeat(f, a.id, "web-1", "up", "active");
+	still = fleet_enrolling(f->fl);
 	assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(h);
 	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
+	if (started2)
+		pthread_join(t2, NULL);
+	assert_int_equal(seen, 1);
+	assert_true(started2);
+	assert_int_equal(auth, AUTH_OK);
+	assert_int_equal(hb, 0);
+	assert_int_equal(still, 1);
 	assert_int_equal(e1.out, ENROLL_APPROVED);
 	assert_int_equal(e2.out, ENROLL_CONFLICT);
 	assert_int_equal(e2.n.token[0], '\0');
