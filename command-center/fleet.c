@@ -876,6 +876,7 @@ enrolling(const struct fleet *f, const char *node_id)
 	return 0;
 }
 
+/* With f->mu held: node_id's row is settled; wakes who waits for it. */
 static void
 enrolling_done(struct fleet *f, const char *node_id)
 {
