@@ -223,8 +223,35 @@ store_open_creates_schema_in_wal_mode(void **state)
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM nodes"), 0);
 	assert_int_equal(query_int(f->db, "SELECT journal_mode = 'wal' FROM "
 	    "pragma_journal_mode"), 1);
+	assert_int_equal(query_int(f->db, "PRAGMA page_size"), 16384);
 	load_all(f, &l);
 	assert_int_equal(l.n, 0);
+}
+
+/* A database made with 4 KiB pages (before 16 KiB) is used as it is. */
+static void
+store_keeps_the_page_size_of_an_existing_database(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 r = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x11);
+	struct loaded	 l;
+	sqlite3		*h = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA page_size = 4096;"
+	    "PRAGMA journal_mode = WAL; CREATE TABLE t (x); DROP TABLE t;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(query_int(f->db, "PRAGMA page_size"), 4096);
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &r), 0);
+	reopen(f);
+	assert_int_equal(query_int(f->db, "PRAGMA page_size"), 4096);
+	load_all(f, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.r[0].node_id, ID_A);
+	loaded_free(&l);
 }
 
 static void
@@ -747,6 +774,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(store_open_creates_schema_in_wal_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_open_twice_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_keeps_the_page_size_of_an_existing_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_refuses_database_newer_than_program, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_open_in_missing_directory_fails_with_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_open_of_non_database_file_fails, setup, teardown),
