@@ -233,6 +233,8 @@ int		 store_heartbeat_log(struct store *s,
 int		 store_fold(struct store *s, const struct hb_fold *fold,
 		    size_t n, int64_t upto);
 void		 node_rec_free(struct node_rec *r);
+/* For tests: 1 while another thread uses the store's write connection. */
+int		 store_writer_busy(struct store *s);
 
 /* A command being queued: the store assigns seq, then calls sign(). */
 struct cmd_new {

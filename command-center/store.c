@@ -276,10 +276,25 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " WHERE node_id = ?1 AND at >= ?2 ORDER BY at",
 };
 
+/*
+ * Two connections. db does every write and what decides one; rdb, read
+ * only, serves the views (documents, histories, lists): in WAL mode it
+ * reads the latest commit while db is inside a transaction, so a page
+ * never waits for the heartbeat writer's round. Each has its own mutex.
+ */
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[S_COUNT];
 	pthread_mutex_t	 mu;
+	sqlite3		*rdb;
+	sqlite3_stmt	*rst[S_COUNT];	/* only the statements of reads[] */
+	pthread_mutex_t	 rmu;
+};
+
+/* The statements that rdb prepares. */
+static const int reads[] = {
+	S_NODE_HB_GET, S_LOG_HB_GET, S_CMD_LIST, S_FINDINGS_OF, S_SCANS_OF,
+	S_AUDIT_LIST, S_CMD_COUNTS, S_FLEET_HISTORY, S_HB_HISTORY,
 };
 
 static int
@@ -350,6 +365,7 @@ store_open(const char *path, char *err, size_t errlen)
 		pthread_mutexattr_init(&ma);
 		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 		pthread_mutex_init(&s->mu, &ma);
+		pthread_mutex_init(&s->rmu, &ma);
 		pthread_mutexattr_destroy(&ma);
 	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
@@ -390,6 +406,24 @@ store_open(const char *path, char *err, size_t errlen)
 			    sqlite3_errmsg(s->db));
 			goto fail;
 		}
+	/* The views' connection, its page cache 4 MiB. */
+	if (sqlite3_open_v2(path, &s->rdb, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s (reader): %s", path, s->rdb ?
+		    sqlite3_errmsg(s->rdb) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->rdb, 5000);
+	if (exec_sql(s->rdb, "PRAGMA cache_size = -4096;", err, errlen) == -1)
+		goto fail;
+	for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++)
+		if (sqlite3_prepare_v3(s->rdb, stmt_sql[reads[k]], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->rst[reads[k]], NULL) !=
+		    SQLITE_OK) {
+			snprintf(err, errlen, "preparing statement %d (reader):"
+			    " %s", reads[k], sqlite3_errmsg(s->rdb));
+			goto fail;
+		}
 	return s;
 fail:
 	store_close(s);
@@ -401,10 +435,15 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; i < S_COUNT; i++)
+	for (int i = 0; i < S_COUNT; i++) {
 		sqlite3_finalize(s->st[i]);
+		sqlite3_finalize(s->rst[i]);
+	}
+	if (s->rdb != NULL)
+		sqlite3_close(s->rdb);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->rmu);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -422,7 +461,7 @@ step_done(struct store *s, sqlite3_stmt *st, const char *what)
 		metrics_store_write(mono_us() - t0);
 	if (rc != SQLITE_DONE)
 		log_err("store_error", "op=%s rc=%d error=\"%s\"", what, rc,
-		    sqlite3_errmsg(s->db));
+		    sqlite3_errmsg(sqlite3_db_handle(st)));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -442,7 +481,7 @@ col_strdup(sqlite3_stmt *st, int col)
  * stopped it or SQLite failed (logged).
  */
 static int
-each_row(struct store *s, sqlite3_stmt *st, const char *what,
+each_row(sqlite3_stmt *st, const char *what,
     int (*row)(sqlite3_stmt *st, void *arg), void *arg)
 {
 	int rc, ret = 0;
@@ -454,7 +493,7 @@ each_row(struct store *s, sqlite3_stmt *st, const char *what,
 		}
 	if (ret == 0 && rc != SQLITE_DONE) {
 		log_err("store_error", "op=%s rc=%d error=\"%s\"", what, rc,
-		    sqlite3_errmsg(s->db));
+		    sqlite3_errmsg(sqlite3_db_handle(st)));
 		ret = -1;
 	}
 	sqlite3_reset(st);
@@ -589,11 +628,11 @@ int
 store_node_heartbeat(struct store *s, const char *node_id, int64_t seq,
     char **json)
 {
-	sqlite3_stmt	*st = s->st[seq > 0 ? S_LOG_HB_GET : S_NODE_HB_GET];
+	sqlite3_stmt	*st = s->rst[seq > 0 ? S_LOG_HB_GET : S_NODE_HB_GET];
 	int		 rc = 0, r;
 
 	*json = NULL;
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->rmu);
 	if (seq > 0) {
 		sqlite3_bind_int64(st, 1, seq);
 		sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
@@ -607,12 +646,12 @@ store_node_heartbeat(struct store *s, const char *node_id, int64_t seq,
 		rc = 1;		/* folded meanwhile */
 	else if (r != SQLITE_ROW && r != SQLITE_DONE) {
 		log_err("store_error", "op=node_heartbeat rc=%d error=\"%s\"",
-		    r, sqlite3_errmsg(s->db));
+		    r, sqlite3_errmsg(s->rdb));
 		rc = -1;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
 
@@ -1089,15 +1128,15 @@ int
 store_commands_list(struct store *s, const char *node_id, int limit,
     int (*fn)(const struct cmd_row *row, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->st[S_CMD_LIST];
+	sqlite3_stmt	*st = s->rst[S_CMD_LIST];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
-	rc = each_row(s, st, "commands_list", cmd_row_of, &r);
-	pthread_mutex_unlock(&s->mu);
+	rc = each_row(st, "commands_list", cmd_row_of, &r);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
 
@@ -1119,14 +1158,14 @@ int
 store_findings(struct store *s, const char *command_id,
     int (*fn)(const struct finding *f, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->st[S_FINDINGS_OF];
+	sqlite3_stmt	*st = s->rst[S_FINDINGS_OF];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, command_id, -1, SQLITE_STATIC);
-	rc = each_row(s, st, "findings", finding_of, &r);
-	pthread_mutex_unlock(&s->mu);
+	rc = each_row(st, "findings", finding_of, &r);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
 
@@ -1164,15 +1203,15 @@ int
 store_scans_list(struct store *s, const char *node_id, int limit,
     int (*fn)(const struct scan_row *row, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->st[S_SCANS_OF];
+	sqlite3_stmt	*st = s->rst[S_SCANS_OF];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
-	rc = each_row(s, st, "scans_list", scan_row_of, &r);
-	pthread_mutex_unlock(&s->mu);
+	rc = each_row(st, "scans_list", scan_row_of, &r);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
 
@@ -1216,15 +1255,15 @@ int
 store_audit_list(struct store *s, int64_t before, int limit,
     int (*fn)(int64_t id, const struct audit_rec *a, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->st[S_AUDIT_LIST];
+	sqlite3_stmt	*st = s->rst[S_AUDIT_LIST];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_int64(st, 1, before > 0 ? before : INT64_MAX);
 	sqlite3_bind_int(st, 2, limit);
-	rc = each_row(s, st, "audit_list", audit_of, &r);
-	pthread_mutex_unlock(&s->mu);
+	rc = each_row(st, "audit_list", audit_of, &r);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
 
@@ -1244,10 +1283,10 @@ store_command_counts(struct store *s, int (*fn)(const char *, const char *,
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
-	pthread_mutex_lock(&s->mu);
-	rc = each_row(s, s->st[S_CMD_COUNTS], "command_counts",
+	pthread_mutex_lock(&s->rmu);
+	rc = each_row(s->rst[S_CMD_COUNTS], "command_counts",
 	    command_count_of, &r);
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
 
@@ -1313,15 +1352,15 @@ int
 store_fleet_history(struct store *s, int64_t since, int64_t step,
     int (*fn)(const struct fleet_sample *fs, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->st[S_FLEET_HISTORY];
+	sqlite3_stmt	*st = s->rst[S_FLEET_HISTORY];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int64(st, 2, step > 0 ? step : 1);
-	rc = each_row(s, st, "fleet_history", fleet_sample_of, &r);
-	pthread_mutex_unlock(&s->mu);
+	rc = each_row(st, "fleet_history", fleet_sample_of, &r);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
 
@@ -1391,7 +1430,7 @@ int
 store_hb_history(struct store *s, const char *node_id, int64_t since,
     int (*fn)(const struct hb_sample *hs, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->st[S_HB_HISTORY];
+	sqlite3_stmt	*st = s->rst[S_HB_HISTORY];
 	struct hb_rows	 h;
 	int		 rc;
 
@@ -1399,10 +1438,19 @@ store_hb_history(struct store *s, const char *node_id, int64_t since,
 	h.r.fn = (void *)(uintptr_t)fn;
 	h.r.arg = arg;
 	snprintf(h.hs.node_id, sizeof(h.hs.node_id), "%s", node_id);
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since);
-	rc = each_row(s, st, "hb_history", hb_sample_of, &h);
-	pthread_mutex_unlock(&s->mu);
+	rc = each_row(st, "hb_history", hb_sample_of, &h);
+	pthread_mutex_unlock(&s->rmu);
 	return rc;
+}
+
+int
+store_writer_busy(struct store *s)
+{
+	if (pthread_mutex_trylock(&s->mu) != 0)
+		return 1;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
 }

@@ -3,6 +3,7 @@
  * creation and migration, node rows, status changes, heartbeat batches.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -768,6 +770,77 @@ store_load_nodes_stops_when_callback_fails_and_stays_usable(void **state)
 	    NULL), 0);
 }
 
+/* ---- the views' connection ---------------------------------------------------- */
+
+struct blocked_write {
+	struct store	*st;
+	struct hb_write	 w;
+	int		 rc;
+};
+
+static void *
+write_heartbeat(void *arg)
+{
+	struct blocked_write *b = arg;
+
+	b->rc = store_heartbeats(b->st, &b->w, 1);
+	return NULL;
+}
+
+/*
+ * A view reads while the writer waits inside the store (here for SQLite's
+ * write lock, held by another connection): it does not queue behind it.
+ */
+static void
+store_reads_do_not_wait_for_the_writer(void **state)
+{
+	struct fx		*f = *state;
+	struct node_rec		 r = make_rec(ID_A, "web-1", NODE_APPROVED, 1,
+	    0x11);
+	struct hb_write		 w;
+	struct blocked_write	 b;
+	struct timespec		 ms = { 0, 1000000 };
+	pthread_t		 t;
+	sqlite3			*h = NULL;
+	char			*json = NULL;
+	int			 waited = 0;
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &r), 0);
+	hb_write_set(&w, ID_A, 1795773601, "{\"hostname\":\"web-1\"}",
+	    "web-1", "0.1.0");
+	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
+	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	memset(&b, 0, sizeof(b));
+	b.st = f->st;
+	hb_write_set(&b.w, ID_A, 1795773602, "{\"hostname\":\"web-2\"}",
+	    "web-2", "0.1.0");
+	assert_int_equal(pthread_create(&t, NULL, write_heartbeat, &b), 0);
+	while (!store_writer_busy(f->st) && waited++ < 4000)
+		nanosleep(&ms, NULL);
+	assert_true(store_writer_busy(f->st));
+	/* The writer holds the store; a view reads the committed row. */
+	assert_int_equal(store_node_heartbeat(f->st, ID_A, w.seq, &json), 0);
+	assert_non_null(json);
+	assert_string_equal(json, "{\"hostname\":\"web-1\"}");
+	free(json);
+	assert_int_equal(store_commands_list(f->st, ID_A, 10, NULL, NULL), 0);
+	assert_true(store_writer_busy(f->st));	/* still waiting meanwhile */
+	assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(b.rc, 0);	/* and then writes */
+	assert_int_equal(b.w.seq, w.seq + 1);
+	json = NULL;
+	assert_int_equal(store_node_heartbeat(f->st, ID_A, b.w.seq, &json), 0);
+	assert_string_equal(json, "{\"hostname\":\"web-2\"}");
+	free(json);
+}
+
 int
 main(void)
 {
@@ -789,6 +862,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(store_migration_7_drops_the_log_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_latest_heartbeats_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_empty_batch_is_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_reads_do_not_wait_for_the_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeat_for_unknown_node_creates_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_load_nodes_stops_when_callback_fails_and_stays_usable, setup, teardown),
 	};
