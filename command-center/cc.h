@@ -436,8 +436,8 @@ void		 fleet_close(struct fleet *f);
  */
 enum enroll_outcome fleet_enroll(struct fleet *f, const struct enroll_req *er,
 		    int secret_ok, char token[64]);
-/* How many enrollments are committing their row now (for tests). */
-size_t		 fleet_enrolling(struct fleet *f);
+/* How many node rows (new, status, token) are committing now (for tests). */
+size_t		 fleet_settling(struct fleet *f);
 /* 1 if token is the live token of some approved node; th its hash. */
 int		 fleet_token_known(struct fleet *f, const char *token,
 		    unsigned char th[TOKEN_HASH_LEN]);

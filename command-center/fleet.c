@@ -20,7 +20,7 @@
 #include "util.h"
 
 #define FLUSH_MS	200
-#define ENROLLING_MAX	64	/* enrollments committing at once (MHD threads: fewer) */
+#define SETTLING_MAX	64	/* node rows committing at once (MHD threads: fewer) */
 #define LOG_ROWS_MIN	4096	/* heartbeat_log rows always kept */
 #define LOG_FOLD_MAX	16384	/* rows folded per transaction */
 #define SLOT_EMPTY	0u
@@ -90,13 +90,14 @@ struct fleet {
 	pthread_t		 writer;
 	pthread_cond_t		 cv;
 	/*
-	 * Nodes being enrolled: their row is committed with the mutex
-	 * released (a synchronous commit must not stall every heartbeat),
-	 * so a second enrollment of the same id waits on enrolled_cv.
+	 * Nodes whose row is being committed (a new node, a status or a
+	 * token): with the mutex released, since a synchronous commit must
+	 * not stall every heartbeat. Whatever else would decide on the same
+	 * id (enroll, approve, revoke) waits on settled_cv until it is done.
 	 */
-	char			 enrolling[ENROLLING_MAX][37];
-	size_t			 nenrolling;
-	pthread_cond_t		 enrolled_cv;
+	char			 settling[SETTLING_MAX][37];
+	size_t			 nsettling;
+	pthread_cond_t		 settled_cv;
 	int			 stop;
 	int			 writer_started;
 	_Atomic uint64_t	 writer_rounds;	/* liveness, for the watchdog */
@@ -760,7 +761,7 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_mutex_init(&f->flush_mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
-	pthread_cond_init(&f->enrolled_cv, NULL);
+	pthread_cond_init(&f->settled_cv, NULL);
 	f->store = st;
 	f->thr = *t;
 	f->next_due = INT64_MAX;
@@ -825,7 +826,7 @@ fleet_close(struct fleet *f)
 	free(f->by_token.slot);
 	free(f->dirty);
 	pthread_cond_destroy(&f->cv);
-	pthread_cond_destroy(&f->enrolled_cv);
+	pthread_cond_destroy(&f->settled_cv);
 	pthread_mutex_destroy(&f->flush_mu);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
@@ -866,36 +867,48 @@ dirty_reserve(struct fleet *f)
 	return 0;
 }
 
-/* With f->mu held: is node_id being enrolled (its row being committed)? */
+/* With f->mu held: is node_id's row being committed? */
 static int
-enrolling(const struct fleet *f, const char *node_id)
+settling(const struct fleet *f, const char *node_id)
 {
-	for (size_t i = 0; i < f->nenrolling; i++)
-		if (strcmp(f->enrolling[i], node_id) == 0)
+	for (size_t i = 0; i < f->nsettling; i++)
+		if (strcmp(f->settling[i], node_id) == 0)
 			return 1;
 	return 0;
 }
 
+/*
+ * With f->mu held: waits until node_id's row is not being committed and a
+ * slot is free, then takes one for it (the mutex released meanwhile).
+ */
+static void
+settle_begin(struct fleet *f, const char *node_id)
+{
+	while (settling(f, node_id) || f->nsettling == SETTLING_MAX)
+		pthread_cond_wait(&f->settled_cv, &f->mu);
+	memcpy(f->settling[f->nsettling++], node_id, 37);
+}
+
 /* With f->mu held: node_id's row is settled; wakes who waits for it. */
 static void
-enrolling_done(struct fleet *f, const char *node_id)
+settle_end(struct fleet *f, const char *node_id)
 {
-	for (size_t i = 0; i < f->nenrolling; i++)
-		if (strcmp(f->enrolling[i], node_id) == 0) {
-			memcpy(f->enrolling[i], f->enrolling[--f->nenrolling],
-			    sizeof(f->enrolling[i]));
+	for (size_t i = 0; i < f->nsettling; i++)
+		if (strcmp(f->settling[i], node_id) == 0) {
+			memcpy(f->settling[i], f->settling[--f->nsettling],
+			    sizeof(f->settling[i]));
 			break;
 		}
-	pthread_cond_broadcast(&f->enrolled_cv);
+	pthread_cond_broadcast(&f->settled_cv);
 }
 
 size_t
-fleet_enrolling(struct fleet *f)
+fleet_settling(struct fleet *f)
 {
 	size_t n;
 
 	pthread_mutex_lock(&f->mu);
-	n = f->nenrolling;
+	n = f->nsettling;
 	pthread_mutex_unlock(&f->mu);
 	return n;
 }
@@ -912,11 +925,9 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 
 	token[0] = '\0';
 	pthread_mutex_lock(&f->mu);
-	/* The same id enrolled meanwhile: wait for its row, then decide. */
-	while ((n = find(f, er->node_id)) == NULL &&
-	    (enrolling(f, er->node_id) || f->nenrolling == ENROLLING_MAX))
-		pthread_cond_wait(&f->enrolled_cv, &f->mu);
-	if (n == NULL) {
+	/* The same id's row being committed: wait for it, then decide. */
+	settle_begin(f, er->node_id);
+	if ((n = find(f, er->node_id)) == NULL) {
 		memset(&rec, 0, sizeof(rec));
 		memcpy(rec.node_id, er->node_id, 37);
 		rec.hostname = (char *)(uintptr_t)er->hostname;
@@ -932,13 +943,11 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 			token_new(token, rec.token_hash);
 			rec.has_token = 1;
 		}
-		memcpy(f->enrolling[f->nenrolling++], rec.node_id, 37);
 		pthread_mutex_unlock(&f->mu);
 		stored = store_node_insert(f->store, &rec);
 		pthread_mutex_lock(&f->mu);
 		added = stored == 0 && fleet_add(f, &rec) == 0 &&
 		    dirty_reserve(f) == 0;
-		enrolling_done(f, rec.node_id);
 		if (stored == 0 && !added)
 			log_err("fleet_error", "op=enroll node_id=%s "
 			    "error=out_of_memory", er->node_id);
@@ -985,8 +994,11 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		}
 	}
 	token_new(token, th);
-	if (store_node_set_status(f->store, n->r.node_id, NODE_APPROVED,
-	    th) == -1)
+	pthread_mutex_unlock(&f->mu);
+	stored = store_node_set_status(f->store, n->r.node_id, NODE_APPROVED,
+	    th);
+	pthread_mutex_lock(&f->mu);
+	if (stored == -1)
 		goto out;
 	n->r.status = NODE_APPROVED;
 	memcpy(n->r.token_hash, th, TOKEN_HASH_LEN);
@@ -999,6 +1011,7 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 	}
 	out = ENROLL_APPROVED;
 out:
+	settle_end(f, er->node_id);
 	pthread_mutex_unlock(&f->mu);
 	if (out != ENROLL_APPROVED)
 		sodium_memzero(token, 64);
@@ -1165,20 +1178,23 @@ fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
 	int		 rc = -2;
 
 	pthread_mutex_lock(&f->mu);
+	settle_begin(f, node_id);
 	if ((n = find(f, node_id)) == NULL)
 		goto out;
 	rc = 0;
 	if (st == n->r.status)
 		goto out;
 	/*
-	 * Tokens exist only for approved nodes. Revoking drops the token at
-	 * once; approving (a pending or a revoked node) leaves the node
-	 * without one, so its next enrollment is answered with a new token.
+	 * Tokens exist only for approved nodes. Revoking drops the token
+	 * before it is answered; approving (a pending or a revoked node)
+	 * leaves the node without one, so its next enrollment is answered
+	 * with a new token. The row is committed with the mutex released.
 	 */
-	if (store_node_set_status(f->store, node_id, st, NULL) == -1) {
-		rc = -1;
+	pthread_mutex_unlock(&f->mu);
+	rc = store_node_set_status(f->store, node_id, st, NULL);
+	pthread_mutex_lock(&f->mu);
+	if (rc == -1)
 		goto out;
-	}
 	if (n->r.has_token) {
 		token_index_del(f, n->num);
 		n->r.has_token = 0;
@@ -1186,6 +1202,7 @@ fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
 	}
 	n->r.status = st;
 out:
+	settle_end(f, node_id);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }

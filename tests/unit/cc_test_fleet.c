@@ -295,6 +295,59 @@ enroller_main(void *arg)
 	return NULL;
 }
 
+/* What the fleet did while a node's commit was held (see held_commit). */
+struct held {
+	size_t			 seen, still;	/* rows settling */
+	int			 started2, hb;
+	enum auth_result	 auth;
+};
+
+/*
+ * Runs first(a1) in a thread while another connection holds SQLite's
+ * write lock, so its commit waits; once its row is settling, starts
+ * second(a2) in another thread, and checks the token and a heartbeat of
+ * node o meanwhile. Then releases the lock and joins both. What it saw is
+ * asserted after the joins (a failure must not leave threads waiting).
+ */
+static void
+held_commit(struct fx *f, void *(*first)(void *), void *a1,
+    void *(*second)(void *), void *a2, const struct node *o, struct held *w)
+{
+	pthread_t	 t1, t2;
+	sqlite3		*h = NULL;
+	struct timespec	 ts = { 0, 1000000 };
+	int		 waited = 0;
+
+	memset(w, 0, sizeof(*w));
+	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(pthread_create(&t1, NULL, first, a1), 0);
+	/* Until the first waits in its commit (at most 3 s). */
+	while (fleet_settling(f->fl) == 0 && waited++ < 3000)
+		nanosleep(&ts, NULL);
+	w->seen = fleet_settling(f->fl);
+	w->started2 = w->seen == 1 &&
+	    pthread_create(&t2, NULL, second, a2) == 0;
+	/* The fleet answers meanwhile; the commit is still waiting. */
+	w->auth = fleet_auth(f->fl, o->id, o->token);
+	w->hb = send_heartbeat(f, o->id, o->host, "up", "active");
+	w->still = fleet_settling(f->fl);
+	assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	pthread_join(t1, NULL);
+	if (w->started2)
+		pthread_join(t2, NULL);
+	assert_int_equal(w->seen, 1);
+	assert_true(w->started2);
+	assert_int_equal(w->auth, AUTH_OK);
+	assert_int_equal(w->hb, 0);
+	assert_int_equal(w->still, 1);
+	assert_int_equal(fleet_settling(f->fl), 0);
+}
+
 /*
  * A new node's row is committed with the fleet's lock released: while
  * another connection holds SQLite's write lock (the enrollment's commit
@@ -307,58 +360,76 @@ enroll_commits_without_holding_the_fleet(void **state)
 	struct fx		*f = *state;
 	struct node		 a;
 	struct enroller		 e1, e2;
-	pthread_t		 t1, t2;
-	sqlite3			*h = NULL;
-	struct timespec		 ts = { 0, 1000000 };
-	enum auth_result	 auth;
-	size_t			 seen, still;
-	int			 waited = 0, started2, hb;
+	struct held		 w;
 
 	enroll_approved(f, &a, "web-1");
-	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-	    SQLITE_OK);
 	memset(&e1, 0, sizeof(e1));
 	e1.f = f;
 	node_init(&e1.n, "new-1");
 	e2 = e1;
 	e2.n.er.node_id = e2.n.id;
 	e2.n.er.hostname = e2.n.host;
-	assert_int_equal(pthread_create(&t1, NULL, enroller_main, &e1), 0);
-	/* Until the first enrollment waits in its commit (at most 3 s). */
-	while (fleet_enrolling(f->fl) == 0 && waited++ < 3000)
-		nanosleep(&ts, NULL);
-	/*
-	 * Observed with the write lock held, asserted once it is released and
-	 * the threads are joined (a failure must not leave them waiting).
-	 */
-	seen = fleet_enrolling(f->fl);
-	started2 = seen == 1 &&
-	    pthread_create(&t2, NULL, enroller_main, &e2) == 0;
-	/* The fleet answers meanwhile; the commit is still waiting. */
-	auth = fleet_auth(f->fl, a.id, a.token);
-	hb = send_heartbeat(f, a.id, "web-1", "up", "active");
-	still = fleet_enrolling(f->fl);
-	assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(h);
-	pthread_join(t1, NULL);
-	if (started2)
-		pthread_join(t2, NULL);
-	assert_int_equal(seen, 1);
-	assert_true(started2);
-	assert_int_equal(auth, AUTH_OK);
-	assert_int_equal(hb, 0);
-	assert_int_equal(still, 1);
+	held_commit(f, enroller_main, &e1, enroller_main, &e2, &a, &w);
 	assert_int_equal(e1.out, ENROLL_APPROVED);
 	assert_int_equal(e2.out, ENROLL_CONFLICT);
 	assert_int_equal(e2.n.token[0], '\0');
-	assert_int_equal(fleet_enrolling(f->fl), 0);
 	assert_int_equal(fleet_auth(f->fl, e1.n.id, e1.n.token), AUTH_OK);
 	restart(f);
 	assert_int_equal(status_of(f, e1.n.id), NODE_APPROVED);
 	assert_int_equal(fleet_auth(f->fl, e1.n.id, e1.n.token), AUTH_OK);
+}
+
+struct status_setter {
+	struct fx		*f;
+	const char		*id;
+	enum node_status	 st;
+	int			 rc;
+};
+
+static void *
+setter_main(void *arg)
+{
+	struct status_setter *s = arg;
+
+	s->rc = fleet_set_status(s->f->fl, s->id, s->st);
+	return NULL;
+}
+
+/*
+ * A revocation's row is committed with the fleet's lock released, as an
+ * enrollment's: while its commit waits, other nodes' heartbeats and token
+ * checks go on, and an enrollment of the same node waits for it and is
+ * refused as revoked. The token stops working before the revoke returns.
+ */
+static void
+revoke_commits_without_holding_the_fleet(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 a, b;
+	struct status_setter	 rv;
+	struct enroller		 e;
+	struct held		 w;
+
+	enroll_approved(f, &a, "web-1");
+	enroll_approved(f, &b, "web-2");
+	memset(&rv, 0, sizeof(rv));
+	rv.f = f;
+	rv.id = a.id;
+	rv.st = NODE_REVOKED;
+	memset(&e, 0, sizeof(e));
+	e.f = f;
+	e.n = a;
+	e.n.er.node_id = e.n.id;
+	e.n.er.hostname = e.n.host;
+	held_commit(f, setter_main, &rv, enroller_main, &e, &b, &w);
+	assert_int_equal(rv.rc, 0);
+	assert_int_equal(e.out, ENROLL_REVOKED);
+	assert_int_equal(e.n.token[0], '\0');
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_auth(f->fl, b.id, b.token), AUTH_OK);
+	restart(f);
+	assert_int_equal(status_of(f, a.id), NODE_REVOKED);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
 }
 
 static void
@@ -1599,6 +1670,7 @@ main(void)
 		T(enroll_without_secret_is_pending_without_token),
 		T(enroll_again_when_approved_with_token_is_conflict),
 		T(enroll_commits_without_holding_the_fleet),
+		T(revoke_commits_without_holding_the_fleet),
 		T(enroll_again_when_pending_stays_pending),
 		T(enroll_pending_then_with_secret_is_approved),
 		T(operator_approval_of_pending_node_gives_token_on_next_enroll),
