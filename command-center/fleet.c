@@ -872,7 +872,7 @@ static int
 settling(const struct fleet *f, const char *node_id)
 {
 	for (size_t i = 0; i < f->nsettling; i++)
-		if (strcmp(f->settling[i], node_id) == 0)
+		if (strncmp(f->settling[i], node_id, 36) == 0)
 			return 1;
 	return 0;
 }
@@ -886,7 +886,8 @@ settle_begin(struct fleet *f, const char *node_id)
 {
 	while (settling(f, node_id) || f->nsettling == SETTLING_MAX)
 		pthread_cond_wait(&f->settled_cv, &f->mu);
-	memcpy(f->settling[f->nsettling++], node_id, 37);
+	snprintf(f->settling[f->nsettling++], sizeof(f->settling[0]), "%s",
+	    node_id);
 }
 
 /* With f->mu held: node_id's row is settled; wakes who waits for it. */
@@ -894,7 +895,7 @@ static void
 settle_end(struct fleet *f, const char *node_id)
 {
 	for (size_t i = 0; i < f->nsettling; i++)
-		if (strcmp(f->settling[i], node_id) == 0) {
+		if (strncmp(f->settling[i], node_id, 36) == 0) {
 			memcpy(f->settling[i], f->settling[--f->nsettling],
 			    sizeof(f->settling[i]));
 			break;
@@ -1004,7 +1005,14 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 	memcpy(n->r.token_hash, th, TOKEN_HASH_LEN);
 	n->r.has_token = 1;
 	if (index_add(f, &f->by_token, n->num) == -1) {
-		/* The token works after a restart; until then it cannot. */
+		/*
+		 * Out of memory: the token is not sent, so the node stays
+		 * without one here and its next enrollment gets a new one
+		 * (the store keeps this hash until then: after a restart
+		 * first, revoke and approve the node).
+		 */
+		n->r.has_token = 0;
+		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
 		log_err("fleet_error", "op=enroll node_id=%s "
 		    "error=out_of_memory", er->node_id);
 		goto out;

@@ -291,11 +291,20 @@ struct store {
 	pthread_mutex_t	 rmu;
 };
 
-/* The statements that rdb prepares. */
+/* The statements that rdb prepares (and db does not). */
 static const int reads[] = {
 	S_NODE_HB_GET, S_LOG_HB_GET, S_CMD_LIST, S_FINDINGS_OF, S_SCANS_OF,
 	S_AUDIT_LIST, S_CMD_COUNTS, S_FLEET_HISTORY, S_HB_HISTORY,
 };
+
+static int
+is_read(int id)
+{
+	for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++)
+		if (reads[k] == id)
+			return 1;
+	return 0;
+}
 
 static int
 exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -400,13 +409,13 @@ store_open(const char *path, char *err, size_t errlen)
 	    migrate(s->db, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < S_COUNT; i++)
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		if (!is_read(i) && sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "preparing statement %d: %s", i,
 			    sqlite3_errmsg(s->db));
 			goto fail;
 		}
-	/* The views' connection, its page cache 4 MiB. */
+	/* The views' connection, its page cache 2 MiB (SQLite's default). */
 	if (sqlite3_open_v2(path, &s->rdb, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s (reader): %s", path, s->rdb ?
@@ -414,7 +423,7 @@ store_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->rdb, 5000);
-	if (exec_sql(s->rdb, "PRAGMA cache_size = -4096;", err, errlen) == -1)
+	if (exec_sql(s->rdb, "PRAGMA cache_size = -2048;", err, errlen) == -1)
 		goto fail;
 	for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++)
 		if (sqlite3_prepare_v3(s->rdb, stmt_sql[reads[k]], -1,

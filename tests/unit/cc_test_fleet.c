@@ -321,6 +321,7 @@ held_commit(struct fx *f, void *(*first)(void *), void *a1,
 	memset(w, 0, sizeof(*w));
 	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE,
 	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);	/* the fleet's writer may be flushing */
 	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	assert_int_equal(pthread_create(&t1, NULL, first, a1), 0);

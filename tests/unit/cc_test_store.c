@@ -803,7 +803,7 @@ store_reads_do_not_wait_for_the_writer(void **state)
 	pthread_t		 t;
 	sqlite3			*h = NULL;
 	char			*json = NULL;
-	int			 waited = 0;
+	int			 waited = 0, busy, got, listed, still;
 
 	open_ok(f);
 	assert_int_equal(store_node_insert(f->st, &r), 0);
@@ -812,6 +812,7 @@ store_reads_do_not_wait_for_the_writer(void **state)
 	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
 	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE,
 	    NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
 	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	memset(&b, 0, sizeof(b));
@@ -821,18 +822,25 @@ store_reads_do_not_wait_for_the_writer(void **state)
 	assert_int_equal(pthread_create(&t, NULL, write_heartbeat, &b), 0);
 	while (!store_writer_busy(f->st) && waited++ < 4000)
 		nanosleep(&ms, NULL);
-	assert_true(store_writer_busy(f->st));
-	/* The writer holds the store; a view reads the committed row. */
-	assert_int_equal(store_node_heartbeat(f->st, ID_A, w.seq, &json), 0);
-	assert_non_null(json);
-	assert_string_equal(json, "{\"hostname\":\"web-1\"}");
-	free(json);
-	assert_int_equal(store_commands_list(f->st, ID_A, 10, NULL, NULL), 0);
-	assert_true(store_writer_busy(f->st));	/* still waiting meanwhile */
+	/*
+	 * Observed while the writer holds the store (a view reads the
+	 * committed row), asserted once it is released and joined.
+	 */
+	busy = store_writer_busy(f->st);
+	got = store_node_heartbeat(f->st, ID_A, w.seq, &json);
+	listed = store_commands_list(f->st, ID_A, 10, NULL, NULL);
+	still = store_writer_busy(f->st);
 	assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(h);
 	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(busy);
+	assert_int_equal(got, 0);
+	assert_non_null(json);
+	assert_string_equal(json, "{\"hostname\":\"web-1\"}");
+	free(json);
+	assert_int_equal(listed, 0);
+	assert_true(still);	/* the writer was waiting all along */
 	assert_int_equal(b.rc, 0);	/* and then writes */
 	assert_int_equal(b.w.seq, w.seq + 1);
 	json = NULL;
