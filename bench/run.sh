@@ -376,6 +376,22 @@ res "floors mhd_rps=${FM_RPS[*]:-} mhd_cpu=${FM_CPU[*]:-} h2o_rps=${FH_RPS[*]:-}
 [ -n "$FMHD_PID" ] && stop_pid "$FMHD_PID"
 [ -n "$FH2O_PID" ] && stop_pid "$FH2O_PID"
 
+# Info: an operator's node page, idle and while wrk sends heartbeats as in the rounds above
+# (one request after another on one connection; the page reads its histories from SQLite).
+VIEW_ID=$(head -n 1 "$TOK_HB" | cut -d' ' -f1)
+"$LOAD" get "$CC_URL/nodes/$VIEW_ID" 5 >/dev/null || true
+GV_IDLE=$("$LOAD" get "$CC_URL/nodes/$VIEW_ID" 300 || true)
+run_wrk "$T/wrk-cc-view" -s bench/heartbeat-tokens.lua "$CC_URL" -- "$TOK_HB" "$HB_NODES" &
+VIEW_WRK=$!
+sleep 1	# wrk's connections are up and sending
+# Paced over the run (write rounds come every few hundred ms): one request every 5 ms.
+GV_N=$(( (WRK_SECS - 2) * 1000 / 6 )); [ "$GV_N" -lt 100 ] && GV_N=100
+GV_LOAD=$("$LOAD" get -g 5 "$CC_URL/nodes/$VIEW_ID" "$GV_N" || true)
+wait "$VIEW_WRK" || true
+res "get_node_page_idle $GV_IDLE"
+res "get_node_page_under_heartbeats $GV_LOAD"
+say "GET /nodes/<id> idle: $GV_IDLE; under heartbeat load: $GV_LOAD"
+
 if [ "$PROFILE" = 1 ]; then
 	if command -v perf >/dev/null || apt_install linux-perf; then
 		say "profiling the command center under heartbeat load (perf record -g, ${WRK_SECS}s)"
@@ -587,6 +603,7 @@ row() { printf '| %-48s | %-16s | %-26s | %-15s | %-22s | %-4s |\n' "$@"; }
 		row "3 RSS with $NODES nodes+heartbeats (MiB)" "$(fmt "$CC_RSS_LOAD/1024" 1)" "rust skipped" "-" "<= 1.0x rust" "-"
 	fi
 	row "3 start-up with $NODES nodes until /healthz" "$STARTUP_MS ms" "-" "-" "< 1000 ms" "$(yn test "$STARTUP_MS" -lt 1000)"
+	row "info: GET /nodes/<id> p50 / p99, under wrk (ms)" "$(fmt "$(kv "$GV_LOAD" p50_ms)" 2) / $(fmt "$(kv "$GV_LOAD" p99_ms)" 2)" "idle: $(fmt "$(kv "$GV_IDLE" p50_ms)" 2) / $(fmt "$(kv "$GV_IDLE" p99_ms)" 2)" "-" "-" "-"
 	row "4 GET / at $NODES vs 100 nodes (ms)" "$(fmt "$GBIG_MS" 2)" "100 nodes: $(fmt "$G100_MS" 2)" "$(ratio "$GBIG_MS" "$G100_MS")" "<= 2.0x" "$(yn le "$(awk -v a="$GBIG_MS" -v b="$G100_MS" 'BEGIN{print a/b}')" 2.0)"
 	if [ "$(kv "$GN" status)" = 200 ]; then
 		row "4 GET /nodes: RSS growth / answer (MiB)" "$(fmt "$NODES_GROWTH_KB/1024" 1) / $(fmt "$NODES_BYTES/1048576" 1)" "-" "$(ratio "$NODES_GROWTH_KB" "$(( NODES_BYTES / 1024 ))")" "<= 0.25x answer" "$(yn le "$NODES_GROWTH_KB" "$(( NODES_BYTES / 4096 ))")"

@@ -17,7 +17,7 @@
  *	once they are all sent, queues COMMANDS agent-info commands one by
  *	one through the operator API to random waiting nodes. Prints the
  *	delay from each 201 answer to the agent's receipt of that command.
- *   vm-load get URL COUNT
+ *   vm-load get [-g GAP_MS] URL COUNT
  *	COUNT sequential GETs of URL: median/min/max milliseconds and bytes.
  *
  * Results go to stdout as one "key=value ..." line per figure.
@@ -970,28 +970,43 @@ cmd_get(int argc, char **argv)
 {
 	CURLM	*m;
 	CURL	*h;
-	size_t	 count, bytes = 0, bad = 0;
-	int64_t	*t;
-	long	 status = 0;
+	size_t		 count, bytes = 0, bad = 0;
+	int64_t		*t;
+	long		 status = 0;
+	int		 c, gap_ms = 0;
+	const char	*url;
 
-	if (argc != 3)
-		die("usage: vm-load get URL COUNT");
-	count = strtoul(argv[2], NULL, 10);
+	while ((c = getopt(argc, argv, "g:")) != -1)
+		switch (c) {
+		case 'g': gap_ms = atoi(optarg); break;
+		default: return 2;
+		}
+	if (argc - optind != 2 || gap_ms < 0 || gap_ms > 60000)
+		die("usage: vm-load get [-g GAP_MS] URL COUNT");
+	url = argv[optind];
+	count = strtoul(argv[optind + 1], NULL, 10);
 	if (count < 1)
 		count = 1;
 	t = xcalloc(count, sizeof(int64_t));
 	if ((m = curl_multi_init()) == NULL || (h = curl_easy_init()) == NULL)
 		die("curl init failed");
-	curl_easy_setopt(h, CURLOPT_URL, argv[1]);
+	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &bytes);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
 	for (size_t i = 0; i < count; i++) {
-		int64_t		 t0 = now_ns();
+		int64_t		 t0;
 		int		 running = 1;
 		CURLMsg		*msg;
 		int		 left;
 
+		if (gap_ms > 0 && i > 0) {	/* paced: spread over time */
+			struct timespec gap = { gap_ms / 1000,
+			    (long)(gap_ms % 1000) * 1000000L };
+
+			nanosleep(&gap, NULL);
+		}
+		t0 = now_ns();
 		bytes = 0;
 		curl_multi_add_handle(m, h);
 		while (running) {
@@ -1002,21 +1017,22 @@ cmd_get(int argc, char **argv)
 		while ((msg = curl_multi_info_read(m, &left)) != NULL)
 			if (msg->msg == CURLMSG_DONE && msg->data.result !=
 			    CURLE_OK)
-				die("get %s: %s", argv[1],
+				die("get %s: %s", url,
 				    curl_easy_strerror(msg->data.result));
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		curl_multi_remove_handle(m, h);
 		t[i] = now_ns() - t0;
 		if (status != 200) {
 			/* Reported, not fatal: the bench shows it as a miss. */
-			fprintf(stderr, "vm-load: get %s: status %ld\n", argv[1],
+			fprintf(stderr, "vm-load: get %s: status %ld\n", url,
 			    status);
 			bad++;
 		}
 	}
 	qsort(t, count, sizeof(int64_t), cmp_i64);
-	printf("get count=%zu status=%ld non200=%zu p50_ms=%.3f min_ms=%.3f "
-	    "max_ms=%.3f bytes=%zu\n", count, status, bad, pct(t, count, 50),
+	printf("get count=%zu status=%ld non200=%zu p50_ms=%.3f p90_ms=%.3f "
+	    "p99_ms=%.3f min_ms=%.3f max_ms=%.3f bytes=%zu\n", count, status,
+	    bad, pct(t, count, 50), pct(t, count, 90), pct(t, count, 99),
 	    (double)t[0] / 1e6, (double)t[count - 1] / 1e6, bytes);
 	curl_easy_cleanup(h);
 	curl_multi_cleanup(m);
@@ -1045,7 +1061,7 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "dispatch") == 0)
 		rc = cmd_dispatch(argc, argv);
 	else if (strcmp(argv[1], "get") == 0)
-		rc = cmd_get(argc - 1, argv + 1);
+		rc = cmd_get(argc, argv);
 	else {
 		fprintf(stderr, "vm-load: unknown command %s\n", argv[1]);
 		rc = 2;
