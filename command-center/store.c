@@ -284,14 +284,13 @@ static const char *const stmt_sql[S_COUNT] = {
  */
 struct store {
 	sqlite3		*db;
-	sqlite3_stmt	*st[S_COUNT];
 	pthread_mutex_t	 mu;
 	sqlite3		*rdb;
-	sqlite3_stmt	*rst[S_COUNT];	/* only the statements of reads[] */
 	pthread_mutex_t	 rmu;
+	sqlite3_stmt	*st[S_COUNT];	/* each on its connection (reads[]) */
 };
 
-/* The statements that rdb prepares (and db does not). */
+/* The statements prepared on rdb (the others on db). */
 static const int reads[] = {
 	S_NODE_HB_GET, S_LOG_HB_GET, S_CMD_LIST, S_FINDINGS_OF, S_SCANS_OF,
 	S_AUDIT_LIST, S_CMD_COUNTS, S_FLEET_HISTORY, S_HB_HISTORY,
@@ -391,8 +390,7 @@ store_open(const char *path, char *err, size_t errlen)
 	 * nodes under wrk, 5.3 CPU s per 100,000 heartbeats against 6.1 with
 	 * the default 2 MiB (medians of three rounds each). Larger fleets get
 	 * part of it; RSS grows by at most the 16 MiB (make bench, scenario 3).
-	 */
-	/*
+	 *
 	 * 16 KiB pages for a new database (an existing one keeps its size:
 	 * WAL mode fixes it). The heartbeat log is appended a round at a
 	 * time; with 4 KiB pages the writer did four times the frames, page
@@ -408,13 +406,6 @@ store_open(const char *path, char *err, size_t errlen)
 	    "PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
 	    migrate(s->db, err, errlen) == -1)
 		goto fail;
-	for (i = 0; i < S_COUNT; i++)
-		if (!is_read(i) && sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "preparing statement %d: %s", i,
-			    sqlite3_errmsg(s->db));
-			goto fail;
-		}
 	/* The views' connection, its page cache 2 MiB (SQLite's default). */
 	if (sqlite3_open_v2(path, &s->rdb, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -425,14 +416,16 @@ store_open(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->rdb, 5000);
 	if (exec_sql(s->rdb, "PRAGMA cache_size = -2048;", err, errlen) == -1)
 		goto fail;
-	for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++)
-		if (sqlite3_prepare_v3(s->rdb, stmt_sql[reads[k]], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->rst[reads[k]], NULL) !=
-		    SQLITE_OK) {
-			snprintf(err, errlen, "preparing statement %d (reader):"
-			    " %s", reads[k], sqlite3_errmsg(s->rdb));
+	for (i = 0; i < S_COUNT; i++) {
+		sqlite3 *db = is_read(i) ? s->rdb : s->db;
+
+		if (sqlite3_prepare_v3(db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "preparing statement %d: %s", i,
+			    sqlite3_errmsg(db));
 			goto fail;
 		}
+	}
 	return s;
 fail:
 	store_close(s);
@@ -444,10 +437,8 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; i < S_COUNT; i++) {
+	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
-		sqlite3_finalize(s->rst[i]);
-	}
 	if (s->rdb != NULL)
 		sqlite3_close(s->rdb);
 	if (s->db != NULL)
@@ -637,7 +628,7 @@ int
 store_node_heartbeat(struct store *s, const char *node_id, int64_t seq,
     char **json)
 {
-	sqlite3_stmt	*st = s->rst[seq > 0 ? S_LOG_HB_GET : S_NODE_HB_GET];
+	sqlite3_stmt	*st = s->st[seq > 0 ? S_LOG_HB_GET : S_NODE_HB_GET];
 	int		 rc = 0, r;
 
 	*json = NULL;
@@ -1137,7 +1128,7 @@ int
 store_commands_list(struct store *s, const char *node_id, int limit,
     int (*fn)(const struct cmd_row *row, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->rst[S_CMD_LIST];
+	sqlite3_stmt	*st = s->st[S_CMD_LIST];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
@@ -1167,7 +1158,7 @@ int
 store_findings(struct store *s, const char *command_id,
     int (*fn)(const struct finding *f, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->rst[S_FINDINGS_OF];
+	sqlite3_stmt	*st = s->st[S_FINDINGS_OF];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
@@ -1212,7 +1203,7 @@ int
 store_scans_list(struct store *s, const char *node_id, int limit,
     int (*fn)(const struct scan_row *row, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->rst[S_SCANS_OF];
+	sqlite3_stmt	*st = s->st[S_SCANS_OF];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
@@ -1264,7 +1255,7 @@ int
 store_audit_list(struct store *s, int64_t before, int limit,
     int (*fn)(int64_t id, const struct audit_rec *a, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->rst[S_AUDIT_LIST];
+	sqlite3_stmt	*st = s->st[S_AUDIT_LIST];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
@@ -1293,7 +1284,7 @@ store_command_counts(struct store *s, int (*fn)(const char *, const char *,
 	int		 rc;
 
 	pthread_mutex_lock(&s->rmu);
-	rc = each_row(s->rst[S_CMD_COUNTS], "command_counts",
+	rc = each_row(s->st[S_CMD_COUNTS], "command_counts",
 	    command_count_of, &r);
 	pthread_mutex_unlock(&s->rmu);
 	return rc;
@@ -1361,7 +1352,7 @@ int
 store_fleet_history(struct store *s, int64_t since, int64_t step,
     int (*fn)(const struct fleet_sample *fs, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->rst[S_FLEET_HISTORY];
+	sqlite3_stmt	*st = s->st[S_FLEET_HISTORY];
 	struct rows	 r = { (void *)(uintptr_t)fn, arg };
 	int		 rc;
 
@@ -1439,7 +1430,7 @@ int
 store_hb_history(struct store *s, const char *node_id, int64_t since,
     int (*fn)(const struct hb_sample *hs, void *arg), void *arg)
 {
-	sqlite3_stmt	*st = s->rst[S_HB_HISTORY];
+	sqlite3_stmt	*st = s->st[S_HB_HISTORY];
 	struct hb_rows	 h;
 	int		 rc;
 
