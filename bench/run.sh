@@ -417,9 +417,29 @@ DUR=$("$LOAD" heartbeat -c 64 -u "$MARK" "$CC_URL" "$TOK_HB" || true)
 DUR_ACK=$(kv "$DUR" ok)
 sleep 1
 stop_pid "$CC_PID" KILL
-# latest_heartbeats: each node's latest heartbeat, in the log or folded into nodes.
-DUR_DISK=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM latest_heartbeats WHERE json_extract(heartbeat, '\$.uptime_secs') = $MARK")
-DUR_TOTAL=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM latest_heartbeats WHERE at IS NOT NULL")
+# What is on disk, as a restart reads it (the log's chunks replayed over nodes): a command
+# center on a copy of the files the kill left (scenario 3 starts on the originals), every
+# node's latest heartbeat through GET /nodes.
+mkdir -p "$T/dur"
+cp "$T/cc/cc.db" "$T/dur/cc.db"
+[ -f "$T/cc/cc.db-wal" ] && cp "$T/cc/cc.db-wal" "$T/dur/cc.db-wal"
+VAULTMESH_LISTEN=127.0.0.1:0 VAULTMESH_DB="$T/dur/cc.db" VAULTMESH_CC_KEY_PATH="$T/cc/key" \
+VAULTMESH_ENROLL_SECRET=$SECRET VAULTMESH_LOG=warn VAULTMESH_POLICY_PATH="$T/cc/policy.json" \
+VAULTMESH_SCHEDULER_TICK_SECONDS=86400 "$CC_BIN" 2>>"$T/dur/cc.err" &
+DUR_PID=$!
+PIDS+=("$DUR_PID")
+DUR_DISK=-; DUR_TOTAL=-
+if port=$(listen_port "$DUR_PID" 60) && wait_http "http://127.0.0.1:$port/healthz" 60 &&
+    curl -sf -o "$T/dur/nodes.json" "http://127.0.0.1:$port/nodes"; then
+	read -r DUR_DISK DUR_TOTAL < <(python3 -c '
+import json, sys
+nodes = json.load(open(sys.argv[1]))
+mark = int(sys.argv[2])
+print(sum(1 for n in nodes if (n.get("heartbeat") or {}).get("uptime_secs") == mark),
+      sum(1 for n in nodes if n.get("last_heartbeat_at")))' "$T/dur/nodes.json" "$MARK") || true
+fi
+stop_pid "$DUR_PID"
+rm -rf "$T/dur"
 res "durability acked=$DUR_ACK on_disk=$DUR_DISK nodes_with_heartbeat=$DUR_TOTAL"
 say "durability: $DUR_ACK acknowledged, $DUR_DISK on disk 1 s later (kill -9); $DUR_TOTAL nodes have a heartbeat"
 
@@ -513,7 +533,8 @@ AGENT_ANON=$(awk '/^RssAnon/ {print $2}' "/proc/$AGENT_PID/status")
 AGENT_PSS=$(awk '/^Pss:/ {print $2}' "/proc/$AGENT_PID/smaps_rollup" 2>/dev/null || echo 0)
 AGENT_CPU_H=$(awk -v ns=$(( a1 - a0 )) -v tk=$(( at1 - at0 )) -v t="$CLK_TCK" -v w=$(( s1 - s0 )) -v same=$SAME_TIDS \
     'BEGIN {c = ns / 1e9; if (!same && tk / t > c) c = tk / t; printf "%.3f", c / (w / 1e9) * 3600}')
-AGENT_HB=$(sqlite3 "$T/cc/cc.db" "SELECT count(*) FROM latest_heartbeats WHERE node_id = '$(cat "$T/agent/root/node_id" 2>/dev/null)' AND at IS NOT NULL" 2>/dev/null || echo 0)
+AGENT_HB=$(curl -sf -H 'Accept: application/json' "$CC_URL/nodes/$(cat "$T/agent/root/node_id" 2>/dev/null)" |
+    python3 -c 'import json, sys; print(1 if json.load(sys.stdin).get("last_heartbeat_at") else 0)' 2>/dev/null || echo 0)
 stop_pid "$AGENT_PID"
 
 # The same agent over https, as in production (TLS to Cloudflare's edge): a TLS front with a

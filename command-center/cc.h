@@ -179,10 +179,10 @@ struct hb_write {
 	char	*agent_version;
 	int	 cloudflare;	/* enum cf_state */
 	int	 services_down;
-	int64_t	 seq;		/* set by store_heartbeats: its log row */
+	int64_t	 seq;		/* set by store_heartbeats: its number */
 };
 
-/* A heartbeat_log row as a start replays it (strings borrowed). */
+/* A heartbeat of the log as a start replays it (strings borrowed). */
 struct hb_logged {
 	int64_t		 seq;
 	char		 node_id[37];
@@ -193,7 +193,7 @@ struct hb_logged {
 	int		 services_down;
 };
 
-/* A node whose latest heartbeat (log row seq) a fold moves into nodes. */
+/* A node whose latest heartbeat (number seq) a fold moves into nodes. */
 struct hb_fold {
 	char	 node_id[37];
 	int64_t	 seq;
@@ -215,23 +215,28 @@ int		 store_node_set_status(struct store *s, const char *node_id,
 		    enum node_status st, const unsigned char *token_hash);
 /*
  * The node's stored heartbeat JSON into *json (malloc'd, NULL if none):
- * log row seq when seq > 0, else the one folded into nodes. 0, -1 on
- * error, 1 when row seq is no longer in the log (folded meanwhile: ask the
- * fleet where the latest is now).
+ * the log's heartbeat seq when seq > 0, else the one folded into nodes. 0,
+ * -1 on error, 1 when heartbeat seq is no longer in the log (folded
+ * meanwhile: ask the fleet where the latest is now).
  */
 int		 store_node_heartbeat(struct store *s, const char *node_id,
 		    int64_t seq, char **json);
-/* Appends heartbeats to the log in one transaction (w[i].seq set): 0 or -1. */
+/*
+ * Appends heartbeats to the log (heartbeat_chunks) in one transaction,
+ * numbering them (w[i].seq, growing): 0 or -1.
+ */
 int		 store_heartbeats(struct store *s, struct hb_write *w, size_t n);
-/* Calls fn for each heartbeat_log row, oldest first: 0 or -1. */
+/* Calls fn for each heartbeat in the log, oldest first: 0 or -1. */
 int		 store_heartbeat_log(struct store *s,
 		    int (*fn)(const struct hb_logged *l, void *arg), void *arg);
 /*
  * In one transaction: copies each fold[i] (a node's latest heartbeat, in
- * the log) into nodes and drops the log's rows up to upto: 0 or -1.
+ * the log) into nodes and drops the log's chunks that end by upto; *cut is
+ * the last heartbeat dropped (0: none; a chunk that straddles upto stays,
+ * all of it). 0 or -1.
  */
 int		 store_fold(struct store *s, const struct hb_fold *fold,
-		    size_t n, int64_t upto);
+		    size_t n, int64_t upto, int64_t *cut);
 void		 node_rec_free(struct node_rec *r);
 /* For tests: 1 while another thread uses the store's write connection. */
 int		 store_writer_busy(struct store *s);

@@ -21,8 +21,8 @@
 
 #define FLUSH_MS	200
 #define SETTLING_MAX	64	/* node rows committing at once (MHD threads: fewer) */
-#define LOG_ROWS_MIN	4096	/* heartbeat_log rows always kept */
-#define LOG_FOLD_MAX	16384	/* rows folded per transaction */
+#define LOG_ROWS_MIN	4096	/* heartbeats always kept in the log */
+#define LOG_FOLD_MAX	16384	/* heartbeats folded per transaction */
 #define SLOT_EMPTY	0u
 #define SLOT_DEAD	UINT32_MAX
 
@@ -30,12 +30,13 @@
  * A node in memory. Its latest heartbeat JSON is held only until the store
  * has it: r.heartbeat while it waits for the writer, hb_inflight while the
  * writer writes it; when both are NULL the store's copy is the latest:
- * heartbeat_log row hb_seq, or the one folded into nodes when hb_seq is 0.
+ * heartbeat hb_seq of the log, or the one folded into nodes when hb_seq
+ * is 0.
  */
 struct fnode {
 	struct node_rec	 r;
 	char		*hb_inflight;	/* taken by the writer, not committed */
-	int64_t		 hb_seq;	/* its latest heartbeat_log row, or 0 */
+	int64_t		 hb_seq;	/* its latest heartbeat in the log, or 0 */
 	double		 load1, mem_used_pct;	/* latest since start, or NAN */
 	enum cf_state	 cloudflare;
 	int		 services_down;
@@ -73,7 +74,7 @@ struct fleet {
 	struct index		 by_token;
 	uint32_t		*dirty;
 	size_t			 ndirty, dirty_cap;
-	int64_t			 log_first, log_last;	/* heartbeat_log; 0: empty */
+	int64_t			 log_first, log_last;	/* the log; 0: empty */
 	unsigned char		 hkey[crypto_shorthash_KEYBYTES];
 	struct store		*store;
 	struct thresholds	 thr;
@@ -488,7 +489,7 @@ find(const struct fleet *f, const char *node_id)
 
 static int	set_str(char **dst, const char *src);
 
-/* Row seq is in heartbeat_log now (seqs only grow). */
+/* Heartbeat seq is in the log now (numbers only grow). */
 static void
 log_noted(struct fleet *f, int64_t seq)
 {
@@ -498,7 +499,7 @@ log_noted(struct fleet *f, int64_t seq)
 		f->log_last = seq;
 }
 
-/* A start replays heartbeat_log over what nodes holds (no JSON read). */
+/* A start replays the log over what nodes holds (no JSON read). */
 static int
 replay_cb(const struct hb_logged *l, void *arg)
 {
@@ -612,21 +613,24 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
 }
 
 /*
- * Folds the oldest heartbeat_log rows into nodes (called with flush_mu).
- * The log keeps the fleet's size and an eighth (at least LOG_ROWS_MIN
- * rows): at a 30 s heartbeat, the last 34 s. Past that and a sixteenth
- * more, the oldest rows down to it, at most LOG_FOLD_MAX at a time; all of
- * them when all is set. Only a node whose latest heartbeat is among them
- * is written into nodes: a live node has a newer row in the log by then,
- * so its old row is dropped, never rewritten. What a start after a crash
- * replays stays under 1.2 times the fleet's rows (plus a round).
+ * Folds the oldest heartbeats of the log into nodes (called with
+ * flush_mu). The log keeps the fleet's size and an eighth (at least
+ * LOG_ROWS_MIN heartbeats): at a 30 s heartbeat, the last 34 s. Past that
+ * and a sixteenth more, the oldest down to it, at most LOG_FOLD_MAX at a
+ * time (the store drops whole chunks: one that straddles the line waits
+ * for the next fold); all of them when all is set. Only a node whose
+ * latest heartbeat is among them is written into nodes: a live node has a
+ * newer one in the log by then, so its old one is dropped, never
+ * rewritten. What a start after a crash replays stays under 1.2 times the
+ * fleet (plus a round and a chunk).
  */
 static void
 fold(struct fleet *f, int all)
 {
 	struct hb_fold	*items;
 	size_t		 n = 0, cap, keep, slack;
-	int64_t		 rows, hi;
+	int64_t		 rows, hi, cut;
+	int		 wide = 0, progress;
 
 	for (;;) {
 		pthread_mutex_lock(&f->mu);
@@ -639,7 +643,7 @@ fold(struct fleet *f, int all)
 			return;
 		}
 		hi = all ? f->log_last : f->log_last - (int64_t)keep;
-		if (hi - f->log_first + 1 > LOG_FOLD_MAX)
+		if (hi - f->log_first + 1 > LOG_FOLD_MAX && !wide)
 			hi = f->log_first + LOG_FOLD_MAX - 1;
 		cap = (size_t)(hi - f->log_first + 1);
 		if (cap > f->n)
@@ -658,7 +662,7 @@ fold(struct fleet *f, int all)
 			}
 		}
 		pthread_mutex_unlock(&f->mu);
-		if (store_fold(f->store, items, n, hi) == -1) {
+		if (store_fold(f->store, items, n, hi, &cut) == -1) {
 			log_err("heartbeat_fold_failed", "rows=%lld",
 			    (long long)rows);
 			free(items);
@@ -671,15 +675,23 @@ fold(struct fleet *f, int all)
 			if (fn != NULL && fn->hb_seq == items[i].seq)
 				fn->hb_seq = 0;	/* nodes has it now */
 		}
-		f->log_first = hi < f->log_last ? hi + 1 : 0;
+		progress = cut >= f->log_first;
+		if (progress)
+			f->log_first = cut < f->log_last ? cut + 1 : 0;
 		if (f->log_first == 0)
 			f->log_last = 0;
 		pthread_mutex_unlock(&f->mu);
-		log_debug("heartbeat_fold", "rows=%lld folded=%zu",
-		    (long long)rows, n);
+		log_debug("heartbeat_fold", "rows=%lld folded=%zu cut=%lld",
+		    (long long)rows, n, (long long)cut);
 		free(items);
 		if (!all)
 			return;		/* one transaction a round */
+		if (!progress) {
+			/* One chunk past LOG_FOLD_MAX: the next takes it all. */
+			if (wide)
+				return;
+			wide = 1;
+		}
 	}
 }
 
@@ -777,7 +789,7 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 		snprintf(err, errlen, "replaying the heartbeat log failed");
 		goto fail;
 	}
-	log_info("fleet_loaded", "nodes=%zu log_rows=%lld load_ms=%lld "
+	log_info("fleet_loaded", "nodes=%zu log_heartbeats=%lld load_ms=%lld "
 	    "replay_ms=%lld", f->n, f->log_first ? (long long)(f->log_last -
 	    f->log_first + 1) : 0LL, (long long)(t1 - t0),
 	    (long long)(mono_ms() - t1));

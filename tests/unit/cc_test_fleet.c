@@ -1180,7 +1180,8 @@ heartbeat_flush_failure_is_retried(void **state)
 
 	enroll_approved(f, &n, "web-1");
 	exec_direct(f->db, "CREATE TRIGGER no_hb BEFORE INSERT "
-	    "ON heartbeat_log BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	    "ON heartbeat_chunks BEGIN SELECT RAISE(ABORT, 'refused by test'); "
+	    "END");
 	assert_int_equal(send_heartbeat(f, n.id, "retried", "up", "active"), 0);
 	fleet_flush(f->fl);	/* fails: the heartbeat must stay dirty */
 	/* Meanwhile it is still what readers see. */
@@ -1198,6 +1199,47 @@ heartbeat_flush_failure_is_retried(void **state)
 }
 
 /* A heartbeat with its own uptime, for ordering checks. */
+/*
+ * Replaces the bytes from with to (the same length) in every chunk of the
+ * log, behind the fleet's back: the number of chunks changed.
+ */
+static int
+rewrite_chunks(struct fx *f, const char *from, const char *to)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*get, *put;
+	size_t		 len = strlen(from);
+	int		 changed = 0;
+
+	assert_int_equal(strlen(to), len);
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT seq, data FROM "
+	    "heartbeat_chunks", -1, &get, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "UPDATE heartbeat_chunks SET "
+	    "data = ?2 WHERE seq = ?1", -1, &put, NULL), SQLITE_OK);
+	while (sqlite3_step(get) == SQLITE_ROW) {
+		size_t		 n = (size_t)sqlite3_column_bytes(get, 1);
+		unsigned char	*d = malloc(n ? n : 1), *p;
+
+		assert_non_null(d);
+		memcpy(d, sqlite3_column_blob(get, 1), n);
+		if ((p = memmem(d, n, from, len)) != NULL) {
+			memcpy(p, to, len);
+			sqlite3_bind_int64(put, 1, sqlite3_column_int64(get, 0));
+			sqlite3_bind_blob(put, 2, d, (int)n, SQLITE_TRANSIENT);
+			assert_int_equal(sqlite3_step(put), SQLITE_DONE);
+			sqlite3_reset(put);
+			changed++;
+		}
+		free(d);
+	}
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	sqlite3_close(h);
+	return changed;
+}
+
 static int
 send_uptime(struct fx *f, const char *id, json_int_t up)
 {
@@ -1233,7 +1275,7 @@ written_heartbeat_is_read_from_the_store(void **state)
 	struct fx		*f = *state;
 	struct node		 n;
 	struct node_view	 v, *all;
-	char			*hb = NULL, **hbs = NULL, sql[256];
+	char			*hb = NULL, **hbs = NULL;
 	size_t			 count;
 
 	enroll_approved(f, &n, "web-1");
@@ -1245,9 +1287,8 @@ written_heartbeat_is_read_from_the_store(void **state)
 	free(hb);
 	fleet_flush(f->fl);
 	/* Written: memory lets go; what the store holds is what is shown. */
-	snprintf(sql, sizeof(sql), "UPDATE heartbeat_log SET heartbeat = "
-	    "'{\"uptime_secs\":22}' WHERE node_id = '%s'", n.id);
-	exec_direct(f->db, sql);
+	assert_int_equal(rewrite_chunks(f, "\"uptime_secs\":11",
+	    "\"uptime_secs\":22"), 1);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_int_equal(uptime_of(hb), 22);
 	free(hb);
@@ -1360,7 +1401,7 @@ readers_never_see_an_older_heartbeat_while_flushing(void **state)
 	free(hb);
 }
 
-/* Rows in heartbeat_log now (through a second connection). */
+/* Heartbeats in the log now (through a second connection). */
 static int
 log_rows(struct fx *f)
 {
@@ -1369,8 +1410,9 @@ log_rows(struct fx *f)
 	int		 n = -1;
 
 	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM heartbeat_log", -1,
-	    &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(h, "SELECT coalesce(sum(n), 0) FROM "
+	    "heartbeat_chunks", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(h);
@@ -1429,8 +1471,8 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 
 /*
  * After a crash the log is replayed over nodes: what a start knows (time,
- * hostname, version, the facts attention takes) comes from the newest row
- * of each node, and the document is read from that row.
+ * hostname, version, the facts attention takes) comes from the newest
+ * heartbeat of each node, and the document is read from the log.
  */
 static void
 heartbeat_log_is_replayed_at_start(void **state)
@@ -1438,22 +1480,37 @@ heartbeat_log_is_replayed_at_start(void **state)
 	struct fx		*f = *state;
 	struct node		 a;
 	struct node_view	 v;
-	char			*hb = NULL, sql[768];
+	struct store		*st;
+	struct hb_write		 w[3];
+	char			*hb = NULL, err[256];
+	const char		*json[3] = { "{\"uptime_secs\":5}",
+				    "{\"uptime_secs\":6}", "{}" };
+	const char		*host[3] = { "older", "web-1-crashed", "ghost" };
+	const char		*ver[3] = { "0.0.9", "0.2.0", "0" };
 
 	enroll_approved(f, &a, "web-1");
 	assert_int_equal(send_heartbeat(f, a.id, "web-1", "up", "active"), 0);
 	restart(f);
 	assert_int_equal(log_rows(f), 0);
-	/* What a crash leaves: rows the fleet never folded. */
-	snprintf(sql, sizeof(sql), "INSERT INTO heartbeat_log (node_id, at, "
-	    "heartbeat, hostname, agent_version, hb_cloudflare, "
-	    "hb_services_down) VALUES ('%s', %lld, '{\"uptime_secs\":5}', "
-	    "'older', '0.0.9', 1, 0), ('%s', %lld, '{\"uptime_secs\":6}', "
-	    "'web-1-crashed', '0.2.0', 2, 1), ('00000000-0000-4000-8000-"
-	    "000000000000', 1, '{}', 'ghost', '0', 1, 0)", a.id,
-	    (long long)time(NULL) - 5, a.id, (long long)time(NULL));
-	exec_direct(f->db, sql);
-	restart(f);
+	/* What a crash leaves: heartbeats the fleet never folded. */
+	close_fleet(f);
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < 3; i++) {
+		snprintf(w[i].node_id, sizeof(w[i].node_id), "%s", i < 2 ? a.id :
+		    "00000000-0000-4000-8000-000000000000");
+		w[i].at = i < 2 ? (int64_t)time(NULL) - 5 + 5 * i : 1;
+		w[i].json = (char *)(uintptr_t)json[i];
+		w[i].hostname = (char *)(uintptr_t)host[i];
+		w[i].agent_version = (char *)(uintptr_t)ver[i];
+		w[i].cloudflare = i == 1 ? 2 : 1;
+		w[i].services_down = i == 1;
+	}
+	st = store_open(f->db, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_heartbeats(st, w, 3), 0);
+	store_close(st);
+	open_fleet(f);
+	assert_int_equal(log_rows(f), 3);
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &hb), 0);
 	assert_string_equal(v.hostname, "web-1-crashed");
 	assert_string_equal(v.agent_version, "0.2.0");
@@ -1461,7 +1518,7 @@ heartbeat_log_is_replayed_at_start(void **state)
 	assert_true(v.reasons & R_SERVICES_DOWN);
 	assert_int_equal(uptime_of(hb), 6);
 	free(hb);
-	assert_int_equal(fleet_size(f->fl), 1);	/* the ghost's row: no node */
+	assert_int_equal(fleet_size(f->fl), 1);	/* the ghost's: no node */
 	restart(f);
 	assert_int_equal(log_rows(f), 0);
 	hb = NULL;

@@ -530,8 +530,8 @@ collect_log(const struct hb_logged *l, void *arg)
 }
 
 /*
- * Heartbeats are appended to heartbeat_log (nodes untouched), read back
- * by their row, replayed in order after a reopen, and folded into nodes.
+ * Heartbeats are appended to the log (nodes untouched), read back by
+ * their number, replayed in order after a reopen, and folded into nodes.
  */
 static void
 store_heartbeats_append_then_fold(void **state)
@@ -542,6 +542,7 @@ store_heartbeats_append_then_fold(void **state)
 	struct node_rec		 c = make_rec(ID_C, "idle", NODE_APPROVED, 1, 3);
 	struct hb_write		 w[2];
 	struct hb_fold		 fold;
+	int64_t			 cut;
 	struct logged		 g;
 	const struct node_rec	*r;
 	struct loaded		 l;
@@ -559,8 +560,8 @@ store_heartbeats_append_then_fold(void **state)
 	    "db-1", "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, w, 2), 0);
 	assert_true(w[0].seq > 0 && w[1].seq == w[0].seq + 1);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM heartbeat_log"),
-	    2);
+	assert_int_equal(query_int(f->db, "SELECT sum(n) FROM "
+	    "heartbeat_chunks"), 2);
 	reopen(f);
 	/* nodes is untouched; the log has both, oldest first. */
 	load_all(f, &l);
@@ -582,17 +583,18 @@ store_heartbeats_append_then_fold(void **state)
 	assert_stored_hb(f, ID_A, w[0].seq, "{\"hostname\":\"web-1b\"}");
 	assert_stored_hb(f, ID_B, w[1].seq, "{\"hostname\":\"db-1\"}");
 	assert_stored_hb(f, ID_A, 0, NULL);	/* not folded yet */
-	/* A row is read only for its own node. */
+	/* A heartbeat is read only for its own node. */
 	json = NULL;
 	assert_int_equal(store_node_heartbeat(f->st, ID_B, w[0].seq, &json), 1);
 	assert_null(json);
 
-	/* Fold A's row; B's is dropped unfolded (as if a newer one existed). */
+	/* Fold A's; B's is dropped unfolded (as if a newer one existed). */
 	snprintf(fold.node_id, sizeof(fold.node_id), "%s", ID_A);
 	fold.seq = w[0].seq;
-	assert_int_equal(store_fold(f->st, &fold, 1, w[1].seq), 0);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM heartbeat_log"),
-	    0);
+	assert_int_equal(store_fold(f->st, &fold, 1, w[1].seq, &cut), 0);
+	assert_int_equal(cut, w[1].seq);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM "
+	    "heartbeat_chunks"), 0);
 	assert_stored_hb(f, ID_A, 0, "{\"hostname\":\"web-1b\"}");
 	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[0].seq, &json), 1);
 	load_all(f, &l);
@@ -623,97 +625,214 @@ store_fold_failure_keeps_the_log(void **state)
 	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
 	struct hb_write	 w;
 	struct hb_fold	 fold;
+	int64_t		 cut;
 
 	open_ok(f);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
 	hb_write_set(&w, ID_A, 7, "{\"n\":1}", "web-1", "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
 	exec_direct(f->db, "CREATE TRIGGER no_drop BEFORE DELETE ON "
-	    "heartbeat_log BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	    "heartbeat_chunks BEGIN SELECT RAISE(ABORT, 'refused by test'); "
+	    "END");
 	snprintf(fold.node_id, sizeof(fold.node_id), "%s", ID_A);
 	fold.seq = w.seq;
-	assert_int_equal(store_fold(f->st, &fold, 1, w.seq), -1);
+	assert_int_equal(store_fold(f->st, &fold, 1, w.seq, &cut), -1);
+	assert_int_equal(cut, 0);
 	assert_stored_hb(f, ID_A, 0, NULL);
 	assert_stored_hb(f, ID_A, w.seq, "{\"n\":1}");
 	exec_direct(f->db, "DROP TRIGGER no_drop");
-	assert_int_equal(store_fold(f->st, &fold, 1, w.seq), 0);
+	assert_int_equal(store_fold(f->st, &fold, 1, w.seq, &cut), 0);
 	assert_stored_hb(f, ID_A, 0, "{\"n\":1}");
 }
 
 /*
- * A database written by version 7 (the log with its replay index) opens
- * at the current version with its log rows kept and the index gone.
+ * A database written by version 8 (a row a heartbeat in heartbeat_log, the
+ * view latest_heartbeats) opens at the current version with each node's
+ * newest logged heartbeat folded into nodes and the old log gone.
  */
 static void
-store_migration_7_drops_the_log_index(void **state)
+store_migration_8_folds_the_row_log(void **state)
 {
-	struct fx	*f = *state;
-	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct hb_write	 w;
-	struct logged	 g;
-	long long	 current;
+	struct fx		*f = *state;
+	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
+	struct hb_write		 w;
+	struct logged		 g;
+	struct loaded		 l;
+	const struct node_rec	*r;
+	long long		 current;
 
 	open_ok(f);
 	current = query_int(f->db, "PRAGMA user_version");
-	assert_true(current >= 8);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
-	    "WHERE name = 'heartbeat_log_replay'"), 0);
+	assert_true(current >= 9);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
-	hb_write_set(&w, ID_A, 1795773601, "{\"hostname\":\"web-1\"}",
-	    "web-1", "0.1.0");
-	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
+	assert_int_equal(store_node_insert(f->st, &b), 0);
 	store_close(f->st);
 	f->st = NULL;
-	/* Back to what version 7 left. */
-	exec_direct(f->db, "CREATE INDEX heartbeat_log_replay ON heartbeat_log "
-	    "(seq, node_id, at, hostname, agent_version, hb_cloudflare, "
-	    "hb_services_down); PRAGMA user_version = 7");
+	/* Back to what version 8 left: two rows of A's, a ghost's, none of B. */
+	exec_direct(f->db, "DROP TABLE heartbeat_chunks;"
+	    "CREATE TABLE heartbeat_log (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " node_id TEXT NOT NULL, at INTEGER NOT NULL, heartbeat TEXT NOT"
+	    " NULL, hostname TEXT NOT NULL, agent_version TEXT NOT NULL,"
+	    " hb_cloudflare INTEGER NOT NULL, hb_services_down INTEGER NOT"
+	    " NULL);"
+	    "CREATE VIEW latest_heartbeats AS SELECT node_id FROM heartbeat_log;"
+	    "INSERT INTO heartbeat_log (node_id, at, heartbeat, hostname,"
+	    " agent_version, hb_cloudflare, hb_services_down) VALUES"
+	    " ('" ID_A "', 10, '{\"n\":1}', 'web-old', '0.1.0', 1, 0),"
+	    " ('" ID_A "', 20, '{\"n\":2}', 'web-new', '0.2.0', 2, 3),"
+	    " ('" ID_X "', 30, '{}', 'ghost', '0', 1, 0);"
+	    "PRAGMA user_version = 8");
 	reopen(f);
 	assert_int_equal(query_int(f->db, "PRAGMA user_version"), current);
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master "
-	    "WHERE name = 'heartbeat_log_replay'"), 0);
+	    "WHERE name IN ('heartbeat_log', 'latest_heartbeats')"), 0);
+	load_all(f, &l);
+	assert_int_equal(l.n, 2);	/* no ghost */
+	r = loaded_find(&l, ID_A);
+	assert_int_equal(r->last_heartbeat_at, 20);
+	assert_string_equal(r->hostname, "web-new");
+	assert_string_equal(r->agent_version, "0.2.0");
+	assert_int_equal(r->hb_cloudflare, 2);
+	assert_int_equal(r->hb_services_down, 3);
+	r = loaded_find(&l, ID_B);
+	assert_int_equal(r->last_heartbeat_at, 0);
+	assert_string_equal(r->hostname, "db-1");
+	loaded_free(&l);
+	assert_stored_hb(f, ID_A, 0, "{\"n\":2}");
+	assert_stored_hb(f, ID_B, 0, NULL);
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(store_heartbeat_log(f->st, collect_log, &g), 0);
-	assert_int_equal(g.n, 1);
-	assert_int_equal(g.r[0].seq, w.seq);
-	assert_string_equal(g.r[0].hostname, "web-1");
-	assert_stored_hb(f, ID_A, w.seq, "{\"hostname\":\"web-1\"}");
+	assert_int_equal(g.n, 0);
+	/* And the new log works. */
+	hb_write_set(&w, ID_B, 40, "{\"n\":3}", "db-1", "0.1.0");
+	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
+	assert_stored_hb(f, ID_B, w.seq, "{\"n\":3}");
 }
 
-/* latest_heartbeats: each node's latest, from the log or from nodes. */
+static int
+count_log(const struct hb_logged *l, void *arg)
+{
+	int64_t *last = arg;
+
+	if (l->seq <= last[1])
+		return -1;	/* out of order */
+	last[0]++;
+	last[1] = l->seq;
+	return 0;
+}
+
+/*
+ * Heartbeats fill chunks of at most a page (16 KiB for a new database):
+ * a round of 200 takes several; each is read back by its number; a fold
+ * drops only the chunks that end by its line; a heartbeat larger than a
+ * page has a chunk of its own.
+ */
 static void
-store_latest_heartbeats_view(void **state)
+store_heartbeats_fill_chunks_of_a_page(void **state)
+{
+	enum { N = 200, BIG = 40000 };
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct hb_write	*w = calloc(N + 3, sizeof(*w));
+	char		(*json)[512] = calloc(N, 512), *big = malloc(BIG + 16);
+	char		*got = NULL;
+	int64_t		 first_end, cut, seen[2] = { 0, 0 };
+	long long	 chunks;
+
+	assert_non_null(w);
+	assert_non_null(json);
+	assert_non_null(big);
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(json[i], 512, "{\"i\":%d,\"pad\":\"%0400d\"}", i, i);
+		hb_write_set(&w[i], ID_A, i + 1, json[i], "web-1", "0.1.0");
+	}
+	assert_int_equal(store_heartbeats(f->st, w, N), 0);
+	for (int i = 1; i < N; i++)
+		assert_int_equal(w[i].seq, w[0].seq + i);
+	chunks = query_int(f->db, "SELECT count(*) FROM heartbeat_chunks");
+	assert_true(chunks >= 6 && chunks < 10);	/* ~94 KB in 16 KiB */
+	assert_true(query_int(f->db, "SELECT max(length(data)) FROM "
+	    "heartbeat_chunks") <= 16384 - 64);
+	assert_int_equal(query_int(f->db, "SELECT sum(n) FROM "
+	    "heartbeat_chunks"), N);
+	for (int i = 0; i < N; i++)
+		assert_stored_hb(f, ID_A, w[i].seq, json[i]);
+	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[N - 1].seq + 1,
+	    &got), 1);
+	/* A line one past the first chunk's end: only that chunk goes. */
+	first_end = query_int(f->db, "SELECT min(seq) FROM heartbeat_chunks");
+	assert_true(first_end > w[0].seq && first_end < w[N - 1].seq);
+	assert_int_equal(store_fold(f->st, NULL, 0, first_end + 1, &cut), 0);
+	assert_int_equal(cut, first_end);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM "
+	    "heartbeat_chunks"), chunks - 1);
+	assert_int_equal(store_node_heartbeat(f->st, ID_A, first_end, &got), 1);
+	assert_stored_hb(f, ID_A, first_end + 1,
+	    json[first_end + 1 - w[0].seq]);
+	/* One larger than a page, between two small ones. */
+	memset(big, 'x', BIG + 16);
+	memcpy(big, "{\"pad\":\"", 8);
+	memcpy(big + BIG, "\"}", 3);
+	hb_write_set(&w[N], ID_A, 1000, "{\"s\":1}", "web-1", "0.1.0");
+	hb_write_set(&w[N + 1], ID_A, 1001, big, "web-1", "0.1.0");
+	hb_write_set(&w[N + 2], ID_A, 1002, "{\"s\":2}", "web-1", "0.1.0");
+	assert_int_equal(store_heartbeats(f->st, &w[N], 3), 0);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM "
+	    "heartbeat_chunks"), chunks - 1 + 3);
+	assert_stored_hb(f, ID_A, w[N].seq, "{\"s\":1}");
+	assert_stored_hb(f, ID_A, w[N + 1].seq, big);
+	assert_stored_hb(f, ID_A, w[N + 2].seq, "{\"s\":2}");
+	/* A start replays all that is left, in order. */
+	reopen(f);
+	seen[1] = first_end;
+	assert_int_equal(store_heartbeat_log(f->st, count_log, seen), 0);
+	assert_int_equal(seen[0], w[N + 2].seq - first_end);
+	assert_int_equal(seen[1], w[N + 2].seq);
+	free(w);
+	free(json);
+	free(big);
+}
+
+/*
+ * A damaged chunk (cut short, or its count wrong): a start replays what
+ * can be read and skips the rest (logged), a read of it is an error, and
+ * nothing is read out of bounds (the sanitizers watch).
+ */
+static void
+store_damaged_chunk_is_skipped(void **state)
 {
 	struct fx	*f = *state;
 	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
 	struct node_rec	 b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
-	struct hb_write	 w;
-	struct hb_fold	 fold;
+	struct hb_write	 w[3];
+	char		*got = NULL, sql[256];
+	int64_t		 seen[2] = { 0, 0 };
 
 	open_ok(f);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
 	assert_int_equal(store_node_insert(f->st, &b), 0);
-	for (int i = 1; i <= 3; i++) {
-		char json[32];
-
-		snprintf(json, sizeof(json), "{\"n\":%d}", i);
-		hb_write_set(&w, ID_A, i, json, "web-1", "0.1.0");
-		assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
-	}
-	hb_write_set(&w, ID_B, 9, "{\"n\":9}", "db-1", "0.1.0");
-	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
-	snprintf(fold.node_id, sizeof(fold.node_id), "%s", ID_B);
-	fold.seq = w.seq;
-	/* Fold B only, keeping A's rows: drop nothing (upto 0). */
-	assert_int_equal(store_fold(f->st, &fold, 1, 0), 0);
-	assert_int_equal(query_int(f->db, "SELECT at FROM latest_heartbeats "
-	    "WHERE node_id = '" ID_A "'"), 3);
-	assert_int_equal(query_int(f->db, "SELECT json_extract(heartbeat, "
-	    "'$.n') FROM latest_heartbeats WHERE node_id = '" ID_A "'"), 3);
-	assert_int_equal(query_int(f->db, "SELECT at FROM latest_heartbeats "
-	    "WHERE node_id = '" ID_B "'"), 9);
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM "
-	    "latest_heartbeats"), 2);
+	hb_write_set(&w[0], ID_A, 1, "{\"n\":1}", "web-1", "0.1.0");
+	hb_write_set(&w[1], ID_B, 2, "{\"n\":2}", "db-1", "0.1.0");
+	hb_write_set(&w[2], ID_B, 3, "{\"n\":3}", "db-1", "0.1.0");
+	assert_int_equal(store_heartbeats(f->st, &w[0], 1), 0);
+	assert_int_equal(store_heartbeats(f->st, &w[1], 2), 0);
+	/* A's chunk cut short; B's claims three heartbeats, holds two. */
+	snprintf(sql, sizeof(sql), "UPDATE heartbeat_chunks SET data = "
+	    "substr(data, 1, 30) WHERE seq = %lld; UPDATE heartbeat_chunks "
+	    "SET n = 3 WHERE seq = %lld", (long long)w[0].seq,
+	    (long long)w[2].seq);
+	exec_direct(f->db, sql);
+	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[0].seq, &got), -1);
+	assert_null(got);
+	/* B's chunk has no third heartbeat to read. */
+	assert_int_equal(store_node_heartbeat(f->st, ID_B, w[2].seq, &got), -1);
+	assert_null(got);
+	reopen(f);
+	assert_int_equal(store_heartbeat_log(f->st, count_log, seen), 0);
+	assert_int_equal(seen[0], 2);	/* B's two; A's chunk skipped */
 }
 
 static void
@@ -867,8 +986,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(store_node_set_status_unknown_id_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_append_then_fold, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_fold_failure_keeps_the_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(store_migration_7_drops_the_log_index, setup, teardown),
-		cmocka_unit_test_setup_teardown(store_latest_heartbeats_view, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_migration_8_folds_the_row_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_heartbeats_fill_chunks_of_a_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_damaged_chunk_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_empty_batch_is_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_reads_do_not_wait_for_the_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeat_for_unknown_node_creates_nothing, setup, teardown),
