@@ -436,7 +436,7 @@ import json, sys
 nodes = json.load(open(sys.argv[1]))
 mark = int(sys.argv[2])
 print(sum(1 for n in nodes if (n.get("heartbeat") or {}).get("uptime_secs") == mark),
-      sum(1 for n in nodes if n.get("last_heartbeat_at")))' "$T/dur/nodes.json" "$MARK") || true
+      sum(1 for n in nodes if n.get("last_heartbeat_at")))' "$T/dur/nodes.json" "$MARK") || { DUR_DISK=-; DUR_TOTAL=-; }
 fi
 stop_pid "$DUR_PID"
 rm -rf "$T/dur"

@@ -1271,7 +1271,7 @@ hb_copy(const struct fnode *n, char **out, int64_t *seq)
 
 /*
  * Reads the committed heartbeat at seq (without the lock). A fold may
- * drop that row meanwhile (a newer row, or nodes, has the latest then):
+ * drop it meanwhile (a newer one, or nodes, has the latest then):
  * ask where it is now, a few times, then take what nodes holds.
  */
 static int

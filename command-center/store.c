@@ -219,8 +219,13 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " hb_cloudflare = ?6, hb_services_down = ?7 WHERE node_id = ?1",
 	[S_LOG_CUT] = "SELECT max(seq) FROM heartbeat_chunks WHERE seq <= ?1",
 	[S_LOG_DROP] = "DELETE FROM heartbeat_chunks WHERE seq <= ?1",
-	[S_LOG_LAST] = "SELECT seq FROM sqlite_sequence"
-	    " WHERE name = 'heartbeat_chunks'",
+	/*
+	 * A chunk's seq is given by the store, not by AUTOINCREMENT: take
+	 * the larger of the highest ever given and the highest there.
+	 */
+	[S_LOG_LAST] = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence"
+	    " WHERE name = 'heartbeat_chunks'), 0),"
+	    " coalesce((SELECT max(seq) FROM heartbeat_chunks), 0))",
 	[S_SEQ_NEXT] = "UPDATE nodes SET last_seq = last_seq + 1"
 	    " WHERE node_id = ?1 RETURNING last_seq",
 	[S_CMD_INSERT] = "INSERT INTO commands (command_id, node_id, seq,"
@@ -446,14 +451,13 @@ put_str(struct buf *b, const char *str)
 static int
 chunk_put(struct buf *b, const struct hb_write *w)
 {
-	put_str(b, w->node_id);
-	put_i64(b, w->at);
-	put_u32(b, (uint32_t)w->cloudflare);
-	put_u32(b, (uint32_t)w->services_down);
-	put_str(b, w->hostname);
-	put_str(b, w->agent_version);
-	put_str(b, w->json);
-	return buf_failed(b) ? -1 : 0;
+	if (put_str(b, w->node_id) == -1 || put_i64(b, w->at) == -1 ||
+	    put_u32(b, (uint32_t)w->cloudflare) == -1 ||
+	    put_u32(b, (uint32_t)w->services_down) == -1 ||
+	    put_str(b, w->hostname) == -1 ||
+	    put_str(b, w->agent_version) == -1 || put_str(b, w->json) == -1)
+		return -1;
+	return 0;
 }
 
 /* Reads a chunk: each get_ moves p on, or fails (-1) past end. */
@@ -503,6 +507,25 @@ get_str(struct chunk_rd *r, const char **str, size_t *len)
 	return 0;
 }
 
+/* Moves past one heartbeat by its lengths (the one wanted is checked). */
+static int
+skip_rec(struct chunk_rd *r)
+{
+	uint32_t n;
+
+	for (int i = 0; i < 4; i++) {
+		if (get_u32(r, &n) == -1 || (size_t)(r->end - r->p) < n)
+			return -1;
+		r->p += n;
+		if (i == 0) {	/* at, cloudflare, services_down */
+			if (r->end - r->p < 16)
+				return -1;
+			r->p += 16;
+		}
+	}
+	return 0;
+}
+
 static int
 get_rec(struct chunk_rd *r, struct hb_rec *h)
 {
@@ -521,28 +544,73 @@ get_rec(struct chunk_rd *r, struct hb_rec *h)
 	return 0;
 }
 
+/* The smallest heartbeat a chunk can hold: four lengths, four NULs, 16. */
+#define CHUNK_REC_MIN	36
+
 /*
- * Heartbeat want of the chunk in st's row (seq, n, data) into *h (strings
- * pointing into the row): 0, 1 when the row does not hold it, -1 when the
- * chunk is malformed (logged).
+ * The chunk in st's row (seq, n, data): its heartbeats first .. last and
+ * a reader of its bytes; -1 (logged) when the row cannot be such a chunk.
+ */
+static int
+chunk_open(sqlite3_stmt *st, int64_t *first, int64_t *last,
+    struct chunk_rd *r)
+{
+	int64_t	 n = sqlite3_column_int64(st, 1);
+	int	 len = sqlite3_column_bytes(st, 2);
+
+	*last = sqlite3_column_int64(st, 0);
+	r->p = sqlite3_column_blob(st, 2);
+	if (r->p == NULL || len <= 0 || n < 1 || n > len / CHUNK_REC_MIN ||
+	    *last < n) {
+		log_err("heartbeat_chunk_bad", "seq=%lld n=%lld bytes=%d",
+		    (long long)*last, (long long)n, len);
+		return -1;
+	}
+	r->end = r->p + len;
+	*first = *last - n + 1;
+	return 0;
+}
+
+/*
+ * Heartbeat want of the chunk in st's row into *h (strings pointing into
+ * the row): 0, 1 when the row does not hold it, -1 when the chunk is
+ * damaged (logged).
  */
 static int
 chunk_find(sqlite3_stmt *st, int64_t want, struct hb_rec *h)
 {
-	int64_t		 last = sqlite3_column_int64(st, 0);
-	int64_t		 n = sqlite3_column_int64(st, 1);
 	struct chunk_rd	 r;
+	int64_t		 first, last;
 
-	r.p = sqlite3_column_blob(st, 2);
-	r.end = r.p + sqlite3_column_bytes(st, 2);
-	if (want > last || want <= last - n)
+	if (chunk_open(st, &first, &last, &r) == -1)
+		return -1;
+	if (want < first || want > last)
 		return 1;
-	for (int64_t k = last - n + 1; k <= want; k++)
-		if (r.p == NULL || get_rec(&r, h) == -1) {
-			log_err("heartbeat_chunk_bad", "seq=%lld",
-			    (long long)last);
-			return -1;
-		}
+	for (int64_t k = first; k < want; k++)
+		if (skip_rec(&r) == -1)
+			goto bad;
+	if (get_rec(&r, h) == 0)
+		return 0;
+bad:
+	log_err("heartbeat_chunk_bad", "seq=%lld want=%lld", (long long)last,
+	    (long long)want);
+	return -1;
+}
+
+/* The last heartbeat number given: the larger of what either keeps. */
+static int
+hb_last_read(struct store *s, int64_t *last)
+{
+	sqlite3_stmt *st = s->st[S_LOG_LAST];
+
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		log_err("store_error", "op=heartbeat_last error=\"%s\"",
+		    sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	*last = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
 	return 0;
 }
 
@@ -564,21 +632,11 @@ chunks_open(struct store *s, char *err, size_t errlen)
 	}
 	s->chunk_max = (size_t)page - 64;
 	buf_init(&s->chunk, CHUNK_BUF_MAX);
-	st = s->st[S_LOG_LAST];
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		s->hb_last = sqlite3_column_int64(st, 0);
-		break;
-	case SQLITE_DONE:
-		s->hb_last = 0;
-		break;
-	default:
+	if (hb_last_read(s, &s->hb_last) == -1) {
 		snprintf(err, errlen, "reading the last heartbeat number: %s",
 		    sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
 		return -1;
 	}
-	sqlite3_reset(st);
 	return 0;
 }
 
@@ -920,6 +978,11 @@ store_heartbeats(struct store *s, struct hb_write *w, size_t n)
 	pthread_mutex_lock(&s->mu);
 	last = s->hb_last;
 	buf_reset(&s->chunk);
+	if (last > INT64_MAX - (int64_t)n) {
+		log_err("store_error", "op=heartbeat_chunk "
+		    "error=\"heartbeat numbers exhausted\"");
+		goto out;
+	}
 	if (step_done(s, s->st[S_BEGIN], "begin") == -1)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -945,6 +1008,9 @@ store_heartbeats(struct store *s, struct hb_write *w, size_t n)
 	goto out;
 fail:
 	(void)step_done(s, s->st[S_ROLLBACK], "rollback");
+	/* Numbers taken meanwhile (another writer, a restored file)? */
+	if (hb_last_read(s, &last) == 0 && last > s->hb_last)
+		s->hb_last = last;
 out:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -957,22 +1023,27 @@ store_heartbeat_log(struct store *s,
 	sqlite3_stmt	*st = s->st[S_LOG_ALL];
 	struct hb_logged l;
 	struct hb_rec	 h;
+	int64_t		 prev = 0;
 	int		 r, ret = 0;
 
 	pthread_mutex_lock(&s->mu);
 	while (ret == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t		 last = sqlite3_column_int64(st, 0);
-		int64_t		 n = sqlite3_column_int64(st, 1);
+		int64_t		 first, last;
 		struct chunk_rd	 rd;
 
-		rd.p = sqlite3_column_blob(st, 2);
-		rd.end = rd.p + sqlite3_column_bytes(st, 2);
-		for (int64_t seq = last - n + 1; ret == 0 && seq <= last;
-		    seq++) {
-			/* A bad chunk is skipped: what nodes holds stays. */
-			if (rd.p == NULL || get_rec(&rd, &h) == -1) {
-				log_err("heartbeat_chunk_bad", "seq=%lld",
-				    (long long)last);
+		/* A damaged chunk is skipped: what nodes holds stays. */
+		if (chunk_open(st, &first, &last, &rd) == -1)
+			continue;
+		if (first <= prev) {
+			log_err("heartbeat_chunk_bad", "seq=%lld overlaps=%lld",
+			    (long long)last, (long long)prev);
+			continue;
+		}
+		prev = last;
+		for (int64_t seq = first; ret == 0 && seq <= last; seq++) {
+			if (get_rec(&rd, &h) == -1) {
+				log_err("heartbeat_chunk_bad", "seq=%lld "
+				    "at=%lld", (long long)last, (long long)seq);
 				break;
 			}
 			memset(&l, 0, sizeof(l));
@@ -1007,7 +1078,10 @@ fold_one(struct store *s, const struct hb_fold *f)
 
 	sqlite3_bind_int64(get, 1, f->seq);
 	if ((r = sqlite3_step(get)) == SQLITE_ROW) {
-		/* Not there any more, or another node's: nothing to copy. */
+		/*
+		 * Not there any more, another node's, or damaged (logged):
+		 * nothing to copy; nodes keeps the heartbeat it had.
+		 */
 		if (chunk_find(get, f->seq, &h) != 0 ||
 		    strcmp(h.node_id, f->node_id) != 0)
 			goto out;

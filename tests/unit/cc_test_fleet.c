@@ -1419,17 +1419,39 @@ log_rows(struct fx *f)
 	return n;
 }
 
+/* Nodes whose row in nodes holds a heartbeat with this uptime. */
+static int
+count_in_nodes(struct fx *f, int uptime)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+	int		 n = -1;
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM nodes WHERE "
+	    "json_extract(heartbeat, '$.uptime_secs') = ?1", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_int(st, 1, uptime);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
 /*
- * The log stays bounded (for a small fleet: 4,096 rows kept, folded past
- * 8,192, plus a round): past it the oldest rows are folded into nodes, and
- * every read still gives each node's latest heartbeat; a clean stop
- * empties the log.
+ * The log stays bounded (for a small fleet: 4,096 heartbeats kept, folded
+ * past 8,192, plus a round): past it the oldest are folded into nodes, and
+ * every read still gives each node's latest heartbeat, also for the nodes
+ * that went quiet long ago (the fold copies theirs into nodes); a clean
+ * stop empties the log. 50 nodes: a fold's line falls inside a chunk.
  */
 static void
 heartbeat_log_is_folded_past_its_limit(void **state)
 {
 	struct fx		*f = *state;
-	enum { NODES = 64, ROUNDS = 200 };
+	enum { NODES = 50, ROUNDS = 300, QUIET_AFTER = 20 };
 	struct node		*n = calloc(NODES, sizeof(*n));
 	struct node_view	 v;
 	char			*hb;
@@ -1440,30 +1462,35 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 		enroll_approved(f, &n[i], "n");
 	for (int r = 1; r <= ROUNDS; r++) {
 		for (int i = 0; i < NODES; i++)
-			assert_int_equal(send_uptime(f, n[i].id, r), 0);
+			if (i % 5 != 0 || r <= QUIET_AFTER)
+				assert_int_equal(send_uptime(f, n[i].id, r), 0);
 		fleet_flush(f->fl);
 		if (log_rows(f) > most)
 			most = log_rows(f);
 		/* Each node's latest, wherever it is now. */
-		for (int i = 0; i < NODES; i += 7) {
+		for (int i = 0; i < NODES; i++) {
 			hb = NULL;
 			assert_int_equal(fleet_get(f->fl, n[i].id, time(NULL),
 			    &v, &hb), 0);
-			assert_int_equal(uptime_of(hb), r);
+			assert_int_equal(uptime_of(hb), i % 5 != 0 ? r :
+			    (r < QUIET_AFTER ? r : QUIET_AFTER));
 			free(hb);
 		}
 	}
 	assert_true(most > 8192 - NODES);	/* it was used */
-	assert_true(most <= 8192 + NODES);	/* and bounded */
-	assert_true(log_rows(f) < ROUNDS * NODES);
-	assert_true(log_rows(f) >= 4096);	/* folded down to what it keeps */
+	assert_true(most <= 8192 + 2 * NODES);	/* and bounded */
+	assert_true(log_rows(f) < 8192);	/* folded */
+	assert_true(log_rows(f) >= 4096);	/* down to what it keeps */
+	/* The quiet nodes' heartbeats were folded out of the log into nodes. */
+	assert_int_equal(count_in_nodes(f, QUIET_AFTER), NODES / 5);
 	restart(f);
 	assert_int_equal(log_rows(f), 0);	/* a clean stop folds it all */
 	for (int i = 0; i < NODES; i++) {
 		hb = NULL;
 		assert_int_equal(fleet_get(f->fl, n[i].id, time(NULL), &v,
 		    &hb), 0);
-		assert_int_equal(uptime_of(hb), ROUNDS);
+		assert_int_equal(uptime_of(hb), i % 5 != 0 ? ROUNDS :
+		    QUIET_AFTER);
 		free(hb);
 	}
 	free(n);

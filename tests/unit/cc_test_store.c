@@ -669,7 +669,10 @@ store_migration_8_folds_the_row_log(void **state)
 	assert_int_equal(store_node_insert(f->st, &b), 0);
 	store_close(f->st);
 	f->st = NULL;
-	/* Back to what version 8 left: two rows of A's, a ghost's, none of B. */
+	/*
+	 * Back to what version 8 left: two rows of A's (the log's order
+	 * decides, not their times), a ghost's, none of B's.
+	 */
 	exec_direct(f->db, "DROP TABLE heartbeat_chunks;"
 	    "CREATE TABLE heartbeat_log (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	    " node_id TEXT NOT NULL, at INTEGER NOT NULL, heartbeat TEXT NOT"
@@ -679,8 +682,8 @@ store_migration_8_folds_the_row_log(void **state)
 	    "CREATE VIEW latest_heartbeats AS SELECT node_id FROM heartbeat_log;"
 	    "INSERT INTO heartbeat_log (node_id, at, heartbeat, hostname,"
 	    " agent_version, hb_cloudflare, hb_services_down) VALUES"
-	    " ('" ID_A "', 10, '{\"n\":1}', 'web-old', '0.1.0', 1, 0),"
-	    " ('" ID_A "', 20, '{\"n\":2}', 'web-new', '0.2.0', 2, 3),"
+	    " ('" ID_A "', 20, '{\"n\":1}', 'web-old', '0.1.0', 1, 0),"
+	    " ('" ID_A "', 10, '{\"n\":2}', 'web-new', '0.2.0', 2, 3),"
 	    " ('" ID_X "', 30, '{}', 'ghost', '0', 1, 0);"
 	    "PRAGMA user_version = 8");
 	reopen(f);
@@ -690,7 +693,7 @@ store_migration_8_folds_the_row_log(void **state)
 	load_all(f, &l);
 	assert_int_equal(l.n, 2);	/* no ghost */
 	r = loaded_find(&l, ID_A);
-	assert_int_equal(r->last_heartbeat_at, 20);
+	assert_int_equal(r->last_heartbeat_at, 10);
 	assert_string_equal(r->hostname, "web-new");
 	assert_string_equal(r->agent_version, "0.2.0");
 	assert_int_equal(r->hb_cloudflare, 2);
@@ -833,6 +836,77 @@ store_damaged_chunk_is_skipped(void **state)
 	reopen(f);
 	assert_int_equal(store_heartbeat_log(f->st, count_log, seen), 0);
 	assert_int_equal(seen[0], 2);	/* B's two; A's chunk skipped */
+	/*
+	 * A node id longer than any (it would overrun the replay's copy),
+	 * in an otherwise well-formed chunk: refused by the reader.
+	 */
+	{
+		unsigned char	 d[256], *p = d;
+		const char	*strs[3] = { "h", "v", "{}" };
+		sqlite3		*h;
+		sqlite3_stmt	*st;
+
+		memset(d, 0, sizeof(d));
+		*p = 101;		/* u32 101, little-endian */
+		p += 4;
+		memset(p, 'a', 100);	/* and its NUL */
+		p += 101 + 16;		/* at, cloudflare, services_down */
+		for (int i = 0; i < 3; i++) {
+			*p = (unsigned char)(strlen(strs[i]) + 1);
+			p += 4;
+			memcpy(p, strs[i], strlen(strs[i]));
+			p += strlen(strs[i]) + 1;
+		}
+		assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO "
+		    "heartbeat_chunks (seq, n, data) VALUES (?1, 1, ?2)", -1,
+		    &st, NULL), SQLITE_OK);
+		sqlite3_bind_int64(st, 1, w[2].seq + 10);
+		sqlite3_bind_blob(st, 2, d, (int)(p - d), SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		sqlite3_close(h);
+	}
+	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[2].seq + 10,
+	    &got), -1);
+	reopen(f);
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(store_heartbeat_log(f->st, count_log, seen), 0);
+	assert_int_equal(seen[0], 2);	/* still B's two */
+}
+
+/*
+ * Heartbeat numbers go on from the highest the log holds, even when
+ * sqlite_sequence lost its row (a file rebuilt by .recover, say).
+ */
+static void
+store_heartbeat_numbers_survive_a_lost_sequence(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct hb_write	 w[2];
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	hb_write_set(&w[0], ID_A, 1, "{\"n\":1}", "web-1", "0.1.0");
+	hb_write_set(&w[1], ID_A, 2, "{\"n\":2}", "web-1", "0.1.0");
+	assert_int_equal(store_heartbeats(f->st, &w[0], 1), 0);
+	store_close(f->st);
+	f->st = NULL;
+	exec_direct(f->db, "DELETE FROM sqlite_sequence");
+	reopen(f);
+	assert_int_equal(store_heartbeats(f->st, &w[1], 1), 0);
+	assert_true(w[1].seq > w[0].seq);
+	assert_stored_hb(f, ID_A, w[0].seq, "{\"n\":1}");
+	assert_stored_hb(f, ID_A, w[1].seq, "{\"n\":2}");
+	/* Numbers taken behind the store's back: a failed round recovers. */
+	exec_direct(f->db, "INSERT INTO heartbeat_chunks (seq, n, data) "
+	    "SELECT seq + 1, n, data FROM heartbeat_chunks WHERE seq = "
+	    "(SELECT max(seq) FROM heartbeat_chunks)");
+	assert_int_equal(store_heartbeats(f->st, &w[0], 1), -1);
+	assert_int_equal(store_heartbeats(f->st, &w[0], 1), 0);
+	assert_int_equal(w[0].seq, w[1].seq + 2);
+	assert_stored_hb(f, ID_A, w[0].seq, "{\"n\":1}");
 }
 
 static void
@@ -989,6 +1063,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(store_migration_8_folds_the_row_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_fill_chunks_of_a_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_damaged_chunk_is_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_heartbeat_numbers_survive_a_lost_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_empty_batch_is_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_reads_do_not_wait_for_the_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeat_for_unknown_node_creates_nothing, setup, teardown),
