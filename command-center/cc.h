@@ -139,6 +139,8 @@ struct hb_strings {
 	char	 os_profile[PROFILE_MAX + 1];
 	char	 agent_version[VERSION_MAX + 1];
 };
+/* 1 when p has no escape, no byte past ASCII, no control but \t\n\r. */
+int	 json_plain(const char *p, size_t n, size_t *quotes);
 int	 validate_heartbeat_fast(const char *raw, size_t rawlen,
 	    struct heartbeat *hb, struct hb_strings *s);
 int	 validate_enroll(json_t *root, struct enroll_req *er, char *err,

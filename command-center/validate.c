@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -561,6 +562,67 @@ static const yajl_callbacks fast_cbs = {
 	.yajl_end_array = fast_end_array,
 };
 
+/* Exact per byte: 0x80 where x's byte equals c (no borrow across bytes). */
+static inline uint64_t
+bytes_eq(uint64_t x, unsigned char c)
+{
+	uint64_t y = x ^ (0x0101010101010101ULL * c);
+	uint64_t t = (y & 0x7f7f7f7f7f7f7f7fULL) + 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(t | y | 0x7f7f7f7f7f7f7f7fULL);
+}
+
+/* Exact per byte: 0x80 where x's byte is below n (n <= 0x80). */
+static inline uint64_t
+bytes_below(uint64_t x, unsigned char n)
+{
+	uint64_t t = (x & 0x7f7f7f7f7f7f7f7fULL) +
+	    0x0101010101010101ULL * (unsigned char)(0x80 - n);
+
+	return ~(t | x) & 0x8080808080808080ULL;
+}
+
+/* One byte of json_plain(): 0 when it is not plain. */
+static inline int
+plain_byte(unsigned char c, size_t *quotes)
+{
+	if (c == '\\' || c >= 0x7f || (c < 0x20 && c != '\t' && c != '\n' &&
+	    c != '\r'))
+		return 0;
+	*quotes += c == '"';
+	return 1;
+}
+
+/*
+ * 1 when p holds no backslash, no byte past ASCII and no control
+ * character but tab and line ends; *quotes counts its quotes. Eight
+ * bytes at a time: a word with anything to look at is done bytewise.
+ */
+int
+json_plain(const char *p, size_t n, size_t *quotes)
+{
+	size_t i = 0;
+
+	*quotes = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, p + i, sizeof(x));
+		if ((bytes_below(x, 0x20) | (x & 0x8080808080808080ULL) |
+		    bytes_eq(x, 0x7f) | bytes_eq(x, '\\')) != 0) {
+			for (size_t k = i; k < i + 8; k++)
+				if (!plain_byte((unsigned char)p[k], quotes))
+					return 0;
+			continue;
+		}
+		*quotes += (size_t)__builtin_popcountll(bytes_eq(x, '"'));
+	}
+	for (; i < n; i++)
+		if (!plain_byte((unsigned char)p[i], quotes))
+			return 0;
+	return 1;
+}
+
 int
 validate_heartbeat_fast(const char *raw, size_t rawlen, struct heartbeat *hb,
     struct hb_strings *s)
@@ -580,15 +642,7 @@ validate_heartbeat_fast(const char *raw, size_t rawlen, struct heartbeat *hb,
 	 * takes a string left open after the document for a token still to
 	 * come, not for trailing garbage (found by fuzz_heartbeat).
 	 */
-	for (size_t i = 0; i < rawlen; i++) {
-		unsigned char c = (unsigned char)raw[i];
-
-		if (c == '\\' || c >= 0x7f || (c < 0x20 && c != '\t' &&
-		    c != '\n' && c != '\r'))
-			return 0;
-		quotes += c == '"';
-	}
-	if (quotes % 2 != 0)
+	if (!json_plain(raw, rawlen, &quotes) || quotes % 2 != 0)
 		return 0;
 	memset(&x, 0, sizeof(x));
 	x.hb = hb;

@@ -862,6 +862,63 @@ hb_text_with(const char *field, const char *value)
 	return out;
 }
 
+/* json_plain() one byte at a time, as the fast path read bodies before. */
+static int
+plain_ref(const unsigned char *p, size_t n, size_t *quotes)
+{
+	*quotes = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\\' || p[i] >= 0x7f || (p[i] < 0x20 &&
+		    p[i] != '\t' && p[i] != '\n' && p[i] != '\r'))
+			return 0;
+		*quotes += p[i] == '"';
+	}
+	return 1;
+}
+
+/*
+ * The word-at-a-time scan agrees with the bytewise rule: every byte value
+ * at every position of buffers up to 24 bytes (each alignment of the
+ * eight-byte words and the tail), then random mixes of the bytes that
+ * matter and their neighbours.
+ */
+static void
+json_plain_matches_the_bytewise_rule(void **state)
+{
+	static const unsigned char mix[] = { 'a', '"', '\\', 0x7f, 0x80, 0xff,
+	    0x1f, 0x20, '\t', '\n', '\r', 0x00, 0x5b, 0x5d, 0x21, 0x7e };
+	unsigned char	 b[72];
+	size_t		 q, qr;
+	unsigned int	 seed = 12345;
+
+	(void)state;
+	for (size_t n = 1; n <= 24; n++)
+		for (size_t at = 0; at < n; at++)
+			for (int c = 0; c < 256; c++) {
+				memset(b, 'a', n);
+				b[at] = (unsigned char)c;
+				b[(at + 5) % n] = b[(at + 5) % n] == 'a' ? '"' :
+				    b[(at + 5) % n];
+				assert_int_equal(json_plain((char *)b, n, &q),
+				    plain_ref(b, n, &qr));
+				if (plain_ref(b, n, &qr))
+					assert_int_equal(q, qr);
+			}
+	for (int r = 0; r < 200000; r++) {
+		size_t n = (size_t)(rand_r(&seed) % (int)sizeof(b));
+
+		for (size_t i = 0; i < n; i++)
+			b[i] = rand_r(&seed) % 4 ? 'a' :
+			    mix[rand_r(&seed) % (int)sizeof(mix)];
+		assert_int_equal(json_plain((char *)b, n, &q),
+		    plain_ref(b, n, &qr));
+		if (plain_ref(b, n, &qr))
+			assert_int_equal(q, qr);
+	}
+	assert_int_equal(json_plain("", 0, &q), 1);
+	assert_int_equal(q, 0);
+}
+
 static void
 heartbeat_fast_path_takes_what_agents_send(void **state)
 {
@@ -1022,6 +1079,7 @@ main(void)
 		cmocka_unit_test(heartbeat_first_bad_field_in_contract_order_is_reported),
 		cmocka_unit_test(heartbeat_fast_path_takes_what_agents_send),
 		cmocka_unit_test(heartbeat_fast_path_leaves_the_rest_to_the_validator),
+		cmocka_unit_test(json_plain_matches_the_bytewise_rule),
 		cmocka_unit_test(enroll_good_body_is_accepted),
 		cmocka_unit_test(enroll_without_secret_has_null_secret),
 		cmocka_unit_test(enroll_empty_secret_is_treated_as_absent),
