@@ -624,6 +624,13 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
  * rewritten. What a start after a crash replays stays under 1.2 times the
  * fleet (plus a round and a chunk).
  */
+static int
+fold_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hb_fold *)a)->node_id,
+	    ((const struct hb_fold *)b)->node_id);
+}
+
 static void
 fold(struct fleet *f, int all)
 {
@@ -662,6 +669,8 @@ fold(struct fleet *f, int all)
 			}
 		}
 		pthread_mutex_unlock(&f->mu);
+		/* In the key's order, nodes' pages are written in order. */
+		qsort(items, n, sizeof(*items), fold_cmp);
 		if (store_fold(f->store, items, n, hi, &cut) == -1) {
 			log_err("heartbeat_fold_failed", "rows=%lld",
 			    (long long)rows);
