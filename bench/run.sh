@@ -121,8 +121,8 @@ run_wrk() {
 
 # ---- build -------------------------------------------------------------------------------------
 [ -x "$CC_BIN" ] && [ -x "$AGENT_BIN" ] || { echo "bench: build the daemons first (make)" >&2; exit 1; }
-for tool in wrk curl sqlite3 ss python3; do
-	command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps installs wrk; apt-get install sqlite3 iproute2)" >&2; exit 1; }
+for tool in wrk curl ss python3; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps installs wrk; apt-get install iproute2)" >&2; exit 1; }
 done
 if [ ! -x "$LOAD" ] || [ bench/vm-load.c -nt "$LOAD" ]; then
 	say "building $LOAD"
@@ -223,8 +223,8 @@ cat >"$T/cc/policy.json" <<'EOF'
 EOF
 CC_PID=
 CC_URL=
-start_cc() {
-	VAULTMESH_LISTEN=127.0.0.1:0 VAULTMESH_DB="$T/cc/cc.db" VAULTMESH_CC_KEY_PATH="$T/cc/key" \
+start_cc() { # [DB]: the bench's database unless another is given
+	VAULTMESH_LISTEN=127.0.0.1:0 VAULTMESH_DB="${1:-$T/cc/cc.db}" VAULTMESH_CC_KEY_PATH="$T/cc/key" \
 	VAULTMESH_ENROLL_SECRET=$SECRET VAULTMESH_LOG=warn VAULTMESH_POLICY_PATH="$T/cc/policy.json" \
 	VAULTMESH_SCHEDULER_TICK_SECONDS=86400 "$CC_BIN" 2>>"$T/cc/cc.err" &
 	CC_PID=$!
@@ -423,14 +423,9 @@ stop_pid "$CC_PID" KILL
 mkdir -p "$T/dur"
 cp "$T/cc/cc.db" "$T/dur/cc.db"
 [ -f "$T/cc/cc.db-wal" ] && cp "$T/cc/cc.db-wal" "$T/dur/cc.db-wal"
-VAULTMESH_LISTEN=127.0.0.1:0 VAULTMESH_DB="$T/dur/cc.db" VAULTMESH_CC_KEY_PATH="$T/cc/key" \
-VAULTMESH_ENROLL_SECRET=$SECRET VAULTMESH_LOG=warn VAULTMESH_POLICY_PATH="$T/cc/policy.json" \
-VAULTMESH_SCHEDULER_TICK_SECONDS=86400 "$CC_BIN" 2>>"$T/dur/cc.err" &
-DUR_PID=$!
-PIDS+=("$DUR_PID")
+start_cc "$T/dur/cc.db"
 DUR_DISK=-; DUR_TOTAL=-
-if port=$(listen_port "$DUR_PID" 60) && wait_http "http://127.0.0.1:$port/healthz" 60 &&
-    curl -sf -o "$T/dur/nodes.json" "http://127.0.0.1:$port/nodes"; then
+if curl -sf -o "$T/dur/nodes.json" "$CC_URL/nodes"; then
 	read -r DUR_DISK DUR_TOTAL < <(python3 -c '
 import json, sys
 nodes = json.load(open(sys.argv[1]))
@@ -438,7 +433,7 @@ mark = int(sys.argv[2])
 print(sum(1 for n in nodes if (n.get("heartbeat") or {}).get("uptime_secs") == mark),
       sum(1 for n in nodes if n.get("last_heartbeat_at")))' "$T/dur/nodes.json" "$MARK") || { DUR_DISK=-; DUR_TOTAL=-; }
 fi
-stop_pid "$DUR_PID"
+stop_pid "$CC_PID"
 rm -rf "$T/dur"
 res "durability acked=$DUR_ACK on_disk=$DUR_DISK nodes_with_heartbeat=$DUR_TOTAL"
 say "durability: $DUR_ACK acknowledged, $DUR_DISK on disk 1 s later (kill -9); $DUR_TOTAL nodes have a heartbeat"

@@ -612,6 +612,14 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* Fold items in node id order: nodes' B-tree pages in order. */
+static int
+fold_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hb_fold *)a)->node_id,
+	    ((const struct hb_fold *)b)->node_id);
+}
+
 /*
  * Folds the oldest heartbeats of the log into nodes (called with
  * flush_mu). The log keeps the fleet's size and an eighth (at least
@@ -624,20 +632,13 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
  * rewritten. What a start after a crash replays stays under 1.2 times the
  * fleet (plus a round and a chunk).
  */
-static int
-fold_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct hb_fold *)a)->node_id,
-	    ((const struct hb_fold *)b)->node_id);
-}
-
 static void
 fold(struct fleet *f, int all)
 {
 	struct hb_fold	*items;
 	size_t		 n = 0, cap, keep, slack;
 	int64_t		 rows, hi, cut;
-	int		 wide = 0, progress;
+	int		 progress;
 
 	for (;;) {
 		pthread_mutex_lock(&f->mu);
@@ -650,7 +651,7 @@ fold(struct fleet *f, int all)
 			return;
 		}
 		hi = all ? f->log_last : f->log_last - (int64_t)keep;
-		if (hi - f->log_first + 1 > LOG_FOLD_MAX && !wide)
+		if (hi - f->log_first + 1 > LOG_FOLD_MAX)
 			hi = f->log_first + LOG_FOLD_MAX - 1;
 		cap = (size_t)(hi - f->log_first + 1);
 		if (cap > f->n)
@@ -669,7 +670,6 @@ fold(struct fleet *f, int all)
 			}
 		}
 		pthread_mutex_unlock(&f->mu);
-		/* In the key's order, nodes' pages are written in order. */
 		qsort(items, n, sizeof(*items), fold_cmp);
 		if (store_fold(f->store, items, n, hi, &cut) == -1) {
 			log_err("heartbeat_fold_failed", "rows=%lld",
@@ -693,14 +693,12 @@ fold(struct fleet *f, int all)
 		log_debug("heartbeat_fold", "rows=%lld folded=%zu cut=%lld",
 		    (long long)rows, n, (long long)cut);
 		free(items);
-		if (!all)
-			return;		/* one transaction a round */
-		if (!progress) {
-			/* One chunk past LOG_FOLD_MAX: the next takes it all. */
-			if (wide)
-				return;
-			wide = 1;
-		}
+		/*
+		 * One transaction a round; all of them at a stop, as long as
+		 * chunks go (one holds far fewer than LOG_FOLD_MAX).
+		 */
+		if (!all || !progress)
+			return;
 	}
 }
 

@@ -188,6 +188,9 @@ enum stmt_id {
 	S_COUNT
 };
 
+#define CHUNK_OF "SELECT seq, n, data FROM heartbeat_chunks" \
+	" WHERE seq >= ?1 ORDER BY seq LIMIT 1"
+
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -209,10 +212,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_NODE_HB] = "INSERT INTO heartbeat_chunks (seq, n, data)"
 	    " VALUES (?1, ?2, ?3)",
 	[S_NODE_HB_GET] = "SELECT heartbeat FROM nodes WHERE node_id = ?1",
-	[S_LOG_HB_GET] = "SELECT seq, n, data FROM heartbeat_chunks"
-	    " WHERE seq >= ?1 ORDER BY seq LIMIT 1",
-	[S_LOG_CHUNK] = "SELECT seq, n, data FROM heartbeat_chunks"
-	    " WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+	/* The chunk holding heartbeat ?1: for a view (rdb), for a fold (db). */
+	[S_LOG_HB_GET] = CHUNK_OF,
+	[S_LOG_CHUNK] = CHUNK_OF,
 	[S_LOG_ALL] = "SELECT seq, n, data FROM heartbeat_chunks ORDER BY seq",
 	[S_LOG_FOLD] = "UPDATE nodes SET last_heartbeat_at = ?2,"
 	    " heartbeat = ?3, hostname = ?4, agent_version = ?5,"

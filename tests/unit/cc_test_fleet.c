@@ -1401,17 +1401,16 @@ readers_never_see_an_older_heartbeat_while_flushing(void **state)
 	free(hb);
 }
 
-/* Heartbeats in the log now (through a second connection). */
+/* The integer sql answers, read through a second connection. */
 static int
-log_rows(struct fx *f)
+query_int(struct fx *f, const char *sql)
 {
 	sqlite3		*h;
 	sqlite3_stmt	*st;
 	int		 n = -1;
 
 	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	if (sqlite3_prepare_v2(h, "SELECT coalesce(sum(n), 0) FROM "
-	    "heartbeat_chunks", -1, &st, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
@@ -1419,25 +1418,11 @@ log_rows(struct fx *f)
 	return n;
 }
 
-/* Nodes whose row in nodes holds a heartbeat with this uptime. */
+/* Heartbeats in the log now. */
 static int
-count_in_nodes(struct fx *f, int uptime)
+log_rows(struct fx *f)
 {
-	sqlite3		*h;
-	sqlite3_stmt	*st;
-	int		 n = -1;
-
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM nodes WHERE "
-	    "json_extract(heartbeat, '$.uptime_secs') = ?1", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_int(st, 1, uptime);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
+	return query_int(f, "SELECT coalesce(sum(n), 0) FROM heartbeat_chunks");
 }
 
 /*
@@ -1482,7 +1467,14 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 	assert_true(log_rows(f) < 8192);	/* folded */
 	assert_true(log_rows(f) >= 4096);	/* down to what it keeps */
 	/* The quiet nodes' heartbeats were folded out of the log into nodes. */
-	assert_int_equal(count_in_nodes(f, QUIET_AFTER), NODES / 5);
+	{
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM nodes WHERE "
+		    "json_extract(heartbeat, '$.uptime_secs') = %d",
+		    QUIET_AFTER);
+		assert_int_equal(query_int(f, sql), NODES / 5);
+	}
 	restart(f);
 	assert_int_equal(log_rows(f), 0);	/* a clean stop folds it all */
 	for (int i = 0; i < NODES; i++) {
