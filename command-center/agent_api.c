@@ -47,19 +47,61 @@ bearer(struct req *r)
 	return h + 7;
 }
 
+static void
+unauthorized(struct req *r)
+{
+	char q[1040];
+
+	resp_error(r, 401, "unauthorized", "missing, wrong or revoked node "
+	    "token");
+	log_info("auth_failed", "path=%s peer=%s",
+	    log_quote(q, sizeof(q), req_path(r)), req_peer(r));
+}
+
 /*
- * Answers 401 unless the request carries the live token of some node:
- * checked before the body, so a bad token is 401 whatever the body.
+ * The agent routes' gate, when the headers are in: a request without the
+ * live token of some node is answered 401 before a byte of its body is
+ * read. The token's hash stays with the request for the handler.
+ */
+int
+agent_gate(struct req *r)
+{
+	unsigned char th[TOKEN_HASH_LEN];
+
+	if (!fleet_token_known(app.fleet, bearer(r), th)) {
+		unauthorized(r);
+		return -1;
+	}
+	req_set_auth(r, th, sizeof(th));
+	return 0;
+}
+
+/* The same for heartbeats, which count the refused ones. */
+int
+heartbeat_gate(struct req *r)
+{
+	if (agent_gate(r) == -1) {
+		metrics_inc(M_HEARTBEATS_REFUSED);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The hash of the request's token, which its gate found live (answers
+ * 401 when there is none: a route without the gate).
  */
 int
 agent_token_known(struct req *r, unsigned char th[TOKEN_HASH_LEN])
 {
-	if (fleet_token_known(app.fleet, bearer(r), th))
-		return 1;
-	resp_error(r, 401, "unauthorized", "missing, wrong or revoked node "
-	    "token");
-	log_info("auth_failed", "path=%s peer=%s", req_path(r), req_peer(r));
-	return 0;
+	const unsigned char *a = req_auth(r);
+
+	if (a == NULL) {
+		unauthorized(r);
+		return 0;
+	}
+	memcpy(th, a, TOKEN_HASH_LEN);
+	return 1;
 }
 
 /* Answers 401 or 403 for a refused token. */
@@ -99,17 +141,19 @@ agent_auth(struct req *r, const char *node_id,
 	return -1;
 }
 
+/* 1 if secret is one of the enroll secrets (each compared in full). */
 static int
 secret_matches(const char *secret)
 {
-	unsigned char h[32];
-	int ok;
+	unsigned char	 h[32];
+	int		 ok = 0;
 
 	if (!app.have_secret || secret == NULL)
 		return 0;
 	crypto_generichash(h, sizeof(h), (const unsigned char *)secret,
 	    strlen(secret), NULL, 0);
-	ok = sodium_memcmp(h, app.secret_hash, sizeof(h)) == 0;
+	for (size_t i = 0; i < app.nsecrets; i++)
+		ok |= sodium_memcmp(h, app.secret_hash[i], sizeof(h)) == 0;
 	sodium_memzero(h, sizeof(h));
 	return ok;
 }
@@ -121,7 +165,7 @@ h_enroll(struct req *r)
 	enum enroll_outcome	 outcome;
 	struct buf		 b;
 	json_t			*root;
-	char			 err[256], token[64], host[96];
+	char			 err[256], token[64], host[96], peer[128];
 	int			 secret_ok;
 
 	if ((root = parse_body(r)) == NULL)
@@ -131,6 +175,21 @@ h_enroll(struct req *r)
 		goto out;
 	}
 	secret_ok = secret_matches(er.enroll_secret);
+	/*
+	 * The socket's peer; what Cloudflare says it forwarded for is kept
+	 * beside it as a claim (nothing on the agent routes verifies it).
+	 */
+	{
+		const char *cf = req_header(r, "Cf-Connecting-IP");
+
+		if (cf != NULL && *cf != '\0' && strlen(cf) <= 45 &&
+		    strspn(cf, "0123456789abcdefABCDEF.:") == strlen(cf))
+			snprintf(peer, sizeof(peer), "%s (Cf-Connecting-IP, via "
+			    "%s)", cf, req_peer(r));
+		else
+			snprintf(peer, sizeof(peer), "%s", req_peer(r));
+		er.peer = peer;
+	}
 	log_quote(host, sizeof(host), er.hostname);
 	if (er.enroll_secret != NULL && !secret_ok)
 		metrics_inc(M_ENROLL_BAD_SECRET);
@@ -143,7 +202,9 @@ h_enroll(struct req *r)
 	    outcome == ENROLL_CONFLICT ? M_ENROLL_CONFLICT :
 	    outcome == ENROLL_REVOKED ? M_ENROLL_REVOKED :
 	    outcome == ENROLL_KEY_MISMATCH ? M_ENROLL_KEY_MISMATCH :
-	    M_ENROLL_FAILED);
+	    outcome == ENROLL_DELETED ? M_ENROLL_DELETED :
+	    outcome == ENROLL_PENDING_FULL || outcome == ENROLL_THROTTLED ?
+	    M_ENROLL_LIMITED : M_ENROLL_FAILED);
 	switch (outcome) {
 	case ENROLL_APPROVED:
 		buf_init(&b, 1024);
@@ -187,6 +248,25 @@ h_enroll(struct req *r)
 		resp_error(r, 403, "enroll_key_mismatch", "this node_id was "
 		    "enrolled by an agent with another enroll key; only that "
 		    "agent receives its token");
+		break;
+	case ENROLL_DELETED:
+		log_warn("enroll_deleted", "node_id=%s hostname=%s peer=%s",
+		    er.node_id, host, req_peer(r));
+		resp_error(r, 403, "node_deleted", "an operator deleted or "
+		    "rejected this node; a new agent state (a new node_id) is "
+		    "needed to enroll again");
+		break;
+	case ENROLL_PENDING_FULL:
+	case ENROLL_THROTTLED:
+		log_warn("enroll_limited", "node_id=%s hostname=%s peer=%s "
+		    "reason=%s", er.node_id, host, req_peer(r),
+		    outcome == ENROLL_PENDING_FULL ? "pending_full" :
+		    "rate");
+		resp_error(r, 429, "too_many_pending", "%s; enroll with the "
+		    "enroll secret, or try again later",
+		    outcome == ENROLL_PENDING_FULL ? "too many nodes are "
+		    "waiting for approval" : "new nodes without the enroll "
+		    "secret arrive too fast");
 		break;
 	default:
 		resp_error(r, 503, "store_unavailable", "the node could not be "

@@ -66,6 +66,7 @@ status_name(enum node_status s)
 	switch (s) {
 	case NODE_APPROVED: return "approved";
 	case NODE_REVOKED: return "revoked";
+	case NODE_DELETED: return "deleted";
 	default: return "pending";
 	}
 }
@@ -79,6 +80,8 @@ status_parse(const char *s, enum node_status *out)
 		*out = NODE_PENDING;
 	else if (strcmp(s, "revoked") == 0)
 		*out = NODE_REVOKED;
+	else if (strcmp(s, "deleted") == 0)
+		*out = NODE_DELETED;
 	else
 		return -1;
 	return 0;

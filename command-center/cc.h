@@ -23,12 +23,21 @@
 
 /* ---- config.c ---------------------------------------------------- */
 
+#define ENROLL_SECRETS_MAX 8
+
 struct config {
 	char		 listen_host[64];
 	unsigned short	 listen_port;	/* 0: any free port */
+	char		 agent_host[64];	/* VAULTMESH_AGENT_LISTEN, or "" */
+	unsigned short	 agent_port;
+	const char	*public_host;	/* the operators' host name, or NULL */
+	int		 unsafe_open;	/* operator routes off loopback, no Access */
 	const char	*db_path;
 	const char	*key_path;
 	const char	*enroll_secret;	/* NULL when unset */
+	/* Every valid enroll secret (the variable's comma list, or lines). */
+	char		*secrets[ENROLL_SECRETS_MAX];
+	size_t		 nsecrets;
 	const char	*policy_path;	/* NULL when unset */
 	const char	*access_team;	/* Cloudflare Access team domain */
 	const char	*access_aud;	/* Access application AUD tag */
@@ -40,16 +49,34 @@ struct config {
 	long		 command_ttl_seconds;
 	long		 max_connections;
 	long		 max_longpolls;
+	long		 max_body_bytes;	/* held at once, all connections */
+	long		 max_pending;		/* pending nodes at once */
+	long		 pending_per_minute;	/* new pending nodes */
+	long		 delivery_lease_seconds;
 	long		 threads;
 	const char	*log_level;
 };
 
 /* Fills c from the environment: 0, or -1 with one line in err. */
 int	 config_load(struct config *c, char *err, size_t errlen);
+/* Wipes and frees the secrets config_load() copied. */
+void	 config_free(struct config *c);
+/* 1 if host (a numeric address) is a loopback address. */
+int	 addr_is_loopback(const char *host);
+/*
+ * Without Cloudflare Access the operator routes must stay on loopback:
+ * 0 when c is safe (or the operator opted out), -1 with why in err.
+ */
+int	 config_check_local(const struct config *c, int have_access, char *err,
+	    size_t errlen);
 
 /* ---- attention.c: the fleet model, pure functions of the state ----- */
 
-enum node_status { NODE_PENDING, NODE_APPROVED, NODE_REVOKED };
+/*
+ * NODE_DELETED: an operator deleted (or rejected) the node. Its row and
+ * history stay, its id stays taken, it is shown nowhere.
+ */
+enum node_status { NODE_PENDING, NODE_APPROVED, NODE_REVOKED, NODE_DELETED };
 enum cf_state { CF_UNKNOWN, CF_UP, CF_DOWN };
 enum level { LEVEL_GREEN, LEVEL_YELLOW, LEVEL_RED };
 
@@ -109,6 +136,7 @@ struct enroll_req {
 	const char	*agent_version;
 	const char	*enroll_secret;	/* NULL when absent */
 	const char	*enroll_key;	/* the agent's own key; NULL when absent */
+	const char	*peer;		/* where it came from (set by the route) */
 };
 
 /*
@@ -170,6 +198,7 @@ struct node_rec {
 	int		 hb_services_down; /* 0 or 1, -1 unknown */
 	int		 has_key;	/* the agent sent an enroll key first */
 	unsigned char	 key_hash[TOKEN_HASH_LEN];
+	const char	*enroll_peer;	/* borrowed; store_node_insert only */
 };
 
 /* One heartbeat to persist. */
@@ -210,6 +239,11 @@ void		 store_close(struct store *s);
  */
 int		 store_load_nodes(struct store *s,
 		    int (*fn)(const struct node_rec *rec, void *arg), void *arg);
+/*
+ * Where the node enrolled from, into out ("" when unknown): 0, or -1.
+ */
+int		 store_node_enroll_peer(struct store *s, const char *node_id,
+		    char *out, size_t outlen);
 /* Inserts a new node: 0, or -1 (logged). */
 int		 store_node_insert(struct store *s, const struct node_rec *rec);
 /* Sets status and token (token_hash NULL clears it): 0 or -1. */
@@ -340,6 +374,14 @@ enum result_outcome store_command_result(struct store *s,
 int		 store_commands_expire(struct store *s, int64_t now,
 		    int64_t grace, void (*fn)(const char *node_id, void *arg),
 		    void *arg);
+/*
+ * Queues again every delivered command still without a result that was
+ * delivered at or before `before` (its lease ran out; INT64_MAX at a
+ * start: every one), calling fn (outside the store's lock) with each
+ * one's node. Returns how many, or -1.
+ */
+int		 store_commands_release(struct store *s, int64_t before,
+		    void (*fn)(const char *node_id, void *arg), void *arg);
 /* Calls fn with each node's number of queued commands. */
 int		 store_commands_pending(struct store *s,
 		    void (*fn)(const char *node_id, int n, void *arg), void *arg);
@@ -428,6 +470,9 @@ enum enroll_outcome {
 	ENROLL_CONFLICT,	/* already has a token */
 	ENROLL_REVOKED,
 	ENROLL_KEY_MISMATCH,	/* not the enroll key the node first came with */
+	ENROLL_DELETED,		/* an operator deleted or rejected this id */
+	ENROLL_PENDING_FULL,	/* VAULTMESH_MAX_PENDING_NODES reached */
+	ENROLL_THROTTLED,	/* new pending nodes come too fast */
 	ENROLL_FAILED,		/* store error */
 };
 
@@ -443,6 +488,21 @@ void		 fleet_close(struct fleet *f);
  */
 enum enroll_outcome fleet_enroll(struct fleet *f, const struct enroll_req *er,
 		    int secret_ok, char token[64]);
+/*
+ * Bounds enrollment without the secret: at most max_pending pending nodes,
+ * new ones at per_minute (a minute's worth at once).
+ */
+void		 fleet_set_limits(struct fleet *f, size_t max_pending,
+		    double per_minute);
+/* Pending nodes now (*max: the cap, when not NULL). */
+size_t		 fleet_pending_nodes(struct fleet *f, size_t *max);
+/*
+ * Deletes a node (only_pending: rejects a pending one): its token stops
+ * working before this returns, it leaves every view, its rows stay. 0,
+ * -1 store error, -2 unknown (or deleted), -3 not pending.
+ */
+int		 fleet_delete(struct fleet *f, const char *node_id,
+		    int only_pending);
 /* How many node rows (new, status, token) are committing now (for tests). */
 size_t		 fleet_settling(struct fleet *f);
 /* 1 if token is the live token of some approved node; th its hash. */
@@ -538,9 +598,17 @@ struct server;
 
 typedef void (*handler_fn)(struct req *r);
 
-/* Route flags. */
-#define ROUTE_AGENT	0x1	/* node-token routes */
-#define ROUTE_OPERATOR	0x2	/* behind Cloudflare Access; POSTs checked for CSRF */
+/*
+ * A gate runs when a request's headers have arrived, before any of its
+ * body is read: 0 lets it in, -1 when it has answered (401, 403, ...), so
+ * a refused stranger never has a body held for it.
+ */
+typedef int (*gate_fn)(struct req *r);
+
+/* Route flags: which listener serves the route. */
+#define ROUTE_AGENT	0x1	/* node-token routes: on the agent listener too */
+#define ROUTE_OPERATOR	0x2	/* operator routes: the main listener only */
+#define ROUTE_HEALTH	0x4	/* /healthz: on every listener */
 
 struct route {
 	const char	*method;
@@ -548,13 +616,39 @@ struct route {
 	size_t		 body_max;
 	handler_fn	 handler;
 	unsigned	 flags;
+	gate_fn		 gate;		/* NULL: anyone */
 };
 
-struct server	*server_start(const struct config *c, const struct route *table,
-		    char *err, size_t errlen);
+/* One listening socket and what it serves. */
+struct listen_opts {
+	const char	*host;		/* numeric address */
+	unsigned short	 port;		/* 0: any free port */
+	int		 activation;	/* take the socket systemd passes, if any */
+	unsigned	 serve;		/* ROUTE_* flags served; 0: every route */
+	long		 max_connections;
+	long		 threads;	/* 0: one per core */
+	const char	*name;		/* for logs: "main", "agent" */
+};
+
+/*
+ * Starts a listener with the route table: NULL with err on failure.
+ * Every listener shares one budget of body bytes held at once (set by
+ * http_set_body_budget()); past it a request is answered 503 with
+ * Retry-After before its body is read.
+ */
+struct server	*server_start(const struct listen_opts *lo,
+		    const struct route *table, char *err, size_t errlen);
+void		 http_set_body_budget(size_t bytes);
+/* Body bytes reserved by requests now (for /metrics and tests). */
+size_t		 http_body_held(void);
+/* Connections cut for being slow (headers or body), and evicted. */
+uint64_t	 http_slow_cut(void);
+uint64_t	 http_evicted(void);
 unsigned short	 server_port(const struct server *s);
 const char	*server_host(const struct server *s);
 void		 server_stop(struct server *s);
+/* After every listener stopped: drops the answers they shared. */
+void		 http_shutdown(void);
 
 const char	*req_method(const struct req *r);
 const char	*req_path(const struct req *r);
@@ -573,6 +667,9 @@ const char	*req_cookie(struct req *r, const char *name);
 /* The verified operator identity (Cloudflare Access), or NULL. */
 const char	*req_who(const struct req *r);
 void		 req_set_who(struct req *r, const char *who);
+/* What a gate proved (a token's hash): at most 32 bytes, or NULL. */
+void		 req_set_auth(struct req *r, const unsigned char *p, size_t n);
+const unsigned char *req_auth(const struct req *r);
 
 /*
  * Long polls. req_suspend() parks the request without an answer (call it
@@ -646,6 +743,8 @@ void		 dispatch_waiter_free(struct waiter *w);
 size_t		 dispatch_waiting(void);
 /* Rounds of the timer thread so far (it must keep turning). */
 uint64_t	 dispatch_timer_rounds(void);
+/* 1 when a newer poll of w's node ended w (it answers empty). */
+int		 dispatch_superseded(const struct waiter *w);
 /* When a queued command woke w (monotonic µs), or 0. */
 int64_t		 dispatch_woken_us(const struct waiter *w);
 
@@ -677,7 +776,7 @@ enum metric_counter {
 	M_HEARTBEATS, M_HEARTBEATS_REFUSED,
 	M_ENROLL_APPROVED, M_ENROLL_PENDING, M_ENROLL_CONFLICT,
 	M_ENROLL_REVOKED, M_ENROLL_KEY_MISMATCH, M_ENROLL_FAILED,
-	M_ENROLL_BAD_SECRET,
+	M_ENROLL_BAD_SECRET, M_ENROLL_DELETED, M_ENROLL_LIMITED,
 	M_COUNTERS
 };
 
@@ -694,7 +793,9 @@ struct app {
 	struct store		*store;
 	struct fleet		*fleet;
 	struct thresholds	 thr;
-	unsigned char		 secret_hash[32];	/* of the enroll secret */
+	/* Of each enroll secret: any of them approves a node at once. */
+	unsigned char		 secret_hash[ENROLL_SECRETS_MAX][32];
+	size_t			 nsecrets;
 	int			 have_secret;
 	unsigned char		 sk[64];		/* Ed25519 signing key */
 	unsigned char		 pk[32];
@@ -707,6 +808,9 @@ extern const struct route routes[];
 
 /* agent_api.c */
 json_t	*parse_body(struct req *r);
+/* The agent routes' gate: 401 unless the bearer token is a live one. */
+int	 agent_gate(struct req *r);
+int	 heartbeat_gate(struct req *r);
 int	 agent_token_known(struct req *r, unsigned char th[TOKEN_HASH_LEN]);
 int	 agent_auth(struct req *r, const char *node_id,
 	    const unsigned char th[TOKEN_HASH_LEN]);
@@ -717,14 +821,19 @@ void	 h_dashboard(struct req *r);
 void	 h_node_page(struct req *r);
 void	 h_node_approve(struct req *r);
 void	 h_node_revoke(struct req *r);
+void	 h_node_reject(struct req *r);
+void	 h_node_delete(struct req *r);
 void	 h_healthz(struct req *r);
 void	 h_metrics(struct req *r);
 /* operator.c */
 /*
- * With Cloudflare Access configured, answers 403 unless the request carries
- * a valid Access JWT, and records its identity: 0 to go on, -1 answered.
+ * The operator routes' gate: 421 for a Host that is not this CC's, 403
+ * without a valid Access JWT when Access is configured (its identity is
+ * recorded), 403 for a cross-site state change: 0 to go on, -1 answered.
  */
 int	 operator_gate(struct req *r);
+/* The Host check alone (see operator_gate): 0, or -1 answered 421. */
+int	 host_gate(struct req *r);
 const char *node_id_param(struct req *r);
 const char *operator_of(struct req *r);
 /* Records an operator action of r in the audit log (and the log). */
@@ -878,6 +987,7 @@ struct node_parts {
 	const char		*findings;	/* html_finding()s, closed */
 	const char		*commands;	/* html_command_row()s */
 	int			 any_commands;
+	const char		*enroll_peer;	/* where it enrolled from, or "" */
 };
 
 int		 html_dash(struct buf *b, struct dash_view *d, enum page_part part);

@@ -294,6 +294,11 @@ h_agent_commands(struct req *r)
 			resp_error(r, 401, "unauthorized", "the node was revoked");
 			return;
 		}
+		/* A newer poll of the node took over: this one ends empty. */
+		if (dispatch_superseded(p->w)) {
+			resp_json_const(r, "{\"commands\":[]}");
+			return;
+		}
 		poll_answer(r, p);
 		return;
 	}

@@ -12,9 +12,10 @@
 #include "log.h"
 #include "util.h"
 
-/* Parses "host:port" or "[v6]:port" into c; -1 with err. */
+/* Parses "host:port" or "[v6]:port" (variable name) into host/port; -1 with err. */
 static int
-parse_listen(const char *v, struct config *c, char *err, size_t errlen)
+parse_listen(const char *name, const char *v, char out_host[64],
+    unsigned short *out_port, char *err, size_t errlen)
 {
 	const char	*colon, *given = v;
 	char		 host[64], *end, shown[65];
@@ -43,13 +44,100 @@ parse_listen(const char *v, struct config *c, char *err, size_t errlen)
 	port = strtol(colon + 1, &end, 10);
 	if (*end != '\0' || port < 0 || port > 65535)
 		goto bad;
-	snprintf(c->listen_host, sizeof(c->listen_host), "%s", host);
-	c->listen_port = (unsigned short)port;
+	snprintf(out_host, 64, "%s", host);
+	*out_port = (unsigned short)port;
 	return 0;
 bad:
 	str_sanitize(shown, sizeof(shown), given);
-	snprintf(err, errlen, "VAULTMESH_LISTEN: must be IP:PORT (e.g. "
-	    "127.0.0.1:8088 or [::1]:8088), got \"%s\"", shown);
+	snprintf(err, errlen, "%s: must be IP:PORT (e.g. "
+	    "127.0.0.1:8088 or [::1]:8088), got \"%s\"", name, shown);
+	return -1;
+}
+
+int
+addr_is_loopback(const char *host)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 0;
+}
+
+/*
+ * Adds the secrets in text, separated by sep (commas in the variable,
+ * lines in the credential file; blank entries and "#" lines skipped).
+ */
+static int
+add_secrets(struct config *c, const char *text, char sep, const char *what,
+    char *err, size_t errlen)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char	*e = strchr(p, sep);
+		size_t		 n = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' ||
+		    p[n - 1] == '\r'))
+			n--;
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		if (n > 256) {
+			snprintf(err, errlen, "%s: a secret is longer than 256 "
+			    "bytes", what);
+			return -1;
+		}
+		if (n > 0 && *p != '#') {
+			if (c->nsecrets == ENROLL_SECRETS_MAX) {
+				snprintf(err, errlen, "%s: at most %d enroll "
+				    "secrets", what, ENROLL_SECRETS_MAX);
+				return -1;
+			}
+			if ((c->secrets[c->nsecrets] = strndup(p, n)) == NULL) {
+				snprintf(err, errlen, "%s: out of memory", what);
+				return -1;
+			}
+			c->nsecrets++;
+		}
+		p = strchr(p, sep);
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return 0;
+}
+
+void
+config_free(struct config *c)
+{
+	for (size_t i = 0; i < c->nsecrets; i++) {
+		sodium_memzero(c->secrets[i], strlen(c->secrets[i]));
+		free(c->secrets[i]);
+		c->secrets[i] = NULL;
+	}
+	c->nsecrets = 0;
+}
+
+int
+config_check_local(const struct config *c, int have_access, char *err,
+    size_t errlen)
+{
+	if (have_access || c->unsafe_open || addr_is_loopback(c->listen_host))
+		return 0;
+	snprintf(err, errlen, "VAULTMESH_LISTEN: %s is not a loopback address, "
+	    "and without Cloudflare Access (VAULTMESH_ACCESS_TEAM_DOMAIN, "
+	    "VAULTMESH_ACCESS_AUD) the operator routes would be open to anyone "
+	    "who reaches it. Listen on 127.0.0.1 and give agents their own "
+	    "listener (VAULTMESH_AGENT_LISTEN), configure Access, or set "
+	    "VAULTMESH_UNSAFE_OPEN_OPERATOR_API=1 to accept the risk",
+	    c->listen_host);
 	return -1;
 }
 
@@ -61,10 +149,11 @@ bad:
 static int
 credentials(struct config *c, char *err, size_t errlen)
 {
-	static char	 key_path[4200], secret[257];
+	static char	 key_path[4200];
 	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
 	char		 path[4200], *text;
 	size_t		 len;
+	int		 rc;
 
 	if (dir == NULL || *dir == '\0')
 		return 0;
@@ -73,39 +162,71 @@ credentials(struct config *c, char *err, size_t errlen)
 		if (access(key_path, F_OK) == 0)
 			c->key_path = key_path;
 	}
+	/* One secret a line: a new one can be added before the old goes. */
 	if (c->enroll_secret == NULL) {
 		snprintf(path, sizeof(path), "%s/enroll-secret", dir);
-		if ((text = file_read(path, sizeof(secret) - 1, &len)) != NULL) {
-			str_rtrim(text);
-			snprintf(secret, sizeof(secret), "%s", text);
+		if ((text = file_read(path, ENROLL_SECRETS_MAX * 258, &len)) !=
+		    NULL) {
+			rc = add_secrets(c, text, '\n',
+			    "CREDENTIALS_DIRECTORY/enroll-secret", err, errlen);
 			sodium_memzero(text, len);
 			free(text);
-			if (secret[0] != '\0')
-				c->enroll_secret = secret;
+			if (rc == -1)
+				return -1;
 		} else if (errno != ENOENT) {
 			snprintf(err, errlen, "CREDENTIALS_DIRECTORY: cannot read "
-			    "enroll-secret: %s", errno == EFBIG ? "longer than 256 "
-			    "bytes" : strerror(errno));
+			    "enroll-secret: %s", errno == EFBIG ? "too long" :
+			    strerror(errno));
 			return -1;
 		}
 	}
 	return 0;
 }
 
-int
-config_load(struct config *c, char *err, size_t errlen)
+static int
+load(struct config *c, char *err, size_t errlen)
 {
 	const char *listen;
 
 	memset(c, 0, sizeof(*c));
 	if (env_str("VAULTMESH_LISTEN", "127.0.0.1:8088", 80, &listen, err,
-	    errlen) == -1 || parse_listen(listen, c, err, errlen) == -1)
+	    errlen) == -1 || parse_listen("VAULTMESH_LISTEN", listen,
+	    c->listen_host, &c->listen_port, err, errlen) == -1)
 		return -1;
+	if (env_str("VAULTMESH_AGENT_LISTEN", NULL, 80, &listen, err,
+	    errlen) == -1 || (listen != NULL && parse_listen(
+	    "VAULTMESH_AGENT_LISTEN", listen, c->agent_host, &c->agent_port,
+	    err, errlen) == -1))
+		return -1;
+	if (env_str("VAULTMESH_PUBLIC_HOST", NULL, 253, &c->public_host, err,
+	    errlen) == -1)
+		return -1;
+	if (c->public_host != NULL && (c->public_host[0] == '\0' ||
+	    strspn(c->public_host, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:") !=
+	    strlen(c->public_host))) {
+		snprintf(err, errlen, "VAULTMESH_PUBLIC_HOST: must be a host "
+		    "name or address as operators type it (e.g. "
+		    "cc.example.com), without scheme or path");
+		return -1;
+	}
+	{
+		const char *u = getenv("VAULTMESH_UNSAFE_OPEN_OPERATOR_API");
+
+		if (u != NULL && strcmp(u, "1") != 0 && strcmp(u, "0") != 0 &&
+		    *u != '\0') {
+			snprintf(err, errlen, "VAULTMESH_UNSAFE_OPEN_OPERATOR_API: "
+			    "must be 1 or 0");
+			return -1;
+		}
+		c->unsafe_open = u != NULL && strcmp(u, "1") == 0;
+	}
 	if (env_str("VAULTMESH_DB", "vaultmesh.db", 4096, &c->db_path, err,
 	    errlen) == -1 ||
 	    env_str("VAULTMESH_CC_KEY_PATH", "cc-ed25519.key", 4096,
 	    &c->key_path, err, errlen) == -1 ||
-	    env_str("VAULTMESH_ENROLL_SECRET", NULL, 256, &c->enroll_secret,
+	    env_str("VAULTMESH_ENROLL_SECRET", NULL, ENROLL_SECRETS_MAX * 257,
+	    &c->enroll_secret,
 	    err, errlen) == -1 ||
 	    env_str("VAULTMESH_POLICY_PATH", NULL, 4096, &c->policy_path,
 	    err, errlen) == -1 ||
@@ -143,14 +264,40 @@ config_load(struct config *c, char *err, size_t errlen)
 	    &c->max_connections, err, errlen) == -1 ||
 	    env_long("VAULTMESH_MAX_LONGPOLLS", 15000, 0, 1000000,
 	    &c->max_longpolls, err, errlen) == -1 ||
+	    env_long("VAULTMESH_MAX_BODY_BYTES", 64L << 20, 1L << 20, 1L << 34,
+	    &c->max_body_bytes, err, errlen) == -1 ||
+	    env_long("VAULTMESH_MAX_PENDING_NODES", 1000, 0, 1000000,
+	    &c->max_pending, err, errlen) == -1 ||
+	    env_long("VAULTMESH_PENDING_ENROLL_PER_MINUTE", 30, 1, 100000,
+	    &c->pending_per_minute, err, errlen) == -1 ||
+	    env_long("VAULTMESH_DELIVERY_LEASE_SECONDS", 30, 1, 3600,
+	    &c->delivery_lease_seconds, err, errlen) == -1 ||
 	    env_long("VAULTMESH_THREADS", 0, 0, 64, &c->threads, err,
 	    errlen) == -1)
 		return -1;
+	if (c->enroll_secret != NULL && add_secrets(c, c->enroll_secret, ',',
+	    "VAULTMESH_ENROLL_SECRET", err, errlen) == -1)
+		return -1;
 	if (credentials(c, err, errlen) == -1)
 		return -1;
+	if (c->enroll_secret != NULL && c->nsecrets == 0) {
+		snprintf(err, errlen, "VAULTMESH_ENROLL_SECRET: holds no secret "
+		    "(a comma-separated list of secrets)");
+		return -1;
+	}
 	if (log_set_level(c->log_level) == -1) {
 		snprintf(err, errlen, "VAULTMESH_LOG: must be error, warn, info "
 		    "or debug, got \"%.16s\"", c->log_level);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *c, char *err, size_t errlen)
+{
+	if (load(c, err, errlen) == -1) {
+		config_free(c);
 		return -1;
 	}
 	return 0;

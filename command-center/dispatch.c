@@ -4,6 +4,8 @@
  * resumes the node's waiters at once, and a timer thread resumes the ones
  * whose wait ran out. One lock orders "check for queued commands, then
  * park" against "count the new command, then wake", so no wake-up is lost.
+ * A node parks one poll at a time: its new poll ends the older one (with
+ * an empty answer), so one node cannot take every slot.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -28,6 +30,7 @@ struct waiter {
 	int64_t		 deadline_ms;
 	int64_t		 woken_us;	/* when a command woke it, or 0 */
 	int		 parked;	/* in a bucket */
+	int		 superseded;	/* a newer poll of its node took over */
 	struct waiter	*next;
 	struct waiter	**pprev;
 };
@@ -165,10 +168,18 @@ dispatch_park(struct waiter *w, int (*has_work)(const char *node_id))
 	int		 parked = 0;
 
 	pthread_mutex_lock(&d.mu);
+	head = &d.bucket[bucket_of(w->node_id)];
+	/* The node's older poll ends now: one parked poll per node. */
+	for (struct waiter *o = *head, *next; o != NULL; o = next) {
+		next = o->next;
+		if (strcmp(o->node_id, w->node_id) == 0) {
+			o->superseded = 1;
+			wake(o);
+		}
+	}
 	if (d.stopping || d.waiting >= d.max_waiting ||
 	    mono_ms() >= w->deadline_ms || has_work(w->node_id))
 		goto out;
-	head = &d.bucket[bucket_of(w->node_id)];
 	w->next = *head;
 	if (*head != NULL)
 		(*head)->pprev = &w->next;
@@ -221,6 +232,19 @@ dispatch_waiting(void)
 	n = d.waiting;
 	pthread_mutex_unlock(&d.mu);
 	return n;
+}
+
+int
+dispatch_superseded(const struct waiter *w)
+{
+	int s;
+
+	if (w == NULL)
+		return 0;
+	pthread_mutex_lock(&d.mu);
+	s = w->superseded;
+	pthread_mutex_unlock(&d.mu);
+	return s;
 }
 
 int64_t

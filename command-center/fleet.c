@@ -86,7 +86,14 @@ struct fleet {
 	 */
 	struct fnode		**order;	/* f->n entries unless dirty */
 	int			 order_dirty;
-	size_t			 by_level[3];
+	size_t			 by_level[3];	/* nodes shown, per level */
+	size_t			 nhidden;	/* deleted: last in the order */
+	size_t			 npending;	/* status pending */
+	/* New pending nodes: at most max_pending, a token bucket for the rate. */
+	size_t			 max_pending;
+	double			 pending_tokens, pending_rate;	/* per second */
+	double			 pending_burst;
+	int64_t			 pending_refill_ms;
 	int64_t			 next_due;	/* no node's due is earlier */
 	pthread_t		 writer;
 	pthread_cond_t		 cv;
@@ -228,10 +235,19 @@ token_index_del(struct fleet *f, uint32_t num)
 /* ---- attention and the dashboard's order -------------------------- */
 
 static int
+is_deleted(const struct fnode *n)
+{
+	return n->r.status == NODE_DELETED;
+}
+
+static int
 order_cmp(const struct fnode *x, const struct fnode *y)
 {
 	int c;
 
+	/* Deleted nodes are kept (their ids stay taken) but never shown. */
+	if (is_deleted(x) != is_deleted(y))
+		return is_deleted(x) - is_deleted(y);
 	if (x->level != y->level)
 		return (int)y->level - (int)x->level;	/* red first */
 	if ((c = strcmp(x->r.hostname, y->r.hostname)) != 0)
@@ -359,6 +375,10 @@ attend(struct fleet *f, struct fnode *n, int64_t now)
 	enum level		 l;
 	size_t			 pos;
 
+	if (is_deleted(n)) {
+		n->due = INT64_MAX;
+		return 0;
+	}
 	attn_input_of(n, &in);
 	n->reasons = attention_reasons(&in, now, &f->thr);
 	n->due = INT64_MAX;
@@ -429,6 +449,7 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	n->r.os_profile = strdup(rec->os_profile);
 	n->r.agent_version = strdup(rec->agent_version);
 	n->r.heartbeat = NULL;	/* the store has it */
+	n->r.enroll_peer = NULL;	/* the store has it (a page asks) */
 	n->load1 = n->mem_used_pct = NAN;
 	if (n->r.hostname == NULL || n->r.os_profile == NULL ||
 	    n->r.agent_version == NULL)
@@ -463,7 +484,12 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	}
 	/* Counted green and placed last, then evaluated and moved. */
 	n->level = LEVEL_GREEN;
-	f->by_level[LEVEL_GREEN]++;
+	if (is_deleted(n))
+		f->nhidden++;
+	else
+		f->by_level[LEVEL_GREEN]++;
+	if (n->r.status == NODE_PENDING)
+		f->npending++;
 	f->order[f->n - 1] = n;
 	order_fix(f, n, f->order_dirty ? SIZE_MAX : f->n - 1);
 	attend(f, n, time(NULL));
@@ -785,6 +811,8 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	f->thr = *t;
 	f->next_due = INT64_MAX;
 	f->order_dirty = 1;	/* sorted once, after the load */
+	f->max_pending = SIZE_MAX;	/* fleet_set_limits() sets the real ones */
+	f->pending_rate = f->pending_burst = f->pending_tokens = 1e9;
 	crypto_shorthash_keygen(f->hkey);
 	t0 = mono_ms();
 	if (store_load_nodes(st, load_cb, f) == -1) {
@@ -800,6 +828,14 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	    "replay_ms=%lld", f->n, f->log_first ? (long long)(f->log_last -
 	    f->log_first + 1) : 0LL, (long long)(t1 - t0),
 	    (long long)(mono_ms() - t1));
+	/*
+	 * Commands delivered before this start and still without a result:
+	 * the answer may never have left (we stopped between the commit and
+	 * the send), so each is offered again at its node's next poll.
+	 */
+	if ((t1 = store_commands_release(st, INT64_MAX, NULL, NULL)) > 0)
+		log_warn("commands_reoffered", "count=%lld reason=restart",
+		    (long long)t1);
 	if (store_commands_pending(st, pending_cb, f) == -1) {
 		snprintf(err, errlen, "loading queued commands failed");
 		goto fail;
@@ -933,6 +969,54 @@ fleet_settling(struct fleet *f)
 	return n;
 }
 
+void
+fleet_set_limits(struct fleet *f, size_t max_pending, double per_minute)
+{
+	pthread_mutex_lock(&f->mu);
+	f->max_pending = max_pending;
+	f->pending_rate = per_minute / 60.0;
+	/* A burst of a minute's worth: a rack powered on at once fits. */
+	f->pending_burst = per_minute > 1 ? per_minute : 1;
+	f->pending_tokens = f->pending_burst;
+	f->pending_refill_ms = mono_ms();
+	pthread_mutex_unlock(&f->mu);
+}
+
+/*
+ * With f->mu held: may a new pending node be recorded now? (The cap, then
+ * the token bucket; a refused one takes no token.)
+ */
+static enum enroll_outcome
+pending_admit(struct fleet *f)
+{
+	int64_t now = mono_ms();
+
+	if (f->npending >= f->max_pending)
+		return ENROLL_PENDING_FULL;
+	f->pending_tokens += (double)(now - f->pending_refill_ms) / 1000.0 *
+	    f->pending_rate;
+	f->pending_refill_ms = now;
+	if (f->pending_tokens > f->pending_burst)
+		f->pending_tokens = f->pending_burst;
+	if (f->pending_tokens < 1.0)
+		return ENROLL_THROTTLED;
+	f->pending_tokens -= 1.0;
+	return ENROLL_PENDING;
+}
+
+size_t
+fleet_pending_nodes(struct fleet *f, size_t *max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->npending;
+	if (max != NULL)
+		*max = f->max_pending;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
 enum enroll_outcome
 fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
     char token[64])
@@ -948,6 +1032,10 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 	/* The same id's row being committed: wait for it, then decide. */
 	settle_begin(f, er->node_id);
 	if ((n = find(f, er->node_id)) == NULL) {
+		/* Without the secret, strangers are bounded in number and rate. */
+		if (!secret_ok && (out = pending_admit(f)) != ENROLL_PENDING)
+			goto out;
+		out = ENROLL_FAILED;
 		memset(&rec, 0, sizeof(rec));
 		memcpy(rec.node_id, er->node_id, 37);
 		rec.hostname = (char *)(uintptr_t)er->hostname;
@@ -955,6 +1043,7 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		rec.agent_version = (char *)(uintptr_t)er->agent_version;
 		rec.status = secret_ok ? NODE_APPROVED : NODE_PENDING;
 		rec.enrolled_at = time(NULL);
+		rec.enroll_peer = er->peer;
 		if (er->enroll_key != NULL) {
 			token_hash(er->enroll_key, rec.key_hash);
 			rec.has_key = 1;
@@ -976,6 +1065,9 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		goto out;
 	}
 	switch (n->r.status) {
+	case NODE_DELETED:
+		out = ENROLL_DELETED;
+		goto out;
 	case NODE_REVOKED:
 		out = ENROLL_REVOKED;
 		goto out;
@@ -1020,6 +1112,8 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 	pthread_mutex_lock(&f->mu);
 	if (stored == -1)
 		goto out;
+	if (n->r.status == NODE_PENDING)
+		f->npending--;
 	n->r.status = NODE_APPROVED;
 	memcpy(n->r.token_hash, th, TOKEN_HASH_LEN);
 	n->r.has_token = 1;
@@ -1198,6 +1292,22 @@ fleet_heartbeat_auth(struct fleet *f, struct heartbeat *hb,
 	return res;
 }
 
+/*
+ * With the lock: n leaves its status (committed already): its token, if
+ * any, stops working, and a pending node no longer counts as one.
+ */
+static void
+leave_status(struct fleet *f, struct fnode *n)
+{
+	if (n->r.has_token) {
+		token_index_del(f, n->num);
+		n->r.has_token = 0;
+		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
+	}
+	if (n->r.status == NODE_PENDING)
+		f->npending--;
+}
+
 int
 fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
 {
@@ -1206,7 +1316,7 @@ fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
 
 	pthread_mutex_lock(&f->mu);
 	settle_begin(f, node_id);
-	if ((n = find(f, node_id)) == NULL)
+	if ((n = find(f, node_id)) == NULL || is_deleted(n))
 		goto out;
 	rc = 0;
 	if (st == n->r.status)
@@ -1222,12 +1332,42 @@ fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
 	pthread_mutex_lock(&f->mu);
 	if (rc == -1)
 		goto out;
-	if (n->r.has_token) {
-		token_index_del(f, n->num);
-		n->r.has_token = 0;
-		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
-	}
+	leave_status(f, n);
 	n->r.status = st;
+out:
+	settle_end(f, node_id);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int
+fleet_delete(struct fleet *f, const char *node_id, int only_pending)
+{
+	struct fnode	*n;
+	size_t		 pos;
+	int		 rc = -2;
+
+	pthread_mutex_lock(&f->mu);
+	settle_begin(f, node_id);
+	if ((n = find(f, node_id)) == NULL || is_deleted(n))
+		goto out;
+	rc = -3;
+	if (only_pending && n->r.status != NODE_PENDING)
+		goto out;
+	/* Committed first: a token that stops working here stays stopped. */
+	pthread_mutex_unlock(&f->mu);
+	rc = store_node_set_status(f->store, node_id, NODE_DELETED, NULL);
+	pthread_mutex_lock(&f->mu);
+	if (rc == -1)
+		goto out;
+	leave_status(f, n);
+	/* Out of the counts and to the end of the order, where none look. */
+	pos = order_pos(f, n);
+	f->by_level[n->level]--;
+	n->r.status = NODE_DELETED;
+	f->nhidden++;
+	n->due = INT64_MAX;
+	order_fix(f, n, pos);
 out:
 	settle_end(f, node_id);
 	pthread_mutex_unlock(&f->mu);
@@ -1312,7 +1452,7 @@ fleet_get(struct fleet *f, const char *node_id, int64_t now,
 	if (heartbeat != NULL)
 		*heartbeat = NULL;
 	pthread_mutex_lock(&f->mu);
-	if ((n = find(f, node_id)) != NULL) {
+	if ((n = find(f, node_id)) != NULL && !is_deleted(n)) {
 		view_of(f, n, now, v);
 		if (heartbeat != NULL)
 			in_store = hb_copy(n, heartbeat, &seq);
@@ -1398,9 +1538,12 @@ fleet_page(struct fleet *f, int64_t now, int level, const char *q,
 	pthread_mutex_lock(&f->mu);
 	attend_all(f, now);
 	memcpy(c->by_level, f->by_level, sizeof(c->by_level));
-	c->total = f->n;
-	/* The order runs red, yellow, green: a level is one stretch of it. */
-	hi = f->n;
+	c->total = f->n - f->nhidden;
+	/*
+	 * The order runs red, yellow, green, then the deleted ones: a level
+	 * is one stretch of it.
+	 */
+	hi = f->n - f->nhidden;
 	if (level >= 0) {
 		for (int l = LEVEL_RED; l > level; l--)
 			lo += f->by_level[l];
@@ -1467,6 +1610,8 @@ fleet_summarize(struct fleet *f, int64_t now, struct fleet_summary *out)
 	for (size_t i = 0; i < f->n; i++) {
 		const struct fnode *n = f->node[i];
 
+		if (is_deleted(n))
+			continue;
 		out->by_status[n->r.status]++;
 		if (n->r.status != NODE_APPROVED)
 			continue;

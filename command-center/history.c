@@ -67,7 +67,8 @@ sample_heartbeats(int64_t now, int64_t after)
 		}
 		for (size_t i = 0; i < n; i++) {
 			/* Values of heartbeats received since the start only. */
-			if (v[i].last_heartbeat_at <= after ||
+			if (v[i].status == NODE_DELETED ||
+			    v[i].last_heartbeat_at <= after ||
 			    (isnan(v[i].load1) && isnan(v[i].mem_used_pct)))
 				continue;
 			snprintf(w[k].node_id, sizeof(w[k].node_id), "%s",

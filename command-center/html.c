@@ -1,7 +1,9 @@
 /*
  * html: server-rendered pages, their pictures (inline SVG) and the JSON
- * form of a node. Every value that came from an agent or an operator goes
- * through buf_html() or buf_json_str().
+ * form of a node. Every string printed that is not a literal of this file
+ * (or a name from a fixed table) goes through buf_html(), buf_urlenc() or
+ * buf_json_str() here, at the point it is written: no value is trusted to
+ * have been checked elsewhere, a node or command id included.
  *
  * Pages work without JavaScript. With it, htmx (served from this program,
  * see h_static) keeps them live: a hidden poller asks for the page's live
@@ -217,12 +219,29 @@ page_head(struct buf *b, const char *title)
 	buf_puts(b, "\"><title>");
 	buf_html(b, title);
 	/* No icon: browsers would otherwise ask for /favicon.ico. */
-	buf_printf(b, " · VaultMesh</title><link rel=\"icon\" href=\"data:,\">"
-	    "<link rel=\"stylesheet\" href=\"%s\"><script src=\"%s\" defer></script></head><body>"
+	buf_puts(b, " · VaultMesh</title><link rel=\"icon\" href=\"data:,\">"
+	    "<link rel=\"stylesheet\" href=\"");
+	/* Built here, but the htmx one holds package.json's version. */
+	buf_html(b, static_css_path());
+	buf_puts(b, "\"><script src=\"");
+	buf_html(b, static_htmx_path());
+	buf_puts(b, "\" defer></script></head><body>"
 	    "<header class=\"top\"><h1><a href=\"/\">VaultMesh Command Center"
 	    "</a></h1><nav><a href=\"/\">Fleet</a> <a href=\"/audit\">Audit "
-	    "log</a></nav></header><main>", static_css_path(),
-	    static_htmx_path());
+	    "log</a></nav></header><main>");
+}
+
+/*
+ * "/nodes/<id><suffix>": the id percent-encoded as one path segment, so
+ * whatever it holds it stays in its segment and, having no &, <, >, " or
+ * ', in its HTML attribute too. A lowercase UUID comes out unchanged.
+ */
+static void
+node_href(struct buf *b, const char *node_id, const char *suffix)
+{
+	buf_puts(b, "/nodes/");
+	buf_urlenc(b, node_id != NULL ? node_id : "");
+	buf_puts(b, suffix);
 }
 
 static void
@@ -288,10 +307,12 @@ reasons_list(struct buf *b, unsigned reasons, const char *node_id)
 		if (!first)
 			buf_puts(b, ", ");
 		first = 0;
-		if (node_id != NULL)
-			buf_printf(b, "<a href=\"/nodes/%s#%s\">%s</a>", node_id,
-			    reason_name(1u << i), reason_name(1u << i));
-		else
+		if (node_id != NULL) {
+			buf_puts(b, "<a href=\"");
+			node_href(b, node_id, "#");
+			buf_printf(b, "%s\">%s</a>", reason_name(1u << i),
+			    reason_name(1u << i));
+		} else
 			buf_puts(b, reason_name(1u << i));
 	}
 }
@@ -313,8 +334,11 @@ dash_link(struct buf *b, const struct dash_view *d, int page,
 		buf_urlenc(b, f->q);
 		buf_puts(b, "&amp;");
 	}
-	if (strcmp(d->range, "1d") != 0)
-		buf_printf(b, "range=%s&amp;", d->range);
+	if (strcmp(d->range, "1d") != 0) {
+		buf_puts(b, "range=");
+		buf_urlenc(b, d->range);
+		buf_puts(b, "&amp;");
+	}
 	buf_printf(b, "page=%d", page);
 }
 
@@ -447,8 +471,9 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct node_view *x = &d->v[i];
 
-		buf_printf(b, "<tr class=\"lvl-%s\"><td><a href=\"/nodes/%s\">",
-		    level_name(x->level), x->node_id);
+		buf_printf(b, "<tr class=\"lvl-%s\"><td><a href=\"",
+		    level_name(x->level));
+		node_href(b, x->node_id, "\">");
 		buf_html(b, x->hostname);
 		buf_puts(b, "</a></td><td>");
 		level_badge(b, x->level);
@@ -512,9 +537,12 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 	if (part == PART_PAGE) {
 		buf_puts(b, "<form id=\"filter\" method=\"get\" action=\"/\" "
 		    "hx-get=\"/\" hx-swap=\"none\" hx-push-url=\"true\">");
-		if (strcmp(d->range, "1d") != 0)
-			buf_printf(b, "<input type=\"hidden\" name=\"range\" "
-			    "value=\"%s\">", d->range);
+		if (strcmp(d->range, "1d") != 0) {
+			buf_puts(b, "<input type=\"hidden\" name=\"range\" "
+			    "value=\"");
+			buf_html(b, d->range);
+			buf_puts(b, "\">");
+		}
 		buf_puts(b, "<label>Attention <select name=\"attention\">"
 		    "<option value=\"\">all</option>");
 		for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
@@ -776,8 +804,8 @@ fact_num(struct buf *b, const char *name, json_t *hb, const char *key,
 }
 
 static void
-node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now,
-    const char *oob_attr)
+node_facts(struct buf *b, const struct node_view *v, const char *peer,
+    json_t *hb, int64_t now, const char *oob_attr)
 {
 	json_t		*svcs = json_object_get(hb, "services"), *e;
 	json_t		*up = json_object_get(hb, "uptime_secs");
@@ -792,6 +820,12 @@ node_facts(struct buf *b, const struct node_view *v, json_t *hb, int64_t now,
 	fact(b, "Agent version", v->agent_version);
 	buf_puts(b, "<dt>Enrolled</dt><dd>");
 	timestamp(b, v->enrolled_at);
+	/* Where from: an operator tells a look-alike before approving it. */
+	if (peer != NULL && *peer != '\0') {
+		buf_puts(b, " from <code>");
+		buf_html(b, peer);
+		buf_puts(b, "</code>");
+	}
 	buf_puts(b, "</dd><dt id=\"heartbeat_stale\">Last heartbeat</dt><dd>");
 	age(b, v->last_heartbeat_at, now);
 	buf_puts(b, " (");
@@ -863,7 +897,9 @@ html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
 {
 	time_t t0, t1;
 
-	buf_printf(b, "<tr id=\"cmd-%s\"><td><strong>", c->command_id);
+	buf_puts(b, "<tr id=\"cmd-");
+	buf_html(b, c->command_id);
+	buf_puts(b, "\"><td><strong>");
 	buf_html(b, c->command);
 	buf_puts(b, "</strong> <code>");
 	buf_html(b, c->args);
@@ -906,7 +942,9 @@ html_finding(struct buf *b, const struct finding *f, char group[16])
 			buf_puts(b, "</ul>");
 		snprintf(group, 16, "%s", f->severity);
 		/* critical_findings / high_findings: where attention links. */
-		buf_printf(b, "<h3 id=\"%s_findings\" class=\"%s\">", group,
+		buf_puts(b, "<h3 id=\"");
+		buf_html(b, group);
+		buf_printf(b, "_findings\" class=\"%s\">",
 		    severity_class(group));
 		buf_html(b, group);
 		buf_puts(b, "</h3><ul class=\"findings\">");
@@ -957,10 +995,13 @@ html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a)
 	buf_puts(b, "</td><td>");
 	buf_html(b, a->action);
 	buf_puts(b, "</td><td>");
-	if (uuid_valid(a->target))
-		buf_printf(b, "<a href=\"/nodes/%s\">%s</a>", a->target,
-		    a->target);
-	else
+	/* A node id links to its page; either way the text is escaped. */
+	if (uuid_valid(a->target)) {
+		buf_puts(b, "<a href=\"");
+		node_href(b, a->target, "\">");
+		buf_html(b, a->target);
+		buf_puts(b, "</a>");
+	} else
 		buf_html(b, a->target);
 	buf_puts(b, "</td><td><code>");
 	buf_html(b, a->detail);
@@ -992,7 +1033,9 @@ json_node(struct buf *b, const struct node_view *v, const char *hb_json)
 	char	 ts[32];
 	int	 first = 1;
 
-	buf_printf(b, "{\"node_id\":\"%s\",\"hostname\":", v->node_id);
+	buf_puts(b, "{\"node_id\":");
+	buf_json_str(b, v->node_id);
+	buf_puts(b, ",\"hostname\":");
 	buf_json_str(b, v->hostname);
 	buf_puts(b, ",\"os_profile\":");
 	buf_json_str(b, v->os_profile);
@@ -1033,8 +1076,9 @@ json_node(struct buf *b, const struct node_view *v, const char *hb_json)
 static void
 node_poller(struct buf *b, const struct node_view *v)
 {
-	buf_printf(b, "<div id=\"live\" hidden hx-get=\"/nodes/%s?fragment=live\" "
-	    "hx-trigger=\"" NODE_POLL "\" hx-swap=\"none\"></div>", v->node_id);
+	buf_puts(b, "<div id=\"live\" hidden hx-get=\"");
+	node_href(b, v->node_id, "?fragment=live\" hx-trigger=\"" NODE_POLL
+	    "\" hx-swap=\"none\"></div>");
 }
 
 /* Title, attention, status and the approve/revoke buttons. */
@@ -1052,16 +1096,30 @@ node_title(struct buf *b, const struct node_view *v, enum page_part part)
 	    "<span>Status: <strong>");
 	buf_puts(b, status_name(v->status));
 	buf_puts(b, "</strong></span>");
-	if (v->status != NODE_APPROVED)
-		buf_printf(b, "<form class=\"inline\" method=\"post\" "
-		    "action=\"/nodes/%s/approve\" hx-post=\"/nodes/%s/approve\" "
-		    "hx-swap=\"none\"><button type=\"submit\">Approve</button>"
-		    "</form>", v->node_id, v->node_id);
-	if (v->status != NODE_REVOKED)
-		buf_printf(b, "<form class=\"inline\" method=\"post\" "
-		    "action=\"/nodes/%s/revoke\" hx-post=\"/nodes/%s/revoke\" "
-		    "hx-swap=\"none\"><button class=\"danger\" type=\"submit\">"
-		    "Revoke</button></form>", v->node_id, v->node_id);
+	if (v->status != NODE_APPROVED) {
+		buf_puts(b, "<form class=\"inline\" method=\"post\" action=\"");
+		node_href(b, v->node_id, "/approve\" hx-post=\"");
+		node_href(b, v->node_id, "/approve\" hx-swap=\"none\"><button "
+		    "type=\"submit\">Approve</button></form>");
+	}
+	if (v->status != NODE_REVOKED) {
+		buf_puts(b, "<form class=\"inline\" method=\"post\" action=\"");
+		node_href(b, v->node_id, "/revoke\" hx-post=\"");
+		node_href(b, v->node_id, "/revoke\" hx-swap=\"none\"><button "
+		    "class=\"danger\" type=\"submit\">Revoke</button></form>");
+	}
+	/*
+	 * Reject (pending) or delete: the node leaves the fleet, so these
+	 * are plain forms whose answer takes the browser back to the fleet.
+	 */
+	buf_puts(b, "<form class=\"inline\" method=\"post\" action=\"");
+	if (v->status == NODE_PENDING) {
+		node_href(b, v->node_id, "/reject\"><button class=\"danger\" "
+		    "type=\"submit\">Reject</button></form>");
+	} else {
+		node_href(b, v->node_id, "/delete\"><button class=\"danger\" "
+		    "type=\"submit\">Delete</button></form>");
+	}
 	buf_puts(b, "</div></section>");
 }
 
@@ -1098,11 +1156,13 @@ node_forms(struct buf *b, const struct node_view *v, unsigned allowed,
 
 		if (!(allowed & (1u << i)))
 			continue;
-		buf_printf(b, "<form method=\"post\" action=\"/nodes/%s/"
-		    "commands\" hx-post=\"/nodes/%s/commands\" hx-swap=\"none\" "
-		    "class=\"cmd\" id=\"run-%s\"><input type=\"hidden\" "
+		/* name: from the catalog, a fixed table of plain names. */
+		buf_puts(b, "<form method=\"post\" action=\"");
+		node_href(b, v->node_id, "/commands\" hx-post=\"");
+		node_href(b, v->node_id, "/commands\" hx-swap=\"none\" ");
+		buf_printf(b, "class=\"cmd\" id=\"run-%s\"><input type=\"hidden\" "
 		    "name=\"command\" value=\"%s\"><strong>%s</strong> ",
-		    v->node_id, v->node_id, name, name, name);
+		    name, name, name);
 		if (strncmp(name, "service-", 8) == 0 ||
 		    strcmp(name, "journal-tail") == 0)
 			buf_puts(b, "<input name=\"unit\" required "
@@ -1251,7 +1311,10 @@ node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 	for (size_t i = p->nscans; i-- > 0;) {
 		const struct scan_point *s = &p->scans[i];
 
-		buf_printf(b, "<tr><td><a href=\"#cmd-%s\">", s->command_id);
+		/* Escaped as html_command_row escapes the id it links to. */
+		buf_puts(b, "<tr><td><a href=\"#cmd-");
+		buf_html(b, s->command_id);
+		buf_puts(b, "\">");
 		age(b, s->scanned_at, p->now);
 		buf_printf(b, "</a></td><td class=\"num %s\">%d</td>"
 		    "<td class=\"num %s\">%d</td><td class=\"num\">%d</td>"
@@ -1299,7 +1362,7 @@ html_node(struct buf *b, const struct node_parts *p, enum page_part part)
 	node_title(b, v, part);
 	if (part == PART_PAGE)
 		buf_puts(b, "<div class=\"cols\">");
-	node_facts(b, v, hb, p->now, o);
+	node_facts(b, v, p->enroll_peer, hb, p->now, o);
 	if (part == PART_PAGE)
 		buf_puts(b, "</div>");
 	node_trends(b, p, hb, part);

@@ -3,10 +3,20 @@
  *
  * Per-request state (struct req) is allocated on the first callback and
  * freed in the completion callback. Routes come from a table: method,
- * pattern ("*" matches one segment), body limit, handler. The body is read
- * into a capped buffer; a body over the route's limit is answered 413
- * without being kept. Handlers answer through the resp_* functions, which
- * add the headers every answer carries.
+ * pattern ("*" matches one segment), body limit, gate, handler. The gate
+ * runs when the headers are in, before any body is read; the body is then
+ * read into a capped buffer whose size was reserved from one budget shared
+ * by every connection (a request past it is answered 503 with Retry-After,
+ * unread). Handlers answer through the resp_* functions, which add the
+ * headers every answer carries.
+ *
+ * Slow clients: every connection has a deadline while it owes us bytes.
+ * Its request's headers must be complete HEADER_SECS after it connects
+ * (KEEPALIVE_SECS after its previous answer), and its body must keep a
+ * minimum rate. A sweeper cuts the connections past their deadline; when
+ * the connection limit is near, the connection that has waited longest
+ * for its headers is cut to make room, so trickling clients can never
+ * hold every slot against a complete request.
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -14,6 +24,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -34,6 +45,13 @@
 #define FORM_VALUE_MAX	4096
 #define DISCARD_MAX	(16u << 20)	/* past this, an oversized body closes the connection */
 #define PATH_MAX_LEN	1024
+#define HEADER_SECS	10	/* a new connection's first request headers */
+#define KEEPALIVE_SECS	90	/* an open connection's next request headers */
+#define BODY_SECS	10	/* a body's first bytes, and its slack */
+#define BODY_MIN_RATE	1024	/* bytes a second a body keeps, on average */
+#define EVICT_SLACK	16	/* connections past the limit while cuts settle */
+#define SWEEP_MS	250
+#define BODY_BUDGET_DEFAULT (64u << 20)
 
 struct form_field {
 	char		*key;
@@ -56,6 +74,11 @@ struct req {
 	void			(*done)(struct req *, void *, int);
 	void			*done_arg;
 	enum MHD_Result		 queue_ret;
+	size_t			 reserved;	/* of the body budget */
+	int			 body_expected;	/* declared, or chunked */
+	struct conn		*cs;		/* the connection's state */
+	int			 has_auth;
+	unsigned char		 auth[32];
 	/* Past here, not zeroed for each request (req_alloc()). */
 	struct buf		 body;		/* kept with its room */
 	char			 param[PATH_MAX_LEN + 1];
@@ -121,13 +144,233 @@ req_release(struct req *r)
 		spare_free(r);
 }
 
+/* Where a connection is, for its deadline. */
+enum conn_phase {
+	C_HEADERS,	/* waiting for a request's headers: cut when late */
+	C_BODY,		/* reading a body: cut below the minimum rate */
+	C_BUSY,		/* in a handler, parked, or answering: ours to finish */
+};
+
+struct conn {
+	int		 fd;
+	enum conn_phase	 phase;
+	int64_t		 since_ms;	/* when it entered the phase */
+	int64_t		 deadline_ms;	/* C_HEADERS, C_BODY: cut after */
+	int		 cut;		/* shut down already */
+	struct conn	*prev, *next;	/* in the server's wait list */
+};
+
 struct server {
 	struct MHD_Daemon	*d;
 	const struct route	*routes;
+	unsigned		 serve;		/* ROUTE_* flags, 0: all */
 	unsigned short		 port;
 	char			 host[INET6_ADDRSTRLEN];
 	int			 fd;
+	long			 limit;		/* connections before eviction */
+	char			 name[16];
+	/*
+	 * Connections that owe bytes (C_HEADERS and C_BODY), in the order
+	 * they entered that phase: the head has waited longest.
+	 */
+	pthread_mutex_t		 cmu;
+	struct conn		*head, *tail;
+	long			 nconn;
+	pthread_t		 sweeper;
+	pthread_cond_t		 sweep_cv;
+	int			 sweeper_started;
+	int			 stopping;
 };
+
+/* One budget of body bytes held across every listener. */
+static _Atomic size_t	body_held;
+static size_t		body_budget = BODY_BUDGET_DEFAULT;
+static _Atomic uint64_t	slow_cut, evicted;
+
+void
+http_set_body_budget(size_t bytes)
+{
+	body_budget = bytes;
+}
+
+size_t
+http_body_held(void)
+{
+	return atomic_load(&body_held);
+}
+
+uint64_t
+http_slow_cut(void)
+{
+	return atomic_load(&slow_cut);
+}
+
+uint64_t
+http_evicted(void)
+{
+	return atomic_load(&evicted);
+}
+
+/* Reserves n body bytes: 0, or -1 when the budget has no room. */
+static int
+body_reserve(size_t n)
+{
+	size_t held = atomic_load(&body_held);
+
+	do {
+		if (n > body_budget || held > body_budget - n)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&body_held, &held, held + n));
+	return 0;
+}
+
+static void
+body_release(size_t n)
+{
+	atomic_fetch_sub(&body_held, n);
+}
+
+/* ---- connections and their deadlines (s->cmu held) ---------------- */
+
+static void
+wait_unlink(struct server *s, struct conn *c)
+{
+	if (c->phase == C_BUSY)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		s->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Moves c to phase ph from now, with the deadline that phase has. */
+static void
+conn_enter(struct server *s, struct conn *c, enum conn_phase ph,
+    int64_t deadline_ms)
+{
+	wait_unlink(s, c);
+	c->phase = ph;
+	c->since_ms = mono_ms();
+	c->deadline_ms = deadline_ms;
+	if (ph == C_BUSY)
+		return;
+	c->prev = s->tail;
+	c->next = NULL;
+	if (s->tail != NULL)
+		s->tail->next = c;
+	else
+		s->head = c;
+	s->tail = c;
+}
+
+/*
+ * Cuts c: libmicrohttpd sees the end of the stream on its next read and
+ * closes the connection on its own thread. Its CLOSED notice takes cmu
+ * before the descriptor is closed, so c->fd is still c's here.
+ */
+static void
+conn_cut(struct conn *c)
+{
+	if (c->cut)
+		return;
+	c->cut = 1;
+	(void)shutdown(c->fd, SHUT_RDWR);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct server			*s = cls;
+	struct conn			*c = *socket_context;
+	const union MHD_ConnectionInfo	*ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c == NULL)
+			return;
+		pthread_mutex_lock(&s->cmu);
+		wait_unlink(s, c);
+		s->nconn--;
+		pthread_mutex_unlock(&s->cmu);
+		free(c);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+		return;		/* untracked: only the idle timeout applies */
+	c->fd = ci->connect_fd;
+	c->phase = C_BUSY;
+	pthread_mutex_lock(&s->cmu);
+	s->nconn++;
+	/*
+	 * Near the limit: the connection that has waited longest for its
+	 * headers makes room (never one that is in a request).
+	 */
+	if (s->nconn >= s->limit) {
+		struct conn *old;
+
+		for (old = s->head; old != NULL; old = old->next)
+			if (old->phase == C_HEADERS && !old->cut)
+				break;
+		if (old != NULL) {
+			conn_cut(old);
+			atomic_fetch_add(&evicted, 1);
+		}
+	}
+	conn_enter(s, c, C_HEADERS, mono_ms() + HEADER_SECS * 1000);
+	pthread_mutex_unlock(&s->cmu);
+	*socket_context = c;
+}
+
+/* The sweeper: cuts the connections whose deadline has passed. */
+static void *
+sweeper_main(void *arg)
+{
+	struct server	*s = arg;
+	struct timespec	 ts;
+	uint64_t	 n;
+
+	pthread_mutex_lock(&s->cmu);
+	while (!s->stopping) {
+		int64_t now = mono_ms();
+
+		n = 0;
+		for (struct conn *c = s->head; c != NULL; c = c->next)
+			if (!c->cut && c->deadline_ms <= now) {
+				conn_cut(c);
+				n++;
+			}
+		if (n > 0) {
+			atomic_fetch_add(&slow_cut, n);
+			log_info("slow_clients_cut", "listener=%s count=%llu",
+			    s->name, (unsigned long long)n);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += SWEEP_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		while (!s->stopping && pthread_cond_timedwait(&s->sweep_cv,
+		    &s->cmu, &ts) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&s->cmu);
+	return NULL;
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
 
 static const char *const common_headers[][2] = {
 	{ "X-Content-Type-Options", "nosniff" },
@@ -225,7 +468,10 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 	char			*data = NULL;
 
 	if (r->answered) {
-		log_err("http_double_answer", "path=%s", r->url);
+		char q[PATH_MAX_LEN + 8];
+
+		log_err("http_double_answer", "path=%s",
+		    log_quote(q, sizeof(q), r->url));
 		buf_free(body);
 		return;
 	}
@@ -248,10 +494,17 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 		return;
 	}
 	add_headers(resp, ctype, location);
+	/* Every 503 and 429 is a "not now": say when to come back. */
+	if (status == 503 || status == 429)
+		MHD_add_response_header(resp, "Retry-After", "5");
 	r->queue_ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
-	log_debug("http", "method=%s path=%s status=%u bytes=%zu", r->method,
-	    r->url, status, len);
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char q[PATH_MAX_LEN + 8];
+
+		log_debug("http", "method=%s path=%s status=%u bytes=%zu",
+		    r->method, log_quote(q, sizeof(q), r->url), status, len);
+	}
 }
 
 /* Responses built once for constant bodies (resp_json_const). */
@@ -299,8 +552,12 @@ resp_json_const(struct req *r, const char *body)
 	r->answered = 1;
 	/* MHD counts the response's uses: one per queue, ours stays. */
 	r->queue_ret = MHD_queue_response(r->conn, 200, resp);
-	log_debug("http", "method=%s path=%s status=200 bytes=%zu", r->method,
-	    r->url, strlen(body));
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char q[PATH_MAX_LEN + 8];
+
+		log_debug("http", "method=%s path=%s status=200 bytes=%zu",
+		    r->method, log_quote(q, sizeof(q), r->url), strlen(body));
+	}
 }
 
 /* Drops the shared responses (at exit, after the daemon stopped). */
@@ -606,6 +863,21 @@ req_set_who(struct req *r, const char *who)
 	snprintf(r->who, sizeof(r->who), "%s", who);
 }
 
+void
+req_set_auth(struct req *r, const unsigned char *p, size_t n)
+{
+	if (n > sizeof(r->auth))
+		n = sizeof(r->auth);
+	memcpy(r->auth, p, n);
+	r->has_auth = 1;
+}
+
+const unsigned char *
+req_auth(const struct req *r)
+{
+	return r->has_auth ? r->auth : NULL;
+}
+
 static int	form_decode(struct req *r);
 
 static int
@@ -712,14 +984,55 @@ form_decode(struct req *r)
 	return rc;
 }
 
-/* First callback: route, limits. */
+/* Which routes a listener serves: all, or those with one of its flags. */
+static const struct route *
+route_find_served(const struct server *s, const char *method,
+    const char *path, char *param, size_t plen, int *path_known)
+{
+	const struct route *rt;
+
+	rt = route_find(s->routes, method, path, param, plen, path_known);
+	if (rt != NULL && s->serve != 0 && (rt->flags & s->serve) == 0) {
+		*path_known = 0;
+		param[0] = '\0';
+		rt = NULL;
+	}
+	return rt;
+}
+
+/* The body a request says it brings: *len, or -1 when unknown (chunked). */
+static int
+declared_body(struct MHD_Connection *c, unsigned long long *len)
+{
+	const char	*cl, *te;
+	char		*end;
+
+	*len = 0;
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Transfer-Encoding");
+	if (cl != NULL) {
+		errno = 0;
+		*len = strtoull(cl, &end, 10);
+		if (errno != 0 || end == cl || *end != '\0')
+			return -2;
+		return 0;
+	}
+	return te != NULL ? -1 : 0;
+}
+
+/*
+ * First callback, when the headers are in: route, limits, the route's
+ * gate, then the body's room from the shared budget. Anything refused
+ * here is answered before a byte of the body is read.
+ */
 static struct req *
 req_new(struct server *s, struct MHD_Connection *c, const char *url,
     const char *method)
 {
-	struct req	*r;
-	const char	*cl;
-	int		 known;
+	struct req		*r;
+	unsigned long long	 n;
+	int			 known, decl;
 
 	if ((r = req_alloc()) == NULL)
 		return NULL;
@@ -727,53 +1040,38 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 	r->url = url;
 	r->method = method;
 	r->queue_ret = MHD_YES;
+	r->cs = conn_of(c);
 	if (strlen(url) > PATH_MAX_LEN) {
 		r->early_status = 414;
 		return r;
 	}
-	r->route = route_find(s->routes, method, url, r->param,
+	r->route = route_find_served(s, method, url, r->param,
 	    sizeof(r->param), &known);
 	if (r->route == NULL) {
 		r->early_status = known ? 405 : 404;
+		r->body_expected = declared_body(c, &n) != 0 || n > 0;
 		return r;
 	}
 	r->body.max = r->route->body_max;
-	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-	if (cl != NULL) {
-		char			*end;
-		unsigned long long	 n;
-
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (errno != 0 || end == cl || *end != '\0' ||
-		    n > r->route->body_max)
-			r->early_status = 413;
+	decl = declared_body(c, &n);
+	r->body_expected = decl == -1 || n > 0;
+	if (decl == -2 || n > r->route->body_max) {
+		r->early_status = 413;
+		return r;
+	}
+	if (r->route->gate != NULL && r->route->gate(r) == -1)
+		return r;	/* answered */
+	/* A chunked body may be as large as the route allows. */
+	if (decl == -1)
+		n = r->route->body_max;
+	if (n > 0) {
+		if (body_reserve((size_t)n) == -1) {
+			r->early_status = 503;
+			return r;
+		}
+		r->reserved = (size_t)n;
 	}
 	return r;
-}
-
-/*
- * Cross-site request forgery: a browser says where a request comes from
- * (Sec-Fetch-Site; Origin on every POST). A state-changing operator
- * request is refused when either says another site; API clients that send
- * neither (curl, scripts) are not browsers and cannot be forged this way.
- */
-static int
-cross_site(struct req *r)
-{
-	const char	*sfs = req_header(r, "Sec-Fetch-Site");
-	const char	*origin = req_header(r, "Origin");
-	const char	*host = req_header(r, "Host");
-	const char	*p;
-
-	if (sfs != NULL && strcmp(sfs, "same-origin") != 0 &&
-	    strcmp(sfs, "none") != 0)
-		return 1;
-	if (origin == NULL)
-		return 0;
-	if ((p = strstr(origin, "://")) == NULL || host == NULL)
-		return 1;
-	return strcmp(p + 3, host) != 0;
 }
 
 static void
@@ -794,9 +1092,38 @@ answer_early(struct req *r)
 	case 414:
 		resp_error(r, 414, "uri_too_long", "the path is too long");
 		break;
+	case 503:
+		resp_error(r, 503, "busy", "too many request bodies are being "
+		    "received at once; try again");
+		break;
 	default:
 		resp_error(r, 400, "bad_request", "bad request");
 	}
+}
+
+/* Moves the connection's deadline as its request goes on. */
+static void
+conn_phase(struct server *s, struct req *r, enum conn_phase ph,
+    int64_t deadline_ms)
+{
+	/* Only this connection's thread changes its phase: no lock to look. */
+	if (r->cs == NULL || (ph == C_BUSY && r->cs->phase == C_BUSY))
+		return;
+	pthread_mutex_lock(&s->cmu);
+	conn_enter(s, r->cs, ph, deadline_ms);
+	pthread_mutex_unlock(&s->cmu);
+}
+
+/* A body's bytes arrived: its deadline moves by what they are worth. */
+static void
+conn_body_progress(struct server *s, struct req *r, size_t n)
+{
+	if (r->cs == NULL)
+		return;
+	pthread_mutex_lock(&s->cmu);
+	if (r->cs->phase == C_BODY)
+		r->cs->deadline_ms += (int64_t)(n * 1000 / BODY_MIN_RATE);
+	pthread_mutex_unlock(&s->cmu);
 }
 
 static enum MHD_Result
@@ -812,19 +1139,27 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if ((r = req_new(s, c, url, method)) == NULL)
 			return MHD_NO;
 		*con_cls = r;
-		/* A declared oversized body is refused before it is read. */
-		if (r->early_status == 413) {
+		/* Refused before the body is read: nothing of it is kept. */
+		if (r->answered)
+			return r->queue_ret;
+		if (r->early_status != 0 && r->early_status != 404 &&
+		    r->early_status != 405) {
 			answer_early(r);
 			return r->queue_ret;
 		}
+		/* A body owes bytes at the minimum rate, whatever its fate. */
+		conn_phase(s, r, r->body_expected ? C_BODY : C_BUSY,
+		    mono_ms() + BODY_SECS * 1000);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
 		r->received += *upload_size;
 		if (r->received > DISCARD_MAX)
 			return MHD_NO;
+		conn_body_progress(s, r, *upload_size);
 		if (r->early_status == 0 &&
-		    buf_add(&r->body, upload_data, *upload_size) == -1)
+		    (r->received > r->reserved ||
+		    buf_add(&r->body, upload_data, *upload_size) == -1))
 			r->early_status = 413;
 		*upload_size = 0;
 		return MHD_YES;
@@ -834,19 +1169,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (r->suspended) {	/* resumed: run the handler again */
 		r->suspended = 0;
 		r->resumes++;
-	}
+	} else
+		conn_phase(s, r, C_BUSY, 0);
 	if (r->early_status != 0) {
 		answer_early(r);
-		return r->queue_ret;
-	}
-	if ((r->route->flags & ROUTE_OPERATOR) && r->resumes == 0 &&
-	    operator_gate(r) == -1)
-		return r->queue_ret;
-	if ((r->route->flags & ROUTE_OPERATOR) && strcmp(r->method, "POST") == 0 &&
-	    r->resumes == 0 && cross_site(r)) {
-		log_warn("csrf_refused", "path=%s peer=%s", r->url, req_peer(r));
-		resp_error(r, 403, "cross_site_request", "this form was posted "
-		    "from another site");
 		return r->queue_ret;
 	}
 	r->route->handler(r);
@@ -859,11 +1185,10 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
-	struct req *r = *con_cls;
+	struct server	*s = cls;
+	struct req	*r = *con_cls;
 
-	(void)cls;
 	(void)c;
-	(void)toe;
 	if (r == NULL)
 		return;
 	if (r->done != NULL)
@@ -872,6 +1197,10 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		free(r->form[i].key);
 		buf_free(&r->form[i].val);
 	}
+	if (r->reserved > 0)
+		body_release(r->reserved);
+	/* Kept open: its next request's headers are due in KEEPALIVE_SECS. */
+	conn_phase(s, r, C_HEADERS, mono_ms() + KEEPALIVE_SECS * 1000);
 	req_release(r);
 	*con_cls = NULL;
 }
@@ -889,7 +1218,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* Binds the listening socket ourselves so port 0 can be reported. */
 static int
-listen_socket(const struct config *c, char host[INET6_ADDRSTRLEN],
+listen_socket(const struct listen_opts *lo, char host[INET6_ADDRSTRLEN],
     unsigned short *port, char *err, size_t errlen)
 {
 	struct sockaddr_storage	 ss;
@@ -897,7 +1226,7 @@ listen_socket(const struct config *c, char host[INET6_ADDRSTRLEN],
 	int			 fd, one = 1, family, n;
 
 	/* Socket activation: systemd hands over one listening TCP socket. */
-	if ((n = sd_listen_fds(1)) > 0) {
+	if (lo->activation && (n = sd_listen_fds(1)) > 0) {
 		fd = SD_LISTEN_FDS_START;
 		if (n != 1 || sd_is_socket_inet(fd, 0, SOCK_STREAM, 1, 0) <= 0) {
 			snprintf(err, errlen, "LISTEN_FDS: expected one listening "
@@ -922,18 +1251,18 @@ listen_socket(const struct config *c, char host[INET6_ADDRSTRLEN],
 	}
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, c->listen_host,
+	if (inet_pton(AF_INET, lo->host,
 	    &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		family = AF_INET;
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons(c->listen_port);
+		((struct sockaddr_in *)&ss)->sin_port = htons(lo->port);
 		sl = sizeof(struct sockaddr_in);
 	} else {
 		family = AF_INET6;
-		inet_pton(AF_INET6, c->listen_host,
+		inet_pton(AF_INET6, lo->host,
 		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
 		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(c->listen_port);
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(lo->port);
 		sl = sizeof(struct sockaddr_in6);
 	}
 	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
@@ -944,24 +1273,41 @@ listen_socket(const struct config *c, char host[INET6_ADDRSTRLEN],
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
 	    listen(fd, 4096) == -1) {
-		snprintf(err, errlen, "VAULTMESH_LISTEN: cannot listen on "
-		    "%s:%u: %s", c->listen_host, c->listen_port,
-		    strerror(errno));
+		snprintf(err, errlen, "%s: cannot listen on %s:%u: %s",
+		    strcmp(lo->name, "agent") == 0 ? "VAULTMESH_AGENT_LISTEN" :
+		    "VAULTMESH_LISTEN", lo->host, lo->port, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
-	snprintf(host, INET6_ADDRSTRLEN, "%.45s", c->listen_host);
+	snprintf(host, INET6_ADDRSTRLEN, "%.45s", lo->host);
 	*port = ntohs(family == AF_INET ?
 	    ((struct sockaddr_in *)&ss)->sin_port :
 	    ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
 }
 
+static void
+server_free(struct server *s)
+{
+	if (s->sweeper_started) {
+		pthread_mutex_lock(&s->cmu);
+		s->stopping = 1;
+		pthread_cond_signal(&s->sweep_cv);
+		pthread_mutex_unlock(&s->cmu);
+		pthread_join(s->sweeper, NULL);
+	}
+	if (s->fd != -1)
+		close(s->fd);
+	pthread_mutex_destroy(&s->cmu);
+	pthread_cond_destroy(&s->sweep_cv);
+	free(s);
+}
+
 struct server *
-server_start(const struct config *c, const struct route *table, char *err,
-    size_t errlen)
+server_start(const struct listen_opts *lo, const struct route *table,
+    char *err, size_t errlen)
 {
 	struct server	*s;
 	unsigned int	 threads;
@@ -971,11 +1317,20 @@ server_start(const struct config *c, const struct route *table, char *err,
 		return NULL;
 	}
 	s->routes = table;
-	if ((s->fd = listen_socket(c, s->host, &s->port, err, errlen)) == -1) {
-		free(s);
-		return NULL;
+	s->serve = lo->serve;
+	s->limit = lo->max_connections;
+	s->fd = -1;
+	snprintf(s->name, sizeof(s->name), "%s", lo->name);
+	pthread_mutex_init(&s->cmu, NULL);
+	pthread_cond_init(&s->sweep_cv, NULL);
+	if ((s->fd = listen_socket(lo, s->host, &s->port, err, errlen)) == -1)
+		goto fail;
+	if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the connection sweeper");
+		goto fail;
 	}
-	threads = c->threads > 0 ? (unsigned int)c->threads :
+	s->sweeper_started = 1;
+	threads = lo->threads > 0 ? (unsigned int)lo->threads :
 	    (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads < 1)
 		threads = 1;
@@ -985,8 +1340,10 @@ server_start(const struct config *c, const struct route *table, char *err,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_LISTEN_SOCKET, s->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)90,
+	    /* The slack lets new connections in while evictions settle. */
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)(lo->max_connections + EVICT_SLACK),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)KEEPALIVE_SECS,
 	    /*
 	     * Bodies go to the request's own buffer, so the pool holds only
 	     * headers and the read buffer; libmicrohttpd clears it between
@@ -994,15 +1351,17 @@ server_start(const struct config *c, const struct route *table, char *err,
 	     */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%u",
-		    c->listen_host, s->port);
-		close(s->fd);
-		free(s);
-		return NULL;
+		    lo->host, s->port);
+		goto fail;
 	}
 	return s;
+fail:
+	server_free(s);
+	return NULL;
 }
 
 const char *
@@ -1023,7 +1382,11 @@ server_stop(struct server *s)
 	if (s == NULL)
 		return;
 	MHD_stop_daemon(s->d);
+	server_free(s);
+}
+
+void
+http_shutdown(void)
+{
 	shared_free();
-	close(s->fd);
-	free(s);
 }

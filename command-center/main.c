@@ -36,6 +36,9 @@ usage(FILE *f)
 	    "dashboard and JSON views for operators, embedded SQLite store.\n"
 	    "Configured from the environment:\n"
 	    "  VAULTMESH_LISTEN                   IP:PORT to serve (127.0.0.1:8088)\n"
+	    "  VAULTMESH_AGENT_LISTEN             IP:PORT for agent routes only (none)\n"
+	    "  VAULTMESH_PUBLIC_HOST              host name operators use (loopback only)\n"
+	    "  VAULTMESH_UNSAFE_OPEN_OPERATOR_API 1: operator routes off loopback, no Access\n"
 	    "  VAULTMESH_DB                       SQLite database (vaultmesh.db)\n"
 	    "  VAULTMESH_CC_KEY_PATH              Ed25519 signing key (cc-ed25519.key)\n"
 	    "  VAULTMESH_ENROLL_SECRET            secret that approves nodes at once\n"
@@ -47,6 +50,10 @@ usage(FILE *f)
 	    "  VAULTMESH_COMMAND_TTL_SECONDS      undelivered command expiry (3600)\n"
 	    "  VAULTMESH_MAX_CONNECTIONS          connection limit (16384)\n"
 	    "  VAULTMESH_MAX_LONGPOLLS            agents waiting at once (15000)\n"
+	    "  VAULTMESH_MAX_BODY_BYTES           request bodies held at once (67108864)\n"
+	    "  VAULTMESH_MAX_PENDING_NODES        nodes waiting for approval (1000)\n"
+	    "  VAULTMESH_PENDING_ENROLL_PER_MINUTE new pending nodes a minute (30)\n"
+	    "  VAULTMESH_DELIVERY_LEASE_SECONDS   re-offer a command without result (30)\n"
 	    "  VAULTMESH_THREADS                  HTTP threads (0: one per core)\n"
 	    "  VAULTMESH_ACCESS_TEAM_DOMAIN       https://<team>.cloudflareaccess.com\n"
 	    "  VAULTMESH_ACCESS_AUD               Access application AUD tag\n"
@@ -74,6 +81,17 @@ expired_cb(const char *node_id, void *arg)
 	log_info("command_expired", "node_id=%s", node_id);
 }
 
+/* A delivery's lease ran out: the command is queued again, the node woken. */
+static void
+released_cb(const char *node_id, void *arg)
+{
+	(void)arg;
+	fleet_pending_add(app.fleet, node_id, 1);
+	dispatch_wake(node_id);
+	log_warn("command_reoffered", "node_id=%s reason=no_result_in_lease",
+	    node_id);
+}
+
 /*
  * Once a second on the main thread: expire undelivered commands; re-read
  * the Access keys when they are an hour old; every scheduler tick, queue
@@ -87,6 +105,8 @@ housekeeping(void)
 
 	/* Grace: the longest command's time limit, then some. */
 	store_commands_expire(app.store, now, 600, expired_cb, NULL);
+	store_commands_release(app.store, now - app.cfg.delivery_lease_seconds,
+	    released_cb, NULL);
 	access_tick(app.access, now);
 	if (next_tick == 0)	/* the first tick comes one interval after start */
 		next_tick = now + app.cfg.scheduler_tick_seconds;
@@ -130,10 +150,24 @@ watchdog(void)
 	sd_notify(0, "WATCHDOG=1");
 }
 
+/* The listeners: the main one, and the agents' own when configured. */
+static struct server *
+start_listener(const char *host, unsigned short port, int activation,
+    unsigned serve, const char *name, char *err, size_t errlen)
+{
+	struct listen_opts lo = {
+		.host = host, .port = port, .activation = activation,
+		.serve = serve, .max_connections = app.cfg.max_connections,
+		.threads = app.cfg.threads, .name = name,
+	};
+
+	return server_start(&lo, routes, err, errlen);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct server	*srv = NULL;
+	struct server	*srv = NULL, *agent_srv = NULL;
 	sigset_t	 sigs;
 	char		 err[512];
 	int		 sig, rc = 1;
@@ -174,6 +208,8 @@ main(int argc, char *argv[])
 		    "\"%s\" (try --help)\n", argv[i]);
 		return 2;
 	}
+	/* The database, its WAL and the key are ours alone, whatever umask. */
+	umask(077);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "vaultmesh-command-center: libsodium failed to "
 		    "initialise\n");
@@ -190,12 +226,17 @@ main(int argc, char *argv[])
 	}
 	sodium_bin2base64(app.pk_b64, sizeof(app.pk_b64), app.pk,
 	    sizeof(app.pk), sodium_base64_VARIANT_ORIGINAL);
+	for (size_t i = 0; i < app.cfg.nsecrets; i++)
+		crypto_generichash(app.secret_hash[i], sizeof(app.secret_hash[i]),
+		    (const unsigned char *)app.cfg.secrets[i],
+		    strlen(app.cfg.secrets[i]), NULL, 0);
+	app.nsecrets = app.cfg.nsecrets;
+	app.have_secret = app.nsecrets > 0;
+	/* Keep no copy in memory, nor in the environment of children or /proc. */
+	config_free(&app.cfg);
 	if (app.cfg.enroll_secret != NULL) {
-		crypto_generichash(app.secret_hash, sizeof(app.secret_hash),
-		    (const unsigned char *)app.cfg.enroll_secret,
-		    strlen(app.cfg.enroll_secret), NULL, 0);
-		app.have_secret = 1;
-		/* Keep no copy in the environment of children or /proc. */
+		sodium_memzero((char *)(uintptr_t)app.cfg.enroll_secret,
+		    strlen(app.cfg.enroll_secret));
 		unsetenv("VAULTMESH_ENROLL_SECRET");
 		app.cfg.enroll_secret = NULL;
 	}
@@ -211,6 +252,11 @@ main(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (config_check_local(&app.cfg, app.cfg.access_team != NULL, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
+		return 2;
+	}
 	if (app.cfg.access_team != NULL && (app.access = access_open(
 	    app.cfg.access_team, app.cfg.access_aud, app.cfg.access_certs, err,
 	    sizeof(err))) == NULL) {
@@ -234,14 +280,41 @@ main(int argc, char *argv[])
 		log_err("fleet_open_failed", "error=\"%s\"", err);
 		goto out;
 	}
+	fleet_set_limits(app.fleet, (size_t)app.cfg.max_pending,
+	    (double)app.cfg.pending_per_minute);
+	http_set_body_budget((size_t)app.cfg.max_body_bytes);
 	if (dispatch_start((size_t)app.cfg.max_longpolls) == -1) {
 		log_err("dispatch_failed", "error=\"cannot start the timer\"");
 		goto out;
 	}
-	if ((srv = server_start(&app.cfg, routes, err, sizeof(err))) == NULL) {
+	if ((srv = start_listener(app.cfg.listen_host, app.cfg.listen_port, 1,
+	    0, "main", err, sizeof(err))) == NULL) {
 		log_err("listen_failed", "error=\"%s\"", err);
 		goto out;
 	}
+	/* A socket systemd passed is checked as VAULTMESH_LISTEN is. */
+	if (app.access == NULL && !app.cfg.unsafe_open &&
+	    !addr_is_loopback(server_host(srv))) {
+		fprintf(stderr, "vaultmesh-command-center: the listening socket "
+		    "%s is not on loopback, and without Cloudflare Access the "
+		    "operator routes would be open (see VAULTMESH_LISTEN)\n",
+		    server_host(srv));
+		rc = 2;
+		goto out;
+	}
+	if (app.cfg.agent_host[0] != '\0' && (agent_srv = start_listener(
+	    app.cfg.agent_host, app.cfg.agent_port, 0,
+	    ROUTE_AGENT | ROUTE_HEALTH, "agent", err, sizeof(err))) == NULL) {
+		log_err("listen_failed", "error=\"%s\"", err);
+		goto out;
+	}
+	if (agent_srv != NULL)
+		log_info("agent_listening", "addr=%s%s%s:%u msg=\"agent routes "
+		    "and /healthz only\"",
+		    strchr(server_host(agent_srv), ':') ? "[" : "",
+		    server_host(agent_srv),
+		    strchr(server_host(agent_srv), ':') ? "]" : "",
+		    server_port(agent_srv));
 	log_info("listening", "addr=%s%s%s:%u version=%s db=%s "
 	    "enroll_secret=%s cc_public_key=%s",
 	    strchr(server_host(srv), ':') ? "[" : "", server_host(srv),
@@ -252,10 +325,16 @@ main(int argc, char *argv[])
 		log_info("operator_auth", "access_team=%s msg=\"operator routes "
 		    "require a valid Cloudflare Access token\"",
 		    app.cfg.access_team);
+	else if (!addr_is_loopback(server_host(srv)))
+		log_err("operator_auth", "msg=\"UNSAFE: operator routes are "
+		    "unauthenticated and listen on a non-loopback address "
+		    "(VAULTMESH_UNSAFE_OPEN_OPERATOR_API=1): anyone who reaches "
+		    "it can command every node\"");
 	else
-		log_warn("operator_auth", "msg=\"operator routes are "
-		    "unauthenticated: keep the command center on loopback and set "
-		    "VAULTMESH_ACCESS_TEAM_DOMAIN and VAULTMESH_ACCESS_AUD\"");
+		log_info("operator_auth", "msg=\"local mode: operator routes "
+		    "answer loopback only, under a loopback Host or "
+		    "VAULTMESH_PUBLIC_HOST; set VAULTMESH_ACCESS_TEAM_DOMAIN and "
+		    "VAULTMESH_ACCESS_AUD behind Cloudflare Access\"");
 	sd_notify(0, "READY=1");
 
 	if (sd_watchdog_enabled(0, &wd_usec) > 0) {
@@ -303,7 +382,9 @@ main(int argc, char *argv[])
 	rc = 0;
 out:
 	dispatch_shutdown();
+	server_stop(agent_srv);
 	server_stop(srv);
+	http_shutdown();
 	fleet_close(app.fleet);
 	store_close(app.store);
 	policy_shutdown();

@@ -21,6 +21,8 @@ static const char *const counter_name[M_COUNTERS][2] = {
 	    "key_mismatch" },
 	[M_ENROLL_FAILED] = { "vaultmesh_enrollments_total", "failed" },
 	[M_ENROLL_BAD_SECRET] = { "vaultmesh_enroll_bad_secret_total", NULL },
+	[M_ENROLL_DELETED] = { "vaultmesh_enrollments_total", "deleted" },
+	[M_ENROLL_LIMITED] = { "vaultmesh_enrollments_total", "limited" },
 };
 
 static _Atomic uint64_t counters[M_COUNTERS];
@@ -32,21 +34,27 @@ static const int64_t store_le[] = { 100, 500, 1000, 5000, 10000, 50000,
     100000, 500000, 1000000 };
 #define NBUCKETS 9
 
+/*
+ * Each observation is counted in exactly one slot: the first bucket whose
+ * bound holds it, or bucket[NBUCKETS] above the last bound. There is no
+ * separate total: the count is the sum of the slots, so the cumulative
+ * buckets, +Inf and _count all come from one snapshot and agree however
+ * observations race with a scrape.
+ */
 struct histogram {
 	const char		*name;
 	const char		*help;
 	const int64_t		*le;
-	_Atomic uint64_t	 bucket[NBUCKETS];
-	_Atomic uint64_t	 count;
+	_Atomic uint64_t	 bucket[NBUCKETS + 1];
 	_Atomic uint64_t	 sum_us;
 };
 
 static struct histogram dispatch_h = { "vaultmesh_dispatch_delay_seconds",
     "Time from a command's commit to the answer of the agent's waiting poll.",
-    dispatch_le, { 0 }, 0, 0 };
+    dispatch_le, { 0 }, 0 };
 static struct histogram store_h = { "vaultmesh_store_write_seconds",
     "Time of one store write transaction (commit included).", store_le,
-    { 0 }, 0, 0 };
+    { 0 }, 0 };
 
 void
 metrics_inc(enum metric_counter c)
@@ -57,15 +65,13 @@ metrics_inc(enum metric_counter c)
 static void
 observe(struct histogram *h, int64_t us)
 {
+	int i = 0;
+
 	if (us < 0)
 		us = 0;
-	for (int i = 0; i < NBUCKETS; i++)
-		if (us <= h->le[i]) {
-			atomic_fetch_add_explicit(&h->bucket[i], 1,
-			    memory_order_relaxed);
-			break;
-		}
-	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+	while (i < NBUCKETS && us > h->le[i])
+		i++;
+	atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->sum_us, (uint64_t)us,
 	    memory_order_relaxed);
 }
@@ -82,22 +88,33 @@ metrics_store_write(int64_t us)
 	observe(&store_h, us);
 }
 
+/*
+ * Prometheus wants cumulative buckets and +Inf == _count. Each slot is
+ * read once into a local copy and everything printed is summed from that
+ * copy: the buckets cannot decrease and +Inf, the sum of every slot, is
+ * the _count printed. _sum is read on its own (it may run a few
+ * observations ahead or behind, which the format allows).
+ */
 static void
 render_histogram(struct buf *b, struct histogram *h)
 {
-	uint64_t cum = 0;
+	uint64_t	 snap[NBUCKETS + 1], cum = 0;
 
+	for (int i = 0; i <= NBUCKETS; i++)
+		snap[i] = atomic_load_explicit(&h->bucket[i],
+		    memory_order_relaxed);
 	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help,
 	    h->name);
 	for (int i = 0; i < NBUCKETS; i++) {
-		cum += atomic_load_explicit(&h->bucket[i], memory_order_relaxed);
+		cum += snap[i];
 		buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", h->name,
 		    (double)h->le[i] / 1e6, (unsigned long long)cum);
 	}
+	cum += snap[NBUCKETS];
 	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
-	    h->name, (unsigned long long)atomic_load(&h->count), h->name,
-	    (double)atomic_load(&h->sum_us) / 1e6, h->name,
-	    (unsigned long long)atomic_load(&h->count));
+	    h->name, (unsigned long long)cum, h->name,
+	    (double)atomic_load_explicit(&h->sum_us, memory_order_relaxed) /
+	    1e6, h->name, (unsigned long long)cum);
 }
 
 static int
@@ -116,7 +133,6 @@ metrics_render(struct buf *b, int64_t now)
 	static const char *const st[] = { "pending", "approved", "revoked" };
 	static const char *const lv[] = { "green", "yellow", "red" };
 	struct fleet_summary	 fs;
-	const char		*last = "";
 
 	fleet_summarize(app.fleet, now, &fs);
 	buf_puts(b, "# HELP vaultmesh_nodes Nodes by enrollment status.\n"
@@ -140,28 +156,69 @@ metrics_render(struct buf *b, int64_t now)
 	buf_puts(b, "# HELP vaultmesh_longpolls_waiting Agents waiting in a long "
 	    "poll.\n# TYPE vaultmesh_longpolls_waiting gauge\n");
 	buf_printf(b, "vaultmesh_longpolls_waiting %zu\n", dispatch_waiting());
+	{
+		size_t max, pending = fleet_pending_nodes(app.fleet, &max);
 
+		buf_puts(b, "# HELP vaultmesh_nodes_pending_max Pending nodes "
+		    "allowed at once (VAULTMESH_MAX_PENDING_NODES).\n"
+		    "# TYPE vaultmesh_nodes_pending_max gauge\n");
+		buf_printf(b, "vaultmesh_nodes_pending_max %zu\n", max);
+		buf_puts(b, "# HELP vaultmesh_nodes_pending Nodes waiting for an "
+		    "operator's approval.\n"
+		    "# TYPE vaultmesh_nodes_pending gauge\n");
+		buf_printf(b, "vaultmesh_nodes_pending %zu\n", pending);
+	}
+	buf_puts(b, "# HELP vaultmesh_http_body_bytes_held Request body bytes "
+	    "reserved now (VAULTMESH_MAX_BODY_BYTES caps them).\n"
+	    "# TYPE vaultmesh_http_body_bytes_held gauge\n");
+	buf_printf(b, "vaultmesh_http_body_bytes_held %zu\n", http_body_held());
+	buf_puts(b, "# HELP vaultmesh_http_slow_clients_cut_total Connections "
+	    "cut for late headers or a body below the minimum rate.\n"
+	    "# TYPE vaultmesh_http_slow_clients_cut_total counter\n");
+	buf_printf(b, "vaultmesh_http_slow_clients_cut_total %llu\n",
+	    (unsigned long long)http_slow_cut());
+	buf_puts(b, "# HELP vaultmesh_http_evicted_total Connections waiting for "
+	    "headers cut to make room at the connection limit.\n"
+	    "# TYPE vaultmesh_http_evicted_total counter\n");
+	buf_printf(b, "vaultmesh_http_evicted_total %llu\n",
+	    (unsigned long long)http_evicted());
+
+	/*
+	 * One family (HELP, TYPE, then every outcome) per name, printed at
+	 * its first counter: Prometheus wants a family's samples together,
+	 * and outcomes added at the end of the enum still join theirs. A
+	 * counter left out of counter_name is skipped, not dereferenced.
+	 */
 	for (int i = 0; i < M_COUNTERS; i++) {
-		const char *name = counter_name[i][0];
+		const char	*name = counter_name[i][0];
+		int		 seen = 0;
 
-		if (strcmp(name, last) != 0) {
-			buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name,
-			    i == M_HEARTBEATS ? "Heartbeats accepted." :
-			    i == M_HEARTBEATS_REFUSED ? "Heartbeats refused "
-			    "(bad token or body)." : i == M_ENROLL_BAD_SECRET ?
-			    "Enrollments with a wrong secret." :
-			    "Enrollment requests by outcome.", name);
-			last = name;
+		for (int j = 0; j < i && name != NULL; j++)
+			if (counter_name[j][0] != NULL &&
+			    strcmp(counter_name[j][0], name) == 0)
+				seen = 1;
+		if (name == NULL || seen)
+			continue;
+		buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name,
+		    i == M_HEARTBEATS ? "Heartbeats accepted." :
+		    i == M_HEARTBEATS_REFUSED ? "Heartbeats refused "
+		    "(bad token or body)." : i == M_ENROLL_BAD_SECRET ?
+		    "Enrollments with a wrong secret." :
+		    "Enrollment requests by outcome.", name);
+		for (int j = i; j < M_COUNTERS; j++) {
+			uint64_t v = atomic_load_explicit(&counters[j],
+			    memory_order_relaxed);
+
+			if (counter_name[j][0] == NULL ||
+			    strcmp(counter_name[j][0], name) != 0)
+				continue;
+			if (counter_name[j][1] != NULL)
+				buf_printf(b, "%s{outcome=\"%s\"} %llu\n", name,
+				    counter_name[j][1], (unsigned long long)v);
+			else
+				buf_printf(b, "%s %llu\n", name,
+				    (unsigned long long)v);
 		}
-		if (counter_name[i][1] != NULL)
-			buf_printf(b, "%s{outcome=\"%s\"} %llu\n", name,
-			    counter_name[i][1], (unsigned long long)
-			    atomic_load_explicit(&counters[i],
-			    memory_order_relaxed));
-		else
-			buf_printf(b, "%s %llu\n", name, (unsigned long long)
-			    atomic_load_explicit(&counters[i],
-			    memory_order_relaxed));
 	}
 	buf_puts(b, "# HELP vaultmesh_commands Commands in the store by name and "
 	    "status.\n# TYPE vaultmesh_commands gauge\n");

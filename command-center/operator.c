@@ -9,6 +9,7 @@
 #include "util.h"
 
 #define PAGE_MAX	(64u << 20)
+#define PATH_Q		1040	/* a quoted request path */
 
 extern const char vm_css[];
 
@@ -26,58 +27,162 @@ node_id_param(struct req *r)
 	return id;
 }
 
+/*
+ * 1 if the Host header names this command center: a loopback name or
+ * address (any port), or VAULTMESH_PUBLIC_HOST. A DNS-rebinding page
+ * reaches a loopback port under its own name, so it is refused here.
+ */
+static int
+host_allowed(const char *host)
+{
+	char		 name[256];
+	const char	*colon, *pub = app.cfg.public_host;
+	size_t		 n;
+
+	if (host == NULL || (n = strlen(host)) == 0 || n >= sizeof(name))
+		return 0;
+	if (host[0] == '[') {		/* [v6]:port */
+		const char *close = strchr(host, ']');
+
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return 0;
+		n = (size_t)(close - host - 1);
+		memcpy(name, host + 1, n);
+	} else {
+		colon = strchr(host, ':');
+		n = colon != NULL ? (size_t)(colon - host) : n;
+		memcpy(name, host, n);
+	}
+	name[n] = '\0';
+	if (strcasecmp(name, "localhost") == 0 || addr_is_loopback(name))
+		return 1;
+	if (pub == NULL)
+		return 0;
+	/* The configured name, with or without its port. */
+	if (strcasecmp(host, pub) == 0 || strcasecmp(name, pub) == 0)
+		return 1;
+	return pub[0] == '[' && strlen(pub) == n + 2 &&
+	    strncasecmp(pub + 1, name, n) == 0 && pub[n + 1] == ']';
+}
+
+/*
+ * The Host check applies whenever operators are not authenticated by
+ * Access, and with Access too once VAULTMESH_PUBLIC_HOST names the host
+ * (Access alone already defeats rebinding: the attacker's page has no
+ * Access cookie for its own name).
+ */
+int
+host_gate(struct req *r)
+{
+	const char *host = req_header(r, "Host");
+	char q[300], p[PATH_Q];
+
+	if (app.access != NULL && app.cfg.public_host == NULL)
+		return 0;
+	if (host_allowed(host))
+		return 0;
+	log_warn("host_refused", "host=%s path=%s peer=%s",
+	    log_quote(q, sizeof(q), host ? host : ""),
+	    log_quote(p, sizeof(p), req_path(r)), req_peer(r));
+	resp_error(r, 421, "host_not_allowed", "this command center answers "
+	    "operators only under a loopback name or VAULTMESH_PUBLIC_HOST");
+	return -1;
+}
+
+/*
+ * Cross-site request forgery: a browser says where a request comes from
+ * (Sec-Fetch-Site; Origin on every POST). A state-changing operator
+ * request is refused when either says another site; API clients that send
+ * neither (curl, scripts) are not browsers and cannot be forged this way.
+ */
+static int
+cross_site(struct req *r)
+{
+	const char	*sfs = req_header(r, "Sec-Fetch-Site");
+	const char	*origin = req_header(r, "Origin");
+	const char	*host = req_header(r, "Host");
+	const char	*p;
+
+	if (sfs != NULL && strcmp(sfs, "same-origin") != 0 &&
+	    strcmp(sfs, "none") != 0)
+		return 1;
+	if (origin == NULL)
+		return 0;
+	if ((p = strstr(origin, "://")) == NULL || host == NULL)
+		return 1;
+	return strcmp(p + 3, host) != 0;
+}
+
+/*
+ * The operator routes' gate, when the headers are in: the Host, then the
+ * Cloudflare Access token when Access is configured (its identity is
+ * recorded), then, for a request that changes state, its origin.
+ */
 int
 operator_gate(struct req *r)
 {
 	const char	*jwt;
-	char		 who[256], why[160];
+	char		 who[256], why[160], q[200], p[PATH_Q];
 
+	if (host_gate(r) == -1)
+		return -1;
 	if (app.access == NULL)
-		return 0;
+		goto csrf;
 	if ((jwt = req_header(r, "Cf-Access-Jwt-Assertion")) == NULL)
 		jwt = req_cookie(r, "CF_Authorization");
 	if (jwt == NULL || *jwt == '\0') {
 		log_warn("access_denied", "path=%s peer=%s reason=no_token",
-		    req_path(r), req_peer(r));
+		    log_quote(p, sizeof(p), req_path(r)), req_peer(r));
 		resp_error(r, 403, "access_denied", "a Cloudflare Access token "
 		    "is required");
 		return -1;
 	}
 	if (access_verify(app.access, jwt, time(NULL), who, sizeof(who), why,
 	    sizeof(why)) == -1) {
-		char q[200];
-
 		log_warn("access_denied", "path=%s peer=%s reason=%s",
-		    req_path(r), req_peer(r), log_quote(q, sizeof(q), why));
+		    log_quote(p, sizeof(p), req_path(r)), req_peer(r),
+		    log_quote(q, sizeof(q), why));
 		resp_error(r, 403, "access_denied", "the Cloudflare Access token "
 		    "was refused: %s", why);
 		return -1;
 	}
 	req_set_who(r, who);
+csrf:
+	if (strcmp(req_method(r), "GET") != 0 &&
+	    strcmp(req_method(r), "HEAD") != 0 && cross_site(r)) {
+		log_warn("csrf_refused", "path=%s peer=%s",
+		    log_quote(p, sizeof(p), req_path(r)), req_peer(r));
+		resp_error(r, 403, "cross_site_request", "this form was posted "
+		    "from another site");
+		return -1;
+	}
 	return 0;
 }
 
 /*
- * Who is acting: the verified Access identity; without Access configured,
- * the e-mail header Cloudflare adds when present, otherwise "local".
+ * Who is acting: the verified Access identity, or "local" without Access
+ * (a header a client sets proves nothing, so none is believed).
  */
 const char *
 operator_of(struct req *r)
 {
-	const char *who;
-
 	if (app.access != NULL)
 		return req_who(r) ? req_who(r) : "unknown";
-	who = req_header(r, "Cf-Access-Authenticated-User-Email");
-	return who != NULL && str_printable(who, 254) && *who ? who : "local";
+	return "local";
 }
 
-/* Where the operator is: Cloudflare's client address when present. */
+/*
+ * Where the operator is: Cloudflare's client address, only for a request
+ * whose Access token was verified (it came through Cloudflare); the
+ * socket's peer otherwise.
+ */
 static const char *
 peer_of(struct req *r)
 {
 	const char *ip = req_header(r, "Cf-Connecting-IP");
 
+	if (app.access == NULL || req_who(r) == NULL)
+		return req_peer(r);
 	return ip != NULL && *ip != '\0' && strlen(ip) <= 45 &&
 	    strspn(ip, "0123456789abcdefABCDEF.:") == strlen(ip) ? ip :
 	    req_peer(r);
@@ -190,6 +295,7 @@ h_audit(struct req *r)
 struct nodes_stream {
 	int64_t	 now;
 	size_t	 next;	/* the next node to copy */
+	size_t	 any;	/* nodes written */
 };
 
 /* The next NODES_BATCH nodes of GET /nodes, copied under the lock briefly. */
@@ -207,9 +313,12 @@ nodes_part(void *arg, struct buf *out)
 	    &n, &hb)) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (ns->next + i > 0)
-			buf_putc(out, ',');
-		json_node(out, &v[i], hb[i]);
+		/* Deleted nodes keep their place in the fleet, not in the list. */
+		if (v[i].status != NODE_DELETED) {
+			if (ns->any++ > 0)
+				buf_putc(out, ',');
+			json_node(out, &v[i], hb[i]);
+		}
 		free(hb[i]);
 	}
 	free(hb);
@@ -449,7 +558,7 @@ node_page(struct req *r, const char *id, unsigned status, const char *error)
 	struct node_acc		 h;
 	struct scan_point	 scans[SCANS_SHOWN], tmp;
 	enum page_part		 part;
-	char			*hb = NULL;
+	char			*hb = NULL, peer[160];
 	struct buf		 b, findings, commands;
 	int64_t			 now = time(NULL);
 
@@ -504,6 +613,9 @@ node_page(struct req *r, const char *id, unsigned status, const char *error)
 	p.findings = buf_failed(&findings) ? NULL : findings.p;
 	p.commands = buf_failed(&commands) ? NULL : commands.p;
 	p.any_commands = h.any;
+	if (store_node_enroll_peer(app.store, id, peer, sizeof(peer)) == -1)
+		peer[0] = '\0';
+	p.enroll_peer = peer;
 	html_node(&b, &p, part);
 	buf_free(&findings);
 	buf_free(&commands);
@@ -560,6 +672,62 @@ set_status(struct req *r, enum node_status st)
 	buf_init(&b, 128);
 	buf_printf(&b, "{\"ok\":true,\"status\":\"%s\"}", status_name(st));
 	resp_json(r, 200, &b);
+}
+
+/*
+ * Deletes a node (reject: only a pending one). Its token stops working
+ * before the answer, it leaves the dashboard and GET /nodes, and its
+ * commands, scans and audit entries stay.
+ */
+static void
+remove_node(struct req *r, int reject)
+{
+	const char	*id, *action = reject ? "reject" : "delete";
+	struct buf	 b;
+	char		 who[300];
+
+	if ((id = node_id_param(r)) == NULL)
+		return;
+	switch (fleet_delete(app.fleet, id, reject)) {
+	case -2:
+		resp_error(r, 404, "unknown_node", "no node with this id");
+		return;
+	case -3:
+		audit(r, action, id, NULL, "not_pending");
+		resp_error(r, 409, "not_pending", "only a pending node can be "
+		    "rejected; delete an enrolled node instead");
+		return;
+	case -1:
+		audit(r, action, id, NULL, "store_unavailable");
+		resp_error(r, 503, "store_unavailable", "the change could not "
+		    "be stored; nothing changed");
+		return;
+	}
+	audit(r, action, id, NULL, "ok");
+	dispatch_wake(id);	/* a parked poll of the node ends now */
+	log_info("node_removed", "node_id=%s action=%s by=%s peer=%s", id,
+	    action, log_quote(who, sizeof(who), operator_of(r)), req_peer(r));
+	if (!req_wants_json(r) && (req_is_form(r) ||
+	    req_header(r, "HX-Request") != NULL)) {
+		resp_redirect(r, "/");
+		return;
+	}
+	buf_init(&b, 128);
+	buf_printf(&b, "{\"ok\":true,\"node_id\":\"%s\",\"status\":\"%s\"}",
+	    id, reject ? "rejected" : "deleted");
+	resp_json(r, 200, &b);
+}
+
+void
+h_node_reject(struct req *r)
+{
+	remove_node(r, 1);
+}
+
+void
+h_node_delete(struct req *r)
+{
+	remove_node(r, 0);
 }
 
 void

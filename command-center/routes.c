@@ -6,29 +6,38 @@
 #define KiB 1024
 #define A ROUTE_AGENT
 #define O ROUTE_OPERATOR
+#define H ROUTE_HEALTH
+#define G operator_gate
 
 const struct route routes[] = {
-	/* Agents (node tokens). */
-	{ "POST", "/api/agent/enroll",		   16 * KiB, h_enroll, A },
-	{ "POST", "/api/agent/heartbeat",	   64 * KiB, h_heartbeat, A },
-	{ "GET",  "/api/agent/commands",	    0,	    h_agent_commands, A },
-	{ "POST", "/api/agent/command-result",	 1024 * KiB, h_command_result, A },
-	/* Operators (behind Cloudflare Access). */
-	{ "GET",  "/",				    0,	    h_dashboard, O },
-	{ "GET",  "/nodes",			    0,	    h_nodes_json, O },
-	{ "GET",  "/nodes/*",			    0,	    h_node_page, O },
-	{ "POST", "/nodes/*/approve",		    4 * KiB, h_node_approve, O },
-	{ "POST", "/nodes/*/revoke",		    4 * KiB, h_node_revoke, O },
-	{ "POST", "/nodes/*/commands",		   16 * KiB, h_queue_command, O },
-	{ "GET",  "/nodes/*/commands",		    0,	    h_node_commands_json, O },
-	{ "GET",  "/audit",			    0,	    h_audit, O },
-	{ "GET",  "/metrics",			    0,	    h_metrics, 0 },
+	/* Agents (node tokens, checked before the body is read). */
+	{ "POST", "/api/agent/enroll",		   16 * KiB, h_enroll, A, NULL },
+	{ "POST", "/api/agent/heartbeat",	   64 * KiB, h_heartbeat, A,
+	    heartbeat_gate },
+	{ "GET",  "/api/agent/commands",	    0,	    h_agent_commands, A,
+	    agent_gate },
+	{ "POST", "/api/agent/command-result",	 1024 * KiB, h_command_result, A,
+	    agent_gate },
+	/* Operators (Host, Cloudflare Access, CSRF: operator_gate). */
+	{ "GET",  "/",				    0,	    h_dashboard, O, G },
+	{ "GET",  "/nodes",			    0,	    h_nodes_json, O, G },
+	{ "GET",  "/nodes/*",			    0,	    h_node_page, O, G },
+	{ "DELETE", "/nodes/*",			    0,	    h_node_delete, O, G },
+	{ "POST", "/nodes/*/approve",		    4 * KiB, h_node_approve, O, G },
+	{ "POST", "/nodes/*/revoke",		    4 * KiB, h_node_revoke, O, G },
+	{ "POST", "/nodes/*/reject",		    4 * KiB, h_node_reject, O, G },
+	{ "POST", "/nodes/*/delete",		    4 * KiB, h_node_delete, O, G },
+	{ "POST", "/nodes/*/commands",		   16 * KiB, h_queue_command, O, G },
+	{ "GET",  "/nodes/*/commands",		    0,	    h_node_commands_json, O,
+	    G },
+	{ "GET",  "/audit",			    0,	    h_audit, O, G },
+	{ "GET",  "/metrics",			    0,	    h_metrics, O, host_gate },
 	/* Anyone. */
-	{ "GET",  "/static/vm.css",		    0,	    h_static_css, 0 },
+	{ "GET",  "/static/vm.css",		    0,	    h_static_css, O, NULL },
 	/* Versioned assets: the stylesheet and htmx (h_static knows the names). */
-	{ "GET",  "/static/*",			    0,	    h_static, 0 },
-	{ "GET",  "/healthz",			    0,	    h_healthz, 0 },
-	{ NULL, NULL, 0, NULL, 0 },
+	{ "GET",  "/static/*",			    0,	    h_static, O, NULL },
+	{ "GET",  "/healthz",			    0,	    h_healthz, H, NULL },
+	{ NULL, NULL, 0, NULL, 0, NULL },
 };
 
 /* The one application state the handlers share, set up by main(). */

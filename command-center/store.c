@@ -170,12 +170,21 @@ static const char *const migrations[] = {
 	"  n INTEGER NOT NULL CHECK (n > 0),"
 	"  data BLOB NOT NULL"
 	");",
+	/*
+	 * 9 -> 10: an operator can delete (or reject) a node. The row stays,
+	 * with its history, and its id stays taken: deleted_at says so (the
+	 * status keeps what it was, for the record).
+	 */
+	"ALTER TABLE nodes ADD COLUMN deleted_at INTEGER;"
+	/* Where a node enrolled from, shown before an operator approves it. */
+	"ALTER TABLE nodes ADD COLUMN enroll_peer TEXT;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_NODES_ALL, S_NODE_INSERT, S_NODE_STATUS, S_NODE_HB, S_NODE_HB_GET,
+	S_NODES_ALL, S_NODE_INSERT, S_NODE_STATUS, S_NODE_DELETE, S_NODE_HB,
+	S_NODE_HB_GET, S_CMD_RELEASE, S_NODE_PEER,
 	S_LOG_HB_GET, S_LOG_CHUNK, S_LOG_ALL, S_LOG_FOLD, S_LOG_CUT, S_LOG_DROP,
 	S_LOG_LAST,
 	S_SEQ_NEXT, S_CMD_INSERT, S_CMD_OPEN, S_CMD_MARK, S_CMD_UNDELIVER,
@@ -201,12 +210,17 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " CASE WHEN hb_cloudflare < 0 OR hb_services_down < 0"
 	    " THEN heartbeat END,"
 	    " last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"
-	    " hb_cloudflare, hb_services_down, enroll_key_hash FROM nodes",
+	    " hb_cloudflare, hb_services_down, enroll_key_hash,"
+	    " deleted_at IS NOT NULL FROM nodes",
 	[S_NODE_INSERT] = "INSERT INTO nodes (node_id, hostname, os_profile,"
 	    " agent_version, status, token_hash, enrolled_at,"
-	    " status_changed_at, enroll_key_hash)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+	    " status_changed_at, enroll_key_hash, enroll_peer)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
+	[S_NODE_PEER] = "SELECT enroll_peer FROM nodes WHERE node_id = ?1",
 	[S_NODE_STATUS] = "UPDATE nodes SET status = ?2, token_hash = ?3,"
+	    " status_changed_at = strftime('%s', 'now') WHERE node_id = ?1",
+	[S_NODE_DELETE] = "UPDATE nodes SET token_hash = NULL,"
+	    " deleted_at = strftime('%s', 'now'),"
 	    " status_changed_at = strftime('%s', 'now') WHERE node_id = ?1",
 	/* A chunk: heartbeats seq - n + 1 .. seq, encoded by chunk_put(). */
 	[S_NODE_HB] = "INSERT INTO heartbeat_chunks (seq, n, data)"
@@ -256,8 +270,26 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_NODE_SCAN] = "UPDATE nodes SET last_scan_at = ?2, f_critical = ?3,"
 	    " f_high = ?4, f_medium = ?5, f_low = ?6, f_info = ?7"
 	    " WHERE node_id = ?1",
-	[S_CMD_EXPIRE] = "UPDATE commands SET status = 'expired',"
+	/*
+	 * Past expiry, a command still queued is "expired"; one that was
+	 * delivered and put back (its lease ran out) is "timeout", the CC's
+	 * own verdict (NULL started_at), which a late spooled result from the
+	 * agent may still replace.
+	 */
+	[S_CMD_EXPIRE] = "UPDATE commands SET status = CASE WHEN delivered_at"
+	    " IS NULL THEN 'expired' ELSE 'timeout' END, output = CASE WHEN"
+	    " delivered_at IS NULL THEN output ELSE 'no result from the agent"
+	    " before the command expired' END,"
 	    " result_at = ?1 WHERE status = 'queued' AND expires_at <= ?1"
+	    " RETURNING node_id",
+	/*
+	 * A delivery is a lease: delivered before ?1 and still without a
+	 * result, the command is queued again (delivered_at kept) and
+	 * offered at the node's next poll. The agent answers a command it
+	 * already took from its spool and runs one it never saw once.
+	 */
+	[S_CMD_RELEASE] = "UPDATE commands SET status = 'queued'"
+	    " WHERE status = 'delivered' AND delivered_at <= ?1"
 	    " RETURNING node_id",
 	/*
 	 * Delivered but never answered, well past expiry (the grace covers
@@ -327,6 +359,7 @@ struct store {
 /* The statements prepared on rdb (the others on db). */
 static const int reads[] = {
 	S_NODE_HB_GET, S_LOG_HB_GET, S_CMD_LIST, S_FINDINGS_OF, S_SCANS_OF,
+	S_NODE_PEER,
 	S_AUDIT_LIST, S_CMD_COUNTS, S_FLEET_HISTORY, S_HB_HISTORY,
 };
 
@@ -846,6 +879,10 @@ store_load_nodes(struct store *s, int (*fn)(const struct node_rec *, void *),
 			    TOKEN_HASH_LEN);
 			r.has_key = 1;
 		}
+		if (sqlite3_column_int(st, 18)) {
+			r.status = NODE_DELETED;
+			r.has_token = 0;
+		}
 		if (r.hostname == NULL || r.os_profile == NULL ||
 		    r.agent_version == NULL || fn(&r, arg) == -1)
 			ret = -1;
@@ -886,6 +923,10 @@ store_node_insert(struct store *s, const struct node_rec *r)
 		    SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 8);
+	if (r->enroll_peer != NULL)
+		sqlite3_bind_text(st, 9, r->enroll_peer, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 9);
 	rc = step_done(s, st, "node_insert");
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -895,17 +936,21 @@ int
 store_node_set_status(struct store *s, const char *node_id,
     enum node_status status, const unsigned char *token_hash)
 {
-	sqlite3_stmt	*st = s->st[S_NODE_STATUS];
+	sqlite3_stmt	*st = s->st[status == NODE_DELETED ? S_NODE_DELETE :
+			    S_NODE_STATUS];
 	int		 rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, status_name(status), -1, SQLITE_STATIC);
-	if (token_hash != NULL)
-		sqlite3_bind_blob(st, 3, token_hash, TOKEN_HASH_LEN,
+	if (status != NODE_DELETED) {
+		sqlite3_bind_text(st, 2, status_name(status), -1,
 		    SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 3);
+		if (token_hash != NULL)
+			sqlite3_bind_blob(st, 3, token_hash, TOKEN_HASH_LEN,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 3);
+	}
 	rc = step_done(s, st, "node_set_status");
 	if (rc == 0 && sqlite3_changes(s->db) != 1)
 		rc = -1;
@@ -967,6 +1012,28 @@ chunk_flush(struct store *s, int64_t last, int64_t n)
 		return -1;
 	buf_reset(&s->chunk);
 	return 0;
+}
+
+int
+store_node_enroll_peer(struct store *s, const char *node_id, char *out,
+    size_t outlen)
+{
+	sqlite3_stmt	*st = s->st[S_NODE_PEER];
+	int		 r, rc = 0;
+
+	out[0] = '\0';
+	pthread_mutex_lock(&s->rmu);
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		snprintf(out, outlen, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+	else if (r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->rmu);
+	return rc;
 }
 
 int
@@ -1425,30 +1492,32 @@ out:
 	return out;
 }
 
-int
-store_commands_expire(struct store *s, int64_t now, int64_t grace,
-    void (*fn)(const char *node_id, void *arg), void *arg)
+/*
+ * Steps st (bound, ?1 = t) and collects the node ids it returns into *ids
+ * (malloc'd, *n of them); with s->mu held. 0, or -1 on a store error.
+ */
+static int
+collect_nodes(struct store *s, sqlite3_stmt *st, const char *op,
+    char (**ids)[37], size_t *n)
 {
-	sqlite3_stmt	*st = s->st[S_CMD_EXPIRE];
-	char		(*ids)[37] = NULL, (*nids)[37];
-	size_t		 n = 0, cap = 0;
-	int		 rc, ret = 0;
+	char	(*nids)[37];
+	size_t	 cap = 0;
+	int	 rc, ret = 0;
 
-	/* Collected first: fn takes the fleet lock, never under ours. */
-	pthread_mutex_lock(&s->mu);
-	sqlite3_bind_int64(st, 1, now);
+	*ids = NULL;
+	*n = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
+		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
-			if ((nids = realloc(ids, cap * sizeof(*ids))) == NULL)
+			if ((nids = realloc(*ids, cap * sizeof(**ids))) == NULL)
 				break;
-			ids = nids;
+			*ids = nids;
 		}
-		snprintf(ids[n++], 37, "%s",
+		snprintf((*ids)[(*n)++], 37, "%s",
 		    (const char *)sqlite3_column_text(st, 0));
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		log_err("store_error", "op=expire error=\"%s\"",
+		log_err("store_error", "op=%s error=\"%s\"", op,
 		    sqlite3_errmsg(s->db));
 		ret = -1;
 	}
@@ -1457,17 +1526,55 @@ store_commands_expire(struct store *s, int64_t now, int64_t grace,
 		rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	st = s->st[S_CMD_LOST];
+	return ret;
+}
+
+/*
+ * Runs st (bound to t) and calls fn with each node it returns, outside
+ * the store's lock (fn takes the fleet's): the count, or -1.
+ */
+static int
+nodes_changed(struct store *s, sqlite3_stmt *st, const char *op, int64_t t,
+    void (*fn)(const char *node_id, void *arg), void *arg)
+{
+	char	(*ids)[37] = NULL;
+	size_t	 n = 0;
+	int	 ret;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_int64(st, 1, t);
+	ret = collect_nodes(s, st, op, &ids, &n);
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; fn != NULL && i < n; i++)
+		fn(ids[i], arg);
+	free(ids);
+	return ret == -1 ? -1 : (int)n;
+}
+
+int
+store_commands_expire(struct store *s, int64_t now, int64_t grace,
+    void (*fn)(const char *node_id, void *arg), void *arg)
+{
+	sqlite3_stmt	*st = s->st[S_CMD_LOST];
+	int		 n;
+
+	n = nodes_changed(s, s->st[S_CMD_EXPIRE], "expire", now, fn, arg);
+	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, grace);
 	if (step_done(s, st, "lost") == 0 && sqlite3_changes(s->db) > 0)
 		log_warn("commands_timed_out", "count=%d reason=no_result",
 		    sqlite3_changes(s->db));
 	pthread_mutex_unlock(&s->mu);
-	for (size_t i = 0; i < n; i++)
-		fn(ids[i], arg);
-	free(ids);
-	return ret == -1 ? -1 : (int)n;
+	return n;
+}
+
+int
+store_commands_release(struct store *s, int64_t before,
+    void (*fn)(const char *node_id, void *arg), void *arg)
+{
+	return nodes_changed(s, s->st[S_CMD_RELEASE], "release", before, fn,
+	    arg);
 }
 
 int

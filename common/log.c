@@ -58,19 +58,66 @@ stderr_is_journal(void)
 	    (unsigned long long)st.st_ino == ino;
 }
 
+/*
+ * Copies the formatted line in into out (size n > 1) with every control
+ * byte (C0 and DEL) written as an escape: "\n", "\r", "\t" or "\xHH".
+ * Whatever a caller's values hold, a call then writes one line, so a value
+ * with a newline cannot end its line early and start a forged one (a
+ * made-up ts=, level=error...). An escape that does not fit is left out
+ * whole; out ends with the one '\n'. Returns the length written.
+ */
+static size_t
+escape_line(char *out, size_t n, const char *in)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i = 0;
+
+	for (; *in != '\0'; in++) {
+		unsigned char	 c = (unsigned char)*in;
+		char		 esc[4];
+		size_t		 len = 1;
+
+		esc[0] = (char)c;
+		if (c < 0x20 || c == 0x7f) {
+			esc[0] = '\\';
+			len = 2;
+			if (c == '\n')
+				esc[1] = 'n';
+			else if (c == '\r')
+				esc[1] = 'r';
+			else if (c == '\t')
+				esc[1] = 't';
+			else {
+				esc[1] = 'x';
+				esc[2] = hex[c >> 4];
+				esc[3] = hex[c & 15];
+				len = 4;
+			}
+		}
+		/* Room for this byte (or escape) and the final newline. */
+		if (i + len + 1 > n)
+			break;
+		memcpy(out + i, esc, len);
+		i += len;
+	}
+	out[i++] = '\n';
+	return i;
+}
+
 void
 log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 {
 	static const char	*lname[8] = { "error", "error", "error",
 				    "error", "warn", "notice", "info", "debug" };
-	char			 line[2048], ts[32];
+	char			 line[2048], out[2048], ts[32];
 	struct tm		 tm;
 	time_t			 now;
 	va_list			 ap;
+	size_t			 len;
 	int			 n;
 
 	if (!log_enabled(lvl))
-		return;
+		goto out;
 	if (journal == -1)
 		journal = stderr_is_journal();
 	now = time(NULL);
@@ -87,15 +134,16 @@ log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
+	/*
+	 * The escape covers the whole line (event too), after formatting:
+	 * no caller has to remember it for the line to stay one line.
+	 */
+	len = escape_line(out, sizeof(out), line);
 	/* One write per line, so lines from threads do not interleave. */
-	n = (int)strlen(line);
-	if ((size_t)n < sizeof(line) - 1) {
-		line[n++] = '\n';
-		line[n] = '\0';
-	} else
-		line[n - 1] = '\n';
-	while (write(log_fd, line, (size_t)n) == -1 && errno == EINTR)
+	while (write(log_fd, out, len) == -1 && errno == EINTR)
 		;
+out:
+	return;
 }
 
 const char *

@@ -7,6 +7,10 @@
  * journal (JOURNAL_STREAM matches stderr), so journald files each line at
  * its level. Values that may hold spaces or come from the network are
  * written through log_quote() by the caller.
+ *
+ * Whatever the values hold, one call writes exactly one line: after
+ * formatting, every control byte of the line (C0, DEL) is written as "\n",
+ * "\r", "\t" or "\xHH", so a value cannot end its line and forge another.
  */
 #ifndef VM_LOG_H
 #define VM_LOG_H
@@ -23,6 +27,7 @@ int	 log_set_level(const char *name);
 int	 log_enabled(enum log_level lvl);
 /* Writes log lines to fd from now on (default 2, stderr). */
 void	 log_set_fd(int fd);
+/* One line (at most 2048 bytes, cut to fit), written with one write(2). */
 void	 log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /*

@@ -59,6 +59,7 @@ cleanup(void)
 	char cmd[PATH_MAX + 16];
 
 	server_stop(srv);
+	http_shutdown();
 	dispatch_shutdown();
 	fleet_close(app.fleet);
 	store_close(app.store);
@@ -120,9 +121,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("keys_load", err);
 	sodium_bin2base64(app.pk_b64, sizeof(app.pk_b64), app.pk,
 	    sizeof(app.pk), sodium_base64_VARIANT_ORIGINAL);
-	crypto_generichash(app.secret_hash, sizeof(app.secret_hash),
+	crypto_generichash(app.secret_hash[0], sizeof(app.secret_hash[0]),
 	    (const unsigned char *)SECRET, strlen(SECRET), NULL, 0);
+	app.nsecrets = 1;
 	app.have_secret = 1;
+	config_free(&app.cfg);
 	app.cfg.enroll_secret = NULL;
 	app.thr.heartbeat_stale_secs = app.cfg.heartbeat_stale_minutes * 60;
 	app.thr.scan_stale_secs = app.cfg.scan_stale_hours * 3600;
@@ -145,8 +148,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("command_queue", "failed");
 	json_decref(args);
 	memcpy(cmd_id, c.command_id, sizeof(cmd_id));
-	if ((srv = server_start(&app.cfg, routes, err, sizeof(err))) == NULL)
-		die("server_start", err);
+	{
+		struct listen_opts lo = {
+			.host = app.cfg.listen_host, .port = app.cfg.listen_port,
+			.max_connections = app.cfg.max_connections,
+			.threads = app.cfg.threads, .name = "main",
+		};
+
+		http_set_body_budget((size_t)app.cfg.max_body_bytes);
+		if ((srv = server_start(&lo, routes, err, sizeof(err))) == NULL)
+			die("server_start", err);
+	}
 	port = server_port(srv);
 	atexit(cleanup);
 	return 0;

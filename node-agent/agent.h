@@ -67,6 +67,11 @@ struct agent_config {
 	char		*scan_pacman;		/* VAULTMESH_SCAN_PACMAN */
 	char		*ca_file;		/* VAULTMESH_CA_FILE, or NULL */
 	char		*ca_path;		/* VAULTMESH_CA_PATH, or NULL */
+	/*
+	 * 1 when VAULTMESH_INSECURE_HTTP_LAB=1 let a plain http:// URL to a
+	 * host other than the loopback through (main warns at start).
+	 */
+	int		 insecure_http;
 };
 
 /*
@@ -82,6 +87,12 @@ void	 config_usage(FILE *f);
 int	 config_has_service(const struct agent_config *c, const char *unit);
 /* Removes VAULTMESH_ENROLL_SECRET from the environment, wiping its bytes. */
 void	 config_scrub_env(void);
+/*
+ * 1 if host is the loopback: "localhost" (any case), an IPv4 address in
+ * 127.0.0.0/8, or ::1 or ::ffff:127.x.y.z (with or without brackets).
+ * Names other than localhost are not resolved: 0.
+ */
+int	 host_is_loopback(const char *host);
 
 /* ---- state.c: files under VAULTMESH_ROOT ---------------------------- */
 
@@ -152,10 +163,27 @@ struct http_resp {
 	long	 status;
 	char	*body;			/* NUL-terminated, at most AGENT_BODY_MAX */
 	size_t	 len;
+	char	 peer_ip[64];		/* the address that answered */
+	long	 peer_port;
+};
+
+/* A command center URL as libcurl parses it. */
+struct cc_url {
+	char	*url;			/* normalized, no trailing '/'; malloc'd */
+	int	 https;			/* else plain http */
+	char	 host[256];		/* IPv6 in brackets, IPv4 normalized */
 };
 
 enum client_rc { CLIENT_OK = 0, CLIENT_FAIL = -1, CLIENT_STOPPED = -2 };
 
+/*
+ * Parses url with libcurl's URL API: http or https, a host, a port from 1
+ * to 65535 if any, no user name or password, no query or fragment, no
+ * spaces, controls or backslashes. 0 with out filled (free out->url), or
+ * -1 with the reason in why (without the variable's name).
+ */
+int	 client_url_parse(const char *url, struct cc_url *out, char *why,
+	    size_t whylen);
 /* Calls curl_global_init once, before any thread starts. 0 or -1. */
 int	 client_global_init(void);
 void	 client_global_cleanup(void);
@@ -209,9 +237,39 @@ int	 probe_parse_uptime(const char *text, int64_t *secs);
 int	 probe_parse_loadavg(const char *text, double *load1);
 /* Used percentage of the file system holding path. 0 or -1. */
 int	 probe_disk_used_pct(const char *path, double *pct);
-/* "up", "down" or "unknown" (see probes.c for the rules). */
+/*
+ * "up", "down" or "unknown" (see probes.c for the rules): "up" only when
+ * systemd runs cloudflared.service and a metrics port whose every listening
+ * socket belongs to that service's user answers /ready with 200.
+ */
 const char *probe_cloudflare(struct probes *p, struct client *c,
 	    const struct agent_config *cfg);
+/*
+ * Where probe_cloudflare learns about cloudflared.service: a property
+ * ("LoadState", "ActiveState", "MainPID" as decimal text) into out; 0, or
+ * -1 when nobody can say (no systemd). The default asks systemd over
+ * sd-bus; tests put their own here with probes_set_cf_source().
+ */
+typedef int (*probe_unit_fn)(void *arg, const char *prop, char *out,
+	    size_t n);
+/*
+ * Replaces the systemd questions with fn(arg, ...) (NULL: systemd again)
+ * and "/proc" with proc (NULL: "/proc"; the string must outlive p).
+ */
+void	 probes_set_cf_source(struct probes *p, probe_unit_fn fn, void *arg,
+	    const char *proc);
+
+/* One listening TCP socket, as /proc/net/tcp and tcp6 show it. */
+struct tcp_listener {
+	unsigned	 port;
+	unsigned long	 uid;		/* who created the socket */
+	unsigned long	 inode;		/* which socket it is */
+};
+/*
+ * Parses one line of /proc/net/tcp or tcp6: 1 with l filled for a socket in
+ * LISTEN state, 0 for any other line (the header, other states, garbage).
+ */
+int	 probe_parse_tcp_line(const char *line, struct tcp_listener *l);
 /* The heartbeat body of CONTRACT.md (new reference), or NULL on OOM. */
 json_t	*probes_heartbeat(struct probes *p, struct client *c,
 	    const struct agent_config *cfg, const char *node_id);

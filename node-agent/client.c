@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -40,6 +41,121 @@ client_set_tls(const char *file, const char *path)
 {
 	ca_file = file;
 	ca_path = path;
+}
+
+/*
+ * The command center URL goes through libcurl's own URL parser, the one
+ * every request uses, so the scheme and host checked here are the ones the
+ * agent connects to (a hand-made prefix check let "http://:8088",
+ * "http://host:99999" and "http://[::1" through).
+ */
+int
+client_url_parse(const char *url, struct cc_url *out, char *why,
+    size_t whylen)
+{
+	CURLU		*u = NULL;
+	CURLUcode	 uc;
+	char		*scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+	char		*pass = NULL, *query = NULL, *frag = NULL, *norm = NULL;
+	const char	*auth;
+	size_t		 alen, n;
+	long		 pnum = -1;
+	int		 rc = -1;
+
+	/* The value is never echoed: it might hold a password (user:pw@). */
+	memset(out, 0, sizeof(*out));
+	/*
+	 * libcurl would take a backslash as part of the user name and
+	 * browsers as a '/': refuse it with controls and spaces so no reader
+	 * of the setting can see another host in it.
+	 */
+	for (const char *s = url; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '\\') {
+			snprintf(why, whylen, "must be a URL like "
+			    "https://cc.example.org, without spaces, control "
+			    "characters or backslashes");
+			goto out;
+		}
+	if ((u = curl_url()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
+		snprintf(why, whylen, "not a valid URL (%s)",
+		    curl_url_strerror(uc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+		snprintf(why, whylen, "must start with http:// or https://");
+		goto out;
+	}
+	/* Credentials in the URL would end up in logs and agent-info. */
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
+		snprintf(why, whylen, "must not hold a user name or password "
+		    "(user@host)");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK ||
+	    strchr(url, '?') != NULL || strchr(url, '#') != NULL) {
+		snprintf(why, whylen, "must not hold a query or fragment");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host[0] == '\0' || strcmp(host, "[]") == 0) {
+		snprintf(why, whylen, "has no host");
+		goto out;
+	}
+	/*
+	 * libcurl takes port 0, and drops an empty one ("host:"), which is
+	 * more likely a port left out than the default one meant.
+	 */
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+		pnum = strtol(port, NULL, 10);
+	/* libcurl also takes "http:host"; the documented form has "//". */
+	n = strlen(scheme);
+	if (strncasecmp(url, scheme, n) != 0 || strncmp(url + n, "://",
+	    3) != 0) {
+		snprintf(why, whylen, "must start with http:// or https://");
+		goto out;
+	}
+	auth = url + n + 3;
+	alen = strcspn(auth, "/");
+	if (pnum == 0 || (alen > 0 && auth[alen - 1] == ':')) {
+		snprintf(why, whylen, "needs a port from 1 to 65535 after "
+		    "the ':'");
+		goto out;
+	}
+	if (strlen(host) >= sizeof(out->host)) {
+		snprintf(why, whylen, "host name longer than %zu bytes",
+		    sizeof(out->host) - 1);
+		goto out;
+	}
+	/* Stored as libcurl normalized it: what was checked is what is used. */
+	if (curl_url_get(u, CURLUPART_URL, &norm, 0) != CURLUE_OK ||
+	    (out->url = strdup(norm)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	n = strlen(out->url);
+	while (n > 0 && out->url[n - 1] == '/')
+		out->url[--n] = '\0';
+	out->https = strcmp(scheme, "https") == 0;
+	snprintf(out->host, sizeof(out->host), "%s", host);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(user);
+	curl_free(pass);
+	curl_free(query);
+	curl_free(frag);
+	curl_free(norm);
+	curl_url_cleanup(u);
+	return rc;
 }
 
 int
@@ -189,6 +305,7 @@ client_request(struct client *c, const struct http_req *rq,
 	struct curl_slist	*hdrs = NULL;
 	CURLMsg			*msg;
 	CURLcode		 res = CURLE_OK;
+	char			*peer = NULL;
 	enum client_rc		 rc = CLIENT_FAIL;
 	int			 running = 1, added = 0, left;
 
@@ -285,6 +402,11 @@ client_request(struct client *c, const struct http_req *rq,
 		goto out;
 	}
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &rs->status);
+	/* Who answered: probes.c believes /ready only from cloudflared. */
+	if (curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_IP, &peer) ==
+	    CURLE_OK && peer != NULL)
+		snprintf(rs->peer_ip, sizeof(rs->peer_ip), "%s", peer);
+	curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_PORT, &rs->peer_port);
 	if ((rs->body = buf_take(&c->body, &rs->len)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

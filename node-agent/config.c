@@ -5,11 +5,15 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -20,51 +24,103 @@
 #define DEFAULT_METRICS "127.0.0.1:20241,127.0.0.1:20242,127.0.0.1:20243," \
 	"127.0.0.1:20244,127.0.0.1:20245"
 
-static int
-no_controls(const char *s)
+int
+host_is_loopback(const char *host)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	char		 buf[INET6_ADDRSTRLEN + 2];
+	size_t		 n = strlen(host);
+	int		 rc = 0;
+
+	if (strcasecmp(host, "localhost") == 0) {
+		rc = 1;
+		goto out;
+	}
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		rc = (ntohl(a4.s_addr) >> 24) == 127;
+		goto out;
+	}
+	if (host[0] == '[') {
+		if (n < 3 || host[n - 1] != ']' || n - 2 >= sizeof(buf))
+			goto out;
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		host = buf;
+	}
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		rc = IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+out:
+	return rc;
 }
 
+/*
+ * VAULTMESH_INSECURE_HTTP_LAB: "1" lets plain http:// reach a host other
+ * than the loopback; unset, empty or "0" does not. Anything else is an
+ * error, so "yes" or "true" cannot be mistaken for either.
+ */
+static int
+parse_lab(int *on, char *err, size_t errlen)
+{
+	const char	*v;
+	int		 rc = -1;
+
+	*on = 0;
+	if (env_str("VAULTMESH_INSECURE_HTTP_LAB", "0", 16, &v, err,
+	    errlen) == -1)
+		goto out;
+	if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0) {
+		snprintf(err, errlen, "VAULTMESH_INSECURE_HTTP_LAB: must be 1 "
+		    "(plain http:// to a non-loopback command center, labs "
+		    "only) or unset, got \"%.20s\"", v);
+		goto out;
+	}
+	*on = strcmp(v, "1") == 0;
+	rc = 0;
+out:
+	return rc;
+}
+
+/*
+ * VAULTMESH_CC_URL, parsed by libcurl (client_url_parse). Plain http:// is
+ * taken only to the loopback: over any other path the enroll secret, the
+ * node token and the results travel in clear, and whoever sits on that
+ * path during the first enrollment can hand the agent their own command
+ * key to pin. VAULTMESH_INSECURE_HTTP_LAB=1 lifts that for labs.
+ */
 static int
 parse_url(struct agent_config *c, char *err, size_t errlen)
 {
+	struct cc_url	 u = { 0 };
 	const char	*v;
-	const char	*host;
-	size_t		 n;
-	int		 rc = -1;
+	char		 why[200];
+	int		 lab, rc = -1;
 
-	if (env_str("VAULTMESH_CC_URL", "http://127.0.0.1:8088", 1024, &v,
+	if (parse_lab(&lab, err, errlen) == -1 ||
+	    env_str("VAULTMESH_CC_URL", "http://127.0.0.1:8088", 1024, &v,
 	    err, errlen) == -1)
 		goto out;
-	if (strncmp(v, "http://", 7) == 0)
-		host = v + 7;
-	else if (strncmp(v, "https://", 8) == 0)
-		host = v + 8;
-	else {
-		snprintf(err, errlen, "VAULTMESH_CC_URL: must start with "
-		    "http:// or https://, got \"%.60s\"", v);
+	if (client_url_parse(v, &u, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "VAULTMESH_CC_URL: %s", why);
 		goto out;
 	}
-	if (*host == '\0' || *host == '/' || !no_controls(v) ||
-	    strchr(v, '?') != NULL || strchr(v, '#') != NULL) {
-		snprintf(err, errlen, "VAULTMESH_CC_URL: must be a URL like "
-		    "https://cc.example.org, without spaces, query or "
-		    "fragment");
-		goto out;
+	if (!u.https && !host_is_loopback(u.host)) {
+		if (!lab) {
+			snprintf(err, errlen, "VAULTMESH_CC_URL: plain http:// "
+			    "only to the loopback (127.0.0.0/8, ::1, "
+			    "localhost): the token and enroll secret would "
+			    "reach %.60s in clear text; use https:// (a lab may "
+			    "set VAULTMESH_INSECURE_HTTP_LAB=1)", u.host);
+			goto out;
+		}
+		c->insecure_http = 1;
 	}
-	if ((c->cc_url = strdup(v)) == NULL) {
-		snprintf(err, errlen, "VAULTMESH_CC_URL: out of memory");
-		goto out;
-	}
-	n = strlen(c->cc_url);
-	while (n > 0 && c->cc_url[n - 1] == '/')
-		c->cc_url[--n] = '\0';
+	c->cc_url = u.url;
+	u.url = NULL;
 	rc = 0;
 out:
+	free(u.url);
 	return rc;
 }
 
@@ -571,7 +627,10 @@ config_usage(FILE *f)
 "heartbeats, and runs the signed commands it verifies.\n"
 "Configuration comes from the environment:\n"
 "\n"
-"  VAULTMESH_CC_URL               command center URL (http://127.0.0.1:8088)\n"
+"  VAULTMESH_CC_URL               command center URL (http://127.0.0.1:8088);\n"
+"                                 http:// only to the loopback, else https://\n"
+"  VAULTMESH_INSECURE_HTTP_LAB    1 allows http:// to another host: labs only,\n"
+"                                 secrets then travel in clear text (unset)\n"
 "  VAULTMESH_OS_PROFILE           OS profile, 1-64 of [A-Za-z0-9._-] (generic)\n"
 "  VAULTMESH_ROOT                 state directory, created 0700\n"
 "                                 (/var/lib/vaultmesh)\n"
@@ -585,10 +644,13 @@ config_usage(FILE *f)
 "  VAULTMESH_LOG                  error, warn, info or debug (info)\n"
 "  VAULTMESH_BACKOFF_MAX_SECS     cap of the retry backoff, 1-3600 (60)\n"
 "  VAULTMESH_CLOUDFLARED_METRICS  comma list of host:port whose /ready tells\n"
-"                                 cloudflared's state\n"
+"                                 cloudflared's state, believed only from a\n"
+"                                 socket of cloudflared.service's user\n"
 "                                 (127.0.0.1:20241 ... 127.0.0.1:20245)\n"
 "  VAULTMESH_CC_PUBKEY            base64 Ed25519 key that verifies commands,\n"
 "                                 instead of the one pinned at enrollment\n"
+"                                 (set it before the first start to trust no\n"
+"                                 key from the network)\n"
 "  VAULTMESH_SCAN_ROOT            prefix of the system files sovereign-scan\n"
 "                                 reads (/)\n"
 "  VAULTMESH_SCAN_FORWARDING      forbidden or allowed: whether IP forwarding\n"

@@ -9,6 +9,8 @@
  * moments even in the middle of a backoff or a long poll. Under systemd's
  * watchdog it also wakes twice per period to ping it (watchdog_tick).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +60,13 @@ main(int argc, char **argv)
 	int			 sig, have_hb = 0, have_poll = 0, rc = 1;
 	int			 have_agent = 0, have_cfg = 0, have_curl = 0;
 
+	/*
+	 * Before anything can create a file: whatever umask the agent is
+	 * started with (022 from a shell, outside systemd's UMask=0077), its
+	 * state (token, enroll key, pinned key, spool) and whatever the
+	 * commands it runs create stay private to its user.
+	 */
+	umask(077);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		config_usage(stdout);
@@ -115,6 +124,13 @@ main(int argc, char **argv)
 	    VM_VERSION, a.node_id, cfg.cc_url, cfg.os_profile,
 	    cfg.heartbeat_secs, cfg.nservices, a.token[0] ? "yes" : "no",
 	    (long long)a.last_seq);
+	if (cfg.insecure_http)
+		log_warn("insecure_http_lab", "cc_url=%s msg=\""
+		    "VAULTMESH_INSECURE_HTTP_LAB=1: the enroll secret, the node "
+		    "token and every result go to the command center in clear "
+		    "text, and whoever is on the path at the first enrollment "
+		    "can pin their own command key. Labs only: use https:// "
+		    "in production\"", cfg.cc_url);
 
 	hba.agent = pa.agent = &a;
 	hba.client = hbc;

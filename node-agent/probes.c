@@ -27,15 +27,36 @@
 #define BUS_TIMEOUT_US	(2 * 1000 * 1000)
 #define CF_UNIT		"cloudflared.service"
 
+#define SD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
+#define CF_LISTENERS_MAX 16	/* listening sockets on the metrics ports */
+
 struct probes {
-	sd_bus	*bus;
-	int	 bus_err;	/* last open error, logged once per change */
+	sd_bus		*bus;
+	int		 bus_err;	/* last open error, logged once per change */
+	probe_unit_fn	 cf_fn;		/* NULL: systemd */
+	void		*cf_arg;
+	const char	*proc;		/* "/proc", or a test's tree */
+	unsigned	 cf_warned_port; /* foreign listener last warned about */
+	unsigned long	 cf_warned_uid;
 };
 
 struct probes *
 probes_new(void)
 {
-	return calloc(1, sizeof(struct probes));
+	struct probes *p;
+
+	if ((p = calloc(1, sizeof(*p))) != NULL)
+		p->proc = "/proc";
+	return p;
+}
+
+void
+probes_set_cf_source(struct probes *p, probe_unit_fn fn, void *arg,
+    const char *proc)
+{
+	p->cf_fn = fn;
+	p->cf_arg = arg;
+	p->proc = proc != NULL ? proc : "/proc";
 }
 
 void
@@ -261,49 +282,374 @@ probe_hostname(char *out, size_t n)
 	out[n - 1] = '\0';
 }
 
+/* MainPID of unit (Service interface) as decimal text into out. */
+static int
+unit_main_pid(struct probes *p, const char *unit, char *out, size_t n)
+{
+	sd_bus_error	 e = SD_BUS_ERROR_NULL;
+	char		*path = NULL;
+	uint32_t	 pid = 0;
+	int		 r, rc = -1;
+
+	if (bus_get(p) < 0 ||
+	    sd_bus_path_encode(SD_UNIT_PREFIX, unit, &path) < 0)
+		goto out;
+	if ((r = sd_bus_get_property_trivial(p->bus, SD_DEST, path,
+	    SD_SERVICE_IFACE, "MainPID", &e, 'u', &pid)) < 0) {
+		log_debug("probe_failed", "unit=%s prop=MainPID error=\"%s\"",
+		    unit, e.message != NULL ? e.message : strerror(-r));
+		goto out;
+	}
+	snprintf(out, n, "%u", pid);
+	rc = 0;
+out:
+	sd_bus_error_free(&e);
+	free(path);
+	return rc;
+}
+
+/* What systemd says about cloudflared.service (or a test's stand-in). */
+static int
+cf_prop(struct probes *p, const char *prop, char *out, size_t n)
+{
+	char err[256];
+
+	if (p->cf_fn != NULL)
+		return p->cf_fn(p->cf_arg, prop, out, n);
+	if (strcmp(prop, "MainPID") == 0)
+		return unit_main_pid(p, CF_UNIT, out, n);
+	return probes_unit_prop(p, CF_UNIT, prop, out, n, err, sizeof(err));
+}
+
+/* Skips spaces, then reads a number in base into *v; 0 or -1. */
+static int
+tcp_field(const char **s, int base, unsigned long *v)
+{
+	char *end;
+
+	while (**s == ' ')
+		(*s)++;
+	if (!((**s >= '0' && **s <= '9') || (**s >= 'A' && **s <= 'F') ||
+	    (**s >= 'a' && **s <= 'f')))
+		return -1;
+	errno = 0;
+	*v = strtoul(*s, &end, base);
+	if (errno != 0 || end == *s)
+		return -1;
+	*s = end;
+	return 0;
+}
+
+/* Skips one field (non-spaces) after spaces; 0, or -1 at the end. */
+static int
+tcp_skip(const char **s)
+{
+	while (**s == ' ')
+		(*s)++;
+	if (**s == '\0' || **s == '\n')
+		return -1;
+	while (**s != ' ' && **s != '\0' && **s != '\n')
+		(*s)++;
+	return 0;
+}
+
+int
+probe_parse_tcp_line(const char *line, struct tcp_listener *l)
+{
+	const char	*s = line, *colon;
+	unsigned long	 port, st, uid, inode, skip;
+	int		 rc = 0;
+
+	/*
+	 * "  0: 0100007F:4E61 00000000:0000 0A 00000000:00000000 00:00000000
+	 *  00000000  998  0 12345 1 ..." (tcp6: 32 hex digits per address):
+	 * sl, local address:port, remote, state (0A is LISTEN), tx:rx,
+	 * timer:when, retransmits, uid, timeout, inode.
+	 */
+	if (tcp_field(&s, 10, &skip) == -1 || *s++ != ':')
+		goto out;
+	while (*s == ' ')
+		s++;
+	if ((colon = strchr(s, ':')) == NULL || (colon - s != 8 &&
+	    colon - s != 32) || strspn(s, "0123456789ABCDEFabcdef") !=
+	    (size_t)(colon - s))
+		goto out;
+	s = colon + 1;
+	if (tcp_field(&s, 16, &port) == -1 || port == 0 || port > 65535 ||
+	    tcp_skip(&s) == -1 || tcp_field(&s, 16, &st) == -1 ||
+	    st != 0x0a || tcp_skip(&s) == -1 || tcp_skip(&s) == -1 ||
+	    tcp_skip(&s) == -1 || tcp_field(&s, 10, &uid) == -1 ||
+	    tcp_skip(&s) == -1 || tcp_field(&s, 10, &inode) == -1 ||
+	    inode == 0)
+		goto out;
+	l->port = (unsigned)port;
+	l->uid = uid;
+	l->inode = inode;
+	rc = 1;
+out:
+	return rc;
+}
+
+struct cf_listeners {
+	struct tcp_listener	 l[CF_LISTENERS_MAX];
+	size_t			 n;
+	int			 overflow;	/* more than fit: trust none */
+};
+
 /*
- * "up" when any metrics address answers GET /ready with 200; else "down"
- * when one answered otherwise, or when cloudflared.service is loaded and
- * inactive or failed; "up" when nothing answered but the unit is active (its
- * metrics server may be off); "unknown" when we learned nothing.
+ * The listening sockets on any of ports (nports of them), from
+ * <proc>/net/tcp and tcp6 (absent without IPv6). Read a line at a time:
+ * on a busy host the files are large, and only LISTEN lines matter.
+ * 0, or -1 when the table cannot be read (nothing can be believed).
+ */
+static int
+read_listeners(const char *proc, const unsigned *ports, size_t nports,
+    struct cf_listeners *out)
+{
+	FILE			*f = NULL;
+	char			 path[AGENT_PATH_MAX], line[512];
+	struct tcp_listener	 l;
+	int			 rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	for (int v6 = 0; v6 < 2; v6++) {
+		snprintf(path, sizeof(path), "%s/net/%s", proc,
+		    v6 ? "tcp6" : "tcp");
+		if ((f = fopen(path, "re")) == NULL) {
+			if (v6 && errno == ENOENT)
+				continue;
+			log_debug("probe_failed", "path=%s error=\"%s\"", path,
+			    strerror(errno));
+			goto out;
+		}
+		while (fgets(line, sizeof(line), f) != NULL) {
+			int whole = strchr(line, '\n') != NULL;
+
+			/* A longer line than any kernel writes: skip it. */
+			if (!whole) {
+				int ch;
+
+				while ((ch = fgetc(f)) != EOF && ch != '\n')
+					;
+				continue;
+			}
+			if (!probe_parse_tcp_line(line, &l))
+				continue;
+			for (size_t i = 0; i < nports; i++) {
+				if (ports[i] != l.port)
+					continue;
+				if (out->n == CF_LISTENERS_MAX)
+					out->overflow = 1;
+				else
+					out->l[out->n++] = l;
+				break;
+			}
+		}
+		if (ferror(f))
+			goto out;
+		fclose(f);
+		f = NULL;
+	}
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+/*
+ * The fsuid of process pid (decimal text) from <proc>/<pid>/status, the
+ * uid a socket records when the process creates it. 0 or -1.
+ */
+static int
+process_uid(const char *proc, const char *pid, unsigned long *uid)
+{
+	char		 path[AGENT_PATH_MAX], *text = NULL, *end;
+	const char	*s;
+	unsigned long	 v;
+	int		 rc = -1;
+
+	errno = 0;
+	v = strtoul(pid, &end, 10);
+	if (errno != 0 || end == pid || *end != '\0' || v == 0)
+		goto out;	/* MainPID 0: no main process to vouch */
+	snprintf(path, sizeof(path), "%s/%lu/status", proc, v);
+	if ((text = file_read(path, 64 * 1024, NULL)) == NULL ||
+	    (s = strstr(text, "\nUid:")) == NULL)
+		goto out;
+	/* "Uid:\treal\teffective\tsaved\tfs" */
+	s += 5;
+	for (int i = 0; i < 4; i++) {
+		while (*s == '\t' || *s == ' ')
+			s++;
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno != 0 || end == s)
+			goto out;
+		s = end;
+	}
+	*uid = v;
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+/*
+ * 1 if port has at least one listening socket and every one of them was
+ * created by uid: only then can the answer on that port be cloudflared's.
+ * *foreign gets the uid of another listener, if any.
+ */
+static int
+port_owned(const struct cf_listeners *ls, unsigned port, unsigned long uid,
+    unsigned long *foreign, int *seen)
+{
+	int	 owned = 1;
+
+	*seen = 0;
+	if (ls->overflow)
+		return 0;
+	for (size_t i = 0; i < ls->n; i++) {
+		if (ls->l[i].port != port)
+			continue;
+		(*seen)++;
+		if (ls->l[i].uid != uid) {
+			*foreign = ls->l[i].uid;
+			owned = 0;
+		}
+	}
+	return owned && *seen > 0;
+}
+
+/* 1 if a and b hold the same sockets (inodes) on port. */
+static int
+same_sockets(const struct cf_listeners *a, const struct cf_listeners *b,
+    unsigned port)
+{
+	size_t na = 0, nb = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		nb += b->l[i].port == port;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t j;
+
+		if (a->l[i].port != port)
+			continue;
+		na++;
+		for (j = 0; j < b->n; j++)
+			if (b->l[j].port == port &&
+			    b->l[j].inode == a->l[i].inode)
+				break;
+		if (j == b->n)
+			return 0;
+	}
+	return na == nb && !a->overflow && !b->overflow;
+}
+
+/* The port of a validated "host:port" (config.c checked it). */
+static unsigned
+metric_port(const char *hp)
+{
+	const char *colon = strrchr(hp, ':');
+
+	return colon != NULL ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+}
+
+/*
+ * cloudflared's state. Any local user can listen on a free port among
+ * 127.0.0.1:20241-20245 and answer /ready with 200, so an answer counts
+ * only when it provably comes from cloudflared:
+ *
+ *   - systemd must have cloudflared.service loaded: without systemd, or
+ *     with cloudflared run some other way, nothing can vouch for the
+ *     socket, so the state is "unknown". Loaded but inactive or failed is
+ *     "down"; only active (or reloading) goes on.
+ *   - a metrics port is asked only when every socket listening on it
+ *     (/proc/net/tcp and tcp6) was created by the user the unit's main
+ *     process runs as (its fsuid in /proc/<MainPID>/status). Another user
+ *     cannot create such a socket; root and cloudflared's own user could,
+ *     but they can already stop or replace cloudflared.
+ *   - the answer must come from that loopback port (not a proxy), and the
+ *     same sockets (inodes) must still listen there afterwards, so the
+ *     port cannot change hands during the request.
+ *   - then 200 is "up" and any other status "down" (cloudflared says it
+ *     has no edge connection). No believable answer is "unknown".
+ *
+ * An answer from somebody else is "unknown", not "down": a foreign
+ * listener tells nothing about cloudflared, and "down" would let any local
+ * user turn the node red at will. It is logged (once per port and user).
+ * Cost per heartbeat with the unit active: three sd-bus properties, the
+ * LISTEN lines of /proc/net/tcp{,6} read twice, one local HTTP request.
  */
 const char *
 probe_cloudflare(struct probes *p, struct client *c,
     const struct agent_config *cfg)
 {
-	struct http_resp rs;
-	char		 url[512], err[256], load[AGENT_STATE_LEN];
-	char		 active[AGENT_STATE_LEN];
-	int		 answered_bad = 0;
+	struct cf_listeners	 before, after;
+	struct http_resp	 rs;
+	char			 url[512], err[256], load[AGENT_STATE_LEN];
+	char			 active[AGENT_STATE_LEN], pid[32];
+	unsigned		 ports[AGENT_METRICS_MAX];
+	unsigned long		 uid, foreign = 0;
+	const char		*state = "unknown";
+	int			 seen;
 
+	if (cf_prop(p, "LoadState", load, sizeof(load)) == -1 ||
+	    strcmp(load, "loaded") != 0 ||
+	    cf_prop(p, "ActiveState", active, sizeof(active)) == -1)
+		goto out;
+	if (strcmp(active, "inactive") == 0 || strcmp(active, "failed") == 0) {
+		state = "down";
+		goto out;
+	}
+	if ((strcmp(active, "active") != 0 && strcmp(active, "reloading") !=
+	    0) || cf_prop(p, "MainPID", pid, sizeof(pid)) == -1 ||
+	    process_uid(p->proc, pid, &uid) == -1)
+		goto out;
+	for (size_t i = 0; i < cfg->nmetrics; i++)
+		ports[i] = metric_port(cfg->metrics[i]);
+	if (read_listeners(p->proc, ports, cfg->nmetrics, &before) == -1)
+		goto out;
 	for (size_t i = 0; i < cfg->nmetrics; i++) {
 		struct http_req rq = { .method = "GET", .url = url,
 		    .timeout_ms = 1000 };
 		enum client_rc	rc;
 
+		if (!port_owned(&before, ports[i], uid, &foreign, &seen)) {
+			if (seen > 0 && (p->cf_warned_port != ports[i] ||
+			    p->cf_warned_uid != foreign)) {
+				log_warn("cloudflared_metrics_foreign",
+				    "port=%u listener_uid=%lu "
+				    "cloudflared_uid=%lu msg=\"a process not "
+				    "running as cloudflared's user listens on "
+				    "a cloudflared metrics port: not asked\"",
+				    ports[i], foreign, uid);
+				p->cf_warned_port = ports[i];
+				p->cf_warned_uid = foreign;
+			}
+			continue;
+		}
 		snprintf(url, sizeof(url), "http://%s/ready", cfg->metrics[i]);
 		rc = client_request(c, &rq, &rs, err, sizeof(err));
 		if (rc == CLIENT_STOPPED)
-			return "unknown";
+			goto out;
 		if (rc != CLIENT_OK)
 			continue;
 		http_resp_free(&rs);
-		if (rs.status == 200)
-			return "up";
-		answered_bad = 1;
+		if (rs.peer_port != (long)ports[i] ||
+		    !host_is_loopback(rs.peer_ip) ||
+		    read_listeners(p->proc, &ports[i], 1, &after) == -1 ||
+		    !same_sockets(&before, &after, ports[i])) {
+			log_debug("cloudflared_answer_dropped", "port=%u "
+			    "peer=%s:%ld msg=\"not provably cloudflared's "
+			    "socket\"", ports[i], rs.peer_ip, rs.peer_port);
+			continue;
+		}
+		state = rs.status == 200 ? "up" : "down";
+		goto out;
 	}
-	if (answered_bad)
-		return "down";
-	if (probes_unit_prop(p, CF_UNIT, "LoadState", load, sizeof(load), err,
-	    sizeof(err)) == -1 || strcmp(load, "loaded") != 0 ||
-	    probes_unit_prop(p, CF_UNIT, "ActiveState", active, sizeof(active),
-	    err, sizeof(err)) == -1)
-		return "unknown";
-	if (strcmp(active, "inactive") == 0 || strcmp(active, "failed") == 0)
-		return "down";
-	if (strcmp(active, "active") == 0)
-		return "up";
-	return "unknown";
+out:
+	return state;
 }
 
 static json_t *

@@ -87,7 +87,8 @@ agent_info_text(const struct agent_config *cfg, const char *node_id,
 	    "cc_pubkey_override", cfg->have_cc_pubkey,
 	    "scan_root", cfg->scan_root);
 	if (o != NULL && json_object_update_new(json_object_get(o, "config"),
-	    json_pack("{s:s,s:O,s:s,s:s,s:s,s:s}",
+	    json_pack("{s:b,s:s,s:O,s:s,s:s,s:s,s:s}",
+	    "insecure_http_lab", cfg->insecure_http,
 	    "scan_forwarding", cfg->scan_forwarding_allowed ? "allowed" :
 	    "forbidden",
 	    "scan_allowed_ports", ports,

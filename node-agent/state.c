@@ -104,9 +104,21 @@ state_prepare(const char *root, char *err, size_t errlen)
 		goto out;
 	}
 	if (path_join(spool, sizeof(spool), root, "spool") == -1 ||
-	    (mkdir(spool, 0700) == -1 && errno != EEXIST)) {
+	    (mkdir(spool, 0700) == -1 && errno != EEXIST) ||
+	    lstat(spool, &st) == -1) {
 		snprintf(err, errlen, "VAULTMESH_ROOT: cannot create the spool "
 		    "folder: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: %.200s/spool is not a "
+		    "directory", root);
+		goto out;
+	}
+	/* Results hold command output: a spool made by hand gets 0700 too. */
+	if ((st.st_mode & 077) != 0 && chmod(spool, 0700) == -1) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot make %.200s/spool "
+		    "0700: %s", root, strerror(errno));
 		goto out;
 	}
 	remove_tmp(root);

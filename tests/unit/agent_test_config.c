@@ -22,7 +22,8 @@ static const char *const vars[] = {
 	"VAULTMESH_HEARTBEAT_SECS", "VAULTMESH_ENROLL_SECRET",
 	"VAULTMESH_SERVICES", "VAULTMESH_LOG", "VAULTMESH_BACKOFF_MAX_SECS",
 	"VAULTMESH_CLOUDFLARED_METRICS", "VAULTMESH_CC_PUBKEY",
-	"VAULTMESH_SCAN_ROOT", "VAULTMESH_CA_FILE", "VAULTMESH_CA_PATH", NULL,
+	"VAULTMESH_SCAN_ROOT", "VAULTMESH_CA_FILE", "VAULTMESH_CA_PATH",
+	"VAULTMESH_INSECURE_HTTP_LAB", NULL,
 };
 
 static int
@@ -145,6 +146,150 @@ each_bad_value_names_its_variable(void **state)
 	clear_env(NULL);
 }
 
+/*
+ * VAULTMESH_CC_URL through libcurl's URL parser: each malformed value and
+ * each plain http:// to a host other than the loopback is one error line
+ * naming the variable (the README promises exit 2 for them).
+ */
+static void
+cc_url_is_parsed_not_guessed(void **state)
+{
+	static const struct {
+		const char *url, *why;		/* why: in the error line */
+	} bad[] = {
+		{ "http://:8088", "No host part" },
+		{ "http://127.0.0.1:99999", "Port number" },
+		{ "https://cc.example.com:99999", "Port number" },
+		{ "http://[::1", "Bad IPv6" },
+		{ "http://[::1]]:8088", "not a valid URL" },
+		{ "http://[12345::1]:8088", "not a valid URL" },
+		{ "http://127.0.0.1:0", "port from 1 to 65535" },
+		{ "http://127.0.0.1:", "port from 1 to 65535" },
+		{ "http://127.0.0.1:80x", "not a valid URL" },
+		{ "http://user:pw@127.0.0.1:8088", "user name or password" },
+		{ "https://user@cc.example.com", "user name or password" },
+		{ "http://@127.0.0.1:8088", "user name or password" },
+		{ "http://127.0.0.1\\@cc.example.com", "backslash" },
+		{ "gopher://127.0.0.1", "http:// or https://" },
+		{ "ftp://127.0.0.1", "http:// or https://" },
+		{ "http:127.0.0.1:8088", "not a valid URL" },
+		{ "127.0.0.1:8088", "not a valid URL" },
+		{ "https://cc.example.com/?x=1", "query or fragment" },
+		{ "https://cc.example.com/#top", "query or fragment" },
+		{ "https://cc.example.com/a b", "without spaces" },
+		/* Plain http:// off the loopback: secrets in clear text. */
+		{ "http://192.0.2.10:8088", "https://" },
+		{ "http://cc.example.com", "VAULTMESH_INSECURE_HTTP_LAB" },
+		{ "HTTP://cc.example.com", "only to the loopback" },
+		{ "http://[2001:db8::1]:8088", "only to the loopback" },
+		{ "http://128.0.0.1:8088", "only to the loopback" },
+		{ "http://localhost.example.com", "only to the loopback" },
+		{ "http://127.0.0.1.nip.io", "only to the loopback" },
+		{ "http://[::2]:8088", "only to the loopback" },
+	};
+	static const struct {
+		const char *url, *stored;
+	} good[] = {
+		{ "http://127.0.0.1:8088", "http://127.0.0.1:8088" },
+		{ "https://cc.example.com", "https://cc.example.com" },
+		{ "http://[::1]:8088", "http://[::1]:8088" },
+		{ "http://localhost:8088", "http://localhost:8088" },
+		{ "http://LOCALHOST:8088/", "http://LOCALHOST:8088" },
+		{ "http://127.8.9.10", "http://127.8.9.10" },
+		/* libcurl's spelling of the same loopback address is stored. */
+		{ "http://127.1:8088", "http://127.0.0.1:8088" },
+		{ "http://[::ffff:127.0.0.1]:1", "http://[::ffff:127.0.0.1]:1" },
+		{ "https://cc.example.com:8443/vm/", "https://cc.example.com:8443/vm" },
+		{ "https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443" },
+	};
+	struct agent_config	c;
+	char			err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		clear_env(NULL);
+		setenv("VAULTMESH_CC_URL", bad[i].url, 1);
+		err[0] = '\0';
+		if (config_load(&c, err, sizeof(err)) != -1)
+			fail_msg("%s was taken", bad[i].url);
+		if (strncmp(err, "VAULTMESH_CC_URL: ", 18) != 0 ||
+		    strstr(err, bad[i].why) == NULL || strchr(err, '\n') != NULL)
+			fail_msg("%s gave \"%s\"", bad[i].url, err);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		clear_env(NULL);
+		setenv("VAULTMESH_CC_URL", good[i].url, 1);
+		err[0] = '\0';
+		if (config_load(&c, err, sizeof(err)) != 0)
+			fail_msg("%s refused: %s", good[i].url, err);
+		assert_string_equal(c.cc_url, good[i].stored);
+		assert_int_equal(c.insecure_http, 0);
+		config_free(&c);
+	}
+	clear_env(NULL);
+}
+
+/* VAULTMESH_INSECURE_HTTP_LAB=1, and only 1, lets plain http:// out. */
+static void
+insecure_http_needs_the_lab_variable(void **state)
+{
+	static const char *const junk[] = { "yes", "true", "on", "2", " 1" };
+	struct agent_config	c;
+	char			err[256];
+
+	(void)state;
+	setenv("VAULTMESH_CC_URL", "http://192.0.2.10:8088", 1);
+	setenv("VAULTMESH_INSECURE_HTTP_LAB", "1", 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.cc_url, "http://192.0.2.10:8088");
+	assert_int_equal(c.insecure_http, 1);
+	config_free(&c);
+	/* Not needed, not used: no warning for https or the loopback. */
+	setenv("VAULTMESH_CC_URL", "https://cc.example.com", 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.insecure_http, 0);
+	config_free(&c);
+	setenv("VAULTMESH_CC_URL", "http://127.0.0.1:8088", 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.insecure_http, 0);
+	config_free(&c);
+	/* 0 and empty are off; anything else is an error. */
+	setenv("VAULTMESH_CC_URL", "http://192.0.2.10:8088", 1);
+	setenv("VAULTMESH_INSECURE_HTTP_LAB", "0", 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "VAULTMESH_CC_URL"));
+	setenv("VAULTMESH_INSECURE_HTTP_LAB", "", 1);
+	assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "VAULTMESH_CC_URL"));
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		setenv("VAULTMESH_INSECURE_HTTP_LAB", junk[i], 1);
+		assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+		if (strncmp(err, "VAULTMESH_INSECURE_HTTP_LAB: ", 29) != 0)
+			fail_msg("%s gave \"%s\"", junk[i], err);
+	}
+	clear_env(NULL);
+}
+
+static void
+loopback_hosts(void **state)
+{
+	static const char *const yes[] = { "localhost", "LocalHost",
+	    "127.0.0.1", "127.255.255.254", "::1", "[::1]",
+	    "[::ffff:127.0.0.1]", "::ffff:127.1.2.3" };
+	static const char *const no[] = { "", "[]", "[::1", "::1]",
+	    "localhost.", "localhost.example.com", "128.0.0.1", "0.0.0.0",
+	    "10.0.0.1", "::", "[::2]", "::ffff:10.0.0.1", "127.0.0.1.nip.io",
+	    "[fe80::1]" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!host_is_loopback(yes[i]))
+			fail_msg("%s is the loopback", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (host_is_loopback(no[i]))
+			fail_msg("%s is not the loopback", no[i]);
+}
+
 static void
 too_many_services_is_an_error(void **state)
 {
@@ -240,6 +385,10 @@ main(void)
 		cmocka_unit_test_setup(good_values_are_parsed, clear_env),
 		cmocka_unit_test_setup(each_bad_value_names_its_variable,
 		    clear_env),
+		cmocka_unit_test_setup(cc_url_is_parsed_not_guessed, clear_env),
+		cmocka_unit_test_setup(insecure_http_needs_the_lab_variable,
+		    clear_env),
+		cmocka_unit_test(loopback_hosts),
 		cmocka_unit_test_setup(too_many_services_is_an_error, clear_env),
 		cmocka_unit_test_setup(ca_settings_file_or_hashed_directory, clear_env),
 		cmocka_unit_test_setup(scrub_env_removes_the_secret, clear_env),

@@ -1,14 +1,25 @@
 /*
  * Host fact parsers over /proc-style text, backoff bounds, UTF-8 clean-up
- * of command output and the result JSON.
+ * of command output and the result JSON, and the cloudflared probe over a
+ * fake /proc tree and systemd stand-in with real /ready servers.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -217,6 +228,425 @@ watchdog_follows_what_each_thread_announced(void **state)
 	assert_int_equal(agent_threads_alive(&a, INT64_MAX / 8, &late), 1);
 }
 
+/* ---- the cloudflared probe ------------------------------------------ */
+
+static void
+tcp_lines_give_listeners_only(void **state)
+{
+	struct tcp_listener l;
+
+	(void)state;
+	assert_int_equal(probe_parse_tcp_line("  sl  local_address rem_address"
+	    "   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+	    "inode\n", &l), 0);
+	assert_int_equal(probe_parse_tcp_line("   3: 0100007F:4F21 00000000:0000"
+	    " 0A 00000000:00000000 00:00000000 00000000   998        0 41234 "
+	    "1 0000000000000000 100 0 0 10 0\n", &l), 1);
+	assert_int_equal(l.port, 20257);
+	assert_int_equal(l.uid, 998);
+	assert_int_equal(l.inode, 41234);
+	assert_int_equal(probe_parse_tcp_line("   0: 00000000000000000000000001"
+	    "000000:4F21 00000000000000000000000000000000:0000 0A "
+	    "00000000:00000000 00:00000000 00000000  1000        0 777 1 "
+	    "0000000000000000 100 0 0 10 0\n", &l), 1);
+	assert_int_equal(l.port, 20257);
+	assert_int_equal(l.uid, 1000);
+	assert_int_equal(l.inode, 777);
+	/* Established (01), no inode, short or garbled lines: not listeners. */
+	assert_int_equal(probe_parse_tcp_line("   4: 0100007F:4F21 0100007F:"
+	    "D2F0 01 00000000:00000000 00:00000000 00000000   998        0 "
+	    "41235 1\n", &l), 0);
+	assert_int_equal(probe_parse_tcp_line("   3: 0100007F:4F21 00000000:0000"
+	    " 0A 00000000:00000000 00:00000000 00000000   998        0 0 1\n",
+	    &l), 0);
+	assert_int_equal(probe_parse_tcp_line("   3: 0100007F:4F21 00000000:0000"
+	    " 0A 00000000:00000000\n", &l), 0);
+	assert_int_equal(probe_parse_tcp_line("   3: 0100007:4F21 00000000:0000"
+	    " 0A 00000000:00000000 00:00000000 00000000   998        0 41234 "
+	    "1\n", &l), 0);
+	assert_int_equal(probe_parse_tcp_line("", &l), 0);
+}
+
+/* A /ready server: answers every request with status, counts requests. */
+struct ready_srv {
+	int		 fd;
+	unsigned	 port;
+	int		 status;
+	atomic_int	 hits;
+	atomic_int	 stop;
+	pthread_t	 thread;
+	void		(*on_request)(void *);	/* before answering */
+	void		*arg;
+};
+
+static void *
+ready_main(void *arg)
+{
+	struct ready_srv	*s = arg;
+	char			 buf[4096], out[128];
+	int			 c;
+
+	while (!atomic_load(&s->stop)) {
+		struct pollfd	pf = { .fd = s->fd, .events = POLLIN };
+		size_t		have = 0;
+		ssize_t		n;
+
+		if (poll(&pf, 1, 50) <= 0 ||
+		    (c = accept(s->fd, NULL, NULL)) == -1)
+			continue;
+		while (have < sizeof(buf) - 1 && (n = read(c, buf + have,
+		    sizeof(buf) - 1 - have)) > 0) {
+			have += (size_t)n;
+			buf[have] = '\0';
+			if (strstr(buf, "\r\n\r\n") != NULL)
+				break;
+		}
+		atomic_fetch_add(&s->hits, 1);
+		if (s->on_request != NULL)
+			s->on_request(s->arg);
+		snprintf(out, sizeof(out), "HTTP/1.1 %d X\r\nContent-Length: 0"
+		    "\r\nConnection: close\r\n\r\n", s->status);
+		/* A client that gave up already is not this test's concern. */
+		n = write(c, out, strlen(out));
+		(void)n;
+		close(c);
+	}
+	return NULL;
+}
+
+static void
+ready_start(struct ready_srv *s, int status)
+{
+	struct sockaddr_in	sin = { .sin_family = AF_INET };
+	socklen_t		len = sizeof(sin);
+
+	memset(s, 0, sizeof(*s));
+	s->status = status;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
+	    0)) != -1);
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(s->fd, 8), 0);
+	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&sin, &len), 0);
+	s->port = ntohs(sin.sin_port);
+	assert_int_equal(pthread_create(&s->thread, NULL, ready_main, s), 0);
+}
+
+static void
+ready_stop(struct ready_srv *s)
+{
+	atomic_store(&s->stop, 1);
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+}
+
+/* systemd's answers about cloudflared.service; NULL load: no systemd. */
+struct fake_unit {
+	const char	*load;
+	const char	*active;
+	const char	*main_pid;
+};
+
+static int
+fake_unit_prop(void *arg, const char *prop, char *out, size_t n)
+{
+	const struct fake_unit	*u = arg;
+	const char		*v = NULL;
+
+	if (u->load == NULL)
+		return -1;
+	if (strcmp(prop, "LoadState") == 0)
+		v = u->load;
+	else if (strcmp(prop, "ActiveState") == 0)
+		v = u->active;
+	else if (strcmp(prop, "MainPID") == 0)
+		v = u->main_pid;
+	if (v == NULL)
+		return -1;
+	snprintf(out, n, "%s", v);
+	return 0;
+}
+
+static char	 fake_proc[] = "/tmp/agent_test_probes.XXXXXX";
+
+static void
+put_file(const char *rel, const char *text)
+{
+	char	 p[256];
+	FILE	*f;
+
+	snprintf(p, sizeof(p), "%s/%s", fake_proc, rel);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* /proc/net/tcp with one 127.0.0.1 listener per (port, uid, inode). */
+static void
+put_tcp(const char *file, const unsigned *ports, const unsigned *uids,
+    const unsigned *inodes, size_t n)
+{
+	char	text[4096];
+	size_t	o;
+
+	o = (size_t)snprintf(text, sizeof(text), "  sl  local_address "
+	    "rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+	    "timeout inode\n");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%4zu: "
+		    "0100007F:%04X 00000000:0000 0A 00000000:00000000 "
+		    "00:00000000 00000000 %5u        0 %u 1 0000000000000000 "
+		    "100 0 0 10 0\n", i, ports[i], uids[i], inodes[i]);
+	/* Another port's listener and a connection on ours: ignored. */
+	snprintf(text + o, sizeof(text) - o, "  90: 0100007F:0016 00000000:0000 "
+	    "0A 00000000:00000000 00:00000000 00000000  1000        0 5 1 0 "
+	    "100 0 0 10 0\n  91: 0100007F:%04X 0100007F:C000 01 "
+	    "00000000:00000000 00:00000000 00000000  1000        0 6 1 0 100 "
+	    "0 0 10 0\n", n > 0 ? ports[0] : 1);
+	put_file(file, text);
+}
+
+struct cf_fixture {
+	struct probes		*p;
+	struct client		*c;
+	atomic_int		 stop;
+	struct fake_unit	 unit;
+	struct agent_config	 cfg;
+	char			 metric[2][32];
+};
+
+static int
+cf_setup(void **state)
+{
+	struct cf_fixture	*f;
+	char			 p[256];
+
+	assert_non_null(f = calloc(1, sizeof(*f)));
+	assert_non_null(mkdtemp(fake_proc));
+	snprintf(p, sizeof(p), "%s/net", fake_proc);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/4242", fake_proc);
+	assert_int_equal(mkdir(p, 0700), 0);
+	/* cloudflared's main process runs as uid 998 (fsuid, 4th field). */
+	put_file("4242/status", "Name:\tcloudflared\nUmask:\t0022\n"
+	    "State:\tS (sleeping)\nPid:\t4242\nUid:\t998\t998\t998\t998\n"
+	    "Gid:\t998\t998\t998\t998\n");
+	f->unit = (struct fake_unit){ "loaded", "active", "4242" };
+	assert_non_null(f->p = probes_new());
+	probes_set_cf_source(f->p, fake_unit_prop, &f->unit, fake_proc);
+	assert_non_null(f->c = client_new(&f->stop));
+	f->cfg.metrics[0] = f->metric[0];
+	f->cfg.metrics[1] = f->metric[1];
+	*state = f;
+	return 0;
+}
+
+static int
+cf_teardown(void **state)
+{
+	struct cf_fixture	*f = *state;
+	char			 cmd[300];
+
+	unsetenv("http_proxy");
+	client_free(f->c);
+	probes_free(f->p);
+	free(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fake_proc);
+	memcpy(fake_proc + strlen(fake_proc) - 6, "XXXXXX", 6);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Points the probe at one (or two) of our /ready servers. */
+static void
+cf_metrics(struct cf_fixture *f, const struct ready_srv *a,
+    const struct ready_srv *b)
+{
+	snprintf(f->metric[0], sizeof(f->metric[0]), "127.0.0.1:%u", a->port);
+	f->cfg.nmetrics = 1;
+	if (b != NULL) {
+		snprintf(f->metric[1], sizeof(f->metric[1]), "127.0.0.1:%u",
+		    b->port);
+		f->cfg.nmetrics = 2;
+	}
+}
+
+/*
+ * The forgery of the security review: any local user answers /ready 200 on
+ * a free metrics port. Its socket's uid is not cloudflared's: "unknown",
+ * and it is not even asked. From cloudflared's user the same answer is
+ * "up".
+ */
+static void
+cloudflare_believes_only_cloudflareds_socket(void **state)
+{
+	struct cf_fixture	*f = *state;
+	struct ready_srv	 srv;
+	unsigned		 uid = 1000, inode = 5001;
+
+	ready_start(&srv, 200);
+	cf_metrics(f, &srv, NULL);
+	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	assert_int_equal(atomic_load(&srv.hits), 0);
+
+	uid = 998;
+	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "up");
+	assert_int_equal(atomic_load(&srv.hits), 1);
+
+	/* A second listener on the port (tcp6) from another user: unknown. */
+	uid = 1000;
+	inode = 5002;
+	put_tcp("net/tcp6", &srv.port, &uid, &inode, 1);
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	assert_int_equal(atomic_load(&srv.hits), 1);
+	ready_stop(&srv);
+}
+
+/* Without systemd (or without the unit) nobody vouches: unknown. */
+static void
+cloudflare_needs_systemds_word(void **state)
+{
+	struct cf_fixture	*f = *state;
+	struct ready_srv	 srv;
+	unsigned		 uid = 998, inode = 5001;
+
+	ready_start(&srv, 200);
+	cf_metrics(f, &srv, NULL);
+	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
+	f->unit.load = NULL;
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	f->unit.load = "not-found";
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	f->unit.load = "loaded";
+	f->unit.active = "inactive";
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "down");
+	f->unit.active = "failed";
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "down");
+	f->unit.active = "activating";
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	f->unit.active = "active";
+	f->unit.main_pid = "0";		/* no main process */
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	f->unit.main_pid = "4243";	/* gone from /proc */
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	assert_int_equal(atomic_load(&srv.hits), 0);
+	f->unit.main_pid = "4242";
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "up");
+	ready_stop(&srv);
+}
+
+/* cloudflared itself saying 503 (no edge connection): down. */
+static void
+cloudflare_down_when_cloudflared_says_not_ready(void **state)
+{
+	struct cf_fixture	*f = *state;
+	struct ready_srv	 srv;
+	unsigned		 uid = 998, inode = 5001;
+
+	ready_start(&srv, 503);
+	cf_metrics(f, &srv, NULL);
+	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "down");
+	ready_stop(&srv);
+}
+
+/*
+ * The squatter took the first metrics port, cloudflared the second: the
+ * squatter is skipped, cloudflared's answer counts.
+ */
+static void
+cloudflare_skips_a_squatted_port(void **state)
+{
+	struct cf_fixture	*f = *state;
+	struct ready_srv	 squat, cf;
+	unsigned		 ports[2], uids[2] = { 1000, 998 };
+	unsigned		 inodes[2] = { 7001, 7002 };
+
+	ready_start(&squat, 200);
+	ready_start(&cf, 200);
+	cf_metrics(f, &squat, &cf);
+	ports[0] = squat.port;
+	ports[1] = cf.port;
+	put_tcp("net/tcp", ports, uids, inodes, 2);
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "up");
+	assert_int_equal(atomic_load(&squat.hits), 0);
+	assert_int_equal(atomic_load(&cf.hits), 1);
+	ready_stop(&squat);
+	ready_stop(&cf);
+}
+
+/* While the request is in flight the port changes hands: not believed. */
+static void
+swap_listener(void *arg)
+{
+	const struct ready_srv	*s = arg;
+	unsigned		 uid = 998, inode = 9999;
+
+	put_tcp("net/tcp", &s->port, &uid, &inode, 1);
+}
+
+static void
+cloudflare_refuses_a_port_that_changed_hands(void **state)
+{
+	struct cf_fixture	*f = *state;
+	struct ready_srv	 srv;
+	unsigned		 uid = 998, inode = 5001;
+
+	ready_start(&srv, 200);
+	srv.on_request = swap_listener;
+	srv.arg = &srv;
+	cf_metrics(f, &srv, NULL);
+	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	assert_int_equal(atomic_load(&srv.hits), 1);
+	ready_stop(&srv);
+}
+
+/*
+ * The answer must come from the port that was checked: through a proxy
+ * (http_proxy in the agent's environment) another socket answers.
+ */
+static void
+cloudflare_refuses_an_answer_from_another_socket(void **state)
+{
+	struct cf_fixture	*f = *state;
+	struct ready_srv	 proxy;
+	unsigned		 port = 20241, uid = 998, inode = 5001;
+	char			 url[64];
+
+	ready_start(&proxy, 200);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", proxy.port);
+	setenv("http_proxy", url, 1);
+	snprintf(f->metric[0], sizeof(f->metric[0]), "127.0.0.1:%u", port);
+	f->cfg.nmetrics = 1;
+	put_tcp("net/tcp", &port, &uid, &inode, 1);
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
+	assert_int_equal(atomic_load(&proxy.hits), 1);
+	ready_stop(&proxy);
+}
+
+/*
+ * The real kernel tables: our own /ready server, "cloudflared's" main
+ * process being this test (so the same uid): up.
+ */
+static void
+cloudflare_up_over_the_real_proc(void **state)
+{
+	struct cf_fixture	*f = *state;
+	struct ready_srv	 srv;
+	char			 pid[32];
+
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	f->unit.main_pid = pid;
+	probes_set_cf_source(f->p, fake_unit_prop, &f->unit, NULL);
+	ready_start(&srv, 200);
+	cf_metrics(f, &srv, NULL);
+	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "up");
+	assert_int_equal(atomic_load(&srv.hits), 1);
+	ready_stop(&srv);
+}
+
 int
 main(void)
 {
@@ -230,9 +660,28 @@ main(void)
 		cmocka_unit_test(watchdog_follows_what_each_thread_announced),
 		cmocka_unit_test(utf8_sanitize_keeps_valid_text_only),
 		cmocka_unit_test(result_json_has_the_contract_fields),
+		cmocka_unit_test(tcp_lines_give_listeners_only),
+		cmocka_unit_test_setup_teardown(
+		    cloudflare_believes_only_cloudflareds_socket, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(cloudflare_needs_systemds_word,
+		    cf_setup, cf_teardown),
+		cmocka_unit_test_setup_teardown(
+		    cloudflare_down_when_cloudflared_says_not_ready, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(cloudflare_skips_a_squatted_port,
+		    cf_setup, cf_teardown),
+		cmocka_unit_test_setup_teardown(
+		    cloudflare_refuses_a_port_that_changed_hands, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(
+		    cloudflare_refuses_an_answer_from_another_socket, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(cloudflare_up_over_the_real_proc,
+		    cf_setup, cf_teardown),
 	};
 
-	if (sodium_init() < 0)
+	if (sodium_init() < 0 || client_global_init() == -1)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

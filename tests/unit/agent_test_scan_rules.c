@@ -357,6 +357,16 @@ broken_rule_files_are_findings_not_crashes(void **state)
 		  "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
 		  "\"path\": \"/x\", \"pattern\": \"(a{100}){100}\"}}]}",
 		  "\"pattern\" repeats too much" },
+		/* Back-references backtrack for minutes on a long line. */
+		{ "r3.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		  "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
+		  "\"path\": \"/x\", \"pattern\": \"(.*)(.*)(.*)(.*)(.*)\\\\5c\"}}]}",
+		  "r3.json: rules[0] (id re): \"pattern\" uses a back-reference "
+		  "(\\1 to \\9)" },
+		{ "r4.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		  "\"title\": \"t\", \"check\": {\"type\": \"line_absent\", "
+		  "\"path\": \"/x\", \"pattern\": \"^([a-z]+)=[[:space:]]*\\\\1$\"}}]}",
+		  "\"pattern\" uses a back-reference" },
 		{ "f.json", "{\"rules\": [{\"id\": \"m\", \"severity\": \"low\", "
 		  "\"title\": \"t\", \"check\": {\"type\": \"file_mode\", "
 		  "\"path\": \"/x\", \"max_mod\": \"0644\"}}]}",
@@ -414,6 +424,43 @@ broken_rule_files_are_findings_not_crashes(void **state)
 	    sizeof(bad) / sizeof(bad[0]));
 	assert_non_null(find(f, "rule.ok", "low"));
 	assert_int_equal(json_array_size(f), sizeof(bad) / sizeof(bad[0]) + 1);
+	json_decref(f);
+}
+
+/*
+ * What looks like a back-reference but is none passes: a backslash and a
+ * digit inside brackets (both literal there, classes included), an escaped
+ * backslash before a digit, \0. The long line would stall the scan for
+ * seconds if a back-reference slipped through.
+ */
+static void
+backslash_digits_that_are_no_back_references_pass(void **state)
+{
+	char	 line[512];
+	json_t	*f;
+
+	(void)state;
+	memset(line, 'a', sizeof(line) - 2);
+	line[sizeof(line) - 2] = '\n';
+	line[sizeof(line) - 1] = '\0';
+	put("etc/long", line);
+	rules("ok.json", "{\"rules\": ["
+	    "{\"id\": \"b1\", \"severity\": \"low\", \"title\": \"t\", "
+	    "\"check\": {\"type\": \"line_matches\", \"path\": \"/etc/long\", "
+	    "\"pattern\": \"[\\\\1]x\"}},"
+	    "{\"id\": \"b2\", \"severity\": \"low\", \"title\": \"t\", "
+	    "\"check\": {\"type\": \"line_matches\", \"path\": \"/etc/long\", "
+	    "\"pattern\": \"[[:space:]\\\\2]x\"}},"
+	    "{\"id\": \"b3\", \"severity\": \"low\", \"title\": \"t\", "
+	    "\"check\": {\"type\": \"line_matches\", \"path\": \"/etc/long\", "
+	    "\"pattern\": \"(a*)x\\\\\\\\1\"}},"
+	    "{\"id\": \"b4\", \"severity\": \"low\", \"title\": \"t\", "
+	    "\"check\": {\"type\": \"line_matches\", \"path\": \"/etc/long\", "
+	    "\"pattern\": \"[]\\\\3]x\"}}]}");
+	f = scan();
+	if (json_array_size(f) != 0)
+		dump_on_failure(f);
+	assert_int_equal(json_array_size(f), 0);
 	json_decref(f);
 }
 
@@ -574,6 +621,7 @@ main(void)
 		T(every_type_fires_when_its_condition_holds),
 		T(every_type_stays_quiet_on_a_fine_host),
 		T(broken_rule_files_are_findings_not_crashes),
+		T(backslash_digits_that_are_no_back_references_pass),
 		T(oversized_and_crowded_rule_files_are_bounded),
 		T(rules_others_can_write_are_refused),
 		T(command_rules_time_out_and_missing_programs_are_errors),

@@ -336,6 +336,51 @@ spool_write_list_read_delete(void **state)
 	spool_list_free(NULL, 0);
 }
 
+/*
+ * Under a shell's umask 022 every file and folder the state functions make
+ * is owner-only, and a spool folder made by hand with 0755 is tightened.
+ */
+static void
+state_is_private_under_umask_022(void **state)
+{
+	static const char *const files[] = { "node_id", "enroll_key",
+	    "node_token", "cc_ed25519.pub", "last_seq",
+	    "spool/aaaaaaaa-0000-4000-8000-000000000009.json" };
+	unsigned char	 pk[32] = { 1 };
+	char		 id[UUID_STRLEN + 1], key[AGENT_ENROLL_KEY_LEN + 1];
+	char		 err[256] = "", p[600];
+	struct stat	 st;
+	mode_t		 old;
+
+	(void)state;
+	old = umask(022);
+	snprintf(root, sizeof(root), "%s/u/root", base);
+	assert_int_equal(state_prepare(root, err, sizeof(err)), 0);
+	assert_int_equal(state_node_id(root, id, err, sizeof(err)), 0);
+	assert_int_equal(state_enroll_key(root, key, err, sizeof(err)), 0);
+	assert_int_equal(state_save_token(root, "tok"), 0);
+	assert_int_equal(state_save_pubkey(root, pk), 0);
+	assert_int_equal(state_save_seq(root, 5), 0);
+	assert_int_equal(spool_write(root,
+	    "aaaaaaaa-0000-4000-8000-000000000009", "{}", 2), 0);
+	assert_int_equal(mode_of(""), 0700);
+	assert_int_equal(mode_of("spool"), 0700);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (mode_of(files[i]) != 0600)
+			fail_msg("%s is %o", files[i], (unsigned)mode_of(files[i]));
+	/* The parents mkdir -p made on the way are the agent's: 0700. */
+	snprintf(p, sizeof(p), "%s/u", base);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	/* A spool folder made by hand (mkdir under umask 022) is tightened. */
+	snprintf(p, sizeof(p), "%s/spool", root);
+	assert_int_equal(chmod(p, 0755), 0);
+	assert_int_equal(state_prepare(root, err, sizeof(err)), 0);
+	assert_int_equal(mode_of("spool"), 0700);
+	umask(old);
+	snprintf(root, sizeof(root), "%s/a/b/root", base);
+}
+
 int
 main(void)
 {
@@ -350,6 +395,7 @@ main(void)
 		cmocka_unit_test(enroll_key_read_only_root_is_an_error),
 		cmocka_unit_test(token_key_and_seq_round_trip),
 		cmocka_unit_test(spool_write_list_read_delete),
+		cmocka_unit_test(state_is_private_under_umask_022),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

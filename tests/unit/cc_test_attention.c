@@ -503,7 +503,7 @@ static void
 status_names_parse_back(void **state)
 {
 	static const enum node_status all[] = {
-		NODE_PENDING, NODE_APPROVED, NODE_REVOKED,
+		NODE_PENDING, NODE_APPROVED, NODE_REVOKED, NODE_DELETED,
 	};
 	enum node_status st;
 
@@ -511,13 +511,14 @@ status_names_parse_back(void **state)
 	assert_string_equal(status_name(NODE_PENDING), "pending");
 	assert_string_equal(status_name(NODE_APPROVED), "approved");
 	assert_string_equal(status_name(NODE_REVOKED), "revoked");
-	for (size_t i = 0; i < 3; i++) {
+	assert_string_equal(status_name(NODE_DELETED), "deleted");
+	for (size_t i = 0; i < 4; i++) {
 		assert_int_equal(status_parse(status_name(all[i]), &st), 0);
 		assert_int_equal(st, all[i]);
 	}
 	assert_int_equal(status_parse("Approved", &st), -1);
 	assert_int_equal(status_parse("", &st), -1);
-	assert_int_equal(status_parse("deleted", &st), -1);
+	assert_int_equal(status_parse("removed", &st), -1);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -155,6 +156,124 @@ config_reads_paths_and_secret(void **state)
 	assert_string_equal(c.key_path, "/etc/vaultmesh/key");
 	assert_string_equal(c.enroll_secret, "s3cret");
 	assert_string_equal(c.policy_path, "/etc/vaultmesh/policy.json");
+	assert_int_equal(c.nsecrets, 1);
+	assert_string_equal(c.secrets[0], "s3cret");
+	config_free(&c);
+}
+
+/* Several secrets, so a new one can be added before the old one goes. */
+static void
+config_enroll_secrets_are_a_comma_list(void **state)
+{
+	struct config	 c;
+	char		 err[512], nine[64];
+
+	(void)state;
+	setenv("VAULTMESH_ENROLL_SECRET", " old-secret , new-secret,", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.nsecrets, 2);
+	assert_string_equal(c.secrets[0], "old-secret");
+	assert_string_equal(c.secrets[1], "new-secret");
+	config_free(&c);
+	assert_int_equal(c.nsecrets, 0);
+	expect_error("VAULTMESH_ENROLL_SECRET", " , ,");
+	snprintf(nine, sizeof(nine), "a,b,c,d,e,f,g,h,i");
+	expect_error("VAULTMESH_ENROLL_SECRET", nine);
+}
+
+/* systemd's credential file: one secret a line, comments skipped. */
+static void
+config_enroll_secret_credential_holds_lines(void **state)
+{
+	struct config	 c;
+	char		 err[512], dir[] = "/tmp/vm-cred-XXXXXX", path[128];
+	FILE		*f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/enroll-secret", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("# rotated 2026-12\nfirst-one\n\n  second-one \n", f);
+	fclose(f);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	assert_int_equal(c.nsecrets, 2);
+	assert_string_equal(c.secrets[0], "first-one");
+	assert_string_equal(c.secrets[1], "second-one");
+	config_free(&c);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+config_agent_listen_and_public_host(void **state)
+{
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.agent_host, "");
+	assert_null(c.public_host);
+	assert_int_equal(c.unsafe_open, 0);
+	setenv("VAULTMESH_AGENT_LISTEN", "0.0.0.0:8443", 1);
+	setenv("VAULTMESH_PUBLIC_HOST", "cc.example.com", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.agent_host, "0.0.0.0");
+	assert_int_equal(c.agent_port, 8443);
+	assert_string_equal(c.public_host, "cc.example.com");
+	expect_error("VAULTMESH_AGENT_LISTEN", "0.0.0.0");
+	setenv("VAULTMESH_AGENT_LISTEN", "0.0.0.0:8443", 1);
+	expect_error("VAULTMESH_PUBLIC_HOST", "https://cc.example.com/");
+	expect_error("VAULTMESH_UNSAFE_OPEN_OPERATOR_API", "yes");
+}
+
+/* Without Access, operator routes must stay on loopback (or opt out). */
+static void
+config_local_mode_needs_loopback(void **state)
+{
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	assert_int_equal(addr_is_loopback("127.0.0.1"), 1);
+	assert_int_equal(addr_is_loopback("127.8.9.10"), 1);
+	assert_int_equal(addr_is_loopback("::1"), 1);
+	assert_int_equal(addr_is_loopback("::ffff:127.0.0.1"), 1);
+	assert_int_equal(addr_is_loopback("0.0.0.0"), 0);
+	assert_int_equal(addr_is_loopback("::"), 0);
+	assert_int_equal(addr_is_loopback("10.0.0.1"), 0);
+	assert_int_equal(addr_is_loopback("128.0.0.1"), 0);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_check_local(&c, 0, err, sizeof(err)), 0);
+	setenv("VAULTMESH_LISTEN", "0.0.0.0:8088", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_check_local(&c, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "VAULTMESH_UNSAFE_OPEN_OPERATOR_API"));
+	assert_int_equal(strncmp(err, "VAULTMESH_LISTEN:", 17), 0);
+	assert_int_equal(config_check_local(&c, 1, err, sizeof(err)), 0);
+	setenv("VAULTMESH_UNSAFE_OPEN_OPERATOR_API", "1", 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_check_local(&c, 0, err, sizeof(err)), 0);
+}
+
+static void
+config_limits_have_defaults_and_bounds(void **state)
+{
+	struct config	 c;
+	char		 err[512];
+
+	(void)state;
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.max_body_bytes, 64L << 20);
+	assert_int_equal(c.max_pending, 1000);
+	assert_int_equal(c.pending_per_minute, 30);
+	assert_int_equal(c.delivery_lease_seconds, 30);
+	expect_error("VAULTMESH_MAX_BODY_BYTES", "1000");
+	expect_error("VAULTMESH_PENDING_ENROLL_PER_MINUTE", "0");
+	expect_error("VAULTMESH_DELIVERY_LEASE_SECONDS", "0");
+	expect_error("VAULTMESH_MAX_PENDING_NODES", "-1");
 }
 
 static void
@@ -441,6 +560,11 @@ main(void)
 		T(config_empty_variables_mean_defaults),
 		T(config_reads_paths_and_secret),
 		T(config_overlong_string_variables_are_named),
+		T(config_enroll_secrets_are_a_comma_list),
+		T(config_enroll_secret_credential_holds_lines),
+		T(config_agent_listen_and_public_host),
+		T(config_local_mode_needs_loopback),
+		T(config_limits_have_defaults_and_bounds),
 		T(config_listen_ipv4),
 		T(config_listen_ipv6_in_brackets),
 		T(config_listen_port_zero_means_any),

@@ -728,6 +728,89 @@ enroll_after_revoke_is_revoked(void **state)
 	assert_int_equal(status_of(f, a.id), NODE_REVOKED);
 }
 
+/*
+ * A deleted node keeps its row and its id but leaves every count and
+ * page; the dashboard's order stays sorted with it at the end.
+ */
+static void
+deleted_node_leaves_the_views_and_keeps_its_id(void **state)
+{
+	struct fx		*f = *state;
+	struct node		 a, b, c;
+	struct fleet_counts	 cnt;
+	struct fleet_summary	 sum;
+	struct node_view	*v, view;
+	size_t			 n;
+	char			*hb = NULL;
+
+	enroll_approved(f, &a, "alpha");
+	enroll_approved(f, &b, "bravo");
+	node_init(&c, "charlie");
+	assert_int_equal(enroll(f, &c, 0), ENROLL_PENDING);
+	assert_int_equal(fleet_pending_nodes(f->fl, NULL), 1);
+	/* Reject is for pending nodes only. */
+	assert_int_equal(fleet_delete(f->fl, a.id, 1), -3);
+	assert_int_equal(fleet_delete(f->fl, c.id, 1), 0);
+	assert_int_equal(fleet_pending_nodes(f->fl, NULL), 0);
+	assert_int_equal(fleet_delete(f->fl, a.id, 0), 0);
+	assert_int_equal(fleet_delete(f->fl, a.id, 0), -2);
+	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &view, &hb), -1);
+	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_APPROVED), -2);
+	v = fleet_page(f->fl, time(NULL), -1, NULL, 0, 10, &n, &cnt);
+	assert_non_null(v);
+	assert_int_equal(n, 1);
+	assert_int_equal(cnt.total, 1);
+	assert_int_equal(cnt.by_level[0] + cnt.by_level[1] + cnt.by_level[2], 1);
+	assert_string_equal(v[0].node_id, b.id);
+	free(v);
+	fleet_summarize(f->fl, time(NULL), &sum);
+	assert_int_equal(sum.by_status[NODE_APPROVED], 1);
+	assert_int_equal(sum.by_status[NODE_PENDING], 0);
+	/* After a restart: still gone, its id still taken. */
+	restart(f);
+	v = fleet_page(f->fl, time(NULL), -1, NULL, 0, 10, &n, &cnt);
+	assert_int_equal(n, 1);
+	assert_int_equal(cnt.total, 1);
+	free(v);
+	assert_int_equal(enroll(f, &a, 1), ENROLL_DELETED);
+	assert_int_equal(enroll(f, &c, 0), ENROLL_DELETED);
+	assert_int_equal(a.token[0], '\0');
+	assert_int_equal(fleet_auth(f->fl, b.id, b.token), AUTH_OK);
+}
+
+/* Without the secret: at most max pending nodes, at a bounded rate. */
+static void
+pending_nodes_are_capped_and_rate_limited(void **state)
+{
+	struct fx	*f = *state;
+	struct node	 n[6];
+	size_t		 max;
+
+	fleet_set_limits(f->fl, 3, 600);
+	for (int i = 0; i < 3; i++) {
+		node_init(&n[i], "p");
+		assert_int_equal(enroll(f, &n[i], 0), ENROLL_PENDING);
+	}
+	node_init(&n[3], "p");
+	assert_int_equal(enroll(f, &n[3], 0), ENROLL_PENDING_FULL);
+	/* Known pending nodes asking again are not new ones. */
+	assert_int_equal(enroll(f, &n[0], 0), ENROLL_PENDING);
+	/* The secret is not bounded. */
+	assert_int_equal(enroll(f, &n[3], 1), ENROLL_APPROVED);
+	assert_int_equal(fleet_pending_nodes(f->fl, &max), 3);
+	assert_int_equal(max, 3);
+	/* The rate: a burst of 2, then nothing within the same second. */
+	fleet_set_limits(f->fl, 100, 2);
+	node_init(&n[4], "q");
+	assert_int_equal(enroll(f, &n[4], 0), ENROLL_PENDING);
+	node_init(&n[5], "q");
+	assert_int_equal(enroll(f, &n[5], 0), ENROLL_PENDING);
+	node_init(&n[5], "q");
+	assert_int_equal(enroll(f, &n[5], 0), ENROLL_THROTTLED);
+	assert_int_equal(fleet_pending_nodes(f->fl, NULL), 5);
+}
+
 static void
 reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
 {
@@ -1762,6 +1845,8 @@ main(void)
 		T(auth_token_for_unknown_or_pending_node_is_not_ok),
 		T(revoke_makes_token_unauthorized_at_once),
 		T(enroll_after_revoke_is_revoked),
+		T(deleted_node_leaves_the_views_and_keeps_its_id),
+		T(pending_nodes_are_capped_and_rate_limited),
 		T(reapproval_gives_new_token_and_old_stays_unauthorized),
 		T(revoke_and_reapprove_many_times),
 		T(set_status_unknown_node_is_minus_two),

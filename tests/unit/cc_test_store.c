@@ -209,6 +209,118 @@ make_rec(const char *id, const char *host, enum node_status st,
 	return r;
 }
 
+/* ---- deleted nodes, enroll peers, delivery leases ------------------------------- */
+
+static void
+store_deleted_node_keeps_its_row_without_a_token(void **state)
+{
+	struct fx		*f = *state;
+	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_PENDING, 0, 0);
+	struct loaded		 l;
+	const struct node_rec	*r;
+	char			 peer[64];
+
+	open_ok(f);
+	b.enroll_peer = "192.0.2.7";
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	assert_int_equal(store_node_insert(f->st, &b), 0);
+	assert_int_equal(store_node_set_status(f->st, ID_A, NODE_DELETED, NULL),
+	    0);
+	reopen(f);
+	load_all(f, &l);
+	assert_int_equal(l.n, 2);
+	r = loaded_find(&l, ID_A);
+	assert_int_equal(r->status, NODE_DELETED);
+	assert_int_equal(r->has_token, 0);
+	assert_int_equal(loaded_find(&l, ID_B)->status, NODE_PENDING);
+	loaded_free(&l);
+	assert_int_equal(store_node_enroll_peer(f->st, ID_B, peer,
+	    sizeof(peer)), 0);
+	assert_string_equal(peer, "192.0.2.7");
+	assert_int_equal(store_node_enroll_peer(f->st, ID_A, peer,
+	    sizeof(peer)), 0);
+	assert_string_equal(peer, "");
+	/* The id stays taken: a new row under it is refused. */
+	assert_int_equal(store_node_insert(f->st, &a), -1);
+}
+
+static int
+sign_stub(struct cmd_new *c, void *arg)
+{
+	(void)arg;
+	c->payload = strdup("cGF5bG9hZA==");
+	c->signature = strdup("c2ln");
+	return c->payload && c->signature ? 0 : -1;
+}
+
+static void
+count_node(const char *node_id, void *arg)
+{
+	(void)node_id;
+	(*(int *)arg)++;
+}
+
+/*
+ * A delivery is a lease: a delivered command without a result is queued
+ * again once its lease ran out (and all of them at a start), delivered
+ * anew with the same id, and timed out, not "expired", past expiry.
+ */
+static void
+store_delivered_commands_are_released_after_their_lease(void **state)
+{
+	struct fx	*f = *state;
+	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct cmd_new	 c;
+	struct cmd_wire	*w = NULL;
+	size_t		 n = 0;
+	int		 called = 0;
+	char		 sql[160];
+
+	open_ok(f);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.command_id, sizeof(c.command_id),
+	    "11111111-2222-4333-8444-555555555555");
+	c.node_id = ID_A;
+	c.command = "agent-info";
+	c.args = "{}";
+	c.queued_by = "test";
+	c.queued_at = 100;
+	c.expires_at = 1000;
+	assert_int_equal(store_command_queue(f->st, &c, sign_stub, NULL), 0);
+	free(c.payload);
+	free(c.signature);
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 100, 8, &w, &n), 0);
+	assert_int_equal(n, 1);
+	cmd_wire_free(w, n);
+	/* Delivered at 100: not released for a lease that ends before it. */
+	assert_int_equal(store_commands_release(f->st, 99, count_node,
+	    &called), 0);
+	assert_int_equal(called, 0);
+	assert_int_equal(store_commands_release(f->st, 100, count_node,
+	    &called), 1);
+	assert_int_equal(called, 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM commands WHERE status ="
+	    " 'queued' AND delivered_at = 100");
+	assert_int_equal(query_int(f->db, sql), 1);
+	/* Offered again, the same command. */
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 200, 8, &w, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(w[0].command_id, c.command_id);
+	cmd_wire_free(w, n);
+	/* A start releases every delivery at once. */
+	assert_int_equal(store_commands_release(f->st, INT64_MAX, NULL, NULL),
+	    1);
+	/* Past expiry a released command is a timeout, not "expired". */
+	called = 0;
+	assert_int_equal(store_commands_expire(f->st, 1000, 600, count_node,
+	    &called), 1);
+	assert_int_equal(called, 1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM commands WHERE"
+	    " status = 'timeout' AND started_at IS NULL"), 1);
+}
+
 /* ---- schema ---------------------------------------------------------------------- */
 
 static void
@@ -685,6 +797,8 @@ store_migration_8_folds_the_row_log(void **state)
 	    " ('" ID_A "', 20, '{\"n\":1}', 'web-old', '0.1.0', 1, 0),"
 	    " ('" ID_A "', 10, '{\"n\":2}', 'web-new', '0.2.0', 2, 3),"
 	    " ('" ID_X "', 30, '{}', 'ghost', '0', 1, 0);"
+	    "ALTER TABLE nodes DROP COLUMN deleted_at;"
+	    "ALTER TABLE nodes DROP COLUMN enroll_peer;"
 	    "PRAGMA user_version = 8");
 	reopen(f);
 	assert_int_equal(query_int(f->db, "PRAGMA user_version"), current);
@@ -1061,6 +1175,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(store_heartbeats_append_then_fold, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_fold_failure_keeps_the_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_migration_8_folds_the_row_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_deleted_node_keeps_its_row_without_a_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_delivered_commands_are_released_after_their_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_fill_chunks_of_a_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_damaged_chunk_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeat_numbers_survive_a_lost_sequence, setup, teardown),

@@ -1,0 +1,364 @@
+/*
+ * Unit tests of command-center/html.c's escaping: every renderer that
+ * prints a string escapes it itself (HTML text and attributes, URL path
+ * segments, JSON strings), whatever checks the value passed elsewhere.
+ * The values here are ones the validators would refuse: the renderers
+ * must be safe without them.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "../../command-center/cc.h"
+
+#define NOW	1800000000LL
+#define ID_A	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
+/* Breaks out of an attribute, opens a script, and holds & and '. */
+#define EVIL	"\"><script>x</script>&'"
+#define EVIL_HTML "&quot;&gt;&lt;script&gt;x&lt;/script&gt;&amp;&#39;"
+#define EVIL_URL "%22%3E%3Cscript%3Ex%3C%2Fscript%3E%26%27"
+
+static char *
+done(struct buf *b)
+{
+	size_t	 len;
+	char	*s;
+
+	assert_false(buf_failed(b));
+	s = buf_take(b, &len);
+	assert_non_null(s);
+	return s;
+}
+
+static size_t
+count(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, what)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/*
+ * No part of EVIL came through raw (the page itself loads htmx with a
+ * <script src>, so look for EVIL's own pieces).
+ */
+static void
+assert_no_raw(const char *s)
+{
+	assert_null(strstr(s, "<script>"));
+	assert_null(strstr(s, "x</script>"));
+	assert_null(strstr(s, "\"><script>"));
+	assert_null(strstr(s, "&'"));
+}
+
+static void
+command_row_escapes_every_string(void **state)
+{
+	struct cmd_row	 c;
+	struct buf	 b;
+	char		*s;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.command_id = EVIL;
+	c.command = EVIL;
+	c.args = EVIL;
+	c.queued_by = EVIL;
+	c.queued_at = NOW - 60;
+	c.status = EVIL;
+	c.output = EVIL;
+	buf_init(&b, 1 << 16);
+	html_command_row(&b, &c, NOW);
+	s = done(&b);
+	assert_no_raw(s);
+	/* The id attribute, the command, args, who, status and output. */
+	assert_non_null(strstr(s, "<tr id=\"cmd-" EVIL_HTML "\">"));
+	assert_int_equal(count(s, EVIL_HTML), 6);
+	free(s);
+}
+
+static void
+command_row_of_a_plain_command_is_unchanged(void **state)
+{
+	struct cmd_row	 c;
+	struct buf	 b;
+	char		*s;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.command_id = ID_A;
+	c.command = "service-status";
+	c.args = "{\"unit\":\"a.service\"}";
+	c.queued_by = "ops@example.com";
+	c.queued_at = NOW - 60;
+	c.status = "ok";
+	buf_init(&b, 1 << 16);
+	html_command_row(&b, &c, NOW);
+	s = done(&b);
+	assert_non_null(strstr(s, "<tr id=\"cmd-" ID_A "\"><td><strong>"
+	    "service-status</strong> <code>{&quot;unit&quot;:&quot;a.service"
+	    "&quot;}</code>"));
+	assert_non_null(strstr(s, "<td class=\"green\">ok</td>"));
+	free(s);
+}
+
+static void
+finding_escapes_severity_in_its_heading_id_and_every_text(void **state)
+{
+	struct finding	 f = { EVIL, "\"><b>x&'", EVIL, EVIL, EVIL };
+	struct buf	 b;
+	char		 group[16] = "";
+	char		*s;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	html_finding(&b, &f, group);
+	s = done(&b);
+	assert_no_raw(s);
+	assert_null(strstr(s, "<b>"));
+	/* The heading's id (where attention links) and its text. */
+	assert_non_null(strstr(s, "<h3 id=\"&quot;&gt;&lt;b&gt;x&amp;&#39;"
+	    "_findings\" class=\"muted\">&quot;&gt;&lt;b&gt;x&amp;&#39;</h3>"));
+	/* id, title, detail and remediation. */
+	assert_int_equal(count(s, EVIL_HTML), 4);
+	free(s);
+}
+
+static void
+finding_heading_of_a_known_severity_is_unchanged(void **state)
+{
+	struct finding	 f = { "ssh.permit_root_login", "critical", "Root",
+	    "sshd_config:3", NULL };
+	struct buf	 b;
+	char		 group[16] = "";
+	char		*s;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	html_finding(&b, &f, group);
+	s = done(&b);
+	assert_non_null(strstr(s, "<h3 id=\"critical_findings\" "
+	    "class=\"red\">critical</h3>"));
+	assert_string_equal(group, "critical");
+	free(s);
+}
+
+static void
+audit_row_escapes_a_target_that_is_not_a_node_id(void **state)
+{
+	struct audit_rec a = { NOW, EVIL, EVIL, EVIL, EVIL, EVIL, EVIL };
+	struct buf	 b;
+	char		*s;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	html_audit_row(&b, 7, &a);
+	s = done(&b);
+	assert_no_raw(s);
+	assert_null(strstr(s, "<a href"));
+	/* who, peer, action, target, detail, result. */
+	assert_int_equal(count(s, EVIL_HTML), 6);
+	free(s);
+}
+
+static void
+audit_row_links_a_node_id_target(void **state)
+{
+	struct audit_rec a = { NOW, "ops", "127.0.0.1", "approve", ID_A, "",
+	    "ok" };
+	struct buf	 b;
+	char		*s;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	html_audit_row(&b, 7, &a);
+	s = done(&b);
+	assert_non_null(strstr(s, "<a href=\"/nodes/" ID_A "\">" ID_A "</a>"));
+	assert_non_null(strstr(s, "<td class=\"green\">ok</td>"));
+	free(s);
+}
+
+static void
+audit_page_frame_prints_no_value_raw(void **state)
+{
+	struct buf	 b;
+	char		*s;
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	html_audit_begin(&b);
+	html_audit_end(&b, 0, 42);
+	s = done(&b);
+	assert_non_null(strstr(s, "<title>Audit log · VaultMesh</title>"));
+	assert_non_null(strstr(s, "href=\"/audit?before=42\""));
+	free(s);
+}
+
+/* A node whose every string, node id included, is markup. */
+static void
+evil_view(struct node_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->node_id, sizeof(v->node_id), "%s", EVIL);
+	snprintf(v->hostname, sizeof(v->hostname), "%s", EVIL);
+	snprintf(v->os_profile, sizeof(v->os_profile), "%s", EVIL);
+	snprintf(v->agent_version, sizeof(v->agent_version), "%s", EVIL);
+	v->status = NODE_PENDING;
+	v->enrolled_at = NOW - 86400;
+	v->last_heartbeat_at = NOW - 5;
+	v->last_scan_at = NOW - 60;
+	v->level = LEVEL_YELLOW;
+	v->reasons = R_NEVER_SCANNED;
+	v->load1 = NAN;
+	v->mem_used_pct = NAN;
+}
+
+static void
+dashboard_escapes_node_id_strings_search_and_range(void **state)
+{
+	struct node_view	 v;
+	struct dash_filter	 f = { -1, EVIL, 1 };
+	struct dash_view	 d;
+	struct buf		 b;
+	char			*s;
+
+	(void)state;
+	evil_view(&v);
+	memset(&d, 0, sizeof(d));
+	d.v = &v;
+	d.n = 1;
+	d.c.total = 1;
+	d.c.matched = 1;
+	d.c.by_level[v.level] = 1;
+	d.now = NOW;
+	d.f = &f;
+	d.range = EVIL;
+	d.range_secs = 86400;
+	for (int part = PART_PAGE; part <= PART_ALL; part++) {
+		buf_init(&b, 1 << 20);
+		assert_int_equal(html_dash(&b, &d, (enum page_part)part), 0);
+		s = done(&b);
+		assert_no_raw(s);
+		/* The host's link and the reason's link: one path segment. */
+		assert_non_null(strstr(s, "<a href=\"/nodes/" EVIL_URL "\">"
+		    EVIL_HTML "</a>"));
+		assert_non_null(strstr(s, "<a href=\"/nodes/" EVIL_URL
+		    "#never_scanned\">"));
+		/* The poller's query keeps the range, encoded. */
+		if (part != PART_LIVE)
+			assert_non_null(strstr(s, "range=" EVIL_URL
+			    "&amp;page=1"));
+		if (part == PART_PAGE)
+			assert_non_null(strstr(s, "name=\"range\" value=\""
+			    EVIL_HTML "\">"));
+		free(s);
+	}
+}
+
+static void
+node_page_escapes_node_id_in_every_link_and_form(void **state)
+{
+	static const char *const hb = "{\"services\":[{\"name\":"
+	    "\"\\\"><script>x</script>&'\",\"state\":\"\\\"><script>x"
+	    "</script>&'\"}],\"cloudflare\":\"\\\"><script>x</script>&'\","
+	    "\"sent_at\":\"\\\"><script>x</script>&'\"}";
+	struct node_view	 v;
+	struct scan_point	 sp;
+	struct node_parts	 p;
+	struct buf		 b;
+	char			*s;
+
+	(void)state;
+	evil_view(&v);
+	memset(&sp, 0, sizeof(sp));
+	snprintf(sp.command_id, sizeof(sp.command_id), "%s", EVIL);
+	sp.scanned_at = NOW - 60;
+	memset(&p, 0, sizeof(p));
+	p.v = &v;
+	p.hb_json = hb;
+	p.now = NOW;
+	p.error = EVIL;
+	p.scans = &sp;
+	p.nscans = 1;
+	p.findings = "";
+	p.commands = "";
+	buf_init(&b, 1 << 20);
+	assert_int_equal(html_node(&b, &p, PART_PAGE), 0);
+	s = done(&b);
+	assert_no_raw(s);
+	assert_non_null(strstr(s, "hx-get=\"/nodes/" EVIL_URL
+	    "?fragment=live\""));
+	assert_non_null(strstr(s, "action=\"/nodes/" EVIL_URL "/approve\" "
+	    "hx-post=\"/nodes/" EVIL_URL "/approve\""));
+	assert_non_null(strstr(s, "action=\"/nodes/" EVIL_URL "/revoke\" "
+	    "hx-post=\"/nodes/" EVIL_URL "/revoke\""));
+	assert_non_null(strstr(s, "<a href=\"#cmd-" EVIL_HTML "\">"));
+	assert_non_null(strstr(s, "Refused: " EVIL_HTML));
+	/* Node id, profile, version, tunnel, sent_at; service name, state. */
+	assert_non_null(strstr(s, "<dt>Node ID</dt><dd>" EVIL_HTML "</dd>"));
+	assert_non_null(strstr(s, "<td class=\"muted\">" EVIL_HTML "</td>"));
+	free(s);
+
+	/* Approved, every command allowed: the run forms. */
+	v.status = NODE_APPROVED;
+	p.allowed = ~0u;
+	buf_init(&b, 1 << 20);
+	assert_int_equal(html_node(&b, &p, PART_ALL), 0);
+	s = done(&b);
+	assert_no_raw(s);
+	assert_non_null(strstr(s, "action=\"/nodes/" EVIL_URL "/commands\" "
+	    "hx-post=\"/nodes/" EVIL_URL "/commands\""));
+	free(s);
+}
+
+static void
+json_node_keeps_the_document_valid_whatever_the_node_id(void **state)
+{
+	struct node_view	 v;
+	struct buf		 b;
+	json_t			*doc;
+	char			*s;
+
+	(void)state;
+	evil_view(&v);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(json_node(&b, &v, NULL), 0);
+	s = done(&b);
+	doc = json_loads(s, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "node_id")),
+	    EVIL);
+	assert_string_equal(json_string_value(json_object_get(doc,
+	    "hostname")), EVIL);
+	json_decref(doc);
+	free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(command_row_escapes_every_string),
+		cmocka_unit_test(command_row_of_a_plain_command_is_unchanged),
+		cmocka_unit_test(finding_escapes_severity_in_its_heading_id_and_every_text),
+		cmocka_unit_test(finding_heading_of_a_known_severity_is_unchanged),
+		cmocka_unit_test(audit_row_escapes_a_target_that_is_not_a_node_id),
+		cmocka_unit_test(audit_row_links_a_node_id_target),
+		cmocka_unit_test(audit_page_frame_prints_no_value_raw),
+		cmocka_unit_test(dashboard_escapes_node_id_strings_search_and_range),
+		cmocka_unit_test(node_page_escapes_node_id_in_every_link_and_form),
+		cmocka_unit_test(json_node_keeps_the_document_valid_whatever_the_node_id),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
