@@ -21,7 +21,9 @@ OPT	?= -O2
 endif
 
 PKGS	= libmicrohttpd sqlite3 jansson yajl libsodium libcurl libcrypto libsystemd
-HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
+# The libraries, and brotli (the static assets are precompressed at build).
+HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && \
+	command -v brotli >/dev/null && echo yes)
 # Missing libraries: install them (scripts/install-deps.sh) before anything is built.
 ifneq ($(HAVE_DEPS),yes)
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
@@ -30,7 +32,8 @@ INSTALL_RC := $(shell ./scripts/install-deps.sh 1>&2; echo $$?)
 ifneq ($(INSTALL_RC),0)
 $(error scripts/install-deps.sh failed)
 endif
-HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && echo yes)
+HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && \
+	command -v brotli >/dev/null && echo yes)
 endif
 endif
 
@@ -54,7 +57,10 @@ COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 # embedded into the command center (served at a versioned static path).
 HTMX_JS	   = node_modules/htmx.org/dist/htmx.min.js
 HTMX_OBJ   = $(BUILD)/gen/htmx.o
-CC_OBJ	   = $(CC_SRC:%.c=$(BUILD)/%.o) $(HTMX_OBJ)
+# The stylesheet, embedded the same way (its version: its content's hash).
+VM_CSS	   = command-center/static/vm.css
+CSS_OBJ	   = $(BUILD)/gen/vm_css.o
+CC_OBJ	   = $(CC_SRC:%.c=$(BUILD)/%.o) $(HTMX_OBJ) $(CSS_OBJ)
 AGENT_OBJ  = $(AGENT_SRC:%.c=$(BUILD)/%.o)
 CC_LIB_OBJ    = $(filter-out $(BUILD)/command-center/main.o,$(CC_OBJ))
 AGENT_LIB_OBJ = $(filter-out $(BUILD)/node-agent/main.o,$(AGENT_OBJ))
@@ -87,6 +93,14 @@ $(BUILD)/gen/htmx.c: $(HTMX_JS) scripts/embed.sh
 	    $$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' node_modules/htmx.org/package.json) $@
 
 $(BUILD)/gen/htmx.o: $(BUILD)/gen/htmx.c
+	$(CC) -std=c17 $(CFLAGS) $(SANFLAGS) -fPIE -c -o $@ $<
+
+$(BUILD)/gen/vm_css.c: $(VM_CSS) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed.sh vm_css $(VM_CSS) \
+	    $$(sha256sum $(VM_CSS) | cut -c1-8) $@
+
+$(BUILD)/gen/vm_css.o: $(BUILD)/gen/vm_css.c
 	$(CC) -std=c17 $(CFLAGS) $(SANFLAGS) -fPIE -c -o $@ $<
 
 $(BUILD)/vaultmesh-command-center: $(CC_OBJ) $(COMMON_OBJ)

@@ -359,7 +359,10 @@ int		 store_command_queue(struct store *s, struct cmd_new *c,
 /* Marks up to max open commands of node_id delivered and returns them. */
 int		 store_commands_deliver(struct store *s, const char *node_id,
 		    int64_t now, size_t max, struct cmd_wire **out, size_t *n);
-/* Puts delivered commands back in the queue (the answer never left). */
+/*
+ * Puts delivered commands back in the queue (the answer never left): how
+ * many went back (a lease may have taken some already), or -1.
+ */
 int		 store_commands_undeliver(struct store *s,
 		    const struct cmd_wire *w, size_t n);
 void		 cmd_wire_free(struct cmd_wire *w, size_t n);
@@ -385,10 +388,17 @@ int		 store_commands_release(struct store *s, int64_t before,
 /* Calls fn with each node's number of queued commands. */
 int		 store_commands_pending(struct store *s,
 		    void (*fn)(const char *node_id, int n, void *arg), void *arg);
-/* The node's newest commands, newest first. */
+/* Which of a node's commands a history page shows. */
+struct cmd_filter {
+	int64_t		 before;	/* seq below this (0: from the newest) */
+	const char	*status;	/* NULL: any */
+	const char	*command;	/* NULL: any */
+};
+
+/* The node's commands that flt lets through (NULL: all), newest first. */
 int		 store_commands_list(struct store *s, const char *node_id,
-		    int limit, int (*fn)(const struct cmd_row *row, void *arg),
-		    void *arg);
+		    const struct cmd_filter *flt, int limit,
+		    int (*fn)(const struct cmd_row *row, void *arg), void *arg);
 /* One operator action: who, when, from where, what, result. */
 struct audit_rec {
 	int64_t		 at;
@@ -403,8 +413,16 @@ struct audit_rec {
 int		 store_audit_add(struct store *s, const struct audit_rec *a);
 /* 0 when the store answers a trivial query (its lock is not stuck). */
 int		 store_ping(struct store *s);
-/* Entries with id < before (0: newest), newest first. */
-int		 store_audit_list(struct store *s, int64_t before, int limit,
+/* Which audit entries a page shows. */
+struct audit_filter {
+	int64_t		 before;	/* id below this (0: from the newest) */
+	const char	*action;	/* NULL: any */
+	const char	*target;	/* NULL: any (a node id, say) */
+};
+
+/* The entries flt lets through (NULL: all), newest first. */
+int		 store_audit_list(struct store *s, const struct audit_filter *flt,
+		    int limit,
 		    int (*fn)(int64_t id, const struct audit_rec *a, void *arg),
 		    void *arg);
 
@@ -508,6 +526,12 @@ size_t		 fleet_settling(struct fleet *f);
 /* 1 if token is the live token of some approved node; th its hash. */
 int		 fleet_token_known(struct fleet *f, const char *token,
 		    unsigned char th[TOKEN_HASH_LEN]);
+/*
+ * The hostname of node_id (deleted nodes too) into out: 0, or -1 when no
+ * node has that id.
+ */
+int		 fleet_hostname(struct fleet *f, const char *node_id, char *out,
+		    size_t outlen);
 /* 1 if node_id is an approved node. */
 int		 fleet_approved(struct fleet *f, const char *node_id);
 /* Checks a bearer token against node_id, in constant time. */
@@ -550,21 +574,31 @@ struct node_view *fleet_list_range(struct fleet *f, int64_t now, size_t start,
 		    size_t max, size_t *n, char ***heartbeats);
 /* What a page of the dashboard's table is a part of. */
 struct fleet_counts {
-	size_t		 total;		/* nodes in the fleet */
-	size_t		 by_level[3];	/* enum level */
+	size_t		 total;		/* nodes in the fleet (not deleted) */
+	size_t		 by_level[3];	/* enum level, revoked nodes apart */
+	size_t		 revoked;
 	size_t		 matched;	/* nodes the filter lets through */
 };
+/* fleet_page()'s level for the revoked nodes alone. */
+#define FLEET_REVOKED	3
 /*
  * One page of the dashboard's table: the views of the nodes at level (-1:
- * any) whose hostname, id or profile contains q (NULL or "": all), from
- * the first-th match on, at most max, in the dashboard's order (red first,
- * then by hostname and id). The order and the counts are kept as nodes
- * change, so without q this costs the page, not the fleet.
+ * any, FLEET_REVOKED: the revoked ones) whose hostname, id or profile
+ * contains q (NULL or "": all), from the first-th match on, at most max,
+ * in the dashboard's order (red first, then by hostname and id; revoked
+ * nodes after the green ones, counted by no level). The order and the
+ * counts are kept as nodes change, so without q this costs the page, not
+ * the fleet.
  */
 struct node_view *fleet_page(struct fleet *f, int64_t now, int level,
 		    const char *q, size_t first, size_t max, size_t *n,
 		    struct fleet_counts *c);
-/* Adds delta to the node's queued-command count: the new count, or -1. */
+/*
+ * Adds delta to the node's queued-command count: the new count (below
+ * zero for a moment when a decrement overtakes its increment), or -1.
+ * Each delta is one transition of the store (queued, delivered, put back,
+ * released, expired, answered), so the sum stays the store's count.
+ */
 int		 fleet_pending_add(struct fleet *f, const char *node_id,
 		    int delta);
 /* Records a stored scan's time and severity counts. */
@@ -638,6 +672,13 @@ struct listen_opts {
  */
 struct server	*server_start(const struct listen_opts *lo,
 		    const struct route *table, char *err, size_t errlen);
+/*
+ * The same in two steps: server_listen() binds (so a bad address stops
+ * the program before it creates anything), server_run() serves.
+ */
+struct server	*server_listen(const struct listen_opts *lo,
+		    const struct route *table, char *err, size_t errlen);
+int		 server_run(struct server *s, char *err, size_t errlen);
 void		 http_set_body_budget(size_t bytes);
 /* Body bytes reserved by requests now (for /metrics and tests). */
 size_t		 http_body_held(void);
@@ -667,6 +708,13 @@ const char	*req_cookie(struct req *r, const char *name);
 /* The verified operator identity (Cloudflare Access), or NULL. */
 const char	*req_who(const struct req *r);
 void		 req_set_who(struct req *r, const char *who);
+/*
+ * Renders an error as a page for a browser (resp_error() calls it for
+ * a client that asks for text/html; everyone else gets JSON).
+ */
+typedef void (*error_page_fn)(struct req *r, struct buf *b, unsigned status,
+    const char *code, const char *msg);
+void		 req_set_error_page(struct req *r, error_page_fn fn);
 /* What a gate proved (a token's hash): at most 32 bytes, or NULL. */
 void		 req_set_auth(struct req *r, const unsigned char *p, size_t n);
 const unsigned char *req_auth(const struct req *r);
@@ -700,12 +748,14 @@ void		 resp_html(struct req *r, unsigned status, struct buf *body);
 void		 resp_error(struct req *r, unsigned status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void		 resp_redirect(struct req *r, const char *location);
+/* 200 with HX-Redirect: htmx loads location as a whole page. */
+void		 resp_hx_redirect(struct req *r, const char *location);
 /*
  * A static asset compiled into the program (data outlives every request),
  * cached for a year: serve it at a path that changes with its content.
  */
 void		 resp_static(struct req *r, const char *ctype, const void *data,
-		    size_t len);
+		    size_t len, const char *encoding);
 /*
  * A streamed answer (chunked): fn appends the next part to out and returns
  * 1 when more follows, 0 for the last part, -1 on failure (the connection
@@ -823,6 +873,8 @@ void	 h_node_approve(struct req *r);
 void	 h_node_revoke(struct req *r);
 void	 h_node_reject(struct req *r);
 void	 h_node_delete(struct req *r);
+/* GET /nodes/<id>/{revoke,reject,delete}: the page that asks first. */
+void	 h_node_confirm(struct req *r);
 void	 h_healthz(struct req *r);
 void	 h_metrics(struct req *r);
 /* operator.c */
@@ -843,6 +895,12 @@ void	 h_audit(struct req *r);
 /* Answers the node page (status, with error shown when not NULL). */
 void	 node_page(struct req *r, const char *node_id, unsigned status,
 	    const char *error);
+/*
+ * The same after the command form for command was refused (error): the
+ * refusal next to that form, with what the operator typed in it.
+ */
+void	 node_page_refused(struct req *r, const char *node_id, unsigned status,
+	    const char *error, const char *command);
 /* commands.c */
 /*
  * Signs, stores and dispatches one command (checked by the caller):
@@ -860,9 +918,13 @@ int	 result_parse(json_t *root, struct cmd_result *res, struct finding **f,
 void	 h_agent_commands(struct req *r);
 void	 h_command_result(struct req *r);
 void	 h_node_commands_json(struct req *r);
+/* GET /nodes/<id>/history: the command history page (filters, paging). */
+void	 h_node_history(struct req *r);
 void	 h_static_css(struct req *r);
 
 /* html.c: pages and fragments into b (see html_dash, html_node below). */
+#define NODE_COMMANDS_SHOWN 50	/* on the node page; older ones: history */
+#define SPARK_MIN	3	/* samples a sparkline needs to draw a line */
 #define DASH_PAGE_ROWS 100
 
 struct dash_filter {
@@ -875,15 +937,19 @@ struct dash_filter {
 void	 html_command_row(struct buf *b, const struct cmd_row *c, int64_t now);
 /* Renders f under a heading per severity; group[16] tracks the current one. */
 void	 html_finding(struct buf *b, const struct finding *f, char group[16]);
-void	 html_audit_begin(struct buf *b);
-void	 html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a);
-void	 html_audit_end(struct buf *b, int n, int64_t older);
+void	 html_audit_begin(struct buf *b, const struct audit_filter *flt);
+/* hostname: the target node's, shown beside its id (NULL: none). */
+void	 html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a,
+	    const char *hostname);
+void	 html_audit_end(struct buf *b, int n, int64_t older,
+	    const struct audit_filter *flt);
 /* json rendering of one node (operator views). */
 int	 json_node(struct buf *b, const struct node_view *v, const char *hb_json);
 
 /* keys.c: the command-signing key. */
-int	 keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
-	    char *err, size_t errlen);
+/* name: what pointed at path ("VAULTMESH_CC_KEY_PATH"), for errors. */
+int	 keys_load(const char *name, const char *path, unsigned char sk[64],
+	    unsigned char pk[32], char *err, size_t errlen);
 
 /* ---- live pages and pictures (issue 7): history.c, store.c, html.c -- */
 
@@ -988,11 +1054,28 @@ struct node_parts {
 	const char		*commands;	/* html_command_row()s */
 	int			 any_commands;
 	const char		*enroll_peer;	/* where it enrolled from, or "" */
+	/* A refused command form: shown at that form, what was typed kept. */
+	const char		*refused_cmd;
+	const char		*typed_unit;
+	const char		*typed_lines;
 };
 
 int		 html_dash(struct buf *b, struct dash_view *d, enum page_part part);
 int		 html_node(struct buf *b, const struct node_parts *p,
 		    enum page_part part);
+/* The page that asks before action ("revoke", "reject", "delete"). */
+int		 html_confirm(struct buf *b, const struct node_view *v,
+		    const char *action);
+/*
+ * The command history page of v: rows (html_command_row()s, n of them),
+ * filtered by flt, the older page from before seq older (0: none).
+ */
+int		 html_history(struct buf *b, const struct node_view *v,
+		    const struct cmd_filter *flt, const char *rows, int n,
+		    int64_t older, const char *const *statuses);
+/* An error page: what went wrong, and a link back (href, label). */
+int		 html_error(struct buf *b, unsigned status, const char *code,
+		    const char *msg, const char *back, const char *back_label);
 /* The versioned paths of the stylesheet and of htmx ("/static/..."). */
 const char	*static_css_path(void);
 const char	*static_htmx_path(void);

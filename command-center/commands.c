@@ -4,6 +4,7 @@
  * the node's policy, signed and committed before it is answered; then the
  * node's waiting poll is woken.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +113,8 @@ refuse(struct req *r, int form, const char *node_id, unsigned status,
 {
 	audit(r, "queue", node_id, msg, code);
 	if (form)
-		node_page(r, node_id, status, msg);
+		node_page_refused(r, node_id, status, msg,
+		    req_form(r, "command"));
 	else
 		resp_error(r, status, code, "%s", msg);
 }
@@ -163,8 +165,13 @@ h_queue_command(struct req *r)
 		goto out;
 	}
 	if (cmd_check(name, sc.args, why, sizeof(why)) == -1) {
-		refuse(r, form, id, 400, strncmp(why, "unknown_command", 15) ?
-		    "invalid_args" : "unknown_command", why);
+		const char	*code = strncmp(why, "unknown_command", 15) ?
+				    "invalid_args" : "unknown_command";
+		size_t		 n = strlen(code);
+
+		/* The message says what is wrong; the code is beside it. */
+		refuse(r, form, id, 400, code, strncmp(why, code, n) == 0 &&
+		    why[n] == ':' ? why + n + 1 + (why[n + 1] == ' ') : why);
 		goto out;
 	}
 	if (!policy_allows(v.os_profile, name)) {
@@ -228,14 +235,20 @@ has_work(const char *node_id)
 static void
 poll_done(struct req *r, void *arg, int ok)
 {
-	struct poll *p = arg;
+	struct poll	*p = arg;
+	int		 back;
 
 	(void)r;
 	dispatch_waiter_free(p->w);
 	if (!ok && p->nsent > 0) {
-		/* The answer never left: the commands wait for the next poll. */
-		if (store_commands_undeliver(app.store, p->sent, p->nsent) == 0)
-			fleet_pending_add(app.fleet, p->node_id, (int)p->nsent);
+		/*
+		 * The answer never left: the commands wait for the next poll.
+		 * Only those that went back count (a lease that ran out
+		 * meanwhile queued some of them already, and counted them).
+		 */
+		if ((back = store_commands_undeliver(app.store, p->sent,
+		    p->nsent)) > 0)
+			fleet_pending_add(app.fleet, p->node_id, back);
 		log_warn("delivery_failed", "node_id=%s count=%zu", p->node_id,
 		    p->nsent);
 	}
@@ -611,29 +624,157 @@ command_json(const struct cmd_row *c, void *arg)
 	return buf_failed(b) ? -1 : 0;
 }
 
+/* The command statuses, for a history filter. */
+static const char *const cmd_statuses[] = {
+	"queued", "delivered", "ok", "error", "rejected", "timeout", "expired",
+	NULL,
+};
+
+/*
+ * A history page's filter from the query: before (a seq), status and
+ * command (names from their fixed lists): 0, or -1 answered 400.
+ */
+static int
+history_filter(struct req *r, struct cmd_filter *flt)
+{
+	const char	*before = req_query(r, "before");
+	const char	*st = req_query(r, "status");
+	const char	*cmd = req_query(r, "command");
+	char		*end;
+	int		 ok;
+
+	memset(flt, 0, sizeof(*flt));
+	if (before != NULL && *before != '\0') {
+		errno = 0;
+		flt->before = strtoll(before, &end, 10);
+		if (errno != 0 || *end != '\0' || flt->before < 1) {
+			resp_error(r, 400, "invalid_field", "before: must be a "
+			    "command's seq (a whole number from 1)");
+			return -1;
+		}
+	}
+	if (st != NULL && *st != '\0') {
+		ok = 0;
+		for (int i = 0; cmd_statuses[i] != NULL; i++)
+			if (strcmp(st, cmd_statuses[i]) == 0)
+				ok = 1;
+		if (!ok) {
+			resp_error(r, 400, "invalid_field", "status: must be "
+			    "queued, delivered, ok, error, rejected, timeout or "
+			    "expired");
+			return -1;
+		}
+		flt->status = st;
+	}
+	if (cmd != NULL && *cmd != '\0') {
+		ok = 0;
+		for (int i = 0; cmd_catalog[i].name != NULL; i++)
+			if (strcmp(cmd, cmd_catalog[i].name) == 0)
+				ok = 1;
+		if (!ok) {
+			resp_error(r, 400, "invalid_field", "command: not a "
+			    "command of the catalog");
+			return -1;
+		}
+		flt->command = cmd;
+	}
+	return 0;
+}
+
+/* One page of history rows, and where the next older page starts. */
+struct history_page {
+	struct buf	*b;
+	int		 html;
+	int		 n;
+	int64_t		 last_seq;
+	int64_t		 now;
+};
+
+static int
+history_row_out(const struct cmd_row *c, void *arg)
+{
+	struct history_page *h = arg;
+
+	h->n++;
+	h->last_seq = c->seq;
+	if (h->html) {
+		html_command_row(h->b, c, h->now);
+		return buf_failed(h->b) ? -1 : 0;
+	}
+	return command_json(c, h->b);
+}
+
+/* The node of /nodes/<id>/...: 0, or -1 answered (400, 404). */
+static int
+history_node(struct req *r, const char **id, struct node_view *v)
+{
+	if ((*id = node_id_param(r)) == NULL)
+		return -1;
+	if (fleet_get(app.fleet, *id, time(NULL), v, NULL) == -1) {
+		resp_error(r, 404, "unknown_node", "no node with this id");
+		return -1;
+	}
+	return 0;
+}
+
 void
 h_node_commands_json(struct req *r)
 {
 	struct node_view	 v;
+	struct cmd_filter	 flt;
+	struct history_page	 h;
 	const char		*id;
-	char			*hb = NULL;
 	struct buf		 b;
 
-	if ((id = node_id_param(r)) == NULL)
+	if (history_node(r, &id, &v) == -1 || history_filter(r, &flt) == -1)
 		return;
-	if (fleet_get(app.fleet, id, time(NULL), &v, &hb) == -1) {
-		resp_error(r, 404, "unknown_node", "no node with this id");
-		return;
-	}
-	free(hb);
 	buf_init(&b, 64u << 20);
 	buf_puts(&b, "{\"commands\":[");
-	if (store_commands_list(app.store, id, HISTORY_MAX, command_json,
-	    &b) == -1) {
+	memset(&h, 0, sizeof(h));
+	h.b = &b;
+	if (store_commands_list(app.store, id, &flt, HISTORY_MAX,
+	    history_row_out, &h) == -1) {
 		buf_free(&b);
 		resp_error(r, 503, "store_unavailable", "history unavailable");
 		return;
 	}
-	buf_puts(&b, "]}");
+	/* A full page may have older ones: where the next page starts. */
+	if (h.n == HISTORY_MAX)
+		buf_printf(&b, "],\"next_before\":%lld}", (long long)h.last_seq);
+	else
+		buf_puts(&b, "],\"next_before\":null}");
 	resp_json(r, 200, &b);
+}
+
+void
+h_node_history(struct req *r)
+{
+	struct node_view	 v;
+	struct cmd_filter	 flt;
+	struct history_page	 h;
+	struct buf		 rows, b;
+	const char		*id;
+
+	if (req_wants_json(r)) {
+		h_node_commands_json(r);
+		return;
+	}
+	if (history_node(r, &id, &v) == -1 || history_filter(r, &flt) == -1)
+		return;
+	buf_init(&rows, 64u << 20);
+	memset(&h, 0, sizeof(h));
+	h.b = &rows;
+	h.html = 1;
+	h.now = time(NULL);
+	if (store_commands_list(app.store, id, &flt, HISTORY_MAX,
+	    history_row_out, &h) == -1) {
+		buf_free(&rows);
+		resp_error(r, 503, "store_unavailable", "history unavailable");
+		return;
+	}
+	buf_init(&b, 64u << 20);
+	html_history(&b, &v, &flt, rows.p != NULL ? rows.p : "", h.n,
+	    h.n == HISTORY_MAX ? h.last_seq : 0, cmd_statuses);
+	buf_free(&rows);
+	resp_html(r, 200, &b);
 }

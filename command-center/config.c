@@ -68,50 +68,77 @@ addr_is_loopback(const char *host)
 	return 0;
 }
 
+/* Adds the secret p (n bytes, taken as it is): 0, or -1 with err. */
+static int
+add_secret(struct config *c, const char *p, size_t n, const char *what,
+    char *err, size_t errlen)
+{
+	if (n > 256) {
+		snprintf(err, errlen, "%s: a secret is longer than 256 bytes",
+		    what);
+		return -1;
+	}
+	if (c->nsecrets == ENROLL_SECRETS_MAX) {
+		snprintf(err, errlen, "%s: at most %d enroll secrets in all",
+		    what, ENROLL_SECRETS_MAX);
+		return -1;
+	}
+	if ((c->secrets[c->nsecrets] = strndup(p, n)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", what);
+		return -1;
+	}
+	c->nsecrets++;
+	return 0;
+}
+
 /*
- * Adds the secrets in text, separated by sep (commas in the variable,
- * lines in the credential file; blank entries and "#" lines skipped).
+ * Adds the secrets of a file's text: one a line (trailing blanks and the
+ * line end dropped; empty lines and lines starting with "#" skipped), so a
+ * new secret can be added before the old one goes.
  */
 static int
-add_secrets(struct config *c, const char *text, char sep, const char *what,
+add_secret_lines(struct config *c, const char *text, const char *what,
     char *err, size_t errlen)
 {
 	const char *p = text;
 
 	while (*p != '\0') {
-		const char	*e = strchr(p, sep);
+		const char	*e = strchr(p, '\n');
 		size_t		 n = e != NULL ? (size_t)(e - p) : strlen(p);
 
 		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' ||
 		    p[n - 1] == '\r'))
 			n--;
-		while (n > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			n--;
-		}
-		if (n > 256) {
-			snprintf(err, errlen, "%s: a secret is longer than 256 "
-			    "bytes", what);
+		if (n > 0 && *p != '#' &&
+		    add_secret(c, p, n, what, err, errlen) == -1)
 			return -1;
-		}
-		if (n > 0 && *p != '#') {
-			if (c->nsecrets == ENROLL_SECRETS_MAX) {
-				snprintf(err, errlen, "%s: at most %d enroll "
-				    "secrets", what, ENROLL_SECRETS_MAX);
-				return -1;
-			}
-			if ((c->secrets[c->nsecrets] = strndup(p, n)) == NULL) {
-				snprintf(err, errlen, "%s: out of memory", what);
-				return -1;
-			}
-			c->nsecrets++;
-		}
-		p = strchr(p, sep);
-		if (p == NULL)
+		if (e == NULL)
 			break;
-		p++;
+		p = e + 1;
 	}
 	return 0;
+}
+
+/* Reads the secrets of the file at path (what names it in errors). */
+static int
+secret_file(struct config *c, const char *path, const char *what,
+    int missing_ok, char *err, size_t errlen)
+{
+	char	*text;
+	size_t	 len;
+	int	 rc;
+
+	if ((text = file_read(path, ENROLL_SECRETS_MAX * 258, &len)) == NULL) {
+		if (missing_ok && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: cannot read %s: %s", what, path,
+		    errno == EFBIG ? "too long" : strerror(errno));
+		return -1;
+	}
+	rc = add_secret_lines(c, text, what, err, errlen);
+	sodium_memzero(text, len);
+	free(text);
+	return rc;
 }
 
 void
@@ -151,9 +178,7 @@ credentials(struct config *c, char *err, size_t errlen)
 {
 	static char	 key_path[4200];
 	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
-	char		 path[4200], *text;
-	size_t		 len;
-	int		 rc;
+	char		 path[4200];
 
 	if (dir == NULL || *dir == '\0')
 		return 0;
@@ -165,20 +190,9 @@ credentials(struct config *c, char *err, size_t errlen)
 	/* One secret a line: a new one can be added before the old goes. */
 	if (c->enroll_secret == NULL) {
 		snprintf(path, sizeof(path), "%s/enroll-secret", dir);
-		if ((text = file_read(path, ENROLL_SECRETS_MAX * 258, &len)) !=
-		    NULL) {
-			rc = add_secrets(c, text, '\n',
-			    "CREDENTIALS_DIRECTORY/enroll-secret", err, errlen);
-			sodium_memzero(text, len);
-			free(text);
-			if (rc == -1)
-				return -1;
-		} else if (errno != ENOENT) {
-			snprintf(err, errlen, "CREDENTIALS_DIRECTORY: cannot read "
-			    "enroll-secret: %s", errno == EFBIG ? "too long" :
-			    strerror(errno));
+		if (secret_file(c, path, "CREDENTIALS_DIRECTORY/enroll-secret",
+		    1, err, errlen) == -1)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -186,7 +200,7 @@ credentials(struct config *c, char *err, size_t errlen)
 static int
 load(struct config *c, char *err, size_t errlen)
 {
-	const char *listen;
+	const char *listen, *sfile;
 
 	memset(c, 0, sizeof(*c));
 	if (env_str("VAULTMESH_LISTEN", "127.0.0.1:8088", 80, &listen, err,
@@ -225,8 +239,7 @@ load(struct config *c, char *err, size_t errlen)
 	    errlen) == -1 ||
 	    env_str("VAULTMESH_CC_KEY_PATH", "cc-ed25519.key", 4096,
 	    &c->key_path, err, errlen) == -1 ||
-	    env_str("VAULTMESH_ENROLL_SECRET", NULL, ENROLL_SECRETS_MAX * 257,
-	    &c->enroll_secret,
+	    env_str("VAULTMESH_ENROLL_SECRET", NULL, 256, &c->enroll_secret,
 	    err, errlen) == -1 ||
 	    env_str("VAULTMESH_POLICY_PATH", NULL, 4096, &c->policy_path,
 	    err, errlen) == -1 ||
@@ -275,16 +288,17 @@ load(struct config *c, char *err, size_t errlen)
 	    env_long("VAULTMESH_THREADS", 0, 0, 64, &c->threads, err,
 	    errlen) == -1)
 		return -1;
-	if (c->enroll_secret != NULL && add_secrets(c, c->enroll_secret, ',',
-	    "VAULTMESH_ENROLL_SECRET", err, errlen) == -1)
+	/* The variable holds one secret, whole; a file may hold several. */
+	if (c->enroll_secret != NULL && add_secret(c, c->enroll_secret,
+	    strlen(c->enroll_secret), "VAULTMESH_ENROLL_SECRET", err,
+	    errlen) == -1)
+		return -1;
+	if (env_str("VAULTMESH_ENROLL_SECRET_FILE", NULL, 4096, &sfile, err,
+	    errlen) == -1 || (sfile != NULL && secret_file(c, sfile,
+	    "VAULTMESH_ENROLL_SECRET_FILE", 0, err, errlen) == -1))
 		return -1;
 	if (credentials(c, err, errlen) == -1)
 		return -1;
-	if (c->enroll_secret != NULL && c->nsecrets == 0) {
-		snprintf(err, errlen, "VAULTMESH_ENROLL_SECRET: holds no secret "
-		    "(a comma-separated list of secrets)");
-		return -1;
-	}
 	if (log_set_level(c->log_level) == -1) {
 		snprintf(err, errlen, "VAULTMESH_LOG: must be error, warn, info "
 		    "or debug, got \"%.16s\"", c->log_level);

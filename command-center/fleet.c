@@ -87,8 +87,10 @@ struct fleet {
 	struct fnode		**order;	/* f->n entries unless dirty */
 	int			 order_dirty;
 	size_t			 by_level[3];	/* nodes shown, per level */
+	size_t			 nrevoked;	/* after the levels in the order */
 	size_t			 nhidden;	/* deleted: last in the order */
 	size_t			 npending;	/* status pending */
+	size_t			 pending_inflight;	/* admitted, committing */
 	/* New pending nodes: at most max_pending, a token bucket for the rate. */
 	size_t			 max_pending;
 	double			 pending_tokens, pending_rate;	/* per second */
@@ -240,14 +242,25 @@ is_deleted(const struct fnode *n)
 	return n->r.status == NODE_DELETED;
 }
 
+/*
+ * Where a node sits in the dashboard's order: pending and approved nodes
+ * by attention (0), then revoked ones, apart from the attention counts
+ * (1), then deleted ones, kept (their ids stay taken) but never shown (2).
+ */
+static int
+rank_of(const struct fnode *n)
+{
+	return n->r.status == NODE_DELETED ? 2 :
+	    n->r.status == NODE_REVOKED ? 1 : 0;
+}
+
 static int
 order_cmp(const struct fnode *x, const struct fnode *y)
 {
 	int c;
 
-	/* Deleted nodes are kept (their ids stay taken) but never shown. */
-	if (is_deleted(x) != is_deleted(y))
-		return is_deleted(x) - is_deleted(y);
+	if (rank_of(x) != rank_of(y))
+		return rank_of(x) - rank_of(y);
 	if (x->level != y->level)
 		return (int)y->level - (int)x->level;	/* red first */
 	if ((c = strcmp(x->r.hostname, y->r.hostname)) != 0)
@@ -375,7 +388,7 @@ attend(struct fleet *f, struct fnode *n, int64_t now)
 	enum level		 l;
 	size_t			 pos;
 
-	if (is_deleted(n)) {
+	if (rank_of(n) != 0) {		/* not counted by level */
 		n->due = INT64_MAX;
 		return 0;
 	}
@@ -422,6 +435,43 @@ attend_all(struct fleet *f, int64_t now)
 		}
 	}
 	order_rebuild(f);
+}
+
+/* With the lock: adds (d 1) or takes (d -1) n to the counts it is in. */
+static void
+count(struct fleet *f, const struct fnode *n, int d)
+{
+	size_t *c = rank_of(n) == 2 ? &f->nhidden : rank_of(n) == 1 ?
+	    &f->nrevoked : &f->by_level[n->level];
+
+	*c = d > 0 ? *c + 1 : *c - 1;
+	if (n->r.status == NODE_PENDING)
+		f->npending = d > 0 ? f->npending + 1 : f->npending - 1;
+}
+
+/*
+ * With the lock: n's status becomes st (committed already); its token
+ * stops working unless it stays approved, and its counts and its place in
+ * the order follow.
+ */
+static void
+status_move(struct fleet *f, struct fnode *n, enum node_status st)
+{
+	size_t pos;
+
+	if (n->r.has_token && st != NODE_APPROVED) {
+		token_index_del(f, n->num);
+		n->r.has_token = 0;
+		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
+	}
+	pos = order_pos(f, n);
+	count(f, n, -1);
+	n->r.status = st;
+	count(f, n, 1);
+	order_fix(f, n, pos);
+	/* Back among the levels: its level is evaluated (and moved) now. */
+	if (rank_of(n) == 0)
+		(void)attend(f, n, time(NULL));
 }
 
 /* Appends a copy of rec; 0 or -1. Caller holds the lock (or is alone). */
@@ -484,12 +534,7 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	}
 	/* Counted green and placed last, then evaluated and moved. */
 	n->level = LEVEL_GREEN;
-	if (is_deleted(n))
-		f->nhidden++;
-	else
-		f->by_level[LEVEL_GREEN]++;
-	if (n->r.status == NODE_PENDING)
-		f->npending++;
+	count(f, n, 1);
 	f->order[f->n - 1] = n;
 	order_fix(f, n, f->order_dirty ? SIZE_MAX : f->n - 1);
 	attend(f, n, time(NULL));
@@ -991,7 +1036,8 @@ pending_admit(struct fleet *f)
 {
 	int64_t now = mono_ms();
 
-	if (f->npending >= f->max_pending)
+	/* Those admitted and still committing count: the lock is let go. */
+	if (f->npending + f->pending_inflight >= f->max_pending)
 		return ENROLL_PENDING_FULL;
 	f->pending_tokens += (double)(now - f->pending_refill_ms) / 1000.0 *
 	    f->pending_rate;
@@ -1001,6 +1047,7 @@ pending_admit(struct fleet *f)
 	if (f->pending_tokens < 1.0)
 		return ENROLL_THROTTLED;
 	f->pending_tokens -= 1.0;
+	f->pending_inflight++;
 	return ENROLL_PENDING;
 }
 
@@ -1057,6 +1104,11 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		pthread_mutex_lock(&f->mu);
 		added = stored == 0 && fleet_add(f, &rec) == 0 &&
 		    dirty_reserve(f) == 0;
+		if (!secret_ok) {	/* counted in npending now, or not at all */
+			f->pending_inflight--;
+			if (!added)
+				f->pending_tokens += 1.0;
+		}
 		if (stored == 0 && !added)
 			log_err("fleet_error", "op=enroll node_id=%s "
 			    "error=out_of_memory", er->node_id);
@@ -1112,9 +1164,7 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 	pthread_mutex_lock(&f->mu);
 	if (stored == -1)
 		goto out;
-	if (n->r.status == NODE_PENDING)
-		f->npending--;
-	n->r.status = NODE_APPROVED;
+	status_move(f, n, NODE_APPROVED);
 	memcpy(n->r.token_hash, th, TOKEN_HASH_LEN);
 	n->r.has_token = 1;
 	if (index_add(f, &f->by_token, n->num) == -1) {
@@ -1154,6 +1204,21 @@ fleet_token_known(struct fleet *f, const char *token,
 	    th) != NULL;
 	pthread_mutex_unlock(&f->mu);
 	return known;
+}
+
+int
+fleet_hostname(struct fleet *f, const char *node_id, char *out, size_t outlen)
+{
+	struct fnode	*n;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, node_id)) != NULL) {
+		snprintf(out, outlen, "%s", n->r.hostname);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return rc;
 }
 
 int
@@ -1286,26 +1351,10 @@ fleet_heartbeat_auth(struct fleet *f, struct heartbeat *hb,
 	pthread_mutex_lock(&f->mu);
 	if ((res = auth_locked(f, hb->node_id, th, &n)) == AUTH_OK) {
 		*failed = heartbeat_locked(f, n, hb) == -1;
-		*pending = n->pending;
+		*pending = n->pending > 0 ? n->pending : 0;
 	}
 	pthread_mutex_unlock(&f->mu);
 	return res;
-}
-
-/*
- * With the lock: n leaves its status (committed already): its token, if
- * any, stops working, and a pending node no longer counts as one.
- */
-static void
-leave_status(struct fleet *f, struct fnode *n)
-{
-	if (n->r.has_token) {
-		token_index_del(f, n->num);
-		n->r.has_token = 0;
-		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
-	}
-	if (n->r.status == NODE_PENDING)
-		f->npending--;
 }
 
 int
@@ -1332,8 +1381,7 @@ fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
 	pthread_mutex_lock(&f->mu);
 	if (rc == -1)
 		goto out;
-	leave_status(f, n);
-	n->r.status = st;
+	status_move(f, n, st);
 out:
 	settle_end(f, node_id);
 	pthread_mutex_unlock(&f->mu);
@@ -1344,7 +1392,6 @@ int
 fleet_delete(struct fleet *f, const char *node_id, int only_pending)
 {
 	struct fnode	*n;
-	size_t		 pos;
 	int		 rc = -2;
 
 	pthread_mutex_lock(&f->mu);
@@ -1360,14 +1407,8 @@ fleet_delete(struct fleet *f, const char *node_id, int only_pending)
 	pthread_mutex_lock(&f->mu);
 	if (rc == -1)
 		goto out;
-	leave_status(f, n);
 	/* Out of the counts and to the end of the order, where none look. */
-	pos = order_pos(f, n);
-	f->by_level[n->level]--;
-	n->r.status = NODE_DELETED;
-	f->nhidden++;
-	n->due = INT64_MAX;
-	order_fix(f, n, pos);
+	status_move(f, n, NODE_DELETED);
 out:
 	settle_end(f, node_id);
 	pthread_mutex_unlock(&f->mu);
@@ -1390,7 +1431,7 @@ view_of(const struct fleet *f, const struct fnode *n, int64_t now,
 	v->last_heartbeat_at = n->r.last_heartbeat_at;
 	v->last_scan_at = n->r.last_scan_at;
 	memcpy(v->findings, n->r.findings, sizeof(v->findings));
-	v->pending = n->pending;
+	v->pending = n->pending > 0 ? n->pending : 0;
 	v->load1 = n->load1;
 	v->mem_used_pct = n->mem_used_pct;
 	attn_input_of(n, &in);
@@ -1539,12 +1580,15 @@ fleet_page(struct fleet *f, int64_t now, int level, const char *q,
 	attend_all(f, now);
 	memcpy(c->by_level, f->by_level, sizeof(c->by_level));
 	c->total = f->n - f->nhidden;
+	c->revoked = f->nrevoked;
 	/*
-	 * The order runs red, yellow, green, then the deleted ones: a level
-	 * is one stretch of it.
+	 * The order runs red, yellow, green, then the revoked nodes, then
+	 * the deleted ones: a level is one stretch of it.
 	 */
 	hi = f->n - f->nhidden;
-	if (level >= 0) {
+	if (level == FLEET_REVOKED)
+		lo = hi - f->nrevoked;
+	else if (level >= 0) {
 		for (int l = LEVEL_RED; l > level; l--)
 			lo += f->by_level[l];
 		hi = lo + f->by_level[level];
@@ -1575,9 +1619,8 @@ fleet_pending_add(struct fleet *f, const char *node_id, int delta)
 
 	pthread_mutex_lock(&f->mu);
 	if ((n = find(f, node_id)) != NULL) {
+		/* Not clamped: a clamp would lose a decrement for good. */
 		n->pending += delta;
-		if (n->pending < 0)
-			n->pending = 0;
 		rc = n->pending;
 	}
 	pthread_mutex_unlock(&f->mu);

@@ -22,143 +22,30 @@
 #include "command.h"
 #include "util.h"
 
-/* build/gen/htmx.c, from the npm package pinned in package-lock.json. */
-extern const unsigned char	htmx_js[];
-extern const size_t		htmx_js_len;
-extern const char		htmx_js_version[];
+/*
+ * build/gen/htmx.c, from the npm package pinned in package-lock.json, and
+ * build/gen/vm_css.c: each as it is and compressed at build time
+ * (scripts/embed.sh).
+ */
+#define EMBEDDED(n) \
+	extern const unsigned char n[], n##_gz[], n##_br[]; \
+	extern const size_t n##_len, n##_gz_len, n##_br_len; \
+	extern const char n##_version[]
+EMBEDDED(htmx_js);
 
 #define DASH_POLL	"every 5s"
 #define NODE_POLL	"every 3s"
 
-const char vm_css[] =
-    ":root{color-scheme:light dark;--bg:#f4f5f7;--fg:#1b1d21;--muted:#5b6270;"
-    "--card:#fff;--line:#dcdfe4;--red:#c62828;--red-bg:#fdecea;"
-    "--yellow:#8f5b00;--yellow-bg:#fff3d6;--green:#2e7d32;--green-bg:#e6f4e7;"
-    "--link:#1a56b0;--low:#5b7fa8;--info:#98a1b0;--fill:#1a56b0}"
-    "@media (prefers-color-scheme:dark){:root{--bg:#111316;--fg:#e6e8eb;"
-    "--muted:#9aa1ad;--card:#1b1e23;--line:#30353c;--red:#ff7b72;"
-    "--red-bg:#3b1e1e;--yellow:#e3b341;--yellow-bg:#352a12;--green:#5bd36a;"
-    "--green-bg:#13301a;--link:#7fb4ff;--low:#7d9cc4;--info:#6b7280;"
-    "--fill:#7fb4ff}}"
-    "*{box-sizing:border-box}html{-webkit-text-size-adjust:100%}"
-    "body{margin:0;font:15px/1.5 system-ui,-apple-system,'Segoe UI',"
-    "Roboto,sans-serif;background:var(--bg);color:var(--fg)}"
-    "header.top{display:flex;justify-content:space-between;align-items:center;"
-    "flex-wrap:wrap;gap:.4rem 1rem;padding:.7rem 1.2rem;"
-    "border-bottom:1px solid var(--line);background:var(--card)}"
-    "header.top h1{margin:0;font-size:1.1rem;letter-spacing:.01em}"
-    "header.top h1 a{color:inherit;text-decoration:none}"
-    "header.top nav{display:flex;gap:1rem}"
-    "main{padding:1rem 1.2rem 3rem;max-width:1180px;margin:auto}"
-    "h2{font-size:1.05rem;margin:1.4rem 0 .6rem}h3{font-size:.95rem;"
-    "margin:1rem 0 .4rem}a{color:var(--link)}"
-    "a:focus-visible,button:focus-visible,input:focus-visible,"
-    "select:focus-visible{outline:2px solid var(--link);outline-offset:2px}"
-    ".card{background:var(--card);border:1px solid var(--line);"
-    "border-radius:.6rem;padding:.8rem 1rem}"
-    ".scroll{overflow-x:auto;border:1px solid var(--line);border-radius:.6rem;"
-    "background:var(--card)}"
-    "table{border-collapse:collapse;width:100%}"
-    "th,td{text-align:left;padding:.5rem .7rem;border-bottom:1px solid "
-    "var(--line);vertical-align:top}tbody tr:last-child td{border-bottom:0}"
-    "th{font-size:.75rem;text-transform:uppercase;letter-spacing:.04em;"
-    "color:var(--muted);font-weight:600}"
-    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}"
-    ".badge{display:inline-block;padding:.05rem .55rem;border-radius:1rem;"
-    "font-weight:700;font-size:.75rem;letter-spacing:.04em;"
-    "border:1px solid currentColor;white-space:nowrap}"
-    ".badge.red{background:var(--red-bg)}.badge.yellow{background:"
-    "var(--yellow-bg)}.badge.green{background:var(--green-bg)}"
-    ".badge.muted{background:transparent}"
-    ".red{color:var(--red)}.yellow{color:var(--yellow)}"
-    ".green{color:var(--green)}.muted{color:var(--muted)}"
-    ".summary{display:grid;grid-template-columns:repeat(auto-fit,"
-    "minmax(9rem,1fr));gap:.7rem;margin:0 0 1rem}"
-    ".fleet-line{grid-column:1/-1;margin:0;font-weight:600;font-size:1.05rem}"
-    ".fleet-line .asof{font-weight:400;font-size:.8rem;color:var(--muted);"
-    "margin-left:.5rem}"
-    "a.count{display:block;text-decoration:none;background:var(--card);"
-    "border:1px solid var(--line);border-left:5px solid currentColor;"
-    "border-radius:.6rem;padding:.55rem .9rem;font-weight:600}"
-    "a.count:not(.red):not(.yellow):not(.green){color:var(--fg);"
-    "border-left-color:var(--line)}"
-    ".count b{font-size:1.6rem;display:block;line-height:1.2}"
-    "#filter{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;"
-    "margin:0 0 1rem}#filter label{display:flex;flex-direction:column;"
-    "font-size:.8rem;color:var(--muted)}"
-    ".pages{margin:1rem 0;display:flex;gap:1rem;flex-wrap:wrap}"
-    "figure.chart{margin:0 0 1rem;background:var(--card);border:1px solid "
-    "var(--line);border-radius:.6rem;padding:.7rem 1rem}"
-    "figcaption{display:flex;justify-content:space-between;flex-wrap:wrap;"
-    "gap:.3rem 1rem;font-size:.85rem;margin-bottom:.4rem}"
-    "figcaption strong{font-size:.9rem}"
-    ".legend{display:flex;gap:.8rem;flex-wrap:wrap;color:var(--muted)}"
-    ".key::before{content:'';display:inline-block;width:.75rem;height:.75rem;"
-    "border-radius:.15rem;margin-right:.3rem;vertical-align:-.05rem;"
-    "background:currentColor}"
-    ".key.k-low{color:var(--low)}.key.k-info{color:var(--info)}"
-    "svg.plot,svg.spark,svg.bars{display:block;width:100%;height:auto}"
-    "svg.plot{height:11rem}"
-    ".axis{display:flex;justify-content:space-between;font-size:.75rem;"
-    "color:var(--muted)}"
-    ".a-red{fill:var(--red)}.a-yellow{fill:var(--yellow)}"
-    ".a-green{fill:var(--green)}.a-red,.a-yellow,.a-green{opacity:.8}"
-    ".grid{stroke:var(--line);stroke-width:1}"
-    ".line{fill:none;stroke:var(--fill);stroke-width:1.5;"
-    "stroke-linejoin:round}.dot{fill:var(--fill)}"
-    ".under{fill:var(--fill);opacity:.15}"
-    ".s-critical{fill:var(--red)}.s-high{fill:var(--red);opacity:.6}"
-    ".s-medium{fill:var(--yellow)}.s-low{fill:var(--low)}"
-    ".s-info{fill:var(--info)}.s-none{fill:var(--green)}"
-    ".trends{display:grid;grid-template-columns:repeat(auto-fit,"
-    "minmax(16rem,1fr));gap:.7rem;align-items:start}.trends figure.chart{margin:0}"
-    ".cols{display:grid;grid-template-columns:repeat(auto-fit,"
-    "minmax(20rem,1fr));gap:0 1.2rem}"
-    ".node-title{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem "
-    "1rem}.node-title h2{font-size:1.35rem;margin:.4rem 0;"
-    "overflow-wrap:anywhere}"
-    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;"
-    "margin:0}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}"
-    "section{margin-bottom:1.2rem}form.inline{display:inline}"
-    "button{font:inherit;padding:.4rem 1rem;border-radius:.45rem;"
-    "border:1px solid var(--line);background:var(--card);color:var(--fg);"
-    "cursor:pointer;min-height:2.2rem}button:hover{border-color:var(--link)}"
-    "button.danger{border-color:var(--red);color:var(--red)}"
-    ".htmx-request button,button.htmx-request{opacity:.55;cursor:progress}"
-    "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);"
-    "border:1px solid var(--line);border-radius:.4rem;padding:.6rem;"
-    "margin:0;max-height:22rem;overflow:auto;font-size:.82rem}"
-    ".error{border:2px solid var(--red);color:var(--red);padding:.5rem 1rem;"
-    "background:var(--red-bg);border-radius:.5rem}"
-    ".forms{display:grid;gap:.5rem}.forms form{display:flex;flex-wrap:wrap;"
-    "gap:.5rem;align-items:center;background:var(--card);border:1px solid "
-    "var(--line);border-radius:.6rem;padding:.5rem .8rem}"
-    ".forms form strong{min-width:9rem}"
-    "input,select{font:inherit;padding:.35rem .5rem;border:1px solid "
-    "var(--line);border-radius:.4rem;background:var(--card);color:var(--fg);"
-    "min-height:2.2rem}input[type=number]{width:6rem}"
-    "code{font-size:.85em;overflow-wrap:anywhere}"
-    "ul.findings{list-style:none;padding:0;margin:0}li.finding{"
-    "background:var(--card);border:1px solid var(--line);border-radius:.5rem;"
-    "padding:.5rem .8rem;margin:.4rem 0}"
-    "tr.output td{padding-top:0}"
-    "@media (max-width:700px){main{padding:.8rem .7rem 2rem}"
-    "svg.plot{height:8rem}"
-    ".hide-narrow{display:none}th,td{padding:.4rem .45rem}"
-    "header.top{padding:.6rem .8rem}.forms form strong{min-width:0;"
-    "flex-basis:100%}dl{grid-template-columns:1fr}dt{margin-top:.3rem}}";
+EMBEDDED(vm_css);
 
-/* FNV-1a: the stylesheet's path changes with its content. */
+/* The stylesheet's path changes with its content (its hash, at build). */
 static char	css_path[48], htmx_path[64];
 
 static void
 static_paths_init(void)
 {
-	uint32_t h = 2166136261u;
-
-	for (const char *p = vm_css; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	snprintf(css_path, sizeof(css_path), "/static/vm-%08x.css", h);
+	snprintf(css_path, sizeof(css_path), "/static/vm-%.8s.css",
+	    vm_css_version);
 	snprintf(htmx_path, sizeof(htmx_path), "/static/htmx-%s.min.js",
 	    htmx_js_version);
 }
@@ -179,19 +66,83 @@ static_htmx_path(void)
 	return htmx_path;
 }
 
+/* One embedded file in its three encodings. */
+struct asset {
+	const char		*ctype;
+	const unsigned char	*raw, *gz, *br;
+	const size_t		*raw_len, *gz_len, *br_len;
+};
+
+static const struct asset asset_css = {
+	"text/css; charset=utf-8", vm_css, vm_css_gz, vm_css_br,
+	&vm_css_len, &vm_css_gz_len, &vm_css_br_len,
+};
+static const struct asset asset_htmx = {
+	"text/javascript; charset=utf-8", htmx_js, htmx_js_gz, htmx_js_br,
+	&htmx_js_len, &htmx_js_gz_len, &htmx_js_br_len,
+};
+
+/* 1 if the Accept-Encoding list names coding with a q above zero. */
+static int
+accepts(const char *ae, const char *coding)
+{
+	size_t n = strlen(coding);
+
+	for (const char *p = ae; p != NULL && *p != '\0';) {
+		p += strspn(p, " \t,");
+		if (strncasecmp(p, coding, n) == 0 && strchr(" \t;,",
+		    p[n] != '\0' ? p[n] : ',') != NULL) {
+			const char *q = p + n;
+
+			q += strspn(q, " \t");
+			if (*q != ';')
+				return 1;
+			q += 1 + strspn(q + 1, " \t");
+			/* "q=0", "q=0.0", "q=0.00": refused. */
+			return !(strncasecmp(q, "q=0", 3) == 0 &&
+			    strspn(q + 3, ".0") == strcspn(q + 3, ",; \t"));
+		}
+		p = strchr(p, ',');
+	}
+	return 0;
+}
+
+/* The asset as brotli, gzip or as it is, whichever the client takes. */
+static void
+serve_asset(struct req *r, const struct asset *a)
+{
+	const char *ae = req_header(r, "Accept-Encoding");
+
+	if (ae != NULL && accepts(ae, "br"))
+		resp_static(r, a->ctype, a->br, *a->br_len, "br");
+	else if (ae != NULL && accepts(ae, "gzip"))
+		resp_static(r, a->ctype, a->gz, *a->gz_len, "gzip");
+	else
+		resp_static(r, a->ctype, a->raw, *a->raw_len, NULL);
+}
+
 void
 h_static(struct req *r)
 {
 	const char *path = req_path(r);
 
 	if (strcmp(path, static_htmx_path()) == 0)
-		resp_static(r, "text/javascript; charset=utf-8", htmx_js,
-		    htmx_js_len);
+		serve_asset(r, &asset_htmx);
 	else if (strcmp(path, static_css_path()) == 0)
-		resp_static(r, "text/css; charset=utf-8", vm_css,
-		    sizeof(vm_css) - 1);
+		serve_asset(r, &asset_css);
 	else
 		resp_error(r, 404, "not_found", "no such file");
+}
+
+/* GET /static/vm.css: the stylesheet under its old name, never cached. */
+void
+h_static_css(struct req *r)
+{
+	struct buf b;
+
+	buf_init(&b, *asset_css.raw_len + 1);
+	buf_add(&b, vm_css, vm_css_len);
+	resp_css(r, &b);
 }
 
 /*
@@ -318,6 +269,14 @@ reasons_list(struct buf *b, unsigned reasons, const char *node_id)
 }
 
 /* The dashboard's query: filter, page and history range (hx: a poll). */
+/* The dashboard filter's name for a fleet_page() level. */
+static const char *
+filter_name(int level)
+{
+	return level == FLEET_REVOKED ? "revoked" :
+	    level_name((enum level)level);
+}
+
 static void
 dash_link(struct buf *b, const struct dash_view *d, int page,
     const char *fragment)
@@ -328,7 +287,7 @@ dash_link(struct buf *b, const struct dash_view *d, int page,
 	if (fragment != NULL)
 		buf_printf(b, "fragment=%s&amp;", fragment);
 	if (f->level >= 0)
-		buf_printf(b, "attention=%s&amp;", level_name((enum level)f->level));
+		buf_printf(b, "attention=%s&amp;", filter_name(f->level));
 	if (f->q != NULL && *f->q != '\0') {
 		buf_puts(b, "q=");
 		buf_urlenc(b, f->q);
@@ -371,7 +330,7 @@ dash_summary(struct buf *b, const struct dash_view *d, const size_t count[3],
 	    "aria-live=\"polite\"%s><p class=\"fleet-line\">", oob(part));
 	if (d->c.total == 0)
 		buf_puts(b, "No nodes enrolled yet");
-	else if (count[LEVEL_GREEN] == d->c.total)
+	else if (count[LEVEL_GREEN] == d->c.total - d->c.revoked)
 		buf_puts(b, "<span class=\"green\">Green fleet</span>");
 	else
 		buf_printf(b, "<span class=\"red\">%zu red</span> · "
@@ -384,6 +343,10 @@ dash_summary(struct buf *b, const struct dash_view *d, const size_t count[3],
 	for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
 		buf_printf(b, "<a class=\"count %s\" href=\"/?attention=%s\">"
 		    "%s<b>%zu</b></a>", lv[l], lv[l], cap[l], count[l]);
+	/* Revoked nodes need no attention: counted apart, not as yellow. */
+	if (d->c.revoked > 0)
+		buf_printf(b, "<a class=\"count revoked\" href=\"/?attention="
+		    "revoked\">Revoked<b>%zu</b></a>", d->c.revoked);
 	buf_printf(b, "<a class=\"count\" href=\"/\">Nodes<b>%zu</b></a>"
 	    "</section>", d->c.total);
 }
@@ -415,7 +378,7 @@ dash_history(struct buf *b, const struct dash_view *d, const size_t count[3],
 		buf_puts(b, "<a href=\"/?");
 		if (d->f->level >= 0)
 			buf_printf(b, "attention=%s&amp;",
-			    level_name((enum level)d->f->level));
+			    filter_name(d->f->level));
 		if (d->f->q != NULL && *d->f->q != '\0') {
 			buf_puts(b, "q=");
 			buf_urlenc(b, d->f->q);
@@ -425,15 +388,11 @@ dash_history(struct buf *b, const struct dash_view *d, const size_t count[3],
 	}
 	buf_puts(b, "</span></figcaption>");
 	/*
-	 * The stored samples, then the fleet as it is now. A young history
-	 * is drawn from its first sample (at least a minute wide), not
-	 * squeezed against the right edge.
+	 * The stored samples, then the fleet as it is now, to time scale:
+	 * "last 24 h" spans 24 h, and a young history leaves the time before
+	 * its first sample empty.
 	 */
 	since = d->now - d->range_secs;
-	if (d->nhist > 0 && d->hist[0].at > since)
-		since = d->hist[0].at;
-	if (since > d->now - 60)
-		since = d->now - 60;
 	if ((all = calloc(d->nhist + 1, sizeof(*all))) != NULL) {
 		size_t n = 0;
 
@@ -446,14 +405,13 @@ dash_history(struct buf *b, const struct dash_view *d, const size_t count[3],
 		svg_fleet_history(b, all, n + 1, since, d->now);
 		free(all);
 	}
-	buf_puts(b, "<div class=\"axis\"><span>");
-	if (since == d->now - d->range_secs)
-		buf_printf(b, "%s ago", label);
-	else {
-		buf_puts(b, "since ");
-		clock_utc(b, since);
+	buf_printf(b, "<div class=\"axis\"><span>%s ago</span>", label);
+	if (d->nhist > 0 && d->hist[0].at > since + d->range_secs / 100) {
+		buf_puts(b, "<span>samples since ");
+		clock_utc(b, d->hist[0].at);
+		buf_puts(b, "</span>");
 	}
-	buf_puts(b, "</span><span>now</span></div></figure>");
+	buf_puts(b, "<span>now</span></div></figure>");
 }
 
 static void
@@ -471,14 +429,21 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct node_view *x = &d->v[i];
 
+		int revoked = x->status == NODE_REVOKED;
+
 		buf_printf(b, "<tr class=\"lvl-%s\"><td><a href=\"",
-		    level_name(x->level));
+		    revoked ? "revoked" : level_name(x->level));
 		node_href(b, x->node_id, "\">");
 		buf_html(b, x->hostname);
 		buf_puts(b, "</a></td><td>");
-		level_badge(b, x->level);
-		buf_puts(b, "</td><td>");
-		reasons_list(b, x->reasons, x->node_id);
+		if (revoked)
+			buf_puts(b, "<span class=\"badge revoked\">revoked"
+			    "</span></td><td>");
+		else {
+			level_badge(b, x->level);
+			buf_puts(b, "</td><td>");
+			reasons_list(b, x->reasons, x->node_id);
+		}
 		buf_puts(b, "</td><td>");
 		age(b, x->last_heartbeat_at, d->now);
 		buf_puts(b, "</td><td class=\"hide-narrow\">");
@@ -548,6 +513,8 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 		for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
 			buf_printf(b, "<option%s>%s</option>", d->f->level == l ?
 			    " selected" : "", lv[l]);
+		buf_printf(b, "<option%s>revoked</option>", d->f->level ==
+		    FLEET_REVOKED ? " selected" : "");
 		buf_puts(b, "</select></label> <label>Search <input name=\"q\" "
 		    "type=\"search\" maxlength=\"128\" placeholder=\"host, id "
 		    "or profile\" value=\"");
@@ -702,7 +669,11 @@ svg_sparkline(struct buf *b, const char *title, const int64_t *t,
 				first = i;
 			last = i;
 		}
-	if (valid > 1) {
+	/*
+	 * One or two samples make no trend: nothing is drawn (a lone dot
+	 * read as a line's end), and the caller says how many there are.
+	 */
+	if (valid >= SPARK_MIN) {
 		/* The area under the line, then the line. */
 		buf_puts(b, "<polygon class=\"under\" points=\"");
 		for (size_t i = 0; i < n; i++)
@@ -718,8 +689,8 @@ svg_sparkline(struct buf *b, const char *title, const int64_t *t,
 				    now), spark_y(y[i], ymax));
 		buf_puts(b, "\"/>");
 	}
-	/* The latest value, as a dot (the only mark when it is alone). */
-	if (valid > 0)
+	/* The latest value, as a dot at the line's end. */
+	if (valid >= SPARK_MIN)
 		buf_printf(b, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" "
 		    "r=\"2.5\"/>", spark_x(t[last], since, now),
 		    spark_y(y[last], ymax));
@@ -828,9 +799,12 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 	}
 	buf_puts(b, "</dd><dt id=\"heartbeat_stale\">Last heartbeat</dt><dd>");
 	age(b, v->last_heartbeat_at, now);
-	buf_puts(b, " (");
-	timestamp(b, v->last_heartbeat_at);
-	buf_puts(b, ")</dd>");
+	if (v->last_heartbeat_at != 0) {	/* not "never (never)" */
+		buf_puts(b, " (");
+		timestamp(b, v->last_heartbeat_at);
+		buf_puts(b, ")");
+	}
+	buf_puts(b, "</dd>");
 	if (hb != NULL) {
 		buf_puts(b, "<dt>Uptime</dt><dd>");
 		if (json_is_integer(up))
@@ -901,9 +875,14 @@ html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
 	buf_html(b, c->command_id);
 	buf_puts(b, "\"><td><strong>");
 	buf_html(b, c->command);
-	buf_puts(b, "</strong> <code>");
-	buf_html(b, c->args);
-	buf_puts(b, "</code></td><td>");
+	buf_puts(b, "</strong>");
+	/* No arguments: nothing to show (not "{}"). */
+	if (strcmp(c->args, "{}") != 0) {
+		buf_puts(b, " <code>");
+		buf_html(b, c->args);
+		buf_puts(b, "</code>");
+	}
+	buf_puts(b, "</td><td>");
 	age(b, c->queued_at, now);
 	buf_puts(b, " by ");
 	buf_html(b, c->queued_by);
@@ -919,7 +898,11 @@ html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
 		buf_printf(b, "%lld", c->exit_code);
 	buf_puts(b, "</td></tr>");
 	if (c->output != NULL && *c->output != '\0') {
-		buf_puts(b, "<tr class=\"output\"><td colspan=\"5\"><pre>");
+		/* A scrolling output is reached by keyboard too (WCAG 2.1.1). */
+		buf_puts(b, "<tr class=\"output\"><td colspan=\"5\"><pre "
+		    "tabindex=\"0\" aria-label=\"output of ");
+		buf_html(b, c->command);
+		buf_puts(b, "\">");
 		buf_html(b, c->output);
 		buf_puts(b, "</pre></td></tr>");
 	}
@@ -928,9 +911,11 @@ html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
 static const char *
 severity_class(const char *sev)
 {
-	if (strcmp(sev, "critical") == 0 || strcmp(sev, "high") == 0)
+	/* As attention has it: critical findings make a node red, high yellow. */
+	if (strcmp(sev, "critical") == 0)
 		return "red";
-	return strcmp(sev, "medium") == 0 ? "yellow" : "muted";
+	return strcmp(sev, "high") == 0 || strcmp(sev, "medium") == 0 ?
+	    "yellow" : "muted";
 }
 
 
@@ -973,18 +958,35 @@ html_finding(struct buf *b, const struct finding *f, char group[16])
 
 
 
+/* The actions the audit log records, for its filter. */
+static const char *const audit_actions[] = {
+	"queue", "approve", "revoke", "reject", "delete", "policy_reload", NULL,
+};
+
 void
-html_audit_begin(struct buf *b)
+html_audit_begin(struct buf *b, const struct audit_filter *flt)
 {
 	page_head(b, "Audit log");
-	buf_puts(b, "<section id=\"audit\"><h2>Audit log</h2><table><thead>"
+	buf_puts(b, "<section id=\"audit\"><h2>Audit log</h2><form "
+	    "class=\"filter\" method=\"get\" action=\"/audit\"><label>Action "
+	    "<select name=\"action\"><option value=\"\">any</option>");
+	for (int i = 0; audit_actions[i] != NULL; i++)
+		buf_printf(b, "<option%s>%s</option>", flt->action != NULL &&
+		    strcmp(flt->action, audit_actions[i]) == 0 ? " selected" :
+		    "", audit_actions[i]);
+	buf_puts(b, "</select></label> <label>Node id <input name=\"node\" "
+	    "size=\"36\" maxlength=\"36\" value=\"");
+	buf_html(b, flt->target != NULL ? flt->target : "");
+	buf_puts(b, "\"></label> <button type=\"submit\">Filter</button>"
+	    "</form><div class=\"scroll\"><table class=\"audit\"><thead>"
 	    "<tr><th>When</th><th>Who</th><th class=\"hide-narrow\">From</th>"
 	    "<th>Action</th><th>Target</th><th>Detail</th><th>Result</th>"
 	    "</tr></thead><tbody>");
 }
 
 void
-html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a)
+html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a,
+    const char *hostname)
 {
 	buf_printf(b, "<tr id=\"audit-%lld\"><td>", (long long)id);
 	timestamp(b, a->at);
@@ -999,8 +1001,16 @@ html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a)
 	if (uuid_valid(a->target)) {
 		buf_puts(b, "<a href=\"");
 		node_href(b, a->target, "\">");
-		buf_html(b, a->target);
-		buf_puts(b, "</a>");
+		/* The hostname an operator knows, the id it stands for. */
+		if (hostname != NULL) {
+			buf_html(b, hostname);
+			buf_puts(b, "</a> <code class=\"id\">");
+			buf_html(b, a->target);
+			buf_puts(b, "</code>");
+		} else {
+			buf_html(b, a->target);
+			buf_puts(b, "</a>");
+		}
 	} else
 		buf_html(b, a->target);
 	buf_puts(b, "</td><td><code>");
@@ -1011,17 +1021,44 @@ html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a)
 	buf_puts(b, "</td></tr>");
 }
 
+/* The audit page's link with flt, from before (0: the newest). */
+static void
+audit_href(struct buf *b, const struct audit_filter *flt, int64_t before)
+{
+	buf_puts(b, "/audit?");
+	if (flt->action != NULL) {
+		buf_puts(b, "action=");
+		buf_urlenc(b, flt->action);
+		buf_puts(b, "&amp;");
+	}
+	if (flt->target != NULL) {
+		buf_puts(b, "node=");
+		buf_urlenc(b, flt->target);
+		buf_puts(b, "&amp;");
+	}
+	if (before > 0)
+		buf_printf(b, "before=%lld", (long long)before);
+}
+
 void
-html_audit_end(struct buf *b, int n, int64_t older)
+html_audit_end(struct buf *b, int n, int64_t older,
+    const struct audit_filter *flt)
 {
 	if (n == 0)
 		buf_puts(b, "<tr><td colspan=\"7\" class=\"muted\">No operator "
-		    "actions yet.</td></tr>");
-	buf_puts(b, "</tbody></table>");
-	if (older > 0)
-		buf_printf(b, "<nav class=\"pages\"><a href=\"/audit?before="
-		    "%lld\">older</a></nav>", (long long)older);
-	buf_puts(b, "</section>");
+		    "action matches.</td></tr>");
+	buf_puts(b, "</tbody></table></div><nav class=\"pages\">");
+	if (flt->before > 0) {
+		buf_puts(b, "<a href=\"");
+		audit_href(b, flt, 0);
+		buf_puts(b, "\">newest</a> ");
+	}
+	if (older > 0) {
+		buf_puts(b, "<a href=\"");
+		audit_href(b, flt, older);
+		buf_puts(b, "\">older</a>");
+	}
+	buf_puts(b, "</nav></section>");
 	page_foot(b);
 }
 
@@ -1082,6 +1119,9 @@ node_poller(struct buf *b, const struct node_view *v)
 }
 
 /* Title, attention, status and the approve/revoke buttons. */
+static void	confirm_form(struct buf *b, const struct node_view *v,
+		    const char *action, const char *label);
+
 static void
 node_title(struct buf *b, const struct node_view *v, enum page_part part)
 {
@@ -1089,9 +1129,15 @@ node_title(struct buf *b, const struct node_view *v, enum page_part part)
 	    "<h2>", oob(part));
 	buf_html(b, v->hostname);
 	buf_puts(b, "</h2>");
-	level_badge(b, v->level);
-	buf_puts(b, "<span>");
-	reasons_list(b, v->reasons, NULL);
+	/* A revoked node needs no attention: no level, no reasons. */
+	if (v->status == NODE_REVOKED)
+		buf_puts(b, "<span class=\"badge revoked\">revoked</span>"
+		    "<span>");
+	else {
+		level_badge(b, v->level);
+		buf_puts(b, "<span>");
+		reasons_list(b, v->reasons, NULL);
+	}
 	buf_puts(b, "</span></div><div id=\"enrollment\" class=\"node-title\">"
 	    "<span>Status: <strong>");
 	buf_puts(b, status_name(v->status));
@@ -1102,25 +1148,94 @@ node_title(struct buf *b, const struct node_view *v, enum page_part part)
 		node_href(b, v->node_id, "/approve\" hx-swap=\"none\"><button "
 		    "type=\"submit\">Approve</button></form>");
 	}
-	if (v->status != NODE_REVOKED) {
-		buf_puts(b, "<form class=\"inline\" method=\"post\" action=\"");
-		node_href(b, v->node_id, "/revoke\" hx-post=\"");
-		node_href(b, v->node_id, "/revoke\" hx-swap=\"none\"><button "
-		    "class=\"danger\" type=\"submit\">Revoke</button></form>");
-	}
-	/*
-	 * Reject (pending) or delete: the node leaves the fleet, so these
-	 * are plain forms whose answer takes the browser back to the fleet.
-	 */
-	buf_puts(b, "<form class=\"inline\" method=\"post\" action=\"");
-	if (v->status == NODE_PENDING) {
-		node_href(b, v->node_id, "/reject\"><button class=\"danger\" "
-		    "type=\"submit\">Reject</button></form>");
-	} else {
-		node_href(b, v->node_id, "/delete\"><button class=\"danger\" "
-		    "type=\"submit\">Delete</button></form>");
-	}
+	if (v->status != NODE_REVOKED)
+		confirm_form(b, v, "revoke", "Revoke");
+	if (v->status == NODE_PENDING)
+		confirm_form(b, v, "reject", "Reject");
+	else
+		confirm_form(b, v, "delete", "Delete");
 	buf_puts(b, "</div></section>");
+}
+
+/* What each confirmed action does, in the question that asks for it. */
+static const char *
+confirm_text(const char *action)
+{
+	return strcmp(action, "revoke") == 0 ? "Its token stops working at "
+	    "once; approve it again to take it back." :
+	    strcmp(action, "reject") == 0 ? "It leaves the fleet and this "
+	    "node id can never enroll again." : "Its token stops working, it "
+	    "leaves the fleet and this node id can never enroll again; its "
+	    "history stays in the audit log and the store.";
+}
+
+/*
+ * A destructive action asks first. Without JavaScript the button opens a
+ * confirmation page (a GET of the same path) whose form posts; with htmx
+ * it posts straight away after the browser's dialog (hx-confirm).
+ */
+static void
+confirm_form(struct buf *b, const struct node_view *v, const char *action,
+    const char *label)
+{
+	char suffix[16];
+
+	snprintf(suffix, sizeof(suffix), "/%s", action);
+	buf_puts(b, "<form class=\"inline\" method=\"get\" action=\"");
+	node_href(b, v->node_id, suffix);
+	buf_puts(b, "\" hx-post=\"");
+	node_href(b, v->node_id, suffix);
+	buf_printf(b, "\" hx-swap=\"none\" hx-confirm=\"%s ", label);
+	buf_html(b, v->hostname);
+	buf_puts(b, "? ");
+	buf_html(b, confirm_text(action));
+	buf_printf(b, "\"><button class=\"danger\" type=\"submit\">%s"
+	    "</button></form>", label);
+}
+
+int
+html_error(struct buf *b, unsigned status, const char *code, const char *msg,
+    const char *back, const char *back_label)
+{
+	page_head(b, "Error");
+	buf_printf(b, "<section class=\"card error-page\"><h2>%u: ", status);
+	buf_html(b, code);
+	buf_puts(b, "</h2><p role=\"alert\">");
+	buf_html(b, msg);
+	buf_puts(b, "</p><p><a href=\"");
+	buf_html(b, back);
+	buf_puts(b, "\">");
+	buf_html(b, back_label);
+	buf_puts(b, "</a></p></section>");
+	page_foot(b);
+	return buf_failed(b) ? -1 : 0;
+}
+
+int
+html_confirm(struct buf *b, const struct node_view *v, const char *action)
+{
+	char	 suffix[16];
+	char	 title[64];
+
+	snprintf(suffix, sizeof(suffix), "/%s", action);
+	snprintf(title, sizeof(title), "%c%s node", action[0] - 'a' + 'A',
+	    action + 1);
+	page_head(b, title);
+	buf_printf(b, "<section class=\"card confirm\"><h2>%s ", title);
+	buf_html(b, v->hostname);
+	buf_puts(b, "?</h2><p>");
+	buf_html(b, confirm_text(action));
+	buf_puts(b, "</p><p class=\"muted\">Node <code>");
+	buf_html(b, v->node_id);
+	buf_puts(b, "</code>, ");
+	buf_puts(b, status_name(v->status));
+	buf_puts(b, ".</p><form method=\"post\" action=\"");
+	node_href(b, v->node_id, suffix);
+	buf_printf(b, "\"><button class=\"danger\" type=\"submit\">%s"
+	    "</button> <a href=\"", title);
+	node_href(b, v->node_id, "\">Cancel</a></form></section>");
+	page_foot(b);
+	return buf_failed(b) ? -1 : 0;
 }
 
 static void
@@ -1135,10 +1250,25 @@ node_notice(struct buf *b, const char *error, enum page_part part)
 	buf_puts(b, "</div>");
 }
 
-static void
-node_forms(struct buf *b, const struct node_view *v, unsigned allowed,
-    enum page_part part)
+/* 1 when the refused command has its own form on the page. */
+static int
+refused_at_form(const struct node_parts *p)
 {
+	if (p->refused_cmd == NULL || p->error == NULL ||
+	    p->v->status != NODE_APPROVED)
+		return 0;
+	for (int i = 0; cmd_catalog[i].name != NULL; i++)
+		if (strcmp(cmd_catalog[i].name, p->refused_cmd) == 0)
+			return (p->allowed & (1u << i)) != 0;
+	return 0;
+}
+
+static void
+node_forms(struct buf *b, const struct node_parts *p, enum page_part part)
+{
+	const struct node_view	*v = p->v;
+	unsigned		 allowed = p->allowed;
+
 	buf_printf(b, "<section id=\"run\"%s><h2>Run a command</h2>", oob(part));
 	if (v->status != NODE_APPROVED) {
 		buf_puts(b, "<p class=\"muted\">Only approved nodes take "
@@ -1152,7 +1282,8 @@ node_forms(struct buf *b, const struct node_view *v, unsigned allowed,
 	}
 	buf_puts(b, "<div class=\"forms\">");
 	for (int i = 0; cmd_catalog[i].name != NULL; i++) {
-		const char *name = cmd_catalog[i].name;
+		const char	*name = cmd_catalog[i].name;
+		int		 refused;
 
 		if (!(allowed & (1u << i)))
 			continue;
@@ -1163,23 +1294,56 @@ node_forms(struct buf *b, const struct node_view *v, unsigned allowed,
 		buf_printf(b, "class=\"cmd\" id=\"run-%s\"><input type=\"hidden\" "
 		    "name=\"command\" value=\"%s\"><strong>%s</strong> ",
 		    name, name, name);
+		refused = p->refused_cmd != NULL &&
+		    strcmp(p->refused_cmd, name) == 0;
 		if (strncmp(name, "service-", 8) == 0 ||
-		    strcmp(name, "journal-tail") == 0)
+		    strcmp(name, "journal-tail") == 0) {
 			buf_puts(b, "<input name=\"unit\" required "
 			    "placeholder=\"unit, e.g. cloudflared.service\" "
-			    "aria-label=\"unit\">");
-		if (strcmp(name, "journal-tail") == 0)
+			    "aria-label=\"unit\"");
+			if (refused && p->typed_unit != NULL) {
+				buf_puts(b, " value=\"");
+				buf_html(b, p->typed_unit);
+				buf_puts(b, "\"");
+			}
+			if (refused)
+				buf_printf(b, " aria-invalid=\"true\" "
+				    "aria-describedby=\"run-%s-error\"", name);
+			buf_puts(b, ">");
+		}
+		if (strcmp(name, "journal-tail") == 0) {
 			buf_puts(b, " <input name=\"lines\" type=\"number\" "
-			    "min=\"1\" max=\"500\" value=\"50\" "
-			    "aria-label=\"lines\">");
-		buf_puts(b, " <button type=\"submit\">Run</button></form>");
+			    "min=\"1\" max=\"500\" aria-label=\"lines\" "
+			    "value=\"");
+			buf_html(b, refused && p->typed_lines != NULL ?
+			    p->typed_lines : "50");
+			buf_puts(b, "\">");
+		}
+		buf_puts(b, " <button type=\"submit\">Run</button>");
+		/* The refusal where the operator is looking: at its form. */
+		if (refused && p->error != NULL) {
+			buf_printf(b, "<p class=\"error\" role=\"alert\" "
+			    "id=\"run-%s-error\">Refused: ", name);
+			buf_html(b, p->error);
+			buf_puts(b, "</p>");
+		}
+		buf_puts(b, "</form>");
 	}
 	buf_puts(b, "</div></section>");
 }
 
+/* The axis, and how many of y's n values there are when too few for a line. */
 static void
-spark_axis(struct buf *b, size_t n)
+spark_axis(struct buf *b, const double *y, size_t n)
 {
+	size_t valid = 0;
+
+	for (size_t i = 0; i < n; i++)
+		valid += !isnan(y[i]);
+	if (valid > 0 && valid < SPARK_MIN)
+		buf_printf(b, "<p class=\"muted spark-few\">Only %zu sample%s so "
+		    "far: the line starts at %d.</p>", valid, valid == 1 ? "" :
+		    "s", SPARK_MIN);
 	buf_printf(b, "<div class=\"axis\"><span>24 h ago</span><span>%zu "
 	    "sample%s, one per %d min</span><span>now</span></div>", n,
 	    n == 1 ? "" : "s", HB_SAMPLE_SECS / 60);
@@ -1235,7 +1399,7 @@ node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
 	    "scale 0 to %.0f", v->hostname, ymax);
 	svg_sparkline(b, title, t, load, n, p->now - HB_SAMPLE_KEEP, p->now,
 	    ymax);
-	spark_axis(b, n);
+	spark_axis(b, load, n);
 	buf_puts(b, "</figure>");
 
 	buf_puts(b, "<figure class=\"chart\" id=\"trend-mem\"><figcaption>"
@@ -1249,7 +1413,7 @@ node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
 	    "scale 0 to 100 %%", v->hostname);
 	svg_sparkline(b, title, t, mem, n, p->now - HB_SAMPLE_KEEP, p->now,
 	    100);
-	spark_axis(b, n);
+	spark_axis(b, mem, n);
 	buf_puts(b, "</figure>");
 
 	buf_printf(b, "<figure class=\"chart\" id=\"trend-findings\">"
@@ -1330,19 +1494,92 @@ node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 }
 
 static void
+commands_table_head(struct buf *b)
+{
+	buf_puts(b, "<div class=\"scroll\"><table class=\"commands\"><thead>"
+	    "<tr><th>Command</th><th>Queued</th><th>Status</th>"
+	    "<th class=\"hide-narrow\">Duration</th><th>Exit</th></tr></thead>"
+	    "<tbody>");
+}
+
+static void
 node_commands(struct buf *b, const struct node_parts *p, enum page_part part)
 {
-	buf_printf(b, "<section id=\"commands\"%s><h2>Commands</h2>"
-	    "<div class=\"scroll\"><table class=\"commands\"><thead><tr>"
-	    "<th>Command</th><th>Queued</th><th>Status</th>"
-	    "<th class=\"hide-narrow\">Duration</th><th>Exit</th></tr></thead>"
-	    "<tbody>", oob(part));
+	buf_printf(b, "<section id=\"commands\"%s><h2>Commands</h2>",
+	    oob(part));
+	commands_table_head(b);
 	if (p->commands != NULL)
 		buf_puts(b, p->commands);
 	if (!p->any_commands)
 		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted\">No commands "
 		    "yet.</td></tr>");
-	buf_puts(b, "</tbody></table></div></section>");
+	buf_puts(b, "</tbody></table></div><p><a href=\"");
+	node_href(b, p->v->node_id, "/history\">The whole history, with "
+	    "filters</a></p></section>");
+}
+
+/* The history page's link with flt, from before (0: the newest). */
+static void
+history_href(struct buf *b, const struct node_view *v,
+    const struct cmd_filter *flt, int64_t before)
+{
+	node_href(b, v->node_id, "/history?");
+	if (flt->status != NULL)
+		buf_printf(b, "status=%s&amp;", flt->status);
+	if (flt->command != NULL)
+		buf_printf(b, "command=%s&amp;", flt->command);
+	if (before > 0)
+		buf_printf(b, "before=%lld", (long long)before);
+}
+
+int
+html_history(struct buf *b, const struct node_view *v,
+    const struct cmd_filter *flt, const char *rows, int n, int64_t older,
+    const char *const *statuses)
+{
+	char title[HOSTNAME_MAX + 32];
+
+	snprintf(title, sizeof(title), "%s: commands", v->hostname);
+	page_head(b, title);
+	buf_puts(b, "<section><h2>Commands of <a href=\"");
+	node_href(b, v->node_id, "\">");
+	buf_html(b, v->hostname);
+	buf_puts(b, "</a></h2><form class=\"filter\" method=\"get\" "
+	    "action=\"");
+	node_href(b, v->node_id, "/history\"><label>Status <select "
+	    "name=\"status\"><option value=\"\">any</option>");
+	/* statuses and command names: fixed tables of plain names. */
+	for (int i = 0; statuses[i] != NULL; i++)
+		buf_printf(b, "<option%s>%s</option>", flt->status != NULL &&
+		    strcmp(flt->status, statuses[i]) == 0 ? " selected" : "",
+		    statuses[i]);
+	buf_puts(b, "</select></label> <label>Command <select name=\"command\">"
+	    "<option value=\"\">any</option>");
+	for (int i = 0; cmd_catalog[i].name != NULL; i++)
+		buf_printf(b, "<option%s>%s</option>", flt->command != NULL &&
+		    strcmp(flt->command, cmd_catalog[i].name) == 0 ?
+		    " selected" : "", cmd_catalog[i].name);
+	buf_puts(b, "</select></label> <button type=\"submit\">Filter</button>"
+	    "</form>");
+	commands_table_head(b);
+	buf_puts(b, rows);
+	if (n == 0)
+		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted\">No command "
+		    "matches.</td></tr>");
+	buf_puts(b, "</tbody></table></div><nav class=\"pages\">");
+	if (flt->before > 0) {
+		buf_puts(b, "<a href=\"");
+		history_href(b, v, flt, 0);
+		buf_puts(b, "\">newest</a> ");
+	}
+	if (older > 0) {
+		buf_puts(b, "<a href=\"");
+		history_href(b, v, flt, older);
+		buf_puts(b, "\">older</a>");
+	}
+	buf_puts(b, "</nav></section>");
+	page_foot(b);
+	return buf_failed(b) ? -1 : 0;
 }
 
 int
@@ -1357,8 +1594,9 @@ html_node(struct buf *b, const struct node_parts *p, enum page_part part)
 		page_head(b, v->hostname);
 		node_poller(b, v);
 	}
+	/* A refused command form says so at the form, not up here. */
 	if (part != PART_LIVE)
-		node_notice(b, p->error, part);
+		node_notice(b, refused_at_form(p) ? NULL : p->error, part);
 	node_title(b, v, part);
 	if (part == PART_PAGE)
 		buf_puts(b, "<div class=\"cols\">");
@@ -1368,7 +1606,7 @@ html_node(struct buf *b, const struct node_parts *p, enum page_part part)
 	node_trends(b, p, hb, part);
 	/* Typed input survives the polls: the forms change only on a post. */
 	if (part != PART_LIVE)
-		node_forms(b, v, p->allowed, part);
+		node_forms(b, p, part);
 	node_commands(b, p, part);
 	node_findings(b, p, part);
 	node_scans(b, p, part);

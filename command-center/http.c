@@ -52,6 +52,15 @@
 #define EVICT_SLACK	16	/* connections past the limit while cuts settle */
 #define SWEEP_MS	250
 #define BODY_BUDGET_DEFAULT (64u << 20)
+/*
+ * A refused request whose declared body is at most this is answered after
+ * its body was read and dropped (nothing kept): closing with unread bytes
+ * would reset the connection, and the client would see a network error
+ * instead of its 401 or 503. A larger body is refused at once.
+ */
+#define DRAIN_MAX	(64u * 1024)
+/* Routes without a gate (enrollment) take at most this share of bodies. */
+#define UNGATED_SHARE	8
 
 struct form_field {
 	char		*key;
@@ -75,6 +84,11 @@ struct req {
 	void			*done_arg;
 	enum MHD_Result		 queue_ret;
 	size_t			 reserved;	/* of the body budget */
+	int			 ungated;	/* reserved from the strangers' share */
+	int			 defer;		/* answers wait for the body's end */
+	struct MHD_Response	*deferred;	/* the answer, once it is read */
+	unsigned		 deferred_status;
+	error_page_fn		 error_page;	/* errors for browsers, or NULL */
 	int			 body_expected;	/* declared, or chunked */
 	struct conn		*cs;		/* the connection's state */
 	int			 has_auth;
@@ -157,6 +171,7 @@ struct conn {
 	int64_t		 since_ms;	/* when it entered the phase */
 	int64_t		 deadline_ms;	/* C_HEADERS, C_BODY: cut after */
 	int		 cut;		/* shut down already */
+	struct req	*req;		/* its request now, or NULL */
 	struct conn	*prev, *next;	/* in the server's wait list */
 };
 
@@ -168,6 +183,7 @@ struct server {
 	char			 host[INET6_ADDRSTRLEN];
 	int			 fd;
 	long			 limit;		/* connections before eviction */
+	long			 threads;	/* 0: one per core */
 	char			 name[16];
 	/*
 	 * Connections that owe bytes (C_HEADERS and C_BODY), in the order
@@ -183,7 +199,7 @@ struct server {
 };
 
 /* One budget of body bytes held across every listener. */
-static _Atomic size_t	body_held;
+static _Atomic size_t	body_held, ungated_held;
 static size_t		body_budget = BODY_BUDGET_DEFAULT;
 static _Atomic uint64_t	slow_cut, evicted;
 
@@ -211,23 +227,44 @@ http_evicted(void)
 	return atomic_load(&evicted);
 }
 
-/* Reserves n body bytes: 0, or -1 when the budget has no room. */
+/* Reserves n of what counter may hold up to cap: 0, or -1 when full. */
 static int
-body_reserve(size_t n)
+reserve(_Atomic size_t *counter, size_t cap, size_t n)
 {
-	size_t held = atomic_load(&body_held);
+	size_t held = atomic_load(counter);
 
 	do {
-		if (n > body_budget || held > body_budget - n)
+		if (n > cap || held > cap - n)
 			return -1;
-	} while (!atomic_compare_exchange_weak(&body_held, &held, held + n));
+	} while (!atomic_compare_exchange_weak(counter, &held, held + n));
+	return 0;
+}
+
+/*
+ * Reserves n body bytes: 0, or -1 when the budget has no room. A route
+ * without a gate (anyone may post to it) takes from a share of the budget,
+ * so strangers cannot crowd out the bodies of token holders.
+ */
+static int
+body_reserve(size_t n, int ungated)
+{
+	if (ungated && reserve(&ungated_held, body_budget / UNGATED_SHARE,
+	    n) == -1)
+		return -1;
+	if (reserve(&body_held, body_budget, n) == -1) {
+		if (ungated)
+			atomic_fetch_sub(&ungated_held, n);
+		return -1;
+	}
 	return 0;
 }
 
 static void
-body_release(size_t n)
+body_release(size_t n, int ungated)
 {
 	atomic_fetch_sub(&body_held, n);
+	if (ungated)
+		atomic_fetch_sub(&ungated_held, n);
 }
 
 /* ---- connections and their deadlines (s->cmu held) ---------------- */
@@ -282,6 +319,8 @@ conn_cut(struct conn *c)
 	(void)shutdown(c->fd, SHUT_RDWR);
 }
 
+static void	req_finish(struct req *r, int ok);
+
 static void
 on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
@@ -293,6 +332,16 @@ on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (c == NULL)
 			return;
+		/*
+		 * libmicrohttpd ends a few connections (out of memory, epoll
+		 * failing) without its completion notice: the request is
+		 * finished here, so its body reservation is not lost.
+		 */
+		if (c->req != NULL) {
+			c->req->cs = NULL;
+			req_finish(c->req, 0);
+			c->req = NULL;
+		}
 		pthread_mutex_lock(&s->cmu);
 		wait_unlink(s, c);
 		s->nconn--;
@@ -347,9 +396,12 @@ sweeper_main(void *arg)
 				n++;
 			}
 		if (n > 0) {
+			/* Logged without the lock every request takes. */
 			atomic_fetch_add(&slow_cut, n);
+			pthread_mutex_unlock(&s->cmu);
 			log_info("slow_clients_cut", "listener=%s count=%llu",
 			    s->name, (unsigned long long)n);
+			pthread_mutex_lock(&s->cmu);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += SWEEP_MS * 1000000L;
@@ -374,7 +426,12 @@ conn_of(struct MHD_Connection *mc)
 
 static const char *const common_headers[][2] = {
 	{ "X-Content-Type-Options", "nosniff" },
-	{ "Referrer-Policy", "no-referrer" },
+	/*
+	 * same-origin, not no-referrer: under no-referrer a browser sends
+	 * "Origin: null" with a plain form post, which the CSRF check cannot
+	 * tell from a sandboxed page's. Other sites still get no Referer.
+	 */
+	{ "Referrer-Policy", "same-origin" },
 };
 
 static const char csp[] =
@@ -497,8 +554,14 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 	/* Every 503 and 429 is a "not now": say when to come back. */
 	if (status == 503 || status == 429)
 		MHD_add_response_header(resp, "Retry-After", "5");
-	r->queue_ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
+	if (r->defer) {		/* sent once the (small) body is drained */
+		r->deferred = resp;
+		r->deferred_status = status;
+		r->queue_ret = MHD_YES;
+	} else {
+		r->queue_ret = MHD_queue_response(r->conn, status, resp);
+		MHD_destroy_response(resp);
+	}
 	if (log_enabled(LOG_LVL_DEBUG)) {
 		char q[PATH_MAX_LEN + 8];
 
@@ -584,7 +647,8 @@ resp_html(struct req *r, unsigned status, struct buf *body)
 }
 
 void
-resp_static(struct req *r, const char *ctype, const void *data, size_t len)
+resp_static(struct req *r, const char *ctype, const void *data, size_t len,
+    const char *encoding)
 {
 	struct MHD_Response *resp;
 
@@ -602,6 +666,10 @@ resp_static(struct req *r, const char *ctype, const void *data, size_t len)
 	MHD_add_response_header(resp, "Cache-Control",
 	    "public, max-age=31536000, immutable");
 	MHD_add_response_header(resp, "Content-Type", ctype);
+	/* Each encoding of the same path: caches keep them apart. */
+	MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+	if (encoding != NULL)
+		MHD_add_response_header(resp, "Content-Encoding", encoding);
 	r->queue_ret = MHD_queue_response(r->conn, 200, resp);
 	MHD_destroy_response(resp);
 }
@@ -702,6 +770,22 @@ resp_css(struct req *r, struct buf *body)
 }
 
 void
+req_set_error_page(struct req *r, error_page_fn fn)
+{
+	r->error_page = fn;
+}
+
+/* A browser navigating (not a script, not htmx) reads errors as pages. */
+static int
+wants_page(struct req *r)
+{
+	const char *acc = req_header(r, "Accept");
+
+	return acc != NULL && strstr(acc, "text/html") != NULL &&
+	    !req_wants_json(r) && req_header(r, "HX-Request") == NULL;
+}
+
+void
 resp_error(struct req *r, unsigned status, const char *code,
     const char *fmt, ...)
 {
@@ -712,6 +796,12 @@ resp_error(struct req *r, unsigned status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (r->error_page != NULL && !r->answered && wants_page(r)) {
+		buf_init(&b, 64 * 1024);
+		r->error_page(r, &b, status, code, msg);
+		respond(r, status, "text/html; charset=utf-8", &b, NULL);
+		return;
+	}
 	buf_init(&b, 4096);
 	buf_puts(&b, "{\"error\":");
 	buf_json_str(&b, code);
@@ -728,6 +818,25 @@ resp_redirect(struct req *r, const char *location)
 
 	buf_init(&b, 16);
 	respond(r, 303, "text/plain", &b, location);
+}
+
+void
+resp_hx_redirect(struct req *r, const char *location)
+{
+	struct MHD_Response *resp;
+
+	if (r->answered)
+		return;
+	r->answered = 1;
+	if ((resp = MHD_create_response_from_buffer(0, (void *)(uintptr_t)"",
+	    MHD_RESPMEM_PERSISTENT)) == NULL) {
+		r->queue_ret = MHD_NO;
+		return;
+	}
+	add_headers(resp, NULL, NULL);
+	MHD_add_response_header(resp, "HX-Redirect", location);
+	r->queue_ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
 }
 
 void
@@ -1000,7 +1109,12 @@ route_find_served(const struct server *s, const char *method,
 	return rt;
 }
 
-/* The body a request says it brings: *len, or -1 when unknown (chunked). */
+/*
+ * The body a request says it brings: 0 with *len, -1 when its length is
+ * unknown (chunked: libmicrohttpd reads by Transfer-Encoding whatever
+ * Content-Length says), -2 for a bad Content-Length, -3 for both headers
+ * (refused, as RFC 9112 allows: two lengths are how requests are smuggled).
+ */
 static int
 declared_body(struct MHD_Connection *c, unsigned long long *len)
 {
@@ -1011,14 +1125,27 @@ declared_body(struct MHD_Connection *c, unsigned long long *len)
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "Transfer-Encoding");
+	if (cl != NULL && te != NULL)
+		return -3;
+	if (te != NULL)
+		return -1;
 	if (cl != NULL) {
 		errno = 0;
 		*len = strtoull(cl, &end, 10);
 		if (errno != 0 || end == cl || *end != '\0')
 			return -2;
-		return 0;
 	}
-	return te != NULL ? -1 : 0;
+	return 0;
+}
+
+/* 1 if the client waits for "100 Continue" before it sends its body. */
+static int
+expects_continue(struct MHD_Connection *c)
+{
+	const char *e = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Expect");
+
+	return e != NULL && strcasecmp(e, "100-continue") == 0;
 }
 
 /*
@@ -1040,7 +1167,21 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 	r->url = url;
 	r->method = method;
 	r->queue_ret = MHD_YES;
-	r->cs = conn_of(c);
+	if ((r->cs = conn_of(c)) != NULL)
+		r->cs->req = r;
+	decl = declared_body(c, &n);
+	r->body_expected = decl != 0 || n > 0;
+	/*
+	 * A refusal of a small body is answered once the body is read and
+	 * dropped; of a large or unknown one, at once (the client may see
+	 * the connection reset rather than the answer, but holds nothing).
+	 */
+	r->defer = r->body_expected && decl == 0 && n <= DRAIN_MAX &&
+	    !expects_continue(c);
+	if (decl == -3) {
+		r->early_status = 400;
+		return r;
+	}
 	if (strlen(url) > PATH_MAX_LEN) {
 		r->early_status = 414;
 		return r;
@@ -1049,23 +1190,21 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 	    sizeof(r->param), &known);
 	if (r->route == NULL) {
 		r->early_status = known ? 405 : 404;
-		r->body_expected = declared_body(c, &n) != 0 || n > 0;
 		return r;
 	}
 	r->body.max = r->route->body_max;
-	decl = declared_body(c, &n);
-	r->body_expected = decl == -1 || n > 0;
 	if (decl == -2 || n > r->route->body_max) {
 		r->early_status = 413;
 		return r;
 	}
 	if (r->route->gate != NULL && r->route->gate(r) == -1)
-		return r;	/* answered */
+		return r;	/* answered (or deferred) */
 	/* A chunked body may be as large as the route allows. */
 	if (decl == -1)
 		n = r->route->body_max;
 	if (n > 0) {
-		if (body_reserve((size_t)n) == -1) {
+		r->ungated = r->route->gate == NULL;
+		if (body_reserve((size_t)n, r->ungated) == -1) {
 			r->early_status = 503;
 			return r;
 		}
@@ -1095,6 +1234,10 @@ answer_early(struct req *r)
 	case 503:
 		resp_error(r, 503, "busy", "too many request bodies are being "
 		    "received at once; try again");
+		break;
+	case 400:
+		resp_error(r, 400, "bad_request", "a request may not carry both "
+		    "Content-Length and Transfer-Encoding");
 		break;
 	default:
 		resp_error(r, 400, "bad_request", "bad request");
@@ -1139,14 +1282,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if ((r = req_new(s, c, url, method)) == NULL)
 			return MHD_NO;
 		*con_cls = r;
-		/* Refused before the body is read: nothing of it is kept. */
-		if (r->answered)
-			return r->queue_ret;
-		if (r->early_status != 0 && r->early_status != 404 &&
-		    r->early_status != 405) {
+		if (!r->answered && r->early_status != 0 &&
+		    r->early_status != 404 && r->early_status != 405)
 			answer_early(r);
+		r->defer = 0;
+		/* Refused before the body is read: nothing of it is kept. */
+		if (r->answered && r->deferred == NULL)
 			return r->queue_ret;
-		}
 		/* A body owes bytes at the minimum rate, whatever its fate. */
 		conn_phase(s, r, r->body_expected ? C_BODY : C_BUSY,
 		    mono_ms() + BODY_SECS * 1000);
@@ -1157,12 +1299,21 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (r->received > DISCARD_MAX)
 			return MHD_NO;
 		conn_body_progress(s, r, *upload_size);
-		if (r->early_status == 0 &&
+		/* Kept only for a request that will be served. */
+		if (!r->answered && r->early_status == 0 &&
 		    (r->received > r->reserved ||
 		    buf_add(&r->body, upload_data, *upload_size) == -1))
 			r->early_status = 413;
 		*upload_size = 0;
 		return MHD_YES;
+	}
+	if (r->deferred != NULL) {	/* the body is drained: the refusal */
+		conn_phase(s, r, C_BUSY, 0);
+		r->queue_ret = MHD_queue_response(r->conn, r->deferred_status,
+		    r->deferred);
+		MHD_destroy_response(r->deferred);
+		r->deferred = NULL;
+		return r->queue_ret;
 	}
 	if (r->answered)
 		return MHD_YES;
@@ -1181,6 +1332,25 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	return r->queue_ret;
 }
 
+/* The request is over (ok: its whole answer was handed to the socket). */
+static void
+req_finish(struct req *r, int ok)
+{
+	if (r->done != NULL)
+		r->done(r, r->done_arg, ok);
+	for (size_t i = 0; i < r->nform; i++) {
+		free(r->form[i].key);
+		buf_free(&r->form[i].val);
+	}
+	if (r->reserved > 0)
+		body_release(r->reserved, r->ungated);
+	if (r->deferred != NULL)
+		MHD_destroy_response(r->deferred);
+	if (r->cs != NULL)
+		r->cs->req = NULL;
+	req_release(r);
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
@@ -1191,17 +1361,9 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	if (r == NULL)
 		return;
-	if (r->done != NULL)
-		r->done(r, r->done_arg, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-	for (size_t i = 0; i < r->nform; i++) {
-		free(r->form[i].key);
-		buf_free(&r->form[i].val);
-	}
-	if (r->reserved > 0)
-		body_release(r->reserved);
 	/* Kept open: its next request's headers are due in KEEPALIVE_SECS. */
 	conn_phase(s, r, C_HEADERS, mono_ms() + KEEPALIVE_SECS * 1000);
-	req_release(r);
+	req_finish(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	*con_cls = NULL;
 }
 
@@ -1306,11 +1468,10 @@ server_free(struct server *s)
 }
 
 struct server *
-server_start(const struct listen_opts *lo, const struct route *table,
+server_listen(const struct listen_opts *lo, const struct route *table,
     char *err, size_t errlen)
 {
 	struct server	*s;
-	unsigned int	 threads;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1319,18 +1480,43 @@ server_start(const struct listen_opts *lo, const struct route *table,
 	s->routes = table;
 	s->serve = lo->serve;
 	s->limit = lo->max_connections;
+	s->threads = lo->threads;
 	s->fd = -1;
 	snprintf(s->name, sizeof(s->name), "%s", lo->name);
 	pthread_mutex_init(&s->cmu, NULL);
 	pthread_cond_init(&s->sweep_cv, NULL);
-	if ((s->fd = listen_socket(lo, s->host, &s->port, err, errlen)) == -1)
-		goto fail;
+	if ((s->fd = listen_socket(lo, s->host, &s->port, err, errlen)) == -1) {
+		server_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct server *
+server_start(const struct listen_opts *lo, const struct route *table,
+    char *err, size_t errlen)
+{
+	struct server *s;
+
+	if ((s = server_listen(lo, table, err, errlen)) != NULL &&
+	    server_run(s, err, errlen) == -1) {
+		server_stop(s);
+		s = NULL;
+	}
+	return s;
+}
+
+int
+server_run(struct server *s, char *err, size_t errlen)
+{
+	unsigned int threads;
+
 	if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the connection sweeper");
-		goto fail;
+		return -1;
 	}
 	s->sweeper_started = 1;
-	threads = lo->threads > 0 ? (unsigned int)lo->threads :
+	threads = s->threads > 0 ? (unsigned int)s->threads :
 	    (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads < 1)
 		threads = 1;
@@ -1342,7 +1528,7 @@ server_start(const struct listen_opts *lo, const struct route *table,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    /* The slack lets new connections in while evictions settle. */
 	    MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned int)(lo->max_connections + EVICT_SLACK),
+	    (unsigned int)(s->limit + EVICT_SLACK),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)KEEPALIVE_SECS,
 	    /*
 	     * Bodies go to the request's own buffer, so the pool holds only
@@ -1355,13 +1541,12 @@ server_start(const struct listen_opts *lo, const struct route *table,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%u",
-		    lo->host, s->port);
-		goto fail;
+		    s->host, s->port);
+		return -1;
 	}
-	return s;
-fail:
-	server_free(s);
-	return NULL;
+	/* libmicrohttpd closes the listening socket when it stops. */
+	s->fd = -1;
+	return 0;
 }
 
 const char *
@@ -1381,7 +1566,8 @@ server_stop(struct server *s)
 {
 	if (s == NULL)
 		return;
-	MHD_stop_daemon(s->d);
+	if (s->d != NULL)
+		MHD_stop_daemon(s->d);
 	server_free(s);
 }
 

@@ -17,8 +17,8 @@
 #include "util.h"
 
 int
-keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
-    char *err, size_t errlen)
+keys_load(const char *name, const char *path, unsigned char sk[64],
+    unsigned char pk[32], char *err, size_t errlen)
 {
 	unsigned char	 seed[crypto_sign_SEEDBYTES + 1];
 	char		*text = NULL, *b64 = NULL;
@@ -29,8 +29,8 @@ keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
 	/* lstat: a key reached through a symlink is refused as not regular. */
 	if (lstat(path, &st) == -1) {
 		if (errno != ENOENT) {
-			snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: %s: %s",
-			    path, strerror(errno));
+			snprintf(err, errlen, "%s: %s: %s",
+			    name, path, strerror(errno));
 			goto out;
 		}
 		randombytes_buf(seed, crypto_sign_SEEDBYTES);
@@ -41,29 +41,36 @@ keys_load(const char *path, unsigned char sk[64], unsigned char pk[32],
 		}
 		snprintf(text, strlen(b64) + 2, "%s\n", b64);
 		if (file_write_atomic(path, text, strlen(text), 0600) == -1) {
-			snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: cannot "
-			    "create %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "%s: cannot create %s: %s", name,
+			    path, strerror(errno));
 			goto out;
 		}
 		crypto_sign_seed_keypair(pk, sk, seed);
 		rc = 0;
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: %s must be a "
-		    "regular file readable only by its owner (mode is %03o; "
-		    "chmod 600 it)", path, (unsigned)(st.st_mode & 0777));
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s is not a regular file (%s): "
+		    "name the key file itself", name, path,
+		    S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ?
+		    "a symbolic link" : "a device, socket or pipe");
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s: %s must be readable only by its "
+		    "owner (mode is %03o; chmod 600 it)", name, path,
+		    (unsigned)(st.st_mode & 0777));
 		goto out;
 	}
 	if ((text = file_read(path, 256, &len)) == NULL) {
-		snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: cannot read %s: "
-		    "%s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot read %s: %s", name, path,
+		    strerror(errno));
 		goto out;
 	}
 	str_rtrim(text);
 	if (b64_decode(text, seed, sizeof(seed)) != crypto_sign_SEEDBYTES) {
-		snprintf(err, errlen, "VAULTMESH_CC_KEY_PATH: %s is corrupt "
-		    "(expected the base64 of a 32-byte Ed25519 seed)", path);
+		snprintf(err, errlen, "%s: %s is corrupt (expected the base64 "
+		    "of a 32-byte Ed25519 seed)", name, path);
 		goto out;
 	}
 	crypto_sign_seed_keypair(pk, sk, seed);

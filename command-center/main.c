@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
@@ -42,6 +43,7 @@ usage(FILE *f)
 	    "  VAULTMESH_DB                       SQLite database (vaultmesh.db)\n"
 	    "  VAULTMESH_CC_KEY_PATH              Ed25519 signing key (cc-ed25519.key)\n"
 	    "  VAULTMESH_ENROLL_SECRET            secret that approves nodes at once\n"
+	    "  VAULTMESH_ENROLL_SECRET_FILE       file of such secrets, one a line\n"
 	    "  VAULTMESH_POLICY_PATH              command policy file (built-in)\n"
 	    "  VAULTMESH_SCAN_INTERVAL_HOURS      auto-scan interval (24)\n"
 	    "  VAULTMESH_SCAN_STALE_HOURS         scan staleness threshold (48)\n"
@@ -152,7 +154,7 @@ watchdog(void)
 
 /* The listeners: the main one, and the agents' own when configured. */
 static struct server *
-start_listener(const char *host, unsigned short port, int activation,
+listener(const char *host, unsigned short port, int activation,
     unsigned serve, const char *name, char *err, size_t errlen)
 {
 	struct listen_opts lo = {
@@ -161,13 +163,15 @@ start_listener(const char *host, unsigned short port, int activation,
 		.threads = app.cfg.threads, .name = name,
 	};
 
-	return server_start(&lo, routes, err, errlen);
+	return server_listen(&lo, routes, err, errlen);
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct server	*srv = NULL, *agent_srv = NULL;
+	int		 db_lock = -1, lock_new;
+	char		 lock[4200];
 	sigset_t	 sigs;
 	char		 err[512];
 	int		 sig, rc = 1;
@@ -189,7 +193,8 @@ main(int argc, char *argv[])
 				    "exists; not overwritten\n", argv[i + 1]);
 				return 2;
 			}
-			if (keys_load(argv[i + 1], sk, pk, err, sizeof(err)) == -1) {
+			if (keys_load("--generate-key", argv[i + 1], sk, pk, err,
+			    sizeof(err)) == -1) {
 				fprintf(stderr, "vaultmesh-command-center: %s\n",
 				    err);
 				return 2;
@@ -219,13 +224,6 @@ main(int argc, char *argv[])
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		return 2;
 	}
-	if (keys_load(app.cfg.key_path, app.sk, app.pk, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
-		return 2;
-	}
-	sodium_bin2base64(app.pk_b64, sizeof(app.pk_b64), app.pk,
-	    sizeof(app.pk), sodium_base64_VARIANT_ORIGINAL);
 	for (size_t i = 0; i < app.cfg.nsecrets; i++)
 		crypto_generichash(app.secret_hash[i], sizeof(app.secret_hash[i]),
 		    (const unsigned char *)app.cfg.secrets[i],
@@ -257,17 +255,77 @@ main(int argc, char *argv[])
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		return 2;
 	}
+	/*
+	 * One command center per database: a second one would keep its own
+	 * fleet in memory and the two would disagree about every node.
+	 */
+	snprintf(lock, sizeof(lock), "%s.lock", app.cfg.db_path);
+	lock_new = access(lock, F_OK) == -1;
+	{
+		long holder;
+
+		if ((db_lock = lockfile_take(lock, &holder)) == -1) {
+			if (errno == EAGAIN)
+				fprintf(stderr, "vaultmesh-command-center: "
+				    "VAULTMESH_DB: %s is in use by another "
+				    "command center (pid %ld); stop it first, or "
+				    "give this one its own database\n",
+				    app.cfg.db_path, holder);
+			else
+				fprintf(stderr, "vaultmesh-command-center: "
+				    "VAULTMESH_DB: cannot lock %s: %s\n", lock,
+				    strerror(errno));
+			return 2;
+		}
+	}
+	/* Bound before anything is created: a busy port leaves no files. */
+	if ((srv = listener(app.cfg.listen_host, app.cfg.listen_port, 1, 0,
+	    "main", err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
+		if (lock_new)
+			unlink(lock);
+		close(db_lock);
+		return 2;
+	}
+	/* A socket systemd passed is checked as VAULTMESH_LISTEN is. */
+	if (app.cfg.access_team == NULL && !app.cfg.unsafe_open &&
+	    !addr_is_loopback(server_host(srv))) {
+		fprintf(stderr, "vaultmesh-command-center: the listening socket "
+		    "%s is not on loopback, and without Cloudflare Access the "
+		    "operator routes would be open (see VAULTMESH_LISTEN)\n",
+		    server_host(srv));
+		rc = 2;
+		goto out;
+	}
+	if (app.cfg.agent_host[0] != '\0' && (agent_srv = listener(
+	    app.cfg.agent_host, app.cfg.agent_port, 0,
+	    ROUTE_AGENT | ROUTE_HEALTH, "agent", err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
+		rc = 2;
+		goto out;
+	}
+	if (keys_load("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, app.sk, app.pk,
+	    err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
+		rc = 2;
+		goto out;
+	}
+	sodium_bin2base64(app.pk_b64, sizeof(app.pk_b64), app.pk,
+	    sizeof(app.pk), sodium_base64_VARIANT_ORIGINAL);
 	if (app.cfg.access_team != NULL && (app.access = access_open(
 	    app.cfg.access_team, app.cfg.access_aud, app.cfg.access_certs, err,
 	    sizeof(err))) == NULL) {
 		/* err names the variable at fault already. */
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	if (policy_init(app.cfg.policy_path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "vaultmesh-command-center: "
 		    "VAULTMESH_POLICY_PATH: %s\n", err);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	if ((app.store = store_open(app.cfg.db_path, err, sizeof(err))) ==
 	    NULL) {
@@ -287,24 +345,8 @@ main(int argc, char *argv[])
 		log_err("dispatch_failed", "error=\"cannot start the timer\"");
 		goto out;
 	}
-	if ((srv = start_listener(app.cfg.listen_host, app.cfg.listen_port, 1,
-	    0, "main", err, sizeof(err))) == NULL) {
-		log_err("listen_failed", "error=\"%s\"", err);
-		goto out;
-	}
-	/* A socket systemd passed is checked as VAULTMESH_LISTEN is. */
-	if (app.access == NULL && !app.cfg.unsafe_open &&
-	    !addr_is_loopback(server_host(srv))) {
-		fprintf(stderr, "vaultmesh-command-center: the listening socket "
-		    "%s is not on loopback, and without Cloudflare Access the "
-		    "operator routes would be open (see VAULTMESH_LISTEN)\n",
-		    server_host(srv));
-		rc = 2;
-		goto out;
-	}
-	if (app.cfg.agent_host[0] != '\0' && (agent_srv = start_listener(
-	    app.cfg.agent_host, app.cfg.agent_port, 0,
-	    ROUTE_AGENT | ROUTE_HEALTH, "agent", err, sizeof(err))) == NULL) {
+	if (server_run(srv, err, sizeof(err)) == -1 || (agent_srv != NULL &&
+	    server_run(agent_srv, err, sizeof(err)) == -1)) {
 		log_err("listen_failed", "error=\"%s\"", err);
 		goto out;
 	}
@@ -390,5 +432,7 @@ out:
 	policy_shutdown();
 	access_close(app.access);
 	sodium_memzero(app.sk, sizeof(app.sk));
+	if (db_lock != -1)
+		close(db_lock);
 	return rc;
 }

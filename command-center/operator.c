@@ -1,4 +1,5 @@
 /* The operator endpoints: dashboard, node pages, node list, approve/revoke. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #define PAGE_MAX	(64u << 20)
 #define PATH_Q		1040	/* a quoted request path */
 
-extern const char vm_css[];
 
 /* The node id of /nodes/<id>/..., or NULL after answering 400. */
 const char *
@@ -91,8 +91,10 @@ host_gate(struct req *r)
 
 /*
  * Cross-site request forgery: a browser says where a request comes from
- * (Sec-Fetch-Site; Origin on every POST). A state-changing operator
- * request is refused when either says another site; API clients that send
+ * (Sec-Fetch-Site, which no page can set; Origin on every POST). A
+ * state-changing operator request is refused when either says another
+ * site; Sec-Fetch-Site "same-origin" settles it (an "Origin: null" beside
+ * it is a privacy setting, not another site). API clients that send
  * neither (curl, scripts) are not browsers and cannot be forged this way.
  */
 static int
@@ -103,8 +105,9 @@ cross_site(struct req *r)
 	const char	*host = req_header(r, "Host");
 	const char	*p;
 
-	if (sfs != NULL && strcmp(sfs, "same-origin") != 0 &&
-	    strcmp(sfs, "none") != 0)
+	if (sfs != NULL && strcmp(sfs, "same-origin") == 0)
+		return 0;
+	if (sfs != NULL && strcmp(sfs, "none") != 0)
 		return 1;
 	if (origin == NULL)
 		return 0;
@@ -118,12 +121,39 @@ cross_site(struct req *r)
  * Cloudflare Access token when Access is configured (its identity is
  * recorded), then, for a request that changes state, its origin.
  */
+static int
+node_known(const char *id)
+{
+	struct node_view v;
+
+	return fleet_get(app.fleet, id, time(NULL), &v, NULL) == 0;
+}
+
+/* Operators' browsers get errors as pages, with a way back. */
+static void
+error_page(struct req *r, struct buf *b, unsigned status, const char *code,
+    const char *msg)
+{
+	const char	*id = req_param(r);
+	char		 back[64];
+
+	/* Back to the node's page when there is one to go back to. */
+	if (id != NULL && uuid_valid(id) && strcmp(code, "unknown_node") != 0 &&
+	    strncmp(req_path(r), "/nodes/", 7) == 0 &&
+	    node_known(id)) {
+		snprintf(back, sizeof(back), "/nodes/%s", id);
+		html_error(b, status, code, msg, back, "Back to the node");
+	} else
+		html_error(b, status, code, msg, "/", "Back to the fleet");
+}
+
 int
 operator_gate(struct req *r)
 {
 	const char	*jwt;
 	char		 who[256], why[160], q[200], p[PATH_Q];
 
+	req_set_error_page(r, error_page);
 	if (host_gate(r) == -1)
 		return -1;
 	if (app.access == NULL)
@@ -221,11 +251,15 @@ static int
 audit_row(int64_t id, const struct audit_rec *a, void *arg)
 {
 	struct audit_page	*p = arg;
-	char			 ts[32];
+	char			 ts[32], host[HOSTNAME_MAX + 1];
+	int			 have_host;
 
 	time_rfc3339((time_t)a->at, ts);
+	/* A node's hostname beside its id (a deleted node's too). */
+	have_host = uuid_valid(a->target) &&
+	    fleet_hostname(app.fleet, a->target, host, sizeof(host)) == 0;
 	if (p->html)
-		html_audit_row(p->b, id, a);
+		html_audit_row(p->b, id, a, have_host ? host : NULL);
 	else {
 		buf_printf(p->b, "%s{\"id\":%lld,\"at\":\"%s\",\"who\":",
 		    p->n ? "," : "", (long long)id, ts);
@@ -236,6 +270,10 @@ audit_row(int64_t id, const struct audit_rec *a, void *arg)
 		buf_json_str(p->b, a->action);
 		buf_puts(p->b, ",\"target\":");
 		buf_json_str(p->b, a->target);
+		if (have_host) {
+			buf_puts(p->b, ",\"target_hostname\":");
+			buf_json_str(p->b, host);
+		}
 		buf_puts(p->b, ",\"detail\":");
 		buf_json_str(p->b, a->detail);
 		buf_puts(p->b, ",\"result\":");
@@ -251,30 +289,50 @@ void
 h_audit(struct req *r)
 {
 	struct audit_page	 p = { NULL, 0, 0, 0 };
+	struct audit_filter	 flt = { 0, NULL, NULL };
 	const char		*acc = req_header(r, "Accept");
 	const char		*before = req_query(r, "before");
+	const char		*action = req_query(r, "action");
+	const char		*node = req_query(r, "node");
 	struct buf		 b;
-	long long		 bid = 0;
 	char			*end;
 	int			 rc;
 
 	if (before != NULL && *before != '\0') {
-		bid = strtoll(before, &end, 10);
-		if (*end != '\0' || bid < 1) {
+		errno = 0;
+		flt.before = strtoll(before, &end, 10);
+		if (errno != 0 || *end != '\0' || flt.before < 1) {
 			resp_error(r, 400, "invalid_field", "before: must be an "
 			    "audit entry id");
 			return;
 		}
+	}
+	if (action != NULL && *action != '\0') {
+		if (strlen(action) > 32 || strspn(action,
+		    "abcdefghijklmnopqrstuvwxyz_") != strlen(action)) {
+			resp_error(r, 400, "invalid_field", "action: a name like "
+			    "queue, approve or revoke");
+			return;
+		}
+		flt.action = action;
+	}
+	if (node != NULL && *node != '\0') {
+		if (!uuid_valid(node)) {
+			resp_error(r, 400, "invalid_field", "node: must be a "
+			    "lowercase UUID");
+			return;
+		}
+		flt.target = node;
 	}
 	buf_init(&b, PAGE_MAX);
 	p.b = &b;
 	/* Browsers get the page; API clients (curl, scripts) the JSON. */
 	p.html = acc != NULL && strstr(acc, "text/html") != NULL;
 	if (p.html)
-		html_audit_begin(&b);
+		html_audit_begin(&b, &flt);
 	else
 		buf_puts(&b, "{\"entries\":[");
-	rc = store_audit_list(app.store, bid, 200, audit_row, &p);
+	rc = store_audit_list(app.store, &flt, 200, audit_row, &p);
 	if (rc == -1) {
 		buf_free(&b);
 		resp_error(r, 503, "store_unavailable", "the audit log could not "
@@ -282,7 +340,7 @@ h_audit(struct req *r)
 		return;
 	}
 	if (p.html) {
-		html_audit_end(&b, p.n, p.n == 200 ? p.last_id : 0);
+		html_audit_end(&b, p.n, p.n == 200 ? p.last_id : 0, &flt);
 		resp_html(r, 200, &b);
 	} else {
 		buf_puts(&b, "]}");
@@ -417,9 +475,11 @@ h_dashboard(struct req *r)
 			f.level = LEVEL_YELLOW;
 		else if (strcmp(lvl, "green") == 0)
 			f.level = LEVEL_GREEN;
+		else if (strcmp(lvl, "revoked") == 0)
+			f.level = FLEET_REVOKED;
 		else {
 			resp_error(r, 400, "invalid_field", "attention: must be "
-			    "red, yellow or green");
+			    "red, yellow, green or revoked");
 			return;
 		}
 	}
@@ -553,6 +613,13 @@ sample_row(const struct hb_sample *hs, void *arg)
 void
 node_page(struct req *r, const char *id, unsigned status, const char *error)
 {
+	node_page_refused(r, id, status, error, NULL);
+}
+
+void
+node_page_refused(struct req *r, const char *id, unsigned status,
+    const char *error, const char *command)
+{
 	struct node_view	 v;
 	struct node_parts	 p;
 	struct node_acc		 h;
@@ -598,7 +665,8 @@ node_page(struct req *r, const char *id, unsigned status, const char *error)
 	if (h.group[0] != '\0')
 		buf_puts(&findings, "</ul>");
 	h.b = &commands;
-	store_commands_list(app.store, id, 50, history_row, &h);
+	store_commands_list(app.store, id, NULL, NODE_COMMANDS_SHOWN,
+	    history_row, &h);
 
 	memset(&p, 0, sizeof(p));
 	p.v = &v;
@@ -616,6 +684,11 @@ node_page(struct req *r, const char *id, unsigned status, const char *error)
 	if (store_node_enroll_peer(app.store, id, peer, sizeof(peer)) == -1)
 		peer[0] = '\0';
 	p.enroll_peer = peer;
+	if (command != NULL && error != NULL) {
+		p.refused_cmd = command;
+		p.typed_unit = req_form(r, "unit");
+		p.typed_lines = req_form(r, "lines");
+	}
 	html_node(&b, &p, part);
 	buf_free(&findings);
 	buf_free(&commands);
@@ -707,8 +780,12 @@ remove_node(struct req *r, int reject)
 	dispatch_wake(id);	/* a parked poll of the node ends now */
 	log_info("node_removed", "node_id=%s action=%s by=%s peer=%s", id,
 	    action, log_quote(who, sizeof(who), operator_of(r)), req_peer(r));
-	if (!req_wants_json(r) && (req_is_form(r) ||
-	    req_header(r, "HX-Request") != NULL)) {
+	/* The node page is gone: back to the fleet (htmx navigates there). */
+	if (!req_wants_json(r) && req_header(r, "HX-Request") != NULL) {
+		resp_hx_redirect(r, "/");
+		return;
+	}
+	if (!req_wants_json(r) && req_is_form(r)) {
 		resp_redirect(r, "/");
 		return;
 	}
@@ -716,6 +793,25 @@ remove_node(struct req *r, int reject)
 	buf_printf(&b, "{\"ok\":true,\"node_id\":\"%s\",\"status\":\"%s\"}",
 	    id, reject ? "rejected" : "deleted");
 	resp_json(r, 200, &b);
+}
+
+void
+h_node_confirm(struct req *r)
+{
+	const char		*id, *path = req_path(r), *action;
+	struct node_view	 v;
+	struct buf		 b;
+
+	if ((id = node_id_param(r)) == NULL)
+		return;
+	action = strrchr(path, '/') + 1;	/* the route ends in one */
+	if (fleet_get(app.fleet, id, time(NULL), &v, NULL) == -1) {
+		resp_error(r, 404, "unknown_node", "no node with this id");
+		return;
+	}
+	buf_init(&b, 64 * 1024);
+	html_confirm(&b, &v, action);
+	resp_html(r, 200, &b);
 }
 
 void
@@ -740,16 +836,6 @@ void
 h_node_revoke(struct req *r)
 {
 	set_status(r, NODE_REVOKED);
-}
-
-void
-h_static_css(struct req *r)
-{
-	struct buf b;
-
-	buf_init(&b, 64 * 1024);
-	buf_puts(&b, vm_css);
-	resp_css(r, &b);
 }
 
 void

@@ -23,6 +23,9 @@ const struct route routes[] = {
 	{ "GET",  "/nodes",			    0,	    h_nodes_json, O, G },
 	{ "GET",  "/nodes/*",			    0,	    h_node_page, O, G },
 	{ "DELETE", "/nodes/*",			    0,	    h_node_delete, O, G },
+	{ "GET",  "/nodes/*/revoke",		    0,	    h_node_confirm, O, G },
+	{ "GET",  "/nodes/*/reject",		    0,	    h_node_confirm, O, G },
+	{ "GET",  "/nodes/*/delete",		    0,	    h_node_confirm, O, G },
 	{ "POST", "/nodes/*/approve",		    4 * KiB, h_node_approve, O, G },
 	{ "POST", "/nodes/*/revoke",		    4 * KiB, h_node_revoke, O, G },
 	{ "POST", "/nodes/*/reject",		    4 * KiB, h_node_reject, O, G },
@@ -30,6 +33,7 @@ const struct route routes[] = {
 	{ "POST", "/nodes/*/commands",		   16 * KiB, h_queue_command, O, G },
 	{ "GET",  "/nodes/*/commands",		    0,	    h_node_commands_json, O,
 	    G },
+	{ "GET",  "/nodes/*/history",		    0,	    h_node_history, O, G },
 	{ "GET",  "/audit",			    0,	    h_audit, O, G },
 	{ "GET",  "/metrics",			    0,	    h_metrics, O, host_gate },
 	/* Anyone. */

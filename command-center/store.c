@@ -281,7 +281,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " delivered_at IS NULL THEN output ELSE 'no result from the agent"
 	    " before the command expired' END,"
 	    " result_at = ?1 WHERE status = 'queued' AND expires_at <= ?1"
-	    " RETURNING node_id",
+	    " AND status IN ('queued', 'delivered') RETURNING node_id",
 	/*
 	 * A delivery is a lease: delivered before ?1 and still without a
 	 * result, the command is queued again (delivered_at kept) and
@@ -290,7 +290,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	 */
 	[S_CMD_RELEASE] = "UPDATE commands SET status = 'queued'"
 	    " WHERE status = 'delivered' AND delivered_at <= ?1"
-	    " RETURNING node_id",
+	    " AND status IN ('queued', 'delivered') RETURNING node_id",
 	/*
 	 * Delivered but never answered, well past expiry (the grace covers
 	 * the longest command): "timeout", marked as the CC's own verdict by
@@ -300,13 +300,14 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CMD_LOST] = "UPDATE commands SET status = 'timeout',"
 	    " result_at = ?1, output = 'no result from the agent before the"
 	    " command expired' WHERE status = 'delivered'"
-	    " AND expires_at <= ?1 - ?2",
+	    " AND expires_at <= ?1 - ?2 AND status IN ('queued', 'delivered')",
 	[S_CMD_PENDING] = "SELECT node_id, count(*) FROM commands"
 	    " WHERE status = 'queued' GROUP BY node_id",
 	[S_CMD_LIST] = "SELECT command_id, seq, command, args, queued_by,"
 	    " queued_at, expires_at, status, delivered_at, started_at,"
 	    " finished_at, exit_code, output, result_at FROM commands"
-	    " WHERE node_id = ?1 ORDER BY seq DESC LIMIT ?2",
+	    " WHERE node_id = ?1 AND seq < ?3 AND (?4 IS NULL OR status = ?4)"
+	    " AND (?5 IS NULL OR command = ?5) ORDER BY seq DESC LIMIT ?2",
 	[S_FINDINGS_OF] = "SELECT finding_id, severity, title, detail,"
 	    " remediation FROM findings WHERE command_id = ?1 ORDER BY"
 	    " CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
@@ -318,7 +319,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_AUDIT_ADD] = "INSERT INTO audit (at, who, peer, action, target,"
 	    " detail, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_AUDIT_LIST] = "SELECT id, at, who, peer, action, target, detail,"
-	    " result FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+	    " result FROM audit WHERE id < ?1 AND (?3 IS NULL OR action = ?3)"
+	    " AND (?4 IS NULL OR target = ?4) ORDER BY id DESC LIMIT ?2",
 	[S_SCANS_OF] = "SELECT command_id, scanned_at, critical, high, medium,"
 	    " low, info FROM scans WHERE node_id = ?1"
 	    " ORDER BY scanned_at DESC, rowid DESC LIMIT ?2",
@@ -697,8 +699,12 @@ store_open(const char *path, char *err, size_t errlen)
 	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, s->db ?
-		    sqlite3_errmsg(s->db) : "cannot open");
+		/* SQLite says "unable to open database file"; errno says why. */
+		int e = s->db != NULL ? sqlite3_system_errno(s->db) : 0;
+
+		snprintf(err, errlen, "%s: %s%s%s", path, s->db ?
+		    sqlite3_errmsg(s->db) : "cannot open", e != 0 ? ": " : "",
+		    e != 0 ? strerror(e) : "");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
@@ -1351,7 +1357,7 @@ out:
 int
 store_commands_undeliver(struct store *s, const struct cmd_wire *w, size_t n)
 {
-	int rc = 0;
+	int rc = 0, changed = 0;
 
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < n; i++) {
@@ -1359,9 +1365,11 @@ store_commands_undeliver(struct store *s, const struct cmd_wire *w, size_t n)
 		    -1, SQLITE_STATIC);
 		if (step_done(s, s->st[S_CMD_UNDELIVER], "undeliver") == -1)
 			rc = -1;
+		else
+			changed += sqlite3_changes(s->db);
 	}
 	pthread_mutex_unlock(&s->mu);
-	return rc;
+	return rc == -1 ? -1 : changed;
 }
 
 static int
@@ -1626,7 +1634,8 @@ cmd_row_of(sqlite3_stmt *st, void *arg)
 }
 
 int
-store_commands_list(struct store *s, const char *node_id, int limit,
+store_commands_list(struct store *s, const char *node_id,
+    const struct cmd_filter *flt, int limit,
     int (*fn)(const struct cmd_row *row, void *arg), void *arg)
 {
 	sqlite3_stmt	*st = s->st[S_CMD_LIST];
@@ -1636,7 +1645,18 @@ store_commands_list(struct store *s, const char *node_id, int limit,
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
+	sqlite3_bind_int64(st, 3, flt != NULL && flt->before > 0 ?
+	    flt->before : INT64_MAX);
+	if (flt != NULL && flt->status != NULL)
+		sqlite3_bind_text(st, 4, flt->status, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	if (flt != NULL && flt->command != NULL)
+		sqlite3_bind_text(st, 5, flt->command, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
 	rc = each_row(st, "commands_list", cmd_row_of, &r);
+	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }
@@ -1753,7 +1773,7 @@ audit_of(sqlite3_stmt *st, void *arg)
 }
 
 int
-store_audit_list(struct store *s, int64_t before, int limit,
+store_audit_list(struct store *s, const struct audit_filter *flt, int limit,
     int (*fn)(int64_t id, const struct audit_rec *a, void *arg), void *arg)
 {
 	sqlite3_stmt	*st = s->st[S_AUDIT_LIST];
@@ -1761,9 +1781,19 @@ store_audit_list(struct store *s, int64_t before, int limit,
 	int		 rc;
 
 	pthread_mutex_lock(&s->rmu);
-	sqlite3_bind_int64(st, 1, before > 0 ? before : INT64_MAX);
+	sqlite3_bind_int64(st, 1, flt != NULL && flt->before > 0 ? flt->before :
+	    INT64_MAX);
 	sqlite3_bind_int(st, 2, limit);
+	if (flt != NULL && flt->action != NULL)
+		sqlite3_bind_text(st, 3, flt->action, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	if (flt != NULL && flt->target != NULL)
+		sqlite3_bind_text(st, 4, flt->target, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
 	rc = each_row(st, "audit_list", audit_of, &r);
+	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&s->rmu);
 	return rc;
 }

@@ -369,3 +369,41 @@ str_sanitize(char *out, size_t outlen, const char *s)
 	}
 	out[i] = '\0';
 }
+
+int
+lockfile_take(const char *path, long *holder)
+{
+	struct flock	 fl;
+	char		 pid[32];
+	int		 fd, e;
+
+	*holder = 0;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	/* A POSIX lock: the kernel drops it when the process ends, however. */
+	if (fcntl(fd, F_SETLK, &fl) == -1) {
+		e = errno == EACCES ? EAGAIN : errno;
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (e == EAGAIN && fcntl(fd, F_GETLK, &fl) == 0 &&
+		    fl.l_type != F_UNLCK)
+			*holder = (long)fl.l_pid;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 ||
+	    write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}

@@ -40,6 +40,14 @@ int	 file_write_atomic(const char *path, const void *data, size_t len,
 char	*file_read(const char *path, size_t max, size_t *len);
 
 /*
+ * Takes the exclusive lock of path (created 0600 when missing) for the
+ * life of the process and writes our pid into it: the descriptor (keep
+ * it open), or -1 with errno; EAGAIN when another process holds it, whose
+ * pid is then in *holder (0 when it cannot be told).
+ */
+int	 lockfile_take(const char *path, long *holder);
+
+/*
  * Configuration from the environment. Each returns 0 and sets *out (the
  * default when the variable is unset or empty), or -1 after writing one line
  * "NAME: <what is wrong>" into err (size errlen); the caller prefixes the

@@ -26,7 +26,8 @@ FUZZ_BINS	 = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 
 FUZZ_COMMON_OBJ	 = $(COMMON_SRC:%.c=$(FUZZ_DIR)/%.o)
 FUZZ_CC_OBJ	 = $(filter-out $(FUZZ_DIR)/command-center/main.o, \
-		   $(CC_SRC:%.c=$(FUZZ_DIR)/%.o)) $(FUZZ_DIR)/gen/htmx.o
+		   $(CC_SRC:%.c=$(FUZZ_DIR)/%.o)) $(FUZZ_DIR)/gen/htmx.o \
+		   $(FUZZ_DIR)/gen/vm_css.o
 FUZZ_AGENT_OBJ	 = $(filter-out $(FUZZ_DIR)/node-agent/main.o, \
 		   $(AGENT_SRC:%.c=$(FUZZ_DIR)/%.o))
 
@@ -40,6 +41,9 @@ $(FUZZ_DIR)/node-agent/%.o: node-agent/%.c $(wildcard common/*.h node-agent/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 $(FUZZ_DIR)/gen/htmx.o: $(BUILD)/gen/htmx.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c17 -O1 -c -o $@ $<
+$(FUZZ_DIR)/gen/vm_css.o: $(BUILD)/gen/vm_css.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c17 -O1 -c -o $@ $<
 

@@ -116,7 +116,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("config_load", err);
 	log_set_level(getenv("FUZZ_LOG") != NULL ? getenv("FUZZ_LOG") :
 	    "error");
-	if (keys_load(app.cfg.key_path, app.sk, app.pk, err,
+	if (keys_load("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, app.sk, app.pk,
+	    err,
 	    sizeof(err)) == -1)
 		die("keys_load", err);
 	sodium_bin2base64(app.pk_b64, sizeof(app.pk_b64), app.pk,

@@ -25,6 +25,7 @@ agent_init(struct agent *a, const struct agent_config *cfg, char *err,
 	memset(a, 0, sizeof(*a));
 	a->cfg = cfg;
 	a->stop_pipe[0] = a->stop_pipe[1] = -1;
+	a->lock_fd = -1;
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->spool_mu, NULL);
 	pthread_condattr_init(&ca);
@@ -35,8 +36,29 @@ agent_init(struct agent *a, const struct agent_config *cfg, char *err,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	if (state_prepare(cfg->root, err, errlen) == -1 ||
-	    state_node_id(cfg->root, a->node_id, err, errlen) == -1 ||
+	if (state_prepare(cfg->root, err, errlen) == -1)
+		goto out;
+	/*
+	 * One agent per root: two would both accept commands under one seq
+	 * file and one token, and run what the other already ran.
+	 */
+	{
+		char	 lock[PATH_MAX];
+		long	 holder;
+
+		snprintf(lock, sizeof(lock), "%s/agent.lock", cfg->root);
+		if ((a->lock_fd = lockfile_take(lock, &holder)) == -1) {
+			if (errno == EAGAIN)
+				snprintf(err, errlen, "VAULTMESH_ROOT: %s is in "
+				    "use by another agent (pid %ld)", cfg->root,
+				    holder);
+			else
+				snprintf(err, errlen, "VAULTMESH_ROOT: cannot "
+				    "lock %s: %s", lock, strerror(errno));
+			goto out;
+		}
+	}
+	if (state_node_id(cfg->root, a->node_id, err, errlen) == -1 ||
 	    state_enroll_key(cfg->root, a->enroll_key, err, errlen) == -1)
 		goto out;
 	if ((r = state_load_token(cfg->root, a->token, sizeof(a->token))) ==
@@ -73,6 +95,9 @@ agent_free(struct agent *a)
 	if (a->stop_pipe[1] != -1)
 		close(a->stop_pipe[1]);
 	a->stop_pipe[0] = a->stop_pipe[1] = -1;
+	if (a->lock_fd != -1)
+		close(a->lock_fd);
+	a->lock_fd = -1;
 	sodium_memzero(a->token, sizeof(a->token));
 	sodium_memzero(a->enroll_key, sizeof(a->enroll_key));
 	pthread_cond_destroy(&a->cond);

@@ -284,6 +284,7 @@ struct agent {
 	char		 enroll_key[AGENT_ENROLL_KEY_LEN + 1];	/* wiped */
 	atomic_int	 stop;
 	int		 stop_pipe[2];	/* readable once stopping */
+	int		 lock_fd;	/* VAULTMESH_ROOT/agent.lock, held */
 	pthread_mutex_t	 mu;		/* guards the fields below and cond */
 	pthread_cond_t	 cond;		/* CLOCK_MONOTONIC */
 	int		 hup;		/* SIGHUP seen, not yet consumed */

@@ -242,7 +242,10 @@ def test_kill9_before_result_delivered_never_runs_twice(tmp_path, cc, agents):
     b = start(agents, tmp_path, cc)
     # The spooled result arrives after the restart...
     wait_for(lambda: cc.accepted_results_for(cid), 10, "spooled result")
-    # ...and the same command delivered again is a replay, not a second run.
+    # Once the agent has let go of it (the spool is empty: a command offered
+    # while its result still waits there is answered with that result)...
+    wait_for(lambda: b.spool() == [], 10, "the spool emptied")
+    # ...the same command delivered again is a replay, not a second run.
     cc.push(elem)
     wait_for(lambda: len(cc.accepted_results_for(cid)) >= 2, 10, "replay report")
     statuses = [r["status"] for r in cc.accepted_results_for(cid)]

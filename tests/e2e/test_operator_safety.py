@@ -100,7 +100,7 @@ def test_pages_carry_security_headers(cc, enroll_node):
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
         assert "unsafe-inline" not in csp
         assert r.headers["x-content-type-options"] == "nosniff"
-        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["referrer-policy"] == "same-origin"
         assert r.headers["cache-control"] == "no-store"
         assert "<script>" not in r.text and "style=" not in r.text
     assert c.get("/nodes").headers["x-content-type-options"] == "nosniff"

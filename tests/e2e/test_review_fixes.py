@@ -97,9 +97,10 @@ def test_the_body_budget_answers_503_with_retry_after(cc, enroll_node):
             ).encode()
     holder = open_partial(c.port, head, b"{")
     try:
-        # The budget is taken: the next body is refused unread...
-        wait_until(lambda: c.heartbeat(n.token, heartbeat_body(n.node_id)).status
-                   == 503, 5, "a 503 while the budget is held")
+        # The budget is taken (when the holder's headers are in)...
+        wait_until(lambda: "vaultmesh_http_body_bytes_held 1048576" in
+                   c.get("/metrics").text, 10, "the holder's reservation")
+        # ...so the next body is refused unread...
         r = c.heartbeat(n.token, heartbeat_body(n.node_id))
         assert_error(r, 503, "busy")
         assert r.headers.get("retry-after") == "5"
@@ -110,6 +111,53 @@ def test_the_body_budget_answers_503_with_retry_after(cc, enroll_node):
     # The holder is gone: its reservation with it.
     wait_until(lambda: c.heartbeat(n.token, heartbeat_body(n.node_id)).status
                == 200, 5, "the budget to come back")
+
+
+def test_strangers_take_only_a_share_of_the_body_budget(cc, enroll_node):
+    # 1 MiB in all, an eighth of it for routes anyone may post to.
+    c = cc(env={"VAULTMESH_MAX_BODY_BYTES": str(1 << 20)})
+    n = enroll_node(c)
+    head = (b"POST /api/agent/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 16384\r\n\r\n")
+    socks = [open_partial(c.port, head) for _ in range(8)]   # 128 KiB
+    try:
+        wait_until(lambda: c.enroll(str(uuid.uuid4()), "x").status == 503, 5,
+                   "the strangers' share taken")
+        # Token holders still have the rest of the budget.
+        r = c.heartbeat(n.token, heartbeat_body(n.node_id))
+        assert r.status == 200, r
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_request_with_two_lengths_is_refused(cc):
+    c = cc()
+    r = c.raw(b"POST /api/agent/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              b"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"5\r\nhello\r\n0\r\n\r\n")
+    assert r.status == 400, r
+
+
+def test_a_refused_small_body_gets_its_answer_not_a_reset(cc):
+    c = cc()
+    body = json.dumps({"pad": "x" * 40000}).encode()
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", c.port), timeout=5)
+        try:
+            s.sendall(b"POST /api/agent/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Authorization: Bearer not-a-token\r\n"
+                      b"Content-Type: application/json\r\n"
+                      + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            got = b""
+            while b"\r\n" not in got:
+                d = s.recv(4096)
+                if not d:
+                    break
+                got += d
+        finally:
+            s.close()
+        assert got.startswith(b"HTTP/1.1 401"), got[:80]
 
 
 # ---- 2. slow clients --------------------------------------------------------
@@ -353,13 +401,16 @@ def test_reject_and_delete_keep_history_and_stop_the_token(cc, enroll_node):
 
 
 def test_several_enroll_secrets_rotate_without_touching_enrolled_nodes(
-        cc, enroll_node):
-    c = cc(secret="old-one,new-one")
+        cc, enroll_node, tmp_path):
+    secrets = tmp_path / "enroll-secrets"
+    secrets.write_text("# the old one goes once every agent has the new\n"
+                       "old-one\nnew-one\n")
+    c = cc(secret=None, env={"VAULTMESH_ENROLL_SECRET_FILE": str(secrets)})
     a = enroll_node(c, secret="old-one", expect=200)
     b = enroll_node(c, secret="new-one", expect=200)
     assert a.token and b.token
     c.stop()
-    c.secret = "new-one"
+    secrets.write_text("new-one\n")
     c.start()
     assert a.heartbeat().status == 200 and b.heartbeat().status == 200
     assert c.enroll(str(uuid.uuid4()), "late", secret="old-one").status == 202

@@ -178,9 +178,12 @@ def test_forms_post_through_htmx_and_without_javascript(cc, enroll_node):
     c = cc(secret=None)
     n = enroll_node(c, secret=None, expect=202)
     page = c.get(f"/nodes/{n.node_id}").text
-    for action in ("approve", "revoke"):
-        assert (f'method="post" action="/nodes/{n.node_id}/{action}" '
-                f'hx-post="/nodes/{n.node_id}/{action}" hx-swap="none"') in page, action
+    assert (f'method="post" action="/nodes/{n.node_id}/approve" '
+            f'hx-post="/nodes/{n.node_id}/approve" hx-swap="none"') in page
+    # Revoke asks first: a confirmation page without JavaScript, a dialog
+    # with htmx (hx-confirm), then the same POST.
+    assert (f'method="get" action="/nodes/{n.node_id}/revoke" '
+            f'hx-post="/nodes/{n.node_id}/revoke" hx-swap="none" hx-confirm=') in page
     same = {"Origin": c.url, "Sec-Fetch-Site": "same-origin"}
 
     # With htmx: every section of the page at once, no redirect.

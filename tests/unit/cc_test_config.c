@@ -161,24 +161,44 @@ config_reads_paths_and_secret(void **state)
 	config_free(&c);
 }
 
-/* Several secrets, so a new one can be added before the old one goes. */
+/*
+ * The variable holds one secret, whole (commas and blanks included); a
+ * file holds several, one a line, so a new one can be added before the
+ * old one goes.
+ */
 static void
-config_enroll_secrets_are_a_comma_list(void **state)
+config_enroll_secrets_from_the_variable_and_a_file(void **state)
 {
 	struct config	 c;
-	char		 err[512], nine[64];
+	char		 err[512], path[] = "/tmp/vm-secrets-XXXXXX";
+	FILE		*f;
+	int		 fd;
 
 	(void)state;
-	setenv("VAULTMESH_ENROLL_SECRET", " old-secret , new-secret,", 1);
+	setenv("VAULTMESH_ENROLL_SECRET", " old,secret ", 1);
 	assert_int_equal(load(&c, err, sizeof(err)), 0);
-	assert_int_equal(c.nsecrets, 2);
-	assert_string_equal(c.secrets[0], "old-secret");
-	assert_string_equal(c.secrets[1], "new-secret");
+	assert_int_equal(c.nsecrets, 1);
+	assert_string_equal(c.secrets[0], " old,secret ");
 	config_free(&c);
 	assert_int_equal(c.nsecrets, 0);
-	expect_error("VAULTMESH_ENROLL_SECRET", " , ,");
-	snprintf(nine, sizeof(nine), "a,b,c,d,e,f,g,h,i");
-	expect_error("VAULTMESH_ENROLL_SECRET", nine);
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_non_null(f = fdopen(fd, "w"));
+	fputs("# rotated in December\nnew-one \n\nnewer-one\n", f);
+	fclose(f);
+	setenv("VAULTMESH_ENROLL_SECRET_FILE", path, 1);
+	assert_int_equal(load(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.nsecrets, 3);
+	assert_string_equal(c.secrets[1], "new-one");
+	assert_string_equal(c.secrets[2], "newer-one");
+	config_free(&c);
+	assert_non_null(f = fopen(path, "w"));
+	for (int i = 0; i < 8; i++)
+		fprintf(f, "s%d\n", i);
+	fclose(f);
+	expect_error("VAULTMESH_ENROLL_SECRET_FILE", path);	/* nine */
+	unsetenv("VAULTMESH_ENROLL_SECRET");
+	unlink(path);
+	expect_error("VAULTMESH_ENROLL_SECRET_FILE", path);	/* missing */
 }
 
 /* systemd's credential file: one secret a line, comments skipped. */
@@ -200,7 +220,7 @@ config_enroll_secret_credential_holds_lines(void **state)
 	unsetenv("CREDENTIALS_DIRECTORY");
 	assert_int_equal(c.nsecrets, 2);
 	assert_string_equal(c.secrets[0], "first-one");
-	assert_string_equal(c.secrets[1], "second-one");
+	assert_string_equal(c.secrets[1], "  second-one");
 	config_free(&c);
 	unlink(path);
 	rmdir(dir);
@@ -560,7 +580,7 @@ main(void)
 		T(config_empty_variables_mean_defaults),
 		T(config_reads_paths_and_secret),
 		T(config_overlong_string_variables_are_named),
-		T(config_enroll_secrets_are_a_comma_list),
+		T(config_enroll_secrets_from_the_variable_and_a_file),
 		T(config_enroll_secret_credential_holds_lines),
 		T(config_agent_listen_and_public_host),
 		T(config_local_mode_needs_loopback),

@@ -81,9 +81,12 @@ command_row_escapes_every_string(void **state)
 	html_command_row(&b, &c, NOW);
 	s = done(&b);
 	assert_no_raw(s);
-	/* The id attribute, the command, args, who, status and output. */
+	/*
+	 * The id attribute, the command (twice: its cell and the output's
+	 * label), args, who, status and output.
+	 */
 	assert_non_null(strstr(s, "<tr id=\"cmd-" EVIL_HTML "\">"));
-	assert_int_equal(count(s, EVIL_HTML), 6);
+	assert_int_equal(count(s, EVIL_HTML), 7);
 	free(s);
 }
 
@@ -162,7 +165,7 @@ audit_row_escapes_a_target_that_is_not_a_node_id(void **state)
 
 	(void)state;
 	buf_init(&b, 1 << 16);
-	html_audit_row(&b, 7, &a);
+	html_audit_row(&b, 7, &a, NULL);
 	s = done(&b);
 	assert_no_raw(s);
 	assert_null(strstr(s, "<a href"));
@@ -181,7 +184,7 @@ audit_row_links_a_node_id_target(void **state)
 
 	(void)state;
 	buf_init(&b, 1 << 16);
-	html_audit_row(&b, 7, &a);
+	html_audit_row(&b, 7, &a, NULL);
 	s = done(&b);
 	assert_non_null(strstr(s, "<a href=\"/nodes/" ID_A "\">" ID_A "</a>"));
 	assert_non_null(strstr(s, "<td class=\"green\">ok</td>"));
@@ -191,16 +194,19 @@ audit_row_links_a_node_id_target(void **state)
 static void
 audit_page_frame_prints_no_value_raw(void **state)
 {
-	struct buf	 b;
-	char		*s;
+	struct audit_filter	 flt = { 0, "queue\"><script>", NULL };
+	struct buf		 b;
+	char			*s;
 
 	(void)state;
 	buf_init(&b, 1 << 16);
-	html_audit_begin(&b);
-	html_audit_end(&b, 0, 42);
+	html_audit_begin(&b, &flt);
+	html_audit_end(&b, 0, 42, &flt);
 	s = done(&b);
 	assert_non_null(strstr(s, "<title>Audit log · VaultMesh</title>"));
-	assert_non_null(strstr(s, "href=\"/audit?before=42\""));
+	assert_null(strstr(s, "<script>"));
+	assert_non_null(strstr(s, "href=\"/audit?action=queue%22%3E%3Cscript%3E"
+	    "&amp;before=42\""));
 	free(s);
 }
 

@@ -309,6 +309,19 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(w[0].command_id, c.command_id);
 	cmd_wire_free(w, n);
+	/* Its answer failed after the lease took it: nothing goes back. */
+	{
+		struct cmd_wire one;
+
+		memset(&one, 0, sizeof(one));
+		memcpy(one.command_id, c.command_id, sizeof(one.command_id));
+		assert_int_equal(store_commands_undeliver(f->st, &one, 1), 1);
+		assert_int_equal(store_commands_undeliver(f->st, &one, 1), 0);
+		assert_int_equal(store_commands_deliver(f->st, ID_A, 200, 8, &w,
+		    &n), 0);
+		assert_int_equal(n, 1);
+		cmd_wire_free(w, n);
+	}
 	/* A start releases every delivery at once. */
 	assert_int_equal(store_commands_release(f->st, INT64_MAX, NULL, NULL),
 	    1);
@@ -1135,7 +1148,7 @@ store_reads_do_not_wait_for_the_writer(void **state)
 	 */
 	busy = store_writer_busy(f->st);
 	got = store_node_heartbeat(f->st, ID_A, w.seq, &json);
-	listed = store_commands_list(f->st, ID_A, 10, NULL, NULL);
+	listed = store_commands_list(f->st, ID_A, NULL, 10, NULL, NULL);
 	still = store_writer_busy(f->st);
 	assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL),
 	    SQLITE_OK);

@@ -126,18 +126,28 @@ sparkline_draws_line_area_and_latest_dot_inside_the_box(void **state)
 }
 
 static void
-sparkline_skips_missing_values_and_shows_a_lone_one_as_a_dot(void **state)
+sparkline_skips_missing_values_and_draws_nothing_below_three(void **state)
 {
-	int64_t	 t[3] = { NOW - 900, NOW - 600, NOW - 300 };
-	double	 y[3] = { NAN, 42.0, NAN };
+	int64_t	 t[4] = { NOW - 900, NOW - 600, NOW - 300, NOW - 100 };
+	double	 y[4] = { NAN, 42.0, NAN, 40.0 };
 	struct buf b;
 	char	*s;
 
 	(void)state;
+	/* One or two values: no line and no lone dot (the page says so). */
 	buf_init(&b, 1 << 16);
-	svg_sparkline(&b, "mem", t, y, 3, NOW - 86400, NOW, 100);
+	svg_sparkline(&b, "mem", t, y, 4, NOW - 86400, NOW, 100);
 	s = render_done(&b);
 	assert_int_equal(count(s, "<polyline"), 0);
+	assert_int_equal(count(s, "<circle"), 0);
+	assert_null(strstr(s, "nan"));
+	free(s);
+	/* Three: a line, and the dot at its end. */
+	y[0] = 41.0;
+	buf_init(&b, 1 << 16);
+	svg_sparkline(&b, "mem", t, y, 4, NOW - 86400, NOW, 100);
+	s = render_done(&b);
+	assert_int_equal(count(s, "<polyline"), 1);
 	assert_int_equal(count(s, "<circle"), 1);
 	assert_null(strstr(s, "nan"));
 	free(s);
@@ -528,7 +538,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sparkline_title_is_escaped),
 		cmocka_unit_test(sparkline_draws_line_area_and_latest_dot_inside_the_box),
-		cmocka_unit_test(sparkline_skips_missing_values_and_shows_a_lone_one_as_a_dot),
+		cmocka_unit_test(sparkline_skips_missing_values_and_draws_nothing_below_three),
 		cmocka_unit_test(fleet_history_stacks_three_levels_inside_the_box),
 		cmocka_unit_test(fleet_history_without_samples_says_so),
 		cmocka_unit_test(fleet_history_of_one_sample_is_a_visible_column),
