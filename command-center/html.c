@@ -178,7 +178,7 @@ page_head(struct buf *b, const char *title)
 	buf_html(b, static_htmx_path());
 	buf_puts(b, "\" defer></script></head><body>"
 	    "<header class=\"top\"><h1><a href=\"/\">VaultMesh Command Center"
-	    "</a></h1><nav><a href=\"/\">Fleet</a> <a href=\"/audit\">Audit "
+	    "</a></h1><nav aria-label=\"Site\"><a href=\"/\">Fleet</a> <a href=\"/audit\">Audit "
 	    "log</a></nav></header><main>");
 }
 
@@ -421,7 +421,7 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 	size_t	 shown = d->n, matched = d->c.matched;
 	size_t	 first = (size_t)(f->page - 1) * DASH_PAGE_ROWS;
 
-	buf_printf(b, "<section id=\"fleet\"%s><div class=\"scroll\">"
+	buf_printf(b, "<section id=\"fleet\"%s><div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Nodes\">"
 	    "<table id=\"nodes\"><thead><tr><th>Host</th><th>Attention</th>"
 	    "<th>Reasons</th><th>Last heartbeat</th><th class=\"hide-narrow\">"
 	    "Profile</th><th class=\"hide-narrow\">Status</th></tr></thead>"
@@ -460,7 +460,7 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 		    "matches this filter.</td></tr>");
 	buf_puts(b, "</tbody></table></div>");
 	if (matched > DASH_PAGE_ROWS) {
-		buf_printf(b, "<nav class=\"pages\">Nodes %zu-%zu of %zu ",
+		buf_printf(b, "<nav class=\"pages\" aria-label=\"Pages\">Nodes %zu-%zu of %zu ",
 		    shown ? first + 1 : 0, first + shown, matched);
 		if (f->page > 1) {
 			buf_puts(b, "<a href=\"");
@@ -834,7 +834,7 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 		    "</section>");
 		return;
 	}
-	buf_puts(b, "<div class=\"scroll\"><table id=\"services\"><thead><tr>"
+	buf_puts(b, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Services\"><table id=\"services\"><thead><tr>"
 	    "<th>Unit</th><th>State</th></tr></thead><tbody>");
 	json_array_foreach(svcs, i, e) {
 		const char *st = json_string_value(json_object_get(e, "state"));
@@ -978,7 +978,7 @@ html_audit_begin(struct buf *b, const struct audit_filter *flt)
 	    "size=\"36\" maxlength=\"36\" value=\"");
 	buf_html(b, flt->target != NULL ? flt->target : "");
 	buf_puts(b, "\"></label> <button type=\"submit\">Filter</button>"
-	    "</form><div class=\"scroll\"><table class=\"audit\"><thead>"
+	    "</form><div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Audit entries\"><table class=\"audit\"><thead>"
 	    "<tr><th>When</th><th>Who</th><th class=\"hide-narrow\">From</th>"
 	    "<th>Action</th><th>Target</th><th>Detail</th><th>Result</th>"
 	    "</tr></thead><tbody>");
@@ -1047,7 +1047,7 @@ html_audit_end(struct buf *b, int n, int64_t older,
 	if (n == 0)
 		buf_puts(b, "<tr><td colspan=\"7\" class=\"muted\">No operator "
 		    "action matches.</td></tr>");
-	buf_puts(b, "</tbody></table></div><nav class=\"pages\">");
+	buf_puts(b, "</tbody></table></div><nav class=\"pages\" aria-label=\"Pages\">");
 	if (flt->before > 0) {
 		buf_puts(b, "<a href=\"");
 		audit_href(b, flt, 0);
@@ -1467,7 +1467,7 @@ static void
 node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 {
 	buf_printf(b, "<section id=\"scans\"%s><h2>Scan history</h2>"
-	    "<div class=\"scroll\"><table><thead><tr><th>Scanned</th>"
+	    "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Scans\"><table><thead><tr><th>Scanned</th>"
 	    "<th class=\"num\">Critical</th><th class=\"num\">High</th>"
 	    "<th class=\"num\">Medium</th><th class=\"num\">Low</th>"
 	    "<th class=\"num\">Info</th></tr></thead><tbody>", oob(part));
@@ -1496,7 +1496,7 @@ node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 static void
 commands_table_head(struct buf *b)
 {
-	buf_puts(b, "<div class=\"scroll\"><table class=\"commands\"><thead>"
+	buf_puts(b, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Commands\"><table class=\"commands\"><thead>"
 	    "<tr><th>Command</th><th>Queued</th><th>Status</th>"
 	    "<th class=\"hide-narrow\">Duration</th><th>Exit</th></tr></thead>"
 	    "<tbody>");
@@ -1566,7 +1566,7 @@ html_history(struct buf *b, const struct node_view *v,
 	if (n == 0)
 		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted\">No command "
 		    "matches.</td></tr>");
-	buf_puts(b, "</tbody></table></div><nav class=\"pages\">");
+	buf_puts(b, "</tbody></table></div><nav class=\"pages\" aria-label=\"Pages\">");
 	if (flt->before > 0) {
 		buf_puts(b, "<a href=\"");
 		history_href(b, v, flt, 0);

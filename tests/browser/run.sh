@@ -7,9 +7,11 @@
 set -eu
 cd "$(dirname "$0")/../.."
 
-# playwright-core is a dev dependency (package-lock.json pins it); the
-# build installs it with the rest (npm ci); this covers a partial tree.
-if [ ! -f node_modules/playwright-core/package.json ]; then
+# playwright-core and axe-core are dev dependencies (package-lock.json
+# pins them); the build installs them with the rest (npm ci); this covers
+# a partial tree.
+if [ ! -f node_modules/playwright-core/package.json ] ||
+    [ ! -f node_modules/axe-core/axe.min.js ]; then
 	npm ci --no-audit --no-fund --ignore-scripts
 fi
 # Debian's chromium; playwright never downloads a browser here.

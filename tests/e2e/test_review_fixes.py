@@ -121,8 +121,10 @@ def test_strangers_take_only_a_share_of_the_body_budget(cc, enroll_node):
             b"Content-Type: application/json\r\nContent-Length: 16384\r\n\r\n")
     socks = [open_partial(c.port, head) for _ in range(8)]   # 128 KiB
     try:
-        wait_until(lambda: c.enroll(str(uuid.uuid4()), "x").status == 503, 5,
-                   "the strangers' share taken")
+        # Nothing else posts meanwhile: all eight hold their room.
+        wait_until(lambda: "vaultmesh_http_body_bytes_held 131072" in
+                   c.get("/metrics").text, 10, "the strangers' share taken")
+        assert_error(c.enroll(str(uuid.uuid4()), "x"), 503, "busy")
         # Token holders still have the rest of the budget.
         r = c.heartbeat(n.token, heartbeat_body(n.node_id))
         assert r.status == 200, r
