@@ -40,7 +40,9 @@ endif
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wcast-qual -Wundef
 CFLAGS	?= $(OPT) -g
-ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon -Icommand-center -Inode-agent \
+# Each program sees its own headers and common/'s, never the other's: an
+# agent file that includes a command-center header does not build.
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon $(INC) \
 	  -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
 	  $(shell pkg-config --cflags $(PKGS))
 LDFLAGS_ALL = $(SANFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
@@ -78,6 +80,9 @@ all: $(BINS)
 # Installs whatever Debian packages are missing (tools too: pytest, wrk).
 deps:
 	@./scripts/install-deps.sh
+
+$(BUILD)/command-center/%.o $(BUILD)/tests/unit/cc_%.o: INC = -Icommand-center
+$(BUILD)/node-agent/%.o $(BUILD)/tests/unit/agent_%.o: INC = -Inode-agent
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h command-center/*.h node-agent/*.h)
 	@mkdir -p $(dir $@)

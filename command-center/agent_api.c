@@ -1,11 +1,19 @@
-/* The agent endpoints of CONTRACT.md: enroll and heartbeat. */
+/*
+ * agent_api: every agent endpoint of CONTRACT.md: enroll, heartbeat, the
+ * command long poll and command results, with the gate that checks node
+ * tokens before a body is read.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "cc.h"
+#include "app.h"
+#include "dispatch.h"
+#include "keys.h"
+#include "metrics.h"
+#include "routes.h"
 #include "log.h"
 #include "util.h"
 
@@ -211,7 +219,7 @@ h_enroll(struct req *r)
 		buf_puts(&b, "{\"node_token\":");
 		buf_json_str(&b, token);
 		buf_puts(&b, ",\"cc_public_key\":");
-		buf_json_str(&b, app.pk_b64);
+		buf_json_str(&b, keys_public_b64());
 		buf_putc(&b, '}');
 		sodium_memzero(token, sizeof(token));
 		log_info("enroll", "node_id=%s hostname=%s status=approved "
@@ -344,5 +352,365 @@ h_heartbeat(struct req *r)
 	resp_json(r, 200, &b);
 out:
 	free(hb.json);
+	json_decref(root);
+}
+
+#define DELIVER_MAX	32
+#define WAIT_MAX_SECS	60
+#define OUTPUT_STORE_MAX (256 * 1024)
+#define FINDINGS_MAX	1000
+
+/* ---- long poll ------------------------------------------------------- */
+
+/* A parked poll is its request, to dispatch. */
+static void
+poll_suspend(void *ctx)
+{
+	req_suspend(ctx);
+}
+
+static void
+poll_resume(void *ctx)
+{
+	req_resume(ctx);
+}
+
+static int
+poll_gone(void *ctx)
+{
+	return req_peer_gone(ctx);
+}
+
+static const struct waiter_ops poll_ops = {
+	poll_suspend, poll_resume, poll_gone,
+};
+
+struct poll {
+	struct waiter	*w;
+	char		 node_id[37];
+	struct cmd_wire	*sent;		/* delivered in the answer */
+	size_t		 nsent;
+};
+
+static int
+has_work(const char *node_id)
+{
+	return fleet_pending_add(app.fleet, node_id, 0) > 0;
+}
+
+static void
+poll_done(struct req *r, void *arg, int ok)
+{
+	struct poll	*p = arg;
+	int		 back;
+
+	(void)r;
+	dispatch_waiter_free(p->w);
+	if (!ok && p->nsent > 0) {
+		/*
+		 * The answer never left: the commands wait for the next poll.
+		 * Only those that went back count (a lease that ran out
+		 * meanwhile queued some of them already, and counted them).
+		 */
+		if ((back = store_commands_undeliver(app.store, p->sent,
+		    p->nsent)) > 0)
+			fleet_pending_add(app.fleet, p->node_id, back);
+		log_warn("delivery_failed", "node_id=%s count=%zu", p->node_id,
+		    p->nsent);
+	}
+	cmd_wire_free(p->sent, p->nsent);
+	free(p);
+}
+
+static void
+poll_answer(struct req *r, struct poll *p)
+{
+	struct buf b;
+
+	/* Nothing queued (the usual end of a wait): no need to ask the store. */
+	if (!has_work(p->node_id)) {
+		buf_init(&b, 32);
+		buf_puts(&b, "{\"commands\":[]}");
+		resp_json(r, 200, &b);
+		return;
+	}
+	if (store_commands_deliver(app.store, p->node_id, time(NULL),
+	    DELIVER_MAX, &p->sent, &p->nsent) == -1) {
+		resp_error(r, 503, "store_unavailable", "commands could not be "
+		    "read; poll again");
+		return;
+	}
+	if (p->nsent > 0)
+		fleet_pending_add(app.fleet, p->node_id, -(int)p->nsent);
+	if (p->nsent > 0 && dispatch_woken_us(p->w) > 0)
+		metrics_dispatch_delay(mono_us() - dispatch_woken_us(p->w));
+	buf_init(&b, 1u << 20);
+	buf_puts(&b, "{\"commands\":[");
+	for (size_t i = 0; i < p->nsent; i++) {
+		buf_printf(&b, "%s{\"payload\":", i ? "," : "");
+		buf_json_str(&b, p->sent[i].payload);
+		buf_puts(&b, ",\"signature\":");
+		buf_json_str(&b, p->sent[i].signature);
+		buf_putc(&b, '}');
+		log_info("command_delivered", "node_id=%s command_id=%s",
+		    p->node_id, p->sent[i].command_id);
+	}
+	buf_puts(&b, "]}");
+	resp_json(r, 200, &b);
+}
+
+void
+h_agent_commands(struct req *r)
+{
+	struct poll	*p = req_done_arg(r);
+	const char	*id, *wait;
+	char		*end;
+	unsigned char	 th[TOKEN_HASH_LEN];
+	long		 secs = 0;
+
+	if (p != NULL) {	/* resumed: a command came or the wait ran out */
+		if (!fleet_approved(app.fleet, p->node_id)) {
+			resp_error(r, 401, "unauthorized", "the node was revoked");
+			return;
+		}
+		/* A newer poll of the node took over: this one ends empty. */
+		if (dispatch_superseded(p->w)) {
+			resp_json_const(r, "{\"commands\":[]}");
+			return;
+		}
+		poll_answer(r, p);
+		return;
+	}
+	id = req_query(r, "node_id");
+	if (id == NULL || !uuid_valid(id)) {
+		resp_error(r, 400, "invalid_field", "node_id: must be a "
+		    "lowercase UUID");
+		return;
+	}
+	if (!agent_token_known(r, th))
+		return;
+	if ((wait = req_query(r, "wait")) != NULL) {
+		secs = strtol(wait, &end, 10);
+		if (*wait == '\0' || *end != '\0' || secs < 0 ||
+		    secs > WAIT_MAX_SECS) {
+			resp_error(r, 400, "invalid_field", "wait: must be "
+			    "seconds from 0 to %d", WAIT_MAX_SECS);
+			return;
+		}
+	}
+	if (agent_auth(r, id, th) == -1)
+		return;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		resp_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	memcpy(p->node_id, id, 37);
+	req_on_done(r, poll_done, p);
+	if (secs > 0 && (p->w = dispatch_waiter_new(&poll_ops, r, id,
+	    mono_ms() + secs * 1000)) != NULL && dispatch_park(p->w, has_work))
+		return;		/* parked: the handler runs again on wake */
+	poll_answer(r, p);
+}
+
+/* ---- results --------------------------------------------------------- */
+
+static int
+is_printable_max(json_t *v, size_t min, size_t max)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL && strlen(s) >= min && strlen(s) <= max &&
+	    str_printable(s, max);
+}
+
+static int
+parse_findings(json_t *arr, struct finding **out, size_t *n, char *err,
+    size_t errlen)
+{
+	static const char *const sev[] = { "critical", "high", "medium",
+	    "low", "info" };
+	struct finding	*f;
+	json_t		*e;
+	size_t		 i;
+
+	*out = NULL;
+	*n = 0;
+	if (arr == NULL || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > FINDINGS_MAX) {
+		snprintf(err, errlen, "findings: must be an array of at most "
+		    "%d findings", FINDINGS_MAX);
+		return -1;
+	}
+	if (json_array_size(arr) == 0)
+		return 0;
+	if ((f = calloc(json_array_size(arr), sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "findings: out of memory");
+		return -1;
+	}
+	json_array_foreach(arr, i, e) {
+		json_t	*s = json_object_get(e, "severity");
+		json_t	*rem = json_object_get(e, "remediation");
+		int	 ok = 0;
+
+		for (size_t k = 0; k < 5 && json_is_string(s); k++)
+			if (strcmp(json_string_value(s), sev[k]) == 0)
+				ok = 1;
+		if (!json_is_object(e) || !ok ||
+		    !is_printable_max(json_object_get(e, "id"), 1, 128) ||
+		    !is_printable_max(json_object_get(e, "title"), 1, 256) ||
+		    !is_printable_max(json_object_get(e, "detail"), 0, 4096) ||
+		    (rem != NULL && !json_is_null(rem) &&
+		    !is_printable_max(rem, 0, 2048))) {
+			snprintf(err, errlen, "findings[%zu]: needs id, "
+			    "severity (critical, high, medium, low, info), "
+			    "title and detail strings", i);
+			free(f);
+			return -1;
+		}
+		f[i].id = json_string_value(json_object_get(e, "id"));
+		f[i].severity = json_string_value(s);
+		f[i].title = json_string_value(json_object_get(e, "title"));
+		f[i].detail = json_string_value(json_object_get(e, "detail"));
+		f[i].remediation = json_string_value(rem);
+	}
+	*out = f;
+	*n = json_array_size(arr);
+	return 0;
+}
+
+static int
+valid_time_field(json_t *root, const char *field, const char **out)
+{
+	json_t	*v = json_object_get(root, field);
+	time_t	 t;
+
+	*out = json_string_value(v);
+	return *out != NULL && time_parse_rfc3339(*out, &t) == 0;
+}
+
+int
+result_parse(json_t *root, struct cmd_result *res, struct finding **f,
+    struct buf *out, char *err, size_t errlen)
+{
+	static const char *const statuses[] = { "ok", "error", "rejected",
+	    "timeout" };
+	json_t	*ex;
+	int	 ok = 0;
+
+	memset(res, 0, sizeof(*res));
+	*f = NULL;
+	res->node_id = json_string_value(json_object_get(root, "node_id"));
+	res->command_id = json_string_value(json_object_get(root,
+	    "command_id"));
+	res->status = json_string_value(json_object_get(root, "status"));
+	res->output = json_string_value(json_object_get(root, "output"));
+	ex = json_object_get(root, "exit_code");
+	for (size_t i = 0; i < 4 && res->status != NULL; i++)
+		if (strcmp(res->status, statuses[i]) == 0)
+			ok = 1;
+	if (res->node_id == NULL || !uuid_valid(res->node_id)) {
+		snprintf(err, errlen, "node_id: must be a lowercase UUID");
+		return -1;
+	}
+	if (res->command_id == NULL || !uuid_valid(res->command_id)) {
+		snprintf(err, errlen, "command_id: must be a lowercase UUID");
+		return -1;
+	}
+	if (!ok) {
+		snprintf(err, errlen, "status: must be ok, error, rejected or "
+		    "timeout");
+		return -1;
+	}
+	if (ex != NULL && !json_is_null(ex) && !json_is_integer(ex)) {
+		snprintf(err, errlen, "exit_code: must be an integer or null");
+		return -1;
+	}
+	if (json_object_get(root, "output") != NULL && res->output == NULL) {
+		snprintf(err, errlen, "output: must be a string");
+		return -1;
+	}
+	if (!valid_time_field(root, "started_at", &res->started_at) ||
+	    !valid_time_field(root, "finished_at", &res->finished_at)) {
+		snprintf(err, errlen, "started_at and finished_at: must be RFC "
+		    "3339 times");
+		return -1;
+	}
+	if (parse_findings(json_object_get(root, "findings"), f,
+	    &res->nfindings, err, errlen) == -1)
+		return -1;
+	res->findings = *f;
+	res->has_exit = json_is_integer(ex);
+	res->exit_code = json_is_integer(ex) ? json_integer_value(ex) : 0;
+	if (res->output != NULL && strlen(res->output) > OUTPUT_STORE_MAX) {
+		size_t n = OUTPUT_STORE_MAX;
+
+		/* Cut on a character boundary: never half a UTF-8 sequence. */
+		while (n > 0 && ((unsigned char)res->output[n] & 0xc0) == 0x80)
+			n--;
+		buf_add(out, res->output, n);
+		buf_puts(out, "\n[output truncated by the command center]");
+		if (buf_failed(out)) {
+			snprintf(err, errlen, "output: out of memory");
+			free(*f);
+			*f = NULL;
+			return -1;
+		}
+		res->output = out->p;
+	}
+	return 0;
+}
+
+void
+h_command_result(struct req *r)
+{
+	struct cmd_result	 res;
+	struct finding		*f = NULL;
+	json_t			*root;
+	struct buf		 b, out;
+	unsigned char		 th[TOKEN_HASH_LEN];
+	char			 err[160];
+
+	buf_init(&out, OUTPUT_STORE_MAX + 64);
+	if (!agent_token_known(r, th))
+		return;
+	if ((root = parse_body(r)) == NULL)
+		return;
+	if (result_parse(root, &res, &f, &out, err, sizeof(err)) == -1) {
+		resp_error(r, 400, "invalid_field", "%s", err);
+		goto out;
+	}
+	if (agent_auth(r, res.node_id, th) == -1)
+		goto out;
+	res.now = time(NULL);
+	switch (store_command_result(app.store, &res)) {
+	case RESULT_STORED:
+		if (res.was_queued)	/* it never went out through a poll */
+			fleet_pending_add(app.fleet, res.node_id, -1);
+		if (res.is_scan)
+			fleet_scan(app.fleet, res.node_id, res.now, res.counts);
+		log_info("command_result", "node_id=%s command_id=%s status=%s "
+		    "exit_code=%lld findings=%zu", res.node_id, res.command_id,
+		    res.status, res.exit_code, res.nfindings);
+		/* FALLTHROUGH */
+	case RESULT_REPEAT:
+		buf_init(&b, 32);
+		buf_puts(&b, "{\"ok\":true}");
+		resp_json(r, 200, &b);
+		break;
+	case RESULT_UNKNOWN:
+		resp_error(r, 404, "unknown_command", "no such command");
+		break;
+	case RESULT_FORBIDDEN:
+		resp_error(r, 403, "forbidden", "this command belongs to "
+		    "another node");
+		break;
+	default:
+		resp_error(r, 503, "store_unavailable", "the result could not "
+		    "be stored; send it again");
+	}
+out:
+	buf_free(&out);
+	free(f);
 	json_decref(root);
 }

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "cc.h"
+#include "model.h"
 
 static const char *const reason_names[REASON_COUNT] = {
 	"heartbeat_stale", "cloudflare_down", "services_down",

@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "cc.h"
+#include "config.h"
 #include "log.h"
 #include "util.h"
 

@@ -8,6 +8,7 @@
  * an empty answer), so one node cannot take every slot.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "cc.h"
+#include "dispatch.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,7 +26,8 @@ static _Atomic uint64_t timer_rounds;	/* liveness, for the watchdog */
 #define TICK_MS		100
 
 struct waiter {
-	struct req	*r;
+	const struct waiter_ops *ops;
+	void		*ctx;
 	char		 node_id[37];
 	int64_t		 deadline_ms;
 	int64_t		 woken_us;	/* when a command woke it, or 0 */
@@ -81,7 +83,7 @@ static void
 wake(struct waiter *w)
 {
 	unpark(w);
-	req_resume(w->r);
+	w->ops->resume(w->ctx);
 }
 
 static void *
@@ -106,7 +108,7 @@ timer_main(void *arg)
 			for (; w != NULL; w = next) {
 				next = w->next;
 				if (w->deadline_ms <= now ||
-				    (check_gone && req_peer_gone(w->r)))
+				    (check_gone && w->ops->gone(w->ctx)))
 					wake(w);
 			}
 		}
@@ -149,13 +151,15 @@ dispatch_shutdown(void)
 }
 
 struct waiter *
-dispatch_waiter_new(struct req *r, const char *node_id, int64_t deadline_ms)
+dispatch_waiter_new(const struct waiter_ops *ops, void *ctx,
+    const char *node_id, int64_t deadline_ms)
 {
 	struct waiter *w;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
-	w->r = r;
+	w->ops = ops;
+	w->ctx = ctx;
 	memcpy(w->node_id, node_id, 37);
 	w->deadline_ms = deadline_ms;
 	return w;
@@ -187,7 +191,7 @@ dispatch_park(struct waiter *w, int (*has_work)(const char *node_id))
 	*head = w;
 	w->parked = 1;
 	d.waiting++;
-	req_suspend(w->r);
+	w->ops->suspend(w->ctx);
 	parked = 1;
 	log_debug("poll_parked", "node_id=%s waiting=%zu", w->node_id,
 	    d.waiting);

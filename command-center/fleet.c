@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@
 
 #include <sodium.h>
 
-#include "cc.h"
+#include "fleet.h"
+#include "test_hooks.h"
 #include "log.h"
 #include "util.h"
 

@@ -13,7 +13,8 @@
 
 #include <jansson.h>
 
-#include "cc.h"
+#include "app.h"
+#include "history.h"
 #include "log.h"
 
 #define HB_BATCH	5000	/* samples per transaction */

@@ -37,7 +37,7 @@
 #include <microhttpd.h>
 #include <systemd/sd-daemon.h>
 
-#include "cc.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -1329,6 +1329,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	r->route->handler(r);
 	if (!r->answered && !r->suspended)
 		resp_error(r, 500, "internal", "no answer");
+	/* Answered: its body was read; its room goes back now, not later. */
+	if (r->answered && r->reserved > 0) {
+		body_release(r->reserved, r->ungated);
+		r->reserved = 0;
+	}
 	return r->queue_ret;
 }
 

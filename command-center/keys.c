@@ -12,7 +12,7 @@
 
 #include <sodium.h>
 
-#include "cc.h"
+#include "keys.h"
 #include "command.h"
 #include "util.h"
 
@@ -84,4 +84,37 @@ out:
 	free(text);
 	free(b64);
 	return rc;
+}
+
+/* The command center's key: set once at start, then only read. */
+static unsigned char	signing_sk[64], signing_pk[32];
+static char		signing_pk_b64[64];
+
+int
+keys_init(const char *name, const char *path, char *err, size_t errlen)
+{
+	if (keys_load(name, path, signing_sk, signing_pk, err, errlen) == -1)
+		return -1;
+	sodium_bin2base64(signing_pk_b64, sizeof(signing_pk_b64), signing_pk,
+	    sizeof(signing_pk), sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+const char *
+keys_public_b64(void)
+{
+	return signing_pk_b64;
+}
+
+int
+keys_sign(const char *payload, size_t len, char **payload_b64,
+    char **sig_b64)
+{
+	return cmd_sign(signing_sk, payload, len, payload_b64, sig_b64);
+}
+
+void
+keys_wipe(void)
+{
+	sodium_memzero(signing_sk, sizeof(signing_sk));
 }

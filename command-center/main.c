@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,14 @@
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
 
-#include "cc.h"
+#include "app.h"
+#include "http.h"
+#include "routes.h"
+#include "dispatch.h"
+#include "keys.h"
+#include "metrics.h"
+#include "policy.h"
+#include "scheduler.h"
 #include "command.h"
 #include "log.h"
 #include "util.h"
@@ -304,15 +312,12 @@ main(int argc, char *argv[])
 		rc = 2;
 		goto out;
 	}
-	if (keys_load("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, app.sk, app.pk,
-	    err,
+	if (keys_init("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		rc = 2;
 		goto out;
 	}
-	sodium_bin2base64(app.pk_b64, sizeof(app.pk_b64), app.pk,
-	    sizeof(app.pk), sodium_base64_VARIANT_ORIGINAL);
 	if (app.cfg.access_team != NULL && (app.access = access_open(
 	    app.cfg.access_team, app.cfg.access_aud, app.cfg.access_certs, err,
 	    sizeof(err))) == NULL) {
@@ -333,6 +338,7 @@ main(int argc, char *argv[])
 		    app.cfg.db_path, err);
 		goto out;
 	}
+	store_on_write(app.store, metrics_store_write);
 	if ((app.fleet = fleet_open(app.store, &app.thr, err, sizeof(err))) ==
 	    NULL) {
 		log_err("fleet_open_failed", "error=\"%s\"", err);
@@ -362,7 +368,7 @@ main(int argc, char *argv[])
 	    strchr(server_host(srv), ':') ? "[" : "", server_host(srv),
 	    strchr(server_host(srv), ':') ? "]" : "", server_port(srv),
 	    VM_VERSION, app.cfg.db_path, app.have_secret ? "set" : "unset",
-	    app.pk_b64);
+	    keys_public_b64());
 	if (app.access != NULL)
 		log_info("operator_auth", "access_team=%s msg=\"operator routes "
 		    "require a valid Cloudflare Access token\"",
@@ -431,7 +437,7 @@ out:
 	store_close(app.store);
 	policy_shutdown();
 	access_close(app.access);
-	sodium_memzero(app.sk, sizeof(app.sk));
+	keys_wipe();
 	if (db_lock != -1)
 		close(db_lock);
 	return rc;

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cc.h"
+#include "app.h"
+#include "dispatch.h"
+#include "http.h"
+#include "metrics.h"
 
 static const char *const counter_name[M_COUNTERS][2] = {
 	[M_HEARTBEATS] = { "vaultmesh_heartbeats_total", NULL },

@@ -5,7 +5,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "cc.h"
+#include "app.h"
+#include "dispatch.h"
+#include "html.h"
+#include "metrics.h"
+#include "policy.h"
+#include "routes.h"
 #include "log.h"
 #include "util.h"
 

@@ -10,11 +10,13 @@
  * The current policy is swapped whole on reload, under a lock.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cc.h"
+#include "policy.h"
+#include "validate.h"
 #include "command.h"
 #include "log.h"
 #include "util.h"

@@ -1,7 +1,10 @@
 /* The route table: method, pattern, body limit, handler, flags. */
 #include <stddef.h>
 
-#include "cc.h"
+#include "app.h"
+#include "html.h"
+#include "routes.h"
+#include "static.h"
 
 #define KiB 1024
 #define A ROUTE_AGENT

@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cc.h"
+#include "app.h"
+#include "history.h"
+#include "policy.h"
+#include "queue.h"
+#include "scheduler.h"
 #include "log.h"
 
 #define SCAN "sovereign-scan"

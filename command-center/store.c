@@ -2,13 +2,16 @@
  * store: the only file that speaks SQL. One SQLite connection in WAL mode,
  * serialised by a mutex; every statement prepared once at open.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
-#include "cc.h"
+#include "buf.h"
+#include "store.h"
+#include "test_hooks.h"
 #include "log.h"
 #include "util.h"
 
@@ -356,7 +359,14 @@ struct store {
 	int64_t		 hb_last;	/* the last heartbeat number given */
 	size_t		 chunk_max;	/* bytes a chunk fills: a page, less */
 	struct buf	 chunk;		/* the one being filled */
+	void		(*on_write)(int64_t us);	/* each write's time */
 };
+
+void
+store_on_write(struct store *s, void (*fn)(int64_t us))
+{
+	s->on_write = fn;
+}
 
 /* The statements prepared on rdb (the others on db). */
 static const int reads[] = {
@@ -784,9 +794,10 @@ step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	int	 rc = sqlite3_step(st);
 
 	/* A COMMIT, or a statement in autocommit mode: a whole write. */
-	if (rc == SQLITE_DONE && (st == s->st[S_COMMIT] ||
-	    (sqlite3_get_autocommit(s->db) && !sqlite3_stmt_readonly(st))))
-		metrics_store_write(mono_us() - t0);
+	if (rc == SQLITE_DONE && s->on_write != NULL &&
+	    (st == s->st[S_COMMIT] || (sqlite3_get_autocommit(s->db) &&
+	    !sqlite3_stmt_readonly(st))))
+		s->on_write(mono_us() - t0);
 	if (rc != SQLITE_DONE)
 		log_err("store_error", "op=%s rc=%d error=\"%s\"", what, rc,
 		    sqlite3_errmsg(sqlite3_db_handle(st)));

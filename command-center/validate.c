@@ -7,7 +7,7 @@
 
 #include <yajl/yajl_parse.h>
 
-#include "cc.h"
+#include "validate.h"
 #include "command.h"
 #include "util.h"
 

@@ -62,6 +62,12 @@ int	 env_str(const char *name, const char *def, size_t maxlen,
 char	*str_rtrim(char *s);
 /* 1 if s is at most max bytes of well-formed UTF-8 without control characters. */
 int	 str_printable(const char *s, size_t max);
+/*
+ * Copies len bytes of s into a new NUL-terminated string of valid UTF-8
+ * (malformed sequences and control bytes other than \t\n\r become '?'):
+ * malloc'd, or NULL when out of memory.
+ */
+char	*str_utf8_sanitize(const char *s, size_t len);
 /* Copies s into out with every byte outside printable ASCII replaced by '?'. */
 void	 str_sanitize(char *out, size_t outlen, const char *s);
 

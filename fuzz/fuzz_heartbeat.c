@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "cc.h"
+#include "../tests/unit/cc_all.h"
 #include "fuzz.h"
 
 int

@@ -38,7 +38,7 @@
 
 #include <sodium.h>
 
-#include "cc.h"
+#include "../tests/unit/cc_all.h"
 #include "fuzz.h"
 #include "log.h"
 #include "util.h"

@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "cc.h"
+#include "../tests/unit/cc_all.h"
 #include "fuzz.h"
 
 int

@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "cc.h"
+#include "../tests/unit/cc_all.h"
 #include "fuzz.h"
 #include "util.h"
 

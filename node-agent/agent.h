@@ -437,8 +437,6 @@ void	 run_result_free(struct run_result *r);
  */
 char	*result_json(const char *node_id, const char *command_id,
 	    const struct run_result *r, size_t *len);
-/* Copies len bytes into a NUL-terminated valid UTF-8 string (bad bytes '?'). */
-char	*utf8_sanitize(const char *s, size_t len);
 /* The agent-info text: version, node id, config without secrets, seq. */
 char	*agent_info_text(const struct agent_config *cfg, const char *node_id,
 	    int64_t last_seq);

@@ -261,60 +261,6 @@ child(struct agent *a, const struct cmd_payload *p, int out, runner_fn fn)
 	_exit(fn(a, p));
 }
 
-char *
-utf8_sanitize(const char *s, size_t len)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	char			*out;
-	size_t			 i = 0, o = 0;
-
-	if ((out = malloc(len + 1)) == NULL)
-		return NULL;
-	while (i < len) {
-		unsigned char	c = u[i];
-		size_t		n = 0;
-		uint32_t	cp = 0, min = 0;
-
-		if (c == 0 || (c < 0x20 && c != '\n' && c != '\t' &&
-		    c != '\r') || c == 0x7f) {
-			out[o++] = '?';
-			i++;
-			continue;
-		}
-		if (c < 0x80) {
-			out[o++] = (char)c;
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			n = 1; cp = c & 0x1f; min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2; cp = c & 0x0f; min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3; cp = c & 0x07; min = 0x10000;
-		}
-		/* n continuation bytes must follow within len. */
-		if (n == 0 || i + n >= len)
-			goto bad;
-		for (size_t k = 1; k <= n; k++) {
-			if (i + k >= len || (u[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (u[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
-		memcpy(out + o, u + i, n + 1);
-		o += n + 1;
-		i += n + 1;
-		continue;
-bad:
-		out[o++] = '?';
-		i++;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 void
 run_result_free(struct run_result *r)
 {
@@ -433,7 +379,7 @@ compose(const struct buf *out, int truncated, const char *note, size_t cap)
 		extra = strlen(note) + 1 + strlen(TRUNC_MARK);
 		keep = cap > extra ? cap - extra : 0;
 	}
-	if ((data = utf8_sanitize(out->p != NULL ? out->p : "", keep)) == NULL)
+	if ((data = str_utf8_sanitize(out->p != NULL ? out->p : "", keep)) == NULL)
 		return NULL;
 	buf_init(&b, cap + extra + 1);
 	buf_puts(&b, data);

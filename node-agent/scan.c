@@ -44,7 +44,7 @@ printable(const char *in, size_t max, size_t *jlen)
 	char	*s;
 	size_t	 n, i;
 
-	if ((s = utf8_sanitize(in, strlen(in))) == NULL)
+	if ((s = str_utf8_sanitize(in, strlen(in))) == NULL)
 		return NULL;
 	for (i = 0; s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];

@@ -54,6 +54,12 @@ def closed_by_peer(s, timeout):
         return False
 
 
+def held_none(c):
+    """Waits until no request holds body room (the last one has ended)."""
+    wait_until(lambda: "vaultmesh_http_body_bytes_held 0\n" in
+               c.get("/metrics").text, 10, "no body room held")
+
+
 # ---- 1. no memory held for strangers ---------------------------------------
 
 def test_bodies_without_a_token_are_refused_before_they_are_read(cc, enroll_node):
@@ -95,6 +101,7 @@ def test_the_body_budget_answers_503_with_retry_after(cc, enroll_node):
             f"Authorization: Bearer {n.token}\r\n"
             "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n"
             ).encode()
+    held_none(c)
     holder = open_partial(c.port, head, b"{")
     try:
         # The budget is taken (when the holder's headers are in)...
@@ -117,6 +124,7 @@ def test_strangers_take_only_a_share_of_the_body_budget(cc, enroll_node):
     # 1 MiB in all, an eighth of it for routes anyone may post to.
     c = cc(env={"VAULTMESH_MAX_BODY_BYTES": str(1 << 20)})
     n = enroll_node(c)
+    held_none(c)
     head = (b"POST /api/agent/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: application/json\r\nContent-Length: 16384\r\n\r\n")
     socks = [open_partial(c.port, head) for _ in range(8)]   # 128 KiB

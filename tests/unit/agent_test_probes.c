@@ -129,15 +129,15 @@ utf8_sanitize_keeps_valid_text_only(void **state)
 	char *s;
 
 	(void)state;
-	s = utf8_sanitize("h\xc3\xa9llo\n\tok \xe2\x82\xac \xf0\x9f\x98\x80", 19);
+	s = str_utf8_sanitize("h\xc3\xa9llo\n\tok \xe2\x82\xac \xf0\x9f\x98\x80", 19);
 	assert_string_equal(s, "h\xc3\xa9llo\n\tok \xe2\x82\xac \xf0\x9f\x98\x80");
 	free(s);
 	/* Bad lead, lone continuation, overlong, surrogate, NUL, cut end. */
-	s = utf8_sanitize("a\xff" "b\x80" "c\xc0\xaf" "d\xed\xa0\x80" "e\0f"
+	s = str_utf8_sanitize("a\xff" "b\x80" "c\xc0\xaf" "d\xed\xa0\x80" "e\0f"
 	    "\xe2\x82", 16);
 	assert_string_equal(s, "a?b?c??d???e?f??");
 	free(s);
-	s = utf8_sanitize("", 0);
+	s = str_utf8_sanitize("", 0);
 	assert_string_equal(s, "");
 	free(s);
 }

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../command-center/cc.h"
+#include "cc_all.h"
 
 #define NOW	((int64_t)1795773600)	/* 2026-11-27T10:00:00Z */
 #define HB_STALE	(10 * 60)	/* the default 10 minutes */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../../command-center/cc.h"
+#include "cc_all.h"
 #include "log.h"
 
 extern char **environ;

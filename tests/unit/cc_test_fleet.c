@@ -21,7 +21,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "../../command-center/cc.h"
+#include "cc_all.h"
+#include "../../command-center/test_hooks.h"
 #include "log.h"
 #include "util.h"
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../../command-center/cc.h"
+#include "cc_all.h"
 #include "log.h"
 
 #define DISPATCH	"vaultmesh_dispatch_delay_seconds"

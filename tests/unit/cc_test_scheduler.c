@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "cc.h"
+#include "cc_all.h"
 
 #define NOW	 1800000000LL
 #define DAY	 86400LL

@@ -17,7 +17,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "../../command-center/cc.h"
+#include "cc_all.h"
+#include "../../command-center/test_hooks.h"
 #include "log.h"
 
 #define ID_A "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "../../command-center/cc.h"
+#include "cc_all.h"
 
 #define NOW	1800000000LL
 #define ID_A	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"

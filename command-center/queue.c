@@ -1,0 +1,76 @@
+/*
+ * queue: a command for a node, signed, stored and its node woken. The
+ * domain's one way to queue a command, whoever asks (an operator's route,
+ * the scheduler): it knows no HTTP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "dispatch.h"
+#include "keys.h"
+#include "queue.h"
+#include "command.h"
+#include "log.h"
+#include "util.h"
+
+struct sign_ctx {
+	json_t	*args;
+};
+
+/* Builds the payload of c (seq now known) and signs it. */
+static int
+sign_command(struct cmd_new *c, void *arg)
+{
+	struct sign_ctx	*sc = arg;
+	json_t		*p;
+	char		*json = NULL;
+	int		 rc = -1;
+
+	p = json_pack("{s:s, s:s, s:I, s:s, s:O, s:I, s:I}",
+	    "command_id", c->command_id, "node_id", c->node_id,
+	    "seq", (json_int_t)c->seq, "command", c->command,
+	    "args", sc->args, "issued_at", (json_int_t)c->queued_at,
+	    "expires_at", (json_int_t)c->expires_at);
+	if (p == NULL || (json = json_dumps(p, JSON_COMPACT)) == NULL)
+		goto out;
+	if (strlen(json) > CMD_PAYLOAD_MAX)
+		goto out;
+	rc = keys_sign(json, strlen(json), &c->payload, &c->signature);
+out:
+	free(json);
+	json_decref(p);
+	return rc;
+}
+
+int
+command_queue(struct cmd_new *c, json_t *args)
+{
+	struct sign_ctx	 sc = { args };
+	char		*args_json, who[300];
+	int		 rc;
+
+	if ((args_json = json_dumps(args, JSON_COMPACT)) == NULL)
+		return -1;
+	uuid_generate(c->command_id);
+	c->args = args_json;
+	c->queued_at = time(NULL);
+	c->expires_at = c->queued_at + app.cfg.command_ttl_seconds;
+	rc = store_command_queue(app.store, c, sign_command, &sc);
+	free(c->payload);
+	free(c->signature);
+	c->payload = c->signature = NULL;
+	c->args = NULL;
+	free(args_json);
+	if (rc != 0)
+		return rc;
+	/* Counted before the wake, so a poll parking now sees it. */
+	fleet_pending_add(app.fleet, c->node_id, 1);
+	dispatch_wake(c->node_id);
+	log_info("command_queued", "node_id=%s command_id=%s command=%s "
+	    "seq=%lld by=%s", c->node_id, c->command_id, c->command,
+	    (long long)c->seq, log_quote(who, sizeof(who), c->queued_by));
+	return 0;
+}
