@@ -176,10 +176,11 @@ static const char *const migrations[] = {
 	/*
 	 * 9 -> 10: an operator can delete (or reject) a node. The row stays,
 	 * with its history, and its id stays taken: deleted_at says so (the
-	 * status keeps what it was, for the record).
+	 * status keeps what it was, for the record). enroll_peer: where a node
+	 * enrolled from, shown before an operator approves it.
 	 */
-	"ALTER TABLE nodes ADD COLUMN deleted_at INTEGER;"
-	/* Where a node enrolled from, shown before an operator approves it. */
+	"ALTER TABLE nodes"
+	"  ADD COLUMN deleted_at INTEGER;"
 	"ALTER TABLE nodes ADD COLUMN enroll_peer TEXT;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))

@@ -83,7 +83,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct stat		 st;
 	char			 err[512], path[PATH_MAX + 32];
 	struct enroll_req	 er = { NODE, "fuzz-node.example.org",
-				    "debian-12", "0.1.0", SECRET, NULL };
+				    "debian-12", "0.1.0", SECRET, NULL, NULL };
 	struct cmd_new		 c;
 	json_t			*args;
 
@@ -116,12 +116,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("config_load", err);
 	log_set_level(getenv("FUZZ_LOG") != NULL ? getenv("FUZZ_LOG") :
 	    "error");
-	if (keys_load("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, app.sk, app.pk,
-	    err,
+	if (keys_init("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, err,
 	    sizeof(err)) == -1)
-		die("keys_load", err);
-	sodium_bin2base64(app.pk_b64, sizeof(app.pk_b64), app.pk,
-	    sizeof(app.pk), sodium_base64_VARIANT_ORIGINAL);
+		die("keys_init", err);
 	crypto_generichash(app.secret_hash[0], sizeof(app.secret_hash[0]),
 	    (const unsigned char *)SECRET, strlen(SECRET), NULL, 0);
 	app.nsecrets = 1;
