@@ -818,7 +818,7 @@ pct(const int64_t *v, size_t n, double p)
 static int
 cmd_dispatch(int argc, char **argv)
 {
-	size_t	 total, polls = 10000, ramp = 500;
+	size_t	 total, polls = 10000, ramp = 500, scanned = 0, matched = 0;
 	int64_t	 t0, t_ready = 0, t_end = 0, deadline;
 	int	 c, seed = 1;
 	char	 url[512];
@@ -881,9 +881,27 @@ cmd_dispatch(int argc, char **argv)
 		int64_t now = now_ns();
 
 		if (D.nsent + D.queue_err >= D.want && !D.q->busy) {
-			if (t_end == 0)
+			if (t_end == 0) {
 				t_end = now;
-			if (D.ngot >= D.nsent || now - t_end > 3000000000LL)
+				/* Every command is sent: look them up by id. */
+				qsort(D.sent, D.nsent, sizeof(*D.sent),
+				    cmp_sent);
+			}
+			/*
+			 * Done when this run's commands have all arrived: a
+			 * command of an earlier run, offered again when its
+			 * delivery lease ran out (this tool sends no results),
+			 * does not count.
+			 */
+			for (; scanned < D.ngot; scanned++) {
+				struct sent_cmd key;
+
+				snprintf(key.id, sizeof(key.id), "%s",
+				    D.got[scanned].id);
+				matched += bsearch(&key, D.sent, D.nsent,
+				    sizeof(*D.sent), cmp_sent) != NULL;
+			}
+			if (matched >= D.nsent || now - t_end > 3000000000LL)
 				break;
 		} else if (!D.q->busy && now >= D.next_queue_at) {
 			long i = pick_waiting(now);
