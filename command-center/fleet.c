@@ -1,9 +1,10 @@
 /*
  * fleet: every node in memory, the source of truth for reads, with the
- * store behind it. Enrollment and operator actions are written through to
- * the store before they are answered; heartbeats are written behind, by a
- * writer thread every FLUSH_MS, coalesced per node, so an acknowledged
- * heartbeat is on disk within a second.
+ * store behind it: the hash indexes by id and by token, the dashboard's
+ * order and the nodes per level, the views, token checks, heartbeats and
+ * operator actions (written through to the store before they are
+ * answered). Enrollment's rules are in enroll.c, the heartbeat writer in
+ * writer.c; what the three share is in fleet_int.h.
  */
 #include <errno.h>
 #include <math.h>
@@ -17,224 +18,19 @@
 #include <sodium.h>
 
 #include "fleet.h"
+#include "fleet_int.h"
 #include "test_hooks.h"
 #include "log.h"
 #include "util.h"
 
-#define FLUSH_MS	200
-#define SETTLING_MAX	64	/* node rows committing at once (MHD threads: fewer) */
-#define LOG_ROWS_MIN	4096	/* heartbeats always kept in the log */
-#define LOG_FOLD_MAX	16384	/* heartbeats folded per transaction */
-#define SLOT_EMPTY	0u
-#define SLOT_DEAD	UINT32_MAX
 
-/*
- * A node in memory. Its latest heartbeat JSON is held only until the store
- * has it: r.heartbeat while it waits for the writer, hb_inflight while the
- * writer writes it; when both are NULL the store's copy is the latest:
- * heartbeat hb_seq of the log, or the one folded into nodes when hb_seq
- * is 0.
- */
-struct fnode {
-	struct node_rec	 r;
-	char		*hb_inflight;	/* taken by the writer, not committed */
-	int64_t		 hb_seq;	/* its latest heartbeat in the log, or 0 */
-	double		 load1, mem_used_pct;	/* latest since start, or NAN */
-	enum cf_state	 cloudflare;
-	int		 services_down;
-	int		 dirty;
-	int		 pending;	/* commands queued, not yet delivered */
-	uint32_t	 num;	/* index in fleet->node, plus one */
-	/* Attention, kept up to date (see attend()). */
-	unsigned	 reasons;
-	enum level	 level;
-	int64_t		 due;	/* when time alone changes the reasons */
-};
 
-/*
- * An open-addressing index of node numbers (+1), linear probing. Each slot
- * keeps 32 bits of its key's hash beside the number: a probe compares them
- * before it touches the node (a cache miss), and a rebuild needs no hash.
- */
-struct slot {
-	uint32_t	 num;	/* node number + 1, SLOT_EMPTY or SLOT_DEAD */
-	uint32_t	 h;	/* the key's hash, low 32 bits */
-};
 
-struct index {
-	struct slot	*slot;
-	size_t		 cap;	/* power of two */
-	size_t		 used;	/* live + dead */
-};
 
-struct fleet {
-	pthread_mutex_t		 mu;
-	pthread_mutex_t		 flush_mu;	/* held by one fleet_flush */
-	struct fnode		**node;
-	size_t			 n, cap;
-	struct index		 by_id;
-	struct index		 by_token;
-	uint32_t		*dirty;
-	size_t			 ndirty, dirty_cap;
-	int64_t			 log_first, log_last;	/* the log; 0: empty */
-	unsigned char		 hkey[crypto_shorthash_KEYBYTES];
-	struct store		*store;
-	struct thresholds	 thr;
-	/*
-	 * The dashboard's order (red first, then by hostname and node id)
-	 * and the nodes per level, kept as nodes change, so a page of the
-	 * table costs the page and not the fleet. When dirty, the order is
-	 * rebuilt before it is read.
-	 */
-	struct fnode		**order;	/* f->n entries unless dirty */
-	int			 order_dirty;
-	size_t			 by_level[3];	/* nodes shown, per level */
-	size_t			 nrevoked;	/* after the levels in the order */
-	size_t			 nhidden;	/* deleted: last in the order */
-	size_t			 npending;	/* status pending */
-	size_t			 pending_inflight;	/* admitted, committing */
-	/* New pending nodes: at most max_pending, a token bucket for the rate. */
-	size_t			 max_pending;
-	double			 pending_tokens, pending_rate;	/* per second */
-	double			 pending_burst;
-	int64_t			 pending_refill_ms;
-	int64_t			 next_due;	/* no node's due is earlier */
-	pthread_t		 writer;
-	pthread_cond_t		 cv;
-	/*
-	 * Nodes whose row is being committed (a new node, a status or a
-	 * token): with the mutex released, since a synchronous commit must
-	 * not stall every heartbeat. Whatever else would decide on the same
-	 * id (enroll, approve, revoke) waits on settled_cv until it is done.
-	 */
-	char			 settling[SETTLING_MAX][37];
-	size_t			 nsettling;
-	pthread_cond_t		 settled_cv;
-	int			 stop;
-	int			 writer_started;
-	_Atomic uint64_t	 writer_rounds;	/* liveness, for the watchdog */
-};
 
-static uint64_t
-hash_id(const struct fleet *f, const char *id)
-{
-	unsigned char	 h[crypto_shorthash_BYTES];
-	uint64_t	 v;
 
-	crypto_shorthash(h, (const unsigned char *)id, strlen(id), f->hkey);
-	memcpy(&v, h, sizeof(v));
-	return v;
-}
 
-static uint64_t
-hash_token(const unsigned char *th)
-{
-	uint64_t v;
 
-	/* A BLAKE2b output: already uniform. */
-	memcpy(&v, th, sizeof(v));
-	return v;
-}
-
-/* Finds the node whose key matches; match(i) compares node i's key. */
-static struct fnode *
-index_find(const struct fleet *f, const struct index *ix, uint64_t h,
-    int (*match)(const struct fnode *, const void *), const void *key)
-{
-	size_t mask = ix->cap - 1;
-
-	if (ix->cap == 0)
-		return NULL;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		const struct slot *s = &ix->slot[i];
-
-		if (s->num == SLOT_EMPTY)
-			return NULL;
-		if (s->num != SLOT_DEAD && s->h == (uint32_t)h &&
-		    match(f->node[s->num - 1], key))
-			return f->node[s->num - 1];
-	}
-}
-
-static int
-match_id(const struct fnode *n, const void *key)
-{
-	return strcmp(n->r.node_id, key) == 0;
-}
-
-static int
-match_token(const struct fnode *n, const void *key)
-{
-	return n->r.has_token &&
-	    memcmp(n->r.token_hash, key, TOKEN_HASH_LEN) == 0;
-}
-
-static uint64_t
-node_key_hash(const struct fleet *f, const struct index *ix,
-    const struct fnode *n)
-{
-	return ix == &f->by_id ? hash_id(f, n->r.node_id) :
-	    hash_token(n->r.token_hash);
-}
-
-static void
-index_put_raw(struct index *ix, uint32_t h, uint32_t num)
-{
-	size_t mask = ix->cap - 1;
-
-	for (size_t i = h & mask;; i = (i + 1) & mask)
-		if (ix->slot[i].num == SLOT_EMPTY ||
-		    ix->slot[i].num == SLOT_DEAD) {
-			if (ix->slot[i].num == SLOT_EMPTY)
-				ix->used++;
-			ix->slot[i].num = num;
-			ix->slot[i].h = h;
-			return;
-		}
-}
-
-/* Adds node number num (index into f->node); rebuilds when 70% full. */
-static int
-index_add(struct fleet *f, struct index *ix, uint32_t num)
-{
-	if ((ix->used + 1) * 10 >= ix->cap * 7) {
-		size_t		 ncap = ix->cap ? ix->cap * 2 : 1024;
-		struct slot	*old = ix->slot;
-		size_t		 ocap = ix->cap;
-
-		if ((ix->slot = calloc(ncap, sizeof(*ix->slot))) == NULL) {
-			ix->slot = old;
-			return -1;
-		}
-		ix->cap = ncap;
-		ix->used = 0;
-		for (size_t i = 0; i < ocap; i++)
-			if (old[i].num != SLOT_EMPTY && old[i].num != SLOT_DEAD)
-				index_put_raw(ix, old[i].h, old[i].num);
-		free(old);
-	}
-	index_put_raw(ix, (uint32_t)node_key_hash(f, ix, f->node[num - 1]),
-	    num);
-	return 0;
-}
-
-/* Removes node number num from the token index (call before its hash changes). */
-static void
-token_index_del(struct fleet *f, uint32_t num)
-{
-	struct index	*ix = &f->by_token;
-	size_t		 mask = ix->cap - 1;
-	uint64_t	 h = hash_token(f->node[num - 1]->r.token_hash);
-
-	if (ix->cap == 0)
-		return;
-	for (size_t i = h & mask; ix->slot[i].num != SLOT_EMPTY;
-	    i = (i + 1) & mask)
-		if (ix->slot[i].num == num) {
-			ix->slot[i].num = SLOT_DEAD;
-			return;
-		}
-}
 
 /* ---- attention and the dashboard's order -------------------------- */
 
@@ -456,7 +252,7 @@ count(struct fleet *f, const struct fnode *n, int d)
  * stops working unless it stays approved, and its counts and its place in
  * the order follow.
  */
-static void
+void
 status_move(struct fleet *f, struct fnode *n, enum node_status st)
 {
 	size_t pos;
@@ -477,7 +273,7 @@ status_move(struct fleet *f, struct fnode *n, enum node_status st)
 }
 
 /* Appends a copy of rec; 0 or -1. Caller holds the lock (or is alone). */
-static int
+int
 fleet_add(struct fleet *f, const struct node_rec *rec)
 {
 	struct fnode *n;
@@ -553,24 +349,9 @@ load_cb(const struct node_rec *rec, void *arg)
 	return fleet_add(arg, rec);
 }
 
-static struct fnode *
-find(const struct fleet *f, const char *node_id)
-{
-	return index_find(f, &f->by_id, hash_id(f, node_id), match_id,
-	    node_id);
-}
 
 static int	set_str(char **dst, const char *src);
 
-/* Heartbeat seq is in the log now (numbers only grow). */
-static void
-log_noted(struct fleet *f, int64_t seq)
-{
-	if (f->log_first == 0)
-		f->log_first = seq;
-	if (seq > f->log_last)
-		f->log_last = seq;
-}
 
 /* A start replays the log over what nodes holds (no JSON read). */
 static int
@@ -602,242 +383,12 @@ pending_cb(const char *node_id, int n, void *arg)
 		fn->pending = n;
 }
 
-/*
- * Moves each dirty node's heartbeat to the writer (w[i].json, nums[i] the
- * node's number): the node keeps it as hb_inflight, readable, until the
- * write is over. Hostname and version are copied (the node may change them).
- */
-static void
-take_dirty(struct fleet *f, struct hb_write **out, uint32_t **nums_out,
-    size_t *nout)
-{
-	struct hb_write	*w = NULL;
-	uint32_t	*nums = NULL;
-	size_t		 n = 0, keep = 0;
 
-	pthread_mutex_lock(&f->mu);
-	if (f->ndirty > 0 && (w = calloc(f->ndirty, sizeof(*w))) != NULL &&
-	    (nums = calloc(f->ndirty, sizeof(*nums))) == NULL) {
-		free(w);
-		w = NULL;
-	}
-	for (size_t i = 0; w != NULL && i < f->ndirty; i++) {
-		struct fnode *fn = f->node[f->dirty[i] - 1];
 
-		memcpy(w[n].node_id, fn->r.node_id, 37);
-		w[n].at = fn->r.last_heartbeat_at;
-		w[n].hostname = strdup(fn->r.hostname);
-		w[n].agent_version = strdup(fn->r.agent_version);
-		w[n].cloudflare = (int)fn->cloudflare;
-		w[n].services_down = fn->services_down;
-		if (w[n].hostname == NULL || w[n].agent_version == NULL ||
-		    fn->r.heartbeat == NULL) {
-			free(w[n].hostname);
-			free(w[n].agent_version);
-			continue;	/* stays dirty, next round */
-		}
-		w[n].json = fn->hb_inflight = fn->r.heartbeat;
-		fn->r.heartbeat = NULL;
-		fn->dirty = 0;
-		nums[n++] = fn->num;
-	}
-	/* Keep the ones that could not be taken. */
-	for (size_t i = 0; w != NULL && i < f->ndirty; i++)
-		if (f->node[f->dirty[i] - 1]->dirty)
-			f->dirty[keep++] = f->dirty[i];
-	if (w != NULL)
-		f->ndirty = keep;
-	pthread_mutex_unlock(&f->mu);
-	*out = w;
-	*nums_out = nums;
-	*nout = n;
-}
 
-/*
- * The write is over. Committed: the nodes let go of what the store now
- * has. Failed: each heartbeat goes back to its node, dirty again, unless a
- * newer one came meanwhile (that one is dirty already).
- */
-static void
-give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
-    size_t n, int committed)
-{
-	pthread_mutex_lock(&f->mu);
-	for (size_t i = 0; i < n; i++) {
-		struct fnode *fn = f->node[nums[i] - 1];
 
-		if (fn->hb_inflight == w[i].json)
-			fn->hb_inflight = NULL;
-		if (committed) {
-			fn->hb_seq = w[i].seq;
-			log_noted(f, w[i].seq);
-			continue;
-		}
-		if (fn->r.heartbeat != NULL)
-			continue;
-		fn->r.heartbeat = w[i].json;
-		w[i].json = NULL;
-		if (!fn->dirty && f->ndirty < f->dirty_cap) {
-			fn->dirty = 1;
-			f->dirty[f->ndirty++] = fn->num;
-		}
-	}
-	pthread_mutex_unlock(&f->mu);
-}
 
-/* Fold items in node id order: nodes' B-tree pages in order. */
-static int
-fold_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct hb_fold *)a)->node_id,
-	    ((const struct hb_fold *)b)->node_id);
-}
 
-/*
- * Folds the oldest heartbeats of the log into nodes (called with
- * flush_mu). The log keeps the fleet's size and an eighth (at least
- * LOG_ROWS_MIN heartbeats): at a 30 s heartbeat, the last 34 s. Past that
- * and a sixteenth more, the oldest down to it, at most LOG_FOLD_MAX at a
- * time (the store drops whole chunks: one that straddles the line waits
- * for the next fold); all of them when all is set. Only a node whose
- * latest heartbeat is among them is written into nodes: a live node has a
- * newer one in the log by then, so its old one is dropped, never
- * rewritten. What a start after a crash replays stays under 1.2 times the
- * fleet (plus a round and a chunk).
- */
-static void
-fold(struct fleet *f, int all)
-{
-	struct hb_fold	*items;
-	size_t		 n = 0, cap, keep, slack;
-	int64_t		 rows, hi, cut;
-	int		 progress;
-
-	for (;;) {
-		pthread_mutex_lock(&f->mu);
-		rows = f->log_first ? f->log_last - f->log_first + 1 : 0;
-		keep = f->n + f->n / 8 > LOG_ROWS_MIN ? f->n + f->n / 8 :
-		    LOG_ROWS_MIN;
-		slack = f->n / 16 > LOG_ROWS_MIN ? f->n / 16 : LOG_ROWS_MIN;
-		if (rows == 0 || (!all && rows <= (int64_t)(keep + slack))) {
-			pthread_mutex_unlock(&f->mu);
-			return;
-		}
-		hi = all ? f->log_last : f->log_last - (int64_t)keep;
-		if (hi - f->log_first + 1 > LOG_FOLD_MAX)
-			hi = f->log_first + LOG_FOLD_MAX - 1;
-		cap = (size_t)(hi - f->log_first + 1);
-		if (cap > f->n)
-			cap = f->n;
-		if ((items = calloc(cap ? cap : 1, sizeof(*items))) == NULL) {
-			pthread_mutex_unlock(&f->mu);
-			return;
-		}
-		n = 0;
-		for (size_t i = 0; i < f->n && n < cap; i++) {
-			struct fnode *fn = f->node[i];
-
-			if (fn->hb_seq >= f->log_first && fn->hb_seq <= hi) {
-				memcpy(items[n].node_id, fn->r.node_id, 37);
-				items[n++].seq = fn->hb_seq;
-			}
-		}
-		pthread_mutex_unlock(&f->mu);
-		qsort(items, n, sizeof(*items), fold_cmp);
-		if (store_fold(f->store, items, n, hi, &cut) == -1) {
-			log_err("heartbeat_fold_failed", "rows=%lld",
-			    (long long)rows);
-			free(items);
-			return;		/* the rows stay; next round */
-		}
-		pthread_mutex_lock(&f->mu);
-		for (size_t i = 0; i < n; i++) {
-			struct fnode *fn = find(f, items[i].node_id);
-
-			if (fn != NULL && fn->hb_seq == items[i].seq)
-				fn->hb_seq = 0;	/* nodes has it now */
-		}
-		progress = cut >= f->log_first;
-		if (progress)
-			f->log_first = cut < f->log_last ? cut + 1 : 0;
-		if (f->log_first == 0)
-			f->log_last = 0;
-		pthread_mutex_unlock(&f->mu);
-		log_debug("heartbeat_fold", "rows=%lld folded=%zu cut=%lld",
-		    (long long)rows, n, (long long)cut);
-		free(items);
-		/*
-		 * One transaction a round; all of them at a stop, as long as
-		 * chunks go (one holds far fewer than LOG_FOLD_MAX).
-		 */
-		if (!all || !progress)
-			return;
-	}
-}
-
-void
-fleet_flush(struct fleet *f)
-{
-	struct hb_write	*w;
-	uint32_t	*nums;
-	size_t		 n;
-	int		 ok = 1;
-
-	pthread_mutex_lock(&f->flush_mu);	/* one flush at a time, in order */
-	take_dirty(f, &w, &nums, &n);
-	if (n > 0) {
-		int64_t t0 = mono_ms();
-
-		if (store_heartbeats(f->store, w, n) == -1) {
-			log_err("heartbeat_flush_failed", "count=%zu", n);
-			ok = 0;
-		} else
-			log_debug("heartbeat_flush", "count=%zu ms=%lld", n,
-			    (long long)(mono_ms() - t0));
-		give_back(f, w, nums, n, ok);
-	}
-	fold(f, 0);
-	pthread_mutex_unlock(&f->flush_mu);
-	for (size_t i = 0; i < n; i++) {
-		free(w[i].json);
-		free(w[i].hostname);
-		free(w[i].agent_version);
-	}
-	free(w);
-	free(nums);
-}
-
-void
-fleet_fold_all(struct fleet *f)
-{
-	pthread_mutex_lock(&f->flush_mu);
-	fold(f, 1);
-	pthread_mutex_unlock(&f->flush_mu);
-}
-
-static void *
-writer_main(void *arg)
-{
-	struct fleet	*f = arg;
-	struct timespec	 ts;
-	int		 stop = 0;
-
-	while (!stop) {
-		atomic_fetch_add(&f->writer_rounds, 1);
-		pthread_mutex_lock(&f->mu);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += FLUSH_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		while (!f->stop && pthread_cond_timedwait(&f->cv, &f->mu,
-		    &ts) != ETIMEDOUT)
-			;
-		stop = f->stop;
-		pthread_mutex_unlock(&f->mu);
-		fleet_flush(f);
-	}
-	return NULL;
-}
 
 struct fleet *
 fleet_open(struct store *st, const struct thresholds *t, char *err,
@@ -893,7 +444,7 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (pthread_create(&f->writer, NULL, writer_main, f) != 0) {
+	if (pthread_create(&f->writer, NULL, fleet_writer_main, f) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		goto fail;
 	}
@@ -915,7 +466,7 @@ fleet_close(struct fleet *f)
 		pthread_cond_signal(&f->cv);
 		pthread_mutex_unlock(&f->mu);
 		pthread_join(f->writer, NULL);	/* it flushes once more */
-		fold(f, 1);	/* a clean stop leaves the log empty */
+		fleet_fold_all(f);	/* a clean stop leaves the log empty */
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		node_rec_free(&f->node[i]->r);
@@ -934,28 +485,16 @@ fleet_close(struct fleet *f)
 	free(f);
 }
 
-static void
+void
 token_hash(const char *token, unsigned char out[TOKEN_HASH_LEN])
 {
 	crypto_generichash(out, TOKEN_HASH_LEN, (const unsigned char *)token,
 	    strlen(token), NULL, 0);
 }
 
-/* A new token (43 base64url chars) and its hash. */
-static void
-token_new(char token[64], unsigned char th[TOKEN_HASH_LEN])
-{
-	unsigned char raw[32];
-
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(token, 64, raw, sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	sodium_memzero(raw, sizeof(raw));
-	token_hash(token, th);
-}
 
 /* Makes room in the dirty list for every node (called with the lock). */
-static int
+int
 dirty_reserve(struct fleet *f)
 {
 	if (f->dirty_cap < f->cap) {
@@ -983,7 +522,7 @@ settling(const struct fleet *f, const char *node_id)
  * With f->mu held: waits until node_id's row is not being committed and a
  * slot is free, then takes one for it (the mutex released meanwhile).
  */
-static void
+void
 settle_begin(struct fleet *f, const char *node_id)
 {
 	while (settling(f, node_id) || f->nsettling == SETTLING_MAX)
@@ -993,7 +532,7 @@ settle_begin(struct fleet *f, const char *node_id)
 }
 
 /* With f->mu held: node_id's row is settled; wakes who waits for it. */
-static void
+void
 settle_end(struct fleet *f, const char *node_id)
 {
 	for (size_t i = 0; i < f->nsettling; i++)
@@ -1016,181 +555,9 @@ fleet_settling(struct fleet *f)
 	return n;
 }
 
-void
-fleet_set_limits(struct fleet *f, size_t max_pending, double per_minute)
-{
-	pthread_mutex_lock(&f->mu);
-	f->max_pending = max_pending;
-	f->pending_rate = per_minute / 60.0;
-	/* A burst of a minute's worth: a rack powered on at once fits. */
-	f->pending_burst = per_minute > 1 ? per_minute : 1;
-	f->pending_tokens = f->pending_burst;
-	f->pending_refill_ms = mono_ms();
-	pthread_mutex_unlock(&f->mu);
-}
 
-/*
- * With f->mu held: may a new pending node be recorded now? (The cap, then
- * the token bucket; a refused one takes no token.)
- */
-static enum enroll_outcome
-pending_admit(struct fleet *f)
-{
-	int64_t now = mono_ms();
 
-	/* Those admitted and still committing count: the lock is let go. */
-	if (f->npending + f->pending_inflight >= f->max_pending)
-		return ENROLL_PENDING_FULL;
-	f->pending_tokens += (double)(now - f->pending_refill_ms) / 1000.0 *
-	    f->pending_rate;
-	f->pending_refill_ms = now;
-	if (f->pending_tokens > f->pending_burst)
-		f->pending_tokens = f->pending_burst;
-	if (f->pending_tokens < 1.0)
-		return ENROLL_THROTTLED;
-	f->pending_tokens -= 1.0;
-	f->pending_inflight++;
-	return ENROLL_PENDING;
-}
 
-size_t
-fleet_pending_nodes(struct fleet *f, size_t *max)
-{
-	size_t n;
-
-	pthread_mutex_lock(&f->mu);
-	n = f->npending;
-	if (max != NULL)
-		*max = f->max_pending;
-	pthread_mutex_unlock(&f->mu);
-	return n;
-}
-
-enum enroll_outcome
-fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
-    char token[64])
-{
-	struct fnode		*n;
-	struct node_rec		 rec;
-	unsigned char		 th[TOKEN_HASH_LEN];
-	enum enroll_outcome	 out = ENROLL_FAILED;
-	int			 stored, added;
-
-	token[0] = '\0';
-	pthread_mutex_lock(&f->mu);
-	/* The same id's row being committed: wait for it, then decide. */
-	settle_begin(f, er->node_id);
-	if ((n = find(f, er->node_id)) == NULL) {
-		/* Without the secret, strangers are bounded in number and rate. */
-		if (!secret_ok && (out = pending_admit(f)) != ENROLL_PENDING)
-			goto out;
-		out = ENROLL_FAILED;
-		memset(&rec, 0, sizeof(rec));
-		memcpy(rec.node_id, er->node_id, 37);
-		rec.hostname = (char *)(uintptr_t)er->hostname;
-		rec.os_profile = (char *)(uintptr_t)er->os_profile;
-		rec.agent_version = (char *)(uintptr_t)er->agent_version;
-		rec.status = secret_ok ? NODE_APPROVED : NODE_PENDING;
-		rec.enrolled_at = time(NULL);
-		rec.enroll_peer = er->peer;
-		if (er->enroll_key != NULL) {
-			token_hash(er->enroll_key, rec.key_hash);
-			rec.has_key = 1;
-		}
-		if (secret_ok) {
-			token_new(token, rec.token_hash);
-			rec.has_token = 1;
-		}
-		pthread_mutex_unlock(&f->mu);
-		stored = store_node_insert(f->store, &rec);
-		pthread_mutex_lock(&f->mu);
-		added = stored == 0 && fleet_add(f, &rec) == 0 &&
-		    dirty_reserve(f) == 0;
-		if (!secret_ok) {	/* counted in npending now, or not at all */
-			f->pending_inflight--;
-			if (!added)
-				f->pending_tokens += 1.0;
-		}
-		if (stored == 0 && !added)
-			log_err("fleet_error", "op=enroll node_id=%s "
-			    "error=out_of_memory", er->node_id);
-		if (added)
-			out = secret_ok ? ENROLL_APPROVED : ENROLL_PENDING;
-		goto out;
-	}
-	switch (n->r.status) {
-	case NODE_DELETED:
-		out = ENROLL_DELETED;
-		goto out;
-	case NODE_REVOKED:
-		out = ENROLL_REVOKED;
-		goto out;
-	case NODE_APPROVED:
-		if (n->r.has_token) {
-			out = ENROLL_CONFLICT;
-			goto out;
-		}
-		break;
-	case NODE_PENDING:
-		if (!secret_ok) {
-			out = ENROLL_PENDING;
-			goto out;
-		}
-		break;
-	}
-	/*
-	 * Approved without a token yet, or pending with the right secret: the
-	 * token goes only to the agent that first enrolled the node, if it
-	 * came with a key (whoever else learned the node's id cannot race it).
-	 */
-	if (n->r.has_key) {
-		unsigned char kh[TOKEN_HASH_LEN];
-		int ok;
-
-		if (er->enroll_key == NULL) {
-			out = ENROLL_KEY_MISMATCH;
-			goto out;
-		}
-		token_hash(er->enroll_key, kh);
-		ok = sodium_memcmp(kh, n->r.key_hash, TOKEN_HASH_LEN) == 0;
-		sodium_memzero(kh, sizeof(kh));
-		if (!ok) {
-			out = ENROLL_KEY_MISMATCH;
-			goto out;
-		}
-	}
-	token_new(token, th);
-	pthread_mutex_unlock(&f->mu);
-	stored = store_node_set_status(f->store, n->r.node_id, NODE_APPROVED,
-	    th);
-	pthread_mutex_lock(&f->mu);
-	if (stored == -1)
-		goto out;
-	status_move(f, n, NODE_APPROVED);
-	memcpy(n->r.token_hash, th, TOKEN_HASH_LEN);
-	n->r.has_token = 1;
-	if (index_add(f, &f->by_token, n->num) == -1) {
-		/*
-		 * Out of memory: the token is not sent, so the node stays
-		 * without one here and its next enrollment gets a new one
-		 * (the store keeps this hash until then: after a restart
-		 * first, revoke and approve the node).
-		 */
-		n->r.has_token = 0;
-		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
-		log_err("fleet_error", "op=enroll node_id=%s "
-		    "error=out_of_memory", er->node_id);
-		goto out;
-	}
-	out = ENROLL_APPROVED;
-out:
-	settle_end(f, er->node_id);
-	pthread_mutex_unlock(&f->mu);
-	if (out != ENROLL_APPROVED)
-		sodium_memzero(token, 64);
-	sodium_memzero(th, sizeof(th));
-	return out;
-}
 
 int
 fleet_token_known(struct fleet *f, const char *token,
@@ -1202,8 +569,7 @@ fleet_token_known(struct fleet *f, const char *token,
 		return 0;
 	token_hash(token, th);
 	pthread_mutex_lock(&f->mu);
-	known = index_find(f, &f->by_token, hash_token(th), match_token,
-	    th) != NULL;
+	known = find_token(f, th) != NULL;
 	pthread_mutex_unlock(&f->mu);
 	return known;
 }
@@ -1247,8 +613,7 @@ auth_locked(struct fleet *f, const char *node_id,
 	if (n != NULL && n->r.has_token && n->r.status == NODE_APPROVED &&
 	    sodium_memcmp(n->r.token_hash, th, TOKEN_HASH_LEN) == 0)
 		return AUTH_OK;
-	if (index_find(f, &f->by_token, hash_token(th), match_token,
-	    th) != NULL)
+	if (find_token(f, th) != NULL)
 		return AUTH_FORBIDDEN;	/* a valid token, for another node */
 	return AUTH_UNAUTHORIZED;
 }
