@@ -14,26 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.dont_write_bytecode = True     # no __pycache__ in the fixtures folder
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "agent_fixtures"))
-from fakecc import Agent, FakeCC, wait_for  # noqa: E402
+from fakecc import Agent, FakeCC, wait_for, agents, cc  # noqa: E402,F401
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "agent_fixtures")
-
-
-@pytest.fixture
-def cc():
-    c = FakeCC()
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def agents():
-    started = []
-    yield started
-    for a in started:
-        if a.proc is not None and a.proc.poll() is None:
-            a.proc.kill()
-            a.proc.wait()
 
 
 def start(agents, tmp_path, cc, **env):

@@ -16,28 +16,11 @@ import pytest
 
 sys.dont_write_bytecode = True     # no __pycache__ in the fixtures folder
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "agent_fixtures"))
-from fakecc import AGENT_BIN, Agent, FakeCC, wait_for  # noqa: E402
+from fakecc import AGENT_BIN, Agent, FakeCC, wait_for, agents, cc  # noqa: E402,F401
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
                      r"[0-9a-f]{12}$")
 RFC3339_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-@pytest.fixture
-def cc():
-    c = FakeCC()
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def agents():
-    started = []
-    yield started
-    for a in started:
-        if a.proc is not None and a.proc.poll() is None:
-            a.proc.kill()
-            a.proc.wait()
 
 
 def start(agents, tmp_path, cc, **env):

@@ -11,29 +11,12 @@ import pytest
 
 sys.dont_write_bytecode = True     # no __pycache__ in the fixtures folder
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "agent_fixtures"))
-from fakecc import Agent, FakeCC, wait_for  # noqa: E402
+from fakecc import Agent, FakeCC, wait_for, agents, cc  # noqa: E402,F401
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "agent_fixtures")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 EXAMPLE_RULES = os.path.join(os.path.dirname(__file__), "..", "..",
                              "node-agent", "scan-rules.example.json")
-
-
-@pytest.fixture
-def cc():
-    c = FakeCC()
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def agents():
-    started = []
-    yield started
-    for a in started:
-        if a.proc is not None and a.proc.poll() is None:
-            a.proc.kill()
-            a.proc.wait()
 
 
 def copy_tree(src, dst):

@@ -15,6 +15,8 @@ import subprocess
 import threading
 import time
 import uuid
+
+import pytest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import serialization
@@ -316,3 +318,31 @@ class Agent:
         self.proc.kill()
         self.proc.wait()
         self.logf.close()
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+
+
+# The agent tests' fixtures, imported by name into each test file (a fixture
+# named there overrides the real daemon's `cc` of conftest.py).
+@pytest.fixture
+def cc():
+    c = FakeCC()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def agents():
+    """Agents a test started: killed if still running, and their logs
+    checked for sanitizer reports."""
+    started = []
+    yield started
+    for a in started:
+        if a.proc is not None and a.proc.poll() is None:
+            a.proc.kill()
+            a.proc.wait()
+        log = a.log()
+        for mark in SANITIZER_MARKS:
+            assert mark not in log, log[-4000:]
