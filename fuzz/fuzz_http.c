@@ -194,6 +194,27 @@ expand(const uint8_t *data, size_t size, size_t *outlen)
 	return buf_take(&b, outlen);
 }
 
+/*
+ * A connect() a signal interrupted (libFuzzer's timer) goes on in the
+ * kernel: wait for it to end and take its outcome.
+ */
+static int
+connect_finish(int fd)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t	len = sizeof(int);
+	int		err = 0, rc;
+
+	if (errno != EINTR)
+		return -1;
+	while ((rc = poll(&pfd, 1, 5000)) == -1 && errno == EINTR)
+		;
+	if (rc != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return -1;
+	errno = err;
+	return err == 0 ? 0 : -1;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -220,7 +241,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
+	    connect_finish(fd) == -1) {
 		fprintf(stderr, "fuzz_http: connect: %s\n", strerror(errno));
 		abort();
 	}
