@@ -395,7 +395,7 @@ struct poll {
 static int
 has_work(const char *node_id)
 {
-	return fleet_pending_add(app.fleet, node_id, 0) > 0;
+	return fleet_pending(app.fleet, node_id) > 0;
 }
 
 static void
@@ -408,15 +408,13 @@ poll_done(struct req *r, void *arg, int ok)
 	dispatch_waiter_free(p->w);
 	if (!ok && p->nsent > 0) {
 		/*
-		 * The answer never left: the commands wait for the next poll.
-		 * Only those that went back count (a lease that ran out
-		 * meanwhile queued some of them already, and counted them).
+		 * The answer never left: the commands wait for the next poll
+		 * (those a lease has not queued again meanwhile).
 		 */
-		if ((back = store_commands_undeliver(app.store, p->sent,
-		    p->nsent)) > 0)
-			fleet_pending_add(app.fleet, p->node_id, back);
-		log_warn("delivery_failed", "node_id=%s count=%zu", p->node_id,
+		back = store_commands_undeliver(app.store, p->node_id, p->sent,
 		    p->nsent);
+		log_warn("delivery_failed", "node_id=%s count=%zu back=%d",
+		    p->node_id, p->nsent, back);
 	}
 	cmd_wire_free(p->sent, p->nsent);
 	free(p);
@@ -440,8 +438,6 @@ poll_answer(struct req *r, struct poll *p)
 		    "read; poll again");
 		return;
 	}
-	if (p->nsent > 0)
-		fleet_pending_add(app.fleet, p->node_id, -(int)p->nsent);
 	if (p->nsent > 0 && dispatch_woken_us(p->w) > 0)
 		metrics_dispatch_delay(mono_us() - dispatch_woken_us(p->w));
 	buf_init(&b, 1u << 20);
@@ -685,8 +681,6 @@ h_command_result(struct req *r)
 	res.now = time(NULL);
 	switch (store_command_result(app.store, &res)) {
 	case RESULT_STORED:
-		if (res.was_queued)	/* it never went out through a poll */
-			fleet_pending_add(app.fleet, res.node_id, -1);
 		if (res.is_scan)
 			fleet_scan(app.fleet, res.node_id, res.now, res.counts);
 		log_info("command_result", "node_id=%s command_id=%s status=%s "

@@ -383,6 +383,23 @@ pending_cb(const char *node_id, int n, void *arg)
 		fn->pending = n;
 }
 
+/*
+ * The store queued, delivered, put back, expired or took a result for one
+ * of the node's commands (called outside the store's locks).
+ */
+static void
+queued_cb(const char *node_id, int delta, void *arg)
+{
+	struct fleet	*f = arg;
+	struct fnode	*n;
+
+	pthread_mutex_lock(&f->mu);
+	/* Not clamped: a clamp would lose a decrement for good. */
+	if ((n = find(f, node_id)) != NULL)
+		n->pending += delta;
+	pthread_mutex_unlock(&f->mu);
+}
+
 
 
 
@@ -438,6 +455,7 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 		snprintf(err, errlen, "loading queued commands failed");
 		goto fail;
 	}
+	store_on_queued(st, queued_cb, f);
 	order_rebuild(f);
 	f->dirty_cap = f->cap ? f->cap : 1024;
 	if ((f->dirty = calloc(f->dirty_cap, sizeof(uint32_t))) == NULL) {
@@ -460,6 +478,7 @@ fleet_close(struct fleet *f)
 {
 	if (f == NULL)
 		return;
+	store_on_queued(f->store, NULL, NULL);
 	if (f->writer_started) {
 		pthread_mutex_lock(&f->mu);
 		f->stop = 1;
@@ -979,17 +998,14 @@ fleet_page(struct fleet *f, int64_t now, int level, const char *q,
 }
 
 int
-fleet_pending_add(struct fleet *f, const char *node_id, int delta)
+fleet_pending(struct fleet *f, const char *node_id)
 {
 	struct fnode	*n;
 	int		 rc = -1;
 
 	pthread_mutex_lock(&f->mu);
-	if ((n = find(f, node_id)) != NULL) {
-		/* Not clamped: a clamp would lose a decrement for good. */
-		n->pending += delta;
+	if ((n = find(f, node_id)) != NULL)
 		rc = n->pending;
-	}
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }

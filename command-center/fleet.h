@@ -142,13 +142,12 @@ struct node_view *fleet_page(struct fleet *f, int64_t now, int level,
 		    const char *q, size_t first, size_t max, size_t *n,
 		    struct fleet_counts *c);
 /*
- * Adds delta to the node's queued-command count: the new count (below
- * zero for a moment when a decrement overtakes its increment), or -1.
- * Each delta is one transition of the store (queued, delivered, put back,
- * released, expired, answered), so the sum stays the store's count.
+ * The node's number of queued commands (below zero for a moment when a
+ * decrement overtakes its increment), or -1 for an unknown node. Read
+ * from the store at the open, then kept by the store's own account of
+ * each change (store_on_queued): nothing else writes it.
  */
-int		 fleet_pending_add(struct fleet *f, const char *node_id,
-		    int delta);
+int		 fleet_pending(struct fleet *f, const char *node_id);
 /* Records a stored scan's time and severity counts. */
 void		 fleet_scan(struct fleet *f, const char *node_id, int64_t at,
 		    const int counts[FINDING_SEVERITIES]);

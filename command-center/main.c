@@ -87,7 +87,6 @@ static void
 expired_cb(const char *node_id, void *arg)
 {
 	(void)arg;
-	fleet_pending_add(app.fleet, node_id, -1);
 	log_info("command_expired", "node_id=%s", node_id);
 }
 
@@ -96,7 +95,6 @@ static void
 released_cb(const char *node_id, void *arg)
 {
 	(void)arg;
-	fleet_pending_add(app.fleet, node_id, 1);
 	dispatch_wake(node_id);
 	log_warn("command_reoffered", "node_id=%s reason=no_result_in_lease",
 	    node_id);

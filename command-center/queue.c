@@ -66,8 +66,7 @@ command_queue(struct cmd_new *c, json_t *args)
 	free(args_json);
 	if (rc != 0)
 		return rc;
-	/* Counted before the wake, so a poll parking now sees it. */
-	fleet_pending_add(app.fleet, c->node_id, 1);
+	/* The store counted it (store_on_queued) before the wake. */
 	dispatch_wake(c->node_id);
 	log_info("command_queued", "node_id=%s command_id=%s command=%s "
 	    "seq=%lld by=%s", c->node_id, c->command_id, c->command,

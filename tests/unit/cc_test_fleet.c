@@ -607,6 +607,34 @@ auth_overlong_token_is_unauthorized(void **state)
 	free(big);
 }
 
+static int
+sign_stub(struct cmd_new *c, void *arg)
+{
+	(void)arg;
+	c->payload = strdup("cGF5bG9hZA==");
+	c->signature = strdup("c2ln");
+	return c->payload && c->signature ? 0 : -1;
+}
+
+/* Queues a command for node_id in the store (which tells the fleet). */
+static void
+queue_in_store(struct fx *f, const char *node_id)
+{
+	struct cmd_new c;
+
+	memset(&c, 0, sizeof(c));
+	uuid_generate(c.command_id);
+	c.node_id = node_id;
+	c.command = "agent-info";
+	c.args = "{}";
+	c.queued_by = "test";
+	c.queued_at = time(NULL);
+	c.expires_at = c.queued_at + 600;
+	assert_int_equal(store_command_queue(f->st, &c, sign_stub, NULL), 0);
+	free(c.payload);
+	free(c.signature);
+}
+
 /*
  * The handler's heartbeat: the token's hash checked and the heartbeat
  * recorded under one take of the lock; a refused token records nothing.
@@ -629,7 +657,10 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 	assert_int_equal(fleet_token_known(f->fl, b.token, thb), 1);
 	assert_int_equal(fleet_auth_hash(f->fl, a.id, tha), AUTH_OK);
 	assert_int_equal(fleet_auth_hash(f->fl, a.id, thb), AUTH_FORBIDDEN);
-	assert_int_equal(fleet_pending_add(f->fl, a.id, 2), 2);
+	queue_in_store(f, a.id);
+	queue_in_store(f, a.id);
+	assert_int_equal(fleet_pending(f->fl, a.id), 2);
+	assert_int_equal(fleet_pending(f->fl, b.id), 0);
 
 	/* b's token for a's heartbeat: forbidden, nothing recorded. */
 	root = heartbeat_body(a.id, "renamed-by-b", "up", "active");

@@ -262,6 +262,139 @@ count_node(const char *node_id, void *arg)
 	(*(int *)arg)++;
 }
 
+/* What store_on_queued told, for one node. */
+struct queued_tally {
+	int	sum;
+	int	calls;
+	char	other[37];	/* a node it should not have named */
+};
+
+static void
+tally_queued(const char *node_id, int delta, void *arg)
+{
+	struct queued_tally *t = arg;
+
+	if (strcmp(node_id, ID_A) == 0) {
+		t->sum += delta;
+		t->calls++;
+	} else
+		snprintf(t->other, sizeof(t->other), "%s", node_id);
+}
+
+static void
+pending_of(const char *node_id, int n, void *arg)
+{
+	if (strcmp(node_id, ID_A) == 0)
+		*(int *)arg = n;
+}
+
+/* The store's own count of ID_A's queued commands. */
+static int
+queued_in_store(struct store *st)
+{
+	int n = 0;
+
+	assert_int_equal(store_commands_pending(st, pending_of, &n), 0);
+	return n;
+}
+
+static void
+queue_one(struct store *st, const char *id, int64_t expires_at)
+{
+	struct cmd_new c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.command_id, sizeof(c.command_id), "%s", id);
+	c.node_id = ID_A;
+	c.command = "agent-info";
+	c.args = "{}";
+	c.queued_by = "test";
+	c.queued_at = 100;
+	c.expires_at = expires_at;
+	assert_int_equal(store_command_queue(st, &c, sign_stub, NULL), 0);
+	free(c.payload);
+	free(c.signature);
+}
+
+/*
+ * The pending count has one source: every change the store makes to a
+ * node's queued commands is told through store_on_queued, once, so the
+ * sum of what it told is always the store's own count.
+ */
+static void
+store_tells_each_change_of_the_queued_count(void **state)
+{
+	struct fx		*f = *state;
+	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct queued_tally	 t;
+	struct cmd_wire		*w = NULL;
+	struct cmd_result	 res;
+	struct cmd_new		 refused;
+	size_t			 n = 0;
+	int			 calls;
+
+	memset(&t, 0, sizeof(t));
+	open_ok(f);
+	store_on_queued(f->st, tally_queued, &t);
+	assert_int_equal(store_node_insert(f->st, &a), 0);
+	queue_one(f->st, "11111111-2222-4333-8444-000000000001", 1000);
+	queue_one(f->st, "11111111-2222-4333-8444-000000000002", 1000);
+	queue_one(f->st, "11111111-2222-4333-8444-000000000003", 1000);
+	assert_int_equal(t.sum, 3);
+	assert_int_equal(queued_in_store(f->st), 3);
+	/* A command for an unknown node is not stored, and not counted. */
+	memset(&refused, 0, sizeof(refused));
+	snprintf(refused.command_id, sizeof(refused.command_id),
+	    "11111111-2222-4333-8444-000000000009");
+	refused.node_id = ID_B;
+	refused.command = "agent-info";
+	refused.args = "{}";
+	refused.queued_by = "test";
+	assert_int_equal(store_command_queue(f->st, &refused, sign_stub, NULL),
+	    -2);
+	assert_string_equal(t.other, "");
+
+	/* Two delivered: -2. */
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 100, 2, &w, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(t.sum, 1);
+	assert_int_equal(queued_in_store(f->st), 1);
+	/* The answer to one never left: it goes back, +1; twice, no change. */
+	assert_int_equal(store_commands_undeliver(f->st, ID_A, &w[0], 1), 1);
+	assert_int_equal(t.sum, 2);
+	calls = t.calls;
+	assert_int_equal(store_commands_undeliver(f->st, ID_A, &w[0], 1), 0);
+	assert_int_equal(t.calls, calls);
+	assert_int_equal(queued_in_store(f->st), 2);
+
+	/* A result for a command still queued (never polled): -1. */
+	memset(&res, 0, sizeof(res));
+	res.node_id = ID_A;
+	res.command_id = w[0].command_id;
+	res.status = "ok";
+	res.now = 150;
+	assert_int_equal(store_command_result(f->st, &res), RESULT_STORED);
+	assert_true(res.was_queued);
+	assert_int_equal(t.sum, 1);
+	assert_int_equal(queued_in_store(f->st), 1);
+	/* The same result again changes nothing. */
+	calls = t.calls;
+	assert_int_equal(store_command_result(f->st, &res), RESULT_REPEAT);
+	assert_int_equal(t.calls, calls);
+
+	/* The other delivery's lease runs out: queued again, +1. */
+	assert_int_equal(store_commands_release(f->st, 100, NULL, NULL), 1);
+	assert_int_equal(t.sum, 2);
+	assert_int_equal(queued_in_store(f->st), 2);
+	/* Past expiry every queued one goes: -2. */
+	assert_int_equal(store_commands_expire(f->st, 2000, 600, NULL, NULL),
+	    2);
+	assert_int_equal(t.sum, 0);
+	assert_int_equal(queued_in_store(f->st), 0);
+	assert_string_equal(t.other, "");
+	cmd_wire_free(w, n);
+}
+
 /*
  * A delivery is a lease: a delivered command without a result is queued
  * again once its lease ran out (and all of them at a start), delivered
@@ -316,8 +449,8 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 
 		memset(&one, 0, sizeof(one));
 		memcpy(one.command_id, c.command_id, sizeof(one.command_id));
-		assert_int_equal(store_commands_undeliver(f->st, &one, 1), 1);
-		assert_int_equal(store_commands_undeliver(f->st, &one, 1), 0);
+		assert_int_equal(store_commands_undeliver(f->st, ID_A, &one, 1), 1);
+		assert_int_equal(store_commands_undeliver(f->st, ID_A, &one, 1), 0);
 		assert_int_equal(store_commands_deliver(f->st, ID_A, 200, 8, &w,
 		    &n), 0);
 		assert_int_equal(n, 1);
@@ -1191,6 +1324,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(store_migration_8_folds_the_row_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_deleted_node_keeps_its_row_without_a_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_delivered_commands_are_released_after_their_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_tells_each_change_of_the_queued_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeats_fill_chunks_of_a_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_damaged_chunk_is_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_heartbeat_numbers_survive_a_lost_sequence, setup, teardown),
