@@ -68,9 +68,15 @@ CC_LIB_OBJ    = $(filter-out $(BUILD)/command-center/main.o,$(CC_OBJ))
 AGENT_LIB_OBJ = $(filter-out $(BUILD)/node-agent/main.o,$(AGENT_OBJ))
 
 # Unit tests: tests/unit/cc_*.c link the command center's modules,
-# agent_*.c the agent's, common_*.c only the shared code.
-UNIT_SRC   = $(wildcard tests/unit/*_test_*.c)
-UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# agent_*.c the agent's, common_*.c only the shared code. Every one links
+# testlib.c (common/ headers only); the cc_* ones also cc_testlib.c and the
+# agent_* ones agent_testlib.c, their fixtures, each built with its
+# program's headers in the path as its name says.
+UNIT_SRC      = $(wildcard tests/unit/*_test_*.c)
+UNIT_BIN      = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_LIB      = $(BUILD)/tests/unit/testlib.o
+UNIT_CCLIB    = $(BUILD)/tests/unit/cc_testlib.o
+UNIT_AGENTLIB = $(BUILD)/tests/unit/agent_testlib.o
 
 BINS	= $(BUILD)/vaultmesh-command-center $(BUILD)/vaultmesh-node-agent
 
@@ -114,15 +120,21 @@ $(BUILD)/vaultmesh-command-center: $(CC_OBJ) $(COMMON_OBJ)
 $(BUILD)/vaultmesh-node-agent: $(AGENT_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_AGENT)
 
-$(BUILD)/tests/cc_%: $(BUILD)/tests/unit/cc_%.o $(CC_LIB_OBJ) $(COMMON_OBJ)
+$(UNIT_SRC:%.c=$(BUILD)/%.o) $(UNIT_LIB) $(UNIT_CCLIB) $(UNIT_AGENTLIB): \
+	    $(wildcard tests/unit/*.h)
+
+$(BUILD)/tests/cc_%: $(BUILD)/tests/unit/cc_%.o $(UNIT_CCLIB) $(UNIT_LIB) \
+	    $(CC_LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_CC) $(LIBS_TEST)
 
-$(BUILD)/tests/agent_%: $(BUILD)/tests/unit/agent_%.o $(AGENT_LIB_OBJ) $(COMMON_OBJ)
+$(BUILD)/tests/agent_%: $(BUILD)/tests/unit/agent_%.o $(UNIT_AGENTLIB) \
+	    $(UNIT_LIB) $(AGENT_LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_AGENT) $(LIBS_TEST)
 
-$(BUILD)/tests/common_%: $(BUILD)/tests/unit/common_%.o $(COMMON_OBJ)
+$(BUILD)/tests/common_%: $(BUILD)/tests/unit/common_%.o $(UNIT_LIB) \
+	    $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_AGENT) $(LIBS_TEST)
 

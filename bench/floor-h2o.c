@@ -9,7 +9,6 @@
  *   floor-h2o PORT [THREADS]
  */
 #include <pthread.h>
-#include <signal.h>
 
 #include <h2o.h>
 
@@ -101,9 +100,8 @@ main(int argc, char *argv[])
 	struct sockaddr_in sa;
 	long threads;
 
-	if (floor_args(argc, argv, "floor-h2o", &sa, &threads) == -1)
+	if (floor_init(argc, argv, "floor-h2o", &sa, &threads) == -1)
 		return 2;
-	signal(SIGPIPE, SIG_IGN);
 	h2o_config_init(&config);
 	host = h2o_config_register_host(&config,
 	    h2o_iovec_init(H2O_STRLIT("default")), 65535);

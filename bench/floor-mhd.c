@@ -10,8 +10,6 @@
  *
  *   floor-mhd PORT [THREADS]
  */
-#include <signal.h>
-
 #include <microhttpd.h>
 
 #include "floor.h"
@@ -79,9 +77,8 @@ main(int argc, char *argv[])
 	struct sockaddr_in sa;
 	long threads;
 
-	if (floor_args(argc, argv, "floor-mhd", &sa, &threads) == -1)
+	if (floor_init(argc, argv, "floor-mhd", &sa, &threads) == -1)
 		return 2;
-	signal(SIGPIPE, SIG_IGN);
 	answer = MHD_create_response_from_buffer(sizeof(floor_json) - 1,
 	    (void *)floor_json, MHD_RESPMEM_PERSISTENT);
 	if (answer == NULL ||

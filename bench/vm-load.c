@@ -310,6 +310,41 @@ loop_run(int max_ms, done_fn done)
 	}
 }
 
+/*
+ * n requests over transfers of kind k, conc (at most n) at a time: next(x)
+ * starts the next request on x; done, called as each one finishes, counts
+ * it in *finished and starts another while any are left. Returns the
+ * seconds all n took; the transfers and the multi handle are freed.
+ */
+static double
+loop_batch(size_t n, size_t conc, enum kind k, void (*next)(struct xfer *),
+    done_fn done, const size_t *finished)
+{
+	struct xfer	**xs;
+	int64_t		 t0;
+	double		 secs;
+
+	if (conc < 1)
+		conc = 1;
+	if (conc > n)
+		conc = n;
+	loop_init(conc + 8);
+	xs = xcalloc(conc, sizeof(*xs));
+	t0 = now_ns();
+	for (size_t i = 0; i < conc; i++) {
+		xs[i] = xfer_new(k);
+		next(xs[i]);
+	}
+	while (*finished < n)
+		loop_run(1000, done);
+	secs = (double)(now_ns() - t0) / 1e9;
+	for (size_t i = 0; i < conc; i++)
+		xfer_free(xs[i]);
+	free(xs);
+	curl_multi_cleanup(L.m);
+	return secs;
+}
+
 /* ---- nodes and tokens ------------------------------------------------- */
 
 struct node {
@@ -465,8 +500,6 @@ cmd_enroll(int argc, char **argv)
 	size_t		 conc = 32;
 	const char	*out;
 	FILE		*f;
-	struct xfer	**xs;
-	int64_t		 t0;
 	double		 secs;
 	int		 c;
 
@@ -490,20 +523,8 @@ cmd_enroll(int argc, char **argv)
 	E.n = strtoul(argv[optind + 1], NULL, 10);
 	out = argv[optind + 2];
 	E.nodes = xcalloc(E.n, sizeof(*E.nodes));
-	if (conc < 1)
-		conc = 1;
-	if (conc > E.n)
-		conc = E.n;
-	loop_init(conc + 8);
-	xs = xcalloc(conc, sizeof(*xs));
-	t0 = now_ns();
-	for (size_t i = 0; i < conc; i++) {
-		xs[i] = xfer_new(K_ENROLL);
-		enroll_next(xs[i]);
-	}
-	while (E.done < E.n)
-		loop_run(1000, enroll_done);
-	secs = (double)(now_ns() - t0) / 1e9;
+	secs = loop_batch(E.n, conc, K_ENROLL, enroll_next, enroll_done,
+	    &E.done);
 	if ((f = fopen(out, "w")) == NULL)
 		die("%s: %s", out, strerror(errno));
 	for (size_t i = 0; i < E.n; i++)
@@ -513,9 +534,6 @@ cmd_enroll(int argc, char **argv)
 		die("%s: write failed", out);
 	printf("enroll nodes=%zu ok=%zu failed=%zu secs=%.2f per_sec=%.0f\n",
 	    E.n, E.ok, E.fail, secs, (double)E.ok / secs);
-	for (size_t i = 0; i < conc; i++)
-		xfer_free(xs[i]);
-	curl_multi_cleanup(L.m);
 	return E.fail == 0 ? 0 : 1;
 }
 
@@ -563,8 +581,6 @@ static int
 cmd_heartbeat(int argc, char **argv)
 {
 	size_t		 conc = 64, count = 0, total;
-	struct xfer	**xs;
-	int64_t		 t0;
 	double		 secs;
 	int		 c;
 
@@ -584,25 +600,9 @@ cmd_heartbeat(int argc, char **argv)
 	H.url = argv[optind];
 	H.nodes = tokens_load(argv[optind + 1], &total);
 	H.n = count > 0 && count < total ? count : total;
-	if (conc < 1)
-		conc = 1;
-	if (conc > H.n)
-		conc = H.n;
-	loop_init(conc + 8);
-	xs = xcalloc(conc, sizeof(*xs));
-	t0 = now_ns();
-	for (size_t i = 0; i < conc; i++) {
-		xs[i] = xfer_new(K_HB);
-		hb_next(xs[i]);
-	}
-	while (H.done < H.n)
-		loop_run(1000, hb_done);
-	secs = (double)(now_ns() - t0) / 1e9;
+	secs = loop_batch(H.n, conc, K_HB, hb_next, hb_done, &H.done);
 	printf("heartbeat nodes=%zu ok=%zu failed=%zu secs=%.2f per_sec=%.0f\n",
 	    H.n, H.ok, H.fail, secs, (double)H.ok / secs);
-	for (size_t i = 0; i < conc; i++)
-		xfer_free(xs[i]);
-	curl_multi_cleanup(L.m);
 	return H.fail == 0 ? 0 : 1;
 }
 

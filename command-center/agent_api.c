@@ -166,6 +166,57 @@ secret_matches(const char *secret)
 	return ok;
 }
 
+/* How each refused enrollment is logged and answered. */
+static const struct enroll_refusal {
+	enum enroll_outcome	 outcome;
+	const char		*event;		/* the log's */
+	const char		*extra;		/* appended to the log line */
+	unsigned		 status;
+	const char		*code;
+	const char		*message;
+} enroll_refusals[] = {
+	{ ENROLL_CONFLICT, "enroll_conflict", "", 409, "already_enrolled",
+	    "this node already has a token; an operator must revoke and "
+	    "approve it again" },
+	{ ENROLL_REVOKED, "enroll_revoked", "", 403, "node_revoked",
+	    "this node was revoked; an operator must approve it again" },
+	{ ENROLL_KEY_MISMATCH, "enroll_key_mismatch", NULL, 403,
+	    "enroll_key_mismatch", "this node_id was enrolled by an agent "
+	    "with another enroll key; only that agent receives its token" },
+	{ ENROLL_DELETED, "enroll_deleted", "", 403, "node_deleted",
+	    "an operator deleted or rejected this node; a new agent state (a "
+	    "new node_id) is needed to enroll again" },
+	{ ENROLL_PENDING_FULL, "enroll_limited", " reason=pending_full", 429,
+	    "too_many_pending", "too many nodes are waiting for approval; "
+	    "enroll with the enroll secret, or try again later" },
+	{ ENROLL_THROTTLED, "enroll_limited", " reason=rate", 429,
+	    "too_many_pending", "new nodes without the enroll secret arrive "
+	    "too fast; enroll with the enroll secret, or try again later" },
+};
+
+/* Answers a refused enrollment: 0, or -1 when outcome is not a refusal. */
+static int
+enroll_refuse(struct req *r, enum enroll_outcome outcome,
+    const struct enroll_req *er, const char *host)
+{
+	const struct enroll_refusal *e;
+
+	for (size_t i = 0; i < sizeof(enroll_refusals) /
+	    sizeof(enroll_refusals[0]); i++) {
+		e = &enroll_refusals[i];
+		if (e->outcome != outcome)
+			continue;
+		/* A key mismatch says whether the key was wrong or missing. */
+		log_warn(e->event, "node_id=%s hostname=%s peer=%s%s",
+		    er->node_id, host, req_peer(r), e->extra != NULL ?
+		    e->extra : er->enroll_key != NULL ? " key=wrong" :
+		    " key=missing");
+		resp_error(r, e->status, e->code, "%s", e->message);
+		return 0;
+	}
+	return -1;
+}
+
 void
 h_enroll(struct req *r)
 {
@@ -216,10 +267,9 @@ h_enroll(struct req *r)
 	switch (outcome) {
 	case ENROLL_APPROVED:
 		buf_init(&b, 1024);
-		buf_puts(&b, "{\"node_token\":");
-		buf_json_str(&b, token);
-		buf_puts(&b, ",\"cc_public_key\":");
-		buf_json_str(&b, keys_public_b64());
+		buf_putc(&b, '{');
+		buf_json_field(&b, "node_token", token);
+		buf_json_field(&b, "cc_public_key", keys_public_b64());
 		buf_putc(&b, '}');
 		sodium_memzero(token, sizeof(token));
 		log_info("enroll", "node_id=%s hostname=%s status=approved "
@@ -237,46 +287,9 @@ h_enroll(struct req *r)
 		    "peer=%s", er.node_id, host, req_peer(r));
 		resp_json(r, 202, &b);
 		break;
-	case ENROLL_CONFLICT:
-		log_warn("enroll_conflict", "node_id=%s hostname=%s peer=%s",
-		    er.node_id, host, req_peer(r));
-		resp_error(r, 409, "already_enrolled", "this node already has "
-		    "a token; an operator must revoke and approve it again");
-		break;
-	case ENROLL_REVOKED:
-		log_warn("enroll_revoked", "node_id=%s hostname=%s peer=%s",
-		    er.node_id, host, req_peer(r));
-		resp_error(r, 403, "node_revoked", "this node was revoked; an "
-		    "operator must approve it again");
-		break;
-	case ENROLL_KEY_MISMATCH:
-		log_warn("enroll_key_mismatch", "node_id=%s hostname=%s peer=%s "
-		    "key=%s", er.node_id, host, req_peer(r), er.enroll_key ?
-		    "wrong" : "missing");
-		resp_error(r, 403, "enroll_key_mismatch", "this node_id was "
-		    "enrolled by an agent with another enroll key; only that "
-		    "agent receives its token");
-		break;
-	case ENROLL_DELETED:
-		log_warn("enroll_deleted", "node_id=%s hostname=%s peer=%s",
-		    er.node_id, host, req_peer(r));
-		resp_error(r, 403, "node_deleted", "an operator deleted or "
-		    "rejected this node; a new agent state (a new node_id) is "
-		    "needed to enroll again");
-		break;
-	case ENROLL_PENDING_FULL:
-	case ENROLL_THROTTLED:
-		log_warn("enroll_limited", "node_id=%s hostname=%s peer=%s "
-		    "reason=%s", er.node_id, host, req_peer(r),
-		    outcome == ENROLL_PENDING_FULL ? "pending_full" :
-		    "rate");
-		resp_error(r, 429, "too_many_pending", "%s; enroll with the "
-		    "enroll secret, or try again later",
-		    outcome == ENROLL_PENDING_FULL ? "too many nodes are "
-		    "waiting for approval" : "new nodes without the enroll "
-		    "secret arrive too fast");
-		break;
 	default:
+		if (enroll_refuse(r, outcome, &er, host) == 0)
+			break;
 		resp_error(r, 503, "store_unavailable", "the node could not be "
 		    "stored; try again");
 	}
@@ -445,8 +458,7 @@ poll_answer(struct req *r, struct poll *p)
 	for (size_t i = 0; i < p->nsent; i++) {
 		buf_printf(&b, "%s{\"payload\":", i ? "," : "");
 		buf_json_str(&b, p->sent[i].payload);
-		buf_puts(&b, ",\"signature\":");
-		buf_json_str(&b, p->sent[i].signature);
+		buf_json_field(&b, "signature", p->sent[i].signature);
 		buf_putc(&b, '}');
 		log_info("command_delivered", "node_id=%s command_id=%s",
 		    p->node_id, p->sent[i].command_id);

@@ -157,6 +157,7 @@ out:
 
 /* ---- history ------------------------------------------------------- */
 
+/* A scan's finding in a history's JSON, after the one before it. */
 static int
 finding_json(const struct finding *f, void *arg)
 {
@@ -164,17 +165,7 @@ finding_json(const struct finding *f, void *arg)
 
 	if (b->len > 0 && b->p[b->len - 1] == '}')
 		buf_putc(b, ',');
-	buf_puts(b, "{\"id\":");
-	buf_json_str(b, f->id);
-	buf_puts(b, ",\"severity\":");
-	buf_json_str(b, f->severity);
-	buf_puts(b, ",\"title\":");
-	buf_json_str(b, f->title);
-	buf_puts(b, ",\"detail\":");
-	buf_json_str(b, f->detail);
-	buf_puts(b, ",\"remediation\":");
-	buf_json_str(b, f->remediation);
-	buf_putc(b, '}');
+	json_finding(b, f);
 	return buf_failed(b) ? -1 : 0;
 }
 
@@ -205,19 +196,15 @@ command_json(const struct cmd_row *c, void *arg)
 	buf_json_str(b, c->queued_by);
 	time_json(b, "queued_at", c->queued_at);
 	time_json(b, "expires_at", c->expires_at);
-	buf_puts(b, ",\"status\":");
-	buf_json_str(b, c->status);
+	buf_json_field(b, "status", c->status);
 	time_json(b, "delivered_at", c->delivered_at);
-	buf_puts(b, ",\"started_at\":");
-	buf_json_str(b, c->started_at);
-	buf_puts(b, ",\"finished_at\":");
-	buf_json_str(b, c->finished_at);
+	buf_json_field(b, "started_at", c->started_at);
+	buf_json_field(b, "finished_at", c->finished_at);
 	if (c->has_exit)
 		buf_printf(b, ",\"exit_code\":%lld", c->exit_code);
 	else
 		buf_puts(b, ",\"exit_code\":null");
-	buf_puts(b, ",\"output\":");
-	buf_json_str(b, c->output);
+	buf_json_field(b, "output", c->output);
 	if (strcmp(c->command, "sovereign-scan") == 0 &&
 	    strcmp(c->status, "ok") == 0) {
 		buf_puts(b, ",\"findings\":[");

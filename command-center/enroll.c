@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "fleet.h"
 #include "fleet_int.h"
 #include "log.h"
 #include "util.h"

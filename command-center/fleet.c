@@ -22,15 +22,7 @@
 #include "test_hooks.h"
 #include "log.h"
 #include "util.h"
-
-
-
-
-
-
-
-
-
+#include "writer.h"
 
 /* ---- attention and the dashboard's order -------------------------- */
 
@@ -71,7 +63,6 @@ order_qcmp(const void *a, const void *b)
 {
 	return order_cmp(*(struct fnode *const *)a, *(struct fnode *const *)b);
 }
-
 
 /*
  * The most entries one change may shift before the order is left to be
@@ -349,9 +340,7 @@ load_cb(const struct node_rec *rec, void *arg)
 	return fleet_add(arg, rec);
 }
 
-
 static int	set_str(char **dst, const char *src);
-
 
 /* A start replays the log over what nodes holds (no JSON read). */
 static int
@@ -399,13 +388,6 @@ queued_cb(const char *node_id, int delta, void *arg)
 		n->pending += delta;
 	pthread_mutex_unlock(&f->mu);
 }
-
-
-
-
-
-
-
 
 struct fleet *
 fleet_open(struct store *st, const struct thresholds *t, char *err,
@@ -511,7 +493,6 @@ token_hash(const char *token, unsigned char out[TOKEN_HASH_LEN])
 	    strlen(token), NULL, 0);
 }
 
-
 /* Makes room in the dirty list for every node (called with the lock). */
 int
 dirty_reserve(struct fleet *f)
@@ -529,7 +510,7 @@ dirty_reserve(struct fleet *f)
 
 /* With f->mu held: is node_id's row being committed? */
 static int
-settling(const struct fleet *f, const char *node_id)
+is_settling(const struct fleet *f, const char *node_id)
 {
 	for (size_t i = 0; i < f->nsettling; i++)
 		if (strncmp(f->settling[i], node_id, 36) == 0)
@@ -544,7 +525,7 @@ settling(const struct fleet *f, const char *node_id)
 void
 settle_begin(struct fleet *f, const char *node_id)
 {
-	while (settling(f, node_id) || f->nsettling == SETTLING_MAX)
+	while (is_settling(f, node_id) || f->nsettling == SETTLING_MAX)
 		pthread_cond_wait(&f->settled_cv, &f->mu);
 	snprintf(f->settling[f->nsettling++], sizeof(f->settling[0]), "%s",
 	    node_id);
@@ -563,20 +544,23 @@ settle_end(struct fleet *f, const char *node_id)
 	pthread_cond_broadcast(&f->settled_cv);
 }
 
-size_t
-fleet_settling(struct fleet *f)
+/* A count that f->mu guards, read under it. */
+static size_t
+locked_count(struct fleet *f, const size_t *count)
 {
 	size_t n;
 
 	pthread_mutex_lock(&f->mu);
-	n = f->nsettling;
+	n = *count;
 	pthread_mutex_unlock(&f->mu);
 	return n;
 }
 
-
-
-
+size_t
+fleet_settling(struct fleet *f)
+{
+	return locked_count(f, &f->nsettling);
+}
 
 int
 fleet_token_known(struct fleet *f, const char *token,
@@ -743,39 +727,14 @@ fleet_heartbeat_auth(struct fleet *f, struct heartbeat *hb,
 	return res;
 }
 
-int
-fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
-{
-	struct fnode	*n;
-	int		 rc = -2;
-
-	pthread_mutex_lock(&f->mu);
-	settle_begin(f, node_id);
-	if ((n = find(f, node_id)) == NULL || is_deleted(n))
-		goto out;
-	rc = 0;
-	if (st == n->r.status)
-		goto out;
-	/*
-	 * Tokens exist only for approved nodes. Revoking drops the token
-	 * before it is answered; approving (a pending or a revoked node)
-	 * leaves the node without one, so its next enrollment is answered
-	 * with a new token. The row is committed with the mutex released.
-	 */
-	pthread_mutex_unlock(&f->mu);
-	rc = store_node_set_status(f->store, node_id, st, NULL);
-	pthread_mutex_lock(&f->mu);
-	if (rc == -1)
-		goto out;
-	status_move(f, n, st);
-out:
-	settle_end(f, node_id);
-	pthread_mutex_unlock(&f->mu);
-	return rc;
-}
-
-int
-fleet_delete(struct fleet *f, const char *node_id, int only_pending)
+/*
+ * A node's status becomes st (NODE_DELETED: deleted), only from pending
+ * when only_pending: 0, -1 store error, -2 unknown or deleted, -3 not
+ * pending.
+ */
+static int
+status_change(struct fleet *f, const char *node_id, enum node_status st,
+    int only_pending)
 {
 	struct fnode	*n;
 	int		 rc = -2;
@@ -787,18 +746,39 @@ fleet_delete(struct fleet *f, const char *node_id, int only_pending)
 	rc = -3;
 	if (only_pending && n->r.status != NODE_PENDING)
 		goto out;
-	/* Committed first: a token that stops working here stays stopped. */
+	rc = 0;
+	if (st == n->r.status)
+		goto out;
+	/*
+	 * Committed first, with the mutex released: a token that stops
+	 * working here stays stopped. Tokens exist only for approved nodes.
+	 * Revoking or deleting drops the token before it is answered;
+	 * approving (a pending or a revoked node) leaves the node without
+	 * one, so its next enrollment is answered with a new token.
+	 */
 	pthread_mutex_unlock(&f->mu);
-	rc = store_node_set_status(f->store, node_id, NODE_DELETED, NULL);
+	rc = store_node_set_status(f->store, node_id, st, NULL);
 	pthread_mutex_lock(&f->mu);
 	if (rc == -1)
 		goto out;
-	/* Out of the counts and to the end of the order, where none look. */
-	status_move(f, n, NODE_DELETED);
+	/* A deleted node leaves the counts for the end of the order. */
+	status_move(f, n, st);
 out:
 	settle_end(f, node_id);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
+}
+
+int
+fleet_set_status(struct fleet *f, const char *node_id, enum node_status st)
+{
+	return status_change(f, node_id, st, 0);
+}
+
+int
+fleet_delete(struct fleet *f, const char *node_id, int only_pending)
+{
+	return status_change(f, node_id, NODE_DELETED, only_pending);
 }
 
 static void
@@ -1058,10 +1038,5 @@ fleet_writer_rounds(struct fleet *f)
 size_t
 fleet_size(struct fleet *f)
 {
-	size_t n;
-
-	pthread_mutex_lock(&f->mu);
-	n = f->n;
-	pthread_mutex_unlock(&f->mu);
-	return n;
+	return locked_count(f, &f->n);
 }

@@ -164,12 +164,5 @@ void		 fleet_summarize(struct fleet *f, int64_t now,
 uint64_t	 fleet_writer_rounds(struct fleet *f);
 /* How many nodes the fleet holds. */
 size_t		 fleet_size(struct fleet *f);
-/*
- * Writes dirty heartbeats to the store now (the writer does it every 200
- * ms), then folds the heartbeat log into nodes if it is past its limit.
- */
-void		 fleet_flush(struct fleet *f);
-/* Folds the whole heartbeat log into nodes (a clean stop does it too). */
-void		 fleet_fold_all(struct fleet *f);
 
 #endif

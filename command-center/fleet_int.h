@@ -14,7 +14,10 @@
 
 #include <sodium.h>
 
-#include "fleet.h"
+#include "model.h"
+#include "store_rec.h"
+
+struct store;
 
 #define FLUSH_MS	200
 #define SETTLING_MAX	64	/* node rows committing at once (MHD threads: fewer) */
@@ -40,7 +43,7 @@ struct fnode {
 	int		 dirty;
 	int		 pending;	/* commands queued, not yet delivered */
 	uint32_t	 num;	/* index in fleet->node, plus one */
-	/* Attention, kept up to date (see attend()). */
+	/* Attention, kept up to date by fleet.c as the node changes. */
 	unsigned	 reasons;
 	enum level	 level;
 	int64_t		 due;	/* when time alone changes the reasons */
@@ -135,7 +138,5 @@ void		 status_move(struct fleet *f, struct fnode *n, enum node_status st);
 /* writer.c: heartbeat seq is in the log now. */
 void		 log_noted(struct fleet *f, int64_t seq);
 
-/* writer.c: the thread that writes heartbeats behind (f->mu not held). */
-void		*fleet_writer_main(void *arg);
 
 #endif

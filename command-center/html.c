@@ -411,7 +411,6 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 	return buf_failed(b) ? -1 : 0;
 }
 
-
 /* ---- pictures: inline SVG, drawn with classes (no style attribute) --- */
 
 #define PLOT_W	600.0
@@ -674,9 +673,7 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 	timestamp(b, v->enrolled_at);
 	/* Where from: an operator tells a look-alike before approving it. */
 	if (peer != NULL && *peer != '\0') {
-		buf_puts(b, " from <code>");
-		buf_html(b, peer);
-		buf_puts(b, "</code>");
+		buf_html_in(b, " from <code>", peer, "</code>");
 	}
 	buf_puts(b, "</dd><dt id=\"heartbeat_stale\">Last heartbeat</dt><dd>");
 	age(b, v->last_heartbeat_at, now);
@@ -697,9 +694,9 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 		fact_num(b, "Load (1 min)", hb, "load1", "");
 		fact_num(b, "Memory used", hb, "mem_used_pct", "%");
 		fact_num(b, "Disk used", hb, "root_disk_used_pct", "%");
-		buf_puts(b, "<dt id=\"cloudflare_down\">Cloudflare tunnel</dt><dd>");
-		buf_html(b, cf ? cf : "unknown");
-		buf_puts(b, "</dd>");
+		buf_html_in(b,
+		    "<dt id=\"cloudflare_down\">Cloudflare tunnel</dt><dd>",
+		    cf ? cf : "unknown", "</dd>");
 		fact(b, "Sent at", json_string_value(json_object_get(hb,
 		    "sent_at")) ? json_string_value(json_object_get(hb,
 		    "sent_at")) : "");
@@ -732,9 +729,6 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 	buf_puts(b, "</tbody></table></div></section>");
 }
 
-
-
-
 static const char *
 status_class(const char *st)
 {
@@ -752,16 +746,12 @@ html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
 {
 	time_t t0, t1;
 
-	buf_puts(b, "<tr id=\"cmd-");
-	buf_html(b, c->command_id);
-	buf_puts(b, "\"><td><strong>");
+	buf_html_in(b, "<tr id=\"cmd-", c->command_id, "\"><td><strong>");
 	buf_html(b, c->command);
 	buf_puts(b, "</strong>");
 	/* No arguments: nothing to show (not "{}"). */
 	if (strcmp(c->args, "{}") != 0) {
-		buf_puts(b, " <code>");
-		buf_html(b, c->args);
-		buf_puts(b, "</code>");
+		buf_html_in(b, " <code>", c->args, "</code>");
 	}
 	buf_puts(b, "</td><td>");
 	age(b, c->queued_at, now);
@@ -783,9 +773,7 @@ html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
 		buf_puts(b, "<tr class=\"output\"><td colspan=\"5\"><pre "
 		    "tabindex=\"0\" aria-label=\"output of ");
 		buf_html(b, c->command);
-		buf_puts(b, "\">");
-		buf_html(b, c->output);
-		buf_puts(b, "</pre></td></tr>");
+		buf_html_in(b, "\">", c->output, "</pre></td></tr>");
 	}
 }
 
@@ -798,7 +786,6 @@ severity_class(const char *sev)
 	return strcmp(sev, "high") == 0 || strcmp(sev, "medium") == 0 ?
 	    "yellow" : "muted";
 }
-
 
 void
 html_finding(struct buf *b, const struct finding *f, char group[16])
@@ -818,26 +805,27 @@ html_finding(struct buf *b, const struct finding *f, char group[16])
 	buf_printf(b, "<li class=\"finding\"><span class=\"badge %s\">",
 	    severity_class(f->severity));
 	buf_html(b, f->severity);
-	buf_puts(b, "</span> <strong>");
-	buf_html(b, f->title);
-	buf_puts(b, "</strong> <code>");
+	buf_html_in(b, "</span> <strong>", f->title, "</strong> <code>");
 	buf_html(b, f->id);
-	buf_puts(b, "</code><div>");
-	buf_html(b, f->detail);
-	buf_puts(b, "</div>");
+	buf_html_in(b, "</code><div>", f->detail, "</div>");
 	if (f->remediation != NULL && *f->remediation != '\0') {
-		buf_puts(b, "<div class=\"muted\">Remediation: ");
-		buf_html(b, f->remediation);
-		buf_puts(b, "</div>");
+		buf_html_in(b, "<div class=\"muted\">Remediation: ",
+		    f->remediation, "</div>");
 	}
 	buf_puts(b, "</li>");
 }
 
-
-
-
-
-
+void
+json_finding(struct buf *b, const struct finding *f)
+{
+	buf_putc(b, '{');
+	buf_json_field(b, "id", f->id);
+	buf_json_field(b, "severity", f->severity);
+	buf_json_field(b, "title", f->title);
+	buf_json_field(b, "detail", f->detail);
+	buf_json_field(b, "remediation", f->remediation);
+	buf_putc(b, '}');
+}
 
 /* The actions the audit log records, for its filter. */
 static const char *const audit_actions[] = {
@@ -871,13 +859,9 @@ html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a,
 {
 	buf_printf(b, "<tr id=\"audit-%lld\"><td>", (long long)id);
 	timestamp(b, a->at);
-	buf_puts(b, "</td><td>");
-	buf_html(b, a->who);
-	buf_puts(b, "</td><td class=\"hide-narrow\">");
+	buf_html_in(b, "</td><td>", a->who, "</td><td class=\"hide-narrow\">");
 	buf_html(b, a->peer);
-	buf_puts(b, "</td><td>");
-	buf_html(b, a->action);
-	buf_puts(b, "</td><td>");
+	buf_html_in(b, "</td><td>", a->action, "</td><td>");
 	/* A node id links to its page; either way the text is escaped. */
 	if (uuid_valid(a->target)) {
 		buf_puts(b, "<a href=\"");
@@ -885,9 +869,8 @@ html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a,
 		/* The hostname an operator knows, the id it stands for. */
 		if (hostname != NULL) {
 			buf_html(b, hostname);
-			buf_puts(b, "</a> <code class=\"id\">");
-			buf_html(b, a->target);
-			buf_puts(b, "</code>");
+			buf_html_in(b, "</a> <code class=\"id\">", a->target,
+			    "</code>");
 		} else {
 			buf_html(b, a->target);
 			buf_puts(b, "</a>");
@@ -951,14 +934,11 @@ json_node(struct buf *b, const struct node_view *v, const char *hb_json)
 	char	 ts[32];
 	int	 first = 1;
 
-	buf_puts(b, "{\"node_id\":");
-	buf_json_str(b, v->node_id);
-	buf_puts(b, ",\"hostname\":");
-	buf_json_str(b, v->hostname);
-	buf_puts(b, ",\"os_profile\":");
-	buf_json_str(b, v->os_profile);
-	buf_puts(b, ",\"agent_version\":");
-	buf_json_str(b, v->agent_version);
+	buf_putc(b, '{');
+	buf_json_field(b, "node_id", v->node_id);
+	buf_json_field(b, "hostname", v->hostname);
+	buf_json_field(b, "os_profile", v->os_profile);
+	buf_json_field(b, "agent_version", v->agent_version);
 	buf_printf(b, ",\"status\":\"%s\"", status_name(v->status));
 	time_rfc3339((time_t)v->enrolled_at, ts);
 	buf_printf(b, ",\"enrolled_at\":\"%s\"", ts);
@@ -1081,13 +1061,9 @@ html_error(struct buf *b, unsigned status, const char *code, const char *msg,
 	page_head(b, "Error");
 	buf_printf(b, "<section class=\"card error-page\"><h2>%u: ", status);
 	buf_html(b, code);
-	buf_puts(b, "</h2><p role=\"alert\">");
-	buf_html(b, msg);
-	buf_puts(b, "</p><p><a href=\"");
+	buf_html_in(b, "</h2><p role=\"alert\">", msg, "</p><p><a href=\"");
 	buf_html(b, back);
-	buf_puts(b, "\">");
-	buf_html(b, back_label);
-	buf_puts(b, "</a></p></section>");
+	buf_html_in(b, "\">", back_label, "</a></p></section>");
 	page_foot(b);
 	return buf_failed(b) ? -1 : 0;
 }
@@ -1104,9 +1080,8 @@ html_confirm(struct buf *b, const struct node_view *v, const char *action)
 	page_head(b, title);
 	buf_printf(b, "<section class=\"card confirm\"><h2>%s ", title);
 	buf_html(b, v->hostname);
-	buf_puts(b, "?</h2><p>");
-	buf_html(b, confirm_text(action));
-	buf_puts(b, "</p><p class=\"muted\">Node <code>");
+	buf_html_in(b, "?</h2><p>", confirm_text(action),
+	    "</p><p class=\"muted\">Node <code>");
 	buf_html(b, v->node_id);
 	buf_puts(b, "</code>, ");
 	buf_puts(b, status_name(v->status));
@@ -1124,9 +1099,8 @@ node_notice(struct buf *b, const char *error, enum page_part part)
 {
 	buf_printf(b, "<div id=\"notice\" role=\"status\"%s>", oob(part));
 	if (error != NULL) {
-		buf_puts(b, "<p class=\"error\" role=\"alert\">Refused: ");
-		buf_html(b, error);
-		buf_puts(b, "</p>");
+		buf_html_in(b, "<p class=\"error\" role=\"alert\">Refused: ",
+		    error, "</p>");
 	}
 	buf_puts(b, "</div>");
 }
@@ -1183,9 +1157,8 @@ node_forms(struct buf *b, const struct node_parts *p, enum page_part part)
 			    "placeholder=\"unit, e.g. cloudflared.service\" "
 			    "aria-label=\"unit\"");
 			if (refused && p->typed_unit != NULL) {
-				buf_puts(b, " value=\"");
-				buf_html(b, p->typed_unit);
-				buf_puts(b, "\"");
+				buf_html_in(b, " value=\"", p->typed_unit,
+				    "\"");
 			}
 			if (refused)
 				buf_printf(b, " aria-invalid=\"true\" "
@@ -1230,6 +1203,37 @@ spark_axis(struct buf *b, const double *y, size_t n)
 	    n == 1 ? "" : "s", HB_SAMPLE_SECS / 60);
 }
 
+/* A line of the node's trends: its samples, their largest, the scale. */
+struct trend {
+	const int64_t	*t;
+	const double	*y;
+	size_t		 n;
+	double		 max;
+	double		 ymax;
+};
+
+/*
+ * One trend chart: the caption (the latest value and the largest, with
+ * now_fmt, or "no data"), the line over the last day, its axis.
+ */
+static void
+trend_line(struct buf *b, const char *id, const char *label,
+    const char *now_fmt, const char *title, const struct trend *tr,
+    int64_t now)
+{
+	buf_printf(b, "<figure class=\"chart\" id=\"trend-%s\"><figcaption>"
+	    "<strong>%s</strong><span>", id, label);
+	if (tr->n > 0 && !isnan(tr->y[tr->n - 1]))
+		buf_printf(b, now_fmt, tr->y[tr->n - 1], tr->max);
+	else
+		buf_puts(b, "<span class=\"muted\">no data</span>");
+	buf_puts(b, "</span></figcaption>");
+	svg_sparkline(b, title, tr->t, tr->y, tr->n, now - HB_SAMPLE_KEEP, now,
+	    tr->ymax);
+	spark_axis(b, tr->y, tr->n);
+	buf_puts(b, "</figure>");
+}
+
 /* Load, memory (samples, then the latest heartbeat) and findings per scan. */
 static void
 node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
@@ -1268,34 +1272,15 @@ node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
 			mmax = mem[i];
 	}
 
-	buf_puts(b, "<figure class=\"chart\" id=\"trend-load\"><figcaption>"
-	    "<strong>Load (1 min)</strong><span>");
-	if (n > 0 && !isnan(load[n - 1]))
-		buf_printf(b, "now %.2f · max %.2f", load[n - 1], lmax);
-	else
-		buf_puts(b, "<span class=\"muted\">no data</span>");
-	buf_puts(b, "</span></figcaption>");
 	ymax = lmax < 1 ? 1 : ceil(lmax);
 	snprintf(title, sizeof(title), "Load of %s over the last day, "
 	    "scale 0 to %.0f", v->hostname, ymax);
-	svg_sparkline(b, title, t, load, n, p->now - HB_SAMPLE_KEEP, p->now,
-	    ymax);
-	spark_axis(b, load, n);
-	buf_puts(b, "</figure>");
-
-	buf_puts(b, "<figure class=\"chart\" id=\"trend-mem\"><figcaption>"
-	    "<strong>Memory used</strong><span>");
-	if (n > 0 && !isnan(mem[n - 1]))
-		buf_printf(b, "now %.1f %% · max %.1f %%", mem[n - 1], mmax);
-	else
-		buf_puts(b, "<span class=\"muted\">no data</span>");
-	buf_puts(b, "</span></figcaption>");
+	trend_line(b, "load", "Load (1 min)", "now %.2f · max %.2f", title,
+	    &(struct trend){ t, load, n, lmax, ymax }, p->now);
 	snprintf(title, sizeof(title), "Memory used on %s over the last day, "
 	    "scale 0 to 100 %%", v->hostname);
-	svg_sparkline(b, title, t, mem, n, p->now - HB_SAMPLE_KEEP, p->now,
-	    100);
-	spark_axis(b, mem, n);
-	buf_puts(b, "</figure>");
+	trend_line(b, "mem", "Memory used", "now %.1f %% · max %.1f %%", title,
+	    &(struct trend){ t, mem, n, mmax, 100 }, p->now);
 
 	buf_printf(b, "<figure class=\"chart\" id=\"trend-findings\">"
 	    "<figcaption><strong>Findings per scan</strong><span "
@@ -1357,9 +1342,7 @@ node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 		const struct scan_point *s = &p->scans[i];
 
 		/* Escaped as html_command_row escapes the id it links to. */
-		buf_puts(b, "<tr><td><a href=\"#cmd-");
-		buf_html(b, s->command_id);
-		buf_puts(b, "\">");
+		buf_html_in(b, "<tr><td><a href=\"#cmd-", s->command_id, "\">");
 		age(b, s->scanned_at, p->now);
 		buf_printf(b, "</a></td><td class=\"num %s\">%d</td>"
 		    "<td class=\"num %s\">%d</td><td class=\"num\">%d</td>"

@@ -28,6 +28,8 @@ struct dash_filter {
 void	 html_command_row(struct buf *b, const struct cmd_row *c, int64_t now);
 /* Renders f under a heading per severity; group[16] tracks the current one. */
 void	 html_finding(struct buf *b, const struct finding *f, char group[16]);
+/* A finding as a JSON object (its two forms side by side in html.c). */
+void	 json_finding(struct buf *b, const struct finding *f);
 void	 html_audit_begin(struct buf *b, const struct audit_filter *flt);
 /* hostname: the target node's, shown beside its id (NULL: none). */
 void	 html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a,

@@ -803,10 +803,9 @@ resp_error(struct req *r, unsigned status, const char *code,
 		return;
 	}
 	buf_init(&b, 4096);
-	buf_puts(&b, "{\"error\":");
-	buf_json_str(&b, code);
-	buf_puts(&b, ",\"message\":");
-	buf_json_str(&b, msg);
+	buf_putc(&b, '{');
+	buf_json_field(&b, "error", code);
+	buf_json_field(&b, "message", msg);
 	buf_putc(&b, '}');
 	respond(r, status, "application/json", &b, NULL);
 }

@@ -32,8 +32,6 @@
 #include "log.h"
 #include "util.h"
 
-
-
 static void
 usage(FILE *f)
 {
@@ -142,7 +140,7 @@ housekeeping(void)
  * the store answers. A wedged thread stops the pings; systemd restarts us.
  */
 static void
-watchdog(void)
+watchdog_ping(void)
 {
 	static uint64_t	 last_writer, last_timer;
 	uint64_t	 w = fleet_writer_rounds(app.fleet);
@@ -396,7 +394,7 @@ main(int argc, char *argv[])
 		}
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		if (wd_every_ms > 0 && mono_ms() >= wd_next) {
-			watchdog();
+			watchdog_ping();
 			wd_next = mono_ms() + wd_every_ms;
 		}
 		if (sig == -1) {

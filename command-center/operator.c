@@ -17,7 +17,6 @@
 #define PAGE_MAX	(64u << 20)
 #define PATH_Q		1040	/* a quoted request path */
 
-
 /* The node id of /nodes/<id>/..., or NULL after answering 400. */
 const char *
 node_id_param(struct req *r)
@@ -269,20 +268,14 @@ audit_row(int64_t id, const struct audit_rec *a, void *arg)
 		buf_printf(p->b, "%s{\"id\":%lld,\"at\":\"%s\",\"who\":",
 		    p->n ? "," : "", (long long)id, ts);
 		buf_json_str(p->b, a->who);
-		buf_puts(p->b, ",\"peer\":");
-		buf_json_str(p->b, a->peer);
-		buf_puts(p->b, ",\"action\":");
-		buf_json_str(p->b, a->action);
-		buf_puts(p->b, ",\"target\":");
-		buf_json_str(p->b, a->target);
+		buf_json_field(p->b, "peer", a->peer);
+		buf_json_field(p->b, "action", a->action);
+		buf_json_field(p->b, "target", a->target);
 		if (have_host) {
-			buf_puts(p->b, ",\"target_hostname\":");
-			buf_json_str(p->b, host);
+			buf_json_field(p->b, "target_hostname", host);
 		}
-		buf_puts(p->b, ",\"detail\":");
-		buf_json_str(p->b, a->detail);
-		buf_puts(p->b, ",\"result\":");
-		buf_json_str(p->b, a->result);
+		buf_json_field(p->b, "detail", a->detail);
+		buf_json_field(p->b, "result", a->result);
 		buf_putc(p->b, '}');
 	}
 	p->n++;

@@ -21,7 +21,6 @@
 	extern const char n##_version[]
 EMBEDDED(htmx_js);
 
-
 EMBEDDED(vm_css);
 
 /* The stylesheet's path changes with its content (its hash, at build). */

@@ -186,7 +186,6 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
-
 #define CHUNK_OF "SELECT seq, n, data FROM heartbeat_chunks" \
 	" WHERE seq >= ?1 ORDER BY seq LIMIT 1"
 

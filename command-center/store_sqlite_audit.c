@@ -49,14 +49,11 @@ audit_of(sqlite3_stmt *st, void *arg)
 {
 	struct audit_rows	*r = arg;
 	struct audit_rec	 a;
+	const char		**const text[] = { &a.who, &a.peer, &a.action,
+				    &a.target, &a.detail, &a.result };
 
 	a.at = sqlite3_column_int64(st, 1);
-	a.who = sq_col_text(st, 2);
-	a.peer = sq_col_text(st, 3);
-	a.action = sq_col_text(st, 4);
-	a.target = sq_col_text(st, 5);
-	a.detail = sq_col_text(st, 6);
-	a.result = sq_col_text(st, 7);
+	sq_col_texts(st, 2, text, sizeof(text) / sizeof(text[0]));
 	return r->fn(sqlite3_column_int64(st, 0), &a, r->arg);
 }
 
@@ -88,27 +85,19 @@ sq_fleet_sample(struct store *base, const struct fleet_sample *fs,
 {
 	struct sq	*s = sq_of(base);
 	sqlite3_stmt	*st = s->st[S_FLEET_SAMPLE_ADD];
+	sqlite3_stmt	*prune = s->st[S_FLEET_SAMPLE_PRUNE];
 	int		 rc = -1;
 
 	pthread_mutex_lock(&s->mu);
-	if (sq_begin(s) == -1)
-		goto out;
 	sqlite3_bind_int64(st, 1, fs->at);
-	sqlite3_bind_int(st, 2, fs->count[LEVEL_GREEN]);
-	sqlite3_bind_int(st, 3, fs->count[LEVEL_YELLOW]);
-	sqlite3_bind_int(st, 4, fs->count[LEVEL_RED]);
-	if (sq_step_done(s, st, "fleet_sample") == -1) {
-		sq_rollback(s);
-		goto out;
-	}
-	sqlite3_bind_int64(s->st[S_FLEET_SAMPLE_PRUNE], 1, keep_after);
-	if (sq_step_done(s, s->st[S_FLEET_SAMPLE_PRUNE], "fleet_prune") == -1 ||
-	    sq_commit(s) == -1) {
-		sq_rollback(s);
-		goto out;
-	}
-	rc = 0;
-out:
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_int(st, 2 + i, fs->count[i]);
+	sqlite3_bind_int64(prune, 1, keep_after);
+	if (sq_begin(s) == 0 && sq_tx_step(s, st, "fleet_sample") == 0 &&
+	    sq_tx_step(s, prune, "fleet_prune") == 0)
+		rc = sq_tx_commit(s);
+	sqlite3_clear_bindings(st);
+	sqlite3_clear_bindings(prune);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -120,9 +109,8 @@ fleet_sample_of(sqlite3_stmt *st, void *arg)
 	struct fleet_sample	 fs;
 
 	fs.at = sqlite3_column_int64(st, 0);
-	fs.count[LEVEL_GREEN] = sqlite3_column_int(st, 1);
-	fs.count[LEVEL_YELLOW] = sqlite3_column_int(st, 2);
-	fs.count[LEVEL_RED] = sqlite3_column_int(st, 3);
+	for (int i = 0; i < 3; i++)
+		fs.count[i] = sqlite3_column_int(st, 1 + i);
 	return r->fn(&fs, r->arg);
 }
 
@@ -168,19 +156,15 @@ sq_hb_samples_add(struct store *base, const struct hb_sample *w, size_t n,
 		sqlite3_bind_int64(st, 2, w[i].at);
 		bind_real_or_null(st, 3, w[i].load1);
 		bind_real_or_null(st, 4, w[i].mem_used_pct);
-		if (sq_step_done(s, st, "hb_sample") == -1) {
-			sq_rollback(s);
+		if (sq_tx_step(s, st, "hb_sample") == -1)
 			goto out;
-		}
 	}
 	st = s->st[S_HB_SAMPLE_PRUNE];
 	sqlite3_bind_int64(st, 1, keep_after);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)prune_max);
-	if (sq_step_done(s, st, "hb_prune") == -1 ||
-	    sq_commit(s) == -1) {
-		sq_rollback(s);
+	if (sq_tx_step(s, st, "hb_prune") == -1 ||
+	    sq_tx_commit(s) == -1)
 		goto out;
-	}
 	rc = 0;
 out:
 	pthread_mutex_unlock(&s->mu);

@@ -49,11 +49,9 @@ sq_command_queue(struct store *base, struct cmd_new *c, sign_fn sign,
 	sqlite3_bind_int64(st, 8, c->expires_at);
 	sqlite3_bind_text(st, 9, c->payload, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, c->signature, -1, SQLITE_STATIC);
-	if (sq_step_done(s, st, "command_insert") == -1 ||
-	    sq_commit(s) == -1) {
-		sq_rollback(s);
+	if (sq_tx_step(s, st, "command_insert") == -1 ||
+	    sq_tx_commit(s) == -1)
 		goto out;
-	}
 	rc = 0;
 out:
 	pthread_mutex_unlock(&s->mu);
@@ -103,10 +101,8 @@ sq_commands_deliver(struct store *base, const char *node_id, int64_t now,
 			goto out;
 		}
 	}
-	if (sq_commit(s) == -1) {
-		sq_rollback(s);
+	if (sq_tx_commit(s) == -1)
 		goto out;
-	}
 	rc = 0;
 out:
 	pthread_mutex_unlock(&s->mu);
@@ -211,10 +207,8 @@ sq_command_result(struct store *base, struct cmd_result *res)
 	sq_bind_text_or_null(st, 5, res->started_at);
 	sq_bind_text_or_null(st, 6, res->finished_at);
 	sqlite3_bind_int64(st, 7, res->now);
-	if (sq_step_done(s, st, "command_result") == -1) {
-		sq_rollback(s);
+	if (sq_tx_step(s, st, "command_result") == -1)
 		goto out;
-	}
 	if (strcmp(command, "sovereign-scan") == 0 &&
 	    strcmp(res->status, "ok") == 0) {
 		res->is_scan = 1;
@@ -231,10 +225,8 @@ sq_command_result(struct store *base, struct cmd_result *res)
 		sqlite3_bind_int64(st, 3, res->now);
 		for (int i = 0; i < FINDING_SEVERITIES; i++)
 			sqlite3_bind_int(st, 4 + i, res->counts[i]);
-		if (sq_step_done(s, st, "scan_insert") == -1) {
-			sq_rollback(s);
+		if (sq_tx_step(s, st, "scan_insert") == -1)
 			goto out;
-		}
 		for (size_t i = 0; i < res->nfindings; i++) {
 			const struct finding *f = &res->findings[i];
 
@@ -247,25 +239,19 @@ sq_command_result(struct store *base, struct cmd_result *res)
 			sqlite3_bind_text(st, 5, f->title, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 6, f->detail, -1, SQLITE_STATIC);
 			sq_bind_text_or_null(st, 7, f->remediation);
-			if (sq_step_done(s, st, "finding_insert") == -1) {
-				sq_rollback(s);
+			if (sq_tx_step(s, st, "finding_insert") == -1)
 				goto out;
-			}
 		}
 		st = s->st[S_NODE_SCAN];
 		sqlite3_bind_text(st, 1, res->node_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, res->now);
 		for (int i = 0; i < FINDING_SEVERITIES; i++)
 			sqlite3_bind_int(st, 3 + i, res->counts[i]);
-		if (sq_step_done(s, st, "node_scan") == -1) {
-			sq_rollback(s);
+		if (sq_tx_step(s, st, "node_scan") == -1)
 			goto out;
-		}
 	}
-	if (sq_commit(s) == -1) {
-		sq_rollback(s);
+	if (sq_tx_commit(s) == -1)
 		goto out;
-	}
 	out = RESULT_STORED;
 out:
 	pthread_mutex_unlock(&s->mu);
@@ -453,12 +439,10 @@ finding_of(sqlite3_stmt *st, void *arg)
 {
 	struct finding_rows	*r = arg;
 	struct finding		 f;
+	const char		**const text[] = { &f.id, &f.severity, &f.title,
+				    &f.detail, &f.remediation };
 
-	f.id = sq_col_text(st, 0);
-	f.severity = sq_col_text(st, 1);
-	f.title = sq_col_text(st, 2);
-	f.detail = sq_col_text(st, 3);
-	f.remediation = sq_col_text(st, 4);
+	sq_col_texts(st, 0, text, sizeof(text) / sizeof(text[0]));
 	return r->fn(&f, r->arg);
 }
 

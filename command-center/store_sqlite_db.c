@@ -35,6 +35,13 @@ sq_col_text(sqlite3_stmt *st, int col)
 	return (const char *)sqlite3_column_text(st, col);
 }
 
+void
+sq_col_texts(sqlite3_stmt *st, int first, const char **const to[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*to[i] = sq_col_text(st, first + (int)i);
+}
+
 char *
 sq_col_strdup(sqlite3_stmt *st, int col)
 {
@@ -64,7 +71,6 @@ sq_each_row(sqlite3_stmt *st, const char *what,
 	return ret;
 }
 
-
 void
 sq_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
@@ -90,4 +96,19 @@ void
 sq_rollback(struct sq *s)
 {
 	(void)sq_step_done(s, s->st[S_ROLLBACK], "rollback");
+}
+
+int
+sq_tx_step(struct sq *s, sqlite3_stmt *st, const char *what)
+{
+	if (sq_step_done(s, st, what) == 0)
+		return 0;
+	sq_rollback(s);
+	return -1;
+}
+
+int
+sq_tx_commit(struct sq *s)
+{
+	return sq_tx_step(s, s->st[S_COMMIT], "commit");
 }

@@ -75,8 +75,17 @@ int		 sq_each_row(sqlite3_stmt *st, const char *what,
 int		 sq_begin(struct sq *s);
 int		 sq_commit(struct sq *s);
 void		 sq_rollback(struct sq *s);
+/*
+ * Inside a transaction: runs st as sq_step_done, or COMMITs; either rolls
+ * the transaction back when it fails: 0, or -1.
+ */
+int		 sq_tx_step(struct sq *s, sqlite3_stmt *st, const char *what);
+int		 sq_tx_commit(struct sq *s);
 /* A column's text, borrowed (NULL for NULL), or a malloc'd copy. */
 const char	*sq_col_text(sqlite3_stmt *st, int col);
+/* Columns first, first + 1, ... as text (borrowed) into *to[0], *to[1], ... */
+void		 sq_col_texts(sqlite3_stmt *st, int first, const char **const to[],
+		    size_t n);
 char		*sq_col_strdup(sqlite3_stmt *st, int col);
 /* Binds s, or NULL when s is NULL. */
 void		 sq_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);

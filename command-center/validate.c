@@ -22,16 +22,7 @@ validate_hostname(const char *s)
 int
 validate_profile(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n < 1 || n > PROFILE_MAX)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-		    *s == '-'))
-			return 0;
-	return 1;
+	return str_name_valid(s, PROFILE_MAX);
 }
 
 static int
@@ -162,6 +153,24 @@ static const char *const hb_fields[] = {
 	"services", "sent_at",
 };
 
+/* The four fields every agent body opens with. */
+static int
+get_identity(json_t *root, const char **node_id, const char **hostname,
+    const char **os_profile, const char **agent_version, char *err,
+    size_t errlen)
+{
+	if (get_str(root, "node_id", is_uuid, "must be a lowercase UUID",
+	    node_id, err, errlen) == -1 ||
+	    get_str(root, "hostname", validate_hostname, "must be 1-255 "
+	    "printable characters", hostname, err, errlen) == -1 ||
+	    get_str(root, "os_profile", validate_profile, "must be 1-64 of "
+	    "A-Z a-z 0-9 . _ -", os_profile, err, errlen) == -1 ||
+	    get_str(root, "agent_version", is_version, "must be 1-64 "
+	    "printable characters", agent_version, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
 int
 validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
     size_t errlen)
@@ -180,14 +189,8 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 	memset(hb, 0, sizeof(*hb));
 	if (!json_is_object(root))
 		return fail(err, errlen, "body", "must be a JSON object");
-	if (get_str(root, "node_id", is_uuid, "must be a lowercase UUID",
-	    &hb->node_id, err, errlen) == -1 ||
-	    get_str(root, "hostname", validate_hostname, "must be 1-255 "
-	    "printable characters", &hb->hostname, err, errlen) == -1 ||
-	    get_str(root, "os_profile", validate_profile, "must be 1-64 of "
-	    "A-Z a-z 0-9 . _ -", &hb->os_profile, err, errlen) == -1 ||
-	    get_str(root, "agent_version", is_version, "must be 1-64 "
-	    "printable characters", &hb->agent_version, err, errlen) == -1 ||
+	if (get_identity(root, &hb->node_id, &hb->hostname, &hb->os_profile,
+	    &hb->agent_version, err, errlen) == -1 ||
 	    get_num(root, "uptime_secs", 0, 1e11, 1, err, errlen) == -1 ||
 	    get_num(root, "load1", 0, 1e6, 0, err, errlen) == -1 ||
 	    get_num(root, "mem_used_pct", 0, 100, 0, err, errlen) == -1 ||
@@ -245,10 +248,7 @@ out:
 static int
 is_enroll_key(const char *s)
 {
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_");
-
-	return n == 43 && s[n] == '\0';
+	return str_base64url(s, 43);
 }
 
 static int
@@ -265,14 +265,8 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 	memset(er, 0, sizeof(*er));
 	if (!json_is_object(root))
 		return fail(err, errlen, "body", "must be a JSON object");
-	if (get_str(root, "node_id", is_uuid, "must be a lowercase UUID",
-	    &er->node_id, err, errlen) == -1 ||
-	    get_str(root, "hostname", validate_hostname, "must be 1-255 "
-	    "printable characters", &er->hostname, err, errlen) == -1 ||
-	    get_str(root, "os_profile", validate_profile, "must be 1-64 of "
-	    "A-Z a-z 0-9 . _ -", &er->os_profile, err, errlen) == -1 ||
-	    get_str(root, "agent_version", is_version, "must be 1-64 "
-	    "printable characters", &er->agent_version, err, errlen) == -1)
+	if (get_identity(root, &er->node_id, &er->hostname, &er->os_profile,
+	    &er->agent_version, err, errlen) == -1)
 		return -1;
 	sec = json_object_get(root, "enroll_secret");
 	if (sec != NULL && !json_is_null(sec)) {

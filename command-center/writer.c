@@ -14,7 +14,9 @@
 
 #include "fleet_int.h"
 #include "log.h"
+#include "store.h"
 #include "util.h"
+#include "writer.h"
 
 /* Heartbeat seq is in the log now (numbers only grow). */
 void

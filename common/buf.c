@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -157,6 +158,14 @@ buf_html(struct buf *b, const char *s)
 }
 
 int
+buf_html_in(struct buf *b, const char *pre, const char *s, const char *post)
+{
+	if (buf_puts(b, pre) == -1 || buf_html(b, s) == -1)
+		return -1;
+	return buf_puts(b, post);
+}
+
+int
 buf_json_str(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -196,6 +205,17 @@ buf_json_str(struct buf *b, const char *s)
 }
 
 int
+buf_json_field(struct buf *b, const char *key, const char *s)
+{
+	if (b->len > 0 && b->p != NULL && b->p[b->len - 1] != '{' &&
+	    buf_putc(b, ',') == -1)
+		return -1;
+	if (buf_printf(b, "\"%s\":", key) == -1)
+		return -1;
+	return buf_json_str(b, s);
+}
+
+int
 buf_urlenc(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -216,6 +236,26 @@ buf_urlenc(struct buf *b, const char *s)
 		}
 	}
 	return b->failed ? -1 : 0;
+}
+
+ssize_t
+buf_read_capped(struct buf *b, int fd, size_t cap, int *truncated)
+{
+	char	 chunk[4096];
+	ssize_t	 n;
+	size_t	 keep;
+
+	if ((n = read(fd, chunk, sizeof(chunk))) <= 0)
+		return n;
+	keep = (size_t)n;
+	if (b->len + keep > cap) {
+		keep = b->len < cap ? cap - b->len : 0;
+		if (truncated != NULL)
+			*truncated = 1;
+	}
+	if (keep > 0)
+		(void)buf_add(b, chunk, keep);
+	return n;
 }
 
 char *

@@ -131,31 +131,33 @@ time_parse_rfc3339(const char *s, time_t *out)
 	return 0;
 }
 
-int64_t
-mono_ms(void)
+/* The clock's time in units of 1/per_sec s (per_sec divides 10^9). */
+static int64_t
+clock_in(clockid_t id, int64_t per_sec)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * per_sec + ts.tv_nsec / (1000000000 /
+	    per_sec);
+}
+
+int64_t
+mono_ms(void)
+{
+	return clock_in(CLOCK_MONOTONIC, 1000);
 }
 
 int64_t
 mono_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return clock_in(CLOCK_MONOTONIC, 1000000);
 }
 
 int64_t
 wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_in(CLOCK_REALTIME, 1000);
 }
 
 int
@@ -213,20 +215,29 @@ out:
 }
 
 char *
-file_read(const char *path, size_t max, size_t *len)
+file_read_fd(int fd, size_t max, size_t *len)
 {
-	char	*data = NULL;
-	size_t	 have = 0;
-	int	 fd, saved;
+	char	*data = NULL, *p;
+	size_t	 have = 0, size = 0;
+	int	 saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	if ((data = malloc(max + 1)) == NULL)
-		goto fail;
+	/* /proc files say size 0: grow as we go, never past max. */
 	for (;;) {
-		ssize_t n = read(fd, data + have, max + 1 - have);
+		ssize_t n;
 
-		if (n == -1) {
+		if (have == size) {
+			if (size > max) {
+				errno = EFBIG;
+				goto fail;
+			}
+			size = size == 0 ? 4096 : size * 2;
+			if (size > max + 1)
+				size = max + 1;
+			if ((p = realloc(data, size + 1)) == NULL)
+				goto fail;
+			data = p;
+		}
+		if ((n = read(fd, data + have, size - have)) == -1) {
 			if (errno == EINTR)
 				continue;
 			goto fail;
@@ -239,7 +250,6 @@ file_read(const char *path, size_t max, size_t *len)
 			goto fail;
 		}
 	}
-	close(fd);
 	data[have] = '\0';
 	if (len != NULL)
 		*len = have;
@@ -247,9 +257,23 @@ file_read(const char *path, size_t max, size_t *len)
 fail:
 	saved = errno;
 	free(data);
-	close(fd);
 	errno = saved;
 	return NULL;
+}
+
+char *
+file_read(const char *path, size_t max, size_t *len)
+{
+	char	*data;
+	int	 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	data = file_read_fd(fd, max, len);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return data;
 }
 
 int
@@ -334,6 +358,24 @@ utf8_seq(const unsigned char *s)
 		    (s[3] & 0xc0) == 0x80 ? 4 : 0;
 	}
 	return 0;
+}
+
+int
+str_name_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= max && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+int
+str_base64url(const char *s, size_t len)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_");
+
+	return n == len && s[n] == '\0';
 }
 
 int

@@ -38,6 +38,8 @@ int	 file_write_atomic(const char *path, const void *data, size_t len,
  * Returns NULL (errno set; EFBIG when larger than max) on failure.
  */
 char	*file_read(const char *path, size_t max, size_t *len);
+/* The same from an open descriptor, read to its end (the caller closes it). */
+char	*file_read_fd(int fd, size_t max, size_t *len);
 
 /*
  * Takes the exclusive lock of path (created 0600 when missing) for the
@@ -62,6 +64,10 @@ int	 env_str(const char *name, const char *def, size_t maxlen,
 char	*str_rtrim(char *s);
 /* 1 if s is at most max bytes of well-formed UTF-8 without control characters. */
 int	 str_printable(const char *s, size_t max);
+/* 1 when s is a name: 1 to max of A-Z a-z 0-9 . _ - (nothing else). */
+int	 str_name_valid(const char *s, size_t max);
+/* 1 when s is exactly len characters of base64url (no padding). */
+int	 str_base64url(const char *s, size_t len);
 /*
  * Copies len bytes of s into a new NUL-terminated string of valid UTF-8
  * (malformed sequences and control bytes other than \t\n\r become '?'):

@@ -22,8 +22,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "agent.h"
 #include "command.h"
+#include "commands.h"
+#include "config.h"
 #include "fuzz.h"
 #include "util.h"
 

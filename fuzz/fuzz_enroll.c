@@ -13,24 +13,13 @@
 #include "util.h"
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct enroll_req	 er;
-	json_error_t		 jerr;
 	json_t			*root;
 	char			 err[160];
 
-	root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-	    &jerr);
-	if (root == NULL)
+	if ((root = fuzz_json_body(data, size)) == NULL)
 		return 0;
 	err[0] = '\0';
 	if (validate_enroll(root, &er, err, sizeof(err)) == 0) {

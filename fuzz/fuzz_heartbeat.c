@@ -16,14 +16,6 @@
 #include "../tests/unit/cc_all.h"
 #include "fuzz.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
 static int
 same_num(double a, double b)
 {
@@ -36,7 +28,6 @@ differential(const uint8_t *data, size_t size)
 {
 	struct heartbeat	 fast, full;
 	struct hb_strings	 hs;
-	json_error_t		 jerr;
 	json_t			*root;
 	char			 err[160];
 	int			 rc;
@@ -49,8 +40,7 @@ differential(const uint8_t *data, size_t size)
 			abort();
 		return;
 	}
-	root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-	    &jerr);
+	root = fuzz_json_body(data, size);
 	if (root == NULL ||
 	    validate_heartbeat_raw(root, (const char *)data, size, &full, err,
 	    sizeof(err)) != 0)
@@ -79,9 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char			 err[160];
 
 	differential(data, size);
-	root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-	    &jerr);
-	if (root == NULL)
+	if ((root = fuzz_json_body(data, size)) == NULL)
 		return 0;
 	err[0] = '\0';
 	if (validate_heartbeat(root, &hb, err, sizeof(err)) == 0) {

@@ -37,27 +37,16 @@ utf8_valid(const char *s)
 }
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cmd_result	 res;
 	struct finding		*f = NULL;
 	struct buf		 out;
-	json_error_t		 jerr;
 	json_t			*root;
 	char			 err[160];
 	time_t			 t;
 
-	root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-	    &jerr);
-	if (root == NULL)
+	if ((root = fuzz_json_body(data, size)) == NULL)
 		return 0;
 	buf_init(&out, OUTPUT_STORE_MAX + 64);
 	err[0] = '\0';

@@ -13,7 +13,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "config.h"
+#include "defs.h"
 #include "log.h"
+#include "state.h"
 
 int
 agent_init(struct agent *a, const struct agent_config *cfg, char *err,
@@ -152,50 +155,13 @@ deadline(struct timespec *ts, int64_t ms)
 	}
 }
 
-/* The calling thread's deadline, when it is watched. */
-static _Thread_local _Atomic int64_t *wd_cell;
-
-void
-agent_watch_thread(struct agent *a, enum agent_wd_slot slot)
-{
-	wd_cell = &a->wd_deadline[slot];
-	agent_expect(0);
-}
-
-void
-agent_expect(int64_t ms)
-{
-	const int64_t cap = INT64_MAX / 4;	/* "forever" without overflow */
-
-	if (wd_cell == NULL)
-		return;
-	if (ms < 0)
-		ms = 0;
-	atomic_store(wd_cell, mono_ms() + (ms < cap ? ms : cap) +
-	    AGENT_WD_GRACE_MS);
-}
-
-int
-agent_threads_alive(struct agent *a, int64_t now, enum agent_wd_slot *late)
-{
-	for (int i = 0; i < AGENT_WD_SLOTS; i++) {
-		int64_t d = atomic_load(&a->wd_deadline[i]);
-
-		if (d != 0 && now > d) {
-			*late = (enum agent_wd_slot)i;
-			return 0;
-		}
-	}
-	return 1;
-}
-
 int
 agent_sleep(struct agent *a, int64_t ms, int on_hup)
 {
 	struct timespec	 ts;
 	int		 rc;
 
-	agent_expect(ms);
+	watchdog_expect(ms);
 	deadline(&ts, ms);
 	pthread_mutex_lock(&a->mu);
 	while (!atomic_load(&a->stop) && !(on_hup && a->hup) &&
@@ -267,7 +233,7 @@ agent_wait_usable(struct agent *a)
 	int rc;
 
 	/* Waiting for the heartbeat thread to enroll may take forever: healthy. */
-	agent_expect(INT64_MAX);
+	watchdog_expect(INT64_MAX);
 	pthread_mutex_lock(&a->mu);
 	while (!atomic_load(&a->stop) && (a->token[0] == '\0' || a->revoked))
 		pthread_cond_wait(&a->cond, &a->mu);

@@ -15,8 +15,11 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
-#include "agent.h"
 #include "buf.h"
+#include "client.h"
+#include "defs.h"
+#include "util.h"
+#include "watchdog.h"
 
 struct client {
 	CURLM			*multi;
@@ -320,7 +323,7 @@ client_request(struct client *c, const struct http_req *rq,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	agent_expect(rq->timeout_ms);	/* libcurl gives up by then */
+	watchdog_expect(rq->timeout_ms);	/* libcurl gives up by then */
 	curl_easy_reset(c->easy);
 	c->errbuf[0] = '\0';
 	curl_easy_setopt(c->easy, CURLOPT_URL, rq->url);

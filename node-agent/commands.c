@@ -20,7 +20,14 @@
 
 #include "agent.h"
 #include "buf.h"
+#include "client.h"
+#include "commands.h"
+#include "config.h"
+#include "defs.h"
+#include "heartbeat.h"
 #include "log.h"
+#include "runner.h"
+#include "state.h"
 
 /*
  * For the report only, never to run: the command_id of a payload whose
@@ -250,7 +257,7 @@ poll_thread(void *arg)
 	enum client_rc		 cr;
 	int			 n;
 
-	agent_watch_thread(a, AGENT_WD_POLL);
+	watchdog_watch(&a->wd, AGENT_WD_POLL);
 	backoff_init(&b, a->cfg->backoff_max_secs);
 	buf_init(&url, 4096);
 	buf_printf(&url, "%s/api/agent/commands?node_id=%s&wait=%d",

@@ -18,8 +18,12 @@
 
 #include <sodium.h>
 
-#include "agent.h"
+#include "client.h"
+#include "command.h"
+#include "config.h"
+#include "defs.h"
 #include "log.h"
+#include "util.h"
 
 #define DEFAULT_METRICS "127.0.0.1:20241,127.0.0.1:20242,127.0.0.1:20243," \
 	"127.0.0.1:20244,127.0.0.1:20245"

@@ -13,7 +13,16 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "client.h"
+#include "command.h"
+#include "config.h"
+#include "defs.h"
+#include "heartbeat.h"
 #include "log.h"
+#include "probes.h"
+#include "state.h"
+#include "util.h"
+#include "watchdog.h"
 
 enum enroll_rc { ENROLL_OK, ENROLL_REVOKED, ENROLL_STOPPED };
 
@@ -441,7 +450,7 @@ heartbeat_thread(void *arg)
 	int64_t			 wait_ms;
 	int			 r;
 
-	agent_watch_thread(a, AGENT_WD_HEARTBEAT);
+	watchdog_watch(&a->wd, AGENT_WD_HEARTBEAT);
 	backoff_init(&b, a->cfg->backoff_max_secs);
 	if ((p = probes_new()) == NULL ||
 	    (url = agent_url(a, "/api/agent/heartbeat")) == NULL) {

@@ -21,6 +21,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "client.h"
+#include "commands.h"
+#include "config.h"
+#include "defs.h"
+#include "heartbeat.h"
 #include "log.h"
 
 /* WATCHDOG=1 while every worker thread is within what it announced. */
@@ -30,7 +35,7 @@ watchdog_tick(struct agent *a)
 	static int		 withheld;
 	enum agent_wd_slot	 late;
 
-	if (agent_threads_alive(a, mono_ms(), &late)) {
+	if (watchdog_alive(&a->wd, mono_ms(), &late)) {
 		if (withheld)
 			log_info("watchdog_resumed", "msg=\"both threads turn "
 			    "again\"");

@@ -16,8 +16,13 @@
 
 #include <systemd/sd-bus.h>
 
-#include "agent.h"
+#include "client.h"
+#include "command.h"
+#include "config.h"
+#include "defs.h"
 #include "log.h"
+#include "probes.h"
+#include "util.h"
 
 #define SD_DEST		"org.freedesktop.systemd1"
 #define SD_UNIT_PREFIX	"/org/freedesktop/systemd1/unit"
@@ -106,6 +111,23 @@ copy_word(char *out, size_t n, const char *s)
 	out[i] = '\0';
 }
 
+/* The system bus for a call about unit (its name checked): 0 or -1. */
+static int
+unit_bus(struct probes *p, const char *unit, char *err, size_t errlen)
+{
+	int r;
+
+	if (!cmd_unit_valid(unit)) {
+		snprintf(err, errlen, "invalid unit name");
+		return -1;
+	}
+	if ((r = bus_get(p)) < 0) {
+		snprintf(err, errlen, "no system bus: %s", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
 int
 probes_unit_prop(struct probes *p, const char *unit, const char *prop,
     char *out, size_t n, char *err, size_t errlen)
@@ -114,14 +136,8 @@ probes_unit_prop(struct probes *p, const char *unit, const char *prop,
 	char		*path = NULL, *val = NULL;
 	int		 r, rc = -1;
 
-	if (!cmd_unit_valid(unit)) {
-		snprintf(err, errlen, "invalid unit name");
+	if (unit_bus(p, unit, err, errlen) == -1)
 		goto out;
-	}
-	if ((r = bus_get(p)) < 0) {
-		snprintf(err, errlen, "no system bus: %s", strerror(-r));
-		goto out;
-	}
 	if ((r = sd_bus_path_encode(SD_UNIT_PREFIX, unit, &path)) < 0) {
 		snprintf(err, errlen, "cannot encode unit path: %s",
 		    strerror(-r));
@@ -154,14 +170,8 @@ probes_unit_restart(struct probes *p, const char *unit, char *out, size_t n,
 	const char	*job = NULL;
 	int		 r, rc = -1;
 
-	if (!cmd_unit_valid(unit)) {
-		snprintf(err, errlen, "invalid unit name");
+	if (unit_bus(p, unit, err, errlen) == -1)
 		goto out;
-	}
-	if ((r = bus_get(p)) < 0) {
-		snprintf(err, errlen, "no system bus: %s", strerror(-r));
-		goto out;
-	}
 	if ((r = sd_bus_call_method(p->bus, SD_DEST, SD_MANAGER,
 	    SD_MANAGER_IFACE, "RestartUnit", &e, &reply, "ss", unit,
 	    "replace")) < 0) {
@@ -223,8 +233,9 @@ probe_parse_meminfo(const char *text, double *used_pct)
 	return 0;
 }
 
-int
-probe_parse_uptime(const char *text, int64_t *secs)
+/* The number at the start of text, ended by a space, a newline or the end. */
+static int
+first_number(const char *text, double max, double *out)
 {
 	char	*end;
 	double	 v;
@@ -232,7 +243,18 @@ probe_parse_uptime(const char *text, int64_t *secs)
 	errno = 0;
 	v = strtod(text, &end);
 	if (errno != 0 || end == text || (*end != ' ' && *end != '\n' &&
-	    *end != '\0') || !isfinite(v) || v < 0 || v > 1e12)
+	    *end != '\0') || !isfinite(v) || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+probe_parse_uptime(const char *text, int64_t *secs)
+{
+	double v;
+
+	if (first_number(text, 1e12, &v) == -1)
 		return -1;
 	*secs = (int64_t)v;
 	return 0;
@@ -241,16 +263,7 @@ probe_parse_uptime(const char *text, int64_t *secs)
 int
 probe_parse_loadavg(const char *text, double *load1)
 {
-	char	*end;
-	double	 v;
-
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno != 0 || end == text || (*end != ' ' && *end != '\n' &&
-	    *end != '\0') || !isfinite(v) || v < 0 || v > 1e9)
-		return -1;
-	*load1 = v;
-	return 0;
+	return first_number(text, 1e9, load1);
 }
 
 int

@@ -22,7 +22,12 @@
 
 #include "agent.h"
 #include "buf.h"
+#include "config.h"
+#include "defs.h"
 #include "log.h"
+#include "probes.h"
+#include "runner.h"
+#include "scan.h"
 
 #define TRUNC_MARK	"\n[output truncated]\n"
 
@@ -400,12 +405,10 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 {
 	struct pollfd		 pf[2];
 	struct buf		 out;
-	char			 chunk[4096];
 	int64_t			 deadline_ms;
 	pid_t			 pid = -1;
 	int			 fds[2] = { -1, -1 }, st, eof = 0, timed_out = 0;
 	int			 stopped = 0, truncated = 0;
-	size_t			 keep;
 	char			 note[96] = "";
 
 	memset(r, 0, sizeof(*r));
@@ -419,7 +422,7 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 		goto out;
 	}
 	deadline_ms = mono_ms() + (int64_t)timeout_secs * 1000;
-	agent_expect((int64_t)timeout_secs * 1000);	/* then it is killed */
+	watchdog_expect((int64_t)timeout_secs * 1000);	/* then it is killed */
 	if ((pid = fork()) == -1) {
 		snprintf(note, sizeof(note), "error: fork: %s\n",
 		    strerror(errno));
@@ -453,7 +456,8 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 		}
 		if (pf[0].revents == 0)
 			continue;
-		if ((n = read(fds[0], chunk, sizeof(chunk))) == -1) {
+		/* Keep the first output_cap bytes; drain the rest. */
+		if ((n = buf_read_capped(&out, fds[0], cap, &truncated)) == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			break;
@@ -462,14 +466,6 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 			eof = 1;
 			break;
 		}
-		/* Keep the first output_cap bytes; drain the rest. */
-		keep = (size_t)n;
-		if (out.len + keep > cap) {
-			keep = cap - out.len;
-			truncated = 1;
-		}
-		if (keep > 0)
-			buf_add(&out, chunk, keep);
 	}
 	if (eof && !wait_exit(a, pid, deadline_ms)) {
 		if (atomic_load(&a->stop))

@@ -26,9 +26,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "buf.h"
+#include "config.h"
+#include "defs.h"
+#include "probes.h"
 #include "scan.h"
+#include "util.h"
 
 /* ---- findings --------------------------------------------------------- */
 
@@ -151,61 +154,24 @@ char *
 scan_read(const char *path, size_t max, size_t *len)
 {
 	struct stat	 st;
-	char		*data = NULL, *p;
-	size_t		 have = 0, size = 0;
+	char		*data = NULL;
 	int		 fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY)) == -1)
 		return NULL;
 	if (fstat(fd, &st) == -1)
-		goto fail;
+		goto out;
 	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
-		goto fail;
+		goto out;
 	}
-	/* /proc files say size 0: grow as we go, never past max. */
-	for (;;) {
-		ssize_t n;
-
-		if (have == size) {
-			if (size > max) {
-				errno = EFBIG;
-				goto fail;
-			}
-			size = size == 0 ? 4096 : size * 2;
-			if (size > max + 1)
-				size = max + 1;
-			if ((p = realloc(data, size + 1)) == NULL)
-				goto fail;
-			data = p;
-		}
-		if ((n = read(fd, data + have, size - have)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-		if (have > max) {
-			errno = EFBIG;
-			goto fail;
-		}
-	}
-	close(fd);
-	if (data == NULL && (data = malloc(1)) == NULL)
-		return NULL;
-	data[have] = '\0';
-	if (len != NULL)
-		*len = have;
-	return data;
-fail:
+	data = file_read_fd(fd, max, len);
+out:
 	saved = errno;
-	free(data);
 	close(fd);
 	errno = saved;
-	return NULL;
+	return data;
 }
 
 char *
@@ -279,7 +245,7 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 	struct buf		 b;
 	struct pollfd		 pf;
 	siginfo_t		 si;
-	char			 chunk[4096], rootenv[AGENT_PATH_MAX + 32];
+	char			 rootenv[AGENT_PATH_MAX + 32];
 	char			*envp[4];
 	int64_t			 deadline, limit, t0;
 	pid_t			 pid = -1;
@@ -337,7 +303,9 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 		pf.events = POLLIN;
 		if (poll(&pf, 1, left > 1000 ? 1000 : (int)left) <= 0)
 			continue;
-		if ((n = read(fds[0], chunk, sizeof(chunk))) == -1) {
+		/* Keep the first cap bytes; drain the rest so it can finish. */
+		if ((n = buf_read_capped(&b, fds[0], out != NULL ? cap : 0,
+		    out != NULL ? truncated : NULL)) == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			break;
@@ -347,18 +315,6 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 			fds[0] = -1;
 			break;
 		}
-		/* Keep the first cap bytes; drain the rest so it can finish. */
-		if (out != NULL && b.len < cap) {
-			size_t keep = (size_t)n;
-
-			if (b.len + keep > cap) {
-				keep = cap - b.len;
-				if (truncated != NULL)
-					*truncated = 1;
-			}
-			buf_add(&b, chunk, keep);
-		} else if (out != NULL && truncated != NULL)
-			*truncated = 1;
 	}
 	/* Then its exit, without reaping it yet (see below). */
 	while (mono_ms() < deadline) {

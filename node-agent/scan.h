@@ -2,9 +2,8 @@
  * What the sovereign-scan files share: scan.c (the engine: findings with
  * their budget, bounded file reads under the root prefix, running a
  * program with a time limit), scan_host.c (the built-in checks) and
- * scan_rules.c (the operators' declarative rules). Only scan*.c and the
- * scan unit tests include this header; the rest of the agent sees
- * scan_run() in agent.h.
+ * scan_rules.c (the operators' declarative rules). The rest of the agent
+ * uses the first part: the options and scan_run().
  */
 #ifndef VM_SCAN_H
 #define VM_SCAN_H
@@ -15,7 +14,50 @@
 
 #include <jansson.h>
 
-#include "agent.h"
+#include "config.h"
+#include "defs.h"
+
+/* What a unit lookup returns when there is no systemd to ask. */
+#define SCAN_NO_SYSTEMD		(-2)
+
+/*
+ * Reads a property of a systemd unit into out: 0, SCAN_NO_SYSTEMD, or -1
+ * with err. The default (NULL in scan_opts) asks systemd through probes.c;
+ * tests put their own here.
+ */
+typedef int (*scan_unit_fn)(void *arg, const char *unit, const char *prop,
+	    char *out, size_t n, char *err, size_t errlen);
+
+struct scan_opts {
+	const char	*root;		/* prefix of system files, "/" normally */
+	const char	*vm_root;	/* VAULTMESH_ROOT, read as is */
+	char *const	*services;	/* VAULTMESH_SERVICES */
+	size_t		 nservices;
+	const uint16_t	*allowed_ports;	/* wildcard listeners allowed */
+	size_t		 nallowed_ports;
+	int		 forwarding_allowed;
+	const char	*rules_dir;	/* absolute, read under root */
+	const char	*packages;	/* "auto", "apt", "pacman", "none" */
+	const char	*apt;		/* programs of the live host */
+	const char	*pacman;
+	scan_unit_fn	 unit_prop;	/* NULL: systemd through probes.c */
+	void		*unit_arg;
+	const char	*only;		/* run this check only (tests); NULL all */
+};
+
+/* Fills o from the agent's configuration (o points into c). */
+void	 scan_opts_from_config(struct scan_opts *o,
+	    const struct agent_config *c);
+/*
+ * Runs every check of the scan table (or o->only). System files are read
+ * under o->root; the agent's own files under o->vm_root. Returns a JSON
+ * array of findings {"id", "severity", "title", "detail", "remediation"},
+ * at most 1000 and each within the command center's limits, or NULL with
+ * err (out of memory, a root that does not fit, an unknown o->only).
+ */
+json_t	*scan_run(const struct scan_opts *o, char *err, size_t errlen);
+
+/* ---- the scan files' own -------------------------------------------- */
 
 #define SCAN_FILE_MAX		(1024 * 1024)	/* any system file we parse */
 #define SCAN_LINE_MAX		4096		/* a longer line is cut there */

@@ -20,7 +20,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "defs.h"
 #include "scan.h"
 
 /* ---- the agent's own state ------------------------------------------- */
@@ -683,9 +683,20 @@ scan_parse_apt(const char *text, size_t *total, size_t *security,
 	}
 }
 
+/*
+ * The package manager could not list upgrades: it exited with status
+ * (rc SCAN_EXEC_EXITED), or did not run or finish (err says why).
+ */
 static void
-pkg_failed(struct scan_ctx *s, const char *tool, const char *why)
+pkg_failed(struct scan_ctx *s, const char *tool, int rc, int status,
+    const char *err)
 {
+	char why[300];
+
+	if (rc == SCAN_EXEC_EXITED)
+		snprintf(why, sizeof(why), "exit status %d", status);
+	else
+		snprintf(why, sizeof(why), "%s", err);
 	scan_finding(s, "updates.check_failed", "info",
 	    "Pending upgrades could not be listed",
 	    "Run the package manager by hand to see why (a held lock, a "
@@ -696,7 +707,7 @@ static void
 run_apt(struct scan_ctx *s)
 {
 	const char	*argv[8];
-	char		 dir[AGENT_PATH_MAX + 8], err[256], why[300];
+	char		 dir[AGENT_PATH_MAX + 8], err[256];
 	char		 names[512], secnames[512];
 	char		*out = NULL;
 	size_t		 total, security;
@@ -717,11 +728,7 @@ run_apt(struct scan_ctx *s)
 	rc = scan_exec(s, argv, PKG_TIMEOUT_SECS, PKG_OUTPUT_MAX, &out,
 	    &truncated, &status, err, sizeof(err));
 	if (rc != SCAN_EXEC_EXITED || status != 0) {
-		if (rc == SCAN_EXEC_EXITED)
-			snprintf(why, sizeof(why), "exit status %d", status);
-		else
-			snprintf(why, sizeof(why), "%s", err);
-		pkg_failed(s, "apt-get -s upgrade", why);
+		pkg_failed(s, "apt-get -s upgrade", rc, status, err);
 		goto out;
 	}
 	scan_parse_apt(out, &total, &security, names, sizeof(names), secnames,
@@ -751,7 +758,7 @@ static void
 run_pacman(struct scan_ctx *s)
 {
 	const char	*argv[6];
-	char		 db[AGENT_PATH_MAX + 32], err[256], why[300];
+	char		 db[AGENT_PATH_MAX + 32], err[256];
 	char		 names[512];
 	char		*out = NULL, *cur, *line;
 	unsigned	 lineno = 0;
@@ -773,11 +780,7 @@ run_pacman(struct scan_ctx *s)
 	/* pacman -Qu exits 1 when there is nothing to upgrade. */
 	if (rc != SCAN_EXEC_EXITED || (status != 0 && !(status == 1 &&
 	    out[strspn(out, " \n")] == '\0'))) {
-		if (rc == SCAN_EXEC_EXITED)
-			snprintf(why, sizeof(why), "exit status %d", status);
-		else
-			snprintf(why, sizeof(why), "%s", err);
-		pkg_failed(s, "pacman -Qu", why);
+		pkg_failed(s, "pacman -Qu", rc, status, err);
 		goto out;
 	}
 	/* "name oldver -> newver" a line. */

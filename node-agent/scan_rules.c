@@ -51,8 +51,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "defs.h"
 #include "scan.h"
+#include "util.h"
 
 #define RULES_FILES_MAX		64
 #define RULES_FILE_MAX		(256 * 1024)
@@ -152,16 +153,7 @@ eval_error(struct scan_ctx *s, const struct rule *r, const char *fmt, ...)
 static int
 id_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > RULE_ID_MAX)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-		    *s == '-'))
-			return 0;
-	return 1;
+	return str_name_valid(s, RULE_ID_MAX);
 }
 
 /* An absolute path without "." or ".." components, so it stays in the tree. */

@@ -23,8 +23,10 @@
 
 #include <sodium.h>
 
-#include "agent.h"
+#include "command.h"
+#include "defs.h"
 #include "log.h"
+#include "state.h"
 
 static int
 path_join(char *out, size_t n, const char *root, const char *name)
@@ -80,52 +82,56 @@ remove_tmp(const char *dir)
 	closedir(d);
 }
 
-int
-state_prepare(const char *root, char *err, size_t errlen)
+/*
+ * dir, made if missing (with its parents when parents), is a folder (not
+ * a link to one when !parents) that only we may open: 0, or -1 with err.
+ */
+static int
+own_dir(const char *dir, int parents, char *err, size_t errlen)
 {
-	char		 spool[PATH_MAX];
 	struct stat	 st;
-	int		 rc = -1;
+	int		 made;
 
-	if (mkdirs(root) == -1 || stat(root, &st) == -1) {
+	if (parents)
+		made = mkdirs(dir);
+	else
+		made = mkdir(dir, 0700) == -1 && errno != EEXIST ? -1 : 0;
+	if (made == -1 || (parents ? stat(dir, &st) : lstat(dir, &st)) == -1) {
 		snprintf(err, errlen, "VAULTMESH_ROOT: cannot create \"%.200s\": "
-		    "%s", root, strerror(errno));
-		goto out;
+		    "%s", dir, strerror(errno));
+		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "VAULTMESH_ROOT: \"%.200s\" is not a "
-		    "directory", root);
-		goto out;
+		    "directory", dir);
+		return -1;
 	}
-	/* The token lives here: nobody else may look in. */
-	if ((st.st_mode & 077) != 0 && chmod(root, 0700) == -1) {
+	/* The token and command output live here: nobody else may look in. */
+	if ((st.st_mode & 077) != 0 && chmod(dir, 0700) == -1) {
 		snprintf(err, errlen, "VAULTMESH_ROOT: cannot make \"%.200s\" "
-		    "0700: %s", root, strerror(errno));
-		goto out;
+		    "0700: %s", dir, strerror(errno));
+		return -1;
 	}
-	if (path_join(spool, sizeof(spool), root, "spool") == -1 ||
-	    (mkdir(spool, 0700) == -1 && errno != EEXIST) ||
-	    lstat(spool, &st) == -1) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: cannot create the spool "
-		    "folder: %s", strerror(errno));
-		goto out;
+	return 0;
+}
+
+int
+state_prepare(const char *root, char *err, size_t errlen)
+{
+	char spool[PATH_MAX];
+
+	if (own_dir(root, 1, err, errlen) == -1)
+		return -1;
+	if (path_join(spool, sizeof(spool), root, "spool") == -1) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: \"%.200s\" is too long",
+		    root);
+		return -1;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: %.200s/spool is not a "
-		    "directory", root);
-		goto out;
-	}
-	/* Results hold command output: a spool made by hand gets 0700 too. */
-	if ((st.st_mode & 077) != 0 && chmod(spool, 0700) == -1) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: cannot make %.200s/spool "
-		    "0700: %s", root, strerror(errno));
-		goto out;
-	}
+	if (own_dir(spool, 0, err, errlen) == -1)
+		return -1;
 	remove_tmp(root);
 	remove_tmp(spool);
-	rc = 0;
-out:
-	return rc;
+	return 0;
 }
 
 /* Reads a small state file, trailing whitespace stripped; NULL if absent. */
@@ -152,107 +158,120 @@ write_small(const char *root, const char *name, const char *s)
 	return file_write_atomic(p, s, strlen(s), 0600);
 }
 
-int
-state_node_id(const char *root, char out[UUID_STRLEN + 1], char *err,
+/* An identity the agent keeps in a file of its root, made once. */
+struct kept {
+	const char	*name;		/* the file */
+	size_t		 len;		/* its characters */
+	int		(*valid)(const char *s);
+	const char	*holds;		/* what a valid one is, for an error */
+	void		(*make)(char *out);	/* a new one, len + 1 bytes */
+};
+
+/*
+ * The kept identity k into out (len + 1 bytes): read from its file, or
+ * made and written there when there is none. 1 made, 0 read, -1 with err
+ * (a damaged file is never replaced: the operator decides). Every copy is
+ * wiped: an enroll key is a secret.
+ */
+static int
+kept_file(const char *root, const struct kept *k, char *out, char *err,
     size_t errlen)
 {
 	char	*s = NULL;
-	char	 line[UUID_STRLEN + 2];
+	char	 line[64];
 	int	 rc = -1;
 
-	if ((s = read_small(root, "node_id", 256)) != NULL) {
-		if (!uuid_valid(s)) {
-			snprintf(err, errlen, "VAULTMESH_ROOT: %s/node_id does "
-			    "not hold a lowercase UUID; fix or remove it",
-			    root);
+	if ((s = read_small(root, k->name, 256)) != NULL) {
+		if (!k->valid(s)) {
+			snprintf(err, errlen, "VAULTMESH_ROOT: %s/%s does not "
+			    "hold %s; fix or remove it", root, k->name,
+			    k->holds);
 			goto out;
 		}
-		memcpy(out, s, UUID_STRLEN + 1);
+		memcpy(out, s, k->len + 1);
 		rc = 0;
 		goto out;
 	}
 	if (errno != ENOENT) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: cannot read %s/node_id: "
-		    "%s", root, strerror(errno));
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot read %s/%s: %s",
+		    root, k->name, strerror(errno));
 		goto out;
 	}
-	uuid_generate(out);
+	k->make(out);
 	snprintf(line, sizeof(line), "%s\n", out);
-	if (write_small(root, "node_id", line) == -1) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: cannot write %s/node_id: "
-		    "%s", root, strerror(errno));
+	if (write_small(root, k->name, line) == -1) {
+		snprintf(err, errlen, "VAULTMESH_ROOT: cannot write %s/%s: %s",
+		    root, k->name, strerror(errno));
+		sodium_memzero(out, k->len + 1);
 		goto out;
 	}
-	log_info("node_id_created", "node_id=%s", out);
-	rc = 0;
+	rc = 1;
 out:
-	free(s);
-	return rc;
-}
-
-/* 1 if s is AGENT_ENROLL_KEY_LEN characters of base64url, no padding. */
-static int
-enroll_key_valid(const char *s)
-{
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_");
-
-	return n == AGENT_ENROLL_KEY_LEN && s[n] == '\0';
-}
-
-int
-state_enroll_key(const char *root, char out[AGENT_ENROLL_KEY_LEN + 1],
-    char *err, size_t errlen)
-{
-	unsigned char	 raw[32];
-	char		*s = NULL;
-	char		 line[AGENT_ENROLL_KEY_LEN + 2];
-	int		 rc = -1;
-
-	_Static_assert(sodium_base64_ENCODED_LEN(sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) == AGENT_ENROLL_KEY_LEN + 1,
-	    "AGENT_ENROLL_KEY_LEN is 32 bytes in unpadded base64url");
-	if (*root == '\0') {
-		snprintf(err, errlen, "VAULTMESH_ROOT: empty path; cannot place "
-		    "enroll_key");
-		return -1;
-	}
-	if ((s = read_small(root, "enroll_key", 256)) != NULL) {
-		if (!enroll_key_valid(s)) {
-			snprintf(err, errlen, "VAULTMESH_ROOT: %s/enroll_key does "
-			    "not hold a %d-character key; fix or remove it", root,
-			    AGENT_ENROLL_KEY_LEN);
-			goto out;
-		}
-		memcpy(out, s, AGENT_ENROLL_KEY_LEN + 1);
-		rc = 0;
-		goto out;
-	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: cannot read %s/enroll_key: "
-		    "%s", root, strerror(errno));
-		goto out;
-	}
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(out, AGENT_ENROLL_KEY_LEN + 1, raw, sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	snprintf(line, sizeof(line), "%s\n", out);
-	if (write_small(root, "enroll_key", line) == -1) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: cannot write "
-		    "%s/enroll_key: %s", root, strerror(errno));
-		sodium_memzero(out, AGENT_ENROLL_KEY_LEN + 1);
-		goto out;
-	}
-	log_info("enroll_key_created", "path=%s/enroll_key", root);
-	rc = 0;
-out:
-	sodium_memzero(raw, sizeof(raw));
 	sodium_memzero(line, sizeof(line));
 	if (s != NULL) {
 		sodium_memzero(s, strlen(s));
 		free(s);
 	}
 	return rc;
+}
+
+static void
+new_node_id(char *out)
+{
+	uuid_generate(out);
+}
+
+int
+state_node_id(const char *root, char out[UUID_STRLEN + 1], char *err,
+    size_t errlen)
+{
+	static const struct kept k = { "node_id", UUID_STRLEN, uuid_valid,
+	    "a lowercase UUID", new_node_id };
+	int rc;
+
+	if ((rc = kept_file(root, &k, out, err, errlen)) == 1)
+		log_info("node_id_created", "node_id=%s", out);
+	return rc == -1 ? -1 : 0;
+}
+
+/* 1 if s is AGENT_ENROLL_KEY_LEN characters of base64url, no padding. */
+static int
+enroll_key_valid(const char *s)
+{
+	return str_base64url(s, AGENT_ENROLL_KEY_LEN);
+}
+
+static void
+new_enroll_key(char *out)
+{
+	unsigned char raw[32];
+
+	_Static_assert(sodium_base64_ENCODED_LEN(sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) == AGENT_ENROLL_KEY_LEN + 1,
+	    "AGENT_ENROLL_KEY_LEN is 32 bytes in unpadded base64url");
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(out, AGENT_ENROLL_KEY_LEN + 1, raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+}
+
+int
+state_enroll_key(const char *root, char out[AGENT_ENROLL_KEY_LEN + 1],
+    char *err, size_t errlen)
+{
+	static const struct kept k = { "enroll_key", AGENT_ENROLL_KEY_LEN,
+	    enroll_key_valid, "a 43-character key", new_enroll_key };
+	int rc;
+
+	_Static_assert(AGENT_ENROLL_KEY_LEN == 43, "the message says 43");
+	if (*root == '\0') {
+		snprintf(err, errlen, "VAULTMESH_ROOT: empty path; cannot place "
+		    "enroll_key");
+		return -1;
+	}
+	if ((rc = kept_file(root, &k, out, err, errlen)) == 1)
+		log_info("enroll_key_created", "path=%s/enroll_key", root);
+	return rc == -1 ? -1 : 0;
 }
 
 int

@@ -12,20 +12,19 @@
 // "newest" link), the audit log (newest, older, filtered by node), the
 // confirmation pages, and error pages. Screenshots:
 // build/artifacts/a11y-<page>-<scheme>-<width>.png.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fleet, launch, until, watch, shot, scanTree, axe,
+import { fleetAndBrowser, until, watch, shot, scanTree, axe,
     describeViolations, overflow, WAIT, DESKTOP, PHONE } from './lib.mjs';
 
-let fleet, browser, url, ids;
+let url, ids;
 
 // Violations that only a change to the HTML (command-center/html.c) can
 // fix, each on the pages named, with the elements named: reported, not
 // failed, until the HTML changes (then the entry goes).
 const AWAITING_HTML = [];
 
-before(async () => {
-	fleet = new Fleet();
+const session = fleetAndBrowser(async (fleet) => {
 	url = await fleet.startCC();
 	const data = fleet.startAgent('data',
 	    { scanRoot: scanTree(fleet.tmp, 'mixed') });
@@ -64,14 +63,6 @@ before(async () => {
 	    `/nodes/${ids.gone}/revoke`)).status, 200);
 	await until('the pending node to be listed', async () =>
 	    (await fleet.node(ids.pending))?.status === 'pending');
-	browser = await launch();
-});
-
-after(async () => {
-	if (browser)
-		await browser.close();
-	if (fleet)
-		await fleet.stop();
 });
 
 // name, path, the status expected, and what to do once loaded.
@@ -122,8 +113,8 @@ for (const scheme of ['light', 'dark']) {
 	    ['phone', PHONE]]) {
 		test(`axe: every page, ${scheme}, ${width} ` +
 		    `(${viewport.width}x${viewport.height})`, async (t) => {
-			const ctx = await browser.newContext({ colorScheme:
-			    scheme, viewport });
+			const ctx = await session.browser.newContext({
+			    colorScheme: scheme, viewport });
 			t.after(() => ctx.close());
 			const page = await ctx.newPage();
 			const errors = [];

@@ -15,25 +15,17 @@
 //
 // Run: tests/browser/run.sh (installs what is missing), or
 //   VM_BIN_DIR=build node --test tests/browser/
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fleet, launch, until, watch, shot, WAIT, DESKTOP } from './lib.mjs';
+import { fleetAndBrowser, assertRefusedAt, until, watch, shot, WAIT,
+    DESKTOP } from './lib.mjs';
 
-let fleet, agent, browser, ccUrl;
+let ccUrl;
 
-before(async () => {
-	fleet = new Fleet();
+const session = fleetAndBrowser(async (fleet) => {
 	ccUrl = await fleet.startCC();
 	// No secret: the node waits for an operator's approval.
-	agent = fleet.startAgent('agent', { secret: false });
-	browser = await launch();
-});
-
-after(async () => {
-	if (browser)
-		await browser.close();
-	if (fleet)
-		await fleet.stop();
+	fleet.startAgent('agent', { secret: false });
 });
 
 // A mark in the window: gone after any reload or navigation.
@@ -46,7 +38,7 @@ async function assertNoReload(page) {
 }
 
 test('an operator sees the fleet and a node change live', async () => {
-	const ctx = await browser.newContext({
+	const ctx = await session.browser.newContext({
 		viewport: { width: 1280, height: 900 },
 	});
 	const errors = [];
@@ -138,7 +130,7 @@ test('an operator sees the fleet and a node change live', async () => {
 });
 
 test('the dark scheme follows the browser preference', async () => {
-	const ctx = await browser.newContext({ colorScheme: 'dark',
+	const ctx = await session.browser.newContext({ colorScheme: 'dark',
 	    viewport: { width: 1280, height: 900 } });
 	const errors = [];
 	const page = await ctx.newPage();
@@ -154,6 +146,7 @@ test('the dark scheme follows the browser preference', async () => {
 
 test('with JavaScript, a refused form answers at the form and revoke and ' +
     'delete ask first', async () => {
+	const { fleet, browser } = session;
 	const other = fleet.startAgent('other');	// approved at once
 	const id = await fleet.nodeId(other);
 	await until('the second node to be approved', async () =>
@@ -172,19 +165,11 @@ test('with JavaScript, a refused form answers at the form and revoke and ' +
 
 	// A unit name that is none: refused, said at its form, typed kept.
 	const form = page.locator('#run-service-status');
-	const unit = form.locator('input[name="unit"]');
-	await unit.fill('no such unit');
+	await form.locator('input[name="unit"]').fill('no such unit');
 	await form.locator('button').click();
-	const err = form.locator('p.error#run-service-status-error');
-	await err.waitFor({ timeout: WAIT });
-	assert.equal(await err.getAttribute('role'), 'alert');
-	assert.match(await err.textContent(), /^Refused: .*unit/);
-	assert.equal(await unit.inputValue(), 'no such unit');
-	assert.equal(await unit.getAttribute('aria-invalid'), 'true');
-	assert.equal(await unit.getAttribute('aria-describedby'),
-	    'run-service-status-error');
-	assert.equal(await page.locator('p.error').count(), 1,
-	    'one refusal on the page, at its form');
+	await form.locator('p.error#run-service-status-error').waitFor(
+	    { timeout: WAIT });
+	await assertRefusedAt(page, form, 'unit', 'no such unit');
 	await assertNoReload(page);
 	assert.deepEqual((await fleet.commands(id)).filter((c) =>
 	    c.command === 'service-status'), [], 'nothing queued');

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -231,6 +232,27 @@ export function launch() {
 	});
 }
 
+// A test file's fleet and browser, as its before and after hooks: before
+// its tests, a Fleet, setup(fleet) (the command center and the agents the
+// file needs), then chromium; after them, the browser closed and the
+// fleet stopped (as much of each as started). The object returned holds
+// fleet and browser once the before hook has run.
+export function fleetAndBrowser(setup) {
+	const session = { fleet: null, browser: null };
+	before(async () => {
+		session.fleet = new Fleet();
+		await setup(session.fleet);
+		session.browser = await launch();
+	});
+	after(async () => {
+		if (session.browser)
+			await session.browser.close();
+		if (session.fleet)
+			await session.fleet.stop();
+	});
+	return session;
+}
+
 // Collects console errors, uncaught exceptions and failed requests.
 export function watch(page, errors) {
 	page.on('console', (m) => {
@@ -243,6 +265,25 @@ export function watch(page, errors) {
 		if (!/ERR_ABORTED/.test(r.failure()?.errorText || ''))
 			errors.push(`${r.url()}: ${r.failure()?.errorText}`);
 	});
+}
+
+// A refused form as the page shows it, with JavaScript or without: its
+// error (p.error#<form id>-error) announced as an alert and naming field,
+// the field keeping what was typed, marked invalid and described by the
+// error, and no other refusal on the page.
+export async function assertRefusedAt(page, form, field, typed) {
+	const id = await form.getAttribute('id');
+	const err = form.locator(`p.error#${id}-error`);
+	assert.equal(await err.getAttribute('role'), 'alert');
+	assert.match(await err.textContent(),
+	    new RegExp(`^Refused: .*${field}`));
+	const input = form.locator(`input[name="${field}"]`);
+	assert.equal(await input.inputValue(), typed);
+	assert.equal(await input.getAttribute('aria-invalid'), 'true');
+	assert.equal(await input.getAttribute('aria-describedby'),
+	    `${id}-error`);
+	assert.equal(await page.locator('p.error').count(), 1,
+	    'one refusal on the page, at its form');
 }
 
 // ---- axe-core ---------------------------------------------------------

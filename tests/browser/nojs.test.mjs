@@ -8,14 +8,14 @@
 // at that form with what was typed kept, revokes a node through the
 // confirmation page, and reads the history and the audit log through
 // their filter forms. Screenshots: build/artifacts/nojs-*.png.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fleet, launch, until, watch, shot, WAIT, DESKTOP } from './lib.mjs';
+import { fleetAndBrowser, assertRefusedAt, until, watch, shot, WAIT,
+    DESKTOP } from './lib.mjs';
 
-let fleet, browser, url, runId, revokeId;
+let url, runId, revokeId;
 
-before(async () => {
-	fleet = new Fleet();
+const session = fleetAndBrowser(async (fleet) => {
 	url = await fleet.startCC();
 	// Both enroll with the secret: approved at once.
 	const runner = fleet.startAgent('runner');
@@ -25,20 +25,12 @@ before(async () => {
 	for (const id of [runId, revokeId])
 		await until(`node ${id} to be approved`, async () =>
 		    (await fleet.node(id))?.status === 'approved');
-	browser = await launch();
-});
-
-after(async () => {
-	if (browser)
-		await browser.close();
-	if (fleet)
-		await fleet.stop();
 });
 
 // A page in a context without JavaScript, its errors and the requests it
 // made (htmx would add HX-Request to its own).
 async function noJsPage(t) {
-	const ctx = await browser.newContext({ javaScriptEnabled: false,
+	const ctx = await session.browser.newContext({ javaScriptEnabled: false,
 	    viewport: DESKTOP });
 	const page = await ctx.newPage();
 	const errors = [];
@@ -138,17 +130,8 @@ test('without JavaScript, a refused form answers at that form with what ' +
 	    `/nodes/${runId}/commands`);
 	assert.equal(res.status(), 400);
 	assert.match(res.headers()['content-type'], /^text\/html/);
-	form = page.locator('form.cmd#run-service-status');
-	let err = form.locator('p.error#run-service-status-error');
-	assert.equal(await err.getAttribute('role'), 'alert');
-	assert.match(await err.textContent(), /^Refused: .*unit/);
-	let unit = form.locator('input[name="unit"]');
-	assert.equal(await unit.inputValue(), 'no such unit');
-	assert.equal(await unit.getAttribute('aria-invalid'), 'true');
-	assert.equal(await unit.getAttribute('aria-describedby'),
-	    'run-service-status-error');
-	assert.equal(await page.locator('p.error').count(), 1,
-	    'one refusal on the page, at its form');
+	await assertRefusedAt(page, page.locator('form.cmd#run-service-status'),
+	    'unit', 'no such unit');
 	assert.equal(await page.locator('#notice').textContent(), '');
 	await shot(page, 'nojs-refused-form');
 
@@ -160,7 +143,7 @@ test('without JavaScript, a refused form answers at that form with what ' +
 	    `/nodes/${runId}/commands`);
 	assert.equal(res.status(), 400);
 	form = page.locator('#run-journal-tail');
-	err = form.locator('p.error#run-journal-tail-error');
+	const err = form.locator('p.error#run-journal-tail-error');
 	assert.match(await err.textContent(), /^Refused: .*unit/);
 	assert.equal(await form.locator('input[name="unit"]').inputValue(),
 	    'nounit');
@@ -187,7 +170,7 @@ test('without JavaScript, a refused form answers at that form with what ' +
 	    .slice(before).map((r) => r.postData()), ['command=agent-info']);
 
 	// Neither refused command was queued.
-	const cmds = await fleet.commands(runId);
+	const cmds = await session.fleet.commands(runId);
 	assert.deepEqual(cmds.filter((c) => c.command !== 'agent-info' &&
 	    c.command !== 'sovereign-scan').map((c) => c.command), []);
 
@@ -217,7 +200,7 @@ test('without JavaScript, revoke goes through its confirmation page',
 	assert.match(await card.textContent(), new RegExp(revokeId));
 	await card.locator('a', { hasText: 'Cancel' }).click();
 	await page.waitForURL(nodeUrl);
-	assert.equal((await fleet.node(revokeId)).status, 'approved');
+	assert.equal((await session.fleet.node(revokeId)).status, 'approved');
 
 	await page.locator('#enrollment form[action$="/revoke"] button')
 	    .click();
@@ -238,7 +221,7 @@ test('without JavaScript, revoke goes through its confirmation page',
 	    .textContent(), 'revoked');
 	assert.equal(await page.locator('#enrollment button', { hasText:
 	    'Approve' }).count(), 1, 'a revoked node can be approved again');
-	assert.equal((await fleet.node(revokeId)).status, 'revoked');
+	assert.equal((await session.fleet.node(revokeId)).status, 'revoked');
 	await shot(page, 'nojs-node-revoked');
 
 	// The fleet counts it apart and lists it after the others.
@@ -290,7 +273,7 @@ test('without JavaScript, errors are pages with a way back', async (t) => {
 	    'href'), '/');
 
 	// A JSON client asking the same gets JSON.
-	const api = await fleet.api('GET', '/?attention=purple');
+	const api = await session.fleet.api('GET', '/?attention=purple');
 	assert.equal(api.status, 400);
 	assert.equal(typeof api.json?.error, 'string');
 

@@ -57,6 +57,8 @@ value and returns it, or fails the test naming ``what``;
 ``stays_true(pred, duration)`` checks a condition holds for a while (only for
 asserting that something does NOT happen); ``heartbeat_body(node_id, **kw)``
 builds a valid contract heartbeat (``DELETE`` as a value drops a field);
+``apply_overrides(d, overrides, drop=None)`` sets or (a value of ``drop``)
+removes keys of a dict;
 ``assert_node_shape(node)`` checks a GET /nodes element against the contract
 (fields, reason order, level implied by reasons);
 ``assert_error(resp, status, code)``
@@ -174,6 +176,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def apply_overrides(d, overrides, drop=None):
+    """Sets each key of overrides in d, or removes it from d where the
+    value is drop (compared by identity); returns d."""
+    for k, v in overrides.items():
+        if v is drop:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return d
+
+
 def utc_now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
@@ -187,7 +200,7 @@ def parse_rfc3339(s):
 def heartbeat_body(node_id, /, **overrides):
     """A valid contract heartbeat for node_id; keyword arguments override
     fields (a value of DELETE removes the field)."""
-    body = {
+    return apply_overrides({
         "node_id": node_id,
         "hostname": "fake-" + node_id[:8],
         "os_profile": DEFAULT_PROFILE,
@@ -200,13 +213,7 @@ def heartbeat_body(node_id, /, **overrides):
         "services": [{"name": "alpha.service", "state": "active"},
                      {"name": "beta.service", "state": "active"}],
         "sent_at": utc_now_rfc3339(),
-    }
-    for k, v in overrides.items():
-        if v is DELETE:
-            body.pop(k, None)
-        else:
-            body[k] = v
-    return body
+    }, overrides, drop=DELETE)
 
 
 class _Delete:
@@ -399,12 +406,8 @@ def _clean_env():
 
 
 def _merge_env(env, extra):
-    for k, v in (extra or {}).items():
-        if v is None:
-            env.pop(k, None)
-        else:
-            env[k] = str(v)
-    return env
+    return apply_overrides(env, {k: None if v is None else str(v)
+                                 for k, v in (extra or {}).items()})
 
 
 # ---------------------------------------------------------------- processes
@@ -815,20 +818,33 @@ def _teardown(daemons):
                     + "\n" + tails, pytrace=False)
 
 
+def _daemons(request, kind, build):
+    """A daemon fixture's factory and what it made: make(*args, start=True,
+    name=None, **kw) builds one with build(name, *args, **kw), named kind,
+    kind2, kind3... unless named, registers it for the failure report and
+    starts it unless start=False. Teardown: _teardown(made)."""
+    made = []
+
+    def make(*args, start=True, name=None, **kw):
+        name = name or (kind if not made else f"{kind}{len(made) + 1}")
+        d = build(name, *args, **kw)
+        made.append(d)
+        _register(request, d)
+        if start:
+            d.start()
+        return d
+
+    return make, made
+
+
 @pytest.fixture
 def cc(request, tmp_path):
     """Factory: cc(secret=ENROLL_SECRET, env=None, start=True, name="cc")."""
-    made = []
+    def build(name, secret=ENROLL_SECRET, env=None):
+        return CommandCenter(str(tmp_path / name), secret=secret, env=env,
+                             name=name)
 
-    def make(secret=ENROLL_SECRET, env=None, start=True, name=None):
-        name = name or ("cc" if not made else f"cc{len(made) + 1}")
-        c = CommandCenter(str(tmp_path / name), secret=secret, env=env, name=name)
-        made.append(c)
-        _register(request, c)
-        if start:
-            c.start()
-        return c
-
+    make, made = _daemons(request, "cc", build)
     yield make
     _teardown(made)
 
@@ -837,19 +853,13 @@ def cc(request, tmp_path):
 def agent(request, tmp_path):
     """Factory: agent(cc, secret=ENROLL_SECRET, services=..., os_profile=...,
     env=None, start=True, name="agent")."""
-    made = []
+    def build(name, cc_, secret=ENROLL_SECRET, services=DEFAULT_SERVICES,
+              os_profile=DEFAULT_PROFILE, env=None):
+        return Agent(str(tmp_path / name), cc_, secret=secret,
+                     services=services, os_profile=os_profile, env=env,
+                     name=name)
 
-    def make(cc_, secret=ENROLL_SECRET, services=DEFAULT_SERVICES,
-             os_profile=DEFAULT_PROFILE, env=None, start=True, name=None):
-        name = name or ("agent" if not made else f"agent{len(made) + 1}")
-        a = Agent(str(tmp_path / name), cc_, secret=secret, services=services,
-                  os_profile=os_profile, env=env, name=name)
-        made.append(a)
-        _register(request, a)
-        if start:
-            a.start()
-        return a
-
+    make, made = _daemons(request, "agent", build)
     yield make
     _teardown(made)
 

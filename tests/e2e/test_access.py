@@ -34,7 +34,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from conftest import CC_BIN, _clean_env, assert_error, free_port, wait_until
+from conftest import (CC_BIN, _clean_env, apply_overrides, assert_error,
+                      free_port, wait_until)
 
 AUD = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
 KID1 = "1a1c3986a44ce6390be42ec772b031df8f433fdc71716db821dc0c39af3bce49"
@@ -93,15 +94,11 @@ def certs_doc(*pairs):
 def claims(team, **over):
     """An application token's payload; a value of None drops the claim."""
     now = int(time.time())
-    c = {"iss": team, "aud": [AUD], "email": EMAIL, "exp": now + 600,
+    return apply_overrides(
+        {"iss": team, "aud": [AUD], "email": EMAIL, "exp": now + 600,
          "iat": now - 5, "nbf": now - 5, "type": "app",
-         "sub": "7335d417-61da-459d-899c-0a01c76a2d94", "country": "US"}
-    for k, v in over.items():
-        if v is None:
-            c.pop(k, None)
-        else:
-            c[k] = v
-    return c
+         "sub": "7335d417-61da-459d-899c-0a01c76a2d94", "country": "US"},
+        over)
 
 
 def make_jwt(payload, k=None, kid=KID1, alg="RS256", sign="RS256",

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import (CC_BIN, ENROLL_SECRET, assert_error, free_port,
                       heartbeat_body, http_request, wait_until)
+from tlsproxy import Listener
 
 
 def rss_kib(pid):
@@ -486,7 +487,7 @@ def test_state_files_are_owner_only_whatever_the_umask(cc, enroll_node):
 
 # ---- 10. a delivered command is never stranded ----------------------------------
 
-class CuttingProxy:
+class CuttingProxy(Listener):
     """A TCP stand-in between agent and CC. Armed, it swallows the first
     poll answer that carries a command (the CC has committed "delivered"
     before it sends), runs on_cut (for instance kill -9 the CC), and closes
@@ -497,26 +498,11 @@ class CuttingProxy:
         self.on_cut = on_cut
         self.armed = True
         self.cuts = 0
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(64)
-        self.port = self.lsock.getsockname()[1]
-        self.stopping = False
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                cl, _ = self.lsock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(cl,), daemon=True).start()
 
     def _serve(self, cl):
         try:
@@ -565,9 +551,17 @@ class CuttingProxy:
         except OSError:
             pass
 
-    def close(self):
-        self.stopping = True
-        self.lsock.close()
+
+def agent_info_through(proxy, c, agent):
+    """An agent that reaches c through proxy, its first heartbeat seen, and
+    agent-info queued for it: (the agent, its node id, the command id)."""
+    a = agent(proxy.url)
+    nid = a.node_id()
+    wait_until(lambda: c.node(nid) and c.node(nid)["last_heartbeat_at"], 15,
+               "the agent's first heartbeat")
+    cid = c.post_json(f"/nodes/{nid}/commands",
+                      {"command": "agent-info"}).json()["command_id"]
+    return a, nid, cid
 
 
 def wait_status(c, nid, cid, timeout=30):
@@ -589,12 +583,7 @@ def test_a_command_delivered_as_the_cc_died_runs_once_after_restart(cc, agent):
         killed.set()
     proxy = CuttingProxy(c.port, on_cut=kill_cc)
     try:
-        a = agent(proxy.url)
-        nid = a.node_id()
-        wait_until(lambda: c.node(nid) and c.node(nid)["last_heartbeat_at"], 15,
-                   "the agent's first heartbeat")
-        cid = c.post_json(f"/nodes/{nid}/commands",
-                          {"command": "agent-info"}).json()["command_id"]
+        a, nid, cid = agent_info_through(proxy, c, agent)
         wait_until(killed.is_set, 15, "the CC killed between commit and send")
         c.proc.wait(5)
         db = sqlite3.connect(c.db_path)
@@ -616,12 +605,7 @@ def test_a_lost_poll_answer_is_offered_again_after_the_lease(cc, agent):
     c = cc(env={"VAULTMESH_DELIVERY_LEASE_SECONDS": "2"})
     proxy = CuttingProxy(c.port)
     try:
-        a = agent(proxy.url)
-        nid = a.node_id()
-        wait_until(lambda: c.node(nid) and c.node(nid)["last_heartbeat_at"], 15,
-                   "the agent's first heartbeat")
-        cid = c.post_json(f"/nodes/{nid}/commands",
-                          {"command": "agent-info"}).json()["command_id"]
+        a, nid, cid = agent_info_through(proxy, c, agent)
         cmd = wait_status(c, nid, cid)
         assert proxy.cuts == 1
         assert cmd["status"] == "ok", cmd

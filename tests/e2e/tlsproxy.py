@@ -2,7 +2,9 @@
 agents in production. A test CA and a certificate for localhost/127.0.0.1
 are made with the openssl command; each accepted connection is decrypted
 and relayed to the CC's plain port by one thread (one thread per
-connection, so the TLS object is never used by two threads at once)."""
+connection, so the TLS object is never used by two threads at once).
+Listener, the loopback listener it is built on, serves other test proxies
+too (test_review_fixes.py's CuttingProxy)."""
 import os
 import select
 import socket
@@ -39,32 +41,55 @@ def make_ca(workdir):
     return p
 
 
-class TlsProxy:
-    def __init__(self, certs, backend_port):
-        self.backend_port = backend_port
-        self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.ctx.load_cert_chain(certs["cert"], certs["key"])
+class Listener:
+    """Listens on 127.0.0.1 (a free port, self.port) and hands each
+    connection it accepts to self._serve(conn), which a subclass defines, on
+    a thread of its own. A subclass sets its own attributes before calling
+    this __init__ (the accepting thread starts in it)."""
+
+    def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
-        self.handshakes = 0          # completed
-        self.failed_handshakes = 0   # the client refused us (or we it)
         self.lock = threading.Lock()
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
-    @property
-    def url(self):
-        return f"https://localhost:{self.port}"
-
     def _accept(self):
-        while True:
+        while not self.closed:
             try:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        raise NotImplementedError
+
+    def close(self):
+        """Stops accepting. The connections being served are left to their
+        threads, which see self.closed (no socket is closed under a
+        thread)."""
+        self.closed = True
+        self.sock.close()
+
+
+class TlsProxy(Listener):
+    """Each relay sees close()'s flag within its 1 s select and closes its
+    own sockets."""
+
+    def __init__(self, certs, backend_port):
+        self.backend_port = backend_port
+        self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ctx.load_cert_chain(certs["cert"], certs["key"])
+        self.handshakes = 0          # completed
+        self.failed_handshakes = 0   # the client refused us (or we it)
+        super().__init__()
+
+    @property
+    def url(self):
+        return f"https://localhost:{self.port}"
 
     def _serve(self, conn):
         back = None
@@ -105,12 +130,6 @@ class TlsProxy:
                         s.close()
                     except OSError:
                         pass
-
-    def close(self):
-        """Stops accepting; each relay sees the flag within its 1 s select
-        and closes its own sockets (no socket is closed under a thread)."""
-        self.closed = True
-        self.sock.close()
 
 
 if __name__ == "__main__":

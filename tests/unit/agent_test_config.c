@@ -15,23 +15,15 @@
 
 #include <cmocka.h>
 
-#include "../../node-agent/agent.h"
+#include "config.h"
+#include "testlib.h"
 
-static const char *const vars[] = {
-	"VAULTMESH_CC_URL", "VAULTMESH_OS_PROFILE", "VAULTMESH_ROOT",
-	"VAULTMESH_HEARTBEAT_SECS", "VAULTMESH_ENROLL_SECRET",
-	"VAULTMESH_SERVICES", "VAULTMESH_LOG", "VAULTMESH_BACKOFF_MAX_SECS",
-	"VAULTMESH_CLOUDFLARED_METRICS", "VAULTMESH_CC_PUBKEY",
-	"VAULTMESH_SCAN_ROOT", "VAULTMESH_CA_FILE", "VAULTMESH_CA_PATH",
-	"VAULTMESH_INSECURE_HTTP_LAB", NULL,
-};
-
+/* Removes every VAULTMESH_* variable: each test starts from none. */
 static int
 clear_env(void **state)
 {
 	(void)state;
-	for (const char *const *v = vars; *v != NULL; v++)
-		unsetenv(*v);
+	tl_unsetenv_prefix("VAULTMESH_");
 	return 0;
 }
 
@@ -102,46 +94,41 @@ static void
 each_bad_value_names_its_variable(void **state)
 {
 	static const struct {
-		const char *var, *value;
+		const char	*var;
+		const char	*values[5];	/* up to a NULL */
 	} bad[] = {
-		{ "VAULTMESH_CC_URL", "ftp://x" },
-		{ "VAULTMESH_CC_URL", "http://" },
-		{ "VAULTMESH_CC_URL", "http://a b" },
-		{ "VAULTMESH_CC_URL", "https://cc/?x=1" },
-		{ "VAULTMESH_OS_PROFILE", "a b" },
-		{ "VAULTMESH_OS_PROFILE", "p/q" },
-		{ "VAULTMESH_OS_PROFILE", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		    "xxxxxxxxxxxxxxxxxxxxxxxxx" },
-		{ "VAULTMESH_ROOT", "/tmp/a\tb" },
-		{ "VAULTMESH_HEARTBEAT_SECS", "0" },
-		{ "VAULTMESH_HEARTBEAT_SECS", "86401" },
-		{ "VAULTMESH_HEARTBEAT_SECS", "1x" },
-		{ "VAULTMESH_SERVICES", "nginx" },
-		{ "VAULTMESH_SERVICES", "a.service,../b.service" },
-		{ "VAULTMESH_SERVICES", "a.service;rm" },
-		{ "VAULTMESH_LOG", "trace" },
-		{ "VAULTMESH_BACKOFF_MAX_SECS", "0" },
-		{ "VAULTMESH_BACKOFF_MAX_SECS", "3601" },
-		{ "VAULTMESH_CLOUDFLARED_METRICS", "127.0.0.1" },
-		{ "VAULTMESH_CLOUDFLARED_METRICS", "127.0.0.1:0" },
-		{ "VAULTMESH_CLOUDFLARED_METRICS", "a b:80" },
-		{ "VAULTMESH_CLOUDFLARED_METRICS", "[::1:80" },
-		{ "VAULTMESH_CC_PUBKEY", "!!!" },
-		{ "VAULTMESH_CC_PUBKEY", "AAAA" },
+		{ "VAULTMESH_CC_URL", { "ftp://x", "http://", "http://a b",
+		  "https://cc/?x=1" } },
+		{ "VAULTMESH_OS_PROFILE", { "a b", "p/q",
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxx" } },
+		{ "VAULTMESH_ROOT", { "/tmp/a\tb" } },
+		{ "VAULTMESH_HEARTBEAT_SECS", { "0", "86401", "1x" } },
+		{ "VAULTMESH_SERVICES", { "nginx", "a.service,../b.service",
+		  "a.service;rm" } },
+		{ "VAULTMESH_LOG", { "trace" } },
+		{ "VAULTMESH_BACKOFF_MAX_SECS", { "0", "3601" } },
+		{ "VAULTMESH_CLOUDFLARED_METRICS", { "127.0.0.1", "127.0.0.1:0",
+		  "a b:80", "[::1:80" } },
+		{ "VAULTMESH_CC_PUBKEY", { "!!!", "AAAA" } },
 	};
 	struct agent_config	c;
 	char			err[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		clear_env(NULL);
-		setenv(bad[i].var, bad[i].value, 1);
-		err[0] = '\0';
-		assert_int_equal(config_load(&c, err, sizeof(err)), -1);
-		if (strncmp(err, bad[i].var, strlen(bad[i].var)) != 0 ||
-		    strchr(err, '\n') != NULL)
-			fail_msg("%s=%s gave \"%s\"", bad[i].var, bad[i].value,
-			    err);
+	for (size_t i = 0; i < TL_NITEMS(bad); i++) {
+		/* The list ends with a NULL. */
+		assert_null(bad[i].values[TL_NITEMS(bad[i].values) - 1]);
+		for (const char *const *v = bad[i].values; *v != NULL; v++) {
+			clear_env(NULL);
+			setenv(bad[i].var, *v, 1);
+			err[0] = '\0';
+			assert_int_equal(config_load(&c, err, sizeof(err)), -1);
+			if (strncmp(err, bad[i].var, strlen(bad[i].var)) != 0 ||
+			    strchr(err, '\n') != NULL)
+				fail_msg("%s=%s gave \"%s\"", bad[i].var, *v,
+				    err);
+		}
 	}
 	clear_env(NULL);
 }
@@ -282,12 +269,7 @@ loopback_hosts(void **state)
 	    "[fe80::1]" };
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (!host_is_loopback(yes[i]))
-			fail_msg("%s is the loopback", yes[i]);
-	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		if (host_is_loopback(no[i]))
-			fail_msg("%s is not the loopback", no[i]);
+	TL_EXPECT_SPLIT(host_is_loopback, yes, no);
 }
 
 static void

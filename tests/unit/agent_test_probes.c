@@ -24,7 +24,14 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "../../node-agent/agent.h"
+#include "agent.h"
+#include "client.h"
+#include "config.h"
+#include "probes.h"
+#include "runner.h"
+#include "testlib.h"
+#include "util.h"
+#include "watchdog.h"
 
 static void
 meminfo_uses_memavailable(void **state)
@@ -191,8 +198,8 @@ wd_worker(void *arg)
 {
 	struct wd_fx *w = arg;
 
-	agent_watch_thread(w->a, AGENT_WD_POLL);
-	agent_expect(w->ms);
+	watchdog_watch(&w->a->wd, AGENT_WD_POLL);
+	watchdog_expect(w->ms);
 	return NULL;
 }
 
@@ -208,24 +215,24 @@ watchdog_follows_what_each_thread_announced(void **state)
 	(void)state;
 	memset(&a, 0, sizeof(a));
 	/* Nothing registered: alive; unwatched threads change nothing. */
-	agent_expect(1000);
-	assert_int_equal(agent_threads_alive(&a, INT64_MAX, &late), 1);
+	watchdog_expect(1000);
+	assert_int_equal(watchdog_alive(&a.wd, INT64_MAX, &late), 1);
 	t0 = mono_ms();
 	assert_int_equal(pthread_create(&t, NULL, wd_worker, &w), 0);
 	pthread_join(t, NULL);
-	assert_int_equal(atomic_load(&a.wd_deadline[AGENT_WD_HEARTBEAT]), 0);
+	assert_int_equal(atomic_load(&a.wd.deadline[AGENT_WD_HEARTBEAT]), 0);
 	/* Within 5 s + the grace: alive; past it: late, and which one. */
-	assert_int_equal(agent_threads_alive(&a, t0 + 5000 +
+	assert_int_equal(watchdog_alive(&a.wd, t0 + 5000 +
 	    AGENT_WD_GRACE_MS - 1, &late), 1);
-	assert_int_equal(agent_threads_alive(&a, mono_ms() + 5000 +
+	assert_int_equal(watchdog_alive(&a.wd, mono_ms() + 5000 +
 	    AGENT_WD_GRACE_MS + 1, &late), 0);
 	assert_int_equal(late, AGENT_WD_POLL);
 	/* "Forever" (a revoked agent idles until SIGHUP) does not overflow. */
 	w.ms = INT64_MAX;
 	assert_int_equal(pthread_create(&t, NULL, wd_worker, &w), 0);
 	pthread_join(t, NULL);
-	assert_true(atomic_load(&a.wd_deadline[AGENT_WD_POLL]) > mono_ms());
-	assert_int_equal(agent_threads_alive(&a, INT64_MAX / 8, &late), 1);
+	assert_true(atomic_load(&a.wd.deadline[AGENT_WD_POLL]) > mono_ms());
+	assert_int_equal(watchdog_alive(&a.wd, INT64_MAX / 8, &late), 1);
 }
 
 /* ---- the cloudflared probe ------------------------------------------ */
@@ -233,38 +240,45 @@ watchdog_follows_what_each_thread_announced(void **state)
 static void
 tcp_lines_give_listeners_only(void **state)
 {
+	static const struct {
+		const char	*line;
+		unsigned	 port, uid, inode;
+	} listeners[] = {
+		{ "   3: 0100007F:4F21 00000000:0000 0A 00000000:00000000 "
+		  "00:00000000 00000000   998        0 41234 1 "
+		  "0000000000000000 100 0 0 10 0\n", 20257, 998, 41234 },
+		{ "   0: 00000000000000000000000001000000:4F21 "
+		  "00000000000000000000000000000000:0000 0A 00000000:00000000 "
+		  "00:00000000 00000000  1000        0 777 1 0000000000000000 "
+		  "100 0 0 10 0\n", 20257, 1000, 777 },
+	};
+	static const char *const others[] = {
+		"  sl  local_address rem_address   st tx_queue rx_queue tr "
+		"tm->when retrnsmt   uid  timeout inode\n",
+		/* Established (01), no inode, short or garbled lines. */
+		"   4: 0100007F:4F21 0100007F:D2F0 01 00000000:00000000 "
+		"00:00000000 00000000   998        0 41235 1\n",
+		"   3: 0100007F:4F21 00000000:0000 0A 00000000:00000000 "
+		"00:00000000 00000000   998        0 0 1\n",
+		"   3: 0100007F:4F21 00000000:0000 0A 00000000:00000000\n",
+		"   3: 0100007:4F21 00000000:0000 0A 00000000:00000000 "
+		"00:00000000 00000000   998        0 41234 1\n",
+		"",
+	};
 	struct tcp_listener l;
 
 	(void)state;
-	assert_int_equal(probe_parse_tcp_line("  sl  local_address rem_address"
-	    "   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
-	    "inode\n", &l), 0);
-	assert_int_equal(probe_parse_tcp_line("   3: 0100007F:4F21 00000000:0000"
-	    " 0A 00000000:00000000 00:00000000 00000000   998        0 41234 "
-	    "1 0000000000000000 100 0 0 10 0\n", &l), 1);
-	assert_int_equal(l.port, 20257);
-	assert_int_equal(l.uid, 998);
-	assert_int_equal(l.inode, 41234);
-	assert_int_equal(probe_parse_tcp_line("   0: 00000000000000000000000001"
-	    "000000:4F21 00000000000000000000000000000000:0000 0A "
-	    "00000000:00000000 00:00000000 00000000  1000        0 777 1 "
-	    "0000000000000000 100 0 0 10 0\n", &l), 1);
-	assert_int_equal(l.port, 20257);
-	assert_int_equal(l.uid, 1000);
-	assert_int_equal(l.inode, 777);
-	/* Established (01), no inode, short or garbled lines: not listeners. */
-	assert_int_equal(probe_parse_tcp_line("   4: 0100007F:4F21 0100007F:"
-	    "D2F0 01 00000000:00000000 00:00000000 00000000   998        0 "
-	    "41235 1\n", &l), 0);
-	assert_int_equal(probe_parse_tcp_line("   3: 0100007F:4F21 00000000:0000"
-	    " 0A 00000000:00000000 00:00000000 00000000   998        0 0 1\n",
-	    &l), 0);
-	assert_int_equal(probe_parse_tcp_line("   3: 0100007F:4F21 00000000:0000"
-	    " 0A 00000000:00000000\n", &l), 0);
-	assert_int_equal(probe_parse_tcp_line("   3: 0100007:4F21 00000000:0000"
-	    " 0A 00000000:00000000 00:00000000 00000000   998        0 41234 "
-	    "1\n", &l), 0);
-	assert_int_equal(probe_parse_tcp_line("", &l), 0);
+	for (size_t i = 0; i < TL_NITEMS(listeners); i++) {
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(probe_parse_tcp_line(listeners[i].line, &l),
+		    1);
+		assert_int_equal(l.port, listeners[i].port);
+		assert_int_equal(l.uid, listeners[i].uid);
+		assert_int_equal(l.inode, listeners[i].inode);
+	}
+	for (size_t i = 0; i < TL_NITEMS(others); i++)
+		if (probe_parse_tcp_line(others[i], &l) != 0)
+			fail_msg("a listener in \"%s\"", others[i]);
 }
 
 /* A /ready server: answers every request with status, counts requests. */
@@ -367,19 +381,9 @@ fake_unit_prop(void *arg, const char *prop, char *out, size_t n)
 	return 0;
 }
 
-static char	 fake_proc[] = "/tmp/agent_test_probes.XXXXXX";
+static char	 fake_proc[256];
 
-static void
-put_file(const char *rel, const char *text)
-{
-	char	 p[256];
-	FILE	*f;
-
-	snprintf(p, sizeof(p), "%s/%s", fake_proc, rel);
-	assert_non_null(f = fopen(p, "w"));
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
+#define put_file(rel, text)	tl_write(fake_proc, rel, text, 0644)
 
 /* /proc/net/tcp with one 127.0.0.1 listener per (port, uid, inode). */
 static void
@@ -413,20 +417,17 @@ struct cf_fixture {
 	struct fake_unit	 unit;
 	struct agent_config	 cfg;
 	char			 metric[2][32];
+	struct ready_srv	 srv[2];	/* stopped in the teardown */
+	size_t			 nsrv;
 };
 
 static int
 cf_setup(void **state)
 {
-	struct cf_fixture	*f;
-	char			 p[256];
+	struct cf_fixture *f = tl_state_new(state, sizeof(*f));
 
-	assert_non_null(f = calloc(1, sizeof(*f)));
-	assert_non_null(mkdtemp(fake_proc));
-	snprintf(p, sizeof(p), "%s/net", fake_proc);
-	assert_int_equal(mkdir(p, 0700), 0);
-	snprintf(p, sizeof(p), "%s/4242", fake_proc);
-	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(tl_mkdtemp(fake_proc, sizeof(fake_proc), NULL,
+	    "agent_test_probes"), 0);
 	/* cloudflared's main process runs as uid 998 (fsuid, 4th field). */
 	put_file("4242/status", "Name:\tcloudflared\nUmask:\t0022\n"
 	    "State:\tS (sleeping)\nPid:\t4242\nUid:\t998\t998\t998\t998\n"
@@ -437,37 +438,80 @@ cf_setup(void **state)
 	assert_non_null(f->c = client_new(&f->stop));
 	f->cfg.metrics[0] = f->metric[0];
 	f->cfg.metrics[1] = f->metric[1];
-	*state = f;
 	return 0;
 }
 
 static int
 cf_teardown(void **state)
 {
-	struct cf_fixture	*f = *state;
-	char			 cmd[300];
+	struct cf_fixture *f = *state;
 
 	unsetenv("http_proxy");
+	for (size_t i = 0; i < f->nsrv; i++)
+		ready_stop(&f->srv[i]);
 	client_free(f->c);
 	probes_free(f->p);
 	free(f);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fake_proc);
-	memcpy(fake_proc + strlen(fake_proc) - 6, "XXXXXX", 6);
-	return system(cmd) == 0 ? 0 : -1;
+	return tl_rmtree(fake_proc);
 }
 
-/* Points the probe at one (or two) of our /ready servers. */
+/* Points the probe at the loopback port a (and b unless 0). */
 static void
-cf_metrics(struct cf_fixture *f, const struct ready_srv *a,
-    const struct ready_srv *b)
+cf_metrics(struct cf_fixture *f, unsigned a, unsigned b)
 {
-	snprintf(f->metric[0], sizeof(f->metric[0]), "127.0.0.1:%u", a->port);
+	snprintf(f->metric[0], sizeof(f->metric[0]), "127.0.0.1:%u", a);
 	f->cfg.nmetrics = 1;
-	if (b != NULL) {
-		snprintf(f->metric[1], sizeof(f->metric[1]), "127.0.0.1:%u",
-		    b->port);
+	if (b != 0) {
+		snprintf(f->metric[1], sizeof(f->metric[1]), "127.0.0.1:%u", b);
 		f->cfg.nmetrics = 2;
 	}
+}
+
+/* What the probe says of Cloudflare now. */
+static const char *
+cf_says(struct cf_fixture *f)
+{
+	return probe_cloudflare(f->p, f->c, &f->cfg);
+}
+
+/* Expects the probe to say want, having asked srv hits times in all. */
+static void
+expect_cf(struct cf_fixture *f, const char *want, struct ready_srv *srv,
+    int hits)
+{
+	const char *got = cf_says(f);
+
+	if (strcmp(got, want) != 0 || atomic_load(&srv->hits) != hits)
+		fail_msg("cloudflare %s after %d requests, want %s after %d",
+		    got, atomic_load(&srv->hits), want, hits);
+}
+
+/* A /ready server answering status, until the teardown. */
+static struct ready_srv *
+start(struct cf_fixture *f, int status)
+{
+	struct ready_srv *s;
+
+	assert_true(f->nsrv < TL_NITEMS(f->srv));
+	s = &f->srv[f->nsrv];
+	ready_start(s, status);
+	f->nsrv++;
+	return s;
+}
+
+/*
+ * A /ready server answering status, the probe's one metrics port, listed
+ * in net/tcp as a listener of uid (socket inode 5001).
+ */
+static struct ready_srv *
+serve(struct cf_fixture *f, int status, unsigned uid)
+{
+	struct ready_srv	*s = start(f, status);
+	unsigned		 inode = 5001;
+
+	cf_metrics(f, s->port, 0);
+	put_tcp("net/tcp", &s->port, &uid, &inode, 1);
+	return s;
 }
 
 /*
@@ -480,75 +524,62 @@ static void
 cloudflare_believes_only_cloudflareds_socket(void **state)
 {
 	struct cf_fixture	*f = *state;
-	struct ready_srv	 srv;
-	unsigned		 uid = 1000, inode = 5001;
+	struct ready_srv	*srv = serve(f, 200, 1000);
+	unsigned		 uid = 998, inode = 5001;
 
-	ready_start(&srv, 200);
-	cf_metrics(f, &srv, NULL);
-	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	assert_int_equal(atomic_load(&srv.hits), 0);
-
-	uid = 998;
-	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "up");
-	assert_int_equal(atomic_load(&srv.hits), 1);
-
+	expect_cf(f, "unknown", srv, 0);
+	put_tcp("net/tcp", &srv->port, &uid, &inode, 1);
+	expect_cf(f, "up", srv, 1);
 	/* A second listener on the port (tcp6) from another user: unknown. */
 	uid = 1000;
 	inode = 5002;
-	put_tcp("net/tcp6", &srv.port, &uid, &inode, 1);
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	assert_int_equal(atomic_load(&srv.hits), 1);
-	ready_stop(&srv);
+	put_tcp("net/tcp6", &srv->port, &uid, &inode, 1);
+	expect_cf(f, "unknown", srv, 1);
 }
 
-/* Without systemd (or without the unit) nobody vouches: unknown. */
+/*
+ * Without systemd (or without the unit) nobody vouches: unknown; a unit
+ * not running is down, without asking; only its main process's listener
+ * is asked.
+ */
 static void
 cloudflare_needs_systemds_word(void **state)
 {
+	static const struct fake_unit units[] = {
+		{ NULL, "active", "4242" },	/* no systemd */
+		{ "not-found", "active", "4242" },
+		{ "loaded", "inactive", "4242" },
+		{ "loaded", "failed", "4242" },
+		{ "loaded", "activating", "4242" },
+		{ "loaded", "active", "0" },	/* no main process */
+		{ "loaded", "active", "4243" },	/* gone from /proc */
+		{ "loaded", "active", "4242" },
+	};
+	static const char *const want[] = { "unknown", "unknown", "down",
+	    "down", "unknown", "unknown", "unknown", "up" };
 	struct cf_fixture	*f = *state;
-	struct ready_srv	 srv;
-	unsigned		 uid = 998, inode = 5001;
+	struct ready_srv	*srv = serve(f, 200, 998);
 
-	ready_start(&srv, 200);
-	cf_metrics(f, &srv, NULL);
-	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
-	f->unit.load = NULL;
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	f->unit.load = "not-found";
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	f->unit.load = "loaded";
-	f->unit.active = "inactive";
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "down");
-	f->unit.active = "failed";
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "down");
-	f->unit.active = "activating";
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	f->unit.active = "active";
-	f->unit.main_pid = "0";		/* no main process */
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	f->unit.main_pid = "4243";	/* gone from /proc */
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	assert_int_equal(atomic_load(&srv.hits), 0);
-	f->unit.main_pid = "4242";
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "up");
-	ready_stop(&srv);
+	for (size_t i = 0; i < TL_NITEMS(units); i++) {
+		const char *got;
+
+		f->unit = units[i];
+		if (strcmp(got = cf_says(f), want[i]) != 0)
+			fail_msg("unit %s %s, main pid %s: %s, want %s",
+			    units[i].load ? units[i].load : "(no systemd)",
+			    units[i].active, units[i].main_pid, got, want[i]);
+	}
+	/* Only the last, with cloudflared's main process, was asked. */
+	assert_int_equal(atomic_load(&srv->hits), 1);
 }
 
 /* cloudflared itself saying 503 (no edge connection): down. */
 static void
 cloudflare_down_when_cloudflared_says_not_ready(void **state)
 {
-	struct cf_fixture	*f = *state;
-	struct ready_srv	 srv;
-	unsigned		 uid = 998, inode = 5001;
+	struct cf_fixture *f = *state;
 
-	ready_start(&srv, 503);
-	cf_metrics(f, &srv, NULL);
-	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "down");
-	ready_stop(&srv);
+	expect_cf(f, "down", serve(f, 503, 998), 1);
 }
 
 /*
@@ -559,21 +590,16 @@ static void
 cloudflare_skips_a_squatted_port(void **state)
 {
 	struct cf_fixture	*f = *state;
-	struct ready_srv	 squat, cf;
+	struct ready_srv	*squat = start(f, 200), *cf = start(f, 200);
 	unsigned		 ports[2], uids[2] = { 1000, 998 };
 	unsigned		 inodes[2] = { 7001, 7002 };
 
-	ready_start(&squat, 200);
-	ready_start(&cf, 200);
-	cf_metrics(f, &squat, &cf);
-	ports[0] = squat.port;
-	ports[1] = cf.port;
+	cf_metrics(f, squat->port, cf->port);
+	ports[0] = squat->port;
+	ports[1] = cf->port;
 	put_tcp("net/tcp", ports, uids, inodes, 2);
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "up");
-	assert_int_equal(atomic_load(&squat.hits), 0);
-	assert_int_equal(atomic_load(&cf.hits), 1);
-	ready_stop(&squat);
-	ready_stop(&cf);
+	expect_cf(f, "up", squat, 0);
+	assert_int_equal(atomic_load(&cf->hits), 1);
 }
 
 /* While the request is in flight the port changes hands: not believed. */
@@ -590,17 +616,11 @@ static void
 cloudflare_refuses_a_port_that_changed_hands(void **state)
 {
 	struct cf_fixture	*f = *state;
-	struct ready_srv	 srv;
-	unsigned		 uid = 998, inode = 5001;
+	struct ready_srv	*srv = serve(f, 200, 998);
 
-	ready_start(&srv, 200);
-	srv.on_request = swap_listener;
-	srv.arg = &srv;
-	cf_metrics(f, &srv, NULL);
-	put_tcp("net/tcp", &srv.port, &uid, &inode, 1);
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	assert_int_equal(atomic_load(&srv.hits), 1);
-	ready_stop(&srv);
+	srv->on_request = swap_listener;
+	srv->arg = srv;
+	expect_cf(f, "unknown", srv, 1);
 }
 
 /*
@@ -611,19 +631,15 @@ static void
 cloudflare_refuses_an_answer_from_another_socket(void **state)
 {
 	struct cf_fixture	*f = *state;
-	struct ready_srv	 proxy;
+	struct ready_srv	*proxy = start(f, 200);
 	unsigned		 port = 20241, uid = 998, inode = 5001;
 	char			 url[64];
 
-	ready_start(&proxy, 200);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", proxy.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", proxy->port);
 	setenv("http_proxy", url, 1);
-	snprintf(f->metric[0], sizeof(f->metric[0]), "127.0.0.1:%u", port);
-	f->cfg.nmetrics = 1;
+	cf_metrics(f, port, 0);
 	put_tcp("net/tcp", &port, &uid, &inode, 1);
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "unknown");
-	assert_int_equal(atomic_load(&proxy.hits), 1);
-	ready_stop(&proxy);
+	expect_cf(f, "unknown", proxy, 1);
 }
 
 /*
@@ -634,18 +650,17 @@ static void
 cloudflare_up_over_the_real_proc(void **state)
 {
 	struct cf_fixture	*f = *state;
-	struct ready_srv	 srv;
+	struct ready_srv	*srv = start(f, 200);
 	char			 pid[32];
 
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	f->unit.main_pid = pid;
 	probes_set_cf_source(f->p, fake_unit_prop, &f->unit, NULL);
-	ready_start(&srv, 200);
-	cf_metrics(f, &srv, NULL);
-	assert_string_equal(probe_cloudflare(f->p, f->c, &f->cfg), "up");
-	assert_int_equal(atomic_load(&srv.hits), 1);
-	ready_stop(&srv);
+	cf_metrics(f, srv->port, 0);
+	expect_cf(f, "up", srv, 1);
 }
+
+#define CF(fn)	cmocka_unit_test_setup_teardown(fn, cf_setup, cf_teardown)
 
 int
 main(void)
@@ -661,24 +676,13 @@ main(void)
 		cmocka_unit_test(utf8_sanitize_keeps_valid_text_only),
 		cmocka_unit_test(result_json_has_the_contract_fields),
 		cmocka_unit_test(tcp_lines_give_listeners_only),
-		cmocka_unit_test_setup_teardown(
-		    cloudflare_believes_only_cloudflareds_socket, cf_setup,
-		    cf_teardown),
-		cmocka_unit_test_setup_teardown(cloudflare_needs_systemds_word,
-		    cf_setup, cf_teardown),
-		cmocka_unit_test_setup_teardown(
-		    cloudflare_down_when_cloudflared_says_not_ready, cf_setup,
-		    cf_teardown),
-		cmocka_unit_test_setup_teardown(cloudflare_skips_a_squatted_port,
-		    cf_setup, cf_teardown),
-		cmocka_unit_test_setup_teardown(
-		    cloudflare_refuses_a_port_that_changed_hands, cf_setup,
-		    cf_teardown),
-		cmocka_unit_test_setup_teardown(
-		    cloudflare_refuses_an_answer_from_another_socket, cf_setup,
-		    cf_teardown),
-		cmocka_unit_test_setup_teardown(cloudflare_up_over_the_real_proc,
-		    cf_setup, cf_teardown),
+		CF(cloudflare_believes_only_cloudflareds_socket),
+		CF(cloudflare_needs_systemds_word),
+		CF(cloudflare_down_when_cloudflared_says_not_ready),
+		CF(cloudflare_skips_a_squatted_port),
+		CF(cloudflare_refuses_a_port_that_changed_hands),
+		CF(cloudflare_refuses_an_answer_from_another_socket),
+		CF(cloudflare_up_over_the_real_proc),
 	};
 
 	if (sodium_init() < 0 || client_global_init() == -1)

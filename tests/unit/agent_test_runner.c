@@ -18,7 +18,11 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "../../node-agent/agent.h"
+#include "agent.h"
+#include "config.h"
+#include "runner.h"
+#include "scan.h"
+#include "state.h"
 
 static char base[] = "/tmp/agent_test_runner.XXXXXX";
 static char vmroot[600], tree[600];

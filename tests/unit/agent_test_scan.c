@@ -19,74 +19,13 @@
 
 #include <cmocka.h>
 
-#include "../../node-agent/agent.h"
-#include "../../node-agent/scan.h"
+#include "agent_testlib.h"
+#include "state.h"
 
-static char base[] = "/tmp/agent_test_scan.XXXXXX";
-static char tree[600], vmroot[600], bin[600];
-static struct scan_opts opts;
+static char vmroot[300];
 static uint16_t ports[AGENT_SCAN_PORTS_MAX];
 
 /* ---- fixtures ---------------------------------------------------------- */
-
-static void
-mkdirs(const char *path)
-{
-	char	p[900];
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = p + 1; *s != '\0'; s++)
-		if (*s == '/') {
-			*s = '\0';
-			(void)mkdir(p, 0755);
-			*s = '/';
-		}
-	(void)mkdir(p, 0755);
-}
-
-/* Writes text to tree/rel (parents made) with mode. */
-static void
-put_mode(const char *rel, const char *text, unsigned mode)
-{
-	char p[900], *slash;
-
-	snprintf(p, sizeof(p), "%s/%s", tree, rel);
-	slash = strrchr(p, '/');
-	*slash = '\0';
-	mkdirs(p);
-	*slash = '/';
-	assert_int_equal(file_write_atomic(p, text, strlen(text), mode), 0);
-	assert_int_equal(chmod(p, mode), 0);
-}
-
-static void
-put(const char *rel, const char *text)
-{
-	put_mode(rel, text, 0644);
-}
-
-/* A fixture program: bin/name, a script run by execve (no shell of ours). */
-static const char *
-script(const char *name, const char *body)
-{
-	static char	p[900];
-	char		text[4096];
-
-	snprintf(p, sizeof(p), "%s/%s", bin, name);
-	snprintf(text, sizeof(text), "#!/bin/sh\n%s", body);
-	assert_int_equal(file_write_atomic(p, text, strlen(text), 0755), 0);
-	assert_int_equal(chmod(p, 0755), 0);
-	return p;
-}
-
-static void
-rm_tree(void)
-{
-	char cmd[1300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", tree, tree);
-	assert_int_equal(system(cmd), 0);
-}
 
 /* Fake systemd: "unit=ActiveState[/LoadState]" pairs in fake_units. */
 static const char *fake_units;
@@ -122,37 +61,13 @@ fake_unit_prop(void *arg, const char *unit, const char *prop, char *out,
 	return 0;
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	assert_non_null(mkdtemp(base));
-	snprintf(tree, sizeof(tree), "%s/tree", base);
-	snprintf(vmroot, sizeof(vmroot), "%s/vm", base);
-	snprintf(bin, sizeof(bin), "%s/bin", base);
-	mkdirs(tree);
-	mkdirs(bin);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[700];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 /* Fresh tree and options before each test: only fixture state counts. */
 static int
 fresh(void **state)
 {
 	(void)state;
-	rm_tree();
-	memset(&opts, 0, sizeof(opts));
-	opts.root = tree;
+	scan_fx_fresh();
+	snprintf(vmroot, sizeof(vmroot), "%s/vm", fx.base);
 	opts.vm_root = vmroot;
 	ports[0] = 22;
 	opts.allowed_ports = ports;
@@ -165,55 +80,6 @@ fresh(void **state)
 	fake_units = NULL;
 	fake_no_systemd = 0;
 	return 0;
-}
-
-static json_t *
-scan(const char *only)
-{
-	char	 err[256] = "";
-	json_t	*f;
-
-	opts.only = only;
-	f = scan_run(&opts, err, sizeof(err));
-	if (f == NULL)
-		print_error("scan_run: %s\n", err);
-	assert_non_null(f);
-	return f;
-}
-
-/* The first finding with id (and severity, unless NULL), or NULL. */
-static json_t *
-find(json_t *findings, const char *id, const char *severity)
-{
-	size_t	 i;
-	json_t	*f;
-
-	json_array_foreach(findings, i, f)
-		if (strcmp(json_string_value(json_object_get(f, "id")), id) == 0 &&
-		    (severity == NULL || strcmp(json_string_value(
-		    json_object_get(f, "severity")), severity) == 0))
-			return f;
-	return NULL;
-}
-
-static const char *
-detail(json_t *f)
-{
-	assert_non_null(f);
-	return json_string_value(json_object_get(f, "detail"));
-}
-
-static size_t
-count_prefix(json_t *findings, const char *prefix)
-{
-	size_t	 i, n = 0;
-	json_t	*f;
-
-	json_array_foreach(findings, i, f)
-		if (strncmp(json_string_value(json_object_get(f, "id")), prefix,
-		    strlen(prefix)) == 0)
-			n++;
-	return n;
 }
 
 /* Every finding has exactly the five fields the command center takes. */
@@ -252,9 +118,10 @@ sshd_root_login_from_include_fires_with_file_and_line(void **state)
 	put("etc/ssh/sshd_config.d/40-b.conf", "\n# first wins\n"
 	    "PermitRootLogin=\"yes\"\n");
 	/* A FIFO planted in the tree must not block the scan. */
-	snprintf(p, sizeof(p), "%s/etc/ssh/sshd_config.d/30-fifo.conf", tree);
+	snprintf(p, sizeof(p), "%s/etc/ssh/sshd_config.d/30-fifo.conf",
+	    fx.tree);
 	assert_int_equal(mkfifo(p, 0644), 0);
-	f = scan("sshd");
+	f = scan_fx_run("sshd");
 	assert_shape(f);
 	assert_string_equal(detail(find(f, "ssh.permit_root_login",
 	    "critical")), "PermitRootLogin yes at "
@@ -271,8 +138,6 @@ sshd_root_login_from_include_fires_with_file_and_line(void **state)
 static void
 sshd_hardened_config_and_match_blocks_do_not_fire(void **state)
 {
-	json_t *f;
-
 	(void)state;
 	put("etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n"
 	    "PasswordAuthentication no\nPermitEmptyPasswords no\n"
@@ -280,9 +145,7 @@ sshd_hardened_config_and_match_blocks_do_not_fire(void **state)
 	    "  PasswordAuthentication yes\n  Include /etc/ssh/evil.conf\n");
 	put("etc/ssh/sshd_config.d/10-root.conf", "PermitRootLogin no\n");
 	put("etc/ssh/evil.conf", "PermitEmptyPasswords yes\n");
-	f = scan("sshd");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("sshd", 0);
 }
 
 static void
@@ -296,7 +159,7 @@ sshd_match_in_dropin_ends_with_its_file(void **state)
 	    "PasswordAuthentication no\nPermitRootLogin yes\n");
 	put("etc/ssh/sshd_config.d/10-m.conf", "Match User backup\n"
 	    "PermitRootLogin no\n");
-	f = scan("sshd");
+	f = scan_fx_run("sshd");
 	assert_string_equal(detail(find(f, "ssh.permit_root_login",
 	    "critical")), "PermitRootLogin yes at /etc/ssh/sshd_config:3");
 	assert_int_equal(json_array_size(f), 1);
@@ -306,12 +169,8 @@ sshd_match_in_dropin_ends_with_its_file(void **state)
 static void
 sshd_absent_gives_nothing(void **state)
 {
-	json_t *f;
-
 	(void)state;
-	f = scan("sshd");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("sshd", 0);
 }
 
 /* ---- kernel ----------------------------------------------------------------- */
@@ -326,7 +185,7 @@ kernel_weak_settings_fire(void **state)
 	put("proc/sys/kernel/unprivileged_bpf_disabled", "0\n");
 	put("proc/sys/net/ipv4/ip_forward", "1\n");
 	put("proc/sys/net/ipv6/conf/all/forwarding", "1\n");
-	f = scan("kernel");
+	f = scan_fx_run("kernel");
 	assert_shape(f);
 	assert_non_null(strstr(detail(find(f, "kernel.randomize_va_space",
 	    "high")), "randomize_va_space is 0"));
@@ -339,7 +198,7 @@ kernel_weak_settings_fire(void **state)
 
 	/* Partial randomisation is medium. */
 	put("proc/sys/kernel/randomize_va_space", "1\n");
-	f = scan("kernel");
+	f = scan_fx_run("kernel");
 	assert_non_null(find(f, "kernel.randomize_va_space", "medium"));
 	json_decref(f);
 }
@@ -347,31 +206,23 @@ kernel_weak_settings_fire(void **state)
 static void
 kernel_hardened_settings_do_not_fire(void **state)
 {
-	json_t *f;
-
 	(void)state;
 	put("proc/sys/kernel/randomize_va_space", "2\n");
 	put("proc/sys/kernel/unprivileged_bpf_disabled", "2\n");
 	put("proc/sys/net/ipv4/ip_forward", "0\n");
 	put("proc/sys/net/ipv6/conf/all/forwarding", "0\n");
-	f = scan("kernel");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("kernel", 0);
 
 	/* Forwarding where the profile allows it is no finding. */
 	put("proc/sys/net/ipv4/ip_forward", "1\n");
 	opts.forwarding_allowed = 1;
-	f = scan("kernel");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("kernel", 0);
 
 	/* No /proc in the tree, or garbage: skipped, never guessed. */
-	rm_tree();
+	tl_tree_empty(&fx);
 	put("proc/sys/kernel/randomize_va_space", "banana\n");
 	opts.forwarding_allowed = 0;
-	f = scan("kernel");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("kernel", 0);
 }
 
 /* ---- the agent's own state ---------------------------------------------------- */
@@ -379,13 +230,11 @@ kernel_hardened_settings_do_not_fire(void **state)
 static void
 make_vmroot(unsigned root_mode, unsigned token_mode, unsigned key_mode)
 {
-	char p[900], cmd[900];
+	char p[900];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", vmroot);
-	assert_int_equal(system(cmd), 0);
-	mkdirs(vmroot);
+	assert_int_equal(tl_rmtree(vmroot), 0);
 	snprintf(p, sizeof(p), "%s/spool", vmroot);
-	mkdirs(p);
+	tl_mkdirs(p);
 	assert_int_equal(chmod(vmroot, root_mode), 0);
 	assert_int_equal(state_save_token(vmroot, "t0k3n"), 0);
 	snprintf(p, sizeof(p), "%s/node_token", vmroot);
@@ -406,7 +255,7 @@ agent_state_open_to_others_fires(void **state)
 	snprintf(p, sizeof(p), "%s/spool/x.json", vmroot);
 	assert_int_equal(file_write_atomic(p, "{}", 2, 0600), 0);
 	assert_int_equal(chmod(p, 0666), 0);
-	f = scan("agent");
+	f = scan_fx_run("agent");
 	assert_shape(f);
 	assert_non_null(strstr(detail(find(f, "agent.root_exposed", "high")),
 	    "mode 0755"));
@@ -414,7 +263,7 @@ agent_state_open_to_others_fires(void **state)
 	    "world-readable"));
 	assert_non_null(find(f, "agent.pinned_key_writable", "high"));
 	/* The key file and the spool entry are both world-writable. */
-	assert_int_equal(count_prefix(f, "agent.world_writable"), 2);
+	assert_int_equal(tl_count_findings(f, "agent.world_writable"), 2);
 	assert_non_null(strstr(detail(find(f, "agent.world_writable", NULL)),
 	    "0666"));
 	json_decref(f);
@@ -423,41 +272,52 @@ agent_state_open_to_others_fires(void **state)
 static void
 agent_state_private_does_not_fire(void **state)
 {
-	json_t	*f;
-
 	char	 link[900];
 
 	(void)state;
 	make_vmroot(0700, 0600, 0600);
-	f = scan("agent");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("agent", 0);
 
 	/* A symlinked root is judged by what it points to. */
-	snprintf(link, sizeof(link), "%s/vm-link", base);
+	snprintf(link, sizeof(link), "%s/vm-link", fx.base);
 	(void)unlink(link);
 	assert_int_equal(symlink(vmroot, link), 0);
 	opts.vm_root = link;
-	f = scan("agent");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("agent", 0);
 }
 
 /* ---- services ------------------------------------------------------------------- */
 
+/* VAULTMESH_SERVICES as the scan gets it: the units in list. */
+static void
+set_services(const char *list)
+{
+	static char	 names[256];
+	static char	*units[8];
+	char		*p = names;
+	size_t		 n = 0;
+
+	snprintf(names, sizeof(names), "%s", list);
+	while (*p != '\0' && n < TL_NITEMS(units)) {
+		units[n++] = p;
+		if ((p = strchr(p, ' ')) == NULL)
+			break;
+		*p++ = '\0';
+	}
+	opts.services = units;
+	opts.nservices = n;
+}
+
 static void
 services_not_active_fire(void **state)
 {
-	char *const	 svcs[] = { (char *)(uintptr_t)"nginx.service",
-			    (char *)(uintptr_t)"ssh.service" };
-	json_t		*f;
+	json_t *f;
 
 	(void)state;
-	opts.services = svcs;
-	opts.nservices = 2;
+	set_services("nginx.service ssh.service");
 	fake_units = "cloudflared.service=inactive/not-found "
 	    "nginx.service=failed ssh.service=active";
-	f = scan("services");
+	f = scan_fx_run("services");
 	assert_shape(f);
 	assert_string_equal(detail(find(f, "services.cloudflared_inactive",
 	    "high")), "cloudflared.service is inactive (LoadState=not-found)");
@@ -471,31 +331,21 @@ services_not_active_fire(void **state)
 static void
 services_active_do_not_fire(void **state)
 {
-	char *const	 svcs[] = { (char *)(uintptr_t)"nginx.service",
-			    (char *)(uintptr_t)"cloudflared.service" };
-	json_t		*f;
-
 	(void)state;
-	opts.services = svcs;
-	opts.nservices = 2;
+	set_services("nginx.service cloudflared.service");
 	fake_units = "cloudflared.service=active nginx.service=reloading";
-	f = scan("services");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("services", 0);
 }
 
 static void
 services_without_systemd_give_one_info(void **state)
 {
-	char *const	 svcs[] = { (char *)(uintptr_t)"nginx.service" };
-	json_t		*f;
+	json_t *f;
 
 	(void)state;
-	opts.services = svcs;
-	opts.nservices = 1;
+	set_services("nginx.service");
 	fake_no_systemd = 1;
-	f = scan("services");
-	assert_int_equal(json_array_size(f), 1);
+	f = scan_fx_count("services", 1);
 	assert_non_null(find(f, "services.systemd_unavailable", "info"));
 	assert_string_equal(json_string_value(json_object_get(json_array_get(f,
 	    0), "title")), "systemd not available; service checks skipped");
@@ -505,10 +355,7 @@ services_without_systemd_give_one_info(void **state)
 	if (access("/run/systemd/system/", F_OK) == 0)
 		skip();
 	opts.unit_prop = NULL;
-	f = scan("services");
-	assert_int_equal(json_array_size(f), 1);
-	assert_non_null(find(f, "services.systemd_unavailable", "info"));
-	json_decref(f);
+	scan_fx_expect_one("services", "services.systemd_unavailable", "info");
 }
 
 /* ---- network ---------------------------------------------------------------------- */
@@ -545,7 +392,7 @@ network_wildcard_listeners_outside_allow_list_fire(void **state)
 	    "00000000000000000000000000000000:0000 0A 00000000:00000000 "
 	    "00:00000000 00000000     0        0 7 1\n", tcp_head);
 	put("proc/net/tcp6", text);
-	f = scan("network");
+	f = scan_fx_run("network");
 	assert_shape(f);
 	/* 5432 (both families, medium) and 8443 (IPv6, low); not 22,
 	 * not 127.0.0.1:6379, not an established 8080, not [::1]:3306. */
@@ -567,8 +414,7 @@ network_wildcard_listeners_outside_allow_list_fire(void **state)
 static void
 network_allowed_or_local_listeners_do_not_fire(void **state)
 {
-	char	 text[1024];
-	json_t	*f;
+	char text[1024];
 
 	(void)state;
 	snprintf(text, sizeof(text), "%s"
@@ -581,17 +427,12 @@ network_allowed_or_local_listeners_do_not_fire(void **state)
 	put("proc/net/tcp", text);
 	ports[1] = 443;
 	opts.nallowed_ports = 2;
-	f = scan("network");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("network", 0);
 
 	/* Something that is not a file there: said, not guessed. */
-	snprintf(text, sizeof(text), "%s/proc/net/tcp6", tree);
-	mkdirs(text);
-	f = scan("network");
-	assert_int_equal(json_array_size(f), 1);
-	assert_non_null(find(f, "net.unreadable", "info"));
-	json_decref(f);
+	snprintf(text, sizeof(text), "%s/proc/net/tcp6", fx.tree);
+	tl_mkdirs(text);
+	scan_fx_expect_one("network", "net.unreadable", "info");
 }
 
 static void
@@ -646,11 +487,11 @@ updates_apt_counts_upgrades_and_security_ones(void **state)
 
 	(void)state;
 	put("var/lib/dpkg/status", "");
-	snprintf(args, sizeof(args), "%s/apt-args", base);
+	snprintf(args, sizeof(args), "%s/apt-args", fx.base);
 	snprintf(body, sizeof(body), "echo \"$@ LC_ALL=$LC_ALL\" > '%s'\n%s",
 	    args, apt_out);
 	opts.apt = script("apt-get", body);
-	f = scan("updates");
+	f = scan_fx_run("updates");
 	assert_shape(f);
 	assert_string_equal(detail(find(f, "updates.security", "high")),
 	    "2 of 3 upgrades come from a -security suite: libssl3, openssl");
@@ -669,41 +510,27 @@ updates_apt_counts_upgrades_and_security_ones(void **state)
 static void
 updates_apt_nothing_pending_does_not_fire(void **state)
 {
-	json_t *f;
-
 	(void)state;
 	put("var/lib/dpkg/status", "");
 	opts.apt = script("apt-get", "echo 'Reading package lists...'\n"
 	    "echo '0 upgraded, 0 newly installed, 0 to remove.'\n");
-	f = scan("updates");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("updates", 0);
 }
 
 static void
 updates_missing_tool_is_info_and_none_is_silent(void **state)
 {
-	json_t *f;
-
 	(void)state;
 	/* The program exists but the tree has no dpkg database. */
 	opts.apt = script("apt-get", "exit 0\n");
-	f = scan("updates");
-	assert_int_equal(json_array_size(f), 1);
-	assert_non_null(find(f, "updates.unavailable", "info"));
-	json_decref(f);
+	scan_fx_expect_one("updates", "updates.unavailable", "info");
 
 	put("var/lib/dpkg/status", "");
 	opts.apt = "/nonexistent/apt-get";
-	f = scan("updates");
-	assert_int_equal(json_array_size(f), 1);
-	assert_non_null(find(f, "updates.unavailable", "info"));
-	json_decref(f);
+	scan_fx_expect_one("updates", "updates.unavailable", "info");
 
 	opts.packages = "none";
-	f = scan("updates");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("updates", 0);
 }
 
 static void
@@ -715,8 +542,7 @@ updates_failing_tool_is_info(void **state)
 	put("var/lib/dpkg/status", "");
 	opts.apt = script("apt-get", "echo 'E: Could not get lock' >&2\n"
 	    "exit 100\n");
-	f = scan("updates");
-	assert_int_equal(json_array_size(f), 1);
+	f = scan_fx_count("updates", 1);
 	assert_string_equal(detail(find(f, "updates.check_failed", "info")),
 	    "apt-get -s upgrade: exit status 100");
 	json_decref(f);
@@ -728,12 +554,12 @@ updates_pacman_pending_fire_and_none_do_not(void **state)
 	json_t *f;
 
 	(void)state;
-	mkdirs(tree);
+	tl_mkdirs(fx.tree);
 	put("var/lib/pacman/local/ALPM_DB_VERSION", "9\n");
 	opts.packages = "pacman";
 	opts.pacman = script("pacman", "echo 'linux 6.9.1-1 -> 6.9.2-1'\n"
 	    "echo 'openssl 3.3.0-1 -> 3.3.1-1'\n");
-	f = scan("updates");
+	f = scan_fx_run("updates");
 	assert_string_equal(detail(find(f, "updates.pending", "medium")),
 	    "2 upgrades (pacman -Qu): linux, openssl");
 	assert_int_equal(json_array_size(f), 1);
@@ -741,9 +567,7 @@ updates_pacman_pending_fire_and_none_do_not(void **state)
 
 	/* pacman -Qu exits 1 when nothing is to be upgraded. */
 	opts.pacman = script("pacman", "exit 1\n");
-	f = scan("updates");
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("updates", 0);
 }
 
 static void
@@ -779,7 +603,7 @@ exec_timeout_kills_the_whole_group(void **state)
 	memset(&s, 0, sizeof(s));
 	s.o = &opts;
 	s.deadline_ms = mono_ms() + 60000;
-	snprintf(pidfile, sizeof(pidfile), "%s/gc.pid", base);
+	snprintf(pidfile, sizeof(pidfile), "%s/gc.pid", fx.base);
 	snprintf(body, sizeof(body), "sleep 30 & echo $! > '%s'\nwait\n",
 	    pidfile);
 	argv[0] = script("hang", body);
@@ -905,7 +729,7 @@ whole_scan_of_a_clean_tree_has_only_info(void **state)
 	put("etc/ssh/sshd_config", "PermitRootLogin no\n"
 	    "PasswordAuthentication no\n");
 	make_vmroot(0700, 0600, 0600);
-	f = scan(NULL);
+	f = scan_fx_run(NULL);
 	assert_shape(f);
 	json_array_foreach(f, i, e)
 		assert_string_equal(json_string_value(json_object_get(e,
@@ -1031,5 +855,5 @@ main(void)
 #undef T
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scan_fx_setup, scan_fx_teardown);
 }

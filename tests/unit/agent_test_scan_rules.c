@@ -17,48 +17,9 @@
 
 #include <cmocka.h>
 
+#include "agent_testlib.h"
 #include "buf.h"
-#include "../../node-agent/agent.h"
-#include "../../node-agent/scan.h"
-
-static char base[] = "/tmp/agent_test_scan_rules.XXXXXX";
-static char tree[600], bin[600];
-static struct scan_opts opts;
-
-static void
-mkdirs(const char *path)
-{
-	char	p[900];
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = p + 1; *s != '\0'; s++)
-		if (*s == '/') {
-			*s = '\0';
-			(void)mkdir(p, 0755);
-			*s = '/';
-		}
-	(void)mkdir(p, 0755);
-}
-
-static void
-put_mode(const char *rel, const char *text, unsigned mode)
-{
-	char p[900], *slash;
-
-	snprintf(p, sizeof(p), "%s/%s", tree, rel);
-	slash = strrchr(p, '/');
-	*slash = '\0';
-	mkdirs(p);
-	*slash = '/';
-	assert_int_equal(file_write_atomic(p, text, strlen(text), mode), 0);
-	assert_int_equal(chmod(p, mode), 0);
-}
-
-static void
-put(const char *rel, const char *text)
-{
-	put_mode(rel, text, 0644);
-}
+#include "util.h"
 
 /* A rule file in the rules folder. */
 static void
@@ -70,19 +31,6 @@ rules(const char *name, const char *json)
 	put(rel, json);
 }
 
-static const char *
-script(const char *name, const char *body)
-{
-	static char	p[900];
-	char		text[2048];
-
-	snprintf(p, sizeof(p), "%s/%s", bin, name);
-	snprintf(text, sizeof(text), "#!/bin/sh\n%s", body);
-	assert_int_equal(file_write_atomic(p, text, strlen(text), 0755), 0);
-	assert_int_equal(chmod(p, 0755), 0);
-	return p;
-}
-
 static int
 no_systemd(void *arg, const char *unit, const char *prop, char *out,
     size_t n, char *err, size_t errlen)
@@ -92,76 +40,15 @@ no_systemd(void *arg, const char *unit, const char *prop, char *out,
 	return SCAN_NO_SYSTEMD;
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	assert_non_null(mkdtemp(base));
-	snprintf(tree, sizeof(tree), "%s/tree", base);
-	snprintf(bin, sizeof(bin), "%s/bin", base);
-	mkdirs(bin);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[700];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
+/* An empty tree and the rules' default options before each test. */
 static int
 fresh(void **state)
 {
-	char cmd[1300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", tree, tree);
-	assert_int_equal(system(cmd), 0);
-	memset(&opts, 0, sizeof(opts));
-	opts.root = tree;
+	scan_fx_fresh();
 	opts.rules_dir = "/etc/vaultmesh/scan.d";
 	opts.unit_prop = no_systemd;
-	opts.only = "rules";
 	return 0;
-}
-
-static json_t *
-scan(void)
-{
-	char	 err[256] = "";
-	json_t	*f;
-
-	f = scan_run(&opts, err, sizeof(err));
-	if (f == NULL)
-		print_error("scan_run: %s\n", err);
-	assert_non_null(f);
-	return f;
-}
-
-static json_t *
-find(json_t *findings, const char *id, const char *severity)
-{
-	size_t	 i;
-	json_t	*f;
-
-	json_array_foreach(findings, i, f)
-		if (strcmp(json_string_value(json_object_get(f, "id")), id) == 0 &&
-		    (severity == NULL || strcmp(json_string_value(
-		    json_object_get(f, "severity")), severity) == 0))
-			return f;
-	return NULL;
-}
-
-static const char *
-detail(json_t *f)
-{
-	if (f == NULL)
-		fail_msg("finding not there");
-	return json_string_value(json_object_get(f, "detail"));
 }
 
 /* The finding with id whose detail contains text, or NULL. */
@@ -176,18 +63,6 @@ find_detail(json_t *findings, const char *id, const char *text)
 		    strstr(detail(f), text) != NULL)
 			return f;
 	return NULL;
-}
-
-static size_t
-count(json_t *findings, const char *id)
-{
-	size_t	 i, n = 0;
-	json_t	*f;
-
-	json_array_foreach(findings, i, f)
-		if (strcmp(json_string_value(json_object_get(f, "id")), id) == 0)
-			n++;
-	return n;
 }
 
 static void
@@ -257,14 +132,11 @@ every_type_fires_when_its_condition_holds(void **state)
 	passwd_with_keeper((unsigned)geteuid() + 1);
 	put("etc/ssh/sshd_config", "Port 22\n  X11Forwarding yes\n"
 	    "X11Forwarding yes\n");
-	snprintf(args, sizeof(args), "%s/fw-args", base);
+	snprintf(args, sizeof(args), "%s/fw-args", fx.base);
 	snprintf(body, sizeof(body), "printf '%%s|' \"$@\" > '%s'\nexit 3\n",
 	    args);
 	write_every_type(script("fw", body));
-	f = scan();
-	if (json_array_size(f) != 7)
-		dump_on_failure(f);
-	assert_int_equal(json_array_size(f), 7);
+	f = scan_fx_count("rules", 7);
 	assert_non_null(strstr(detail(find(f, "rule.equiv", "high")),
 	    "/etc/hosts.equiv exists (mode 0644, uid "));
 	assert_non_null(strstr(detail(find(f, "rule.equiv", "high")),
@@ -305,15 +177,11 @@ every_type_stays_quiet_on_a_fine_host(void **state)
 	put("etc/ssh/sshd_config", "X11Forwarding no\n# X11Forwarding yes\n");
 	put("etc/sysctl.d/90-vm.conf", "net.ipv4.tcp_syncookies = 1\n");
 	write_every_type(script("fw", "exit 0\n"));
-	f = scan();
-	if (json_array_size(f) != 0)
-		dump_on_failure(f);
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("rules", 0);
 
 	/* line_absent on an existing file without the line fires. */
 	put("etc/sysctl.d/90-vm.conf", "net.ipv4.tcp_syncookies = 0\n");
-	f = scan();
+	f = scan_fx_run("rules");
 	assert_string_equal(detail(find(f, "rule.cookies", "info")),
 	    "no line of /etc/sysctl.d/90-vm.conf matches "
 	    "/^net\\.ipv4\\.tcp_syncookies *= *1$/ (rule cookies in "
@@ -407,7 +275,7 @@ broken_rule_files_are_findings_not_crashes(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		rules(bad[i].name, bad[i].json);
 	rules("readme.txt", "not a rule file");
-	f = scan();
+	f = scan_fx_run("rules");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *e = find_detail(f, "scan.rules.invalid", bad[i].expect);
 
@@ -420,7 +288,7 @@ broken_rule_files_are_findings_not_crashes(void **state)
 		assert_string_equal(json_string_value(json_object_get(e,
 		    "severity")), "medium");
 	}
-	assert_int_equal(count(f, "scan.rules.invalid"),
+	assert_int_equal(tl_count_findings(f, "scan.rules.invalid"),
 	    sizeof(bad) / sizeof(bad[0]));
 	assert_non_null(find(f, "rule.ok", "low"));
 	assert_int_equal(json_array_size(f), sizeof(bad) / sizeof(bad[0]) + 1);
@@ -436,8 +304,7 @@ broken_rule_files_are_findings_not_crashes(void **state)
 static void
 backslash_digits_that_are_no_back_references_pass(void **state)
 {
-	char	 line[512];
-	json_t	*f;
+	char line[512];
 
 	(void)state;
 	memset(line, 'a', sizeof(line) - 2);
@@ -457,11 +324,7 @@ backslash_digits_that_are_no_back_references_pass(void **state)
 	    "{\"id\": \"b4\", \"severity\": \"low\", \"title\": \"t\", "
 	    "\"check\": {\"type\": \"line_matches\", \"path\": \"/etc/long\", "
 	    "\"pattern\": \"[]\\\\3]x\"}}]}");
-	f = scan();
-	if (json_array_size(f) != 0)
-		dump_on_failure(f);
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("rules", 0);
 }
 
 static void
@@ -488,7 +351,7 @@ oversized_and_crowded_rule_files_are_bounded(void **state)
 	assert_false(buf_failed(&b));
 	rules("many.json", b.p);
 	buf_free(&b);
-	f = scan();
+	f = scan_fx_run("rules");
 	assert_non_null(find_detail(f, "scan.rules.invalid",
 	    "big.json: larger than 256 KiB"));
 	assert_non_null(find_detail(f, "scan.rules.invalid",
@@ -496,8 +359,8 @@ oversized_and_crowded_rule_files_are_bounded(void **state)
 	assert_non_null(find_detail(f, "scan.rules.invalid",
 	    "many.json: more problems not reported"));
 	/* big: 1; many: 10 reported + "more" = 11. */
-	assert_int_equal(count(f, "scan.rules.invalid"), 12);
-	assert_int_equal(count(f, "rule.ok"), 200 - 12);
+	assert_int_equal(tl_count_findings(f, "scan.rules.invalid"), 12);
+	assert_int_equal(tl_count_findings(f, "rule.ok"), 200 - 12);
 	json_decref(f);
 }
 
@@ -510,27 +373,21 @@ rules_others_can_write_are_refused(void **state)
 	(void)state;
 	put_mode("etc/vaultmesh/scan.d/w.json", "{\"rules\": [" RULE_OK "]}",
 	    0666);
-	f = scan();
-	assert_int_equal(json_array_size(f), 1);
+	f = scan_fx_count("rules", 1);
 	assert_non_null(strstr(detail(find(f, "scan.rules.insecure", "high")),
 	    "/etc/vaultmesh/scan.d/w.json has mode 0666"));
 	json_decref(f);
 
 	/* A folder others can write: nothing in it runs. */
-	snprintf(p, sizeof(p), "%s/etc/vaultmesh/scan.d/w.json", tree);
+	snprintf(p, sizeof(p), "%s/etc/vaultmesh/scan.d/w.json", fx.tree);
 	assert_int_equal(chmod(p, 0644), 0);
-	snprintf(p, sizeof(p), "%s/etc/vaultmesh/scan.d", tree);
+	snprintf(p, sizeof(p), "%s/etc/vaultmesh/scan.d", fx.tree);
 	assert_int_equal(chmod(p, 0777), 0);
-	f = scan();
-	assert_int_equal(json_array_size(f), 1);
-	assert_non_null(find(f, "scan.rules.insecure", "high"));
-	json_decref(f);
+	scan_fx_expect_one("rules", "scan.rules.insecure", "high");
 
 	/* No folder: no rules, no findings. */
 	opts.rules_dir = "/etc/vaultmesh/nothing.d";
-	f = scan();
-	assert_int_equal(json_array_size(f), 0);
-	json_decref(f);
+	scan_fx_expect("rules", 0);
 }
 
 static void
@@ -553,10 +410,7 @@ command_rules_time_out_and_missing_programs_are_errors(void **state)
 	    "\"check\": {\"type\": \"command_exit\", \"argv\": "
 	    "[\"/nonexistent/check\"]}}]}");
 	rules("cmd.json", json);
-	f = scan();
-	if (json_array_size(f) != 2)
-		dump_on_failure(f);
-	assert_int_equal(json_array_size(f), 2);
+	f = scan_fx_count("rules", 2);
 	assert_non_null(strstr(detail(find(f, "rule.slow", "medium")),
 	    "killed after 1 s; expected exit status 0"));
 	assert_non_null(strstr(detail(find(f, "scan.rules.error", "low")),
@@ -577,7 +431,7 @@ owner_names_come_from_the_trees_passwd(void **state)
 	    "\"severity\": \"low\", \"title\": \"t\", \"check\": {\"type\": "
 	    "\"file_owner\", \"path\": \"/etc/owned\", \"owner\": 4242}}]}");
 	passwd_with_keeper(0);
-	f = scan();
+	f = scan_fx_run("rules");
 	assert_non_null(strstr(detail(find(f, "scan.rules.error", "low")),
 	    "user ghost is not in /etc/passwd"));
 	if (geteuid() != 4242)
@@ -603,10 +457,10 @@ example_file_is_valid(void **state)
 		skip();
 	rules("example.json", text);
 	free(text);
-	f = scan();
-	if (count(f, "scan.rules.invalid") != 0)
+	f = scan_fx_run("rules");
+	if (tl_count_findings(f, "scan.rules.invalid") != 0)
 		dump_on_failure(f);
-	assert_int_equal(count(f, "scan.rules.invalid"), 0);
+	assert_int_equal(tl_count_findings(f, "scan.rules.invalid"), 0);
 	/* An empty tree: hosts.equiv absent, the sysctl file missing. */
 	assert_null(find(f, "rule.legacy.hosts_equiv", NULL));
 	assert_non_null(find(f, "rule.sysctl.vaultmesh_missing", "low"));
@@ -630,5 +484,5 @@ main(void)
 #undef T
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scan_fx_setup, scan_fx_teardown);
 }

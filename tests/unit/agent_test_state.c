@@ -19,18 +19,19 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "../../node-agent/agent.h"
 #include "../../common/log.h"
+#include "state.h"
+#include "testlib.h"
 
-static char base[] = "/tmp/agent_test_state.XXXXXX";
+static char base[256];
 static char root[512];
 
 static int
 setup(void **state)
 {
-	(void)state;
-	assert_true(sodium_init() >= 0);
-	assert_non_null(mkdtemp(base));
+	if (tl_sodium_setup(state) == -1 ||
+	    tl_mkdtemp(base, sizeof(base), NULL, "agent_test_state") == -1)
+		return -1;
 	snprintf(root, sizeof(root), "%s/a/b/root", base);
 	return 0;
 }
@@ -38,11 +39,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[600];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
+	return tl_rmtree(base);
 }
 
 static mode_t

@@ -1,6 +1,6 @@
 /*
- * command_decide(): the agent's verification of signed commands, one
- * test per rule of CONTRACT.md, checked in the documented order.
+ * command_decide(): the agent's verification of signed commands, each
+ * rule of CONTRACT.md a named case, checked in the documented order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,10 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "../../node-agent/agent.h"
+#include "command.h"
+#include "commands.h"
+#include "config.h"
+#include "testlib.h"
 
 #define NODE	"6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e"
 #define OTHER	"00000000-0000-4000-8000-000000000001"
@@ -56,8 +59,13 @@ decide(json_t *e, int64_t last_seq, struct cmd_payload *p, char *why,
 	return v;
 }
 
+/*
+ * Expects the verdict want, its reason starting with prefix (NULL: any);
+ * a command that runs is the one signed, seq and command (NULL: any).
+ */
 static void
-expect(json_t *e, int64_t last_seq, enum verdict want, const char *prefix)
+expect_run(const char *name, json_t *e, int64_t last_seq, enum verdict want,
+    const char *prefix, long long seq, const char *command)
 {
 	struct cmd_payload	p;
 	char			why[CMD_WHY_MAX] = "";
@@ -65,12 +73,21 @@ expect(json_t *e, int64_t last_seq, enum verdict want, const char *prefix)
 
 	if (v != want || (prefix != NULL && strncmp(why, prefix,
 	    strlen(prefix)) != 0))
-		fail_msg("verdict %d why \"%s\", wanted %d \"%s\"", v, why, want,
-		    prefix ? prefix : "");
-	if (want == VERDICT_REJECT)
-		assert_string_equal(p.command_id, CID);
+		fail_msg("%s: verdict %d why \"%s\", wanted %d \"%s\"", name, v,
+		    why, want, prefix ? prefix : "");
+	/* A rejection is reported under the command's id. */
+	if (want == VERDICT_REJECT && strcmp(p.command_id, CID) != 0)
+		fail_msg("%s: rejected as \"%s\"", name, p.command_id);
+	if (want == VERDICT_RUN && command != NULL &&
+	    (strcmp(p.command_id, CID) != 0 || p.seq != seq ||
+	    strcmp(p.command, command) != 0))
+		fail_msg("%s: runs %s seq %lld of %s", name, p.command,
+		    (long long)p.seq, p.command_id);
 	cmd_payload_free(&p);
 }
+
+#define expect(name, e, last_seq, want, prefix) \
+	expect_run(name, e, last_seq, want, prefix, 0, NULL)
 
 static int
 setup(void **state)
@@ -83,30 +100,6 @@ setup(void **state)
 	cfg.services[0] = (char *)(uintptr_t)"nginx.service";
 	cfg.nservices = 1;
 	return 0;
-}
-
-static void
-valid_command_runs(void **state)
-{
-	struct cmd_payload	p;
-	char			why[CMD_WHY_MAX] = "";
-
-	(void)state;
-	assert_int_equal(decide(signed_cmd(sk, NODE, 5, "service-status",
-	    "{\"unit\":\"ssh.service\"}", NOW + 60), 4, &p, why, sizeof(why)),
-	    VERDICT_RUN);
-	assert_string_equal(p.command_id, CID);
-	assert_string_equal(p.command, "service-status");
-	assert_int_equal(p.seq, 5);
-	cmd_payload_free(&p);
-}
-
-static void
-bad_signature_is_rejected_with_id(void **state)
-{
-	(void)state;
-	expect(signed_cmd(sk2, NODE, 5, "agent-info", "{}", NOW + 60), 0,
-	    VERDICT_REJECT, "bad_signature");
 }
 
 static void
@@ -127,110 +120,95 @@ tampered_payload_is_rejected(void **state)
 	t = b64_encode(bin, (size_t)n);
 	json_object_set_new(e, "payload", json_string(t));
 	free(t);
-	expect(e, 0, VERDICT_REJECT, "bad_signature");
+	expect("tampered payload", e, 0, VERDICT_REJECT, "bad_signature");
 }
 
 static void
 garbage_without_id_is_dropped(void **state)
 {
 	(void)state;
-	expect(json_pack("{s:s,s:s}", "payload", "bm90IGpzb24=", "signature",
-	    "AAAA"), 0, VERDICT_DROP, "bad_signature");
-	expect(json_string("x"), 0, VERDICT_DROP, NULL);
-	expect(json_pack("{s:i}", "payload", 1), 0, VERDICT_DROP, NULL);
+	expect("not json, no id", json_pack("{s:s,s:s}", "payload",
+	    "bm90IGpzb24=", "signature", "AAAA"), 0, VERDICT_DROP,
+	    "bad_signature");
+	expect("a string", json_string("x"), 0, VERDICT_DROP, NULL);
+	expect("a payload that is a number", json_pack("{s:i}", "payload", 1),
+	    0, VERDICT_DROP, NULL);
 }
 
-static void
-other_node_is_rejected(void **state)
-{
-	(void)state;
-	expect(signed_cmd(sk, OTHER, 5, "agent-info", "{}", NOW + 60), 0,
-	    VERDICT_REJECT, "wrong_node");
-}
-
-static void
-expired_is_rejected(void **state)
-{
-	(void)state;
-	expect(signed_cmd(sk, NODE, 5, "agent-info", "{}", NOW), 0,
-	    VERDICT_REJECT, "expired");
-	expect(signed_cmd(sk, NODE, 5, "agent-info", "{}", NOW - 100), 0,
-	    VERDICT_REJECT, "expired");
-	expect(signed_cmd(sk, NODE, 5, "agent-info", "{}", NOW + 1), 0,
-	    VERDICT_RUN, NULL);
-}
-
-static void
-replayed_and_older_seq_are_rejected(void **state)
-{
-	(void)state;
-	expect(signed_cmd(sk, NODE, 5, "agent-info", "{}", NOW + 60), 5,
-	    VERDICT_REJECT, "replayed_seq");
-	expect(signed_cmd(sk, NODE, 4, "agent-info", "{}", NOW + 60), 5,
-	    VERDICT_REJECT, "replayed_seq");
-	expect(signed_cmd(sk, NODE, 6, "agent-info", "{}", NOW + 60), 5,
-	    VERDICT_RUN, NULL);
-}
-
-static void
-unknown_command_is_rejected(void **state)
-{
-	(void)state;
-	expect(signed_cmd(sk, NODE, 5, "shell", "{}", NOW + 60), 0,
-	    VERDICT_REJECT, "unknown_command");
-}
-
-static void
-bad_args_are_rejected(void **state)
-{
-	(void)state;
-	expect(signed_cmd(sk, NODE, 5, "agent-info", "{\"a\":1}", NOW + 60), 0,
-	    VERDICT_REJECT, "invalid_args");
-	expect(signed_cmd(sk, NODE, 5, "service-status", "{}", NOW + 60), 0,
-	    VERDICT_REJECT, "invalid_args");
-	expect(signed_cmd(sk, NODE, 5, "journal-tail",
-	    "{\"unit\":\"a.service\",\"lines\":0}", NOW + 60), 0,
-	    VERDICT_REJECT, "invalid_args");
-	expect(signed_cmd(sk, NODE, 5, "journal-tail",
-	    "{\"unit\":\"a.service\",\"lines\":500}", NOW + 60), 0,
-	    VERDICT_RUN, NULL);
-}
-
-static void
-restart_only_listed_units(void **state)
-{
-	(void)state;
-	expect(signed_cmd(sk, NODE, 5, "service-restart",
-	    "{\"unit\":\"ssh.service\"}", NOW + 60), 0, VERDICT_REJECT,
-	    "unit_not_allowed");
-	expect(signed_cmd(sk, NODE, 5, "service-restart",
-	    "{\"unit\":\"nginx.service\"}", NOW + 60), 0, VERDICT_RUN, NULL);
-}
-
-static void
-signature_is_checked_before_anything_else(void **state)
-{
+/*
+ * A command signed with key for node, and what the agent that last ran
+ * last_seq decides: the verdict and how its reason starts (NULL: any).
+ */
+static const struct rule_case {
+	const char		*name;
+	const unsigned char	*key;
+	const char		*node;
+	long long		 seq;
+	const char		*command, *args;
+	long long		 expires, last_seq;
+	enum verdict		 want;
+	const char		*why;
+} rule_cases[] = {
+	{ "a valid command runs", sk, NODE, 5, "service-status",
+	  "{\"unit\":\"ssh.service\"}", NOW + 60, 4, VERDICT_RUN, NULL },
+	{ "bad signature is rejected with the id", sk2, NODE, 5,
+	  "agent-info", "{}", NOW + 60, 0, VERDICT_REJECT, "bad_signature" },
+	{ "other node is rejected", sk, OTHER, 5, "agent-info", "{}",
+	  NOW + 60, 0, VERDICT_REJECT, "wrong_node" },
+	{ "expiring now is expired", sk, NODE, 5, "agent-info", "{}", NOW, 0,
+	  VERDICT_REJECT, "expired" },
+	{ "expired long ago", sk, NODE, 5, "agent-info", "{}", NOW - 100, 0,
+	  VERDICT_REJECT, "expired" },
+	{ "expiring in a second runs", sk, NODE, 5, "agent-info", "{}",
+	  NOW + 1, 0, VERDICT_RUN, NULL },
+	{ "replayed seq is rejected", sk, NODE, 5, "agent-info", "{}",
+	  NOW + 60, 5, VERDICT_REJECT, "replayed_seq" },
+	{ "older seq is rejected", sk, NODE, 4, "agent-info", "{}", NOW + 60,
+	  5, VERDICT_REJECT, "replayed_seq" },
+	{ "next seq runs", sk, NODE, 6, "agent-info", "{}", NOW + 60, 5,
+	  VERDICT_RUN, NULL },
+	{ "unknown command is rejected", sk, NODE, 5, "shell", "{}", NOW + 60,
+	  0, VERDICT_REJECT, "unknown_command" },
+	{ "args agent-info does not take", sk, NODE, 5, "agent-info",
+	  "{\"a\":1}", NOW + 60, 0, VERDICT_REJECT, "invalid_args" },
+	{ "service-status without a unit", sk, NODE, 5, "service-status",
+	  "{}", NOW + 60, 0, VERDICT_REJECT, "invalid_args" },
+	{ "journal-tail of 0 lines", sk, NODE, 5, "journal-tail",
+	  "{\"unit\":\"a.service\",\"lines\":0}", NOW + 60, 0,
+	  VERDICT_REJECT, "invalid_args" },
+	{ "journal-tail of 500 lines runs", sk, NODE, 5, "journal-tail",
+	  "{\"unit\":\"a.service\",\"lines\":500}", NOW + 60, 0,
+	  VERDICT_RUN, NULL },
+	{ "restart of a unit not listed", sk, NODE, 5, "service-restart",
+	  "{\"unit\":\"ssh.service\"}", NOW + 60, 0, VERDICT_REJECT,
+	  "unit_not_allowed" },
+	{ "restart of a listed unit runs", sk, NODE, 5, "service-restart",
+	  "{\"unit\":\"nginx.service\"}", NOW + 60, 0, VERDICT_RUN, NULL },
 	/* Expired, other node, old seq and unknown, but forged: signature. */
+	{ "signature is checked before anything else", sk2, OTHER, 1, "nope",
+	  "{}", NOW - 5, 9, VERDICT_REJECT, "bad_signature" },
+};
+
+static void
+each_rule_of_the_contract_in_turn(void **state)
+{
+	const struct rule_case *c;
+
 	(void)state;
-	expect(signed_cmd(sk2, OTHER, 1, "nope", "{}", NOW - 5), 9,
-	    VERDICT_REJECT, "bad_signature");
+	TL_FOREACH(c, rule_cases) {
+		expect_run(c->name, signed_cmd(c->key, c->node, c->seq,
+		    c->command, c->args, c->expires), c->last_seq, c->want,
+		    c->why, c->seq, c->command);
+	}
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(valid_command_runs),
-		cmocka_unit_test(bad_signature_is_rejected_with_id),
 		cmocka_unit_test(tampered_payload_is_rejected),
 		cmocka_unit_test(garbage_without_id_is_dropped),
-		cmocka_unit_test(other_node_is_rejected),
-		cmocka_unit_test(expired_is_rejected),
-		cmocka_unit_test(replayed_and_older_seq_are_rejected),
-		cmocka_unit_test(unknown_command_is_rejected),
-		cmocka_unit_test(bad_args_are_rejected),
-		cmocka_unit_test(restart_only_listed_units),
-		cmocka_unit_test(signature_is_checked_before_anything_else),
+		cmocka_unit_test(each_rule_of_the_contract_in_turn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -13,6 +13,7 @@
 #include "store.h"
 #include "policy.h"
 #include "fleet.h"
+#include "writer.h"
 #include "http.h"
 #include "dispatch.h"
 #include "scheduler.h"

@@ -4,7 +4,6 @@
  * re-approval, heartbeats written behind and surviving a restart, and the
  * rule that only a hash of each token is stored.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,99 +20,12 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "cc_all.h"
+#include "cc_testlib.h"
 #include "../../command-center/test_hooks.h"
 #include "log.h"
 #include "util.h"
 
 #define TOKEN_LEN	43	/* 32 random bytes, base64url without padding */
-
-struct fx {
-	char		 dir[256];
-	char		 db[300];
-	struct store	*st;
-	struct fleet	*fl;
-};
-
-static const struct thresholds thr = { 600, 48 * 3600 };
-
-static const char *
-tmp_base(void)
-{
-	if (access("/dev/shm", W_OK) == 0)
-		return "/dev/shm";
-	return getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-}
-
-static void
-open_fleet(struct fx *f)
-{
-	char err[256] = "";
-
-	f->st = store_open(f->db, err, sizeof(err));
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err);
-	f->fl = fleet_open(f->st, &thr, err, sizeof(err));
-	if (f->fl == NULL)
-		fail_msg("fleet_open: %s", err);
-}
-
-static void
-close_fleet(struct fx *f)
-{
-	fleet_close(f->fl);
-	f->fl = NULL;
-	store_close(f->st);
-	f->st = NULL;
-}
-
-static void
-restart(struct fx *f)
-{
-	close_fleet(f);
-	open_fleet(f);
-}
-
-static int
-setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/vm-fleet-XXXXXX", tmp_base());
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->db, sizeof(f->db), "%s/cc.db", f->dir);
-	*state = f;
-	open_fleet(f);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx	*f = *state;
-	DIR		*d;
-	struct dirent	*e;
-	char		 p[600];
-
-	close_fleet(f);
-	if ((d = opendir(f->dir)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
 
 /* An enrollment request with its own storage. */
 struct node {
@@ -136,13 +48,13 @@ node_init(struct node *n, const char *host)
 }
 
 static enum enroll_outcome
-enroll(struct fx *f, struct node *n, int secret_ok)
+enroll(struct cct_fx *f, struct node *n, int secret_ok)
 {
 	return fleet_enroll(f->fl, &n->er, secret_ok, n->token);
 }
 
 static void
-enroll_approved(struct fx *f, struct node *n, const char *host)
+enroll_approved(struct cct_fx *f, struct node *n, const char *host)
 {
 	node_init(n, host);
 	assert_int_equal(enroll(f, n, 1), ENROLL_APPROVED);
@@ -150,7 +62,7 @@ enroll_approved(struct fx *f, struct node *n, const char *host)
 }
 
 static enum node_status
-status_of(struct fx *f, const char *id)
+status_of(struct cct_fx *f, const char *id)
 {
 	struct node_view	 v;
 	char			*hb = NULL;
@@ -179,7 +91,7 @@ heartbeat_body(const char *id, const char *host, const char *cf,
 }
 
 static int
-send_heartbeat(struct fx *f, const char *id, const char *host,
+send_heartbeat(struct cct_fx *f, const char *id, const char *host,
     const char *cf, const char *svc_state)
 {
 	json_t		*root = heartbeat_body(id, host, cf, svc_state);
@@ -193,20 +105,6 @@ send_heartbeat(struct fx *f, const char *id, const char *host,
 	free(hb.json);	/* NULL when the fleet took it */
 	json_decref(root);
 	return rc;
-}
-
-/* Runs sql on the database through a second connection. */
-static void
-exec_direct(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
-	    SQLITE_OK);
-	sqlite3_busy_timeout(h, 10000);
-	if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
-	sqlite3_close(h);
 }
 
 static int
@@ -224,7 +122,7 @@ is_base64url(const char *s)
 static void
 enroll_with_secret_is_approved_with_43_char_token(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 
 	node_init(&n, "web-1");
@@ -238,7 +136,7 @@ enroll_with_secret_is_approved_with_43_char_token(void **state)
 static void
 enroll_tokens_are_distinct(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a, b;
 
 	enroll_approved(f, &a, "a");
@@ -249,7 +147,7 @@ enroll_tokens_are_distinct(void **state)
 static void
 enroll_without_secret_is_pending_without_token(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 
 	node_init(&n, "web-1");
@@ -264,7 +162,7 @@ enroll_without_secret_is_pending_without_token(void **state)
 static void
 enroll_again_when_approved_with_token_is_conflict(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n, again;
 	char		 first[64];
 
@@ -282,7 +180,7 @@ enroll_again_when_approved_with_token_is_conflict(void **state)
 }
 
 struct enroller {
-	struct fx		*f;
+	struct cct_fx		*f;
 	struct node		 n;
 	enum enroll_outcome	 out;
 };
@@ -311,7 +209,7 @@ struct held {
  * asserted after the joins (a failure must not leave threads waiting).
  */
 static void
-held_commit(struct fx *f, void *(*first)(void *), void *a1,
+held_commit(struct cct_fx *f, void *(*first)(void *), void *a1,
     void *(*second)(void *), void *a2, const struct node *o, struct held *w)
 {
 	pthread_t	 t1, t2;
@@ -320,9 +218,7 @@ held_commit(struct fx *f, void *(*first)(void *), void *a1,
 	int		 waited = 0;
 
 	memset(w, 0, sizeof(*w));
-	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READWRITE,
-	    NULL), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);	/* the fleet's writer may be flushing */
+	h = cct_db_open(f);	/* waits while the fleet flushes */
 	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	assert_int_equal(pthread_create(&t1, NULL, first, a1), 0);
@@ -359,7 +255,7 @@ held_commit(struct fx *f, void *(*first)(void *), void *a1,
 static void
 enroll_commits_without_holding_the_fleet(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 a;
 	struct enroller		 e1, e2;
 	struct held		 w;
@@ -376,13 +272,13 @@ enroll_commits_without_holding_the_fleet(void **state)
 	assert_int_equal(e2.out, ENROLL_CONFLICT);
 	assert_int_equal(e2.n.token[0], '\0');
 	assert_int_equal(fleet_auth(f->fl, e1.n.id, e1.n.token), AUTH_OK);
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(status_of(f, e1.n.id), NODE_APPROVED);
 	assert_int_equal(fleet_auth(f->fl, e1.n.id, e1.n.token), AUTH_OK);
 }
 
 struct status_setter {
-	struct fx		*f;
+	struct cct_fx		*f;
 	const char		*id;
 	enum node_status	 st;
 	int			 rc;
@@ -406,7 +302,7 @@ setter_main(void *arg)
 static void
 revoke_commits_without_holding_the_fleet(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 a, b;
 	struct status_setter	 rv;
 	struct enroller		 e;
@@ -429,7 +325,7 @@ revoke_commits_without_holding_the_fleet(void **state)
 	assert_int_equal(e.n.token[0], '\0');
 	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
 	assert_int_equal(fleet_auth(f->fl, b.id, b.token), AUTH_OK);
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(status_of(f, a.id), NODE_REVOKED);
 	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
 }
@@ -437,7 +333,7 @@ revoke_commits_without_holding_the_fleet(void **state)
 static void
 enroll_again_when_pending_stays_pending(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 
 	node_init(&n, "web-1");
@@ -450,7 +346,7 @@ enroll_again_when_pending_stays_pending(void **state)
 static void
 enroll_pending_then_with_secret_is_approved(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 
 	node_init(&n, "web-1");
@@ -463,7 +359,7 @@ enroll_pending_then_with_secret_is_approved(void **state)
 static void
 operator_approval_of_pending_node_gives_token_on_next_enroll(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 
 	node_init(&n, "web-1");
@@ -479,7 +375,7 @@ operator_approval_of_pending_node_gives_token_on_next_enroll(void **state)
 
 /* n enrolled pending with key; *imp: the same node_id with key imp_key. */
 static void
-pending_with_impostor(struct fx *f, struct node *n, char *key,
+pending_with_impostor(struct cct_fx *f, struct node *n, char *key,
     struct node *imp, char *imp_key)
 {
 	node_init(n, "web-1");
@@ -494,7 +390,7 @@ pending_with_impostor(struct fx *f, struct node *n, char *key,
 static void
 pending_node_token_goes_only_to_its_enroll_key(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n, impostor;
 	char		 key[] = "a23456789012345678901234567890123456789012K";
 	char		 other[] = "b23456789012345678901234567890123456789012K";
@@ -503,7 +399,7 @@ pending_node_token_goes_only_to_its_enroll_key(void **state)
 	pending_with_impostor(f, &n, key, &impostor, other);
 	assert_int_equal(enroll(f, &impostor, 0), ENROLL_PENDING);
 	/* The key is stored: it holds across a restart. */
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_APPROVED), 0);
 	impostor.er.enroll_key = NULL;
 	assert_int_equal(enroll(f, &impostor, 0), ENROLL_KEY_MISMATCH);
@@ -525,7 +421,7 @@ pending_node_token_goes_only_to_its_enroll_key(void **state)
 static void
 pending_with_secret_needs_the_same_enroll_key(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n, impostor;
 	char		 key[] = "c23456789012345678901234567890123456789012K";
 
@@ -538,7 +434,7 @@ pending_with_secret_needs_the_same_enroll_key(void **state)
 static void
 node_first_enrolled_without_key_is_not_bound(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 	char		 key[] = "d23456789012345678901234567890123456789012K";
 
@@ -555,7 +451,7 @@ node_first_enrolled_without_key_is_not_bound(void **state)
 static void
 auth_right_token_is_ok(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 	char		 copy[64];
 
@@ -568,7 +464,7 @@ auth_right_token_is_ok(void **state)
 static void
 auth_wrong_null_or_empty_token_is_unauthorized(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 	char		 bad[64];
 
@@ -589,7 +485,7 @@ auth_wrong_null_or_empty_token_is_unauthorized(void **state)
 static void
 auth_overlong_token_is_unauthorized(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 	char		*big;
 
@@ -607,34 +503,6 @@ auth_overlong_token_is_unauthorized(void **state)
 	free(big);
 }
 
-static int
-sign_stub(struct cmd_new *c, void *arg)
-{
-	(void)arg;
-	c->payload = strdup("cGF5bG9hZA==");
-	c->signature = strdup("c2ln");
-	return c->payload && c->signature ? 0 : -1;
-}
-
-/* Queues a command for node_id in the store (which tells the fleet). */
-static void
-queue_in_store(struct fx *f, const char *node_id)
-{
-	struct cmd_new c;
-
-	memset(&c, 0, sizeof(c));
-	uuid_generate(c.command_id);
-	c.node_id = node_id;
-	c.command = "agent-info";
-	c.args = "{}";
-	c.queued_by = "test";
-	c.queued_at = time(NULL);
-	c.expires_at = c.queued_at + 600;
-	assert_int_equal(store_command_queue(f->st, &c, sign_stub, NULL), 0);
-	free(c.payload);
-	free(c.signature);
-}
-
 /*
  * The handler's heartbeat: the token's hash checked and the heartbeat
  * recorded under one take of the lock; a refused token records nothing.
@@ -642,7 +510,7 @@ queue_in_store(struct fx *f, const char *node_id)
 static void
 heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 a, b;
 	struct heartbeat	 hb;
 	struct node_view	 v;
@@ -657,8 +525,10 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 	assert_int_equal(fleet_token_known(f->fl, b.token, thb), 1);
 	assert_int_equal(fleet_auth_hash(f->fl, a.id, tha), AUTH_OK);
 	assert_int_equal(fleet_auth_hash(f->fl, a.id, thb), AUTH_FORBIDDEN);
-	queue_in_store(f, a.id);
-	queue_in_store(f, a.id);
+	/* Two commands queued in the store, which tells the fleet. */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(cct_queue(f->st, NULL, a.id, time(NULL),
+		    time(NULL) + 600), 0);
 	assert_int_equal(fleet_pending(f->fl, a.id), 2);
 	assert_int_equal(fleet_pending(f->fl, b.id), 0);
 
@@ -701,7 +571,7 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 static void
 auth_token_of_node_a_for_node_b_is_forbidden(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a, b;
 
 	enroll_approved(f, &a, "a");
@@ -715,7 +585,7 @@ auth_token_of_node_a_for_node_b_is_forbidden(void **state)
 static void
 auth_token_for_unknown_or_pending_node_is_not_ok(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a, p;
 	char		 unknown[UUID_STRLEN + 1];
 
@@ -733,7 +603,7 @@ auth_token_for_unknown_or_pending_node_is_not_ok(void **state)
 static void
 revoke_makes_token_unauthorized_at_once(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a, b;
 
 	enroll_approved(f, &a, "a");
@@ -749,7 +619,7 @@ revoke_makes_token_unauthorized_at_once(void **state)
 static void
 enroll_after_revoke_is_revoked(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a;
 
 	enroll_approved(f, &a, "a");
@@ -767,7 +637,7 @@ enroll_after_revoke_is_revoked(void **state)
 static void
 deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 a, b, c;
 	struct fleet_counts	 cnt;
 	struct fleet_summary	 sum;
@@ -800,7 +670,7 @@ deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 	assert_int_equal(sum.by_status[NODE_APPROVED], 1);
 	assert_int_equal(sum.by_status[NODE_PENDING], 0);
 	/* After a restart: still gone, its id still taken. */
-	restart(f);
+	cct_reopen(f);
 	v = fleet_page(f->fl, time(NULL), -1, NULL, 0, 10, &n, &cnt);
 	assert_int_equal(n, 1);
 	assert_int_equal(cnt.total, 1);
@@ -815,7 +685,7 @@ deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 static void
 pending_nodes_are_capped_and_rate_limited(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n[6];
 	size_t		 max;
 
@@ -846,7 +716,7 @@ pending_nodes_are_capped_and_rate_limited(void **state)
 static void
 reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a;
 	char		 old[64];
 
@@ -861,7 +731,7 @@ reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
 	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
 	assert_int_equal(fleet_auth(f->fl, a.id, old), AUTH_UNAUTHORIZED);
 	/* And after a restart too. */
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
 	assert_int_equal(fleet_auth(f->fl, a.id, old), AUTH_UNAUTHORIZED);
 }
@@ -869,7 +739,7 @@ reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
 static void
 revoke_and_reapprove_many_times(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a, other;
 	char		 prev[64];
 
@@ -893,7 +763,7 @@ revoke_and_reapprove_many_times(void **state)
 static void
 set_status_unknown_node_is_minus_two(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	char		 id[UUID_STRLEN + 1];
 
 	uuid_generate(id);
@@ -904,7 +774,7 @@ set_status_unknown_node_is_minus_two(void **state)
 static void
 set_status_to_same_status_keeps_token(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a;
 
 	enroll_approved(f, &a, "a");
@@ -915,12 +785,12 @@ set_status_to_same_status_keeps_token(void **state)
 static void
 revocation_survives_restart(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a;
 
 	enroll_approved(f, &a, "a");
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(status_of(f, a.id), NODE_REVOKED);
 	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
 	assert_int_equal(enroll(f, &a, 1), ENROLL_REVOKED);
@@ -931,7 +801,7 @@ revocation_survives_restart(void **state)
 static void
 heartbeat_for_unknown_node_is_rejected(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	char			 id[UUID_STRLEN + 1];
 	struct node_view	 v;
 	char			*hb = NULL;
@@ -946,7 +816,7 @@ heartbeat_for_unknown_node_is_rejected(void **state)
 static void
 heartbeat_updates_view_and_attention(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 a;
 	struct node_view	 v;
 	char			*hb = NULL;
@@ -989,7 +859,7 @@ heartbeat_updates_view_and_attention(void **state)
 static void
 heartbeats_flush_and_survive_restart(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 a, b;
 	struct node_view	 v;
 	char			*hb = NULL;
@@ -1001,7 +871,7 @@ heartbeats_flush_and_survive_restart(void **state)
 	assert_int_equal(send_heartbeat(f, a.id, "web-1b", "down", "inactive"),
 	    0);
 	fleet_flush(f->fl);
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &hb), 0);
 	assert_int_equal(v.status, NODE_APPROVED);
 	assert_string_equal(v.hostname, "web-1b");
@@ -1026,14 +896,14 @@ heartbeats_flush_and_survive_restart(void **state)
 static void
 heartbeat_survives_close_without_explicit_flush(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a;
 	char		*hb = NULL;
 
 	enroll_approved(f, &a, "web-1");
 	assert_int_equal(send_heartbeat(f, a.id, "last-words", "up", "active"),
 	    0);
-	restart(f);	/* fleet_close flushes */
+	cct_reopen(f);	/* fleet_close flushes */
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL),
 	    &(struct node_view){0}, &hb), 0);
 	assert_non_null(hb);
@@ -1044,7 +914,7 @@ heartbeat_survives_close_without_explicit_flush(void **state)
 static void
 only_the_latest_heartbeat_is_kept(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a;
 	char		 host[32];
 	char		*hb = NULL;
@@ -1057,7 +927,7 @@ only_the_latest_heartbeat_is_kept(void **state)
 		if (i % 10 == 0)
 			fleet_flush(f->fl);
 	}
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL),
 	    &(struct node_view){0}, &hb), 0);
 	assert_non_null(strstr(hb, "\"host-99\""));
@@ -1069,7 +939,7 @@ only_the_latest_heartbeat_is_kept(void **state)
 static void
 token_is_stored_only_as_32_byte_hash(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 a;
 	sqlite3		*h = NULL;
 	sqlite3_stmt	*st = NULL;
@@ -1080,8 +950,7 @@ token_is_stored_only_as_32_byte_hash(void **state)
 	const char	*files[] = { "", "-wal" };
 
 	enroll_approved(f, &a, "web-1");
-	assert_int_equal(sqlite3_open_v2(f->db, &h, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
+	h = cct_db_open(f);
 	assert_int_equal(sqlite3_prepare_v2(h, "SELECT typeof(token_hash), "
 	    "token_hash FROM nodes WHERE node_id = ?1", -1, &st, NULL),
 	    SQLITE_OK);
@@ -1096,19 +965,19 @@ token_is_stored_only_as_32_byte_hash(void **state)
 	sqlite3_close(h);
 	/* Nowhere in the database files either, not even in part. */
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s%s", f->db, files[i]);
+		snprintf(path, sizeof(path), "%s%s", f->db.path, files[i]);
 		if ((data = file_read(path, 64 << 20, &len)) == NULL)
 			continue;
 		assert_null(memmem(data, len, a.token, TOKEN_LEN));
 		assert_null(memmem(data, len, a.token, 16));
 		free(data);
 	}
-	close_fleet(f);
-	data = file_read(f->db, 64 << 20, &len);
+	cct_close(f);
+	data = file_read(f->db.path, 64 << 20, &len);
 	assert_non_null(data);
 	assert_null(memmem(data, len, a.token, 16));
 	free(data);
-	open_fleet(f);
+	cct_open(f, &cct_thr);
 	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_OK);
 }
 
@@ -1119,7 +988,7 @@ token_is_stored_only_as_32_byte_hash(void **state)
 static void
 many_nodes_all_authenticate(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	*n = calloc(MANY, sizeof(*n));
 	struct node_view *v;
 	size_t		 count = 0;
@@ -1152,7 +1021,7 @@ many_nodes_all_authenticate(void **state)
 	for (size_t i = 0; i < MANY; i++)
 		assert_int_equal(send_heartbeat(f, n[i].id, n[i].host, "up",
 		    "active"), 0);
-	restart(f);
+	cct_reopen(f);
 	v = fleet_list(f->fl, time(NULL), &count, NULL);
 	assert_non_null(v);
 	assert_int_equal(count, MANY);
@@ -1177,7 +1046,7 @@ many_nodes_all_authenticate(void **state)
 /* ---- concurrency ------------------------------------------------------------------------ */
 
 struct worker {
-	struct fx	*f;
+	struct cct_fx	*f;
 	struct node	*n;
 	size_t		 count;
 	int		 failures;
@@ -1205,7 +1074,7 @@ static void
 concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 {
 	enum { THREADS = 4, PER = 300 };
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct worker	 w[THREADS];
 	pthread_t	 t[THREADS];
 	size_t		 count = 0;
@@ -1224,7 +1093,7 @@ concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 		pthread_join(t[i], NULL);
 		assert_int_equal(w[i].failures, 0);
 	}
-	restart(f);
+	cct_reopen(f);
 	v = fleet_list(f->fl, time(NULL), &count, NULL);
 	assert_int_equal(count, THREADS * PER);
 	for (size_t i = 0; i < count; i++)
@@ -1243,11 +1112,11 @@ concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 static void
 enroll_fails_cleanly_when_store_insert_fails(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 	char		 zero[64];
 
-	exec_direct(f->db, "CREATE TRIGGER no_insert BEFORE INSERT ON nodes "
+	cct_db_exec(f, "CREATE TRIGGER no_insert BEFORE INSERT ON nodes "
 	    "BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 	node_init(&n, "web-1");
 	memset(n.token, 'x', sizeof(n.token));
@@ -1262,7 +1131,7 @@ enroll_fails_cleanly_when_store_insert_fails(void **state)
 		assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb),
 		    -1);
 	}
-	exec_direct(f->db, "DROP TRIGGER no_insert");
+	cct_db_exec(f, "DROP TRIGGER no_insert");
 	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
 	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
 }
@@ -1270,17 +1139,17 @@ enroll_fails_cleanly_when_store_insert_fails(void **state)
 static void
 revoke_fails_cleanly_when_store_update_fails(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 
 	enroll_approved(f, &n, "web-1");
-	exec_direct(f->db, "CREATE TRIGGER no_status BEFORE UPDATE OF status "
+	cct_db_exec(f, "CREATE TRIGGER no_status BEFORE UPDATE OF status "
 	    "ON nodes BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_REVOKED), -1);
 	/* Memory agrees with the store: still approved, token still valid. */
 	assert_int_equal(status_of(f, n.id), NODE_APPROVED);
 	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
-	exec_direct(f->db, "DROP TRIGGER no_status");
+	cct_db_exec(f, "DROP TRIGGER no_status");
 	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_REVOKED), 0);
 	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_UNAUTHORIZED);
 }
@@ -1288,13 +1157,13 @@ revoke_fails_cleanly_when_store_update_fails(void **state)
 static void
 heartbeat_flush_failure_is_retried(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 	char		*hb = NULL;
 	struct node_view v;
 
 	enroll_approved(f, &n, "web-1");
-	exec_direct(f->db, "CREATE TRIGGER no_hb BEFORE INSERT "
+	cct_db_exec(f, "CREATE TRIGGER no_hb BEFORE INSERT "
 	    "ON heartbeat_chunks BEGIN SELECT RAISE(ABORT, 'refused by test'); "
 	    "END");
 	assert_int_equal(send_heartbeat(f, n.id, "retried", "up", "active"), 0);
@@ -1305,8 +1174,8 @@ heartbeat_flush_failure_is_retried(void **state)
 	assert_non_null(strstr(hb, "\"retried\""));
 	free(hb);
 	hb = NULL;
-	exec_direct(f->db, "DROP TRIGGER no_hb");
-	restart(f);
+	cct_db_exec(f, "DROP TRIGGER no_hb");
+	cct_reopen(f);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_non_null(hb);
 	assert_non_null(strstr(hb, "\"retried\""));
@@ -1319,7 +1188,7 @@ heartbeat_flush_failure_is_retried(void **state)
  * log, behind the fleet's back: the number of chunks changed.
  */
 static int
-rewrite_chunks(struct fx *f, const char *from, const char *to)
+rewrite_chunks(struct cct_fx *f, const char *from, const char *to)
 {
 	sqlite3		*h;
 	sqlite3_stmt	*get, *put;
@@ -1327,8 +1196,7 @@ rewrite_chunks(struct fx *f, const char *from, const char *to)
 	int		 changed = 0;
 
 	assert_int_equal(strlen(to), len);
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 10000);
+	h = cct_db_open(f);
 	assert_int_equal(sqlite3_prepare_v2(h, "SELECT seq, data FROM "
 	    "heartbeat_chunks", -1, &get, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(h, "UPDATE heartbeat_chunks SET "
@@ -1356,7 +1224,7 @@ rewrite_chunks(struct fx *f, const char *from, const char *to)
 }
 
 static int
-send_uptime(struct fx *f, const char *id, json_int_t up)
+send_uptime(struct cct_fx *f, const char *id, json_int_t up)
 {
 	json_t		*root = heartbeat_body(id, "web-1", "up", "active");
 	struct heartbeat hb;
@@ -1387,7 +1255,7 @@ uptime_of(const char *json)
 static void
 written_heartbeat_is_read_from_the_store(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 n;
 	struct node_view	 v, *all;
 	char			*hb = NULL, **hbs = NULL;
@@ -1423,7 +1291,7 @@ written_heartbeat_is_read_from_the_store(void **state)
 }
 
 struct order_fx {
-	struct fx	*f;
+	struct cct_fx	*f;
 	const char	*id;
 	_Atomic int	 stop;
 	json_int_t	 sent;		/* by the sender, read after join */
@@ -1489,7 +1357,7 @@ order_reader(void *arg)
 static void
 readers_never_see_an_older_heartbeat_while_flushing(void **state)
 {
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	 n;
 	struct order_fx	 o;
 	pthread_t	 t[3];
@@ -1510,34 +1378,18 @@ readers_never_see_an_older_heartbeat_while_flushing(void **state)
 	assert_true(o.reads > 0);
 	assert_int_equal(o.backwards, 0);
 	fleet_flush(f->fl);
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_int_equal(uptime_of(hb), 3000);
 	free(hb);
 }
 
-/* The integer sql answers, read through a second connection. */
-static int
-query_int(struct fx *f, const char *sql)
-{
-	sqlite3		*h;
-	sqlite3_stmt	*st;
-	int		 n = -1;
-
-	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
-}
-
 /* Heartbeats in the log now. */
 static int
-log_rows(struct fx *f)
+log_rows(struct cct_fx *f)
 {
-	return query_int(f, "SELECT coalesce(sum(n), 0) FROM heartbeat_chunks");
+	return (int)cct_db_int(f,
+	    "SELECT coalesce(sum(n), 0) FROM heartbeat_chunks");
 }
 
 /*
@@ -1550,7 +1402,7 @@ log_rows(struct fx *f)
 static void
 heartbeat_log_is_folded_past_its_limit(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	enum { NODES = 50, ROUNDS = 300, QUIET_AFTER = 20 };
 	struct node		*n = calloc(NODES, sizeof(*n));
 	struct node_view	 v;
@@ -1588,9 +1440,9 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM nodes WHERE "
 		    "json_extract(heartbeat, '$.uptime_secs') = %d",
 		    QUIET_AFTER);
-		assert_int_equal(query_int(f, sql), NODES / 5);
+		assert_int_equal(cct_db_int(f, sql), NODES / 5);
 	}
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(log_rows(f), 0);	/* a clean stop folds it all */
 	for (int i = 0; i < NODES; i++) {
 		hb = NULL;
@@ -1611,7 +1463,7 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 static void
 heartbeat_log_is_replayed_at_start(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 a;
 	struct node_view	 v;
 	struct store		*st;
@@ -1624,10 +1476,10 @@ heartbeat_log_is_replayed_at_start(void **state)
 
 	enroll_approved(f, &a, "web-1");
 	assert_int_equal(send_heartbeat(f, a.id, "web-1", "up", "active"), 0);
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(log_rows(f), 0);
 	/* What a crash leaves: heartbeats the fleet never folded. */
-	close_fleet(f);
+	cct_close(f);
 	memset(w, 0, sizeof(w));
 	for (int i = 0; i < 3; i++) {
 		snprintf(w[i].node_id, sizeof(w[i].node_id), "%s", i < 2 ? a.id :
@@ -1639,11 +1491,11 @@ heartbeat_log_is_replayed_at_start(void **state)
 		w[i].cloudflare = i == 1 ? 2 : 1;
 		w[i].services_down = i == 1;
 	}
-	st = store_open(f->db, err, sizeof(err));
+	st = store_open(f->db.path, err, sizeof(err));
 	assert_non_null(st);
 	assert_int_equal(store_heartbeats(st, w, 3), 0);
 	store_close(st);
-	open_fleet(f);
+	cct_open(f, &cct_thr);
 	assert_int_equal(log_rows(f), 3);
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &hb), 0);
 	assert_string_equal(v.hostname, "web-1-crashed");
@@ -1653,7 +1505,7 @@ heartbeat_log_is_replayed_at_start(void **state)
 	assert_int_equal(uptime_of(hb), 6);
 	free(hb);
 	assert_int_equal(fleet_size(f->fl), 1);	/* the ghost's: no node */
-	restart(f);
+	cct_reopen(f);
 	assert_int_equal(log_rows(f), 0);
 	hb = NULL;
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &hb), 0);
@@ -1667,7 +1519,7 @@ heartbeat_log_is_replayed_at_start(void **state)
 static void
 fleet_get_unknown_is_minus_one_and_list_empty_fleet(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node_view	 v, *all;
 	char			*hb = (char *)1;
 	char			**hbs = NULL;
@@ -1687,7 +1539,7 @@ fleet_get_unknown_is_minus_one_and_list_empty_fleet(void **state)
 static void
 fleet_list_copies_heartbeats(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct node		 a, b;
 	struct node_view	*all;
 	char			**hbs = NULL;
@@ -1746,7 +1598,7 @@ ref_match(const struct node_view *v, int level, const char *q)
  * (fleet_list, attention computed afresh at now) filtered and sorted here.
  */
 static void
-check_pages(struct fx *f, int64_t now, int level, const char *q, size_t per)
+check_pages(struct cct_fx *f, int64_t now, int level, const char *q, size_t per)
 {
 	struct node_view	*all, *ref, *pg;
 	struct fleet_counts	 c;
@@ -1782,7 +1634,7 @@ check_pages(struct fx *f, int64_t now, int level, const char *q, size_t per)
 }
 
 static void
-check_all_pages(struct fx *f, int64_t now)
+check_all_pages(struct cct_fx *f, int64_t now)
 {
 	check_pages(f, now, -1, NULL, 37);
 	for (int l = LEVEL_GREEN; l <= LEVEL_RED; l++)
@@ -1795,7 +1647,7 @@ static void
 dashboard_page_keeps_order_and_counts(void **state)
 {
 	enum { N = 300, STEPS = 3000 };
-	struct fx	*f = *state;
+	struct cct_fx	*f = *state;
 	struct node	*n = calloc(N, sizeof(*n));
 	static const char *const hosts[] = { "alpha", "host-1", "host-2",
 	    "zulu", "host-12" };
@@ -1844,10 +1696,10 @@ dashboard_page_keeps_order_and_counts(void **state)
 			check_all_pages(f, time(NULL));
 	}
 	/* Time alone: the heartbeats go stale, then the scans. */
-	check_all_pages(f, time(NULL) + thr.heartbeat_stale_secs + 1);
-	check_all_pages(f, time(NULL) + thr.scan_stale_secs + 1);
+	check_all_pages(f, time(NULL) + cct_thr.heartbeat_stale_secs + 1);
+	check_all_pages(f, time(NULL) + cct_thr.scan_stale_secs + 1);
 	/* A restart sorts the loaded fleet once. */
-	restart(f);
+	cct_reopen(f);
 	check_all_pages(f, time(NULL));
 	free(n);
 }
@@ -1855,7 +1707,7 @@ dashboard_page_keeps_order_and_counts(void **state)
 int
 main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, cct_setup_fleet, cct_teardown)
 	const struct CMUnitTest tests[] = {
 		T(enroll_with_secret_is_approved_with_43_char_token),
 		T(enroll_tokens_are_distinct),

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cc_all.h"
+#include "testlib.h"
 
 #define NOW	1800000000LL
 #define ID_A	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
@@ -26,28 +27,6 @@
 #define EVIL_HTML "&quot;&gt;&lt;script&gt;x&lt;/script&gt;&amp;&#39;"
 #define EVIL_URL "%22%3E%3Cscript%3Ex%3C%2Fscript%3E%26%27"
 
-static char *
-done(struct buf *b)
-{
-	size_t	 len;
-	char	*s;
-
-	assert_false(buf_failed(b));
-	s = buf_take(b, &len);
-	assert_non_null(s);
-	return s;
-}
-
-static size_t
-count(const char *s, const char *what)
-{
-	size_t n = 0;
-
-	for (const char *p = s; (p = strstr(p, what)) != NULL; p++)
-		n++;
-	return n;
-}
-
 /*
  * No part of EVIL came through raw (the page itself loads htmx with a
  * <script src>, so look for EVIL's own pieces).
@@ -55,59 +34,52 @@ count(const char *s, const char *what)
 static void
 assert_no_raw(const char *s)
 {
-	assert_null(strstr(s, "<script>"));
-	assert_null(strstr(s, "x</script>"));
-	assert_null(strstr(s, "\"><script>"));
-	assert_null(strstr(s, "&'"));
+	static const char *const raw[] = {
+		"<script>", "x</script>", "\"><script>", "&'",
+	};
+
+	TL_EXPECT_NONE(s, raw);
+}
+
+static char *
+row_html(const struct cmd_row *c)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	html_command_row(&b, c, NOW);
+	return tl_take(&b);
 }
 
 static void
 command_row_escapes_every_string(void **state)
 {
-	struct cmd_row	 c;
-	struct buf	 b;
-	char		*s;
+	struct cmd_row	 c = { .command_id = EVIL, .command = EVIL,
+	    .args = EVIL, .queued_by = EVIL, .queued_at = NOW - 60,
+	    .status = EVIL, .output = EVIL };
+	char		*s = row_html(&c);
 
 	(void)state;
-	memset(&c, 0, sizeof(c));
-	c.command_id = EVIL;
-	c.command = EVIL;
-	c.args = EVIL;
-	c.queued_by = EVIL;
-	c.queued_at = NOW - 60;
-	c.status = EVIL;
-	c.output = EVIL;
-	buf_init(&b, 1 << 16);
-	html_command_row(&b, &c, NOW);
-	s = done(&b);
 	assert_no_raw(s);
 	/*
 	 * The id attribute, the command (twice: its cell and the output's
 	 * label), args, who, status and output.
 	 */
 	assert_non_null(strstr(s, "<tr id=\"cmd-" EVIL_HTML "\">"));
-	assert_int_equal(count(s, EVIL_HTML), 7);
+	assert_int_equal(tl_count(s, EVIL_HTML), 7);
 	free(s);
 }
 
 static void
 command_row_of_a_plain_command_is_unchanged(void **state)
 {
-	struct cmd_row	 c;
-	struct buf	 b;
-	char		*s;
+	struct cmd_row	 c = { .command_id = ID_A,
+	    .command = "service-status", .args = "{\"unit\":\"a.service\"}",
+	    .queued_by = "ops@example.com", .queued_at = NOW - 60,
+	    .status = "ok" };
+	char		*s = row_html(&c);
 
 	(void)state;
-	memset(&c, 0, sizeof(c));
-	c.command_id = ID_A;
-	c.command = "service-status";
-	c.args = "{\"unit\":\"a.service\"}";
-	c.queued_by = "ops@example.com";
-	c.queued_at = NOW - 60;
-	c.status = "ok";
-	buf_init(&b, 1 << 16);
-	html_command_row(&b, &c, NOW);
-	s = done(&b);
 	assert_non_null(strstr(s, "<tr id=\"cmd-" ID_A "\"><td><strong>"
 	    "service-status</strong> <code>{&quot;unit&quot;:&quot;a.service"
 	    "&quot;}</code>"));
@@ -115,25 +87,32 @@ command_row_of_a_plain_command_is_unchanged(void **state)
 	free(s);
 }
 
+/* f under a heading per severity, group the heading before it. */
+static char *
+finding_html(const struct finding *f, char group[16])
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	html_finding(&b, f, group);
+	return tl_take(&b);
+}
+
 static void
 finding_escapes_severity_in_its_heading_id_and_every_text(void **state)
 {
 	struct finding	 f = { EVIL, "\"><b>x&'", EVIL, EVIL, EVIL };
-	struct buf	 b;
 	char		 group[16] = "";
-	char		*s;
+	char		*s = finding_html(&f, group);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	html_finding(&b, &f, group);
-	s = done(&b);
 	assert_no_raw(s);
 	assert_null(strstr(s, "<b>"));
 	/* The heading's id (where attention links) and its text. */
 	assert_non_null(strstr(s, "<h3 id=\"&quot;&gt;&lt;b&gt;x&amp;&#39;"
 	    "_findings\" class=\"muted\">&quot;&gt;&lt;b&gt;x&amp;&#39;</h3>"));
 	/* id, title, detail and remediation. */
-	assert_int_equal(count(s, EVIL_HTML), 4);
+	assert_int_equal(tl_count(s, EVIL_HTML), 4);
 	free(s);
 }
 
@@ -142,50 +121,49 @@ finding_heading_of_a_known_severity_is_unchanged(void **state)
 {
 	struct finding	 f = { "ssh.permit_root_login", "critical", "Root",
 	    "sshd_config:3", NULL };
-	struct buf	 b;
 	char		 group[16] = "";
-	char		*s;
+	char		*s = finding_html(&f, group);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	html_finding(&b, &f, group);
-	s = done(&b);
 	assert_non_null(strstr(s, "<h3 id=\"critical_findings\" "
 	    "class=\"red\">critical</h3>"));
 	assert_string_equal(group, "critical");
 	free(s);
 }
 
+static char *
+audit_html(const struct audit_rec *a)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	html_audit_row(&b, 7, a, NULL);
+	return tl_take(&b);
+}
+
 static void
 audit_row_escapes_a_target_that_is_not_a_node_id(void **state)
 {
-	struct audit_rec a = { NOW, EVIL, EVIL, EVIL, EVIL, EVIL, EVIL };
-	struct buf	 b;
-	char		*s;
+	struct audit_rec	 a = { NOW, EVIL, EVIL, EVIL, EVIL, EVIL,
+	    EVIL };
+	char			*s = audit_html(&a);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	html_audit_row(&b, 7, &a, NULL);
-	s = done(&b);
 	assert_no_raw(s);
 	assert_null(strstr(s, "<a href"));
 	/* who, peer, action, target, detail, result. */
-	assert_int_equal(count(s, EVIL_HTML), 6);
+	assert_int_equal(tl_count(s, EVIL_HTML), 6);
 	free(s);
 }
 
 static void
 audit_row_links_a_node_id_target(void **state)
 {
-	struct audit_rec a = { NOW, "ops", "127.0.0.1", "approve", ID_A, "",
-	    "ok" };
-	struct buf	 b;
-	char		*s;
+	struct audit_rec	 a = { NOW, "ops", "127.0.0.1", "approve", ID_A,
+	    "", "ok" };
+	char			*s = audit_html(&a);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	html_audit_row(&b, 7, &a, NULL);
-	s = done(&b);
 	assert_non_null(strstr(s, "<a href=\"/nodes/" ID_A "\">" ID_A "</a>"));
 	assert_non_null(strstr(s, "<td class=\"green\">ok</td>"));
 	free(s);
@@ -202,7 +180,7 @@ audit_page_frame_prints_no_value_raw(void **state)
 	buf_init(&b, 1 << 16);
 	html_audit_begin(&b, &flt);
 	html_audit_end(&b, 0, 42, &flt);
-	s = done(&b);
+	s = tl_take(&b);
 	assert_non_null(strstr(s, "<title>Audit log · VaultMesh</title>"));
 	assert_null(strstr(s, "<script>"));
 	assert_non_null(strstr(s, "href=\"/audit?action=queue%22%3E%3Cscript%3E"
@@ -253,7 +231,7 @@ dashboard_escapes_node_id_strings_search_and_range(void **state)
 	for (int part = PART_PAGE; part <= PART_ALL; part++) {
 		buf_init(&b, 1 << 20);
 		assert_int_equal(html_dash(&b, &d, (enum page_part)part), 0);
-		s = done(&b);
+		s = tl_take(&b);
 		assert_no_raw(s);
 		/* The host's link and the reason's link: one path segment. */
 		assert_non_null(strstr(s, "<a href=\"/nodes/" EVIL_URL "\">"
@@ -300,7 +278,7 @@ node_page_escapes_node_id_in_every_link_and_form(void **state)
 	p.commands = "";
 	buf_init(&b, 1 << 20);
 	assert_int_equal(html_node(&b, &p, PART_PAGE), 0);
-	s = done(&b);
+	s = tl_take(&b);
 	assert_no_raw(s);
 	assert_non_null(strstr(s, "hx-get=\"/nodes/" EVIL_URL
 	    "?fragment=live\""));
@@ -320,7 +298,7 @@ node_page_escapes_node_id_in_every_link_and_form(void **state)
 	p.allowed = ~0u;
 	buf_init(&b, 1 << 20);
 	assert_int_equal(html_node(&b, &p, PART_ALL), 0);
-	s = done(&b);
+	s = tl_take(&b);
 	assert_no_raw(s);
 	assert_non_null(strstr(s, "action=\"/nodes/" EVIL_URL "/commands\" "
 	    "hx-post=\"/nodes/" EVIL_URL "/commands\""));
@@ -339,7 +317,7 @@ json_node_keeps_the_document_valid_whatever_the_node_id(void **state)
 	evil_view(&v);
 	buf_init(&b, 1 << 16);
 	assert_int_equal(json_node(&b, &v, NULL), 0);
-	s = done(&b);
+	s = tl_take(&b);
 	doc = json_loads(s, 0, NULL);
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "node_id")),

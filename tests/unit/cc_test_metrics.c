@@ -18,61 +18,33 @@
 
 #include <cmocka.h>
 
-#include "cc_all.h"
+#include "cc_testlib.h"
 #include "log.h"
 
 #define DISPATCH	"vaultmesh_dispatch_delay_seconds"
 #define STORE		"vaultmesh_store_write_seconds"
 #define NBUCKETS	9	/* finite buckets of each histogram */
 
-struct fx {
-	char		 dir[256];
-	char		 db[300];
-};
-
-static const struct thresholds thr = { 600, 48 * 3600 };
-
 /* metrics_render() reads the fleet and the store through app. */
 static int
 setup(void **state)
 {
-	struct fx	*f = calloc(1, sizeof(*f));
-	char		 err[256] = "";
+	struct cct_fx *f;
 
-	if (f == NULL)
+	if (cct_setup_fleet(state) == -1)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/vm-metrics-XXXXXX",
-	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/cc.db", f->dir);
-	if ((app.store = store_open(f->db, err, sizeof(err))) == NULL)
-		fail_msg("store_open: %s", err);
-	if ((app.fleet = fleet_open(app.store, &thr, err, sizeof(err))) == NULL)
-		fail_msg("fleet_open: %s", err);
-	*state = f;
+	f = *state;
+	app.store = f->st;
+	app.fleet = f->fl;
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fx	*f = *state;
-	char		 p[400];
-
-	fleet_close(app.fleet);
-	store_close(app.store);
 	app.fleet = NULL;
 	app.store = NULL;
-	for (const char *sfx = ""; sfx != NULL;
-	    sfx = *sfx == '\0' ? "-wal" : strcmp(sfx, "-wal") == 0 ? "-shm" :
-	    NULL) {
-		snprintf(p, sizeof(p), "%s%s", f->db, sfx);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return cct_teardown(state);
 }
 
 static size_t
@@ -97,15 +69,11 @@ struct hist {
 static char *
 render(void)
 {
-	struct buf	 b;
-	size_t		 len;
-	char		*s;
+	struct buf b;
 
 	buf_init(&b, 1 << 20);
 	assert_int_equal(metrics_render(&b, 1800000000LL), 0);
-	s = buf_take(&b, &len);
-	assert_non_null(s);
-	return s;
+	return tl_take(&b);
 }
 
 /* The value after "<name><suffix>" at the start of a line. */
@@ -309,9 +277,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(observations_land_in_cumulative_buckets_and_inf_is_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(scrapes_stay_consistent_while_observations_race, setup, teardown),
-		cmocka_unit_test_setup_teardown(every_family_is_printed_once_with_its_samples_together, setup, teardown),
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(observations_land_in_cumulative_buckets_and_inf_is_count),
+		T(scrapes_stay_consistent_while_observations_race),
+		T(every_family_is_printed_once_with_its_samples_together),
+#undef T
 	};
 
 	/* The store's migration lines are not under test. */

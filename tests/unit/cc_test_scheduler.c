@@ -6,72 +6,63 @@
 #include <cmocka.h>
 
 #include "cc_all.h"
+#include "testlib.h"
 
 #define NOW	 1800000000LL
 #define DAY	 86400LL
 
-static void
-never_scanned_approved_node_is_due(void **state)
-{
-	(void)state;
-	assert_int_equal(scheduler_decide(NODE_APPROVED, 0, 1, 0, NOW, DAY),
-	    SCHED_DUE);
-}
+/*
+ * Each rule of scheduler_decide(), at a daily interval: a node's status,
+ * its last scan (0: never), whether policy allows scans and whether one is
+ * already queued or delivered, and the decision.
+ */
+static const struct decide_case {
+	const char		*name;
+	enum node_status	 st;
+	int64_t			 last_scan_at;
+	int			 allowed, open;
+	enum sched_decision	 want;
+} decide_cases[] = {
+	{ "never scanned approved node is due",
+	  NODE_APPROVED, 0, 1, 0, SCHED_DUE },
+	{ "scan older than the interval is due",
+	  NODE_APPROVED, NOW - DAY - 1, 1, 0, SCHED_DUE },
+	{ "scan exactly the interval old is due",
+	  NODE_APPROVED, NOW - DAY, 1, 0, SCHED_DUE },
+	{ "scan a second younger than the interval is not due",
+	  NODE_APPROVED, NOW - DAY + 1, 1, 0, SCHED_NOT_DUE },
+	{ "scan of just now is not due",
+	  NODE_APPROVED, NOW, 1, 0, SCHED_NOT_DUE },
+	{ "policy forbidding scans, never scanned",
+	  NODE_APPROVED, 0, 0, 0, SCHED_FORBIDDEN },
+	{ "policy forbidding scans, long overdue",
+	  NODE_APPROVED, NOW - 10 * DAY, 0, 0, SCHED_FORBIDDEN },
+	{ "scan already queued, never scanned",
+	  NODE_APPROVED, 0, 1, 1, SCHED_PENDING },
+	{ "scan already delivered, overdue",
+	  NODE_APPROVED, NOW - 2 * DAY, 1, 1, SCHED_PENDING },
+	{ "pending node is not scanned",
+	  NODE_PENDING, 0, 1, 0, SCHED_NOT_APPROVED },
+	{ "revoked node is not scanned",
+	  NODE_REVOKED, 0, 1, 0, SCHED_NOT_APPROVED },
+};
 
 static void
-scan_older_than_interval_is_due(void **state)
+scheduler_decides_by_status_age_policy_and_queue(void **state)
 {
-	(void)state;
-	assert_int_equal(scheduler_decide(NODE_APPROVED, NOW - DAY - 1, 1, 0,
-	    NOW, DAY), SCHED_DUE);
-}
+	const struct decide_case *c;
 
-static void
-scan_exactly_interval_old_is_due(void **state)
-{
 	(void)state;
-	assert_int_equal(scheduler_decide(NODE_APPROVED, NOW - DAY, 1, 0, NOW,
-	    DAY), SCHED_DUE);
-}
+	TL_FOREACH(c, decide_cases) {
+		enum sched_decision	 got;
 
-static void
-recent_scan_is_not_due(void **state)
-{
-	(void)state;
-	assert_int_equal(scheduler_decide(NODE_APPROVED, NOW - DAY + 1, 1, 0,
-	    NOW, DAY), SCHED_NOT_DUE);
-	assert_int_equal(scheduler_decide(NODE_APPROVED, NOW, 1, 0, NOW, DAY),
-	    SCHED_NOT_DUE);
-}
-
-static void
-policy_forbidding_scans_is_never_queued(void **state)
-{
-	(void)state;
-	assert_int_equal(scheduler_decide(NODE_APPROVED, 0, 0, 0, NOW, DAY),
-	    SCHED_FORBIDDEN);
-	assert_int_equal(scheduler_decide(NODE_APPROVED, NOW - 10 * DAY, 0, 0,
-	    NOW, DAY), SCHED_FORBIDDEN);
-}
-
-static void
-scan_already_queued_or_delivered_is_pending(void **state)
-{
-	(void)state;
-	assert_int_equal(scheduler_decide(NODE_APPROVED, 0, 1, 1, NOW, DAY),
-	    SCHED_PENDING);
-	assert_int_equal(scheduler_decide(NODE_APPROVED, NOW - 2 * DAY, 1, 1,
-	    NOW, DAY), SCHED_PENDING);
-}
-
-static void
-pending_and_revoked_nodes_are_not_scanned(void **state)
-{
-	(void)state;
-	assert_int_equal(scheduler_decide(NODE_PENDING, 0, 1, 0, NOW, DAY),
-	    SCHED_NOT_APPROVED);
-	assert_int_equal(scheduler_decide(NODE_REVOKED, 0, 1, 0, NOW, DAY),
-	    SCHED_NOT_APPROVED);
+		got = scheduler_decide(c->st, c->last_scan_at, c->allowed,
+		    c->open, NOW, DAY);
+		if (got != c->want)
+			fail_msg("%s: %s, want %s", c->name,
+			    sched_decision_name(got),
+			    sched_decision_name(c->want));
+	}
 }
 
 static void
@@ -114,13 +105,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(never_scanned_approved_node_is_due),
-		cmocka_unit_test(scan_older_than_interval_is_due),
-		cmocka_unit_test(scan_exactly_interval_old_is_due),
-		cmocka_unit_test(recent_scan_is_not_due),
-		cmocka_unit_test(policy_forbidding_scans_is_never_queued),
-		cmocka_unit_test(scan_already_queued_or_delivered_is_pending),
-		cmocka_unit_test(pending_and_revoked_nodes_are_not_scanned),
+		cmocka_unit_test(scheduler_decides_by_status_age_policy_and_queue),
 		cmocka_unit_test(budget_spreads_a_large_fleet_over_the_interval),
 		cmocka_unit_test(heartbeat_sampling_slows_down_for_big_fleets),
 		cmocka_unit_test(decisions_have_names),

@@ -16,31 +16,21 @@
 
 #include <cmocka.h>
 
-#include "cc_all.h"
+#include "cc_testlib.h"
 
 #define NOW	1800000000LL
 #define ID_A	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
 #define EVIL	"<script>alert(1)</script>&\"'"
 
-static char *
-render_done(struct buf *b)
-{
-	size_t	 len;
-	char	*s;
-
-	assert_false(buf_failed(b));
-	s = buf_take(b, &len);
-	assert_non_null(s);
-	return s;
-}
-
 /* Nothing a CSP without 'unsafe-inline' would block, no raw markup. */
 static void
 assert_clean(const char *s)
 {
-	assert_null(strstr(s, "style="));
-	assert_null(strstr(s, "<script>"));
-	assert_null(strstr(s, "<style"));
+	static const char *const inline_code[] = {
+		"style=", "<script>", "<style",
+	};
+
+	TL_EXPECT_NONE(s, inline_code);
 	/* No event handler attribute (" onload=", " onclick=", ...). */
 	for (const char *p = s; (p = strstr(p, " on")) != NULL; p++) {
 		const char *q = p + 3;
@@ -49,16 +39,6 @@ assert_clean(const char *s)
 			q++;
 		assert_false(q > p + 3 && *q == '=');
 	}
-}
-
-static size_t
-count(const char *s, const char *what)
-{
-	size_t n = 0;
-
-	for (const char *p = s; (p = strstr(p, what)) != NULL; p++)
-		n++;
-	return n;
 }
 
 /* Every number in every points="..." lies within [0, w] x [0, h]. */
@@ -84,18 +64,37 @@ assert_points_inside(const char *s, double w, double h)
 	}
 }
 
+/* A sparkline of the n values y at t, over the last day, y in [0, ymax]. */
+static char *
+sparkline(const char *title, const int64_t *t, const double *y, size_t n,
+    double ymax)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	svg_sparkline(&b, title, t, y, n, NOW - 86400, NOW, ymax);
+	return tl_take(&b);
+}
+
+/* Expects s to draw lines polylines and dots circles, and no NaN. */
+static void
+expect_drawn(const char *s, size_t lines, size_t dots)
+{
+	if (tl_count(s, "<polyline") != lines || tl_count(s, "<circle") !=
+	    dots)
+		fail_msg("not %zu lines and %zu dots: %s", lines, dots, s);
+	assert_null(strstr(s, "nan"));
+	assert_non_null(strstr(s, "</svg>"));
+}
+
 static void
 sparkline_title_is_escaped(void **state)
 {
 	int64_t	 t[2] = { NOW - 600, NOW };
 	double	 y[2] = { 0.5, 1.5 };
-	struct buf b;
-	char	*s;
+	char	*s = sparkline("load of " EVIL, t, y, 2, 2);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	svg_sparkline(&b, "load of " EVIL, t, y, 2, NOW - 86400, NOW, 2);
-	s = render_done(&b);
 	assert_non_null(strstr(s, "&lt;script&gt;alert(1)&lt;/script&gt;"
 	    "&amp;&quot;&#39;"));
 	assert_clean(s);
@@ -109,16 +108,11 @@ sparkline_draws_line_area_and_latest_dot_inside_the_box(void **state)
 {
 	int64_t	 t[4] = { NOW - 86400, NOW - 3600, NOW - 600, NOW };
 	double	 y[4] = { 0.2, 9.0, -3.0, 1.0 };	/* clamped to [0, 2] */
-	struct buf b;
-	char	*s;
+	char	*s = sparkline("load", t, y, 4, 2);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	svg_sparkline(&b, "load", t, y, 4, NOW - 86400, NOW, 2);
-	s = render_done(&b);
-	assert_int_equal(count(s, "<polyline"), 1);
-	assert_int_equal(count(s, "<polygon"), 1);
-	assert_int_equal(count(s, "<circle"), 1);
+	expect_drawn(s, 1, 1);
+	assert_int_equal(tl_count(s, "<polygon"), 1);
 	assert_points_inside(s, 300, 40);
 	/* The dot is the newest value, at the right end. */
 	assert_non_null(strstr(s, "cx=\"297.0\""));
@@ -130,57 +124,52 @@ sparkline_skips_missing_values_and_draws_nothing_below_three(void **state)
 {
 	int64_t	 t[4] = { NOW - 900, NOW - 600, NOW - 300, NOW - 100 };
 	double	 y[4] = { NAN, 42.0, NAN, 40.0 };
-	struct buf b;
 	char	*s;
 
 	(void)state;
 	/* One or two values: no line and no lone dot (the page says so). */
-	buf_init(&b, 1 << 16);
-	svg_sparkline(&b, "mem", t, y, 4, NOW - 86400, NOW, 100);
-	s = render_done(&b);
-	assert_int_equal(count(s, "<polyline"), 0);
-	assert_int_equal(count(s, "<circle"), 0);
-	assert_null(strstr(s, "nan"));
+	s = sparkline("mem", t, y, 4, 100);
+	expect_drawn(s, 0, 0);
 	free(s);
 	/* Three: a line, and the dot at its end. */
 	y[0] = 41.0;
-	buf_init(&b, 1 << 16);
-	svg_sparkline(&b, "mem", t, y, 4, NOW - 86400, NOW, 100);
-	s = render_done(&b);
-	assert_int_equal(count(s, "<polyline"), 1);
-	assert_int_equal(count(s, "<circle"), 1);
-	assert_null(strstr(s, "nan"));
+	s = sparkline("mem", t, y, 4, 100);
+	expect_drawn(s, 1, 1);
 	free(s);
+	s = sparkline("mem", t, y, 0, 100);
+	expect_drawn(s, 0, 0);
+	free(s);
+}
+
+/* The fleet's history of the n samples s since since. */
+static char *
+fleet_history(const struct fleet_sample *s, size_t n, int64_t since)
+{
+	struct buf b;
 
 	buf_init(&b, 1 << 16);
-	svg_sparkline(&b, "mem", t, y, 0, NOW - 86400, NOW, 100);
-	s = render_done(&b);
-	assert_int_equal(count(s, "<circle"), 0);
-	assert_int_equal(count(s, "<polyline"), 0);
-	assert_non_null(strstr(s, "</svg>"));
-	free(s);
+	svg_fleet_history(&b, s, n, since, NOW);
+	return tl_take(&b);
 }
 
 static void
 fleet_history_stacks_three_levels_inside_the_box(void **state)
 {
+	static const char *const drawn[] = {
+		"class=\"a-red\"", "class=\"a-yellow\"", "class=\"a-green\"",
+		"now 0 red, 0 yellow, 6 green",
+	};
 	struct fleet_sample s[3] = {
 		{ NOW - 7200, { 1, 2, 3 } },
 		{ NOW - 3600, { 4, 0, 1 } },
 		{ NOW, { 6, 0, 0 } },
 	};
-	struct buf b;
-	char	*out;
+	char *out = fleet_history(s, 3, NOW - 86400);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	svg_fleet_history(&b, s, 3, NOW - 86400, NOW);
-	out = render_done(&b);
-	assert_int_equal(count(out, "<polygon"), 3);
-	assert_non_null(strstr(out, "class=\"a-red\""));
-	assert_non_null(strstr(out, "class=\"a-yellow\""));
-	assert_non_null(strstr(out, "class=\"a-green\""));
-	assert_non_null(strstr(out, "now 0 red, 0 yellow, 6 green"));
+	assert_int_equal(tl_count(out, "<polygon"), 3);
+	for (size_t i = 0; i < TL_NITEMS(drawn); i++)
+		assert_non_null(strstr(out, drawn[i]));
 	assert_points_inside(out, 600, 120);
 	assert_clean(out);
 	free(out);
@@ -189,30 +178,22 @@ fleet_history_stacks_three_levels_inside_the_box(void **state)
 static void
 fleet_history_without_samples_says_so(void **state)
 {
-	struct buf b;
-	char	*out;
+	char *out = fleet_history(NULL, 0, NOW - 86400);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	svg_fleet_history(&b, NULL, 0, NOW - 86400, NOW);
-	out = render_done(&b);
 	assert_non_null(strstr(out, "No fleet samples yet"));
-	assert_int_equal(count(out, "<polygon"), 0);
+	assert_int_equal(tl_count(out, "<polygon"), 0);
 	free(out);
 }
 
 static void
 fleet_history_of_one_sample_is_a_visible_column(void **state)
 {
-	struct fleet_sample s = { NOW, { 0, 0, 2 } };
-	struct buf b;
-	char	*out;
+	struct fleet_sample	 s = { NOW, { 0, 0, 2 } };
+	char			*out = fleet_history(&s, 1, NOW - 60);
 
 	(void)state;
-	buf_init(&b, 1 << 16);
-	svg_fleet_history(&b, &s, 1, NOW - 60, NOW);
-	out = render_done(&b);
-	assert_int_equal(count(out, "<polygon"), 3);
+	assert_int_equal(tl_count(out, "<polygon"), 3);
 	assert_points_inside(out, 600, 120);
 	/* The red band reaches the top: all nodes are red. */
 	assert_non_null(strstr(out, ",4.0"));
@@ -222,22 +203,25 @@ fleet_history_of_one_sample_is_a_visible_column(void **state)
 static void
 scan_bars_stack_severities_and_mark_clean_scans(void **state)
 {
+	static const struct { const char *class; size_t n; } bars[] = {
+		{ "class=\"s-critical\"", 1 }, { "class=\"s-high\"", 1 },
+		{ "class=\"s-low\"", 1 }, { "class=\"s-medium\"", 0 },
+		{ "class=\"s-none\"", 1 },
+	};
 	struct scan_point s[2] = {
 		{ "a", NOW - 7200, { 1, 2, 0, 3, 0 } },
 		{ "b", NOW - 60, { 0, 0, 0, 0, 0 } },
 	};
-	struct buf b;
-	char	*out;
+	struct buf	 b;
+	char		*out;
 
 	(void)state;
 	buf_init(&b, 1 << 16);
 	svg_scan_bars(&b, "scans of " EVIL, s, 2, NOW);
-	out = render_done(&b);
-	assert_int_equal(count(out, "class=\"s-critical\""), 1);
-	assert_int_equal(count(out, "class=\"s-high\""), 1);
-	assert_int_equal(count(out, "class=\"s-low\""), 1);
-	assert_int_equal(count(out, "class=\"s-medium\""), 0);
-	assert_int_equal(count(out, "class=\"s-none\""), 1);
+	out = tl_take(&b);
+	for (size_t i = 0; i < TL_NITEMS(bars); i++)
+		if (tl_count(out, bars[i].class) != bars[i].n)
+			fail_msg("not %zu %s", bars[i].n, bars[i].class);
 	assert_non_null(strstr(out, "2h ago: 1 critical, 2 high, 0 medium, "
 	    "3 low, 0 info"));
 	assert_non_null(strstr(out, "&lt;script&gt;"));
@@ -260,13 +244,16 @@ make_view(struct node_view *v, const char *host)
 	v->reasons = R_NEVER_SCANNED;
 }
 
+/* The part of the page of a node named host, showing error. */
 static char *
-node_html(const struct node_view *v, enum page_part part, const char *error)
+node_html(const char *host, enum page_part part, const char *error)
 {
+	struct node_view	 v;
 	struct node_parts	 p;
 	struct hb_sample	 hs[2];
 	struct buf		 b;
 
+	make_view(&v, host);
 	memset(hs, 0, sizeof(hs));
 	hs[0].at = NOW - 900;
 	hs[0].load1 = 0.5;
@@ -275,7 +262,7 @@ node_html(const struct node_view *v, enum page_part part, const char *error)
 	hs[1].load1 = 0.7;
 	hs[1].mem_used_pct = NAN;
 	memset(&p, 0, sizeof(p));
-	p.v = v;
+	p.v = &v;
 	p.hb_json = "{\"load1\":0.25,\"mem_used_pct\":42.5,\"services\":[]}";
 	p.now = NOW;
 	p.error = error;
@@ -284,70 +271,92 @@ node_html(const struct node_view *v, enum page_part part, const char *error)
 	p.nsamples = 2;
 	buf_init(&b, 1 << 20);
 	assert_int_equal(html_node(&b, &p, part), 0);
-	return render_done(&b);
+	return tl_take(&b);
 }
+
+/*
+ * Expects the part of the page of a node named host, showing error, to
+ * hold every string of want[] and none of never[], and no inline code.
+ */
+static void
+expect_node_html(const char *host, enum page_part part, const char *error,
+    const char *const *want, size_t nwant, const char *const *never,
+    size_t nnever)
+{
+	char *s = node_html(host, part, error);
+
+	tl_expect_all(s, want, nwant);
+	tl_expect_none(s, never, nnever);
+	assert_clean(s);
+	free(s);
+}
+
+#define EXPECT_NODE_HTML(host, part, error, want, never) \
+	expect_node_html(host, part, error, want, TL_NITEMS(want), never, \
+	    TL_NITEMS(never))
 
 static void
 node_page_escapes_the_hostname_in_its_pictures(void **state)
 {
-	struct node_view v;
-	char	*s;
+	static const char *const want[] = {
+		"<title>Load of &lt;script&gt;", "Refused: &lt;script&gt;",
+	};
+	static const char *const never[] = { "<script>alert" };
 
 	(void)state;
-	make_view(&v, EVIL);
-	s = node_html(&v, PART_PAGE, EVIL);
-	assert_null(strstr(s, "<script>alert"));
-	assert_non_null(strstr(s, "<title>Load of &lt;script&gt;"));
-	assert_non_null(strstr(s, "Refused: &lt;script&gt;"));
-	assert_clean(s);
-	free(s);
+	EXPECT_NODE_HTML(EVIL, PART_PAGE, EVIL, want, never);
 }
 
 static void
 node_page_loads_htmx_and_polls_its_live_sections(void **state)
 {
-	struct node_view v;
-	char	*s;
+	static const char *const want[] = {
+		"<script src=\"/static/htmx-",
+		"hx-get=\"/nodes/" ID_A "?fragment=live\"",
+		/* Forms work without JavaScript: method and action. */
+		"method=\"post\" action=\"/nodes/" ID_A "/commands\" "
+		"hx-post=\"/nodes/" ID_A "/commands\"",
+		"action=\"/nodes/" ID_A "/revoke\"",
+		/* Two stored samples and the latest heartbeat. */
+		"3 samples, one per 5 min",
+	};
+	static const char *const never[] = { "hx-swap-oob" };
 
 	(void)state;
-	make_view(&v, "web-1");
-	s = node_html(&v, PART_PAGE, NULL);
-	assert_non_null(strstr(s, "<script src=\"/static/htmx-"));
-	assert_non_null(strstr(s, "hx-get=\"/nodes/" ID_A "?fragment=live\""));
-	assert_null(strstr(s, "hx-swap-oob"));
-	/* Forms work without JavaScript: method and action are there. */
-	assert_non_null(strstr(s, "method=\"post\" action=\"/nodes/" ID_A
-	    "/commands\" hx-post=\"/nodes/" ID_A "/commands\""));
-	assert_non_null(strstr(s, "action=\"/nodes/" ID_A "/revoke\""));
-	/* Two stored samples and the latest heartbeat. */
-	assert_non_null(strstr(s, "3 samples, one per 5 min"));
-	free(s);
+	EXPECT_NODE_HTML("web-1", PART_PAGE, NULL, want, never);
 }
 
 static void
 live_part_has_no_page_and_keeps_typed_input(void **state)
 {
-	struct node_view v;
-	char	*s;
+	static const char *const live[] = {
+		"<section id=\"commands\" hx-swap-oob=\"true\">",
+		"<section id=\"node-head\" hx-swap-oob=\"true\">",
+	};
+	/* The forms are not polled. */
+	static const char *const not_live[] = {
+		"<html", "id=\"run\"", "id=\"notice\"",
+	};
+	static const char *const all[] = {
+		"<section id=\"run\" hx-swap-oob=\"true\">",
+		"<div id=\"notice\" role=\"status\" hx-swap-oob=\"true\">"
+		"<p class=\"error\"",
+	};
+	static const char *const not_all[] = { "<html" };
 
 	(void)state;
-	make_view(&v, "web-1");
-	s = node_html(&v, PART_LIVE, NULL);
-	assert_null(strstr(s, "<html"));
-	assert_null(strstr(s, "id=\"run\""));	/* the forms are not polled */
-	assert_null(strstr(s, "id=\"notice\""));
-	assert_non_null(strstr(s, "<section id=\"commands\" "
-	    "hx-swap-oob=\"true\">"));
-	assert_non_null(strstr(s, "<section id=\"node-head\" "
-	    "hx-swap-oob=\"true\">"));
-	free(s);
+	EXPECT_NODE_HTML("web-1", PART_LIVE, NULL, live, not_live);
+	EXPECT_NODE_HTML("web-1", PART_ALL, "bad args", all, not_all);
+}
 
-	s = node_html(&v, PART_ALL, "bad args");
-	assert_null(strstr(s, "<html"));
-	assert_non_null(strstr(s, "<section id=\"run\" hx-swap-oob=\"true\">"));
-	assert_non_null(strstr(s, "<div id=\"notice\" role=\"status\" "
-	    "hx-swap-oob=\"true\"><p class=\"error\""));
-	free(s);
+static char *
+dash_html(struct dash_view *d, enum page_part part)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 20);
+	assert_int_equal(html_dash(&b, d, part), 0);
+	return tl_take(&b);
 }
 
 static void
@@ -356,7 +365,6 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 	struct node_view	 v[2];
 	struct dash_filter	 f = { LEVEL_RED, "a&b <c>", 2 };
 	struct dash_view	 d;
-	struct buf		 b;
 	char			*s;
 
 	(void)state;
@@ -373,9 +381,7 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 	d.f = &f;
 	d.range = "7d";
 	d.range_secs = 7 * 86400;
-	buf_init(&b, 1 << 20);
-	assert_int_equal(html_dash(&b, &d, PART_PAGE), 0);
-	s = render_done(&b);
+	s = dash_html(&d, PART_PAGE);
 	assert_non_null(strstr(s, "hx-get=\"/?fragment=live&amp;"
 	    "attention=red&amp;q=a%26b%20%3Cc%3E&amp;range=7d&amp;page=2\""));
 	assert_non_null(strstr(s, "value=\"a&amp;b &lt;c&gt;\""));
@@ -383,9 +389,7 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 	assert_clean(s);
 	free(s);
 
-	buf_init(&b, 1 << 20);
-	assert_int_equal(html_dash(&b, &d, PART_LIVE), 0);
-	s = render_done(&b);
+	s = dash_html(&d, PART_LIVE);
 	assert_null(strstr(s, "<html"));
 	assert_null(strstr(s, "id=\"filter\""));
 	assert_non_null(strstr(s, "<section id=\"summary\" class=\"summary\" "
@@ -396,76 +400,40 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 
 /* ---- samples in the store ------------------------------------------- */
 
-struct fx {
-	char		 dir[256];
-	char		 db[300];
-	struct store	*st;
-};
-
-static int
-setup(void **state)
-{
-	struct fx	*f = calloc(1, sizeof(*f));
-	char		 err[256];
-
-	snprintf(f->dir, sizeof(f->dir), "%s/vm-svg-XXXXXX",
-	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
-	f->st = store_open(f->db, err, sizeof(err));
-	assert_non_null(f->st);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx	*f = *state;
-	char		 p[400];
-
-	store_close(f->st);
-	for (const char *sfx = ""; sfx != NULL;
-	    sfx = *sfx == '\0' ? "-wal" : strcmp(sfx, "-wal") == 0 ? "-shm" :
-	    NULL) {
-		snprintf(p, sizeof(p), "%s%s", f->db, sfx);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
+/* What a walk of the history gave: fleet or heartbeat samples. */
 struct got {
-	struct fleet_sample	 fs[16];
-	struct hb_sample	 hs[16];
-	size_t			 n;
+	union {
+		struct fleet_sample	 fs[16];
+		struct hb_sample	 hs[16];
+	};
+	size_t				 n;
 };
+
+/* Keeps the sample p of size bytes. */
+static int
+keep(struct got *g, const void *p, size_t size)
+{
+	assert_true(g->n < 16);
+	memcpy((char *)g->fs + g->n++ * size, p, size);
+	return 0;
+}
 
 static int
 got_fleet(const struct fleet_sample *fs, void *arg)
 {
-	struct got *g = arg;
-
-	assert_true(g->n < 16);
-	g->fs[g->n++] = *fs;
-	return 0;
+	return keep(arg, fs, sizeof(*fs));
 }
 
 static int
 got_hb(const struct hb_sample *hs, void *arg)
 {
-	struct got *g = arg;
-
-	assert_true(g->n < 16);
-	g->hs[g->n++] = *hs;
-	return 0;
+	return keep(arg, hs, sizeof(*hs));
 }
 
 static void
 fleet_samples_are_bucketed_newest_first_and_pruned(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct fleet_sample	 s;
 	struct got		 g;
 
@@ -501,7 +469,7 @@ fleet_samples_are_bucketed_newest_first_and_pruned(void **state)
 static void
 heartbeat_samples_round_trip_with_missing_values_and_prune(void **state)
 {
-	struct fx		*f = *state;
+	struct cct_fx		*f = *state;
 	struct hb_sample	 w[3];
 	struct got		 g;
 
@@ -549,10 +517,10 @@ main(void)
 		cmocka_unit_test(dashboard_poll_keeps_filter_page_and_range),
 		cmocka_unit_test_setup_teardown(
 		    fleet_samples_are_bucketed_newest_first_and_pruned,
-		    setup, teardown),
+		    cct_setup_store, cct_teardown),
 		cmocka_unit_test_setup_teardown(
 		    heartbeat_samples_round_trip_with_missing_values_and_prune,
-		    setup, teardown),
+		    cct_setup_store, cct_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,6 +93,26 @@ assert_one_line(const char *s)
 	}
 }
 
+/* What was logged, checked to be exactly one line. */
+static const char *
+one_line(struct capture *c)
+{
+	const char *s = captured(c);
+
+	assert_one_line(s);
+	return s;
+}
+
+/* Expects one line logged, holding want. */
+static void
+expect_line(struct capture *c, const char *want)
+{
+	const char *s = one_line(c);
+
+	if (strstr(s, want) == NULL)
+		fail_msg("\"%s\" not in %s", want, s);
+}
+
 static void
 newline_in_a_value_stays_in_one_line_escaped(void **state)
 {
@@ -101,8 +121,7 @@ newline_in_a_value_stays_in_one_line_escaped(void **state)
 
 	log_info("http", "method=POST path=%s status=400",
 	    "/nodes/x\nts=2026-01-01T00:00:00Z level=error event=store_corrupt");
-	s = captured(c);
-	assert_one_line(s);
+	s = one_line(c);
 	assert_non_null(strstr(s, " level=info event=http method=POST "
 	    "path=/nodes/x\\nts=2026-01-01T00:00:00Z level=error "
 	    "event=store_corrupt status=400\n"));
@@ -116,55 +135,43 @@ every_control_byte_and_del_is_escaped(void **state)
 	struct capture	*c = *state;
 	char		 v[64];
 	size_t		 n = 0;
-	const char	*s;
 
 	for (int b = 1; b < 0x20; b++)
 		v[n++] = (char)b;
 	v[n++] = 0x7f;
 	v[n] = '\0';
 	log_warn("ctl", "v=[%s]", v);
-	s = captured(c);
-	assert_one_line(s);
-	assert_non_null(strstr(s, "v=[\\x01\\x02\\x03\\x04\\x05\\x06\\x07"
+	expect_line(c, "v=[\\x01\\x02\\x03\\x04\\x05\\x06\\x07"
 	    "\\x08\\t\\n\\x0b\\x0c\\r\\x0e\\x0f\\x10\\x11\\x12\\x13\\x14\\x15"
-	    "\\x16\\x17\\x18\\x19\\x1a\\x1b\\x1c\\x1d\\x1e\\x1f\\x7f]\n"));
+	    "\\x16\\x17\\x18\\x19\\x1a\\x1b\\x1c\\x1d\\x1e\\x1f\\x7f]\n");
 }
 
 static void
 carriage_return_cannot_overwrite_the_line_head(void **state)
 {
 	struct capture	*c = *state;
-	const char	*s;
 
 	log_err("x", "k=%s", "a\rts=2026-01-01T00:00:00Z level=info");
-	s = captured(c);
-	assert_one_line(s);
-	assert_non_null(strstr(s, "k=a\\rts=2026-01-01T00:00:00Z"));
+	expect_line(c, "k=a\\rts=2026-01-01T00:00:00Z");
 }
 
 static void
 event_name_is_escaped_too(void **state)
 {
 	struct capture	*c = *state;
-	const char	*s;
 
 	log_info("a\nlevel=error", "k=v");
-	s = captured(c);
-	assert_one_line(s);
-	assert_non_null(strstr(s, "event=a\\nlevel=error k=v\n"));
+	expect_line(c, "event=a\\nlevel=error k=v\n");
 }
 
 static void
 printable_text_and_utf8_pass_unchanged(void **state)
 {
 	struct capture	*c = *state;
-	const char	*s;
 
 	log_info("t", "msg=\"h\xc3\xa9llo \xe2\x9c\x93\" a=b c=\\d");
-	s = captured(c);
-	assert_one_line(s);
-	assert_non_null(strstr(s, " level=info event=t msg=\"h\xc3\xa9llo "
-	    "\xe2\x9c\x93\" a=b c=\\d\n"));
+	expect_line(c, " level=info event=t msg=\"h\xc3\xa9llo "
+	    "\xe2\x9c\x93\" a=b c=\\d\n");
 }
 
 /* Each call is its own line, in order: two calls, two lines. */

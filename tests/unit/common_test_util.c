@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,107 +19,81 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "testlib.h"
 #include "util.h"
 
 #define GOOD_UUID "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
 
 /* ---- uuid ------------------------------------------------------------ */
 
+static const char *const uuid_good[] = {
+	GOOD_UUID,
+	"00000000-0000-4000-8000-000000000000",
+	"ffffffff-ffff-4fff-bfff-ffffffffffff",
+};
+static const char *const uuid_bad[] = {
+	/* Uppercase. */
+	"0B5E3C1A-7D2F-4C3E-9A1B-2C3D4E5F6A7B",
+	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7B",
+	"0b5e3c1a-7d2f-4c3e-Aa1b-2c3d4e5f6a7b",
+	/* The wrong length. */
+	"",
+	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7",
+	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7bc",
+	GOOD_UUID "\n",
+	"0b5e3c1a7d2f4c3e9a1b2c3d4e5f6a7b",
+	"{0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b}",
+	NULL,
+	/* Misplaced hyphens. */
+	"0b5e3c1a7-d2f-4c3e-9a1b-2c3d4e5f6a7b",
+	"0b5e3c1a-7d2f4-c3e-9a1b-2c3d4e5f6a7b",
+	"0b5e3c1a-7d2f-4c3e9-a1b-2c3d4e5f6a7b",
+	"0b5e3c1a-7d2f-4c3e-9a1b2-c3d4e5f6a7b",
+	"0b5e3c1a_7d2f_4c3e_9a1b_2c3d4e5f6a7b",
+	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a-b",
+	/* Not hex. */
+	"0b5e3c1g-7d2f-4c3e-9a1b-2c3d4e5f6a7b",
+	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7z",
+	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7 ",
+	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a\xc3\xa9",
+	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a/b",
+};
+
 static void
-uuid_valid_accepts_lowercase_v4(void **state)
+uuid_valid_takes_lowercase_hex_in_the_8_4_4_4_12_form(void **state)
 {
 	(void)state;
-	assert_true(uuid_valid(GOOD_UUID));
-	assert_true(uuid_valid("00000000-0000-4000-8000-000000000000"));
-	assert_true(uuid_valid("ffffffff-ffff-4fff-bfff-ffffffffffff"));
+	TL_EXPECT_SPLIT(uuid_valid, uuid_good, uuid_bad);
 }
 
-static void
-uuid_valid_accepts_versions_1_to_5_and_variants_8_to_b(void **state)
-{
-	char	 s[] = GOOD_UUID;
-	char	 v;
-
-	(void)state;
-	for (v = '1'; v <= '5'; v++) {
-		s[14] = v;
-		assert_true(uuid_valid(s));
-	}
-	s[14] = '4';
-	for (const char *p = "89ab"; *p != '\0'; p++) {
-		s[19] = *p;
-		assert_true(uuid_valid(s));
-	}
-}
+/* GOOD_UUID with the digit at pos (version 14, variant 19) each of digits. */
+static const struct uuid_digits {
+	const char	*name;
+	size_t		 pos;
+	const char	*digits;
+	int		 want;
+} uuid_digits[] = {
+	{ "versions 1 to 5", 14, "12345", 1 },
+	{ "variants 8 to b", 19, "89ab", 1 },
+	{ "versions 0 and 6 to f", 14, "06789abcdef", 0 },
+	{ "variants other than RFC 4122's", 19, "01234567cdef", 0 },
+};
 
 static void
-uuid_valid_rejects_uppercase(void **state)
+uuid_valid_takes_versions_1_to_5_and_variants_8_to_b_only(void **state)
 {
-	(void)state;
-	assert_false(uuid_valid("0B5E3C1A-7D2F-4C3E-9A1B-2C3D4E5F6A7B"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7B"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-Aa1b-2c3d4e5f6a7b"));
-}
-
-static void
-uuid_valid_rejects_wrong_length(void **state)
-{
-	(void)state;
-	assert_false(uuid_valid(""));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7bc"));
-	assert_false(uuid_valid(GOOD_UUID "\n"));
-	assert_false(uuid_valid("0b5e3c1a7d2f4c3e9a1b2c3d4e5f6a7b"));
-	assert_false(uuid_valid("{0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b}"));
-	assert_false(uuid_valid(NULL));
-}
-
-static void
-uuid_valid_rejects_misplaced_hyphens(void **state)
-{
-	(void)state;
-	assert_false(uuid_valid("0b5e3c1a7-d2f-4c3e-9a1b-2c3d4e5f6a7b"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f4-c3e-9a1b-2c3d4e5f6a7b"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e9-a1b-2c3d4e5f6a7b"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b2-c3d4e5f6a7b"));
-	assert_false(uuid_valid("0b5e3c1a_7d2f_4c3e_9a1b_2c3d4e5f6a7b"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a-b"));
-}
-
-static void
-uuid_valid_rejects_non_hex(void **state)
-{
-	(void)state;
-	assert_false(uuid_valid("0b5e3c1g-7d2f-4c3e-9a1b-2c3d4e5f6a7b"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7z"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7 "));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a\xc3\xa9"));
-	assert_false(uuid_valid("0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a/b"));
-}
-
-static void
-uuid_valid_rejects_version_0_and_6_to_f(void **state)
-{
-	char s[] = GOOD_UUID;
+	const struct uuid_digits *c;
 
 	(void)state;
-	s[14] = '0';
-	assert_false(uuid_valid(s));
-	for (const char *p = "6789abcdef"; *p != '\0'; p++) {
-		s[14] = *p;
-		assert_false(uuid_valid(s));
-	}
-}
+	TL_FOREACH(c, uuid_digits) {
+		char s[] = GOOD_UUID;
 
-static void
-uuid_valid_rejects_non_rfc4122_variant(void **state)
-{
-	char s[] = GOOD_UUID;
-
-	(void)state;
-	for (const char *p = "01234567cdef"; *p != '\0'; p++) {
-		s[19] = *p;
-		assert_false(uuid_valid(s));
+		for (const char *p = c->digits; *p != '\0'; p++) {
+			s[c->pos] = *p;
+			if (!uuid_valid(s) != !c->want)
+				fail_msg("%s: %s %s", c->name, s, c->want ?
+				    "rejected" : "accepted");
+		}
 	}
 }
 
@@ -148,16 +123,19 @@ uuid_generate_produces_valid_distinct_v4_ids(void **state)
 static void
 time_rfc3339_formats_utc_with_z(void **state)
 {
+	static const struct { time_t t; const char *want; } cases[] = {
+		{ 0, "1970-01-01T00:00:00Z" },
+		{ 1795773600, "2026-11-27T10:00:00Z" },
+		{ 951782400, "2000-02-29T00:00:00Z" },	/* a leap day */
+	};
 	char out[32];
 
 	(void)state;
-	time_rfc3339(0, out);
-	assert_string_equal(out, "1970-01-01T00:00:00Z");
-	time_rfc3339(1795773600, out);
-	assert_string_equal(out, "2026-11-27T10:00:00Z");
-	time_rfc3339(951782400, out);	/* leap day 2000 */
-	assert_string_equal(out, "2000-02-29T00:00:00Z");
-	assert_int_equal(strlen(out), 20);
+	for (size_t i = 0; i < TL_NITEMS(cases); i++) {
+		time_rfc3339(cases[i].t, out);
+		assert_string_equal(out, cases[i].want);
+		assert_int_equal(strlen(out), 20);
+	}
 }
 
 static void
@@ -172,7 +150,7 @@ time_rfc3339_and_parse_round_trip(void **state)
 	time_t	 back;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+	for (size_t i = 0; i < TL_NITEMS(ts); i++) {
 		time_rfc3339(ts[i], out);
 		back = -1;
 		assert_int_equal(time_parse_rfc3339(out, &back), 0);
@@ -180,125 +158,91 @@ time_rfc3339_and_parse_round_trip(void **state)
 	}
 }
 
-static void
-time_parse_rfc3339_applies_offsets(void **state)
-{
-	time_t t = 0;
-
-	(void)state;
-	assert_int_equal(time_parse_rfc3339("2026-11-27T12:00:00+02:00", &t), 0);
-	assert_int_equal(t, 1795773600);
-	assert_int_equal(time_parse_rfc3339("2026-11-27T04:30:00-05:30", &t), 0);
-	assert_int_equal(t, 1795773600);
-	assert_int_equal(time_parse_rfc3339("2026-11-27T10:00:00+00:00", &t), 0);
-	assert_int_equal(t, 1795773600);
-	assert_int_equal(time_parse_rfc3339("2026-11-27T10:00:00-00:00", &t), 0);
-	assert_int_equal(t, 1795773600);
-	/* An offset that crosses midnight and the year. */
-	assert_int_equal(time_parse_rfc3339("2027-01-01T01:00:00+02:00", &t), 0);
-	assert_int_equal(t, 1798761600 - 3600);
-}
-
-static void
-time_parse_rfc3339_accepts_fractions_and_lowercase(void **state)
-{
-	time_t t = 0;
-
-	(void)state;
-	assert_int_equal(time_parse_rfc3339("2026-11-27T10:00:00.5Z", &t), 0);
-	assert_int_equal(t, 1795773600);
-	assert_int_equal(time_parse_rfc3339("2026-11-27T10:00:00.999999999Z",
-	    &t), 0);
-	assert_int_equal(t, 1795773600);
-	assert_int_equal(time_parse_rfc3339("2026-11-27T12:00:00.123+02:00",
-	    &t), 0);
-	assert_int_equal(t, 1795773600);
-	assert_int_equal(time_parse_rfc3339("2026-11-27t10:00:00z", &t), 0);
-	assert_int_equal(t, 1795773600);
-}
+static const struct time_case {
+	const char	*text;
+	time_t		 want;
+} good_times[] = {
+	/* Offsets, one crossing midnight and the year. */
+	{ "2026-11-27T12:00:00+02:00", 1795773600 },
+	{ "2026-11-27T04:30:00-05:30", 1795773600 },
+	{ "2026-11-27T10:00:00+00:00", 1795773600 },
+	{ "2026-11-27T10:00:00-00:00", 1795773600 },
+	{ "2027-01-01T01:00:00+02:00", 1798761600 - 3600 },
+	/* Fractions and lowercase. */
+	{ "2026-11-27T10:00:00.5Z", 1795773600 },
+	{ "2026-11-27T10:00:00.999999999Z", 1795773600 },
+	{ "2026-11-27T12:00:00.123+02:00", 1795773600 },
+	{ "2026-11-27t10:00:00z", 1795773600 },
+	/* Leap days in leap years. */
+	{ "2024-02-29T00:00:00Z", 1709164800 },
+	{ "2000-02-29T00:00:00Z", 951782400 },
+};
 
 static void
-time_parse_rfc3339_accepts_leap_day_in_leap_year(void **state)
+time_parse_rfc3339_applies_offsets_fractions_and_leap_days(void **state)
 {
-	time_t t = 0;
-
 	(void)state;
-	assert_int_equal(time_parse_rfc3339("2024-02-29T00:00:00Z", &t), 0);
-	assert_int_equal(t, 1709164800);
-	assert_int_equal(time_parse_rfc3339("2000-02-29T00:00:00Z", &t), 0);
-	assert_int_equal(t, 951782400);
-}
+	for (size_t i = 0; i < TL_NITEMS(good_times); i++) {
+		time_t t = 0;
 
-static void
-time_parse_rfc3339_rejects_invalid_dates(void **state)
-{
-	static const char *const bad[] = {
-		"2026-02-30T00:00:00Z",	/* Feb 30 */
-		"2026-02-31T00:00:00Z",
-		"2026-04-31T00:00:00Z",	/* April has 30 days */
-		"2026-13-01T00:00:00Z",	/* month 13 */
-		"2026-00-10T00:00:00Z",	/* month 0 */
-		"2026-01-00T00:00:00Z",	/* day 0 */
-		"2026-01-32T00:00:00Z",
-		"2026-01-01T24:00:00Z",
-		"2026-01-01T23:60:00Z",
-		"2026-01-01T23:59:61Z",
-		"1969-12-31T23:59:59Z",	/* before the epoch */
-	};
-	time_t t = 42;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (time_parse_rfc3339(bad[i], &t) != -1)
-			fail_msg("accepted %s", bad[i]);
+		if (time_parse_rfc3339(good_times[i].text, &t) != 0)
+			fail_msg("refused %s", good_times[i].text);
+		if (t != good_times[i].want)
+			fail_msg("%s: %lld, want %lld", good_times[i].text,
+			    (long long)t, (long long)good_times[i].want);
 	}
-	assert_int_equal(t, 42);
 }
 
-/* Feb 29 only exists in leap years: 2023 and 1900-style centuries are not. */
+static const char *const bad_times[] = {
+	"2026-02-30T00:00:00Z",	/* Feb 30 */
+	"2026-02-31T00:00:00Z",
+	"2026-04-31T00:00:00Z",	/* April has 30 days */
+	"2026-13-01T00:00:00Z",	/* month 13 */
+	"2026-00-10T00:00:00Z",	/* month 0 */
+	"2026-01-00T00:00:00Z",	/* day 0 */
+	"2026-01-32T00:00:00Z",
+	"2026-01-01T24:00:00Z",
+	"2026-01-01T23:60:00Z",
+	"2026-01-01T23:59:61Z",
+	"1969-12-31T23:59:59Z",	/* before the epoch */
+	/* Feb 29 only exists in leap years: 2023 and 2100 are not. */
+	"2023-02-29T00:00:00Z",
+	"2100-02-29T00:00:00Z",
+	/* Garbage and trailing junk. */
+	"",
+	"garbage",
+	"yesterday at noon, roughly",
+	"2026-11-27",
+	"2026-11-27T10:00:00",		/* no zone */
+	"2026-11-27 10:00:00Z",		/* space for T */
+	"2026-11-27T10:00:00Zjunk",
+	"2026-11-27T10:00:00Z ",
+	"2026-11-27T10:00:00+02:00x",
+	"2026-11-27T10:00:00+0200",
+	"2026-11-27T10:00:00+2:00",
+	"2026-11-27T10:00:00+24:00",
+	"2026-11-27T10:00:00+02:60",
+	"2026-11-27T10:00:00.Z",	/* empty fraction */
+	"2026-11-27T10:00:00,5Z",
+	"2026-11-27T10:0:00Z",
+	"2026/11/27T10:00:00Z",
+	"+2026-11-27T10:00:00Z",
+	"2026-11-27T10:00:00.0000000000000000000000000000Z",
+	"１２３４-11-27T10:00:00Z",
+};
+
 static void
-time_parse_rfc3339_rejects_feb_29_in_non_leap_year(void **state)
+time_parse_rfc3339_rejects_invalid_dates_and_garbage(void **state)
 {
 	time_t t = 42;
 
 	(void)state;
-	assert_int_equal(time_parse_rfc3339("2023-02-29T00:00:00Z", &t), -1);
-	assert_int_equal(time_parse_rfc3339("2100-02-29T00:00:00Z", &t), -1);
-}
-
-static void
-time_parse_rfc3339_rejects_garbage_and_trailing_junk(void **state)
-{
-	static const char *const bad[] = {
-		"",
-		"garbage",
-		"yesterday at noon, roughly",
-		"2026-11-27",
-		"2026-11-27T10:00:00",		/* no zone */
-		"2026-11-27 10:00:00Z",		/* space for T */
-		"2026-11-27T10:00:00Zjunk",
-		"2026-11-27T10:00:00Z ",
-		"2026-11-27T10:00:00+02:00x",
-		"2026-11-27T10:00:00+0200",
-		"2026-11-27T10:00:00+2:00",
-		"2026-11-27T10:00:00+24:00",
-		"2026-11-27T10:00:00+02:60",
-		"2026-11-27T10:00:00.Z",	/* empty fraction */
-		"2026-11-27T10:00:00,5Z",
-		"2026-11-27T10:0:00Z",
-		"2026/11/27T10:00:00Z",
-		"+2026-11-27T10:00:00Z",
-		"2026-11-27T10:00:00.0000000000000000000000000000Z",
-		"１２３４-11-27T10:00:00Z",
-	};
-	time_t t = 42;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (time_parse_rfc3339(bad[i], &t) != -1)
-			fail_msg("accepted \"%s\"", bad[i]);
+	for (size_t i = 0; i < TL_NITEMS(bad_times); i++) {
+		if (time_parse_rfc3339(bad_times[i], &t) != -1)
+			fail_msg("accepted \"%s\"", bad_times[i]);
 	}
 	assert_int_equal(time_parse_rfc3339(NULL, &t), -1);
+	/* The output is left alone on every refusal. */
 	assert_int_equal(t, 42);
 }
 
@@ -326,144 +270,106 @@ env_setup(void **state)
 	return 0;
 }
 
-static void
-env_long_unset_or_empty_gives_default(void **state)
-{
-	long	 v = 0;
-	char	 err[256] = "";
-
-	(void)state;
-	assert_int_equal(env_long(VAR, 77, 1, 100, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 77);
-	setenv(VAR, "", 1);
-	v = 0;
-	assert_int_equal(env_long(VAR, 77, 1, 100, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 77);
-	unsetenv(VAR);
-}
-
-static void
-env_long_reads_valid_values_including_bounds(void **state)
-{
-	long	 v = 0;
-	char	 err[256] = "";
-
-	(void)state;
-	setenv(VAR, "42", 1);
-	assert_int_equal(env_long(VAR, 1, 1, 100, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 42);
-	setenv(VAR, "1", 1);
-	assert_int_equal(env_long(VAR, 5, 1, 100, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 1);
-	setenv(VAR, "100", 1);
-	assert_int_equal(env_long(VAR, 5, 1, 100, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 100);
-	setenv(VAR, "-5", 1);
-	assert_int_equal(env_long(VAR, 0, -10, 10, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, -5);
-	unsetenv(VAR);
-}
-
-static void
-expect_env_long_error(const char *value)
-{
-	long	 v = 1234;
-	char	 err[256] = "";
-
-	setenv(VAR, value, 1);
-	if (env_long(VAR, 5, 1, 100, &v, err, sizeof(err)) != -1)
-		fail_msg("accepted \"%s\"", value);
-	assert_non_null(strstr(err, VAR));
-	assert_null(strchr(err, '\n'));
-	assert_int_equal(v, 1234);
-	unsetenv(VAR);
-}
-
-static void
-env_long_out_of_range_is_an_error_naming_the_variable(void **state)
-{
-	(void)state;
-	expect_env_long_error("0");
-	expect_env_long_error("101");
-	expect_env_long_error("-1");
-	expect_env_long_error("99999999999999999999999");
-	expect_env_long_error("-99999999999999999999999");
-}
-
-static void
-env_long_not_a_number_is_an_error_naming_the_variable(void **state)
-{
-	(void)state;
-	expect_env_long_error("abc");
-	expect_env_long_error("ten");
-	expect_env_long_error("-");
-	expect_env_long_error("0x10");
-	expect_env_long_error("1e2");
-}
-
-static void
-env_long_trailing_junk_is_an_error_naming_the_variable(void **state)
-{
-	(void)state;
-	expect_env_long_error("12x");
-	expect_env_long_error("12 ");
-	expect_env_long_error("12.5");
-}
-
 /*
- * util.h: on error env_long writes "one line" into err. The bad value is
- * echoed back, so a newline inside it must not break the line.
+ * Whole numbers within min and max are taken; on error env_long leaves the
+ * output alone and writes "one line" (util.h) into err, naming the
+ * variable: the bad value is echoed back, so a newline inside it must not
+ * break the line.
  */
+static const struct env_long_case {
+	const char	*name;
+	const char	*value;		/* NULL: unset */
+	long		 dflt, min, max;
+	int		 rc;
+	long		 want;
+} env_long_cases[] = {
+	{ "unset", NULL, 77, 1, 100, 0, 77 },
+	{ "empty", "", 77, 1, 100, 0, 77 },
+	{ "a value", "42", 1, 1, 100, 0, 42 },
+	{ "the lower bound", "1", 5, 1, 100, 0, 1 },
+	{ "the upper bound", "100", 5, 1, 100, 0, 100 },
+	{ "a negative value", "-5", 0, -10, 10, 0, -5 },
+	/* Refused with 5 the default and 1 to 100 the range. */
+#define BAD(name, value)	{ name, value, 5, 1, 100, -1, 1234 }
+	BAD("below the range", "0"),
+	BAD("above the range", "101"),
+	BAD("negative", "-1"),
+	BAD("overflowing", "99999999999999999999999"),
+	BAD("overflowing below", "-99999999999999999999999"),
+	BAD("letters", "abc"),
+	BAD("a word", "ten"),
+	BAD("a lone sign", "-"),
+	BAD("hexadecimal", "0x10"),
+	BAD("an exponent", "1e2"),
+	BAD("trailing junk", "12x"),
+	BAD("a trailing blank", "12 "),
+	BAD("a fraction", "12.5"),
+	BAD("a trailing newline", "12\n"),
+	BAD("a forged log line", "1\nlevel=info event=forged"),
+#undef BAD
+};
+
 static void
-env_long_error_stays_one_line_when_value_holds_newline(void **state)
+env_long_gives_the_value_the_default_or_a_one_line_error(void **state)
 {
+	const struct env_long_case *c;
+
 	(void)state;
-	expect_env_long_error("12\n");
-	expect_env_long_error("1\nlevel=info event=forged");
+	TL_FOREACH(c, env_long_cases) {
+		long	 v = 1234;
+		char	 err[256] = "";
+
+		if (c->value != NULL)
+			setenv(VAR, c->value, 1);
+		if (env_long(VAR, c->dflt, c->min, c->max, &v, err,
+		    sizeof(err)) != c->rc)
+			fail_msg("%s: not %d: %s", c->name, c->rc, err);
+		if (c->rc == -1 && (strstr(err, VAR) == NULL ||
+		    strchr(err, '\n') != NULL))
+			fail_msg("%s: error \"%s\"", c->name, err);
+		if (v != c->want)
+			fail_msg("%s: %ld, want %ld", c->name, v, c->want);
+		unsetenv(VAR);
+	}
 }
 
-static void
-env_str_unset_or_empty_gives_default(void **state)
-{
-	const char	*v = NULL;
-	char		 err[256] = "";
-
-	(void)state;
-	assert_int_equal(env_str(VAR, "dflt", 10, &v, err, sizeof(err)), 0);
-	assert_string_equal(v, "dflt");
-	assert_int_equal(env_str(VAR, NULL, 10, &v, err, sizeof(err)), 0);
-	assert_null(v);
-	setenv(VAR, "", 1);
-	assert_int_equal(env_str(VAR, "dflt", 10, &v, err, sizeof(err)), 0);
-	assert_string_equal(v, "dflt");
-	unsetenv(VAR);
-}
+/* Up to 10 bytes; the output stays as it was on an error. */
+static const struct env_str_case {
+	const char	*name;
+	const char	*value;		/* NULL: unset */
+	const char	*dflt;
+	int		 rc;
+	const char	*want;		/* NULL: NULL */
+} env_str_cases[] = {
+	{ "unset", NULL, "dflt", 0, "dflt" },
+	{ "unset without a default", NULL, NULL, 0, NULL },
+	{ "empty", "", "dflt", 0, "dflt" },
+	{ "ten bytes", "0123456789", "dflt", 0, "0123456789" },
+	{ "eleven bytes", "01234567890", "dflt", -1, "untouched" },
+};
 
 static void
-env_str_reads_value_up_to_maxlen(void **state)
+env_str_gives_the_value_the_default_or_an_error(void **state)
 {
-	const char	*v = NULL;
-	char		 err[256] = "";
+	const struct env_str_case *c;
 
 	(void)state;
-	setenv(VAR, "0123456789", 1);
-	assert_int_equal(env_str(VAR, "dflt", 10, &v, err, sizeof(err)), 0);
-	assert_string_equal(v, "0123456789");
-	unsetenv(VAR);
-}
+	TL_FOREACH(c, env_str_cases) {
+		const char	*v = "untouched";
+		char		 err[256] = "";
 
-static void
-env_str_too_long_is_an_error_naming_the_variable(void **state)
-{
-	const char	*v = "untouched";
-	char		 err[256] = "";
-
-	(void)state;
-	setenv(VAR, "01234567890", 1);
-	assert_int_equal(env_str(VAR, "dflt", 10, &v, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, VAR));
-	assert_string_equal(v, "untouched");
-	unsetenv(VAR);
+		if (c->value != NULL)
+			setenv(VAR, c->value, 1);
+		if (env_str(VAR, c->dflt, 10, &v, err, sizeof(err)) != c->rc)
+			fail_msg("%s: not %d: %s", c->name, c->rc, err);
+		if (c->rc == -1 && strstr(err, VAR) == NULL)
+			fail_msg("%s: error \"%s\"", c->name, err);
+		if (c->want == NULL ? v != NULL : v == NULL ||
+		    strcmp(v, c->want) != 0)
+			fail_msg("%s: \"%s\", want \"%s\"", c->name,
+			    v ? v : "(null)", c->want ? c->want : "(null)");
+		unsetenv(VAR);
+	}
 }
 
 static void
@@ -482,52 +388,6 @@ env_error_fits_in_a_small_buffer(void **state)
 
 /* ---- files -------------------------------------------------------------- */
 
-struct tmp {
-	char dir[256];
-	char path[300];
-};
-
-static int
-tmp_setup(void **state)
-{
-	struct tmp *t = calloc(1, sizeof(*t));
-
-	if (t == NULL)
-		return -1;
-	snprintf(t->dir, sizeof(t->dir), "%s/vm-util-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(t->dir) == NULL) {
-		free(t);
-		return -1;
-	}
-	snprintf(t->path, sizeof(t->path), "%s/file", t->dir);
-	*state = t;
-	return 0;
-}
-
-static int
-tmp_teardown(void **state)
-{
-	struct tmp	*t = *state;
-	DIR		*d;
-	struct dirent	*e;
-	char		 p[600];
-
-	if ((d = opendir(t->dir)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", t->dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(t->dir);
-	free(t);
-	return 0;
-}
-
 static int
 count_entries(const char *dir)
 {
@@ -543,89 +403,86 @@ count_entries(const char *dir)
 	return n;
 }
 
+/* t's file holds exactly want (len bytes) with mode, and no file beside. */
 static void
-file_write_atomic_writes_content_with_mode_0600(void **state)
+expect_file(const struct tl_dir *t, const void *want, size_t len,
+    unsigned mode)
 {
-	struct tmp	*t = *state;
 	struct stat	 st;
 	char		*data;
-	size_t		 len = 0;
+	size_t		 got = 99;
 
-	assert_int_equal(file_write_atomic(t->path, "secret\n", 7, 0600), 0);
 	assert_int_equal(stat(t->path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0600);
-	data = file_read(t->path, 1024, &len);
+	assert_int_equal(st.st_mode & 07777, mode);
+	data = file_read(t->path, 1024, &got);
 	assert_non_null(data);
-	assert_int_equal(len, 7);
-	assert_string_equal(data, "secret\n");
+	assert_int_equal(got, len);
+	assert_memory_equal(data, want, len);
+	assert_int_equal(data[len], '\0');
 	free(data);
 	/* No temporary file is left behind. */
 	assert_int_equal(count_entries(t->dir), 1);
 }
 
 static void
+expect_read_fails(const char *path, size_t max, int want)
+{
+	size_t len = 0;
+
+	errno = 0;
+	assert_null(file_read(path, max, &len));
+	assert_int_equal(errno, want);
+}
+
+static void
+file_write_atomic_writes_content_with_mode_0600(void **state)
+{
+	struct tl_dir *t = *state;
+
+	assert_int_equal(file_write_atomic(t->path, "secret\n", 7, 0600), 0);
+	expect_file(t, "secret\n", 7, 0600);
+}
+
+static void
 file_write_atomic_applies_mode_regardless_of_umask(void **state)
 {
-	struct tmp	*t = *state;
-	struct stat	 st;
+	struct tl_dir	*t = *state;
 	mode_t		 old = umask(0077);
 
 	assert_int_equal(file_write_atomic(t->path, "x", 1, 0644), 0);
 	umask(old);
-	assert_int_equal(stat(t->path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0644);
+	expect_file(t, "x", 1, 0644);
 }
 
 static void
 file_write_atomic_replaces_existing_file_and_its_mode(void **state)
 {
-	struct tmp	*t = *state;
-	struct stat	 st;
-	char		*data;
-	size_t		 len = 0;
+	struct tl_dir *t = *state;
 
 	assert_int_equal(file_write_atomic(t->path, "old content", 11, 0644),
 	    0);
 	assert_int_equal(file_write_atomic(t->path, "new", 3, 0600), 0);
-	assert_int_equal(stat(t->path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0600);
-	data = file_read(t->path, 1024, &len);
-	assert_non_null(data);
-	assert_int_equal(len, 3);
-	assert_string_equal(data, "new");
-	free(data);
-	assert_int_equal(count_entries(t->dir), 1);
+	expect_file(t, "new", 3, 0600);
 }
 
 static void
 file_write_atomic_binary_and_empty_content(void **state)
 {
-	struct tmp	*t = *state;
+	struct tl_dir	*t = *state;
 	unsigned char	 bin[300];
-	char		*data;
-	size_t		 len = 99;
 
 	for (size_t i = 0; i < sizeof(bin); i++)
 		bin[i] = (unsigned char)i;
 	assert_int_equal(file_write_atomic(t->path, bin, sizeof(bin), 0600), 0);
-	data = file_read(t->path, sizeof(bin), &len);
-	assert_non_null(data);
-	assert_int_equal(len, sizeof(bin));
-	assert_memory_equal(data, bin, sizeof(bin));
-	assert_int_equal(data[len], '\0');
-	free(data);
+	expect_file(t, bin, sizeof(bin), 0600);
 	assert_int_equal(file_write_atomic(t->path, "", 0, 0600), 0);
-	data = file_read(t->path, 10, &len);
-	assert_non_null(data);
-	assert_int_equal(len, 0);
-	assert_string_equal(data, "");
-	free(data);
+	expect_file(t, "", 0, 0600);
 }
 
 static void
 file_write_atomic_into_missing_directory_fails_with_errno(void **state)
 {
-	struct tmp	*t = *state;
+	struct tl_dir	*t = *state;
 	char		 p[400];
 
 	snprintf(p, sizeof(p), "%s/no/such/dir/file", t->dir);
@@ -637,7 +494,7 @@ file_write_atomic_into_missing_directory_fails_with_errno(void **state)
 static void
 file_read_exactly_max_succeeds_one_more_is_efbig(void **state)
 {
-	struct tmp	*t = *state;
+	struct tl_dir	*t = *state;
 	char		*data;
 	size_t		 len = 0;
 
@@ -646,29 +503,22 @@ file_read_exactly_max_succeeds_one_more_is_efbig(void **state)
 	assert_non_null(data);
 	assert_int_equal(len, 10);
 	free(data);
-	errno = 0;
-	assert_null(file_read(t->path, 9, &len));
-	assert_int_equal(errno, EFBIG);
-	errno = 0;
-	assert_null(file_read(t->path, 0, &len));
-	assert_int_equal(errno, EFBIG);
+	expect_read_fails(t->path, 9, EFBIG);
+	expect_read_fails(t->path, 0, EFBIG);
 }
 
 static void
 file_read_missing_file_is_enoent(void **state)
 {
-	struct tmp	*t = *state;
-	size_t		 len = 0;
+	struct tl_dir *t = *state;
 
-	errno = 0;
-	assert_null(file_read(t->path, 100, &len));
-	assert_int_equal(errno, ENOENT);
+	expect_read_fails(t->path, 100, ENOENT);
 }
 
 static void
 file_read_len_may_be_null(void **state)
 {
-	struct tmp	*t = *state;
+	struct tl_dir	*t = *state;
 	char		*data;
 
 	assert_int_equal(file_write_atomic(t->path, "abc", 3, 0600), 0);
@@ -678,51 +528,116 @@ file_read_len_may_be_null(void **state)
 	free(data);
 }
 
+/* A file larger than the first read, and /proc's size-0 files: read whole. */
+static void
+file_read_fd_grows_past_the_first_read_and_reads_proc(void **state)
+{
+	struct tl_dir	*t = *state;
+	char		*big, *data;
+	size_t		 len = 0;
+	int		 fd;
+
+	assert_non_null(big = malloc(100001));
+	for (size_t i = 0; i < 100000; i++)
+		big[i] = (char)('a' + i % 26);
+	big[100000] = '\0';
+	assert_int_equal(file_write_atomic(t->path, big, 100000, 0600), 0);
+	assert_true((fd = open(t->path, O_RDONLY)) >= 0);
+	data = file_read_fd(fd, 100000, &len);
+	close(fd);
+	assert_non_null(data);
+	assert_int_equal(len, 100000);
+	assert_string_equal(data, big);
+	free(data);
+	/* One byte under the size: EFBIG, nothing handed out. */
+	assert_true((fd = open(t->path, O_RDONLY)) >= 0);
+	errno = 0;
+	assert_null(file_read_fd(fd, 99999, &len));
+	assert_int_equal(errno, EFBIG);
+	close(fd);
+	free(big);
+	/* stat says 0 bytes; the text is there all the same. */
+	data = file_read("/proc/self/status", 1 << 20, &len);
+	assert_non_null(data);
+	assert_true(len > 0);
+	assert_non_null(strstr(data, "Pid:"));
+	free(data);
+}
+
 /* ---- strings ------------------------------------------------------------- */
 
-static void
-str_printable_accepts_text_and_utf8(void **state)
-{
-	(void)state;
-	assert_true(str_printable("", 10));
-	assert_true(str_printable("web-1.example.org", 255));
-	assert_true(str_printable("with space & <tags>", 255));
-	assert_true(str_printable("h\xc3\xb4te \xe2\x9c\x93", 255));
-}
-
-static void
-str_printable_rejects_control_characters(void **state)
-{
-	(void)state;
-	assert_false(str_printable("a\nb", 255));
-	assert_false(str_printable("a\rb", 255));
-	assert_false(str_printable("\t", 255));
-	assert_false(str_printable("\x1b[31mred", 255));
-	assert_false(str_printable("del\x7f", 255));
-	assert_false(str_printable("\x01", 255));
-}
-
-static void
-str_printable_enforces_max_bytes(void **state)
-{
-	(void)state;
-	assert_true(str_printable("abcde", 5));
-	assert_false(str_printable("abcdef", 5));
-	assert_false(str_printable("a", 0));
-	assert_true(str_printable("", 0));
-	/* max counts bytes, not characters */
-	assert_false(str_printable("\xc3\xa9\xc3\xa9\xc3\xa9", 5));
-}
-
 /* util.h: "printable UTF-8": malformed UTF-8 is not printable UTF-8. */
+static const struct printable_case {
+	const char	*name;
+	const char	*s;
+	size_t		 max;
+	int		 want;
+} printable_cases[] = {
+	{ "empty", "", 10, 1 },
+	{ "a host name", "web-1.example.org", 255, 1 },
+	{ "spaces and markup", "with space & <tags>", 255, 1 },
+	{ "UTF-8", "h\xc3\xb4te \xe2\x9c\x93", 255, 1 },
+	{ "a newline", "a\nb", 255, 0 },
+	{ "a carriage return", "a\rb", 255, 0 },
+	{ "a tab", "\t", 255, 0 },
+	{ "an escape sequence", "\x1b[31mred", 255, 0 },
+	{ "DEL", "del\x7f", 255, 0 },
+	{ "SOH", "\x01", 255, 0 },
+	{ "exactly max bytes", "abcde", 5, 1 },
+	{ "one byte over max", "abcdef", 5, 0 },
+	{ "a byte at max 0", "a", 0, 0 },
+	{ "empty at max 0", "", 0, 1 },
+	/* max counts bytes, not characters */
+	{ "three characters in six bytes", "\xc3\xa9\xc3\xa9\xc3\xa9", 5, 0 },
+	{ "a bad lead byte", "\xff", 255, 0 },
+	{ "a truncated sequence", "abc\xc3", 255, 0 },
+	{ "an overlong \"/\"", "\xc0\xaf", 255, 0 },
+	{ "a surrogate", "\xed\xa0\x80", 255, 0 },
+};
+
 static void
-str_printable_rejects_invalid_utf8(void **state)
+str_printable_takes_text_and_utf8_up_to_max_bytes(void **state)
 {
+	const struct printable_case *c;
+
 	(void)state;
-	assert_false(str_printable("\xff", 255));
-	assert_false(str_printable("abc\xc3", 255));		/* truncated */
-	assert_false(str_printable("\xc0\xaf", 255));	/* overlong "/" */
-	assert_false(str_printable("\xed\xa0\x80", 255));	/* surrogate */
+	TL_FOREACH(c, printable_cases) {
+		if (!str_printable(c->s, c->max) != !c->want)
+			fail_msg("%s: %s", c->name, c->want ? "refused" :
+			    "accepted");
+	}
+}
+
+/* Names (profiles, rule ids) and base64url keys: exactly what they allow. */
+static void
+str_name_and_base64url_take_their_alphabet_and_length_only(void **state)
+{
+	static const char *const names_ok[] = { "a", "debian-12", "Ubuntu_22.04",
+	    "0123456789012345" };
+	static const char *const names_bad[] = { "", "a b", "a/b", "é",
+	    "x\n", "01234567890123456", "a;b" };
+	char key[44];
+
+	(void)state;
+	for (size_t i = 0; i < TL_NITEMS(names_ok); i++)
+		if (!str_name_valid(names_ok[i], 16))
+			fail_msg("name \"%s\" refused", names_ok[i]);
+	for (size_t i = 0; i < TL_NITEMS(names_bad); i++)
+		if (str_name_valid(names_bad[i], 16))
+			fail_msg("name \"%s\" taken", names_bad[i]);
+	memset(key, 'A', 43);
+	key[43] = '\0';
+	assert_true(str_base64url(key, 43));
+	key[5] = '-';
+	key[6] = '_';
+	assert_true(str_base64url(key, 43));
+	assert_false(str_base64url(key, 42));	/* one more than asked */
+	key[42] = '\0';
+	assert_false(str_base64url(key, 43));	/* one short */
+	key[42] = '=';
+	assert_false(str_base64url(key, 43));	/* padding */
+	key[42] = '+';
+	assert_false(str_base64url(key, 43));	/* standard alphabet */
 }
 
 static void
@@ -738,54 +653,38 @@ str_rtrim_strips_trailing_whitespace_only(void **state)
 	assert_string_equal(str_rtrim(c), "");
 }
 
+#define ENV(fn)	cmocka_unit_test_setup(fn, env_setup)
+#define TMP(fn)	cmocka_unit_test_setup_teardown(fn, tl_dir_setup, \
+		    tl_dir_teardown)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(uuid_valid_accepts_lowercase_v4),
-		cmocka_unit_test(uuid_valid_accepts_versions_1_to_5_and_variants_8_to_b),
-		cmocka_unit_test(uuid_valid_rejects_uppercase),
-		cmocka_unit_test(uuid_valid_rejects_wrong_length),
-		cmocka_unit_test(uuid_valid_rejects_misplaced_hyphens),
-		cmocka_unit_test(uuid_valid_rejects_non_hex),
-		cmocka_unit_test(uuid_valid_rejects_version_0_and_6_to_f),
-		cmocka_unit_test(uuid_valid_rejects_non_rfc4122_variant),
+		cmocka_unit_test(uuid_valid_takes_lowercase_hex_in_the_8_4_4_4_12_form),
+		cmocka_unit_test(uuid_valid_takes_versions_1_to_5_and_variants_8_to_b_only),
 		cmocka_unit_test(uuid_generate_produces_valid_distinct_v4_ids),
 		cmocka_unit_test(time_rfc3339_formats_utc_with_z),
 		cmocka_unit_test(time_rfc3339_and_parse_round_trip),
-		cmocka_unit_test(time_parse_rfc3339_applies_offsets),
-		cmocka_unit_test(time_parse_rfc3339_accepts_fractions_and_lowercase),
-		cmocka_unit_test(time_parse_rfc3339_accepts_leap_day_in_leap_year),
-		cmocka_unit_test(time_parse_rfc3339_rejects_invalid_dates),
-		cmocka_unit_test(time_parse_rfc3339_rejects_feb_29_in_non_leap_year),
-		cmocka_unit_test(time_parse_rfc3339_rejects_garbage_and_trailing_junk),
+		cmocka_unit_test(time_parse_rfc3339_applies_offsets_fractions_and_leap_days),
+		cmocka_unit_test(time_parse_rfc3339_rejects_invalid_dates_and_garbage),
 		cmocka_unit_test(mono_ms_never_goes_backwards),
-		cmocka_unit_test_setup(env_long_unset_or_empty_gives_default, env_setup),
-		cmocka_unit_test_setup(env_long_reads_valid_values_including_bounds, env_setup),
-		cmocka_unit_test_setup(env_long_out_of_range_is_an_error_naming_the_variable, env_setup),
-		cmocka_unit_test_setup(env_long_not_a_number_is_an_error_naming_the_variable, env_setup),
-		cmocka_unit_test_setup(env_long_trailing_junk_is_an_error_naming_the_variable, env_setup),
-		cmocka_unit_test_setup(env_long_error_stays_one_line_when_value_holds_newline, env_setup),
-		cmocka_unit_test_setup(env_str_unset_or_empty_gives_default, env_setup),
-		cmocka_unit_test_setup(env_str_reads_value_up_to_maxlen, env_setup),
-		cmocka_unit_test_setup(env_str_too_long_is_an_error_naming_the_variable, env_setup),
-		cmocka_unit_test_setup(env_error_fits_in_a_small_buffer, env_setup),
-		cmocka_unit_test_setup_teardown(file_write_atomic_writes_content_with_mode_0600, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(file_write_atomic_applies_mode_regardless_of_umask, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(file_write_atomic_replaces_existing_file_and_its_mode, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(file_write_atomic_binary_and_empty_content, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(file_write_atomic_into_missing_directory_fails_with_errno, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(file_read_exactly_max_succeeds_one_more_is_efbig, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(file_read_missing_file_is_enoent, tmp_setup, tmp_teardown),
-		cmocka_unit_test_setup_teardown(file_read_len_may_be_null, tmp_setup, tmp_teardown),
-		cmocka_unit_test(str_printable_accepts_text_and_utf8),
-		cmocka_unit_test(str_printable_rejects_control_characters),
-		cmocka_unit_test(str_printable_enforces_max_bytes),
-		cmocka_unit_test(str_printable_rejects_invalid_utf8),
+		ENV(env_long_gives_the_value_the_default_or_a_one_line_error),
+		ENV(env_str_gives_the_value_the_default_or_an_error),
+		ENV(env_error_fits_in_a_small_buffer),
+		TMP(file_write_atomic_writes_content_with_mode_0600),
+		TMP(file_write_atomic_applies_mode_regardless_of_umask),
+		TMP(file_write_atomic_replaces_existing_file_and_its_mode),
+		TMP(file_write_atomic_binary_and_empty_content),
+		TMP(file_write_atomic_into_missing_directory_fails_with_errno),
+		TMP(file_read_exactly_max_succeeds_one_more_is_efbig),
+		TMP(file_read_missing_file_is_enoent),
+		TMP(file_read_len_may_be_null),
+		cmocka_unit_test(str_printable_takes_text_and_utf8_up_to_max_bytes),
+		TMP(file_read_fd_grows_past_the_first_read_and_reads_proc),
+		cmocka_unit_test(str_name_and_base64url_take_their_alphabet_and_length_only),
 		cmocka_unit_test(str_rtrim_strips_trailing_whitespace_only),
 	};
 
-	if (sodium_init() < 0)
-		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, tl_sodium_setup, NULL);
 }
