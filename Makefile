@@ -80,7 +80,8 @@ UNIT_AGENTLIB = $(BUILD)/tests/unit/agent_testlib.o
 
 BINS	= $(BUILD)/vaultmesh-command-center $(BUILD)/vaultmesh-node-agent
 
-.PHONY: all deps demo check unit e2e test-one install clean bench
+.PHONY: all deps demo check unit e2e test-one install clean bench format \
+	format-check
 all: $(BINS)
 
 # Installs whatever Debian packages are missing (tools too: pytest, wrk).
@@ -144,10 +145,21 @@ unit: all $(UNIT_BIN)
 e2e: all
 	VM_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
-# Every test, once in the normal build and once under ASan and UBSan, every
-# fuzzer for a few seconds, and the browser test (Debian's chromium driven
-# by playwright-core).
+# The house style (.clang-format): `make format` applies it to every C file,
+# `make format-check` (part of check) fails on a file it would change.
+FORMAT_SRC = $(wildcard common/*.[ch] command-center/*.[ch] node-agent/*.[ch] \
+	     tests/unit/*.[ch] fuzz/*.[ch] bench/*.[ch])
+format: deps
+	@clang-format -i $(FORMAT_SRC)
+format-check: deps
+	@clang-format --dry-run -Werror $(FORMAT_SRC) && \
+	    echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format has them"
+
+# The style, then every test, once in the normal build and once under ASan
+# and UBSan, every fuzzer for a few seconds, and the browser test (Debian's
+# chromium driven by playwright-core).
 check: deps
+	$(MAKE) format-check
 	$(MAKE) unit e2e
 	$(MAKE) SAN=1 unit e2e
 	$(MAKE) fuzz-smoke

@@ -15,10 +15,10 @@
 #include "floor.h"
 
 struct loop {
-	pthread_t		 thread;
-	h2o_context_t		 ctx;
-	h2o_accept_ctx_t	 accept;
-	int			 fd;
+	pthread_t	 thread;
+	h2o_context_t	 ctx;
+	h2o_accept_ctx_t accept;
+	int		 fd;
 };
 
 static h2o_globalconf_t config;
@@ -60,7 +60,7 @@ on_accept(h2o_socket_t *listener, const char *err)
 static void *
 run(void *arg)
 {
-	struct loop *l = arg;
+	struct loop  *l = arg;
 	h2o_socket_t *sock;
 
 	h2o_context_init(&l->ctx, h2o_evloop_create(), &config);
@@ -94,19 +94,20 @@ listen_on(const struct sockaddr_in *sa)
 int
 main(int argc, char *argv[])
 {
-	h2o_hostconf_t *host;
-	h2o_handler_t *h;
-	struct loop *loops;
+	h2o_hostconf_t	  *host;
+	h2o_handler_t	  *h;
+	struct loop	  *loops;
 	struct sockaddr_in sa;
-	long threads;
+	long		   threads;
 
 	if (floor_init(argc, argv, "floor-h2o", &sa, &threads) == -1)
 		return 2;
 	h2o_config_init(&config);
 	host = h2o_config_register_host(&config,
 	    h2o_iovec_init(H2O_STRLIT("default")), 65535);
-	h = h2o_create_handler(h2o_config_register_path(host,
-	    "/api/agent/heartbeat", 0), sizeof(*h));
+	h = h2o_create_handler(
+	    h2o_config_register_path(host, "/api/agent/heartbeat", 0),
+	    sizeof(*h));
 	h->on_req = on_heartbeat;
 	if ((loops = calloc((size_t)threads, sizeof(*loops))) == NULL)
 		return 1;

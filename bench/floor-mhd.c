@@ -14,12 +14,12 @@
 
 #include "floor.h"
 
-#define BODY_MAX	(16 * 1024)
+#define BODY_MAX (16 * 1024)
 
 struct body {
-	size_t	 len;
-	int	 too_big;
-	char	 buf[BODY_MAX];
+	size_t len;
+	int    too_big;
+	char   buf[BODY_MAX];
 };
 
 static struct MHD_Response *answer;
@@ -75,7 +75,7 @@ main(int argc, char *argv[])
 {
 	struct MHD_Daemon *d;
 	struct sockaddr_in sa;
-	long threads;
+	long		   threads;
 
 	if (floor_init(argc, argv, "floor-mhd", &sa, &threads) == -1)
 		return 2;
@@ -83,24 +83,23 @@ main(int argc, char *argv[])
 	    (void *)floor_json, MHD_RESPMEM_PERSISTENT);
 	if (answer == NULL ||
 	    MHD_add_response_header(answer, "X-Content-Type-Options",
-	    "nosniff") == MHD_NO ||
-	    MHD_add_response_header(answer, "Referrer-Policy",
-	    "no-referrer") == MHD_NO ||
+		"nosniff") == MHD_NO ||
+	    MHD_add_response_header(answer, "Referrer-Policy", "no-referrer") ==
+		MHD_NO ||
 	    MHD_add_response_header(answer, "Cache-Control", "no-store") ==
-	    MHD_NO ||
+		MHD_NO ||
 	    MHD_add_response_header(answer, "Content-Type",
-	    "application/json") == MHD_NO)
+		"application/json") == MHD_NO)
 		return 1;
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO,
-	    0, NULL, NULL, on_request, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16384,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)90,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_END);
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO,
+	    0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)16384, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)90, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "floor-mhd: cannot listen on %s\n", argv[1]);
 		return 1;

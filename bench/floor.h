@@ -35,13 +35,13 @@ floor_init(int argc, char *argv[], const char *name, struct sockaddr_in *sa,
 		return -1;
 	}
 	*threads = argc > 2 ? strtol(argv[2], NULL, 10) :
-	    sysconf(_SC_NPROCESSORS_ONLN);
+			      sysconf(_SC_NPROCESSORS_ONLN);
 	if (*threads < 1 || *threads > 64)
 		*threads = 1;
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;
 	sa->sin_port = htons((uint16_t)port);
-	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);	/* 127.0.0.1 only */
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* 127.0.0.1 only */
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }

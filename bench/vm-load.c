@@ -38,7 +38,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#define RESP_MAX	(1u << 20)
+#define RESP_MAX (1u << 20)
 
 static int64_t
 now_ns(void)
@@ -90,34 +90,34 @@ raise_nofile(void)
 enum kind { K_ENROLL, K_HB, K_POLL, K_QUEUE };
 
 struct xfer {
-	CURL			*h;
-	enum kind		 kind;
-	size_t			 idx;
-	struct curl_slist	*hdrs;
-	char			*body;
-	char			*resp;
-	size_t			 rlen, rcap;
-	int64_t			 t_start;
-	int64_t			 t_sent;	/* request handed to the socket */
-	int			 busy;
+	CURL		  *h;
+	enum kind	   kind;
+	size_t		   idx;
+	struct curl_slist *hdrs;
+	char		  *body;
+	char		  *resp;
+	size_t		   rlen, rcap;
+	int64_t		   t_start;
+	int64_t		   t_sent; /* request handed to the socket */
+	int		   busy;
 };
 
 static struct {
-	CURLM	*m;
-	int	 ep;
-	long	 timeout_ms;	/* from libcurl's timer callback; -1 none */
-	int	 running;
+	CURLM *m;
+	int    ep;
+	long   timeout_ms; /* from libcurl's timer callback; -1 none */
+	int    running;
 } L;
 
 static size_t
 write_cb(char *p, size_t sz, size_t n, void *arg)
 {
-	struct xfer	*x = arg;
-	size_t		 len = sz * n;
+	struct xfer *x = arg;
+	size_t	     len = sz * n;
 
 	if (x->rlen + len + 1 > x->rcap) {
-		size_t	 ncap = x->rcap ? x->rcap * 2 : 1024;
-		char	*np;
+		size_t ncap = x->rcap ? x->rcap * 2 : 1024;
+		char  *np;
 
 		while (ncap < x->rlen + len + 1)
 			ncap *= 2;
@@ -218,8 +218,7 @@ xfer_new(enum kind k)
 }
 
 static void
-xfer_start(struct xfer *x, const char *url, const char *bearer,
-    char *body)
+xfer_start(struct xfer *x, const char *url, const char *bearer, char *body)
 {
 	char auth[256];
 
@@ -232,14 +231,16 @@ xfer_start(struct xfer *x, const char *url, const char *bearer,
 		x->resp[0] = '\0';
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
 	if (bearer != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    bearer);
 		x->hdrs = curl_slist_append(x->hdrs, auth);
 	}
 	if (body != NULL) {
 		x->hdrs = curl_slist_append(x->hdrs,
 		    "Content-Type: application/json");
 		curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(body));
 	} else
 		curl_easy_setopt(x->h, CURLOPT_HTTPGET, 1L);
 	/* No "Expect: 100-continue" round trip for small bodies. */
@@ -271,10 +272,10 @@ typedef void (*done_fn)(struct xfer *x, CURLcode rc, long status);
 static void
 loop_run(int max_ms, done_fn done)
 {
-	struct epoll_event	 ev[256];
-	int			 n, wait = max_ms;
-	CURLMsg			*msg;
-	int			 left;
+	struct epoll_event ev[256];
+	int		   n, wait = max_ms;
+	CURLMsg		  *msg;
+	int		   left;
 
 	if (L.timeout_ms >= 0 && L.timeout_ms < wait)
 		wait = (int)L.timeout_ms;
@@ -284,8 +285,8 @@ loop_run(int max_ms, done_fn done)
 	for (int i = 0; i < n; i++) {
 		int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
 		    (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-		    (ev[i].events & (EPOLLERR | EPOLLHUP) ?
-		    CURL_CSELECT_ERR : 0);
+		    (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR :
+							    0);
 
 		curl_multi_socket_action(L.m, ev[i].data.fd, flags, &L.running);
 	}
@@ -293,9 +294,9 @@ loop_run(int max_ms, done_fn done)
 		curl_multi_socket_action(L.m, CURL_SOCKET_TIMEOUT, 0,
 		    &L.running);
 	while ((msg = curl_multi_info_read(L.m, &left)) != NULL) {
-		struct xfer	*x;
-		long		 status = 0;
-		CURLcode	 rc;
+		struct xfer *x;
+		long	     status = 0;
+		CURLcode     rc;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -320,9 +321,9 @@ static double
 loop_batch(size_t n, size_t conc, enum kind k, void (*next)(struct xfer *),
     done_fn done, const size_t *finished)
 {
-	struct xfer	**xs;
-	int64_t		 t0;
-	double		 secs;
+	struct xfer **xs;
+	int64_t	      t0;
+	double	      secs;
 
 	if (conc < 1)
 		conc = 1;
@@ -348,8 +349,8 @@ loop_batch(size_t n, size_t conc, enum kind k, void (*next)(struct xfer *),
 /* ---- nodes and tokens ------------------------------------------------- */
 
 struct node {
-	char	 id[37];
-	char	 token[96];
+	char id[37];
+	char token[96];
 };
 
 static uint64_t
@@ -366,26 +367,28 @@ splitmix64(uint64_t *s)
 static void
 uuid_of(uint64_t seed, size_t i, char out[37])
 {
-	uint64_t	 s = seed * 0x100000001b3ULL + i;
-	uint64_t	 a = splitmix64(&s), b = splitmix64(&s);
-	unsigned char	 r[16];
+	uint64_t      s = seed * 0x100000001b3ULL + i;
+	uint64_t      a = splitmix64(&s), b = splitmix64(&s);
+	unsigned char r[16];
 
 	memcpy(r, &a, 8);
 	memcpy(r + 8, &b, 8);
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
-	    r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+	snprintf(out, 37,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+	    r[11], r[12], r[13], r[14], r[15]);
 }
 
 static struct node *
 tokens_load(const char *path, size_t *n)
 {
-	FILE		*f = fopen(path, "r");
-	struct node	*v = NULL;
-	size_t		 cap = 0;
-	char		 line[256];
+	FILE	    *f = fopen(path, "r");
+	struct node *v = NULL;
+	size_t	     cap = 0;
+	char	     line[256];
 
 	if (f == NULL)
 		die("%s: %s", path, strerror(errno));
@@ -414,9 +417,9 @@ tokens_load(const char *path, size_t *n)
 static char *
 xasprintf(const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*p;
-	int	 n;
+	va_list ap;
+	char   *p;
+	int	n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
@@ -433,40 +436,44 @@ static char *
 heartbeat_body(const struct node *nd, size_t i, const char *profile,
     long long uptime)
 {
-	return xasprintf("{\"node_id\":\"%s\",\"hostname\":\"node-%zu\","
+	return xasprintf(
+	    "{\"node_id\":\"%s\",\"hostname\":\"node-%zu\","
 	    "\"os_profile\":\"%s\",\"agent_version\":\"1.0.0\","
 	    "\"uptime_secs\":%lld,\"load1\":0.42,\"mem_used_pct\":41.5,"
 	    "\"root_disk_used_pct\":12.5,\"cloudflare\":\"up\",\"services\":"
 	    "[{\"name\":\"cloudflared.service\",\"state\":\"active\"},"
 	    "{\"name\":\"vaultmesh-node-agent.service\",\"state\":\"active\"}],"
-	    "\"sent_at\":\"2026-11-27T10:00:00Z\"}", nd->id, i, profile, uptime);
+	    "\"sent_at\":\"2026-11-27T10:00:00Z\"}",
+	    nd->id, i, profile, uptime);
 }
 
 /* ---- enroll ------------------------------------------------------------ */
 
 static struct {
-	const char	*url;
-	const char	*secret;
-	const char	*profile;
-	struct node	*nodes;
-	size_t		 n, next, done, ok, fail, offset;
-	uint64_t	 seed;
-	int		 shown;
+	const char  *url;
+	const char  *secret;
+	const char  *profile;
+	struct node *nodes;
+	size_t	     n, next, done, ok, fail, offset;
+	uint64_t     seed;
+	int	     shown;
 } E;
 
 static void
 enroll_next(struct xfer *x)
 {
-	size_t	 i = E.next++;
-	char	 url[512];
+	size_t i = E.next++;
+	char   url[512];
 
 	uuid_of(E.seed, E.offset + i, E.nodes[i].id);
 	x->idx = i;
 	snprintf(url, sizeof(url), "%s/api/agent/enroll", E.url);
-	xfer_start(x, url, NULL, xasprintf("{\"node_id\":\"%s\",\"hostname\":"
-	    "\"node-%zu\",\"os_profile\":\"%s\",\"agent_version\":\"1.0.0\","
-	    "\"enroll_secret\":\"%s\"}", E.nodes[i].id, E.offset + i, E.profile,
-	    E.secret));
+	xfer_start(x, url, NULL,
+	    xasprintf(
+		"{\"node_id\":\"%s\",\"hostname\":"
+		"\"node-%zu\",\"os_profile\":\"%s\",\"agent_version\":\"1.0.0\","
+		"\"enroll_secret\":\"%s\"}",
+		E.nodes[i].id, E.offset + i, E.profile, E.secret));
 }
 
 static void
@@ -479,13 +486,14 @@ enroll_done(struct xfer *x, CURLcode rc, long status)
 	    (root = json_loads(x->resp ? x->resp : "", 0, NULL)) != NULL &&
 	    json_is_string(json_object_get(root, "node_token"))) {
 		snprintf(E.nodes[x->idx].token, sizeof(E.nodes[x->idx].token),
-		    "%s", json_string_value(json_object_get(root,
-		    "node_token")));
+		    "%s",
+		    json_string_value(json_object_get(root, "node_token")));
 		E.ok++;
 	} else {
 		E.fail++;
 		if (E.shown++ < 5)
-			fprintf(stderr, "vm-load: enroll %s: %s status %ld %.200s\n",
+			fprintf(stderr,
+			    "vm-load: enroll %s: %s status %ld %.200s\n",
 			    E.nodes[x->idx].id, curl_easy_strerror(rc), status,
 			    x->resp ? x->resp : "");
 	}
@@ -497,23 +505,34 @@ enroll_done(struct xfer *x, CURLcode rc, long status)
 static int
 cmd_enroll(int argc, char **argv)
 {
-	size_t		 conc = 32;
-	const char	*out;
-	FILE		*f;
-	double		 secs;
-	int		 c;
+	size_t	    conc = 32;
+	const char *out;
+	FILE	   *f;
+	double	    secs;
+	int	    c;
 
 	E.secret = getenv("VAULTMESH_ENROLL_SECRET");
 	E.profile = "BenchNode";
 	E.seed = 1;
 	while ((c = getopt(argc, argv, "c:s:p:S:o:")) != -1)
 		switch (c) {
-		case 'o': E.offset = strtoul(optarg, NULL, 10); break;
-		case 'c': conc = strtoul(optarg, NULL, 10); break;
-		case 's': E.secret = optarg; break;
-		case 'p': E.profile = optarg; break;
-		case 'S': E.seed = strtoull(optarg, NULL, 10); break;
-		default: return 2;
+		case 'o':
+			E.offset = strtoul(optarg, NULL, 10);
+			break;
+		case 'c':
+			conc = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			E.secret = optarg;
+			break;
+		case 'p':
+			E.profile = optarg;
+			break;
+		case 'S':
+			E.seed = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			return 2;
 		}
 	if (argc - optind != 3 || E.secret == NULL)
 		die("usage: vm-load enroll [-c CONC] [-s SECRET] [-p PROFILE] "
@@ -523,8 +542,8 @@ cmd_enroll(int argc, char **argv)
 	E.n = strtoul(argv[optind + 1], NULL, 10);
 	out = argv[optind + 2];
 	E.nodes = xcalloc(E.n, sizeof(*E.nodes));
-	secs = loop_batch(E.n, conc, K_ENROLL, enroll_next, enroll_done,
-	    &E.done);
+	secs =
+	    loop_batch(E.n, conc, K_ENROLL, enroll_next, enroll_done, &E.done);
 	if ((f = fopen(out, "w")) == NULL)
 		die("%s: %s", out, strerror(errno));
 	for (size_t i = 0; i < E.n; i++)
@@ -540,24 +559,24 @@ cmd_enroll(int argc, char **argv)
 /* ---- heartbeat: one per node ------------------------------------------- */
 
 static struct {
-	const char	*url;
-	const char	*profile;
-	struct node	*nodes;
-	size_t		 n, next, done, ok, fail;
-	long long	 uptime;
-	int		 shown;
+	const char  *url;
+	const char  *profile;
+	struct node *nodes;
+	size_t	     n, next, done, ok, fail;
+	long long    uptime;
+	int	     shown;
 } H;
 
 static void
 hb_next(struct xfer *x)
 {
-	size_t	 i = H.next++;
-	char	 url[512];
+	size_t i = H.next++;
+	char   url[512];
 
 	x->idx = i;
 	snprintf(url, sizeof(url), "%s/api/agent/heartbeat", H.url);
-	xfer_start(x, url, H.nodes[i].token, heartbeat_body(&H.nodes[i], i,
-	    H.profile, H.uptime));
+	xfer_start(x, url, H.nodes[i].token,
+	    heartbeat_body(&H.nodes[i], i, H.profile, H.uptime));
 }
 
 static void
@@ -569,9 +588,11 @@ hb_done(struct xfer *x, CURLcode rc, long status)
 	else {
 		H.fail++;
 		if (H.shown++ < 5)
-			fprintf(stderr, "vm-load: heartbeat %s: %s status %ld "
-			    "%.200s\n", H.nodes[x->idx].id, curl_easy_strerror(rc),
-			    status, x->resp ? x->resp : "");
+			fprintf(stderr,
+			    "vm-load: heartbeat %s: %s status %ld "
+			    "%.200s\n",
+			    H.nodes[x->idx].id, curl_easy_strerror(rc), status,
+			    x->resp ? x->resp : "");
 	}
 	if (H.next < H.n)
 		hb_next(x);
@@ -580,19 +601,28 @@ hb_done(struct xfer *x, CURLcode rc, long status)
 static int
 cmd_heartbeat(int argc, char **argv)
 {
-	size_t		 conc = 64, count = 0, total;
-	double		 secs;
-	int		 c;
+	size_t conc = 64, count = 0, total;
+	double secs;
+	int    c;
 
 	H.profile = "BenchNode";
 	H.uptime = 12345;
 	while ((c = getopt(argc, argv, "n:c:p:u:")) != -1)
 		switch (c) {
-		case 'n': count = strtoul(optarg, NULL, 10); break;
-		case 'c': conc = strtoul(optarg, NULL, 10); break;
-		case 'p': H.profile = optarg; break;
-		case 'u': H.uptime = strtoll(optarg, NULL, 10); break;
-		default: return 2;
+		case 'n':
+			count = strtoul(optarg, NULL, 10);
+			break;
+		case 'c':
+			conc = strtoul(optarg, NULL, 10);
+			break;
+		case 'p':
+			H.profile = optarg;
+			break;
+		case 'u':
+			H.uptime = strtoll(optarg, NULL, 10);
+			break;
+		default:
+			return 2;
 		}
 	if (argc - optind != 2)
 		die("usage: vm-load heartbeat [-n COUNT] [-c CONC] [-p PROFILE] "
@@ -609,25 +639,25 @@ cmd_heartbeat(int argc, char **argv)
 /* ---- dispatch: long polls and a queue driver --------------------------- */
 
 struct sent_cmd {
-	char	 id[40];
-	size_t	 node;
-	int64_t	 t_post;	/* POST started */
-	int64_t	 t_ans;		/* 201 received */
+	char	id[40];
+	size_t	node;
+	int64_t t_post; /* POST started */
+	int64_t t_ans;	/* 201 received */
 };
 
 struct got_cmd {
-	char	 id[40];
-	int64_t	 t_recv;
+	char	id[40];
+	int64_t t_recv;
 };
 
 static struct {
 	const char	*url;
 	struct node	*nodes;
 	size_t		 n;
-	struct xfer	**poll;
-	int		*outstanding;	/* a queued command not yet received */
-	int64_t		*retry_at;	/* re-poll after an error, 0 = none */
-	struct sent_cmd	*sent;
+	struct xfer    **poll;
+	int		*outstanding; /* a queued command not yet received */
+	int64_t		*retry_at;    /* re-poll after an error, 0 = none */
+	struct sent_cmd *sent;
 	size_t		 nsent, want;
 	struct got_cmd	*got;
 	size_t		 ngot, gotcap;
@@ -655,9 +685,9 @@ base64_decode_to(const char *in, char *out, size_t outcap)
 {
 	static const char tbl[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint32_t	 acc = 0;
-	int		 bits = 0;
-	size_t		 n = 0;
+	uint32_t acc = 0;
+	int	 bits = 0;
+	size_t	 n = 0;
 
 	for (; *in != '\0' && *in != '='; in++) {
 		const char *p = strchr(tbl, *in);
@@ -691,14 +721,15 @@ got_add(const char *id, int64_t t)
 static void
 poll_done(struct xfer *x, CURLcode rc, long status)
 {
-	int64_t	 t = now_ns();
-	json_t	*root, *arr, *e;
-	size_t	 k;
+	int64_t t = now_ns();
+	json_t *root, *arr, *e;
+	size_t	k;
 
 	if (rc != CURLE_OK || status != 200) {
 		D.poll_err++;
 		if (D.shown++ < 5)
-			fprintf(stderr, "vm-load: poll %s: %s status %ld %.200s\n",
+			fprintf(stderr,
+			    "vm-load: poll %s: %s status %ld %.200s\n",
 			    D.nodes[x->idx].id, curl_easy_strerror(rc), status,
 			    x->resp ? x->resp : "");
 		D.retry_at[x->idx] = t + 500 * 1000000LL;
@@ -709,11 +740,12 @@ poll_done(struct xfer *x, CURLcode rc, long status)
 	    (arr = json_object_get(root, "commands")) != NULL &&
 	    json_array_size(arr) > 0) {
 		D.poll_answers++;
-		json_array_foreach(arr, k, e) {
-			const char	*p = json_string_value(
-			    json_object_get(e, "payload"));
-			char		 dec[4096];
-			json_t		*pl;
+		json_array_foreach(arr, k, e)
+		{
+			const char *p =
+			    json_string_value(json_object_get(e, "payload"));
+			char	dec[4096];
+			json_t *pl;
 
 			if (p == NULL)
 				continue;
@@ -738,12 +770,12 @@ queue_done(struct xfer *x, CURLcode rc, long status)
 {
 	int64_t		 t = now_ns();
 	json_t		*root;
-	struct sent_cmd	*s = &D.sent[D.nsent];
+	struct sent_cmd *s = &D.sent[D.nsent];
 
 	if (rc == CURLE_OK && status == 201 &&
 	    (root = json_loads(x->resp ? x->resp : "", 0, NULL)) != NULL) {
-		const char *id = json_string_value(json_object_get(root,
-		    "command_id"));
+		const char *id =
+		    json_string_value(json_object_get(root, "command_id"));
 
 		if (id != NULL) {
 			snprintf(s->id, sizeof(s->id), "%s", id);
@@ -758,7 +790,8 @@ queue_done(struct xfer *x, CURLcode rc, long status)
 		D.queue_err++;
 		D.outstanding[x->idx] = 0;
 		if (D.shown++ < 5)
-			fprintf(stderr, "vm-load: queue %s: %s status %ld %.200s\n",
+			fprintf(stderr,
+			    "vm-load: queue %s: %s status %ld %.200s\n",
 			    D.nodes[x->idx].id, curl_easy_strerror(rc), status,
 			    x->resp ? x->resp : "");
 	}
@@ -818,23 +851,36 @@ pct(const int64_t *v, size_t n, double p)
 static int
 cmd_dispatch(int argc, char **argv)
 {
-	size_t	 total, polls = 10000, ramp = 500, scanned = 0, matched = 0;
-	int64_t	 t0, t_ready = 0, t_end = 0, deadline;
-	int	 c, seed = 1;
-	char	 url[512];
+	size_t	total, polls = 10000, ramp = 500, scanned = 0, matched = 0;
+	int64_t t0, t_ready = 0, t_end = 0, deadline;
+	int	c, seed = 1;
+	char	url[512];
 
 	D.want = 1000;
 	D.wait = 60;
 	D.gap_ms = 5;
 	while ((c = getopt(argc, argv, "n:m:w:g:r:S:")) != -1)
 		switch (c) {
-		case 'n': polls = strtoul(optarg, NULL, 10); break;
-		case 'm': D.want = strtoul(optarg, NULL, 10); break;
-		case 'w': D.wait = strtol(optarg, NULL, 10); break;
-		case 'g': D.gap_ms = atoi(optarg); break;
-		case 'r': ramp = strtoul(optarg, NULL, 10); break;
-		case 'S': seed = atoi(optarg); break;
-		default: return 2;
+		case 'n':
+			polls = strtoul(optarg, NULL, 10);
+			break;
+		case 'm':
+			D.want = strtoul(optarg, NULL, 10);
+			break;
+		case 'w':
+			D.wait = strtol(optarg, NULL, 10);
+			break;
+		case 'g':
+			D.gap_ms = atoi(optarg);
+			break;
+		case 'r':
+			ramp = strtoul(optarg, NULL, 10);
+			break;
+		case 'S':
+			seed = atoi(optarg);
+			break;
+		default:
+			return 2;
 		}
 	if (argc - optind != 2)
 		die("usage: vm-load dispatch [-n POLLS] [-m COMMANDS] [-w WAIT] "
@@ -873,8 +919,10 @@ cmd_dispatch(int argc, char **argv)
 		}
 		loop_run(20, dispatch_done);
 	}
-	fprintf(stderr, "vm-load: %zu polls on the wire after %.2f s (errors "
-	    "%zu)\n", D.n, (double)(now_ns() - t0) / 1e9, D.poll_err);
+	fprintf(stderr,
+	    "vm-load: %zu polls on the wire after %.2f s (errors "
+	    "%zu)\n",
+	    D.n, (double)(now_ns() - t0) / 1e9, D.poll_err);
 	/* The driver: one command at a time, to a random waiting node. */
 	deadline = now_ns() + 300 * 1000000000LL;
 	while (now_ns() < deadline) {
@@ -898,8 +946,9 @@ cmd_dispatch(int argc, char **argv)
 
 				snprintf(key.id, sizeof(key.id), "%s",
 				    D.got[scanned].id);
-				matched += bsearch(&key, D.sent, D.nsent,
-				    sizeof(*D.sent), cmp_sent) != NULL;
+				matched +=
+				    bsearch(&key, D.sent, D.nsent,
+					sizeof(*D.sent), cmp_sent) != NULL;
 			}
 			if (matched >= D.nsent || now - t_end > 3000000000LL)
 				break;
@@ -909,8 +958,9 @@ cmd_dispatch(int argc, char **argv)
 			if (i >= 0) {
 				D.outstanding[i] = 1;
 				D.q->idx = (size_t)i;
-				snprintf(url, sizeof(url), "%s/nodes/%s/commands",
-				    D.url, D.nodes[i].id);
+				snprintf(url, sizeof(url),
+				    "%s/nodes/%s/commands", D.url,
+				    D.nodes[i].id);
 				xfer_start(D.q, url, NULL,
 				    strdup("{\"command\":\"agent-info\"}"));
 			}
@@ -925,8 +975,8 @@ cmd_dispatch(int argc, char **argv)
 	}
 	/* Join receipts to queue answers by command id. */
 	{
-		int64_t	*d_ans = xcalloc(D.nsent, sizeof(int64_t));
-		int64_t	*d_post = xcalloc(D.nsent, sizeof(int64_t));
+		int64_t *d_ans = xcalloc(D.nsent, sizeof(int64_t));
+		int64_t *d_post = xcalloc(D.nsent, sizeof(int64_t));
 		size_t	 m = 0, early = 0;
 
 		qsort(D.sent, D.nsent, sizeof(*D.sent), cmp_sent);
@@ -949,14 +999,15 @@ cmd_dispatch(int argc, char **argv)
 		}
 		qsort(d_ans, m, sizeof(int64_t), cmp_i64);
 		qsort(d_post, m, sizeof(int64_t), cmp_i64);
-		printf("dispatch polls=%zu commands=%zu received=%zu missing=%zu "
+		printf(
+		    "dispatch polls=%zu commands=%zu received=%zu missing=%zu "
 		    "queue_errors=%zu poll_errors=%zu early=%zu p50_ms=%.2f "
 		    "p90_ms=%.2f p99_ms=%.2f max_ms=%.2f from_post_p50_ms=%.2f "
-		    "from_post_p99_ms=%.2f\n", D.n, D.nsent, m, D.nsent - m,
-		    D.queue_err, D.poll_err, early, pct(d_ans, m, 50),
-		    pct(d_ans, m, 90), pct(d_ans, m, 99),
-		    m ? (double)d_ans[m - 1] / 1e6 : 0, pct(d_post, m, 50),
-		    pct(d_post, m, 99));
+		    "from_post_p99_ms=%.2f\n",
+		    D.n, D.nsent, m, D.nsent - m, D.queue_err, D.poll_err,
+		    early, pct(d_ans, m, 50), pct(d_ans, m, 90),
+		    pct(d_ans, m, 99), m ? (double)d_ans[m - 1] / 1e6 : 0,
+		    pct(d_post, m, 50), pct(d_post, m, 99));
 		free(d_ans);
 		free(d_post);
 	}
@@ -986,18 +1037,21 @@ count_cb(char *p, size_t sz, size_t n, void *arg)
 static int
 cmd_get(int argc, char **argv)
 {
-	CURLM	*m;
-	CURL	*h;
-	size_t		 count, bytes = 0, bad = 0;
-	int64_t		*t;
-	long		 status = 0;
-	int		 c, gap_ms = 0;
-	const char	*url;
+	CURLM	   *m;
+	CURL	   *h;
+	size_t	    count, bytes = 0, bad = 0;
+	int64_t	   *t;
+	long	    status = 0;
+	int	    c, gap_ms = 0;
+	const char *url;
 
 	while ((c = getopt(argc, argv, "g:")) != -1)
 		switch (c) {
-		case 'g': gap_ms = atoi(optarg); break;
-		default: return 2;
+		case 'g':
+			gap_ms = atoi(optarg);
+			break;
+		default:
+			return 2;
 		}
 	if (argc - optind != 2 || gap_ms < 0 || gap_ms > 60000)
 		die("usage: vm-load get [-g GAP_MS] URL COUNT");
@@ -1013,14 +1067,14 @@ cmd_get(int argc, char **argv)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &bytes);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
 	for (size_t i = 0; i < count; i++) {
-		int64_t		 t0;
-		int		 running = 1;
-		CURLMsg		*msg;
-		int		 left;
+		int64_t	 t0;
+		int	 running = 1;
+		CURLMsg *msg;
+		int	 left;
 
-		if (gap_ms > 0 && i > 0) {	/* paced: spread over time */
+		if (gap_ms > 0 && i > 0) { /* paced: spread over time */
 			struct timespec gap = { gap_ms / 1000,
-			    (long)(gap_ms % 1000) * 1000000L };
+				(long)(gap_ms % 1000) * 1000000L };
 
 			nanosleep(&gap, NULL);
 		}
@@ -1033,8 +1087,8 @@ cmd_get(int argc, char **argv)
 				curl_multi_poll(m, NULL, 0, 1000, NULL);
 		}
 		while ((msg = curl_multi_info_read(m, &left)) != NULL)
-			if (msg->msg == CURLMSG_DONE && msg->data.result !=
-			    CURLE_OK)
+			if (msg->msg == CURLMSG_DONE &&
+			    msg->data.result != CURLE_OK)
 				die("get %s: %s", url,
 				    curl_easy_strerror(msg->data.result));
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -1049,9 +1103,10 @@ cmd_get(int argc, char **argv)
 	}
 	qsort(t, count, sizeof(int64_t), cmp_i64);
 	printf("get count=%zu status=%ld non200=%zu p50_ms=%.3f p90_ms=%.3f "
-	    "p99_ms=%.3f min_ms=%.3f max_ms=%.3f bytes=%zu\n", count, status,
-	    bad, pct(t, count, 50), pct(t, count, 90), pct(t, count, 99),
-	    (double)t[0] / 1e6, (double)t[count - 1] / 1e6, bytes);
+	       "p99_ms=%.3f min_ms=%.3f max_ms=%.3f bytes=%zu\n",
+	    count, status, bad, pct(t, count, 50), pct(t, count, 90),
+	    pct(t, count, 99), (double)t[0] / 1e6, (double)t[count - 1] / 1e6,
+	    bytes);
 	curl_easy_cleanup(h);
 	curl_multi_cleanup(m);
 	free(t);
@@ -1064,7 +1119,8 @@ main(int argc, char **argv)
 	int rc;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: vm-load enroll|heartbeat|dispatch|get "
+		fprintf(stderr,
+		    "usage: vm-load enroll|heartbeat|dispatch|get "
 		    "...\n");
 		return 2;
 	}

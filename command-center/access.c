@@ -40,42 +40,42 @@
 #include "log.h"
 #include "util.h"
 
-#define CERTS_PATH	"/cdn-cgi/access/certs"
-#define CERTS_MAX	(1024 * 1024)	/* bytes of the certs document */
+#define CERTS_PATH "/cdn-cgi/access/certs"
+#define CERTS_MAX (1024 * 1024) /* bytes of the certs document */
 #define FETCH_TIMEOUT_MS 5000L
-#define KEYS_MAX	32		/* keys kept from one document */
-#define KID_MAX		256
-#define AUD_MAX		256
-#define DOMAIN_MAX	253
-#define RSA_BITS_MIN	2048
-#define RSA_BITS_MAX	8192
-#define RSA_E_MAX	8		/* bytes of the public exponent */
+#define KEYS_MAX 32 /* keys kept from one document */
+#define KID_MAX 256
+#define AUD_MAX 256
+#define DOMAIN_MAX 253
+#define RSA_BITS_MIN 2048
+#define RSA_BITS_MAX 8192
+#define RSA_E_MAX 8 /* bytes of the public exponent */
 /* NumericDate claims outside [0, TIME_MAX] are refused (year ~36812). */
-#define TIME_MAX	1000000000000LL
+#define TIME_MAX 1000000000000LL
 
 struct key {
-	char		 kid[KID_MAX + 1];
-	EVP_PKEY	*pk;
+	char	  kid[KID_MAX + 1];
+	EVP_PKEY *pk;
 };
 
 struct keyset {
-	struct key	 k[KEYS_MAX];
-	size_t		 n;
+	struct key k[KEYS_MAX];
+	size_t	   n;
 };
 
 struct access {
-	pthread_mutex_t	 mu;		/* keys, refreshed, last_refresh, fetching */
-	char		*team_domain;	/* the exact "iss" */
-	char		*aud;
-	char		*certs_file;	/* NULL: fetch certs_url */
-	char		*certs_url;
-	int		 loopback;	/* http:// to a loopback literal */
-	int		 curl_ready;
-	struct keyset	 keys;
-	int		 refreshed;	/* a refresh happened since open */
-	int64_t		 last_refresh;	/* caller's clock at the last refresh */
-	int		 fetching;
-	int64_t		 tick_base;	/* access_tick's first call, 0: none */
+	pthread_mutex_t mu; /* keys, refreshed, last_refresh, fetching */
+	char	       *team_domain; /* the exact "iss" */
+	char	       *aud;
+	char	       *certs_file; /* NULL: fetch certs_url */
+	char	       *certs_url;
+	int		loopback; /* http:// to a loopback literal */
+	int		curl_ready;
+	struct keyset	keys;
+	int		refreshed;    /* a refresh happened since open */
+	int64_t		last_refresh; /* caller's clock at the last refresh */
+	int		fetching;
+	int64_t		tick_base; /* access_tick's first call, 0: none */
 };
 
 /* ---- small helpers ------------------------------------------------- */
@@ -96,9 +96,9 @@ static int
 b64url_decode(const char *s, size_t len, size_t max, unsigned char **out,
     size_t *outlen)
 {
-	unsigned char	*bin = NULL;
-	size_t		 cap = len / 4 * 3 + 3, n = 0;
-	int		 rc = -1;
+	unsigned char *bin = NULL;
+	size_t	       cap = len / 4 * 3 + 3, n = 0;
+	int	       rc = -1;
 
 	*out = NULL;
 	*outlen = 0;
@@ -108,7 +108,8 @@ b64url_decode(const char *s, size_t len, size_t max, unsigned char **out,
 		goto out;
 	/* No ignore set and no end pointer: every byte must be consumed. */
 	if (sodium_base642bin(bin, cap, s, len, NULL, &n, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n > max)
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    n > max)
 		goto out;
 	*out = bin;
 	*outlen = n;
@@ -130,7 +131,7 @@ reason(char *why, size_t whylen, const char *s)
 static int
 host_loopback(const char *host)
 {
-	struct in_addr	 a4;
+	struct in_addr a4;
 
 	if (strcmp(host, "[::1]") == 0)
 		return 1;
@@ -147,10 +148,10 @@ host_loopback(const char *host)
 static int
 domain_check(const char *domain, int *loopback, char *err, size_t errlen)
 {
-	CURLU		*u = NULL;
-	char		*scheme = NULL, *host = NULL;
-	const char	*auth;
-	int		 rc = -1;
+	CURLU	   *u = NULL;
+	char	   *scheme = NULL, *host = NULL;
+	const char *auth;
+	int	    rc = -1;
 
 	*loopback = 0;
 	if (strncmp(domain, "https://", 8) == 0)
@@ -158,14 +159,16 @@ domain_check(const char *domain, int *loopback, char *err, size_t errlen)
 	else if (strncmp(domain, "http://", 7) == 0)
 		auth = domain + 7;
 	else {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: must start "
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: must start "
 		    "with https:// (https://<team>.cloudflareaccess.com)");
 		goto out;
 	}
 	if (strlen(domain) > DOMAIN_MAX + 16 || *auth == '\0' ||
 	    strcspn(auth, "/?#@\\ ") != strlen(auth) ||
 	    !str_printable(auth, DOMAIN_MAX + 8)) {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: must be "
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: must be "
 		    "scheme://host[:port] with no path, exactly the tokens' "
 		    "\"iss\" (https://<team>.cloudflareaccess.com)");
 		goto out;
@@ -174,20 +177,23 @@ domain_check(const char *domain, int *loopback, char *err, size_t errlen)
 	    curl_url_set(u, CURLUPART_URL, domain, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: not a "
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: not a "
 		    "valid URL");
 		goto out;
 	}
 	if (strcmp(scheme, "http") == 0) {
 		if (!host_loopback(host)) {
-			snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: "
+			snprintf(err, errlen,
+			    "VAULTMESH_ACCESS_TEAM_DOMAIN: "
 			    "plain http:// is accepted only for loopback "
 			    "addresses (tests); use https://");
 			goto out;
 		}
 		*loopback = 1;
 	} else if (strcmp(scheme, "https") != 0) {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: must start "
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: must start "
 		    "with https://");
 		goto out;
 	}
@@ -208,15 +214,15 @@ out:
 static EVP_PKEY *
 jwk_rsa(json_t *jwk)
 {
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY_CTX	*ctx = NULL, *chk = NULL;
-	EVP_PKEY	*pk = NULL, *ret = NULL;
-	BIGNUM		*bn_n = NULL, *bn_e = NULL;
-	unsigned char	*n = NULL, *e = NULL;
-	size_t		 nlen, elen;
-	json_t		*v;
-	const char	*sn, *se;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM     *params = NULL;
+	EVP_PKEY_CTX   *ctx = NULL, *chk = NULL;
+	EVP_PKEY       *pk = NULL, *ret = NULL;
+	BIGNUM	       *bn_n = NULL, *bn_e = NULL;
+	unsigned char  *n = NULL, *e = NULL;
+	size_t		nlen, elen;
+	json_t	       *v;
+	const char     *sn, *se;
 
 	if (!json_is_object(jwk) ||
 	    !json_is_string(v = json_object_get(jwk, "kty")) ||
@@ -241,7 +247,8 @@ jwk_rsa(json_t *jwk)
 	    (bn_e = BN_bin2bn(e, (int)elen, NULL)) == NULL)
 		goto out;
 	if (!BN_is_odd(bn_e) || BN_is_one(bn_e) ||
-	    BN_num_bits(bn_n) < RSA_BITS_MIN || BN_num_bits(bn_n) > RSA_BITS_MAX)
+	    BN_num_bits(bn_n) < RSA_BITS_MIN ||
+	    BN_num_bits(bn_n) > RSA_BITS_MAX)
 		goto out;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
@@ -282,14 +289,15 @@ static int
 keys_parse(const char *doc, size_t len, const char *what, struct keyset *ks,
     char *err, size_t errlen)
 {
-	json_error_t	 jerr;
-	json_t		*root = NULL, *arr, *jwk, *kid;
-	size_t		 i, j, skipped = 0;
-	int		 rc = -1, dup;
+	json_error_t jerr;
+	json_t	    *root = NULL, *arr, *jwk, *kid;
+	size_t	     i, j, skipped = 0;
+	int	     rc = -1, dup;
 
 	ks->n = 0;
 	if ((root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL || !json_is_object(root)) {
+		NULL ||
+	    !json_is_object(root)) {
 		snprintf(err, errlen, "%s: not a JSON object", what);
 		goto out;
 	}
@@ -297,14 +305,14 @@ keys_parse(const char *doc, size_t len, const char *what, struct keyset *ks,
 		snprintf(err, errlen, "%s: no \"keys\" array", what);
 		goto out;
 	}
-	json_array_foreach(arr, i, jwk) {
+	json_array_foreach(arr, i, jwk)
+	{
 		EVP_PKEY *pk;
 
 		if (ks->n == KEYS_MAX)
 			break;
 		kid = json_object_get(jwk, "kid");
-		if (!json_is_string(kid) ||
-		    json_string_length(kid) == 0 ||
+		if (!json_is_string(kid) || json_string_length(kid) == 0 ||
 		    !str_printable(json_string_value(kid), KID_MAX)) {
 			skipped++;
 			continue;
@@ -335,16 +343,16 @@ out:
 }
 
 struct fetch_buf {
-	char	*p;
-	size_t	 len;
+	char  *p;
+	size_t len;
 };
 
 static size_t
 on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct fetch_buf	*fb = arg;
-	size_t			 n = size * nmemb;	/* size is 1 */
-	char			*np;
+	struct fetch_buf *fb = arg;
+	size_t		  n = size * nmemb; /* size is 1 */
+	char		 *np;
 
 	/* Over CERTS_MAX: returning short makes curl fail the transfer. */
 	if (n > CERTS_MAX - fb->len)
@@ -362,15 +370,16 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 static char *
 certs_fetch(const struct access *a, size_t *len, char *err, size_t errlen)
 {
-	CURL			*c = NULL;
-	struct fetch_buf	 fb = { NULL, 0 };
-	char			 cerr[CURL_ERROR_SIZE] = "";
-	long			 status = 0;
-	CURLcode		 cc;
-	char			*ret = NULL;
+	CURL		*c = NULL;
+	struct fetch_buf fb = { NULL, 0 };
+	char		 cerr[CURL_ERROR_SIZE] = "";
+	long		 status = 0;
+	CURLcode	 cc;
+	char		*ret = NULL;
 
 	if ((c = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: "
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: "
 		    "curl_easy_init failed");
 		goto out;
 	}
@@ -384,25 +393,31 @@ certs_fetch(const struct access *a, size_t *len, char *err, size_t errlen)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &fb);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "vaultmesh-command-center/"
-	    VM_VERSION);
-	if (a->loopback)	/* a proxy has no business with loopback */
+	curl_easy_setopt(c, CURLOPT_USERAGENT,
+	    "vaultmesh-command-center/" VM_VERSION);
+	if (a->loopback) /* a proxy has no business with loopback */
 		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: cannot "
-		    "fetch %s: %s", a->certs_url,
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: cannot "
+		    "fetch %s: %s",
+		    a->certs_url,
 		    cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: %s "
-		    "answered HTTP %ld", a->certs_url, status);
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: %s "
+		    "answered HTTP %ld",
+		    a->certs_url, status);
 		goto out;
 	}
 	if (fb.p == NULL) {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: %s "
-		    "answered an empty body", a->certs_url);
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: %s "
+		    "answered an empty body",
+		    a->certs_url);
 		goto out;
 	}
 	ret = fb.p;
@@ -416,18 +431,20 @@ out:
 
 /* Reads the keys from the file or the network into ks: 0, or -1 with err. */
 static int
-keys_load(const struct access *a, struct keyset *ks, char *err,
-    size_t errlen)
+keys_load(const struct access *a, struct keyset *ks, char *err, size_t errlen)
 {
-	char	*doc = NULL, what[64];
-	size_t	 len = 0;
-	int	 rc = -1;
+	char  *doc = NULL, what[64];
+	size_t len = 0;
+	int    rc = -1;
 
 	if (a->certs_file != NULL) {
 		if ((doc = file_read(a->certs_file, CERTS_MAX, &len)) == NULL) {
-			snprintf(err, errlen, "VAULTMESH_ACCESS_CERTS: cannot "
-			    "read %s: %s", a->certs_file, errno == EFBIG ?
-			    "larger than 1 MiB" : strerror(errno));
+			snprintf(err, errlen,
+			    "VAULTMESH_ACCESS_CERTS: cannot "
+			    "read %s: %s",
+			    a->certs_file,
+			    errno == EFBIG ? "larger than 1 MiB" :
+					     strerror(errno));
 			goto out;
 		}
 		snprintf(what, sizeof(what), "VAULTMESH_ACCESS_CERTS");
@@ -448,7 +465,7 @@ out:
 static EVP_PKEY *
 key_get(struct access *a, const char *kid)
 {
-	EVP_PKEY	*pk = NULL;
+	EVP_PKEY *pk = NULL;
 
 	pthread_mutex_lock(&a->mu);
 	for (size_t i = 0; i < a->keys.n; i++)
@@ -470,16 +487,16 @@ key_get(struct access *a, const char *kid)
 static int
 keys_refresh(struct access *a, int64_t now)
 {
-	struct keyset	*fresh = NULL;
-	char		 err[512];
-	int		 go = 0, replaced = 0;
-	size_t		 n = 0;
+	struct keyset *fresh = NULL;
+	char	       err[512];
+	int	       go = 0, replaced = 0;
+	size_t	       n = 0;
 
 	pthread_mutex_lock(&a->mu);
 	/* Either way: a wall clock stepped back must not freeze refreshes. */
-	if (!a->fetching && (!a->refreshed ||
-	    now - a->last_refresh >= ACCESS_REFRESH_SECS ||
-	    a->last_refresh - now >= ACCESS_REFRESH_SECS)) {
+	if (!a->fetching &&
+	    (!a->refreshed || now - a->last_refresh >= ACCESS_REFRESH_SECS ||
+		a->last_refresh - now >= ACCESS_REFRESH_SECS)) {
 		a->fetching = 1;
 		a->refreshed = 1;
 		a->last_refresh = now;
@@ -528,8 +545,8 @@ out:
 void
 access_tick(struct access *a, int64_t now)
 {
-	int64_t	 since;
-	int	 due;
+	int64_t since;
+	int	due;
 
 	if (a == NULL)
 		return;
@@ -537,7 +554,8 @@ access_tick(struct access *a, int64_t now)
 	if (a->tick_base == 0)
 		a->tick_base = now;
 	since = a->refreshed && a->last_refresh > a->tick_base ?
-	    a->last_refresh : a->tick_base;
+	    a->last_refresh :
+	    a->tick_base;
 	/* A clock stepped back by as much counts too. */
 	due = now - since >= ACCESS_MAX_AGE_SECS ||
 	    since - now >= ACCESS_MAX_AGE_SECS;
@@ -554,9 +572,9 @@ struct access *
 access_open(const char *team_domain, const char *aud, const char *certs_file,
     char *err, size_t errlen)
 {
-	struct access	*a = NULL, *ret = NULL;
-	int		 loopback = 0;
-	size_t		 len;
+	struct access *a = NULL, *ret = NULL;
+	int	       loopback = 0;
+	size_t	       len;
 
 	if (team_domain == NULL || *team_domain == '\0') {
 		snprintf(err, errlen, "VAULTMESH_ACCESS_TEAM_DOMAIN: not set");
@@ -564,9 +582,11 @@ access_open(const char *team_domain, const char *aud, const char *certs_file,
 	}
 	if (aud == NULL || *aud == '\0' || !str_printable(aud, AUD_MAX) ||
 	    strchr(aud, ' ') != NULL) {
-		snprintf(err, errlen, "VAULTMESH_ACCESS_AUD: must be the "
+		snprintf(err, errlen,
+		    "VAULTMESH_ACCESS_AUD: must be the "
 		    "application's AUD tag (printable, at most %d bytes, no "
-		    "spaces)", AUD_MAX);
+		    "spaces)",
+		    AUD_MAX);
 		goto out;
 	}
 	if (certs_file != NULL && *certs_file == '\0') {
@@ -595,7 +615,7 @@ access_open(const char *team_domain, const char *aud, const char *certs_file,
 	if ((a->team_domain = strdup(team_domain)) == NULL ||
 	    (a->aud = strdup(aud)) == NULL ||
 	    (certs_file != NULL &&
-	    (a->certs_file = strdup(certs_file)) == NULL) ||
+		(a->certs_file = strdup(certs_file)) == NULL) ||
 	    (a->certs_url = malloc(len)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -632,10 +652,10 @@ access_close(struct access *a)
 static json_t *
 part_json(const char *s, size_t len)
 {
-	unsigned char	*bin = NULL;
-	size_t		 n;
-	json_t		*root = NULL;
-	json_error_t	 jerr;
+	unsigned char *bin = NULL;
+	size_t	       n;
+	json_t	      *root = NULL;
+	json_error_t   jerr;
 
 	if (b64url_decode(s, len, ACCESS_TOKEN_MAX, &bin, &n) == -1)
 		goto out;
@@ -656,8 +676,8 @@ out:
 static int
 claim_time(json_t *payload, const char *name, int64_t *t)
 {
-	json_t	*v = json_object_get(payload, name);
-	double	 d;
+	json_t *v = json_object_get(payload, name);
+	double	d;
 
 	if (v == NULL)
 		return 0;
@@ -683,16 +703,15 @@ claim_time(json_t *payload, const char *name, int64_t *t)
 static int
 aud_ok(json_t *v, const char *aud)
 {
-	size_t	 i;
-	json_t	*e;
+	size_t	i;
+	json_t *e;
 
 	if (json_is_string(v))
 		return strcmp(json_string_value(v), aud) == 0;
 	if (!json_is_array(v))
 		return 0;
-	json_array_foreach(v, i, e)
-		if (json_is_string(e) && strcmp(json_string_value(e), aud) == 0)
-			return 1;
+	json_array_foreach(v, i, e) if (json_is_string(e) &&
+	    strcmp(json_string_value(e), aud) == 0) return 1;
 	return 0;
 }
 
@@ -700,7 +719,7 @@ aud_ok(json_t *v, const char *aud)
 static const char *
 identity_of(json_t *payload, int *bad)
 {
-	json_t	*v;
+	json_t *v;
 
 	*bad = 0;
 	if ((v = json_object_get(payload, "email")) != NULL) {
@@ -726,15 +745,15 @@ int
 access_verify(struct access *a, const char *jwt, int64_t now, char *who,
     size_t whosz, char *why, size_t whylen)
 {
-	json_t		*hdr = NULL, *pl = NULL, *v;
-	EVP_PKEY	*pk = NULL;
-	EVP_MD_CTX	*md = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
-	unsigned char	*sig = NULL;
-	const char	*dot1, *dot2, *kid, *id;
-	size_t		 len, siglen, idlen;
-	int64_t		 t;
-	int		 rc = -1, r, bad;
+	json_t	      *hdr = NULL, *pl = NULL, *v;
+	EVP_PKEY      *pk = NULL;
+	EVP_MD_CTX    *md = NULL;
+	EVP_PKEY_CTX  *pctx = NULL;
+	unsigned char *sig = NULL;
+	const char    *dot1, *dot2, *kid, *id;
+	size_t	       len, siglen, idlen;
+	int64_t	       t;
+	int	       rc = -1, r, bad;
 
 	if (who != NULL && whosz > 0)
 		who[0] = '\0';
@@ -753,8 +772,9 @@ access_verify(struct access *a, const char *jwt, int64_t now, char *who,
 	/* Exactly three non-empty parts. */
 	if ((dot1 = memchr(jwt, '.', len)) == NULL ||
 	    (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - jwt))) ==
-	    NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - jwt)) !=
-	    NULL || dot1 == jwt || dot2 == dot1 + 1 || dot2 + 1 == jwt + len) {
+		NULL ||
+	    memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - jwt)) != NULL ||
+	    dot1 == jwt || dot2 == dot1 + 1 || dot2 + 1 == jwt + len) {
 		reason(why, whylen, "malformed token");
 		goto out;
 	}
@@ -791,7 +811,7 @@ access_verify(struct access *a, const char *jwt, int64_t now, char *who,
 		goto out;
 	}
 	if (b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - jwt),
-	    (size_t)EVP_PKEY_get_size(pk), &sig, &siglen) == -1 ||
+		(size_t)EVP_PKEY_get_size(pk), &sig, &siglen) == -1 ||
 	    siglen != (size_t)EVP_PKEY_get_size(pk)) {
 		reason(why, whylen, "bad signature");
 		goto out;
@@ -803,7 +823,7 @@ access_verify(struct access *a, const char *jwt, int64_t now, char *who,
 		goto out;
 	}
 	if (EVP_DigestVerify(md, sig, siglen, (const unsigned char *)jwt,
-	    (size_t)(dot2 - jwt)) != 1) {
+		(size_t)(dot2 - jwt)) != 1) {
 		reason(why, whylen, "bad signature");
 		goto out;
 	}
@@ -836,12 +856,13 @@ access_verify(struct access *a, const char *jwt, int64_t now, char *who,
 	}
 	if ((r = claim_time(pl, "iat", &t)) == -1 ||
 	    (r == 1 && t - ACCESS_SKEW_SECS > now)) {
-		reason(why, whylen, r == -1 ? "bad iat" : "issued in the future");
+		reason(why, whylen,
+		    r == -1 ? "bad iat" : "issued in the future");
 		goto out;
 	}
 	if ((id = identity_of(pl, &bad)) == NULL) {
-		reason(why, whylen, bad ? "bad identity claim" :
-		    "no email or common_name");
+		reason(why, whylen,
+		    bad ? "bad identity claim" : "no email or common_name");
 		goto out;
 	}
 	if (!str_printable(id, ACCESS_IDENTITY_MAX)) {
@@ -857,7 +878,7 @@ access_verify(struct access *a, const char *jwt, int64_t now, char *who,
 out:
 	if (rc == -1)
 		ERR_clear_error();
-	EVP_MD_CTX_free(md);	/* frees pctx too */
+	EVP_MD_CTX_free(md); /* frees pctx too */
 	EVP_PKEY_free(pk);
 	free(sig);
 	json_decref(hdr);

@@ -13,11 +13,11 @@
 #include <stdint.h>
 
 /* Bounds of what access_verify accepts. */
-#define ACCESS_TOKEN_MAX	8192	/* bytes of the compact JWT */
-#define ACCESS_IDENTITY_MAX	254	/* bytes of email / common_name */
-#define ACCESS_SKEW_SECS	60	/* clock skew allowed on exp, nbf, iat */
-#define ACCESS_REFRESH_SECS	10	/* least time between two key refreshes */
-#define ACCESS_MAX_AGE_SECS	3600	/* keys re-read at least this often */
+#define ACCESS_TOKEN_MAX 8192	 /* bytes of the compact JWT */
+#define ACCESS_IDENTITY_MAX 254	 /* bytes of email / common_name */
+#define ACCESS_SKEW_SECS 60	 /* clock skew allowed on exp, nbf, iat */
+#define ACCESS_REFRESH_SECS 10	 /* least time between two key refreshes */
+#define ACCESS_MAX_AGE_SECS 3600 /* keys re-read at least this often */
 
 struct access;
 
@@ -35,10 +35,10 @@ struct access;
  * VAULTMESH_ACCESS_AUD or VAULTMESH_ACCESS_CERTS), like keys_load's.
  * Call it before threads start (it calls curl_global_init).
  */
-struct access	*access_open(const char *team_domain, const char *aud,
-		    const char *certs_file, char *err, size_t errlen);
+struct access *access_open(const char *team_domain, const char *aud,
+    const char *certs_file, char *err, size_t errlen);
 /* Frees a; NULL is fine. */
-void		 access_close(struct access *a);
+void access_close(struct access *a);
 /*
  * Verifies jwt (RS256 only, kid of a cached key, iss, aud, exp/nbf/iat with
  * ACCESS_SKEW_SECS of skew, at now in Unix seconds). An unknown kid refreshes
@@ -47,14 +47,14 @@ void		 access_close(struct access *a);
  * tokens) into who and returns 0; otherwise -1 with a short reason (never
  * token material) in why. Thread-safe.
  */
-int		 access_verify(struct access *a, const char *jwt, int64_t now,
-		    char *who, size_t whosz, char *why, size_t whylen);
+int access_verify(struct access *a, const char *jwt, int64_t now, char *who,
+    size_t whosz, char *why, size_t whylen);
 /*
  * Call it now and then (the CC does once a second): re-reads the keys when
  * the last refresh (or the first call) is ACCESS_MAX_AGE_SECS old, so a key
  * Cloudflare withdrew stops being trusted within the hour even when no new
  * kid appears. A failed read keeps the cached keys. NULL is fine.
  */
-void		 access_tick(struct access *a, int64_t now);
+void access_tick(struct access *a, int64_t now);
 
 #endif

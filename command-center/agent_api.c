@@ -21,9 +21,9 @@
 json_t *
 parse_body(struct req *r)
 {
-	struct bytes	 b = req_body(r);
-	json_error_t	 jerr;
-	json_t		*root;
+	struct bytes b = req_body(r);
+	json_error_t jerr;
+	json_t	    *root;
 
 	if (b.len == 0) {
 		resp_error(r, 400, "invalid_json", "the body is empty");
@@ -37,7 +37,8 @@ parse_body(struct req *r)
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		resp_error(r, 400, "invalid_json", "the body must be a JSON "
+		resp_error(r, 400, "invalid_json",
+		    "the body must be a JSON "
 		    "object");
 		return NULL;
 	}
@@ -60,7 +61,8 @@ unauthorized(struct req *r)
 {
 	char q[1040];
 
-	resp_error(r, 401, "unauthorized", "missing, wrong or revoked node "
+	resp_error(r, 401, "unauthorized",
+	    "missing, wrong or revoked node "
 	    "token");
 	log_info("auth_failed", "path=%s peer=%s",
 	    log_quote(q, sizeof(q), req_path(r)), req_peer(r));
@@ -120,13 +122,15 @@ auth_refused(struct req *r, const char *node_id, enum auth_result res)
 	case AUTH_OK:
 		break;
 	case AUTH_FORBIDDEN:
-		resp_error(r, 403, "forbidden", "this token belongs to another "
+		resp_error(r, 403, "forbidden",
+		    "this token belongs to another "
 		    "node");
 		log_warn("auth_forbidden", "node_id=%s peer=%s", node_id,
 		    req_peer(r));
 		break;
 	default:
-		resp_error(r, 401, "unauthorized", "missing, wrong or revoked "
+		resp_error(r, 401, "unauthorized",
+		    "missing, wrong or revoked "
 		    "node token");
 		log_info("auth_failed", "node_id=%s peer=%s", node_id,
 		    req_peer(r));
@@ -153,8 +157,8 @@ agent_auth(struct req *r, const char *node_id,
 static int
 secret_matches(const char *secret)
 {
-	unsigned char	 h[32];
-	int		 ok = 0;
+	unsigned char h[32];
+	int	      ok = 0;
 
 	if (!app.have_secret || secret == NULL)
 		return 0;
@@ -168,12 +172,12 @@ secret_matches(const char *secret)
 
 /* How each refused enrollment is logged and answered. */
 static const struct enroll_refusal {
-	enum enroll_outcome	 outcome;
-	const char		*event;		/* the log's */
-	const char		*extra;		/* appended to the log line */
-	unsigned		 status;
-	const char		*code;
-	const char		*message;
+	enum enroll_outcome outcome;
+	const char	   *event; /* the log's */
+	const char	   *extra; /* appended to the log line */
+	unsigned	    status;
+	const char	   *code;
+	const char	   *message;
 } enroll_refusals[] = {
 	{ ENROLL_CONFLICT, "enroll_conflict", "", 409, "already_enrolled",
 	    "this node already has a token; an operator must revoke and "
@@ -181,16 +185,19 @@ static const struct enroll_refusal {
 	{ ENROLL_REVOKED, "enroll_revoked", "", 403, "node_revoked",
 	    "this node was revoked; an operator must approve it again" },
 	{ ENROLL_KEY_MISMATCH, "enroll_key_mismatch", NULL, 403,
-	    "enroll_key_mismatch", "this node_id was enrolled by an agent "
+	    "enroll_key_mismatch",
+	    "this node_id was enrolled by an agent "
 	    "with another enroll key; only that agent receives its token" },
 	{ ENROLL_DELETED, "enroll_deleted", "", 403, "node_deleted",
 	    "an operator deleted or rejected this node; a new agent state (a "
 	    "new node_id) is needed to enroll again" },
 	{ ENROLL_PENDING_FULL, "enroll_limited", " reason=pending_full", 429,
-	    "too_many_pending", "too many nodes are waiting for approval; "
+	    "too_many_pending",
+	    "too many nodes are waiting for approval; "
 	    "enroll with the enroll secret, or try again later" },
 	{ ENROLL_THROTTLED, "enroll_limited", " reason=rate", 429,
-	    "too_many_pending", "new nodes without the enroll secret arrive "
+	    "too_many_pending",
+	    "new nodes without the enroll secret arrive "
 	    "too fast; enroll with the enroll secret, or try again later" },
 };
 
@@ -201,16 +208,17 @@ enroll_refuse(struct req *r, enum enroll_outcome outcome,
 {
 	const struct enroll_refusal *e;
 
-	for (size_t i = 0; i < sizeof(enroll_refusals) /
-	    sizeof(enroll_refusals[0]); i++) {
+	for (size_t i = 0;
+	     i < sizeof(enroll_refusals) / sizeof(enroll_refusals[0]); i++) {
 		e = &enroll_refusals[i];
 		if (e->outcome != outcome)
 			continue;
 		/* A key mismatch says whether the key was wrong or missing. */
 		log_warn(e->event, "node_id=%s hostname=%s peer=%s%s",
-		    er->node_id, host, req_peer(r), e->extra != NULL ?
-		    e->extra : er->enroll_key != NULL ? " key=wrong" :
-		    " key=missing");
+		    er->node_id, host, req_peer(r),
+		    e->extra != NULL	       ? e->extra :
+			er->enroll_key != NULL ? " key=wrong" :
+						 " key=missing");
 		resp_error(r, e->status, e->code, "%s", e->message);
 		return 0;
 	}
@@ -220,12 +228,12 @@ enroll_refuse(struct req *r, enum enroll_outcome outcome,
 void
 h_enroll(struct req *r)
 {
-	struct enroll_req	 er;
-	enum enroll_outcome	 outcome;
-	struct buf		 b;
-	json_t			*root;
-	char			 err[256], token[64], host[96], peer[128];
-	int			 secret_ok;
+	struct enroll_req   er;
+	enum enroll_outcome outcome;
+	struct buf	    b;
+	json_t		   *root;
+	char		    err[256], token[64], host[96], peer[128];
+	int		    secret_ok;
 
 	if ((root = parse_body(r)) == NULL)
 		return;
@@ -243,8 +251,10 @@ h_enroll(struct req *r)
 
 		if (cf != NULL && *cf != '\0' && strlen(cf) <= 45 &&
 		    strspn(cf, "0123456789abcdefABCDEF.:") == strlen(cf))
-			snprintf(peer, sizeof(peer), "%s (Cf-Connecting-IP, via "
-			    "%s)", cf, req_peer(r));
+			snprintf(peer, sizeof(peer),
+			    "%s (Cf-Connecting-IP, via "
+			    "%s)",
+			    cf, req_peer(r));
 		else
 			snprintf(peer, sizeof(peer), "%s", req_peer(r));
 		er.peer = peer;
@@ -257,13 +267,14 @@ h_enroll(struct req *r)
 		    er.node_id, host, req_peer(r));
 	outcome = fleet_enroll(app.fleet, &er, secret_ok, token);
 	metrics_inc(outcome == ENROLL_APPROVED ? M_ENROLL_APPROVED :
-	    outcome == ENROLL_PENDING ? M_ENROLL_PENDING :
-	    outcome == ENROLL_CONFLICT ? M_ENROLL_CONFLICT :
-	    outcome == ENROLL_REVOKED ? M_ENROLL_REVOKED :
-	    outcome == ENROLL_KEY_MISMATCH ? M_ENROLL_KEY_MISMATCH :
-	    outcome == ENROLL_DELETED ? M_ENROLL_DELETED :
-	    outcome == ENROLL_PENDING_FULL || outcome == ENROLL_THROTTLED ?
-	    M_ENROLL_LIMITED : M_ENROLL_FAILED);
+		outcome == ENROLL_PENDING      ? M_ENROLL_PENDING :
+		outcome == ENROLL_CONFLICT     ? M_ENROLL_CONFLICT :
+		outcome == ENROLL_REVOKED      ? M_ENROLL_REVOKED :
+		outcome == ENROLL_KEY_MISMATCH ? M_ENROLL_KEY_MISMATCH :
+		outcome == ENROLL_DELETED      ? M_ENROLL_DELETED :
+		outcome == ENROLL_PENDING_FULL || outcome == ENROLL_THROTTLED ?
+					    M_ENROLL_LIMITED :
+					    M_ENROLL_FAILED);
 	switch (outcome) {
 	case ENROLL_APPROVED:
 		buf_init(&b, 1024);
@@ -272,8 +283,10 @@ h_enroll(struct req *r)
 		buf_json_field(&b, "cc_public_key", keys_public_b64());
 		buf_putc(&b, '}');
 		sodium_memzero(token, sizeof(token));
-		log_info("enroll", "node_id=%s hostname=%s status=approved "
-		    "peer=%s", er.node_id, host, req_peer(r));
+		log_info("enroll",
+		    "node_id=%s hostname=%s status=approved "
+		    "peer=%s",
+		    er.node_id, host, req_peer(r));
 		resp_json(r, 200, &b);
 		if (b.p != NULL)
 			sodium_memzero(b.p, b.len);
@@ -281,16 +294,20 @@ h_enroll(struct req *r)
 		break;
 	case ENROLL_PENDING:
 		buf_init(&b, 256);
-		buf_puts(&b, "{\"status\":\"pending\",\"message\":\"waiting for "
+		buf_puts(&b,
+		    "{\"status\":\"pending\",\"message\":\"waiting for "
 		    "an operator to approve this node\"}");
-		log_info("enroll", "node_id=%s hostname=%s status=pending "
-		    "peer=%s", er.node_id, host, req_peer(r));
+		log_info("enroll",
+		    "node_id=%s hostname=%s status=pending "
+		    "peer=%s",
+		    er.node_id, host, req_peer(r));
 		resp_json(r, 202, &b);
 		break;
 	default:
 		if (enroll_refuse(r, outcome, &er, host) == 0)
 			break;
-		resp_error(r, 503, "store_unavailable", "the node could not be "
+		resp_error(r, 503, "store_unavailable",
+		    "the node could not be "
 		    "stored; try again");
 	}
 out:
@@ -312,15 +329,15 @@ static const char *const hb_answer[] = {
 void
 h_heartbeat(struct req *r)
 {
-	struct heartbeat	 hb;
-	struct hb_strings	 hs;
-	struct bytes		 body = req_body(r);
-	struct buf		 b;
-	enum auth_result	 res;
-	unsigned char		 th[TOKEN_HASH_LEN];
-	json_t			*root = NULL;
-	char			 err[256];
-	int			 fast, pending, failed;
+	struct heartbeat  hb;
+	struct hb_strings hs;
+	struct bytes	  body = req_body(r);
+	struct buf	  b;
+	enum auth_result  res;
+	unsigned char	  th[TOKEN_HASH_LEN];
+	json_t		 *root = NULL;
+	char		  err[256];
+	int		  fast, pending, failed;
 
 	memset(&hb, 0, sizeof(hb));
 	if (!agent_token_known(r, th)) {
@@ -338,7 +355,7 @@ h_heartbeat(struct req *r)
 			return;
 		}
 		if (validate_heartbeat_raw(root, body.p, body.len, &hb, err,
-		    sizeof(err)) == -1) {
+			sizeof(err)) == -1) {
 			metrics_inc(M_HEARTBEATS_REFUSED);
 			resp_error(r, 400, "invalid_field", "%s", err);
 			goto out;
@@ -355,8 +372,8 @@ h_heartbeat(struct req *r)
 		goto out;
 	}
 	metrics_inc(M_HEARTBEATS);
-	if (pending >= 0 && pending < (int)(sizeof(hb_answer) /
-	    sizeof(hb_answer[0]))) {
+	if (pending >= 0 &&
+	    pending < (int)(sizeof(hb_answer) / sizeof(hb_answer[0]))) {
 		resp_json_const(r, hb_answer[pending]);
 		goto out;
 	}
@@ -368,10 +385,10 @@ out:
 	json_decref(root);
 }
 
-#define DELIVER_MAX	32
-#define WAIT_MAX_SECS	60
+#define DELIVER_MAX 32
+#define WAIT_MAX_SECS 60
 #define OUTPUT_STORE_MAX (256 * 1024)
-#define FINDINGS_MAX	1000
+#define FINDINGS_MAX 1000
 
 /* ---- long poll ------------------------------------------------------- */
 
@@ -395,13 +412,15 @@ poll_gone(void *ctx)
 }
 
 static const struct waiter_ops poll_ops = {
-	poll_suspend, poll_resume, poll_gone,
+	poll_suspend,
+	poll_resume,
+	poll_gone,
 };
 
 struct poll {
 	struct waiter	*w;
 	char		 node_id[37];
-	struct cmd_wire	*sent;		/* delivered in the answer */
+	struct cmd_wire *sent; /* delivered in the answer */
 	size_t		 nsent;
 };
 
@@ -414,8 +433,8 @@ has_work(const char *node_id)
 static void
 poll_done(struct req *r, void *arg, int ok)
 {
-	struct poll	*p = arg;
-	int		 back;
+	struct poll *p = arg;
+	int	     back;
 
 	(void)r;
 	dispatch_waiter_free(p->w);
@@ -446,8 +465,9 @@ poll_answer(struct req *r, struct poll *p)
 		return;
 	}
 	if (store_commands_deliver(app.store, p->node_id, time(NULL),
-	    DELIVER_MAX, &p->sent, &p->nsent) == -1) {
-		resp_error(r, 503, "store_unavailable", "commands could not be "
+		DELIVER_MAX, &p->sent, &p->nsent) == -1) {
+		resp_error(r, 503, "store_unavailable",
+		    "commands could not be "
 		    "read; poll again");
 		return;
 	}
@@ -470,15 +490,16 @@ poll_answer(struct req *r, struct poll *p)
 void
 h_agent_commands(struct req *r)
 {
-	struct poll	*p = req_done_arg(r);
-	const char	*id, *wait;
-	char		*end;
-	unsigned char	 th[TOKEN_HASH_LEN];
-	long		 secs = 0;
+	struct poll  *p = req_done_arg(r);
+	const char   *id, *wait;
+	char	     *end;
+	unsigned char th[TOKEN_HASH_LEN];
+	long	      secs = 0;
 
-	if (p != NULL) {	/* resumed: a command came or the wait ran out */
+	if (p != NULL) { /* resumed: a command came or the wait ran out */
 		if (!fleet_approved(app.fleet, p->node_id)) {
-			resp_error(r, 401, "unauthorized", "the node was revoked");
+			resp_error(r, 401, "unauthorized",
+			    "the node was revoked");
 			return;
 		}
 		/* A newer poll of the node took over: this one ends empty. */
@@ -491,7 +512,8 @@ h_agent_commands(struct req *r)
 	}
 	id = req_query(r, "node_id");
 	if (id == NULL || !uuid_valid(id)) {
-		resp_error(r, 400, "invalid_field", "node_id: must be a "
+		resp_error(r, 400, "invalid_field",
+		    "node_id: must be a "
 		    "lowercase UUID");
 		return;
 	}
@@ -501,8 +523,10 @@ h_agent_commands(struct req *r)
 		secs = strtol(wait, &end, 10);
 		if (*wait == '\0' || *end != '\0' || secs < 0 ||
 		    secs > WAIT_MAX_SECS) {
-			resp_error(r, 400, "invalid_field", "wait: must be "
-			    "seconds from 0 to %d", WAIT_MAX_SECS);
+			resp_error(r, 400, "invalid_field",
+			    "wait: must be "
+			    "seconds from 0 to %d",
+			    WAIT_MAX_SECS);
 			return;
 		}
 	}
@@ -514,9 +538,11 @@ h_agent_commands(struct req *r)
 	}
 	memcpy(p->node_id, id, 37);
 	req_on_done(r, poll_done, p);
-	if (secs > 0 && (p->w = dispatch_waiter_new(&poll_ops, r, id,
-	    mono_ms() + secs * 1000)) != NULL && dispatch_park(p->w, has_work))
-		return;		/* parked: the handler runs again on wake */
+	if (secs > 0 &&
+	    (p->w = dispatch_waiter_new(&poll_ops, r, id,
+		 mono_ms() + secs * 1000)) != NULL &&
+	    dispatch_park(p->w, has_work))
+		return; /* parked: the handler runs again on wake */
 	poll_answer(r, p);
 }
 
@@ -535,19 +561,21 @@ static int
 parse_findings(json_t *arr, struct finding **out, size_t *n, char *err,
     size_t errlen)
 {
-	static const char *const sev[] = { "critical", "high", "medium",
-	    "low", "info" };
-	struct finding	*f;
-	json_t		*e;
-	size_t		 i;
+	static const char *const sev[] = { "critical", "high", "medium", "low",
+		"info" };
+	struct finding		*f;
+	json_t			*e;
+	size_t			 i;
 
 	*out = NULL;
 	*n = 0;
 	if (arr == NULL || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > FINDINGS_MAX) {
-		snprintf(err, errlen, "findings: must be an array of at most "
-		    "%d findings", FINDINGS_MAX);
+		snprintf(err, errlen,
+		    "findings: must be an array of at most "
+		    "%d findings",
+		    FINDINGS_MAX);
 		return -1;
 	}
 	if (json_array_size(arr) == 0)
@@ -556,10 +584,11 @@ parse_findings(json_t *arr, struct finding **out, size_t *n, char *err,
 		snprintf(err, errlen, "findings: out of memory");
 		return -1;
 	}
-	json_array_foreach(arr, i, e) {
-		json_t	*s = json_object_get(e, "severity");
-		json_t	*rem = json_object_get(e, "remediation");
-		int	 ok = 0;
+	json_array_foreach(arr, i, e)
+	{
+		json_t *s = json_object_get(e, "severity");
+		json_t *rem = json_object_get(e, "remediation");
+		int	ok = 0;
 
 		for (size_t k = 0; k < 5 && json_is_string(s); k++)
 			if (strcmp(json_string_value(s), sev[k]) == 0)
@@ -569,10 +598,12 @@ parse_findings(json_t *arr, struct finding **out, size_t *n, char *err,
 		    !is_printable_max(json_object_get(e, "title"), 1, 256) ||
 		    !is_printable_max(json_object_get(e, "detail"), 0, 4096) ||
 		    (rem != NULL && !json_is_null(rem) &&
-		    !is_printable_max(rem, 0, 2048))) {
-			snprintf(err, errlen, "findings[%zu]: needs id, "
+			!is_printable_max(rem, 0, 2048))) {
+			snprintf(err, errlen,
+			    "findings[%zu]: needs id, "
 			    "severity (critical, high, medium, low, info), "
-			    "title and detail strings", i);
+			    "title and detail strings",
+			    i);
 			free(f);
 			return -1;
 		}
@@ -590,8 +621,8 @@ parse_findings(json_t *arr, struct finding **out, size_t *n, char *err,
 static int
 valid_time_field(json_t *root, const char *field, const char **out)
 {
-	json_t	*v = json_object_get(root, field);
-	time_t	 t;
+	json_t *v = json_object_get(root, field);
+	time_t	t;
 
 	*out = json_string_value(v);
 	return *out != NULL && time_parse_rfc3339(*out, &t) == 0;
@@ -602,15 +633,15 @@ result_parse(json_t *root, struct cmd_result *res, struct finding **f,
     struct buf *out, char *err, size_t errlen)
 {
 	static const char *const statuses[] = { "ok", "error", "rejected",
-	    "timeout" };
-	json_t	*ex;
-	int	 ok = 0;
+		"timeout" };
+	json_t			*ex;
+	int			 ok = 0;
 
 	memset(res, 0, sizeof(*res));
 	*f = NULL;
 	res->node_id = json_string_value(json_object_get(root, "node_id"));
-	res->command_id = json_string_value(json_object_get(root,
-	    "command_id"));
+	res->command_id =
+	    json_string_value(json_object_get(root, "command_id"));
 	res->status = json_string_value(json_object_get(root, "status"));
 	res->output = json_string_value(json_object_get(root, "output"));
 	ex = json_object_get(root, "exit_code");
@@ -626,7 +657,8 @@ result_parse(json_t *root, struct cmd_result *res, struct finding **f,
 		return -1;
 	}
 	if (!ok) {
-		snprintf(err, errlen, "status: must be ok, error, rejected or "
+		snprintf(err, errlen,
+		    "status: must be ok, error, rejected or "
 		    "timeout");
 		return -1;
 	}
@@ -640,12 +672,13 @@ result_parse(json_t *root, struct cmd_result *res, struct finding **f,
 	}
 	if (!valid_time_field(root, "started_at", &res->started_at) ||
 	    !valid_time_field(root, "finished_at", &res->finished_at)) {
-		snprintf(err, errlen, "started_at and finished_at: must be RFC "
+		snprintf(err, errlen,
+		    "started_at and finished_at: must be RFC "
 		    "3339 times");
 		return -1;
 	}
 	if (parse_findings(json_object_get(root, "findings"), f,
-	    &res->nfindings, err, errlen) == -1)
+		&res->nfindings, err, errlen) == -1)
 		return -1;
 	res->findings = *f;
 	res->has_exit = json_is_integer(ex);
@@ -672,12 +705,12 @@ result_parse(json_t *root, struct cmd_result *res, struct finding **f,
 void
 h_command_result(struct req *r)
 {
-	struct cmd_result	 res;
-	struct finding		*f = NULL;
-	json_t			*root;
-	struct buf		 b, out;
-	unsigned char		 th[TOKEN_HASH_LEN];
-	char			 err[160];
+	struct cmd_result res;
+	struct finding	 *f = NULL;
+	json_t		 *root;
+	struct buf	  b, out;
+	unsigned char	  th[TOKEN_HASH_LEN];
+	char		  err[160];
 
 	buf_init(&out, OUTPUT_STORE_MAX + 64);
 	if (!agent_token_known(r, th))
@@ -695,9 +728,11 @@ h_command_result(struct req *r)
 	case RESULT_STORED:
 		if (res.is_scan)
 			fleet_scan(app.fleet, res.node_id, res.now, res.counts);
-		log_info("command_result", "node_id=%s command_id=%s status=%s "
-		    "exit_code=%lld findings=%zu", res.node_id, res.command_id,
-		    res.status, res.exit_code, res.nfindings);
+		log_info("command_result",
+		    "node_id=%s command_id=%s status=%s "
+		    "exit_code=%lld findings=%zu",
+		    res.node_id, res.command_id, res.status, res.exit_code,
+		    res.nfindings);
 		/* FALLTHROUGH */
 	case RESULT_REPEAT:
 		buf_init(&b, 32);
@@ -708,11 +743,13 @@ h_command_result(struct req *r)
 		resp_error(r, 404, "unknown_command", "no such command");
 		break;
 	case RESULT_FORBIDDEN:
-		resp_error(r, 403, "forbidden", "this command belongs to "
+		resp_error(r, 403, "forbidden",
+		    "this command belongs to "
 		    "another node");
 		break;
 	default:
-		resp_error(r, 503, "store_unavailable", "the result could not "
+		resp_error(r, 503, "store_unavailable",
+		    "the result could not "
 		    "be stored; send it again");
 	}
 out:

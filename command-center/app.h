@@ -13,15 +13,15 @@
 #include "store.h"
 
 struct app {
-	struct config		 cfg;
-	struct store		*store;
-	struct fleet		*fleet;
-	struct thresholds	 thr;
+	struct config	  cfg;
+	struct store	 *store;
+	struct fleet	 *fleet;
+	struct thresholds thr;
 	/* Of each enroll secret: any of them approves a node at once. */
-	unsigned char		 secret_hash[ENROLL_SECRETS_MAX][32];
-	size_t			 nsecrets;
-	int			 have_secret;
-	struct access		*access;	/* NULL: Access not configured */
+	unsigned char  secret_hash[ENROLL_SECRETS_MAX][32];
+	size_t	       nsecrets;
+	int	       have_secret;
+	struct access *access; /* NULL: Access not configured */
 };
 
 extern struct app app;

@@ -3,8 +3,13 @@
 #include "model.h"
 
 static const char *const reason_names[REASON_COUNT] = {
-	"heartbeat_stale", "cloudflare_down", "services_down",
-	"never_scanned", "scan_stale", "critical_findings", "high_findings",
+	"heartbeat_stale",
+	"cloudflare_down",
+	"services_down",
+	"never_scanned",
+	"scan_stale",
+	"critical_findings",
+	"high_findings",
 };
 
 unsigned
@@ -35,8 +40,9 @@ attention_reasons(const struct attn_input *in, int64_t now,
 enum level
 attention_level(unsigned reasons)
 {
-	if (reasons & (R_HEARTBEAT_STALE | R_CLOUDFLARE_DOWN |
-	    R_SERVICES_DOWN | R_CRITICAL_FINDINGS))
+	if (reasons &
+	    (R_HEARTBEAT_STALE | R_CLOUDFLARE_DOWN | R_SERVICES_DOWN |
+		R_CRITICAL_FINDINGS))
 		return LEVEL_RED;
 	return reasons ? LEVEL_YELLOW : LEVEL_GREEN;
 }
@@ -54,9 +60,12 @@ const char *
 level_name(enum level l)
 {
 	switch (l) {
-	case LEVEL_GREEN: return "green";
-	case LEVEL_YELLOW: return "yellow";
-	default: return "red";
+	case LEVEL_GREEN:
+		return "green";
+	case LEVEL_YELLOW:
+		return "yellow";
+	default:
+		return "red";
 	}
 }
 
@@ -64,10 +73,14 @@ const char *
 status_name(enum node_status s)
 {
 	switch (s) {
-	case NODE_APPROVED: return "approved";
-	case NODE_REVOKED: return "revoked";
-	case NODE_DELETED: return "deleted";
-	default: return "pending";
+	case NODE_APPROVED:
+		return "approved";
+	case NODE_REVOKED:
+		return "revoked";
+	case NODE_DELETED:
+		return "deleted";
+	default:
+		return "pending";
 	}
 }
 

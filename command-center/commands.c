@@ -18,17 +18,17 @@
 #include "log.h"
 #include "util.h"
 
-#define HISTORY_MAX	50
+#define HISTORY_MAX 50
 
 /* Args from a form: "unit" as a string, "lines" as an integer. */
 static json_t *
 form_args(struct req *r)
 {
-	json_t		*args = json_object();
-	const char	*unit = req_form(r, "unit");
-	const char	*lines = req_form(r, "lines");
-	char		*end;
-	long		 n;
+	json_t	   *args = json_object();
+	const char *unit = req_form(r, "unit");
+	const char *lines = req_form(r, "lines");
+	char	   *end;
+	long	    n;
 
 	if (args == NULL)
 		return NULL;
@@ -60,16 +60,16 @@ refuse(struct req *r, int form, const char *node_id, unsigned status,
 void
 h_queue_command(struct req *r)
 {
-	struct node_view	 v;
-	struct cmd_new		 c;
-	json_t			*args = NULL;
-	json_t			*root = NULL;
-	const char		*id, *name;
-	char			*hb = NULL, why[CMD_WHY_MAX];
-	char			 who[300], msg[256];
-	struct buf		 b;
-	int			 form = req_is_form(r) && !req_wants_json(r);
-	int			 rc;
+	struct node_view v;
+	struct cmd_new	 c;
+	json_t		*args = NULL;
+	json_t		*root = NULL;
+	const char	*id, *name;
+	char		*hb = NULL, why[CMD_WHY_MAX];
+	char		 who[300], msg[256];
+	struct buf	 b;
+	int		 form = req_is_form(r) && !req_wants_json(r);
+	int		 rc;
 
 	memset(&c, 0, sizeof(c));
 	if ((id = node_id_param(r)) == NULL)
@@ -87,7 +87,8 @@ h_queue_command(struct req *r)
 			return;
 		name = json_string_value(json_object_get(root, "command"));
 		if (name == NULL) {
-			resp_error(r, 400, "invalid_field", "command: must be "
+			resp_error(r, 400, "invalid_field",
+			    "command: must be "
 			    "a string");
 			goto out;
 		}
@@ -103,26 +104,32 @@ h_queue_command(struct req *r)
 		goto out;
 	}
 	if (cmd_check(name, args, why, sizeof(why)) == -1) {
-		const char	*code = strncmp(why, "unknown_command", 15) ?
-				    "invalid_args" : "unknown_command";
-		size_t		 n = strlen(code);
+		const char *code = strncmp(why, "unknown_command", 15) ?
+		    "invalid_args" :
+		    "unknown_command";
+		size_t	    n = strlen(code);
 
 		/* The message says what is wrong; the code is beside it. */
-		refuse(r, form, id, 400, code, strncmp(why, code, n) == 0 &&
-		    why[n] == ':' ? why + n + 1 + (why[n + 1] == ' ') : why);
+		refuse(r, form, id, 400, code,
+		    strncmp(why, code, n) == 0 && why[n] == ':' ?
+			why + n + 1 + (why[n + 1] == ' ') :
+			why);
 		goto out;
 	}
 	if (!policy_allows(v.os_profile, name)) {
 		snprintf(msg, sizeof(msg), "profile %s may not run %s",
 		    v.os_profile, name);
-		log_warn("command_refused", "node_id=%s command=%s profile=%s "
-		    "by=%s", id, name, v.os_profile,
+		log_warn("command_refused",
+		    "node_id=%s command=%s profile=%s "
+		    "by=%s",
+		    id, name, v.os_profile,
 		    log_quote(who, sizeof(who), operator_of(r)));
 		refuse(r, form, id, 403, "command_not_allowed", msg);
 		goto out;
 	}
 	if (v.status != NODE_APPROVED) {
-		refuse(r, form, id, 409, "node_not_approved", "only approved "
+		refuse(r, form, id, 409, "node_not_approved",
+		    "only approved "
 		    "nodes take commands");
 		goto out;
 	}
@@ -131,10 +138,11 @@ h_queue_command(struct req *r)
 	c.queued_by = operator_of(r);
 	rc = command_queue(&c, args);
 	if (rc != 0) {
-		refuse(r, 0, id, rc == -2 ? 404 : 503, rc == -2 ?
-		    "unknown_node" : "store_unavailable", rc == -2 ?
-		    "no node with this id" : "the command could not be stored; "
-		    "nothing was queued");
+		refuse(r, 0, id, rc == -2 ? 404 : 503,
+		    rc == -2 ? "unknown_node" : "store_unavailable",
+		    rc == -2 ? "no node with this id" :
+			       "the command could not be stored; "
+			       "nothing was queued");
 		goto out;
 	}
 	snprintf(msg, sizeof(msg), "%s command_id=%s seq=%lld", name,
@@ -146,8 +154,10 @@ h_queue_command(struct req *r)
 		goto out;
 	}
 	buf_init(&b, 256);
-	buf_printf(&b, "{\"command_id\":\"%s\",\"status\":\"queued\","
-	    "\"seq\":%lld}", c.command_id, (long long)c.seq);
+	buf_printf(&b,
+	    "{\"command_id\":\"%s\",\"status\":\"queued\","
+	    "\"seq\":%lld}",
+	    c.command_id, (long long)c.seq);
 	resp_json(r, 201, &b);
 out:
 	free(hb);
@@ -189,8 +199,9 @@ command_json(const struct cmd_row *c, void *arg)
 
 	if (b->p[b->len - 1] == '}')
 		buf_putc(b, ',');
-	buf_printf(b, "{\"command_id\":\"%s\",\"seq\":%lld,\"command\":",
-	    c->command_id, (long long)c->seq);
+	buf_printf(b,
+	    "{\"command_id\":\"%s\",\"seq\":%lld,\"command\":", c->command_id,
+	    (long long)c->seq);
 	buf_json_str(b, c->command);
 	buf_printf(b, ",\"args\":%s,\"queued_by\":", c->args);
 	buf_json_str(b, c->queued_by);
@@ -208,8 +219,8 @@ command_json(const struct cmd_row *c, void *arg)
 	if (strcmp(c->command, "sovereign-scan") == 0 &&
 	    strcmp(c->status, "ok") == 0) {
 		buf_puts(b, ",\"findings\":[");
-		if (store_findings(app.store, c->command_id, finding_json,
-		    b) == -1)
+		if (store_findings(app.store, c->command_id, finding_json, b) ==
+		    -1)
 			return -1;
 		buf_putc(b, ']');
 	}
@@ -219,7 +230,13 @@ command_json(const struct cmd_row *c, void *arg)
 
 /* The command statuses, for a history filter. */
 static const char *const cmd_statuses[] = {
-	"queued", "delivered", "ok", "error", "rejected", "timeout", "expired",
+	"queued",
+	"delivered",
+	"ok",
+	"error",
+	"rejected",
+	"timeout",
+	"expired",
 	NULL,
 };
 
@@ -230,18 +247,19 @@ static const char *const cmd_statuses[] = {
 static int
 history_filter(struct req *r, struct cmd_filter *flt)
 {
-	const char	*before = req_query(r, "before");
-	const char	*st = req_query(r, "status");
-	const char	*cmd = req_query(r, "command");
-	char		*end;
-	int		 ok;
+	const char *before = req_query(r, "before");
+	const char *st = req_query(r, "status");
+	const char *cmd = req_query(r, "command");
+	char	   *end;
+	int	    ok;
 
 	memset(flt, 0, sizeof(*flt));
 	if (before != NULL && *before != '\0') {
 		errno = 0;
 		flt->before = strtoll(before, &end, 10);
 		if (errno != 0 || *end != '\0' || flt->before < 1) {
-			resp_error(r, 400, "invalid_field", "before: must be a "
+			resp_error(r, 400, "invalid_field",
+			    "before: must be a "
 			    "command's seq (a whole number from 1)");
 			return -1;
 		}
@@ -252,7 +270,8 @@ history_filter(struct req *r, struct cmd_filter *flt)
 			if (strcmp(st, cmd_statuses[i]) == 0)
 				ok = 1;
 		if (!ok) {
-			resp_error(r, 400, "invalid_field", "status: must be "
+			resp_error(r, 400, "invalid_field",
+			    "status: must be "
 			    "queued, delivered, ok, error, rejected, timeout or "
 			    "expired");
 			return -1;
@@ -265,7 +284,8 @@ history_filter(struct req *r, struct cmd_filter *flt)
 			if (strcmp(cmd, cmd_catalog[i].name) == 0)
 				ok = 1;
 		if (!ok) {
-			resp_error(r, 400, "invalid_field", "command: not a "
+			resp_error(r, 400, "invalid_field",
+			    "command: not a "
 			    "command of the catalog");
 			return -1;
 		}
@@ -276,11 +296,11 @@ history_filter(struct req *r, struct cmd_filter *flt)
 
 /* One page of history rows, and where the next older page starts. */
 struct history_page {
-	struct buf	*b;
-	int		 html;
-	int		 n;
-	int64_t		 last_seq;
-	int64_t		 now;
+	struct buf *b;
+	int	    html;
+	int	    n;
+	int64_t	    last_seq;
+	int64_t	    now;
 };
 
 static int
@@ -313,11 +333,11 @@ history_node(struct req *r, const char **id, struct node_view *v)
 void
 h_node_commands_json(struct req *r)
 {
-	struct node_view	 v;
-	struct cmd_filter	 flt;
-	struct history_page	 h;
-	const char		*id;
-	struct buf		 b;
+	struct node_view    v;
+	struct cmd_filter   flt;
+	struct history_page h;
+	const char	   *id;
+	struct buf	    b;
 
 	if (history_node(r, &id, &v) == -1 || history_filter(r, &flt) == -1)
 		return;
@@ -326,14 +346,15 @@ h_node_commands_json(struct req *r)
 	memset(&h, 0, sizeof(h));
 	h.b = &b;
 	if (store_commands_list(app.store, id, &flt, HISTORY_MAX,
-	    history_row_out, &h) == -1) {
+		history_row_out, &h) == -1) {
 		buf_free(&b);
 		resp_error(r, 503, "store_unavailable", "history unavailable");
 		return;
 	}
 	/* A full page may have older ones: where the next page starts. */
 	if (h.n == HISTORY_MAX)
-		buf_printf(&b, "],\"next_before\":%lld}", (long long)h.last_seq);
+		buf_printf(&b, "],\"next_before\":%lld}",
+		    (long long)h.last_seq);
 	else
 		buf_puts(&b, "],\"next_before\":null}");
 	resp_json(r, 200, &b);
@@ -342,11 +363,11 @@ h_node_commands_json(struct req *r)
 void
 h_node_history(struct req *r)
 {
-	struct node_view	 v;
-	struct cmd_filter	 flt;
-	struct history_page	 h;
-	struct buf		 rows, b;
-	const char		*id;
+	struct node_view    v;
+	struct cmd_filter   flt;
+	struct history_page h;
+	struct buf	    rows, b;
+	const char	   *id;
 
 	if (req_wants_json(r)) {
 		h_node_commands_json(r);
@@ -360,7 +381,7 @@ h_node_history(struct req *r)
 	h.html = 1;
 	h.now = time(NULL);
 	if (store_commands_list(app.store, id, &flt, HISTORY_MAX,
-	    history_row_out, &h) == -1) {
+		history_row_out, &h) == -1) {
 		buf_free(&rows);
 		resp_error(r, 503, "store_unavailable", "history unavailable");
 		return;

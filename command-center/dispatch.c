@@ -20,45 +20,45 @@
 #include "log.h"
 #include "util.h"
 
-#define BUCKETS		4096
+#define BUCKETS 4096
 
-static _Atomic uint64_t timer_rounds;	/* liveness, for the watchdog */
-#define TICK_MS		100
+static _Atomic uint64_t timer_rounds; /* liveness, for the watchdog */
+#define TICK_MS 100
 
 struct waiter {
 	const struct waiter_ops *ops;
-	void		*ctx;
-	char		 node_id[37];
-	int64_t		 deadline_ms;
-	int64_t		 woken_us;	/* when a command woke it, or 0 */
-	int		 parked;	/* in a bucket */
-	int		 superseded;	/* a newer poll of its node took over */
-	struct waiter	*next;
-	struct waiter	**pprev;
+	void			*ctx;
+	char			 node_id[37];
+	int64_t			 deadline_ms;
+	int64_t			 woken_us; /* when a command woke it, or 0 */
+	int			 parked;   /* in a bucket */
+	int		superseded; /* a newer poll of its node took over */
+	struct waiter  *next;
+	struct waiter **pprev;
 };
 
 static struct {
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	struct waiter	*bucket[BUCKETS];
-	size_t		 waiting;
-	size_t		 max_waiting;
-	int		 stopping;
-	pthread_t	 timer;
-	int		 started;
+	pthread_mutex_t mu;
+	pthread_cond_t	cv;
+	struct waiter  *bucket[BUCKETS];
+	size_t		waiting;
+	size_t		max_waiting;
+	int		stopping;
+	pthread_t	timer;
+	int		started;
 } d = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 /*
  * Keyed (SipHash with a key drawn at start): agents choose their ids, so
  * ids sharing a prefix must not crowd one bucket.
  */
-static unsigned char	bucket_key[crypto_shorthash_KEYBYTES];
+static unsigned char bucket_key[crypto_shorthash_KEYBYTES];
 
 static unsigned
 bucket_of(const char *node_id)
 {
-	unsigned char	 h[crypto_shorthash_BYTES];
-	uint64_t	 v;
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t      v;
 
 	crypto_shorthash(h, (const unsigned char *)node_id, strlen(node_id),
 	    bucket_key);
@@ -95,12 +95,12 @@ timer_main(void *arg)
 	pthread_mutex_lock(&d.mu);
 	for (unsigned tick = 0; !d.stopping; tick++) {
 		atomic_fetch_add(&timer_rounds, 1);
-		int64_t	 now = mono_ms();
+		int64_t now = mono_ms();
 		/*
 		 * libmicrohttpd does not watch suspended connections, so once
 		 * a second look for agents that hung up: their slot is freed.
 		 */
-		int	 check_gone = tick % (1000 / TICK_MS) == 0;
+		int check_gone = tick % (1000 / TICK_MS) == 0;
 
 		for (size_t b = 0; b < BUCKETS; b++) {
 			struct waiter *w = d.bucket[b], *next;
@@ -168,8 +168,8 @@ dispatch_waiter_new(const struct waiter_ops *ops, void *ctx,
 int
 dispatch_park(struct waiter *w, int (*has_work)(const char *node_id))
 {
-	struct waiter	**head;
-	int		 parked = 0;
+	struct waiter **head;
+	int		parked = 0;
 
 	pthread_mutex_lock(&d.mu);
 	head = &d.bucket[bucket_of(w->node_id)];

@@ -57,8 +57,8 @@ pending_admit(struct fleet *f)
 	/* Those admitted and still committing count: the lock is let go. */
 	if (f->npending + f->pending_inflight >= f->max_pending)
 		return ENROLL_PENDING_FULL;
-	f->pending_tokens += (double)(now - f->pending_refill_ms) / 1000.0 *
-	    f->pending_rate;
+	f->pending_tokens +=
+	    (double)(now - f->pending_refill_ms) / 1000.0 * f->pending_rate;
 	f->pending_refill_ms = now;
 	if (f->pending_tokens > f->pending_burst)
 		f->pending_tokens = f->pending_burst;
@@ -86,11 +86,11 @@ enum enroll_outcome
 fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
     char token[64])
 {
-	struct fnode		*n;
-	struct node_rec		 rec;
-	unsigned char		 th[TOKEN_HASH_LEN];
-	enum enroll_outcome	 out = ENROLL_FAILED;
-	int			 stored, added;
+	struct fnode	   *n;
+	struct node_rec	    rec;
+	unsigned char	    th[TOKEN_HASH_LEN];
+	enum enroll_outcome out = ENROLL_FAILED;
+	int		    stored, added;
 
 	token[0] = '\0';
 	pthread_mutex_lock(&f->mu);
@@ -122,14 +122,16 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		pthread_mutex_lock(&f->mu);
 		added = stored == 0 && fleet_add(f, &rec) == 0 &&
 		    dirty_reserve(f) == 0;
-		if (!secret_ok) {	/* counted in npending now, or not at all */
+		if (!secret_ok) { /* counted in npending now, or not at all */
 			f->pending_inflight--;
 			if (!added)
 				f->pending_tokens += 1.0;
 		}
 		if (stored == 0 && !added)
-			log_err("fleet_error", "op=enroll node_id=%s "
-			    "error=out_of_memory", er->node_id);
+			log_err("fleet_error",
+			    "op=enroll node_id=%s "
+			    "error=out_of_memory",
+			    er->node_id);
 		if (added)
 			out = secret_ok ? ENROLL_APPROVED : ENROLL_PENDING;
 		goto out;
@@ -161,7 +163,7 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 	 */
 	if (n->r.has_key) {
 		unsigned char kh[TOKEN_HASH_LEN];
-		int ok;
+		int	      ok;
 
 		if (er->enroll_key == NULL) {
 			out = ENROLL_KEY_MISMATCH;
@@ -177,8 +179,8 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 	}
 	token_new(token, th);
 	pthread_mutex_unlock(&f->mu);
-	stored = store_node_set_status(f->store, n->r.node_id, NODE_APPROVED,
-	    th);
+	stored =
+	    store_node_set_status(f->store, n->r.node_id, NODE_APPROVED, th);
 	pthread_mutex_lock(&f->mu);
 	if (stored == -1)
 		goto out;
@@ -194,8 +196,10 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		 */
 		n->r.has_token = 0;
 		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
-		log_err("fleet_error", "op=enroll node_id=%s "
-		    "error=out_of_memory", er->node_id);
+		log_err("fleet_error",
+		    "op=enroll node_id=%s "
+		    "error=out_of_memory",
+		    er->node_id);
 		goto out;
 	}
 	out = ENROLL_APPROVED;

@@ -41,7 +41,8 @@ static int
 rank_of(const struct fnode *n)
 {
 	return n->r.status == NODE_DELETED ? 2 :
-	    n->r.status == NODE_REVOKED ? 1 : 0;
+	    n->r.status == NODE_REVOKED	   ? 1 :
+					     0;
 }
 
 static int
@@ -52,7 +53,7 @@ order_cmp(const struct fnode *x, const struct fnode *y)
 	if (rank_of(x) != rank_of(y))
 		return rank_of(x) - rank_of(y);
 	if (x->level != y->level)
-		return (int)y->level - (int)x->level;	/* red first */
+		return (int)y->level - (int)x->level; /* red first */
 	if ((c = strcmp(x->r.hostname, y->r.hostname)) != 0)
 		return c;
 	return strcmp(x->r.node_id, y->r.node_id);
@@ -103,7 +104,7 @@ order_pos(struct fleet *f, const struct fnode *n)
 	i = order_lower_in(f, n, 0, f->n);
 	if (i < f->n && f->order[i] == n)
 		return i;
-	f->order_dirty = 1;	/* not where it should be: rebuild */
+	f->order_dirty = 1; /* not where it should be: rebuild */
 	return SIZE_MAX;
 }
 
@@ -173,11 +174,11 @@ attn_input_of(const struct fnode *n, struct attn_input *in)
 static int
 attend(struct fleet *f, struct fnode *n, int64_t now)
 {
-	struct attn_input	 in;
-	enum level		 l;
-	size_t			 pos;
+	struct attn_input in;
+	enum level	  l;
+	size_t		  pos;
 
-	if (rank_of(n) != 0) {		/* not counted by level */
+	if (rank_of(n) != 0) { /* not counted by level */
 		n->due = INT64_MAX;
 		return 0;
 	}
@@ -230,8 +231,9 @@ attend_all(struct fleet *f, int64_t now)
 static void
 count(struct fleet *f, const struct fnode *n, int d)
 {
-	size_t *c = rank_of(n) == 2 ? &f->nhidden : rank_of(n) == 1 ?
-	    &f->nrevoked : &f->by_level[n->level];
+	size_t *c = rank_of(n) == 2 ? &f->nhidden :
+	    rank_of(n) == 1	    ? &f->nrevoked :
+				      &f->by_level[n->level];
 
 	*c = d > 0 ? *c + 1 : *c - 1;
 	if (n->r.status == NODE_PENDING)
@@ -270,8 +272,8 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	struct fnode *n;
 
 	if (f->n == f->cap) {
-		size_t		 ncap = f->cap ? f->cap * 2 : 1024;
-		struct fnode	**nn = realloc(f->node, ncap * sizeof(*nn));
+		size_t	       ncap = f->cap ? f->cap * 2 : 1024;
+		struct fnode **nn = realloc(f->node, ncap * sizeof(*nn));
 
 		if (nn == NULL)
 			return -1;
@@ -287,8 +289,8 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	n->r.hostname = strdup(rec->hostname);
 	n->r.os_profile = strdup(rec->os_profile);
 	n->r.agent_version = strdup(rec->agent_version);
-	n->r.heartbeat = NULL;	/* the store has it */
-	n->r.enroll_peer = NULL;	/* the store has it (a page asks) */
+	n->r.heartbeat = NULL;	 /* the store has it */
+	n->r.enroll_peer = NULL; /* the store has it (a page asks) */
 	n->load1 = n->mem_used_pct = NAN;
 	if (n->r.hostname == NULL || n->r.os_profile == NULL ||
 	    n->r.agent_version == NULL)
@@ -305,8 +307,9 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 		struct heartbeat hb;
 		char		 err[128];
 
-		if (root != NULL && validate_heartbeat_raw(root, rec->heartbeat,
-		    strlen(rec->heartbeat), &hb, err, sizeof(err)) == 0) {
+		if (root != NULL &&
+		    validate_heartbeat_raw(root, rec->heartbeat,
+			strlen(rec->heartbeat), &hb, err, sizeof(err)) == 0) {
 			n->cloudflare = hb.cloudflare;
 			n->services_down = hb.services_down;
 			free(hb.json);
@@ -316,8 +319,8 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	f->node[f->n++] = n;
 	n->num = (uint32_t)f->n;
 	if (index_add(f, &f->by_id, (uint32_t)f->n) == -1 ||
-	    (n->r.has_token && index_add(f, &f->by_token,
-	    (uint32_t)f->n) == -1)) {
+	    (n->r.has_token &&
+		index_add(f, &f->by_token, (uint32_t)f->n) == -1)) {
 		f->n--;
 		goto fail;
 	}
@@ -340,18 +343,18 @@ load_cb(const struct node_rec *rec, void *arg)
 	return fleet_add(arg, rec);
 }
 
-static int	set_str(char **dst, const char *src);
+static int set_str(char **dst, const char *src);
 
 /* A start replays the log over what nodes holds (no JSON read). */
 static int
 replay_cb(const struct hb_logged *l, void *arg)
 {
-	struct fleet	*f = arg;
-	struct fnode	*n = find(f, l->node_id);
+	struct fleet *f = arg;
+	struct fnode *n = find(f, l->node_id);
 
 	log_noted(f, l->seq);
 	if (n == NULL)
-		return 0;	/* not a node (any more): folded away later */
+		return 0; /* not a node (any more): folded away later */
 	if (set_str(&n->r.hostname, l->hostname) == -1 ||
 	    set_str(&n->r.agent_version, l->agent_version) == -1)
 		return -1;
@@ -379,8 +382,8 @@ pending_cb(const char *node_id, int n, void *arg)
 static void
 queued_cb(const char *node_id, int delta, void *arg)
 {
-	struct fleet	*f = arg;
-	struct fnode	*n;
+	struct fleet *f = arg;
+	struct fnode *n;
 
 	pthread_mutex_lock(&f->mu);
 	/* Not clamped: a clamp would lose a decrement for good. */
@@ -393,8 +396,8 @@ struct fleet *
 fleet_open(struct store *st, const struct thresholds *t, char *err,
     size_t errlen)
 {
-	struct fleet	*f;
-	int64_t		 t0, t1;
+	struct fleet *f;
+	int64_t	      t0, t1;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -407,8 +410,8 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	f->store = st;
 	f->thr = *t;
 	f->next_due = INT64_MAX;
-	f->order_dirty = 1;	/* sorted once, after the load */
-	f->max_pending = SIZE_MAX;	/* fleet_set_limits() sets the real ones */
+	f->order_dirty = 1;	   /* sorted once, after the load */
+	f->max_pending = SIZE_MAX; /* fleet_set_limits() sets the real ones */
 	f->pending_rate = f->pending_burst = f->pending_tokens = 1e9;
 	crypto_shorthash_keygen(f->hkey);
 	t0 = mono_ms();
@@ -421,10 +424,12 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 		snprintf(err, errlen, "replaying the heartbeat log failed");
 		goto fail;
 	}
-	log_info("fleet_loaded", "nodes=%zu log_heartbeats=%lld load_ms=%lld "
-	    "replay_ms=%lld", f->n, f->log_first ? (long long)(f->log_last -
-	    f->log_first + 1) : 0LL, (long long)(t1 - t0),
-	    (long long)(mono_ms() - t1));
+	log_info("fleet_loaded",
+	    "nodes=%zu log_heartbeats=%lld load_ms=%lld "
+	    "replay_ms=%lld",
+	    f->n,
+	    f->log_first ? (long long)(f->log_last - f->log_first + 1) : 0LL,
+	    (long long)(t1 - t0), (long long)(mono_ms() - t1));
 	/*
 	 * Commands delivered before this start and still without a result:
 	 * the answer may never have left (we stopped between the commit and
@@ -466,8 +471,8 @@ fleet_close(struct fleet *f)
 		f->stop = 1;
 		pthread_cond_signal(&f->cv);
 		pthread_mutex_unlock(&f->mu);
-		pthread_join(f->writer, NULL);	/* it flushes once more */
-		fleet_fold_all(f);	/* a clean stop leaves the log empty */
+		pthread_join(f->writer, NULL); /* it flushes once more */
+		fleet_fold_all(f); /* a clean stop leaves the log empty */
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		node_rec_free(&f->node[i]->r);
@@ -580,8 +585,8 @@ fleet_token_known(struct fleet *f, const char *token,
 int
 fleet_hostname(struct fleet *f, const char *node_id, char *out, size_t outlen)
 {
-	struct fnode	*n;
-	int		 rc = -1;
+	struct fnode *n;
+	int	      rc = -1;
 
 	pthread_mutex_lock(&f->mu);
 	if ((n = find(f, node_id)) != NULL) {
@@ -595,8 +600,8 @@ fleet_hostname(struct fleet *f, const char *node_id, char *out, size_t outlen)
 int
 fleet_approved(struct fleet *f, const char *node_id)
 {
-	struct fnode	*n;
-	int		 ok;
+	struct fnode *n;
+	int	      ok;
 
 	pthread_mutex_lock(&f->mu);
 	n = find(f, node_id);
@@ -617,7 +622,7 @@ auth_locked(struct fleet *f, const char *node_id,
 	    sodium_memcmp(n->r.token_hash, th, TOKEN_HASH_LEN) == 0)
 		return AUTH_OK;
 	if (find_token(f, th) != NULL)
-		return AUTH_FORBIDDEN;	/* a valid token, for another node */
+		return AUTH_FORBIDDEN; /* a valid token, for another node */
 	return AUTH_UNAUTHORIZED;
 }
 
@@ -625,8 +630,8 @@ enum auth_result
 fleet_auth_hash(struct fleet *f, const char *node_id,
     const unsigned char th[TOKEN_HASH_LEN])
 {
-	struct fnode		*n;
-	enum auth_result	 res;
+	struct fnode	*n;
+	enum auth_result res;
 
 	pthread_mutex_lock(&f->mu);
 	res = auth_locked(f, node_id, th, &n);
@@ -637,9 +642,9 @@ fleet_auth_hash(struct fleet *f, const char *node_id,
 enum auth_result
 fleet_auth(struct fleet *f, const char *node_id, const char *token)
 {
-	unsigned char		 th[TOKEN_HASH_LEN];
-	struct fnode		*n;
-	enum auth_result	 res;
+	unsigned char	 th[TOKEN_HASH_LEN];
+	struct fnode	*n;
+	enum auth_result res;
 
 	if (token == NULL || strlen(token) > 128)
 		return AUTH_UNAUTHORIZED;
@@ -671,8 +676,8 @@ heartbeat_locked(struct fleet *f, struct fnode *n, struct heartbeat *hb)
 {
 	if (strcmp(n->r.hostname, hb->hostname) != 0) {
 		/* The hostname places the node in the dashboard's order. */
-		size_t	pos = order_pos(f, n);
-		int	rc = set_str(&n->r.hostname, hb->hostname);
+		size_t pos = order_pos(f, n);
+		int    rc = set_str(&n->r.hostname, hb->hostname);
 
 		order_fix(f, n, pos);
 		if (rc == -1)
@@ -699,8 +704,8 @@ heartbeat_locked(struct fleet *f, struct fnode *n, struct heartbeat *hb)
 int
 fleet_heartbeat(struct fleet *f, struct heartbeat *hb)
 {
-	struct fnode	*n;
-	int		 rc = -1;
+	struct fnode *n;
+	int	      rc = -1;
 
 	pthread_mutex_lock(&f->mu);
 	if ((n = find(f, hb->node_id)) != NULL)
@@ -713,8 +718,8 @@ enum auth_result
 fleet_heartbeat_auth(struct fleet *f, struct heartbeat *hb,
     const unsigned char th[TOKEN_HASH_LEN], int *pending, int *failed)
 {
-	struct fnode		*n;
-	enum auth_result	 res;
+	struct fnode	*n;
+	enum auth_result res;
 
 	*pending = 0;
 	*failed = 0;
@@ -736,8 +741,8 @@ static int
 status_change(struct fleet *f, const char *node_id, enum node_status st,
     int only_pending)
 {
-	struct fnode	*n;
-	int		 rc = -2;
+	struct fnode *n;
+	int	      rc = -2;
 
 	pthread_mutex_lock(&f->mu);
 	settle_begin(f, node_id);
@@ -834,8 +839,8 @@ hb_from_store(struct fleet *f, const char *node_id, int64_t seq, char **out)
 	int rc;
 
 	for (int tries = 0;; tries++) {
-		rc = store_node_heartbeat(f->store, node_id, tries < 4 ? seq : 0,
-		    out);
+		rc = store_node_heartbeat(f->store, node_id,
+		    tries < 4 ? seq : 0, out);
 		if (rc != 1)
 			return rc;
 		pthread_mutex_lock(&f->mu);
@@ -852,9 +857,9 @@ int
 fleet_get(struct fleet *f, const char *node_id, int64_t now,
     struct node_view *v, char **heartbeat)
 {
-	struct fnode	*n;
-	int64_t		 seq = 0;
-	int		 rc = -1, in_store = 0;
+	struct fnode *n;
+	int64_t	      seq = 0;
+	int	      rc = -1, in_store = 0;
 
 	if (heartbeat != NULL)
 		*heartbeat = NULL;
@@ -876,10 +881,10 @@ struct node_view *
 fleet_list_range(struct fleet *f, int64_t now, size_t start, size_t max,
     size_t *count, char ***heartbeats)
 {
-	struct node_view	*v;
-	char			**hb = NULL;
-	int64_t			*in_store = NULL;	/* seq + 1, or 0 */
-	size_t			 n;
+	struct node_view *v;
+	char		**hb = NULL;
+	int64_t		 *in_store = NULL; /* seq + 1, or 0 */
+	size_t		  n;
 
 	pthread_mutex_lock(&f->mu);
 	n = start < f->n ? f->n - start : 0;
@@ -900,8 +905,8 @@ fleet_list_range(struct fleet *f, int64_t now, size_t start, size_t max,
 		hb = NULL;
 	}
 	for (size_t i = 0; v != NULL && i < n; i++) {
-		const struct fnode	*fn = f->node[start + i];
-		int64_t			 seq;
+		const struct fnode *fn = f->node[start + i];
+		int64_t		    seq;
 
 		view_of(f, fn, now, &v[i]);
 		if (hb != NULL && hb_copy(fn, &hb[i], &seq))
@@ -910,8 +915,9 @@ fleet_list_range(struct fleet *f, int64_t now, size_t start, size_t max,
 	pthread_mutex_unlock(&f->mu);
 	/* The store's are committed: never older than the view, maybe newer. */
 	for (size_t i = 0; in_store != NULL && i < n; i++)
-		if (in_store[i] && hb_from_store(f, v[i].node_id,
-		    in_store[i] - 1, &hb[i]) == -1)
+		if (in_store[i] &&
+		    hb_from_store(f, v[i].node_id, in_store[i] - 1, &hb[i]) ==
+			-1)
 			hb[i] = NULL;
 	free(in_store);
 	if (heartbeats != NULL)
@@ -928,17 +934,18 @@ fleet_list(struct fleet *f, int64_t now, size_t *count, char ***heartbeats)
 static int
 page_match(const struct fnode *n, const char *q)
 {
-	return q == NULL || *q == '\0' || strcasestr(n->r.hostname, q) != NULL ||
+	return q == NULL || *q == '\0' ||
+	    strcasestr(n->r.hostname, q) != NULL ||
 	    strcasestr(n->r.node_id, q) != NULL ||
 	    strcasestr(n->r.os_profile, q) != NULL;
 }
 
 struct node_view *
-fleet_page(struct fleet *f, int64_t now, int level, const char *q,
-    size_t first, size_t max, size_t *count, struct fleet_counts *c)
+fleet_page(struct fleet *f, int64_t now, int level, const char *q, size_t first,
+    size_t max, size_t *count, struct fleet_counts *c)
 {
-	struct node_view	*v;
-	size_t			 lo = 0, hi, n = 0;
+	struct node_view *v;
+	size_t		  lo = 0, hi, n = 0;
 
 	if ((v = calloc(max ? max : 1, sizeof(*v))) == NULL)
 		return NULL;
@@ -980,8 +987,8 @@ fleet_page(struct fleet *f, int64_t now, int level, const char *q,
 int
 fleet_pending(struct fleet *f, const char *node_id)
 {
-	struct fnode	*n;
-	int		 rc = -1;
+	struct fnode *n;
+	int	      rc = -1;
 
 	pthread_mutex_lock(&f->mu);
 	if ((n = find(f, node_id)) != NULL)

@@ -25,71 +25,69 @@ struct node_view {
 	int64_t		 last_heartbeat_at;
 	int64_t		 last_scan_at;
 	int		 findings[FINDING_SEVERITIES];
-	int		 pending;	/* queued commands */
+	int		 pending; /* queued commands */
 	unsigned	 reasons;
 	enum level	 level;
-	double		 load1;		/* of the latest heartbeat since start; NAN */
-	double		 mem_used_pct;	/* the same */
+	double		 load1; /* of the latest heartbeat since start; NAN */
+	double		 mem_used_pct; /* the same */
 };
 
 enum enroll_outcome {
-	ENROLL_APPROVED,	/* token issued */
+	ENROLL_APPROVED, /* token issued */
 	ENROLL_PENDING,
-	ENROLL_CONFLICT,	/* already has a token */
+	ENROLL_CONFLICT, /* already has a token */
 	ENROLL_REVOKED,
-	ENROLL_KEY_MISMATCH,	/* not the enroll key the node first came with */
-	ENROLL_DELETED,		/* an operator deleted or rejected this id */
-	ENROLL_PENDING_FULL,	/* VAULTMESH_MAX_PENDING_NODES reached */
-	ENROLL_THROTTLED,	/* new pending nodes come too fast */
-	ENROLL_FAILED,		/* store error */
+	ENROLL_KEY_MISMATCH, /* not the enroll key the node first came with */
+	ENROLL_DELETED,	     /* an operator deleted or rejected this id */
+	ENROLL_PENDING_FULL, /* VAULTMESH_MAX_PENDING_NODES reached */
+	ENROLL_THROTTLED,    /* new pending nodes come too fast */
+	ENROLL_FAILED,	     /* store error */
 };
 
 enum auth_result { AUTH_OK, AUTH_UNAUTHORIZED, AUTH_FORBIDDEN };
 
-struct fleet	*fleet_open(struct store *st, const struct thresholds *t,
-		    char *err, size_t errlen);
+struct fleet *fleet_open(struct store *st, const struct thresholds *t,
+    char *err, size_t errlen);
 /* Flushes pending heartbeats and frees everything. */
-void		 fleet_close(struct fleet *f);
+void fleet_close(struct fleet *f);
 /*
  * Enrolls er; secret_ok says whether the enroll secret matched. On
  * ENROLL_APPROVED the new token (NUL-terminated) is in token[64].
  */
 enum enroll_outcome fleet_enroll(struct fleet *f, const struct enroll_req *er,
-		    int secret_ok, char token[64]);
+    int secret_ok, char token[64]);
 /*
  * Bounds enrollment without the secret: at most max_pending pending nodes,
  * new ones at per_minute (a minute's worth at once).
  */
-void		 fleet_set_limits(struct fleet *f, size_t max_pending,
-		    double per_minute);
+void fleet_set_limits(struct fleet *f, size_t max_pending, double per_minute);
 /* Pending nodes now (*max: the cap, when not NULL). */
-size_t		 fleet_pending_nodes(struct fleet *f, size_t *max);
+size_t fleet_pending_nodes(struct fleet *f, size_t *max);
 /*
  * Deletes a node (only_pending: rejects a pending one): its token stops
  * working before this returns, it leaves every view, its rows stay. 0,
  * -1 store error, -2 unknown (or deleted), -3 not pending.
  */
-int		 fleet_delete(struct fleet *f, const char *node_id,
-		    int only_pending);
+int fleet_delete(struct fleet *f, const char *node_id, int only_pending);
 /* 1 if token is the live token of some approved node; th its hash. */
-int		 fleet_token_known(struct fleet *f, const char *token,
-		    unsigned char th[TOKEN_HASH_LEN]);
+int fleet_token_known(struct fleet *f, const char *token,
+    unsigned char th[TOKEN_HASH_LEN]);
 /*
  * The hostname of node_id (deleted nodes too) into out: 0, or -1 when no
  * node has that id.
  */
-int		 fleet_hostname(struct fleet *f, const char *node_id, char *out,
-		    size_t outlen);
+int
+fleet_hostname(struct fleet *f, const char *node_id, char *out, size_t outlen);
 /* 1 if node_id is an approved node. */
-int		 fleet_approved(struct fleet *f, const char *node_id);
+int fleet_approved(struct fleet *f, const char *node_id);
 /* Checks a bearer token against node_id, in constant time. */
-enum auth_result fleet_auth(struct fleet *f, const char *node_id,
-		    const char *token);
+enum auth_result
+fleet_auth(struct fleet *f, const char *node_id, const char *token);
 /* The same with the token's hash (from fleet_token_known()). */
 enum auth_result fleet_auth_hash(struct fleet *f, const char *node_id,
-		    const unsigned char th[TOKEN_HASH_LEN]);
+    const unsigned char th[TOKEN_HASH_LEN]);
 /* Records a heartbeat (takes hb->json); returns -1 if unknown node. */
-int		 fleet_heartbeat(struct fleet *f, struct heartbeat *hb);
+int fleet_heartbeat(struct fleet *f, struct heartbeat *hb);
 /*
  * The same from the holder of the token whose hash is th, under one take
  * of the lock: AUTH_OK when the token is hb->node_id's (recorded unless
@@ -97,38 +95,36 @@ int		 fleet_heartbeat(struct fleet *f, struct heartbeat *hb);
  * fleet_auth()'s answer and nothing recorded.
  */
 enum auth_result fleet_heartbeat_auth(struct fleet *f, struct heartbeat *hb,
-		    const unsigned char th[TOKEN_HASH_LEN], int *pending,
-		    int *failed);
+    const unsigned char th[TOKEN_HASH_LEN], int *pending, int *failed);
 /* Operator actions: 0, -1 store error, -2 unknown node. */
-int		 fleet_set_status(struct fleet *f, const char *node_id,
-		    enum node_status st);
+int fleet_set_status(struct fleet *f, const char *node_id, enum node_status st);
 /*
  * Copies one node's view and, when heartbeat is not NULL, its latest
  * heartbeat JSON (malloc'd; NULL when it has none): -1 unknown node.
  */
-int		 fleet_get(struct fleet *f, const char *node_id, int64_t now,
-		    struct node_view *v, char **heartbeat);
+int fleet_get(struct fleet *f, const char *node_id, int64_t now,
+    struct node_view *v, char **heartbeat);
 /*
  * Snapshot of all nodes (malloc'd array, *n entries), each with attention
  * computed at now. Heartbeats are copied when want_hb (array of n strings).
  */
-struct node_view *fleet_list(struct fleet *f, int64_t now, size_t *n,
-		    char ***heartbeats);
+struct node_view *
+fleet_list(struct fleet *f, int64_t now, size_t *n, char ***heartbeats);
 /*
  * The same for at most max nodes from the start-th on (nodes keep their
  * place: they are never removed), so big lists are copied in batches.
  */
 struct node_view *fleet_list_range(struct fleet *f, int64_t now, size_t start,
-		    size_t max, size_t *n, char ***heartbeats);
+    size_t max, size_t *n, char ***heartbeats);
 /* What a page of the dashboard's table is a part of. */
 struct fleet_counts {
-	size_t		 total;		/* nodes in the fleet (not deleted) */
-	size_t		 by_level[3];	/* enum level, revoked nodes apart */
-	size_t		 revoked;
-	size_t		 matched;	/* nodes the filter lets through */
+	size_t total;	    /* nodes in the fleet (not deleted) */
+	size_t by_level[3]; /* enum level, revoked nodes apart */
+	size_t revoked;
+	size_t matched; /* nodes the filter lets through */
 };
 /* fleet_page()'s level for the revoked nodes alone. */
-#define FLEET_REVOKED	3
+#define FLEET_REVOKED 3
 /*
  * One page of the dashboard's table: the views of the nodes at level (-1:
  * any, FLEET_REVOKED: the revoked ones) whose hostname, id or profile
@@ -139,30 +135,28 @@ struct fleet_counts {
  * the fleet.
  */
 struct node_view *fleet_page(struct fleet *f, int64_t now, int level,
-		    const char *q, size_t first, size_t max, size_t *n,
-		    struct fleet_counts *c);
+    const char *q, size_t first, size_t max, size_t *n, struct fleet_counts *c);
 /*
  * The node's number of queued commands (below zero for a moment when a
  * decrement overtakes its increment), or -1 for an unknown node. Read
  * from the store at the open, then kept by the store's own account of
  * each change (store_on_queued): nothing else writes it.
  */
-int		 fleet_pending(struct fleet *f, const char *node_id);
+int fleet_pending(struct fleet *f, const char *node_id);
 /* Records a stored scan's time and severity counts. */
-void		 fleet_scan(struct fleet *f, const char *node_id, int64_t at,
-		    const int counts[FINDING_SEVERITIES]);
+void fleet_scan(struct fleet *f, const char *node_id, int64_t at,
+    const int counts[FINDING_SEVERITIES]);
 /* Counts over the whole fleet, without copying it. */
 struct fleet_summary {
-	size_t		 by_status[3];	/* enum node_status */
-	size_t		 by_level[3];	/* enum level */
-	size_t		 never_scanned;	/* approved ones */
-	int64_t		 scan_age_max;
+	size_t	by_status[3];  /* enum node_status */
+	size_t	by_level[3];   /* enum level */
+	size_t	never_scanned; /* approved ones */
+	int64_t scan_age_max;
 };
-void		 fleet_summarize(struct fleet *f, int64_t now,
-		    struct fleet_summary *out);
+void fleet_summarize(struct fleet *f, int64_t now, struct fleet_summary *out);
 /* Rounds of the writer thread so far (it must keep turning). */
-uint64_t	 fleet_writer_rounds(struct fleet *f);
+uint64_t fleet_writer_rounds(struct fleet *f);
 /* How many nodes the fleet holds. */
-size_t		 fleet_size(struct fleet *f);
+size_t fleet_size(struct fleet *f);
 
 #endif

@@ -15,8 +15,8 @@
 static uint64_t
 hash_id(const struct fleet *f, const char *id)
 {
-	unsigned char	 h[crypto_shorthash_BYTES];
-	uint64_t	 v;
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t      v;
 
 	crypto_shorthash(h, (const unsigned char *)id, strlen(id), f->hkey);
 	memcpy(&v, h, sizeof(v));
@@ -71,7 +71,7 @@ node_key_hash(const struct fleet *f, const struct index *ix,
     const struct fnode *n)
 {
 	return ix == &f->by_id ? hash_id(f, n->r.node_id) :
-	    hash_token(n->r.token_hash);
+				 hash_token(n->r.token_hash);
 }
 
 static void
@@ -95,9 +95,9 @@ int
 index_add(struct fleet *f, struct index *ix, uint32_t num)
 {
 	if ((ix->used + 1) * 10 >= ix->cap * 7) {
-		size_t		 ncap = ix->cap ? ix->cap * 2 : 1024;
-		struct slot	*old = ix->slot;
-		size_t		 ocap = ix->cap;
+		size_t	     ncap = ix->cap ? ix->cap * 2 : 1024;
+		struct slot *old = ix->slot;
+		size_t	     ocap = ix->cap;
 
 		if ((ix->slot = calloc(ncap, sizeof(*ix->slot))) == NULL) {
 			ix->slot = old;
@@ -119,14 +119,14 @@ index_add(struct fleet *f, struct index *ix, uint32_t num)
 void
 token_index_del(struct fleet *f, uint32_t num)
 {
-	struct index	*ix = &f->by_token;
-	size_t		 mask = ix->cap - 1;
-	uint64_t	 h = hash_token(f->node[num - 1]->r.token_hash);
+	struct index *ix = &f->by_token;
+	size_t	      mask = ix->cap - 1;
+	uint64_t      h = hash_token(f->node[num - 1]->r.token_hash);
 
 	if (ix->cap == 0)
 		return;
 	for (size_t i = h & mask; ix->slot[i].num != SLOT_EMPTY;
-	    i = (i + 1) & mask)
+	     i = (i + 1) & mask)
 		if (ix->slot[i].num == num) {
 			ix->slot[i].num = SLOT_DEAD;
 			return;
@@ -136,8 +136,7 @@ token_index_del(struct fleet *f, uint32_t num)
 struct fnode *
 find(const struct fleet *f, const char *node_id)
 {
-	return index_find(f, &f->by_id, hash_id(f, node_id), match_id,
-	    node_id);
+	return index_find(f, &f->by_id, hash_id(f, node_id), match_id, node_id);
 }
 
 struct fnode *

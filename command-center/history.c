@@ -17,14 +17,14 @@
 #include "history.h"
 #include "log.h"
 
-#define HB_BATCH	5000	/* samples per transaction */
-#define HB_VIEWS	1024	/* node views copied per take of the fleet lock */
+#define HB_BATCH 5000 /* samples per transaction */
+#define HB_VIEWS 1024 /* node views copied per take of the fleet lock */
 
 static void
 sample_fleet(int64_t now)
 {
-	struct fleet_summary	 sum;
-	struct fleet_sample	 fs;
+	struct fleet_summary sum;
+	struct fleet_sample  fs;
 
 	fleet_summarize(app.fleet, now, &sum);
 	fs.at = now;
@@ -39,7 +39,7 @@ static int
 flush_samples(const struct hb_sample *w, size_t k, int64_t now)
 {
 	if (store_hb_samples_add(app.store, w, k, now - HB_SAMPLE_KEEP,
-	    2 * HB_BATCH) == -1) {
+		2 * HB_BATCH) == -1) {
 		log_err("history", "what=heartbeats error=store_failed");
 		return -1;
 	}
@@ -50,9 +50,9 @@ flush_samples(const struct hb_sample *w, size_t k, int64_t now)
 static void
 sample_heartbeats(int64_t now, int64_t after)
 {
-	struct node_view	*v = NULL;
-	struct hb_sample	*w;
-	size_t			 n, k = 0, rows = 0, total = 0;
+	struct node_view *v = NULL;
+	struct hb_sample *w;
+	size_t		  n, k = 0, rows = 0, total = 0;
 
 	if ((w = calloc(HB_BATCH, sizeof(*w))) == NULL) {
 		log_err("history", "what=heartbeats error=out_of_memory");
@@ -61,8 +61,9 @@ sample_heartbeats(int64_t now, int64_t after)
 	/* The nodes in batches of views: the fleet's lock is held briefly. */
 	do {
 		if ((v = fleet_list_range(app.fleet, now, total, HB_VIEWS, &n,
-		    NULL)) == NULL) {
-			log_err("history", "what=heartbeats "
+			 NULL)) == NULL) {
+			log_err("history",
+			    "what=heartbeats "
 			    "error=out_of_memory");
 			goto out;
 		}
@@ -114,8 +115,8 @@ hb_sample_secs(size_t nodes)
 void
 history_sample(int64_t now)
 {
-	static int64_t	 last_hb;
-	int64_t		 every = hb_sample_secs(fleet_size(app.fleet));
+	static int64_t last_hb;
+	int64_t	       every = hb_sample_secs(fleet_size(app.fleet));
 
 	sample_fleet(now);
 	if (last_hb != 0 && now - last_hb < every)

@@ -8,12 +8,12 @@
 #include <stdint.h>
 
 /* The sampling interval for a fleet of nodes (HB_SAMPLE_SECS or more). */
-int64_t		 hb_sample_secs(size_t nodes);
+int64_t hb_sample_secs(size_t nodes);
 /*
  * Called by every scheduler tick. Records the fleet's nodes per
  * attention level, and (at most every HB_SAMPLE_SECS) each node's load and
  * memory from its latest heartbeat, in batches.
  */
-void		 history_sample(int64_t now);
+void history_sample(int64_t now);
 
 #endif

@@ -23,8 +23,8 @@
 #include "command.h"
 #include "util.h"
 
-#define DASH_POLL	"every 5s"
-#define NODE_POLL	"every 3s"
+#define DASH_POLL "every 5s"
+#define NODE_POLL "every 3s"
 
 /*
  * htmx settings: no indicator <style> (the CSP forbids inline style), no
@@ -42,7 +42,8 @@ static const char htmx_config[] =
 static void
 page_head(struct buf *b, const char *title)
 {
-	buf_puts(b, "<!doctype html>\n<html lang=\"en\"><head>"
+	buf_puts(b,
+	    "<!doctype html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
 	    "content=\"width=device-width, initial-scale=1\">"
 	    "<meta name=\"color-scheme\" content=\"light dark\">"
@@ -51,13 +52,15 @@ page_head(struct buf *b, const char *title)
 	buf_puts(b, "\"><title>");
 	buf_html(b, title);
 	/* No icon: browsers would otherwise ask for /favicon.ico. */
-	buf_puts(b, " · VaultMesh</title><link rel=\"icon\" href=\"data:,\">"
+	buf_puts(b,
+	    " · VaultMesh</title><link rel=\"icon\" href=\"data:,\">"
 	    "<link rel=\"stylesheet\" href=\"");
 	/* Built here, but the htmx one holds package.json's version. */
 	buf_html(b, static_css_path());
 	buf_puts(b, "\"><script src=\"");
 	buf_html(b, static_htmx_path());
-	buf_puts(b, "\" defer></script></head><body>"
+	buf_puts(b,
+	    "\" defer></script></head><body>"
 	    "<header class=\"top\"><h1><a href=\"/\">VaultMesh Command Center"
 	    "</a></h1><nav aria-label=\"Site\"><a href=\"/\">Fleet</a> <a href=\"/audit\">Audit "
 	    "log</a></nav></header><main>");
@@ -155,7 +158,7 @@ static const char *
 filter_name(int level)
 {
 	return level == FLEET_REVOKED ? "revoked" :
-	    level_name((enum level)level);
+					level_name((enum level)level);
 }
 
 static void
@@ -207,14 +210,17 @@ dash_summary(struct buf *b, const struct dash_view *d, const size_t count[3],
 	static const char *const lv[] = { "green", "yellow", "red" };
 	static const char *const cap[] = { "Green", "Yellow", "Red" };
 
-	buf_printf(b, "<section id=\"summary\" class=\"summary\" "
-	    "aria-live=\"polite\"%s><p class=\"fleet-line\">", oob(part));
+	buf_printf(b,
+	    "<section id=\"summary\" class=\"summary\" "
+	    "aria-live=\"polite\"%s><p class=\"fleet-line\">",
+	    oob(part));
 	if (d->c.total == 0)
 		buf_puts(b, "No nodes enrolled yet");
 	else if (count[LEVEL_GREEN] == d->c.total - d->c.revoked)
 		buf_puts(b, "<span class=\"green\">Green fleet</span>");
 	else
-		buf_printf(b, "<span class=\"red\">%zu red</span> · "
+		buf_printf(b,
+		    "<span class=\"red\">%zu red</span> · "
 		    "<span class=\"yellow\">%zu yellow</span> · "
 		    "<span class=\"green\">%zu green</span>",
 		    count[LEVEL_RED], count[LEVEL_YELLOW], count[LEVEL_GREEN]);
@@ -222,22 +228,28 @@ dash_summary(struct buf *b, const struct dash_view *d, const size_t count[3],
 	clock_utc(b, d->now);
 	buf_puts(b, "</span></p>");
 	for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
-		buf_printf(b, "<a class=\"count %s\" href=\"/?attention=%s\">"
-		    "%s<b>%zu</b></a>", lv[l], lv[l], cap[l], count[l]);
+		buf_printf(b,
+		    "<a class=\"count %s\" href=\"/?attention=%s\">"
+		    "%s<b>%zu</b></a>",
+		    lv[l], lv[l], cap[l], count[l]);
 	/* Revoked nodes need no attention: counted apart, not as yellow. */
 	if (d->c.revoked > 0)
-		buf_printf(b, "<a class=\"count revoked\" href=\"/?attention="
-		    "revoked\">Revoked<b>%zu</b></a>", d->c.revoked);
-	buf_printf(b, "<a class=\"count\" href=\"/\">Nodes<b>%zu</b></a>"
-	    "</section>", d->c.total);
+		buf_printf(b,
+		    "<a class=\"count revoked\" href=\"/?attention="
+		    "revoked\">Revoked<b>%zu</b></a>",
+		    d->c.revoked);
+	buf_printf(b,
+	    "<a class=\"count\" href=\"/\">Nodes<b>%zu</b></a>"
+	    "</section>",
+	    d->c.total);
 }
 
 static void
 dash_history(struct buf *b, const struct dash_view *d, const size_t count[3],
     enum page_part part)
 {
-	static const char *const ranges[][2] = {
-		{ "1d", "24 h" }, { "7d", "7 days" }, { "30d", "30 days" } };
+	static const char *const ranges[][2] = { { "1d", "24 h" },
+		{ "7d", "7 days" }, { "30d", "30 days" } };
 	struct fleet_sample	*all;
 	const char		*label = "24 h";
 	int64_t			 since;
@@ -245,12 +257,13 @@ dash_history(struct buf *b, const struct dash_view *d, const size_t count[3],
 	for (size_t i = 0; i < 3; i++)
 		if (strcmp(d->range, ranges[i][0]) == 0)
 			label = ranges[i][1];
-	buf_printf(b, "<figure id=\"history\" class=\"chart\"%s><figcaption>"
+	buf_printf(b,
+	    "<figure id=\"history\" class=\"chart\"%s><figcaption>"
 	    "<strong>Nodes per attention level, last %s</strong>"
 	    "<span class=\"legend\"><span class=\"key red\">red</span>"
 	    "<span class=\"key yellow\">yellow</span><span class=\"key "
-	    "green\">green</span></span><span class=\"legend\">", oob(part),
-	    label);
+	    "green\">green</span></span><span class=\"legend\">",
+	    oob(part), label);
 	for (size_t i = 0; i < 3; i++) {
 		if (strcmp(d->range, ranges[i][0]) == 0) {
 			buf_printf(b, "<strong>%s</strong>", ranges[i][1]);
@@ -299,14 +312,16 @@ static void
 dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 {
 	const struct dash_filter *f = d->f;
-	size_t	 shown = d->n, matched = d->c.matched;
-	size_t	 first = (size_t)(f->page - 1) * DASH_PAGE_ROWS;
+	size_t			  shown = d->n, matched = d->c.matched;
+	size_t first = (size_t)(f->page - 1) * DASH_PAGE_ROWS;
 
-	buf_printf(b, "<section id=\"fleet\"%s><div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Nodes\">"
+	buf_printf(b,
+	    "<section id=\"fleet\"%s><div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Nodes\">"
 	    "<table id=\"nodes\"><thead><tr><th>Host</th><th>Attention</th>"
 	    "<th>Reasons</th><th>Last heartbeat</th><th class=\"hide-narrow\">"
 	    "Profile</th><th class=\"hide-narrow\">Status</th></tr></thead>"
-	    "<tbody>", oob(part));
+	    "<tbody>",
+	    oob(part));
 	for (size_t i = 0; i < d->n; i++) {
 		const struct node_view *x = &d->v[i];
 
@@ -318,7 +333,8 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 		buf_html(b, x->hostname);
 		buf_puts(b, "</a></td><td>");
 		if (revoked)
-			buf_puts(b, "<span class=\"badge revoked\">revoked"
+			buf_puts(b,
+			    "<span class=\"badge revoked\">revoked"
 			    "</span></td><td>");
 		else {
 			level_badge(b, x->level);
@@ -333,15 +349,18 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 		    status_name(x->status));
 	}
 	if (d->c.total == 0)
-		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">Start a node "
+		buf_puts(b,
+		    "<tr><td colspan=\"6\" class=\"muted\">Start a node "
 		    "agent pointed at this command center to see it here."
 		    "</td></tr>");
 	else if (matched == 0)
-		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">No node "
+		buf_puts(b,
+		    "<tr><td colspan=\"6\" class=\"muted\">No node "
 		    "matches this filter.</td></tr>");
 	buf_puts(b, "</tbody></table></div>");
 	if (matched > DASH_PAGE_ROWS) {
-		buf_printf(b, "<nav class=\"pages\" aria-label=\"Pages\">Nodes %zu-%zu of %zu ",
+		buf_printf(b,
+		    "<nav class=\"pages\" aria-label=\"Pages\">Nodes %zu-%zu of %zu ",
 		    shown ? first + 1 : 0, first + shown, matched);
 		if (f->page > 1) {
 			buf_puts(b, "<a href=\"");
@@ -364,15 +383,17 @@ dash_poller(struct buf *b, const struct dash_view *d, enum page_part part)
 {
 	buf_puts(b, "<div id=\"live\" hidden hx-get=\"");
 	dash_link(b, d, d->f->page, "live");
-	buf_printf(b, "\" hx-trigger=\"" DASH_POLL "\" hx-swap=\"none\"%s>"
-	    "</div>", oob(part));
+	buf_printf(b,
+	    "\" hx-trigger=\"" DASH_POLL "\" hx-swap=\"none\"%s>"
+	    "</div>",
+	    oob(part));
 }
 
 int
 html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 {
 	static const char *const lv[] = { "green", "yellow", "red" };
-	const size_t *count = d->c.by_level;
+	const size_t		*count = d->c.by_level;
 
 	if (part == PART_PAGE) {
 		page_head(b, "Fleet");
@@ -381,26 +402,31 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 	dash_summary(b, d, count, part);
 	dash_history(b, d, count, part);
 	if (part == PART_PAGE) {
-		buf_puts(b, "<form id=\"filter\" method=\"get\" action=\"/\" "
+		buf_puts(b,
+		    "<form id=\"filter\" method=\"get\" action=\"/\" "
 		    "hx-get=\"/\" hx-swap=\"none\" hx-push-url=\"true\">");
 		if (strcmp(d->range, "1d") != 0) {
-			buf_puts(b, "<input type=\"hidden\" name=\"range\" "
+			buf_puts(b,
+			    "<input type=\"hidden\" name=\"range\" "
 			    "value=\"");
 			buf_html(b, d->range);
 			buf_puts(b, "\">");
 		}
-		buf_puts(b, "<label>Attention <select name=\"attention\">"
+		buf_puts(b,
+		    "<label>Attention <select name=\"attention\">"
 		    "<option value=\"\">all</option>");
 		for (int l = LEVEL_RED; l >= LEVEL_GREEN; l--)
-			buf_printf(b, "<option%s>%s</option>", d->f->level == l ?
-			    " selected" : "", lv[l]);
-		buf_printf(b, "<option%s>revoked</option>", d->f->level ==
-		    FLEET_REVOKED ? " selected" : "");
-		buf_puts(b, "</select></label> <label>Search <input name=\"q\" "
+			buf_printf(b, "<option%s>%s</option>",
+			    d->f->level == l ? " selected" : "", lv[l]);
+		buf_printf(b, "<option%s>revoked</option>",
+		    d->f->level == FLEET_REVOKED ? " selected" : "");
+		buf_puts(b,
+		    "</select></label> <label>Search <input name=\"q\" "
 		    "type=\"search\" maxlength=\"128\" placeholder=\"host, id "
 		    "or profile\" value=\"");
 		buf_html(b, d->f->q ? d->f->q : "");
-		buf_puts(b, "\"></label> <button type=\"submit\">Filter"
+		buf_puts(b,
+		    "\"></label> <button type=\"submit\">Filter"
 		    "</button></form>");
 	}
 	dash_table(b, d, part);
@@ -413,8 +439,8 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 
 /* ---- pictures: inline SVG, drawn with classes (no style attribute) --- */
 
-#define PLOT_W	600.0
-#define PLOT_H	120.0
+#define PLOT_W 600.0
+#define PLOT_H 120.0
 
 static double
 x_of(int64_t t, int64_t since, int64_t now, double w)
@@ -456,12 +482,14 @@ band(struct buf *b, const char *cls, const struct fleet_sample *s, size_t n,
 		if (i > 0)
 			buf_printf(b, "%.1f,%.1f ", x,
 			    PLOT_H - stack(&s[i - 1], level, 1) * k);
-		buf_printf(b, "%.1f,%.1f ", x, PLOT_H - stack(&s[i], level, 1) * k);
+		buf_printf(b, "%.1f,%.1f ", x,
+		    PLOT_H - stack(&s[i], level, 1) * k);
 	}
 	for (size_t i = n; i-- > 0;) {
 		double x = x_of(s[i].at, since, now, PLOT_W);
 
-		buf_printf(b, "%.1f,%.1f ", x, PLOT_H - stack(&s[i], level, 0) * k);
+		buf_printf(b, "%.1f,%.1f ", x,
+		    PLOT_H - stack(&s[i], level, 0) * k);
 		if (i > 0)
 			buf_printf(b, "%.1f,%.1f ", x,
 			    PLOT_H - stack(&s[i - 1], level, 0) * k);
@@ -473,33 +501,37 @@ void
 svg_fleet_history(struct buf *b, const struct fleet_sample *s, size_t n,
     int64_t since, int64_t now)
 {
-	struct fleet_sample	 one[2];
-	double			 ymax = 1;
+	struct fleet_sample one[2];
+	double		    ymax = 1;
 
 	for (size_t i = 0; i < n; i++) {
-		double t = (double)s[i].count[0] + s[i].count[1] +
-		    s[i].count[2];
+		double t =
+		    (double)s[i].count[0] + s[i].count[1] + s[i].count[2];
 
 		if (t > ymax)
 			ymax = t;
 	}
 	/* No text or dots inside: it may stretch to the box. */
-	buf_puts(b, "<svg class=\"plot\" viewBox=\"0 0 600 120\" "
+	buf_puts(b,
+	    "<svg class=\"plot\" viewBox=\"0 0 600 120\" "
 	    "preserveAspectRatio=\"none\" role=\"img\" "
 	    "xmlns=\"http://www.w3.org/2000/svg\"><title>");
 	if (n == 0)
 		buf_puts(b, "No fleet samples yet");
 	else
-		buf_printf(b, "Nodes per attention level: now %d red, %d yellow, "
-		    "%d green; peak %.0f nodes", s[n - 1].count[LEVEL_RED],
-		    s[n - 1].count[LEVEL_YELLOW], s[n - 1].count[LEVEL_GREEN],
-		    ymax);
+		buf_printf(b,
+		    "Nodes per attention level: now %d red, %d yellow, "
+		    "%d green; peak %.0f nodes",
+		    s[n - 1].count[LEVEL_RED], s[n - 1].count[LEVEL_YELLOW],
+		    s[n - 1].count[LEVEL_GREEN], ymax);
 	buf_puts(b, "</title>");
 	for (int g = 0; g <= 2; g++)
-		buf_printf(b, "<line class=\"grid\" x1=\"0\" x2=\"600\" "
+		buf_printf(b,
+		    "<line class=\"grid\" x1=\"0\" x2=\"600\" "
 		    "y1=\"%.1f\" y2=\"%.1f\" "
 		    "vector-effect=\"non-scaling-stroke\"/>",
-		    PLOT_H - g * (PLOT_H - 4) / 2, PLOT_H - g * (PLOT_H - 4) / 2);
+		    PLOT_H - g * (PLOT_H - 4) / 2,
+		    PLOT_H - g * (PLOT_H - 4) / 2);
 	if (n == 1) {
 		/* One sample: a thin column where it was taken. */
 		one[0] = one[1] = s[0];
@@ -534,14 +566,16 @@ void
 svg_sparkline(struct buf *b, const char *title, const int64_t *t,
     const double *y, size_t n, int64_t since, int64_t now, double ymax)
 {
-	size_t	 valid = 0, last = 0, first = 0;
+	size_t valid = 0, last = 0, first = 0;
 
 	if (ymax <= 0)
 		ymax = 1;
-	buf_puts(b, "<svg class=\"spark\" viewBox=\"0 0 300 40\" "
+	buf_puts(b,
+	    "<svg class=\"spark\" viewBox=\"0 0 300 40\" "
 	    "role=\"img\" xmlns=\"http://www.w3.org/2000/svg\"><title>");
 	buf_html(b, title);
-	buf_puts(b, "</title><line class=\"grid\" x1=\"0\" x2=\"300\" "
+	buf_puts(b,
+	    "</title><line class=\"grid\" x1=\"0\" x2=\"300\" "
 	    "y1=\"37.5\" y2=\"37.5\"/>");
 	for (size_t i = 0; i < n; i++)
 		if (!isnan(y[i])) {
@@ -558,22 +592,26 @@ svg_sparkline(struct buf *b, const char *title, const int64_t *t,
 		buf_puts(b, "<polygon class=\"under\" points=\"");
 		for (size_t i = 0; i < n; i++)
 			if (!isnan(y[i]))
-				buf_printf(b, "%.1f,%.1f ", spark_x(t[i], since,
-				    now), spark_y(y[i], ymax));
-		buf_printf(b, "%.1f,37.5 %.1f,37.5\"/>", spark_x(t[last], since,
-		    now), spark_x(t[first], since, now));
+				buf_printf(b, "%.1f,%.1f ",
+				    spark_x(t[i], since, now),
+				    spark_y(y[i], ymax));
+		buf_printf(b, "%.1f,37.5 %.1f,37.5\"/>",
+		    spark_x(t[last], since, now),
+		    spark_x(t[first], since, now));
 		buf_puts(b, "<polyline class=\"line\" points=\"");
 		for (size_t i = 0; i < n; i++)
 			if (!isnan(y[i]))
-				buf_printf(b, "%.1f,%.1f ", spark_x(t[i], since,
-				    now), spark_y(y[i], ymax));
+				buf_printf(b, "%.1f,%.1f ",
+				    spark_x(t[i], since, now),
+				    spark_y(y[i], ymax));
 		buf_puts(b, "\"/>");
 	}
 	/* The latest value, as a dot at the line's end. */
 	if (valid >= SPARK_MIN)
-		buf_printf(b, "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" "
-		    "r=\"2.5\"/>", spark_x(t[last], since, now),
-		    spark_y(y[last], ymax));
+		buf_printf(b,
+		    "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" "
+		    "r=\"2.5\"/>",
+		    spark_x(t[last], since, now), spark_y(y[last], ymax));
 	buf_puts(b, "</svg>");
 }
 
@@ -581,10 +619,10 @@ void
 svg_scan_bars(struct buf *b, const char *title, const struct scan_point *s,
     size_t n, int64_t now)
 {
-	static const char *const sev[FINDING_SEVERITIES] = {
-		"critical", "high", "medium", "low", "info" };
-	const double	 w = 300, h = 60;
-	double		 ymax = 4, slot;	/* a few findings stay small */
+	static const char *const sev[FINDING_SEVERITIES] = { "critical", "high",
+		"medium", "low", "info" };
+	const double		 w = 300, h = 60;
+	double			 ymax = 4, slot; /* a few findings stay small */
 
 	for (size_t i = 0; i < n; i++) {
 		double t = 0;
@@ -595,16 +633,18 @@ svg_scan_bars(struct buf *b, const char *title, const struct scan_point *s,
 			ymax = t;
 	}
 	slot = w / (double)(n > 12 ? n : 12);
-	buf_puts(b, "<svg class=\"bars\" viewBox=\"0 0 300 60\" "
+	buf_puts(b,
+	    "<svg class=\"bars\" viewBox=\"0 0 300 60\" "
 	    "role=\"img\" "
 	    "xmlns=\"http://www.w3.org/2000/svg\"><title>");
 	buf_html(b, title);
-	buf_puts(b, "</title><line class=\"grid\" x1=\"0\" x2=\"300\" "
+	buf_puts(b,
+	    "</title><line class=\"grid\" x1=\"0\" x2=\"300\" "
 	    "y1=\"59.5\" y2=\"59.5\"/>");
 	for (size_t i = 0; i < n; i++) {
 		/* Newest at the right edge. */
-		double	 x = w - (double)(n - i) * slot + slot * 0.15;
-		double	 y = h, total = 0;
+		double x = w - (double)(n - i) * slot + slot * 0.15;
+		double y = h, total = 0;
 
 		buf_puts(b, "<g><title>");
 		age(b, s[i].scanned_at, now);
@@ -620,13 +660,16 @@ svg_scan_bars(struct buf *b, const char *title, const struct scan_point *s,
 			if (s[i].counts[k] <= 0)
 				continue;
 			y -= hh;
-			buf_printf(b, "<rect class=\"s-%s\" x=\"%.1f\" y=\"%.1f\" "
-			    "width=\"%.1f\" height=\"%.1f\"/>", sev[k], x, y,
-			    slot * 0.7, hh);
+			buf_printf(b,
+			    "<rect class=\"s-%s\" x=\"%.1f\" y=\"%.1f\" "
+			    "width=\"%.1f\" height=\"%.1f\"/>",
+			    sev[k], x, y, slot * 0.7, hh);
 		}
-		if (total == 0)	/* a clean scan: a green foot */
-			buf_printf(b, "<rect class=\"s-none\" x=\"%.1f\" y=\"56\" "
-			    "width=\"%.1f\" height=\"4\"/>", x, slot * 0.7);
+		if (total == 0) /* a clean scan: a green foot */
+			buf_printf(b,
+			    "<rect class=\"s-none\" x=\"%.1f\" y=\"56\" "
+			    "width=\"%.1f\" height=\"4\"/>",
+			    x, slot * 0.7);
 		buf_puts(b, "</g>");
 	}
 	buf_puts(b, "</svg>");
@@ -658,13 +701,13 @@ static void
 node_facts(struct buf *b, const struct node_view *v, const char *peer,
     json_t *hb, int64_t now, const char *oob_attr)
 {
-	json_t		*svcs = json_object_get(hb, "services"), *e;
-	json_t		*up = json_object_get(hb, "uptime_secs");
-	const char	*cf = json_string_value(json_object_get(hb,
-			    "cloudflare"));
-	size_t		 i;
+	json_t	   *svcs = json_object_get(hb, "services"), *e;
+	json_t	   *up = json_object_get(hb, "uptime_secs");
+	const char *cf = json_string_value(json_object_get(hb, "cloudflare"));
+	size_t	    i;
 
-	buf_printf(b, "<section id=\"facts\"%s><h2>Facts</h2><dl class=\"card\">",
+	buf_printf(b,
+	    "<section id=\"facts\"%s><h2>Facts</h2><dl class=\"card\">",
 	    oob_attr);
 	fact(b, "Node ID", v->node_id);
 	fact(b, "OS profile", v->os_profile);
@@ -677,7 +720,7 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 	}
 	buf_puts(b, "</dd><dt id=\"heartbeat_stale\">Last heartbeat</dt><dd>");
 	age(b, v->last_heartbeat_at, now);
-	if (v->last_heartbeat_at != 0) {	/* not "never (never)" */
+	if (v->last_heartbeat_at != 0) { /* not "never (never)" */
 		buf_puts(b, " (");
 		timestamp(b, v->last_heartbeat_at);
 		buf_puts(b, ")");
@@ -697,9 +740,10 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 		buf_html_in(b,
 		    "<dt id=\"cloudflare_down\">Cloudflare tunnel</dt><dd>",
 		    cf ? cf : "unknown", "</dd>");
-		fact(b, "Sent at", json_string_value(json_object_get(hb,
-		    "sent_at")) ? json_string_value(json_object_get(hb,
-		    "sent_at")) : "");
+		fact(b, "Sent at",
+		    json_string_value(json_object_get(hb, "sent_at")) ?
+			json_string_value(json_object_get(hb, "sent_at")) :
+			"");
 	}
 	buf_puts(b, "<dt id=\"never_scanned\">Last scan</dt><dd>");
 	age(b, v->last_scan_at, now);
@@ -708,21 +752,27 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 	buf_printf(b, "<section id=\"services_down\"%s><h2>Services</h2>",
 	    oob_attr);
 	if (json_array_size(svcs) == 0) {
-		buf_puts(b, "<p class=\"muted\">No services reported.</p>"
+		buf_puts(b,
+		    "<p class=\"muted\">No services reported.</p>"
 		    "</section>");
 		return;
 	}
-	buf_puts(b, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Services\"><table id=\"services\"><thead><tr>"
+	buf_puts(b,
+	    "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Services\"><table id=\"services\"><thead><tr>"
 	    "<th>Unit</th><th>State</th></tr></thead><tbody>");
-	json_array_foreach(svcs, i, e) {
+	json_array_foreach(svcs, i, e)
+	{
 		const char *st = json_string_value(json_object_get(e, "state"));
 
 		buf_puts(b, "<tr><td>");
 		buf_html(b, json_string_value(json_object_get(e, "name")));
 		buf_printf(b, "</td><td class=\"%s\">",
 		    st && strcmp(st, "active") == 0 ? "green" :
-		    st && (strcmp(st, "failed") == 0 ||
-		    strcmp(st, "inactive") == 0) ? "red" : "muted");
+			st &&
+			    (strcmp(st, "failed") == 0 ||
+				strcmp(st, "inactive") == 0) ?
+						      "red" :
+						      "muted");
 		buf_html(b, st);
 		buf_puts(b, "</td></tr>");
 	}
@@ -770,7 +820,8 @@ html_command_row(struct buf *b, const struct cmd_row *c, int64_t now)
 	buf_puts(b, "</td></tr>");
 	if (c->output != NULL && *c->output != '\0') {
 		/* A scrolling output is reached by keyboard too (WCAG 2.1.1). */
-		buf_puts(b, "<tr class=\"output\"><td colspan=\"5\"><pre "
+		buf_puts(b,
+		    "<tr class=\"output\"><td colspan=\"5\"><pre "
 		    "tabindex=\"0\" aria-label=\"output of ");
 		buf_html(b, c->command);
 		buf_html_in(b, "\">", c->output, "</pre></td></tr>");
@@ -784,7 +835,8 @@ severity_class(const char *sev)
 	if (strcmp(sev, "critical") == 0)
 		return "red";
 	return strcmp(sev, "high") == 0 || strcmp(sev, "medium") == 0 ?
-	    "yellow" : "muted";
+	    "yellow" :
+	    "muted";
 }
 
 void
@@ -809,8 +861,9 @@ html_finding(struct buf *b, const struct finding *f, char group[16])
 	buf_html(b, f->id);
 	buf_html_in(b, "</code><div>", f->detail, "</div>");
 	if (f->remediation != NULL && *f->remediation != '\0') {
-		buf_html_in(b, "<div class=\"muted\">Remediation: ",
-		    f->remediation, "</div>");
+		buf_html_in(b,
+		    "<div class=\"muted\">Remediation: ", f->remediation,
+		    "</div>");
 	}
 	buf_puts(b, "</li>");
 }
@@ -829,24 +882,36 @@ json_finding(struct buf *b, const struct finding *f)
 
 /* The actions the audit log records, for its filter. */
 static const char *const audit_actions[] = {
-	"queue", "approve", "revoke", "reject", "delete", "policy_reload", NULL,
+	"queue",
+	"approve",
+	"revoke",
+	"reject",
+	"delete",
+	"policy_reload",
+	NULL,
 };
 
 void
 html_audit_begin(struct buf *b, const struct audit_filter *flt)
 {
 	page_head(b, "Audit log");
-	buf_puts(b, "<section id=\"audit\"><h2>Audit log</h2><form "
+	buf_puts(b,
+	    "<section id=\"audit\"><h2>Audit log</h2><form "
 	    "class=\"filter\" method=\"get\" action=\"/audit\"><label>Action "
 	    "<select name=\"action\"><option value=\"\">any</option>");
 	for (int i = 0; audit_actions[i] != NULL; i++)
-		buf_printf(b, "<option%s>%s</option>", flt->action != NULL &&
-		    strcmp(flt->action, audit_actions[i]) == 0 ? " selected" :
-		    "", audit_actions[i]);
-	buf_puts(b, "</select></label> <label>Node id <input name=\"node\" "
+		buf_printf(b, "<option%s>%s</option>",
+		    flt->action != NULL &&
+			    strcmp(flt->action, audit_actions[i]) == 0 ?
+			" selected" :
+			"",
+		    audit_actions[i]);
+	buf_puts(b,
+	    "</select></label> <label>Node id <input name=\"node\" "
 	    "size=\"36\" maxlength=\"36\" value=\"");
 	buf_html(b, flt->target != NULL ? flt->target : "");
-	buf_puts(b, "\"></label> <button type=\"submit\">Filter</button>"
+	buf_puts(b,
+	    "\"></label> <button type=\"submit\">Filter</button>"
 	    "</form><div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Audit entries\"><table class=\"audit\"><thead>"
 	    "<tr><th>When</th><th>Who</th><th class=\"hide-narrow\">From</th>"
 	    "<th>Action</th><th>Target</th><th>Detail</th><th>Result</th>"
@@ -879,8 +944,8 @@ html_audit_row(struct buf *b, int64_t id, const struct audit_rec *a,
 		buf_html(b, a->target);
 	buf_puts(b, "</td><td><code>");
 	buf_html(b, a->detail);
-	buf_printf(b, "</code></td><td class=\"%s\">", strcmp(a->result,
-	    "ok") == 0 ? "green" : "red");
+	buf_printf(b, "</code></td><td class=\"%s\">",
+	    strcmp(a->result, "ok") == 0 ? "green" : "red");
 	buf_html(b, a->result);
 	buf_puts(b, "</td></tr>");
 }
@@ -909,9 +974,11 @@ html_audit_end(struct buf *b, int n, int64_t older,
     const struct audit_filter *flt)
 {
 	if (n == 0)
-		buf_puts(b, "<tr><td colspan=\"7\" class=\"muted\">No operator "
+		buf_puts(b,
+		    "<tr><td colspan=\"7\" class=\"muted\">No operator "
 		    "action matches.</td></tr>");
-	buf_puts(b, "</tbody></table></div><nav class=\"pages\" aria-label=\"Pages\">");
+	buf_puts(b,
+	    "</tbody></table></div><nav class=\"pages\" aria-label=\"Pages\">");
 	if (flt->before > 0) {
 		buf_puts(b, "<a href=\"");
 		audit_href(b, flt, 0);
@@ -929,10 +996,10 @@ html_audit_end(struct buf *b, int n, int64_t older,
 int
 json_node(struct buf *b, const struct node_view *v, const char *hb_json)
 {
-	static const char *const sev[FINDING_SEVERITIES] = {
-		"critical", "high", "medium", "low", "info" };
-	char	 ts[32];
-	int	 first = 1;
+	static const char *const sev[FINDING_SEVERITIES] = { "critical", "high",
+		"medium", "low", "info" };
+	char			 ts[32];
+	int			 first = 1;
 
 	buf_putc(b, '{');
 	buf_json_field(b, "node_id", v->node_id);
@@ -975,38 +1042,44 @@ static void
 node_poller(struct buf *b, const struct node_view *v)
 {
 	buf_puts(b, "<div id=\"live\" hidden hx-get=\"");
-	node_href(b, v->node_id, "?fragment=live\" hx-trigger=\"" NODE_POLL
+	node_href(b, v->node_id,
+	    "?fragment=live\" hx-trigger=\"" NODE_POLL
 	    "\" hx-swap=\"none\"></div>");
 }
 
 /* Title, attention, status and the approve/revoke buttons. */
-static void	confirm_form(struct buf *b, const struct node_view *v,
-		    const char *action, const char *label);
+static void confirm_form(struct buf *b, const struct node_view *v,
+    const char *action, const char *label);
 
 static void
 node_title(struct buf *b, const struct node_view *v, enum page_part part)
 {
-	buf_printf(b, "<section id=\"node-head\"%s><div class=\"node-title\">"
-	    "<h2>", oob(part));
+	buf_printf(b,
+	    "<section id=\"node-head\"%s><div class=\"node-title\">"
+	    "<h2>",
+	    oob(part));
 	buf_html(b, v->hostname);
 	buf_puts(b, "</h2>");
 	/* A revoked node needs no attention: no level, no reasons. */
 	if (v->status == NODE_REVOKED)
-		buf_puts(b, "<span class=\"badge revoked\">revoked</span>"
+		buf_puts(b,
+		    "<span class=\"badge revoked\">revoked</span>"
 		    "<span>");
 	else {
 		level_badge(b, v->level);
 		buf_puts(b, "<span>");
 		reasons_list(b, v->reasons, NULL);
 	}
-	buf_puts(b, "</span></div><div id=\"enrollment\" class=\"node-title\">"
+	buf_puts(b,
+	    "</span></div><div id=\"enrollment\" class=\"node-title\">"
 	    "<span>Status: <strong>");
 	buf_puts(b, status_name(v->status));
 	buf_puts(b, "</strong></span>");
 	if (v->status != NODE_APPROVED) {
 		buf_puts(b, "<form class=\"inline\" method=\"post\" action=\"");
 		node_href(b, v->node_id, "/approve\" hx-post=\"");
-		node_href(b, v->node_id, "/approve\" hx-swap=\"none\"><button "
+		node_href(b, v->node_id,
+		    "/approve\" hx-swap=\"none\"><button "
 		    "type=\"submit\">Approve</button></form>");
 	}
 	if (v->status != NODE_REVOKED)
@@ -1022,10 +1095,13 @@ node_title(struct buf *b, const struct node_view *v, enum page_part part)
 static const char *
 confirm_text(const char *action)
 {
-	return strcmp(action, "revoke") == 0 ? "Its token stops working at "
+	return strcmp(action, "revoke") == 0 ?
+	    "Its token stops working at "
 	    "once; approve it again to take it back." :
-	    strcmp(action, "reject") == 0 ? "It leaves the fleet and this "
-	    "node id can never enroll again." : "Its token stops working, it "
+	    strcmp(action, "reject") == 0 ?
+	    "It leaves the fleet and this "
+	    "node id can never enroll again." :
+	    "Its token stops working, it "
 	    "leaves the fleet and this node id can never enroll again; its "
 	    "history stays in the audit log and the store.";
 }
@@ -1050,8 +1126,10 @@ confirm_form(struct buf *b, const struct node_view *v, const char *action,
 	buf_html(b, v->hostname);
 	buf_puts(b, "? ");
 	buf_html(b, confirm_text(action));
-	buf_printf(b, "\"><button class=\"danger\" type=\"submit\">%s"
-	    "</button></form>", label);
+	buf_printf(b,
+	    "\"><button class=\"danger\" type=\"submit\">%s"
+	    "</button></form>",
+	    label);
 }
 
 int
@@ -1071,8 +1149,8 @@ html_error(struct buf *b, unsigned status, const char *code, const char *msg,
 int
 html_confirm(struct buf *b, const struct node_view *v, const char *action)
 {
-	char	 suffix[16];
-	char	 title[64];
+	char suffix[16];
+	char title[64];
 
 	snprintf(suffix, sizeof(suffix), "/%s", action);
 	snprintf(title, sizeof(title), "%c%s node", action[0] - 'a' + 'A',
@@ -1087,8 +1165,10 @@ html_confirm(struct buf *b, const struct node_view *v, const char *action)
 	buf_puts(b, status_name(v->status));
 	buf_puts(b, ".</p><form method=\"post\" action=\"");
 	node_href(b, v->node_id, suffix);
-	buf_printf(b, "\"><button class=\"danger\" type=\"submit\">%s"
-	    "</button> <a href=\"", title);
+	buf_printf(b,
+	    "\"><button class=\"danger\" type=\"submit\">%s"
+	    "</button> <a href=\"",
+	    title);
 	node_href(b, v->node_id, "\">Cancel</a></form></section>");
 	page_foot(b);
 	return buf_failed(b) ? -1 : 0;
@@ -1099,8 +1179,9 @@ node_notice(struct buf *b, const char *error, enum page_part part)
 {
 	buf_printf(b, "<div id=\"notice\" role=\"status\"%s>", oob(part));
 	if (error != NULL) {
-		buf_html_in(b, "<p class=\"error\" role=\"alert\">Refused: ",
-		    error, "</p>");
+		buf_html_in(b,
+		    "<p class=\"error\" role=\"alert\">Refused: ", error,
+		    "</p>");
 	}
 	buf_puts(b, "</div>");
 }
@@ -1121,24 +1202,27 @@ refused_at_form(const struct node_parts *p)
 static void
 node_forms(struct buf *b, const struct node_parts *p, enum page_part part)
 {
-	const struct node_view	*v = p->v;
-	unsigned		 allowed = p->allowed;
+	const struct node_view *v = p->v;
+	unsigned		allowed = p->allowed;
 
-	buf_printf(b, "<section id=\"run\"%s><h2>Run a command</h2>", oob(part));
+	buf_printf(b, "<section id=\"run\"%s><h2>Run a command</h2>",
+	    oob(part));
 	if (v->status != NODE_APPROVED) {
-		buf_puts(b, "<p class=\"muted\">Only approved nodes take "
+		buf_puts(b,
+		    "<p class=\"muted\">Only approved nodes take "
 		    "commands.</p></section>");
 		return;
 	}
 	if (allowed == 0) {
-		buf_puts(b, "<p class=\"muted\">The policy allows no command "
+		buf_puts(b,
+		    "<p class=\"muted\">The policy allows no command "
 		    "for this profile.</p></section>");
 		return;
 	}
 	buf_puts(b, "<div class=\"forms\">");
 	for (int i = 0; cmd_catalog[i].name != NULL; i++) {
-		const char	*name = cmd_catalog[i].name;
-		int		 refused;
+		const char *name = cmd_catalog[i].name;
+		int	    refused;
 
 		if (!(allowed & (1u << i)))
 			continue;
@@ -1146,14 +1230,16 @@ node_forms(struct buf *b, const struct node_parts *p, enum page_part part)
 		buf_puts(b, "<form method=\"post\" action=\"");
 		node_href(b, v->node_id, "/commands\" hx-post=\"");
 		node_href(b, v->node_id, "/commands\" hx-swap=\"none\" ");
-		buf_printf(b, "class=\"cmd\" id=\"run-%s\"><input type=\"hidden\" "
+		buf_printf(b,
+		    "class=\"cmd\" id=\"run-%s\"><input type=\"hidden\" "
 		    "name=\"command\" value=\"%s\"><strong>%s</strong> ",
 		    name, name, name);
-		refused = p->refused_cmd != NULL &&
-		    strcmp(p->refused_cmd, name) == 0;
+		refused =
+		    p->refused_cmd != NULL && strcmp(p->refused_cmd, name) == 0;
 		if (strncmp(name, "service-", 8) == 0 ||
 		    strcmp(name, "journal-tail") == 0) {
-			buf_puts(b, "<input name=\"unit\" required "
+			buf_puts(b,
+			    "<input name=\"unit\" required "
 			    "placeholder=\"unit, e.g. cloudflared.service\" "
 			    "aria-label=\"unit\"");
 			if (refused && p->typed_unit != NULL) {
@@ -1161,23 +1247,29 @@ node_forms(struct buf *b, const struct node_parts *p, enum page_part part)
 				    "\"");
 			}
 			if (refused)
-				buf_printf(b, " aria-invalid=\"true\" "
-				    "aria-describedby=\"run-%s-error\"", name);
+				buf_printf(b,
+				    " aria-invalid=\"true\" "
+				    "aria-describedby=\"run-%s-error\"",
+				    name);
 			buf_puts(b, ">");
 		}
 		if (strcmp(name, "journal-tail") == 0) {
-			buf_puts(b, " <input name=\"lines\" type=\"number\" "
+			buf_puts(b,
+			    " <input name=\"lines\" type=\"number\" "
 			    "min=\"1\" max=\"500\" aria-label=\"lines\" "
 			    "value=\"");
-			buf_html(b, refused && p->typed_lines != NULL ?
-			    p->typed_lines : "50");
+			buf_html(b,
+			    refused && p->typed_lines != NULL ? p->typed_lines :
+								"50");
 			buf_puts(b, "\">");
 		}
 		buf_puts(b, " <button type=\"submit\">Run</button>");
 		/* The refusal where the operator is looking: at its form. */
 		if (refused && p->error != NULL) {
-			buf_printf(b, "<p class=\"error\" role=\"alert\" "
-			    "id=\"run-%s-error\">Refused: ", name);
+			buf_printf(b,
+			    "<p class=\"error\" role=\"alert\" "
+			    "id=\"run-%s-error\">Refused: ",
+			    name);
 			buf_html(b, p->error);
 			buf_puts(b, "</p>");
 		}
@@ -1195,21 +1287,23 @@ spark_axis(struct buf *b, const double *y, size_t n)
 	for (size_t i = 0; i < n; i++)
 		valid += !isnan(y[i]);
 	if (valid > 0 && valid < SPARK_MIN)
-		buf_printf(b, "<p class=\"muted spark-few\">Only %zu sample%s so "
-		    "far: the line starts at %d.</p>", valid, valid == 1 ? "" :
-		    "s", SPARK_MIN);
-	buf_printf(b, "<div class=\"axis\"><span>24 h ago</span><span>%zu "
-	    "sample%s, one per %d min</span><span>now</span></div>", n,
-	    n == 1 ? "" : "s", HB_SAMPLE_SECS / 60);
+		buf_printf(b,
+		    "<p class=\"muted spark-few\">Only %zu sample%s so "
+		    "far: the line starts at %d.</p>",
+		    valid, valid == 1 ? "" : "s", SPARK_MIN);
+	buf_printf(b,
+	    "<div class=\"axis\"><span>24 h ago</span><span>%zu "
+	    "sample%s, one per %d min</span><span>now</span></div>",
+	    n, n == 1 ? "" : "s", HB_SAMPLE_SECS / 60);
 }
 
 /* A line of the node's trends: its samples, their largest, the scale. */
 struct trend {
-	const int64_t	*t;
-	const double	*y;
-	size_t		 n;
-	double		 max;
-	double		 ymax;
+	const int64_t *t;
+	const double  *y;
+	size_t	       n;
+	double	       max;
+	double	       ymax;
 };
 
 /*
@@ -1218,11 +1312,12 @@ struct trend {
  */
 static void
 trend_line(struct buf *b, const char *id, const char *label,
-    const char *now_fmt, const char *title, const struct trend *tr,
-    int64_t now)
+    const char *now_fmt, const char *title, const struct trend *tr, int64_t now)
 {
-	buf_printf(b, "<figure class=\"chart\" id=\"trend-%s\"><figcaption>"
-	    "<strong>%s</strong><span>", id, label);
+	buf_printf(b,
+	    "<figure class=\"chart\" id=\"trend-%s\"><figcaption>"
+	    "<strong>%s</strong><span>",
+	    id, label);
 	if (tr->n > 0 && !isnan(tr->y[tr->n - 1]))
 		buf_printf(b, now_fmt, tr->y[tr->n - 1], tr->max);
 	else
@@ -1239,16 +1334,18 @@ static void
 node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
     enum page_part part)
 {
-	const struct node_view	*v = p->v;
-	size_t			 n = 0;
-	int64_t			*t = calloc(p->nsamples + 1, sizeof(*t));
-	double			*load = calloc(p->nsamples + 1, sizeof(*load));
-	double			*mem = calloc(p->nsamples + 1, sizeof(*mem));
-	double			 lmax = 0, mmax = 0, ymax;
-	char			 title[HOSTNAME_MAX + 64];
+	const struct node_view *v = p->v;
+	size_t			n = 0;
+	int64_t		       *t = calloc(p->nsamples + 1, sizeof(*t));
+	double		       *load = calloc(p->nsamples + 1, sizeof(*load));
+	double		       *mem = calloc(p->nsamples + 1, sizeof(*mem));
+	double			lmax = 0, mmax = 0, ymax;
+	char			title[HOSTNAME_MAX + 64];
 
-	buf_printf(b, "<section id=\"trends\"%s><h2>Trends</h2>"
-	    "<div class=\"trends\">", oob(part));
+	buf_printf(b,
+	    "<section id=\"trends\"%s><h2>Trends</h2>"
+	    "<div class=\"trends\">",
+	    oob(part));
 	if (t == NULL || load == NULL || mem == NULL)
 		goto out;
 	for (size_t i = 0; i < p->nsamples; i++) {
@@ -1273,32 +1370,41 @@ node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
 	}
 
 	ymax = lmax < 1 ? 1 : ceil(lmax);
-	snprintf(title, sizeof(title), "Load of %s over the last day, "
-	    "scale 0 to %.0f", v->hostname, ymax);
+	snprintf(title, sizeof(title),
+	    "Load of %s over the last day, "
+	    "scale 0 to %.0f",
+	    v->hostname, ymax);
 	trend_line(b, "load", "Load (1 min)", "now %.2f · max %.2f", title,
-	    &(struct trend){ t, load, n, lmax, ymax }, p->now);
-	snprintf(title, sizeof(title), "Memory used on %s over the last day, "
-	    "scale 0 to 100 %%", v->hostname);
+	    &(struct trend) { t, load, n, lmax, ymax }, p->now);
+	snprintf(title, sizeof(title),
+	    "Memory used on %s over the last day, "
+	    "scale 0 to 100 %%",
+	    v->hostname);
 	trend_line(b, "mem", "Memory used", "now %.1f %% · max %.1f %%", title,
-	    &(struct trend){ t, mem, n, mmax, 100 }, p->now);
+	    &(struct trend) { t, mem, n, mmax, 100 }, p->now);
 
-	buf_printf(b, "<figure class=\"chart\" id=\"trend-findings\">"
+	buf_printf(b,
+	    "<figure class=\"chart\" id=\"trend-findings\">"
 	    "<figcaption><strong>Findings per scan</strong><span "
 	    "class=\"legend\"><span class=\"key red\">critical/high</span>"
 	    "<span class=\"key yellow\">medium</span><span class=\"key "
 	    "k-low\">low</span><span class=\"key k-info\">info</span>"
 	    "<span class=\"key green\">none</span></span>"
 	    "</figcaption>");
-	snprintf(title, sizeof(title), "Findings per severity in the last "
-	    "%zu scans of %s", p->nscans, v->hostname);
+	snprintf(title, sizeof(title),
+	    "Findings per severity in the last "
+	    "%zu scans of %s",
+	    p->nscans, v->hostname);
 	svg_scan_bars(b, title, p->scans, p->nscans, p->now);
 	if (p->nscans == 0)
-		buf_puts(b, "<div class=\"axis\"><span>No scans yet.</span>"
+		buf_puts(b,
+		    "<div class=\"axis\"><span>No scans yet.</span>"
 		    "</div>");
 	else
-		buf_printf(b, "<div class=\"axis\"><span>%zu scan%s</span>"
-		    "<span>newest</span></div>", p->nscans,
-		    p->nscans == 1 ? "" : "s");
+		buf_printf(b,
+		    "<div class=\"axis\"><span>%zu scan%s</span>"
+		    "<span>newest</span></div>",
+		    p->nscans, p->nscans == 1 ? "" : "s");
 	buf_puts(b, "</figure>");
 out:
 	buf_puts(b, "</div></section>");
@@ -1312,7 +1418,8 @@ node_findings(struct buf *b, const struct node_parts *p, enum page_part part)
 {
 	const struct node_view *v = p->v;
 
-	buf_printf(b, "<section id=\"findings\"%s><h2>Findings</h2>", oob(part));
+	buf_printf(b, "<section id=\"findings\"%s><h2>Findings</h2>",
+	    oob(part));
 	if (v->last_scan_at == 0) {
 		buf_puts(b, "<p class=\"muted\">Never scanned.</p></section>");
 		return;
@@ -1332,11 +1439,13 @@ node_findings(struct buf *b, const struct node_parts *p, enum page_part part)
 static void
 node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 {
-	buf_printf(b, "<section id=\"scans\"%s><h2>Scan history</h2>"
+	buf_printf(b,
+	    "<section id=\"scans\"%s><h2>Scan history</h2>"
 	    "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Scans\"><table><thead><tr><th>Scanned</th>"
 	    "<th class=\"num\">Critical</th><th class=\"num\">High</th>"
 	    "<th class=\"num\">Medium</th><th class=\"num\">Low</th>"
-	    "<th class=\"num\">Info</th></tr></thead><tbody>", oob(part));
+	    "<th class=\"num\">Info</th></tr></thead><tbody>",
+	    oob(part));
 	/* Newest first, as the table always was. */
 	for (size_t i = p->nscans; i-- > 0;) {
 		const struct scan_point *s = &p->scans[i];
@@ -1344,7 +1453,8 @@ node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 		/* Escaped as html_command_row escapes the id it links to. */
 		buf_html_in(b, "<tr><td><a href=\"#cmd-", s->command_id, "\">");
 		age(b, s->scanned_at, p->now);
-		buf_printf(b, "</a></td><td class=\"num %s\">%d</td>"
+		buf_printf(b,
+		    "</a></td><td class=\"num %s\">%d</td>"
 		    "<td class=\"num %s\">%d</td><td class=\"num\">%d</td>"
 		    "<td class=\"num\">%d</td><td class=\"num\">%d</td></tr>",
 		    s->counts[0] ? "red" : "", s->counts[0],
@@ -1352,7 +1462,8 @@ node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 		    s->counts[3], s->counts[4]);
 	}
 	if (p->nscans == 0)
-		buf_puts(b, "<tr><td colspan=\"6\" class=\"muted\">No scans "
+		buf_puts(b,
+		    "<tr><td colspan=\"6\" class=\"muted\">No scans "
 		    "yet.</td></tr>");
 	buf_puts(b, "</tbody></table></div></section>");
 }
@@ -1360,7 +1471,8 @@ node_scans(struct buf *b, const struct node_parts *p, enum page_part part)
 static void
 commands_table_head(struct buf *b)
 {
-	buf_puts(b, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Commands\"><table class=\"commands\"><thead>"
+	buf_puts(b,
+	    "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Commands\"><table class=\"commands\"><thead>"
 	    "<tr><th>Command</th><th>Queued</th><th>Status</th>"
 	    "<th class=\"hide-narrow\">Duration</th><th>Exit</th></tr></thead>"
 	    "<tbody>");
@@ -1375,10 +1487,12 @@ node_commands(struct buf *b, const struct node_parts *p, enum page_part part)
 	if (p->commands != NULL)
 		buf_puts(b, p->commands);
 	if (!p->any_commands)
-		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted\">No commands "
+		buf_puts(b,
+		    "<tr><td colspan=\"5\" class=\"muted\">No commands "
 		    "yet.</td></tr>");
 	buf_puts(b, "</tbody></table></div><p><a href=\"");
-	node_href(b, p->v->node_id, "/history\">The whole history, with "
+	node_href(b, p->v->node_id,
+	    "/history\">The whole history, with "
 	    "filters</a></p></section>");
 }
 
@@ -1408,29 +1522,41 @@ html_history(struct buf *b, const struct node_view *v,
 	buf_puts(b, "<section><h2>Commands of <a href=\"");
 	node_href(b, v->node_id, "\">");
 	buf_html(b, v->hostname);
-	buf_puts(b, "</a></h2><form class=\"filter\" method=\"get\" "
+	buf_puts(b,
+	    "</a></h2><form class=\"filter\" method=\"get\" "
 	    "action=\"");
-	node_href(b, v->node_id, "/history\"><label>Status <select "
+	node_href(b, v->node_id,
+	    "/history\"><label>Status <select "
 	    "name=\"status\"><option value=\"\">any</option>");
 	/* statuses and command names: fixed tables of plain names. */
 	for (int i = 0; statuses[i] != NULL; i++)
-		buf_printf(b, "<option%s>%s</option>", flt->status != NULL &&
-		    strcmp(flt->status, statuses[i]) == 0 ? " selected" : "",
+		buf_printf(b, "<option%s>%s</option>",
+		    flt->status != NULL &&
+			    strcmp(flt->status, statuses[i]) == 0 ?
+			" selected" :
+			"",
 		    statuses[i]);
-	buf_puts(b, "</select></label> <label>Command <select name=\"command\">"
+	buf_puts(b,
+	    "</select></label> <label>Command <select name=\"command\">"
 	    "<option value=\"\">any</option>");
 	for (int i = 0; cmd_catalog[i].name != NULL; i++)
-		buf_printf(b, "<option%s>%s</option>", flt->command != NULL &&
-		    strcmp(flt->command, cmd_catalog[i].name) == 0 ?
-		    " selected" : "", cmd_catalog[i].name);
-	buf_puts(b, "</select></label> <button type=\"submit\">Filter</button>"
+		buf_printf(b, "<option%s>%s</option>",
+		    flt->command != NULL &&
+			    strcmp(flt->command, cmd_catalog[i].name) == 0 ?
+			" selected" :
+			"",
+		    cmd_catalog[i].name);
+	buf_puts(b,
+	    "</select></label> <button type=\"submit\">Filter</button>"
 	    "</form>");
 	commands_table_head(b);
 	buf_puts(b, rows);
 	if (n == 0)
-		buf_puts(b, "<tr><td colspan=\"5\" class=\"muted\">No command "
+		buf_puts(b,
+		    "<tr><td colspan=\"5\" class=\"muted\">No command "
 		    "matches.</td></tr>");
-	buf_puts(b, "</tbody></table></div><nav class=\"pages\" aria-label=\"Pages\">");
+	buf_puts(b,
+	    "</tbody></table></div><nav class=\"pages\" aria-label=\"Pages\">");
 	if (flt->before > 0) {
 		buf_puts(b, "<a href=\"");
 		history_href(b, v, flt, 0);
@@ -1449,10 +1575,9 @@ html_history(struct buf *b, const struct node_view *v,
 int
 html_node(struct buf *b, const struct node_parts *p, enum page_part part)
 {
-	const struct node_view	*v = p->v;
-	json_t			*hb = p->hb_json ? json_loads(p->hb_json, 0,
-				    NULL) : NULL;
-	const char		*o = oob(part);
+	const struct node_view *v = p->v;
+	json_t	   *hb = p->hb_json ? json_loads(p->hb_json, 0, NULL) : NULL;
+	const char *o = oob(part);
 
 	if (part == PART_PAGE) {
 		page_head(b, v->hostname);

@@ -41,16 +41,17 @@
 #include "log.h"
 #include "util.h"
 
-#define FORM_FIELDS_MAX	16
-#define FORM_VALUE_MAX	4096
-#define DISCARD_MAX	(16u << 20)	/* past this, an oversized body closes the connection */
-#define PATH_MAX_LEN	1024
-#define HEADER_SECS	10	/* a new connection's first request headers */
-#define KEEPALIVE_SECS	90	/* an open connection's next request headers */
-#define BODY_SECS	10	/* a body's first bytes, and its slack */
-#define BODY_MIN_RATE	1024	/* bytes a second a body keeps, on average */
-#define EVICT_SLACK	16	/* connections past the limit while cuts settle */
-#define SWEEP_MS	250
+#define FORM_FIELDS_MAX 16
+#define FORM_VALUE_MAX 4096
+#define DISCARD_MAX \
+	(16u << 20) /* past this, an oversized body closes the connection */
+#define PATH_MAX_LEN 1024
+#define HEADER_SECS 10	   /* a new connection's first request headers */
+#define KEEPALIVE_SECS 90  /* an open connection's next request headers */
+#define BODY_SECS 10	   /* a body's first bytes, and its slack */
+#define BODY_MIN_RATE 1024 /* bytes a second a body keeps, on average */
+#define EVICT_SLACK 16	   /* connections past the limit while cuts settle */
+#define SWEEP_MS 250
 #define BODY_BUDGET_DEFAULT (64u << 20)
 /*
  * A refused request whose declared body is at most this is answered after
@@ -58,58 +59,58 @@
  * would reset the connection, and the client would see a network error
  * instead of its 401 or 503. A larger body is refused at once.
  */
-#define DRAIN_MAX	(64u * 1024)
+#define DRAIN_MAX (64u * 1024)
 /* Routes without a gate (enrollment) take at most this share of bodies. */
-#define UNGATED_SHARE	8
+#define UNGATED_SHARE 8
 
 struct form_field {
-	char		*key;
-	struct buf	 val;
+	char	  *key;
+	struct buf val;
 };
 
 struct req {
-	struct MHD_Connection	*conn;
-	const char		*method;
-	const char		*url;
-	const struct route	*route;
-	unsigned		 early_status;	/* an error decided before the handler */
-	size_t			 received;
-	size_t			 nform;
-	int			 form_bad;
-	int			 form_done;
-	int			 answered;
-	int			 suspended;
-	unsigned		 resumes;
-	void			(*done)(struct req *, void *, int);
-	void			*done_arg;
-	enum MHD_Result		 queue_ret;
-	size_t			 reserved;	/* of the body budget */
-	int			 ungated;	/* reserved from the strangers' share */
-	int			 defer;		/* answers wait for the body's end */
-	struct MHD_Response	*deferred;	/* the answer, once it is read */
-	unsigned		 deferred_status;
-	error_page_fn		 error_page;	/* errors for browsers, or NULL */
-	int			 body_expected;	/* declared, or chunked */
-	struct conn		*cs;		/* the connection's state */
-	int			 has_auth;
-	unsigned char		 auth[32];
+	struct MHD_Connection *conn;
+	const char	      *method;
+	const char	      *url;
+	const struct route    *route;
+	unsigned early_status; /* an error decided before the handler */
+	size_t	 received;
+	size_t	 nform;
+	int	 form_bad;
+	int	 form_done;
+	int	 answered;
+	int	 suspended;
+	unsigned resumes;
+	void (*done)(struct req *, void *, int);
+	void		    *done_arg;
+	enum MHD_Result	     queue_ret;
+	size_t		     reserved; /* of the body budget */
+	int		     ungated;  /* reserved from the strangers' share */
+	int		     defer;    /* answers wait for the body's end */
+	struct MHD_Response *deferred; /* the answer, once it is read */
+	unsigned	     deferred_status;
+	error_page_fn	     error_page;    /* errors for browsers, or NULL */
+	int		     body_expected; /* declared, or chunked */
+	struct conn	    *cs;	    /* the connection's state */
+	int		     has_auth;
+	unsigned char	     auth[32];
 	/* Past here, not zeroed for each request (req_alloc()). */
-	struct buf		 body;		/* kept with its room */
-	char			 param[PATH_MAX_LEN + 1];
-	char			 peer[INET6_ADDRSTRLEN];
-	char			 who[256];	/* verified operator, or "" */
-	struct form_field	 form[FORM_FIELDS_MAX];	/* nform used */
+	struct buf	  body; /* kept with its room */
+	char		  param[PATH_MAX_LEN + 1];
+	char		  peer[INET6_ADDRSTRLEN];
+	char		  who[256];		 /* verified operator, or "" */
+	struct form_field form[FORM_FIELDS_MAX]; /* nform used */
 };
-#define REQ_ZEROED	offsetof(struct req, body)
-#define REQ_BODY_KEEP	(16u * 1024)	/* body room kept for the next */
+#define REQ_ZEROED offsetof(struct req, body)
+#define REQ_BODY_KEEP (16u * 1024) /* body room kept for the next */
 
 /*
  * Each MHD thread keeps its last request's struct (and body room) for the
  * next: no 2 KiB calloc and no body malloc per request. The key's
  * destructor frees it when the thread ends.
  */
-static pthread_key_t	spare_key;
-static pthread_once_t	spare_once = PTHREAD_ONCE_INIT;
+static pthread_key_t  spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 
 static void
 spare_free(void *p)
@@ -143,7 +144,7 @@ req_alloc(void)
 	buf_reset(&r->body);
 	r->body.max = 0;
 	r->param[0] = '\0';
-	r->peer[0] = '\0';	/* found when first asked for: req_peer() */
+	r->peer[0] = '\0'; /* found when first asked for: req_peer() */
 	r->who[0] = '\0';
 	return r;
 }
@@ -160,48 +161,48 @@ req_release(struct req *r)
 
 /* Where a connection is, for its deadline. */
 enum conn_phase {
-	C_HEADERS,	/* waiting for a request's headers: cut when late */
-	C_BODY,		/* reading a body: cut below the minimum rate */
-	C_BUSY,		/* in a handler, parked, or answering: ours to finish */
+	C_HEADERS, /* waiting for a request's headers: cut when late */
+	C_BODY,	   /* reading a body: cut below the minimum rate */
+	C_BUSY,	   /* in a handler, parked, or answering: ours to finish */
 };
 
 struct conn {
-	int		 fd;
-	enum conn_phase	 phase;
-	int64_t		 since_ms;	/* when it entered the phase */
-	int64_t		 deadline_ms;	/* C_HEADERS, C_BODY: cut after */
-	int		 cut;		/* shut down already */
-	struct req	*req;		/* its request now, or NULL */
-	struct conn	*prev, *next;	/* in the server's wait list */
+	int		fd;
+	enum conn_phase phase;
+	int64_t		since_ms;    /* when it entered the phase */
+	int64_t		deadline_ms; /* C_HEADERS, C_BODY: cut after */
+	int		cut;	     /* shut down already */
+	struct req     *req;	     /* its request now, or NULL */
+	struct conn    *prev, *next; /* in the server's wait list */
 };
 
 struct server {
-	struct MHD_Daemon	*d;
-	const struct route	*routes;
-	unsigned		 serve;		/* ROUTE_* flags, 0: all */
-	unsigned short		 port;
-	char			 host[INET6_ADDRSTRLEN];
-	int			 fd;
-	long			 limit;		/* connections before eviction */
-	long			 threads;	/* 0: one per core */
-	char			 name[16];
+	struct MHD_Daemon  *d;
+	const struct route *routes;
+	unsigned	    serve; /* ROUTE_* flags, 0: all */
+	unsigned short	    port;
+	char		    host[INET6_ADDRSTRLEN];
+	int		    fd;
+	long		    limit;   /* connections before eviction */
+	long		    threads; /* 0: one per core */
+	char		    name[16];
 	/*
 	 * Connections that owe bytes (C_HEADERS and C_BODY), in the order
 	 * they entered that phase: the head has waited longest.
 	 */
-	pthread_mutex_t		 cmu;
-	struct conn		*head, *tail;
-	long			 nconn;
-	pthread_t		 sweeper;
-	pthread_cond_t		 sweep_cv;
-	int			 sweeper_started;
-	int			 stopping;
+	pthread_mutex_t cmu;
+	struct conn    *head, *tail;
+	long		nconn;
+	pthread_t	sweeper;
+	pthread_cond_t	sweep_cv;
+	int		sweeper_started;
+	int		stopping;
 };
 
 /* One budget of body bytes held across every listener. */
 static _Atomic size_t	body_held, ungated_held;
 static size_t		body_budget = BODY_BUDGET_DEFAULT;
-static _Atomic uint64_t	slow_cut, evicted;
+static _Atomic uint64_t slow_cut, evicted;
 
 void
 http_set_body_budget(size_t bytes)
@@ -248,8 +249,8 @@ reserve(_Atomic size_t *counter, size_t cap, size_t n)
 static int
 body_reserve(size_t n, int ungated)
 {
-	if (ungated && reserve(&ungated_held, body_budget / UNGATED_SHARE,
-	    n) == -1)
+	if (ungated &&
+	    reserve(&ungated_held, body_budget / UNGATED_SHARE, n) == -1)
 		return -1;
 	if (reserve(&body_held, body_budget, n) == -1) {
 		if (ungated)
@@ -319,15 +320,15 @@ conn_cut(struct conn *c)
 	(void)shutdown(c->fd, SHUT_RDWR);
 }
 
-static void	req_finish(struct req *r, int ok);
+static void req_finish(struct req *r, int ok);
 
 static void
 on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
-	struct server			*s = cls;
-	struct conn			*c = *socket_context;
-	const union MHD_ConnectionInfo	*ci;
+	struct server		       *s = cls;
+	struct conn		       *c = *socket_context;
+	const union MHD_ConnectionInfo *ci;
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (c == NULL)
@@ -352,7 +353,7 @@ on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 	}
 	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
-		return;		/* untracked: only the idle timeout applies */
+		return; /* untracked: only the idle timeout applies */
 	c->fd = ci->connect_fd;
 	c->phase = C_BUSY;
 	pthread_mutex_lock(&s->cmu);
@@ -381,9 +382,9 @@ on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 static void *
 sweeper_main(void *arg)
 {
-	struct server	*s = arg;
-	struct timespec	 ts;
-	uint64_t	 n;
+	struct server  *s = arg;
+	struct timespec ts;
+	uint64_t	n;
 
 	pthread_mutex_lock(&s->cmu);
 	while (!s->stopping) {
@@ -407,8 +408,9 @@ sweeper_main(void *arg)
 		ts.tv_nsec += SWEEP_MS * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
-		while (!s->stopping && pthread_cond_timedwait(&s->sweep_cv,
-		    &s->cmu, &ts) != ETIMEDOUT)
+		while (!s->stopping &&
+		    pthread_cond_timedwait(&s->sweep_cv, &s->cmu, &ts) !=
+			ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&s->cmu);
@@ -445,8 +447,8 @@ path_match(const char *pattern, const char *path, char *param, size_t plen)
 {
 	while (*pattern != '\0' || *path != '\0') {
 		if (*pattern == '*') {
-			const char	*end = strchr(path, '/');
-			size_t		 n = end ? (size_t)(end - path) : strlen(path);
+			const char *end = strchr(path, '/');
+			size_t n = end ? (size_t)(end - path) : strlen(path);
 
 			if (n == 0)
 				return 0;
@@ -481,7 +483,7 @@ route_find(const struct route *table, const char *method, const char *path,
 		*path_known = 1;
 		if (strcmp(rt->method, method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 &&
-		    strcmp(rt->method, "GET") == 0))
+			strcmp(rt->method, "GET") == 0))
 			return rt;
 	}
 	param[0] = '\0';
@@ -491,22 +493,22 @@ route_find(const struct route *table, const char *method, const char *path,
 static void
 add_common_headers(struct MHD_Response *resp)
 {
-	for (size_t i = 0; i < sizeof(common_headers) / sizeof(common_headers[0]);
-	    i++)
+	for (size_t i = 0;
+	     i < sizeof(common_headers) / sizeof(common_headers[0]); i++)
 		MHD_add_response_header(resp, common_headers[i][0],
 		    common_headers[i][1]);
 }
 
 /* The headers of an answer of type ctype (NULL: none) and location. */
 static void
-add_headers(struct MHD_Response *resp, const char *ctype,
-    const char *location)
+add_headers(struct MHD_Response *resp, const char *ctype, const char *location)
 {
 	add_common_headers(resp);
 	/* Only the stylesheet may be cached; every answer about state not. */
-	MHD_add_response_header(resp, "Cache-Control", ctype != NULL &&
-	    strncmp(ctype, "text/css", 8) == 0 ? "public, max-age=3600" :
-	    "no-store");
+	MHD_add_response_header(resp, "Cache-Control",
+	    ctype != NULL && strncmp(ctype, "text/css", 8) == 0 ?
+		"public, max-age=3600" :
+		"no-store");
 	if (ctype != NULL)
 		MHD_add_response_header(resp, "Content-Type", ctype);
 	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
@@ -520,9 +522,9 @@ static void
 respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
     const char *location)
 {
-	struct MHD_Response	*resp;
-	size_t			 len = 0;
-	char			*data = NULL;
+	struct MHD_Response *resp;
+	size_t		     len = 0;
+	char		    *data = NULL;
 
 	if (r->answered) {
 		char q[PATH_MAX_LEN + 8];
@@ -536,14 +538,15 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 	if (body != NULL && (data = buf_take(body, &len)) == NULL) {
 		/* The renderer ran out of room or memory. */
 		static const char oom[] = "{\"error\":\"internal\",\"message\":"
-		    "\"answer too large\"}";
+					  "\"answer too large\"}";
 
 		status = 500;
 		ctype = "application/json";
 		data = strdup(oom);
 		len = data ? strlen(data) : 0;
 	}
-	resp = MHD_create_response_from_buffer(len, data ? data : (void *)(uintptr_t)"",
+	resp = MHD_create_response_from_buffer(len,
+	    data ? data : (void *)(uintptr_t) "",
 	    data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL) {
 		free(data);
@@ -554,7 +557,7 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 	/* Every 503 and 429 is a "not now": say when to come back. */
 	if (status == 503 || status == 429)
 		MHD_add_response_header(resp, "Retry-After", "5");
-	if (r->defer) {		/* sent once the (small) body is drained */
+	if (r->defer) { /* sent once the (small) body is drained */
 		r->deferred = resp;
 		r->deferred_status = status;
 		r->queue_ret = MHD_YES;
@@ -571,13 +574,13 @@ respond(struct req *r, unsigned status, const char *ctype, struct buf *body,
 }
 
 /* Responses built once for constant bodies (resp_json_const). */
-#define SHARED_MAX	16
+#define SHARED_MAX 16
 static struct {
-	const char		*body;
-	struct MHD_Response	*resp;
+	const char	    *body;
+	struct MHD_Response *resp;
 } shared[SHARED_MAX];
-static size_t		shared_n;
-static pthread_mutex_t	shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static size_t	       shared_n;
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static struct MHD_Response *
 shared_response(const char *body)
@@ -590,7 +593,7 @@ shared_response(const char *body)
 			resp = shared[i].resp;
 	if (resp == NULL && shared_n < SHARED_MAX &&
 	    (resp = MHD_create_response_from_buffer(strlen(body),
-	    (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT)) != NULL) {
+		 (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT)) != NULL) {
 		add_headers(resp, "application/json", NULL);
 		shared[shared_n].body = body;
 		shared[shared_n++].resp = resp;
@@ -605,7 +608,7 @@ resp_json_const(struct req *r, const char *body)
 	struct MHD_Response *resp;
 
 	if (r->answered || (resp = shared_response(body)) == NULL) {
-		struct buf b;	/* the table is full: an answer of its own */
+		struct buf b; /* the table is full: an answer of its own */
 
 		buf_init(&b, strlen(body) + 1);
 		buf_puts(&b, body);
@@ -675,20 +678,20 @@ resp_static(struct req *r, const char *ctype, const void *data, size_t len,
 }
 
 struct stream {
-	stream_fn	 fn;
-	void		*arg;
-	void		(*free_arg)(void *);
-	struct buf	 part;
-	size_t		 off;
-	int		 last;	/* fn said this part is the last */
+	stream_fn fn;
+	void	 *arg;
+	void (*free_arg)(void *);
+	struct buf part;
+	size_t	   off;
+	int	   last; /* fn said this part is the last */
 };
 
 static ssize_t
 stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
-	struct stream	*st = cls;
-	size_t		 n;
-	int		 rc;
+	struct stream *st = cls;
+	size_t	       n;
+	int	       rc;
 
 	(void)pos;
 	while (st->off == st->part.len) {
@@ -724,8 +727,8 @@ void
 resp_stream(struct req *r, unsigned status, const char *ctype, stream_fn fn,
     void *arg, void (*free_arg)(void *))
 {
-	struct MHD_Response	*resp = NULL;
-	struct stream		*st;
+	struct MHD_Response *resp = NULL;
+	struct stream	    *st;
 
 	if (r->answered) {
 		if (free_arg != NULL)
@@ -786,12 +789,12 @@ wants_page(struct req *r)
 }
 
 void
-resp_error(struct req *r, unsigned status, const char *code,
-    const char *fmt, ...)
+resp_error(struct req *r, unsigned status, const char *code, const char *fmt,
+    ...)
 {
-	struct buf	 b;
-	char		 msg[512];
-	va_list		 ap;
+	struct buf b;
+	char	   msg[512];
+	va_list	   ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -827,8 +830,8 @@ resp_hx_redirect(struct req *r, const char *location)
 	if (r->answered)
 		return;
 	r->answered = 1;
-	if ((resp = MHD_create_response_from_buffer(0, (void *)(uintptr_t)"",
-	    MHD_RESPMEM_PERSISTENT)) == NULL) {
+	if ((resp = MHD_create_response_from_buffer(0, (void *)(uintptr_t) "",
+		 MHD_RESPMEM_PERSISTENT)) == NULL) {
 		r->queue_ret = MHD_NO;
 		return;
 	}
@@ -854,11 +857,11 @@ req_resume(struct req *r)
 int
 req_peer_gone(struct req *r)
 {
-	const union MHD_ConnectionInfo	*ci;
-	struct pollfd			 pfd;
+	const union MHD_ConnectionInfo *ci;
+	struct pollfd			pfd;
 
-	ci = MHD_get_connection_info(r->conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	ci =
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci == NULL)
 		return 0;
 	pfd.fd = ci->connect_fd;
@@ -877,7 +880,7 @@ req_resumes(const struct req *r)
 
 void
 req_on_done(struct req *r, void (*done)(struct req *, void *, int ok),
-    void *arg)
+    void	       *arg)
 {
 	r->done = done;
 	r->done_arg = arg;
@@ -916,7 +919,8 @@ req_header(struct req *r, const char *name)
 const char *
 req_query(struct req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
 }
 
 struct bytes
@@ -931,9 +935,9 @@ req_body(const struct req *r)
 const char *
 req_peer(struct req *r)
 {
-	const union MHD_ConnectionInfo	*ci;
-	const struct sockaddr		*sa = NULL;
-	const void			*addr = NULL;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr	       *sa = NULL;
+	const void		       *addr = NULL;
 
 	if (r->peer[0] != '\0')
 		return r->peer;
@@ -941,11 +945,11 @@ req_peer(struct req *r)
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && (sa = ci->client_addr) != NULL) {
 		if (sa->sa_family == AF_INET)
-			addr = &((const struct sockaddr_in *)(const void *)sa)->
-			    sin_addr;
+			addr = &((const struct sockaddr_in *)(const void *)sa)
+				    ->sin_addr;
 		else if (sa->sa_family == AF_INET6)
-			addr = &((const struct sockaddr_in6 *)(const void *)sa)->
-			    sin6_addr;
+			addr = &((const struct sockaddr_in6 *)(const void *)sa)
+				    ->sin6_addr;
 	}
 	if (addr == NULL ||
 	    inet_ntop(sa->sa_family, addr, r->peer, sizeof(r->peer)) == NULL)
@@ -986,7 +990,7 @@ req_auth(const struct req *r)
 	return r->has_auth ? r->auth : NULL;
 }
 
-static int	form_decode(struct req *r);
+static int form_decode(struct req *r);
 
 static int
 ctype_is(struct req *r, const char *want)
@@ -1000,9 +1004,10 @@ int
 req_is_form(const struct req *r)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    "Content-Type") != NULL &&
+		   "Content-Type") != NULL &&
 	    strncasecmp(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    "Content-Type"), "application/x-www-form-urlencoded", 33) == 0;
+			    "Content-Type"),
+		"application/x-www-form-urlencoded", 33) == 0;
 }
 
 int
@@ -1037,8 +1042,8 @@ form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *filename, const char *content_type,
     const char *transfer_encoding, const char *data, uint64_t off, size_t size)
 {
-	struct req		*r = cls;
-	struct form_field	*f = NULL;
+	struct req	  *r = cls;
+	struct form_field *f = NULL;
 
 	(void)kind;
 	(void)filename;
@@ -1071,8 +1076,8 @@ bad:
 static int
 form_decode(struct req *r)
 {
-	struct MHD_PostProcessor	*pp;
-	int				 rc = 0;
+	struct MHD_PostProcessor *pp;
+	int			  rc = 0;
 
 	if ((pp = MHD_create_post_processor(r->conn, 4096, form_iter, r)) ==
 	    NULL)
@@ -1094,8 +1099,8 @@ form_decode(struct req *r)
 
 /* Which routes a listener serves: all, or those with one of its flags. */
 static const struct route *
-route_find_served(const struct server *s, const char *method,
-    const char *path, char *param, size_t plen, int *path_known)
+route_find_served(const struct server *s, const char *method, const char *path,
+    char *param, size_t plen, int *path_known)
 {
 	const struct route *rt;
 
@@ -1117,8 +1122,8 @@ route_find_served(const struct server *s, const char *method,
 static int
 declared_body(struct MHD_Connection *c, unsigned long long *len)
 {
-	const char	*cl, *te;
-	char		*end;
+	const char *cl, *te;
+	char	   *end;
 
 	*len = 0;
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -1141,8 +1146,8 @@ declared_body(struct MHD_Connection *c, unsigned long long *len)
 static int
 expects_continue(struct MHD_Connection *c)
 {
-	const char *e = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    "Expect");
+	const char *e =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
 
 	return e != NULL && strcasecmp(e, "100-continue") == 0;
 }
@@ -1156,9 +1161,9 @@ static struct req *
 req_new(struct server *s, struct MHD_Connection *c, const char *url,
     const char *method)
 {
-	struct req		*r;
-	unsigned long long	 n;
-	int			 known, decl;
+	struct req	  *r;
+	unsigned long long n;
+	int		   known, decl;
 
 	if ((r = req_alloc()) == NULL)
 		return NULL;
@@ -1185,8 +1190,8 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 		r->early_status = 414;
 		return r;
 	}
-	r->route = route_find_served(s, method, url, r->param,
-	    sizeof(r->param), &known);
+	r->route = route_find_served(s, method, url, r->param, sizeof(r->param),
+	    &known);
 	if (r->route == NULL) {
 		r->early_status = known ? 405 : 404;
 		return r;
@@ -1197,7 +1202,7 @@ req_new(struct server *s, struct MHD_Connection *c, const char *url,
 		return r;
 	}
 	if (r->route->gate != NULL && r->route->gate(r) == -1)
-		return r;	/* answered (or deferred) */
+		return r; /* answered (or deferred) */
 	/* A chunked body may be as large as the route allows. */
 	if (decl == -1)
 		n = r->route->body_max;
@@ -1220,22 +1225,28 @@ answer_early(struct req *r)
 		resp_error(r, 404, "not_found", "no such path");
 		break;
 	case 405:
-		resp_error(r, 405, "method_not_allowed", "method %s is not "
-		    "allowed here", r->method);
+		resp_error(r, 405, "method_not_allowed",
+		    "method %s is not "
+		    "allowed here",
+		    r->method);
 		break;
 	case 413:
-		resp_error(r, 413, "body_too_large", "the body is larger than "
-		    "%zu bytes", r->route ? r->route->body_max : 0);
+		resp_error(r, 413, "body_too_large",
+		    "the body is larger than "
+		    "%zu bytes",
+		    r->route ? r->route->body_max : 0);
 		break;
 	case 414:
 		resp_error(r, 414, "uri_too_long", "the path is too long");
 		break;
 	case 503:
-		resp_error(r, 503, "busy", "too many request bodies are being "
+		resp_error(r, 503, "busy",
+		    "too many request bodies are being "
 		    "received at once; try again");
 		break;
 	case 400:
-		resp_error(r, 400, "bad_request", "a request may not carry both "
+		resp_error(r, 400, "bad_request",
+		    "a request may not carry both "
 		    "Content-Length and Transfer-Encoding");
 		break;
 	default:
@@ -1273,8 +1284,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_size, void **con_cls)
 {
-	struct server	*s = cls;
-	struct req	*r = *con_cls;
+	struct server *s = cls;
+	struct req    *r = *con_cls;
 
 	(void)version;
 	if (r == NULL) {
@@ -1301,12 +1312,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		/* Kept only for a request that will be served. */
 		if (!r->answered && r->early_status == 0 &&
 		    (r->received > r->reserved ||
-		    buf_add(&r->body, upload_data, *upload_size) == -1))
+			buf_add(&r->body, upload_data, *upload_size) == -1))
 			r->early_status = 413;
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (r->deferred != NULL) {	/* the body is drained: the refusal */
+	if (r->deferred != NULL) { /* the body is drained: the refusal */
 		conn_phase(s, r, C_BUSY, 0);
 		r->queue_ret = MHD_queue_response(r->conn, r->deferred_status,
 		    r->deferred);
@@ -1316,7 +1327,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (r->answered)
 		return MHD_YES;
-	if (r->suspended) {	/* resumed: run the handler again */
+	if (r->suspended) { /* resumed: run the handler again */
 		r->suspended = 0;
 		r->resumes++;
 	} else
@@ -1359,8 +1370,8 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
-	struct server	*s = cls;
-	struct req	*r = *con_cls;
+	struct server *s = cls;
+	struct req    *r = *con_cls;
 
 	(void)c;
 	if (r == NULL)
@@ -1387,30 +1398,35 @@ static int
 listen_socket(const struct listen_opts *lo, char host[INET6_ADDRSTRLEN],
     unsigned short *port, char *err, size_t errlen)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl;
-	int			 fd, one = 1, family, n;
+	struct sockaddr_storage ss;
+	socklen_t		sl;
+	int			fd, one = 1, family, n;
 
 	/* Socket activation: systemd hands over one listening TCP socket. */
 	if (lo->activation && (n = sd_listen_fds(1)) > 0) {
 		fd = SD_LISTEN_FDS_START;
-		if (n != 1 || sd_is_socket_inet(fd, 0, SOCK_STREAM, 1, 0) <= 0) {
-			snprintf(err, errlen, "LISTEN_FDS: expected one listening "
-			    "TCP socket from systemd, got %d", n);
+		if (n != 1 ||
+		    sd_is_socket_inet(fd, 0, SOCK_STREAM, 1, 0) <= 0) {
+			snprintf(err, errlen,
+			    "LISTEN_FDS: expected one listening "
+			    "TCP socket from systemd, got %d",
+			    n);
 			return -1;
 		}
 		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		sl = sizeof(ss);
 		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1) {
-			snprintf(err, errlen, "LISTEN_FDS: %s", strerror(errno));
+			snprintf(err, errlen, "LISTEN_FDS: %s",
+			    strerror(errno));
 			return -1;
 		}
 		*port = ntohs(ss.ss_family == AF_INET ?
-		    ((struct sockaddr_in *)&ss)->sin_port :
-		    ((struct sockaddr_in6 *)&ss)->sin6_port);
-		inet_ntop(ss.ss_family, ss.ss_family == AF_INET ?
-		    (void *)&((struct sockaddr_in *)&ss)->sin_addr :
-		    (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+			((struct sockaddr_in *)&ss)->sin_port :
+			((struct sockaddr_in6 *)&ss)->sin6_port);
+		inet_ntop(ss.ss_family,
+		    ss.ss_family == AF_INET ?
+			(void *)&((struct sockaddr_in *)&ss)->sin_addr :
+			(void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
 		    host, INET6_ADDRSTRLEN);
 		log_info("socket_activated", "fd=%d", fd);
 		return fd;
@@ -1418,7 +1434,7 @@ listen_socket(const struct listen_opts *lo, char host[INET6_ADDRSTRLEN],
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, lo->host,
-	    &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		&((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		family = AF_INET;
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
 		((struct sockaddr_in *)&ss)->sin_port = htons(lo->port);
@@ -1432,7 +1448,7 @@ listen_socket(const struct listen_opts *lo, char host[INET6_ADDRSTRLEN],
 		sl = sizeof(struct sockaddr_in6);
 	}
 	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1) {
+		 0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
@@ -1441,16 +1457,17 @@ listen_socket(const struct listen_opts *lo, char host[INET6_ADDRSTRLEN],
 	    listen(fd, 4096) == -1) {
 		snprintf(err, errlen, "%s: cannot listen on %s:%u: %s",
 		    strcmp(lo->name, "agent") == 0 ? "VAULTMESH_AGENT_LISTEN" :
-		    "VAULTMESH_LISTEN", lo->host, lo->port, strerror(errno));
+						     "VAULTMESH_LISTEN",
+		    lo->host, lo->port, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	snprintf(host, INET6_ADDRSTRLEN, "%.45s", lo->host);
-	*port = ntohs(family == AF_INET ?
-	    ((struct sockaddr_in *)&ss)->sin_port :
-	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	*port =
+	    ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
+				      ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
 }
 
@@ -1475,7 +1492,7 @@ struct server *
 server_listen(const struct listen_opts *lo, const struct route *table,
     char *err, size_t errlen)
 {
-	struct server	*s;
+	struct server *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1497,8 +1514,8 @@ server_listen(const struct listen_opts *lo, const struct route *table,
 }
 
 struct server *
-server_start(const struct listen_opts *lo, const struct route *table,
-    char *err, size_t errlen)
+server_start(const struct listen_opts *lo, const struct route *table, char *err,
+    size_t errlen)
 {
 	struct server *s;
 
@@ -1521,18 +1538,17 @@ server_run(struct server *s, char *err, size_t errlen)
 	}
 	s->sweeper_started = 1;
 	threads = s->threads > 0 ? (unsigned int)s->threads :
-	    (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
+				   (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads < 1)
 		threads = 1;
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-	    MHD_USE_TURBO, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-	    MHD_OPTION_LISTEN_SOCKET, s->fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+		MHD_USE_TURBO,
+	    0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    s, MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_THREAD_POOL_SIZE,
+	    threads,
 	    /* The slack lets new connections in while evictions settle. */
-	    MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned int)(s->limit + EVICT_SLACK),
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(s->limit + EVICT_SLACK),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)KEEPALIVE_SECS,
 	    /*
 	     * Bodies go to the request's own buffer, so the pool holds only
@@ -1541,8 +1557,7 @@ server_run(struct server *s, char *err, size_t errlen)
 	     */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	if (s->d == NULL) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s:%u",
 		    s->host, s->port);

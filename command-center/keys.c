@@ -20,17 +20,17 @@ int
 keys_load(const char *name, const char *path, unsigned char sk[64],
     unsigned char pk[32], char *err, size_t errlen)
 {
-	unsigned char	 seed[crypto_sign_SEEDBYTES + 1];
-	char		*text = NULL, *b64 = NULL;
-	struct stat	 st;
-	size_t		 len;
-	int		 rc = -1;
+	unsigned char seed[crypto_sign_SEEDBYTES + 1];
+	char	     *text = NULL, *b64 = NULL;
+	struct stat   st;
+	size_t	      len;
+	int	      rc = -1;
 
 	/* lstat: a key reached through a symlink is refused as not regular. */
 	if (lstat(path, &st) == -1) {
 		if (errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s: %s",
-			    name, path, strerror(errno));
+			snprintf(err, errlen, "%s: %s: %s", name, path,
+			    strerror(errno));
 			goto out;
 		}
 		randombytes_buf(seed, crypto_sign_SEEDBYTES);
@@ -50,16 +50,20 @@ keys_load(const char *name, const char *path, unsigned char sk[64],
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: %s is not a regular file (%s): "
-		    "name the key file itself", name, path,
-		    S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ?
-		    "a symbolic link" : "a device, socket or pipe");
+		snprintf(err, errlen,
+		    "%s: %s is not a regular file (%s): "
+		    "name the key file itself",
+		    name, path,
+		    S_ISDIR(st.st_mode)	    ? "a directory" :
+			S_ISLNK(st.st_mode) ? "a symbolic link" :
+					      "a device, socket or pipe");
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: %s must be readable only by its "
-		    "owner (mode is %03o; chmod 600 it)", name, path,
-		    (unsigned)(st.st_mode & 0777));
+		snprintf(err, errlen,
+		    "%s: %s must be readable only by its "
+		    "owner (mode is %03o; chmod 600 it)",
+		    name, path, (unsigned)(st.st_mode & 0777));
 		goto out;
 	}
 	if ((text = file_read(path, 256, &len)) == NULL) {
@@ -69,8 +73,10 @@ keys_load(const char *name, const char *path, unsigned char sk[64],
 	}
 	str_rtrim(text);
 	if (b64_decode(text, seed, sizeof(seed)) != crypto_sign_SEEDBYTES) {
-		snprintf(err, errlen, "%s: %s is corrupt (expected the base64 "
-		    "of a 32-byte Ed25519 seed)", name, path);
+		snprintf(err, errlen,
+		    "%s: %s is corrupt (expected the base64 "
+		    "of a 32-byte Ed25519 seed)",
+		    name, path);
 		goto out;
 	}
 	crypto_sign_seed_keypair(pk, sk, seed);
@@ -87,8 +93,8 @@ out:
 }
 
 /* The command center's key: set once at start, then only read. */
-static unsigned char	signing_sk[64], signing_pk[32];
-static char		signing_pk_b64[64];
+static unsigned char signing_sk[64], signing_pk[32];
+static char	     signing_pk_b64[64];
 
 int
 keys_init(const char *name, const char *path, char *err, size_t errlen)
@@ -107,8 +113,7 @@ keys_public_b64(void)
 }
 
 int
-keys_sign(const char *payload, size_t len, char **payload_b64,
-    char **sig_b64)
+keys_sign(const char *payload, size_t len, char **payload_b64, char **sig_b64)
 {
 	return cmd_sign(signing_sk, payload, len, payload_b64, sig_b64);
 }

@@ -106,15 +106,15 @@ released_cb(const char *node_id, void *arg)
 static void
 housekeeping(void)
 {
-	static int64_t	 next_tick, next_trim;
-	int64_t		 now = time(NULL);
+	static int64_t next_tick, next_trim;
+	int64_t	       now = time(NULL);
 
 	/* Grace: the longest command's time limit, then some. */
 	store_commands_expire(app.store, now, 600, expired_cb, NULL);
 	store_commands_release(app.store, now - app.cfg.delivery_lease_seconds,
 	    released_cb, NULL);
 	access_tick(app.access, now);
-	if (next_tick == 0)	/* the first tick comes one interval after start */
+	if (next_tick == 0) /* the first tick comes one interval after start */
 		next_tick = now + app.cfg.scheduler_tick_seconds;
 	if (now >= next_tick) {
 		scheduler_tick(now);
@@ -129,7 +129,8 @@ housekeeping(void)
 		int64_t t0 = mono_us();
 
 		malloc_trim(0);
-		log_debug("malloc_trim", "us=%lld", (long long)(mono_us() - t0));
+		log_debug("malloc_trim", "us=%lld",
+		    (long long)(mono_us() - t0));
 		next_trim = now + 30;
 	}
 }
@@ -142,13 +143,15 @@ housekeeping(void)
 static void
 watchdog_ping(void)
 {
-	static uint64_t	 last_writer, last_timer;
-	uint64_t	 w = fleet_writer_rounds(app.fleet);
-	uint64_t	 t = dispatch_timer_rounds();
+	static uint64_t last_writer, last_timer;
+	uint64_t	w = fleet_writer_rounds(app.fleet);
+	uint64_t	t = dispatch_timer_rounds();
 
-	if (w == last_writer || t == last_timer || store_ping(app.store) == -1) {
+	if (w == last_writer || t == last_timer ||
+	    store_ping(app.store) == -1) {
 		log_err("watchdog_withheld", "writer_moved=%s timer_moved=%s",
-		    w != last_writer ? "yes" : "no", t != last_timer ? "yes" : "no");
+		    w != last_writer ? "yes" : "no",
+		    t != last_timer ? "yes" : "no");
 		return;
 	}
 	last_writer = w;
@@ -158,13 +161,17 @@ watchdog_ping(void)
 
 /* The listeners: the main one, and the agents' own when configured. */
 static struct server *
-listener(const char *host, unsigned short port, int activation,
-    unsigned serve, const char *name, char *err, size_t errlen)
+listener(const char *host, unsigned short port, int activation, unsigned serve,
+    const char *name, char *err, size_t errlen)
 {
 	struct listen_opts lo = {
-		.host = host, .port = port, .activation = activation,
-		.serve = serve, .max_connections = app.cfg.max_connections,
-		.threads = app.cfg.threads, .name = name,
+		.host = host,
+		.port = port,
+		.activation = activation,
+		.serve = serve,
+		.max_connections = app.cfg.max_connections,
+		.threads = app.cfg.threads,
+		.name = name,
 	};
 
 	return server_listen(&lo, routes, err, errlen);
@@ -173,34 +180,37 @@ listener(const char *host, unsigned short port, int activation,
 int
 main(int argc, char *argv[])
 {
-	struct server	*srv = NULL, *agent_srv = NULL;
-	int		 db_lock = -1, lock_new;
-	char		 lock[4200];
-	sigset_t	 sigs;
-	char		 err[512];
-	int		 sig, rc = 1;
-	uint64_t	 wd_usec = 0;
-	int64_t		 wd_every_ms = 0, wd_next = 0, hk_next = 0;
+	struct server *srv = NULL, *agent_srv = NULL;
+	int	       db_lock = -1, lock_new;
+	char	       lock[4200];
+	sigset_t       sigs;
+	char	       err[512];
+	int	       sig, rc = 1;
+	uint64_t       wd_usec = 0;
+	int64_t	       wd_every_ms = 0, wd_next = 0, hk_next = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
 		}
 		if (strcmp(argv[i], "--generate-key") == 0 && i + 2 == argc) {
-			unsigned char	 sk[64], pk[32];
-			char		 b64[64];
-			struct stat	 st;
+			unsigned char sk[64], pk[32];
+			char	      b64[64];
+			struct stat   st;
 
 			if (sodium_init() < 0 || lstat(argv[i + 1], &st) == 0) {
-				fprintf(stderr, "vaultmesh-command-center: %s "
-				    "exists; not overwritten\n", argv[i + 1]);
+				fprintf(stderr,
+				    "vaultmesh-command-center: %s "
+				    "exists; not overwritten\n",
+				    argv[i + 1]);
 				return 2;
 			}
-			if (keys_load("--generate-key", argv[i + 1], sk, pk, err,
-			    sizeof(err)) == -1) {
-				fprintf(stderr, "vaultmesh-command-center: %s\n",
-				    err);
+			if (keys_load("--generate-key", argv[i + 1], sk, pk,
+				err, sizeof(err)) == -1) {
+				fprintf(stderr,
+				    "vaultmesh-command-center: %s\n", err);
 				return 2;
 			}
 			sodium_memzero(sk, sizeof(sk));
@@ -213,14 +223,17 @@ main(int argc, char *argv[])
 			printf("vaultmesh-command-center %s\n", VM_VERSION);
 			return 0;
 		}
-		fprintf(stderr, "vaultmesh-command-center: unknown argument "
-		    "\"%s\" (try --help)\n", argv[i]);
+		fprintf(stderr,
+		    "vaultmesh-command-center: unknown argument "
+		    "\"%s\" (try --help)\n",
+		    argv[i]);
 		return 2;
 	}
 	/* The database, its WAL and the key are ours alone, whatever umask. */
 	umask(077);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "vaultmesh-command-center: libsodium failed to "
+		fprintf(stderr,
+		    "vaultmesh-command-center: libsodium failed to "
 		    "initialise\n");
 		return 1;
 	}
@@ -229,7 +242,8 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	for (size_t i = 0; i < app.cfg.nsecrets; i++)
-		crypto_generichash(app.secret_hash[i], sizeof(app.secret_hash[i]),
+		crypto_generichash(app.secret_hash[i],
+		    sizeof(app.secret_hash[i]),
 		    (const unsigned char *)app.cfg.secrets[i],
 		    strlen(app.cfg.secrets[i]), NULL, 0);
 	app.nsecrets = app.cfg.nsecrets;
@@ -255,7 +269,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	if (config_check_local(&app.cfg, app.cfg.access_team != NULL, err,
-	    sizeof(err)) == -1) {
+		sizeof(err)) == -1) {
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		return 2;
 	}
@@ -270,21 +284,23 @@ main(int argc, char *argv[])
 
 		if ((db_lock = lockfile_take(lock, &holder)) == -1) {
 			if (errno == EAGAIN)
-				fprintf(stderr, "vaultmesh-command-center: "
+				fprintf(stderr,
+				    "vaultmesh-command-center: "
 				    "VAULTMESH_DB: %s is in use by another "
 				    "command center (pid %ld); stop it first, or "
 				    "give this one its own database\n",
 				    app.cfg.db_path, holder);
 			else
-				fprintf(stderr, "vaultmesh-command-center: "
-				    "VAULTMESH_DB: cannot lock %s: %s\n", lock,
-				    strerror(errno));
+				fprintf(stderr,
+				    "vaultmesh-command-center: "
+				    "VAULTMESH_DB: cannot lock %s: %s\n",
+				    lock, strerror(errno));
 			return 2;
 		}
 	}
 	/* Bound before anything is created: a busy port leaves no files. */
 	if ((srv = listener(app.cfg.listen_host, app.cfg.listen_port, 1, 0,
-	    "main", err, sizeof(err))) == NULL) {
+		 "main", err, sizeof(err))) == NULL) {
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		if (lock_new)
 			unlink(lock);
@@ -294,37 +310,41 @@ main(int argc, char *argv[])
 	/* A socket systemd passed is checked as VAULTMESH_LISTEN is. */
 	if (app.cfg.access_team == NULL && !app.cfg.unsafe_open &&
 	    !addr_is_loopback(server_host(srv))) {
-		fprintf(stderr, "vaultmesh-command-center: the listening socket "
+		fprintf(stderr,
+		    "vaultmesh-command-center: the listening socket "
 		    "%s is not on loopback, and without Cloudflare Access the "
 		    "operator routes would be open (see VAULTMESH_LISTEN)\n",
 		    server_host(srv));
 		rc = 2;
 		goto out;
 	}
-	if (app.cfg.agent_host[0] != '\0' && (agent_srv = listener(
-	    app.cfg.agent_host, app.cfg.agent_port, 0,
-	    ROUTE_AGENT | ROUTE_HEALTH, "agent", err, sizeof(err))) == NULL) {
+	if (app.cfg.agent_host[0] != '\0' &&
+	    (agent_srv = listener(app.cfg.agent_host, app.cfg.agent_port, 0,
+		 ROUTE_AGENT | ROUTE_HEALTH, "agent", err, sizeof(err))) ==
+		NULL) {
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		rc = 2;
 		goto out;
 	}
 	if (keys_init("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, err,
-	    sizeof(err)) == -1) {
+		sizeof(err)) == -1) {
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		rc = 2;
 		goto out;
 	}
-	if (app.cfg.access_team != NULL && (app.access = access_open(
-	    app.cfg.access_team, app.cfg.access_aud, app.cfg.access_certs, err,
-	    sizeof(err))) == NULL) {
+	if (app.cfg.access_team != NULL &&
+	    (app.access = access_open(app.cfg.access_team, app.cfg.access_aud,
+		 app.cfg.access_certs, err, sizeof(err))) == NULL) {
 		/* err names the variable at fault already. */
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
 		rc = 2;
 		goto out;
 	}
 	if (policy_init(app.cfg.policy_path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "vaultmesh-command-center: "
-		    "VAULTMESH_POLICY_PATH: %s\n", err);
+		fprintf(stderr,
+		    "vaultmesh-command-center: "
+		    "VAULTMESH_POLICY_PATH: %s\n",
+		    err);
 		rc = 2;
 		goto out;
 	}
@@ -347,35 +367,41 @@ main(int argc, char *argv[])
 		log_err("dispatch_failed", "error=\"cannot start the timer\"");
 		goto out;
 	}
-	if (server_run(srv, err, sizeof(err)) == -1 || (agent_srv != NULL &&
-	    server_run(agent_srv, err, sizeof(err)) == -1)) {
+	if (server_run(srv, err, sizeof(err)) == -1 ||
+	    (agent_srv != NULL &&
+		server_run(agent_srv, err, sizeof(err)) == -1)) {
 		log_err("listen_failed", "error=\"%s\"", err);
 		goto out;
 	}
 	if (agent_srv != NULL)
-		log_info("agent_listening", "addr=%s%s%s:%u msg=\"agent routes "
+		log_info("agent_listening",
+		    "addr=%s%s%s:%u msg=\"agent routes "
 		    "and /healthz only\"",
 		    strchr(server_host(agent_srv), ':') ? "[" : "",
 		    server_host(agent_srv),
 		    strchr(server_host(agent_srv), ':') ? "]" : "",
 		    server_port(agent_srv));
-	log_info("listening", "addr=%s%s%s:%u version=%s db=%s "
+	log_info("listening",
+	    "addr=%s%s%s:%u version=%s db=%s "
 	    "enroll_secret=%s cc_public_key=%s",
 	    strchr(server_host(srv), ':') ? "[" : "", server_host(srv),
 	    strchr(server_host(srv), ':') ? "]" : "", server_port(srv),
 	    VM_VERSION, app.cfg.db_path, app.have_secret ? "set" : "unset",
 	    keys_public_b64());
 	if (app.access != NULL)
-		log_info("operator_auth", "access_team=%s msg=\"operator routes "
+		log_info("operator_auth",
+		    "access_team=%s msg=\"operator routes "
 		    "require a valid Cloudflare Access token\"",
 		    app.cfg.access_team);
 	else if (!addr_is_loopback(server_host(srv)))
-		log_err("operator_auth", "msg=\"UNSAFE: operator routes are "
+		log_err("operator_auth",
+		    "msg=\"UNSAFE: operator routes are "
 		    "unauthenticated and listen on a non-loopback address "
 		    "(VAULTMESH_UNSAFE_OPEN_OPERATOR_API=1): anyone who reaches "
 		    "it can command every node\"");
 	else
-		log_info("operator_auth", "msg=\"local mode: operator routes "
+		log_info("operator_auth",
+		    "msg=\"local mode: operator routes "
 		    "answer loopback only, under a loopback Host or "
 		    "VAULTMESH_PUBLIC_HOST; set VAULTMESH_ACCESS_TEAM_DOMAIN and "
 		    "VAULTMESH_ACCESS_AUD behind Cloudflare Access\"");
@@ -383,7 +409,8 @@ main(int argc, char *argv[])
 
 	if (sd_watchdog_enabled(0, &wd_usec) > 0) {
 		wd_every_ms = (int64_t)(wd_usec / 2000);
-		log_info("watchdog", "interval_ms=%lld", (long long)wd_every_ms);
+		log_info("watchdog", "interval_ms=%lld",
+		    (long long)wd_every_ms);
 	}
 	for (;;) {
 		struct timespec tick = { 1, 0 };
@@ -406,16 +433,21 @@ main(int argc, char *argv[])
 		}
 		if (sig == SIGHUP) {
 			struct audit_rec a = { time(NULL), "SIGHUP", "local",
-			    "policy_reload", app.cfg.policy_path ?
-			    app.cfg.policy_path : "built-in", "", "ok" };
+				"policy_reload",
+				app.cfg.policy_path ? app.cfg.policy_path :
+						      "built-in",
+				"", "ok" };
 
 			if (policy_reload(err, sizeof(err)) == -1) {
-				log_err("policy_reload_failed", "error=\"%s\" "
-				    "msg=\"the previous policy stays\"", err);
+				log_err("policy_reload_failed",
+				    "error=\"%s\" "
+				    "msg=\"the previous policy stays\"",
+				    err);
 				a.detail = err;
 				a.result = "invalid_policy";
 			} else
-				log_info("policy_reloaded", "path=%s", a.target);
+				log_info("policy_reloaded", "path=%s",
+				    a.target);
 			store_audit_add(app.store, &a);
 			continue;
 		}

@@ -31,10 +31,10 @@ static const char *const counter_name[M_COUNTERS][2] = {
 static _Atomic uint64_t counters[M_COUNTERS];
 
 /* Upper bounds of the buckets, in microseconds. */
-static const int64_t dispatch_le[] = { 1000, 5000, 10000, 25000, 50000,
-    100000, 250000, 1000000, 5000000 };
-static const int64_t store_le[] = { 100, 500, 1000, 5000, 10000, 50000,
-    100000, 500000, 1000000 };
+static const int64_t dispatch_le[] = { 1000, 5000, 10000, 25000, 50000, 100000,
+	250000, 1000000, 5000000 };
+static const int64_t store_le[] = { 100, 500, 1000, 5000, 10000, 50000, 100000,
+	500000, 1000000 };
 #define NBUCKETS 9
 
 /*
@@ -45,19 +45,19 @@ static const int64_t store_le[] = { 100, 500, 1000, 5000, 10000, 50000,
  * observations race with a scrape.
  */
 struct histogram {
-	const char		*name;
-	const char		*help;
-	const int64_t		*le;
-	_Atomic uint64_t	 bucket[NBUCKETS + 1];
-	_Atomic uint64_t	 sum_us;
+	const char	*name;
+	const char	*help;
+	const int64_t	*le;
+	_Atomic uint64_t bucket[NBUCKETS + 1];
+	_Atomic uint64_t sum_us;
 };
 
 static struct histogram dispatch_h = { "vaultmesh_dispatch_delay_seconds",
-    "Time from a command's commit to the answer of the agent's waiting poll.",
-    dispatch_le, { 0 }, 0 };
+	"Time from a command's commit to the answer of the agent's waiting poll.",
+	dispatch_le, { 0 }, 0 };
 static struct histogram store_h = { "vaultmesh_store_write_seconds",
-    "Time of one store write transaction (commit included).", store_le,
-    { 0 }, 0 };
+	"Time of one store write transaction (commit included).", store_le,
+	{ 0 }, 0 };
 
 void
 metrics_inc(enum metric_counter c)
@@ -101,11 +101,11 @@ metrics_store_write(int64_t us)
 static void
 render_histogram(struct buf *b, struct histogram *h)
 {
-	uint64_t	 snap[NBUCKETS + 1], cum = 0;
+	uint64_t snap[NBUCKETS + 1], cum = 0;
 
 	for (int i = 0; i <= NBUCKETS; i++)
-		snap[i] = atomic_load_explicit(&h->bucket[i],
-		    memory_order_relaxed);
+		snap[i] =
+		    atomic_load_explicit(&h->bucket[i], memory_order_relaxed);
 	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help,
 	    h->name);
 	for (int i = 0; i < NBUCKETS; i++) {
@@ -114,10 +114,12 @@ render_histogram(struct buf *b, struct histogram *h)
 		    (double)h->le[i] / 1e6, (unsigned long long)cum);
 	}
 	cum += snap[NBUCKETS];
-	buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+	buf_printf(b,
+	    "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
 	    h->name, (unsigned long long)cum, h->name,
 	    (double)atomic_load_explicit(&h->sum_us, memory_order_relaxed) /
-	    1e6, h->name, (unsigned long long)cum);
+		1e6,
+	    h->name, (unsigned long long)cum);
 }
 
 static int
@@ -138,49 +140,59 @@ metrics_render(struct buf *b, int64_t now)
 	struct fleet_summary	 fs;
 
 	fleet_summarize(app.fleet, now, &fs);
-	buf_puts(b, "# HELP vaultmesh_nodes Nodes by enrollment status.\n"
+	buf_puts(b,
+	    "# HELP vaultmesh_nodes Nodes by enrollment status.\n"
 	    "# TYPE vaultmesh_nodes gauge\n");
 	for (int i = 0; i < 3; i++)
 		buf_printf(b, "vaultmesh_nodes{status=\"%s\"} %zu\n", st[i],
 		    fs.by_status[i]);
-	buf_puts(b, "# HELP vaultmesh_nodes_attention Nodes by attention level."
+	buf_puts(b,
+	    "# HELP vaultmesh_nodes_attention Nodes by attention level."
 	    "\n# TYPE vaultmesh_nodes_attention gauge\n");
 	for (int i = 0; i < 3; i++)
 		buf_printf(b, "vaultmesh_nodes_attention{level=\"%s\"} %zu\n",
 		    lv[i], fs.by_level[i]);
-	buf_puts(b, "# HELP vaultmesh_nodes_never_scanned Approved nodes never "
+	buf_puts(b,
+	    "# HELP vaultmesh_nodes_never_scanned Approved nodes never "
 	    "scanned.\n# TYPE vaultmesh_nodes_never_scanned gauge\n");
 	buf_printf(b, "vaultmesh_nodes_never_scanned %zu\n", fs.never_scanned);
-	buf_puts(b, "# HELP vaultmesh_scan_age_max_seconds Age of the oldest "
+	buf_puts(b,
+	    "# HELP vaultmesh_scan_age_max_seconds Age of the oldest "
 	    "latest scan among scanned nodes.\n"
 	    "# TYPE vaultmesh_scan_age_max_seconds gauge\n");
 	buf_printf(b, "vaultmesh_scan_age_max_seconds %lld\n",
 	    (long long)fs.scan_age_max);
-	buf_puts(b, "# HELP vaultmesh_longpolls_waiting Agents waiting in a long "
+	buf_puts(b,
+	    "# HELP vaultmesh_longpolls_waiting Agents waiting in a long "
 	    "poll.\n# TYPE vaultmesh_longpolls_waiting gauge\n");
 	buf_printf(b, "vaultmesh_longpolls_waiting %zu\n", dispatch_waiting());
 	{
 		size_t max, pending = fleet_pending_nodes(app.fleet, &max);
 
-		buf_puts(b, "# HELP vaultmesh_nodes_pending_max Pending nodes "
+		buf_puts(b,
+		    "# HELP vaultmesh_nodes_pending_max Pending nodes "
 		    "allowed at once (VAULTMESH_MAX_PENDING_NODES).\n"
 		    "# TYPE vaultmesh_nodes_pending_max gauge\n");
 		buf_printf(b, "vaultmesh_nodes_pending_max %zu\n", max);
-		buf_puts(b, "# HELP vaultmesh_nodes_pending Nodes waiting for an "
+		buf_puts(b,
+		    "# HELP vaultmesh_nodes_pending Nodes waiting for an "
 		    "operator's approval.\n"
 		    "# TYPE vaultmesh_nodes_pending gauge\n");
 		buf_printf(b, "vaultmesh_nodes_pending %zu\n", pending);
 	}
-	buf_puts(b, "# HELP vaultmesh_http_body_bytes_held Request body bytes "
+	buf_puts(b,
+	    "# HELP vaultmesh_http_body_bytes_held Request body bytes "
 	    "reserved now (VAULTMESH_MAX_BODY_BYTES caps them).\n"
 	    "# TYPE vaultmesh_http_body_bytes_held gauge\n");
 	buf_printf(b, "vaultmesh_http_body_bytes_held %zu\n", http_body_held());
-	buf_puts(b, "# HELP vaultmesh_http_slow_clients_cut_total Connections "
+	buf_puts(b,
+	    "# HELP vaultmesh_http_slow_clients_cut_total Connections "
 	    "cut for late headers or a body below the minimum rate.\n"
 	    "# TYPE vaultmesh_http_slow_clients_cut_total counter\n");
 	buf_printf(b, "vaultmesh_http_slow_clients_cut_total %llu\n",
 	    (unsigned long long)http_slow_cut());
-	buf_puts(b, "# HELP vaultmesh_http_evicted_total Connections waiting for "
+	buf_puts(b,
+	    "# HELP vaultmesh_http_evicted_total Connections waiting for "
 	    "headers cut to make room at the connection limit.\n"
 	    "# TYPE vaultmesh_http_evicted_total counter\n");
 	buf_printf(b, "vaultmesh_http_evicted_total %llu\n",
@@ -193,8 +205,8 @@ metrics_render(struct buf *b, int64_t now)
 	 * counter left out of counter_name is skipped, not dereferenced.
 	 */
 	for (int i = 0; i < M_COUNTERS; i++) {
-		const char	*name = counter_name[i][0];
-		int		 seen = 0;
+		const char *name = counter_name[i][0];
+		int	    seen = 0;
 
 		for (int j = 0; j < i && name != NULL; j++)
 			if (counter_name[j][0] != NULL &&
@@ -204,10 +216,13 @@ metrics_render(struct buf *b, int64_t now)
 			continue;
 		buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name,
 		    i == M_HEARTBEATS ? "Heartbeats accepted." :
-		    i == M_HEARTBEATS_REFUSED ? "Heartbeats refused "
-		    "(bad token or body)." : i == M_ENROLL_BAD_SECRET ?
-		    "Enrollments with a wrong secret." :
-		    "Enrollment requests by outcome.", name);
+			i == M_HEARTBEATS_REFUSED ?
+					"Heartbeats refused "
+					"(bad token or body)." :
+			i == M_ENROLL_BAD_SECRET ?
+					"Enrollments with a wrong secret." :
+					"Enrollment requests by outcome.",
+		    name);
 		for (int j = i; j < M_COUNTERS; j++) {
 			uint64_t v = atomic_load_explicit(&counters[j],
 			    memory_order_relaxed);
@@ -223,7 +238,8 @@ metrics_render(struct buf *b, int64_t now)
 				    (unsigned long long)v);
 		}
 	}
-	buf_puts(b, "# HELP vaultmesh_commands Commands in the store by name and "
+	buf_puts(b,
+	    "# HELP vaultmesh_commands Commands in the store by name and "
 	    "status.\n# TYPE vaultmesh_commands gauge\n");
 	if (store_command_counts(app.store, command_count, b) == -1)
 		return -1;

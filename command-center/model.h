@@ -8,11 +8,11 @@
 
 #include <stdint.h>
 
-#define TOKEN_HASH_LEN	32
-#define HOSTNAME_MAX	255
-#define PROFILE_MAX	64
-#define VERSION_MAX	64
-#define SERVICES_MAX	64
+#define TOKEN_HASH_LEN 32
+#define HOSTNAME_MAX 255
+#define PROFILE_MAX 64
+#define VERSION_MAX 64
+#define SERVICES_MAX 64
 #define FINDING_SEVERITIES 5
 
 /*
@@ -25,37 +25,37 @@ enum level { LEVEL_GREEN, LEVEL_YELLOW, LEVEL_RED };
 
 /* Reasons as bits, in the contract's order. */
 enum reason {
-	R_HEARTBEAT_STALE	= 1u << 0,
-	R_CLOUDFLARE_DOWN	= 1u << 1,
-	R_SERVICES_DOWN		= 1u << 2,
-	R_NEVER_SCANNED		= 1u << 3,
-	R_SCAN_STALE		= 1u << 4,
-	R_CRITICAL_FINDINGS	= 1u << 5,
-	R_HIGH_FINDINGS		= 1u << 6,
+	R_HEARTBEAT_STALE = 1u << 0,
+	R_CLOUDFLARE_DOWN = 1u << 1,
+	R_SERVICES_DOWN = 1u << 2,
+	R_NEVER_SCANNED = 1u << 3,
+	R_SCAN_STALE = 1u << 4,
+	R_CRITICAL_FINDINGS = 1u << 5,
+	R_HIGH_FINDINGS = 1u << 6,
 };
 #define REASON_COUNT 7
 
 struct thresholds {
-	int64_t	 heartbeat_stale_secs;
-	int64_t	 scan_stale_secs;
+	int64_t heartbeat_stale_secs;
+	int64_t scan_stale_secs;
 };
 
 /* What attention is computed from. Times are Unix seconds, 0 = never. */
 struct attn_input {
-	int64_t		 last_heartbeat_at;
-	int64_t		 last_scan_at;
-	enum cf_state	 cloudflare;
-	int		 services_down;
-	int		 critical;
-	int		 high;
+	int64_t	      last_heartbeat_at;
+	int64_t	      last_scan_at;
+	enum cf_state cloudflare;
+	int	      services_down;
+	int	      critical;
+	int	      high;
 };
 
-unsigned	 attention_reasons(const struct attn_input *in, int64_t now,
-		    const struct thresholds *t);
-enum level	 attention_level(unsigned reasons);
-const char	*reason_name(unsigned bit);
-const char	*level_name(enum level l);
-const char	*status_name(enum node_status s);
-int		 status_parse(const char *s, enum node_status *out);
+unsigned    attention_reasons(const struct attn_input *in, int64_t now,
+       const struct thresholds *t);
+enum level  attention_level(unsigned reasons);
+const char *reason_name(unsigned bit);
+const char *level_name(enum level l);
+const char *status_name(enum node_status s);
+int	    status_parse(const char *s, enum node_status *out);
 
 #endif

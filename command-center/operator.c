@@ -14,8 +14,8 @@
 #include "log.h"
 #include "util.h"
 
-#define PAGE_MAX	(64u << 20)
-#define PATH_Q		1040	/* a quoted request path */
+#define PAGE_MAX (64u << 20)
+#define PATH_Q 1040 /* a quoted request path */
 
 /* The node id of /nodes/<id>/..., or NULL after answering 400. */
 const char *
@@ -24,7 +24,8 @@ node_id_param(struct req *r)
 	const char *id = req_param(r);
 
 	if (id == NULL || !uuid_valid(id)) {
-		resp_error(r, 400, "invalid_node_id", "the node id must be a "
+		resp_error(r, 400, "invalid_node_id",
+		    "the node id must be a "
 		    "lowercase UUID");
 		return NULL;
 	}
@@ -39,13 +40,13 @@ node_id_param(struct req *r)
 static int
 host_allowed(const char *host)
 {
-	char		 name[256];
-	const char	*colon, *pub = app.cfg.public_host;
-	size_t		 n;
+	char	    name[256];
+	const char *colon, *pub = app.cfg.public_host;
+	size_t	    n;
 
 	if (host == NULL || (n = strlen(host)) == 0 || n >= sizeof(name))
 		return 0;
-	if (host[0] == '[') {		/* [v6]:port */
+	if (host[0] == '[') { /* [v6]:port */
 		const char *close = strchr(host, ']');
 
 		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
@@ -79,7 +80,7 @@ int
 host_gate(struct req *r)
 {
 	const char *host = req_header(r, "Host");
-	char q[300], p[PATH_Q];
+	char	    q[300], p[PATH_Q];
 
 	if (app.access != NULL && app.cfg.public_host == NULL)
 		return 0;
@@ -88,7 +89,8 @@ host_gate(struct req *r)
 	log_warn("host_refused", "host=%s path=%s peer=%s",
 	    log_quote(q, sizeof(q), host ? host : ""),
 	    log_quote(p, sizeof(p), req_path(r)), req_peer(r));
-	resp_error(r, 421, "host_not_allowed", "this command center answers "
+	resp_error(r, 421, "host_not_allowed",
+	    "this command center answers "
 	    "operators only under a loopback name or VAULTMESH_PUBLIC_HOST");
 	return -1;
 }
@@ -104,10 +106,10 @@ host_gate(struct req *r)
 static int
 cross_site(struct req *r)
 {
-	const char	*sfs = req_header(r, "Sec-Fetch-Site");
-	const char	*origin = req_header(r, "Origin");
-	const char	*host = req_header(r, "Host");
-	const char	*p;
+	const char *sfs = req_header(r, "Sec-Fetch-Site");
+	const char *origin = req_header(r, "Origin");
+	const char *host = req_header(r, "Host");
+	const char *p;
 
 	if (sfs != NULL && strcmp(sfs, "same-origin") == 0)
 		return 0;
@@ -138,13 +140,12 @@ static void
 error_page(struct req *r, struct buf *b, unsigned status, const char *code,
     const char *msg)
 {
-	const char	*id = req_param(r);
-	char		 back[64];
+	const char *id = req_param(r);
+	char	    back[64];
 
 	/* Back to the node's page when there is one to go back to. */
 	if (id != NULL && uuid_valid(id) && strcmp(code, "unknown_node") != 0 &&
-	    strncmp(req_path(r), "/nodes/", 7) == 0 &&
-	    node_known(id)) {
+	    strncmp(req_path(r), "/nodes/", 7) == 0 && node_known(id)) {
 		snprintf(back, sizeof(back), "/nodes/%s", id);
 		html_error(b, status, code, msg, back, "Back to the node");
 	} else
@@ -154,8 +155,8 @@ error_page(struct req *r, struct buf *b, unsigned status, const char *code,
 int
 operator_gate(struct req *r)
 {
-	const char	*jwt;
-	char		 who[256], why[160], q[200], p[PATH_Q];
+	const char *jwt;
+	char	    who[256], why[160], q[200], p[PATH_Q];
 
 	req_set_error_page(r, error_page);
 	if (host_gate(r) == -1)
@@ -167,17 +168,20 @@ operator_gate(struct req *r)
 	if (jwt == NULL || *jwt == '\0') {
 		log_warn("access_denied", "path=%s peer=%s reason=no_token",
 		    log_quote(p, sizeof(p), req_path(r)), req_peer(r));
-		resp_error(r, 403, "access_denied", "a Cloudflare Access token "
+		resp_error(r, 403, "access_denied",
+		    "a Cloudflare Access token "
 		    "is required");
 		return -1;
 	}
 	if (access_verify(app.access, jwt, time(NULL), who, sizeof(who), why,
-	    sizeof(why)) == -1) {
+		sizeof(why)) == -1) {
 		log_warn("access_denied", "path=%s peer=%s reason=%s",
 		    log_quote(p, sizeof(p), req_path(r)), req_peer(r),
 		    log_quote(q, sizeof(q), why));
-		resp_error(r, 403, "access_denied", "the Cloudflare Access token "
-		    "was refused: %s", why);
+		resp_error(r, 403, "access_denied",
+		    "the Cloudflare Access token "
+		    "was refused: %s",
+		    why);
 		return -1;
 	}
 	req_set_who(r, who);
@@ -186,7 +190,8 @@ csrf:
 	    strcmp(req_method(r), "HEAD") != 0 && cross_site(r)) {
 		log_warn("csrf_refused", "path=%s peer=%s",
 		    log_quote(p, sizeof(p), req_path(r)), req_peer(r));
-		resp_error(r, 403, "cross_site_request", "this form was posted "
+		resp_error(r, 403, "cross_site_request",
+		    "this form was posted "
 		    "from another site");
 		return -1;
 	}
@@ -218,16 +223,17 @@ peer_of(struct req *r)
 	if (app.access == NULL || req_who(r) == NULL)
 		return req_peer(r);
 	return ip != NULL && *ip != '\0' && strlen(ip) <= 45 &&
-	    strspn(ip, "0123456789abcdefABCDEF.:") == strlen(ip) ? ip :
+		strspn(ip, "0123456789abcdefABCDEF.:") == strlen(ip) ?
+	    ip :
 	    req_peer(r);
 }
 
 void
-audit(struct req *r, const char *action, const char *target,
-    const char *detail, const char *result)
+audit(struct req *r, const char *action, const char *target, const char *detail,
+    const char *result)
 {
-	struct audit_rec	 a;
-	char			 who[300], det[600];
+	struct audit_rec a;
+	char		 who[300], det[600];
 
 	a.at = time(NULL);
 	a.who = operator_of(r);
@@ -238,25 +244,26 @@ audit(struct req *r, const char *action, const char *target,
 	a.result = result;
 	if (store_audit_add(app.store, &a) == -1)
 		log_err("audit_failed", "action=%s target=%s", action, target);
-	log_info("audit", "action=%s target=%s result=%s by=%s peer=%s "
-	    "detail=%s", action, target, result,
-	    log_quote(who, sizeof(who), a.who), a.peer,
+	log_info("audit",
+	    "action=%s target=%s result=%s by=%s peer=%s "
+	    "detail=%s",
+	    action, target, result, log_quote(who, sizeof(who), a.who), a.peer,
 	    log_quote(det, sizeof(det), a.detail));
 }
 
 struct audit_page {
-	struct buf	*b;
-	int		 html;
-	int		 n;
-	int64_t		 last_id;
+	struct buf *b;
+	int	    html;
+	int	    n;
+	int64_t	    last_id;
 };
 
 static int
 audit_row(int64_t id, const struct audit_rec *a, void *arg)
 {
-	struct audit_page	*p = arg;
-	char			 ts[32], host[HOSTNAME_MAX + 1];
-	int			 have_host;
+	struct audit_page *p = arg;
+	char		   ts[32], host[HOSTNAME_MAX + 1];
+	int		   have_host;
 
 	time_rfc3339((time_t)a->at, ts);
 	/* A node's hostname beside its id (a deleted node's too). */
@@ -265,8 +272,9 @@ audit_row(int64_t id, const struct audit_rec *a, void *arg)
 	if (p->html)
 		html_audit_row(p->b, id, a, have_host ? host : NULL);
 	else {
-		buf_printf(p->b, "%s{\"id\":%lld,\"at\":\"%s\",\"who\":",
-		    p->n ? "," : "", (long long)id, ts);
+		buf_printf(p->b,
+		    "%s{\"id\":%lld,\"at\":\"%s\",\"who\":", p->n ? "," : "",
+		    (long long)id, ts);
 		buf_json_str(p->b, a->who);
 		buf_json_field(p->b, "peer", a->peer);
 		buf_json_field(p->b, "action", a->action);
@@ -286,29 +294,32 @@ audit_row(int64_t id, const struct audit_rec *a, void *arg)
 void
 h_audit(struct req *r)
 {
-	struct audit_page	 p = { NULL, 0, 0, 0 };
-	struct audit_filter	 flt = { 0, NULL, NULL };
-	const char		*acc = req_header(r, "Accept");
-	const char		*before = req_query(r, "before");
-	const char		*action = req_query(r, "action");
-	const char		*node = req_query(r, "node");
-	struct buf		 b;
-	char			*end;
-	int			 rc;
+	struct audit_page   p = { NULL, 0, 0, 0 };
+	struct audit_filter flt = { 0, NULL, NULL };
+	const char	   *acc = req_header(r, "Accept");
+	const char	   *before = req_query(r, "before");
+	const char	   *action = req_query(r, "action");
+	const char	   *node = req_query(r, "node");
+	struct buf	    b;
+	char		   *end;
+	int		    rc;
 
 	if (before != NULL && *before != '\0') {
 		errno = 0;
 		flt.before = strtoll(before, &end, 10);
 		if (errno != 0 || *end != '\0' || flt.before < 1) {
-			resp_error(r, 400, "invalid_field", "before: must be an "
+			resp_error(r, 400, "invalid_field",
+			    "before: must be an "
 			    "audit entry id");
 			return;
 		}
 	}
 	if (action != NULL && *action != '\0') {
-		if (strlen(action) > 32 || strspn(action,
-		    "abcdefghijklmnopqrstuvwxyz_") != strlen(action)) {
-			resp_error(r, 400, "invalid_field", "action: a name like "
+		if (strlen(action) > 32 ||
+		    strspn(action, "abcdefghijklmnopqrstuvwxyz_") !=
+			strlen(action)) {
+			resp_error(r, 400, "invalid_field",
+			    "action: a name like "
 			    "queue, approve or revoke");
 			return;
 		}
@@ -316,7 +327,8 @@ h_audit(struct req *r)
 	}
 	if (node != NULL && *node != '\0') {
 		if (!uuid_valid(node)) {
-			resp_error(r, 400, "invalid_field", "node: must be a "
+			resp_error(r, 400, "invalid_field",
+			    "node: must be a "
 			    "lowercase UUID");
 			return;
 		}
@@ -333,7 +345,8 @@ h_audit(struct req *r)
 	rc = store_audit_list(app.store, &flt, 200, audit_row, &p);
 	if (rc == -1) {
 		buf_free(&b);
-		resp_error(r, 503, "store_unavailable", "the audit log could not "
+		resp_error(r, 503, "store_unavailable",
+		    "the audit log could not "
 		    "be read");
 		return;
 	}
@@ -349,24 +362,24 @@ h_audit(struct req *r)
 #define NODES_BATCH 256
 
 struct nodes_stream {
-	int64_t	 now;
-	size_t	 next;	/* the next node to copy */
-	size_t	 any;	/* nodes written */
+	int64_t now;
+	size_t	next; /* the next node to copy */
+	size_t	any;  /* nodes written */
 };
 
 /* The next NODES_BATCH nodes of GET /nodes, copied under the lock briefly. */
 static int
 nodes_part(void *arg, struct buf *out)
 {
-	struct nodes_stream	*ns = arg;
-	struct node_view	*v;
-	char			**hb = NULL;
-	size_t			 n;
+	struct nodes_stream *ns = arg;
+	struct node_view    *v;
+	char		   **hb = NULL;
+	size_t		     n;
 
 	if (ns->next == 0)
 		buf_putc(out, '[');
-	if ((v = fleet_list_range(app.fleet, ns->now, ns->next, NODES_BATCH,
-	    &n, &hb)) == NULL)
+	if ((v = fleet_list_range(app.fleet, ns->now, ns->next, NODES_BATCH, &n,
+		 &hb)) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		/* Deleted nodes keep their place in the fleet, not in the list. */
@@ -413,7 +426,8 @@ page_part(struct req *r, enum page_part *part)
 	*part = PART_PAGE;
 	if (frag != NULL && *frag != '\0') {
 		if (strcmp(frag, "live") != 0) {
-			resp_error(r, 400, "invalid_field", "fragment: must be "
+			resp_error(r, 400, "invalid_field",
+			    "fragment: must be "
 			    "live");
 			return -1;
 		}
@@ -425,15 +439,15 @@ page_part(struct req *r, enum page_part *part)
 }
 
 struct hist_acc {
-	struct fleet_sample	*s;
-	size_t			 n, cap;
+	struct fleet_sample *s;
+	size_t		     n, cap;
 };
 
 static int
 hist_row(const struct fleet_sample *fs, void *arg)
 {
-	struct hist_acc		*h = arg;
-	struct fleet_sample	*ns;
+	struct hist_acc	    *h = arg;
+	struct fleet_sample *ns;
 
 	if (h->n == h->cap) {
 		h->cap = h->cap ? h->cap * 2 : 64;
@@ -448,21 +462,24 @@ hist_row(const struct fleet_sample *fs, void *arg)
 void
 h_dashboard(struct req *r)
 {
-	static const struct { const char *name; int64_t secs; } ranges[] = {
-		{ "1d", 86400 }, { "7d", 7 * 86400 }, { "30d", 30 * 86400 } };
-	struct node_view	*v;
-	struct dash_filter	 f = { -1, NULL, 1 };
-	struct dash_view	 d;
-	struct hist_acc		 hist = { NULL, 0, 0 };
-	enum page_part		 part;
-	const char		*lvl = req_query(r, "attention");
-	const char		*page = req_query(r, "page");
-	const char		*range = req_query(r, "range");
-	size_t			 n, ri = 0;
-	struct buf		 b;
-	int64_t			 now = time(NULL);
-	char			*end;
-	long			 pg;
+	static const struct {
+		const char *name;
+		int64_t	    secs;
+	} ranges[] = { { "1d", 86400 }, { "7d", 7 * 86400 },
+		{ "30d", 30 * 86400 } };
+	struct node_view  *v;
+	struct dash_filter f = { -1, NULL, 1 };
+	struct dash_view   d;
+	struct hist_acc	   hist = { NULL, 0, 0 };
+	enum page_part	   part;
+	const char	  *lvl = req_query(r, "attention");
+	const char	  *page = req_query(r, "page");
+	const char	  *range = req_query(r, "range");
+	size_t		   n, ri = 0;
+	struct buf	   b;
+	int64_t		   now = time(NULL);
+	char		  *end;
+	long		   pg;
 
 	if (page_part(r, &part) == -1)
 		return;
@@ -476,31 +493,36 @@ h_dashboard(struct req *r)
 		else if (strcmp(lvl, "revoked") == 0)
 			f.level = FLEET_REVOKED;
 		else {
-			resp_error(r, 400, "invalid_field", "attention: must be "
+			resp_error(r, 400, "invalid_field",
+			    "attention: must be "
 			    "red, yellow, green or revoked");
 			return;
 		}
 	}
 	f.q = req_query(r, "q");
 	if (f.q != NULL && (strlen(f.q) > 128 || !str_printable(f.q, 128))) {
-		resp_error(r, 400, "invalid_field", "q: at most 128 printable "
+		resp_error(r, 400, "invalid_field",
+		    "q: at most 128 printable "
 		    "characters");
 		return;
 	}
 	if (page != NULL && *page != '\0') {
 		pg = strtol(page, &end, 10);
 		if (*end != '\0' || pg < 1 || pg > 1000000) {
-			resp_error(r, 400, "invalid_field", "page: must be a "
+			resp_error(r, 400, "invalid_field",
+			    "page: must be a "
 			    "page number");
 			return;
 		}
 		f.page = (int)pg;
 	}
 	if (range != NULL && *range != '\0') {
-		for (ri = 0; ri < 3 && strcmp(range, ranges[ri].name) != 0; ri++)
+		for (ri = 0; ri < 3 && strcmp(range, ranges[ri].name) != 0;
+		     ri++)
 			;
 		if (ri == 3) {
-			resp_error(r, 400, "invalid_field", "range: must be 1d, "
+			resp_error(r, 400, "invalid_field",
+			    "range: must be 1d, "
 			    "7d or 30d");
 			return;
 		}
@@ -511,20 +533,21 @@ h_dashboard(struct req *r)
 	 * read again in buckets that fit its age.
 	 */
 	if (store_fleet_history(app.store, now - ranges[ri].secs,
-	    ranges[ri].secs / 300, hist_row, &hist) == -1)
-		hist.n = 0;	/* the picture shows only the present */
+		ranges[ri].secs / 300, hist_row, &hist) == -1)
+		hist.n = 0; /* the picture shows only the present */
 	if (hist.n > 0 && hist.n < 300 && ranges[ri].secs / 300 > 1 &&
 	    (now - hist.s[0].at) / 300 < ranges[ri].secs / 300) {
 		int64_t since = hist.s[0].at - ranges[ri].secs / 300;
 
 		hist.n = 0;
-		if (store_fleet_history(app.store, since, (now - since) / 300 +
-		    1, hist_row, &hist) == -1)
+		if (store_fleet_history(app.store, since,
+			(now - since) / 300 + 1, hist_row, &hist) == -1)
 			hist.n = 0;
 	}
 	memset(&d, 0, sizeof(d));
-	if ((v = fleet_page(app.fleet, now, f.level, f.q, (size_t)(f.page - 1) *
-	    DASH_PAGE_ROWS, DASH_PAGE_ROWS, &n, &d.c)) == NULL) {
+	if ((v = fleet_page(app.fleet, now, f.level, f.q,
+		 (size_t)(f.page - 1) * DASH_PAGE_ROWS, DASH_PAGE_ROWS, &n,
+		 &d.c)) == NULL) {
 		free(hist.s);
 		resp_error(r, 503, "unavailable", "out of memory");
 		return;
@@ -546,14 +569,14 @@ h_dashboard(struct req *r)
 
 /* What the node page lists, gathered from the store. */
 struct node_acc {
-	struct buf		*b;	/* findings, then commands */
-	int64_t			 now;
-	int			 any;
-	char			 group[16];
-	struct scan_point	*scans;	/* newest first as read */
-	size_t			 nscans;
-	struct hb_sample	*samples;
-	size_t			 nsamples, cap;
+	struct buf	  *b; /* findings, then commands */
+	int64_t		   now;
+	int		   any;
+	char		   group[16];
+	struct scan_point *scans; /* newest first as read */
+	size_t		   nscans;
+	struct hb_sample  *samples;
+	size_t		   nsamples, cap;
 };
 
 static int
@@ -580,8 +603,8 @@ history_row(const struct cmd_row *c, void *arg)
 static int
 scan_row(const struct scan_row *sr, void *arg)
 {
-	struct node_acc		*h = arg;
-	struct scan_point	*p;
+	struct node_acc	  *h = arg;
+	struct scan_point *p;
 
 	if (h->nscans == SCANS_SHOWN)
 		return 0;
@@ -595,8 +618,8 @@ scan_row(const struct scan_row *sr, void *arg)
 static int
 sample_row(const struct hb_sample *hs, void *arg)
 {
-	struct node_acc		*h = arg;
-	struct hb_sample	*ns;
+	struct node_acc	 *h = arg;
+	struct hb_sample *ns;
 
 	if (h->nsamples == h->cap) {
 		h->cap = h->cap ? h->cap * 2 : 64;
@@ -618,14 +641,14 @@ void
 node_page_refused(struct req *r, const char *id, unsigned status,
     const char *error, const char *command)
 {
-	struct node_view	 v;
-	struct node_parts	 p;
-	struct node_acc		 h;
-	struct scan_point	 scans[SCANS_SHOWN], tmp;
-	enum page_part		 part;
-	char			*hb = NULL, peer[160];
-	struct buf		 b, findings, commands;
-	int64_t			 now = time(NULL);
+	struct node_view  v;
+	struct node_parts p;
+	struct node_acc	  h;
+	struct scan_point scans[SCANS_SHOWN], tmp;
+	enum page_part	  part;
+	char		 *hb = NULL, peer[160];
+	struct buf	  b, findings, commands;
+	int64_t		  now = time(NULL);
 
 	if (page_part(r, &part) == -1)
 		return;
@@ -653,7 +676,7 @@ node_page_refused(struct req *r, const char *id, unsigned status,
 		scans[h.nscans - 1 - i] = tmp;
 	}
 	if (store_hb_history(app.store, id, now - HB_SAMPLE_KEEP, sample_row,
-	    &h) == -1)
+		&h) == -1)
 		h.nsamples = 0;
 	/* The newest scan's findings. */
 	h.b = &findings;
@@ -707,9 +730,9 @@ h_node_page(struct req *r)
 static void
 set_status(struct req *r, enum node_status st)
 {
-	const char	*id;
-	struct buf	 b;
-	char		 loc[64], who[300];
+	const char *id;
+	struct buf  b;
+	char	    loc[64], who[300];
 
 	if ((id = node_id_param(r)) == NULL)
 		return;
@@ -720,12 +743,13 @@ set_status(struct req *r, enum node_status st)
 	case -1:
 		audit(r, st == NODE_REVOKED ? "revoke" : "approve", id, NULL,
 		    "store_unavailable");
-		resp_error(r, 503, "store_unavailable", "the change could not "
+		resp_error(r, 503, "store_unavailable",
+		    "the change could not "
 		    "be stored; nothing changed");
 		return;
 	}
 	audit(r, st == NODE_REVOKED ? "revoke" : "approve", id, NULL, "ok");
-	if (st == NODE_REVOKED)	/* a parked poll of the node ends now */
+	if (st == NODE_REVOKED) /* a parked poll of the node ends now */
 		dispatch_wake(id);
 	log_info("node_status", "node_id=%s status=%s by=%s peer=%s", id,
 	    status_name(st), log_quote(who, sizeof(who), operator_of(r)),
@@ -753,9 +777,9 @@ set_status(struct req *r, enum node_status st)
 static void
 remove_node(struct req *r, int reject)
 {
-	const char	*id, *action = reject ? "reject" : "delete";
-	struct buf	 b;
-	char		 who[300];
+	const char *id, *action = reject ? "reject" : "delete";
+	struct buf  b;
+	char	    who[300];
 
 	if ((id = node_id_param(r)) == NULL)
 		return;
@@ -765,17 +789,19 @@ remove_node(struct req *r, int reject)
 		return;
 	case -3:
 		audit(r, action, id, NULL, "not_pending");
-		resp_error(r, 409, "not_pending", "only a pending node can be "
+		resp_error(r, 409, "not_pending",
+		    "only a pending node can be "
 		    "rejected; delete an enrolled node instead");
 		return;
 	case -1:
 		audit(r, action, id, NULL, "store_unavailable");
-		resp_error(r, 503, "store_unavailable", "the change could not "
+		resp_error(r, 503, "store_unavailable",
+		    "the change could not "
 		    "be stored; nothing changed");
 		return;
 	}
 	audit(r, action, id, NULL, "ok");
-	dispatch_wake(id);	/* a parked poll of the node ends now */
+	dispatch_wake(id); /* a parked poll of the node ends now */
 	log_info("node_removed", "node_id=%s action=%s by=%s peer=%s", id,
 	    action, log_quote(who, sizeof(who), operator_of(r)), req_peer(r));
 	/* The node page is gone: back to the fleet (htmx navigates there). */
@@ -788,21 +814,21 @@ remove_node(struct req *r, int reject)
 		return;
 	}
 	buf_init(&b, 128);
-	buf_printf(&b, "{\"ok\":true,\"node_id\":\"%s\",\"status\":\"%s\"}",
-	    id, reject ? "rejected" : "deleted");
+	buf_printf(&b, "{\"ok\":true,\"node_id\":\"%s\",\"status\":\"%s\"}", id,
+	    reject ? "rejected" : "deleted");
 	resp_json(r, 200, &b);
 }
 
 void
 h_node_confirm(struct req *r)
 {
-	const char		*id, *path = req_path(r), *action;
-	struct node_view	 v;
-	struct buf		 b;
+	const char	*id, *path = req_path(r), *action;
+	struct node_view v;
+	struct buf	 b;
 
 	if ((id = node_id_param(r)) == NULL)
 		return;
-	action = strrchr(path, '/') + 1;	/* the route ends in one */
+	action = strrchr(path, '/') + 1; /* the route ends in one */
 	if (fleet_get(app.fleet, id, time(NULL), &v, NULL) == -1) {
 		resp_error(r, 404, "unknown_node", "no node with this id");
 		return;

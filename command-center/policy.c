@@ -21,26 +21,29 @@
 #include "log.h"
 #include "util.h"
 
-#define POLICY_FILE_MAX		(256 * 1024)
-#define POLICY_PROFILES_MAX	1024
+#define POLICY_FILE_MAX (256 * 1024)
+#define POLICY_PROFILES_MAX 1024
 
 struct profile_rule {
-	char		*profile;	/* NULL for the default rule */
-	unsigned	 allowed;	/* bit i: cmd_catalog[i] */
+	char	*profile; /* NULL for the default rule */
+	unsigned allowed; /* bit i: cmd_catalog[i] */
 };
 
 struct policy {
-	struct profile_rule	*rules;
-	size_t			 n;
-	unsigned		 dflt;
+	struct profile_rule *rules;
+	size_t		     n;
+	unsigned	     dflt;
 };
 
-static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
-static struct policy	*current;
-static char		*current_path;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct policy  *current;
+static char	      *current_path;
 
 static const char *const builtin_default[] = {
-	"sovereign-scan", "service-status", "journal-tail", "agent-info",
+	"sovereign-scan",
+	"service-status",
+	"journal-tail",
+	"agent-info",
 };
 
 static int
@@ -67,9 +70,9 @@ static int
 command_list(json_t *arr, const char *where, unsigned *out, char *err,
     size_t errlen)
 {
-	size_t	 i;
-	json_t	*v;
-	int	 bit;
+	size_t	i;
+	json_t *v;
+	int	bit;
 
 	if (!json_is_array(arr)) {
 		snprintf(err, errlen, "%s: must be an array of command names",
@@ -77,11 +80,14 @@ command_list(json_t *arr, const char *where, unsigned *out, char *err,
 		return -1;
 	}
 	*out = 0;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v) ||
 		    (bit = catalog_bit(json_string_value(v))) < 0) {
-			snprintf(err, errlen, "%s[%zu]: \"%.40s\" is not a "
-			    "command of the catalog", where, i,
+			snprintf(err, errlen,
+			    "%s[%zu]: \"%.40s\" is not a "
+			    "command of the catalog",
+			    where, i,
 			    json_is_string(v) ? json_string_value(v) : "?");
 			return -1;
 		}
@@ -97,15 +103,15 @@ static struct policy *policy_parse_text(const char *path, const char *text,
 static struct policy *
 policy_parse(const char *path, char *err, size_t errlen)
 {
-	struct policy	*p = NULL;
-	char		*text = NULL;
-	size_t		 len;
+	struct policy *p = NULL;
+	char	      *text = NULL;
+	size_t	       len;
 
 	if (path == NULL)
 		return policy_parse_text(NULL, NULL, 0, err, errlen);
 	if ((text = file_read(path, POLICY_FILE_MAX, &len)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
-		    "larger than 256 KiB" : strerror(errno));
+		snprintf(err, errlen, "%s: %s", path,
+		    errno == EFBIG ? "larger than 256 KiB" : strerror(errno));
 		return NULL;
 	}
 	p = policy_parse_text(path, text, len, err, errlen);
@@ -130,19 +136,20 @@ static struct policy *
 policy_parse_text(const char *path, const char *text, size_t len, char *err,
     size_t errlen)
 {
-	struct policy	*p;
-	json_t		*root = NULL, *profiles, *v;
-	json_error_t	 jerr;
-	const char	*key;
-	char		 where[128];
+	struct policy *p;
+	json_t	      *root = NULL, *profiles, *v;
+	json_error_t   jerr;
+	const char    *key;
+	char	       where[128];
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (path == NULL) {
-		for (size_t i = 0; i < sizeof(builtin_default) /
-		    sizeof(builtin_default[0]); i++)
+		for (size_t i = 0;
+		     i < sizeof(builtin_default) / sizeof(builtin_default[0]);
+		     i++)
 			p->dflt |= 1u << catalog_bit(builtin_default[i]);
 		return p;
 	}
@@ -156,10 +163,14 @@ policy_parse_text(const char *path, const char *text, size_t len, char *err,
 		snprintf(err, errlen, "%s: must be a JSON object", path);
 		goto fail;
 	}
-	json_object_foreach(root, key, v) {
-		if (strcmp(key, "default") != 0 && strcmp(key, "profiles") != 0) {
-			snprintf(err, errlen, "%s: unknown key \"%.40s\" (only "
-			    "\"default\" and \"profiles\")", path, key);
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "default") != 0 &&
+		    strcmp(key, "profiles") != 0) {
+			snprintf(err, errlen,
+			    "%s: unknown key \"%.40s\" (only "
+			    "\"default\" and \"profiles\")",
+			    path, key);
 			goto fail;
 		}
 	}
@@ -169,30 +180,37 @@ policy_parse_text(const char *path, const char *text, size_t len, char *err,
 			goto fail;
 	}
 	profiles = json_object_get(root, "profiles");
-	if (profiles != NULL && (!json_is_object(profiles) ||
-	    json_object_size(profiles) > POLICY_PROFILES_MAX)) {
-		snprintf(err, errlen, "%s: profiles: must be an object of at "
-		    "most %d profiles", path, POLICY_PROFILES_MAX);
+	if (profiles != NULL &&
+	    (!json_is_object(profiles) ||
+		json_object_size(profiles) > POLICY_PROFILES_MAX)) {
+		snprintf(err, errlen,
+		    "%s: profiles: must be an object of at "
+		    "most %d profiles",
+		    path, POLICY_PROFILES_MAX);
 		goto fail;
 	}
 	if (profiles != NULL && json_object_size(profiles) > 0) {
-		p->rules = calloc(json_object_size(profiles), sizeof(*p->rules));
+		p->rules =
+		    calloc(json_object_size(profiles), sizeof(*p->rules));
 		if (p->rules == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		json_object_foreach(profiles, key, v) {
+		json_object_foreach(profiles, key, v)
+		{
 			struct profile_rule *r = &p->rules[p->n];
 
 			if (!validate_profile(key)) {
-				snprintf(err, errlen, "%s: profiles: \"%.40s\" is "
-				    "not a valid profile name", path, key);
+				snprintf(err, errlen,
+				    "%s: profiles: \"%.40s\" is "
+				    "not a valid profile name",
+				    path, key);
 				goto fail;
 			}
 			snprintf(where, sizeof(where), "%s: profiles.%s", path,
 			    key);
-			if (command_list(v, where, &r->allowed, err,
-			    errlen) == -1)
+			if (command_list(v, where, &r->allowed, err, errlen) ==
+			    -1)
 				goto fail;
 			if ((r->profile = strdup(key)) == NULL)
 				goto fail;
@@ -226,8 +244,8 @@ policy_init(const char *path, char *err, size_t errlen)
 int
 policy_reload(char *err, size_t errlen)
 {
-	struct policy	*p, *old;
-	char		*path;
+	struct policy *p, *old;
+	char	      *path;
 
 	pthread_mutex_lock(&mu);
 	path = current_path ? strdup(current_path) : NULL;

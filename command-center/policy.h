@@ -7,15 +7,15 @@
 #include <stddef.h>
 
 /* Checks a policy document (label names it in err): 0, or -1 with why. */
-int		 policy_check_text(const char *label, const char *text,
-		    size_t len, char *err, size_t errlen);
+int policy_check_text(const char *label, const char *text, size_t len,
+    char *err, size_t errlen);
 /* Loads the policy (path NULL: built-in): 0, or -1 with "file:line: why". */
-int		 policy_init(const char *path, char *err, size_t errlen);
+int policy_init(const char *path, char *err, size_t errlen);
 /* Reloads the same file; on failure the old policy stays: -1 with err. */
-int		 policy_reload(char *err, size_t errlen);
-void		 policy_shutdown(void);
+int  policy_reload(char *err, size_t errlen);
+void policy_shutdown(void);
 /* Bit i set when cmd_catalog[i] is allowed for profile. */
-unsigned	 policy_allowed(const char *profile);
-int		 policy_allows(const char *profile, const char *command);
+unsigned policy_allowed(const char *profile);
+int	 policy_allows(const char *profile, const char *command);
 
 #endif

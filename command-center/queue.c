@@ -17,23 +17,22 @@
 #include "util.h"
 
 struct sign_ctx {
-	json_t	*args;
+	json_t *args;
 };
 
 /* Builds the payload of c (seq now known) and signs it. */
 static int
 sign_command(struct cmd_new *c, void *arg)
 {
-	struct sign_ctx	*sc = arg;
+	struct sign_ctx *sc = arg;
 	json_t		*p;
 	char		*json = NULL;
 	int		 rc = -1;
 
-	p = json_pack("{s:s, s:s, s:I, s:s, s:O, s:I, s:I}",
-	    "command_id", c->command_id, "node_id", c->node_id,
-	    "seq", (json_int_t)c->seq, "command", c->command,
-	    "args", sc->args, "issued_at", (json_int_t)c->queued_at,
-	    "expires_at", (json_int_t)c->expires_at);
+	p = json_pack("{s:s, s:s, s:I, s:s, s:O, s:I, s:I}", "command_id",
+	    c->command_id, "node_id", c->node_id, "seq", (json_int_t)c->seq,
+	    "command", c->command, "args", sc->args, "issued_at",
+	    (json_int_t)c->queued_at, "expires_at", (json_int_t)c->expires_at);
 	if (p == NULL || (json = json_dumps(p, JSON_COMPACT)) == NULL)
 		goto out;
 	if (strlen(json) > CMD_PAYLOAD_MAX)
@@ -48,9 +47,9 @@ out:
 int
 command_queue(struct cmd_new *c, json_t *args)
 {
-	struct sign_ctx	 sc = { args };
-	char		*args_json, who[300];
-	int		 rc;
+	struct sign_ctx sc = { args };
+	char	       *args_json, who[300];
+	int		rc;
 
 	if ((args_json = json_dumps(args, JSON_COMPACT)) == NULL)
 		return -1;
@@ -68,8 +67,10 @@ command_queue(struct cmd_new *c, json_t *args)
 		return rc;
 	/* The store counted it (store_on_queued) before the wake. */
 	dispatch_wake(c->node_id);
-	log_info("command_queued", "node_id=%s command_id=%s command=%s "
-	    "seq=%lld by=%s", c->node_id, c->command_id, c->command,
-	    (long long)c->seq, log_quote(who, sizeof(who), c->queued_by));
+	log_info("command_queued",
+	    "node_id=%s command_id=%s command=%s "
+	    "seq=%lld by=%s",
+	    c->node_id, c->command_id, c->command, (long long)c->seq,
+	    log_quote(who, sizeof(who), c->queued_by));
 	return 0;
 }

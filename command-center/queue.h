@@ -12,6 +12,6 @@
  * Signs, stores and dispatches one command (checked by the caller): 0
  * with c->command_id and c->seq set, -1 store error, -2 unknown node.
  */
-int	 command_queue(struct cmd_new *c, json_t *args);
+int command_queue(struct cmd_new *c, json_t *args);
 
 #endif

@@ -17,7 +17,7 @@
 #include "log.h"
 
 #define SCAN "sovereign-scan"
-#define SCHED_VIEWS 1024	/* node views copied per take of the fleet lock */
+#define SCHED_VIEWS 1024 /* node views copied per take of the fleet lock */
 
 enum sched_decision
 scheduler_decide(enum node_status st, int64_t last_scan_at,
@@ -38,11 +38,16 @@ const char *
 sched_decision_name(enum sched_decision d)
 {
 	switch (d) {
-	case SCHED_DUE: return "due";
-	case SCHED_NOT_DUE: return "not_due";
-	case SCHED_FORBIDDEN: return "forbidden_by_policy";
-	case SCHED_PENDING: return "already_pending";
-	default: return "not_approved";
+	case SCHED_DUE:
+		return "due";
+	case SCHED_NOT_DUE:
+		return "not_due";
+	case SCHED_FORBIDDEN:
+		return "forbidden_by_policy";
+	case SCHED_PENDING:
+		return "already_pending";
+	default:
+		return "not_approved";
 	}
 }
 
@@ -51,7 +56,8 @@ scheduler_budget(size_t nodes, int64_t tick_secs, int64_t interval_secs)
 {
 	/* Twice the pace that scans the whole fleet once per interval. */
 	size_t pace = (size_t)(((uint64_t)nodes * (uint64_t)tick_secs * 2 +
-	    (uint64_t)interval_secs - 1) / (uint64_t)interval_secs);
+				   (uint64_t)interval_secs - 1) /
+	    (uint64_t)interval_secs);
 
 	return pace > SCHED_MIN_BUDGET ? pace : SCHED_MIN_BUDGET;
 }
@@ -61,10 +67,10 @@ static void
 schedule_one(const struct node_view *v, int64_t now, int64_t interval,
     size_t budget, size_t *queued, size_t *deferred)
 {
-	enum sched_decision	 d;
-	struct cmd_new		 c;
-	json_t			*args;
-	int			 allowed, open = 0;
+	enum sched_decision d;
+	struct cmd_new	    c;
+	json_t		   *args;
+	int		    allowed, open = 0;
 
 	allowed = policy_allows(v->os_profile, SCAN);
 	/* Ask the store only for nodes that could be due. */
@@ -93,17 +99,19 @@ schedule_one(const struct node_view *v, int64_t now, int64_t interval,
 		log_info("scheduler", "node_id=%s decision=due command_id=%s",
 		    v->node_id, c.command_id);
 	} else
-		log_err("scheduler", "node_id=%s decision=due "
-		    "error=queue_failed", v->node_id);
+		log_err("scheduler",
+		    "node_id=%s decision=due "
+		    "error=queue_failed",
+		    v->node_id);
 	json_decref(args);
 }
 
 void
 scheduler_tick(int64_t now)
 {
-	struct node_view	*v;
-	size_t			 n, total = 0, queued = 0, budget, deferred = 0;
-	int64_t			 interval = app.cfg.scan_interval_hours * 3600;
+	struct node_view *v;
+	size_t		  n, total = 0, queued = 0, budget, deferred = 0;
+	int64_t		  interval = app.cfg.scan_interval_hours * 3600;
 
 	/*
 	 * A budget per tick: a large fleet that is all due at once (a first
@@ -115,7 +123,7 @@ scheduler_tick(int64_t now)
 	/* The nodes in batches: the fleet's lock is held for one at a time. */
 	do {
 		if ((v = fleet_list_range(app.fleet, now, total, SCHED_VIEWS,
-		    &n, NULL)) == NULL) {
+			 &n, NULL)) == NULL) {
 			log_err("scheduler", "error=out_of_memory");
 			break;
 		}
@@ -126,8 +134,10 @@ scheduler_tick(int64_t now)
 		free(v);
 	} while (n == SCHED_VIEWS);
 	if (deferred > 0)
-		log_info("scheduler_deferred", "due=%zu budget=%zu msg=\"the "
-		    "rest at the next ticks\"", deferred, budget);
+		log_info("scheduler_deferred",
+		    "due=%zu budget=%zu msg=\"the "
+		    "rest at the next ticks\"",
+		    deferred, budget);
 	log_debug("scheduler_tick", "nodes=%zu queued=%zu", total, queued);
 	/* The pictures: attention per level, load and memory per node. */
 	history_sample(now);

@@ -15,16 +15,16 @@
  * build/gen/vm_css.c: each as it is and compressed at build time
  * (scripts/embed.sh).
  */
-#define EMBEDDED(n) \
-	extern const unsigned char n[], n##_gz[], n##_br[]; \
-	extern const size_t n##_len, n##_gz_len, n##_br_len; \
-	extern const char n##_version[]
+#define EMBEDDED(n)                                                 \
+	extern const unsigned char n[], n##_gz[], n##_br[];         \
+	extern const size_t	   n##_len, n##_gz_len, n##_br_len; \
+	extern const char	   n##_version[]
 EMBEDDED(htmx_js);
 
 EMBEDDED(vm_css);
 
 /* The stylesheet's path changes with its content (its hash, at build). */
-static char	css_path[48], htmx_path[64];
+static char css_path[48], htmx_path[64];
 
 static void
 static_paths_init(void)
@@ -53,18 +53,28 @@ static_htmx_path(void)
 
 /* One embedded file in its three encodings. */
 struct asset {
-	const char		*ctype;
-	const unsigned char	*raw, *gz, *br;
-	const size_t		*raw_len, *gz_len, *br_len;
+	const char	    *ctype;
+	const unsigned char *raw, *gz, *br;
+	const size_t	    *raw_len, *gz_len, *br_len;
 };
 
 static const struct asset asset_css = {
-	"text/css; charset=utf-8", vm_css, vm_css_gz, vm_css_br,
-	&vm_css_len, &vm_css_gz_len, &vm_css_br_len,
+	"text/css; charset=utf-8",
+	vm_css,
+	vm_css_gz,
+	vm_css_br,
+	&vm_css_len,
+	&vm_css_gz_len,
+	&vm_css_br_len,
 };
 static const struct asset asset_htmx = {
-	"text/javascript; charset=utf-8", htmx_js, htmx_js_gz, htmx_js_br,
-	&htmx_js_len, &htmx_js_gz_len, &htmx_js_br_len,
+	"text/javascript; charset=utf-8",
+	htmx_js,
+	htmx_js_gz,
+	htmx_js_br,
+	&htmx_js_len,
+	&htmx_js_gz_len,
+	&htmx_js_br_len,
 };
 
 /* 1 if the Accept-Encoding list names coding with a q above zero. */
@@ -75,8 +85,8 @@ accepts(const char *ae, const char *coding)
 
 	for (const char *p = ae; p != NULL && *p != '\0';) {
 		p += strspn(p, " \t,");
-		if (strncasecmp(p, coding, n) == 0 && strchr(" \t;,",
-		    p[n] != '\0' ? p[n] : ',') != NULL) {
+		if (strncasecmp(p, coding, n) == 0 &&
+		    strchr(" \t;,", p[n] != '\0' ? p[n] : ',') != NULL) {
 			const char *q = p + n;
 
 			q += strspn(q, " \t");

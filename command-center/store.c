@@ -68,8 +68,8 @@ store_node_insert(struct store *s, const struct node_rec *rec)
 }
 
 int
-store_node_set_status(struct store *s, const char *node_id,
-    enum node_status st, const unsigned char *th)
+store_node_set_status(struct store *s, const char *node_id, enum node_status st,
+    const unsigned char *th)
 {
 	return s->ops->node->set_status(s, node_id, st, th);
 }
@@ -96,8 +96,8 @@ store_heartbeat_log(struct store *s, store_hb_logged_fn fn, void *arg)
 }
 
 int
-store_fold(struct store *s, const struct hb_fold *fold, size_t n,
-    int64_t upto, int64_t *cut)
+store_fold(struct store *s, const struct hb_fold *fold, size_t n, int64_t upto,
+    int64_t *cut)
 {
 	return s->ops->heartbeat->fold(s, fold, n, upto, cut);
 }
@@ -112,8 +112,7 @@ store_node_heartbeat(struct store *s, const char *node_id, int64_t seq,
 /* ---- commands, scans, findings ---------------------------------------- */
 
 int
-store_command_queue(struct store *s, struct cmd_new *c, sign_fn sign,
-    void *arg)
+store_command_queue(struct store *s, struct cmd_new *c, sign_fn sign, void *arg)
 {
 	return s->ops->command->queue(s, c, sign, arg);
 }

@@ -14,14 +14,14 @@
 
 struct store;
 
-void		 store_close(struct store *s);
+void store_close(struct store *s);
 /* The backend's name ("sqlite"), for the log and /healthz. */
-const char	*store_backend(const struct store *s);
+const char *store_backend(const struct store *s);
 /*
  * Calls fn with the time of each write the store commits (for /metrics;
  * set before the store is shared).
  */
-void		 store_on_write(struct store *s, void (*fn)(int64_t us));
+void store_on_write(struct store *s, void (*fn)(int64_t us));
 /*
  * Calls fn with each change of a node's number of queued commands, as the
  * store makes it (queued, delivered, put back, answered before delivery,
@@ -29,126 +29,121 @@ void		 store_on_write(struct store *s, void (*fn)(int64_t us));
  * function that made it returns: the one source of that count (set before
  * the store is shared).
  */
-void		 store_on_queued(struct store *s,
-		    void (*fn)(const char *node_id, int delta, void *arg),
-		    void *arg);
+void store_on_queued(struct store *s,
+    void (*fn)(const char *node_id, int delta, void *arg), void *arg);
 /*
  * Calls fn for each stored node (rec is borrowed; rec->heartbeat is NULL
  * unless the row predates its hb_* facts); 0 or -1.
  */
-int		 store_load_nodes(struct store *s, store_node_fn fn, void *arg);
+int store_load_nodes(struct store *s, store_node_fn fn, void *arg);
 /*
  * Where the node enrolled from, into out ("" when unknown): 0, or -1.
  */
-int		 store_node_enroll_peer(struct store *s, const char *node_id,
-		    char *out, size_t outlen);
+int store_node_enroll_peer(struct store *s, const char *node_id, char *out,
+    size_t outlen);
 /* Inserts a new node: 0, or -1 (logged). */
-int		 store_node_insert(struct store *s, const struct node_rec *rec);
+int store_node_insert(struct store *s, const struct node_rec *rec);
 /* Sets status and token (token_hash NULL clears it): 0 or -1. */
-int		 store_node_set_status(struct store *s, const char *node_id,
-		    enum node_status st, const unsigned char *token_hash);
+int store_node_set_status(struct store *s, const char *node_id,
+    enum node_status st, const unsigned char *token_hash);
 /*
  * The node's stored heartbeat JSON into *json (malloc'd, NULL if none):
  * the log's heartbeat seq when seq > 0, else the one folded into nodes. 0,
  * -1 on error, 1 when heartbeat seq is no longer in the log (folded
  * meanwhile: ask the fleet where the latest is now).
  */
-int		 store_node_heartbeat(struct store *s, const char *node_id,
-		    int64_t seq, char **json);
+int store_node_heartbeat(struct store *s, const char *node_id, int64_t seq,
+    char **json);
 /*
  * Appends heartbeats to the log (heartbeat_chunks) in one transaction,
  * numbering them (w[i].seq, growing): 0 or -1.
  */
-int		 store_heartbeats(struct store *s, struct hb_write *w, size_t n);
+int store_heartbeats(struct store *s, struct hb_write *w, size_t n);
 /* Calls fn for each heartbeat in the log, oldest first: 0 or -1. */
-int		 store_heartbeat_log(struct store *s, store_hb_logged_fn fn,
-		    void *arg);
+int store_heartbeat_log(struct store *s, store_hb_logged_fn fn, void *arg);
 /*
  * In one transaction: copies each fold[i] (a node's latest heartbeat, in
  * the log) into nodes and drops the log's chunks that end by upto; *cut is
  * the last heartbeat dropped (0: none; a chunk that straddles upto stays,
  * all of it). 0 or -1.
  */
-int		 store_fold(struct store *s, const struct hb_fold *fold,
-		    size_t n, int64_t upto, int64_t *cut);
+int store_fold(struct store *s, const struct hb_fold *fold, size_t n,
+    int64_t upto, int64_t *cut);
 
 /*
  * Assigns the node's next seq, signs and inserts c in one transaction:
  * 0, -1 on error (nothing stored), -2 unknown node.
  */
-int		 store_command_queue(struct store *s, struct cmd_new *c,
-		    sign_fn sign, void *arg);
+int store_command_queue(struct store *s, struct cmd_new *c, sign_fn sign,
+    void *arg);
 /* Marks up to max open commands of node_id delivered and returns them. */
-int		 store_commands_deliver(struct store *s, const char *node_id,
-		    int64_t now, size_t max, struct cmd_wire **out, size_t *n);
+int store_commands_deliver(struct store *s, const char *node_id, int64_t now,
+    size_t max, struct cmd_wire **out, size_t *n);
 /*
  * Puts delivered commands back in the queue (the answer never left): how
  * many went back (a lease may have taken some already), or -1.
  */
-int		 store_commands_undeliver(struct store *s, const char *node_id,
-		    const struct cmd_wire *w, size_t n);
+int store_commands_undeliver(struct store *s, const char *node_id,
+    const struct cmd_wire *w, size_t n);
 /* Stores a result exactly once (and a scan's findings). */
-enum result_outcome store_command_result(struct store *s,
-		    struct cmd_result *res);
+enum result_outcome
+store_command_result(struct store *s, struct cmd_result *res);
 /*
  * Marks queued commands past expiry "expired" (fn is called, outside the
  * store's lock, with each one's node) and delivered ones still without a
  * result grace seconds past expiry "timeout". Returns the expired count.
  */
-int		 store_commands_expire(struct store *s, int64_t now,
-		    int64_t grace, store_node_id_fn fn, void *arg);
+int store_commands_expire(struct store *s, int64_t now, int64_t grace,
+    store_node_id_fn fn, void *arg);
 /*
  * Queues again every delivered command still without a result that was
  * delivered at or before `before` (its lease ran out; INT64_MAX at a
  * start: every one), calling fn (outside the store's lock) with each
  * one's node. Returns how many, or -1.
  */
-int		 store_commands_release(struct store *s, int64_t before,
-		    store_node_id_fn fn, void *arg);
+int store_commands_release(struct store *s, int64_t before, store_node_id_fn fn,
+    void *arg);
 /* Calls fn with each node's number of queued commands. */
-int		 store_commands_pending(struct store *s,
-		    store_pending_fn fn, void *arg);
+int store_commands_pending(struct store *s, store_pending_fn fn, void *arg);
 
 /* The node's commands that flt lets through (NULL: all), newest first. */
-int		 store_commands_list(struct store *s, const char *node_id,
-		    const struct cmd_filter *flt, int limit, store_cmd_row_fn fn,
-		    void *arg);
+int store_commands_list(struct store *s, const char *node_id,
+    const struct cmd_filter *flt, int limit, store_cmd_row_fn fn, void *arg);
 
-int		 store_audit_add(struct store *s, const struct audit_rec *a);
+int store_audit_add(struct store *s, const struct audit_rec *a);
 /* 0 when the store answers a trivial query (its lock is not stuck). */
-int		 store_ping(struct store *s);
+int store_ping(struct store *s);
 
 /* The entries flt lets through (NULL: all), newest first. */
-int		 store_audit_list(struct store *s, const struct audit_filter *flt,
-		    int limit, store_audit_fn fn, void *arg);
+int store_audit_list(struct store *s, const struct audit_filter *flt, int limit,
+    store_audit_fn fn, void *arg);
 
 /* The node's scans, newest first. */
-int		 store_scans_list(struct store *s, const char *node_id,
-		    int limit, store_scan_fn fn, void *arg);
+int store_scans_list(struct store *s, const char *node_id, int limit,
+    store_scan_fn fn, void *arg);
 /* Calls fn for each (command, status) with its count. */
-int		 store_command_counts(struct store *s, store_count_fn fn,
-		    void *arg);
+int store_command_counts(struct store *s, store_count_fn fn, void *arg);
 /* How many of the node's commands named command are queued or delivered. */
-int		 store_command_open(struct store *s, const char *node_id,
-		    const char *command);
+int
+store_command_open(struct store *s, const char *node_id, const char *command);
 /* A scan's findings, most severe first. */
-int		 store_findings(struct store *s, const char *command_id,
-		    store_finding_fn fn, void *arg);
+int store_findings(struct store *s, const char *command_id, store_finding_fn fn,
+    void *arg);
 
 /* Adds one fleet sample and drops those older than keep_after. */
-int		 store_fleet_sample(struct store *s, const struct fleet_sample *fs,
-		    int64_t keep_after);
+int store_fleet_sample(struct store *s, const struct fleet_sample *fs,
+    int64_t keep_after);
 /* Fleet samples since `since`, the newest of each step-second bucket, oldest first. */
-int		 store_fleet_history(struct store *s, int64_t since, int64_t step,
-		    store_fleet_sample_fn fn, void *arg);
+int store_fleet_history(struct store *s, int64_t since, int64_t step,
+    store_fleet_sample_fn fn, void *arg);
 /*
  * Adds n load samples in one transaction and drops at most prune_max
  * samples older than keep_after: 0 or -1 (nothing added).
  */
-int		 store_hb_samples_add(struct store *s, const struct hb_sample *w,
-		    size_t n, int64_t keep_after, size_t prune_max);
+int store_hb_samples_add(struct store *s, const struct hb_sample *w, size_t n,
+    int64_t keep_after, size_t prune_max);
 /* The node's load samples since `since`, oldest first. */
-int		 store_hb_history(struct store *s, const char *node_id,
-		    int64_t since, store_hb_sample_fn fn, void *arg);
+int store_hb_history(struct store *s, const char *node_id, int64_t since,
+    store_hb_sample_fn fn, void *arg);
 
 #endif

@@ -18,89 +18,87 @@ struct store;
 
 /* nodes: enrollment, status, the token and enroll-key hashes. */
 struct store_node_ops {
-	int	(*load)(struct store *s, store_node_fn fn, void *arg);
-	int	(*insert)(struct store *s, const struct node_rec *rec);
-	int	(*set_status)(struct store *s, const char *node_id,
-		    enum node_status st, const unsigned char *token_hash);
-	int	(*enroll_peer)(struct store *s, const char *node_id, char *out,
-		    size_t outlen);
+	int (*load)(struct store *s, store_node_fn fn, void *arg);
+	int (*insert)(struct store *s, const struct node_rec *rec);
+	int (*set_status)(struct store *s, const char *node_id,
+	    enum node_status st, const unsigned char *token_hash);
+	int (*enroll_peer)(struct store *s, const char *node_id, char *out,
+	    size_t outlen);
 };
 
 /* The heartbeat log and its folding into nodes. */
 struct store_heartbeat_ops {
-	int	(*append)(struct store *s, struct hb_write *w, size_t n);
-	int	(*replay)(struct store *s, store_hb_logged_fn fn, void *arg);
-	int	(*fold)(struct store *s, const struct hb_fold *fold, size_t n,
-		    int64_t upto, int64_t *cut);
-	int	(*document)(struct store *s, const char *node_id, int64_t seq,
-		    char **json);
+	int (*append)(struct store *s, struct hb_write *w, size_t n);
+	int (*replay)(struct store *s, store_hb_logged_fn fn, void *arg);
+	int (*fold)(struct store *s, const struct hb_fold *fold, size_t n,
+	    int64_t upto, int64_t *cut);
+	int (*document)(struct store *s, const char *node_id, int64_t seq,
+	    char **json);
 };
 
 /* Signed commands, their results, scans and findings. */
 struct store_command_ops {
-	int	(*queue)(struct store *s, struct cmd_new *c, sign_fn sign,
-		    void *arg);
-	int	(*deliver)(struct store *s, const char *node_id, int64_t now,
-		    size_t max, struct cmd_wire **out, size_t *n);
-	int	(*undeliver)(struct store *s, const char *node_id,
-		    const struct cmd_wire *w, size_t n);
+	int (*queue)(struct store *s, struct cmd_new *c, sign_fn sign,
+	    void *arg);
+	int (*deliver)(struct store *s, const char *node_id, int64_t now,
+	    size_t max, struct cmd_wire **out, size_t *n);
+	int (*undeliver)(struct store *s, const char *node_id,
+	    const struct cmd_wire *w, size_t n);
 	enum result_outcome (*result)(struct store *s, struct cmd_result *res);
-	int	(*expire)(struct store *s, int64_t now, int64_t grace,
-		    store_node_id_fn fn, void *arg);
-	int	(*release)(struct store *s, int64_t before, store_node_id_fn fn,
-		    void *arg);
-	int	(*pending)(struct store *s, store_pending_fn fn, void *arg);
-	int	(*open)(struct store *s, const char *node_id,
-		    const char *command);
-	int	(*list)(struct store *s, const char *node_id,
-		    const struct cmd_filter *flt, int limit,
-		    store_cmd_row_fn fn, void *arg);
-	int	(*counts)(struct store *s, store_count_fn fn, void *arg);
-	int	(*scans)(struct store *s, const char *node_id, int limit,
-		    store_scan_fn fn, void *arg);
-	int	(*findings)(struct store *s, const char *command_id,
-		    store_finding_fn fn, void *arg);
+	int (*expire)(struct store *s, int64_t now, int64_t grace,
+	    store_node_id_fn fn, void *arg);
+	int (*release)(struct store *s, int64_t before, store_node_id_fn fn,
+	    void *arg);
+	int (*pending)(struct store *s, store_pending_fn fn, void *arg);
+	int (*open)(struct store *s, const char *node_id, const char *command);
+	int (*list)(struct store *s, const char *node_id,
+	    const struct cmd_filter *flt, int limit, store_cmd_row_fn fn,
+	    void *arg);
+	int (*counts)(struct store *s, store_count_fn fn, void *arg);
+	int (*scans)(struct store *s, const char *node_id, int limit,
+	    store_scan_fn fn, void *arg);
+	int (*findings)(struct store *s, const char *command_id,
+	    store_finding_fn fn, void *arg);
 };
 
 /* The audit log of operator actions. */
 struct store_audit_ops {
-	int	(*add)(struct store *s, const struct audit_rec *a);
-	int	(*list)(struct store *s, const struct audit_filter *flt,
-		    int limit, store_audit_fn fn, void *arg);
+	int (*add)(struct store *s, const struct audit_rec *a);
+	int (*list)(struct store *s, const struct audit_filter *flt, int limit,
+	    store_audit_fn fn, void *arg);
 };
 
 /* The pictures' samples: the fleet's attention and each node's load. */
 struct store_sample_ops {
-	int	(*fleet_put)(struct store *s, const struct fleet_sample *fs,
-		    int64_t keep_after);
-	int	(*fleet_history)(struct store *s, int64_t since, int64_t step,
-		    store_fleet_sample_fn fn, void *arg);
-	int	(*load_put)(struct store *s, const struct hb_sample *w,
-		    size_t n, int64_t keep_after, size_t prune_max);
-	int	(*load_history)(struct store *s, const char *node_id,
-		    int64_t since, store_hb_sample_fn fn, void *arg);
+	int (*fleet_put)(struct store *s, const struct fleet_sample *fs,
+	    int64_t keep_after);
+	int (*fleet_history)(struct store *s, int64_t since, int64_t step,
+	    store_fleet_sample_fn fn, void *arg);
+	int (*load_put)(struct store *s, const struct hb_sample *w, size_t n,
+	    int64_t keep_after, size_t prune_max);
+	int (*load_history)(struct store *s, const char *node_id, int64_t since,
+	    store_hb_sample_fn fn, void *arg);
 };
 
 struct store_ops {
-	const char				*name;
-	void					(*close)(struct store *s);
-	int					(*ping)(struct store *s);
+	const char *name;
+	void (*close)(struct store *s);
+	int (*ping)(struct store *s);
 	/* 1 while another thread uses the write path (test_hooks.h). */
-	int					(*writer_busy)(struct store *s);
-	const struct store_node_ops		*node;
-	const struct store_heartbeat_ops	*heartbeat;
-	const struct store_command_ops		*command;
-	const struct store_audit_ops		*audit;
-	const struct store_sample_ops		*sample;
+	int (*writer_busy)(struct store *s);
+	const struct store_node_ops	 *node;
+	const struct store_heartbeat_ops *heartbeat;
+	const struct store_command_ops	 *command;
+	const struct store_audit_ops	 *audit;
+	const struct store_sample_ops	 *sample;
 };
 
 /* The head of every backend's handle. */
 struct store {
-	const struct store_ops	*ops;
-	void			(*on_write)(int64_t us);
-	void			(*on_queued)(const char *node_id, int delta,
-				    void *arg);
-	void			*on_queued_arg;
+	const struct store_ops *ops;
+	void (*on_write)(int64_t us);
+	void (*on_queued)(const char *node_id, int delta, void *arg);
+	void *on_queued_arg;
 };
 
 /*
@@ -115,6 +113,6 @@ store_queued(struct store *s, const char *node_id, int delta)
 }
 
 /* The backends. */
-struct store	*store_sqlite_open(const char *path, char *err, size_t errlen);
+struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
 
 #endif

@@ -23,42 +23,42 @@ struct node_rec {
 	int64_t		 enrolled_at;
 	int64_t		 last_heartbeat_at;
 	int64_t		 last_scan_at;
-	char		*heartbeat;	/* JSON or NULL */
+	char		*heartbeat; /* JSON or NULL */
 	int		 findings[FINDING_SEVERITIES];
-	int		 hb_cloudflare;	/* enum cf_state of the heartbeat, -1 unknown */
-	int		 hb_services_down; /* 0 or 1, -1 unknown */
-	int		 has_key;	/* the agent sent an enroll key first */
-	unsigned char	 key_hash[TOKEN_HASH_LEN];
-	const char	*enroll_peer;	/* borrowed; store_node_insert only */
+	int hb_cloudflare;    /* enum cf_state of the heartbeat, -1 unknown */
+	int hb_services_down; /* 0 or 1, -1 unknown */
+	int has_key;	      /* the agent sent an enroll key first */
+	unsigned char key_hash[TOKEN_HASH_LEN];
+	const char   *enroll_peer; /* borrowed; store_node_insert only */
 };
 
 /* One heartbeat to persist. */
 struct hb_write {
-	char	 node_id[37];
-	int64_t	 at;
-	char	*json;
-	char	*hostname;
-	char	*agent_version;
-	int	 cloudflare;	/* enum cf_state */
-	int	 services_down;
-	int64_t	 seq;		/* set by store_heartbeats: its number */
+	char	node_id[37];
+	int64_t at;
+	char   *json;
+	char   *hostname;
+	char   *agent_version;
+	int	cloudflare; /* enum cf_state */
+	int	services_down;
+	int64_t seq; /* set by store_heartbeats: its number */
 };
 
 /* A heartbeat of the log as a start replays it (strings borrowed). */
 struct hb_logged {
-	int64_t		 seq;
-	char		 node_id[37];
-	int64_t		 at;
-	const char	*hostname;
-	const char	*agent_version;
-	int		 cloudflare;	/* enum cf_state */
-	int		 services_down;
+	int64_t	    seq;
+	char	    node_id[37];
+	int64_t	    at;
+	const char *hostname;
+	const char *agent_version;
+	int	    cloudflare; /* enum cf_state */
+	int	    services_down;
 };
 
 /* A node whose latest heartbeat (number seq) a fold moves into nodes. */
 struct hb_fold {
-	char	 node_id[37];
-	int64_t	 seq;
+	char	node_id[37];
+	int64_t seq;
 };
 
 /*
@@ -66,147 +66,148 @@ struct hb_fold {
  * borrowed: valid only inside the call. A callback that returns -1 stops
  * the walk (the function then returns -1).
  */
-typedef int	(*store_node_fn)(const struct node_rec *rec, void *arg);
-typedef int	(*store_hb_logged_fn)(const struct hb_logged *l, void *arg);
-typedef void	(*store_node_id_fn)(const char *node_id, void *arg);
-typedef void	(*store_pending_fn)(const char *node_id, int n, void *arg);
+typedef int (*store_node_fn)(const struct node_rec *rec, void *arg);
+typedef int (*store_hb_logged_fn)(const struct hb_logged *l, void *arg);
+typedef void (*store_node_id_fn)(const char *node_id, void *arg);
+typedef void (*store_pending_fn)(const char *node_id, int n, void *arg);
 
 /*
  * Opens the store at `where` (today a SQLite file; created and migrated):
  * NULL with err on failure.
  */
-struct store	*store_open(const char *where, char *err, size_t errlen);
-void		 node_rec_free(struct node_rec *r);
+struct store *store_open(const char *where, char *err, size_t errlen);
+void	      node_rec_free(struct node_rec *r);
 
 /* A command being queued: the store assigns seq, then calls sign(). */
 struct cmd_new {
-	char		 command_id[37];
-	const char	*node_id;
-	const char	*command;
-	const char	*args;		/* compact JSON object */
-	const char	*queued_by;
-	int64_t		 queued_at;
-	int64_t		 expires_at;
-	int64_t		 seq;		/* set by the store */
-	char		*payload;	/* set by sign(): base64 */
-	char		*signature;	/* set by sign(): base64 */
+	char	    command_id[37];
+	const char *node_id;
+	const char *command;
+	const char *args; /* compact JSON object */
+	const char *queued_by;
+	int64_t	    queued_at;
+	int64_t	    expires_at;
+	int64_t	    seq;       /* set by the store */
+	char	   *payload;   /* set by sign(): base64 */
+	char	   *signature; /* set by sign(): base64 */
 };
 typedef int (*sign_fn)(struct cmd_new *c, void *arg);
 
 /* A signed command as it goes to the agent. */
 struct cmd_wire {
-	char	 command_id[37];
-	char	*payload;
-	char	*signature;
+	char  command_id[37];
+	char *payload;
+	char *signature;
 };
 
 struct finding {
-	const char	*id;
-	const char	*severity;
-	const char	*title;
-	const char	*detail;
-	const char	*remediation;	/* may be NULL */
+	const char *id;
+	const char *severity;
+	const char *title;
+	const char *detail;
+	const char *remediation; /* may be NULL */
 };
 
 struct cmd_result {
-	const char		*node_id;
-	const char		*command_id;
-	const char		*status;
-	int			 has_exit;
-	long long		 exit_code;
-	const char		*output;
-	const char		*started_at;
-	const char		*finished_at;
-	const struct finding	*findings;
-	size_t			 nfindings;
-	int64_t			 now;
+	const char	     *node_id;
+	const char	     *command_id;
+	const char	     *status;
+	int		      has_exit;
+	long long	      exit_code;
+	const char	     *output;
+	const char	     *started_at;
+	const char	     *finished_at;
+	const struct finding *findings;
+	size_t		      nfindings;
+	int64_t		      now;
 	/* Set by the store: the command was still queued (never delivered). */
-	int			 was_queued;
+	int was_queued;
 	/* Set by the store for an "ok" sovereign-scan. */
-	int			 is_scan;
-	int			 counts[FINDING_SEVERITIES];
+	int is_scan;
+	int counts[FINDING_SEVERITIES];
 };
 
 enum result_outcome {
-	RESULT_STORED, RESULT_REPEAT, RESULT_UNKNOWN, RESULT_FORBIDDEN,
+	RESULT_STORED,
+	RESULT_REPEAT,
+	RESULT_UNKNOWN,
+	RESULT_FORBIDDEN,
 	RESULT_ERROR,
 };
 
 /* A row of the commands table; strings valid only inside the callback. */
 struct cmd_row {
-	const char	*command_id;
-	int64_t		 seq;
-	const char	*command;
-	const char	*args;
-	const char	*queued_by;
-	int64_t		 queued_at;
-	int64_t		 expires_at;
-	const char	*status;
-	int64_t		 delivered_at;
-	const char	*started_at;
-	const char	*finished_at;
-	int		 has_exit;
-	long long	 exit_code;
-	const char	*output;
-	int64_t		 result_at;
+	const char *command_id;
+	int64_t	    seq;
+	const char *command;
+	const char *args;
+	const char *queued_by;
+	int64_t	    queued_at;
+	int64_t	    expires_at;
+	const char *status;
+	int64_t	    delivered_at;
+	const char *started_at;
+	const char *finished_at;
+	int	    has_exit;
+	long long   exit_code;
+	const char *output;
+	int64_t	    result_at;
 };
-typedef int	(*store_cmd_row_fn)(const struct cmd_row *row, void *arg);
-typedef int	(*store_finding_fn)(const struct finding *f, void *arg);
-typedef int	(*store_count_fn)(const char *command, const char *status,
-		    int n, void *arg);
-void		 cmd_wire_free(struct cmd_wire *w, size_t n);
+typedef int (*store_cmd_row_fn)(const struct cmd_row *row, void *arg);
+typedef int (*store_finding_fn)(const struct finding *f, void *arg);
+typedef int (
+    *store_count_fn)(const char *command, const char *status, int n, void *arg);
+void cmd_wire_free(struct cmd_wire *w, size_t n);
 /* Which of a node's commands a history page shows. */
 struct cmd_filter {
-	int64_t		 before;	/* seq below this (0: from the newest) */
-	const char	*status;	/* NULL: any */
-	const char	*command;	/* NULL: any */
+	int64_t	    before;  /* seq below this (0: from the newest) */
+	const char *status;  /* NULL: any */
+	const char *command; /* NULL: any */
 };
 /* One operator action: who, when, from where, what, result. */
 struct audit_rec {
-	int64_t		 at;
-	const char	*who;
-	const char	*peer;
-	const char	*action;	/* queue, approve, revoke, policy_reload */
-	const char	*target;	/* node id, or the policy path */
-	const char	*detail;
-	const char	*result;	/* "ok" or the error code */
+	int64_t	    at;
+	const char *who;
+	const char *peer;
+	const char *action; /* queue, approve, revoke, policy_reload */
+	const char *target; /* node id, or the policy path */
+	const char *detail;
+	const char *result; /* "ok" or the error code */
 };
-typedef int	(*store_audit_fn)(int64_t id, const struct audit_rec *a,
-		    void *arg);
+typedef int (*store_audit_fn)(int64_t id, const struct audit_rec *a, void *arg);
 /* Which audit entries a page shows. */
 struct audit_filter {
-	int64_t		 before;	/* id below this (0: from the newest) */
-	const char	*action;	/* NULL: any */
-	const char	*target;	/* NULL: any (a node id, say) */
+	int64_t	    before; /* id below this (0: from the newest) */
+	const char *action; /* NULL: any */
+	const char *target; /* NULL: any (a node id, say) */
 };
 
 struct scan_row {
-	const char	*command_id;
-	int64_t		 scanned_at;
-	int		 counts[FINDING_SEVERITIES];
+	const char *command_id;
+	int64_t	    scanned_at;
+	int	    counts[FINDING_SEVERITIES];
 };
-typedef int	(*store_scan_fn)(const struct scan_row *row, void *arg);
+typedef int (*store_scan_fn)(const struct scan_row *row, void *arg);
 
 /* Fleet history and load samples (the pictures). */
-#define FLEET_SAMPLE_KEEP	(30 * 86400)	/* fleet history kept */
-#define HB_SAMPLE_SECS		300	/* at most one load sample per node per 5 min */
-#define HB_SAMPLE_KEEP		86400	/* load samples kept */
+#define FLEET_SAMPLE_KEEP (30 * 86400) /* fleet history kept */
+#define HB_SAMPLE_SECS 300   /* at most one load sample per node per 5 min */
+#define HB_SAMPLE_KEEP 86400 /* load samples kept */
 
 /* Nodes per attention level at one time. */
 struct fleet_sample {
-	int64_t		 at;
-	int		 count[3];	/* enum level */
+	int64_t at;
+	int	count[3]; /* enum level */
 };
 
 /* One node's load and memory at one time; NAN when the agent sent none. */
 struct hb_sample {
-	char		 node_id[37];
-	int64_t		 at;
-	double		 load1;
-	double		 mem_used_pct;
+	char	node_id[37];
+	int64_t at;
+	double	load1;
+	double	mem_used_pct;
 };
-typedef int	(*store_fleet_sample_fn)(const struct fleet_sample *fs,
-		    void *arg);
-typedef int	(*store_hb_sample_fn)(const struct hb_sample *hs, void *arg);
+typedef int (*store_fleet_sample_fn)(const struct fleet_sample *fs, void *arg);
+typedef int (*store_hb_sample_fn)(const struct hb_sample *hs, void *arg);
 
 #endif

@@ -186,7 +186,8 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
-#define CHUNK_OF "SELECT seq, n, data FROM heartbeat_chunks" \
+#define CHUNK_OF                                    \
+	"SELECT seq, n, data FROM heartbeat_chunks" \
 	" WHERE seq >= ?1 ORDER BY seq LIMIT 1"
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -194,7 +195,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	/* The heartbeat itself only for rows older than its two facts. */
-	[S_NODES_ALL] = "SELECT node_id, hostname, os_profile, agent_version,"
+	[S_NODES_ALL] =
+	    "SELECT node_id, hostname, os_profile, agent_version,"
 	    " status, token_hash, enrolled_at, last_heartbeat_at,"
 	    " CASE WHEN hb_cloudflare < 0 OR hb_services_down < 0"
 	    " THEN heartbeat END,"
@@ -202,24 +204,27 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " hb_cloudflare, hb_services_down, enroll_key_hash,"
 	    " deleted_at IS NOT NULL FROM nodes",
 	[S_NODE_INSERT] = "INSERT INTO nodes (node_id, hostname, os_profile,"
-	    " agent_version, status, token_hash, enrolled_at,"
-	    " status_changed_at, enroll_key_hash, enroll_peer)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
+			  " agent_version, status, token_hash, enrolled_at,"
+			  " status_changed_at, enroll_key_hash, enroll_peer)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
 	[S_NODE_PEER] = "SELECT enroll_peer FROM nodes WHERE node_id = ?1",
-	[S_NODE_STATUS] = "UPDATE nodes SET status = ?2, token_hash = ?3,"
+	[S_NODE_STATUS] =
+	    "UPDATE nodes SET status = ?2, token_hash = ?3,"
 	    " status_changed_at = strftime('%s', 'now') WHERE node_id = ?1",
-	[S_NODE_DELETE] = "UPDATE nodes SET token_hash = NULL,"
+	[S_NODE_DELETE] =
+	    "UPDATE nodes SET token_hash = NULL,"
 	    " deleted_at = strftime('%s', 'now'),"
 	    " status_changed_at = strftime('%s', 'now') WHERE node_id = ?1",
 	/* A chunk: heartbeats seq - n + 1 .. seq, encoded by chunk_put(). */
 	[S_NODE_HB] = "INSERT INTO heartbeat_chunks (seq, n, data)"
-	    " VALUES (?1, ?2, ?3)",
+		      " VALUES (?1, ?2, ?3)",
 	[S_NODE_HB_GET] = "SELECT heartbeat FROM nodes WHERE node_id = ?1",
 	/* The chunk holding heartbeat ?1: for a view (rdb), for a fold (db). */
 	[S_LOG_HB_GET] = CHUNK_OF,
 	[S_LOG_CHUNK] = CHUNK_OF,
 	[S_LOG_ALL] = "SELECT seq, n, data FROM heartbeat_chunks ORDER BY seq",
-	[S_LOG_FOLD] = "UPDATE nodes SET last_heartbeat_at = ?2,"
+	[S_LOG_FOLD] =
+	    "UPDATE nodes SET last_heartbeat_at = ?2,"
 	    " heartbeat = ?3, hostname = ?4, agent_version = ?5,"
 	    " hb_cloudflare = ?6, hb_services_down = ?7 WHERE node_id = ?1",
 	[S_LOG_CUT] = "SELECT max(seq) FROM heartbeat_chunks WHERE seq <= ?1",
@@ -229,43 +234,49 @@ static const char *const stmt_sql[S_COUNT] = {
 	 * the larger of the highest ever given and the highest there.
 	 */
 	[S_LOG_LAST] = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence"
-	    " WHERE name = 'heartbeat_chunks'), 0),"
-	    " coalesce((SELECT max(seq) FROM heartbeat_chunks), 0))",
+		       " WHERE name = 'heartbeat_chunks'), 0),"
+		       " coalesce((SELECT max(seq) FROM heartbeat_chunks), 0))",
 	[S_SEQ_NEXT] = "UPDATE nodes SET last_seq = last_seq + 1"
-	    " WHERE node_id = ?1 RETURNING last_seq",
-	[S_CMD_INSERT] = "INSERT INTO commands (command_id, node_id, seq,"
+		       " WHERE node_id = ?1 RETURNING last_seq",
+	[S_CMD_INSERT] =
+	    "INSERT INTO commands (command_id, node_id, seq,"
 	    " command, args, queued_by, queued_at, expires_at, payload,"
 	    " signature, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 	    " ?10, 'queued')",
-	[S_CMD_OPEN] = "SELECT command_id, payload, signature FROM commands"
+	[S_CMD_OPEN] =
+	    "SELECT command_id, payload, signature FROM commands"
 	    " WHERE node_id = ?1 AND status = 'queued' AND expires_at > ?2"
 	    " ORDER BY seq LIMIT ?3",
-	[S_CMD_MARK] = "UPDATE commands SET status = 'delivered',"
+	[S_CMD_MARK] =
+	    "UPDATE commands SET status = 'delivered',"
 	    " delivered_at = ?2 WHERE command_id = ?1 AND status = 'queued'",
 	[S_CMD_UNDELIVER] = "UPDATE commands SET status = 'queued',"
-	    " delivered_at = NULL WHERE command_id = ?1"
-	    " AND status = 'delivered'",
+			    " delivered_at = NULL WHERE command_id = ?1"
+			    " AND status = 'delivered'",
 	[S_CMD_GET] = "SELECT node_id, status, command, started_at IS NULL"
-	    " FROM commands WHERE command_id = ?1",
-	[S_CMD_RESULT] = "UPDATE commands SET status = ?2, exit_code = ?3,"
+		      " FROM commands WHERE command_id = ?1",
+	[S_CMD_RESULT] =
+	    "UPDATE commands SET status = ?2, exit_code = ?3,"
 	    " output = ?4, started_at = ?5, finished_at = ?6, result_at = ?7"
 	    " WHERE command_id = ?1",
 	[S_SCAN_INSERT] = "INSERT INTO scans (command_id, node_id, scanned_at,"
-	    " critical, high, medium, low, info)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[S_FINDING_INSERT] = "INSERT INTO findings (command_id, idx,"
+			  " critical, high, medium, low, info)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_FINDING_INSERT] =
+	    "INSERT INTO findings (command_id, idx,"
 	    " finding_id, severity, title, detail, remediation)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_NODE_SCAN] = "UPDATE nodes SET last_scan_at = ?2, f_critical = ?3,"
-	    " f_high = ?4, f_medium = ?5, f_low = ?6, f_info = ?7"
-	    " WHERE node_id = ?1",
+			" f_high = ?4, f_medium = ?5, f_low = ?6, f_info = ?7"
+			" WHERE node_id = ?1",
 	/*
 	 * Past expiry, a command still queued is "expired"; one that was
 	 * delivered and put back (its lease ran out) is "timeout", the CC's
 	 * own verdict (NULL started_at), which a late spooled result from the
 	 * agent may still replace.
 	 */
-	[S_CMD_EXPIRE] = "UPDATE commands SET status = CASE WHEN delivered_at"
+	[S_CMD_EXPIRE] =
+	    "UPDATE commands SET status = CASE WHEN delivered_at"
 	    " IS NULL THEN 'expired' ELSE 'timeout' END, output = CASE WHEN"
 	    " delivered_at IS NULL THEN output ELSE 'no result from the agent"
 	    " before the command expired' END,"
@@ -277,7 +288,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	 * offered at the node's next poll. The agent answers a command it
 	 * already took from its spool and runs one it never saw once.
 	 */
-	[S_CMD_RELEASE] = "UPDATE commands SET status = 'queued'"
+	[S_CMD_RELEASE] =
+	    "UPDATE commands SET status = 'queued'"
 	    " WHERE status = 'delivered' AND delivered_at <= ?1"
 	    " AND status IN ('queued', 'delivered') RETURNING node_id",
 	/*
@@ -286,54 +298,69 @@ static const char *const stmt_sql[S_COUNT] = {
 	 * a NULL started_at, so a late result from the agent's spool may
 	 * still replace it.
 	 */
-	[S_CMD_LOST] = "UPDATE commands SET status = 'timeout',"
+	[S_CMD_LOST] =
+	    "UPDATE commands SET status = 'timeout',"
 	    " result_at = ?1, output = 'no result from the agent before the"
 	    " command expired' WHERE status = 'delivered'"
 	    " AND expires_at <= ?1 - ?2 AND status IN ('queued', 'delivered')",
 	[S_CMD_PENDING] = "SELECT node_id, count(*) FROM commands"
-	    " WHERE status = 'queued' GROUP BY node_id",
-	[S_CMD_LIST] = "SELECT command_id, seq, command, args, queued_by,"
+			  " WHERE status = 'queued' GROUP BY node_id",
+	[S_CMD_LIST] =
+	    "SELECT command_id, seq, command, args, queued_by,"
 	    " queued_at, expires_at, status, delivered_at, started_at,"
 	    " finished_at, exit_code, output, result_at FROM commands"
 	    " WHERE node_id = ?1 AND seq < ?3 AND (?4 IS NULL OR status = ?4)"
 	    " AND (?5 IS NULL OR command = ?5) ORDER BY seq DESC LIMIT ?2",
-	[S_FINDINGS_OF] = "SELECT finding_id, severity, title, detail,"
+	[S_FINDINGS_OF] =
+	    "SELECT finding_id, severity, title, detail,"
 	    " remediation FROM findings WHERE command_id = ?1 ORDER BY"
 	    " CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
 	    " WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, idx",
-	[S_CMD_OPEN_OF] = "SELECT count(*) FROM commands WHERE node_id = ?1"
+	[S_CMD_OPEN_OF] =
+	    "SELECT count(*) FROM commands WHERE node_id = ?1"
 	    " AND command = ?2 AND status IN ('queued', 'delivered')",
 	[S_CMD_COUNTS] = "SELECT command, status, count(*) FROM commands"
-	    " GROUP BY command, status ORDER BY command, status",
+			 " GROUP BY command, status ORDER BY command, status",
 	[S_AUDIT_ADD] = "INSERT INTO audit (at, who, peer, action, target,"
-	    " detail, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[S_AUDIT_LIST] = "SELECT id, at, who, peer, action, target, detail,"
+			" detail, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_AUDIT_LIST] =
+	    "SELECT id, at, who, peer, action, target, detail,"
 	    " result FROM audit WHERE id < ?1 AND (?3 IS NULL OR action = ?3)"
 	    " AND (?4 IS NULL OR target = ?4) ORDER BY id DESC LIMIT ?2",
 	[S_SCANS_OF] = "SELECT command_id, scanned_at, critical, high, medium,"
-	    " low, info FROM scans WHERE node_id = ?1"
-	    " ORDER BY scanned_at DESC, rowid DESC LIMIT ?2",
-	[S_FLEET_SAMPLE_ADD] = "INSERT OR REPLACE INTO fleet_samples (at, green,"
+		       " low, info FROM scans WHERE node_id = ?1"
+		       " ORDER BY scanned_at DESC, rowid DESC LIMIT ?2",
+	[S_FLEET_SAMPLE_ADD] =
+	    "INSERT OR REPLACE INTO fleet_samples (at, green,"
 	    " yellow, red) VALUES (?1, ?2, ?3, ?4)",
 	[S_FLEET_SAMPLE_PRUNE] = "DELETE FROM fleet_samples WHERE at < ?1",
 	/* SQLite takes the bare columns from the row holding max(at). */
-	[S_FLEET_HISTORY] = "SELECT max(at), green, yellow, red FROM"
+	[S_FLEET_HISTORY] =
+	    "SELECT max(at), green, yellow, red FROM"
 	    " fleet_samples WHERE at >= ?1 GROUP BY at / ?2 ORDER BY 1",
 	[S_HB_SAMPLE_ADD] = "INSERT OR REPLACE INTO heartbeat_samples (node_id,"
-	    " at, load1, mem_used_pct) VALUES (?1, ?2, ?3, ?4)",
+			    " at, load1, mem_used_pct) VALUES (?1, ?2, ?3, ?4)",
 	/* Bounded, so one round never holds the lock for long. */
-	[S_HB_SAMPLE_PRUNE] = "DELETE FROM heartbeat_samples WHERE (node_id, at)"
+	[S_HB_SAMPLE_PRUNE] =
+	    "DELETE FROM heartbeat_samples WHERE (node_id, at)"
 	    " IN (SELECT node_id, at FROM heartbeat_samples WHERE at < ?1"
 	    " ORDER BY at LIMIT ?2)",
 	[S_HB_HISTORY] = "SELECT at, load1, mem_used_pct FROM heartbeat_samples"
-	    " WHERE node_id = ?1 AND at >= ?2 ORDER BY at",
+			 " WHERE node_id = ?1 AND at >= ?2 ORDER BY at",
 };
 
 /* The statements prepared on rdb (the others on db). */
 static const int reads[] = {
-	S_NODE_HB_GET, S_LOG_HB_GET, S_CMD_LIST, S_FINDINGS_OF, S_SCANS_OF,
+	S_NODE_HB_GET,
+	S_LOG_HB_GET,
+	S_CMD_LIST,
+	S_FINDINGS_OF,
+	S_SCANS_OF,
 	S_NODE_PEER,
-	S_AUDIT_LIST, S_CMD_COUNTS, S_FLEET_HISTORY, S_HB_HISTORY,
+	S_AUDIT_LIST,
+	S_CMD_COUNTS,
+	S_FLEET_HISTORY,
+	S_HB_HISTORY,
 };
 
 static int
@@ -361,12 +388,13 @@ exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
 static int
 migrate(sqlite3 *db, char *err, size_t errlen)
 {
-	sqlite3_stmt	*st = NULL;
-	int		 version = 0;
-	char		 sql[64];
+	sqlite3_stmt *st = NULL;
+	int	      version = 0;
+	char	      sql[64];
 
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
 		snprintf(err, errlen, "reading schema version: %s",
 		    sqlite3_errmsg(db));
 		sqlite3_finalize(st);
@@ -375,8 +403,10 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 	version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (version > SCHEMA_VERSION) {
-		snprintf(err, errlen, "database schema version %d is newer than "
-		    "this program's %d", version, SCHEMA_VERSION);
+		snprintf(err, errlen,
+		    "database schema version %d is newer than "
+		    "this program's %d",
+		    version, SCHEMA_VERSION);
 		return -1;
 	}
 	for (; version < SCHEMA_VERSION; version++) {
@@ -397,13 +427,13 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 }
 
 static const struct store_ops sqlite_ops;
-static void	sq_close(struct store *base);
+static void		      sq_close(struct store *base);
 
 struct store *
 store_sqlite_open(const char *path, char *err, size_t errlen)
 {
-	struct sq	*s;
-	int		 i;
+	struct sq *s;
+	int	   i;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -420,14 +450,16 @@ store_sqlite_open(const char *path, char *err, size_t errlen)
 		pthread_mutex_init(&s->rmu, &ma);
 		pthread_mutexattr_destroy(&ma);
 	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
 		/* SQLite says "unable to open database file"; errno says why. */
 		int e = s->db != NULL ? sqlite3_system_errno(s->db) : 0;
 
-		snprintf(err, errlen, "%s: %s%s%s", path, s->db ?
-		    sqlite3_errmsg(s->db) : "cannot open", e != 0 ? ": " : "",
-		    e != 0 ? strerror(e) : "");
+		snprintf(err, errlen, "%s: %s%s%s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "cannot open",
+		    e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
@@ -447,18 +479,21 @@ store_sqlite_open(const char *path, char *err, size_t errlen)
 	 * per 100,000 heartbeats, RSS 40 -> 31 MB; 64 KiB pages were no
 	 * better (3.41 vs 3.34) and write more for each enrollment.
 	 */
-	if (exec_sql(s->db, "PRAGMA page_size = 16384;"
-	    "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = FULL;"
-	    "PRAGMA cache_size = -16384;"
-	    "PRAGMA foreign_keys = ON;", err, errlen) == -1 ||
+	if (exec_sql(s->db,
+		"PRAGMA page_size = 16384;"
+		"PRAGMA journal_mode = WAL;"
+		"PRAGMA synchronous = FULL;"
+		"PRAGMA cache_size = -16384;"
+		"PRAGMA foreign_keys = ON;",
+		err, errlen) == -1 ||
 	    migrate(s->db, err, errlen) == -1)
 		goto fail;
 	/* The views' connection, its page cache 2 MiB (SQLite's default). */
-	if (sqlite3_open_v2(path, &s->rdb, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s (reader): %s", path, s->rdb ?
-		    sqlite3_errmsg(s->rdb) : "cannot open");
+	if (sqlite3_open_v2(path, &s->rdb,
+		SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s (reader): %s", path,
+		    s->rdb ? sqlite3_errmsg(s->rdb) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->rdb, 5000);
@@ -468,7 +503,8 @@ store_sqlite_open(const char *path, char *err, size_t errlen)
 		sqlite3 *db = is_read(i) ? s->rdb : s->db;
 
 		if (sqlite3_prepare_v3(db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			SQLITE_PREPARE_PERSISTENT, &s->st[i],
+			NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "preparing statement %d: %s", i,
 			    sqlite3_errmsg(db));
 			goto fail;
@@ -502,12 +538,13 @@ sq_close(struct store *base)
 static int
 sq_ping(struct store *base)
 {
-	struct sq	*s = sq_of(base);
-	int		 rc;
+	struct sq *s = sq_of(base);
+	int	   rc;
 
 	pthread_mutex_lock(&s->mu);
 	rc = sqlite3_exec(s->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK ?
-	    0 : -1;
+	    0 :
+	    -1;
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

@@ -11,25 +11,25 @@
 
 /* The row converters' contexts: each one's callback, typed. */
 struct audit_rows {
-	store_audit_fn		 fn;
-	void			*arg;
+	store_audit_fn fn;
+	void	      *arg;
 };
 struct fleet_rows {
-	store_fleet_sample_fn	 fn;
-	void			*arg;
+	store_fleet_sample_fn fn;
+	void		     *arg;
 };
 struct hb_rows {
-	store_hb_sample_fn	 fn;
-	void			*arg;
-	struct hb_sample	 hs;	/* node_id filled in once */
+	store_hb_sample_fn fn;
+	void		  *arg;
+	struct hb_sample   hs; /* node_id filled in once */
 };
 
 static int
 sq_audit_add(struct store *base, const struct audit_rec *a)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_AUDIT_ADD];
-	int		 rc;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_AUDIT_ADD];
+	int	      rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_int64(st, 1, a->at);
@@ -47,10 +47,10 @@ sq_audit_add(struct store *base, const struct audit_rec *a)
 static int
 audit_of(sqlite3_stmt *st, void *arg)
 {
-	struct audit_rows	*r = arg;
-	struct audit_rec	 a;
-	const char		**const text[] = { &a.who, &a.peer, &a.action,
-				    &a.target, &a.detail, &a.result };
+	struct audit_rows *r = arg;
+	struct audit_rec   a;
+	const char **const text[] = { &a.who, &a.peer, &a.action, &a.target,
+		&a.detail, &a.result };
 
 	a.at = sqlite3_column_int64(st, 1);
 	sq_col_texts(st, 2, text, sizeof(text) / sizeof(text[0]));
@@ -61,14 +61,14 @@ static int
 sq_audit_list(struct store *base, const struct audit_filter *flt, int limit,
     store_audit_fn fn, void *arg)
 {
-	struct sq		*s = sq_of(base);
-	sqlite3_stmt		*st = s->st[S_AUDIT_LIST];
-	struct audit_rows	 r = { fn, arg };
-	int			 rc;
+	struct sq	 *s = sq_of(base);
+	sqlite3_stmt	 *st = s->st[S_AUDIT_LIST];
+	struct audit_rows r = { fn, arg };
+	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
-	sqlite3_bind_int64(st, 1, flt != NULL && flt->before > 0 ? flt->before :
-	    INT64_MAX);
+	sqlite3_bind_int64(st, 1,
+	    flt != NULL && flt->before > 0 ? flt->before : INT64_MAX);
 	sqlite3_bind_int(st, 2, limit);
 	sq_bind_text_or_null(st, 3, flt != NULL ? flt->action : NULL);
 	sq_bind_text_or_null(st, 4, flt != NULL ? flt->target : NULL);
@@ -83,10 +83,10 @@ static int
 sq_fleet_sample(struct store *base, const struct fleet_sample *fs,
     int64_t keep_after)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_FLEET_SAMPLE_ADD];
-	sqlite3_stmt	*prune = s->st[S_FLEET_SAMPLE_PRUNE];
-	int		 rc = -1;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_FLEET_SAMPLE_ADD];
+	sqlite3_stmt *prune = s->st[S_FLEET_SAMPLE_PRUNE];
+	int	      rc = -1;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_int64(st, 1, fs->at);
@@ -105,8 +105,8 @@ sq_fleet_sample(struct store *base, const struct fleet_sample *fs,
 static int
 fleet_sample_of(sqlite3_stmt *st, void *arg)
 {
-	struct fleet_rows	*r = arg;
-	struct fleet_sample	 fs;
+	struct fleet_rows  *r = arg;
+	struct fleet_sample fs;
 
 	fs.at = sqlite3_column_int64(st, 0);
 	for (int i = 0; i < 3; i++)
@@ -118,10 +118,10 @@ static int
 sq_fleet_history(struct store *base, int64_t since, int64_t step,
     store_fleet_sample_fn fn, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_FLEET_HISTORY];
+	struct sq	 *s = sq_of(base);
+	sqlite3_stmt	 *st = s->st[S_FLEET_HISTORY];
 	struct fleet_rows r = { fn, arg };
-	int		 rc;
+	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_int64(st, 1, since);
@@ -144,9 +144,9 @@ static int
 sq_hb_samples_add(struct store *base, const struct hb_sample *w, size_t n,
     int64_t keep_after, size_t prune_max)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_HB_SAMPLE_ADD];
-	int		 rc = -1;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_HB_SAMPLE_ADD];
+	int	      rc = -1;
 
 	pthread_mutex_lock(&s->mu);
 	if (sq_begin(s) == -1)
@@ -162,8 +162,7 @@ sq_hb_samples_add(struct store *base, const struct hb_sample *w, size_t n,
 	st = s->st[S_HB_SAMPLE_PRUNE];
 	sqlite3_bind_int64(st, 1, keep_after);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)prune_max);
-	if (sq_tx_step(s, st, "hb_prune") == -1 ||
-	    sq_tx_commit(s) == -1)
+	if (sq_tx_step(s, st, "hb_prune") == -1 || sq_tx_commit(s) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -178,9 +177,11 @@ hb_sample_of(sqlite3_stmt *st, void *arg)
 
 	h->hs.at = sqlite3_column_int64(st, 0);
 	h->hs.load1 = sqlite3_column_type(st, 1) == SQLITE_NULL ?
-	    __builtin_nan("") : sqlite3_column_double(st, 1);
+	    __builtin_nan("") :
+	    sqlite3_column_double(st, 1);
 	h->hs.mem_used_pct = sqlite3_column_type(st, 2) == SQLITE_NULL ?
-	    __builtin_nan("") : sqlite3_column_double(st, 2);
+	    __builtin_nan("") :
+	    sqlite3_column_double(st, 2);
 	return h->fn(&h->hs, h->arg);
 }
 
@@ -188,10 +189,10 @@ static int
 sq_hb_history(struct store *base, const char *node_id, int64_t since,
     store_hb_sample_fn fn, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_HB_HISTORY];
-	struct hb_rows	 h;
-	int		 rc;
+	struct sq     *s = sq_of(base);
+	sqlite3_stmt  *st = s->st[S_HB_HISTORY];
+	struct hb_rows h;
+	int	       rc;
 
 	memset(&h, 0, sizeof(h));
 	h.fn = fn;

@@ -12,12 +12,11 @@
 #include "store_sqlite_db.h"
 
 static int
-sq_command_queue(struct store *base, struct cmd_new *c, sign_fn sign,
-    void *arg)
+sq_command_queue(struct store *base, struct cmd_new *c, sign_fn sign, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st;
-	int		 rc = -1;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st;
+	int	      rc = -1;
 
 	pthread_mutex_lock(&s->mu);
 	if (sq_begin(s) == -1)
@@ -49,8 +48,7 @@ sq_command_queue(struct store *base, struct cmd_new *c, sign_fn sign,
 	sqlite3_bind_int64(st, 8, c->expires_at);
 	sqlite3_bind_text(st, 9, c->payload, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, c->signature, -1, SQLITE_STATIC);
-	if (sq_tx_step(s, st, "command_insert") == -1 ||
-	    sq_tx_commit(s) == -1)
+	if (sq_tx_step(s, st, "command_insert") == -1 || sq_tx_commit(s) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -66,7 +64,7 @@ sq_commands_deliver(struct store *base, const char *node_id, int64_t now,
 {
 	struct sq	*s = sq_of(base);
 	sqlite3_stmt	*st = s->st[S_CMD_OPEN];
-	struct cmd_wire	*w = NULL;
+	struct cmd_wire *w = NULL;
 	size_t		 n = 0;
 	int		 rc = -1, src;
 
@@ -121,8 +119,8 @@ static int
 sq_commands_undeliver(struct store *base, const char *node_id,
     const struct cmd_wire *w, size_t n)
 {
-	struct sq	*s = sq_of(base);
-	int		 rc = 0, changed = 0;
+	struct sq *s = sq_of(base);
+	int	   rc = 0, changed = 0;
 
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < n; i++) {
@@ -142,8 +140,8 @@ sq_commands_undeliver(struct store *base, const char *node_id,
 static int
 severity_index(const char *sev)
 {
-	static const char *const names[FINDING_SEVERITIES] = {
-		"critical", "high", "medium", "low", "info" };
+	static const char *const names[FINDING_SEVERITIES] = { "critical",
+		"high", "medium", "low", "info" };
 
 	for (int i = 0; i < FINDING_SEVERITIES; i++)
 		if (strcmp(sev, names[i]) == 0)
@@ -154,11 +152,11 @@ severity_index(const char *sev)
 static enum result_outcome
 sq_command_result(struct store *base, struct cmd_result *res)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt		*st = s->st[S_CMD_GET];
-	enum result_outcome	 out = RESULT_ERROR;
-	char			 owner[37] = "", status[16] = "", command[33] = "";
-	int			 no_start = 0;
+	struct sq	   *s = sq_of(base);
+	sqlite3_stmt	   *st = s->st[S_CMD_GET];
+	enum result_outcome out = RESULT_ERROR;
+	char		    owner[37] = "", status[16] = "", command[33] = "";
+	int		    no_start = 0;
 
 	memset(res->counts, 0, sizeof(res->counts));
 	res->is_scan = 0;
@@ -191,7 +189,7 @@ sq_command_result(struct store *base, struct cmd_result *res)
 	/* Open, or timed out by the CC itself (no agent result yet). */
 	if (strcmp(status, "queued") != 0 && strcmp(status, "delivered") != 0 &&
 	    !(strcmp(status, "timeout") == 0 && no_start)) {
-		out = RESULT_REPEAT;	/* a result is stored already */
+		out = RESULT_REPEAT; /* a result is stored already */
 		sq_rollback(s);
 		goto out;
 	}
@@ -214,7 +212,7 @@ sq_command_result(struct store *base, struct cmd_result *res)
 		res->is_scan = 1;
 		for (size_t i = 0; i < res->nfindings; i++) {
 			const struct finding *f = &res->findings[i];
-			int sev = severity_index(f->severity);
+			int		      sev = severity_index(f->severity);
 
 			if (sev >= 0)
 				res->counts[sev]++;
@@ -235,7 +233,8 @@ sq_command_result(struct store *base, struct cmd_result *res)
 			    SQLITE_STATIC);
 			sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
 			sqlite3_bind_text(st, 3, f->id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, f->severity, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, f->severity, -1,
+			    SQLITE_STATIC);
 			sqlite3_bind_text(st, 5, f->title, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 6, f->detail, -1, SQLITE_STATIC);
 			sq_bind_text_or_null(st, 7, f->remediation);
@@ -255,22 +254,25 @@ sq_command_result(struct store *base, struct cmd_result *res)
 	out = RESULT_STORED;
 out:
 	pthread_mutex_unlock(&s->mu);
-	if (out == RESULT_STORED && res->was_queued)	/* never delivered */
+	if (out == RESULT_STORED && res->was_queued) /* never delivered */
 		store_queued(base, res->node_id, -1);
 	return out;
 }
+
+/* A node id, as the queue-changing statements return them. */
+typedef char node_id_buf[37];
 
 /*
  * Steps st (bound, ?1 = t) and collects the node ids it returns into *ids
  * (malloc'd, *n of them); with s->mu held. 0, or -1 on a store error.
  */
 static int
-collect_nodes(struct sq *s, sqlite3_stmt *st, const char *op,
-    char (**ids)[37], size_t *n)
+collect_nodes(struct sq *s, sqlite3_stmt *st, const char *op, node_id_buf **ids,
+    size_t *n)
 {
-	char	(*nids)[37];
-	size_t	 cap = 0;
-	int	 rc, ret = 0;
+	node_id_buf *nids;
+	size_t	     cap = 0;
+	int	     rc, ret = 0;
 
 	*ids = NULL;
 	*n = 0;
@@ -304,14 +306,14 @@ collect_nodes(struct sq *s, sqlite3_stmt *st, const char *op,
  * takes the fleet's): the count, or -1.
  */
 static int
-nodes_changed(struct store *base, enum stmt_id id, const char *op,
-    int64_t t, int delta, store_node_id_fn fn, void *arg)
+nodes_changed(struct store *base, enum stmt_id id, const char *op, int64_t t,
+    int delta, store_node_id_fn fn, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[id];
-	char		(*ids)[37] = NULL;
-	size_t		 n = 0;
-	int		 ret;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[id];
+	node_id_buf  *ids = NULL;
+	size_t	      n = 0;
+	int	      ret;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_int64(st, 1, t);
@@ -330,9 +332,9 @@ static int
 sq_commands_expire(struct store *base, int64_t now, int64_t grace,
     store_node_id_fn fn, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_CMD_LOST];
-	int		 n;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_CMD_LOST];
+	int	      n;
 
 	n = nodes_changed(base, S_CMD_EXPIRE, "expire", now, -1, fn, arg);
 	pthread_mutex_lock(&s->mu);
@@ -346,8 +348,8 @@ sq_commands_expire(struct store *base, int64_t now, int64_t grace,
 }
 
 static int
-sq_commands_release(struct store *base, int64_t before,
-    store_node_id_fn fn, void *arg)
+sq_commands_release(struct store *base, int64_t before, store_node_id_fn fn,
+    void *arg)
 {
 	return nodes_changed(base, S_CMD_RELEASE, "release", before, 1, fn,
 	    arg);
@@ -356,9 +358,9 @@ sq_commands_release(struct store *base, int64_t before,
 static int
 sq_commands_pending(struct store *base, store_pending_fn fn, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_CMD_PENDING];
-	int		 rc;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_CMD_PENDING];
+	int	      rc;
 
 	pthread_mutex_lock(&s->mu);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -371,26 +373,26 @@ sq_commands_pending(struct store *base, store_pending_fn fn, void *arg)
 
 /* The row converters' contexts: each one's callback, typed. */
 struct cmd_rows {
-	store_cmd_row_fn	 fn;
-	void			*arg;
+	store_cmd_row_fn fn;
+	void		*arg;
 };
 struct finding_rows {
-	store_finding_fn	 fn;
-	void			*arg;
+	store_finding_fn fn;
+	void		*arg;
 };
 struct scan_rows {
-	store_scan_fn		 fn;
-	void			*arg;
+	store_scan_fn fn;
+	void	     *arg;
 };
 struct count_rows {
-	store_count_fn		 fn;
-	void			*arg;
+	store_count_fn fn;
+	void	      *arg;
 };
 
 static int
 cmd_row_of(sqlite3_stmt *st, void *arg)
 {
-	struct cmd_rows	*r = arg;
+	struct cmd_rows *r = arg;
 	struct cmd_row	 row;
 
 	memset(&row, 0, sizeof(row));
@@ -417,16 +419,16 @@ static int
 sq_commands_list(struct store *base, const char *node_id,
     const struct cmd_filter *flt, int limit, store_cmd_row_fn fn, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_CMD_LIST];
-	struct cmd_rows	 r = { fn, arg };
-	int		 rc;
+	struct sq      *s = sq_of(base);
+	sqlite3_stmt   *st = s->st[S_CMD_LIST];
+	struct cmd_rows r = { fn, arg };
+	int		rc;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
-	sqlite3_bind_int64(st, 3, flt != NULL && flt->before > 0 ?
-	    flt->before : INT64_MAX);
+	sqlite3_bind_int64(st, 3,
+	    flt != NULL && flt->before > 0 ? flt->before : INT64_MAX);
 	sq_bind_text_or_null(st, 4, flt != NULL ? flt->status : NULL);
 	sq_bind_text_or_null(st, 5, flt != NULL ? flt->command : NULL);
 	rc = sq_each_row(st, "commands_list", cmd_row_of, &r);
@@ -437,10 +439,10 @@ sq_commands_list(struct store *base, const char *node_id,
 static int
 finding_of(sqlite3_stmt *st, void *arg)
 {
-	struct finding_rows	*r = arg;
-	struct finding		 f;
-	const char		**const text[] = { &f.id, &f.severity, &f.title,
-				    &f.detail, &f.remediation };
+	struct finding_rows *r = arg;
+	struct finding	     f;
+	const char **const   text[] = { &f.id, &f.severity, &f.title, &f.detail,
+		  &f.remediation };
 
 	sq_col_texts(st, 0, text, sizeof(text) / sizeof(text[0]));
 	return r->fn(&f, r->arg);
@@ -450,10 +452,10 @@ static int
 sq_findings(struct store *base, const char *command_id, store_finding_fn fn,
     void *arg)
 {
-	struct sq		*s = sq_of(base);
-	sqlite3_stmt		*st = s->st[S_FINDINGS_OF];
-	struct finding_rows	 r = { fn, arg };
-	int			 rc;
+	struct sq	   *s = sq_of(base);
+	sqlite3_stmt	   *st = s->st[S_FINDINGS_OF];
+	struct finding_rows r = { fn, arg };
+	int		    rc;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, command_id, -1, SQLITE_STATIC);
@@ -465,9 +467,9 @@ sq_findings(struct store *base, const char *command_id, store_finding_fn fn,
 static int
 sq_command_open(struct store *base, const char *node_id, const char *command)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_CMD_OPEN_OF];
-	int		 n = -1;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_CMD_OPEN_OF];
+	int	      n = -1;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
@@ -483,8 +485,8 @@ sq_command_open(struct store *base, const char *node_id, const char *command)
 static int
 scan_row_of(sqlite3_stmt *st, void *arg)
 {
-	struct scan_rows	*r = arg;
-	struct scan_row		 row;
+	struct scan_rows *r = arg;
+	struct scan_row	  row;
 
 	row.command_id = sq_col_text(st, 0);
 	row.scanned_at = sqlite3_column_int64(st, 1);
@@ -497,10 +499,10 @@ static int
 sq_scans_list(struct store *base, const char *node_id, int limit,
     store_scan_fn fn, void *arg)
 {
-	struct sq		*s = sq_of(base);
-	sqlite3_stmt		*st = s->st[S_SCANS_OF];
-	struct scan_rows	 r = { fn, arg };
-	int			 rc;
+	struct sq	*s = sq_of(base);
+	sqlite3_stmt	*st = s->st[S_SCANS_OF];
+	struct scan_rows r = { fn, arg };
+	int		 rc;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
@@ -522,9 +524,9 @@ command_count_of(sqlite3_stmt *st, void *arg)
 static int
 sq_command_counts(struct store *base, store_count_fn fn, void *arg)
 {
-	struct sq		*s = sq_of(base);
-	struct count_rows	 r = { fn, arg };
-	int			 rc;
+	struct sq	 *s = sq_of(base);
+	struct count_rows r = { fn, arg };
+	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
 	rc = sq_each_row(s->st[S_CMD_COUNTS], "command_counts",

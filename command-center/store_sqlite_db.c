@@ -13,13 +13,13 @@
 int
 sq_step_done(struct sq *s, sqlite3_stmt *st, const char *what)
 {
-	int64_t	 t0 = mono_us();
-	int	 rc = sqlite3_step(st);
+	int64_t t0 = mono_us();
+	int	rc = sqlite3_step(st);
 
 	/* A COMMIT, or a statement in autocommit mode: a whole write. */
 	if (rc == SQLITE_DONE && s->base.on_write != NULL &&
-	    (st == s->st[S_COMMIT] || (sqlite3_get_autocommit(s->db) &&
-	    !sqlite3_stmt_readonly(st))))
+	    (st == s->st[S_COMMIT] ||
+		(sqlite3_get_autocommit(s->db) && !sqlite3_stmt_readonly(st))))
 		s->base.on_write(mono_us() - t0);
 	if (rc != SQLITE_DONE)
 		log_err("store_error", "op=%s rc=%d error=\"%s\"", what, rc,
@@ -51,7 +51,7 @@ sq_col_strdup(sqlite3_stmt *st, int col)
 }
 
 int
-sq_each_row(sqlite3_stmt *st, const char *what,
+sq_each_row(sqlite3_stmt *st, const char	  *what,
     int (*row)(sqlite3_stmt *st, void *arg), void *arg)
 {
 	int rc, ret = 0;

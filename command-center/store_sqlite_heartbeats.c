@@ -22,13 +22,13 @@
  * integers are little-endian. A chunk fills at most a page, less room for
  * SQLite's cell header, unless one heartbeat alone is larger.
  */
-#define CHUNK_BUF_MAX	((size_t)256 << 20)
+#define CHUNK_BUF_MAX ((size_t)256 << 20)
 
 struct hb_rec {
-	const char	*node_id, *hostname, *agent_version, *json;
-	size_t		 json_len;
-	int64_t		 at;
-	int		 cloudflare, services_down;
+	const char *node_id, *hostname, *agent_version, *json;
+	size_t	    json_len;
+	int64_t	    at;
+	int	    cloudflare, services_down;
 };
 
 static size_t
@@ -42,7 +42,7 @@ chunk_rec_len(const struct hb_write *w)
 static int
 put_u32(struct buf *b, uint32_t v)
 {
-	unsigned char	 x[4];
+	unsigned char x[4];
 
 	for (int i = 0; i < 4; i++)
 		x[i] = (unsigned char)(v >> (8 * i));
@@ -52,8 +52,8 @@ put_u32(struct buf *b, uint32_t v)
 static int
 put_i64(struct buf *b, int64_t v)
 {
-	unsigned char	 x[8];
-	uint64_t	 u = (uint64_t)v;
+	unsigned char x[8];
+	uint64_t      u = (uint64_t)v;
 
 	for (int i = 0; i < 8; i++)
 		x[i] = (unsigned char)(u >> (8 * i));
@@ -84,7 +84,7 @@ chunk_put(struct buf *b, const struct hb_write *w)
 
 /* Reads a chunk: each get_ moves p on, or fails (-1) past end. */
 struct chunk_rd {
-	const unsigned char	*p, *end;
+	const unsigned char *p, *end;
 };
 
 static int
@@ -139,7 +139,7 @@ skip_rec(struct chunk_rd *r)
 		if (get_u32(r, &n) == -1 || (size_t)(r->end - r->p) < n)
 			return -1;
 		r->p += n;
-		if (i == 0) {	/* at, cloudflare, services_down */
+		if (i == 0) { /* at, cloudflare, services_down */
 			if (r->end - r->p < 16)
 				return -1;
 			r->p += 16;
@@ -151,13 +151,12 @@ skip_rec(struct chunk_rd *r)
 static int
 get_rec(struct chunk_rd *r, struct hb_rec *h)
 {
-	uint32_t	 cf, down;
-	size_t		 idlen;
+	uint32_t cf, down;
+	size_t	 idlen;
 
 	if (get_str(r, &h->node_id, &idlen) == -1 || idlen > 36 ||
 	    get_i64(r, &h->at) == -1 || get_u32(r, &cf) == -1 ||
-	    get_u32(r, &down) == -1 ||
-	    get_str(r, &h->hostname, NULL) == -1 ||
+	    get_u32(r, &down) == -1 || get_str(r, &h->hostname, NULL) == -1 ||
 	    get_str(r, &h->agent_version, NULL) == -1 ||
 	    get_str(r, &h->json, &h->json_len) == -1)
 		return -1;
@@ -167,18 +166,17 @@ get_rec(struct chunk_rd *r, struct hb_rec *h)
 }
 
 /* The smallest heartbeat a chunk can hold: four lengths, four NULs, 16. */
-#define CHUNK_REC_MIN	36
+#define CHUNK_REC_MIN 36
 
 /*
  * The chunk in st's row (seq, n, data): its heartbeats first .. last and
  * a reader of its bytes; -1 (logged) when the row cannot be such a chunk.
  */
 static int
-chunk_open(sqlite3_stmt *st, int64_t *first, int64_t *last,
-    struct chunk_rd *r)
+chunk_open(sqlite3_stmt *st, int64_t *first, int64_t *last, struct chunk_rd *r)
 {
-	int64_t	 n = sqlite3_column_int64(st, 1);
-	int	 len = sqlite3_column_bytes(st, 2);
+	int64_t n = sqlite3_column_int64(st, 1);
+	int	len = sqlite3_column_bytes(st, 2);
 
 	*last = sqlite3_column_int64(st, 0);
 	r->p = sqlite3_column_blob(st, 2);
@@ -201,8 +199,8 @@ chunk_open(sqlite3_stmt *st, int64_t *first, int64_t *last,
 static int
 chunk_find(sqlite3_stmt *st, int64_t want, struct hb_rec *h)
 {
-	struct chunk_rd	 r;
-	int64_t		 first, last;
+	struct chunk_rd r;
+	int64_t		first, last;
 
 	if (chunk_open(st, &first, &last, &r) == -1)
 		return -1;
@@ -240,11 +238,12 @@ hb_last_read(struct sq *s, int64_t *last)
 int
 sq_chunks_open(struct sq *s, char *err, size_t errlen)
 {
-	sqlite3_stmt	*st = NULL;
-	int		 page = 0;
+	sqlite3_stmt *st = NULL;
+	int	      page = 0;
 
 	if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		page = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (page < 512) {
@@ -266,10 +265,10 @@ static int
 sq_node_heartbeat(struct store *base, const char *node_id, int64_t seq,
     char **json)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[seq > 0 ? S_LOG_HB_GET : S_NODE_HB_GET];
-	struct hb_rec	 h;
-	int		 rc = 0, r;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[seq > 0 ? S_LOG_HB_GET : S_NODE_HB_GET];
+	struct hb_rec h;
+	int	      rc = 0, r;
 
 	*json = NULL;
 	pthread_mutex_lock(&s->rmu);
@@ -292,7 +291,7 @@ sq_node_heartbeat(struct store *base, const char *node_id, int64_t seq,
 	    (*json = sq_col_strdup(st, 0)) == NULL)
 		rc = -1;
 	else if (r == SQLITE_DONE && seq > 0)
-		rc = 1;		/* folded meanwhile */
+		rc = 1; /* folded meanwhile */
 	else if (r != SQLITE_ROW && r != SQLITE_DONE) {
 		log_err("store_error", "op=node_heartbeat rc=%d error=\"%s\"",
 		    r, sqlite3_errmsg(s->rdb));
@@ -322,9 +321,9 @@ chunk_flush(struct sq *s, int64_t last, int64_t n)
 static int
 sq_heartbeats(struct store *base, struct hb_write *w, size_t n)
 {
-	struct sq	*s = sq_of(base);
-	int64_t	 last, count = 0;
-	int	 rc = -1;
+	struct sq *s = sq_of(base);
+	int64_t	   last, count = 0;
+	int	   rc = -1;
 
 	if (n == 0)
 		return 0;
@@ -332,29 +331,30 @@ sq_heartbeats(struct store *base, struct hb_write *w, size_t n)
 	last = s->hb_last;
 	buf_reset(&s->chunk);
 	if (last > INT64_MAX - (int64_t)n) {
-		log_err("store_error", "op=heartbeat_chunk "
+		log_err("store_error",
+		    "op=heartbeat_chunk "
 		    "error=\"heartbeat numbers exhausted\"");
 		goto out;
 	}
 	if (sq_begin(s) == -1)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if (count > 0 && s->chunk.len + chunk_rec_len(&w[i]) >
-		    s->chunk_max) {
+		if (count > 0 &&
+		    s->chunk.len + chunk_rec_len(&w[i]) > s->chunk_max) {
 			if (chunk_flush(s, last, count) == -1)
 				goto fail;
 			count = 0;
 		}
 		if (chunk_put(&s->chunk, &w[i]) == -1) {
-			log_err("store_error", "op=heartbeat_chunk "
+			log_err("store_error",
+			    "op=heartbeat_chunk "
 			    "error=\"out of memory\"");
 			goto fail;
 		}
 		w[i].seq = ++last;
 		count++;
 	}
-	if (chunk_flush(s, last, count) == -1 ||
-	    sq_commit(s) == -1)
+	if (chunk_flush(s, last, count) == -1 || sq_commit(s) == -1)
 		goto fail;
 	s->hb_last = last;
 	rc = 0;
@@ -381,8 +381,8 @@ sq_heartbeat_log(struct store *base, store_hb_logged_fn fn, void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	while (ret == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t		 first, last;
-		struct chunk_rd	 rd;
+		int64_t		first, last;
+		struct chunk_rd rd;
 
 		/* A damaged chunk is skipped: what nodes holds stays. */
 		if (chunk_open(st, &first, &last, &rd) == -1)
@@ -395,8 +395,10 @@ sq_heartbeat_log(struct store *base, store_hb_logged_fn fn, void *arg)
 		prev = last;
 		for (int64_t seq = first; ret == 0 && seq <= last; seq++) {
 			if (get_rec(&rd, &h) == -1) {
-				log_err("heartbeat_chunk_bad", "seq=%lld "
-				    "at=%lld", (long long)last, (long long)seq);
+				log_err("heartbeat_chunk_bad",
+				    "seq=%lld "
+				    "at=%lld",
+				    (long long)last, (long long)seq);
 				break;
 			}
 			memset(&l, 0, sizeof(l));
@@ -412,8 +414,8 @@ sq_heartbeat_log(struct store *base, store_hb_logged_fn fn, void *arg)
 		}
 	}
 	if (ret == 0 && r != SQLITE_DONE) {
-		log_err("store_error", "op=heartbeat_log rc=%d error=\"%s\"",
-		    r, sqlite3_errmsg(s->db));
+		log_err("store_error", "op=heartbeat_log rc=%d error=\"%s\"", r,
+		    sqlite3_errmsg(s->db));
 		ret = -1;
 	}
 	sqlite3_reset(st);
@@ -425,9 +427,9 @@ sq_heartbeat_log(struct store *base, store_hb_logged_fn fn, void *arg)
 static int
 fold_one(struct sq *s, const struct hb_fold *f)
 {
-	sqlite3_stmt	*get = s->st[S_LOG_CHUNK], *st = s->st[S_LOG_FOLD];
-	struct hb_rec	 h;
-	int		 r, rc = 0;
+	sqlite3_stmt *get = s->st[S_LOG_CHUNK], *st = s->st[S_LOG_FOLD];
+	struct hb_rec h;
+	int	      r, rc = 0;
 
 	sqlite3_bind_int64(get, 1, f->seq);
 	if ((r = sqlite3_step(get)) == SQLITE_ROW) {
@@ -459,12 +461,12 @@ out:
 }
 
 static int
-sq_fold(struct store *base, const struct hb_fold *fold, size_t n,
-    int64_t upto, int64_t *cut)
+sq_fold(struct store *base, const struct hb_fold *fold, size_t n, int64_t upto,
+    int64_t *cut)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_LOG_CUT], *drop = s->st[S_LOG_DROP];
-	int		 rc = -1;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_LOG_CUT], *drop = s->st[S_LOG_DROP];
+	int	      rc = -1;
 
 	*cut = 0;
 	pthread_mutex_lock(&s->mu);
@@ -481,12 +483,11 @@ sq_fold(struct store *base, const struct hb_fold *fold, size_t n,
 		sqlite3_reset(st);
 		goto fail;
 	}
-	*cut = sqlite3_column_int64(st, 0);	/* NULL: 0, none */
+	*cut = sqlite3_column_int64(st, 0); /* NULL: 0, none */
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	sqlite3_bind_int64(drop, 1, *cut);
-	if (sq_step_done(s, drop, "fold_drop") == -1 ||
-	    sq_commit(s) == -1)
+	if (sq_step_done(s, drop, "fold_drop") == -1 || sq_commit(s) == -1)
 		goto fail;
 	rc = 0;
 	goto out;

@@ -13,10 +13,10 @@
 static int
 sq_load_nodes(struct store *base, store_node_fn fn, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_NODES_ALL];
-	struct node_rec	 r;
-	int		 rc, ret = 0;
+	struct sq      *s = sq_of(base);
+	sqlite3_stmt   *st = s->st[S_NODES_ALL];
+	struct node_rec r;
+	int		rc, ret = 0;
 
 	pthread_mutex_lock(&s->mu);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -28,7 +28,7 @@ sq_load_nodes(struct store *base, store_node_fn fn, void *arg)
 		r.os_profile = sq_col_strdup(st, 2);
 		r.agent_version = sq_col_strdup(st, 3);
 		if (status_parse((const char *)sqlite3_column_text(st, 4),
-		    &r.status) == -1)
+			&r.status) == -1)
 			r.status = NODE_PENDING;
 		if (sqlite3_column_bytes(st, 5) == TOKEN_HASH_LEN) {
 			memcpy(r.token_hash, sqlite3_column_blob(st, 5),
@@ -72,9 +72,9 @@ sq_load_nodes(struct store *base, store_node_fn fn, void *arg)
 static int
 sq_node_insert(struct store *base, const struct node_rec *r)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_NODE_INSERT];
-	int		 rc;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_NODE_INSERT];
+	int	      rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_text(st, 1, r->node_id, -1, SQLITE_STATIC);
@@ -106,10 +106,10 @@ static int
 sq_node_set_status(struct store *base, const char *node_id,
     enum node_status status, const unsigned char *token_hash)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[status == NODE_DELETED ? S_NODE_DELETE :
-			    S_NODE_STATUS];
-	int		 rc;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st =
+	    s->st[status == NODE_DELETED ? S_NODE_DELETE : S_NODE_STATUS];
+	int rc;
 
 	pthread_mutex_lock(&s->mu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
@@ -132,9 +132,9 @@ static int
 sq_node_enroll_peer(struct store *base, const char *node_id, char *out,
     size_t outlen)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_NODE_PEER];
-	int		 r, rc = 0;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_NODE_PEER];
+	int	      r, rc = 0;
 
 	out[0] = '\0';
 	pthread_mutex_lock(&s->rmu);

@@ -12,8 +12,8 @@ struct store;
 struct fleet;
 
 /* 1 while another thread uses the store's write connection. */
-int	 store_writer_busy(struct store *s);
+int store_writer_busy(struct store *s);
 /* How many node rows (new, status, token) are committing now. */
-size_t	 fleet_settling(struct fleet *f);
+size_t fleet_settling(struct fleet *f);
 
 #endif

@@ -50,12 +50,12 @@ get_str(json_t *root, const char *field, int (*ok)(const char *),
 }
 
 static int
-get_num(json_t *root, const char *field, double min, double max,
-    int integer, char *err, size_t errlen)
+get_num(json_t *root, const char *field, double min, double max, int integer,
+    char *err, size_t errlen)
 {
-	json_t	*v = json_object_get(root, field);
-	double	 d;
-	char	 why[96];
+	json_t *v = json_object_get(root, field);
+	double	d;
+	char	why[96];
 
 	if (v == NULL)
 		return fail(err, errlen, field, "is required");
@@ -63,8 +63,9 @@ get_num(json_t *root, const char *field, double min, double max,
 	if (json_is_null(v))
 		return 0;
 	if (integer ? !json_is_integer(v) : !json_is_number(v))
-		return fail(err, errlen, field, integer ?
-		    "must be an integer or null" : "must be a number or null");
+		return fail(err, errlen, field,
+		    integer ? "must be an integer or null" :
+			      "must be a number or null");
 	d = json_number_value(v);
 	if (!isfinite(d) || d < min || d > max) {
 		snprintf(why, sizeof(why), "must be from %g to %g", min, max);
@@ -117,8 +118,8 @@ state_is_down(const char *s)
 static int
 check_services(json_t *svcs, int *down, char *err, size_t errlen)
 {
-	size_t	 i;
-	json_t	*e;
+	size_t	i;
+	json_t *e;
 
 	if (svcs == NULL)
 		return fail(err, errlen, "services", "is required");
@@ -127,19 +128,23 @@ check_services(json_t *svcs, int *down, char *err, size_t errlen)
 	if (json_array_size(svcs) > SERVICES_MAX)
 		return fail(err, errlen, "services", "has too many entries");
 	*down = 0;
-	json_array_foreach(svcs, i, e) {
+	json_array_foreach(svcs, i, e)
+	{
 		json_t *name = json_object_get(e, "name");
 		json_t *state = json_object_get(e, "state");
 
 		if (!json_is_object(e) || json_object_size(e) != 2 ||
 		    !json_is_string(name) || !json_is_string(state))
-			return fail(err, errlen, "services", "entries must be "
+			return fail(err, errlen, "services",
+			    "entries must be "
 			    "{\"name\": string, \"state\": string}");
 		if (!cmd_unit_valid(json_string_value(name)))
-			return fail(err, errlen, "services", "name must be a "
+			return fail(err, errlen, "services",
+			    "name must be a "
 			    "systemd unit name");
 		if (!is_state(json_string_value(state)))
-			return fail(err, errlen, "services", "state must be a "
+			return fail(err, errlen, "services",
+			    "state must be a "
 			    "systemd ActiveState or \"unknown\"");
 		if (state_is_down(json_string_value(state)))
 			*down = 1;
@@ -148,9 +153,17 @@ check_services(json_t *svcs, int *down, char *err, size_t errlen)
 }
 
 static const char *const hb_fields[] = {
-	"node_id", "hostname", "os_profile", "agent_version", "uptime_secs",
-	"load1", "mem_used_pct", "root_disk_used_pct", "cloudflare",
-	"services", "sent_at",
+	"node_id",
+	"hostname",
+	"os_profile",
+	"agent_version",
+	"uptime_secs",
+	"load1",
+	"mem_used_pct",
+	"root_disk_used_pct",
+	"cloudflare",
+	"services",
+	"sent_at",
 };
 
 /* The four fields every agent body opens with. */
@@ -160,20 +173,25 @@ get_identity(json_t *root, const char **node_id, const char **hostname,
     size_t errlen)
 {
 	if (get_str(root, "node_id", is_uuid, "must be a lowercase UUID",
-	    node_id, err, errlen) == -1 ||
-	    get_str(root, "hostname", validate_hostname, "must be 1-255 "
-	    "printable characters", hostname, err, errlen) == -1 ||
-	    get_str(root, "os_profile", validate_profile, "must be 1-64 of "
-	    "A-Z a-z 0-9 . _ -", os_profile, err, errlen) == -1 ||
-	    get_str(root, "agent_version", is_version, "must be 1-64 "
-	    "printable characters", agent_version, err, errlen) == -1)
+		node_id, err, errlen) == -1 ||
+	    get_str(root, "hostname", validate_hostname,
+		"must be 1-255 "
+		"printable characters",
+		hostname, err, errlen) == -1 ||
+	    get_str(root, "os_profile", validate_profile,
+		"must be 1-64 of "
+		"A-Z a-z 0-9 . _ -",
+		os_profile, err, errlen) == -1 ||
+	    get_str(root, "agent_version", is_version,
+		"must be 1-64 "
+		"printable characters",
+		agent_version, err, errlen) == -1)
 		return -1;
 	return 0;
 }
 
 int
-validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
-    size_t errlen)
+validate_heartbeat(json_t *root, struct heartbeat *hb, char *err, size_t errlen)
 {
 	return validate_heartbeat_raw(root, NULL, 0, hb, err, errlen);
 }
@@ -182,25 +200,27 @@ int
 validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
     struct heartbeat *hb, char *err, size_t errlen)
 {
-	const char	*cf, *sent;
-	json_t		*canon = NULL, *v;
-	int		 rc = -1;
+	const char *cf, *sent;
+	json_t	   *canon = NULL, *v;
+	int	    rc = -1;
 
 	memset(hb, 0, sizeof(*hb));
 	if (!json_is_object(root))
 		return fail(err, errlen, "body", "must be a JSON object");
 	if (get_identity(root, &hb->node_id, &hb->hostname, &hb->os_profile,
-	    &hb->agent_version, err, errlen) == -1 ||
+		&hb->agent_version, err, errlen) == -1 ||
 	    get_num(root, "uptime_secs", 0, 1e11, 1, err, errlen) == -1 ||
 	    get_num(root, "load1", 0, 1e6, 0, err, errlen) == -1 ||
 	    get_num(root, "mem_used_pct", 0, 100, 0, err, errlen) == -1 ||
 	    get_num(root, "root_disk_used_pct", 0, 100, 0, err, errlen) == -1 ||
-	    get_str(root, "cloudflare", is_state, "must be up, down or "
-	    "unknown", &cf, err, errlen) == -1 ||
+	    get_str(root, "cloudflare", is_state,
+		"must be up, down or "
+		"unknown",
+		&cf, err, errlen) == -1 ||
 	    check_services(json_object_get(root, "services"),
-	    &hb->services_down, err, errlen) == -1 ||
-	    get_str(root, "sent_at", is_time, "must be an RFC 3339 time",
-	    &sent, err, errlen) == -1)
+		&hb->services_down, err, errlen) == -1 ||
+	    get_str(root, "sent_at", is_time, "must be an RFC 3339 time", &sent,
+		err, errlen) == -1)
 		return -1;
 	v = json_object_get(root, "load1");
 	hb->load1 = json_is_number(v) ? json_number_value(v) : NAN;
@@ -213,15 +233,17 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 	else if (strcmp(cf, "unknown") == 0)
 		hb->cloudflare = CF_UNKNOWN;
 	else
-		return fail(err, errlen, "cloudflare", "must be up, down or "
+		return fail(err, errlen, "cloudflare",
+		    "must be up, down or "
 		    "unknown");
 
 	/*
 	 * The body as received when it holds the contract's fields and
 	 * nothing else (what agents send): no second serialisation.
 	 */
-	if (raw != NULL && rawlen <= HEARTBEAT_RAW_MAX && json_object_size(root) ==
-	    sizeof(hb_fields) / sizeof(hb_fields[0])) {
+	if (raw != NULL && rawlen <= HEARTBEAT_RAW_MAX &&
+	    json_object_size(root) ==
+		sizeof(hb_fields) / sizeof(hb_fields[0])) {
 		if ((hb->json = strndup(raw, rawlen)) == NULL)
 			return fail(err, errlen, "body", "out of memory");
 		return 0;
@@ -231,7 +253,7 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 		return fail(err, errlen, "body", "out of memory");
 	for (size_t i = 0; i < sizeof(hb_fields) / sizeof(hb_fields[0]); i++)
 		if (json_object_set(canon, hb_fields[i],
-		    json_object_get(root, hb_fields[i])) == -1)
+			json_object_get(root, hb_fields[i])) == -1)
 			goto out;
 	hb->json = json_dumps(canon, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (hb->json == NULL)
@@ -266,21 +288,24 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 	if (!json_is_object(root))
 		return fail(err, errlen, "body", "must be a JSON object");
 	if (get_identity(root, &er->node_id, &er->hostname, &er->os_profile,
-	    &er->agent_version, err, errlen) == -1)
+		&er->agent_version, err, errlen) == -1)
 		return -1;
 	sec = json_object_get(root, "enroll_secret");
 	if (sec != NULL && !json_is_null(sec)) {
-		if (get_str(root, "enroll_secret", is_secret, "must be at most "
-		    "256 bytes", &er->enroll_secret, err, errlen) == -1)
+		if (get_str(root, "enroll_secret", is_secret,
+			"must be at most "
+			"256 bytes",
+			&er->enroll_secret, err, errlen) == -1)
 			return -1;
 		if (*er->enroll_secret == '\0')
 			er->enroll_secret = NULL;
 	}
 	sec = json_object_get(root, "enroll_key");
 	if (sec != NULL && !json_is_null(sec) &&
-	    get_str(root, "enroll_key", is_enroll_key, "must be 43 characters "
-	    "of base64url (32 random bytes)", &er->enroll_key, err,
-	    errlen) == -1)
+	    get_str(root, "enroll_key", is_enroll_key,
+		"must be 43 characters "
+		"of base64url (32 random bytes)",
+		&er->enroll_key, err, errlen) == -1)
 		return -1;
 	return 0;
 }
@@ -288,26 +313,26 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 /* ---- the heartbeat fast path ------------------------------------------ */
 
 /* strlen of each hb_fields entry, in the same order. */
-static const size_t hb_field_len[] = { 7, 8, 10, 13, 11, 5, 12, 18, 10, 8,
-    7 };
+static const size_t hb_field_len[] = { 7, 8, 10, 13, 11, 5, 12, 18, 10, 8, 7 };
 _Static_assert(sizeof(hb_field_len) / sizeof(hb_field_len[0]) ==
-    sizeof(hb_fields) / sizeof(hb_fields[0]), "one length per field");
+	sizeof(hb_fields) / sizeof(hb_fields[0]),
+    "one length per field");
 
 enum { F_SVC = 9, F_ALL = (1u << 11) - 1 };
 
 struct fast {
-	struct heartbeat	*hb;
-	struct hb_strings	*s;
-	unsigned		 seen;		/* bit i: hb_fields[i] */
-	int			 field;		/* hb_fields index; -1 none */
-	int			 depth;		/* 1 top, 2 services, 3 entry */
-	size_t			 nsvc;
-	int			 svc_key;	/* 0 none, 1 name, 2 state */
-	unsigned		 svc_seen;
-	char			 svc_name[257];
-	char			 svc_state[33];
-	char			 sent_at[64];
-	int			 done;
+	struct heartbeat  *hb;
+	struct hb_strings *s;
+	unsigned	   seen;  /* bit i: hb_fields[i] */
+	int		   field; /* hb_fields index; -1 none */
+	int		   depth; /* 1 top, 2 services, 3 entry */
+	size_t		   nsvc;
+	int		   svc_key; /* 0 none, 1 name, 2 state */
+	unsigned	   svc_seen;
+	char		   svc_name[257];
+	char		   svc_state[33];
+	char		   sent_at[64];
+	int		   done;
 };
 
 /* Copies a string the parser handed over; 0 when it does not fit. */
@@ -345,12 +370,12 @@ fast_null(void *ctx)
 static int
 fast_number(void *ctx, const char *s, size_t len)
 {
-	static const double	 lo[4] = { 0, 0, 0, 0 };
-	static const double	 hi[4] = { 1e11, 1e6, 100, 100 };
-	struct fast		*x = ctx;
-	char			 b[64], *end;
-	double			 d;
-	int			 integer, i = x->field - 4;
+	static const double lo[4] = { 0, 0, 0, 0 };
+	static const double hi[4] = { 1e11, 1e6, 100, 100 };
+	struct fast	   *x = ctx;
+	char		    b[64], *end;
+	double		    d;
+	int		    integer, i = x->field - 4;
 
 	if (x->depth != 1 || i < 0 || i > 3 || len == 0 || len >= sizeof(b))
 		return 0;
@@ -390,16 +415,17 @@ fast_str(char *dst, size_t dstlen, const unsigned char *s, size_t len,
 static int
 fast_string(void *ctx, const unsigned char *s, size_t len)
 {
-	struct fast		*x = ctx;
-	struct hb_strings	*hs = x->s;
-	int			 ok = 0;
+	struct fast	  *x = ctx;
+	struct hb_strings *hs = x->s;
+	int		   ok = 0;
 
 	if (x->depth == 3) {
 		if (x->svc_key == 1)
 			ok = fast_str(x->svc_name, sizeof(x->svc_name), s, len,
 			    cmd_unit_valid);
-		else if (x->svc_key == 2 && (ok = fast_str(x->svc_state,
-		    sizeof(x->svc_state), s, len, is_state)) &&
+		else if (x->svc_key == 2 &&
+		    (ok = fast_str(x->svc_state, sizeof(x->svc_state), s, len,
+			 is_state)) &&
 		    state_is_down(x->svc_state))
 			x->hb->services_down = 1;
 		x->svc_key = 0;
@@ -409,8 +435,8 @@ fast_string(void *ctx, const unsigned char *s, size_t len)
 		return 0;
 	switch (x->field) {
 	case 0:
-		ok = fast_str(hs->node_id, sizeof(hs->node_id), s, len,
-		    is_uuid);
+		ok =
+		    fast_str(hs->node_id, sizeof(hs->node_id), s, len, is_uuid);
 		break;
 	case 1:
 		ok = fast_str(hs->hostname, sizeof(hs->hostname), s, len,
@@ -452,7 +478,7 @@ fast_start_map(void *ctx)
 		x->depth = 1;
 		return 1;
 	}
-	if (x->depth == 2) {		/* a services entry */
+	if (x->depth == 2) { /* a services entry */
 		if (++x->nsvc > SERVICES_MAX)
 			return 0;
 		x->depth = 3;
@@ -466,8 +492,8 @@ fast_start_map(void *ctx)
 static int
 fast_map_key(void *ctx, const unsigned char *s, size_t len)
 {
-	struct fast	*x = ctx;
-	size_t		 i;
+	struct fast *x = ctx;
+	size_t	     i;
 
 	if (x->depth == 3) {
 		if (x->svc_key != 0)
@@ -479,7 +505,7 @@ fast_map_key(void *ctx, const unsigned char *s, size_t len)
 		else
 			return 0;
 		if (x->svc_seen & (1u << x->svc_key))
-			return 0;	/* a duplicate */
+			return 0; /* a duplicate */
 		x->svc_seen |= 1u << x->svc_key;
 		return 1;
 	}
@@ -490,7 +516,7 @@ fast_map_key(void *ctx, const unsigned char *s, size_t len)
 			break;
 	if (i == sizeof(hb_fields) / sizeof(hb_fields[0]) ||
 	    (x->seen & (1u << i)))
-		return 0;	/* not the contract's, or a duplicate */
+		return 0; /* not the contract's, or a duplicate */
 	x->seen |= 1u << i;
 	x->field = (int)i;
 	return 1;
@@ -580,8 +606,8 @@ bytes_below(uint64_t x, unsigned char n)
 static inline int
 plain_byte(unsigned char c, size_t *quotes)
 {
-	if (c == '\\' || c >= 0x7f || (c < 0x20 && c != '\t' && c != '\n' &&
-	    c != '\r'))
+	if (c == '\\' || c >= 0x7f ||
+	    (c < 0x20 && c != '\t' && c != '\n' && c != '\r'))
 		return 0;
 	*quotes += c == '"';
 	return 1;
@@ -603,7 +629,7 @@ json_plain(const char *p, size_t n, size_t *quotes)
 
 		memcpy(&x, p + i, sizeof(x));
 		if ((bytes_below(x, 0x20) | (x & 0x8080808080808080ULL) |
-		    bytes_eq(x, 0x7f) | bytes_eq(x, '\\')) != 0) {
+			bytes_eq(x, 0x7f) | bytes_eq(x, '\\')) != 0) {
 			for (size_t k = i; k < i + 8; k++)
 				if (!plain_byte((unsigned char)p[k], quotes))
 					return 0;
@@ -621,10 +647,10 @@ int
 validate_heartbeat_fast(const char *raw, size_t rawlen, struct heartbeat *hb,
     struct hb_strings *s)
 {
-	struct fast	 x;
-	yajl_handle	 h;
-	size_t		 quotes = 0;
-	int		 ok;
+	struct fast x;
+	yajl_handle h;
+	size_t	    quotes = 0;
+	int	    ok;
 
 	memset(hb, 0, sizeof(*hb));
 	if (raw == NULL || rawlen == 0 || rawlen > HEARTBEAT_RAW_MAX)
@@ -646,8 +672,8 @@ validate_heartbeat_fast(const char *raw, size_t rawlen, struct heartbeat *hb,
 	if ((h = yajl_alloc(&fast_cbs, NULL, &x)) == NULL)
 		return -1;
 	ok = yajl_parse(h, (const unsigned char *)raw, rawlen) ==
-	    yajl_status_ok && yajl_complete_parse(h) == yajl_status_ok &&
-	    x.done;
+		yajl_status_ok &&
+	    yajl_complete_parse(h) == yajl_status_ok && x.done;
 	yajl_free(h);
 	if (!ok) {
 		memset(hb, 0, sizeof(*hb));

@@ -11,41 +11,41 @@
 #include "model.h"
 
 struct heartbeat {
-	const char	*node_id;
-	const char	*hostname;
-	const char	*os_profile;
-	const char	*agent_version;
-	enum cf_state	 cloudflare;
-	int		 services_down;
-	double		 load1;		/* NAN when absent */
-	double		 mem_used_pct;	/* NAN when absent */
-	char		*json;		/* canonical compact JSON (malloc'd) */
+	const char   *node_id;
+	const char   *hostname;
+	const char   *os_profile;
+	const char   *agent_version;
+	enum cf_state cloudflare;
+	int	      services_down;
+	double	      load1;	    /* NAN when absent */
+	double	      mem_used_pct; /* NAN when absent */
+	char	     *json;	    /* canonical compact JSON (malloc'd) */
 };
 
 struct enroll_req {
-	const char	*node_id;
-	const char	*hostname;
-	const char	*os_profile;
-	const char	*agent_version;
-	const char	*enroll_secret;	/* NULL when absent */
-	const char	*enroll_key;	/* the agent's own key; NULL when absent */
-	const char	*peer;		/* where it came from (set by the route) */
+	const char *node_id;
+	const char *hostname;
+	const char *os_profile;
+	const char *agent_version;
+	const char *enroll_secret; /* NULL when absent */
+	const char *enroll_key;	   /* the agent's own key; NULL when absent */
+	const char *peer;	   /* where it came from (set by the route) */
 };
 
 /*
  * Each validates root (borrowed; the out strings point into it) and
  * returns 0, or -1 with the offending field's name and why in err.
  */
-int	 validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
-	    size_t errlen);
+int validate_heartbeat(json_t *root, struct heartbeat *hb, char *err,
+    size_t errlen);
 /*
  * The same, keeping raw (the bytes root was parsed from) as hb->json when
  * they hold exactly the contract's fields and at most HEARTBEAT_RAW_MAX
  * bytes; otherwise the fields are serialised again.
  */
 #define HEARTBEAT_RAW_MAX 8192
-int	 validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
-	    struct heartbeat *hb, char *err, size_t errlen);
+int validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
+    struct heartbeat *hb, char *err, size_t errlen);
 /*
  * The heartbeat fast path (yajl's callback parser, no tree): 1 when raw
  * is a heartbeat validate_heartbeat_raw() would accept and keep as it is
@@ -55,18 +55,18 @@ int	 validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
  * full validator then decides and words the error; -1 out of memory.
  */
 struct hb_strings {
-	char	 node_id[37];
-	char	 hostname[HOSTNAME_MAX + 1];
-	char	 os_profile[PROFILE_MAX + 1];
-	char	 agent_version[VERSION_MAX + 1];
+	char node_id[37];
+	char hostname[HOSTNAME_MAX + 1];
+	char os_profile[PROFILE_MAX + 1];
+	char agent_version[VERSION_MAX + 1];
 };
 /* 1 when p has no escape, no byte past ASCII, no control but \t\n\r. */
-int	 json_plain(const char *p, size_t n, size_t *quotes);
-int	 validate_heartbeat_fast(const char *raw, size_t rawlen,
-	    struct heartbeat *hb, struct hb_strings *s);
-int	 validate_enroll(json_t *root, struct enroll_req *er, char *err,
-	    size_t errlen);
-int	 validate_hostname(const char *s);
-int	 validate_profile(const char *s);
+int json_plain(const char *p, size_t n, size_t *quotes);
+int validate_heartbeat_fast(const char *raw, size_t rawlen,
+    struct heartbeat *hb, struct hb_strings *s);
+int
+validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen);
+int validate_hostname(const char *s);
+int validate_profile(const char *s);
 
 #endif

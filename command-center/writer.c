@@ -37,7 +37,7 @@ static void
 take_dirty(struct fleet *f, struct hb_write **out, uint32_t **nums_out,
     size_t *nout)
 {
-	struct hb_write	*w = NULL;
+	struct hb_write *w = NULL;
 	uint32_t	*nums = NULL;
 	size_t		 n = 0, keep = 0;
 
@@ -60,7 +60,7 @@ take_dirty(struct fleet *f, struct hb_write **out, uint32_t **nums_out,
 		    fn->r.heartbeat == NULL) {
 			free(w[n].hostname);
 			free(w[n].agent_version);
-			continue;	/* stays dirty, next round */
+			continue; /* stays dirty, next round */
 		}
 		w[n].json = fn->hb_inflight = fn->r.heartbeat;
 		fn->r.heartbeat = NULL;
@@ -85,8 +85,8 @@ take_dirty(struct fleet *f, struct hb_write **out, uint32_t **nums_out,
  * newer one came meanwhile (that one is dirty already).
  */
 static void
-give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums,
-    size_t n, int committed)
+give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums, size_t n,
+    int committed)
 {
 	pthread_mutex_lock(&f->mu);
 	for (size_t i = 0; i < n; i++) {
@@ -134,16 +134,16 @@ fold_cmp(const void *a, const void *b)
 static void
 fold(struct fleet *f, int all)
 {
-	struct hb_fold	*items;
-	size_t		 n = 0, cap, keep, slack;
-	int64_t		 rows, hi, cut;
-	int		 progress;
+	struct hb_fold *items;
+	size_t		n = 0, cap, keep, slack;
+	int64_t		rows, hi, cut;
+	int		progress;
 
 	for (;;) {
 		pthread_mutex_lock(&f->mu);
 		rows = f->log_first ? f->log_last - f->log_first + 1 : 0;
 		keep = f->n + f->n / 8 > LOG_ROWS_MIN ? f->n + f->n / 8 :
-		    LOG_ROWS_MIN;
+							LOG_ROWS_MIN;
 		slack = f->n / 16 > LOG_ROWS_MIN ? f->n / 16 : LOG_ROWS_MIN;
 		if (rows == 0 || (!all && rows <= (int64_t)(keep + slack))) {
 			pthread_mutex_unlock(&f->mu);
@@ -174,14 +174,14 @@ fold(struct fleet *f, int all)
 			log_err("heartbeat_fold_failed", "rows=%lld",
 			    (long long)rows);
 			free(items);
-			return;		/* the rows stay; next round */
+			return; /* the rows stay; next round */
 		}
 		pthread_mutex_lock(&f->mu);
 		for (size_t i = 0; i < n; i++) {
 			struct fnode *fn = find(f, items[i].node_id);
 
 			if (fn != NULL && fn->hb_seq == items[i].seq)
-				fn->hb_seq = 0;	/* nodes has it now */
+				fn->hb_seq = 0; /* nodes has it now */
 		}
 		progress = cut >= f->log_first;
 		if (progress)
@@ -204,12 +204,12 @@ fold(struct fleet *f, int all)
 void
 fleet_flush(struct fleet *f)
 {
-	struct hb_write	*w;
+	struct hb_write *w;
 	uint32_t	*nums;
 	size_t		 n;
 	int		 ok = 1;
 
-	pthread_mutex_lock(&f->flush_mu);	/* one flush at a time, in order */
+	pthread_mutex_lock(&f->flush_mu); /* one flush at a time, in order */
 	take_dirty(f, &w, &nums, &n);
 	if (n > 0) {
 		int64_t t0 = mono_ms();
@@ -244,9 +244,9 @@ fleet_fold_all(struct fleet *f)
 void *
 fleet_writer_main(void *arg)
 {
-	struct fleet	*f = arg;
-	struct timespec	 ts;
-	int		 stop = 0;
+	struct fleet   *f = arg;
+	struct timespec ts;
+	int		stop = 0;
 
 	while (!stop) {
 		atomic_fetch_add(&f->writer_rounds, 1);
@@ -255,8 +255,8 @@ fleet_writer_main(void *arg)
 		ts.tv_nsec += FLUSH_MS * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
-		while (!f->stop && pthread_cond_timedwait(&f->cv, &f->mu,
-		    &ts) != ETIMEDOUT)
+		while (!f->stop &&
+		    pthread_cond_timedwait(&f->cv, &f->mu, &ts) != ETIMEDOUT)
 			;
 		stop = f->stop;
 		pthread_mutex_unlock(&f->mu);

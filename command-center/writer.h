@@ -8,13 +8,13 @@
 struct fleet;
 
 /* The thread that writes heartbeats behind; arg is the fleet. */
-void	*fleet_writer_main(void *arg);
+void *fleet_writer_main(void *arg);
 /*
  * Writes dirty heartbeats to the store now (the writer does it every 200
  * ms), then folds the heartbeat log into nodes if it is past its limit.
  */
-void	 fleet_flush(struct fleet *f);
+void fleet_flush(struct fleet *f);
 /* Folds the whole heartbeat log into nodes (a clean stop does it too). */
-void	 fleet_fold_all(struct fleet *f);
+void fleet_fold_all(struct fleet *f);
 
 #endif

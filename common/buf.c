@@ -48,8 +48,8 @@ buf_fail(struct buf *b)
 static int
 buf_reserve(struct buf *b, size_t n)
 {
-	size_t	 need, ncap;
-	char	*np;
+	size_t need, ncap;
+	char  *np;
 
 	if (b->failed)
 		return -1;
@@ -97,9 +97,9 @@ buf_putc(struct buf *b, char c)
 int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
-	va_list	 cp;
-	size_t	 room;
-	int	 n;
+	va_list cp;
+	size_t	room;
+	int	n;
 
 	if (b->failed)
 		return -1;
@@ -122,8 +122,8 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list	 ap;
-	int	 rc;
+	va_list ap;
+	int	rc;
 
 	va_start(ap, fmt);
 	rc = buf_vprintf(b, fmt, ap);
@@ -134,7 +134,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 int
 buf_html(struct buf *b, const char *s)
 {
-	const char	*run = s;
+	const char *run = s;
 
 	if (s == NULL)
 		return 0;
@@ -142,12 +142,23 @@ buf_html(struct buf *b, const char *s)
 		const char *rep;
 
 		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			continue;
 		}
 		if (buf_add(b, run, (size_t)(s - run)) == -1 ||
 		    buf_puts(b, rep) == -1)
@@ -169,29 +180,42 @@ int
 buf_json_str(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	const char	*run;
+	const char	 *run;
 
 	if (s == NULL)
 		return buf_puts(b, "null");
 	if (buf_putc(b, '"') == -1)
 		return -1;
 	for (run = s; *s != '\0'; s++) {
-		unsigned char	 c = (unsigned char)*s;
-		char		 esc[6];
-		size_t		 n = 2;
+		unsigned char c = (unsigned char)*s;
+		char	      esc[6];
+		size_t	      n = 2;
 
 		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
 			continue;
 		esc[0] = '\\';
 		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
 		default:
-			esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
 			n = 6;
 		}
 		if (buf_add(b, run, (size_t)(s - run)) == -1 ||
@@ -241,9 +265,9 @@ buf_urlenc(struct buf *b, const char *s)
 ssize_t
 buf_read_capped(struct buf *b, int fd, size_t cap, int *truncated)
 {
-	char	 chunk[4096];
-	ssize_t	 n;
-	size_t	 keep;
+	char	chunk[4096];
+	ssize_t n;
+	size_t	keep;
 
 	if ((n = read(fd, chunk, sizeof(chunk))) <= 0)
 		return n;

@@ -21,20 +21,25 @@ static int
 args_unit_only(json_t *args, const char *allowed_extra, char *why,
     size_t whylen)
 {
-	const char	*key;
-	json_t		*v;
-	json_t		*unit = json_object_get(args, "unit");
+	const char *key;
+	json_t	   *v;
+	json_t	   *unit = json_object_get(args, "unit");
 
-	json_object_foreach(args, key, v) {
+	json_object_foreach(args, key, v)
+	{
 		if (strcmp(key, "unit") != 0 &&
-		    (allowed_extra == NULL || strcmp(key, allowed_extra) != 0)) {
-			snprintf(why, whylen, "invalid_args: unknown argument "
-			    "\"%.32s\"", key);
+		    (allowed_extra == NULL ||
+			strcmp(key, allowed_extra) != 0)) {
+			snprintf(why, whylen,
+			    "invalid_args: unknown argument "
+			    "\"%.32s\"",
+			    key);
 			return -1;
 		}
 	}
 	if (!json_is_string(unit) || !cmd_unit_valid(json_string_value(unit))) {
-		snprintf(why, whylen, "invalid_args: \"unit\" must be a systemd "
+		snprintf(why, whylen,
+		    "invalid_args: \"unit\" must be a systemd "
 		    "unit name");
 		return -1;
 	}
@@ -54,22 +59,24 @@ args_journal(json_t *args, char *why, size_t whylen)
 
 	if (args_unit_only(args, "lines", why, whylen) == -1)
 		return -1;
-	if (lines != NULL && (!json_is_integer(lines) ||
-	    json_integer_value(lines) < 1 ||
-	    json_integer_value(lines) > CMD_JOURNAL_LINES_MAX)) {
-		snprintf(why, whylen, "invalid_args: \"lines\" must be an "
-		    "integer from 1 to %d", CMD_JOURNAL_LINES_MAX);
+	if (lines != NULL &&
+	    (!json_is_integer(lines) || json_integer_value(lines) < 1 ||
+		json_integer_value(lines) > CMD_JOURNAL_LINES_MAX)) {
+		snprintf(why, whylen,
+		    "invalid_args: \"lines\" must be an "
+		    "integer from 1 to %d",
+		    CMD_JOURNAL_LINES_MAX);
 		return -1;
 	}
 	return 0;
 }
 
 const struct cmd_spec cmd_catalog[] = {
-	{ "sovereign-scan",  300, 256 * 1024, args_none },
-	{ "service-status",   10,   4 * 1024, args_unit },
-	{ "service-restart",  60,   4 * 1024, args_unit },
-	{ "journal-tail",     15, 128 * 1024, args_journal },
-	{ "agent-info",        5,   8 * 1024, args_none },
+	{ "sovereign-scan", 300, 256 * 1024, args_none },
+	{ "service-status", 10, 4 * 1024, args_unit },
+	{ "service-restart", 60, 4 * 1024, args_unit },
+	{ "journal-tail", 15, 128 * 1024, args_journal },
+	{ "agent-info", 5, 8 * 1024, args_none },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -87,8 +94,8 @@ cmd_lookup(const char *name)
 int
 cmd_unit_valid(const char *s)
 {
-	size_t		 n;
-	const char	*dot;
+	size_t	    n;
+	const char *dot;
 
 	if (s == NULL || (n = strlen(s)) == 0 || n > CMD_UNIT_MAX)
 		return 0;
@@ -96,8 +103,8 @@ cmd_unit_valid(const char *s)
 		return 0;
 	for (const char *c = s; *c != '\0'; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		    (*c >= '0' && *c <= '9') || *c == ':' || *c == '-' ||
-		    *c == '_' || *c == '.' || *c == '@' || *c == '\\'))
+			(*c >= '0' && *c <= '9') || *c == ':' || *c == '-' ||
+			*c == '_' || *c == '.' || *c == '@' || *c == '\\'))
 			return 0;
 	/* A unit type suffix is required: no bare names, no "..". */
 	if ((dot = strrchr(s, '.')) == NULL || dot[1] == '\0' ||
@@ -109,13 +116,15 @@ cmd_unit_valid(const char *s)
 int
 cmd_check(const char *name, json_t *args, char *why, size_t whylen)
 {
-	const struct cmd_spec	*spec = cmd_lookup(name);
-	json_t			*empty = NULL;
-	int			 rc;
+	const struct cmd_spec *spec = cmd_lookup(name);
+	json_t		      *empty = NULL;
+	int		       rc;
 
 	if (spec == NULL) {
-		snprintf(why, whylen, "unknown_command: \"%.32s\" is not in the "
-		    "catalog", name ? name : "");
+		snprintf(why, whylen,
+		    "unknown_command: \"%.32s\" is not in the "
+		    "catalog",
+		    name ? name : "");
 		return -1;
 	}
 	if (args == NULL)
@@ -133,9 +142,9 @@ cmd_check(const char *name, json_t *args, char *why, size_t whylen)
 char *
 b64_encode(const unsigned char *bin, size_t len)
 {
-	size_t	 n = sodium_base64_ENCODED_LEN(len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	char	*out;
+	size_t n =
+	    sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *out;
 
 	if ((out = malloc(n)) == NULL)
 		return NULL;
@@ -148,8 +157,9 @@ b64_decode(const char *s, unsigned char *out, size_t max)
 {
 	size_t len;
 
-	if (s == NULL || sodium_base642bin(out, max, s, strlen(s), NULL, &len,
-	    NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+	if (s == NULL ||
+	    sodium_base642bin(out, max, s, strlen(s), NULL, &len, NULL,
+		sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -1;
 	return (long)len;
 }
@@ -158,8 +168,8 @@ b64_decode(const char *s, unsigned char *out, size_t max)
 static unsigned char *
 signed_message(const char *payload, size_t len, size_t *mlen)
 {
-	size_t		 dlen = sizeof(CMD_SIG_DOMAIN);	/* includes the NUL */
-	unsigned char	*m;
+	size_t	       dlen = sizeof(CMD_SIG_DOMAIN); /* includes the NUL */
+	unsigned char *m;
 
 	if ((m = malloc(dlen + len)) == NULL)
 		return NULL;
@@ -173,9 +183,9 @@ int
 cmd_sign(const unsigned char sk[64], const char *payload, size_t len,
     char **payload_b64, char **sig_b64)
 {
-	unsigned char	 sig[crypto_sign_BYTES];
-	unsigned char	*m;
-	size_t		 mlen;
+	unsigned char  sig[crypto_sign_BYTES];
+	unsigned char *m;
+	size_t	       mlen;
 
 	*payload_b64 = *sig_b64 = NULL;
 	if ((m = signed_message(payload, len, &mlen)) == NULL)
@@ -197,21 +207,23 @@ int
 cmd_verify(const unsigned char pk[32], const char *payload_b64,
     const char *sig_b64, char **payload, size_t *len, char *why, size_t whylen)
 {
-	unsigned char	 sig[crypto_sign_BYTES + 1];
-	unsigned char	*bin = NULL, *m = NULL;
-	size_t		 mlen;
-	long		 n;
-	int		 rc = -1;
+	unsigned char  sig[crypto_sign_BYTES + 1];
+	unsigned char *bin = NULL, *m = NULL;
+	size_t	       mlen;
+	long	       n;
+	int	       rc = -1;
 
 	*payload = NULL;
 	if (payload_b64 == NULL || sig_b64 == NULL ||
 	    strlen(payload_b64) > (CMD_PAYLOAD_MAX / 3 + 1) * 4) {
-		snprintf(why, whylen, "bad_encoding: payload or signature "
+		snprintf(why, whylen,
+		    "bad_encoding: payload or signature "
 		    "missing or too long");
 		goto out;
 	}
 	if (b64_decode(sig_b64, sig, sizeof(sig)) != crypto_sign_BYTES) {
-		snprintf(why, whylen, "bad_signature: not a base64 Ed25519 "
+		snprintf(why, whylen,
+		    "bad_signature: not a base64 Ed25519 "
 		    "signature");
 		goto out;
 	}
@@ -228,7 +240,8 @@ cmd_verify(const unsigned char pk[32], const char *payload_b64,
 		goto out;
 	}
 	if (crypto_sign_verify_detached(sig, m, mlen, pk) != 0) {
-		snprintf(why, whylen, "bad_signature: signature does not verify "
+		snprintf(why, whylen,
+		    "bad_signature: signature does not verify "
 		    "against the pinned command center key");
 		goto out;
 	}
@@ -256,9 +269,9 @@ int
 cmd_payload_parse(const char *json, size_t len, struct cmd_payload *out,
     char *why, size_t whylen)
 {
-	json_error_t	 jerr;
-	json_t		*root, *cid, *nid, *seq, *cmd, *args, *iss, *exp;
-	int		 rc = -1;
+	json_error_t jerr;
+	json_t	    *root, *cid, *nid, *seq, *cmd, *args, *iss, *exp;
+	int	     rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -278,8 +291,8 @@ cmd_payload_parse(const char *json, size_t len, struct cmd_payload *out,
 	    !json_is_integer(seq) || json_integer_value(seq) < 1 ||
 	    !json_is_string(cmd) ||
 	    strlen(json_string_value(cmd)) > CMD_NAME_MAX ||
-	    (args != NULL && !json_is_object(args)) ||
-	    !json_is_integer(iss) || !json_is_integer(exp)) {
+	    (args != NULL && !json_is_object(args)) || !json_is_integer(iss) ||
+	    !json_is_integer(exp)) {
 		snprintf(why, whylen, "bad_payload: missing or invalid fields");
 		goto out;
 	}

@@ -10,16 +10,21 @@
 
 #include "log.h"
 
-static int	level = LOG_LVL_INFO;
-static int	journal = -1;	/* -1: not yet checked */
-static int	log_fd = 2;
+static int level = LOG_LVL_INFO;
+static int journal = -1; /* -1: not yet checked */
+static int log_fd = 2;
 
 int
 log_set_level(const char *name)
 {
-	static const struct { const char *name; int lvl; } names[] = {
-		{ "error", LOG_LVL_ERR }, { "warn", LOG_LVL_WARN },
-		{ "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG },
+	static const struct {
+		const char *name;
+		int	    lvl;
+	} names[] = {
+		{ "error", LOG_LVL_ERR },
+		{ "warn", LOG_LVL_WARN },
+		{ "info", LOG_LVL_INFO },
+		{ "debug", LOG_LVL_DEBUG },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -46,9 +51,9 @@ log_enabled(enum log_level lvl)
 static int
 stderr_is_journal(void)
 {
-	const char		*js = getenv("JOURNAL_STREAM");
-	struct stat		 st;
-	unsigned long long	 dev, ino;
+	const char	  *js = getenv("JOURNAL_STREAM");
+	struct stat	   st;
+	unsigned long long dev, ino;
 
 	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
 		return 0;
@@ -69,13 +74,13 @@ stderr_is_journal(void)
 static size_t
 escape_line(char *out, size_t n, const char *in)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i = 0;
+	static const char hex[] = "0123456789abcdef";
+	size_t		  i = 0;
 
 	for (; *in != '\0'; in++) {
-		unsigned char	 c = (unsigned char)*in;
-		char		 esc[4];
-		size_t		 len = 1;
+		unsigned char c = (unsigned char)*in;
+		char	      esc[4];
+		size_t	      len = 1;
 
 		esc[0] = (char)c;
 		if (c < 0x20 || c == 0x7f) {
@@ -107,14 +112,14 @@ escape_line(char *out, size_t n, const char *in)
 void
 log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 {
-	static const char	*lname[8] = { "error", "error", "error",
-				    "error", "warn", "notice", "info", "debug" };
-	char			 line[2048], out[2048], ts[32];
-	struct tm		 tm;
-	time_t			 now;
-	va_list			 ap;
-	size_t			 len;
-	int			 n;
+	static const char *lname[8] = { "error", "error", "error", "error",
+		"warn", "notice", "info", "debug" };
+	char		   line[2048], out[2048], ts[32];
+	struct tm	   tm;
+	time_t		   now;
+	va_list		   ap;
+	size_t		   len;
+	int		   n;
 
 	if (!log_enabled(lvl))
 		goto out;
@@ -127,8 +132,8 @@ log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 		n = snprintf(line, sizeof(line), "<%d>level=%s event=%s ",
 		    (int)lvl, lname[lvl & 7], event);
 	else
-		n = snprintf(line, sizeof(line), "ts=%s level=%s event=%s ",
-		    ts, lname[lvl & 7], event);
+		n = snprintf(line, sizeof(line), "ts=%s level=%s event=%s ", ts,
+		    lname[lvl & 7], event);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	va_start(ap, fmt);
@@ -149,8 +154,8 @@ out:
 const char *
 log_quote(char *out, size_t n, const char *s)
 {
-	size_t	 i = 0;
-	int	 quote = 0;
+	size_t i = 0;
+	int    quote = 0;
 
 	if (n == 0)
 		return out;

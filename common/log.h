@@ -23,22 +23,22 @@ enum log_level {
 };
 
 /* Sets the level from "error", "warn", "info" or "debug"; -1 if unknown. */
-int	 log_set_level(const char *name);
-int	 log_enabled(enum log_level lvl);
+int log_set_level(const char *name);
+int log_enabled(enum log_level lvl);
 /* Writes log lines to fd from now on (default 2, stderr). */
-void	 log_set_fd(int fd);
+void log_set_fd(int fd);
 /* One line (at most 2048 bytes, cut to fit), written with one write(2). */
-void	 log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
+void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /*
  * Copies s into out (size n) as a log value: printable ASCII only, quoted
  * when it holds a space, '"' or '=', truncated to fit. Returns out.
  */
 const char *log_quote(char *out, size_t n, const char *s);
 
-#define log_err(ev, ...)   log_msg(LOG_LVL_ERR, (ev), __VA_ARGS__)
-#define log_warn(ev, ...)  log_msg(LOG_LVL_WARN, (ev), __VA_ARGS__)
-#define log_info(ev, ...)  log_msg(LOG_LVL_INFO, (ev), __VA_ARGS__)
+#define log_err(ev, ...) log_msg(LOG_LVL_ERR, (ev), __VA_ARGS__)
+#define log_warn(ev, ...) log_msg(LOG_LVL_WARN, (ev), __VA_ARGS__)
+#define log_info(ev, ...) log_msg(LOG_LVL_INFO, (ev), __VA_ARGS__)
 #define log_debug(ev, ...) log_msg(LOG_LVL_DEBUG, (ev), __VA_ARGS__)
 
 #endif

@@ -42,7 +42,7 @@ uuid_valid(const char *s)
 void
 uuid_generate(char out[UUID_STRLEN + 1])
 {
-	unsigned char	 r[16];
+	unsigned char r[16];
 
 	randombytes_buf(r, sizeof(r));
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
@@ -50,8 +50,8 @@ uuid_generate(char out[UUID_STRLEN + 1])
 	snprintf(out, UUID_STRLEN + 1,
 	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 	    "%02x%02x%02x%02x%02x%02x",
-	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-	    r[10], r[11], r[12], r[13], r[14], r[15]);
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+	    r[11], r[12], r[13], r[14], r[15]);
 }
 
 void
@@ -83,7 +83,8 @@ time_parse_rfc3339(const char *s, time_t *out)
 	struct tm	 tm;
 	int		 y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
 	time_t		 t;
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 
 	if (s == NULL || strlen(s) < 20 || strlen(s) > 40)
 		return -1;
@@ -96,7 +97,8 @@ time_parse_rfc3339(const char *s, time_t *out)
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    h > 23 || mi > 59 || se > 60)
 		return -1;
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+	if (mo == 2 && d == 29 &&
+	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return -1;
 	s += 19;
 	if (*s == '.') {
@@ -138,8 +140,8 @@ clock_in(clockid_t id, int64_t per_sec)
 	struct timespec ts;
 
 	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * per_sec + ts.tv_nsec / (1000000000 /
-	    per_sec);
+	return (int64_t)ts.tv_sec * per_sec +
+	    ts.tv_nsec / (1000000000 / per_sec);
 }
 
 int64_t
@@ -164,18 +166,18 @@ int
 file_write_atomic(const char *path, const void *data, size_t len,
     unsigned int mode)
 {
-	char		 tmp[PATH_MAX], dir[PATH_MAX];
-	const char	*p = data;
-	int		 fd = -1, dfd = -1, rc = -1, saved;
+	char	    tmp[PATH_MAX], dir[PATH_MAX];
+	const char *p = data;
+	int	    fd = -1, dfd = -1, rc = -1, saved;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp) || snprintf(dir, sizeof(dir), "%s", path) >=
-	    (int)sizeof(dir)) {
+		(int)sizeof(tmp) ||
+	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    (mode_t)mode)) == -1)
+		 (mode_t)mode)) == -1)
 		return -1;
 	if (fchmod(fd, (mode_t)mode) == -1)
 		goto out;
@@ -199,7 +201,8 @@ file_write_atomic(const char *path, const void *data, size_t len,
 	fd = -1;
 	if (rename(tmp, path) == -1)
 		goto out;
-	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
+	    -1) {
 		(void)fsync(dfd);
 		close(dfd);
 	}
@@ -217,9 +220,9 @@ out:
 char *
 file_read_fd(int fd, size_t max, size_t *len)
 {
-	char	*data = NULL, *p;
-	size_t	 have = 0, size = 0;
-	int	 saved;
+	char  *data = NULL, *p;
+	size_t have = 0, size = 0;
+	int    saved;
 
 	/* /proc files say size 0: grow as we go, never past max. */
 	for (;;) {
@@ -264,8 +267,8 @@ fail:
 char *
 file_read(const char *path, size_t max, size_t *len)
 {
-	char	*data;
-	int	 fd, saved;
+	char *data;
+	int   fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
@@ -277,12 +280,12 @@ file_read(const char *path, size_t max, size_t *len)
 }
 
 int
-env_long(const char *name, long def, long min, long max, long *out,
-    char *err, size_t errlen)
+env_long(const char *name, long def, long min, long max, long *out, char *err,
+    size_t errlen)
 {
-	const char	*v = getenv(name);
-	char		*end;
-	long		 n;
+	const char *v = getenv(name);
+	char	   *end;
+	long	    n;
 
 	if (v == NULL || *v == '\0') {
 		*out = def;
@@ -296,8 +299,10 @@ env_long(const char *name, long def, long min, long max, long *out,
 		char shown[41];
 
 		str_sanitize(shown, sizeof(shown), v);
-		snprintf(err, errlen, "%s: must be a whole number from %ld to "
-		    "%ld, got \"%s\"", name, min, max, shown);
+		snprintf(err, errlen,
+		    "%s: must be a whole number from %ld to "
+		    "%ld, got \"%s\"",
+		    name, min, max, shown);
 		return -1;
 	}
 	*out = n;
@@ -315,7 +320,8 @@ env_str(const char *name, const char *def, size_t maxlen, const char **out,
 		return 0;
 	}
 	if (strlen(v) > maxlen) {
-		snprintf(err, errlen, "%s: longer than %zu bytes", name, maxlen);
+		snprintf(err, errlen, "%s: longer than %zu bytes", name,
+		    maxlen);
 		return -1;
 	}
 	*out = v;
@@ -327,8 +333,9 @@ str_rtrim(char *s)
 {
 	size_t n = strlen(s);
 
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
-	    s[n - 1] == ' ' || s[n - 1] == '\t'))
+	while (n > 0 &&
+	    (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
+		s[n - 1] == '\t'))
 		s[--n] = '\0';
 	return s;
 }
@@ -348,14 +355,17 @@ utf8_seq(const unsigned char *s)
 		unsigned lo = s[0] == 0xe0 ? 0xa0 : 0x80;
 		unsigned hi = s[0] == 0xed ? 0x9f : 0xbf;
 
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 :
+									   0;
 	}
 	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
 		unsigned lo = s[0] == 0xf0 ? 0x90 : 0x80;
 		unsigned hi = s[0] == 0xf4 ? 0x8f : 0xbf;
 
 		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
-		    (s[3] & 0xc0) == 0x80 ? 4 : 0;
+			(s[3] & 0xc0) == 0x80 ?
+		    4 :
+		    0;
 	}
 	return 0;
 }
@@ -365,14 +375,17 @@ str_name_valid(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	return n >= 1 && n <= max && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+	return n >= 1 && n <= max &&
+	    strspn(s,
+		"abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
 int
 str_base64url(const char *s, size_t len)
 {
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	size_t n = strspn(s,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789-_");
 
 	return n == len && s[n] == '\0';
@@ -381,8 +394,8 @@ str_base64url(const char *s, size_t len)
 int
 str_printable(const char *s, size_t max)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 n = 0, len;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		     n = 0, len;
 
 	while (*p != '\0') {
 		if (n >= max || *p < 0x20 || *p == 0x7f)
@@ -416,13 +429,13 @@ str_sanitize(char *out, size_t outlen, const char *s)
 int
 lockfile_take(const char *path, long *holder)
 {
-	struct flock	 fl;
-	char		 pid[32];
-	int		 fd, e;
+	struct flock fl;
+	char	     pid[32];
+	int	     fd, e;
 
 	*holder = 0;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) == -1)
+		 0600)) == -1)
 		return -1;
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
@@ -454,19 +467,20 @@ lockfile_take(const char *path, long *holder)
 char *
 str_utf8_sanitize(const char *s, size_t len)
 {
-	const unsigned char	*u = (const unsigned char *)s;
-	char			*out;
-	size_t			 i = 0, o = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	char		    *out;
+	size_t		     i = 0, o = 0;
 
 	if ((out = malloc(len + 1)) == NULL)
 		return NULL;
 	while (i < len) {
-		unsigned char	c = u[i];
-		size_t		n = 0;
-		uint32_t	cp = 0, min = 0;
+		unsigned char c = u[i];
+		size_t	      n = 0;
+		uint32_t      cp = 0, min = 0;
 
-		if (c == 0 || (c < 0x20 && c != '\n' && c != '\t' &&
-		    c != '\r') || c == 0x7f) {
+		if (c == 0 ||
+		    (c < 0x20 && c != '\n' && c != '\t' && c != '\r') ||
+		    c == 0x7f) {
 			out[o++] = '?';
 			i++;
 			continue;
@@ -477,11 +491,17 @@ str_utf8_sanitize(const char *s, size_t len)
 			continue;
 		}
 		if ((c & 0xe0) == 0xc0) {
-			n = 1; cp = c & 0x1f; min = 0x80;
+			n = 1;
+			cp = c & 0x1f;
+			min = 0x80;
 		} else if ((c & 0xf0) == 0xe0) {
-			n = 2; cp = c & 0x0f; min = 0x800;
+			n = 2;
+			cp = c & 0x0f;
+			min = 0x800;
 		} else if ((c & 0xf8) == 0xf0) {
-			n = 3; cp = c & 0x07; min = 0x10000;
+			n = 3;
+			cp = c & 0x07;
+			min = 0x10000;
 		}
 		/* n continuation bytes must follow within len. */
 		if (n == 0 || i + n >= len)
@@ -497,7 +517,7 @@ str_utf8_sanitize(const char *s, size_t len)
 		o += n + 1;
 		i += n + 1;
 		continue;
-bad:
+	bad:
 		out[o++] = '?';
 		i++;
 	}

@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int	 LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /*
  * The input parsed as agent_api.c parses a body (json_loadb, duplicate
@@ -23,7 +23,7 @@ int	 LLVMFuzzerInitialize(int *argc, char ***argv);
 static inline json_t *
 fuzz_json_body(const uint8_t *data, size_t size)
 {
-	json_error_t	 jerr;
+	json_error_t jerr;
 
 	return json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
 	    &jerr);

@@ -28,22 +28,22 @@
 #include "fuzz.h"
 #include "../command-center/access.c"
 
-#define TEAM	"https://vaultmesh.cloudflareaccess.com"
-#define AUD	"4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
-#define NOW	1764237600
+#define TEAM "https://vaultmesh.cloudflareaccess.com"
+#define AUD "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
+#define NOW 1764237600
 
-static struct access	*acc;
-static EVP_PKEY		*k1, *k2;
-static char		*k1_pem;
-static size_t		 k1_pem_len;
-static char		 certs_path[PATH_MAX];
+static struct access *acc;
+static EVP_PKEY	     *k1, *k2;
+static char	     *k1_pem;
+static size_t	      k1_pem_len;
+static char	      certs_path[PATH_MAX];
 
 static char *
 b64url(const unsigned char *p, size_t n)
 {
-	size_t	 cap = sodium_base64_ENCODED_LEN(n,
+	size_t cap = sodium_base64_ENCODED_LEN(n,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char	*out;
+	char  *out;
 
 	if ((out = malloc(cap)) == NULL)
 		abort();
@@ -55,10 +55,10 @@ b64url(const unsigned char *p, size_t n)
 static char *
 bn_b64url(EVP_PKEY *pk, const char *name)
 {
-	BIGNUM		*bn = NULL;
-	unsigned char	 bin[1024];
-	int		 n;
-	char		*s;
+	BIGNUM	     *bn = NULL;
+	unsigned char bin[1024];
+	int	      n;
+	char	     *s;
 
 	if (EVP_PKEY_get_bn_param(pk, name, &bn) != 1 ||
 	    (n = BN_bn2bin(bn, bin)) <= 0)
@@ -81,31 +81,30 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char	*tmp = getenv("TMPDIR");
-	char		*n1, *e1, *n2, *e2, *doc, err[512];
-	BIO		*bio;
-	BUF_MEM		*mem;
-	json_t		*certs;
-	int		 fd;
+	const char *tmp = getenv("TMPDIR");
+	char	   *n1, *e1, *n2, *e2, *doc, err[512];
+	BIO	   *bio;
+	BUF_MEM	   *mem;
+	json_t	   *certs;
+	int	    fd;
 
 	(void)argc;
 	(void)argv;
 	if (sodium_init() < 0)
 		abort();
 	log_set_level("error");
-	if ((k1 = EVP_RSA_gen(2048)) == NULL || (k2 = EVP_RSA_gen(2048)) == NULL)
+	if ((k1 = EVP_RSA_gen(2048)) == NULL ||
+	    (k2 = EVP_RSA_gen(2048)) == NULL)
 		abort();
 	n1 = bn_b64url(k1, OSSL_PKEY_PARAM_RSA_N);
 	e1 = bn_b64url(k1, OSSL_PKEY_PARAM_RSA_E);
 	n2 = bn_b64url(k2, OSSL_PKEY_PARAM_RSA_N);
 	e2 = bn_b64url(k2, OSSL_PKEY_PARAM_RSA_E);
 	certs = json_pack("{s:[{s:s,s:s,s:s,s:s,s:s,s:s},"
-	    "{s:s,s:s,s:s,s:s,s:s}], s:{s:s}}",
-	    "keys",
-	    "kid", "k1", "kty", "RSA", "alg", "RS256", "use", "sig", "n", n1,
-	    "e", e1,
-	    "kid", "k2", "kty", "RSA", "alg", "RS256", "n", n2, "e", e2,
-	    "public_cert", "kid", "k1");
+			  "{s:s,s:s,s:s,s:s,s:s}], s:{s:s}}",
+	    "keys", "kid", "k1", "kty", "RSA", "alg", "RS256", "use", "sig",
+	    "n", n1, "e", e1, "kid", "k2", "kty", "RSA", "alg", "RS256", "n",
+	    n2, "e", e2, "public_cert", "kid", "k1");
 	if (certs == NULL || (doc = json_dumps(certs, JSON_COMPACT)) == NULL)
 		abort();
 	snprintf(certs_path, sizeof(certs_path), "%s/vm-fuzz-certs.XXXXXX",
@@ -114,8 +113,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    write(fd, doc, strlen(doc)) != (ssize_t)strlen(doc) ||
 	    close(fd) == -1)
 		abort();
-	if ((acc = access_open(TEAM, AUD, certs_path, err,
-	    sizeof(err))) == NULL) {
+	if ((acc = access_open(TEAM, AUD, certs_path, err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "access_open: %s\n", err);
 		abort();
 	}
@@ -141,15 +140,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* header.payload signed as mode says; malloc'd token. */
 static char *
-make_token(const char *hdr, size_t hlen, const char *pl, size_t plen,
-    int hs256)
+make_token(const char *hdr, size_t hlen, const char *pl, size_t plen, int hs256)
 {
-	unsigned char	 sig[512];
-	size_t		 siglen = sizeof(sig);
-	unsigned int	 hlen2;
-	char		*h64, *p64, *s64, *tok;
-	size_t		 n;
-	EVP_MD_CTX	*md;
+	unsigned char sig[512];
+	size_t	      siglen = sizeof(sig);
+	unsigned int  hlen2;
+	char	     *h64, *p64, *s64, *tok;
+	size_t	      n;
+	EVP_MD_CTX   *md;
 
 	h64 = b64url((const unsigned char *)hdr, hlen);
 	p64 = b64url((const unsigned char *)pl, plen);
@@ -159,15 +157,15 @@ make_token(const char *hdr, size_t hlen, const char *pl, size_t plen,
 	snprintf(tok, n + 1024, "%s.%s", h64, p64);
 	if (hs256) {
 		if (HMAC(EVP_sha256(), k1_pem, (int)k1_pem_len,
-		    (const unsigned char *)tok, strlen(tok), sig,
-		    &hlen2) == NULL)
+			(const unsigned char *)tok, strlen(tok), sig,
+			&hlen2) == NULL)
 			abort();
 		siglen = hlen2;
 	} else {
 		if ((md = EVP_MD_CTX_new()) == NULL ||
 		    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k1) != 1 ||
 		    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)tok,
-		    strlen(tok)) != 1)
+			strlen(tok)) != 1)
 			abort();
 		EVP_MD_CTX_free(md);
 	}
@@ -191,32 +189,28 @@ static void
 recheck(const char *hdr, size_t hlen, const char *pl, size_t plen,
     const char *who)
 {
-	json_t	*h, *p, *v;
-	int	 aud = 0;
-	size_t	 i;
+	json_t *h, *p, *v;
+	int	aud = 0;
+	size_t	i;
 
 	h = json_loadb(hdr, hlen, 0, NULL);
 	p = json_loadb(pl, plen, 0, NULL);
 	if (h == NULL || p == NULL ||
-	    strcmp(str(json_object_get(h, "alg")),
-	    "RS256") != 0 ||
-	    strcmp(str(json_object_get(h, "kid")),
-	    "k1") != 0 ||
-	    strcmp(str(json_object_get(p, "iss")),
-	    TEAM) != 0)
+	    strcmp(str(json_object_get(h, "alg")), "RS256") != 0 ||
+	    strcmp(str(json_object_get(h, "kid")), "k1") != 0 ||
+	    strcmp(str(json_object_get(p, "iss")), TEAM) != 0)
 		abort();
 	v = json_object_get(p, "aud");
 	if (json_is_string(v))
 		aud = strcmp(json_string_value(v), AUD) == 0;
 	else
 		for (i = 0; i < json_array_size(v); i++)
-			if (strcmp(str(json_array_get(v, i)),
-			    AUD) == 0)
+			if (strcmp(str(json_array_get(v, i)), AUD) == 0)
 				aud = 1;
 	v = json_object_get(p, "exp");
 	if (!aud || !json_is_number(v) ||
-	    json_number_value(v) + ACCESS_SKEW_SECS <= NOW ||
-	    who[0] == '\0' || !str_printable(who, ACCESS_IDENTITY_MAX))
+	    json_number_value(v) + ACCESS_SKEW_SECS <= NOW || who[0] == '\0' ||
+	    !str_printable(who, ACCESS_IDENTITY_MAX))
 		abort();
 	json_decref(h);
 	json_decref(p);
@@ -225,12 +219,12 @@ recheck(const char *hdr, size_t hlen, const char *pl, size_t plen,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char	*rest = (const char *)data + 1, *nl, *pl, *op = NULL;
-	char		*tok = NULL, who[256], why[160];
-	size_t		 n = size - 1, hlen, plen, t;
-	struct keyset	 ks;
-	char		 err[512];
-	int		 rc, mode;
+	const char   *rest = (const char *)data + 1, *nl, *pl, *op = NULL;
+	char	     *tok = NULL, who[256], why[160];
+	size_t	      n = size - 1, hlen, plen, t;
+	struct keyset ks;
+	char	      err[512];
+	int	      rc, mode;
 
 	if (size < 1)
 		return 0;
@@ -252,8 +246,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tok[n] = '\0';
 		rc = access_verify(acc, tok, NOW, who, sizeof(who), why,
 		    sizeof(why));
-		if (rc == 0 && (who[0] == '\0' ||
-		    !str_printable(who, ACCESS_IDENTITY_MAX)))
+		if (rc == 0 &&
+		    (who[0] == '\0' ||
+			!str_printable(who, ACCESS_IDENTITY_MAX)))
 			abort();
 		free(tok);
 		return 0;
@@ -278,7 +273,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 'f':
 			tok[(size_t)(unsigned char)op[1] * 17 % t] ^= 0x01;
 			break;
-		case 'a':	/* make_token left room */
+		case 'a': /* make_token left room */
 			snprintf(tok + t, 2, "%s", op[1] & 1 ? "." : "A");
 			break;
 		default:
@@ -289,7 +284,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = access_verify(acc, tok, NOW, who, sizeof(who), why, sizeof(why));
 	if (rc == 0) {
 		if (mode == 2)
-			abort();	/* HS256 with the public key verified */
+			abort(); /* HS256 with the public key verified */
 		recheck(rest, hlen, pl, plen, who);
 	}
 	free(tok);

@@ -28,12 +28,12 @@
 #include "fuzz.h"
 #include "util.h"
 
-#define NODE_ID	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
-#define NOW	1764237600	/* 2025-11-27T10:00:00Z */
+#define NODE_ID "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
+#define NOW 1764237600 /* 2025-11-27T10:00:00Z */
 #define LAST_SEQ 41
 
-static unsigned char	 pk[32], sk[64], other_pk[32], other_sk[64];
-static char		 svc1[] = "nginx.service", svc2[] = "cloudflared.service";
+static unsigned char pk[32], sk[64], other_pk[32], other_sk[64];
+static char	     svc1[] = "nginx.service", svc2[] = "cloudflared.service";
 static struct agent_config cfg;
 
 int
@@ -59,8 +59,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static json_t *
 signed_elem(const unsigned char *key, const char *p, size_t len, int flip)
 {
-	char	*pb = NULL, *sb = NULL;
-	json_t	*e = NULL;
+	char   *pb = NULL, *sb = NULL;
+	json_t *e = NULL;
 
 	if (cmd_sign(key, p, len, &pb, &sb) == -1)
 		return NULL;
@@ -79,13 +79,13 @@ signed_elem(const unsigned char *key, const char *p, size_t len, int flip)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct decide_ctx	 ctx = { pk, NODE_ID, NOW, LAST_SEQ, &cfg };
-	struct cmd_payload	 p;
-	json_t			*elem = NULL;
-	char			 why[CMD_WHY_MAX];
-	const char		*rest;
-	enum verdict		 v;
-	unsigned		 mode;
+	struct decide_ctx  ctx = { pk, NODE_ID, NOW, LAST_SEQ, &cfg };
+	struct cmd_payload p;
+	json_t		  *elem = NULL;
+	char		   why[CMD_WHY_MAX];
+	const char	  *rest;
+	enum verdict	   v;
+	unsigned	   mode;
 
 	if (size < 1)
 		return 0;
@@ -104,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (v) {
 	case VERDICT_RUN:
 		if (mode != 1 && mode != 0)
-			abort();	/* a bad signature ran */
+			abort(); /* a bad signature ran */
 		if (strcmp(p.node_id, NODE_ID) != 0 || p.expires_at <= NOW ||
 		    p.seq <= LAST_SEQ || p.args == NULL ||
 		    cmd_check(p.command, p.args, why, sizeof(why)) != 0 ||

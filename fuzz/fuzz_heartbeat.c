@@ -26,11 +26,11 @@ same_num(double a, double b)
 static void
 differential(const uint8_t *data, size_t size)
 {
-	struct heartbeat	 fast, full;
-	struct hb_strings	 hs;
-	json_t			*root;
-	char			 err[160];
-	int			 rc;
+	struct heartbeat  fast, full;
+	struct hb_strings hs;
+	json_t		 *root;
+	char		  err[160];
+	int		  rc;
 
 	rc = validate_heartbeat_fast((const char *)data, size, &fast, &hs);
 	if (rc == -1)
@@ -43,8 +43,8 @@ differential(const uint8_t *data, size_t size)
 	root = fuzz_json_body(data, size);
 	if (root == NULL ||
 	    validate_heartbeat_raw(root, (const char *)data, size, &full, err,
-	    sizeof(err)) != 0)
-		abort();	/* the fast path took what the validator refuses */
+		sizeof(err)) != 0)
+		abort(); /* the fast path took what the validator refuses */
 	if (strcmp(fast.node_id, full.node_id) != 0 ||
 	    strcmp(fast.hostname, full.hostname) != 0 ||
 	    strcmp(fast.os_profile, full.os_profile) != 0 ||
@@ -63,10 +63,10 @@ differential(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct heartbeat	 hb, hb2;
-	json_error_t		 jerr;
-	json_t			*root, *again;
-	char			 err[160];
+	struct heartbeat hb, hb2;
+	json_error_t	 jerr;
+	json_t		*root, *again;
+	char		 err[160];
 
 	differential(data, size);
 	if ((root = fuzz_json_body(data, size)) == NULL)

@@ -43,15 +43,15 @@
 #include "log.h"
 #include "util.h"
 
-#define NODE	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
-#define SECRET	"fuzz-enroll-secret"
-#define READ_TIMEOUT_MS 50	/* for the first byte of the answer */
-#define IDLE_MS		3	/* after the last byte */
+#define NODE "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
+#define SECRET "fuzz-enroll-secret"
+#define READ_TIMEOUT_MS 50 /* for the first byte of the answer */
+#define IDLE_MS 3	   /* after the last byte */
 
-static struct server	*srv;
-static unsigned short	 port;
-static char		 token[64], cmd_id[37];
-static char		 dir[PATH_MAX];
+static struct server *srv;
+static unsigned short port;
+static char	      token[64], cmd_id[37];
+static char	      dir[PATH_MAX];
 
 static void
 cleanup(void)
@@ -79,13 +79,13 @@ die(const char *what, const char *err)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char		*tmp = getenv("TMPDIR");
-	struct stat		 st;
-	char			 err[512], path[PATH_MAX + 32];
-	struct enroll_req	 er = { NODE, "fuzz-node.example.org",
-				    "debian-12", "0.1.0", SECRET, NULL, NULL };
-	struct cmd_new		 c;
-	json_t			*args;
+	const char	 *tmp = getenv("TMPDIR");
+	struct stat	  st;
+	char		  err[512], path[PATH_MAX + 32];
+	struct enroll_req er = { NODE, "fuzz-node.example.org", "debian-12",
+		"0.1.0", SECRET, NULL, NULL };
+	struct cmd_new	  c;
+	json_t		 *args;
 
 	(void)argc;
 	(void)argv;
@@ -95,7 +95,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* The store fsyncs every write: on tmpfs that costs nothing. */
 	if (tmp == NULL || *tmp == '\0')
 		tmp = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
-		    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+			access("/dev/shm", W_OK) == 0 ?
+		    "/dev/shm" :
+		    "/tmp";
 	snprintf(dir, sizeof(dir), "%s/vm-fuzz-http.XXXXXX", tmp);
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", strerror(errno));
@@ -114,10 +116,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	unsetenv("CREDENTIALS_DIRECTORY");
 	if (config_load(&app.cfg, err, sizeof(err)) == -1)
 		die("config_load", err);
-	log_set_level(getenv("FUZZ_LOG") != NULL ? getenv("FUZZ_LOG") :
-	    "error");
+	log_set_level(
+	    getenv("FUZZ_LOG") != NULL ? getenv("FUZZ_LOG") : "error");
 	if (keys_init("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, err,
-	    sizeof(err)) == -1)
+		sizeof(err)) == -1)
 		die("keys_init", err);
 	crypto_generichash(app.secret_hash[0], sizeof(app.secret_hash[0]),
 	    (const unsigned char *)SECRET, strlen(SECRET), NULL, 0);
@@ -131,8 +133,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("policy_init", err);
 	if ((app.store = store_open(app.cfg.db_path, err, sizeof(err))) == NULL)
 		die("store_open", err);
-	if ((app.fleet = fleet_open(app.store, &app.thr, err,
-	    sizeof(err))) == NULL)
+	if ((app.fleet = fleet_open(app.store, &app.thr, err, sizeof(err))) ==
+	    NULL)
 		die("fleet_open", err);
 	if (dispatch_start((size_t)app.cfg.max_longpolls) == -1)
 		die("dispatch_start", "failed");
@@ -148,9 +150,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	memcpy(cmd_id, c.command_id, sizeof(cmd_id));
 	{
 		struct listen_opts lo = {
-			.host = app.cfg.listen_host, .port = app.cfg.listen_port,
+			.host = app.cfg.listen_host,
+			.port = app.cfg.listen_port,
 			.max_connections = app.cfg.max_connections,
-			.threads = app.cfg.threads, .name = "main",
+			.threads = app.cfg.threads,
+			.name = "main",
 		};
 
 		http_set_body_budget((size_t)app.cfg.max_body_bytes);
@@ -167,19 +171,20 @@ static char *
 expand(const uint8_t *data, size_t size, size_t *outlen)
 {
 	static const struct {
-		const char	*name;
-		const char	*value;
+		const char *name;
+		const char *value;
 	} ph[] = { { "@TOKEN@", token }, { "@CMD@", cmd_id },
-	    { "@SECRET@", SECRET } };
-	struct buf	 b;
-	size_t		 i = 0, k;
+		{ "@SECRET@", SECRET } };
+	struct buf b;
+	size_t	   i = 0, k;
 
 	buf_init(&b, size * 8 + 64);
 	while (i < size) {
 		for (k = 0; k < sizeof(ph) / sizeof(ph[0]); k++) {
 			size_t n = strlen(ph[k].name);
 
-			if (size - i >= n && memcmp(data + i, ph[k].name, n) == 0) {
+			if (size - i >= n &&
+			    memcmp(data + i, ph[k].name, n) == 0) {
 				buf_puts(&b, ph[k].value);
 				i += n;
 				break;
@@ -188,7 +193,7 @@ expand(const uint8_t *data, size_t size, size_t *outlen)
 		if (k == sizeof(ph) / sizeof(ph[0]))
 			buf_putc(&b, (char)data[i++]);
 	}
-	buf_putc(&b, '\0');	/* so an empty input still has storage */
+	buf_putc(&b, '\0'); /* so an empty input still has storage */
 	if (buf_failed(&b))
 		abort();
 	return buf_take(&b, outlen);
@@ -201,9 +206,9 @@ expand(const uint8_t *data, size_t size, size_t *outlen)
 static int
 connect_finish(int fd)
 {
-	struct pollfd	pfd = { .fd = fd, .events = POLLOUT };
-	socklen_t	len = sizeof(int);
-	int		err = 0, rc;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t     len = sizeof(int);
+	int	      err = 0, rc;
 
 	if (errno != EINTR)
 		return -1;
@@ -218,23 +223,24 @@ connect_finish(int fd)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sockaddr_in	 sin;
-	struct pollfd		 pfd;
-	char			*req, resp[65536];
-	size_t			 len, off = 0, got = 0;
-	ssize_t			 n;
-	int			 fd;
-	int64_t			 deadline;
+	struct sockaddr_in sin;
+	struct pollfd	   pfd;
+	char		  *req, resp[65536];
+	size_t		   len, off = 0, got = 0;
+	ssize_t		   n;
+	int		   fd;
+	int64_t		   deadline;
 
 	/*
 	 * Without the blank line that ends the head, libmicrohttpd only
 	 * waits for more and none of our code runs: not worth a round trip.
 	 */
-	if (size > 256 * 1024 || (memmem(data, size, "\r\n\r\n", 4) == NULL &&
-	    memmem(data, size, "\n\n", 2) == NULL))
+	if (size > 256 * 1024 ||
+	    (memmem(data, size, "\r\n\r\n", 4) == NULL &&
+		memmem(data, size, "\n\n", 2) == NULL))
 		return 0;
 	req = expand(data, size, &len);
-	len--;		/* the NUL expand() added */
+	len--; /* the NUL expand() added */
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		abort();
 	memset(&sin, 0, sizeof(sin));
@@ -247,8 +253,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	/* The server may answer and close before reading it all (413). */
-	while (off < len && (n = send(fd, req + off, len - off,
-	    MSG_NOSIGNAL)) > 0)
+	while (
+	    off < len && (n = send(fd, req + off, len - off, MSG_NOSIGNAL)) > 0)
 		off += (size_t)n;
 	shutdown(fd, SHUT_WR);
 	/*

@@ -15,7 +15,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err[0] = '\0';
 	if (policy_check_text("fuzz.json", (const char *)data, size, err,
-	    sizeof(err)) == -1 && err[0] == '\0')
+		sizeof(err)) == -1 &&
+	    err[0] == '\0')
 		abort();
 	return 0;
 }

@@ -14,7 +14,7 @@
 #include "fuzz.h"
 #include "util.h"
 
-#define OUTPUT_STORE_MAX (256 * 1024)	/* commands.c */
+#define OUTPUT_STORE_MAX (256 * 1024) /* commands.c */
 
 /* 1 if s is well-formed UTF-8 (jansson hands out nothing else). */
 static int
@@ -23,8 +23,12 @@ utf8_valid(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p != '\0') {
-		size_t n = *p < 0x80 ? 1 : *p < 0xc2 ? 0 : *p < 0xe0 ? 2 :
-		    *p < 0xf0 ? 3 : *p < 0xf5 ? 4 : 0;
+		size_t n = *p < 0x80 ? 1 :
+		    *p < 0xc2	     ? 0 :
+		    *p < 0xe0	     ? 2 :
+		    *p < 0xf0	     ? 3 :
+		    *p < 0xf5	     ? 4 :
+				       0;
 
 		if (n == 0)
 			return 0;
@@ -39,12 +43,12 @@ utf8_valid(const char *s)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cmd_result	 res;
-	struct finding		*f = NULL;
-	struct buf		 out;
-	json_t			*root;
-	char			 err[160];
-	time_t			 t;
+	struct cmd_result res;
+	struct finding	 *f = NULL;
+	struct buf	  out;
+	json_t		 *root;
+	char		  err[160];
+	time_t		  t;
 
 	if ((root = fuzz_json_body(data, size)) == NULL)
 		return 0;
@@ -57,8 +61,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    time_parse_rfc3339(res.finished_at, &t) != 0 ||
 		    (res.nfindings > 0 && (f == NULL || res.findings != f)) ||
 		    (res.output != NULL &&
-		    (strlen(res.output) > OUTPUT_STORE_MAX + 64 ||
-		    !utf8_valid(res.output))))
+			(strlen(res.output) > OUTPUT_STORE_MAX + 64 ||
+			    !utf8_valid(res.output))))
 			abort();
 		for (size_t i = 0; i < res.nfindings; i++)
 			if (f[i].id == NULL || f[i].severity == NULL ||

@@ -27,8 +27,8 @@
 #include "../node-agent/scan_rules.c"
 #undef scan_exec
 
-static char	 tree[PATH_MAX];
-static char	 rulefile[PATH_MAX + 64];
+static char tree[PATH_MAX];
+static char rulefile[PATH_MAX + 64];
 
 enum scan_exec_rc
 fuzz_scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
@@ -44,7 +44,7 @@ fuzz_scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 	if (truncated != NULL)
 		*truncated = 0;
 	if (timeout_secs < 1 || timeout_secs > RULE_TIMEOUT_MAX)
-		abort();	/* the parser let a bad limit through */
+		abort(); /* the parser let a bad limit through */
 	switch (n % 5) {
 	case 0:
 	case 1:
@@ -66,8 +66,8 @@ fuzz_scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 static void
 put(const char *rel, const char *text, mode_t mode)
 {
-	char	p[PATH_MAX + 64];
-	int	fd;
+	char p[PATH_MAX + 64];
+	int  fd;
 
 	snprintf(p, sizeof(p), "%s/%s", tree, rel);
 	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode)) == -1 ||
@@ -114,19 +114,25 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	dir("etc/dir");
 	dir("etc/vaultmesh");
 	dir("etc/vaultmesh/scan.d");
-	put("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
+	put("etc/passwd",
+	    "root:x:0:0:root:/root:/bin/sh\n"
 	    "vaultmesh:x:998:998::/var/lib/vaultmesh:/usr/sbin/nologin\n"
 	    "broken:x:notanumber:1::/:/bin/false\n"
 	    "huge:x:99999999999999999999:1::/:/bin/false\n"
-	    "short\n", 0644);
+	    "short\n",
+	    0644);
 	put("etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
 	put("etc/world", "anyone may write this\n", 0666);
 	put("etc/hosts.equiv", "+ +\n", 0600);
-	put("etc/ssh/sshd_config", "# comment\nPort 22\n"
+	put("etc/ssh/sshd_config",
+	    "# comment\nPort 22\n"
 	    "PermitRootLogin no\nX11Forwarding yes\n"
-	    "PasswordAuthentication no\r\n\n\tMatch User x\n", 0644);
-	put("etc/sysctl.conf", "net.ipv4.tcp_syncookies = 1\n"
-	    "net.ipv4.ip_forward=0\nkernel.kptr_restrict = 2", 0644);
+	    "PasswordAuthentication no\r\n\n\tMatch User x\n",
+	    0644);
+	put("etc/sysctl.conf",
+	    "net.ipv4.tcp_syncookies = 1\n"
+	    "net.ipv4.ip_forward=0\nkernel.kptr_restrict = 2",
+	    0644);
 	put("etc/empty", "", 0644);
 	snprintf(rulefile, sizeof(rulefile), "%s/etc/dangling", tree);
 	if (symlink("/nonexistent/target", rulefile) == -1)
@@ -143,21 +149,22 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 check_findings(json_t *findings)
 {
-	static const char *const sev[] = { "critical", "high", "medium",
-	    "low", "info" };
-	size_t	 i, k;
-	json_t	*f;
+	static const char *const sev[] = { "critical", "high", "medium", "low",
+		"info" };
+	size_t			 i, k;
+	json_t			*f;
 
 	if (json_array_size(findings) > SCAN_FINDINGS_MAX)
 		abort();
-	json_array_foreach(findings, i, f) {
+	json_array_foreach(findings, i, f)
+	{
 		const char *id = json_string_value(json_object_get(f, "id"));
-		const char *s = json_string_value(json_object_get(f,
-		    "severity"));
+		const char *s =
+		    json_string_value(json_object_get(f, "severity"));
 		const char *t = json_string_value(json_object_get(f, "title"));
 		const char *d = json_string_value(json_object_get(f, "detail"));
-		const char *r = json_string_value(json_object_get(f,
-		    "remediation"));
+		const char *r =
+		    json_string_value(json_object_get(f, "remediation"));
 
 		if (id == NULL || s == NULL || t == NULL || d == NULL ||
 		    r == NULL)

@@ -22,8 +22,8 @@ int
 agent_init(struct agent *a, const struct agent_config *cfg, char *err,
     size_t errlen)
 {
-	pthread_condattr_t	 ca;
-	int			 r, rc = -1;
+	pthread_condattr_t ca;
+	int		   r, rc = -1;
 
 	memset(a, 0, sizeof(*a));
 	a->cfg = cfg;
@@ -46,18 +46,21 @@ agent_init(struct agent *a, const struct agent_config *cfg, char *err,
 	 * file and one token, and run what the other already ran.
 	 */
 	{
-		char	 lock[PATH_MAX];
-		long	 holder;
+		char lock[PATH_MAX];
+		long holder;
 
 		snprintf(lock, sizeof(lock), "%s/agent.lock", cfg->root);
 		if ((a->lock_fd = lockfile_take(lock, &holder)) == -1) {
 			if (errno == EAGAIN)
-				snprintf(err, errlen, "VAULTMESH_ROOT: %s is in "
-				    "use by another agent (pid %ld)", cfg->root,
-				    holder);
+				snprintf(err, errlen,
+				    "VAULTMESH_ROOT: %s is in "
+				    "use by another agent (pid %ld)",
+				    cfg->root, holder);
 			else
-				snprintf(err, errlen, "VAULTMESH_ROOT: cannot "
-				    "lock %s: %s", lock, strerror(errno));
+				snprintf(err, errlen,
+				    "VAULTMESH_ROOT: cannot "
+				    "lock %s: %s",
+				    lock, strerror(errno));
 			goto out;
 		}
 	}
@@ -72,15 +75,19 @@ agent_init(struct agent *a, const struct agent_config *cfg, char *err,
 		a->token[0] = '\0';
 	}
 	if ((r = state_load_pubkey(cfg->root, a->pinned)) == -1) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: %s/cc_ed25519.pub is not "
-		    "a base64 Ed25519 key; fix or remove it", cfg->root);
+		snprintf(err, errlen,
+		    "VAULTMESH_ROOT: %s/cc_ed25519.pub is not "
+		    "a base64 Ed25519 key; fix or remove it",
+		    cfg->root);
 		goto out;
 	}
 	a->have_pinned = r == 1;
 	if (state_load_seq(cfg->root, &a->last_seq) == -1) {
 		/* Guessing a seq could run a replayed command: refuse. */
-		snprintf(err, errlen, "VAULTMESH_ROOT: %s/last_seq is corrupt; "
-		    "it must hold the last accepted seq", cfg->root);
+		snprintf(err, errlen,
+		    "VAULTMESH_ROOT: %s/last_seq is corrupt; "
+		    "it must hold the last accepted seq",
+		    cfg->root);
 		goto out;
 	}
 	rc = 0;
@@ -158,8 +165,8 @@ deadline(struct timespec *ts, int64_t ms)
 int
 agent_sleep(struct agent *a, int64_t ms, int on_hup)
 {
-	struct timespec	 ts;
-	int		 rc;
+	struct timespec ts;
+	int		rc;
 
 	watchdog_expect(ms);
 	deadline(&ts, ms);
@@ -209,11 +216,13 @@ agent_set_revoked(struct agent *a, const char *why)
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mu);
 	if (!was)
-		log_err("revoked", "node_id=%s reason=%s msg=\"the command "
+		log_err("revoked",
+		    "node_id=%s reason=%s msg=\"the command "
 		    "center refused this node's token: heartbeats and commands "
 		    "stop; approve the node again on the dashboard, then send "
 		    "SIGHUP (systemctl reload vaultmesh-node-agent) to enroll "
-		    "again\"", a->node_id, why);
+		    "again\"",
+		    a->node_id, why);
 }
 
 int
@@ -295,8 +304,8 @@ backoff_next(struct backoff *b)
 char *
 agent_url(const struct agent *a, const char *path)
 {
-	size_t	 n = strlen(a->cfg->cc_url) + strlen(path) + 1;
-	char	*u;
+	size_t n = strlen(a->cfg->cc_url) + strlen(path) + 1;
+	char  *u;
 
 	if ((u = malloc(n)) != NULL)
 		snprintf(u, n, "%s%s", a->cfg->cc_url, path);

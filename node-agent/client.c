@@ -22,15 +22,15 @@
 #include "watchdog.h"
 
 struct client {
-	CURLM			*multi;
-	CURL			*easy;
-	const atomic_int	*stop;
-	struct buf		 body;
-	char			 errbuf[CURL_ERROR_SIZE];
+	CURLM		 *multi;
+	CURL		 *easy;
+	const atomic_int *stop;
+	struct buf	  body;
+	char		  errbuf[CURL_ERROR_SIZE];
 };
 
-static const char	*access_id, *access_secret;
-static const char	*ca_file, *ca_path;
+static const char *access_id, *access_secret;
+static const char *ca_file, *ca_path;
 
 void
 client_set_access(const char *id, const char *secret)
@@ -53,17 +53,16 @@ client_set_tls(const char *file, const char *path)
  * "http://host:99999" and "http://[::1" through).
  */
 int
-client_url_parse(const char *url, struct cc_url *out, char *why,
-    size_t whylen)
+client_url_parse(const char *url, struct cc_url *out, char *why, size_t whylen)
 {
-	CURLU		*u = NULL;
-	CURLUcode	 uc;
-	char		*scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
-	char		*pass = NULL, *query = NULL, *frag = NULL, *norm = NULL;
-	const char	*auth;
-	size_t		 alen, n;
-	long		 pnum = -1;
-	int		 rc = -1;
+	CURLU	   *u = NULL;
+	CURLUcode   uc;
+	char	   *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+	char	   *pass = NULL, *query = NULL, *frag = NULL, *norm = NULL;
+	const char *auth;
+	size_t	    alen, n;
+	long	    pnum = -1;
+	int	    rc = -1;
 
 	/* The value is never echoed: it might hold a password (user:pw@). */
 	memset(out, 0, sizeof(*out));
@@ -74,7 +73,8 @@ client_url_parse(const char *url, struct cc_url *out, char *why,
 	 */
 	for (const char *s = url; *s != '\0'; s++)
 		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '\\') {
-			snprintf(why, whylen, "must be a URL like "
+			snprintf(why, whylen,
+			    "must be a URL like "
 			    "https://cc.example.org, without spaces, control "
 			    "characters or backslashes");
 			goto out;
@@ -96,7 +96,8 @@ client_url_parse(const char *url, struct cc_url *out, char *why,
 	/* Credentials in the URL would end up in logs and agent-info. */
 	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
-		snprintf(why, whylen, "must not hold a user name or password "
+		snprintf(why, whylen,
+		    "must not hold a user name or password "
 		    "(user@host)");
 		goto out;
 	}
@@ -119,15 +120,16 @@ client_url_parse(const char *url, struct cc_url *out, char *why,
 		pnum = strtol(port, NULL, 10);
 	/* libcurl also takes "http:host"; the documented form has "//". */
 	n = strlen(scheme);
-	if (strncasecmp(url, scheme, n) != 0 || strncmp(url + n, "://",
-	    3) != 0) {
+	if (strncasecmp(url, scheme, n) != 0 ||
+	    strncmp(url + n, "://", 3) != 0) {
 		snprintf(why, whylen, "must start with http:// or https://");
 		goto out;
 	}
 	auth = url + n + 3;
 	alen = strcspn(auth, "/");
 	if (pnum == 0 || (alen > 0 && auth[alen - 1] == ':')) {
-		snprintf(why, whylen, "needs a port from 1 to 65535 after "
+		snprintf(why, whylen,
+		    "needs a port from 1 to 65535 after "
 		    "the ':'");
 		goto out;
 	}
@@ -222,8 +224,8 @@ http_resp_free(struct http_resp *rs)
 static size_t
 on_data(char *p, size_t size, size_t nmemb, void *arg)
 {
-	struct client	*c = arg;
-	size_t		 n = size * nmemb;	/* size is 1 per curl's docs */
+	struct client *c = arg;
+	size_t	       n = size * nmemb; /* size is 1 per curl's docs */
 
 	/* Over AGENT_BODY_MAX: returning short makes curl fail the transfer. */
 	if (buf_add(&c->body, p, n) == -1)
@@ -237,7 +239,10 @@ on_progress(void *arg, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
 {
 	struct client *c = arg;
 
-	(void)dlt; (void)dln; (void)ult; (void)uln;
+	(void)dlt;
+	(void)dln;
+	(void)ult;
+	(void)uln;
 	return atomic_load(c->stop) ? 1 : 0;
 }
 
@@ -253,15 +258,15 @@ headers_free(struct curl_slist *h)
 static struct curl_slist *
 headers_new(const struct http_req *rq)
 {
-	struct curl_slist	*h = NULL, *n;
-	char			 auth[AGENT_TOKEN_MAX + 32];
+	struct curl_slist *h = NULL, *n;
+	char		   auth[AGENT_TOKEN_MAX + 32];
 
 	if ((n = curl_slist_append(h, "Accept: application/json")) == NULL)
 		goto fail;
 	h = n;
 	if (rq->body != NULL) {
 		if ((n = curl_slist_append(h,
-		    "Content-Type: application/json")) == NULL)
+			 "Content-Type: application/json")) == NULL)
 			goto fail;
 		h = n;
 	}
@@ -305,12 +310,12 @@ enum client_rc
 client_request(struct client *c, const struct http_req *rq,
     struct http_resp *rs, char *err, size_t errlen)
 {
-	struct curl_slist	*hdrs = NULL;
-	CURLMsg			*msg;
-	CURLcode		 res = CURLE_OK;
-	char			*peer = NULL;
-	enum client_rc		 rc = CLIENT_FAIL;
-	int			 running = 1, added = 0, left;
+	struct curl_slist *hdrs = NULL;
+	CURLMsg		  *msg;
+	CURLcode	   res = CURLE_OK;
+	char		  *peer = NULL;
+	enum client_rc	   rc = CLIENT_FAIL;
+	int		   running = 1, added = 0, left;
 
 	memset(rs, 0, sizeof(*rs));
 	buf_free(&c->body);
@@ -323,7 +328,7 @@ client_request(struct client *c, const struct http_req *rq,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	watchdog_expect(rq->timeout_ms);	/* libcurl gives up by then */
+	watchdog_expect(rq->timeout_ms); /* libcurl gives up by then */
 	curl_easy_reset(c->easy);
 	c->errbuf[0] = '\0';
 	curl_easy_setopt(c->easy, CURLOPT_URL, rq->url);
@@ -353,7 +358,7 @@ client_request(struct client *c, const struct http_req *rq,
 	} else if (ca_path != NULL) {
 		curl_easy_setopt(c->easy, CURLOPT_CAINFO, NULL);
 		curl_easy_setopt(c->easy, CURLOPT_CAPATH, ca_path);
-	}	/* else libcurl's defaults */
+	} /* else libcurl's defaults */
 	if (strcmp(rq->method, "POST") == 0) {
 		curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -382,8 +387,9 @@ client_request(struct client *c, const struct http_req *rq,
 		 * timeout), curl_multi_wakeup() for a stop: an idle long poll
 		 * costs no wake-up a second.
 		 */
-		if (running && curl_multi_poll(c->multi, NULL, 0, 60000,
-		    NULL) != CURLM_OK) {
+		if (running &&
+		    curl_multi_poll(c->multi, NULL, 0, 60000, NULL) !=
+			CURLM_OK) {
 			snprintf(err, errlen, "curl_multi_poll failed");
 			goto out;
 		}
@@ -400,14 +406,16 @@ client_request(struct client *c, const struct http_req *rq,
 			snprintf(err, errlen, "answer larger than %d bytes",
 			    AGENT_BODY_MAX);
 		else
-			snprintf(err, errlen, "%s", c->errbuf[0] != '\0' ?
-			    c->errbuf : curl_easy_strerror(res));
+			snprintf(err, errlen, "%s",
+			    c->errbuf[0] != '\0' ? c->errbuf :
+						   curl_easy_strerror(res));
 		goto out;
 	}
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &rs->status);
 	/* Who answered: probes.c believes /ready only from cloudflared. */
 	if (curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_IP, &peer) ==
-	    CURLE_OK && peer != NULL)
+		CURLE_OK &&
+	    peer != NULL)
 		snprintf(rs->peer_ip, sizeof(rs->peer_ip), "%s", peer);
 	curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_PORT, &rs->peer_port);
 	if ((rs->body = buf_take(&c->body, &rs->len)) == NULL) {

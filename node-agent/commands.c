@@ -36,10 +36,10 @@
 static void
 unverified_command_id(json_t *elem, char out[UUID_STRLEN + 1])
 {
-	const char	*b64 = json_string_value(json_object_get(elem, "payload"));
-	unsigned char	*bin = NULL;
-	json_t		*root = NULL, *cid;
-	long		 n;
+	const char *b64 = json_string_value(json_object_get(elem, "payload"));
+	unsigned char *bin = NULL;
+	json_t	      *root = NULL, *cid;
+	long	       n;
 
 	out[0] = '\0';
 	if (b64 == NULL || strlen(b64) > (CMD_PAYLOAD_MAX / 3 + 1) * 4 ||
@@ -60,16 +60,17 @@ enum verdict
 command_decide(const struct decide_ctx *ctx, json_t *elem,
     struct cmd_payload *p, char *why, size_t whylen)
 {
-	const char	*unit;
-	char		*payload = NULL;
-	size_t		 len = 0;
-	enum verdict	 v = VERDICT_REJECT;
+	const char  *unit;
+	char	    *payload = NULL;
+	size_t	     len = 0;
+	enum verdict v = VERDICT_REJECT;
 
 	memset(p, 0, sizeof(*p));
-	if (!json_is_object(elem) || cmd_verify(ctx->pk,
-	    json_string_value(json_object_get(elem, "payload")),
-	    json_string_value(json_object_get(elem, "signature")),
-	    &payload, &len, why, whylen) == -1) {
+	if (!json_is_object(elem) ||
+	    cmd_verify(ctx->pk,
+		json_string_value(json_object_get(elem, "payload")),
+		json_string_value(json_object_get(elem, "signature")), &payload,
+		&len, why, whylen) == -1) {
 		if (!json_is_object(elem))
 			snprintf(why, whylen, "bad_encoding: not an object");
 		unverified_command_id(elem, p->command_id);
@@ -86,23 +87,29 @@ command_decide(const struct decide_ctx *ctx, json_t *elem,
 		goto out;
 	}
 	if (p->expires_at <= ctx->now) {
-		snprintf(why, whylen, "expired: expires_at %lld is not after "
-		    "now %lld", (long long)p->expires_at, (long long)ctx->now);
+		snprintf(why, whylen,
+		    "expired: expires_at %lld is not after "
+		    "now %lld",
+		    (long long)p->expires_at, (long long)ctx->now);
 		goto out;
 	}
 	if (p->seq <= ctx->last_seq) {
-		snprintf(why, whylen, "replayed_seq: seq %lld is not greater "
-		    "than the last accepted seq %lld", (long long)p->seq,
-		    (long long)ctx->last_seq);
+		snprintf(why, whylen,
+		    "replayed_seq: seq %lld is not greater "
+		    "than the last accepted seq %lld",
+		    (long long)p->seq, (long long)ctx->last_seq);
 		goto out;
 	}
 	if (cmd_check(p->command, p->args, why, whylen) == -1)
 		goto out;
 	if (strcmp(p->command, "service-restart") == 0 &&
 	    (unit = json_string_value(json_object_get(p->args, "unit"))) !=
-	    NULL && !config_has_service(ctx->cfg, unit)) {
-		snprintf(why, whylen, "unit_not_allowed: \"%.64s\" is not in "
-		    "VAULTMESH_SERVICES", unit);
+		NULL &&
+	    !config_has_service(ctx->cfg, unit)) {
+		snprintf(why, whylen,
+		    "unit_not_allowed: \"%.64s\" is not in "
+		    "VAULTMESH_SERVICES",
+		    unit);
 		goto out;
 	}
 	v = VERDICT_RUN;
@@ -118,8 +125,8 @@ static void
 report(struct agent *a, struct client *c, const char *command_id,
     const struct run_result *r)
 {
-	char	*json;
-	size_t	 len;
+	char  *json;
+	size_t len;
 
 	if ((json = result_json(a->node_id, command_id, r, &len)) == NULL) {
 		log_err("result_failed", "command_id=%s msg=\"out of memory\"",
@@ -128,8 +135,10 @@ report(struct agent *a, struct client *c, const char *command_id,
 	}
 	pthread_mutex_lock(&a->spool_mu);
 	if (spool_write(a->cfg->root, command_id, json, len) == -1)
-		log_err("spool_failed", "command_id=%s msg=\"cannot write the "
-		    "result to the spool\"", command_id);
+		log_err("spool_failed",
+		    "command_id=%s msg=\"cannot write the "
+		    "result to the spool\"",
+		    command_id);
 	pthread_mutex_unlock(&a->spool_mu);
 	free(json);
 	(void)results_flush(a, c);
@@ -139,8 +148,8 @@ static void
 reject(struct agent *a, struct client *c, const char *command_id,
     const char *why)
 {
-	struct run_result	 r = { .status = "rejected", .exit_code = -1 };
-	char			 q[CMD_WHY_MAX + 8];
+	struct run_result r = { .status = "rejected", .exit_code = -1 };
+	char		  q[CMD_WHY_MAX + 8];
 
 	r.started = r.finished = time(NULL);
 	log_warn("command_rejected", "command_id=%s reason=%s", command_id,
@@ -154,17 +163,18 @@ reject(struct agent *a, struct client *c, const char *command_id,
 static void
 handle(struct agent *a, struct client *c, json_t *elem)
 {
-	struct cmd_payload	 p;
-	struct decide_ctx	 ctx;
-	struct run_result	 r;
-	unsigned char		 pk[32];
-	char			 why[CMD_WHY_MAX], q[CMD_WHY_MAX + 8];
-	enum verdict		 v;
+	struct cmd_payload p;
+	struct decide_ctx  ctx;
+	struct run_result  r;
+	unsigned char	   pk[32];
+	char		   why[CMD_WHY_MAX], q[CMD_WHY_MAX + 8];
+	enum verdict	   v;
 
 	memset(&p, 0, sizeof(p));
 	if (agent_verify_key(a, pk) == -1) {
 		/* No key pinned yet: nothing can verify, so nothing runs. */
-		snprintf(why, sizeof(why), "bad_signature: no command center "
+		snprintf(why, sizeof(why),
+		    "bad_signature: no command center "
 		    "key is pinned");
 		unverified_command_id(elem, p.command_id);
 		v = p.command_id[0] != '\0' ? VERDICT_REJECT : VERDICT_DROP;
@@ -177,8 +187,10 @@ handle(struct agent *a, struct client *c, json_t *elem)
 		v = command_decide(&ctx, elem, &p, why, sizeof(why));
 	}
 	if (v == VERDICT_DROP) {
-		log_warn("command_dropped", "reason=%s msg=\"no command_id to "
-		    "report\"", log_quote(q, sizeof(q), why));
+		log_warn("command_dropped",
+		    "reason=%s msg=\"no command_id to "
+		    "report\"",
+		    log_quote(q, sizeof(q), why));
 		goto out;
 	}
 	/*
@@ -189,7 +201,8 @@ handle(struct agent *a, struct client *c, json_t *elem)
 	 */
 	if (v == VERDICT_REJECT && strncmp(why, "replayed_seq:", 13) == 0 &&
 	    spool_has(a->cfg->root, p.command_id)) {
-		log_info("command_redelivered", "command_id=%s seq=%lld "
+		log_info("command_redelivered",
+		    "command_id=%s seq=%lld "
 		    "msg=\"already run; sending its spooled result\"",
 		    p.command_id, (long long)p.seq);
 		(void)results_flush(a, c);
@@ -203,7 +216,8 @@ handle(struct agent *a, struct client *c, json_t *elem)
 	if (state_save_seq(a->cfg->root, p.seq) == -1) {
 		log_err("state_write_failed", "file=last_seq command_id=%s",
 		    p.command_id);
-		reject(a, c, p.command_id, "internal: cannot persist the "
+		reject(a, c, p.command_id,
+		    "internal: cannot persist the "
 		    "accepted seq, so the command was not run");
 		goto out;
 	}
@@ -211,8 +225,10 @@ handle(struct agent *a, struct client *c, json_t *elem)
 	log_info("command_accepted", "command_id=%s seq=%lld command=%s",
 	    p.command_id, (long long)p.seq, p.command);
 	runner_run(a, &p, &r);
-	log_info("command_done", "command_id=%s status=%s exit_code=%d "
-	    "secs=%lld", p.command_id, r.status, r.exit_code,
+	log_info("command_done",
+	    "command_id=%s status=%s exit_code=%d "
+	    "secs=%lld",
+	    p.command_id, r.status, r.exit_code,
 	    (long long)(r.finished - r.started));
 	report(a, c, p.command_id, &r);
 	run_result_free(&r);
@@ -225,14 +241,15 @@ out:
 static int
 handle_batch(struct agent *a, struct client *c, const struct http_resp *rs)
 {
-	json_t	*root, *cmds, *elem;
-	size_t	 i;
-	int	 rc = -1;
+	json_t *root, *cmds, *elem;
+	size_t	i;
+	int	rc = -1;
 
 	root = json_loadb(rs->body, rs->len, 0, NULL);
 	if (!json_is_array(cmds = json_object_get(root, "commands")))
 		goto out;
-	json_array_foreach(cmds, i, elem) {
+	json_array_foreach(cmds, i, elem)
+	{
 		if (atomic_load(&a->stop))
 			break;
 		handle(a, c, elem);
@@ -246,16 +263,16 @@ out:
 void *
 poll_thread(void *arg)
 {
-	struct thread_args	*ta = arg;
-	struct agent		*a = ta->agent;
-	struct client		*c = ta->client;
-	struct backoff		 b;
-	struct buf		 url;
-	struct http_resp	 rs = { 0 };
-	char			 tok[AGENT_TOKEN_MAX + 1], err[256];
-	int64_t			 t0;
-	enum client_rc		 cr;
-	int			 n;
+	struct thread_args *ta = arg;
+	struct agent	   *a = ta->agent;
+	struct client	   *c = ta->client;
+	struct backoff	    b;
+	struct buf	    url;
+	struct http_resp    rs = { 0 };
+	char		    tok[AGENT_TOKEN_MAX + 1], err[256];
+	int64_t		    t0;
+	enum client_rc	    cr;
+	int		    n;
 
 	watchdog_watch(&a->wd, AGENT_WD_POLL);
 	backoff_init(&b, a->cfg->backoff_max_secs);
@@ -267,8 +284,9 @@ poll_thread(void *arg)
 		goto out;
 	}
 	while (agent_wait_usable(a) == 0) {
-		struct http_req rq = { .method = "GET", .url = url.p,
-		    .timeout_ms = (AGENT_POLL_WAIT + 15) * 1000 };
+		struct http_req rq = { .method = "GET",
+			.url = url.p,
+			.timeout_ms = (AGENT_POLL_WAIT + 15) * 1000 };
 
 		if (!agent_token(a, tok, sizeof(tok)))
 			continue;
@@ -289,14 +307,16 @@ poll_thread(void *arg)
 			continue;
 		}
 		if (rs.status == 401 || rs.status == 403) {
-			agent_set_revoked(a, rs.status == 401 ? "poll_401" :
-			    "poll_403");
+			agent_set_revoked(a,
+			    rs.status == 401 ? "poll_401" : "poll_403");
 			http_resp_free(&rs);
 			continue;
 		}
 		if (rs.status != 200 || (n = handle_batch(a, c, &rs)) == -1) {
-			log_err("poll_refused", "status=%ld msg=\"unexpected "
-			    "answer to the command poll\"", rs.status);
+			log_err("poll_refused",
+			    "status=%ld msg=\"unexpected "
+			    "answer to the command poll\"",
+			    rs.status);
 			http_resp_free(&rs);
 			if (agent_sleep(a, backoff_next(&b), 0) == -1)
 				break;

@@ -15,16 +15,16 @@
 struct agent_config;
 
 enum verdict {
-	VERDICT_RUN,		/* verified: p is filled */
-	VERDICT_REJECT,		/* report "rejected": p->command_id is set */
-	VERDICT_DROP,		/* no usable command_id: log only */
+	VERDICT_RUN,	/* verified: p is filled */
+	VERDICT_REJECT, /* report "rejected": p->command_id is set */
+	VERDICT_DROP,	/* no usable command_id: log only */
 };
 
 struct decide_ctx {
-	const unsigned char	*pk;		/* 32 bytes */
-	const char		*node_id;
-	int64_t			 now;		/* Unix seconds */
-	int64_t			 last_seq;
+	const unsigned char	  *pk; /* 32 bytes */
+	const char		  *node_id;
+	int64_t			   now; /* Unix seconds */
+	int64_t			   last_seq;
 	const struct agent_config *cfg;
 };
 
@@ -34,8 +34,8 @@ struct decide_ctx {
  * args, service list). p is always initialized; cmd_payload_free() it.
  */
 enum verdict command_decide(const struct decide_ctx *ctx, json_t *elem,
-	    struct cmd_payload *p, char *why, size_t whylen);
+    struct cmd_payload *p, char *why, size_t whylen);
 /* The poll thread's body; arg is a struct thread_args *. */
-void	*poll_thread(void *arg);
+void *poll_thread(void *arg);
 
 #endif

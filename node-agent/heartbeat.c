@@ -28,8 +28,8 @@ enum enroll_rc { ENROLL_OK, ENROLL_REVOKED, ENROLL_STOPPED };
 
 /* Reachability of the CC as this thread last saw it. */
 struct link {
-	int	 down;
-	int64_t	 since_ms;
+	int	down;
+	int64_t since_ms;
 };
 
 static void
@@ -44,9 +44,10 @@ link_fail(struct link *l, const char *what, const char *err, long status)
 	}
 	l->down = 1;
 	l->since_ms = mono_ms();
-	log_warn("cc_unreachable", "request=%s status=%ld error=%s "
-	    "msg=\"retrying with backoff\"", what, status,
-	    log_quote(q, sizeof(q), err));
+	log_warn("cc_unreachable",
+	    "request=%s status=%ld error=%s "
+	    "msg=\"retrying with backoff\"",
+	    what, status, log_quote(q, sizeof(q), err));
 }
 
 static void
@@ -83,9 +84,9 @@ valid_token(const char *t)
 static int
 enroll_accept(struct agent *a, const struct http_resp *rs)
 {
-	json_t		*root = NULL, *tok, *key;
-	unsigned char	 pk[32];
-	int		 rc = -1;
+	json_t	     *root = NULL, *tok, *key;
+	unsigned char pk[32];
+	int	      rc = -1;
 
 	root = json_loadb(rs->body, rs->len, 0, NULL);
 	tok = json_object_get(root, "node_token");
@@ -93,7 +94,8 @@ enroll_accept(struct agent *a, const struct http_resp *rs)
 	if (!json_is_string(tok) || !valid_token(json_string_value(tok)) ||
 	    !json_is_string(key) ||
 	    b64_decode(json_string_value(key), pk, sizeof(pk)) != 32) {
-		log_err("enroll_failed", "status=200 msg=\"answer lacks a valid "
+		log_err("enroll_failed",
+		    "status=200 msg=\"answer lacks a valid "
 		    "node_token or cc_public_key\"");
 		goto out;
 	}
@@ -105,13 +107,16 @@ enroll_accept(struct agent *a, const struct http_resp *rs)
 		a->have_pinned = 1;
 	} else if (sodium_memcmp(a->pinned, pk, 32) != 0)
 		/* Pinning means a changed key is not taken silently. */
-		log_err("cc_key_changed", "msg=\"the command center offered a "
+		log_err("cc_key_changed",
+		    "msg=\"the command center offered a "
 		    "different public key; keeping the pinned one, so its "
 		    "commands will be rejected. Remove %s/cc_ed25519.pub and "
-		    "restart to pin the new key\"", a->cfg->root);
+		    "restart to pin the new key\"",
+		    a->cfg->root);
 	pthread_mutex_unlock(&a->mu);
 	if (state_save_token(a->cfg->root, json_string_value(tok)) == -1)
-		log_err("state_write_failed", "file=node_token msg=\"the token "
+		log_err("state_write_failed",
+		    "file=node_token msg=\"the token "
 		    "is kept in memory only; after a restart the node must be "
 		    "re-approved\"");
 	agent_set_token(a, json_string_value(tok));
@@ -141,17 +146,17 @@ wipe_member(json_t *o, const char *key)
 static char *
 enroll_body(const struct agent *a)
 {
-	char	 host[256];
-	json_t	*o;
-	char	*s = NULL;
+	char	host[256];
+	json_t *o;
+	char   *s = NULL;
 
 	probe_hostname(host, sizeof(host));
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "node_id", a->node_id,
-	    "hostname", host, "os_profile", a->cfg->os_profile,
-	    "agent_version", VM_VERSION, "enroll_key", a->enroll_key);
+	    "hostname", host, "os_profile", a->cfg->os_profile, "agent_version",
+	    VM_VERSION, "enroll_key", a->enroll_key);
 	if (o != NULL && a->cfg->enroll_secret != NULL &&
 	    json_object_set_new(o, "enroll_secret",
-	    json_string(a->cfg->enroll_secret)) == -1) {
+		json_string(a->cfg->enroll_secret)) == -1) {
 		wipe_member(o, "enroll_key");
 		json_decref(o);
 		o = NULL;
@@ -194,8 +199,9 @@ enroll(struct agent *a, struct client *c, struct link *l)
 	if ((url = agent_url(a, "/api/agent/enroll")) == NULL)
 		goto out;
 	for (;;) {
-		struct http_req rq = { .method = "POST", .url = url,
-		    .timeout_ms = 15000 };
+		struct http_req rq = { .method = "POST",
+			.url = url,
+			.timeout_ms = 15000 };
 
 		(void)agent_take_hup(a);
 		free_secret(body);
@@ -210,8 +216,9 @@ enroll(struct agent *a, struct client *c, struct link *l)
 		if (cr == CLIENT_STOPPED)
 			goto out;
 		if (cr == CLIENT_FAIL || rs.status >= 500) {
-			link_fail(l, "enroll", cr == CLIENT_FAIL ? err :
-			    "server error", cr == CLIENT_FAIL ? 0 : rs.status);
+			link_fail(l, "enroll",
+			    cr == CLIENT_FAIL ? err : "server error",
+			    cr == CLIENT_FAIL ? 0 : rs.status);
 			wait_ms = backoff_next(&b);
 			goto next;
 		}
@@ -228,18 +235,22 @@ enroll(struct agent *a, struct client *c, struct link *l)
 			break;
 		case 202:
 			if (!pending_logged)
-				log_info("enroll_pending", "node_id=%s msg=\"waiting "
+				log_info("enroll_pending",
+				    "node_id=%s msg=\"waiting "
 				    "for an operator to approve this node on the "
-				    "dashboard\"", a->node_id);
+				    "dashboard\"",
+				    a->node_id);
 			pending_logged = 1;
-			wait_ms = a->cfg->heartbeat_secs <
-			    a->cfg->backoff_max_secs ? a->cfg->heartbeat_secs :
+			wait_ms =
+			    a->cfg->heartbeat_secs < a->cfg->backoff_max_secs ?
+			    a->cfg->heartbeat_secs :
 			    a->cfg->backoff_max_secs;
 			wait_ms *= 1000;
 			break;
 		case 409:
 			if (!conflict_logged)
-				log_err("enroll_conflict", "node_id=%s msg=\"the "
+				log_err("enroll_conflict",
+				    "node_id=%s msg=\"the "
 				    "command center already enrolled this node_id "
 				    "and will not issue a new token; re-approve the "
 				    "node on the dashboard to let it enroll again\"",
@@ -249,25 +260,28 @@ enroll(struct agent *a, struct client *c, struct link *l)
 			break;
 		case 403:
 			if (strcmp(code, "enroll_key_mismatch") == 0)
-				log_err("enroll_refused", "node_id=%s error=%s "
+				log_err("enroll_refused",
+				    "node_id=%s error=%s "
 				    "msg=\"the command center holds this node_id "
 				    "for an agent with another enroll key; if this "
 				    "agent's enroll_key file was replaced, remove "
 				    "node_id and enroll_key to enroll as a new "
-				    "node\"", a->node_id, code);
+				    "node\"",
+				    a->node_id, code);
 			else
-				log_err("enroll_refused", "node_id=%s error=%s "
+				log_err("enroll_refused",
+				    "node_id=%s error=%s "
 				    "msg=\"the command center revoked this node\"",
 				    a->node_id, code);
 			rc = ENROLL_REVOKED;
 			goto out;
 		default:
-			log_err("enroll_failed", "status=%ld error=%s", rs.status,
-			    code);
+			log_err("enroll_failed", "status=%ld error=%s",
+			    rs.status, code);
 			wait_ms = a->cfg->backoff_max_secs * 1000;
 			break;
 		}
-next:
+	next:
 		http_resp_free(&rs);
 		if (agent_sleep(a, wait_ms, 1) == -1)
 			goto out;
@@ -281,11 +295,15 @@ out:
 
 /* One result: 0 sent or dropped for good, 1 retry later, -1 stop. */
 static int
-send_result(struct agent *a, struct client *c, const char *url,
-    const char *tok, const char *id, const char *body, size_t len)
+send_result(struct agent *a, struct client *c, const char *url, const char *tok,
+    const char *id, const char *body, size_t len)
 {
-	struct http_req	 rq = { .method = "POST", .url = url, .bearer = tok,
-			    .body = body, .body_len = len, .timeout_ms = 30000 };
+	struct http_req	 rq = { .method = "POST",
+		 .url = url,
+		 .bearer = tok,
+		 .body = body,
+		 .body_len = len,
+		 .timeout_ms = 30000 };
 	struct http_resp rs = { 0 };
 	char		 err[256], code[64];
 	enum client_rc	 cr;
@@ -323,10 +341,10 @@ out:
 int
 results_flush(struct agent *a, struct client *c)
 {
-	char	 tok[AGENT_TOKEN_MAX + 1];
-	char	**ids = NULL, *url = NULL, *body;
-	size_t	 n = 0, len;
-	int	 rc = 1, r;
+	char   tok[AGENT_TOKEN_MAX + 1];
+	char **ids = NULL, *url = NULL, *body;
+	size_t n = 0, len;
+	int    rc = 1, r;
 
 	pthread_mutex_lock(&a->spool_mu);
 	if (spool_list(a->cfg->root, &ids, &n) == -1) {
@@ -342,8 +360,10 @@ results_flush(struct agent *a, struct client *c)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if ((body = spool_read(a->cfg->root, ids[i], &len)) == NULL) {
-			log_err("spool_failed", "command_id=%s msg=\"unreadable "
-			    "spool entry\"", ids[i]);
+			log_err("spool_failed",
+			    "command_id=%s msg=\"unreadable "
+			    "spool entry\"",
+			    ids[i]);
 			continue;
 		}
 		r = send_result(a, c, url, tok, ids[i], body, len);
@@ -355,8 +375,10 @@ results_flush(struct agent *a, struct client *c)
 		if (r == 1)
 			goto out;
 		if (spool_delete(a->cfg->root, ids[i]) == -1)
-			log_err("spool_failed", "command_id=%s msg=\"cannot "
-			    "delete a sent result\"", ids[i]);
+			log_err("spool_failed",
+			    "command_id=%s msg=\"cannot "
+			    "delete a sent result\"",
+			    ids[i]);
 	}
 	rc = 0;
 out:
@@ -369,8 +391,8 @@ out:
 
 /* One heartbeat: 0 sent, 1 CC trouble (backoff), 2 refused, -1 stop. */
 static int
-heartbeat(struct agent *a, struct client *c, struct probes *p,
-    struct link *l, const char *url)
+heartbeat(struct agent *a, struct client *c, struct probes *p, struct link *l,
+    const char *url)
 {
 	char		 tok[AGENT_TOKEN_MAX + 1], err[256], code[64];
 	struct http_resp rs = { 0 };
@@ -385,8 +407,9 @@ heartbeat(struct agent *a, struct client *c, struct probes *p,
 	}
 	if ((hb = probes_heartbeat(p, c, a->cfg, a->node_id)) == NULL ||
 	    (body = json_dumps(hb, JSON_COMPACT | JSON_REAL_PRECISION(6))) ==
-	    NULL) {
-		log_err("heartbeat_failed", "msg=\"cannot build the heartbeat\"");
+		NULL) {
+		log_err("heartbeat_failed",
+		    "msg=\"cannot build the heartbeat\"");
 		goto out;
 	}
 	if (atomic_load(&a->stop)) {
@@ -394,9 +417,12 @@ heartbeat(struct agent *a, struct client *c, struct probes *p,
 		goto out;
 	}
 	{
-		struct http_req rq = { .method = "POST", .url = url,
-		    .bearer = tok, .body = body, .body_len = strlen(body),
-		    .timeout_ms = 15000 };
+		struct http_req rq = { .method = "POST",
+			.url = url,
+			.bearer = tok,
+			.body = body,
+			.body_len = strlen(body),
+			.timeout_ms = 15000 };
 
 		cr = client_request(c, &rq, &rs, err, sizeof(err));
 	}
@@ -405,14 +431,15 @@ heartbeat(struct agent *a, struct client *c, struct probes *p,
 		goto out;
 	}
 	if (cr == CLIENT_FAIL || rs.status >= 500) {
-		link_fail(l, "heartbeat", cr == CLIENT_FAIL ? err :
-		    "server error", cr == CLIENT_FAIL ? 0 : rs.status);
+		link_fail(l, "heartbeat",
+		    cr == CLIENT_FAIL ? err : "server error",
+		    cr == CLIENT_FAIL ? 0 : rs.status);
 		goto out;
 	}
 	link_ok(l);
 	if (rs.status == 401 || rs.status == 403) {
-		agent_set_revoked(a, rs.status == 401 ? "heartbeat_401" :
-		    "heartbeat_403");
+		agent_set_revoked(a,
+		    rs.status == 401 ? "heartbeat_401" : "heartbeat_403");
 		rc = 2;
 		goto out;
 	}
@@ -424,8 +451,9 @@ heartbeat(struct agent *a, struct client *c, struct probes *p,
 		goto out;
 	}
 	root = json_loadb(rs.body, rs.len, 0, NULL);
-	log_debug("heartbeat", "pending_commands=%lld", (long long)
-	    json_integer_value(json_object_get(root, "pending_commands")));
+	log_debug("heartbeat", "pending_commands=%lld",
+	    (long long)json_integer_value(
+		json_object_get(root, "pending_commands")));
 	rc = 0;
 out:
 	sodium_memzero(tok, sizeof(tok));
@@ -439,16 +467,16 @@ out:
 void *
 heartbeat_thread(void *arg)
 {
-	struct thread_args	*ta = arg;
-	struct agent		*a = ta->agent;
-	struct client		*c = ta->client;
-	struct probes		*p = NULL;
-	struct link		 l = { 0 };
-	struct backoff		 b;
-	char			 tok[AGENT_TOKEN_MAX + 1];
-	char			*url = NULL;
-	int64_t			 wait_ms;
-	int			 r;
+	struct thread_args *ta = arg;
+	struct agent	   *a = ta->agent;
+	struct client	   *c = ta->client;
+	struct probes	   *p = NULL;
+	struct link	    l = { 0 };
+	struct backoff	    b;
+	char		    tok[AGENT_TOKEN_MAX + 1];
+	char		   *url = NULL;
+	int64_t		    wait_ms;
+	int		    r;
 
 	watchdog_watch(&a->wd, AGENT_WD_HEARTBEAT);
 	backoff_init(&b, a->cfg->backoff_max_secs);

@@ -9,13 +9,13 @@ struct agent;
 struct client;
 
 /* The heartbeat thread's body; arg is a struct thread_args *. */
-void	*heartbeat_thread(void *arg);
+void *heartbeat_thread(void *arg);
 
 /*
  * Sends every spooled result (under spool_mu); drops a result the CC
  * refuses for good (404, 403, 409, 400 ...). 0 when the spool is empty
  * afterwards, 1 when something is left for later, -1 on revocation/stop.
  */
-int	 results_flush(struct agent *a, struct client *c);
+int results_flush(struct agent *a, struct client *c);
 
 #endif

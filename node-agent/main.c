@@ -32,19 +32,21 @@
 static void
 watchdog_tick(struct agent *a)
 {
-	static int		 withheld;
-	enum agent_wd_slot	 late;
+	static int	   withheld;
+	enum agent_wd_slot late;
 
 	if (watchdog_alive(&a->wd, mono_ms(), &late)) {
 		if (withheld)
-			log_info("watchdog_resumed", "msg=\"both threads turn "
+			log_info("watchdog_resumed",
+			    "msg=\"both threads turn "
 			    "again\"");
 		withheld = 0;
 		(void)sd_notify(0, "WATCHDOG=1");
 		return;
 	}
 	if (!withheld)
-		log_err("watchdog_withheld", "thread=%s msg=\"a thread is "
+		log_err("watchdog_withheld",
+		    "thread=%s msg=\"a thread is "
 		    "past its deadline; systemd will restart the agent\"",
 		    late == AGENT_WD_HEARTBEAT ? "heartbeat" : "poll");
 	withheld = 1;
@@ -53,17 +55,17 @@ watchdog_tick(struct agent *a)
 int
 main(int argc, char **argv)
 {
-	struct agent_config	 cfg;
-	struct agent		 a;
-	struct client		*hbc = NULL, *pc = NULL;
-	struct thread_args	 hba, pa;
-	pthread_t		 hbt, pt;
-	sigset_t		 set;
-	struct timespec		 wd_every = { 0, 0 };
-	uint64_t		 wd_usec = 0;
-	char			 err[512];
-	int			 sig, have_hb = 0, have_poll = 0, rc = 1;
-	int			 have_agent = 0, have_cfg = 0, have_curl = 0;
+	struct agent_config cfg;
+	struct agent	    a;
+	struct client	   *hbc = NULL, *pc = NULL;
+	struct thread_args  hba, pa;
+	pthread_t	    hbt, pt;
+	sigset_t	    set;
+	struct timespec	    wd_every = { 0, 0 };
+	uint64_t	    wd_usec = 0;
+	char		    err[512];
+	int		    sig, have_hb = 0, have_poll = 0, rc = 1;
+	int		    have_agent = 0, have_cfg = 0, have_curl = 0;
 
 	/*
 	 * Before anything can create a file: whatever umask the agent is
@@ -72,8 +74,8 @@ main(int argc, char **argv)
 	 * commands it runs create stay private to its user.
 	 */
 	umask(077);
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
+	if (argc == 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		config_usage(stdout);
 		return 0;
 	}
@@ -124,18 +126,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", AGENT_PROG);
 		goto out;
 	}
-	log_info("start", "version=%s node_id=%s cc_url=%s os_profile=%s "
+	log_info("start",
+	    "version=%s node_id=%s cc_url=%s os_profile=%s "
 	    "heartbeat_secs=%ld services=%zu enrolled=%s last_seq=%lld",
 	    VM_VERSION, a.node_id, cfg.cc_url, cfg.os_profile,
 	    cfg.heartbeat_secs, cfg.nservices, a.token[0] ? "yes" : "no",
 	    (long long)a.last_seq);
 	if (cfg.insecure_http)
-		log_warn("insecure_http_lab", "cc_url=%s msg=\""
+		log_warn("insecure_http_lab",
+		    "cc_url=%s msg=\""
 		    "VAULTMESH_INSECURE_HTTP_LAB=1: the enroll secret, the node "
 		    "token and every result go to the command center in clear "
 		    "text, and whoever is on the path at the first enrollment "
 		    "can pin their own command key. Labs only: use https:// "
-		    "in production\"", cfg.cc_url);
+		    "in production\"",
+		    cfg.cc_url);
 
 	hba.agent = pa.agent = &a;
 	hba.client = hbc;
@@ -177,13 +182,13 @@ main(int argc, char **argv)
 		} else if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("sighup", "revoked=%s", agent_is_revoked(&a) ?
-			    "yes" : "no");
+			log_info("sighup", "revoked=%s",
+			    agent_is_revoked(&a) ? "yes" : "no");
 			agent_hup(&a);
 			continue;
 		}
-		log_info("stopping", "signal=%s", sig == SIGTERM ? "TERM" :
-		    "INT");
+		log_info("stopping", "signal=%s",
+		    sig == SIGTERM ? "TERM" : "INT");
 		break;
 	}
 	rc = 0;

@@ -24,25 +24,25 @@
 #include "probes.h"
 #include "util.h"
 
-#define SD_DEST		"org.freedesktop.systemd1"
-#define SD_UNIT_PREFIX	"/org/freedesktop/systemd1/unit"
-#define SD_UNIT_IFACE	"org.freedesktop.systemd1.Unit"
-#define SD_MANAGER	"/org/freedesktop/systemd1"
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
+#define SD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
+#define SD_MANAGER "/org/freedesktop/systemd1"
 #define SD_MANAGER_IFACE "org.freedesktop.systemd1.Manager"
-#define BUS_TIMEOUT_US	(2 * 1000 * 1000)
-#define CF_UNIT		"cloudflared.service"
+#define BUS_TIMEOUT_US (2 * 1000 * 1000)
+#define CF_UNIT "cloudflared.service"
 
 #define SD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
-#define CF_LISTENERS_MAX 16	/* listening sockets on the metrics ports */
+#define CF_LISTENERS_MAX 16 /* listening sockets on the metrics ports */
 
 struct probes {
-	sd_bus		*bus;
-	int		 bus_err;	/* last open error, logged once per change */
-	probe_unit_fn	 cf_fn;		/* NULL: systemd */
-	void		*cf_arg;
-	const char	*proc;		/* "/proc", or a test's tree */
-	unsigned	 cf_warned_port; /* foreign listener last warned about */
-	unsigned long	 cf_warned_uid;
+	sd_bus	     *bus;
+	int	      bus_err; /* last open error, logged once per change */
+	probe_unit_fn cf_fn;   /* NULL: systemd */
+	void	     *cf_arg;
+	const char   *proc;	      /* "/proc", or a test's tree */
+	unsigned      cf_warned_port; /* foreign listener last warned about */
+	unsigned long cf_warned_uid;
 };
 
 struct probes *
@@ -87,8 +87,8 @@ bus_get(struct probes *p)
 	if ((r = sd_bus_open_system(&p->bus)) < 0) {
 		p->bus = NULL;
 		if (r != p->bus_err)
-			log_debug("system_bus", "state=unavailable error=\"%s\"",
-			    strerror(-r));
+			log_debug("system_bus",
+			    "state=unavailable error=\"%s\"", strerror(-r));
 		p->bus_err = r;
 		return r;
 	}
@@ -132,9 +132,9 @@ int
 probes_unit_prop(struct probes *p, const char *unit, const char *prop,
     char *out, size_t n, char *err, size_t errlen)
 {
-	sd_bus_error	 e = SD_BUS_ERROR_NULL;
-	char		*path = NULL, *val = NULL;
-	int		 r, rc = -1;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char	    *path = NULL, *val = NULL;
+	int	     r, rc = -1;
 
 	if (unit_bus(p, unit, err, errlen) == -1)
 		goto out;
@@ -144,7 +144,7 @@ probes_unit_prop(struct probes *p, const char *unit, const char *prop,
 		goto out;
 	}
 	if ((r = sd_bus_get_property_string(p->bus, SD_DEST, path,
-	    SD_UNIT_IFACE, prop, &e, &val)) < 0) {
+		 SD_UNIT_IFACE, prop, &e, &val)) < 0) {
 		snprintf(err, errlen, "%s: %s", prop,
 		    e.message != NULL ? e.message : strerror(-r));
 		/* A broken connection is reopened on the next call. */
@@ -165,16 +165,16 @@ int
 probes_unit_restart(struct probes *p, const char *unit, char *out, size_t n,
     char *err, size_t errlen)
 {
-	sd_bus_error	 e = SD_BUS_ERROR_NULL;
-	sd_bus_message	*reply = NULL;
-	const char	*job = NULL;
-	int		 r, rc = -1;
+	sd_bus_error	e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char     *job = NULL;
+	int		r, rc = -1;
 
 	if (unit_bus(p, unit, err, errlen) == -1)
 		goto out;
 	if ((r = sd_bus_call_method(p->bus, SD_DEST, SD_MANAGER,
-	    SD_MANAGER_IFACE, "RestartUnit", &e, &reply, "ss", unit,
-	    "replace")) < 0) {
+		 SD_MANAGER_IFACE, "RestartUnit", &e, &reply, "ss", unit,
+		 "replace")) < 0) {
 		snprintf(err, errlen, "RestartUnit: %s",
 		    e.message != NULL ? e.message : strerror(-r));
 		goto out;
@@ -193,10 +193,10 @@ out:
 static long long
 meminfo_kb(const char *text, const char *key)
 {
-	size_t		 klen = strlen(key);
-	const char	*s = text;
-	char		*end;
-	long long	 v;
+	size_t	    klen = strlen(key);
+	const char *s = text;
+	char	   *end;
+	long long   v;
 
 	while (s != NULL && *s != '\0') {
 		if (strncmp(s, key, klen) == 0 && s[klen] == ':') {
@@ -215,7 +215,7 @@ meminfo_kb(const char *text, const char *key)
 int
 probe_parse_meminfo(const char *text, double *used_pct)
 {
-	long long	total, avail, fr, bu, ca;
+	long long total, avail, fr, bu, ca;
 
 	if ((total = meminfo_kb(text, "MemTotal")) <= 0)
 		return -1;
@@ -237,13 +237,14 @@ probe_parse_meminfo(const char *text, double *used_pct)
 static int
 first_number(const char *text, double max, double *out)
 {
-	char	*end;
-	double	 v;
+	char  *end;
+	double v;
 
 	errno = 0;
 	v = strtod(text, &end);
-	if (errno != 0 || end == text || (*end != ' ' && *end != '\n' &&
-	    *end != '\0') || !isfinite(v) || v < 0 || v > max)
+	if (errno != 0 || end == text ||
+	    (*end != ' ' && *end != '\n' && *end != '\0') || !isfinite(v) ||
+	    v < 0 || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -269,8 +270,8 @@ probe_parse_loadavg(const char *text, double *load1)
 int
 probe_disk_used_pct(const char *path, double *pct)
 {
-	struct statvfs	 sv;
-	double		 used, avail;
+	struct statvfs sv;
+	double	       used, avail;
 
 	if (statvfs(path, &sv) == -1 || sv.f_blocks == 0)
 		return -1;
@@ -299,16 +300,16 @@ probe_hostname(char *out, size_t n)
 static int
 unit_main_pid(struct probes *p, const char *unit, char *out, size_t n)
 {
-	sd_bus_error	 e = SD_BUS_ERROR_NULL;
-	char		*path = NULL;
-	uint32_t	 pid = 0;
-	int		 r, rc = -1;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char	    *path = NULL;
+	uint32_t     pid = 0;
+	int	     r, rc = -1;
 
 	if (bus_get(p) < 0 ||
 	    sd_bus_path_encode(SD_UNIT_PREFIX, unit, &path) < 0)
 		goto out;
 	if ((r = sd_bus_get_property_trivial(p->bus, SD_DEST, path,
-	    SD_SERVICE_IFACE, "MainPID", &e, 'u', &pid)) < 0) {
+		 SD_SERVICE_IFACE, "MainPID", &e, 'u', &pid)) < 0) {
 		log_debug("probe_failed", "unit=%s prop=MainPID error=\"%s\"",
 		    unit, e.message != NULL ? e.message : strerror(-r));
 		goto out;
@@ -343,7 +344,7 @@ tcp_field(const char **s, int base, unsigned long *v)
 	while (**s == ' ')
 		(*s)++;
 	if (!((**s >= '0' && **s <= '9') || (**s >= 'A' && **s <= 'F') ||
-	    (**s >= 'a' && **s <= 'f')))
+		(**s >= 'a' && **s <= 'f')))
 		return -1;
 	errno = 0;
 	*v = strtoul(*s, &end, base);
@@ -369,9 +370,9 @@ tcp_skip(const char **s)
 int
 probe_parse_tcp_line(const char *line, struct tcp_listener *l)
 {
-	const char	*s = line, *colon;
-	unsigned long	 port, st, uid, inode, skip;
-	int		 rc = 0;
+	const char   *s = line, *colon;
+	unsigned long port, st, uid, inode, skip;
+	int	      rc = 0;
 
 	/*
 	 * "  0: 0100007F:4E61 00000000:0000 0A 00000000:00000000 00:00000000
@@ -383,17 +384,16 @@ probe_parse_tcp_line(const char *line, struct tcp_listener *l)
 		goto out;
 	while (*s == ' ')
 		s++;
-	if ((colon = strchr(s, ':')) == NULL || (colon - s != 8 &&
-	    colon - s != 32) || strspn(s, "0123456789ABCDEFabcdef") !=
-	    (size_t)(colon - s))
+	if ((colon = strchr(s, ':')) == NULL ||
+	    (colon - s != 8 && colon - s != 32) ||
+	    strspn(s, "0123456789ABCDEFabcdef") != (size_t)(colon - s))
 		goto out;
 	s = colon + 1;
 	if (tcp_field(&s, 16, &port) == -1 || port == 0 || port > 65535 ||
-	    tcp_skip(&s) == -1 || tcp_field(&s, 16, &st) == -1 ||
-	    st != 0x0a || tcp_skip(&s) == -1 || tcp_skip(&s) == -1 ||
-	    tcp_skip(&s) == -1 || tcp_field(&s, 10, &uid) == -1 ||
-	    tcp_skip(&s) == -1 || tcp_field(&s, 10, &inode) == -1 ||
-	    inode == 0)
+	    tcp_skip(&s) == -1 || tcp_field(&s, 16, &st) == -1 || st != 0x0a ||
+	    tcp_skip(&s) == -1 || tcp_skip(&s) == -1 || tcp_skip(&s) == -1 ||
+	    tcp_field(&s, 10, &uid) == -1 || tcp_skip(&s) == -1 ||
+	    tcp_field(&s, 10, &inode) == -1 || inode == 0)
 		goto out;
 	l->port = (unsigned)port;
 	l->uid = uid;
@@ -404,9 +404,9 @@ out:
 }
 
 struct cf_listeners {
-	struct tcp_listener	 l[CF_LISTENERS_MAX];
-	size_t			 n;
-	int			 overflow;	/* more than fit: trust none */
+	struct tcp_listener l[CF_LISTENERS_MAX];
+	size_t		    n;
+	int		    overflow; /* more than fit: trust none */
 };
 
 /*
@@ -419,10 +419,10 @@ static int
 read_listeners(const char *proc, const unsigned *ports, size_t nports,
     struct cf_listeners *out)
 {
-	FILE			*f = NULL;
-	char			 path[AGENT_PATH_MAX], line[512];
-	struct tcp_listener	 l;
-	int			 rc = -1;
+	FILE		   *f = NULL;
+	char		    path[AGENT_PATH_MAX], line[512];
+	struct tcp_listener l;
+	int		    rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	for (int v6 = 0; v6 < 2; v6++) {
@@ -477,15 +477,15 @@ out:
 static int
 process_uid(const char *proc, const char *pid, unsigned long *uid)
 {
-	char		 path[AGENT_PATH_MAX], *text = NULL, *end;
-	const char	*s;
-	unsigned long	 v;
-	int		 rc = -1;
+	char	      path[AGENT_PATH_MAX], *text = NULL, *end;
+	const char   *s;
+	unsigned long v;
+	int	      rc = -1;
 
 	errno = 0;
 	v = strtoul(pid, &end, 10);
 	if (errno != 0 || end == pid || *end != '\0' || v == 0)
-		goto out;	/* MainPID 0: no main process to vouch */
+		goto out; /* MainPID 0: no main process to vouch */
 	snprintf(path, sizeof(path), "%s/%lu/status", proc, v);
 	if ((text = file_read(path, 64 * 1024, NULL)) == NULL ||
 	    (s = strstr(text, "\nUid:")) == NULL)
@@ -517,7 +517,7 @@ static int
 port_owned(const struct cf_listeners *ls, unsigned port, unsigned long uid,
     unsigned long *foreign, int *seen)
 {
-	int	 owned = 1;
+	int owned = 1;
 
 	*seen = 0;
 	if (ls->overflow)
@@ -598,14 +598,14 @@ const char *
 probe_cloudflare(struct probes *p, struct client *c,
     const struct agent_config *cfg)
 {
-	struct cf_listeners	 before, after;
-	struct http_resp	 rs;
-	char			 url[512], err[256], load[AGENT_STATE_LEN];
-	char			 active[AGENT_STATE_LEN], pid[32];
-	unsigned		 ports[AGENT_METRICS_MAX];
-	unsigned long		 uid, foreign = 0;
-	const char		*state = "unknown";
-	int			 seen;
+	struct cf_listeners before, after;
+	struct http_resp    rs;
+	char		    url[512], err[256], load[AGENT_STATE_LEN];
+	char		    active[AGENT_STATE_LEN], pid[32];
+	unsigned	    ports[AGENT_METRICS_MAX];
+	unsigned long	    uid, foreign = 0;
+	const char	   *state = "unknown";
+	int		    seen;
 
 	if (cf_prop(p, "LoadState", load, sizeof(load)) == -1 ||
 	    strcmp(load, "loaded") != 0 ||
@@ -615,8 +615,9 @@ probe_cloudflare(struct probes *p, struct client *c,
 		state = "down";
 		goto out;
 	}
-	if ((strcmp(active, "active") != 0 && strcmp(active, "reloading") !=
-	    0) || cf_prop(p, "MainPID", pid, sizeof(pid)) == -1 ||
+	if ((strcmp(active, "active") != 0 &&
+		strcmp(active, "reloading") != 0) ||
+	    cf_prop(p, "MainPID", pid, sizeof(pid)) == -1 ||
 	    process_uid(p->proc, pid, &uid) == -1)
 		goto out;
 	for (size_t i = 0; i < cfg->nmetrics; i++)
@@ -624,13 +625,15 @@ probe_cloudflare(struct probes *p, struct client *c,
 	if (read_listeners(p->proc, ports, cfg->nmetrics, &before) == -1)
 		goto out;
 	for (size_t i = 0; i < cfg->nmetrics; i++) {
-		struct http_req rq = { .method = "GET", .url = url,
-		    .timeout_ms = 1000 };
+		struct http_req rq = { .method = "GET",
+			.url = url,
+			.timeout_ms = 1000 };
 		enum client_rc	rc;
 
 		if (!port_owned(&before, ports[i], uid, &foreign, &seen)) {
-			if (seen > 0 && (p->cf_warned_port != ports[i] ||
-			    p->cf_warned_uid != foreign)) {
+			if (seen > 0 &&
+			    (p->cf_warned_port != ports[i] ||
+				p->cf_warned_uid != foreign)) {
 				log_warn("cloudflared_metrics_foreign",
 				    "port=%u listener_uid=%lu "
 				    "cloudflared_uid=%lu msg=\"a process not "
@@ -653,9 +656,11 @@ probe_cloudflare(struct probes *p, struct client *c,
 		    !host_is_loopback(rs.peer_ip) ||
 		    read_listeners(p->proc, &ports[i], 1, &after) == -1 ||
 		    !same_sockets(&before, &after, ports[i])) {
-			log_debug("cloudflared_answer_dropped", "port=%u "
+			log_debug("cloudflared_answer_dropped",
+			    "port=%u "
 			    "peer=%s:%ld msg=\"not provably cloudflared's "
-			    "socket\"", ports[i], rs.peer_ip, rs.peer_port);
+			    "socket\"",
+			    ports[i], rs.peer_ip, rs.peer_port);
 			continue;
 		}
 		state = rs.status == 200 ? "up" : "down";
@@ -668,10 +673,10 @@ out:
 static json_t *
 read_proc_number(const char *path, int kind)
 {
-	char	*text;
-	json_t	*v = NULL;
-	double	 d;
-	int64_t	 i;
+	char   *text;
+	json_t *v = NULL;
+	double	d;
+	int64_t i;
 
 	if ((text = file_read(path, 64 * 1024, NULL)) == NULL) {
 		log_debug("probe_failed", "path=%s error=\"%s\"", path,
@@ -692,35 +697,34 @@ json_t *
 probes_heartbeat(struct probes *p, struct client *c,
     const struct agent_config *cfg, const char *node_id)
 {
-	char		 host[256], sent[32], state[AGENT_STATE_LEN], err[256];
-	json_t		*hb = NULL, *svcs = NULL, *disk;
-	double		 pct;
+	char	host[256], sent[32], state[AGENT_STATE_LEN], err[256];
+	json_t *hb = NULL, *svcs = NULL, *disk;
+	double	pct;
 
 	probe_hostname(host, sizeof(host));
 	if ((svcs = json_array()) == NULL)
 		goto fail;
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		if (probes_unit_prop(p, cfg->services[i], "ActiveState", state,
-		    sizeof(state), err, sizeof(err)) == -1 || state[0] == '\0')
+			sizeof(state), err, sizeof(err)) == -1 ||
+		    state[0] == '\0')
 			snprintf(state, sizeof(state), "unknown");
-		if (json_array_append_new(svcs, json_pack("{s:s,s:s}", "name",
-		    cfg->services[i], "state", state)) == -1)
+		if (json_array_append_new(svcs,
+			json_pack("{s:s,s:s}", "name", cfg->services[i],
+			    "state", state)) == -1)
 			goto fail;
 	}
 	disk = probe_disk_used_pct(cfg->root, &pct) == 0 ?
-	    json_real(round(pct * 10) / 10) : json_null();
+	    json_real(round(pct * 10) / 10) :
+	    json_null();
 	time_rfc3339(time(NULL), sent);
 	hb = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:o,s:s}",
-	    "node_id", node_id,
-	    "hostname", host,
-	    "os_profile", cfg->os_profile,
-	    "agent_version", VM_VERSION,
-	    "uptime_secs", read_proc_number("/proc/uptime", 0),
-	    "load1", read_proc_number("/proc/loadavg", 1),
-	    "mem_used_pct", read_proc_number("/proc/meminfo", 2),
-	    "root_disk_used_pct", disk,
-	    "cloudflare", probe_cloudflare(p, c, cfg),
-	    "services", svcs,
+	    "node_id", node_id, "hostname", host, "os_profile", cfg->os_profile,
+	    "agent_version", VM_VERSION, "uptime_secs",
+	    read_proc_number("/proc/uptime", 0), "load1",
+	    read_proc_number("/proc/loadavg", 1), "mem_used_pct",
+	    read_proc_number("/proc/meminfo", 2), "root_disk_used_pct", disk,
+	    "cloudflare", probe_cloudflare(p, c, cfg), "services", svcs,
 	    "sent_at", sent);
 	return hb;
 fail:

@@ -29,10 +29,12 @@
 #include "runner.h"
 #include "scan.h"
 
-#define TRUNC_MARK	"\n[output truncated]\n"
+#define TRUNC_MARK "\n[output truncated]\n"
 
 static const char *const journalctl_paths[] = {
-	"/usr/bin/journalctl", "/bin/journalctl", NULL,
+	"/usr/bin/journalctl",
+	"/bin/journalctl",
+	NULL,
 };
 
 static void
@@ -61,8 +63,8 @@ char *
 agent_info_text(const struct agent_config *cfg, const char *node_id,
     int64_t last_seq)
 {
-	json_t	*o = NULL, *svcs = NULL, *mets = NULL, *ports = NULL;
-	char	*s = NULL;
+	json_t *o = NULL, *svcs = NULL, *mets = NULL, *ports = NULL;
+	char   *s = NULL;
 
 	if ((svcs = json_array()) == NULL || (mets = json_array()) == NULL ||
 	    (ports = json_array()) == NULL)
@@ -75,32 +77,25 @@ agent_info_text(const struct agent_config *cfg, const char *node_id,
 		json_array_append_new(mets, json_string(cfg->metrics[i]));
 	/* Never the token or the enroll secret: only whether one is set. */
 	o = json_pack("{s:s,s:s,s:I,s:{s:s,s:s,s:s,s:I,s:O,s:s,s:I,s:O,s:b,"
-	    "s:b,s:s}}",
-	    "agent_version", VM_VERSION,
-	    "node_id", node_id,
-	    "last_seq", (json_int_t)last_seq,
-	    "config",
-	    "cc_url", cfg->cc_url,
-	    "os_profile", cfg->os_profile,
-	    "root", cfg->root,
-	    "heartbeat_secs", (json_int_t)cfg->heartbeat_secs,
-	    "services", svcs,
-	    "log", cfg->log_level,
-	    "backoff_max_secs", (json_int_t)cfg->backoff_max_secs,
-	    "cloudflared_metrics", mets,
+		      "s:b,s:s}}",
+	    "agent_version", VM_VERSION, "node_id", node_id, "last_seq",
+	    (json_int_t)last_seq, "config", "cc_url", cfg->cc_url, "os_profile",
+	    cfg->os_profile, "root", cfg->root, "heartbeat_secs",
+	    (json_int_t)cfg->heartbeat_secs, "services", svcs, "log",
+	    cfg->log_level, "backoff_max_secs",
+	    (json_int_t)cfg->backoff_max_secs, "cloudflared_metrics", mets,
 	    "enroll_secret_set", cfg->enroll_secret != NULL,
-	    "cc_pubkey_override", cfg->have_cc_pubkey,
-	    "scan_root", cfg->scan_root);
-	if (o != NULL && json_object_update_new(json_object_get(o, "config"),
-	    json_pack("{s:b,s:s,s:O,s:s,s:s,s:s,s:s}",
-	    "insecure_http_lab", cfg->insecure_http,
-	    "scan_forwarding", cfg->scan_forwarding_allowed ? "allowed" :
-	    "forbidden",
-	    "scan_allowed_ports", ports,
-	    "scan_rules_dir", cfg->scan_rules_dir,
-	    "scan_packages", cfg->scan_packages,
-	    "scan_apt", cfg->scan_apt,
-	    "scan_pacman", cfg->scan_pacman)) == 0)
+	    "cc_pubkey_override", cfg->have_cc_pubkey, "scan_root",
+	    cfg->scan_root);
+	if (o != NULL &&
+	    json_object_update_new(json_object_get(o, "config"),
+		json_pack("{s:b,s:s,s:O,s:s,s:s,s:s,s:s}", "insecure_http_lab",
+		    cfg->insecure_http, "scan_forwarding",
+		    cfg->scan_forwarding_allowed ? "allowed" : "forbidden",
+		    "scan_allowed_ports", ports, "scan_rules_dir",
+		    cfg->scan_rules_dir, "scan_packages", cfg->scan_packages,
+		    "scan_apt", cfg->scan_apt, "scan_pacman",
+		    cfg->scan_pacman)) == 0)
 		s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 out:
 	json_decref(o);
@@ -113,11 +108,11 @@ out:
 static int
 child_service(struct agent *a, const struct cmd_payload *p, int restart)
 {
-	struct probes	*pr = NULL;
-	const char	*unit = json_string_value(json_object_get(p->args, "unit"));
-	char		 v1[AGENT_STATE_LEN], v2[AGENT_STATE_LEN], err[256];
-	char		 job[256], line[512];
-	int		 rc = 1;
+	struct probes *pr = NULL;
+	const char *unit = json_string_value(json_object_get(p->args, "unit"));
+	char	    v1[AGENT_STATE_LEN], v2[AGENT_STATE_LEN], err[256];
+	char	    job[256], line[512];
+	int	    rc = 1;
 
 	if ((pr = probes_new()) == NULL) {
 		write_str(2, "error: out of memory\n");
@@ -126,18 +121,19 @@ child_service(struct agent *a, const struct cmd_payload *p, int restart)
 	if (restart) {
 		/* Checked before too; this is the place it matters. */
 		if (!config_has_service(a->cfg, unit)) {
-			write_str(2, "error: unit is not in VAULTMESH_SERVICES\n");
+			write_str(2,
+			    "error: unit is not in VAULTMESH_SERVICES\n");
 			goto out;
 		}
 		if (probes_unit_restart(pr, unit, job, sizeof(job), err,
-		    sizeof(err)) == -1)
+			sizeof(err)) == -1)
 			goto fail;
 		snprintf(line, sizeof(line), "restart queued: job %s\n", job);
 	} else {
 		if (probes_unit_prop(pr, unit, "ActiveState", v1, sizeof(v1),
-		    err, sizeof(err)) == -1 ||
+			err, sizeof(err)) == -1 ||
 		    probes_unit_prop(pr, unit, "SubState", v2, sizeof(v2), err,
-		    sizeof(err)) == -1)
+			sizeof(err)) == -1)
 			goto fail;
 		snprintf(line, sizeof(line), "ActiveState=%s\nSubState=%s\n",
 		    v1, v2);
@@ -156,18 +152,18 @@ out:
 static int
 child_journal(const struct cmd_payload *p)
 {
-	const char	*unit = json_string_value(json_object_get(p->args, "unit"));
-	json_t		*jl = json_object_get(p->args, "lines");
-	char		 n[16];
-	char *const	 envp[] = { (char *)(uintptr_t)"PATH=/usr/bin:/bin",
-			    (char *)(uintptr_t)"LC_ALL=C.UTF-8", NULL };
+	const char *unit = json_string_value(json_object_get(p->args, "unit"));
+	json_t	   *jl = json_object_get(p->args, "lines");
+	char	    n[16];
+	char *const envp[] = { (char *)(uintptr_t) "PATH=/usr/bin:/bin",
+		(char *)(uintptr_t) "LC_ALL=C.UTF-8", NULL };
 
-	snprintf(n, sizeof(n), "%lld", jl != NULL ?
-	    (long long)json_integer_value(jl) : 50LL);
+	snprintf(n, sizeof(n), "%lld",
+	    jl != NULL ? (long long)json_integer_value(jl) : 50LL);
 	for (const char *const *path = journalctl_paths; *path != NULL;
-	    path++) {
+	     path++) {
 		const char *argv[] = { "journalctl", "-u", unit, "-n", n,
-		    "--no-pager", "-o", "short-iso", NULL };
+			"--no-pager", "-o", "short-iso", NULL };
 
 		if (access(*path, X_OK) != 0)
 			continue;
@@ -185,9 +181,9 @@ static int
 child_scan(struct agent *a)
 {
 	struct scan_opts so;
-	json_t	*f, *o;
-	char	 err[256];
-	char	*s;
+	json_t		*f, *o;
+	char		 err[256];
+	char		*s;
 
 	scan_opts_from_config(&so, a->cfg);
 	if ((f = scan_run(&so, err, sizeof(err))) == NULL) {
@@ -212,12 +208,12 @@ child_scan(struct agent *a)
 static int
 dispatch(struct agent *a, const struct cmd_payload *p)
 {
-	char	*s;
-	int	 code = 1;
+	char *s;
+	int   code = 1;
 
 	if (strcmp(p->command, "agent-info") == 0) {
-		if ((s = agent_info_text(a->cfg, a->node_id,
-		    a->last_seq)) != NULL) {
+		if ((s = agent_info_text(a->cfg, a->node_id, a->last_seq)) !=
+		    NULL) {
 			write_str(1, s);
 			write_str(1, "\n");
 			free(s);
@@ -240,8 +236,8 @@ dispatch(struct agent *a, const struct cmd_payload *p)
 static void __attribute__((noreturn))
 child(struct agent *a, const struct cmd_payload *p, int out, runner_fn fn)
 {
-	sigset_t	 none;
-	int		 devnull, logfd;
+	sigset_t none;
+	int	 devnull, logfd;
 
 	(void)setsid();
 	sigemptyset(&none);
@@ -281,16 +277,15 @@ char *
 result_json(const char *node_id, const char *command_id,
     const struct run_result *r, size_t *len)
 {
-	char	 st[32], fin[32];
-	json_t	*o;
-	char	*s = NULL;
+	char	st[32], fin[32];
+	json_t *o;
+	char   *s = NULL;
 
 	time_rfc3339(r->started, st);
 	time_rfc3339(r->finished, fin);
 	o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s}", "node_id", node_id,
-	    "command_id", command_id, "status", r->status,
-	    "exit_code", r->exit_code,
-	    "output", r->output != NULL ? r->output : "",
+	    "command_id", command_id, "status", r->status, "exit_code",
+	    r->exit_code, "output", r->output != NULL ? r->output : "",
 	    "started_at", st, "finished_at", fin);
 	if (o != NULL && r->findings != NULL &&
 	    json_object_set(o, "findings", r->findings) == -1)
@@ -307,11 +302,11 @@ static void
 scan_result(struct run_result *r)
 {
 	static const char *const sev[] = { "critical", "high", "medium", "low",
-	    "info" };
-	struct buf	 b;
-	json_t		*root, *f, *e;
-	size_t		 i;
-	int		 count[5] = { 0 };
+		"info" };
+	struct buf		 b;
+	json_t			*root, *f, *e;
+	size_t			 i;
+	int			 count[5] = { 0 };
 
 	root = json_loads(r->output, 0, NULL);
 	if (!json_is_array(f = json_object_get(root, "findings"))) {
@@ -320,22 +315,24 @@ scan_result(struct run_result *r)
 		return;
 	}
 	buf_init(&b, 64 * 1024);
-	json_array_foreach(f, i, e) {
-		const char *s = json_string_value(json_object_get(e,
-		    "severity"));
+	json_array_foreach(f, i, e)
+	{
+		const char *s =
+		    json_string_value(json_object_get(e, "severity"));
 
 		for (size_t k = 0; k < 5; k++)
 			if (s != NULL && strcmp(s, sev[k]) == 0)
 				count[k]++;
 	}
-	buf_printf(&b, "sovereign-scan: %zu findings (critical %d, high %d, "
-	    "medium %d, low %d, info %d)\n", json_array_size(f), count[0],
-	    count[1], count[2], count[3], count[4]);
-	json_array_foreach(f, i, e)
-		buf_printf(&b, "%s %s: %s\n",
-		    json_string_value(json_object_get(e, "severity")),
-		    json_string_value(json_object_get(e, "id")),
-		    json_string_value(json_object_get(e, "title")));
+	buf_printf(&b,
+	    "sovereign-scan: %zu findings (critical %d, high %d, "
+	    "medium %d, low %d, info %d)\n",
+	    json_array_size(f), count[0], count[1], count[2], count[3],
+	    count[4]);
+	json_array_foreach(f, i, e) buf_printf(&b, "%s %s: %s\n",
+	    json_string_value(json_object_get(e, "severity")),
+	    json_string_value(json_object_get(e, "id")),
+	    json_string_value(json_object_get(e, "title")));
 	if (!buf_failed(&b)) {
 		free(r->output);
 		r->output = buf_take(&b, NULL);
@@ -349,13 +346,14 @@ scan_result(struct run_result *r)
 static int
 wait_exit(struct agent *a, pid_t pid, int64_t deadline_ms)
 {
-	siginfo_t	 si;
-	struct pollfd	 pf = { .fd = a->stop_pipe[0], .events = POLLIN };
+	siginfo_t     si;
+	struct pollfd pf = { .fd = a->stop_pipe[0], .events = POLLIN };
 
 	for (;;) {
 		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
-		    WNOWAIT) == 0 && si.si_pid == pid)
+		if (waitid(P_PID, (id_t)pid, &si,
+			WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid)
 			return 1;
 		if (mono_ms() >= deadline_ms || atomic_load(&a->stop))
 			return 0;
@@ -370,10 +368,10 @@ wait_exit(struct agent *a, pid_t pid, int64_t deadline_ms)
 static char *
 compose(const struct buf *out, int truncated, const char *note, size_t cap)
 {
-	struct buf	 b;
-	char		*data, *s = NULL;
-	size_t		 keep = buf_failed(out) ? 0 : out->len;
-	size_t		 extra = strlen(note) + 1;
+	struct buf b;
+	char	  *data, *s = NULL;
+	size_t	   keep = buf_failed(out) ? 0 : out->len;
+	size_t	   extra = strlen(note) + 1;
 
 	if (buf_failed(out))
 		truncated = 1;
@@ -384,7 +382,8 @@ compose(const struct buf *out, int truncated, const char *note, size_t cap)
 		extra = strlen(note) + 1 + strlen(TRUNC_MARK);
 		keep = cap > extra ? cap - extra : 0;
 	}
-	if ((data = str_utf8_sanitize(out->p != NULL ? out->p : "", keep)) == NULL)
+	if ((data = str_utf8_sanitize(out->p != NULL ? out->p : "", keep)) ==
+	    NULL)
 		return NULL;
 	buf_init(&b, cap + extra + 1);
 	buf_puts(&b, data);
@@ -403,13 +402,13 @@ void
 runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
     size_t cap, runner_fn fn, struct run_result *r)
 {
-	struct pollfd		 pf[2];
-	struct buf		 out;
-	int64_t			 deadline_ms;
-	pid_t			 pid = -1;
-	int			 fds[2] = { -1, -1 }, st, eof = 0, timed_out = 0;
-	int			 stopped = 0, truncated = 0;
-	char			 note[96] = "";
+	struct pollfd pf[2];
+	struct buf    out;
+	int64_t	      deadline_ms;
+	pid_t	      pid = -1;
+	int	      fds[2] = { -1, -1 }, st, eof = 0, timed_out = 0;
+	int	      stopped = 0, truncated = 0;
+	char	      note[96] = "";
 
 	memset(r, 0, sizeof(*r));
 	r->status = "error";
@@ -422,7 +421,7 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 		goto out;
 	}
 	deadline_ms = mono_ms() + (int64_t)timeout_secs * 1000;
-	watchdog_expect((int64_t)timeout_secs * 1000);	/* then it is killed */
+	watchdog_expect((int64_t)timeout_secs * 1000); /* then it is killed */
 	if ((pid = fork()) == -1) {
 		snprintf(note, sizeof(note), "error: fork: %s\n",
 		    strerror(errno));
@@ -457,7 +456,8 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 		if (pf[0].revents == 0)
 			continue;
 		/* Keep the first output_cap bytes; drain the rest. */
-		if ((n = buf_read_capped(&out, fds[0], cap, &truncated)) == -1) {
+		if ((n = buf_read_capped(&out, fds[0], cap, &truncated)) ==
+		    -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			break;
@@ -486,7 +486,8 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 		snprintf(note, sizeof(note), "[killed after %d s]\n",
 		    timeout_secs);
 	} else if (stopped) {
-		snprintf(note, sizeof(note), "[killed: the agent stopped while "
+		snprintf(note, sizeof(note),
+		    "[killed: the agent stopped while "
 		    "the command ran]\n");
 	} else if (WIFEXITED(st)) {
 		r->exit_code = WEXITSTATUS(st);
@@ -497,7 +498,7 @@ out:
 	r->finished = time(NULL);
 	r->output = compose(&out, truncated, note, cap);
 	if (r->output == NULL)
-		r->status = "error";	/* out of memory: reported with "" */
+		r->status = "error"; /* out of memory: reported with "" */
 	if (fds[0] != -1)
 		close(fds[0]);
 	if (fds[1] != -1)
@@ -506,8 +507,7 @@ out:
 }
 
 void
-runner_run(struct agent *a, const struct cmd_payload *p,
-    struct run_result *r)
+runner_run(struct agent *a, const struct cmd_payload *p, struct run_result *r)
 {
 	const struct cmd_spec *spec = cmd_lookup(p->command);
 

@@ -44,8 +44,8 @@
 static char *
 printable(const char *in, size_t max, size_t *jlen)
 {
-	char	*s;
-	size_t	 n, i;
+	char  *s;
+	size_t n, i;
 
 	if ((s = str_utf8_sanitize(in, strlen(in))) == NULL)
 		return NULL;
@@ -74,13 +74,12 @@ printable(const char *in, size_t max, size_t *jlen)
 }
 
 static void
-add(struct scan_ctx *s, const char *id, const char *severity,
-    const char *title, const char *remediation, const char *detail,
-    int truncation)
+add(struct scan_ctx *s, const char *id, const char *severity, const char *title,
+    const char *remediation, const char *detail, int truncation)
 {
-	char	*t[4] = { NULL, NULL, NULL, NULL };
-	size_t	 len[4], total = 64 + strlen(severity);
-	json_t	*o = NULL;
+	char   *t[4] = { NULL, NULL, NULL, NULL };
+	size_t	len[4], total = 64 + strlen(severity);
+	json_t *o = NULL;
 
 	if (s->failed || (s->full && !truncation))
 		return;
@@ -88,25 +87,29 @@ add(struct scan_ctx *s, const char *id, const char *severity,
 	    (t[1] = printable(title, SCAN_TITLE_MAX, &len[1])) == NULL ||
 	    (t[2] = printable(detail, SCAN_DETAIL_MAX, &len[2])) == NULL ||
 	    (t[3] = printable(remediation != NULL ? remediation : "",
-	    SCAN_REMEDIATION_MAX, &len[3])) == NULL) {
+		 SCAN_REMEDIATION_MAX, &len[3])) == NULL) {
 		s->failed = 1;
 		goto out;
 	}
 	for (size_t i = 0; i < 4; i++)
 		total += len[i];
 	/* Keep one slot and some bytes for the truncation note itself. */
-	if (!truncation && (json_array_size(s->findings) + 1 >=
-	    SCAN_FINDINGS_MAX || s->bytes + total > SCAN_JSON_BUDGET)) {
+	if (!truncation &&
+	    (json_array_size(s->findings) + 1 >= SCAN_FINDINGS_MAX ||
+		s->bytes + total > SCAN_JSON_BUDGET)) {
 		s->full = 1;
-		add(s, "scan.truncated", "medium", "Scan findings were truncated",
+		add(s, "scan.truncated", "medium",
+		    "Scan findings were truncated",
 		    "Look at the host directly; fix the findings shown first.",
 		    "more findings than the command center accepts (1000 "
-		    "findings, about 200 KiB); the rest were dropped", 1);
+		    "findings, about 200 KiB); the rest were dropped",
+		    1);
 		goto out;
 	}
 	if ((o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", t[0], "severity",
-	    severity, "title", t[1], "detail", t[2], "remediation",
-	    t[3])) == NULL || json_array_append_new(s->findings, o) == -1) {
+		 severity, "title", t[1], "detail", t[2], "remediation",
+		 t[3])) == NULL ||
+	    json_array_append_new(s->findings, o) == -1) {
 		s->failed = 1;
 		goto out;
 	}
@@ -120,8 +123,8 @@ void
 scan_finding(struct scan_ctx *s, const char *id, const char *severity,
     const char *title, const char *remediation, const char *fmt, ...)
 {
-	char	detail[2 * SCAN_DETAIL_MAX];	/* longer: cut with "..." */
-	va_list	ap;
+	char	detail[2 * SCAN_DETAIL_MAX]; /* longer: cut with "..." */
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
@@ -153,12 +156,12 @@ scan_shown(const struct scan_ctx *s, const char *full)
 char *
 scan_read(const char *path, size_t max, size_t *len)
 {
-	struct stat	 st;
-	char		*data = NULL;
-	int		 fd, saved;
+	struct stat st;
+	char	   *data = NULL;
+	int	    fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
-	    O_NOCTTY)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) ==
+	    -1)
 		return NULL;
 	if (fstat(fd, &st) == -1)
 		goto out;
@@ -177,8 +180,8 @@ out:
 char *
 scan_next_line(char **cursor, unsigned *lineno)
 {
-	char	*line = *cursor, *nl;
-	size_t	 n;
+	char  *line = *cursor, *nl;
+	size_t n;
 
 	if (line == NULL || *line == '\0')
 		return NULL;
@@ -198,8 +201,8 @@ scan_next_line(char **cursor, unsigned *lineno)
 int
 scan_read_long(const struct scan_ctx *s, const char *path, long *v)
 {
-	char	 p[AGENT_PATH_MAX + 64], *text = NULL, *end;
-	int	 rc = -1;
+	char p[AGENT_PATH_MAX + 64], *text = NULL, *end;
+	int  rc = -1;
 
 	if (scan_path(s, path, p, sizeof(p)) == -1 ||
 	    (text = scan_read(p, 4096, NULL)) == NULL)
@@ -240,16 +243,16 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
     size_t cap, char **out, int *truncated, int *status, char *err,
     size_t errlen)
 {
-	enum scan_exec_rc	 rc = SCAN_EXEC_FAILED;
-	struct stat		 st;
-	struct buf		 b;
-	struct pollfd		 pf;
-	siginfo_t		 si;
-	char			 rootenv[AGENT_PATH_MAX + 32];
-	char			*envp[4];
-	int64_t			 deadline, limit, t0;
-	pid_t			 pid = -1;
-	int			 fds[2] = { -1, -1 }, wst, exited = 0;
+	enum scan_exec_rc rc = SCAN_EXEC_FAILED;
+	struct stat	  st;
+	struct buf	  b;
+	struct pollfd	  pf;
+	siginfo_t	  si;
+	char		  rootenv[AGENT_PATH_MAX + 32];
+	char		 *envp[4];
+	int64_t		  deadline, limit, t0;
+	pid_t		  pid = -1;
+	int		  fds[2] = { -1, -1 }, wst, exited = 0;
 
 	buf_init(&b, cap);
 	if (out != NULL)
@@ -268,15 +271,17 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 	limit = t0 + (int64_t)timeout_secs * 1000;
 	deadline = limit < s->deadline_ms ? limit : s->deadline_ms;
 	if (deadline <= mono_ms()) {
-		snprintf(err, errlen, "not run: the scan's %d s budget is used "
-		    "up", SCAN_BUDGET_SECS);
+		snprintf(err, errlen,
+		    "not run: the scan's %d s budget is used "
+		    "up",
+		    SCAN_BUDGET_SECS);
 		rc = SCAN_EXEC_TIMEOUT;
 		goto out;
 	}
 	snprintf(rootenv, sizeof(rootenv), "VAULTMESH_SCAN_ROOT=%s",
 	    s->o->root);
-	envp[0] = (char *)(uintptr_t)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	envp[1] = (char *)(uintptr_t)"LC_ALL=C";
+	envp[0] = (char *)(uintptr_t) "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	envp[1] = (char *)(uintptr_t) "LC_ALL=C";
 	envp[2] = rootenv;
 	envp[3] = NULL;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
@@ -297,7 +302,7 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 	/* Read stdout until EOF (all holders closed it) or the deadline. */
 	while (fds[0] != -1 && mono_ms() < deadline) {
 		int64_t left = deadline - mono_ms();
-		ssize_t	n;
+		ssize_t n;
 
 		pf.fd = fds[0];
 		pf.events = POLLIN;
@@ -305,7 +310,7 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 			continue;
 		/* Keep the first cap bytes; drain the rest so it can finish. */
 		if ((n = buf_read_capped(&b, fds[0], out != NULL ? cap : 0,
-		    out != NULL ? truncated : NULL)) == -1) {
+			 out != NULL ? truncated : NULL)) == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			break;
@@ -319,8 +324,9 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 	/* Then its exit, without reaping it yet (see below). */
 	while (mono_ms() < deadline) {
 		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
-		    WNOWAIT) == 0 && si.si_pid == pid) {
+		if (waitid(P_PID, (id_t)pid, &si,
+			WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid) {
 			exited = 1;
 			break;
 		}
@@ -338,7 +344,7 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 		snprintf(err, errlen, "killed after %lld s%s",
 		    (long long)((deadline - t0 + 999) / 1000),
 		    deadline < limit ? " (the scan's time budget ran out)" :
-		    "");
+				       "");
 		rc = SCAN_EXEC_TIMEOUT;
 	} else if (WIFEXITED(wst)) {
 		*status = WEXITSTATUS(wst);
@@ -382,16 +388,16 @@ systemd_unit_prop(void *arg, const char *unit, const char *prop, char *out,
 /* ---- the table ------------------------------------------------------------ */
 
 static const struct scan_check {
-	const char	*name;
-	void		(*run)(struct scan_ctx *);
+	const char *name;
+	void (*run)(struct scan_ctx *);
 } checks[] = {
-	{ "agent",	scan_check_agent },
-	{ "sshd",	scan_check_sshd },
-	{ "kernel",	scan_check_kernel },
-	{ "services",	scan_check_services },
-	{ "network",	scan_check_network },
-	{ "updates",	scan_check_updates },
-	{ "rules",	scan_check_rules },
+	{ "agent", scan_check_agent },
+	{ "sshd", scan_check_sshd },
+	{ "kernel", scan_check_kernel },
+	{ "services", scan_check_services },
+	{ "network", scan_check_network },
+	{ "updates", scan_check_updates },
+	{ "rules", scan_check_rules },
 };
 
 void

@@ -25,25 +25,25 @@
 
 /* ---- the agent's own state ------------------------------------------- */
 
-#define WALK_DEPTH_MAX		6
-#define WALK_ENTRIES_MAX	10000
-#define WALK_REPORT_MAX		20
+#define WALK_DEPTH_MAX 6
+#define WALK_ENTRIES_MAX 10000
+#define WALK_REPORT_MAX 20
 
 struct walk {
-	struct scan_ctx	*s;
+	struct scan_ctx *s;
 	size_t		 entries;
 	size_t		 reported;
-	size_t		 more;		/* world-writable, not reported */
+	size_t		 more; /* world-writable, not reported */
 };
 
 /* Reports world-writable entries under dir (symlinks not followed). */
 static void
 walk_writable(struct walk *w, const char *dir, int depth)
 {
-	DIR		*d = NULL;
-	struct dirent	*e;
-	struct stat	 st;
-	char		 p[AGENT_PATH_MAX + 256];
+	DIR	      *d = NULL;
+	struct dirent *e;
+	struct stat    st;
+	char	       p[AGENT_PATH_MAX + 256];
 
 	if (depth > WALK_DEPTH_MAX || (d = opendir(dir)) == NULL)
 		goto out;
@@ -52,12 +52,14 @@ walk_writable(struct walk *w, const char *dir, int depth)
 			continue;
 		w->entries++;
 		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >=
-		    (int)sizeof(p) || lstat(p, &st) == -1)
+			(int)sizeof(p) ||
+		    lstat(p, &st) == -1)
 			continue;
 		/* A symlink's own mode means nothing; its target is elsewhere. */
 		if (!S_ISLNK(st.st_mode) && (st.st_mode & S_IWOTH) != 0) {
 			if (w->reported < WALK_REPORT_MAX) {
-				scan_finding(w->s, "agent.world_writable", "high",
+				scan_finding(w->s, "agent.world_writable",
+				    "high",
 				    "A file under VAULTMESH_ROOT is world-writable",
 				    "Remove write permission for others (chmod "
 				    "o-w) and check who changed it.",
@@ -80,34 +82,34 @@ scan_check_agent(struct scan_ctx *s)
 {
 	/* The state files whose exposure matters, and how. */
 	static const struct {
-		const char	*name;
-		mode_t		 bad;		/* permission bits that must be off */
-		const char	*id;
-		const char	*severity;
-		const char	*title;
-		const char	*remediation;
+		const char *name;
+		mode_t	    bad; /* permission bits that must be off */
+		const char *id;
+		const char *severity;
+		const char *title;
+		const char *remediation;
 	} files[] = {
 		{ "node_token", 077, "agent.token_exposed", "high",
-		  "The node token is readable or writable by other users",
-		  "chmod 0600 the token; anyone who read it can act as this "
-		  "node: revoke and re-approve the node on the command center." },
+		    "The node token is readable or writable by other users",
+		    "chmod 0600 the token; anyone who read it can act as this "
+		    "node: revoke and re-approve the node on the command center." },
 		{ "cc_ed25519.pub", 022, "agent.pinned_key_writable", "high",
-		  "The pinned command center key is writable by other users",
-		  "chmod 0600 the key and compare it with the command center's; "
-		  "whoever can replace it can sign commands for this node." },
+		    "The pinned command center key is writable by other users",
+		    "chmod 0600 the key and compare it with the command center's; "
+		    "whoever can replace it can sign commands for this node." },
 		{ "last_seq", 022, "agent.seq_writable", "medium",
-		  "The replay counter is writable by other users",
-		  "chmod 0600 the file; lowering it would let old commands "
-		  "replay." },
+		    "The replay counter is writable by other users",
+		    "chmod 0600 the file; lowering it would let old commands "
+		    "replay." },
 	};
-	struct walk	 w;
-	struct stat	 st;
-	char		 p[AGENT_PATH_MAX + 64];
-	const char	*root = s->o->vm_root;
+	struct walk w;
+	struct stat st;
+	char	    p[AGENT_PATH_MAX + 64];
+	const char *root = s->o->vm_root;
 
 	/* stat: a symlinked root is used through its link, so judge the target. */
 	if (root == NULL || stat(root, &st) == -1)
-		return;		/* no state yet: nothing to judge */
+		return; /* no state yet: nothing to judge */
 	if ((st.st_mode & 077) != 0)
 		scan_finding(s, "agent.root_exposed", "high",
 		    "The VaultMesh state folder is open to other users",
@@ -149,41 +151,39 @@ scan_check_agent(struct scan_ctx *s)
 
 /* ---- sshd_config ------------------------------------------------------- */
 
-#define SSHD_DEPTH_MAX	16		/* as sshd's READCONF_MAX_DEPTH */
-#define SSHD_FILES_MAX	256
+#define SSHD_DEPTH_MAX 16 /* as sshd's READCONF_MAX_DEPTH */
+#define SSHD_FILES_MAX 256
 
 /* One keyword: a finding when its effective value is the bad one. */
 static const struct sshd_rule {
-	const char	*keyword;
-	const char	*bad;		/* case-insensitive value */
-	const char	*deflt;		/* OpenSSH's default */
-	const char	*id;
-	const char	*severity;
-	const char	*title;
-	const char	*remediation;
+	const char *keyword;
+	const char *bad;   /* case-insensitive value */
+	const char *deflt; /* OpenSSH's default */
+	const char *id;
+	const char *severity;
+	const char *title;
+	const char *remediation;
 } sshd_rules[] = {
 	{ "PermitRootLogin", "yes", "prohibit-password",
-	  "ssh.permit_root_login", "critical",
-	  "SSH allows root to log in with a password",
-	  "Set PermitRootLogin no (or prohibit-password) in the first file "
-	  "sshd reads it from, then: sshd -t && systemctl reload ssh" },
-	{ "PasswordAuthentication", "yes", "yes",
-	  "ssh.password_authentication", "high",
-	  "SSH accepts password logins",
-	  "Set PasswordAuthentication no once every user has a key, then: "
-	  "sshd -t && systemctl reload ssh" },
-	{ "PermitEmptyPasswords", "yes", "no",
-	  "ssh.permit_empty_passwords", "critical",
-	  "SSH accepts empty passwords",
-	  "Set PermitEmptyPasswords no, then: sshd -t && systemctl reload "
-	  "ssh" },
+	    "ssh.permit_root_login", "critical",
+	    "SSH allows root to log in with a password",
+	    "Set PermitRootLogin no (or prohibit-password) in the first file "
+	    "sshd reads it from, then: sshd -t && systemctl reload ssh" },
+	{ "PasswordAuthentication", "yes", "yes", "ssh.password_authentication",
+	    "high", "SSH accepts password logins",
+	    "Set PasswordAuthentication no once every user has a key, then: "
+	    "sshd -t && systemctl reload ssh" },
+	{ "PermitEmptyPasswords", "yes", "no", "ssh.permit_empty_passwords",
+	    "critical", "SSH accepts empty passwords",
+	    "Set PermitEmptyPasswords no, then: sshd -t && systemctl reload "
+	    "ssh" },
 };
 #define SSHD_NRULES (sizeof(sshd_rules) / sizeof(sshd_rules[0]))
 
 struct sshd_conf {
-	char	 val[SSHD_NRULES][64];
-	char	 where[SSHD_NRULES][AGENT_PATH_MAX + 16];	/* file:line */
-	int	 files;
+	char val[SSHD_NRULES][64];
+	char where[SSHD_NRULES][AGENT_PATH_MAX + 16]; /* file:line */
+	int  files;
 };
 
 /* The next whitespace- or '='-separated word of *sp, unquoted. */
@@ -211,8 +211,7 @@ next_word(char **sp)
 	return w;
 }
 
-static void sshd_file(struct scan_ctx *, const char *, struct sshd_conf *,
-    int);
+static void sshd_file(struct scan_ctx *, const char *, struct sshd_conf *, int);
 
 /*
  * Include: patterns are glob(3)bed in order, relative ones under /etc/ssh
@@ -223,9 +222,9 @@ static void
 sshd_include(struct scan_ctx *s, const char *pat, struct sshd_conf *c,
     int depth)
 {
-	char	 p[2 * AGENT_PATH_MAX + 64];
-	size_t	 o = 0;
-	glob_t	 g;
+	char   p[2 * AGENT_PATH_MAX + 64];
+	size_t o = 0;
+	glob_t g;
 
 	for (const char *q = s->prefix; *q != '\0' && o + 2 < sizeof(p); q++) {
 		if (strchr("*?[]\\", *q) != NULL)
@@ -233,8 +232,8 @@ sshd_include(struct scan_ctx *s, const char *pat, struct sshd_conf *c,
 		p[o++] = *q;
 	}
 	p[o] = '\0';
-	if (snprintf(p + o, sizeof(p) - o, "%s%s", pat[0] == '/' ? "" :
-	    "/etc/ssh/", pat) >= (int)(sizeof(p) - o))
+	if (snprintf(p + o, sizeof(p) - o, "%s%s",
+		pat[0] == '/' ? "" : "/etc/ssh/", pat) >= (int)(sizeof(p) - o))
 		return;
 	memset(&g, 0, sizeof(g));
 	if (glob(p, 0, NULL, &g) == 0)
@@ -250,11 +249,10 @@ sshd_include(struct scan_ctx *s, const char *pat, struct sshd_conf *c,
  * value, which is what matters for everyone (as `sshd -T` without -C).
  */
 static void
-sshd_file(struct scan_ctx *s, const char *path, struct sshd_conf *c,
-    int depth)
+sshd_file(struct scan_ctx *s, const char *path, struct sshd_conf *c, int depth)
 {
-	char		*text = NULL, *cur, *line, *kw, *v;
-	unsigned	 lineno = 0;
+	char	*text = NULL, *cur, *line, *kw, *v;
+	unsigned lineno = 0;
 
 	if (depth > SSHD_DEPTH_MAX || c->files >= SSHD_FILES_MAX ||
 	    (text = scan_read(path, SCAN_FILE_MAX, NULL)) == NULL)
@@ -289,8 +287,8 @@ out:
 void
 scan_check_sshd(struct scan_ctx *s)
 {
-	struct sshd_conf	*c = NULL;
-	char			 p[AGENT_PATH_MAX + 64];
+	struct sshd_conf *c = NULL;
+	char		  p[AGENT_PATH_MAX + 64];
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		s->failed = 1;
@@ -300,11 +298,10 @@ scan_check_sshd(struct scan_ctx *s)
 		goto out;
 	sshd_file(s, p, c, 0);
 	if (c->files == 0)
-		goto out;	/* no sshd configuration: nothing to judge */
+		goto out; /* no sshd configuration: nothing to judge */
 	for (size_t i = 0; i < SSHD_NRULES; i++) {
-		const struct sshd_rule	*r = &sshd_rules[i];
-		const char		*v = c->val[i][0] != '\0' ? c->val[i] :
-					    r->deflt;
+		const struct sshd_rule *r = &sshd_rules[i];
+		const char *v = c->val[i][0] != '\0' ? c->val[i] : r->deflt;
 
 		if (strcasecmp(v, r->bad) != 0)
 			continue;
@@ -314,9 +311,11 @@ scan_check_sshd(struct scan_ctx *s)
 			    c->where[i]);
 		else
 			scan_finding(s, r->id, r->severity, r->title,
-			    r->remediation, "%s is not set in /etc/ssh/"
+			    r->remediation,
+			    "%s is not set in /etc/ssh/"
 			    "sshd_config or its Includes, and OpenSSH's default "
-			    "is %s", r->keyword, v);
+			    "is %s",
+			    r->keyword, v);
 	}
 out:
 	free(c);
@@ -335,13 +334,15 @@ scan_check_kernel(struct scan_ctx *s)
 		scan_finding(s, "kernel.randomize_va_space",
 		    v == 1 ? "medium" : "high",
 		    v == 1 ? "Address space randomisation is partial" :
-		    "Address space randomisation is off",
+			     "Address space randomisation is off",
 		    "sysctl -w kernel.randomize_va_space=2 and set it in "
 		    "/etc/sysctl.d/ so it survives a reboot.",
 		    "/proc/sys/kernel/randomize_va_space is %ld; expected 2 "
-		    "(full randomisation)", v);
+		    "(full randomisation)",
+		    v);
 	if (scan_read_long(s, "/proc/sys/kernel/unprivileged_bpf_disabled",
-	    &v) == 0 && v == 0)
+		&v) == 0 &&
+	    v == 0)
 		scan_finding(s, "kernel.unprivileged_bpf", "medium",
 		    "Unprivileged users may load BPF programs",
 		    "sysctl -w kernel.unprivileged_bpf_disabled=1 (or 2) and "
@@ -364,15 +365,18 @@ scan_check_kernel(struct scan_ctx *s)
 		    "/etc/sysctl.d/; or, if this host routes on purpose, set "
 		    "VAULTMESH_SCAN_FORWARDING=allowed.",
 		    "/proc/sys/net/ipv4/ip_forward is %ld and "
-		    "VAULTMESH_SCAN_FORWARDING is forbidden", v);
-	if (scan_read_long(s, "/proc/sys/net/ipv6/conf/all/forwarding",
-	    &v) == 0 && v != 0)
+		    "VAULTMESH_SCAN_FORWARDING is forbidden",
+		    v);
+	if (scan_read_long(s, "/proc/sys/net/ipv6/conf/all/forwarding", &v) ==
+		0 &&
+	    v != 0)
 		scan_finding(s, "kernel.ipv6_forwarding", "medium",
 		    "IPv6 forwarding is on where the profile forbids it",
 		    "sysctl -w net.ipv6.conf.all.forwarding=0; or set "
 		    "VAULTMESH_SCAN_FORWARDING=allowed if this host routes.",
 		    "/proc/sys/net/ipv6/conf/all/forwarding is %ld and "
-		    "VAULTMESH_SCAN_FORWARDING is forbidden", v);
+		    "VAULTMESH_SCAN_FORWARDING is forbidden",
+		    v);
 }
 
 /* ---- services ------------------------------------------------------------- */
@@ -386,8 +390,8 @@ scan_check_kernel(struct scan_ctx *s)
 static int
 check_unit(struct scan_ctx *s, const char *unit, int cloudflared)
 {
-	char	 active[AGENT_STATE_LEN], load[AGENT_STATE_LEN], err[256];
-	int	 r;
+	char active[AGENT_STATE_LEN], load[AGENT_STATE_LEN], err[256];
+	int  r;
 
 	r = s->o->unit_prop(s->o->unit_arg, unit, "ActiveState", active,
 	    sizeof(active), err, sizeof(err));
@@ -397,14 +401,15 @@ check_unit(struct scan_ctx *s, const char *unit, int cloudflared)
 		scan_finding(s, "services.state_unknown", "info",
 		    "A unit's state could not be read",
 		    "Check that the agent may talk to systemd on the system "
-		    "bus.", "%s: %s", unit, err);
+		    "bus.",
+		    "%s: %s", unit, err);
 		return 0;
 	}
 	/* "reloading" is a running service; anything else is not serving. */
 	if (strcmp(active, "active") == 0 || strcmp(active, "reloading") == 0)
 		return 0;
 	if (s->o->unit_prop(s->o->unit_arg, unit, "LoadState", load,
-	    sizeof(load), err, sizeof(err)) != 0)
+		sizeof(load), err, sizeof(err)) != 0)
 		snprintf(load, sizeof(load), "unknown");
 	if (cloudflared)
 		scan_finding(s, "services.cloudflared_inactive", "high",
@@ -430,8 +435,8 @@ scan_check_services(struct scan_ctx *s)
 	if ((no_systemd = check_unit(s, CF_UNIT, 1)) == 0)
 		for (size_t i = 0; i < s->o->nservices && !no_systemd; i++)
 			if (strcmp(s->o->services[i], CF_UNIT) != 0)
-				no_systemd = check_unit(s, s->o->services[i],
-				    0);
+				no_systemd =
+				    check_unit(s, s->o->services[i], 0);
 	if (no_systemd)
 		scan_finding(s, "services.systemd_unavailable", "info",
 		    "systemd not available; service checks skipped",
@@ -446,16 +451,30 @@ scan_check_services(struct scan_ctx *s)
 
 /* Ports that should never face every network: medium, the rest low. */
 static const struct {
-	unsigned	 port;
-	const char	*what;
+	unsigned    port;
+	const char *what;
 } sensitive_ports[] = {
-	{ 21, "FTP" }, { 23, "telnet" }, { 111, "rpcbind" },
-	{ 139, "NetBIOS" }, { 445, "SMB" }, { 2049, "NFS" },
-	{ 2375, "Docker API" }, { 2376, "Docker API" }, { 2379, "etcd" },
-	{ 3306, "MySQL" }, { 3389, "RDP" }, { 5432, "PostgreSQL" },
-	{ 5900, "VNC" }, { 5984, "CouchDB" }, { 6379, "Redis" },
-	{ 8086, "InfluxDB" }, { 8500, "Consul" }, { 9200, "Elasticsearch" },
-	{ 10250, "kubelet" }, { 11211, "memcached" }, { 27017, "MongoDB" },
+	{ 21, "FTP" },
+	{ 23, "telnet" },
+	{ 111, "rpcbind" },
+	{ 139, "NetBIOS" },
+	{ 445, "SMB" },
+	{ 2049, "NFS" },
+	{ 2375, "Docker API" },
+	{ 2376, "Docker API" },
+	{ 2379, "etcd" },
+	{ 3306, "MySQL" },
+	{ 3389, "RDP" },
+	{ 5432, "PostgreSQL" },
+	{ 5900, "VNC" },
+	{ 5984, "CouchDB" },
+	{ 6379, "Redis" },
+	{ 8086, "InfluxDB" },
+	{ 8500, "Consul" },
+	{ 9200, "Elasticsearch" },
+	{ 10250, "kubelet" },
+	{ 11211, "memcached" },
+	{ 27017, "MongoDB" },
 };
 
 static unsigned
@@ -483,20 +502,20 @@ hexfield(const char **p, size_t n, unsigned *v, int *zero)
 			return -1;
 		if (d != 0)
 			*zero = 0;
-		*v = (*v << 4 | d) & 0xffff;	/* ports: the low 16 bits */
+		*v = (*v << 4 | d) & 0xffff; /* ports: the low 16 bits */
 	}
 	*p += n;
 	return 0;
 }
 
 size_t
-scan_parse_proc_tcp(const char *text, int v6,
+scan_parse_proc_tcp(const char *text, int			 v6,
     void (*fn)(void *arg, unsigned port, unsigned lineno), void *arg)
 {
-	const char	*p = text;
-	size_t		 alen = v6 ? 32 : 8, found = 0;
-	unsigned	 lineno = 0, port, rport, state, dummy;
-	int		 zero, z;
+	const char *p = text;
+	size_t	    alen = v6 ? 32 : 8, found = 0;
+	unsigned    lineno = 0, port, rport, state, dummy;
+	int	    zero, z;
 
 	/*
 	 * "  sl  local_address rem_address   st ...", then one socket a line:
@@ -522,16 +541,16 @@ scan_parse_proc_tcp(const char *text, int v6,
 			fn(arg, port, lineno);
 			found++;
 		}
-skip:
+	skip:
 		p = next != NULL ? next + 1 : NULL;
 	}
 	return found;
 }
 
 struct tcp_arg {
-	unsigned char	*fam;
-	unsigned	*line;		/* first line per port and family */
-	int		 bit;
+	unsigned char *fam;
+	unsigned      *line; /* first line per port and family */
+	int	       bit;
 };
 
 static void
@@ -548,11 +567,11 @@ void
 scan_check_network(struct scan_ctx *s)
 {
 	static const char *const files[2] = { "/proc/net/tcp",
-	    "/proc/net/tcp6" };
-	struct tcp_arg	 t;	/* fam: per port, 1 IPv4 and 2 IPv6 */
-	char		 p[AGENT_PATH_MAX + 64], allowed[512], both[160];
-	char		*text = NULL;
-	size_t		 o = 0;
+		"/proc/net/tcp6" };
+	struct tcp_arg		 t; /* fam: per port, 1 IPv4 and 2 IPv6 */
+	char   p[AGENT_PATH_MAX + 64], allowed[512], both[160];
+	char  *text = NULL;
+	size_t o = 0;
 
 	memset(&t, 0, sizeof(t));
 	if ((t.fam = calloc(65536, 1)) == NULL ||
@@ -569,8 +588,10 @@ scan_check_network(struct scan_ctx *s)
 				scan_finding(s, "net.unreadable", "info",
 				    "Listening sockets could not be read",
 				    "Check the host with ss -ltn.", "%s: %s",
-				    files[v6], errno == EFBIG ? "larger than "
-				    "8 MiB" : strerror(errno));
+				    files[v6],
+				    errno == EFBIG ? "larger than "
+						     "8 MiB" :
+						     strerror(errno));
 			continue;
 		}
 		t.bit = v6 ? 2 : 1;
@@ -581,28 +602,32 @@ scan_check_network(struct scan_ctx *s)
 	allowed[0] = '\0';
 	for (size_t i = 0; i < s->o->nallowed_ports; i++) {
 		t.fam[s->o->allowed_ports[i]] = 0;
-		o += (size_t)snprintf(allowed + o, o < sizeof(allowed) ?
-		    sizeof(allowed) - o : 0, "%s%u", i ? "," : "",
-		    (unsigned)s->o->allowed_ports[i]);
+		o += (size_t)snprintf(allowed + o,
+		    o < sizeof(allowed) ? sizeof(allowed) - o : 0, "%s%u",
+		    i ? "," : "", (unsigned)s->o->allowed_ports[i]);
 		if (o >= sizeof(allowed))
 			o = sizeof(allowed) - 1;
 	}
 	for (unsigned port = 1; port < 65536; port++) {
-		const char	*what = NULL;
+		const char *what = NULL;
 
 		if (t.fam[port] == 0)
 			continue;
-		for (size_t i = 0; i < sizeof(sensitive_ports) /
-		    sizeof(sensitive_ports[0]); i++)
+		for (size_t i = 0;
+		     i < sizeof(sensitive_ports) / sizeof(sensitive_ports[0]);
+		     i++)
 			if (sensitive_ports[i].port == port)
 				what = sensitive_ports[i].what;
 		both[0] = '\0';
 		if (t.fam[port] & 1)
-			snprintf(both, sizeof(both), "0.0.0.0:%u "
-			    "(/proc/net/tcp line %u)", port, t.line[port * 2]);
+			snprintf(both, sizeof(both),
+			    "0.0.0.0:%u "
+			    "(/proc/net/tcp line %u)",
+			    port, t.line[port * 2]);
 		if (t.fam[port] & 2)
-			snprintf(both + strlen(both), sizeof(both) -
-			    strlen(both), "%s[::]:%u (/proc/net/tcp6 line %u)",
+			snprintf(both + strlen(both),
+			    sizeof(both) - strlen(both),
+			    "%s[::]:%u (/proc/net/tcp6 line %u)",
 			    both[0] != '\0' ? " and " : "", port,
 			    t.line[port * 2 + 1]);
 		scan_finding(s, "net.listen_all_interfaces",
@@ -624,8 +649,8 @@ out:
 
 /* ---- pending upgrades ------------------------------------------------------- */
 
-#define PKG_TIMEOUT_SECS	60
-#define PKG_OUTPUT_MAX		(4 * 1024 * 1024)
+#define PKG_TIMEOUT_SECS 60
+#define PKG_OUTPUT_MAX (4 * 1024 * 1024)
 
 /* Appends word to a ", "-separated list that ends in "..." when full. */
 static void
@@ -644,8 +669,8 @@ list_add(char *list, size_t n, const char *word, size_t wlen)
 }
 
 void
-scan_parse_apt(const char *text, size_t *total, size_t *security,
-    char *names, size_t namelen, char *secnames, size_t secnamelen)
+scan_parse_apt(const char *text, size_t *total, size_t *security, char *names,
+    size_t namelen, char *secnames, size_t secnamelen)
 {
 	const char *p = text;
 
@@ -659,21 +684,22 @@ scan_parse_apt(const char *text, size_t *total, size_t *security,
 	 * [amd64])": the package, then the suites it comes from in (...).
 	 */
 	while (p != NULL && *p != '\0') {
-		const char	*eol = strchr(p, '\n'), *name, *open, *close;
-		size_t		 len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-		size_t		 nlen;
+		const char *eol = strchr(p, '\n'), *name, *open, *close;
+		size_t	    len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		size_t	    nlen;
 
 		if (len > 5 && strncmp(p, "Inst ", 5) == 0) {
 			name = p + 5;
 			nlen = strcspn(name, " \n");
 			(*total)++;
 			open = memchr(p, '(', len);
-			close = open != NULL ? memchr(open, ')', len -
-			    (size_t)(open - p)) : NULL;
+			close = open != NULL ?
+			    memchr(open, ')', len - (size_t)(open - p)) :
+			    NULL;
 
 			if (open != NULL && close != NULL &&
 			    memmem(open, (size_t)(close - open), "-security",
-			    9) != NULL) {
+				9) != NULL) {
 				(*security)++;
 				list_add(secnames, secnamelen, name, nlen);
 			} else
@@ -700,18 +726,19 @@ pkg_failed(struct scan_ctx *s, const char *tool, int rc, int status,
 	scan_finding(s, "updates.check_failed", "info",
 	    "Pending upgrades could not be listed",
 	    "Run the package manager by hand to see why (a held lock, a "
-	    "broken source list).", "%s: %s", tool, why);
+	    "broken source list).",
+	    "%s: %s", tool, why);
 }
 
 static void
 run_apt(struct scan_ctx *s)
 {
-	const char	*argv[8];
-	char		 dir[AGENT_PATH_MAX + 8], err[256];
-	char		 names[512], secnames[512];
-	char		*out = NULL;
-	size_t		 total, security;
-	int		 status, truncated, n = 0;
+	const char	 *argv[8];
+	char		  dir[AGENT_PATH_MAX + 8], err[256];
+	char		  names[512], secnames[512];
+	char		 *out = NULL;
+	size_t		  total, security;
+	int		  status, truncated, n = 0;
 	enum scan_exec_rc rc;
 
 	/* Simulate only; for a tree other than /, apt reads that tree's state. */
@@ -748,8 +775,10 @@ run_apt(struct scan_ctx *s)
 		scan_finding(s, "updates.pending", "low",
 		    "Package upgrades are pending",
 		    "apt-get update && apt-get upgrade at the next maintenance "
-		    "window.", "%zu%s other upgrades (apt-get -s upgrade): "
-		    "%s", total - security, truncated ? "+" : "", names);
+		    "window.",
+		    "%zu%s other upgrades (apt-get -s upgrade): "
+		    "%s",
+		    total - security, truncated ? "+" : "", names);
 out:
 	free(out);
 }
@@ -757,13 +786,13 @@ out:
 static void
 run_pacman(struct scan_ctx *s)
 {
-	const char	*argv[6];
-	char		 db[AGENT_PATH_MAX + 32], err[256];
-	char		 names[512];
-	char		*out = NULL, *cur, *line;
-	unsigned	 lineno = 0;
-	size_t		 total = 0;
-	int		 status, truncated, n = 0;
+	const char	 *argv[6];
+	char		  db[AGENT_PATH_MAX + 32], err[256];
+	char		  names[512];
+	char		 *out = NULL, *cur, *line;
+	unsigned	  lineno = 0;
+	size_t		  total = 0;
+	int		  status, truncated, n = 0;
 	enum scan_exec_rc rc;
 
 	argv[n++] = s->o->pacman;
@@ -778,8 +807,9 @@ run_pacman(struct scan_ctx *s)
 	rc = scan_exec(s, argv, PKG_TIMEOUT_SECS, PKG_OUTPUT_MAX, &out,
 	    &truncated, &status, err, sizeof(err));
 	/* pacman -Qu exits 1 when there is nothing to upgrade. */
-	if (rc != SCAN_EXEC_EXITED || (status != 0 && !(status == 1 &&
-	    out[strspn(out, " \n")] == '\0'))) {
+	if (rc != SCAN_EXEC_EXITED ||
+	    (status != 0 &&
+		!(status == 1 && out[strspn(out, " \n")] == '\0'))) {
 		pkg_failed(s, "pacman -Qu", rc, status, err);
 		goto out;
 	}
@@ -788,7 +818,8 @@ run_pacman(struct scan_ctx *s)
 	while ((line = scan_next_line(&cur, &lineno)) != NULL)
 		if (strstr(line, " -> ") != NULL) {
 			total++;
-			list_add(names, sizeof(names), line, strcspn(line, " "));
+			list_add(names, sizeof(names), line,
+			    strcspn(line, " "));
 		}
 	/*
 	 * pacman does not say which upgrades fix security holes, and Arch
@@ -810,8 +841,8 @@ out:
 static int
 pkg_present(struct scan_ctx *s, const char *prog, const char *db)
 {
-	struct stat	st;
-	char		p[AGENT_PATH_MAX + 64];
+	struct stat st;
+	char	    p[AGENT_PATH_MAX + 64];
 
 	return prog != NULL && prog[0] == '/' && access(prog, X_OK) == 0 &&
 	    scan_path(s, db, p, sizeof(p)) == 0 && stat(p, &st) == 0;
@@ -820,11 +851,11 @@ pkg_present(struct scan_ctx *s, const char *prog, const char *db)
 void
 scan_check_updates(struct scan_ctx *s)
 {
-	const char	*want = s->o->packages != NULL ? s->o->packages : "auto";
-	int		 any = strcmp(want, "auto") == 0;
+	const char *want = s->o->packages != NULL ? s->o->packages : "auto";
+	int	    any = strcmp(want, "auto") == 0;
 
 	if (strcmp(want, "none") == 0)
-		return;		/* the profile has no package manager to ask */
+		return; /* the profile has no package manager to ask */
 	if ((any || strcmp(want, "apt") == 0) &&
 	    pkg_present(s, s->o->apt, "/var/lib/dpkg/status"))
 		run_apt(s);

@@ -55,69 +55,75 @@
 #include "scan.h"
 #include "util.h"
 
-#define RULES_FILES_MAX		64
-#define RULES_FILE_MAX		(256 * 1024)
-#define RULES_PER_FILE_MAX	200
-#define RULES_TOTAL_MAX		1000
-#define RULES_INVALID_MAX	10	/* findings per broken file */
-#define RULE_ID_MAX		100	/* "rule." + id fits SCAN_ID_MAX */
-#define RULE_PATTERN_MAX	1024
-#define RULE_ARGV_MAX		32
-#define RULE_ARG_MAX		1024
-#define RULE_TIMEOUT_DEFAULT	10
-#define RULE_TIMEOUT_MAX	60
-#define RULE_OUTPUT_SHOWN	200	/* bytes of a matching line in detail */
+#define RULES_FILES_MAX 64
+#define RULES_FILE_MAX (256 * 1024)
+#define RULES_PER_FILE_MAX 200
+#define RULES_TOTAL_MAX 1000
+#define RULES_INVALID_MAX 10 /* findings per broken file */
+#define RULE_ID_MAX 100	     /* "rule." + id fits SCAN_ID_MAX */
+#define RULE_PATTERN_MAX 1024
+#define RULE_ARGV_MAX 32
+#define RULE_ARG_MAX 1024
+#define RULE_TIMEOUT_DEFAULT 10
+#define RULE_TIMEOUT_MAX 60
+#define RULE_OUTPUT_SHOWN 200 /* bytes of a matching line in detail */
 
 enum rule_type {
-	R_FILE_EXISTS, R_FILE_ABSENT, R_FILE_MODE, R_FILE_OWNER,
-	R_LINE_MATCHES, R_LINE_ABSENT, R_COMMAND_EXIT,
+	R_FILE_EXISTS,
+	R_FILE_ABSENT,
+	R_FILE_MODE,
+	R_FILE_OWNER,
+	R_LINE_MATCHES,
+	R_LINE_ABSENT,
+	R_COMMAND_EXIT,
 };
 
 static const struct {
-	const char	*name;
-	enum rule_type	 type;
-	const char	*fields[5];	/* allowed check fields besides "type" */
+	const char    *name;
+	enum rule_type type;
+	const char    *fields[5]; /* allowed check fields besides "type" */
 } rule_types[] = {
-	{ "file_exists",	R_FILE_EXISTS,	{ "path" } },
-	{ "file_absent",	R_FILE_ABSENT,	{ "path" } },
-	{ "file_mode",		R_FILE_MODE,	{ "path", "max_mode" } },
-	{ "file_owner",		R_FILE_OWNER,	{ "path", "owner" } },
-	{ "line_matches",	R_LINE_MATCHES,	{ "path", "pattern" } },
-	{ "line_absent",	R_LINE_ABSENT,	{ "path", "pattern" } },
-	{ "command_exit",	R_COMMAND_EXIT,	{ "argv", "expected_exit",
-						  "timeout_secs" } },
+	{ "file_exists", R_FILE_EXISTS, { "path" } },
+	{ "file_absent", R_FILE_ABSENT, { "path" } },
+	{ "file_mode", R_FILE_MODE, { "path", "max_mode" } },
+	{ "file_owner", R_FILE_OWNER, { "path", "owner" } },
+	{ "line_matches", R_LINE_MATCHES, { "path", "pattern" } },
+	{ "line_absent", R_LINE_ABSENT, { "path", "pattern" } },
+	{ "command_exit", R_COMMAND_EXIT,
+	    { "argv", "expected_exit", "timeout_secs" } },
 };
 
 struct rule {
-	const char	*id, *severity, *title, *remediation;
-	enum rule_type	 type;
-	const char	*path;
-	unsigned	 max_mode;
-	const char	*owner;		/* a user name, or NULL for uid */
-	uid_t		 uid;
-	const char	*pattern;
-	regex_t		 re;
-	int		 have_re;
-	const char	*argv[RULE_ARGV_MAX + 1];
-	int		 expected_exit;
-	int		 timeout_secs;
+	const char    *id, *severity, *title, *remediation;
+	enum rule_type type;
+	const char    *path;
+	unsigned       max_mode;
+	const char    *owner; /* a user name, or NULL for uid */
+	uid_t	       uid;
+	const char    *pattern;
+	regex_t	       re;
+	int	       have_re;
+	const char    *argv[RULE_ARGV_MAX + 1];
+	int	       expected_exit;
+	int	       timeout_secs;
 };
 
 struct rules_file {
-	struct scan_ctx	*s;
-	const char	*shown;		/* the file as findings name it */
-	size_t		 invalid;	/* findings reported for this file */
+	struct scan_ctx *s;
+	const char	*shown;	  /* the file as findings name it */
+	size_t		 invalid; /* findings reported for this file */
 };
 
 static void __attribute__((format(printf, 2, 3)))
 invalid(struct rules_file *f, const char *fmt, ...)
 {
 	char	reason[600];
-	va_list	ap;
+	va_list ap;
 
 	if (f->invalid++ == RULES_INVALID_MAX) {
 		scan_finding(f->s, "scan.rules.invalid", "medium",
-		    "A scan rule file is broken", "Fix the file; see "
+		    "A scan rule file is broken",
+		    "Fix the file; see "
 		    "scan-rules.example.json for the format.",
 		    "%s: more problems not reported", f->shown);
 		return;
@@ -128,24 +134,26 @@ invalid(struct rules_file *f, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	scan_finding(f->s, "scan.rules.invalid", "medium",
-	    "A scan rule file is broken", "Fix the file; see "
+	    "A scan rule file is broken",
+	    "Fix the file; see "
 	    "scan-rules.example.json for the format. Its other rules still "
-	    "run; this one does not.", "%s%s", f->shown, reason);
+	    "run; this one does not.",
+	    "%s%s", f->shown, reason);
 }
 
 static void __attribute__((format(printf, 3, 4)))
 eval_error(struct scan_ctx *s, const struct rule *r, const char *fmt, ...)
 {
 	char	reason[600];
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	scan_finding(s, "scan.rules.error", "low",
 	    "A scan rule could not be evaluated",
-	    "Check the rule's path or program on this host.",
-	    "rule %s: %s", r->id, reason);
+	    "Check the rule's path or program on this host.", "rule %s: %s",
+	    r->id, reason);
 }
 
 /* ---- parsing ----------------------------------------------------------- */
@@ -174,11 +182,11 @@ path_valid(const char *p)
 
 /* A string member: NULL and why when absent (unless optional) or bad. */
 static const char *
-str_field(json_t *o, const char *key, size_t max, int optional,
-    char *why, size_t whylen)
+str_field(json_t *o, const char *key, size_t max, int optional, char *why,
+    size_t whylen)
 {
-	json_t		*v = json_object_get(o, key);
-	const char	*s = json_string_value(v);
+	json_t	   *v = json_object_get(o, key);
+	const char *s = json_string_value(v);
 
 	if (v == NULL && optional)
 		return NULL;
@@ -187,8 +195,10 @@ str_field(json_t *o, const char *key, size_t max, int optional,
 	else if (s == NULL)
 		snprintf(why, whylen, "\"%s\" must be a string", key);
 	else if (strlen(s) == 0 || !str_printable(s, max)) {
-		snprintf(why, whylen, "\"%s\" must be 1 to %zu printable "
-		    "characters", key, max);
+		snprintf(why, whylen,
+		    "\"%s\" must be 1 to %zu printable "
+		    "characters",
+		    key, max);
 		s = NULL;
 	}
 	return s;
@@ -220,10 +230,11 @@ static int
 known_keys(json_t *o, const char *const *allowed, size_t n, char *why,
     size_t whylen)
 {
-	const char	*k;
-	json_t		*v;
+	const char *k;
+	json_t	   *v;
 
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		size_t i;
 
 		for (i = 0; i < n && allowed[i] != NULL; i++)
@@ -250,16 +261,16 @@ bracket_end(const char *p)
 	if (*p == ']')
 		p++;
 	for (; *p != '\0' && *p != ']'; p++) {
-		const char	*q;
+		const char *q;
 
 		if (*p != '[' || (p[1] != ':' && p[1] != '.' && p[1] != '='))
 			continue;
 		for (q = p + 2; *q != '\0' && (q[0] != p[1] || q[1] != ']');
-		    q++)
+		     q++)
 			;
 		if (*q == '\0')
 			return NULL;
-		p = q + 1;	/* the class's own ']' */
+		p = q + 1; /* the class's own ']' */
 	}
 	return *p == ']' ? p : NULL;
 }
@@ -274,8 +285,8 @@ bracket_end(const char *p)
 static int
 pattern_tame(const char *re)
 {
-	unsigned long	product = 1;
-	int		after_rep = 0;
+	unsigned long product = 1;
+	int	      after_rep = 0;
 
 	for (const char *p = re; *p != '\0'; p++) {
 		int rep = *p == '*' || *p == '+' || *p == '?' || *p == '{';
@@ -287,15 +298,15 @@ pattern_tame(const char *re)
 		}
 		if (*p == '[') {
 			if ((p = bracket_end(p)) == NULL)
-				return 1;	/* regcomp says why */
+				return 1; /* regcomp says why */
 			after_rep = 0;
 			continue;
 		}
 		if (rep && after_rep)
 			return 0;
 		if (*p == '{') {
-			char		*end;
-			unsigned long	 hi = strtoul(p + 1, &end, 10);
+			char	     *end;
+			unsigned long hi = strtoul(p + 1, &end, 10);
 
 			/* "{n,}" copies n times, "{n,m}" m times. */
 			if (*end == ',' && end[1] != '}')
@@ -346,11 +357,11 @@ pattern_backref(const char *re)
 static int
 parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 {
-	const char	*type, *mode, *fields[6];
-	json_t		*v, *e;
-	size_t		 t, i;
-	char		*end;
-	int		 rc;
+	const char *type, *mode, *fields[6];
+	json_t	   *v, *e;
+	size_t	    t, i;
+	char	   *end;
+	int	    rc;
 
 	if (!json_is_object(c)) {
 		snprintf(why, whylen, "\"check\" must be an object");
@@ -362,9 +373,11 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 		if (strcmp(type, rule_types[t].name) == 0)
 			break;
 	if (t == sizeof(rule_types) / sizeof(rule_types[0])) {
-		snprintf(why, whylen, "unknown check type \"%.32s\" (file_exists, "
+		snprintf(why, whylen,
+		    "unknown check type \"%.32s\" (file_exists, "
 		    "file_absent, file_mode, file_owner, line_matches, "
-		    "line_absent, command_exit)", type);
+		    "line_absent, command_exit)",
+		    type);
 		return -1;
 	}
 	r->type = rule_types[t].type;
@@ -375,24 +388,26 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 		return -1;
 	if (r->type != R_COMMAND_EXIT) {
 		if ((r->path = str_field(c, "path", AGENT_PATH_MAX, 0, why,
-		    whylen)) == NULL)
+			 whylen)) == NULL)
 			return -1;
 		if (!path_valid(r->path)) {
-			snprintf(why, whylen, "\"path\" must be absolute, "
+			snprintf(why, whylen,
+			    "\"path\" must be absolute, "
 			    "without . or .. components");
 			return -1;
 		}
 	}
 	switch (r->type) {
 	case R_FILE_MODE:
-		if ((mode = str_field(c, "max_mode", 5, 0, why,
-		    whylen)) == NULL)
+		if ((mode = str_field(c, "max_mode", 5, 0, why, whylen)) ==
+		    NULL)
 			return -1;
 		errno = 0;
 		r->max_mode = (unsigned)strtoul(mode, &end, 8);
 		if (errno != 0 || *end != '\0' || mode[0] < '0' ||
 		    mode[0] > '7' || r->max_mode > 07777) {
-			snprintf(why, whylen, "\"max_mode\" must be octal like "
+			snprintf(why, whylen,
+			    "\"max_mode\" must be octal like "
 			    "\"0644\"");
 			return -1;
 		}
@@ -404,10 +419,11 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 			r->uid = (uid_t)json_integer_value(v);
 			break;
 		}
-		if ((r->owner = str_field(c, "owner", 64, 0, why,
-		    whylen)) == NULL) {
+		if ((r->owner = str_field(c, "owner", 64, 0, why, whylen)) ==
+		    NULL) {
 			if (v != NULL)
-				snprintf(why, whylen, "\"owner\" must be a uid "
+				snprintf(why, whylen,
+				    "\"owner\" must be a uid "
 				    "or a user name");
 			return -1;
 		}
@@ -415,27 +431,31 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 	case R_LINE_MATCHES:
 	case R_LINE_ABSENT:
 		if ((r->pattern = str_field(c, "pattern", RULE_PATTERN_MAX, 0,
-		    why, whylen)) == NULL)
+			 why, whylen)) == NULL)
 			return -1;
 		if (pattern_backref(r->pattern)) {
-			snprintf(why, whylen, "\"pattern\" uses a back-reference "
+			snprintf(why, whylen,
+			    "\"pattern\" uses a back-reference "
 			    "(\\1 to \\9): matching one can take minutes on "
 			    "a long line, so rules may not use them");
 			return -1;
 		}
 		if (!pattern_tame(r->pattern)) {
-			snprintf(why, whylen, "\"pattern\" repeats too much: "
+			snprintf(why, whylen,
+			    "\"pattern\" repeats too much: "
 			    "no repetition right after another, and counted "
 			    "repetitions at most 255 each and 4096 together");
 			return -1;
 		}
-		if ((rc = regcomp(&r->re, r->pattern, REG_EXTENDED |
-		    REG_NOSUB)) != 0) {
+		if ((rc = regcomp(&r->re, r->pattern,
+			 REG_EXTENDED | REG_NOSUB)) != 0) {
 			char msg[160];
 
 			regerror(rc, &r->re, msg, sizeof(msg));
-			snprintf(why, whylen, "\"pattern\" is not a POSIX "
-			    "extended regex: %s", msg);
+			snprintf(why, whylen,
+			    "\"pattern\" is not a POSIX "
+			    "extended regex: %s",
+			    msg);
 			return -1;
 		}
 		r->have_re = 1;
@@ -444,32 +464,37 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 		v = json_object_get(c, "argv");
 		if (!json_is_array(v) || json_array_size(v) == 0 ||
 		    json_array_size(v) > RULE_ARGV_MAX) {
-			snprintf(why, whylen, "\"argv\" must be an array of 1 to "
-			    "%d strings", RULE_ARGV_MAX);
+			snprintf(why, whylen,
+			    "\"argv\" must be an array of 1 to "
+			    "%d strings",
+			    RULE_ARGV_MAX);
 			return -1;
 		}
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			const char *a = json_string_value(e);
 
 			if (a == NULL || strlen(a) > RULE_ARG_MAX ||
 			    !str_printable(a, RULE_ARG_MAX)) {
-				snprintf(why, whylen, "argv[%zu] must be a "
-				    "printable string of at most %d bytes", i,
-				    RULE_ARG_MAX);
+				snprintf(why, whylen,
+				    "argv[%zu] must be a "
+				    "printable string of at most %d bytes",
+				    i, RULE_ARG_MAX);
 				return -1;
 			}
 			r->argv[i] = a;
 		}
 		r->argv[i] = NULL;
 		if (r->argv[0][0] != '/') {
-			snprintf(why, whylen, "argv[0] must be an absolute "
+			snprintf(why, whylen,
+			    "argv[0] must be an absolute "
 			    "path (no shell, no PATH search)");
 			return -1;
 		}
-		if (int_field(c, "expected_exit", 0, 0, 255,
-		    &r->expected_exit, why, whylen) == -1 ||
+		if (int_field(c, "expected_exit", 0, 0, 255, &r->expected_exit,
+			why, whylen) == -1 ||
 		    int_field(c, "timeout_secs", RULE_TIMEOUT_DEFAULT, 1,
-		    RULE_TIMEOUT_MAX, &r->timeout_secs, why, whylen) == -1)
+			RULE_TIMEOUT_MAX, &r->timeout_secs, why, whylen) == -1)
 			return -1;
 		break;
 	default:
@@ -482,37 +507,40 @@ static int
 parse_rule(json_t *o, struct rule *r, char *why, size_t whylen)
 {
 	static const char *const keys[] = { "id", "severity", "title",
-	    "remediation", "description", "check" };
-	static const char *const sev[] = { "critical", "high", "medium",
-	    "low", "info" };
-	size_t k;
+		"remediation", "description", "check" };
+	static const char *const sev[] = { "critical", "high", "medium", "low",
+		"info" };
+	size_t			 k;
 
 	if (!json_is_object(o)) {
 		snprintf(why, whylen, "a rule must be an object");
 		return -1;
 	}
-	if (known_keys(o, keys, sizeof(keys) / sizeof(keys[0]), why,
-	    whylen) == -1 ||
+	if (known_keys(o, keys, sizeof(keys) / sizeof(keys[0]), why, whylen) ==
+		-1 ||
 	    (r->id = str_field(o, "id", RULE_ID_MAX, 0, why, whylen)) == NULL ||
-	    (r->severity = str_field(o, "severity", 8, 0, why,
-	    whylen)) == NULL ||
+	    (r->severity = str_field(o, "severity", 8, 0, why, whylen)) ==
+		NULL ||
 	    (r->title = str_field(o, "title", SCAN_TITLE_MAX, 0, why,
-	    whylen)) == NULL)
+		 whylen)) == NULL)
 		return -1;
 	if (!id_valid(r->id)) {
-		snprintf(why, whylen, "\"id\" must be 1 to %d of "
-		    "[A-Za-z0-9._-]", RULE_ID_MAX);
+		snprintf(why, whylen,
+		    "\"id\" must be 1 to %d of "
+		    "[A-Za-z0-9._-]",
+		    RULE_ID_MAX);
 		return -1;
 	}
 	for (k = 0; k < 5 && strcmp(r->severity, sev[k]) != 0; k++)
 		;
 	if (k == 5) {
-		snprintf(why, whylen, "\"severity\" must be critical, high, "
+		snprintf(why, whylen,
+		    "\"severity\" must be critical, high, "
 		    "medium, low or info");
 		return -1;
 	}
-	r->remediation = str_field(o, "remediation", SCAN_REMEDIATION_MAX, 1,
-	    why, whylen);
+	r->remediation =
+	    str_field(o, "remediation", SCAN_REMEDIATION_MAX, 1, why, whylen);
 	if (r->remediation == NULL && json_object_get(o, "remediation") != NULL)
 		return -1;
 	if (json_object_get(o, "check") == NULL) {
@@ -528,12 +556,12 @@ parse_rule(json_t *o, struct rule *r, char *why, size_t whylen)
 static int
 passwd_uid(struct scan_ctx *s, const char *name, uid_t *uid)
 {
-	char		 p[AGENT_PATH_MAX + 16], *text = NULL, *cur, *line;
-	char		*end;
-	size_t		 n = strlen(name);
-	unsigned long	 v;
-	unsigned	 lineno = 0;
-	int		 rc = -1;
+	char	      p[AGENT_PATH_MAX + 16], *text = NULL, *cur, *line;
+	char	     *end;
+	size_t	      n = strlen(name);
+	unsigned long v;
+	unsigned      lineno = 0;
+	int	      rc = -1;
 
 	if (scan_path(s, "/etc/passwd", p, sizeof(p)) == -1 ||
 	    (text = scan_read(p, SCAN_FILE_MAX, NULL)) == NULL)
@@ -544,8 +572,8 @@ passwd_uid(struct scan_ctx *s, const char *name, uid_t *uid)
 		char *f = strchr(line, ':');
 
 		if (f == NULL || (size_t)(f - line) != n ||
-		    strncmp(line, name, n) != 0 || (f = strchr(f + 1,
-		    ':')) == NULL)
+		    strncmp(line, name, n) != 0 ||
+		    (f = strchr(f + 1, ':')) == NULL)
 			continue;
 		errno = 0;
 		v = strtoul(f + 1, &end, 10);
@@ -576,16 +604,18 @@ static void
 eval_lines(struct scan_ctx *s, const struct rule *r, const char *full,
     const char *shown_file)
 {
-	char		*text = NULL, *cur, *line, what[SCAN_DETAIL_MAX];
-	unsigned	 lineno = 0, first = 0, matches = 0;
-	char		 shown_line[RULE_OUTPUT_SHOWN + 1] = "";
+	char	*text = NULL, *cur, *line, what[SCAN_DETAIL_MAX];
+	unsigned lineno = 0, first = 0, matches = 0;
+	char	 shown_line[RULE_OUTPUT_SHOWN + 1] = "";
 
 	if ((text = scan_read(full, SCAN_FILE_MAX, NULL)) == NULL) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			eval_error(s, r, "%s: %s", r->path, strerror(errno));
 		else if (r->type == R_LINE_ABSENT) {
-			snprintf(what, sizeof(what), "%s does not exist, so no "
-			    "line matches /%s/", r->path, r->pattern);
+			snprintf(what, sizeof(what),
+			    "%s does not exist, so no "
+			    "line matches /%s/",
+			    r->path, r->pattern);
 			fire(s, r, shown_file, what);
 		}
 		goto out;
@@ -598,9 +628,10 @@ eval_lines(struct scan_ctx *s, const struct rule *r, const char *full,
 		}
 	if (r->type == R_LINE_MATCHES && matches > 0) {
 		if (matches > 1)
-			snprintf(what, sizeof(what), "%s:%u: %s (and %u more "
-			    "matching lines)", r->path, first, shown_line,
-			    matches - 1);
+			snprintf(what, sizeof(what),
+			    "%s:%u: %s (and %u more "
+			    "matching lines)",
+			    r->path, first, shown_line, matches - 1);
 		else
 			snprintf(what, sizeof(what), "%s:%u: %s", r->path,
 			    first, shown_line);
@@ -617,18 +648,20 @@ out:
 static void
 eval_command(struct scan_ctx *s, const struct rule *r, const char *shown_file)
 {
-	char			 err[256], what[600];
-	int			 status;
-	enum scan_exec_rc	 rc;
+	char		  err[256], what[600];
+	int		  status;
+	enum scan_exec_rc rc;
 
-	rc = scan_exec(s, r->argv, r->timeout_secs, 0, NULL, NULL, &status,
-	    err, sizeof(err));
+	rc = scan_exec(s, r->argv, r->timeout_secs, 0, NULL, NULL, &status, err,
+	    sizeof(err));
 	switch (rc) {
 	case SCAN_EXEC_EXITED:
 		if (status == r->expected_exit)
 			return;
-		snprintf(what, sizeof(what), "%s exited with status %d; "
-		    "expected %d", r->argv[0], status, r->expected_exit);
+		snprintf(what, sizeof(what),
+		    "%s exited with status %d; "
+		    "expected %d",
+		    r->argv[0], status, r->expected_exit);
 		break;
 	case SCAN_EXEC_SIGNALED:
 	case SCAN_EXEC_TIMEOUT:
@@ -646,9 +679,9 @@ eval_command(struct scan_ctx *s, const struct rule *r, const char *shown_file)
 static void
 eval_rule(struct scan_ctx *s, struct rules_file *f, struct rule *r)
 {
-	struct stat	 st;
-	char		 full[AGENT_PATH_MAX + 64], what[600];
-	uid_t		 want;
+	struct stat st;
+	char	    full[AGENT_PATH_MAX + 64], what[600];
+	uid_t	    want;
 
 	if (r->type == R_COMMAND_EXIT) {
 		eval_command(s, r, f->shown);
@@ -663,9 +696,10 @@ eval_rule(struct scan_ctx *s, struct rules_file *f, struct rule *r)
 	case R_FILE_ABSENT:
 		if (lstat(full, &st) == 0) {
 			if (r->type == R_FILE_EXISTS) {
-				snprintf(what, sizeof(what), "%s exists "
-				    "(mode %04o, uid %u)", r->path,
-				    (unsigned)(st.st_mode & 07777),
+				snprintf(what, sizeof(what),
+				    "%s exists "
+				    "(mode %04o, uid %u)",
+				    r->path, (unsigned)(st.st_mode & 07777),
 				    (unsigned)st.st_uid);
 				fire(s, r, f->shown, what);
 			}
@@ -688,9 +722,11 @@ eval_rule(struct scan_ctx *s, struct rules_file *f, struct rule *r)
 		if (r->type == R_FILE_MODE) {
 			if ((st.st_mode & 07777 & ~r->max_mode) == 0)
 				break;
-			snprintf(what, sizeof(what), "%s has mode %04o; at most "
-			    "%04o is allowed (extra bits %04o)", r->path,
-			    (unsigned)(st.st_mode & 07777), r->max_mode,
+			snprintf(what, sizeof(what),
+			    "%s has mode %04o; at most "
+			    "%04o is allowed (extra bits %04o)",
+			    r->path, (unsigned)(st.st_mode & 07777),
+			    r->max_mode,
 			    (unsigned)(st.st_mode & 07777 & ~r->max_mode));
 			fire(s, r, f->shown, what);
 			break;
@@ -702,8 +738,10 @@ eval_rule(struct scan_ctx *s, struct rules_file *f, struct rule *r)
 			break;
 		}
 		if (st.st_uid != want) {
-			snprintf(what, sizeof(what), "%s is owned by uid %u; "
-			    "expected %s%s%u%s", r->path, (unsigned)st.st_uid,
+			snprintf(what, sizeof(what),
+			    "%s is owned by uid %u; "
+			    "expected %s%s%u%s",
+			    r->path, (unsigned)st.st_uid,
 			    r->owner != NULL ? r->owner : "",
 			    r->owner != NULL ? " (uid " : "", (unsigned)want,
 			    r->owner != NULL ? ")" : "");
@@ -725,8 +763,8 @@ eval_rule(struct scan_ctx *s, struct rules_file *f, struct rule *r)
 static int
 trusted(struct scan_ctx *s, const char *full, const struct stat *st)
 {
-	if ((st->st_mode & 022) == 0 && (st->st_uid == 0 ||
-	    st->st_uid == geteuid()))
+	if ((st->st_mode & 022) == 0 &&
+	    (st->st_uid == 0 || st->st_uid == geteuid()))
 		return 1;
 	scan_finding(s, "scan.rules.insecure", "high",
 	    "Scan rules are writable by other users and were not run",
@@ -741,27 +779,27 @@ static void
 rules_file(struct scan_ctx *s, const char *full, size_t *total)
 {
 	struct rules_file f;
-	struct stat	 st;
-	struct rule	 r;
-	json_error_t	 jerr;
-	json_t		*root = NULL, *rules, *e;
-	char		*text = NULL, why[400];
-	size_t		 len, i;
+	struct stat	  st;
+	struct rule	  r;
+	json_error_t	  jerr;
+	json_t		 *root = NULL, *rules, *e;
+	char		 *text = NULL, why[400];
+	size_t		  len, i;
 
 	memset(&f, 0, sizeof(f));
 	f.s = s;
 	f.shown = scan_shown(s, full);
 	if (stat(full, &st) == -1 || !S_ISREG(st.st_mode))
-		goto out;	/* a folder or socket named *.json: not ours */
+		goto out; /* a folder or socket named *.json: not ours */
 	if (!trusted(s, full, &st))
 		goto out;
 	if ((text = scan_read(full, RULES_FILE_MAX, &len)) == NULL) {
-		invalid(&f, ": %s", errno == EFBIG ? "larger than 256 KiB" :
-		    strerror(errno));
+		invalid(&f, ": %s",
+		    errno == EFBIG ? "larger than 256 KiB" : strerror(errno));
 		goto out;
 	}
-	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL) {
+	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
 		invalid(&f, ":%d: %s", jerr.line, jerr.text);
 		goto out;
 	}
@@ -773,20 +811,23 @@ rules_file(struct scan_ctx *s, const char *full, size_t *total)
 	if (json_array_size(rules) > RULES_PER_FILE_MAX)
 		invalid(&f, ": more than %d rules; the rest are ignored",
 		    RULES_PER_FILE_MAX);
-	json_array_foreach(rules, i, e) {
+	json_array_foreach(rules, i, e)
+	{
 		if (i == RULES_PER_FILE_MAX)
 			break;
 		if (*total == RULES_TOTAL_MAX) {
-			invalid(&f, ": more than %d rules in all; the rest are "
-			    "ignored", RULES_TOTAL_MAX);
+			invalid(&f,
+			    ": more than %d rules in all; the rest are "
+			    "ignored",
+			    RULES_TOTAL_MAX);
 			break;
 		}
 		(*total)++;
 		memset(&r, 0, sizeof(r));
 		why[0] = '\0';
 		if (parse_rule(e, &r, why, sizeof(why)) == -1) {
-			const char *id = json_string_value(json_object_get(e,
-			    "id"));
+			const char *id =
+			    json_string_value(json_object_get(e, "id"));
 
 			invalid(&f, ": rules[%zu]%s%.100s%s: %s", i,
 			    id != NULL ? " (id " : "", id != NULL ? id : "",
@@ -810,18 +851,18 @@ cmp_str(const void *a, const void *b)
 void
 scan_check_rules(struct scan_ctx *s)
 {
-	DIR		*d = NULL;
-	struct dirent	*e;
-	struct stat	 st;
-	char		 dir[AGENT_PATH_MAX + 64], full[2 * AGENT_PATH_MAX];
-	char		*names[RULES_FILES_MAX];
-	size_t		 n = 0, total = 0, skipped = 0, len;
+	DIR	      *d = NULL;
+	struct dirent *e;
+	struct stat    st;
+	char	       dir[AGENT_PATH_MAX + 64], full[2 * AGENT_PATH_MAX];
+	char	      *names[RULES_FILES_MAX];
+	size_t	       n = 0, total = 0, skipped = 0, len;
 
 	if (s->o->rules_dir == NULL ||
 	    scan_path(s, s->o->rules_dir, dir, sizeof(dir)) == -1)
 		goto out;
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
-		goto out;	/* no rules folder: no rules */
+		goto out; /* no rules folder: no rules */
 	if (!trusted(s, dir, &st))
 		goto out;
 	if ((d = opendir(dir)) == NULL) {
@@ -858,7 +899,8 @@ scan_check_rules(struct scan_ctx *s)
 		    "Too many scan rule files",
 		    "Merge rule sets; at most 64 files are read.",
 		    "%s: %zu more *.json files were ignored (at most %d are "
-		    "read)", s->o->rules_dir, skipped, RULES_FILES_MAX);
+		    "read)",
+		    s->o->rules_dir, skipped, RULES_FILES_MAX);
 out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);

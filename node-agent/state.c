@@ -44,8 +44,8 @@ path_join(char *out, size_t n, const char *root, const char *name)
 static int
 mkdirs(const char *path)
 {
-	char	 p[PATH_MAX];
-	size_t	 n;
+	char   p[PATH_MAX];
+	size_t n;
 
 	if ((n = strlen(path)) == 0 || n >= sizeof(p)) {
 		errno = ENAMETOOLONG;
@@ -69,9 +69,9 @@ mkdirs(const char *path)
 static void
 remove_tmp(const char *dir)
 {
-	DIR		*d;
-	struct dirent	*e;
-	char		 p[PATH_MAX];
+	DIR	      *d;
+	struct dirent *e;
+	char	       p[PATH_MAX];
 
 	if ((d = opendir(dir)) == NULL)
 		return;
@@ -89,27 +89,33 @@ remove_tmp(const char *dir)
 static int
 own_dir(const char *dir, int parents, char *err, size_t errlen)
 {
-	struct stat	 st;
-	int		 made;
+	struct stat st;
+	int	    made;
 
 	if (parents)
 		made = mkdirs(dir);
 	else
 		made = mkdir(dir, 0700) == -1 && errno != EEXIST ? -1 : 0;
 	if (made == -1 || (parents ? stat(dir, &st) : lstat(dir, &st)) == -1) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: cannot create \"%.200s\": "
-		    "%s", dir, strerror(errno));
+		snprintf(err, errlen,
+		    "VAULTMESH_ROOT: cannot create \"%.200s\": "
+		    "%s",
+		    dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: \"%.200s\" is not a "
-		    "directory", dir);
+		snprintf(err, errlen,
+		    "VAULTMESH_ROOT: \"%.200s\" is not a "
+		    "directory",
+		    dir);
 		return -1;
 	}
 	/* The token and command output live here: nobody else may look in. */
 	if ((st.st_mode & 077) != 0 && chmod(dir, 0700) == -1) {
-		snprintf(err, errlen, "VAULTMESH_ROOT: cannot make \"%.200s\" "
-		    "0700: %s", dir, strerror(errno));
+		snprintf(err, errlen,
+		    "VAULTMESH_ROOT: cannot make \"%.200s\" "
+		    "0700: %s",
+		    dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -138,8 +144,8 @@ state_prepare(const char *root, char *err, size_t errlen)
 static char *
 read_small(const char *root, const char *name, size_t max)
 {
-	char	 p[PATH_MAX];
-	char	*s;
+	char  p[PATH_MAX];
+	char *s;
 
 	if (path_join(p, sizeof(p), root, name) == -1)
 		return NULL;
@@ -160,11 +166,11 @@ write_small(const char *root, const char *name, const char *s)
 
 /* An identity the agent keeps in a file of its root, made once. */
 struct kept {
-	const char	*name;		/* the file */
-	size_t		 len;		/* its characters */
-	int		(*valid)(const char *s);
-	const char	*holds;		/* what a valid one is, for an error */
-	void		(*make)(char *out);	/* a new one, len + 1 bytes */
+	const char *name; /* the file */
+	size_t	    len;  /* its characters */
+	int (*valid)(const char *s);
+	const char *holds;	 /* what a valid one is, for an error */
+	void (*make)(char *out); /* a new one, len + 1 bytes */
 };
 
 /*
@@ -177,15 +183,16 @@ static int
 kept_file(const char *root, const struct kept *k, char *out, char *err,
     size_t errlen)
 {
-	char	*s = NULL;
-	char	 line[64];
-	int	 rc = -1;
+	char *s = NULL;
+	char  line[64];
+	int   rc = -1;
 
 	if ((s = read_small(root, k->name, 256)) != NULL) {
 		if (!k->valid(s)) {
-			snprintf(err, errlen, "VAULTMESH_ROOT: %s/%s does not "
-			    "hold %s; fix or remove it", root, k->name,
-			    k->holds);
+			snprintf(err, errlen,
+			    "VAULTMESH_ROOT: %s/%s does not "
+			    "hold %s; fix or remove it",
+			    root, k->name, k->holds);
 			goto out;
 		}
 		memcpy(out, s, k->len + 1);
@@ -226,8 +233,8 @@ state_node_id(const char *root, char out[UUID_STRLEN + 1], char *err,
     size_t errlen)
 {
 	static const struct kept k = { "node_id", UUID_STRLEN, uuid_valid,
-	    "a lowercase UUID", new_node_id };
-	int rc;
+		"a lowercase UUID", new_node_id };
+	int			 rc;
 
 	if ((rc = kept_file(root, &k, out, err, errlen)) == 1)
 		log_info("node_id_created", "node_id=%s", out);
@@ -247,7 +254,8 @@ new_enroll_key(char *out)
 	unsigned char raw[32];
 
 	_Static_assert(sodium_base64_ENCODED_LEN(sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) == AGENT_ENROLL_KEY_LEN + 1,
+			   sodium_base64_VARIANT_URLSAFE_NO_PADDING) ==
+		AGENT_ENROLL_KEY_LEN + 1,
 	    "AGENT_ENROLL_KEY_LEN is 32 bytes in unpadded base64url");
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2base64(out, AGENT_ENROLL_KEY_LEN + 1, raw, sizeof(raw),
@@ -260,12 +268,13 @@ state_enroll_key(const char *root, char out[AGENT_ENROLL_KEY_LEN + 1],
     char *err, size_t errlen)
 {
 	static const struct kept k = { "enroll_key", AGENT_ENROLL_KEY_LEN,
-	    enroll_key_valid, "a 43-character key", new_enroll_key };
-	int rc;
+		enroll_key_valid, "a 43-character key", new_enroll_key };
+	int			 rc;
 
 	_Static_assert(AGENT_ENROLL_KEY_LEN == 43, "the message says 43");
 	if (*root == '\0') {
-		snprintf(err, errlen, "VAULTMESH_ROOT: empty path; cannot place "
+		snprintf(err, errlen,
+		    "VAULTMESH_ROOT: empty path; cannot place "
 		    "enroll_key");
 		return -1;
 	}
@@ -277,9 +286,9 @@ state_enroll_key(const char *root, char out[AGENT_ENROLL_KEY_LEN + 1],
 int
 state_load_token(const char *root, char *out, size_t n)
 {
-	char	*s;
-	size_t	 len;
-	int	 rc = -1;
+	char  *s;
+	size_t len;
+	int    rc = -1;
 
 	if ((s = read_small(root, "node_token", 4096)) == NULL)
 		return errno == ENOENT ? 0 : -1;
@@ -304,8 +313,8 @@ state_save_token(const char *root, const char *token)
 int
 state_load_pubkey(const char *root, unsigned char pk[32])
 {
-	char	*s;
-	int	 rc = -1;
+	char *s;
+	int   rc = -1;
 
 	if ((s = read_small(root, "cc_ed25519.pub", 1024)) == NULL)
 		return errno == ENOENT ? 0 : -1;
@@ -318,9 +327,9 @@ state_load_pubkey(const char *root, unsigned char pk[32])
 int
 state_save_pubkey(const char *root, const unsigned char pk[32])
 {
-	char	*s;
-	char	 line[64];
-	int	 rc = -1;
+	char *s;
+	char  line[64];
+	int   rc = -1;
 
 	if ((s = b64_encode(pk, 32)) == NULL)
 		return -1;
@@ -333,9 +342,9 @@ state_save_pubkey(const char *root, const unsigned char pk[32])
 int
 state_load_seq(const char *root, int64_t *seq)
 {
-	char		*s, *end;
-	long long	 v;
-	int		 rc = -1;
+	char	 *s, *end;
+	long long v;
+	int	  rc = -1;
 
 	*seq = 0;
 	if ((s = read_small(root, "last_seq", 64)) == NULL)
@@ -403,16 +412,16 @@ spool_write(const char *root, const char *command_id, const char *json,
 int
 spool_has(const char *root, const char *command_id)
 {
-	char		p[PATH_MAX];
-	struct stat	st;
+	char	    p[PATH_MAX];
+	struct stat st;
 
 	return spool_path(p, sizeof(p), root, command_id) == 0 &&
 	    stat(p, &st) == 0;
 }
 
 struct spool_ent {
-	char		*id;
-	struct timespec	 mtime;
+	char	       *id;
+	struct timespec mtime;
 };
 
 static int
@@ -430,13 +439,13 @@ ent_cmp(const void *a, const void *b)
 int
 spool_list(const char *root, char ***ids, size_t *n)
 {
-	char			 dir[PATH_MAX], p[PATH_MAX];
-	DIR			*d = NULL;
-	struct dirent		*e;
-	struct spool_ent	*ents = NULL, *ne;
-	struct stat		 st;
-	size_t			 cnt = 0, cap = 0;
-	int			 rc = -1;
+	char		  dir[PATH_MAX], p[PATH_MAX];
+	DIR		 *d = NULL;
+	struct dirent	 *e;
+	struct spool_ent *ents = NULL, *ne;
+	struct stat	  st;
+	size_t		  cnt = 0, cap = 0;
+	int		  rc = -1;
 
 	*ids = NULL;
 	*n = 0;
@@ -450,7 +459,8 @@ spool_list(const char *root, char ***ids, size_t *n)
 			continue;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
-			if ((ne = reallocarray(ents, cap, sizeof(*ents))) == NULL)
+			if ((ne = reallocarray(ents, cap, sizeof(*ents))) ==
+			    NULL)
 				goto out;
 			ents = ne;
 		}

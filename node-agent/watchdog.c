@@ -23,14 +23,14 @@ watchdog_watch(struct watchdog *w, enum agent_wd_slot slot)
 void
 watchdog_expect(int64_t ms)
 {
-	const int64_t cap = INT64_MAX / 4;	/* "forever" without overflow */
+	const int64_t cap = INT64_MAX / 4; /* "forever" without overflow */
 
 	if (wd_cell == NULL)
 		return;
 	if (ms < 0)
 		ms = 0;
-	atomic_store(wd_cell, mono_ms() + (ms < cap ? ms : cap) +
-	    AGENT_WD_GRACE_MS);
+	atomic_store(wd_cell,
+	    mono_ms() + (ms < cap ? ms : cap) + AGENT_WD_GRACE_MS);
 }
 
 int

@@ -17,14 +17,13 @@ enum agent_wd_slot { AGENT_WD_HEARTBEAT, AGENT_WD_POLL, AGENT_WD_SLOTS };
 
 struct watchdog {
 	/* Monotonic ms by which each watched thread must be back; 0: none. */
-	_Atomic int64_t	 deadline[AGENT_WD_SLOTS];
+	_Atomic int64_t deadline[AGENT_WD_SLOTS];
 };
 
 /* The calling thread is watched in slot of w from now on. */
-void	 watchdog_watch(struct watchdog *w, enum agent_wd_slot slot);
-void	 watchdog_expect(int64_t ms);
+void watchdog_watch(struct watchdog *w, enum agent_wd_slot slot);
+void watchdog_expect(int64_t ms);
 /* 1 when no watched thread is past its deadline at now (mono ms); else 0, *late set. */
-int	 watchdog_alive(struct watchdog *w, int64_t now,
-	    enum agent_wd_slot *late);
+int watchdog_alive(struct watchdog *w, int64_t now, enum agent_wd_slot *late);
 
 #endif

@@ -30,8 +30,8 @@ clear_env(void **state)
 static void
 defaults_apply_when_unset(void **state)
 {
-	struct agent_config	c;
-	char			err[256] = "";
+	struct agent_config c;
+	char		    err[256] = "";
 
 	(void)state;
 	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
@@ -54,8 +54,8 @@ defaults_apply_when_unset(void **state)
 static void
 good_values_are_parsed(void **state)
 {
-	struct agent_config	c;
-	char			err[256] = "";
+	struct agent_config c;
+	char		    err[256] = "";
 
 	(void)state;
 	setenv("VAULTMESH_CC_URL", "https://cc.example.org/", 1);
@@ -63,8 +63,10 @@ good_values_are_parsed(void **state)
 	setenv("VAULTMESH_ROOT", "/tmp/vm-root", 1);
 	setenv("VAULTMESH_HEARTBEAT_SECS", "5", 1);
 	setenv("VAULTMESH_ENROLL_SECRET", "abc", 1);
-	setenv("VAULTMESH_SERVICES", " nginx.service, sshd.service ,,"
-	    "getty@tty1.service,nginx.service", 1);
+	setenv("VAULTMESH_SERVICES",
+	    " nginx.service, sshd.service ,,"
+	    "getty@tty1.service,nginx.service",
+	    1);
 	setenv("VAULTMESH_LOG", "debug", 1);
 	setenv("VAULTMESH_BACKOFF_MAX_SECS", "3600", 1);
 	setenv("VAULTMESH_CLOUDFLARED_METRICS", "localhost:2000,[::1]:2001", 1);
@@ -75,7 +77,7 @@ good_values_are_parsed(void **state)
 	assert_string_equal(c.os_profile, "Arch_Vault-1.0");
 	assert_int_equal(c.heartbeat_secs, 5);
 	assert_string_equal(c.enroll_secret, "abc");
-	assert_int_equal(c.nservices, 3);	/* blanks skipped, deduplicated */
+	assert_int_equal(c.nservices, 3); /* blanks skipped, deduplicated */
 	assert_string_equal(c.services[1], "sshd.service");
 	assert_true(config_has_service(&c, "getty@tty1.service"));
 	assert_false(config_has_service(&c, "ssh.service"));
@@ -94,26 +96,27 @@ static void
 each_bad_value_names_its_variable(void **state)
 {
 	static const struct {
-		const char	*var;
-		const char	*values[5];	/* up to a NULL */
+		const char *var;
+		const char *values[5]; /* up to a NULL */
 	} bad[] = {
-		{ "VAULTMESH_CC_URL", { "ftp://x", "http://", "http://a b",
-		  "https://cc/?x=1" } },
-		{ "VAULTMESH_OS_PROFILE", { "a b", "p/q",
-		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		  "xxxxxxxxxxxxxxxxxxxxxxxxx" } },
+		{ "VAULTMESH_CC_URL",
+		    { "ftp://x", "http://", "http://a b", "https://cc/?x=1" } },
+		{ "VAULTMESH_OS_PROFILE",
+		    { "a b", "p/q",
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			"xxxxxxxxxxxxxxxxxxxxxxxxx" } },
 		{ "VAULTMESH_ROOT", { "/tmp/a\tb" } },
 		{ "VAULTMESH_HEARTBEAT_SECS", { "0", "86401", "1x" } },
-		{ "VAULTMESH_SERVICES", { "nginx", "a.service,../b.service",
-		  "a.service;rm" } },
+		{ "VAULTMESH_SERVICES",
+		    { "nginx", "a.service,../b.service", "a.service;rm" } },
 		{ "VAULTMESH_LOG", { "trace" } },
 		{ "VAULTMESH_BACKOFF_MAX_SECS", { "0", "3601" } },
-		{ "VAULTMESH_CLOUDFLARED_METRICS", { "127.0.0.1", "127.0.0.1:0",
-		  "a b:80", "[::1:80" } },
+		{ "VAULTMESH_CLOUDFLARED_METRICS",
+		    { "127.0.0.1", "127.0.0.1:0", "a b:80", "[::1:80" } },
 		{ "VAULTMESH_CC_PUBKEY", { "!!!", "AAAA" } },
 	};
-	struct agent_config	c;
-	char			err[256];
+	struct agent_config c;
+	char		    err[256];
 
 	(void)state;
 	for (size_t i = 0; i < TL_NITEMS(bad); i++) {
@@ -142,7 +145,7 @@ static void
 cc_url_is_parsed_not_guessed(void **state)
 {
 	static const struct {
-		const char *url, *why;		/* why: in the error line */
+		const char *url, *why; /* why: in the error line */
 	} bad[] = {
 		{ "http://:8088", "No host part" },
 		{ "http://127.0.0.1:99999", "Port number" },
@@ -185,12 +188,14 @@ cc_url_is_parsed_not_guessed(void **state)
 		{ "http://127.8.9.10", "http://127.8.9.10" },
 		/* libcurl's spelling of the same loopback address is stored. */
 		{ "http://127.1:8088", "http://127.0.0.1:8088" },
-		{ "http://[::ffff:127.0.0.1]:1", "http://[::ffff:127.0.0.1]:1" },
-		{ "https://cc.example.com:8443/vm/", "https://cc.example.com:8443/vm" },
+		{ "http://[::ffff:127.0.0.1]:1",
+		    "http://[::ffff:127.0.0.1]:1" },
+		{ "https://cc.example.com:8443/vm/",
+		    "https://cc.example.com:8443/vm" },
 		{ "https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443" },
 	};
-	struct agent_config	c;
-	char			err[256];
+	struct agent_config c;
+	char		    err[256];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -200,7 +205,8 @@ cc_url_is_parsed_not_guessed(void **state)
 		if (config_load(&c, err, sizeof(err)) != -1)
 			fail_msg("%s was taken", bad[i].url);
 		if (strncmp(err, "VAULTMESH_CC_URL: ", 18) != 0 ||
-		    strstr(err, bad[i].why) == NULL || strchr(err, '\n') != NULL)
+		    strstr(err, bad[i].why) == NULL ||
+		    strchr(err, '\n') != NULL)
 			fail_msg("%s gave \"%s\"", bad[i].url, err);
 	}
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -221,8 +227,8 @@ static void
 insecure_http_needs_the_lab_variable(void **state)
 {
 	static const char *const junk[] = { "yes", "true", "on", "2", " 1" };
-	struct agent_config	c;
-	char			err[256];
+	struct agent_config	 c;
+	char			 err[256];
 
 	(void)state;
 	setenv("VAULTMESH_CC_URL", "http://192.0.2.10:8088", 1);
@@ -261,12 +267,12 @@ static void
 loopback_hosts(void **state)
 {
 	static const char *const yes[] = { "localhost", "LocalHost",
-	    "127.0.0.1", "127.255.255.254", "::1", "[::1]",
-	    "[::ffff:127.0.0.1]", "::ffff:127.1.2.3" };
+		"127.0.0.1", "127.255.255.254", "::1", "[::1]",
+		"[::ffff:127.0.0.1]", "::ffff:127.1.2.3" };
 	static const char *const no[] = { "", "[]", "[::1", "::1]",
-	    "localhost.", "localhost.example.com", "128.0.0.1", "0.0.0.0",
-	    "10.0.0.1", "::", "[::2]", "::ffff:10.0.0.1", "127.0.0.1.nip.io",
-	    "[fe80::1]" };
+		"localhost.", "localhost.example.com", "128.0.0.1", "0.0.0.0",
+		"10.0.0.1", "::", "[::2]", "::ffff:10.0.0.1",
+		"127.0.0.1.nip.io", "[fe80::1]" };
 
 	(void)state;
 	TL_EXPECT_SPLIT(host_is_loopback, yes, no);
@@ -275,14 +281,14 @@ loopback_hosts(void **state)
 static void
 too_many_services_is_an_error(void **state)
 {
-	struct agent_config	c;
-	char			list[2048] = "", err[256];
-	size_t			n = 0;
+	struct agent_config c;
+	char		    list[2048] = "", err[256];
+	size_t		    n = 0;
 
 	(void)state;
 	for (int i = 0; i < AGENT_SERVICES_MAX + 1; i++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%su%d.service",
-		    i ? "," : "", i);
+		n += (size_t)snprintf(list + n, sizeof(list) - n,
+		    "%su%d.service", i ? "," : "", i);
 	setenv("VAULTMESH_SERVICES", list, 1);
 	assert_int_equal(config_load(&c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "VAULTMESH_SERVICES"));
@@ -302,10 +308,10 @@ too_many_services_is_an_error(void **state)
 static void
 ca_settings_file_or_hashed_directory(void **state)
 {
-	struct agent_config	c;
-	char			dir[] = "/tmp/vm-ca-XXXXXX", p[64], err[256];
-	FILE			*f;
-	struct stat		 sb;
+	struct agent_config c;
+	char		    dir[] = "/tmp/vm-ca-XXXXXX", p[64], err[256];
+	FILE		   *f;
+	struct stat	    sb;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -371,8 +377,10 @@ main(void)
 		cmocka_unit_test_setup(insecure_http_needs_the_lab_variable,
 		    clear_env),
 		cmocka_unit_test(loopback_hosts),
-		cmocka_unit_test_setup(too_many_services_is_an_error, clear_env),
-		cmocka_unit_test_setup(ca_settings_file_or_hashed_directory, clear_env),
+		cmocka_unit_test_setup(too_many_services_is_an_error,
+		    clear_env),
+		cmocka_unit_test_setup(ca_settings_file_or_hashed_directory,
+		    clear_env),
 		cmocka_unit_test_setup(scrub_env_removes_the_secret, clear_env),
 	};
 

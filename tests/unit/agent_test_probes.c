@@ -39,11 +39,12 @@ meminfo_uses_memavailable(void **state)
 	double pct = -1;
 
 	(void)state;
-	assert_int_equal(probe_parse_meminfo(
-	    "MemTotal:        8000000 kB\n"
-	    "MemFree:          100000 kB\n"
-	    "MemAvailable:    6000000 kB\n"
-	    "Buffers:          200000 kB\n", &pct), 0);
+	assert_int_equal(probe_parse_meminfo("MemTotal:        8000000 kB\n"
+					     "MemFree:          100000 kB\n"
+					     "MemAvailable:    6000000 kB\n"
+					     "Buffers:          200000 kB\n",
+			     &pct),
+	    0);
 	assert_float_equal(pct, 25.0, 0.001);
 }
 
@@ -53,9 +54,12 @@ meminfo_falls_back_without_memavailable(void **state)
 	double pct = -1;
 
 	(void)state;
-	assert_int_equal(probe_parse_meminfo(
-	    "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 100 kB\n"
-	    "Cached: 300 kB\nSwapCached: 999 kB\n", &pct), 0);
+	assert_int_equal(
+	    probe_parse_meminfo(
+		"MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 100 kB\n"
+		"Cached: 300 kB\nSwapCached: 999 kB\n",
+		&pct),
+	    0);
 	assert_float_equal(pct, 50.0, 0.001);
 }
 
@@ -69,17 +73,21 @@ meminfo_rejects_garbage(void **state)
 	assert_int_equal(probe_parse_meminfo("MemTotal: 0 kB\n", &pct), -1);
 	assert_int_equal(probe_parse_meminfo("MemTotal: x kB\n", &pct), -1);
 	assert_int_equal(probe_parse_meminfo("MemTotalX: 5 kB\nMemAvailable: "
-	    "1 kB\n", &pct), -1);
+					     "1 kB\n",
+			     &pct),
+	    -1);
 	/* Available above total (racy reads) clamps to 0 %. */
 	assert_int_equal(probe_parse_meminfo("MemTotal: 5 kB\nMemAvailable: "
-	    "9 kB\n", &pct), 0);
+					     "9 kB\n",
+			     &pct),
+	    0);
 	assert_float_equal(pct, 0.0, 0.001);
 }
 
 static void
 uptime_and_loadavg(void **state)
 {
-	int64_t	up = -1;
+	int64_t up = -1;
 	double	l = -1;
 
 	(void)state;
@@ -109,8 +117,8 @@ disk_used_pct_is_a_percentage(void **state)
 static void
 backoff_doubles_with_jitter_up_to_cap(void **state)
 {
-	struct backoff	b;
-	int64_t		d;
+	struct backoff b;
+	int64_t	       d;
 
 	(void)state;
 	backoff_init(&b, 8);
@@ -136,12 +144,19 @@ utf8_sanitize_keeps_valid_text_only(void **state)
 	char *s;
 
 	(void)state;
-	s = str_utf8_sanitize("h\xc3\xa9llo\n\tok \xe2\x82\xac \xf0\x9f\x98\x80", 19);
-	assert_string_equal(s, "h\xc3\xa9llo\n\tok \xe2\x82\xac \xf0\x9f\x98\x80");
+	s = str_utf8_sanitize(
+	    "h\xc3\xa9llo\n\tok \xe2\x82\xac \xf0\x9f\x98\x80", 19);
+	assert_string_equal(s,
+	    "h\xc3\xa9llo\n\tok \xe2\x82\xac \xf0\x9f\x98\x80");
 	free(s);
 	/* Bad lead, lone continuation, overlong, surrogate, NUL, cut end. */
-	s = str_utf8_sanitize("a\xff" "b\x80" "c\xc0\xaf" "d\xed\xa0\x80" "e\0f"
-	    "\xe2\x82", 16);
+	s = str_utf8_sanitize("a\xff"
+			      "b\x80"
+			      "c\xc0\xaf"
+			      "d\xed\xa0\x80"
+			      "e\0f"
+			      "\xe2\x82",
+	    16);
 	assert_string_equal(s, "a?b?c??d???e?f??");
 	free(s);
 	s = str_utf8_sanitize("", 0);
@@ -152,11 +167,13 @@ utf8_sanitize_keeps_valid_text_only(void **state)
 static void
 result_json_has_the_contract_fields(void **state)
 {
-	struct run_result	 r = { .status = "rejected", .exit_code = -1,
-				    .started = 1800000000, .finished = 1800000001 };
-	json_t			*o, *f;
-	char			*s;
-	size_t			 len;
+	struct run_result r = { .status = "rejected",
+		.exit_code = -1,
+		.started = 1800000000,
+		.finished = 1800000001 };
+	json_t		 *o, *f;
+	char		 *s;
+	size_t		  len;
 
 	(void)state;
 	r.output = strdup("why");
@@ -169,10 +186,11 @@ result_json_has_the_contract_fields(void **state)
 	    "rejected");
 	assert_int_equal(json_integer_value(json_object_get(o, "exit_code")),
 	    -1);
-	assert_string_equal(json_string_value(json_object_get(o,
-	    "started_at")), "2027-01-15T08:00:00Z");
-	assert_string_equal(json_string_value(json_object_get(o,
-	    "finished_at")), "2027-01-15T08:00:01Z");
+	assert_string_equal(json_string_value(json_object_get(o, "started_at")),
+	    "2027-01-15T08:00:00Z");
+	assert_string_equal(
+	    json_string_value(json_object_get(o, "finished_at")),
+	    "2027-01-15T08:00:01Z");
 	assert_null(json_object_get(o, "findings"));
 	json_decref(o);
 	free(s);
@@ -188,8 +206,8 @@ result_json_has_the_contract_fields(void **state)
 }
 
 struct wd_fx {
-	struct agent	*a;
-	int64_t		 ms;
+	struct agent *a;
+	int64_t	      ms;
 };
 
 /* A watched thread that announces ms, as a worker does before blocking. */
@@ -206,11 +224,11 @@ wd_worker(void *arg)
 static void
 watchdog_follows_what_each_thread_announced(void **state)
 {
-	struct agent		 a;
-	struct wd_fx		 w = { &a, 5000 };
-	enum agent_wd_slot	 late = AGENT_WD_SLOTS;
-	pthread_t		 t;
-	int64_t			 t0;
+	struct agent	   a;
+	struct wd_fx	   w = { &a, 5000 };
+	enum agent_wd_slot late = AGENT_WD_SLOTS;
+	pthread_t	   t;
+	int64_t		   t0;
 
 	(void)state;
 	memset(&a, 0, sizeof(a));
@@ -222,10 +240,11 @@ watchdog_follows_what_each_thread_announced(void **state)
 	pthread_join(t, NULL);
 	assert_int_equal(atomic_load(&a.wd.deadline[AGENT_WD_HEARTBEAT]), 0);
 	/* Within 5 s + the grace: alive; past it: late, and which one. */
-	assert_int_equal(watchdog_alive(&a.wd, t0 + 5000 +
-	    AGENT_WD_GRACE_MS - 1, &late), 1);
-	assert_int_equal(watchdog_alive(&a.wd, mono_ms() + 5000 +
-	    AGENT_WD_GRACE_MS + 1, &late), 0);
+	assert_int_equal(
+	    watchdog_alive(&a.wd, t0 + 5000 + AGENT_WD_GRACE_MS - 1, &late), 1);
+	assert_int_equal(watchdog_alive(&a.wd,
+			     mono_ms() + 5000 + AGENT_WD_GRACE_MS + 1, &late),
+	    0);
 	assert_int_equal(late, AGENT_WD_POLL);
 	/* "Forever" (a revoked agent idles until SIGHUP) does not overflow. */
 	w.ms = INT64_MAX;
@@ -241,16 +260,18 @@ static void
 tcp_lines_give_listeners_only(void **state)
 {
 	static const struct {
-		const char	*line;
-		unsigned	 port, uid, inode;
+		const char *line;
+		unsigned    port, uid, inode;
 	} listeners[] = {
 		{ "   3: 0100007F:4F21 00000000:0000 0A 00000000:00000000 "
 		  "00:00000000 00000000   998        0 41234 1 "
-		  "0000000000000000 100 0 0 10 0\n", 20257, 998, 41234 },
+		  "0000000000000000 100 0 0 10 0\n",
+		    20257, 998, 41234 },
 		{ "   0: 00000000000000000000000001000000:4F21 "
 		  "00000000000000000000000000000000:0000 0A 00000000:00000000 "
 		  "00:00000000 00000000  1000        0 777 1 0000000000000000 "
-		  "100 0 0 10 0\n", 20257, 1000, 777 },
+		  "100 0 0 10 0\n",
+		    20257, 1000, 777 },
 	};
 	static const char *const others[] = {
 		"  sl  local_address rem_address   st tx_queue rx_queue tr "
@@ -283,33 +304,33 @@ tcp_lines_give_listeners_only(void **state)
 
 /* A /ready server: answers every request with status, counts requests. */
 struct ready_srv {
-	int		 fd;
-	unsigned	 port;
-	int		 status;
-	atomic_int	 hits;
-	atomic_int	 stop;
-	pthread_t	 thread;
-	void		(*on_request)(void *);	/* before answering */
-	void		*arg;
+	int	   fd;
+	unsigned   port;
+	int	   status;
+	atomic_int hits;
+	atomic_int stop;
+	pthread_t  thread;
+	void (*on_request)(void *); /* before answering */
+	void *arg;
 };
 
 static void *
 ready_main(void *arg)
 {
-	struct ready_srv	*s = arg;
-	char			 buf[4096], out[128];
-	int			 c;
+	struct ready_srv *s = arg;
+	char		  buf[4096], out[128];
+	int		  c;
 
 	while (!atomic_load(&s->stop)) {
-		struct pollfd	pf = { .fd = s->fd, .events = POLLIN };
-		size_t		have = 0;
-		ssize_t		n;
+		struct pollfd pf = { .fd = s->fd, .events = POLLIN };
+		size_t	      have = 0;
+		ssize_t	      n;
 
 		if (poll(&pf, 1, 50) <= 0 ||
 		    (c = accept(s->fd, NULL, NULL)) == -1)
 			continue;
-		while (have < sizeof(buf) - 1 && (n = read(c, buf + have,
-		    sizeof(buf) - 1 - have)) > 0) {
+		while (have < sizeof(buf) - 1 &&
+		    (n = read(c, buf + have, sizeof(buf) - 1 - have)) > 0) {
 			have += (size_t)n;
 			buf[have] = '\0';
 			if (strstr(buf, "\r\n\r\n") != NULL)
@@ -318,8 +339,10 @@ ready_main(void *arg)
 		atomic_fetch_add(&s->hits, 1);
 		if (s->on_request != NULL)
 			s->on_request(s->arg);
-		snprintf(out, sizeof(out), "HTTP/1.1 %d X\r\nContent-Length: 0"
-		    "\r\nConnection: close\r\n\r\n", s->status);
+		snprintf(out, sizeof(out),
+		    "HTTP/1.1 %d X\r\nContent-Length: 0"
+		    "\r\nConnection: close\r\n\r\n",
+		    s->status);
 		/* A client that gave up already is not this test's concern. */
 		n = write(c, out, strlen(out));
 		(void)n;
@@ -331,14 +354,14 @@ ready_main(void *arg)
 static void
 ready_start(struct ready_srv *s, int status)
 {
-	struct sockaddr_in	sin = { .sin_family = AF_INET };
-	socklen_t		len = sizeof(sin);
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t	   len = sizeof(sin);
 
 	memset(s, 0, sizeof(*s));
 	s->status = status;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true((s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
-	    0)) != -1);
+	assert_true(
+	    (s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1);
 	assert_int_equal(bind(s->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(listen(s->fd, 8), 0);
 	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&sin, &len), 0);
@@ -356,16 +379,16 @@ ready_stop(struct ready_srv *s)
 
 /* systemd's answers about cloudflared.service; NULL load: no systemd. */
 struct fake_unit {
-	const char	*load;
-	const char	*active;
-	const char	*main_pid;
+	const char *load;
+	const char *active;
+	const char *main_pid;
 };
 
 static int
 fake_unit_prop(void *arg, const char *prop, char *out, size_t n)
 {
-	const struct fake_unit	*u = arg;
-	const char		*v = NULL;
+	const struct fake_unit *u = arg;
+	const char	       *v = NULL;
 
 	if (u->load == NULL)
 		return -1;
@@ -381,44 +404,49 @@ fake_unit_prop(void *arg, const char *prop, char *out, size_t n)
 	return 0;
 }
 
-static char	 fake_proc[256];
+static char fake_proc[256];
 
-#define put_file(rel, text)	tl_write(fake_proc, rel, text, 0644)
+#define put_file(rel, text) tl_write(fake_proc, rel, text, 0644)
 
 /* /proc/net/tcp with one 127.0.0.1 listener per (port, uid, inode). */
 static void
 put_tcp(const char *file, const unsigned *ports, const unsigned *uids,
     const unsigned *inodes, size_t n)
 {
-	char	text[4096];
-	size_t	o;
+	char   text[4096];
+	size_t o;
 
-	o = (size_t)snprintf(text, sizeof(text), "  sl  local_address "
+	o = (size_t)snprintf(text, sizeof(text),
+	    "  sl  local_address "
 	    "rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
 	    "timeout inode\n");
 	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "%4zu: "
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+		    "%4zu: "
 		    "0100007F:%04X 00000000:0000 0A 00000000:00000000 "
 		    "00:00000000 00000000 %5u        0 %u 1 0000000000000000 "
-		    "100 0 0 10 0\n", i, ports[i], uids[i], inodes[i]);
+		    "100 0 0 10 0\n",
+		    i, ports[i], uids[i], inodes[i]);
 	/* Another port's listener and a connection on ours: ignored. */
-	snprintf(text + o, sizeof(text) - o, "  90: 0100007F:0016 00000000:0000 "
+	snprintf(text + o, sizeof(text) - o,
+	    "  90: 0100007F:0016 00000000:0000 "
 	    "0A 00000000:00000000 00:00000000 00000000  1000        0 5 1 0 "
 	    "100 0 0 10 0\n  91: 0100007F:%04X 0100007F:C000 01 "
 	    "00000000:00000000 00:00000000 00000000  1000        0 6 1 0 100 "
-	    "0 0 10 0\n", n > 0 ? ports[0] : 1);
+	    "0 0 10 0\n",
+	    n > 0 ? ports[0] : 1);
 	put_file(file, text);
 }
 
 struct cf_fixture {
-	struct probes		*p;
-	struct client		*c;
-	atomic_int		 stop;
-	struct fake_unit	 unit;
-	struct agent_config	 cfg;
-	char			 metric[2][32];
-	struct ready_srv	 srv[2];	/* stopped in the teardown */
-	size_t			 nsrv;
+	struct probes	   *p;
+	struct client	   *c;
+	atomic_int	    stop;
+	struct fake_unit    unit;
+	struct agent_config cfg;
+	char		    metric[2][32];
+	struct ready_srv    srv[2]; /* stopped in the teardown */
+	size_t		    nsrv;
 };
 
 static int
@@ -426,13 +454,15 @@ cf_setup(void **state)
 {
 	struct cf_fixture *f = tl_state_new(state, sizeof(*f));
 
-	assert_int_equal(tl_mkdtemp(fake_proc, sizeof(fake_proc), NULL,
-	    "agent_test_probes"), 0);
+	assert_int_equal(
+	    tl_mkdtemp(fake_proc, sizeof(fake_proc), NULL, "agent_test_probes"),
+	    0);
 	/* cloudflared's main process runs as uid 998 (fsuid, 4th field). */
-	put_file("4242/status", "Name:\tcloudflared\nUmask:\t0022\n"
+	put_file("4242/status",
+	    "Name:\tcloudflared\nUmask:\t0022\n"
 	    "State:\tS (sleeping)\nPid:\t4242\nUid:\t998\t998\t998\t998\n"
 	    "Gid:\t998\t998\t998\t998\n");
-	f->unit = (struct fake_unit){ "loaded", "active", "4242" };
+	f->unit = (struct fake_unit) { "loaded", "active", "4242" };
 	assert_non_null(f->p = probes_new());
 	probes_set_cf_source(f->p, fake_unit_prop, &f->unit, fake_proc);
 	assert_non_null(f->c = client_new(&f->stop));
@@ -506,8 +536,8 @@ start(struct cf_fixture *f, int status)
 static struct ready_srv *
 serve(struct cf_fixture *f, int status, unsigned uid)
 {
-	struct ready_srv	*s = start(f, status);
-	unsigned		 inode = 5001;
+	struct ready_srv *s = start(f, status);
+	unsigned	  inode = 5001;
 
 	cf_metrics(f, s->port, 0);
 	put_tcp("net/tcp", &s->port, &uid, &inode, 1);
@@ -523,9 +553,9 @@ serve(struct cf_fixture *f, int status, unsigned uid)
 static void
 cloudflare_believes_only_cloudflareds_socket(void **state)
 {
-	struct cf_fixture	*f = *state;
-	struct ready_srv	*srv = serve(f, 200, 1000);
-	unsigned		 uid = 998, inode = 5001;
+	struct cf_fixture *f = *state;
+	struct ready_srv  *srv = serve(f, 200, 1000);
+	unsigned	   uid = 998, inode = 5001;
 
 	expect_cf(f, "unknown", srv, 0);
 	put_tcp("net/tcp", &srv->port, &uid, &inode, 1);
@@ -546,17 +576,17 @@ static void
 cloudflare_needs_systemds_word(void **state)
 {
 	static const struct fake_unit units[] = {
-		{ NULL, "active", "4242" },	/* no systemd */
+		{ NULL, "active", "4242" }, /* no systemd */
 		{ "not-found", "active", "4242" },
 		{ "loaded", "inactive", "4242" },
 		{ "loaded", "failed", "4242" },
 		{ "loaded", "activating", "4242" },
 		{ "loaded", "active", "0" },	/* no main process */
-		{ "loaded", "active", "4243" },	/* gone from /proc */
+		{ "loaded", "active", "4243" }, /* gone from /proc */
 		{ "loaded", "active", "4242" },
 	};
 	static const char *const want[] = { "unknown", "unknown", "down",
-	    "down", "unknown", "unknown", "unknown", "up" };
+		"down", "unknown", "unknown", "unknown", "up" };
 	struct cf_fixture	*f = *state;
 	struct ready_srv	*srv = serve(f, 200, 998);
 
@@ -589,10 +619,10 @@ cloudflare_down_when_cloudflared_says_not_ready(void **state)
 static void
 cloudflare_skips_a_squatted_port(void **state)
 {
-	struct cf_fixture	*f = *state;
-	struct ready_srv	*squat = start(f, 200), *cf = start(f, 200);
-	unsigned		 ports[2], uids[2] = { 1000, 998 };
-	unsigned		 inodes[2] = { 7001, 7002 };
+	struct cf_fixture *f = *state;
+	struct ready_srv  *squat = start(f, 200), *cf = start(f, 200);
+	unsigned	   ports[2], uids[2] = { 1000, 998 };
+	unsigned	   inodes[2] = { 7001, 7002 };
 
 	cf_metrics(f, squat->port, cf->port);
 	ports[0] = squat->port;
@@ -606,8 +636,8 @@ cloudflare_skips_a_squatted_port(void **state)
 static void
 swap_listener(void *arg)
 {
-	const struct ready_srv	*s = arg;
-	unsigned		 uid = 998, inode = 9999;
+	const struct ready_srv *s = arg;
+	unsigned		uid = 998, inode = 9999;
 
 	put_tcp("net/tcp", &s->port, &uid, &inode, 1);
 }
@@ -615,8 +645,8 @@ swap_listener(void *arg)
 static void
 cloudflare_refuses_a_port_that_changed_hands(void **state)
 {
-	struct cf_fixture	*f = *state;
-	struct ready_srv	*srv = serve(f, 200, 998);
+	struct cf_fixture *f = *state;
+	struct ready_srv  *srv = serve(f, 200, 998);
 
 	srv->on_request = swap_listener;
 	srv->arg = srv;
@@ -630,10 +660,10 @@ cloudflare_refuses_a_port_that_changed_hands(void **state)
 static void
 cloudflare_refuses_an_answer_from_another_socket(void **state)
 {
-	struct cf_fixture	*f = *state;
-	struct ready_srv	*proxy = start(f, 200);
-	unsigned		 port = 20241, uid = 998, inode = 5001;
-	char			 url[64];
+	struct cf_fixture *f = *state;
+	struct ready_srv  *proxy = start(f, 200);
+	unsigned	   port = 20241, uid = 998, inode = 5001;
+	char		   url[64];
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", proxy->port);
 	setenv("http_proxy", url, 1);
@@ -649,9 +679,9 @@ cloudflare_refuses_an_answer_from_another_socket(void **state)
 static void
 cloudflare_up_over_the_real_proc(void **state)
 {
-	struct cf_fixture	*f = *state;
-	struct ready_srv	*srv = start(f, 200);
-	char			 pid[32];
+	struct cf_fixture *f = *state;
+	struct ready_srv  *srv = start(f, 200);
+	char		   pid[32];
 
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	f->unit.main_pid = pid;
@@ -660,7 +690,7 @@ cloudflare_up_over_the_real_proc(void **state)
 	expect_cf(f, "up", srv, 1);
 }
 
-#define CF(fn)	cmocka_unit_test_setup_teardown(fn, cf_setup, cf_teardown)
+#define CF(fn) cmocka_unit_test_setup_teardown(fn, cf_setup, cf_teardown)
 
 int
 main(void)

@@ -24,17 +24,18 @@
 #include "scan.h"
 #include "state.h"
 
-static char base[] = "/tmp/agent_test_runner.XXXXXX";
-static char vmroot[600], tree[600];
+static char		   base[] = "/tmp/agent_test_runner.XXXXXX";
+static char		   vmroot[600], tree[600];
 static struct agent_config cfg;
-static struct agent ag;
+static struct agent	   ag;
 
 static void
 put(const char *rel, const char *text)
 {
 	char p[900], cmd[1000];
 
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s/%s')\"", tree, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s/%s')\"", tree,
+	    rel);
 	assert_int_equal(system(cmd), 0);
 	snprintf(p, sizeof(p), "%s/%s", tree, rel);
 	assert_int_equal(file_write_atomic(p, text, strlen(text), 0644), 0);
@@ -87,8 +88,8 @@ run(const char *command, const char *args, struct run_result *r)
 static void
 agent_info_runs_in_a_child(void **state)
 {
-	struct run_result	 r;
-	json_t			*o;
+	struct run_result r;
+	json_t		 *o;
 
 	(void)state;
 	run("agent-info", "{}", &r);
@@ -96,7 +97,8 @@ agent_info_runs_in_a_child(void **state)
 	assert_int_equal(r.exit_code, 0);
 	o = json_loads(r.output, 0, NULL);
 	assert_non_null(o);
-	assert_int_equal(json_integer_value(json_object_get(o, "last_seq")), 42);
+	assert_int_equal(json_integer_value(json_object_get(o, "last_seq")),
+	    42);
 	assert_string_equal(json_string_value(json_object_get(o, "node_id")),
 	    ag.node_id);
 	assert_true(json_is_false(json_object_get(json_object_get(o, "config"),
@@ -124,13 +126,14 @@ service_status_without_bus_is_an_error(void **state)
 static int
 has(json_t *findings, const char *id, const char *severity)
 {
-	size_t	 i;
-	json_t	*f;
+	size_t	i;
+	json_t *f;
 
-	json_array_foreach(findings, i, f)
-		if (strcmp(json_string_value(json_object_get(f, "id")), id) == 0)
-			return severity == NULL || strcmp(json_string_value(
-			    json_object_get(f, "severity")), severity) == 0;
+	json_array_foreach(findings, i,
+	    f) if (strcmp(json_string_value(json_object_get(f, "id")), id) ==
+	    0) return severity == NULL ||
+	    strcmp(json_string_value(json_object_get(f, "severity")),
+		severity) == 0;
 	return 0;
 }
 
@@ -138,8 +141,8 @@ has(json_t *findings, const char *id, const char *severity)
 static json_t *
 scan_tree(void)
 {
-	struct scan_opts	 so;
-	char			 err[256];
+	struct scan_opts so;
+	char		 err[256];
 
 	scan_opts_from_config(&so, &cfg);
 	return scan_run(&so, err, sizeof(err));
@@ -149,21 +152,20 @@ scan_tree(void)
 static size_t
 above_info(json_t *findings)
 {
-	size_t	 i, n = 0;
-	json_t	*f;
+	size_t	i, n = 0;
+	json_t *f;
 
-	json_array_foreach(findings, i, f)
-		if (strcmp(json_string_value(json_object_get(f, "severity")),
-		    "info") != 0)
-			n++;
+	json_array_foreach(findings, i,
+	    f) if (strcmp(json_string_value(json_object_get(f, "severity")),
+		       "info") != 0) n++;
 	return n;
 }
 
 static void
 scan_finds_sshd_and_state_problems(void **state)
 {
-	char		 p[700];
-	json_t		*f;
+	char	p[700];
+	json_t *f;
 
 	(void)state;
 	/* No sshd_config at all: nothing about ssh. */
@@ -172,7 +174,8 @@ scan_finds_sshd_and_state_problems(void **state)
 	assert_int_equal(above_info(f), 0);
 	json_decref(f);
 
-	put("etc/ssh/sshd_config", "# x\nInclude sshd_config.d/*.conf\n"
+	put("etc/ssh/sshd_config",
+	    "# x\nInclude sshd_config.d/*.conf\n"
 	    "PermitRootLogin no\n");
 	put("etc/ssh/sshd_config.d/50-a.conf", "PermitEmptyPasswords yes\n");
 	put("etc/ssh/sshd_config.d/40-b.conf", "PermitRootLogin=\"yes\"\n");
@@ -186,7 +189,8 @@ scan_finds_sshd_and_state_problems(void **state)
 	assert_non_null(f);
 	assert_true(has(f, "ssh.permit_root_login", "critical"));
 	assert_true(has(f, "ssh.permit_empty_passwords", "critical"));
-	assert_true(has(f, "ssh.password_authentication", "high")); /* default */
+	assert_true(
+	    has(f, "ssh.password_authentication", "high")); /* default */
 	assert_true(has(f, "agent.token_exposed", "high"));
 	assert_false(has(f, "agent.root_exposed", NULL));
 	json_decref(f);
@@ -196,13 +200,14 @@ scan_finds_sshd_and_state_problems(void **state)
 static void
 scan_ignores_match_blocks(void **state)
 {
-	char	 p[700];
-	json_t	*f;
+	char	p[700];
+	json_t *f;
 
 	(void)state;
 	snprintf(p, sizeof(p), "rm -rf '%s/etc'", tree);
 	assert_int_equal(system(p), 0);
-	put("etc/ssh/sshd_config", "PasswordAuthentication no\n"
+	put("etc/ssh/sshd_config",
+	    "PasswordAuthentication no\n"
 	    "Match Address 10.0.0.0/8\n  PermitRootLogin yes\n");
 	f = scan_tree();
 	assert_int_equal(above_info(f), 0);
@@ -215,7 +220,8 @@ sovereign_scan_command_reports_findings(void **state)
 	struct run_result r;
 
 	(void)state;
-	put("etc/ssh/sshd_config", "PermitRootLogin yes\n"
+	put("etc/ssh/sshd_config",
+	    "PermitRootLogin yes\n"
 	    "PasswordAuthentication no\n");
 	run("sovereign-scan", "{}", &r);
 	assert_string_equal(r.status, "ok");
@@ -228,8 +234,8 @@ sovereign_scan_command_reports_findings(void **state)
 static int
 gone_or_zombie(int pid)
 {
-	char	path[64], *st;
-	int	rc;
+	char path[64], *st;
+	int  rc;
 
 	if (kill(pid, 0) == -1)
 		return 1;
@@ -245,10 +251,11 @@ gone_or_zombie(int pid)
 static int
 flood_and_hang(struct agent *a, const struct cmd_payload *p)
 {
-	char	 line[100];
-	pid_t	 gc;
+	char  line[100];
+	pid_t gc;
 
-	(void)a; (void)p;
+	(void)a;
+	(void)p;
 	if ((gc = fork()) == 0) {
 		for (;;)
 			pause();
@@ -268,18 +275,19 @@ flood_and_hang(struct agent *a, const struct cmd_payload *p)
 static int
 exit_3(struct agent *a, const struct cmd_payload *p)
 {
-	(void)a; (void)p;
+	(void)a;
+	(void)p;
 	return write(2, "bad\xff\n", 5) == 5 ? 3 : 4;
 }
 
 static void
 time_limit_kills_the_whole_group_and_caps_output(void **state)
 {
-	struct cmd_payload	 p;
-	struct run_result	 r;
-	int64_t			 t0 = mono_ms();
-	int			 gc;
-	char			*eq;
+	struct cmd_payload p;
+	struct run_result  r;
+	int64_t		   t0 = mono_ms();
+	int		   gc;
+	char		  *eq;
 
 	(void)state;
 	memset(&p, 0, sizeof(p));
@@ -303,8 +311,8 @@ time_limit_kills_the_whole_group_and_caps_output(void **state)
 static void
 exit_status_and_stderr_are_reported(void **state)
 {
-	struct cmd_payload	p;
-	struct run_result	r;
+	struct cmd_payload p;
+	struct run_result  r;
 
 	(void)state;
 	memset(&p, 0, sizeof(p));
@@ -324,7 +332,8 @@ main(void)
 		cmocka_unit_test(scan_finds_sshd_and_state_problems),
 		cmocka_unit_test(scan_ignores_match_blocks),
 		cmocka_unit_test(sovereign_scan_command_reports_findings),
-		cmocka_unit_test(time_limit_kills_the_whole_group_and_caps_output),
+		cmocka_unit_test(
+		    time_limit_kills_the_whole_group_and_caps_output),
 		cmocka_unit_test(exit_status_and_stderr_are_reported),
 	};
 

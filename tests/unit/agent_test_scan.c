@@ -22,22 +22,22 @@
 #include "agent_testlib.h"
 #include "state.h"
 
-static char vmroot[300];
+static char	vmroot[300];
 static uint16_t ports[AGENT_SCAN_PORTS_MAX];
 
 /* ---- fixtures ---------------------------------------------------------- */
 
 /* Fake systemd: "unit=ActiveState[/LoadState]" pairs in fake_units. */
 static const char *fake_units;
-static int fake_no_systemd;
+static int	   fake_no_systemd;
 
 static int
 fake_unit_prop(void *arg, const char *unit, const char *prop, char *out,
     size_t n, char *err, size_t errlen)
 {
-	const char	*p;
-	char		 key[300];
-	size_t		 len;
+	const char *p;
+	char	    key[300];
+	size_t	    len;
 
 	(void)arg;
 	if (fake_no_systemd)
@@ -86,20 +86,23 @@ fresh(void **state)
 static void
 assert_shape(json_t *findings)
 {
-	size_t	 i;
-	json_t	*f;
+	size_t	i;
+	json_t *f;
 
-	json_array_foreach(findings, i, f) {
+	json_array_foreach(findings, i, f)
+	{
 		assert_int_equal(json_object_size(f), 5);
+		assert_true(str_printable(
+		    json_string_value(json_object_get(f, "id")), 128));
+		assert_true(str_printable(
+		    json_string_value(json_object_get(f, "title")), 256));
+		assert_true(str_printable(
+		    json_string_value(json_object_get(f, "detail")), 4096));
 		assert_true(str_printable(json_string_value(json_object_get(f,
-		    "id")), 128));
-		assert_true(str_printable(json_string_value(json_object_get(f,
-		    "title")), 256));
-		assert_true(str_printable(json_string_value(json_object_get(f,
-		    "detail")), 4096));
-		assert_true(str_printable(json_string_value(json_object_get(f,
-		    "remediation")), 2048) || strcmp(json_string_value(
-		    json_object_get(f, "remediation")), "") == 0);
+					      "remediation")),
+				2048) ||
+		    strcmp(json_string_value(json_object_get(f, "remediation")),
+			"") == 0);
 	}
 }
 
@@ -108,14 +111,16 @@ assert_shape(json_t *findings)
 static void
 sshd_root_login_from_include_fires_with_file_and_line(void **state)
 {
-	char	 p[900];
-	json_t	*f;
+	char	p[900];
+	json_t *f;
 
 	(void)state;
-	put("etc/ssh/sshd_config", "# x\nInclude sshd_config.d/*.conf\n"
+	put("etc/ssh/sshd_config",
+	    "# x\nInclude sshd_config.d/*.conf\n"
 	    "PermitRootLogin no\n");
 	put("etc/ssh/sshd_config.d/50-a.conf", "PermitEmptyPasswords yes\n");
-	put("etc/ssh/sshd_config.d/40-b.conf", "\n# first wins\n"
+	put("etc/ssh/sshd_config.d/40-b.conf",
+	    "\n# first wins\n"
 	    "PermitRootLogin=\"yes\"\n");
 	/* A FIFO planted in the tree must not block the scan. */
 	snprintf(p, sizeof(p), "%s/etc/ssh/sshd_config.d/30-fifo.conf",
@@ -123,14 +128,16 @@ sshd_root_login_from_include_fires_with_file_and_line(void **state)
 	assert_int_equal(mkfifo(p, 0644), 0);
 	f = scan_fx_run("sshd");
 	assert_shape(f);
-	assert_string_equal(detail(find(f, "ssh.permit_root_login",
-	    "critical")), "PermitRootLogin yes at "
+	assert_string_equal(
+	    detail(find(f, "ssh.permit_root_login", "critical")),
+	    "PermitRootLogin yes at "
 	    "/etc/ssh/sshd_config.d/40-b.conf:3");
-	assert_non_null(strstr(detail(find(f, "ssh.permit_empty_passwords",
-	    "critical")), "/etc/ssh/sshd_config.d/50-a.conf:1"));
+	assert_non_null(
+	    strstr(detail(find(f, "ssh.permit_empty_passwords", "critical")),
+		"/etc/ssh/sshd_config.d/50-a.conf:1"));
 	/* Not set anywhere: OpenSSH's default is yes. */
-	assert_non_null(strstr(detail(find(f, "ssh.password_authentication",
-	    "high")), "default"));
+	assert_non_null(strstr(
+	    detail(find(f, "ssh.password_authentication", "high")), "default"));
 	assert_int_equal(json_array_size(f), 3);
 	json_decref(f);
 }
@@ -139,7 +146,8 @@ static void
 sshd_hardened_config_and_match_blocks_do_not_fire(void **state)
 {
 	(void)state;
-	put("etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n"
+	put("etc/ssh/sshd_config",
+	    "Include /etc/ssh/sshd_config.d/*.conf\n"
 	    "PasswordAuthentication no\nPermitEmptyPasswords no\n"
 	    "Match Address 10.0.0.0/8\n  PermitRootLogin yes\n"
 	    "  PasswordAuthentication yes\n  Include /etc/ssh/evil.conf\n");
@@ -155,13 +163,16 @@ sshd_match_in_dropin_ends_with_its_file(void **state)
 
 	(void)state;
 	/* sshd restores the global context after an Include. */
-	put("etc/ssh/sshd_config", "Include sshd_config.d/*.conf\n"
+	put("etc/ssh/sshd_config",
+	    "Include sshd_config.d/*.conf\n"
 	    "PasswordAuthentication no\nPermitRootLogin yes\n");
-	put("etc/ssh/sshd_config.d/10-m.conf", "Match User backup\n"
+	put("etc/ssh/sshd_config.d/10-m.conf",
+	    "Match User backup\n"
 	    "PermitRootLogin no\n");
 	f = scan_fx_run("sshd");
-	assert_string_equal(detail(find(f, "ssh.permit_root_login",
-	    "critical")), "PermitRootLogin yes at /etc/ssh/sshd_config:3");
+	assert_string_equal(
+	    detail(find(f, "ssh.permit_root_login", "critical")),
+	    "PermitRootLogin yes at /etc/ssh/sshd_config:3");
 	assert_int_equal(json_array_size(f), 1);
 	json_decref(f);
 }
@@ -187,8 +198,9 @@ kernel_weak_settings_fire(void **state)
 	put("proc/sys/net/ipv6/conf/all/forwarding", "1\n");
 	f = scan_fx_run("kernel");
 	assert_shape(f);
-	assert_non_null(strstr(detail(find(f, "kernel.randomize_va_space",
-	    "high")), "randomize_va_space is 0"));
+	assert_non_null(
+	    strstr(detail(find(f, "kernel.randomize_va_space", "high")),
+		"randomize_va_space is 0"));
 	assert_non_null(find(f, "kernel.unprivileged_bpf", "medium"));
 	assert_non_null(strstr(detail(find(f, "kernel.ip_forward", "medium")),
 	    "ip_forward is 1"));
@@ -247,8 +259,8 @@ make_vmroot(unsigned root_mode, unsigned token_mode, unsigned key_mode)
 static void
 agent_state_open_to_others_fires(void **state)
 {
-	char	 p[900];
-	json_t	*f;
+	char	p[900];
+	json_t *f;
 
 	(void)state;
 	make_vmroot(0755, 0644, 0666);
@@ -257,22 +269,22 @@ agent_state_open_to_others_fires(void **state)
 	assert_int_equal(chmod(p, 0666), 0);
 	f = scan_fx_run("agent");
 	assert_shape(f);
-	assert_non_null(strstr(detail(find(f, "agent.root_exposed", "high")),
-	    "mode 0755"));
+	assert_non_null(
+	    strstr(detail(find(f, "agent.root_exposed", "high")), "mode 0755"));
 	assert_non_null(strstr(detail(find(f, "agent.token_exposed", "high")),
 	    "world-readable"));
 	assert_non_null(find(f, "agent.pinned_key_writable", "high"));
 	/* The key file and the spool entry are both world-writable. */
 	assert_int_equal(tl_count_findings(f, "agent.world_writable"), 2);
-	assert_non_null(strstr(detail(find(f, "agent.world_writable", NULL)),
-	    "0666"));
+	assert_non_null(
+	    strstr(detail(find(f, "agent.world_writable", NULL)), "0666"));
 	json_decref(f);
 }
 
 static void
 agent_state_private_does_not_fire(void **state)
 {
-	char	 link[900];
+	char link[900];
 
 	(void)state;
 	make_vmroot(0700, 0600, 0600);
@@ -292,10 +304,10 @@ agent_state_private_does_not_fire(void **state)
 static void
 set_services(const char *list)
 {
-	static char	 names[256];
-	static char	*units[8];
-	char		*p = names;
-	size_t		 n = 0;
+	static char  names[256];
+	static char *units[8];
+	char	    *p = names;
+	size_t	     n = 0;
 
 	snprintf(names, sizeof(names), "%s", list);
 	while (*p != '\0' && n < TL_NITEMS(units)) {
@@ -316,13 +328,14 @@ services_not_active_fire(void **state)
 	(void)state;
 	set_services("nginx.service ssh.service");
 	fake_units = "cloudflared.service=inactive/not-found "
-	    "nginx.service=failed ssh.service=active";
+		     "nginx.service=failed ssh.service=active";
 	f = scan_fx_run("services");
 	assert_shape(f);
-	assert_string_equal(detail(find(f, "services.cloudflared_inactive",
-	    "high")), "cloudflared.service is inactive (LoadState=not-found)");
-	assert_string_equal(detail(find(f, "services.unit_inactive",
-	    "medium")), "nginx.service is failed (LoadState=loaded); it is in "
+	assert_string_equal(
+	    detail(find(f, "services.cloudflared_inactive", "high")),
+	    "cloudflared.service is inactive (LoadState=not-found)");
+	assert_string_equal(detail(find(f, "services.unit_inactive", "medium")),
+	    "nginx.service is failed (LoadState=loaded); it is in "
 	    "VAULTMESH_SERVICES");
 	assert_int_equal(json_array_size(f), 2);
 	json_decref(f);
@@ -347,8 +360,9 @@ services_without_systemd_give_one_info(void **state)
 	fake_no_systemd = 1;
 	f = scan_fx_count("services", 1);
 	assert_non_null(find(f, "services.systemd_unavailable", "info"));
-	assert_string_equal(json_string_value(json_object_get(json_array_get(f,
-	    0), "title")), "systemd not available; service checks skipped");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(f, 0), "title")),
+	    "systemd not available; service checks skipped");
 	json_decref(f);
 
 	/* The real lookup (probes.c) in a container without systemd. */
@@ -360,17 +374,19 @@ services_without_systemd_give_one_info(void **state)
 
 /* ---- network ---------------------------------------------------------------------- */
 
-static const char tcp_head[] = "  sl  local_address rem_address   st "
+static const char tcp_head[] =
+    "  sl  local_address rem_address   st "
     "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
 
 static void
 network_wildcard_listeners_outside_allow_list_fire(void **state)
 {
-	char	 text[2048];
-	json_t	*f, *e;
+	char	text[2048];
+	json_t *f, *e;
 
 	(void)state;
-	snprintf(text, sizeof(text), "%s"
+	snprintf(text, sizeof(text),
+	    "%s"
 	    "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 "
 	    "00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n"
 	    "   1: 00000000:1538 00000000:0000 0A 00000000:00000000 00:00000000 "
@@ -379,9 +395,11 @@ network_wildcard_listeners_outside_allow_list_fire(void **state)
 	    "00000000   105        0 3 1 0000000000000000 100 0 0 10 0\n"
 	    "   3: 00000000:1F90 0100007F:C350 01 00000000:00000000 00:00000000 "
 	    "00000000   105        0 4 1 0000000000000000 100 0 0 10 0\n"
-	    "garbage line\n", tcp_head);
+	    "garbage line\n",
+	    tcp_head);
 	put("proc/net/tcp", text);
-	snprintf(text, sizeof(text), "%s"
+	snprintf(text, sizeof(text),
+	    "%s"
 	    "   0: 00000000000000000000000000000000:1538 "
 	    "00000000000000000000000000000000:0000 0A 00000000:00000000 "
 	    "00:00000000 00000000     0        0 5 1\n"
@@ -390,7 +408,8 @@ network_wildcard_listeners_outside_allow_list_fire(void **state)
 	    "00:00000000 00000000     0        0 6 1\n"
 	    "   2: 00000000000000000000000001000000:0CEA "
 	    "00000000000000000000000000000000:0000 0A 00000000:00000000 "
-	    "00:00000000 00000000     0        0 7 1\n", tcp_head);
+	    "00:00000000 00000000     0        0 7 1\n",
+	    tcp_head);
 	put("proc/net/tcp6", text);
 	f = scan_fx_run("network");
 	assert_shape(f);
@@ -400,13 +419,15 @@ network_wildcard_listeners_outside_allow_list_fire(void **state)
 	e = json_array_get(f, 0);
 	assert_string_equal(json_string_value(json_object_get(e, "severity")),
 	    "medium");
-	assert_string_equal(detail(e), "0.0.0.0:5432 (/proc/net/tcp line 3) "
+	assert_string_equal(detail(e),
+	    "0.0.0.0:5432 (/proc/net/tcp line 3) "
 	    "and [::]:5432 (/proc/net/tcp6 line 2), PostgreSQL should not face "
 	    "every network; allowed ports: 22");
 	e = json_array_get(f, 1);
 	assert_string_equal(json_string_value(json_object_get(e, "severity")),
 	    "low");
-	assert_string_equal(detail(e), "[::]:8443 (/proc/net/tcp6 line 3); "
+	assert_string_equal(detail(e),
+	    "[::]:8443 (/proc/net/tcp6 line 3); "
 	    "allowed ports: 22");
 	json_decref(f);
 }
@@ -417,13 +438,15 @@ network_allowed_or_local_listeners_do_not_fire(void **state)
 	char text[1024];
 
 	(void)state;
-	snprintf(text, sizeof(text), "%s"
+	snprintf(text, sizeof(text),
+	    "%s"
 	    "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 "
 	    "00000000     0        0 1 1\n"
 	    "   1: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:00000000 "
 	    "00000000     0        0 1 1\n"
 	    "   2: 00000000:01BB 00000000:0000 0A 00000000:00000000 00:00000000 "
-	    "00000000     0        0 1 1\n", tcp_head);
+	    "00000000     0        0 1 1\n",
+	    tcp_head);
 	put("proc/net/tcp", text);
 	ports[1] = 443;
 	opts.nallowed_ports = 2;
@@ -452,14 +475,19 @@ proc_tcp_parser_skips_what_does_not_parse(void **state)
 
 	(void)state;
 	assert_int_equal(scan_parse_proc_tcp("", 0, note_port, seen), 0);
-	assert_int_equal(scan_parse_proc_tcp("0: 0000:0016 00000000:0000 0A\n"
-	    "   1: 00000000:00ZZ 00000000:0000 0A\n"
-	    "   2: 00000000:0050 00000000:0000 0A", 0, note_port, seen), 1);
+	assert_int_equal(
+	    scan_parse_proc_tcp("0: 0000:0016 00000000:0000 0A\n"
+				"   1: 00000000:00ZZ 00000000:0000 0A\n"
+				"   2: 00000000:0050 00000000:0000 0A",
+		0, note_port, seen),
+	    1);
 	assert_int_equal(seen[1], 80);
 	assert_int_equal(seen[2], 3);
 	/* An IPv4 line given as tcp6 does not parse. */
 	assert_int_equal(scan_parse_proc_tcp("   0: 00000000:0016 "
-	    "00000000:0000 0A\n", 1, note_port, seen), 0);
+					     "00000000:0000 0A\n",
+			     1, note_port, seen),
+	    0);
 }
 
 /* ---- updates ---------------------------------------------------------------------- */
@@ -481,9 +509,9 @@ static const char apt_out[] =
 static void
 updates_apt_counts_upgrades_and_security_ones(void **state)
 {
-	char	 args[900], *seen;
-	json_t	*f;
-	char	 body[2048];
+	char	args[900], *seen;
+	json_t *f;
+	char	body[2048];
 
 	(void)state;
 	put("var/lib/dpkg/status", "");
@@ -512,7 +540,8 @@ updates_apt_nothing_pending_does_not_fire(void **state)
 {
 	(void)state;
 	put("var/lib/dpkg/status", "");
-	opts.apt = script("apt-get", "echo 'Reading package lists...'\n"
+	opts.apt = script("apt-get",
+	    "echo 'Reading package lists...'\n"
 	    "echo '0 upgraded, 0 newly installed, 0 to remove.'\n");
 	scan_fx_expect("updates", 0);
 }
@@ -540,7 +569,8 @@ updates_failing_tool_is_info(void **state)
 
 	(void)state;
 	put("var/lib/dpkg/status", "");
-	opts.apt = script("apt-get", "echo 'E: Could not get lock' >&2\n"
+	opts.apt = script("apt-get",
+	    "echo 'E: Could not get lock' >&2\n"
 	    "exit 100\n");
 	f = scan_fx_count("updates", 1);
 	assert_string_equal(detail(find(f, "updates.check_failed", "info")),
@@ -557,7 +587,8 @@ updates_pacman_pending_fire_and_none_do_not(void **state)
 	tl_mkdirs(fx.tree);
 	put("var/lib/pacman/local/ALPM_DB_VERSION", "9\n");
 	opts.packages = "pacman";
-	opts.pacman = script("pacman", "echo 'linux 6.9.1-1 -> 6.9.2-1'\n"
+	opts.pacman = script("pacman",
+	    "echo 'linux 6.9.1-1 -> 6.9.2-1'\n"
 	    "echo 'openssl 3.3.0-1 -> 3.3.1-1'\n");
 	f = scan_fx_run("updates");
 	assert_string_equal(detail(find(f, "updates.pending", "medium")),
@@ -573,19 +604,20 @@ updates_pacman_pending_fire_and_none_do_not(void **state)
 static void
 apt_parser_counts_inst_lines_only(void **state)
 {
-	size_t	total, sec;
-	char	names[20], secnames[64];
+	size_t total, sec;
+	char   names[20], secnames[64];
 
 	(void)state;
-	scan_parse_apt("Inst a [1] (2 X:1/stable-security [all])\n"
+	scan_parse_apt(
+	    "Inst a [1] (2 X:1/stable-security [all])\n"
 	    "Inst bbbbbbbbbbbbbbbbbbbbbbbb [1] (2 X:1/stable [all])\n"
 	    "Inst c (2 X:1/stable [all]) -security\n"
-	    "Conf a (2 X:1/stable-security [all])\nInst", &total, &sec, names,
-	    sizeof(names), secnames, sizeof(secnames));
+	    "Conf a (2 X:1/stable-security [all])\nInst",
+	    &total, &sec, names, sizeof(names), secnames, sizeof(secnames));
 	assert_int_equal(total, 3);
 	assert_int_equal(sec, 1);
 	assert_string_equal(secnames, "a");
-	assert_string_equal(names, "...");	/* capped, marked */
+	assert_string_equal(names, "..."); /* capped, marked */
 }
 
 /* ---- the engine ---------------------------------------------------------------------- */
@@ -593,11 +625,11 @@ apt_parser_counts_inst_lines_only(void **state)
 static void
 exec_timeout_kills_the_whole_group(void **state)
 {
-	struct scan_ctx		 s;
-	const char		*argv[2];
-	char			 err[256], pidfile[900], body[1000], *pid;
-	int			 status, gc;
-	int64_t			 t0;
+	struct scan_ctx s;
+	const char     *argv[2];
+	char		err[256], pidfile[900], body[1000], *pid;
+	int		status, gc;
+	int64_t		t0;
 
 	(void)state;
 	memset(&s, 0, sizeof(s));
@@ -609,8 +641,9 @@ exec_timeout_kills_the_whole_group(void **state)
 	argv[0] = script("hang", body);
 	argv[1] = NULL;
 	t0 = mono_ms();
-	assert_int_equal(scan_exec(&s, argv, 1, 0, NULL, NULL, &status, err,
-	    sizeof(err)), SCAN_EXEC_TIMEOUT);
+	assert_int_equal(
+	    scan_exec(&s, argv, 1, 0, NULL, NULL, &status, err, sizeof(err)),
+	    SCAN_EXEC_TIMEOUT);
 	assert_true(mono_ms() - t0 >= 1000 && mono_ms() - t0 < 5000);
 	assert_string_equal(err, "killed after 1 s");
 	pid = file_read(pidfile, 64, NULL);
@@ -620,8 +653,8 @@ exec_timeout_kills_the_whole_group(void **state)
 	assert_true(gc > 0);
 	/* The grandchild went with its group (it may linger as a zombie). */
 	for (int i = 0; i < 300; i++) {
-		char	 path[64], *st;
-		int	 gone;
+		char path[64], *st;
+		int  gone;
 
 		snprintf(path, sizeof(path), "/proc/%d/stat", gc);
 		st = file_read(path, 4096, NULL);
@@ -637,44 +670,49 @@ exec_timeout_kills_the_whole_group(void **state)
 static void
 exec_budget_and_missing_programs(void **state)
 {
-	struct scan_ctx		 s;
-	const char		*argv[2] = { NULL, NULL };
-	char			 err[256], *out = NULL;
-	int			 status, trunc;
+	struct scan_ctx s;
+	const char     *argv[2] = { NULL, NULL };
+	char		err[256], *out = NULL;
+	int		status, trunc;
 
 	(void)state;
 	memset(&s, 0, sizeof(s));
 	s.o = &opts;
 	s.deadline_ms = mono_ms() + 60000;
 	argv[0] = "relative/prog";
-	assert_int_equal(scan_exec(&s, argv, 5, 0, NULL, NULL, &status, err,
-	    sizeof(err)), SCAN_EXEC_NOTFOUND);
+	assert_int_equal(
+	    scan_exec(&s, argv, 5, 0, NULL, NULL, &status, err, sizeof(err)),
+	    SCAN_EXEC_NOTFOUND);
 	argv[0] = "/nonexistent/prog";
-	assert_int_equal(scan_exec(&s, argv, 5, 0, NULL, NULL, &status, err,
-	    sizeof(err)), SCAN_EXEC_NOTFOUND);
+	assert_int_equal(
+	    scan_exec(&s, argv, 5, 0, NULL, NULL, &status, err, sizeof(err)),
+	    SCAN_EXEC_NOTFOUND);
 	/* Output is capped; stdin is /dev/null; the status comes back. */
-	argv[0] = script("chatty", "cat; head -c 10000 /dev/zero | tr '\\0' x;"
+	argv[0] = script("chatty",
+	    "cat; head -c 10000 /dev/zero | tr '\\0' x;"
 	    " exit 7\n");
-	assert_int_equal(scan_exec(&s, argv, 5, 100, &out, &trunc, &status,
-	    err, sizeof(err)), SCAN_EXEC_EXITED);
+	assert_int_equal(scan_exec(&s, argv, 5, 100, &out, &trunc, &status, err,
+			     sizeof(err)),
+	    SCAN_EXEC_EXITED);
 	assert_int_equal(status, 7);
 	assert_int_equal(strlen(out), 100);
 	assert_true(trunc);
 	free(out);
 	/* A used-up scan budget runs nothing. */
 	s.deadline_ms = mono_ms() - 1;
-	assert_int_equal(scan_exec(&s, argv, 5, 0, NULL, NULL, &status, err,
-	    sizeof(err)), SCAN_EXEC_TIMEOUT);
+	assert_int_equal(
+	    scan_exec(&s, argv, 5, 0, NULL, NULL, &status, err, sizeof(err)),
+	    SCAN_EXEC_TIMEOUT);
 	assert_non_null(strstr(err, "budget"));
 }
 
 static void
 findings_are_printable_capped_and_truncated(void **state)
 {
-	struct scan_ctx	 s;
-	char		 big[3000];
-	json_t		*e;
-	const char	*d;
+	struct scan_ctx s;
+	char		big[3000];
+	json_t	       *e;
+	const char     *d;
 
 	(void)state;
 	memset(&s, 0, sizeof(s));
@@ -690,8 +728,8 @@ findings_are_printable_capped_and_truncated(void **state)
 	assert_int_equal(strlen(d), SCAN_DETAIL_MAX);
 	assert_true(strncmp(d, "f ile ???:aaa", 13) == 0);
 	assert_string_equal(d + strlen(d) - 3, "...");
-	assert_string_equal(json_string_value(json_object_get(e,
-	    "remediation")), "");
+	assert_string_equal(
+	    json_string_value(json_object_get(e, "remediation")), "");
 	assert_shape(s.findings);
 	for (int i = 0; i < 5000; i++)
 		scan_finding(&s, "t.many", "info", "Many", "r", "%d", i);
@@ -720,20 +758,20 @@ findings_are_printable_capped_and_truncated(void **state)
 static void
 whole_scan_of_a_clean_tree_has_only_info(void **state)
 {
-	char	 err[256];
-	json_t	*f, *e;
-	size_t	 i;
+	char	err[256];
+	json_t *f, *e;
+	size_t	i;
 
 	(void)state;
 	fake_no_systemd = 1;
-	put("etc/ssh/sshd_config", "PermitRootLogin no\n"
+	put("etc/ssh/sshd_config",
+	    "PermitRootLogin no\n"
 	    "PasswordAuthentication no\n");
 	make_vmroot(0700, 0600, 0600);
 	f = scan_fx_run(NULL);
 	assert_shape(f);
-	json_array_foreach(f, i, e)
-		assert_string_equal(json_string_value(json_object_get(e,
-		    "severity")), "info");
+	json_array_foreach(f, i, e) assert_string_equal(
+	    json_string_value(json_object_get(e, "severity")), "info");
 	assert_non_null(find(f, "services.systemd_unavailable", "info"));
 	assert_non_null(find(f, "updates.unavailable", "info"));
 	json_decref(f);
@@ -746,32 +784,32 @@ whole_scan_of_a_clean_tree_has_only_info(void **state)
 /* ---- configuration ----------------------------------------------------------- */
 
 static const char *const scan_vars[] = { "VAULTMESH_SCAN_FORWARDING",
-    "VAULTMESH_SCAN_ALLOWED_PORTS", "VAULTMESH_SCAN_RULES_DIR",
-    "VAULTMESH_SCAN_PACKAGES", "VAULTMESH_SCAN_APT", "VAULTMESH_SCAN_PACMAN",
-    NULL };
+	"VAULTMESH_SCAN_ALLOWED_PORTS", "VAULTMESH_SCAN_RULES_DIR",
+	"VAULTMESH_SCAN_PACKAGES", "VAULTMESH_SCAN_APT",
+	"VAULTMESH_SCAN_PACMAN", NULL };
 
 static void
 scan_config_defaults_values_and_errors(void **state)
 {
 	static const struct {
-		const char	*var, *value, *err;
+		const char *var, *value, *err;
 	} bad[] = {
 		{ "VAULTMESH_SCAN_FORWARDING", "maybe",
-		  "VAULTMESH_SCAN_FORWARDING: must be forbidden or allowed" },
+		    "VAULTMESH_SCAN_FORWARDING: must be forbidden or allowed" },
 		{ "VAULTMESH_SCAN_ALLOWED_PORTS", "22,70000",
-		  "VAULTMESH_SCAN_ALLOWED_PORTS: \"70000\" is not a port" },
+		    "VAULTMESH_SCAN_ALLOWED_PORTS: \"70000\" is not a port" },
 		{ "VAULTMESH_SCAN_ALLOWED_PORTS", "ssh",
-		  "VAULTMESH_SCAN_ALLOWED_PORTS: \"ssh\" is not a port" },
+		    "VAULTMESH_SCAN_ALLOWED_PORTS: \"ssh\" is not a port" },
 		{ "VAULTMESH_SCAN_RULES_DIR", "scan.d",
-		  "VAULTMESH_SCAN_RULES_DIR: must be an absolute path" },
+		    "VAULTMESH_SCAN_RULES_DIR: must be an absolute path" },
 		{ "VAULTMESH_SCAN_PACKAGES", "yum",
-		  "VAULTMESH_SCAN_PACKAGES: must be auto, apt, pacman or none" },
+		    "VAULTMESH_SCAN_PACKAGES: must be auto, apt, pacman or none" },
 		{ "VAULTMESH_SCAN_APT", "apt-get",
-		  "VAULTMESH_SCAN_APT: must be an absolute path" },
+		    "VAULTMESH_SCAN_APT: must be an absolute path" },
 	};
-	struct agent_config	 c;
-	struct scan_opts	 o;
-	char			 err[256];
+	struct agent_config c;
+	struct scan_opts    o;
+	char		    err[256];
 
 	(void)state;
 	for (const char *const *v = scan_vars; *v != NULL; v++)
@@ -815,8 +853,8 @@ scan_config_defaults_values_and_errors(void **state)
 		setenv(bad[i].var, bad[i].value, 1);
 		assert_int_equal(config_load(&c, err, sizeof(err)), -1);
 		if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
-			fail_msg("%s=%s: got \"%s\"", bad[i].var,
-			    bad[i].value, err);
+			fail_msg("%s=%s: got \"%s\"", bad[i].var, bad[i].value,
+			    err);
 	}
 	for (const char *const *v = scan_vars; *v != NULL; v++)
 		unsetenv(*v);

@@ -32,10 +32,15 @@ rules(const char *name, const char *json)
 }
 
 static int
-no_systemd(void *arg, const char *unit, const char *prop, char *out,
-    size_t n, char *err, size_t errlen)
+no_systemd(void *arg, const char *unit, const char *prop, char *out, size_t n,
+    char *err, size_t errlen)
 {
-	(void)arg; (void)unit; (void)prop; (void)out; (void)n; (void)err;
+	(void)arg;
+	(void)unit;
+	(void)prop;
+	(void)out;
+	(void)n;
+	(void)err;
 	(void)errlen;
 	return SCAN_NO_SYSTEMD;
 }
@@ -55,13 +60,13 @@ fresh(void **state)
 static json_t *
 find_detail(json_t *findings, const char *id, const char *text)
 {
-	size_t	 i;
-	json_t	*f;
+	size_t	i;
+	json_t *f;
 
-	json_array_foreach(findings, i, f)
-		if (strcmp(json_string_value(json_object_get(f, "id")), id) == 0 &&
-		    strstr(detail(f), text) != NULL)
-			return f;
+	json_array_foreach(findings, i,
+	    f) if (strcmp(json_string_value(json_object_get(f, "id")), id) ==
+		0 &&
+	    strstr(detail(f), text) != NULL) return f;
 	return NULL;
 }
 
@@ -105,7 +110,8 @@ write_every_type(const char *cmd)
 	    "{\"id\": \"fw\", \"severity\": \"high\", \"title\": \"firewall\","
 	    " \"check\": {\"type\": \"command_exit\", \"argv\": [\"%s\", \"a b\"],"
 	    " \"expected_exit\": 0, \"timeout_secs\": 5}}\n"
-	    "]}\n", cmd);
+	    "]}\n",
+	    cmd);
 	rules("10-every.json", json);
 }
 
@@ -114,23 +120,26 @@ passwd_with_keeper(unsigned uid)
 {
 	char text[300];
 
-	snprintf(text, sizeof(text), "root:x:0:0:root:/root:/bin/sh\n"
-	    "keeper:x:%u:%u::/home/keeper:/bin/sh\n", uid, uid);
+	snprintf(text, sizeof(text),
+	    "root:x:0:0:root:/root:/bin/sh\n"
+	    "keeper:x:%u:%u::/home/keeper:/bin/sh\n",
+	    uid, uid);
 	put("etc/passwd", text);
 }
 
 static void
 every_type_fires_when_its_condition_holds(void **state)
 {
-	char	 args[900], body[1000], *seen;
-	json_t	*f;
+	char	args[900], body[1000], *seen;
+	json_t *f;
 
 	(void)state;
 	put("etc/hosts.equiv", "+\n");
 	put_mode("etc/shadow", "root:*:1::::::\n", 0644);
 	put("etc/owned", "x\n");
 	passwd_with_keeper((unsigned)geteuid() + 1);
-	put("etc/ssh/sshd_config", "Port 22\n  X11Forwarding yes\n"
+	put("etc/ssh/sshd_config",
+	    "Port 22\n  X11Forwarding yes\n"
 	    "X11Forwarding yes\n");
 	snprintf(args, sizeof(args), "%s/fw-args", fx.base);
 	snprintf(body, sizeof(body), "printf '%%s|' \"$@\" > '%s'\nexit 3\n",
@@ -141,8 +150,9 @@ every_type_fires_when_its_condition_holds(void **state)
 	    "/etc/hosts.equiv exists (mode 0644, uid "));
 	assert_non_null(strstr(detail(find(f, "rule.equiv", "high")),
 	    "(rule equiv in /etc/vaultmesh/scan.d/10-every.json)"));
-	assert_string_equal(json_string_value(json_object_get(find(f,
-	    "rule.equiv", NULL), "remediation")), "rm it");
+	assert_string_equal(json_string_value(json_object_get(
+				find(f, "rule.equiv", NULL), "remediation")),
+	    "rm it");
 	assert_non_null(strstr(detail(find(f, "rule.sysctl", "low")),
 	    "/etc/sysctl.d/90-vm.conf does not exist"));
 	assert_non_null(strstr(detail(find(f, "rule.shadow", "critical")),
@@ -190,86 +200,103 @@ every_type_stays_quiet_on_a_fine_host(void **state)
 	json_decref(f);
 }
 
-#define RULE_OK "{\"id\": \"ok\", \"severity\": \"low\", \"title\": \"t\", " \
+#define RULE_OK                                                      \
+	"{\"id\": \"ok\", \"severity\": \"low\", \"title\": \"t\", " \
 	"\"check\": {\"type\": \"file_absent\", \"path\": \"/nope\"}}"
 
 static void
 broken_rule_files_are_findings_not_crashes(void **state)
 {
 	static const struct {
-		const char	*name;
-		const char	*json;
-		const char	*expect;	/* in the detail */
+		const char *name;
+		const char *json;
+		const char *expect; /* in the detail */
 	} bad[] = {
 		{ "a.json", "{\n  \"rules\": [\n    {\"id\": \"x\",,}\n]}",
-		  "/etc/vaultmesh/scan.d/a.json:3: " },
-		{ "b.json", "{\"rules\": [{\"id\": \"t1\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"file_maybe\", "
-		  "\"path\": \"/x\"}}]}",
-		  "b.json: rules[0] (id t1): unknown check type \"file_maybe\"" },
-		{ "c.json", "{\"rules\": [{\"id\": \"t\", \"severity\": \"low\", "
-		  "\"check\": {\"type\": \"file_exists\", \"path\": \"/x\"}}]}",
-		  "c.json: rules[0] (id t): missing field \"title\"" },
-		{ "d.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
-		  "\"path\": \"/x\", \"pattern\": \"([\"}}]}",
-		  "d.json: rules[0] (id re): \"pattern\" is not a POSIX extended "
-		  "regex" },
-		{ "e.json", "[]", "e.json: must be an object with a \"rules\" "
-		  "array" },
-		{ "r1.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
-		  "\"path\": \"/x\", \"pattern\": \"^ *+++++x\"}}]}",
-		  "\"pattern\" repeats too much" },
-		{ "r2.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
-		  "\"path\": \"/x\", \"pattern\": \"(a{100}){100}\"}}]}",
-		  "\"pattern\" repeats too much" },
+		    "/etc/vaultmesh/scan.d/a.json:3: " },
+		{ "b.json",
+		    "{\"rules\": [{\"id\": \"t1\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"file_maybe\", "
+		    "\"path\": \"/x\"}}]}",
+		    "b.json: rules[0] (id t1): unknown check type \"file_maybe\"" },
+		{ "c.json",
+		    "{\"rules\": [{\"id\": \"t\", \"severity\": \"low\", "
+		    "\"check\": {\"type\": \"file_exists\", \"path\": \"/x\"}}]}",
+		    "c.json: rules[0] (id t): missing field \"title\"" },
+		{ "d.json",
+		    "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
+		    "\"path\": \"/x\", \"pattern\": \"([\"}}]}",
+		    "d.json: rules[0] (id re): \"pattern\" is not a POSIX extended "
+		    "regex" },
+		{ "e.json", "[]",
+		    "e.json: must be an object with a \"rules\" "
+		    "array" },
+		{ "r1.json",
+		    "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
+		    "\"path\": \"/x\", \"pattern\": \"^ *+++++x\"}}]}",
+		    "\"pattern\" repeats too much" },
+		{ "r2.json",
+		    "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
+		    "\"path\": \"/x\", \"pattern\": \"(a{100}){100}\"}}]}",
+		    "\"pattern\" repeats too much" },
 		/* Back-references backtrack for minutes on a long line. */
-		{ "r3.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
-		  "\"path\": \"/x\", \"pattern\": \"(.*)(.*)(.*)(.*)(.*)\\\\5c\"}}]}",
-		  "r3.json: rules[0] (id re): \"pattern\" uses a back-reference "
-		  "(\\1 to \\9)" },
-		{ "r4.json", "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"line_absent\", "
-		  "\"path\": \"/x\", \"pattern\": \"^([a-z]+)=[[:space:]]*\\\\1$\"}}]}",
-		  "\"pattern\" uses a back-reference" },
-		{ "f.json", "{\"rules\": [{\"id\": \"m\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"file_mode\", "
-		  "\"path\": \"/x\", \"max_mod\": \"0644\"}}]}",
-		  "unknown field \"max_mod\"" },
-		{ "g.json", "{\"rules\": [{\"id\": \"p\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"file_exists\", "
-		  "\"path\": \"/etc/../../x\"}}]}",
-		  "\"path\" must be absolute, without . or .. components" },
-		{ "h.json", "{\"rules\": [{\"id\": \"c\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"command_exit\", "
-		  "\"argv\": [\"sh\", \"-c\", \"true\"]}}]}",
-		  "argv[0] must be an absolute path" },
-		{ "i.json", "{\"rules\": [{\"id\": \"m\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"file_mode\", "
-		  "\"path\": \"/x\", \"max_mode\": \"0999\"}}]}",
-		  "\"max_mode\" must be octal" },
-		{ "j.json", "{\"rules\": [{\"id\": \"s\", \"severity\": \"urgent\","
-		  " \"title\": \"t\", \"check\": {}}]}",
-		  "\"severity\" must be critical, high, medium, low or info" },
+		{ "r3.json",
+		    "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"line_matches\", "
+		    "\"path\": \"/x\", \"pattern\": \"(.*)(.*)(.*)(.*)(.*)\\\\5c\"}}]}",
+		    "r3.json: rules[0] (id re): \"pattern\" uses a back-reference "
+		    "(\\1 to \\9)" },
+		{ "r4.json",
+		    "{\"rules\": [{\"id\": \"re\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"line_absent\", "
+		    "\"path\": \"/x\", \"pattern\": \"^([a-z]+)=[[:space:]]*\\\\1$\"}}]}",
+		    "\"pattern\" uses a back-reference" },
+		{ "f.json",
+		    "{\"rules\": [{\"id\": \"m\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"file_mode\", "
+		    "\"path\": \"/x\", \"max_mod\": \"0644\"}}]}",
+		    "unknown field \"max_mod\"" },
+		{ "g.json",
+		    "{\"rules\": [{\"id\": \"p\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"file_exists\", "
+		    "\"path\": \"/etc/../../x\"}}]}",
+		    "\"path\" must be absolute, without . or .. components" },
+		{ "h.json",
+		    "{\"rules\": [{\"id\": \"c\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"command_exit\", "
+		    "\"argv\": [\"sh\", \"-c\", \"true\"]}}]}",
+		    "argv[0] must be an absolute path" },
+		{ "i.json",
+		    "{\"rules\": [{\"id\": \"m\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"file_mode\", "
+		    "\"path\": \"/x\", \"max_mode\": \"0999\"}}]}",
+		    "\"max_mode\" must be octal" },
+		{ "j.json",
+		    "{\"rules\": [{\"id\": \"s\", \"severity\": \"urgent\","
+		    " \"title\": \"t\", \"check\": {}}]}",
+		    "\"severity\" must be critical, high, medium, low or info" },
 		{ "k.json", "{\"rules\": [], \"rules\": []}",
-		  "k.json:1: duplicate object key" },
-		{ "l.json", "{\"rules\": [{\"id\": \"bad id!\", \"severity\": "
-		  "\"low\", \"title\": \"t\", \"check\": {}}]}",
-		  "\"id\" must be 1 to 100 of [A-Za-z0-9._-]" },
-		{ "m.json", "{\"rules\": [{\"id\": \"t\", \"severity\": \"low\", "
-		  "\"title\": \"t\", \"check\": {\"type\": \"command_exit\", "
-		  "\"argv\": [\"/bin/true\"], \"timeout_secs\": 600}}]}",
-		  "\"timeout_secs\" must be an integer from 1 to 60" },
+		    "k.json:1: duplicate object key" },
+		{ "l.json",
+		    "{\"rules\": [{\"id\": \"bad id!\", \"severity\": "
+		    "\"low\", \"title\": \"t\", \"check\": {}}]}",
+		    "\"id\" must be 1 to 100 of [A-Za-z0-9._-]" },
+		{ "m.json",
+		    "{\"rules\": [{\"id\": \"t\", \"severity\": \"low\", "
+		    "\"title\": \"t\", \"check\": {\"type\": \"command_exit\", "
+		    "\"argv\": [\"/bin/true\"], \"timeout_secs\": 600}}]}",
+		    "\"timeout_secs\" must be an integer from 1 to 60" },
 		/* One bad rule: the good one beside it still runs. */
-		{ "n.json", "{\"rules\": [{\"id\": \"nocheck\", \"severity\": "
-		  "\"low\", \"title\": \"t\"}, " RULE_OK "]}",
-		  "n.json: rules[0] (id nocheck): missing field \"check\"" },
+		{ "n.json",
+		    "{\"rules\": [{\"id\": \"nocheck\", \"severity\": "
+		    "\"low\", \"title\": \"t\"}, " RULE_OK "]}",
+		    "n.json: rules[0] (id nocheck): missing field \"check\"" },
 	};
-	json_t	*f;
-	char	 msg[300];
+	json_t *f;
+	char	msg[300];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -285,8 +312,9 @@ broken_rule_files_are_findings_not_crashes(void **state)
 			    bad[i].name, bad[i].expect);
 			fail_msg("%s", msg);
 		}
-		assert_string_equal(json_string_value(json_object_get(e,
-		    "severity")), "medium");
+		assert_string_equal(
+		    json_string_value(json_object_get(e, "severity")),
+		    "medium");
 	}
 	assert_int_equal(tl_count_findings(f, "scan.rules.invalid"),
 	    sizeof(bad) / sizeof(bad[0]));
@@ -311,7 +339,8 @@ backslash_digits_that_are_no_back_references_pass(void **state)
 	line[sizeof(line) - 2] = '\n';
 	line[sizeof(line) - 1] = '\0';
 	put("etc/long", line);
-	rules("ok.json", "{\"rules\": ["
+	rules("ok.json",
+	    "{\"rules\": ["
 	    "{\"id\": \"b1\", \"severity\": \"low\", \"title\": \"t\", "
 	    "\"check\": {\"type\": \"line_matches\", \"path\": \"/etc/long\", "
 	    "\"pattern\": \"[\\\\1]x\"}},"
@@ -330,9 +359,9 @@ backslash_digits_that_are_no_back_references_pass(void **state)
 static void
 oversized_and_crowded_rule_files_are_bounded(void **state)
 {
-	struct buf	 b;
-	char		*big;
-	json_t		*f;
+	struct buf b;
+	char	  *big;
+	json_t	  *f;
 
 	(void)state;
 	/* A file past 256 KiB is not parsed. */
@@ -367,8 +396,8 @@ oversized_and_crowded_rule_files_are_bounded(void **state)
 static void
 rules_others_can_write_are_refused(void **state)
 {
-	char	 p[900];
-	json_t	*f;
+	char	p[900];
+	json_t *f;
 
 	(void)state;
 	put_mode("etc/vaultmesh/scan.d/w.json", "{\"rules\": [" RULE_OK "]}",
@@ -393,18 +422,21 @@ rules_others_can_write_are_refused(void **state)
 static void
 command_rules_time_out_and_missing_programs_are_errors(void **state)
 {
-	char	 json[2048];
-	json_t	*f;
+	char	json[2048];
+	json_t *f;
 
 	(void)state;
-	snprintf(json, sizeof(json), "{\"rules\": ["
+	snprintf(json, sizeof(json),
+	    "{\"rules\": ["
 	    "{\"id\": \"slow\", \"severity\": \"medium\", \"title\": \"slow\", "
 	    "\"check\": {\"type\": \"command_exit\", \"argv\": [\"%s\"], "
-	    "\"timeout_secs\": 1}},", script("slow", "sleep 30\n"));
+	    "\"timeout_secs\": 1}},",
+	    script("slow", "sleep 30\n"));
 	snprintf(json + strlen(json), sizeof(json) - strlen(json),
 	    "{\"id\": \"three\", \"severity\": \"medium\", \"title\": \"3\", "
 	    "\"check\": {\"type\": \"command_exit\", \"argv\": [\"%s\"], "
-	    "\"expected_exit\": 3}},", script("three", "exit 3\n"));
+	    "\"expected_exit\": 3}},",
+	    script("three", "exit 3\n"));
 	snprintf(json + strlen(json), sizeof(json) - strlen(json),
 	    "{\"id\": \"gone\", \"severity\": \"medium\", \"title\": \"gone\", "
 	    "\"check\": {\"type\": \"command_exit\", \"argv\": "
@@ -425,7 +457,8 @@ owner_names_come_from_the_trees_passwd(void **state)
 
 	(void)state;
 	put("etc/owned", "x\n");
-	rules("o.json", "{\"rules\": [{\"id\": \"o\", \"severity\": \"low\", "
+	rules("o.json",
+	    "{\"rules\": [{\"id\": \"o\", \"severity\": \"low\", "
 	    "\"title\": \"t\", \"check\": {\"type\": \"file_owner\", \"path\": "
 	    "\"/etc/owned\", \"owner\": \"ghost\"}}, {\"id\": \"n\", "
 	    "\"severity\": \"low\", \"title\": \"t\", \"check\": {\"type\": "
@@ -435,16 +468,16 @@ owner_names_come_from_the_trees_passwd(void **state)
 	assert_non_null(strstr(detail(find(f, "scan.rules.error", "low")),
 	    "user ghost is not in /etc/passwd"));
 	if (geteuid() != 4242)
-		assert_non_null(strstr(detail(find(f, "rule.n", "low")),
-		    "expected 4242"));
+		assert_non_null(
+		    strstr(detail(find(f, "rule.n", "low")), "expected 4242"));
 	json_decref(f);
 }
 
 static void
 example_file_is_valid(void **state)
 {
-	char	 src[900], *text, *slash;
-	json_t	*f;
+	char	src[900], *text, *slash;
+	json_t *f;
 
 	(void)state;
 	/* __FILE__ is tests/unit/...; the example sits in node-agent/. */

@@ -46,8 +46,8 @@ teardown(void **state)
 static mode_t
 mode_of(const char *name)
 {
-	char		p[600];
-	struct stat	st;
+	char	    p[600];
+	struct stat st;
 
 	snprintf(p, sizeof(p), "%s/%s", root, name);
 	assert_int_equal(stat(p, &st), 0);
@@ -108,17 +108,18 @@ static int
 is_enroll_key(const char *k)
 {
 	return strlen(k) == AGENT_ENROLL_KEY_LEN &&
-	    strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_") == AGENT_ENROLL_KEY_LEN;
+	    strspn(k,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789-_") == AGENT_ENROLL_KEY_LEN;
 }
 
 static void
 enroll_key_is_created_once_then_loaded(void **state)
 {
-	char	 k1[AGENT_ENROLL_KEY_LEN + 1], k2[AGENT_ENROLL_KEY_LEN + 1];
-	char	 err[256] = "", p[600], want[AGENT_ENROLL_KEY_LEN + 2], *f;
-	char	 logp[600], *logs;
-	int	 fd;
+	char k1[AGENT_ENROLL_KEY_LEN + 1], k2[AGENT_ENROLL_KEY_LEN + 1];
+	char err[256] = "", p[600], want[AGENT_ENROLL_KEY_LEN + 2], *f;
+	char logp[600], *logs;
+	int  fd;
 
 	(void)state;
 	assert_int_equal(state_prepare(root, err, sizeof(err)), 0);
@@ -152,8 +153,8 @@ enroll_key_is_created_once_then_loaded(void **state)
 static void
 enroll_key_differs_between_roots(void **state)
 {
-	char	 k1[AGENT_ENROLL_KEY_LEN + 1], k2[AGENT_ENROLL_KEY_LEN + 1];
-	char	 err[256] = "", other[600];
+	char k1[AGENT_ENROLL_KEY_LEN + 1], k2[AGENT_ENROLL_KEY_LEN + 1];
+	char err[256] = "", other[600];
 
 	(void)state;
 	snprintf(other, sizeof(other), "%s/other", base);
@@ -181,16 +182,18 @@ enroll_key_garbled_is_an_error_and_kept(void **state)
 		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP\n",
 		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ\nmore\n",
 	};
-	char	 k[AGENT_ENROLL_KEY_LEN + 1], err[256], p[600], want[700];
-	char	*f;
+	char  k[AGENT_ENROLL_KEY_LEN + 1], err[256], p[600], want[700];
+	char *f;
 
 	(void)state;
 	snprintf(p, sizeof(p), "%s/enroll_key", root);
-	snprintf(want, sizeof(want), "VAULTMESH_ROOT: %s/enroll_key does not "
-	    "hold a 43-character key; fix or remove it", root);
+	snprintf(want, sizeof(want),
+	    "VAULTMESH_ROOT: %s/enroll_key does not "
+	    "hold a 43-character key; fix or remove it",
+	    root);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(file_write_atomic(p, bad[i], strlen(bad[i]),
-		    0600), 0);
+		assert_int_equal(
+		    file_write_atomic(p, bad[i], strlen(bad[i]), 0600), 0);
 		err[0] = '\0';
 		assert_int_equal(state_enroll_key(root, k, err, sizeof(err)),
 		    -1);
@@ -202,7 +205,9 @@ enroll_key_garbled_is_an_error_and_kept(void **state)
 	}
 	/* Trailing whitespace is stripped, as for node_id. */
 	assert_int_equal(file_write_atomic(p,
-	    "abcdefghijklmnopqrstuvwxyzABCDEF-_012345678\n\n", 45, 0600), 0);
+			     "abcdefghijklmnopqrstuvwxyzABCDEF-_012345678\n\n",
+			     45, 0600),
+	    0);
 	assert_int_equal(state_enroll_key(root, k, err, sizeof(err)), 0);
 	assert_string_equal(k, "abcdefghijklmnopqrstuvwxyzABCDEF-_012345678");
 	/* Removed: a new key is made. */
@@ -214,7 +219,7 @@ enroll_key_garbled_is_an_error_and_kept(void **state)
 static void
 enroll_key_bad_root_is_an_error(void **state)
 {
-	char	 k[AGENT_ENROLL_KEY_LEN + 1], err[256], p[600];
+	char k[AGENT_ENROLL_KEY_LEN + 1], err[256], p[600];
 
 	(void)state;
 	err[0] = '\0';
@@ -233,7 +238,7 @@ enroll_key_bad_root_is_an_error(void **state)
 static void
 enroll_key_read_only_root_is_an_error(void **state)
 {
-	char	 k[AGENT_ENROLL_KEY_LEN + 1], err[256], ro[600];
+	char k[AGENT_ENROLL_KEY_LEN + 1], err[256], ro[600];
 
 	(void)state;
 	/* Permissions do not bind root: nothing to test then. */
@@ -251,9 +256,9 @@ enroll_key_read_only_root_is_an_error(void **state)
 static void
 token_key_and_seq_round_trip(void **state)
 {
-	char		 tok[AGENT_TOKEN_MAX + 1], p[600];
-	unsigned char	 pk[32], got[32];
-	int64_t		 seq;
+	char	      tok[AGENT_TOKEN_MAX + 1], p[600];
+	unsigned char pk[32], got[32];
+	int64_t	      seq;
 
 	(void)state;
 	assert_int_equal(state_load_token(root, tok, sizeof(tok)), 0);
@@ -288,12 +293,12 @@ token_key_and_seq_round_trip(void **state)
 static void
 spool_write_list_read_delete(void **state)
 {
-	const char	*a = "aaaaaaaa-0000-4000-8000-000000000001";
-	const char	*b = "bbbbbbbb-0000-4000-8000-000000000002";
-	char		**ids;
-	char		*body, p[600];
-	size_t		 n, len;
-	struct timespec	 ts[2] = { { 1000, 0 }, { 1000, 0 } };
+	const char     *a = "aaaaaaaa-0000-4000-8000-000000000001";
+	const char     *b = "bbbbbbbb-0000-4000-8000-000000000002";
+	char	      **ids;
+	char	       *body, p[600];
+	size_t		n, len;
+	struct timespec ts[2] = { { 1000, 0 }, { 1000, 0 } };
 
 	(void)state;
 	assert_int_equal(spool_list(root, &ids, &n), 0);
@@ -301,8 +306,8 @@ spool_write_list_read_delete(void **state)
 	spool_list_free(ids, n);
 	assert_int_equal(spool_write(root, b, "{\"b\":1}", 7), 0);
 	assert_int_equal(spool_write(root, a, "{\"a\":1}", 7), 0);
-	assert_int_equal(mode_of("spool/aaaaaaaa-0000-4000-8000-000000000001.json"),
-	    0600);
+	assert_int_equal(
+	    mode_of("spool/aaaaaaaa-0000-4000-8000-000000000001.json"), 0600);
 	/* b is older: it comes first whatever the names. */
 	snprintf(p, sizeof(p), "%s/spool/%s.json", root, b);
 	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
@@ -320,7 +325,7 @@ spool_write_list_read_delete(void **state)
 	assert_int_equal(len, 7);
 	free(body);
 	assert_int_equal(spool_delete(root, a), 0);
-	assert_int_equal(spool_delete(root, a), 0);	/* already gone: fine */
+	assert_int_equal(spool_delete(root, a), 0); /* already gone: fine */
 	assert_null(spool_read(root, a, &len));
 	assert_int_equal(spool_list(root, &ids, &n), 0);
 	assert_int_equal(n, 1);
@@ -328,8 +333,10 @@ spool_write_list_read_delete(void **state)
 	/* Ids that are not UUIDs never become paths. */
 	assert_int_equal(spool_write(root, "../../etc/x", "{}", 2), -1);
 	assert_int_equal(spool_delete(root, "../node_token"), -1);
-	assert_true(spool_name_valid("aaaaaaaa-0000-4000-8000-000000000001.json"));
-	assert_false(spool_name_valid("aaaaaaaa-0000-4000-8000-000000000001.js"));
+	assert_true(
+	    spool_name_valid("aaaaaaaa-0000-4000-8000-000000000001.json"));
+	assert_false(
+	    spool_name_valid("aaaaaaaa-0000-4000-8000-000000000001.js"));
 	assert_false(spool_name_valid("x.json"));
 	spool_list_free(NULL, 0);
 }
@@ -342,13 +349,13 @@ static void
 state_is_private_under_umask_022(void **state)
 {
 	static const char *const files[] = { "node_id", "enroll_key",
-	    "node_token", "cc_ed25519.pub", "last_seq",
-	    "spool/aaaaaaaa-0000-4000-8000-000000000009.json" };
-	unsigned char	 pk[32] = { 1 };
-	char		 id[UUID_STRLEN + 1], key[AGENT_ENROLL_KEY_LEN + 1];
-	char		 err[256] = "", p[600];
-	struct stat	 st;
-	mode_t		 old;
+		"node_token", "cc_ed25519.pub", "last_seq",
+		"spool/aaaaaaaa-0000-4000-8000-000000000009.json" };
+	unsigned char		 pk[32] = { 1 };
+	char	    id[UUID_STRLEN + 1], key[AGENT_ENROLL_KEY_LEN + 1];
+	char	    err[256] = "", p[600];
+	struct stat st;
+	mode_t	    old;
 
 	(void)state;
 	old = umask(022);
@@ -359,13 +366,15 @@ state_is_private_under_umask_022(void **state)
 	assert_int_equal(state_save_token(root, "tok"), 0);
 	assert_int_equal(state_save_pubkey(root, pk), 0);
 	assert_int_equal(state_save_seq(root, 5), 0);
-	assert_int_equal(spool_write(root,
-	    "aaaaaaaa-0000-4000-8000-000000000009", "{}", 2), 0);
+	assert_int_equal(
+	    spool_write(root, "aaaaaaaa-0000-4000-8000-000000000009", "{}", 2),
+	    0);
 	assert_int_equal(mode_of(""), 0700);
 	assert_int_equal(mode_of("spool"), 0700);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (mode_of(files[i]) != 0600)
-			fail_msg("%s is %o", files[i], (unsigned)mode_of(files[i]));
+			fail_msg("%s is %o", files[i],
+			    (unsigned)mode_of(files[i]));
 	/* The parents mkdir -p made on the way are the agent's: 0700. */
 	snprintf(p, sizeof(p), "%s/u", base);
 	assert_int_equal(stat(p, &st), 0);

@@ -18,12 +18,12 @@
 #include "config.h"
 #include "testlib.h"
 
-#define NODE	"6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e"
-#define OTHER	"00000000-0000-4000-8000-000000000001"
-#define CID	"11111111-2222-4333-8444-555555555555"
-#define NOW	1800000000LL
+#define NODE "6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e"
+#define OTHER "00000000-0000-4000-8000-000000000001"
+#define CID "11111111-2222-4333-8444-555555555555"
+#define NOW 1800000000LL
 
-static unsigned char	pk[32], sk[64], pk2[32], sk2[64];
+static unsigned char	   pk[32], sk[64], pk2[32], sk2[64];
 static struct agent_config cfg;
 
 /* A signed element for the given payload fields. */
@@ -31,14 +31,15 @@ static json_t *
 signed_cmd(const unsigned char *key, const char *node, long long seq,
     const char *command, const char *args, long long expires)
 {
-	char	 payload[1024];
-	char	*p64, *s64;
-	json_t	*e;
+	char	payload[1024];
+	char   *p64, *s64;
+	json_t *e;
 
-	snprintf(payload, sizeof(payload), "{\"command_id\":\"%s\","
+	snprintf(payload, sizeof(payload),
+	    "{\"command_id\":\"%s\","
 	    "\"node_id\":\"%s\",\"seq\":%lld,\"command\":\"%s\",\"args\":%s,"
-	    "\"issued_at\":%lld,\"expires_at\":%lld}", CID, node, seq, command,
-	    args, NOW - 10, expires);
+	    "\"issued_at\":%lld,\"expires_at\":%lld}",
+	    CID, node, seq, command, args, NOW - 10, expires);
 	assert_int_equal(cmd_sign(key, payload, strlen(payload), &p64, &s64),
 	    0);
 	e = json_pack("{s:s,s:s}", "payload", p64, "signature", s64);
@@ -48,12 +49,14 @@ signed_cmd(const unsigned char *key, const char *node, long long seq,
 }
 
 static enum verdict
-decide(json_t *e, int64_t last_seq, struct cmd_payload *p, char *why,
-    size_t n)
+decide(json_t *e, int64_t last_seq, struct cmd_payload *p, char *why, size_t n)
 {
-	struct decide_ctx ctx = { .pk = pk, .node_id = NODE, .now = NOW,
-	    .last_seq = last_seq, .cfg = &cfg };
-	enum verdict v = command_decide(&ctx, e, p, why, n);
+	struct decide_ctx ctx = { .pk = pk,
+		.node_id = NODE,
+		.now = NOW,
+		.last_seq = last_seq,
+		.cfg = &cfg };
+	enum verdict	  v = command_decide(&ctx, e, p, why, n);
 
 	json_decref(e);
 	return v;
@@ -67,12 +70,12 @@ static void
 expect_run(const char *name, json_t *e, int64_t last_seq, enum verdict want,
     const char *prefix, long long seq, const char *command)
 {
-	struct cmd_payload	p;
-	char			why[CMD_WHY_MAX] = "";
-	enum verdict		v = decide(e, last_seq, &p, why, sizeof(why));
+	struct cmd_payload p;
+	char		   why[CMD_WHY_MAX] = "";
+	enum verdict	   v = decide(e, last_seq, &p, why, sizeof(why));
 
-	if (v != want || (prefix != NULL && strncmp(why, prefix,
-	    strlen(prefix)) != 0))
+	if (v != want ||
+	    (prefix != NULL && strncmp(why, prefix, strlen(prefix)) != 0))
 		fail_msg("%s: verdict %d why \"%s\", wanted %d \"%s\"", name, v,
 		    why, want, prefix ? prefix : "");
 	/* A rejection is reported under the command's id. */
@@ -80,7 +83,7 @@ expect_run(const char *name, json_t *e, int64_t last_seq, enum verdict want,
 		fail_msg("%s: rejected as \"%s\"", name, p.command_id);
 	if (want == VERDICT_RUN && command != NULL &&
 	    (strcmp(p.command_id, CID) != 0 || p.seq != seq ||
-	    strcmp(p.command, command) != 0))
+		strcmp(p.command, command) != 0))
 		fail_msg("%s: runs %s seq %lld of %s", name, p.command,
 		    (long long)p.seq, p.command_id);
 	cmd_payload_free(&p);
@@ -97,7 +100,7 @@ setup(void **state)
 	crypto_sign_keypair(pk, sk);
 	crypto_sign_keypair(pk2, sk2);
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.services[0] = (char *)(uintptr_t)"nginx.service";
+	cfg.services[0] = (char *)(uintptr_t) "nginx.service";
 	cfg.nservices = 1;
 	return 0;
 }
@@ -105,11 +108,11 @@ setup(void **state)
 static void
 tampered_payload_is_rejected(void **state)
 {
-	json_t		*e = signed_cmd(sk, NODE, 5, "agent-info", "{}", NOW + 60);
-	const char	*p64 = json_string_value(json_object_get(e, "payload"));
-	unsigned char	 bin[1024];
-	long		 n = b64_decode(p64, bin, sizeof(bin));
-	char		*t;
+	json_t	     *e = signed_cmd(sk, NODE, 5, "agent-info", "{}", NOW + 60);
+	const char   *p64 = json_string_value(json_object_get(e, "payload"));
+	unsigned char bin[1024];
+	long	      n = b64_decode(p64, bin, sizeof(bin));
+	char	     *t;
 
 	(void)state;
 	assert_true(n > 0);
@@ -127,9 +130,10 @@ static void
 garbage_without_id_is_dropped(void **state)
 {
 	(void)state;
-	expect("not json, no id", json_pack("{s:s,s:s}", "payload",
-	    "bm90IGpzb24=", "signature", "AAAA"), 0, VERDICT_DROP,
-	    "bad_signature");
+	expect("not json, no id",
+	    json_pack("{s:s,s:s}", "payload", "bm90IGpzb24=", "signature",
+		"AAAA"),
+	    0, VERDICT_DROP, "bad_signature");
 	expect("a string", json_string("x"), 0, VERDICT_DROP, NULL);
 	expect("a payload that is a number", json_pack("{s:i}", "payload", 1),
 	    0, VERDICT_DROP, NULL);
@@ -140,53 +144,53 @@ garbage_without_id_is_dropped(void **state)
  * last_seq decides: the verdict and how its reason starts (NULL: any).
  */
 static const struct rule_case {
-	const char		*name;
-	const unsigned char	*key;
-	const char		*node;
-	long long		 seq;
-	const char		*command, *args;
-	long long		 expires, last_seq;
-	enum verdict		 want;
-	const char		*why;
+	const char	    *name;
+	const unsigned char *key;
+	const char	    *node;
+	long long	     seq;
+	const char	    *command, *args;
+	long long	     expires, last_seq;
+	enum verdict	     want;
+	const char	    *why;
 } rule_cases[] = {
 	{ "a valid command runs", sk, NODE, 5, "service-status",
-	  "{\"unit\":\"ssh.service\"}", NOW + 60, 4, VERDICT_RUN, NULL },
-	{ "bad signature is rejected with the id", sk2, NODE, 5,
-	  "agent-info", "{}", NOW + 60, 0, VERDICT_REJECT, "bad_signature" },
-	{ "other node is rejected", sk, OTHER, 5, "agent-info", "{}",
-	  NOW + 60, 0, VERDICT_REJECT, "wrong_node" },
+	    "{\"unit\":\"ssh.service\"}", NOW + 60, 4, VERDICT_RUN, NULL },
+	{ "bad signature is rejected with the id", sk2, NODE, 5, "agent-info",
+	    "{}", NOW + 60, 0, VERDICT_REJECT, "bad_signature" },
+	{ "other node is rejected", sk, OTHER, 5, "agent-info", "{}", NOW + 60,
+	    0, VERDICT_REJECT, "wrong_node" },
 	{ "expiring now is expired", sk, NODE, 5, "agent-info", "{}", NOW, 0,
-	  VERDICT_REJECT, "expired" },
+	    VERDICT_REJECT, "expired" },
 	{ "expired long ago", sk, NODE, 5, "agent-info", "{}", NOW - 100, 0,
-	  VERDICT_REJECT, "expired" },
-	{ "expiring in a second runs", sk, NODE, 5, "agent-info", "{}",
-	  NOW + 1, 0, VERDICT_RUN, NULL },
-	{ "replayed seq is rejected", sk, NODE, 5, "agent-info", "{}",
-	  NOW + 60, 5, VERDICT_REJECT, "replayed_seq" },
-	{ "older seq is rejected", sk, NODE, 4, "agent-info", "{}", NOW + 60,
-	  5, VERDICT_REJECT, "replayed_seq" },
+	    VERDICT_REJECT, "expired" },
+	{ "expiring in a second runs", sk, NODE, 5, "agent-info", "{}", NOW + 1,
+	    0, VERDICT_RUN, NULL },
+	{ "replayed seq is rejected", sk, NODE, 5, "agent-info", "{}", NOW + 60,
+	    5, VERDICT_REJECT, "replayed_seq" },
+	{ "older seq is rejected", sk, NODE, 4, "agent-info", "{}", NOW + 60, 5,
+	    VERDICT_REJECT, "replayed_seq" },
 	{ "next seq runs", sk, NODE, 6, "agent-info", "{}", NOW + 60, 5,
-	  VERDICT_RUN, NULL },
+	    VERDICT_RUN, NULL },
 	{ "unknown command is rejected", sk, NODE, 5, "shell", "{}", NOW + 60,
-	  0, VERDICT_REJECT, "unknown_command" },
+	    0, VERDICT_REJECT, "unknown_command" },
 	{ "args agent-info does not take", sk, NODE, 5, "agent-info",
-	  "{\"a\":1}", NOW + 60, 0, VERDICT_REJECT, "invalid_args" },
-	{ "service-status without a unit", sk, NODE, 5, "service-status",
-	  "{}", NOW + 60, 0, VERDICT_REJECT, "invalid_args" },
+	    "{\"a\":1}", NOW + 60, 0, VERDICT_REJECT, "invalid_args" },
+	{ "service-status without a unit", sk, NODE, 5, "service-status", "{}",
+	    NOW + 60, 0, VERDICT_REJECT, "invalid_args" },
 	{ "journal-tail of 0 lines", sk, NODE, 5, "journal-tail",
-	  "{\"unit\":\"a.service\",\"lines\":0}", NOW + 60, 0,
-	  VERDICT_REJECT, "invalid_args" },
+	    "{\"unit\":\"a.service\",\"lines\":0}", NOW + 60, 0, VERDICT_REJECT,
+	    "invalid_args" },
 	{ "journal-tail of 500 lines runs", sk, NODE, 5, "journal-tail",
-	  "{\"unit\":\"a.service\",\"lines\":500}", NOW + 60, 0,
-	  VERDICT_RUN, NULL },
+	    "{\"unit\":\"a.service\",\"lines\":500}", NOW + 60, 0, VERDICT_RUN,
+	    NULL },
 	{ "restart of a unit not listed", sk, NODE, 5, "service-restart",
-	  "{\"unit\":\"ssh.service\"}", NOW + 60, 0, VERDICT_REJECT,
-	  "unit_not_allowed" },
+	    "{\"unit\":\"ssh.service\"}", NOW + 60, 0, VERDICT_REJECT,
+	    "unit_not_allowed" },
 	{ "restart of a listed unit runs", sk, NODE, 5, "service-restart",
-	  "{\"unit\":\"nginx.service\"}", NOW + 60, 0, VERDICT_RUN, NULL },
+	    "{\"unit\":\"nginx.service\"}", NOW + 60, 0, VERDICT_RUN, NULL },
 	/* Expired, other node, old seq and unknown, but forged: signature. */
 	{ "signature is checked before anything else", sk2, OTHER, 1, "nope",
-	  "{}", NOW - 5, 9, VERDICT_REJECT, "bad_signature" },
+	    "{}", NOW - 5, 9, VERDICT_REJECT, "bad_signature" },
 };
 
 static void
@@ -195,10 +199,12 @@ each_rule_of_the_contract_in_turn(void **state)
 	const struct rule_case *c;
 
 	(void)state;
-	TL_FOREACH(c, rule_cases) {
-		expect_run(c->name, signed_cmd(c->key, c->node, c->seq,
-		    c->command, c->args, c->expires), c->last_seq, c->want,
-		    c->why, c->seq, c->command);
+	TL_FOREACH(c, rule_cases)
+	{
+		expect_run(c->name,
+		    signed_cmd(c->key, c->node, c->seq, c->command, c->args,
+			c->expires),
+		    c->last_seq, c->want, c->why, c->seq, c->command);
 	}
 }
 

@@ -13,8 +13,8 @@
 
 #include "agent_testlib.h"
 
-struct tl_tree		 fx;
-struct scan_opts	 opts;
+struct tl_tree	 fx;
+struct scan_opts opts;
 
 int
 scan_fx_setup(void **state)
@@ -41,8 +41,8 @@ scan_fx_fresh(void)
 json_t *
 scan_fx_run(const char *only)
 {
-	char	 err[256] = "";
-	json_t	*f;
+	char	err[256] = "";
+	json_t *f;
 
 	opts.only = only;
 	if ((f = scan_run(&opts, err, sizeof(err))) == NULL)
@@ -53,8 +53,8 @@ scan_fx_run(const char *only)
 json_t *
 scan_fx_count(const char *only, size_t n)
 {
-	json_t	*f = scan_fx_run(only);
-	char	*s;
+	json_t *f = scan_fx_run(only);
+	char   *s;
 
 	if (json_array_size(f) != n) {
 		s = json_dumps(f, JSON_INDENT(1));

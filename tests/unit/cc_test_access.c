@@ -39,59 +39,64 @@
 #include "testlib.h"
 #include "util.h"
 
-#define TEAM	"https://vaultmesh.cloudflareaccess.com"
-#define AUD	"4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
-#define KID1	"1a1c3986a44ce6390be42ec772b031df8f433fdc71716db821dc0c39af3bce49"
-#define KID2	"6c3bffef71bb0a90c9cbef3b7c0d4a1c7b4b8b76b80292a623afd9dac45d1c65"
-#define KID3	"kid-three"
-#define EMAIL	"alice@example.org"
-#define NOW	((int64_t)1790000000)
+#define TEAM "https://vaultmesh.cloudflareaccess.com"
+#define AUD "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
+#define KID1 "1a1c3986a44ce6390be42ec772b031df8f433fdc71716db821dc0c39af3bce49"
+#define KID2 "6c3bffef71bb0a90c9cbef3b7c0d4a1c7b4b8b76b80292a623afd9dac45d1c65"
+#define KID3 "kid-three"
+#define EMAIL "alice@example.org"
+#define NOW ((int64_t)1790000000)
 
 enum sig {
-	SIG_RS256, SIG_RS384, SIG_PS256, SIG_HS256_PEM, SIG_HS256_DER,
-	SIG_NONE_EMPTY,		/* "h.p." */
-	SIG_NONE_OMITTED,	/* "h.p" */
+	SIG_RS256,
+	SIG_RS384,
+	SIG_PS256,
+	SIG_HS256_PEM,
+	SIG_HS256_DER,
+	SIG_NONE_EMPTY,	  /* "h.p." */
+	SIG_NONE_OMITTED, /* "h.p" */
 };
 
-static EVP_PKEY		*k1, *k2, *k3, *kother, *kweak;
+static EVP_PKEY *k1, *k2, *k3, *kother, *kweak;
 /* Good tokens of k1 as KID1, k2 as KID2 and k3 as KID3. */
-static char		*t1, *t2, *t3;
-static char		 certs_path[300];
-static struct access	*acc;		/* certs_path with k1 as KID1 */
+static char	     *t1, *t2, *t3;
+static char	      certs_path[300];
+static struct access *acc; /* certs_path with k1 as KID1 */
 
 /* A certs file, and access opened on it (or NULL). */
 struct certs {
-	char		 path[300];
-	struct access	*a;
+	char	       path[300];
+	struct access *a;
 };
 
 /* ---- helpers ------------------------------------------------------ */
 
 /* A new empty temporary file's path in out[300]. */
-#define tmp_file(out)	tl_tmp_file(out, 300, "cc_test_access")
+#define tmp_file(out) tl_tmp_file(out, 300, "cc_test_access")
 /* NULL-terminated lists of keys and of key ids, for write_certs(). */
-#define KEYS(...)	((EVP_PKEY *const[]){ __VA_ARGS__, NULL })
-#define KIDS(...)	((const char *const[]){ __VA_ARGS__, NULL })
+#define KEYS(...) ((EVP_PKEY *const[]) { __VA_ARGS__, NULL })
+#define KIDS(...) ((const char *const[]) { __VA_ARGS__, NULL })
 
 static char *
 b64url(const void *p, size_t n)
 {
-	size_t	 cap = sodium_base64_encoded_len(n,
+	size_t cap = sodium_base64_encoded_len(n,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char	*s = malloc(cap);
+	char  *s = malloc(cap);
 
 	assert_non_null(s);
-	sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(s, cap, p, n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return s;
 }
 
 static char *
 b64url_bn(EVP_PKEY *k, const char *param)
 {
-	BIGNUM		*bn = NULL;
-	unsigned char	 bin[1100];
-	int		 n;
-	char		*s;
+	BIGNUM	     *bn = NULL;
+	unsigned char bin[1100];
+	int	      n;
+	char	     *s;
 
 	assert_int_equal(EVP_PKEY_get_bn_param(k, param, &bn), 1);
 	assert_true(BN_num_bytes(bn) <= (int)sizeof(bin));
@@ -105,9 +110,9 @@ b64url_bn(EVP_PKEY *k, const char *param)
 static char *
 pub_pem(EVP_PKEY *k)
 {
-	BIO	*bio = BIO_new(BIO_s_mem());
-	char	*p, *s;
-	long	 n;
+	BIO  *bio = BIO_new(BIO_s_mem());
+	char *p, *s;
+	long  n;
 
 	assert_non_null(bio);
 	assert_int_equal(PEM_write_bio_PUBKEY(bio, k), 1);
@@ -120,9 +125,9 @@ pub_pem(EVP_PKEY *k)
 static json_t *
 jwk(EVP_PKEY *k, const char *kid)
 {
-	char	*n = b64url_bn(k, OSSL_PKEY_PARAM_RSA_N);
-	char	*e = b64url_bn(k, OSSL_PKEY_PARAM_RSA_E);
-	json_t	*j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kid", kid,
+	char   *n = b64url_bn(k, OSSL_PKEY_PARAM_RSA_N);
+	char   *e = b64url_bn(k, OSSL_PKEY_PARAM_RSA_E);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kid", kid,
 	    "kty", "RSA", "alg", "RS256", "use", "sig", "e", e, "n", n);
 
 	assert_non_null(j);
@@ -131,7 +136,7 @@ jwk(EVP_PKEY *k, const char *kid)
 	return j;
 }
 
-#define write_text(path, text)	tl_write(path, NULL, text, 0600)
+#define write_text(path, text) tl_write(path, NULL, text, 0600)
 
 /*
  * Writes a certs document the way Cloudflare serves it: "keys" (JWK),
@@ -140,18 +145,19 @@ jwk(EVP_PKEY *k, const char *kid)
 static void
 write_certs(const char *path, EVP_PKEY *const keys[], const char *const kids[])
 {
-	json_t	*doc = json_object(), *arr = json_array(), *certs = json_array();
-	char	*text;
+	json_t *doc = json_object(), *arr = json_array(), *certs = json_array();
+	char   *text;
 
 	for (size_t i = 0; keys[i] != NULL; i++) {
 		char *pem = pub_pem(keys[i]);
 
 		json_array_append_new(arr, jwk(keys[i], kids[i]));
-		json_array_append_new(certs, json_pack("{s:s, s:s}", "kid",
-		    kids[i], "cert", pem));
+		json_array_append_new(certs,
+		    json_pack("{s:s, s:s}", "kid", kids[i], "cert", pem));
 		if (i == 0)
-			json_object_set_new(doc, "public_cert", json_pack(
-			    "{s:s, s:s}", "kid", kids[i], "cert", pem));
+			json_object_set_new(doc, "public_cert",
+			    json_pack("{s:s, s:s}", "kid", kids[i], "cert",
+				pem));
 		free(pem);
 	}
 	json_object_set_new(doc, "keys", arr);
@@ -166,8 +172,8 @@ write_certs(const char *path, EVP_PKEY *const keys[], const char *const kids[])
 static struct access *
 open_file(const char *path)
 {
-	char		 err[512] = "";
-	struct access	*a = access_open(TEAM, AUD, path, err, sizeof(err));
+	char	       err[512] = "";
+	struct access *a = access_open(TEAM, AUD, path, err, sizeof(err));
 
 	if (a == NULL)
 		fail_msg("access_open: %s", err);
@@ -206,8 +212,8 @@ certs_teardown(void **state)
 static json_t *
 hdr_std(const char *kid)
 {
-	return json_pack("{s:s, s:s, s:s}", "alg", "RS256", "kid", kid,
-	    "typ", "JWT");
+	return json_pack("{s:s, s:s, s:s}", "alg", "RS256", "kid", kid, "typ",
+	    "JWT");
 }
 
 /* A payload like Access puts in an application token. */
@@ -215,10 +221,10 @@ static json_t *
 pl_std(void)
 {
 	return json_pack("{s:s, s:[s], s:s, s:I, s:I, s:I, s:s, s:s, s:s}",
-	    "iss", TEAM, "aud", AUD, "email", EMAIL,
-	    "exp", (json_int_t)(NOW + 600), "iat", (json_int_t)(NOW - 5),
-	    "nbf", (json_int_t)(NOW - 5), "type", "app",
-	    "sub", "7335d417-61da-459d-899c-0a01c76a2d94", "country", "US");
+	    "iss", TEAM, "aud", AUD, "email", EMAIL, "exp",
+	    (json_int_t)(NOW + 600), "iat", (json_int_t)(NOW - 5), "nbf",
+	    (json_int_t)(NOW - 5), "type", "app", "sub",
+	    "7335d417-61da-459d-899c-0a01c76a2d94", "country", "US");
 }
 
 static char *
@@ -234,13 +240,13 @@ dump(json_t *j)
 static char *
 sign_str(const char *s, EVP_PKEY *k, enum sig how)
 {
-	unsigned char	 out[1024], *der = NULL;
-	size_t		 outlen = sizeof(out);
-	unsigned int	 hlen = 0;
-	EVP_MD_CTX	*md = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
-	char		*pem, *ret;
-	int		 derlen;
+	unsigned char out[1024], *der = NULL;
+	size_t	      outlen = sizeof(out);
+	unsigned int  hlen = 0;
+	EVP_MD_CTX   *md = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	char	     *pem, *ret;
+	int	      derlen;
 
 	switch (how) {
 	case SIG_RS256:
@@ -248,13 +254,17 @@ sign_str(const char *s, EVP_PKEY *k, enum sig how)
 	case SIG_PS256:
 		md = EVP_MD_CTX_new();
 		assert_non_null(md);
-		assert_int_equal(EVP_DigestSignInit(md, &pctx, how == SIG_RS384 ?
-		    EVP_sha384() : EVP_sha256(), NULL, k), 1);
+		assert_int_equal(
+		    EVP_DigestSignInit(md, &pctx,
+			how == SIG_RS384 ? EVP_sha384() : EVP_sha256(), NULL,
+			k),
+		    1);
 		if (how == SIG_PS256)
 			assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx,
-			    RSA_PKCS1_PSS_PADDING) > 0);
+					RSA_PKCS1_PSS_PADDING) > 0);
 		assert_int_equal(EVP_DigestSign(md, out, &outlen,
-		    (const unsigned char *)s, strlen(s)), 1);
+				     (const unsigned char *)s, strlen(s)),
+		    1);
 		EVP_MD_CTX_free(md);
 		return b64url(out, outlen);
 	case SIG_HS256_PEM:
@@ -284,10 +294,10 @@ sign_str(const char *s, EVP_PKEY *k, enum sig how)
 static char *
 token(json_t *hdr, json_t *pl, EVP_PKEY *k, enum sig how)
 {
-	char	*h = dump(hdr), *p = dump(pl);
-	char	*hb = b64url(h, strlen(h)), *pb = b64url(p, strlen(p));
-	size_t	 n = strlen(hb) + strlen(pb) + 2048;
-	char	*in = malloc(n), *sig, *t = malloc(n);
+	char  *h = dump(hdr), *p = dump(pl);
+	char  *hb = b64url(h, strlen(h)), *pb = b64url(p, strlen(p));
+	size_t n = strlen(hb) + strlen(pb) + 2048;
+	char  *in = malloc(n), *sig, *t = malloc(n);
 
 	assert_non_null(in);
 	assert_non_null(t);
@@ -310,8 +320,8 @@ token(json_t *hdr, json_t *pl, EVP_PKEY *k, enum sig how)
 static char *
 token_pl(json_t *pl, EVP_PKEY *k, const char *kid)
 {
-	json_t	*h = hdr_std(kid);
-	char	*t = token(h, pl, k, SIG_RS256);
+	json_t *h = hdr_std(kid);
+	char   *t = token(h, pl, k, SIG_RS256);
 
 	json_decref(h);
 	return t;
@@ -321,15 +331,15 @@ token_pl(json_t *pl, EVP_PKEY *k, const char *kid)
 static char *
 token_std(EVP_PKEY *k, const char *kid)
 {
-	json_t	*p = pl_std();
-	char	*t = token_pl(p, k, kid);
+	json_t *p = pl_std();
+	char   *t = token_pl(p, k, kid);
 
 	json_decref(p);
 	return t;
 }
 
 /* The case a table-driven test is at, named first in failure messages. */
-static char	 at_case[600];
+static char at_case[600];
 
 /* cmocka teardown: after the table, failed or not, no case any more. */
 static int
@@ -343,7 +353,7 @@ no_case(void **state)
 static void
 expect_ok_at(struct access *a, const char *t, int64_t now, const char *who)
 {
-	char	 got[ACCESS_IDENTITY_MAX + 1] = "x", why[128] = "";
+	char got[ACCESS_IDENTITY_MAX + 1] = "x", why[128] = "";
 
 	if (access_verify(a, t, now, got, sizeof(got), why, sizeof(why)) != 0)
 		fail_msg("%srefused (%s), expected %s", at_case, why, who);
@@ -366,9 +376,9 @@ expect_refused_at(struct access *a, const char *t, int64_t now,
     const char *want)
 {
 	static const char *const secret[] = {
-		"\n", "alice", KID1, "eyJ",	/* base64 of '{"' */
+		"\n", "alice", KID1, "eyJ", /* base64 of '{"' */
 	};
-	char	 who[ACCESS_IDENTITY_MAX + 1] = "stale", why[128] = "";
+	char who[ACCESS_IDENTITY_MAX + 1] = "stale", why[128] = "";
 
 	if (access_verify(a, t, now, who, sizeof(who), why, sizeof(why)) != -1)
 		fail_msg("%saccepted as \"%s\", expected refusal (%s)", at_case,
@@ -404,8 +414,8 @@ claims(json_t *pl, const char *who, const char *want)
 	json_decref(pl);
 }
 
-#define claims_ok(pl, who)		claims(pl, who, NULL)
-#define claims_refused(pl, want)	claims(pl, NULL, want)
+#define claims_ok(pl, who) claims(pl, who, NULL)
+#define claims_refused(pl, want) claims(pl, NULL, want)
 
 static json_t *
 pl_with(const char *name, json_t *v)
@@ -492,9 +502,9 @@ service_token_gives_its_common_name(void **state)
 static void
 token_without_typ_nbf_iat_is_accepted(void **state)
 {
-	json_t	*h = json_pack("{s:s, s:s}", "alg", "RS256", "kid", KID1);
-	json_t	*p = pl_with("nbf", NULL);
-	char	*t;
+	json_t *h = json_pack("{s:s, s:s}", "alg", "RS256", "kid", KID1);
+	json_t *p = pl_with("nbf", NULL);
+	char   *t;
 
 	(void)state;
 	json_object_del(p, "iat");
@@ -513,10 +523,10 @@ token_without_typ_nbf_iat_is_accepted(void **state)
  * refusal whose reason holds want, or (want NULL) EMAIL.
  */
 static const struct claim_case {
-	const char	*claim;
-	const char	*value;
-	int64_t		 at;
-	const char	*want;
+	const char *claim;
+	const char *value;
+	int64_t	    at;
+	const char *want;
 } claim_cases[] = {
 	/* Expired, past the 60 s of skew allowed. */
 	{ "exp", "%lld", NOW - 61, "expired" },
@@ -558,9 +568,9 @@ static const struct claim_case {
 	{ "iss", "\"https://evil.cloudflareaccess.com\"", 0, "wrong issuer" },
 	{ "iss", "\"" TEAM "/\"", 0, "wrong issuer" },
 	{ "iss", "\"http://vaultmesh.cloudflareaccess.com\"", 0,
-	  "wrong issuer" },
+	    "wrong issuer" },
 	{ "iss", "\"https://VAULTMESH.cloudflareaccess.com\"", 0,
-	  "wrong issuer" },
+	    "wrong issuer" },
 	{ "iss", NULL, 0, "wrong issuer" },
 	{ "iss", "[\"" TEAM "\"]", 0, "wrong issuer" },
 };
@@ -571,9 +581,10 @@ each_time_audience_and_issuer_claim_is_checked(void **state)
 	const struct claim_case *c;
 
 	(void)state;
-	TL_FOREACH(c, claim_cases) {
-		json_t	*v = NULL;
-		char	 text[512];
+	TL_FOREACH(c, claim_cases)
+	{
+		json_t *v = NULL;
+		char	text[512];
 
 		if (c->value != NULL) {
 			snprintf(text, sizeof(text), c->value,
@@ -615,7 +626,7 @@ identity_with_control_characters_is_refused(void **state)
 	static const char *const bad[] = {
 		"alice\n@example.org", "alice\r@example.org", "alice\t@x",
 		"\x1b[31malice@example.org", "alice\x7f@x",
-		"alice\xc2\x85@example.org",	/* U+0085, a C1 control */
+		"alice\xc2\x85@example.org", /* U+0085, a C1 control */
 	};
 	json_t *p;
 
@@ -634,8 +645,8 @@ identity_with_control_characters_is_refused(void **state)
 static void
 identity_length_limit_is_254_bytes(void **state)
 {
-	char	 id[300], who[16], why[64];
-	char	*t;
+	char  id[300], who[16], why[64];
+	char *t;
 
 	(void)state;
 	memset(id, 'a', sizeof(id));
@@ -646,8 +657,8 @@ identity_length_limit_is_254_bytes(void **state)
 	claims_refused(pl_with("email", json_string(id)), "too long");
 	/* A caller's buffer too small for the identity is a refusal too. */
 	t = token_std(k1, KID1);
-	assert_int_equal(access_verify(acc, t, NOW, who, sizeof(who), why,
-	    sizeof(why)), -1);
+	assert_int_equal(
+	    access_verify(acc, t, NOW, who, sizeof(who), why, sizeof(why)), -1);
 	assert_string_equal(who, "");
 	free(t);
 }
@@ -674,9 +685,9 @@ token_signed_by_another_key_under_a_known_kid_is_refused(void **state)
 static void
 tampered_payload_is_refused(void **state)
 {
-	char	*good = token_std(k1, KID1), *evil, *t, *dot1, *dot2;
-	json_t	*p = pl_with("email", json_string("mallory@example.org"));
-	size_t	 n;
+	char   *good = token_std(k1, KID1), *evil, *t, *dot1, *dot2;
+	json_t *p = pl_with("email", json_string("mallory@example.org"));
+	size_t	n;
 
 	(void)state;
 	/* mallory's payload between alice's header and signature. */
@@ -702,8 +713,8 @@ tampered_payload_is_refused(void **state)
 static void
 rotated_key_is_found_after_a_refresh_and_old_key_still_works(void **state)
 {
-	struct certs	*c = *state;
-	struct access	*a = open_certs(c, KEYS(k1), KIDS(KID1));
+	struct certs  *c = *state;
+	struct access *a = open_certs(c, KEYS(k1), KIDS(KID1));
 
 	expect_ok_at(a, t1, NOW, EMAIL);
 	/* Access rotates: the new key is added, the old one kept. */
@@ -715,8 +726,8 @@ rotated_key_is_found_after_a_refresh_and_old_key_still_works(void **state)
 static void
 refresh_is_rate_limited_to_once_per_10_seconds(void **state)
 {
-	struct certs	*c = *state;
-	struct access	*a = open_certs(c, KEYS(k1), KIDS(KID1));
+	struct certs  *c = *state;
+	struct access *a = open_certs(c, KEYS(k1), KIDS(KID1));
 
 	/* The first unknown kid re-reads the file (it holds no KID2 yet). */
 	expect_refused_at(a, t2, NOW, "unknown key id");
@@ -745,14 +756,14 @@ refresh_is_rate_limited_to_once_per_10_seconds(void **state)
 static void
 key_dropped_from_the_document_is_dropped_on_refresh(void **state)
 {
-	struct certs	*c = *state;
-	struct access	*a = open_certs(c, KEYS(k1, k2), KIDS(KID1, KID2));
+	struct certs  *c = *state;
+	struct access *a = open_certs(c, KEYS(k1, k2), KIDS(KID1, KID2));
 
 	expect_ok_at(a, t1, NOW, EMAIL);
 	/* The document moves on: KID1 gone, KID3 in. KID1 stays until asked. */
 	write_certs(c->path, KEYS(k2, k3), KIDS(KID2, KID3));
 	expect_ok_at(a, t1, NOW, EMAIL);
-	expect_ok_at(a, t3, NOW, EMAIL);	/* unknown kid: refresh */
+	expect_ok_at(a, t3, NOW, EMAIL); /* unknown kid: refresh */
 	expect_refused_at(a, t1, NOW, "unknown key id");
 	expect_ok_at(a, t2, NOW, EMAIL);
 }
@@ -761,10 +772,11 @@ key_dropped_from_the_document_is_dropped_on_refresh(void **state)
 static char *
 token_long(EVP_PKEY *k, const char *kid)
 {
-	json_t	*p = pl_std();
-	char	*t;
+	json_t *p = pl_std();
+	char   *t;
 
-	json_object_set_new(p, "exp", json_integer(NOW + 4 * ACCESS_MAX_AGE_SECS));
+	json_object_set_new(p, "exp",
+	    json_integer(NOW + 4 * ACCESS_MAX_AGE_SECS));
 	t = token_pl(p, k, kid);
 	json_decref(p);
 	return t;
@@ -773,13 +785,13 @@ token_long(EVP_PKEY *k, const char *kid)
 static void
 keys_are_reread_every_hour_without_a_new_kid(void **state)
 {
-	struct certs	*c = *state;
-	struct access	*a = open_certs(c, KEYS(k1, k2), KIDS(KID1, KID2));
-	char		*l[3] = { token_long(k1, KID1),
-	    token_long(k2, KID2), token_long(k3, KID3) };
-	int64_t		 t = NOW;
+	struct certs  *c = *state;
+	struct access *a = open_certs(c, KEYS(k1, k2), KIDS(KID1, KID2));
+	char	      *l[3] = { token_long(k1, KID1), token_long(k2, KID2),
+			 token_long(k3, KID3) };
+	int64_t	       t = NOW;
 
-	access_tick(a, t);		/* the first call sets the clock */
+	access_tick(a, t); /* the first call sets the clock */
 	/* Cloudflare withdraws KID1; no token with a new kid comes. */
 	write_certs(c->path, KEYS(k2), KIDS(KID2));
 	access_tick(a, t + ACCESS_MAX_AGE_SECS - 1);
@@ -807,8 +819,8 @@ keys_are_reread_every_hour_without_a_new_kid(void **state)
 static void
 failed_refresh_keeps_the_cached_keys(void **state)
 {
-	struct certs	*c = *state;
-	struct access	*a = open_certs(c, KEYS(k1), KIDS(KID1));
+	struct certs  *c = *state;
+	struct access *a = open_certs(c, KEYS(k1), KIDS(KID1));
 
 	write_text(c->path, "{\"keys\": [");
 	expect_refused_at(a, t2, NOW, "unknown key id");
@@ -822,20 +834,21 @@ failed_refresh_keeps_the_cached_keys(void **state)
 }
 
 struct hammer {
-	struct access	*a;
-	const char	*t;
-	int		 fails;
+	struct access *a;
+	const char    *t;
+	int	       fails;
 };
 
 static void *
 hammer_run(void *arg)
 {
-	struct hammer	*h = arg;
-	char		 who[ACCESS_IDENTITY_MAX + 1], why[64];
+	struct hammer *h = arg;
+	char	       who[ACCESS_IDENTITY_MAX + 1], why[64];
 
 	for (int i = 0; i < 150; i++)
 		if (access_verify(h->a, h->t, NOW, who, sizeof(who), why,
-		    sizeof(why)) != 0 || strcmp(who, EMAIL) != 0)
+			sizeof(why)) != 0 ||
+		    strcmp(who, EMAIL) != 0)
 			h->fails++;
 	return NULL;
 }
@@ -843,16 +856,16 @@ hammer_run(void *arg)
 static void
 concurrent_verifications_survive_key_refreshes(void **state)
 {
-	struct certs	*c = *state;
-	struct access	*a = open_certs(c, KEYS(k1, k2), KIDS(KID1, KID2));
-	pthread_t	 th[4];
-	struct hammer	 h[4];
-	char		*tx = token_std(k1, "kid-x");
+	struct certs  *c = *state;
+	struct access *a = open_certs(c, KEYS(k1, k2), KIDS(KID1, KID2));
+	pthread_t      th[4];
+	struct hammer  h[4];
+	char	      *tx = token_std(k1, "kid-x");
 
 	for (int i = 0; i < 4; i++) {
-		h[i] = (struct hammer){ a, t1, 0 };
-		assert_int_equal(pthread_create(&th[i], NULL, hammer_run,
-		    &h[i]), 0);
+		h[i] = (struct hammer) { a, t1, 0 };
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, hammer_run, &h[i]), 0);
 	}
 	/* Each unknown kid, 10 s apart, swaps the whole key set. */
 	for (int i = 0; i < 30; i++)
@@ -870,13 +883,13 @@ static void
 alg_none_is_refused_with_and_without_signature_part(void **state)
 {
 	static const char *const algs[] = { "none", "None", "NONE", "" };
-	json_t	*p = pl_std();
+	json_t			*p = pl_std();
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		json_t	*h = json_pack("{s:s, s:s, s:s}", "alg", algs[i],
-		    "kid", KID1, "typ", "JWT");
-		char	*t = token(h, p, NULL, SIG_NONE_EMPTY);
+		json_t *h = json_pack("{s:s, s:s, s:s}", "alg", algs[i], "kid",
+		    KID1, "typ", "JWT");
+		char   *t = token(h, p, NULL, SIG_NONE_EMPTY);
 
 		expect_refused(t, NULL);
 		free(t);
@@ -891,8 +904,8 @@ alg_none_is_refused_with_and_without_signature_part(void **state)
 	}
 	{
 		/* No alg at all, alg of the wrong type. */
-		json_t	*h = json_pack("{s:s}", "kid", KID1);
-		char	*t = token(h, p, k1, SIG_RS256);
+		json_t *h = json_pack("{s:s}", "kid", KID1);
+		char   *t = token(h, p, k1, SIG_RS256);
 
 		expect_refused(t, "algorithm");
 		free(t);
@@ -910,10 +923,10 @@ static void
 hs256_signed_with_the_public_key_is_refused(void **state)
 {
 	static const enum sig macs[] = { SIG_HS256_PEM, SIG_HS256_DER };
-	json_t	*h = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", KID1,
+	json_t *h = json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", KID1,
 	    "typ", "JWT");
-	json_t	*p = pl_std();
-	char	*t;
+	json_t *p = pl_std();
+	char   *t;
 
 	(void)state;
 	for (size_t i = 0; i < TL_NITEMS(macs); i++) {
@@ -934,19 +947,26 @@ hs256_signed_with_the_public_key_is_refused(void **state)
 static void
 other_asymmetric_algorithms_are_refused(void **state)
 {
-	static const struct { const char *alg; enum sig how; } cases[] = {
-		{ "RS384", SIG_RS384 }, { "RS512", SIG_RS256 },
-		{ "PS256", SIG_PS256 }, { "ES256", SIG_RS256 },
-		{ "EdDSA", SIG_RS256 }, { "rs256", SIG_RS256 },
-		{ "RS256 ", SIG_RS256 }, { "HS512", SIG_RS256 },
+	static const struct {
+		const char *alg;
+		enum sig    how;
+	} cases[] = {
+		{ "RS384", SIG_RS384 },
+		{ "RS512", SIG_RS256 },
+		{ "PS256", SIG_PS256 },
+		{ "ES256", SIG_RS256 },
+		{ "EdDSA", SIG_RS256 },
+		{ "rs256", SIG_RS256 },
+		{ "RS256 ", SIG_RS256 },
+		{ "HS512", SIG_RS256 },
 	};
-	json_t	*p = pl_std();
+	json_t *p = pl_std();
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		json_t	*h = json_pack("{s:s, s:s, s:s}", "alg", cases[i].alg,
+		json_t *h = json_pack("{s:s, s:s, s:s}", "alg", cases[i].alg,
 		    "kid", KID1, "typ", "JWT");
-		char	*t = token(h, p, k1, cases[i].how);
+		char   *t = token(h, p, k1, cases[i].how);
 
 		expect_refused(t, "algorithm");
 		free(t);
@@ -958,14 +978,14 @@ other_asymmetric_algorithms_are_refused(void **state)
 static void
 rs256_header_with_other_signature_schemes_is_refused(void **state)
 {
-	json_t	*h = hdr_std(KID1), *p = pl_std();
-	char	*t;
+	json_t *h = hdr_std(KID1), *p = pl_std();
+	char   *t;
 
 	(void)state;
-	t = token(h, p, k1, SIG_PS256);		/* PSS padding, not PKCS#1 v1.5 */
+	t = token(h, p, k1, SIG_PS256); /* PSS padding, not PKCS#1 v1.5 */
 	expect_refused(t, "bad signature");
 	free(t);
-	t = token(h, p, k1, SIG_RS384);		/* SHA-384, not SHA-256 */
+	t = token(h, p, k1, SIG_RS384); /* SHA-384, not SHA-256 */
 	expect_refused(t, "bad signature");
 	free(t);
 	json_decref(h);
@@ -975,12 +995,12 @@ rs256_header_with_other_signature_schemes_is_refused(void **state)
 static void
 header_fields_other_than_alg_are_checked(void **state)
 {
-	json_t	*p = pl_std();
-	json_t	*hs[] = {
-		json_pack("{s:s, s:s, s:s}", "alg", "RS256", "kid", KID1,
-		    "typ", "JWS"),
-		json_pack("{s:s, s:s, s:i}", "alg", "RS256", "kid", KID1,
-		    "typ", 1),
+	json_t *p = pl_std();
+	json_t *hs[] = {
+		json_pack("{s:s, s:s, s:s}", "alg", "RS256", "kid", KID1, "typ",
+		    "JWS"),
+		json_pack("{s:s, s:s, s:i}", "alg", "RS256", "kid", KID1, "typ",
+		    1),
 		json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT"),
 		json_pack("{s:s, s:s}", "alg", "RS256", "kid", ""),
 		json_pack("{s:s, s:i}", "alg", "RS256", "kid", 1),
@@ -988,7 +1008,12 @@ header_fields_other_than_alg_are_checked(void **state)
 		    "crit", "exp"),
 	};
 	const char *const want[] = {
-		"typ", "typ", "key id", "key id", "key id", "crit",
+		"typ",
+		"typ",
+		"key id",
+		"key id",
+		"key id",
+		"crit",
 	};
 
 	(void)state;
@@ -1007,8 +1032,8 @@ header_fields_other_than_alg_are_checked(void **state)
 static void
 every_truncation_of_a_good_token_is_refused(void **state)
 {
-	char	*t = token_std(k1, KID1);
-	size_t	 n = strlen(t);
+	char  *t = token_std(k1, KID1);
+	size_t n = strlen(t);
 
 	(void)state;
 	for (size_t cut = 0; cut < n; cut++) {
@@ -1023,14 +1048,14 @@ every_truncation_of_a_good_token_is_refused(void **state)
 		char *d1 = strchr(t, '.'), *d2 = strchr(d1 + 1, '.');
 		char  buf[8192];
 
-		snprintf(buf, sizeof(buf), "%s", d1 + 1);	/* p.s */
+		snprintf(buf, sizeof(buf), "%s", d1 + 1); /* p.s */
 		expect_refused(buf, "malformed");
 		snprintf(buf, sizeof(buf), "%.*s%s", (int)(d1 - t), t, d2);
-		expect_refused(buf, "malformed");		/* h.s */
-		snprintf(buf, sizeof(buf), ".%s", d1 + 1);	/* .p.s */
+		expect_refused(buf, "malformed");	   /* h.s */
+		snprintf(buf, sizeof(buf), ".%s", d1 + 1); /* .p.s */
 		expect_refused(buf, "malformed");
 		snprintf(buf, sizeof(buf), "%.*s..%s", (int)(d1 - t), t,
-		    d2 + 1);					/* h..s */
+		    d2 + 1); /* h..s */
 		expect_refused(buf, "malformed");
 	}
 	free(t);
@@ -1039,7 +1064,7 @@ every_truncation_of_a_good_token_is_refused(void **state)
 static void
 extra_dots_and_whitespace_are_refused(void **state)
 {
-	char	*t = token_std(k1, KID1), buf[8192];
+	char *t = token_std(k1, KID1), buf[8192];
 
 	(void)state;
 	snprintf(buf, sizeof(buf), "%s.", t);
@@ -1066,7 +1091,7 @@ extra_dots_and_whitespace_are_refused(void **state)
 static void
 garbage_base64_is_refused(void **state)
 {
-	char	*t = token_std(k1, KID1), buf[8192], *d1, *d2;
+	char *t = token_std(k1, KID1), buf[8192], *d1, *d2;
 
 	(void)state;
 	expect_refused("!!!!.@@@@.####", "malformed");
@@ -1102,9 +1127,9 @@ garbage_base64_is_refused(void **state)
 static char *
 token_raw(const char *h, const char *p)
 {
-	char	*hb = b64url(h, strlen(h)), *pb = b64url(p, strlen(p));
-	size_t	 n = strlen(hb) + strlen(pb) + 1024;
-	char	*in = malloc(n), *t = malloc(n), *sig;
+	char  *hb = b64url(h, strlen(h)), *pb = b64url(p, strlen(p));
+	size_t n = strlen(hb) + strlen(pb) + 1024;
+	char  *in = malloc(n), *t = malloc(n), *sig;
 
 	assert_non_null(in);
 	assert_non_null(t);
@@ -1121,12 +1146,16 @@ token_raw(const char *h, const char *p)
 static void
 non_json_or_duplicate_keys_are_refused(void **state)
 {
-	json_t	*p = pl_std();
-	char	*ps = dump(p), *t, pdup[2048];
+	json_t *p = pl_std();
+	char   *ps = dump(p), *t, pdup[2048];
 
 	(void)state;
 	static const char *const hdrs[] = {
-		"not json", "[\"RS256\"]", "\"RS256\"", "", "{",
+		"not json",
+		"[\"RS256\"]",
+		"\"RS256\"",
+		"",
+		"{",
 		"{\"alg\":\"RS256\",\"kid\":\"" KID1 "\"}garbage",
 		/* Duplicates: a parser keeping the first or the last differs. */
 		"{\"alg\":\"none\",\"alg\":\"RS256\",\"kid\":\"" KID1 "\"}",
@@ -1165,8 +1194,8 @@ non_json_or_duplicate_keys_are_refused(void **state)
 static void
 oversized_empty_and_null_tokens_are_refused(void **state)
 {
-	json_t	*p = pl_std();
-	char	*pad = malloc(9 * 1024), *t;
+	json_t *p = pl_std();
+	char   *pad = malloc(9 * 1024), *t;
 
 	(void)state;
 	assert_non_null(pad);
@@ -1207,15 +1236,16 @@ oversized_empty_and_null_tokens_are_refused(void **state)
 static void
 null_arguments_are_refused_without_crashing(void **state)
 {
-	char	*t = token_std(k1, KID1), who[64], why[64];
+	char *t = token_std(k1, KID1), who[64], why[64];
 
 	(void)state;
-	assert_int_equal(access_verify(NULL, t, NOW, who, sizeof(who), why,
-	    sizeof(why)), -1);
-	assert_int_equal(access_verify(acc, t, NOW, NULL, 0, why,
-	    sizeof(why)), -1);
-	assert_int_equal(access_verify(acc, "x", NOW, who, sizeof(who), NULL,
-	    0), -1);
+	assert_int_equal(
+	    access_verify(NULL, t, NOW, who, sizeof(who), why, sizeof(why)),
+	    -1);
+	assert_int_equal(access_verify(acc, t, NOW, NULL, 0, why, sizeof(why)),
+	    -1);
+	assert_int_equal(
+	    access_verify(acc, "x", NOW, who, sizeof(who), NULL, 0), -1);
 	access_close(NULL);
 	free(t);
 }
@@ -1227,8 +1257,8 @@ static void
 open_fails(const char *domain, const char *aud, const char *file,
     const char *var)
 {
-	char		 err[512] = "";
-	struct access	*a = access_open(domain, aud, file, err, sizeof(err));
+	char	       err[512] = "";
+	struct access *a = access_open(domain, aud, file, err, sizeof(err));
 
 	if (a != NULL) {
 		access_close(a);
@@ -1274,16 +1304,19 @@ static void
 open_accepts_loopback_http_only(void **state)
 {
 	static const char *const ok[] = {
-		"http://127.0.0.1:8443", "http://127.0.0.1", "http://[::1]:80",
-		"http://127.1.2.3:9", "https://127.0.0.1:1",
+		"http://127.0.0.1:8443",
+		"http://127.0.0.1",
+		"http://[::1]:80",
+		"http://127.1.2.3:9",
+		"https://127.0.0.1:1",
 		"https://vaultmesh.cloudflareaccess.com:8443",
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		char		 err[512] = "";
-		struct access	*a = access_open(ok[i], AUD, certs_path, err,
-		    sizeof(err));
+		char	       err[512] = "";
+		struct access *a =
+		    access_open(ok[i], AUD, certs_path, err, sizeof(err));
 
 		if (a == NULL)
 			fail_msg("%s refused: %s", ok[i], err);
@@ -1294,9 +1327,9 @@ open_accepts_loopback_http_only(void **state)
 static void
 open_refuses_unusable_certs_files(void **state)
 {
-	char	 path[300];
-	json_t	*doc;
-	char	*s;
+	char	path[300];
+	json_t *doc;
+	char   *s;
 
 	(void)state;
 	tmp_file(path);
@@ -1311,16 +1344,23 @@ open_refuses_unusable_certs_files(void **state)
 	open_fails(TEAM, AUD, path, "VAULTMESH_ACCESS_CERTS");
 	write_text(path, "{\"keys\": [], \"keys\": []}");
 	open_fails(TEAM, AUD, path, "VAULTMESH_ACCESS_CERTS");
-	write_text(path, "{\"public_cert\": {\"kid\": \"a\", \"cert\": \"x\"}}");
+	write_text(path,
+	    "{\"public_cert\": {\"kid\": \"a\", \"cert\": \"x\"}}");
 	open_fails(TEAM, AUD, path, "VAULTMESH_ACCESS_CERTS");
 	/* Keys that are not RS256 signing keys of 2048 bits or more. */
 	write_certs(path, KEYS(kweak), KIDS(KID1));
 	open_fails(TEAM, AUD, path, "VAULTMESH_ACCESS_CERTS");
 	{
 		static const char *const spoil[][2] = {
-			{ "kty", "EC" }, { "alg", "RS384" }, { "use", "enc" },
-			{ "e", "AQ" }, { "e", "AAE" }, { "e", "AQAB=" },
-			{ "n", "AQAB" }, { "n", "!!" }, { "kid", "" },
+			{ "kty", "EC" },
+			{ "alg", "RS384" },
+			{ "use", "enc" },
+			{ "e", "AQ" },
+			{ "e", "AAE" },
+			{ "e", "AQAB=" },
+			{ "n", "AQAB" },
+			{ "n", "!!" },
+			{ "kid", "" },
 			{ "kid", "a\nb" },
 		};
 
@@ -1339,8 +1379,8 @@ open_refuses_unusable_certs_files(void **state)
 	}
 	/* A file over 1 MiB. */
 	{
-		size_t	 n = 1024 * 1024 + 10;
-		char	*big = malloc(n + 1);
+		size_t n = 1024 * 1024 + 10;
+		char  *big = malloc(n + 1);
 
 		assert_non_null(big);
 		memset(big, ' ', n);
@@ -1357,13 +1397,13 @@ open_refuses_unusable_certs_files(void **state)
 static void
 unusable_keys_are_skipped_when_a_good_one_is_there(void **state)
 {
-	struct certs	*c = *state;
-	json_t		*bad = jwk(k2, KID2), *doc;
-	char		*s;
+	struct certs *c = *state;
+	json_t	     *bad = jwk(k2, KID2), *doc;
+	char	     *s;
 
 	json_object_set_new(bad, "alg", json_string("RS512"));
-	doc = json_pack("{s:[o, o, o, {s:s, s:s}]}", "keys", bad,
-	    jwk(k1, KID1), jwk(kweak, "weak"), "kid", "ec", "kty", "EC");
+	doc = json_pack("{s:[o, o, o, {s:s, s:s}]}", "keys", bad, jwk(k1, KID1),
+	    jwk(kweak, "weak"), "kid", "ec", "kty", "EC");
 	s = dump(doc);
 	write_text(c->path, s);
 	c->a = open_file(c->path);
@@ -1376,10 +1416,10 @@ unusable_keys_are_skipped_when_a_good_one_is_there(void **state)
 static void
 open_without_a_reachable_certs_endpoint_fails(void **state)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
-	char			 domain[64];
-	int			 fd;
+	struct sockaddr_in sin;
+	socklen_t	   len = sizeof(sin);
+	char		   domain[64];
+	int		   fd;
 
 	(void)state;
 	/* A loopback port nobody listens on (bound, never listening). */
@@ -1396,7 +1436,8 @@ open_without_a_reachable_certs_endpoint_fails(void **state)
 	close(fd);
 }
 
-#define CERTS(fn) cmocka_unit_test_setup_teardown(fn, certs_setup, certs_teardown)
+#define CERTS(fn) \
+	cmocka_unit_test_setup_teardown(fn, certs_setup, certs_teardown)
 
 int
 main(void)
@@ -1411,18 +1452,22 @@ main(void)
 		cmocka_unit_test(identity_with_control_characters_is_refused),
 		cmocka_unit_test(identity_length_limit_is_254_bytes),
 		cmocka_unit_test(unknown_kid_is_refused),
-		cmocka_unit_test(token_signed_by_another_key_under_a_known_kid_is_refused),
+		cmocka_unit_test(
+		    token_signed_by_another_key_under_a_known_kid_is_refused),
 		cmocka_unit_test(tampered_payload_is_refused),
-		CERTS(rotated_key_is_found_after_a_refresh_and_old_key_still_works),
+		CERTS(
+		    rotated_key_is_found_after_a_refresh_and_old_key_still_works),
 		CERTS(refresh_is_rate_limited_to_once_per_10_seconds),
 		CERTS(key_dropped_from_the_document_is_dropped_on_refresh),
 		CERTS(keys_are_reread_every_hour_without_a_new_kid),
 		CERTS(failed_refresh_keeps_the_cached_keys),
 		CERTS(concurrent_verifications_survive_key_refreshes),
-		cmocka_unit_test(alg_none_is_refused_with_and_without_signature_part),
+		cmocka_unit_test(
+		    alg_none_is_refused_with_and_without_signature_part),
 		cmocka_unit_test(hs256_signed_with_the_public_key_is_refused),
 		cmocka_unit_test(other_asymmetric_algorithms_are_refused),
-		cmocka_unit_test(rs256_header_with_other_signature_schemes_is_refused),
+		cmocka_unit_test(
+		    rs256_header_with_other_signature_schemes_is_refused),
 		cmocka_unit_test(header_fields_other_than_alg_are_checked),
 		cmocka_unit_test(every_truncation_of_a_good_token_is_refused),
 		cmocka_unit_test(extra_dots_and_whitespace_are_refused),

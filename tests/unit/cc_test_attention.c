@@ -15,16 +15,21 @@
 #include "cc_all.h"
 #include "testlib.h"
 
-#define NOW	((int64_t)1795773600)	/* 2026-11-27T10:00:00Z */
-#define HB_STALE	(10 * 60)	/* the default 10 minutes */
-#define SCAN_STALE	(48 * 3600)	/* the default 48 hours */
+#define NOW ((int64_t)1795773600) /* 2026-11-27T10:00:00Z */
+#define HB_STALE (10 * 60)	  /* the default 10 minutes */
+#define SCAN_STALE (48 * 3600)	  /* the default 48 hours */
 
 static const struct thresholds thr = { HB_STALE, SCAN_STALE };
 
 /* The contract's reasons, in the contract's order. */
 static const char *const contract_order[REASON_COUNT] = {
-	"heartbeat_stale", "cloudflare_down", "services_down",
-	"never_scanned", "scan_stale", "critical_findings", "high_findings",
+	"heartbeat_stale",
+	"cloudflare_down",
+	"services_down",
+	"never_scanned",
+	"scan_stale",
+	"critical_findings",
+	"high_findings",
 };
 
 /* A node with nothing to report: fresh heartbeat, fresh clean scan. */
@@ -64,67 +69,74 @@ names_of(unsigned r, char *out, size_t n)
 
 /* ---- one input changed on a healthy node ------------------------------- */
 
-enum field { F_NONE, F_HEARTBEAT, F_SCAN, F_CLOUDFLARE, F_SERVICES,
-    F_CRITICAL, F_HIGH };
+enum field {
+	F_NONE,
+	F_HEARTBEAT,
+	F_SCAN,
+	F_CLOUDFLARE,
+	F_SERVICES,
+	F_CRITICAL,
+	F_HIGH
+};
 
-#define ALL	(~0u)
+#define ALL (~0u)
 
 /*
  * A healthy node with field set to value, judged at now: its reasons
  * within mask, and the level of all its reasons (NULL: not checked).
  */
 static const struct one_input {
-	const char	*name;
-	enum field	 field;
-	int64_t		 value;
-	int64_t		 now;
-	unsigned	 mask;
-	unsigned	 want;
-	const char	*level;
+	const char *name;
+	enum field  field;
+	int64_t	    value;
+	int64_t	    now;
+	unsigned    mask;
+	unsigned    want;
+	const char *level;
 } one_inputs[] = {
 	{ "healthy node", F_NONE, 0, NOW, ALL, 0, "green" },
-	{ "cloudflare unknown is no reason", F_CLOUDFLARE, CF_UNKNOWN, NOW,
-	  ALL, 0, NULL },
+	{ "cloudflare unknown is no reason", F_CLOUDFLARE, CF_UNKNOWN, NOW, ALL,
+	    0, NULL },
 	{ "cloudflare up is no reason", F_CLOUDFLARE, CF_UP, NOW, ALL, 0,
-	  NULL },
+	    NULL },
 	{ "heartbeat stale alone", F_HEARTBEAT, NOW - HB_STALE - 1, NOW, ALL,
-	  R_HEARTBEAT_STALE, NULL },
+	    R_HEARTBEAT_STALE, NULL },
 	{ "cloudflare down alone", F_CLOUDFLARE, CF_DOWN, NOW, ALL,
-	  R_CLOUDFLARE_DOWN, "red" },
+	    R_CLOUDFLARE_DOWN, "red" },
 	{ "one service down alone", F_SERVICES, 1, NOW, ALL, R_SERVICES_DOWN,
-	  "red" },
-	{ "three services down alone", F_SERVICES, 3, NOW, ALL,
-	  R_SERVICES_DOWN, NULL },
+	    "red" },
+	{ "three services down alone", F_SERVICES, 3, NOW, ALL, R_SERVICES_DOWN,
+	    NULL },
 	{ "never scanned alone", F_SCAN, 0, NOW, ALL, R_NEVER_SCANNED,
-	  "yellow" },
+	    "yellow" },
 	{ "scan stale alone", F_SCAN, NOW - SCAN_STALE - 1, NOW, ALL,
-	  R_SCAN_STALE, NULL },
+	    R_SCAN_STALE, NULL },
 	{ "one critical finding alone", F_CRITICAL, 1, NOW, ALL,
-	  R_CRITICAL_FINDINGS, "red" },
+	    R_CRITICAL_FINDINGS, "red" },
 	{ "250 critical findings alone", F_CRITICAL, 250, NOW, ALL,
-	  R_CRITICAL_FINDINGS, NULL },
+	    R_CRITICAL_FINDINGS, NULL },
 	{ "high findings alone", F_HIGH, 1, NOW, ALL, R_HIGH_FINDINGS,
-	  "yellow" },
+	    "yellow" },
 	/* The thresholds: stale from exactly the limit on. */
 	{ "heartbeat just under the threshold is fresh", F_HEARTBEAT,
-	  NOW - (HB_STALE - 1), NOW, R_HEARTBEAT_STALE, 0, NULL },
-	{ "heartbeat of now is fresh", F_HEARTBEAT, NOW, NOW,
-	  R_HEARTBEAT_STALE, 0, NULL },
+	    NOW - (HB_STALE - 1), NOW, R_HEARTBEAT_STALE, 0, NULL },
+	{ "heartbeat of now is fresh", F_HEARTBEAT, NOW, NOW, R_HEARTBEAT_STALE,
+	    0, NULL },
 	{ "heartbeat exactly at the threshold is stale", F_HEARTBEAT,
-	  NOW - HB_STALE, NOW, ALL, R_HEARTBEAT_STALE, "red" },
+	    NOW - HB_STALE, NOW, ALL, R_HEARTBEAT_STALE, "red" },
 	{ "heartbeat just over the threshold is stale", F_HEARTBEAT,
-	  NOW - (HB_STALE + 1), NOW, ALL, R_HEARTBEAT_STALE, NULL },
+	    NOW - (HB_STALE + 1), NOW, ALL, R_HEARTBEAT_STALE, NULL },
 	{ "scan just under the threshold is fresh", F_SCAN,
-	  NOW - (SCAN_STALE - 1), NOW, ALL, 0, NULL },
+	    NOW - (SCAN_STALE - 1), NOW, ALL, 0, NULL },
 	{ "scan exactly at the threshold is stale", F_SCAN, NOW - SCAN_STALE,
-	  NOW, ALL, R_SCAN_STALE, "yellow" },
+	    NOW, ALL, R_SCAN_STALE, "yellow" },
 	{ "scan just over the threshold is stale", F_SCAN,
-	  NOW - (SCAN_STALE + 1), NOW, ALL, R_SCAN_STALE, NULL },
+	    NOW - (SCAN_STALE + 1), NOW, ALL, R_SCAN_STALE, NULL },
 	/* No heartbeat yet: stale, even if the clock itself is near zero. */
-	{ "node without heartbeat", F_HEARTBEAT, 0, NOW, ALL,
-	  R_HEARTBEAT_STALE, NULL },
+	{ "node without heartbeat", F_HEARTBEAT, 0, NOW, ALL, R_HEARTBEAT_STALE,
+	    NULL },
 	{ "node without heartbeat, clock near zero", F_HEARTBEAT, 0, 1,
-	  R_HEARTBEAT_STALE, R_HEARTBEAT_STALE, NULL },
+	    R_HEARTBEAT_STALE, R_HEARTBEAT_STALE, NULL },
 };
 
 static void
@@ -133,11 +145,12 @@ one_changed_input_gives_its_reasons_and_level(void **state)
 	const struct one_input *c;
 
 	(void)state;
-	TL_FOREACH(c, one_inputs) {
-		struct attn_input	 in = healthy();
-		const char		*level;
-		char			 got[256], want[256];
-		unsigned		 r;
+	TL_FOREACH(c, one_inputs)
+	{
+		struct attn_input in = healthy();
+		const char	 *level;
+		char		  got[256], want[256];
+		unsigned	  r;
 
 		switch (c->field) {
 		case F_NONE:
@@ -199,29 +212,37 @@ reason_name_of_non_single_bit_is_unknown(void **state)
 
 /* Nodes with many reasons at once: all of them, named in contract order. */
 static const struct whole_input {
-	const char		*name;
-	struct attn_input	 in;
-	unsigned		 want;
-	const char		*names;
+	const char	 *name;
+	struct attn_input in;
+	unsigned	  want;
+	const char	 *names;
 } whole_inputs[] = {
-	{ "every reason, never scanned", { .last_heartbeat_at = NOW -
-	  HB_STALE * 5, .last_scan_at = 0, .cloudflare = CF_DOWN,
-	  .services_down = 1, .critical = 2, .high = 5 },
-	  R_HEARTBEAT_STALE | R_CLOUDFLARE_DOWN | R_SERVICES_DOWN |
-	  R_NEVER_SCANNED | R_CRITICAL_FINDINGS | R_HIGH_FINDINGS,
-	  "heartbeat_stale,cloudflare_down,services_down,never_scanned,"
-	  "critical_findings,high_findings" },
-	{ "every reason, scan stale", { .last_heartbeat_at = 0,
-	  .last_scan_at = NOW - SCAN_STALE * 3, .cloudflare = CF_DOWN,
-	  .services_down = 2, .critical = 1, .high = 1 },
-	  R_HEARTBEAT_STALE | R_CLOUDFLARE_DOWN | R_SERVICES_DOWN |
-	  R_SCAN_STALE | R_CRITICAL_FINDINGS | R_HIGH_FINDINGS,
-	  "heartbeat_stale,cloudflare_down,services_down,scan_stale,"
-	  "critical_findings,high_findings" },
+	{ "every reason, never scanned",
+	    { .last_heartbeat_at = NOW - HB_STALE * 5,
+		.last_scan_at = 0,
+		.cloudflare = CF_DOWN,
+		.services_down = 1,
+		.critical = 2,
+		.high = 5 },
+	    R_HEARTBEAT_STALE | R_CLOUDFLARE_DOWN | R_SERVICES_DOWN |
+		R_NEVER_SCANNED | R_CRITICAL_FINDINGS | R_HIGH_FINDINGS,
+	    "heartbeat_stale,cloudflare_down,services_down,never_scanned,"
+	    "critical_findings,high_findings" },
+	{ "every reason, scan stale",
+	    { .last_heartbeat_at = 0,
+		.last_scan_at = NOW - SCAN_STALE * 3,
+		.cloudflare = CF_DOWN,
+		.services_down = 2,
+		.critical = 1,
+		.high = 1 },
+	    R_HEARTBEAT_STALE | R_CLOUDFLARE_DOWN | R_SERVICES_DOWN |
+		R_SCAN_STALE | R_CRITICAL_FINDINGS | R_HIGH_FINDINGS,
+	    "heartbeat_stale,cloudflare_down,services_down,scan_stale,"
+	    "critical_findings,high_findings" },
 	/* What a just-enrolled node has: nothing. */
 	{ "fresh enrolled node", { .last_heartbeat_at = 0 },
-	  R_HEARTBEAT_STALE | R_NEVER_SCANNED,
-	  "heartbeat_stale,never_scanned" },
+	    R_HEARTBEAT_STALE | R_NEVER_SCANNED,
+	    "heartbeat_stale,never_scanned" },
 };
 
 static void
@@ -230,9 +251,10 @@ nodes_with_many_reasons_are_red_with_all_in_order(void **state)
 	const struct whole_input *c;
 
 	(void)state;
-	TL_FOREACH(c, whole_inputs) {
-		unsigned	 r = reasons_at(&c->in, NOW);
-		char		 names[256];
+	TL_FOREACH(c, whole_inputs)
+	{
+		unsigned r = reasons_at(&c->in, NOW);
+		char	 names[256];
 
 		names_of(r, names, sizeof(names));
 		if (r != c->want || strcmp(names, c->names) != 0)
@@ -246,8 +268,8 @@ nodes_with_many_reasons_are_red_with_all_in_order(void **state)
 static void
 every_reason_bit_can_be_produced(void **state)
 {
-	struct attn_input	 a, b;
-	unsigned		 seen;
+	struct attn_input a, b;
+	unsigned	  seen;
 
 	(void)state;
 	a = healthy();
@@ -267,31 +289,35 @@ every_reason_bit_can_be_produced(void **state)
 
 /* Red wins: a yellow reason beside a red one does not soften it. */
 static const struct level_case {
-	const char	*name;
-	unsigned	 reasons;
-	enum level	 want;
-	const char	*want_name;
+	const char *name;
+	unsigned    reasons;
+	enum level  want;
+	const char *want_name;
 } level_cases[] = {
 	{ "no reasons", 0, LEVEL_GREEN, "green" },
 	{ "heartbeat_stale", R_HEARTBEAT_STALE, LEVEL_RED, "red" },
 	{ "cloudflare_down", R_CLOUDFLARE_DOWN, LEVEL_RED, "red" },
 	{ "services_down", R_SERVICES_DOWN, LEVEL_RED, "red" },
 	{ "critical_findings", R_CRITICAL_FINDINGS, LEVEL_RED, "red" },
-	{ "heartbeat_stale beside yellow ones", R_HEARTBEAT_STALE |
-	  R_HIGH_FINDINGS | R_NEVER_SCANNED, LEVEL_RED, "red" },
-	{ "cloudflare_down beside yellow ones", R_CLOUDFLARE_DOWN |
-	  R_HIGH_FINDINGS | R_NEVER_SCANNED, LEVEL_RED, "red" },
-	{ "services_down beside yellow ones", R_SERVICES_DOWN |
-	  R_HIGH_FINDINGS | R_NEVER_SCANNED, LEVEL_RED, "red" },
-	{ "critical_findings beside yellow ones", R_CRITICAL_FINDINGS |
-	  R_HIGH_FINDINGS | R_NEVER_SCANNED, LEVEL_RED, "red" },
+	{ "heartbeat_stale beside yellow ones",
+	    R_HEARTBEAT_STALE | R_HIGH_FINDINGS | R_NEVER_SCANNED, LEVEL_RED,
+	    "red" },
+	{ "cloudflare_down beside yellow ones",
+	    R_CLOUDFLARE_DOWN | R_HIGH_FINDINGS | R_NEVER_SCANNED, LEVEL_RED,
+	    "red" },
+	{ "services_down beside yellow ones",
+	    R_SERVICES_DOWN | R_HIGH_FINDINGS | R_NEVER_SCANNED, LEVEL_RED,
+	    "red" },
+	{ "critical_findings beside yellow ones",
+	    R_CRITICAL_FINDINGS | R_HIGH_FINDINGS | R_NEVER_SCANNED, LEVEL_RED,
+	    "red" },
 	{ "never_scanned", R_NEVER_SCANNED, LEVEL_YELLOW, "yellow" },
 	{ "scan_stale", R_SCAN_STALE, LEVEL_YELLOW, "yellow" },
 	{ "high_findings", R_HIGH_FINDINGS, LEVEL_YELLOW, "yellow" },
-	{ "never_scanned and high_findings", R_NEVER_SCANNED |
-	  R_HIGH_FINDINGS, LEVEL_YELLOW, "yellow" },
+	{ "never_scanned and high_findings", R_NEVER_SCANNED | R_HIGH_FINDINGS,
+	    LEVEL_YELLOW, "yellow" },
 	{ "scan_stale and high_findings", R_SCAN_STALE | R_HIGH_FINDINGS,
-	  LEVEL_YELLOW, "yellow" },
+	    LEVEL_YELLOW, "yellow" },
 };
 
 static void
@@ -300,7 +326,8 @@ level_of_each_red_and_yellow_reason(void **state)
 	const struct level_case *c;
 
 	(void)state;
-	TL_FOREACH(c, level_cases) {
+	TL_FOREACH(c, level_cases)
+	{
 		if (attention_level(c->reasons) != c->want)
 			fail_msg("%s: level %s, want %s", c->name,
 			    level_name(attention_level(c->reasons)),
@@ -320,7 +347,8 @@ level_of_every_reason_subset_matches_the_contract_rule(void **state)
 	(void)state;
 	for (unsigned r = 0; r < (1u << REASON_COUNT); r++) {
 		enum level want = r == 0 ? LEVEL_GREEN :
-		    (r & red) ? LEVEL_RED : LEVEL_YELLOW;
+		    (r & red)		 ? LEVEL_RED :
+					   LEVEL_YELLOW;
 
 		assert_int_equal(attention_level(r), want);
 	}
@@ -344,8 +372,8 @@ heartbeat_turns_stale_as_the_clock_advances(void **state)
 static void
 thresholds_come_from_the_argument(void **state)
 {
-	struct thresholds	 tight = { 1, 60 };
-	struct attn_input	 in = healthy();
+	struct thresholds tight = { 1, 60 };
+	struct attn_input in = healthy();
 
 	(void)state;
 	in.last_heartbeat_at = NOW;
@@ -375,16 +403,21 @@ clock_is_only_the_now_argument(void **state)
 static void
 never_scanned_and_scan_stale_are_exclusive(void **state)
 {
-	struct attn_input	 in = healthy();
-	static const int64_t	 ages[] = {
-		0, 1, SCAN_STALE - 1, SCAN_STALE, SCAN_STALE + 1,
+	struct attn_input    in = healthy();
+	static const int64_t ages[] = {
+		0,
+		1,
+		SCAN_STALE - 1,
+		SCAN_STALE,
+		SCAN_STALE + 1,
 		SCAN_STALE * 100,
 	};
 
 	(void)state;
 	in.last_scan_at = 0;
-	assert_int_equal(reasons_at(&in, NOW) & (R_NEVER_SCANNED |
-	    R_SCAN_STALE), R_NEVER_SCANNED);
+	assert_int_equal(reasons_at(&in, NOW) &
+		(R_NEVER_SCANNED | R_SCAN_STALE),
+	    R_NEVER_SCANNED);
 	for (size_t i = 0; i < TL_NITEMS(ages); i++) {
 		unsigned r;
 
@@ -401,7 +434,10 @@ static void
 status_names_parse_back(void **state)
 {
 	static const enum node_status all[] = {
-		NODE_PENDING, NODE_APPROVED, NODE_REVOKED, NODE_DELETED,
+		NODE_PENDING,
+		NODE_APPROVED,
+		NODE_REVOKED,
+		NODE_DELETED,
 	};
 	enum node_status st;
 
@@ -426,10 +462,12 @@ main(void)
 		cmocka_unit_test(one_changed_input_gives_its_reasons_and_level),
 		cmocka_unit_test(reason_bits_follow_the_contract_order),
 		cmocka_unit_test(reason_name_of_non_single_bit_is_unknown),
-		cmocka_unit_test(nodes_with_many_reasons_are_red_with_all_in_order),
+		cmocka_unit_test(
+		    nodes_with_many_reasons_are_red_with_all_in_order),
 		cmocka_unit_test(every_reason_bit_can_be_produced),
 		cmocka_unit_test(level_of_each_red_and_yellow_reason),
-		cmocka_unit_test(level_of_every_reason_subset_matches_the_contract_rule),
+		cmocka_unit_test(
+		    level_of_every_reason_subset_matches_the_contract_rule),
 		cmocka_unit_test(heartbeat_turns_stale_as_the_clock_advances),
 		cmocka_unit_test(thresholds_come_from_the_argument),
 		cmocka_unit_test(clock_is_only_the_now_argument),

@@ -49,9 +49,9 @@ load(struct config *c, char *err, size_t errlen)
 static const char *
 expect_error(const char *name, const char *value)
 {
-	static char	 err[512];
-	struct config	 c;
-	size_t		 n = strlen(name);
+	static char   err[512];
+	struct config c;
+	size_t	      n = strlen(name);
 
 	setenv(name, value, 1);
 	if (load(&c, err, sizeof(err)) != -1)
@@ -85,8 +85,8 @@ expect_defaults(const struct config *c)
 static void
 config_defaults_match_the_contract(void **state)
 {
-	struct config	 c;
-	char		 err[512];
+	struct config c;
+	char	      err[512];
 
 	(void)state;
 	assert_int_equal(load(&c, err, sizeof(err)), 0);
@@ -97,14 +97,19 @@ static void
 config_empty_variables_mean_defaults(void **state)
 {
 	static const char *const names[] = {
-		"VAULTMESH_LISTEN", "VAULTMESH_DB", "VAULTMESH_CC_KEY_PATH",
-		"VAULTMESH_ENROLL_SECRET", "VAULTMESH_POLICY_PATH",
-		"VAULTMESH_SCAN_INTERVAL_HOURS", "VAULTMESH_SCAN_STALE_HOURS",
+		"VAULTMESH_LISTEN",
+		"VAULTMESH_DB",
+		"VAULTMESH_CC_KEY_PATH",
+		"VAULTMESH_ENROLL_SECRET",
+		"VAULTMESH_POLICY_PATH",
+		"VAULTMESH_SCAN_INTERVAL_HOURS",
+		"VAULTMESH_SCAN_STALE_HOURS",
 		"VAULTMESH_HEARTBEAT_STALE_MINUTES",
-		"VAULTMESH_SCHEDULER_TICK_SECONDS", "VAULTMESH_LOG",
+		"VAULTMESH_SCHEDULER_TICK_SECONDS",
+		"VAULTMESH_LOG",
 	};
-	struct config	 c;
-	char		 err[512];
+	struct config c;
+	char	      err[512];
 
 	(void)state;
 	for (size_t i = 0; i < TL_NITEMS(names); i++)
@@ -116,8 +121,8 @@ config_empty_variables_mean_defaults(void **state)
 static void
 config_reads_paths_secret_and_numbers(void **state)
 {
-	struct config	 c;
-	char		 err[512];
+	struct config c;
+	char	      err[512];
 
 	(void)state;
 	setenv("VAULTMESH_DB", "/var/lib/vaultmesh/cc.db", 1);
@@ -150,10 +155,10 @@ config_reads_paths_secret_and_numbers(void **state)
 static void
 config_enroll_secrets_from_the_variable_and_a_file(void **state)
 {
-	struct config	 c;
-	char		 err[512], path[] = "/tmp/vm-secrets-XXXXXX";
-	FILE		*f;
-	int		 fd;
+	struct config c;
+	char	      err[512], path[] = "/tmp/vm-secrets-XXXXXX";
+	FILE	     *f;
+	int	      fd;
 
 	(void)state;
 	setenv("VAULTMESH_ENROLL_SECRET", " old,secret ", 1);
@@ -176,19 +181,19 @@ config_enroll_secrets_from_the_variable_and_a_file(void **state)
 	for (int i = 0; i < 8; i++)
 		fprintf(f, "s%d\n", i);
 	fclose(f);
-	expect_error("VAULTMESH_ENROLL_SECRET_FILE", path);	/* nine */
+	expect_error("VAULTMESH_ENROLL_SECRET_FILE", path); /* nine */
 	unsetenv("VAULTMESH_ENROLL_SECRET");
 	unlink(path);
-	expect_error("VAULTMESH_ENROLL_SECRET_FILE", path);	/* missing */
+	expect_error("VAULTMESH_ENROLL_SECRET_FILE", path); /* missing */
 }
 
 /* systemd's credential file: one secret a line, comments skipped. */
 static void
 config_enroll_secret_credential_holds_lines(void **state)
 {
-	struct config	 c;
-	char		 err[512], dir[] = "/tmp/vm-cred-XXXXXX", path[128];
-	FILE		*f;
+	struct config c;
+	char	      err[512], dir[] = "/tmp/vm-cred-XXXXXX", path[128];
+	FILE	     *f;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -210,8 +215,8 @@ config_enroll_secret_credential_holds_lines(void **state)
 static void
 config_agent_listen_and_public_host(void **state)
 {
-	struct config	 c;
-	char		 err[512];
+	struct config c;
+	char	      err[512];
 
 	(void)state;
 	assert_int_equal(load(&c, err, sizeof(err)), 0);
@@ -234,8 +239,8 @@ config_agent_listen_and_public_host(void **state)
 static void
 config_local_mode_needs_loopback(void **state)
 {
-	struct config	 c;
-	char		 err[512];
+	struct config c;
+	char	      err[512];
 
 	(void)state;
 	assert_int_equal(addr_is_loopback("127.0.0.1"), 1);
@@ -262,8 +267,8 @@ config_local_mode_needs_loopback(void **state)
 static void
 config_limits_have_defaults(void **state)
 {
-	struct config	 c;
-	char		 err[512];
+	struct config c;
+	char	      err[512];
 
 	(void)state;
 	assert_int_equal(load(&c, err, sizeof(err)), 0);
@@ -296,8 +301,8 @@ static void
 config_listen_takes_an_address_and_a_port(void **state)
 {
 	static const struct listen_case {
-		const char	*value, *host;
-		unsigned short	 port;
+		const char    *value, *host;
+		unsigned short port;
 	} cases[] = {
 		{ "0.0.0.0:9000", "0.0.0.0", 9000 },
 		{ "10.1.2.3:1", "10.1.2.3", 1 },
@@ -310,12 +315,13 @@ config_listen_takes_an_address_and_a_port(void **state)
 		{ "127.0.0.1:0", "127.0.0.1", 0 },
 		{ "[::1]:0", "::1", 0 },
 	};
-	const struct listen_case	*l;
-	struct config			 c;
-	char				 err[512];
+	const struct listen_case *l;
+	struct config		  c;
+	char			  err[512];
 
 	(void)state;
-	TL_FOREACH(l, cases) {
+	TL_FOREACH(l, cases)
+	{
 		setenv("VAULTMESH_LISTEN", l->value, 1);
 		if (load(&c, err, sizeof(err)) != 0)
 			fail_msg("VAULTMESH_LISTEN=\"%s\" rejected: %s",
@@ -329,26 +335,42 @@ config_listen_takes_an_address_and_a_port(void **state)
 
 /* Each one an error naming its variable, in one line. */
 static const struct bad_value {
-	const char	*name, *value;
+	const char *name, *value;
 } bad_values[] = {
-#define LISTEN(v)	{ "VAULTMESH_LISTEN", v }
+#define LISTEN(v)                     \
+	{                             \
+		"VAULTMESH_LISTEN", v \
+	}
 	/* No port. */
-	LISTEN("127.0.0.1"), LISTEN("127.0.0.1:"), LISTEN("[::1]"),
+	LISTEN("127.0.0.1"),
+	LISTEN("127.0.0.1:"),
+	LISTEN("[::1]"),
 	LISTEN("[::1]:"),
 	/* A port out of range or not a number. */
-	LISTEN("127.0.0.1:70000"), LISTEN("127.0.0.1:65536"),
-	LISTEN("127.0.0.1:-1"), LISTEN("127.0.0.1:99999999999999999999"),
-	LISTEN("127.0.0.1:80x"), LISTEN("127.0.0.1:http"),
+	LISTEN("127.0.0.1:70000"),
+	LISTEN("127.0.0.1:65536"),
+	LISTEN("127.0.0.1:-1"),
+	LISTEN("127.0.0.1:99999999999999999999"),
+	LISTEN("127.0.0.1:80x"),
+	LISTEN("127.0.0.1:http"),
 	/* strtol() skips blanks and takes a sign: " 80" and "+80" are not. */
-	LISTEN("127.0.0.1: 80"), LISTEN("127.0.0.1:+80"),
-	LISTEN("127.0.0.1:\t80"), LISTEN("127.0.0.1:-0"),
+	LISTEN("127.0.0.1: 80"),
+	LISTEN("127.0.0.1:+80"),
+	LISTEN("127.0.0.1:\t80"),
+	LISTEN("127.0.0.1:-0"),
 	/* A host name. */
-	LISTEN("localhost:80"), LISTEN("example.org:8088"),
+	LISTEN("localhost:80"),
+	LISTEN("example.org:8088"),
 	LISTEN("[localhost]:80"),
 	/* Garbage. */
-	LISTEN("garbage"), LISTEN(":8088"), LISTEN("[]:8088"),
-	LISTEN("[::1:8088"), LISTEN("999.0.0.1:80"), LISTEN("1.2.3:80"),
-	LISTEN("127.0.0.1 :80"), LISTEN("http://127.0.0.1:80"),
+	LISTEN("garbage"),
+	LISTEN(":8088"),
+	LISTEN("[]:8088"),
+	LISTEN("[::1:8088"),
+	LISTEN("999.0.0.1:80"),
+	LISTEN("1.2.3:80"),
+	LISTEN("127.0.0.1 :80"),
+	LISTEN("http://127.0.0.1:80"),
 	LISTEN("1111:2222:3333:4444:5555:6666:7777:8888:9999:0000:1:80"),
 #undef LISTEN
 	/* Limits below their bounds. */
@@ -371,15 +393,15 @@ config_bad_values_are_named(void **state)
 
 	(void)state;
 	TL_FOREACH(b, bad_values)
-		expect_error(b->name, b->value);
+	expect_error(b->name, b->value);
 }
 
 /* The error quotes the value exactly as the operator wrote it. */
 static void
 config_listen_error_echoes_the_value_as_given(void **state)
 {
-	struct config	 c;
-	char		 err[512];
+	struct config c;
+	char	      err[512];
 
 	(void)state;
 	setenv("VAULTMESH_LISTEN", "[::1]:99999", 1);
@@ -391,9 +413,9 @@ config_listen_error_echoes_the_value_as_given(void **state)
 /* ---- numbers ------------------------------------------------------------------ */
 
 struct numvar {
-	const char	*name;
-	long		 min, max;
-	size_t		 off;	/* of the long in struct config */
+	const char *name;
+	long	    min, max;
+	size_t	    off; /* of the long in struct config */
 };
 
 static const struct numvar numvars[] = {
@@ -420,8 +442,8 @@ field(const struct config *c, size_t off)
 static void
 config_numeric_variables_accept_their_bounds(void **state)
 {
-	struct config	 c;
-	char		 err[512], v[32];
+	struct config c;
+	char	      err[512], v[32];
 
 	(void)state;
 	for (size_t i = 0; i < NNUM; i++) {
@@ -441,7 +463,12 @@ static void
 config_numeric_variables_out_of_range_or_not_numbers_are_named(void **state)
 {
 	static const char *const bad[] = {
-		"-5", "0", "ten", "12x", "1.5", "99999999999999999999999",
+		"-5",
+		"0",
+		"ten",
+		"12x",
+		"1.5",
+		"99999999999999999999999",
 	};
 	char v[32];
 
@@ -462,8 +489,8 @@ static void
 config_log_levels(void **state)
 {
 	static const char *const ok[] = { "error", "warn", "info", "debug" };
-	struct config	 c;
-	char		 err[512];
+	struct config		 c;
+	char			 err[512];
 
 	(void)state;
 	for (size_t i = 0; i < 4; i++) {
@@ -485,15 +512,15 @@ config_first_error_wins_and_names_one_variable(void **state)
 {
 	(void)state;
 	setenv("VAULTMESH_LOG", "nope", 1);
-	assert_null(strstr(expect_error("VAULTMESH_LISTEN", "nope"),
-	    "VAULTMESH_LOG"));
+	assert_null(
+	    strstr(expect_error("VAULTMESH_LISTEN", "nope"), "VAULTMESH_LOG"));
 }
 
 static void
 config_error_fits_small_buffer(void **state)
 {
-	struct config	 c;
-	char		 err[10];
+	struct config c;
+	char	      err[10];
 
 	(void)state;
 	memset(err, 'z', sizeof(err));

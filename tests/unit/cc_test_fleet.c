@@ -25,14 +25,14 @@
 #include "log.h"
 #include "util.h"
 
-#define TOKEN_LEN	43	/* 32 random bytes, base64url without padding */
+#define TOKEN_LEN 43 /* 32 random bytes, base64url without padding */
 
 /* An enrollment request with its own storage. */
 struct node {
-	char			 id[UUID_STRLEN + 1];
-	char			 host[64];
-	struct enroll_req	 er;
-	char			 token[64];
+	char		  id[UUID_STRLEN + 1];
+	char		  host[64];
+	struct enroll_req er;
+	char		  token[64];
 };
 
 static void
@@ -64,8 +64,8 @@ enroll_approved(struct cct_fx *f, struct node *n, const char *host)
 static enum node_status
 status_of(struct cct_fx *f, const char *id)
 {
-	struct node_view	 v;
-	char			*hb = NULL;
+	struct node_view v;
+	char		*hb = NULL;
 
 	assert_int_equal(fleet_get(f->fl, id, time(NULL), &v, &hb), 0);
 	free(hb);
@@ -78,12 +78,11 @@ heartbeat_body(const char *id, const char *host, const char *cf,
     const char *svc_state)
 {
 	json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f, "
-	    "s:s, s:[{s:s, s:s}], s:s}",
+				 "s:s, s:[{s:s, s:s}], s:s}",
 	    "node_id", id, "hostname", host, "os_profile", "debian-12",
-	    "agent_version", "0.1.1", "uptime_secs", (json_int_t)3600,
-	    "load1", 0.5, "mem_used_pct", 40.0, "root_disk_used_pct", 60.0,
-	    "cloudflare", cf,
-	    "services", "name", "nginx.service", "state", svc_state,
+	    "agent_version", "0.1.1", "uptime_secs", (json_int_t)3600, "load1",
+	    0.5, "mem_used_pct", 40.0, "root_disk_used_pct", 60.0, "cloudflare",
+	    cf, "services", "name", "nginx.service", "state", svc_state,
 	    "sent_at", "2026-11-27T10:00:00Z");
 
 	assert_non_null(root);
@@ -102,7 +101,7 @@ send_heartbeat(struct cct_fx *f, const char *id, const char *host,
 	if (validate_heartbeat(root, &hb, err, sizeof(err)) != 0)
 		fail_msg("validate_heartbeat: %s", err);
 	rc = fleet_heartbeat(f->fl, &hb);
-	free(hb.json);	/* NULL when the fleet took it */
+	free(hb.json); /* NULL when the fleet took it */
 	json_decref(root);
 	return rc;
 }
@@ -112,7 +111,7 @@ is_base64url(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			(*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
 			return 0;
 	return 1;
 }
@@ -122,8 +121,8 @@ is_base64url(const char *s)
 static void
 enroll_with_secret_is_approved_with_43_char_token(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_fx *f = *state;
+	struct node    n;
 
 	node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
@@ -136,8 +135,8 @@ enroll_with_secret_is_approved_with_43_char_token(void **state)
 static void
 enroll_tokens_are_distinct(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a, b;
+	struct cct_fx *f = *state;
+	struct node    a, b;
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
@@ -147,8 +146,8 @@ enroll_tokens_are_distinct(void **state)
 static void
 enroll_without_secret_is_pending_without_token(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_fx *f = *state;
+	struct node    n;
 
 	node_init(&n, "web-1");
 	memset(n.token, 'x', sizeof(n.token));
@@ -162,9 +161,9 @@ enroll_without_secret_is_pending_without_token(void **state)
 static void
 enroll_again_when_approved_with_token_is_conflict(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n, again;
-	char		 first[64];
+	struct cct_fx *f = *state;
+	struct node    n, again;
+	char	       first[64];
 
 	enroll_approved(f, &n, "web-1");
 	memcpy(first, n.token, sizeof(first));
@@ -180,9 +179,9 @@ enroll_again_when_approved_with_token_is_conflict(void **state)
 }
 
 struct enroller {
-	struct cct_fx		*f;
-	struct node		 n;
-	enum enroll_outcome	 out;
+	struct cct_fx	   *f;
+	struct node	    n;
+	enum enroll_outcome out;
 };
 
 static void *
@@ -196,9 +195,9 @@ enroller_main(void *arg)
 
 /* What the fleet did while a node's commit was held (see held_commit). */
 struct held {
-	size_t			 seen, still;	/* rows settling */
-	int			 started2, hb;
-	enum auth_result	 auth;
+	size_t		 seen, still; /* rows settling */
+	int		 started2, hb;
+	enum auth_result auth;
 };
 
 /*
@@ -212,13 +211,13 @@ static void
 held_commit(struct cct_fx *f, void *(*first)(void *), void *a1,
     void *(*second)(void *), void *a2, const struct node *o, struct held *w)
 {
-	pthread_t	 t1, t2;
-	sqlite3		*h = NULL;
-	struct timespec	 ts = { 0, 1000000 };
-	int		 waited = 0;
+	pthread_t	t1, t2;
+	sqlite3	       *h = NULL;
+	struct timespec ts = { 0, 1000000 };
+	int		waited = 0;
 
 	memset(w, 0, sizeof(*w));
-	h = cct_db_open(f);	/* waits while the fleet flushes */
+	h = cct_db_open(f); /* waits while the fleet flushes */
 	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	    SQLITE_OK);
 	assert_int_equal(pthread_create(&t1, NULL, first, a1), 0);
@@ -226,8 +225,8 @@ held_commit(struct cct_fx *f, void *(*first)(void *), void *a1,
 	while (fleet_settling(f->fl) == 0 && waited++ < 3000)
 		nanosleep(&ts, NULL);
 	w->seen = fleet_settling(f->fl);
-	w->started2 = w->seen == 1 &&
-	    pthread_create(&t2, NULL, second, a2) == 0;
+	w->started2 =
+	    w->seen == 1 && pthread_create(&t2, NULL, second, a2) == 0;
 	/* The fleet answers meanwhile; the commit is still waiting. */
 	w->auth = fleet_auth(f->fl, o->id, o->token);
 	w->hb = send_heartbeat(f, o->id, o->host, "up", "active");
@@ -255,10 +254,10 @@ held_commit(struct cct_fx *f, void *(*first)(void *), void *a1,
 static void
 enroll_commits_without_holding_the_fleet(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 a;
-	struct enroller		 e1, e2;
-	struct held		 w;
+	struct cct_fx  *f = *state;
+	struct node	a;
+	struct enroller e1, e2;
+	struct held	w;
 
 	enroll_approved(f, &a, "web-1");
 	memset(&e1, 0, sizeof(e1));
@@ -278,10 +277,10 @@ enroll_commits_without_holding_the_fleet(void **state)
 }
 
 struct status_setter {
-	struct cct_fx		*f;
-	const char		*id;
-	enum node_status	 st;
-	int			 rc;
+	struct cct_fx	*f;
+	const char	*id;
+	enum node_status st;
+	int		 rc;
 };
 
 static void *
@@ -302,11 +301,11 @@ setter_main(void *arg)
 static void
 revoke_commits_without_holding_the_fleet(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 a, b;
-	struct status_setter	 rv;
-	struct enroller		 e;
-	struct held		 w;
+	struct cct_fx	    *f = *state;
+	struct node	     a, b;
+	struct status_setter rv;
+	struct enroller	     e;
+	struct held	     w;
 
 	enroll_approved(f, &a, "web-1");
 	enroll_approved(f, &b, "web-2");
@@ -333,8 +332,8 @@ revoke_commits_without_holding_the_fleet(void **state)
 static void
 enroll_again_when_pending_stays_pending(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_fx *f = *state;
+	struct node    n;
 
 	node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
@@ -346,8 +345,8 @@ enroll_again_when_pending_stays_pending(void **state)
 static void
 enroll_pending_then_with_secret_is_approved(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_fx *f = *state;
+	struct node    n;
 
 	node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
@@ -359,8 +358,8 @@ enroll_pending_then_with_secret_is_approved(void **state)
 static void
 operator_approval_of_pending_node_gives_token_on_next_enroll(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_fx *f = *state;
+	struct node    n;
 
 	node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
@@ -390,10 +389,10 @@ pending_with_impostor(struct cct_fx *f, struct node *n, char *key,
 static void
 pending_node_token_goes_only_to_its_enroll_key(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n, impostor;
-	char		 key[] = "a23456789012345678901234567890123456789012K";
-	char		 other[] = "b23456789012345678901234567890123456789012K";
+	struct cct_fx *f = *state;
+	struct node    n, impostor;
+	char	       key[] = "a23456789012345678901234567890123456789012K";
+	char	       other[] = "b23456789012345678901234567890123456789012K";
 
 	/* Someone who learned the id, while pending: pending too, no harm. */
 	pending_with_impostor(f, &n, key, &impostor, other);
@@ -421,9 +420,9 @@ pending_node_token_goes_only_to_its_enroll_key(void **state)
 static void
 pending_with_secret_needs_the_same_enroll_key(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n, impostor;
-	char		 key[] = "c23456789012345678901234567890123456789012K";
+	struct cct_fx *f = *state;
+	struct node    n, impostor;
+	char	       key[] = "c23456789012345678901234567890123456789012K";
 
 	pending_with_impostor(f, &n, key, &impostor, NULL);
 	/* The secret alone does not take over another agent's pending id. */
@@ -434,9 +433,9 @@ pending_with_secret_needs_the_same_enroll_key(void **state)
 static void
 node_first_enrolled_without_key_is_not_bound(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
-	char		 key[] = "d23456789012345678901234567890123456789012K";
+	struct cct_fx *f = *state;
+	struct node    n;
+	char	       key[] = "d23456789012345678901234567890123456789012K";
 
 	/* An agent older than enroll keys: the first enroll after approval wins. */
 	node_init(&n, "web-1");
@@ -451,12 +450,12 @@ node_first_enrolled_without_key_is_not_bound(void **state)
 static void
 auth_right_token_is_ok(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
-	char		 copy[64];
+	struct cct_fx *f = *state;
+	struct node    n;
+	char	       copy[64];
 
 	enroll_approved(f, &n, "web-1");
-	memcpy(copy, n.token, sizeof(copy));	/* not the same pointer */
+	memcpy(copy, n.token, sizeof(copy)); /* not the same pointer */
 	assert_int_equal(fleet_auth(f->fl, n.id, copy), AUTH_OK);
 	assert_int_equal(fleet_auth(f->fl, n.id, copy), AUTH_OK);
 }
@@ -464,30 +463,32 @@ auth_right_token_is_ok(void **state)
 static void
 auth_wrong_null_or_empty_token_is_unauthorized(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
-	char		 bad[64];
+	struct cct_fx *f = *state;
+	struct node    n;
+	char	       bad[64];
 
 	enroll_approved(f, &n, "web-1");
 	memcpy(bad, n.token, sizeof(bad));
 	bad[10] = bad[10] == 'A' ? 'B' : 'A';
 	assert_int_equal(fleet_auth(f->fl, n.id, bad), AUTH_UNAUTHORIZED);
 	memcpy(bad, n.token, sizeof(bad));
-	bad[TOKEN_LEN - 1] = '\0';		/* one char short */
+	bad[TOKEN_LEN - 1] = '\0'; /* one char short */
 	assert_int_equal(fleet_auth(f->fl, n.id, bad), AUTH_UNAUTHORIZED);
 	assert_int_equal(fleet_auth(f->fl, n.id, NULL), AUTH_UNAUTHORIZED);
 	assert_int_equal(fleet_auth(f->fl, n.id, ""), AUTH_UNAUTHORIZED);
 	assert_int_equal(fleet_auth(f->fl, n.id,
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), AUTH_UNAUTHORIZED);
-	assert_int_equal(fleet_auth(f->fl, n.id, "Bearer x"), AUTH_UNAUTHORIZED);
+			     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+	    AUTH_UNAUTHORIZED);
+	assert_int_equal(fleet_auth(f->fl, n.id, "Bearer x"),
+	    AUTH_UNAUTHORIZED);
 }
 
 static void
 auth_overlong_token_is_unauthorized(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
-	char		*big;
+	struct cct_fx *f = *state;
+	struct node    n;
+	char	      *big;
 
 	enroll_approved(f, &n, "web-1");
 	big = malloc(100001);
@@ -510,14 +511,14 @@ auth_overlong_token_is_unauthorized(void **state)
 static void
 heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 a, b;
-	struct heartbeat	 hb;
-	struct node_view	 v;
-	unsigned char		 tha[TOKEN_HASH_LEN], thb[TOKEN_HASH_LEN];
-	json_t			*root;
-	char			 err[256], *doc = NULL;
-	int			 pending, failed;
+	struct cct_fx	*f = *state;
+	struct node	 a, b;
+	struct heartbeat hb;
+	struct node_view v;
+	unsigned char	 tha[TOKEN_HASH_LEN], thb[TOKEN_HASH_LEN];
+	json_t		*root;
+	char		 err[256], *doc = NULL;
+	int		 pending, failed;
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
@@ -527,17 +528,19 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 	assert_int_equal(fleet_auth_hash(f->fl, a.id, thb), AUTH_FORBIDDEN);
 	/* Two commands queued in the store, which tells the fleet. */
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(cct_queue(f->st, NULL, a.id, time(NULL),
-		    time(NULL) + 600), 0);
+		assert_int_equal(
+		    cct_queue(f->st, NULL, a.id, time(NULL), time(NULL) + 600),
+		    0);
 	assert_int_equal(fleet_pending(f->fl, a.id), 2);
 	assert_int_equal(fleet_pending(f->fl, b.id), 0);
 
 	/* b's token for a's heartbeat: forbidden, nothing recorded. */
 	root = heartbeat_body(a.id, "renamed-by-b", "up", "active");
 	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
-	assert_int_equal(fleet_heartbeat_auth(f->fl, &hb, thb, &pending,
-	    &failed), AUTH_FORBIDDEN);
-	assert_non_null(hb.json);	/* not taken */
+	assert_int_equal(
+	    fleet_heartbeat_auth(f->fl, &hb, thb, &pending, &failed),
+	    AUTH_FORBIDDEN);
+	assert_non_null(hb.json); /* not taken */
 	free(hb.json);
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &doc), 0);
 	assert_string_equal(v.hostname, "a");
@@ -547,9 +550,9 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 	/* a's own token: recorded, with a's queued commands. */
 	root = heartbeat_body(a.id, "a-renamed", "up", "active");
 	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
-	assert_int_equal(fleet_heartbeat_auth(f->fl, &hb, tha, &pending,
-	    &failed), AUTH_OK);
-	assert_null(hb.json);		/* the fleet took it */
+	assert_int_equal(
+	    fleet_heartbeat_auth(f->fl, &hb, tha, &pending, &failed), AUTH_OK);
+	assert_null(hb.json); /* the fleet took it */
 	assert_int_equal(pending, 2);
 	assert_int_equal(failed, 0);
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &doc), 0);
@@ -561,8 +564,9 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
 	root = heartbeat_body(a.id, "after-revoke", "up", "active");
 	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
-	assert_int_equal(fleet_heartbeat_auth(f->fl, &hb, tha, &pending,
-	    &failed), AUTH_UNAUTHORIZED);
+	assert_int_equal(
+	    fleet_heartbeat_auth(f->fl, &hb, tha, &pending, &failed),
+	    AUTH_UNAUTHORIZED);
 	free(hb.json);
 	json_decref(root);
 	assert_int_equal(fleet_token_known(f->fl, a.token, tha), 0);
@@ -571,8 +575,8 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 static void
 auth_token_of_node_a_for_node_b_is_forbidden(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a, b;
+	struct cct_fx *f = *state;
+	struct node    a, b;
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
@@ -585,9 +589,9 @@ auth_token_of_node_a_for_node_b_is_forbidden(void **state)
 static void
 auth_token_for_unknown_or_pending_node_is_not_ok(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a, p;
-	char		 unknown[UUID_STRLEN + 1];
+	struct cct_fx *f = *state;
+	struct node    a, p;
+	char	       unknown[UUID_STRLEN + 1];
 
 	enroll_approved(f, &a, "a");
 	node_init(&p, "pending");
@@ -603,8 +607,8 @@ auth_token_for_unknown_or_pending_node_is_not_ok(void **state)
 static void
 revoke_makes_token_unauthorized_at_once(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a, b;
+	struct cct_fx *f = *state;
+	struct node    a, b;
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
@@ -619,8 +623,8 @@ revoke_makes_token_unauthorized_at_once(void **state)
 static void
 enroll_after_revoke_is_revoked(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a;
+	struct cct_fx *f = *state;
+	struct node    a;
 
 	enroll_approved(f, &a, "a");
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
@@ -637,13 +641,13 @@ enroll_after_revoke_is_revoked(void **state)
 static void
 deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 a, b, c;
-	struct fleet_counts	 cnt;
-	struct fleet_summary	 sum;
-	struct node_view	*v, view;
-	size_t			 n;
-	char			*hb = NULL;
+	struct cct_fx	    *f = *state;
+	struct node	     a, b, c;
+	struct fleet_counts  cnt;
+	struct fleet_summary sum;
+	struct node_view    *v, view;
+	size_t		     n;
+	char		    *hb = NULL;
 
 	enroll_approved(f, &a, "alpha");
 	enroll_approved(f, &b, "bravo");
@@ -663,7 +667,8 @@ deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 	assert_non_null(v);
 	assert_int_equal(n, 1);
 	assert_int_equal(cnt.total, 1);
-	assert_int_equal(cnt.by_level[0] + cnt.by_level[1] + cnt.by_level[2], 1);
+	assert_int_equal(cnt.by_level[0] + cnt.by_level[1] + cnt.by_level[2],
+	    1);
 	assert_string_equal(v[0].node_id, b.id);
 	free(v);
 	fleet_summarize(f->fl, time(NULL), &sum);
@@ -685,9 +690,9 @@ deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 static void
 pending_nodes_are_capped_and_rate_limited(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n[6];
-	size_t		 max;
+	struct cct_fx *f = *state;
+	struct node    n[6];
+	size_t	       max;
 
 	fleet_set_limits(f->fl, 3, 600);
 	for (int i = 0; i < 3; i++) {
@@ -716,9 +721,9 @@ pending_nodes_are_capped_and_rate_limited(void **state)
 static void
 reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a;
-	char		 old[64];
+	struct cct_fx *f = *state;
+	struct node    a;
+	char	       old[64];
 
 	enroll_approved(f, &a, "a");
 	memcpy(old, a.token, sizeof(old));
@@ -739,15 +744,16 @@ reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
 static void
 revoke_and_reapprove_many_times(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a, other;
-	char		 prev[64];
+	struct cct_fx *f = *state;
+	struct node    a, other;
+	char	       prev[64];
 
 	enroll_approved(f, &other, "other");
 	enroll_approved(f, &a, "a");
 	for (int i = 0; i < 50; i++) {
 		memcpy(prev, a.token, sizeof(prev));
-		assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
+		assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED),
+		    0);
 		assert_int_equal(fleet_set_status(f->fl, a.id, NODE_APPROVED),
 		    0);
 		assert_int_equal(enroll(f, &a, 0), ENROLL_APPROVED);
@@ -763,8 +769,8 @@ revoke_and_reapprove_many_times(void **state)
 static void
 set_status_unknown_node_is_minus_two(void **state)
 {
-	struct cct_fx	*f = *state;
-	char		 id[UUID_STRLEN + 1];
+	struct cct_fx *f = *state;
+	char	       id[UUID_STRLEN + 1];
 
 	uuid_generate(id);
 	assert_int_equal(fleet_set_status(f->fl, id, NODE_APPROVED), -2);
@@ -774,8 +780,8 @@ set_status_unknown_node_is_minus_two(void **state)
 static void
 set_status_to_same_status_keeps_token(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a;
+	struct cct_fx *f = *state;
+	struct node    a;
 
 	enroll_approved(f, &a, "a");
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_APPROVED), 0);
@@ -785,8 +791,8 @@ set_status_to_same_status_keeps_token(void **state)
 static void
 revocation_survives_restart(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a;
+	struct cct_fx *f = *state;
+	struct node    a;
 
 	enroll_approved(f, &a, "a");
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
@@ -801,10 +807,10 @@ revocation_survives_restart(void **state)
 static void
 heartbeat_for_unknown_node_is_rejected(void **state)
 {
-	struct cct_fx		*f = *state;
-	char			 id[UUID_STRLEN + 1];
-	struct node_view	 v;
-	char			*hb = NULL;
+	struct cct_fx	*f = *state;
+	char		 id[UUID_STRLEN + 1];
+	struct node_view v;
+	char		*hb = NULL;
 
 	uuid_generate(id);
 	assert_int_equal(send_heartbeat(f, id, "ghost", "up", "active"), -1);
@@ -816,11 +822,11 @@ heartbeat_for_unknown_node_is_rejected(void **state)
 static void
 heartbeat_updates_view_and_attention(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 a;
-	struct node_view	 v;
-	char			*hb = NULL;
-	int64_t			 t0 = time(NULL), now;
+	struct cct_fx	*f = *state;
+	struct node	 a;
+	struct node_view v;
+	char		*hb = NULL;
+	int64_t		 t0 = time(NULL), now;
 
 	enroll_approved(f, &a, "web-1");
 	assert_int_equal(fleet_get(f->fl, a.id, t0, &v, &hb), 0);
@@ -828,8 +834,8 @@ heartbeat_updates_view_and_attention(void **state)
 	assert_int_equal(v.last_heartbeat_at, 0);
 	assert_int_equal(v.reasons, R_HEARTBEAT_STALE | R_NEVER_SCANNED);
 	assert_int_equal(v.level, LEVEL_RED);
-	assert_int_equal(send_heartbeat(f, a.id, "web-1-renamed", "up",
-	    "active"), 0);
+	assert_int_equal(
+	    send_heartbeat(f, a.id, "web-1-renamed", "up", "active"), 0);
 	now = time(NULL);
 	assert_int_equal(fleet_get(f->fl, a.id, now, &v, &hb), 0);
 	assert_non_null(hb);
@@ -841,17 +847,17 @@ heartbeat_updates_view_and_attention(void **state)
 	free(hb);
 	assert_int_equal(send_heartbeat(f, a.id, "web-1", "down", "failed"), 0);
 	assert_int_equal(fleet_get(f->fl, a.id, now, &v, &hb), 0);
-	assert_int_equal(v.reasons, R_CLOUDFLARE_DOWN | R_SERVICES_DOWN |
-	    R_NEVER_SCANNED);
+	assert_int_equal(v.reasons,
+	    R_CLOUDFLARE_DOWN | R_SERVICES_DOWN | R_NEVER_SCANNED);
 	assert_int_equal(v.level, LEVEL_RED);
 	free(hb);
 	/* The caller's clock decides staleness. */
-	assert_int_equal(fleet_get(f->fl, a.id, v.last_heartbeat_at + 599, &v,
-	    &hb), 0);
+	assert_int_equal(
+	    fleet_get(f->fl, a.id, v.last_heartbeat_at + 599, &v, &hb), 0);
 	assert_false(v.reasons & R_HEARTBEAT_STALE);
 	free(hb);
-	assert_int_equal(fleet_get(f->fl, a.id, v.last_heartbeat_at + 600, &v,
-	    &hb), 0);
+	assert_int_equal(
+	    fleet_get(f->fl, a.id, v.last_heartbeat_at + 600, &v, &hb), 0);
 	assert_true(v.reasons & R_HEARTBEAT_STALE);
 	free(hb);
 }
@@ -859,11 +865,11 @@ heartbeat_updates_view_and_attention(void **state)
 static void
 heartbeats_flush_and_survive_restart(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 a, b;
-	struct node_view	 v;
-	char			*hb = NULL;
-	json_t			*j;
+	struct cct_fx	*f = *state;
+	struct node	 a, b;
+	struct node_view v;
+	char		*hb = NULL;
+	json_t		*j;
 
 	enroll_approved(f, &a, "web-1");
 	node_init(&b, "pending-1");
@@ -882,8 +888,8 @@ heartbeats_flush_and_survive_restart(void **state)
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "hostname")),
 	    "web-1b");
-	assert_string_equal(json_string_value(json_object_get(j,
-	    "cloudflare")), "down");
+	assert_string_equal(json_string_value(json_object_get(j, "cloudflare")),
+	    "down");
 	json_decref(j);
 	free(hb);
 	/* Attention facts are derived again from the stored heartbeat. */
@@ -896,16 +902,17 @@ heartbeats_flush_and_survive_restart(void **state)
 static void
 heartbeat_survives_close_without_explicit_flush(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a;
-	char		*hb = NULL;
+	struct cct_fx *f = *state;
+	struct node    a;
+	char	      *hb = NULL;
 
 	enroll_approved(f, &a, "web-1");
 	assert_int_equal(send_heartbeat(f, a.id, "last-words", "up", "active"),
 	    0);
-	cct_reopen(f);	/* fleet_close flushes */
-	assert_int_equal(fleet_get(f->fl, a.id, time(NULL),
-	    &(struct node_view){0}, &hb), 0);
+	cct_reopen(f); /* fleet_close flushes */
+	assert_int_equal(
+	    fleet_get(f->fl, a.id, time(NULL), &(struct node_view) { 0 }, &hb),
+	    0);
 	assert_non_null(hb);
 	assert_non_null(strstr(hb, "last-words"));
 	free(hb);
@@ -914,10 +921,10 @@ heartbeat_survives_close_without_explicit_flush(void **state)
 static void
 only_the_latest_heartbeat_is_kept(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a;
-	char		 host[32];
-	char		*hb = NULL;
+	struct cct_fx *f = *state;
+	struct node    a;
+	char	       host[32];
+	char	      *hb = NULL;
 
 	enroll_approved(f, &a, "web-1");
 	for (int i = 0; i < 100; i++) {
@@ -928,8 +935,9 @@ only_the_latest_heartbeat_is_kept(void **state)
 			fleet_flush(f->fl);
 	}
 	cct_reopen(f);
-	assert_int_equal(fleet_get(f->fl, a.id, time(NULL),
-	    &(struct node_view){0}, &hb), 0);
+	assert_int_equal(
+	    fleet_get(f->fl, a.id, time(NULL), &(struct node_view) { 0 }, &hb),
+	    0);
 	assert_non_null(strstr(hb, "\"host-99\""));
 	free(hb);
 }
@@ -939,20 +947,22 @@ only_the_latest_heartbeat_is_kept(void **state)
 static void
 token_is_stored_only_as_32_byte_hash(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 a;
-	sqlite3		*h = NULL;
-	sqlite3_stmt	*st = NULL;
-	const void	*blob;
-	char		 path[400];
-	char		*data;
-	size_t		 len;
-	const char	*files[] = { "", "-wal" };
+	struct cct_fx *f = *state;
+	struct node    a;
+	sqlite3	      *h = NULL;
+	sqlite3_stmt  *st = NULL;
+	const void    *blob;
+	char	       path[400];
+	char	      *data;
+	size_t	       len;
+	const char    *files[] = { "", "-wal" };
 
 	enroll_approved(f, &a, "web-1");
 	h = cct_db_open(f);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT typeof(token_hash), "
-	    "token_hash FROM nodes WHERE node_id = ?1", -1, &st, NULL),
+	assert_int_equal(sqlite3_prepare_v2(h,
+			     "SELECT typeof(token_hash), "
+			     "token_hash FROM nodes WHERE node_id = ?1",
+			     -1, &st, NULL),
 	    SQLITE_OK);
 	sqlite3_bind_text(st, 1, a.id, -1, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -988,10 +998,10 @@ token_is_stored_only_as_32_byte_hash(void **state)
 static void
 many_nodes_all_authenticate(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	*n = calloc(MANY, sizeof(*n));
+	struct cct_fx	 *f = *state;
+	struct node	 *n = calloc(MANY, sizeof(*n));
 	struct node_view *v;
-	size_t		 count = 0;
+	size_t		  count = 0;
 
 	assert_non_null(n);
 	for (size_t i = 0; i < MANY; i++) {
@@ -1003,8 +1013,9 @@ many_nodes_all_authenticate(void **state)
 	for (size_t i = 0; i < MANY; i++) {
 		assert_int_equal(fleet_auth(f->fl, n[i].id, n[i].token),
 		    AUTH_OK);
-		assert_int_equal(fleet_auth(f->fl, n[(i + 1) % MANY].id,
-		    n[i].token), AUTH_FORBIDDEN);
+		assert_int_equal(
+		    fleet_auth(f->fl, n[(i + 1) % MANY].id, n[i].token),
+		    AUTH_FORBIDDEN);
 	}
 	v = fleet_list(f->fl, time(NULL), &count, NULL);
 	assert_non_null(v);
@@ -1019,8 +1030,8 @@ many_nodes_all_authenticate(void **state)
 		    i % 3 == 0 ? AUTH_UNAUTHORIZED : AUTH_OK);
 	/* Heartbeats from all, then a restart rebuilds the indexes. */
 	for (size_t i = 0; i < MANY; i++)
-		assert_int_equal(send_heartbeat(f, n[i].id, n[i].host, "up",
-		    "active"), 0);
+		assert_int_equal(
+		    send_heartbeat(f, n[i].id, n[i].host, "up", "active"), 0);
 	cct_reopen(f);
 	v = fleet_list(f->fl, time(NULL), &count, NULL);
 	assert_non_null(v);
@@ -1033,8 +1044,8 @@ many_nodes_all_authenticate(void **state)
 		    i % 3 == 0 ? AUTH_UNAUTHORIZED : AUTH_OK);
 	/* New enrollments after a restart of a big fleet still work. */
 	for (size_t i = 0; i < MANY; i += 3) {
-		assert_int_equal(fleet_set_status(f->fl, n[i].id,
-		    NODE_APPROVED), 0);
+		assert_int_equal(
+		    fleet_set_status(f->fl, n[i].id, NODE_APPROVED), 0);
 		assert_int_equal(enroll(f, &n[i], 0), ENROLL_APPROVED);
 	}
 	for (size_t i = 0; i < MANY; i++)
@@ -1046,10 +1057,10 @@ many_nodes_all_authenticate(void **state)
 /* ---- concurrency ------------------------------------------------------------------------ */
 
 struct worker {
-	struct cct_fx	*f;
-	struct node	*n;
-	size_t		 count;
-	int		 failures;
+	struct cct_fx *f;
+	struct node   *n;
+	size_t	       count;
+	int	       failures;
 };
 
 static void *
@@ -1060,11 +1071,13 @@ worker_main(void *arg)
 	for (size_t i = 0; i < w->count; i++) {
 		node_init(&w->n[i], "w");
 		if (enroll(w->f, &w->n[i], 1) != ENROLL_APPROVED ||
-		    fleet_auth(w->f->fl, w->n[i].id, w->n[i].token) != AUTH_OK ||
+		    fleet_auth(w->f->fl, w->n[i].id, w->n[i].token) !=
+			AUTH_OK ||
 		    send_heartbeat(w->f, w->n[i].id, "w", "up", "active") != 0)
 			w->failures++;
-		if (i > 0 && fleet_auth(w->f->fl, w->n[i - 1].id,
-		    w->n[i - 1].token) != AUTH_OK)
+		if (i > 0 &&
+		    fleet_auth(w->f->fl, w->n[i - 1].id, w->n[i - 1].token) !=
+			AUTH_OK)
 			w->failures++;
 	}
 	return NULL;
@@ -1074,10 +1087,10 @@ static void
 concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 {
 	enum { THREADS = 4, PER = 300 };
-	struct cct_fx	*f = *state;
-	struct worker	 w[THREADS];
-	pthread_t	 t[THREADS];
-	size_t		 count = 0;
+	struct cct_fx	 *f = *state;
+	struct worker	  w[THREADS];
+	pthread_t	  t[THREADS];
+	size_t		  count = 0;
 	struct node_view *v;
 
 	for (int i = 0; i < THREADS; i++) {
@@ -1086,8 +1099,8 @@ concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 		w[i].failures = 0;
 		w[i].n = calloc(PER, sizeof(struct node));
 		assert_non_null(w[i].n);
-		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]),
-		    0);
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
 	}
 	for (int i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
@@ -1101,8 +1114,9 @@ concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 	free(v);
 	for (int i = 0; i < THREADS; i++) {
 		for (size_t j = 0; j < PER; j++)
-			assert_int_equal(fleet_auth(f->fl, w[i].n[j].id,
-			    w[i].n[j].token), AUTH_OK);
+			assert_int_equal(
+			    fleet_auth(f->fl, w[i].n[j].id, w[i].n[j].token),
+			    AUTH_OK);
 		free(w[i].n);
 	}
 }
@@ -1112,11 +1126,12 @@ concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 static void
 enroll_fails_cleanly_when_store_insert_fails(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
-	char		 zero[64];
+	struct cct_fx *f = *state;
+	struct node    n;
+	char	       zero[64];
 
-	cct_db_exec(f, "CREATE TRIGGER no_insert BEFORE INSERT ON nodes "
+	cct_db_exec(f,
+	    "CREATE TRIGGER no_insert BEFORE INSERT ON nodes "
 	    "BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 	node_init(&n, "web-1");
 	memset(n.token, 'x', sizeof(n.token));
@@ -1125,8 +1140,8 @@ enroll_fails_cleanly_when_store_insert_fails(void **state)
 	assert_memory_equal(n.token, zero, sizeof(zero));
 	/* Not half-enrolled in memory either. */
 	{
-		struct node_view	 v;
-		char			*hb = NULL;
+		struct node_view v;
+		char		*hb = NULL;
 
 		assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb),
 		    -1);
@@ -1139,11 +1154,12 @@ enroll_fails_cleanly_when_store_insert_fails(void **state)
 static void
 revoke_fails_cleanly_when_store_update_fails(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_fx *f = *state;
+	struct node    n;
 
 	enroll_approved(f, &n, "web-1");
-	cct_db_exec(f, "CREATE TRIGGER no_status BEFORE UPDATE OF status "
+	cct_db_exec(f,
+	    "CREATE TRIGGER no_status BEFORE UPDATE OF status "
 	    "ON nodes BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_REVOKED), -1);
 	/* Memory agrees with the store: still approved, token still valid. */
@@ -1163,11 +1179,12 @@ heartbeat_flush_failure_is_retried(void **state)
 	struct node_view v;
 
 	enroll_approved(f, &n, "web-1");
-	cct_db_exec(f, "CREATE TRIGGER no_hb BEFORE INSERT "
+	cct_db_exec(f,
+	    "CREATE TRIGGER no_hb BEFORE INSERT "
 	    "ON heartbeat_chunks BEGIN SELECT RAISE(ABORT, 'refused by test'); "
 	    "END");
 	assert_int_equal(send_heartbeat(f, n.id, "retried", "up", "active"), 0);
-	fleet_flush(f->fl);	/* fails: the heartbeat must stay dirty */
+	fleet_flush(f->fl); /* fails: the heartbeat must stay dirty */
 	/* Meanwhile it is still what readers see. */
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_non_null(hb);
@@ -1190,26 +1207,33 @@ heartbeat_flush_failure_is_retried(void **state)
 static int
 rewrite_chunks(struct cct_fx *f, const char *from, const char *to)
 {
-	sqlite3		*h;
-	sqlite3_stmt	*get, *put;
-	size_t		 len = strlen(from);
-	int		 changed = 0;
+	sqlite3	     *h;
+	sqlite3_stmt *get, *put;
+	size_t	      len = strlen(from);
+	int	      changed = 0;
 
 	assert_int_equal(strlen(to), len);
 	h = cct_db_open(f);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT seq, data FROM "
-	    "heartbeat_chunks", -1, &get, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, "UPDATE heartbeat_chunks SET "
-	    "data = ?2 WHERE seq = ?1", -1, &put, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+			     "SELECT seq, data FROM "
+			     "heartbeat_chunks",
+			     -1, &get, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+			     "UPDATE heartbeat_chunks SET "
+			     "data = ?2 WHERE seq = ?1",
+			     -1, &put, NULL),
+	    SQLITE_OK);
 	while (sqlite3_step(get) == SQLITE_ROW) {
-		size_t		 n = (size_t)sqlite3_column_bytes(get, 1);
-		unsigned char	*d = malloc(n ? n : 1), *p;
+		size_t	       n = (size_t)sqlite3_column_bytes(get, 1);
+		unsigned char *d = malloc(n ? n : 1), *p;
 
 		assert_non_null(d);
 		memcpy(d, sqlite3_column_blob(get, 1), n);
 		if ((p = memmem(d, n, from, len)) != NULL) {
 			memcpy(p, to, len);
-			sqlite3_bind_int64(put, 1, sqlite3_column_int64(get, 0));
+			sqlite3_bind_int64(put, 1,
+			    sqlite3_column_int64(get, 0));
 			sqlite3_bind_blob(put, 2, d, (int)n, SQLITE_TRANSIENT);
 			assert_int_equal(sqlite3_step(put), SQLITE_DONE);
 			sqlite3_reset(put);
@@ -1243,8 +1267,8 @@ send_uptime(struct cct_fx *f, const char *id, json_int_t up)
 static json_int_t
 uptime_of(const char *json)
 {
-	json_t		*j = json != NULL ? json_loads(json, 0, NULL) : NULL;
-	json_int_t	 up = -1;
+	json_t	  *j = json != NULL ? json_loads(json, 0, NULL) : NULL;
+	json_int_t up = -1;
 
 	if (j != NULL)
 		up = json_integer_value(json_object_get(j, "uptime_secs"));
@@ -1255,23 +1279,23 @@ uptime_of(const char *json)
 static void
 written_heartbeat_is_read_from_the_store(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 n;
-	struct node_view	 v, *all;
-	char			*hb = NULL, **hbs = NULL;
-	size_t			 count;
+	struct cct_fx	*f = *state;
+	struct node	 n;
+	struct node_view v, *all;
+	char		*hb = NULL, **hbs = NULL;
+	size_t		 count;
 
 	enroll_approved(f, &n, "web-1");
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
-	assert_null(hb);	/* none yet, in memory or in the store */
+	assert_null(hb); /* none yet, in memory or in the store */
 	assert_int_equal(send_uptime(f, n.id, 11), 0);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_int_equal(uptime_of(hb), 11);
 	free(hb);
 	fleet_flush(f->fl);
 	/* Written: memory lets go; what the store holds is what is shown. */
-	assert_int_equal(rewrite_chunks(f, "\"uptime_secs\":11",
-	    "\"uptime_secs\":22"), 1);
+	assert_int_equal(
+	    rewrite_chunks(f, "\"uptime_secs\":11", "\"uptime_secs\":22"), 1);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_int_equal(uptime_of(hb), 22);
 	free(hb);
@@ -1291,12 +1315,12 @@ written_heartbeat_is_read_from_the_store(void **state)
 }
 
 struct order_fx {
-	struct cct_fx	*f;
-	const char	*id;
-	_Atomic int	 stop;
-	json_int_t	 sent;		/* by the sender, read after join */
-	int		 backwards;	/* by the reader */
-	size_t		 reads;
+	struct cct_fx *f;
+	const char    *id;
+	_Atomic int    stop;
+	json_int_t     sent;	  /* by the sender, read after join */
+	int	       backwards; /* by the reader */
+	size_t	       reads;
 };
 
 static void *
@@ -1315,7 +1339,7 @@ order_sender(void *arg)
 static void *
 order_flusher(void *arg)
 {
-	struct order_fx	*o = arg;
+	struct order_fx *o = arg;
 	unsigned	 i = 0;
 
 	while (!o->stop) {
@@ -1329,13 +1353,13 @@ order_flusher(void *arg)
 static void *
 order_reader(void *arg)
 {
-	struct order_fx		*o = arg;
-	struct node_view	 v;
-	json_int_t		 last = 0;
+	struct order_fx *o = arg;
+	struct node_view v;
+	json_int_t	 last = 0;
 
 	while (!o->stop) {
-		char		*hb = NULL;
-		json_int_t	 up;
+		char	  *hb = NULL;
+		json_int_t up;
 
 		if (fleet_get(o->f->fl, o->id, time(NULL), &v, &hb) != 0)
 			continue;
@@ -1402,12 +1426,12 @@ log_rows(struct cct_fx *f)
 static void
 heartbeat_log_is_folded_past_its_limit(void **state)
 {
-	struct cct_fx		*f = *state;
+	struct cct_fx *f = *state;
 	enum { NODES = 50, ROUNDS = 300, QUIET_AFTER = 20 };
-	struct node		*n = calloc(NODES, sizeof(*n));
-	struct node_view	 v;
-	char			*hb;
-	int			 most = 0;
+	struct node	*n = calloc(NODES, sizeof(*n));
+	struct node_view v;
+	char		*hb;
+	int		 most = 0;
 
 	assert_non_null(n);
 	for (int i = 0; i < NODES; i++)
@@ -1422,34 +1446,36 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 		/* Each node's latest, wherever it is now. */
 		for (int i = 0; i < NODES; i++) {
 			hb = NULL;
-			assert_int_equal(fleet_get(f->fl, n[i].id, time(NULL),
-			    &v, &hb), 0);
-			assert_int_equal(uptime_of(hb), i % 5 != 0 ? r :
-			    (r < QUIET_AFTER ? r : QUIET_AFTER));
+			assert_int_equal(
+			    fleet_get(f->fl, n[i].id, time(NULL), &v, &hb), 0);
+			assert_int_equal(uptime_of(hb),
+			    i % 5 != 0 ? r :
+					 (r < QUIET_AFTER ? r : QUIET_AFTER));
 			free(hb);
 		}
 	}
-	assert_true(most > 8192 - NODES);	/* it was used */
-	assert_true(most <= 8192 + 2 * NODES);	/* and bounded */
-	assert_true(log_rows(f) < 8192);	/* folded */
-	assert_true(log_rows(f) >= 4096);	/* down to what it keeps */
+	assert_true(most > 8192 - NODES);      /* it was used */
+	assert_true(most <= 8192 + 2 * NODES); /* and bounded */
+	assert_true(log_rows(f) < 8192);       /* folded */
+	assert_true(log_rows(f) >= 4096);      /* down to what it keeps */
 	/* The quiet nodes' heartbeats were folded out of the log into nodes. */
 	{
 		char sql[128];
 
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM nodes WHERE "
+		snprintf(sql, sizeof(sql),
+		    "SELECT count(*) FROM nodes WHERE "
 		    "json_extract(heartbeat, '$.uptime_secs') = %d",
 		    QUIET_AFTER);
 		assert_int_equal(cct_db_int(f, sql), NODES / 5);
 	}
 	cct_reopen(f);
-	assert_int_equal(log_rows(f), 0);	/* a clean stop folds it all */
+	assert_int_equal(log_rows(f), 0); /* a clean stop folds it all */
 	for (int i = 0; i < NODES; i++) {
 		hb = NULL;
-		assert_int_equal(fleet_get(f->fl, n[i].id, time(NULL), &v,
-		    &hb), 0);
-		assert_int_equal(uptime_of(hb), i % 5 != 0 ? ROUNDS :
-		    QUIET_AFTER);
+		assert_int_equal(fleet_get(f->fl, n[i].id, time(NULL), &v, &hb),
+		    0);
+		assert_int_equal(uptime_of(hb),
+		    i % 5 != 0 ? ROUNDS : QUIET_AFTER);
 		free(hb);
 	}
 	free(n);
@@ -1463,16 +1489,16 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 static void
 heartbeat_log_is_replayed_at_start(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 a;
-	struct node_view	 v;
-	struct store		*st;
-	struct hb_write		 w[3];
-	char			*hb = NULL, err[256];
-	const char		*json[3] = { "{\"uptime_secs\":5}",
-				    "{\"uptime_secs\":6}", "{}" };
-	const char		*host[3] = { "older", "web-1-crashed", "ghost" };
-	const char		*ver[3] = { "0.0.9", "0.2.0", "0" };
+	struct cct_fx	*f = *state;
+	struct node	 a;
+	struct node_view v;
+	struct store	*st;
+	struct hb_write	 w[3];
+	char		*hb = NULL, err[256];
+	const char *json[3] = { "{\"uptime_secs\":5}", "{\"uptime_secs\":6}",
+		"{}" };
+	const char *host[3] = { "older", "web-1-crashed", "ghost" };
+	const char *ver[3] = { "0.0.9", "0.2.0", "0" };
 
 	enroll_approved(f, &a, "web-1");
 	assert_int_equal(send_heartbeat(f, a.id, "web-1", "up", "active"), 0);
@@ -1482,8 +1508,8 @@ heartbeat_log_is_replayed_at_start(void **state)
 	cct_close(f);
 	memset(w, 0, sizeof(w));
 	for (int i = 0; i < 3; i++) {
-		snprintf(w[i].node_id, sizeof(w[i].node_id), "%s", i < 2 ? a.id :
-		    "00000000-0000-4000-8000-000000000000");
+		snprintf(w[i].node_id, sizeof(w[i].node_id), "%s",
+		    i < 2 ? a.id : "00000000-0000-4000-8000-000000000000");
 		w[i].at = i < 2 ? (int64_t)time(NULL) - 5 + 5 * i : 1;
 		w[i].json = (char *)(uintptr_t)json[i];
 		w[i].hostname = (char *)(uintptr_t)host[i];
@@ -1504,7 +1530,7 @@ heartbeat_log_is_replayed_at_start(void **state)
 	assert_true(v.reasons & R_SERVICES_DOWN);
 	assert_int_equal(uptime_of(hb), 6);
 	free(hb);
-	assert_int_equal(fleet_size(f->fl), 1);	/* the ghost's: no node */
+	assert_int_equal(fleet_size(f->fl), 1); /* the ghost's: no node */
 	cct_reopen(f);
 	assert_int_equal(log_rows(f), 0);
 	hb = NULL;
@@ -1519,12 +1545,12 @@ heartbeat_log_is_replayed_at_start(void **state)
 static void
 fleet_get_unknown_is_minus_one_and_list_empty_fleet(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node_view	 v, *all;
-	char			*hb = (char *)1;
-	char			**hbs = NULL;
-	size_t			 n = 99;
-	char			 id[UUID_STRLEN + 1];
+	struct cct_fx	*f = *state;
+	struct node_view v, *all;
+	char		*hb = (char *)1;
+	char	       **hbs = NULL;
+	size_t		 n = 99;
+	char		 id[UUID_STRLEN + 1];
 
 	uuid_generate(id);
 	assert_int_equal(fleet_get(f->fl, id, time(NULL), &v, &hb), -1);
@@ -1539,12 +1565,12 @@ fleet_get_unknown_is_minus_one_and_list_empty_fleet(void **state)
 static void
 fleet_list_copies_heartbeats(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node		 a, b;
-	struct node_view	*all;
-	char			**hbs = NULL;
-	size_t			 n = 0;
-	int			 seen_hb = 0, seen_null = 0;
+	struct cct_fx	 *f = *state;
+	struct node	  a, b;
+	struct node_view *all;
+	char		**hbs = NULL;
+	size_t		  n = 0;
+	int		  seen_hb = 0, seen_null = 0;
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
@@ -1574,7 +1600,7 @@ static int
 ref_cmp(const void *a, const void *b)
 {
 	const struct node_view *x = a, *y = b;
-	int c;
+	int			c;
 
 	if (x->level != y->level)
 		return (int)y->level - (int)x->level;
@@ -1600,9 +1626,9 @@ ref_match(const struct node_view *v, int level, const char *q)
 static void
 check_pages(struct cct_fx *f, int64_t now, int level, const char *q, size_t per)
 {
-	struct node_view	*all, *ref, *pg;
-	struct fleet_counts	 c;
-	size_t			 n, nref = 0, got, lv[3] = { 0, 0, 0 };
+	struct node_view   *all, *ref, *pg;
+	struct fleet_counts c;
+	size_t		    n, nref = 0, got, lv[3] = { 0, 0, 0 };
 
 	all = fleet_list(f->fl, now, &n, NULL);
 	assert_non_null(all);
@@ -1623,7 +1649,8 @@ check_pages(struct cct_fx *f, int64_t now, int level, const char *q, size_t per)
 		assert_int_equal(c.matched, nref);
 		assert_int_equal(got, nref - first < per ? nref - first : per);
 		for (size_t i = 0; i < got; i++) {
-			assert_string_equal(pg[i].node_id, ref[first + i].node_id);
+			assert_string_equal(pg[i].node_id,
+			    ref[first + i].node_id);
 			assert_int_equal(pg[i].level, ref[first + i].level);
 			assert_int_equal(pg[i].reasons, ref[first + i].reasons);
 		}
@@ -1647,17 +1674,17 @@ static void
 dashboard_page_keeps_order_and_counts(void **state)
 {
 	enum { N = 300, STEPS = 3000 };
-	struct cct_fx	*f = *state;
-	struct node	*n = calloc(N, sizeof(*n));
+	struct cct_fx		*f = *state;
+	struct node		*n = calloc(N, sizeof(*n));
 	static const char *const hosts[] = { "alpha", "host-1", "host-2",
-	    "zulu", "host-12" };
-	int64_t		 now = time(NULL);
-	uint32_t	 seed = 12345;
+		"zulu", "host-12" };
+	int64_t			 now = time(NULL);
+	uint32_t		 seed = 12345;
 
 	assert_non_null(n);
 	/* Enrolled out of order; none has a heartbeat yet: all red. */
 	for (size_t i = 0; i < N; i++) {
-		char host[32];
+		char   host[32];
 		size_t k = i * 7 % N;
 
 		snprintf(host, sizeof(host), "host-%03zu", k);
@@ -1669,18 +1696,20 @@ dashboard_page_keeps_order_and_counts(void **state)
 	 * scans (with and without critical findings), checked as they go.
 	 */
 	for (int step = 0; step < STEPS; step++) {
-		size_t	k;
-		int	op;
+		size_t k;
+		int    op;
 
 		seed = seed * 1103515245u + 12345u;
 		k = (seed >> 8) % N;
 		op = (int)((seed >> 20) % 4);
 		if (op < 3) {
-			const char *h = op == 0 ? hosts[(seed >> 4) % 5] :
-			    n[k].host;
+			const char *h =
+			    op == 0 ? hosts[(seed >> 4) % 5] : n[k].host;
 
-			assert_int_equal(send_heartbeat(f, n[k].id, h,
-			    (seed >> 3) % 5 == 0 ? "down" : "up", "active"), 0);
+			assert_int_equal(
+			    send_heartbeat(f, n[k].id, h,
+				(seed >> 3) % 5 == 0 ? "down" : "up", "active"),
+			    0);
 		} else {
 			int counts[FINDING_SEVERITIES] = { 0 };
 

@@ -20,10 +20,10 @@
 #include "cc_all.h"
 #include "testlib.h"
 
-#define NOW	1800000000LL
-#define ID_A	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
+#define NOW 1800000000LL
+#define ID_A "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
 /* Breaks out of an attribute, opens a script, and holds & and '. */
-#define EVIL	"\"><script>x</script>&'"
+#define EVIL "\"><script>x</script>&'"
 #define EVIL_HTML "&quot;&gt;&lt;script&gt;x&lt;/script&gt;&amp;&#39;"
 #define EVIL_URL "%22%3E%3Cscript%3Ex%3C%2Fscript%3E%26%27"
 
@@ -35,7 +35,10 @@ static void
 assert_no_raw(const char *s)
 {
 	static const char *const raw[] = {
-		"<script>", "x</script>", "\"><script>", "&'",
+		"<script>",
+		"x</script>",
+		"\"><script>",
+		"&'",
 	};
 
 	TL_EXPECT_NONE(s, raw);
@@ -54,10 +57,14 @@ row_html(const struct cmd_row *c)
 static void
 command_row_escapes_every_string(void **state)
 {
-	struct cmd_row	 c = { .command_id = EVIL, .command = EVIL,
-	    .args = EVIL, .queued_by = EVIL, .queued_at = NOW - 60,
-	    .status = EVIL, .output = EVIL };
-	char		*s = row_html(&c);
+	struct cmd_row c = { .command_id = EVIL,
+		.command = EVIL,
+		.args = EVIL,
+		.queued_by = EVIL,
+		.queued_at = NOW - 60,
+		.status = EVIL,
+		.output = EVIL };
+	char	      *s = row_html(&c);
 
 	(void)state;
 	assert_no_raw(s);
@@ -73,14 +80,17 @@ command_row_escapes_every_string(void **state)
 static void
 command_row_of_a_plain_command_is_unchanged(void **state)
 {
-	struct cmd_row	 c = { .command_id = ID_A,
-	    .command = "service-status", .args = "{\"unit\":\"a.service\"}",
-	    .queued_by = "ops@example.com", .queued_at = NOW - 60,
-	    .status = "ok" };
-	char		*s = row_html(&c);
+	struct cmd_row c = { .command_id = ID_A,
+		.command = "service-status",
+		.args = "{\"unit\":\"a.service\"}",
+		.queued_by = "ops@example.com",
+		.queued_at = NOW - 60,
+		.status = "ok" };
+	char	      *s = row_html(&c);
 
 	(void)state;
-	assert_non_null(strstr(s, "<tr id=\"cmd-" ID_A "\"><td><strong>"
+	assert_non_null(strstr(s,
+	    "<tr id=\"cmd-" ID_A "\"><td><strong>"
 	    "service-status</strong> <code>{&quot;unit&quot;:&quot;a.service"
 	    "&quot;}</code>"));
 	assert_non_null(strstr(s, "<td class=\"green\">ok</td>"));
@@ -101,15 +111,16 @@ finding_html(const struct finding *f, char group[16])
 static void
 finding_escapes_severity_in_its_heading_id_and_every_text(void **state)
 {
-	struct finding	 f = { EVIL, "\"><b>x&'", EVIL, EVIL, EVIL };
-	char		 group[16] = "";
-	char		*s = finding_html(&f, group);
+	struct finding f = { EVIL, "\"><b>x&'", EVIL, EVIL, EVIL };
+	char	       group[16] = "";
+	char	      *s = finding_html(&f, group);
 
 	(void)state;
 	assert_no_raw(s);
 	assert_null(strstr(s, "<b>"));
 	/* The heading's id (where attention links) and its text. */
-	assert_non_null(strstr(s, "<h3 id=\"&quot;&gt;&lt;b&gt;x&amp;&#39;"
+	assert_non_null(strstr(s,
+	    "<h3 id=\"&quot;&gt;&lt;b&gt;x&amp;&#39;"
 	    "_findings\" class=\"muted\">&quot;&gt;&lt;b&gt;x&amp;&#39;</h3>"));
 	/* id, title, detail and remediation. */
 	assert_int_equal(tl_count(s, EVIL_HTML), 4);
@@ -119,13 +130,14 @@ finding_escapes_severity_in_its_heading_id_and_every_text(void **state)
 static void
 finding_heading_of_a_known_severity_is_unchanged(void **state)
 {
-	struct finding	 f = { "ssh.permit_root_login", "critical", "Root",
-	    "sshd_config:3", NULL };
-	char		 group[16] = "";
-	char		*s = finding_html(&f, group);
+	struct finding f = { "ssh.permit_root_login", "critical", "Root",
+		"sshd_config:3", NULL };
+	char	       group[16] = "";
+	char	      *s = finding_html(&f, group);
 
 	(void)state;
-	assert_non_null(strstr(s, "<h3 id=\"critical_findings\" "
+	assert_non_null(strstr(s,
+	    "<h3 id=\"critical_findings\" "
 	    "class=\"red\">critical</h3>"));
 	assert_string_equal(group, "critical");
 	free(s);
@@ -144,9 +156,8 @@ audit_html(const struct audit_rec *a)
 static void
 audit_row_escapes_a_target_that_is_not_a_node_id(void **state)
 {
-	struct audit_rec	 a = { NOW, EVIL, EVIL, EVIL, EVIL, EVIL,
-	    EVIL };
-	char			*s = audit_html(&a);
+	struct audit_rec a = { NOW, EVIL, EVIL, EVIL, EVIL, EVIL, EVIL };
+	char		*s = audit_html(&a);
 
 	(void)state;
 	assert_no_raw(s);
@@ -159,9 +170,9 @@ audit_row_escapes_a_target_that_is_not_a_node_id(void **state)
 static void
 audit_row_links_a_node_id_target(void **state)
 {
-	struct audit_rec	 a = { NOW, "ops", "127.0.0.1", "approve", ID_A,
-	    "", "ok" };
-	char			*s = audit_html(&a);
+	struct audit_rec a = { NOW, "ops", "127.0.0.1", "approve", ID_A, "",
+		"ok" };
+	char		*s = audit_html(&a);
 
 	(void)state;
 	assert_non_null(strstr(s, "<a href=\"/nodes/" ID_A "\">" ID_A "</a>"));
@@ -172,9 +183,9 @@ audit_row_links_a_node_id_target(void **state)
 static void
 audit_page_frame_prints_no_value_raw(void **state)
 {
-	struct audit_filter	 flt = { 0, "queue\"><script>", NULL };
-	struct buf		 b;
-	char			*s;
+	struct audit_filter flt = { 0, "queue\"><script>", NULL };
+	struct buf	    b;
+	char		   *s;
 
 	(void)state;
 	buf_init(&b, 1 << 16);
@@ -183,7 +194,8 @@ audit_page_frame_prints_no_value_raw(void **state)
 	s = tl_take(&b);
 	assert_non_null(strstr(s, "<title>Audit log · VaultMesh</title>"));
 	assert_null(strstr(s, "<script>"));
-	assert_non_null(strstr(s, "href=\"/audit?action=queue%22%3E%3Cscript%3E"
+	assert_non_null(strstr(s,
+	    "href=\"/audit?action=queue%22%3E%3Cscript%3E"
 	    "&amp;before=42\""));
 	free(s);
 }
@@ -210,11 +222,11 @@ evil_view(struct node_view *v)
 static void
 dashboard_escapes_node_id_strings_search_and_range(void **state)
 {
-	struct node_view	 v;
-	struct dash_filter	 f = { -1, EVIL, 1 };
-	struct dash_view	 d;
-	struct buf		 b;
-	char			*s;
+	struct node_view   v;
+	struct dash_filter f = { -1, EVIL, 1 };
+	struct dash_view   d;
+	struct buf	   b;
+	char		  *s;
 
 	(void)state;
 	evil_view(&v);
@@ -234,17 +246,17 @@ dashboard_escapes_node_id_strings_search_and_range(void **state)
 		s = tl_take(&b);
 		assert_no_raw(s);
 		/* The host's link and the reason's link: one path segment. */
-		assert_non_null(strstr(s, "<a href=\"/nodes/" EVIL_URL "\">"
-		    EVIL_HTML "</a>"));
-		assert_non_null(strstr(s, "<a href=\"/nodes/" EVIL_URL
-		    "#never_scanned\">"));
+		assert_non_null(strstr(s,
+		    "<a href=\"/nodes/" EVIL_URL "\">" EVIL_HTML "</a>"));
+		assert_non_null(strstr(s,
+		    "<a href=\"/nodes/" EVIL_URL "#never_scanned\">"));
 		/* The poller's query keeps the range, encoded. */
 		if (part != PART_LIVE)
-			assert_non_null(strstr(s, "range=" EVIL_URL
-			    "&amp;page=1"));
+			assert_non_null(
+			    strstr(s, "range=" EVIL_URL "&amp;page=1"));
 		if (part == PART_PAGE)
-			assert_non_null(strstr(s, "name=\"range\" value=\""
-			    EVIL_HTML "\">"));
+			assert_non_null(strstr(s,
+			    "name=\"range\" value=\"" EVIL_HTML "\">"));
 		free(s);
 	}
 }
@@ -252,15 +264,16 @@ dashboard_escapes_node_id_strings_search_and_range(void **state)
 static void
 node_page_escapes_node_id_in_every_link_and_form(void **state)
 {
-	static const char *const hb = "{\"services\":[{\"name\":"
+	static const char *const hb =
+	    "{\"services\":[{\"name\":"
 	    "\"\\\"><script>x</script>&'\",\"state\":\"\\\"><script>x"
 	    "</script>&'\"}],\"cloudflare\":\"\\\"><script>x</script>&'\","
 	    "\"sent_at\":\"\\\"><script>x</script>&'\"}";
-	struct node_view	 v;
-	struct scan_point	 sp;
-	struct node_parts	 p;
-	struct buf		 b;
-	char			*s;
+	struct node_view  v;
+	struct scan_point sp;
+	struct node_parts p;
+	struct buf	  b;
+	char		 *s;
 
 	(void)state;
 	evil_view(&v);
@@ -280,11 +293,13 @@ node_page_escapes_node_id_in_every_link_and_form(void **state)
 	assert_int_equal(html_node(&b, &p, PART_PAGE), 0);
 	s = tl_take(&b);
 	assert_no_raw(s);
-	assert_non_null(strstr(s, "hx-get=\"/nodes/" EVIL_URL
-	    "?fragment=live\""));
-	assert_non_null(strstr(s, "action=\"/nodes/" EVIL_URL "/approve\" "
+	assert_non_null(
+	    strstr(s, "hx-get=\"/nodes/" EVIL_URL "?fragment=live\""));
+	assert_non_null(strstr(s,
+	    "action=\"/nodes/" EVIL_URL "/approve\" "
 	    "hx-post=\"/nodes/" EVIL_URL "/approve\""));
-	assert_non_null(strstr(s, "action=\"/nodes/" EVIL_URL "/revoke\" "
+	assert_non_null(strstr(s,
+	    "action=\"/nodes/" EVIL_URL "/revoke\" "
 	    "hx-post=\"/nodes/" EVIL_URL "/revoke\""));
 	assert_non_null(strstr(s, "<a href=\"#cmd-" EVIL_HTML "\">"));
 	assert_non_null(strstr(s, "Refused: " EVIL_HTML));
@@ -300,7 +315,8 @@ node_page_escapes_node_id_in_every_link_and_form(void **state)
 	assert_int_equal(html_node(&b, &p, PART_ALL), 0);
 	s = tl_take(&b);
 	assert_no_raw(s);
-	assert_non_null(strstr(s, "action=\"/nodes/" EVIL_URL "/commands\" "
+	assert_non_null(strstr(s,
+	    "action=\"/nodes/" EVIL_URL "/commands\" "
 	    "hx-post=\"/nodes/" EVIL_URL "/commands\""));
 	free(s);
 }
@@ -308,10 +324,10 @@ node_page_escapes_node_id_in_every_link_and_form(void **state)
 static void
 json_node_keeps_the_document_valid_whatever_the_node_id(void **state)
 {
-	struct node_view	 v;
-	struct buf		 b;
-	json_t			*doc;
-	char			*s;
+	struct node_view v;
+	struct buf	 b;
+	json_t		*doc;
+	char		*s;
 
 	(void)state;
 	evil_view(&v);
@@ -322,8 +338,8 @@ json_node_keeps_the_document_valid_whatever_the_node_id(void **state)
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "node_id")),
 	    EVIL);
-	assert_string_equal(json_string_value(json_object_get(doc,
-	    "hostname")), EVIL);
+	assert_string_equal(json_string_value(json_object_get(doc, "hostname")),
+	    EVIL);
 	json_decref(doc);
 	free(s);
 }
@@ -334,14 +350,20 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(command_row_escapes_every_string),
 		cmocka_unit_test(command_row_of_a_plain_command_is_unchanged),
-		cmocka_unit_test(finding_escapes_severity_in_its_heading_id_and_every_text),
-		cmocka_unit_test(finding_heading_of_a_known_severity_is_unchanged),
-		cmocka_unit_test(audit_row_escapes_a_target_that_is_not_a_node_id),
+		cmocka_unit_test(
+		    finding_escapes_severity_in_its_heading_id_and_every_text),
+		cmocka_unit_test(
+		    finding_heading_of_a_known_severity_is_unchanged),
+		cmocka_unit_test(
+		    audit_row_escapes_a_target_that_is_not_a_node_id),
 		cmocka_unit_test(audit_row_links_a_node_id_target),
 		cmocka_unit_test(audit_page_frame_prints_no_value_raw),
-		cmocka_unit_test(dashboard_escapes_node_id_strings_search_and_range),
-		cmocka_unit_test(node_page_escapes_node_id_in_every_link_and_form),
-		cmocka_unit_test(json_node_keeps_the_document_valid_whatever_the_node_id),
+		cmocka_unit_test(
+		    dashboard_escapes_node_id_strings_search_and_range),
+		cmocka_unit_test(
+		    node_page_escapes_node_id_in_every_link_and_form),
+		cmocka_unit_test(
+		    json_node_keeps_the_document_valid_whatever_the_node_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,9 +21,9 @@
 #include "cc_testlib.h"
 #include "log.h"
 
-#define DISPATCH	"vaultmesh_dispatch_delay_seconds"
-#define STORE		"vaultmesh_store_write_seconds"
-#define NBUCKETS	9	/* finite buckets of each histogram */
+#define DISPATCH "vaultmesh_dispatch_delay_seconds"
+#define STORE "vaultmesh_store_write_seconds"
+#define NBUCKETS 9 /* finite buckets of each histogram */
 
 /* metrics_render() reads the fleet and the store through app. */
 static int
@@ -53,17 +53,17 @@ count_lines(const char *s, const char *prefix)
 	size_t n = 0;
 
 	for (const char *p = s; p != NULL && *p != '\0';
-	    p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : NULL)
+	     p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : NULL)
 		n += strncmp(p, prefix, strlen(prefix)) == 0;
 	return n;
 }
 
 /* One histogram as rendered. */
 struct hist {
-	double			 le[NBUCKETS];
-	unsigned long long	 bucket[NBUCKETS];
-	unsigned long long	 inf, count;
-	double			 sum;
+	double		   le[NBUCKETS];
+	unsigned long long bucket[NBUCKETS];
+	unsigned long long inf, count;
+	double		   sum;
 };
 
 static char *
@@ -80,8 +80,8 @@ render(void)
 static const char *
 line_of(const char *text, const char *name, const char *suffix)
 {
-	char		 key[128];
-	const char	*p = text;
+	char	    key[128];
+	const char *p = text;
 
 	snprintf(key, sizeof(key), "%s%s", name, suffix);
 	while ((p = strstr(p, key)) != NULL) {
@@ -100,8 +100,8 @@ line_of(const char *text, const char *name, const char *suffix)
 static void
 parse_hist(const char *text, const char *name, struct hist *h)
 {
-	const char	*p = line_of(text, name, "_bucket{le=\"");
-	char		*end;
+	const char *p = line_of(text, name, "_bucket{le=\"");
+	char	   *end;
 
 	for (int i = 0; i < NBUCKETS; i++) {
 		h->le[i] = strtod(p, &end);
@@ -151,8 +151,8 @@ assert_consistent(const struct hist *h)
 static void
 observations_land_in_cumulative_buckets_and_inf_is_count(void **state)
 {
-	struct hist	 a, b;
-	char		*s;
+	struct hist a, b;
+	char	   *s;
 
 	(void)state;
 	s = render();
@@ -172,10 +172,10 @@ observations_land_in_cumulative_buckets_and_inf_is_count(void **state)
 	free(s);
 
 	assert_true(a.le[0] == 0.001 && a.le[NBUCKETS - 1] == 5);
-	assert_int_equal(b.bucket[0] - a.bucket[0], 2);	/* 0, 0.5 ms */
-	assert_int_equal(b.bucket[1] - a.bucket[1], 3);	/* + 3 ms */
+	assert_int_equal(b.bucket[0] - a.bucket[0], 2); /* 0, 0.5 ms */
+	assert_int_equal(b.bucket[1] - a.bucket[1], 3); /* + 3 ms */
 	assert_int_equal(b.bucket[NBUCKETS - 1] - a.bucket[NBUCKETS - 1], 3);
-	assert_int_equal(b.inf - a.inf, 4);		/* + 7 s */
+	assert_int_equal(b.inf - a.inf, 4); /* + 7 s */
 	assert_int_equal(b.count - a.count, 4);
 	assert_true(fabs(b.sum - a.sum - 7.0035) < 1e-6);
 }
@@ -187,14 +187,14 @@ observations_land_in_cumulative_buckets_and_inf_is_count(void **state)
 static void
 every_family_is_printed_once_with_its_samples_together(void **state)
 {
-	char		*s = render();
-	const char	*p, *fam;
-	size_t		 n = 0;
+	char	   *s = render();
+	const char *p, *fam;
+	size_t	    n = 0;
 
 	(void)state;
 	for (p = s; (p = strstr(p, "# TYPE ")) != NULL; p++) {
-		const char	*end = strchr(p + 7, ' ');
-		char		 name[128], type[160];
+		const char *end = strchr(p + 7, ' ');
+		char	    name[128], type[160];
 
 		assert_non_null(end);
 		assert_true((size_t)(end - p - 7) < sizeof(name));
@@ -208,8 +208,8 @@ every_family_is_printed_once_with_its_samples_together(void **state)
 	assert_non_null(fam);
 	/* Every outcome line follows the TYPE line, one after another. */
 	for (p = strchr(fam, '\n') + 1;
-	    strncmp(p, "vaultmesh_enrollments_total{outcome=\"", 37) == 0;
-	    p = strchr(p, '\n') + 1)
+	     strncmp(p, "vaultmesh_enrollments_total{outcome=\"", 37) == 0;
+	     p = strchr(p, '\n') + 1)
 		n++;
 	assert_int_equal(n, count_lines(s, "vaultmesh_enrollments_total{"));
 	assert_true(n >= 6);
@@ -217,8 +217,8 @@ every_family_is_printed_once_with_its_samples_together(void **state)
 }
 
 struct writer {
-	atomic_int	 stop;
-	atomic_ulong	 done;
+	atomic_int   stop;
+	atomic_ulong done;
 };
 
 /*
@@ -229,11 +229,11 @@ static void *
 write_observations(void *arg)
 {
 	static const int64_t us[] = { 50, 300, 800, 3000, 7000, 20000, 40000,
-	    70000, 200000, 800000, 3000000, 9000000 };
-	struct writer	*w = arg;
+		70000, 200000, 800000, 3000000, 9000000 };
+	struct writer	    *w = arg;
 
-	for (unsigned long i = 0; i < 200000000UL &&
-	    !atomic_load(&w->stop); i++) {
+	for (unsigned long i = 0; i < 200000000UL && !atomic_load(&w->stop);
+	     i++) {
 		metrics_dispatch_delay(us[i % 12]);
 		metrics_store_write(us[(i + 5) % 12]);
 		atomic_store_explicit(&w->done, i + 1, memory_order_relaxed);
@@ -244,10 +244,10 @@ write_observations(void *arg)
 static void
 scrapes_stay_consistent_while_observations_race(void **state)
 {
-	struct writer	 w;
-	pthread_t	 t;
-	unsigned long	 seen;
-	int		 scrapes = 0;
+	struct writer w;
+	pthread_t     t;
+	unsigned long seen;
+	int	      scrapes = 0;
 
 	(void)state;
 	atomic_init(&w.stop, 0);
@@ -257,8 +257,8 @@ scrapes_stay_consistent_while_observations_race(void **state)
 	while (atomic_load(&w.done) == 0)
 		;
 	for (; scrapes < 3000; scrapes++) {
-		struct hist	 d, s;
-		char		*text = render();
+		struct hist d, s;
+		char	   *text = render();
 
 		parse_hist(text, DISPATCH, &d);
 		parse_hist(text, STORE, &s);

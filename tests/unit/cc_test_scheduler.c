@@ -8,8 +8,8 @@
 #include "cc_all.h"
 #include "testlib.h"
 
-#define NOW	 1800000000LL
-#define DAY	 86400LL
+#define NOW 1800000000LL
+#define DAY 86400LL
 
 /*
  * Each rule of scheduler_decide(), at a daily interval: a node's status,
@@ -17,34 +17,34 @@
  * already queued or delivered, and the decision.
  */
 static const struct decide_case {
-	const char		*name;
-	enum node_status	 st;
-	int64_t			 last_scan_at;
-	int			 allowed, open;
-	enum sched_decision	 want;
+	const char	   *name;
+	enum node_status    st;
+	int64_t		    last_scan_at;
+	int		    allowed, open;
+	enum sched_decision want;
 } decide_cases[] = {
-	{ "never scanned approved node is due",
-	  NODE_APPROVED, 0, 1, 0, SCHED_DUE },
-	{ "scan older than the interval is due",
-	  NODE_APPROVED, NOW - DAY - 1, 1, 0, SCHED_DUE },
-	{ "scan exactly the interval old is due",
-	  NODE_APPROVED, NOW - DAY, 1, 0, SCHED_DUE },
-	{ "scan a second younger than the interval is not due",
-	  NODE_APPROVED, NOW - DAY + 1, 1, 0, SCHED_NOT_DUE },
-	{ "scan of just now is not due",
-	  NODE_APPROVED, NOW, 1, 0, SCHED_NOT_DUE },
-	{ "policy forbidding scans, never scanned",
-	  NODE_APPROVED, 0, 0, 0, SCHED_FORBIDDEN },
-	{ "policy forbidding scans, long overdue",
-	  NODE_APPROVED, NOW - 10 * DAY, 0, 0, SCHED_FORBIDDEN },
-	{ "scan already queued, never scanned",
-	  NODE_APPROVED, 0, 1, 1, SCHED_PENDING },
-	{ "scan already delivered, overdue",
-	  NODE_APPROVED, NOW - 2 * DAY, 1, 1, SCHED_PENDING },
-	{ "pending node is not scanned",
-	  NODE_PENDING, 0, 1, 0, SCHED_NOT_APPROVED },
-	{ "revoked node is not scanned",
-	  NODE_REVOKED, 0, 1, 0, SCHED_NOT_APPROVED },
+	{ "never scanned approved node is due", NODE_APPROVED, 0, 1, 0,
+	    SCHED_DUE },
+	{ "scan older than the interval is due", NODE_APPROVED, NOW - DAY - 1,
+	    1, 0, SCHED_DUE },
+	{ "scan exactly the interval old is due", NODE_APPROVED, NOW - DAY, 1,
+	    0, SCHED_DUE },
+	{ "scan a second younger than the interval is not due", NODE_APPROVED,
+	    NOW - DAY + 1, 1, 0, SCHED_NOT_DUE },
+	{ "scan of just now is not due", NODE_APPROVED, NOW, 1, 0,
+	    SCHED_NOT_DUE },
+	{ "policy forbidding scans, never scanned", NODE_APPROVED, 0, 0, 0,
+	    SCHED_FORBIDDEN },
+	{ "policy forbidding scans, long overdue", NODE_APPROVED,
+	    NOW - 10 * DAY, 0, 0, SCHED_FORBIDDEN },
+	{ "scan already queued, never scanned", NODE_APPROVED, 0, 1, 1,
+	    SCHED_PENDING },
+	{ "scan already delivered, overdue", NODE_APPROVED, NOW - 2 * DAY, 1, 1,
+	    SCHED_PENDING },
+	{ "pending node is not scanned", NODE_PENDING, 0, 1, 0,
+	    SCHED_NOT_APPROVED },
+	{ "revoked node is not scanned", NODE_REVOKED, 0, 1, 0,
+	    SCHED_NOT_APPROVED },
 };
 
 static void
@@ -53,8 +53,9 @@ scheduler_decides_by_status_age_policy_and_queue(void **state)
 	const struct decide_case *c;
 
 	(void)state;
-	TL_FOREACH(c, decide_cases) {
-		enum sched_decision	 got;
+	TL_FOREACH(c, decide_cases)
+	{
+		enum sched_decision got;
 
 		got = scheduler_decide(c->st, c->last_scan_at, c->allowed,
 		    c->open, NOW, DAY);
@@ -105,8 +106,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(scheduler_decides_by_status_age_policy_and_queue),
-		cmocka_unit_test(budget_spreads_a_large_fleet_over_the_interval),
+		cmocka_unit_test(
+		    scheduler_decides_by_status_age_policy_and_queue),
+		cmocka_unit_test(
+		    budget_spreads_a_large_fleet_over_the_interval),
 		cmocka_unit_test(heartbeat_sampling_slows_down_for_big_fleets),
 		cmocka_unit_test(decisions_have_names),
 	};

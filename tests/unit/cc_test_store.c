@@ -30,9 +30,9 @@
 #define MAXREC 16
 
 struct loaded {
-	struct node_rec	 r[MAXREC];
-	size_t		 n;
-	int		 stop_after;	/* return -1 after this many (0: never) */
+	struct node_rec r[MAXREC];
+	size_t		n;
+	int		stop_after; /* return -1 after this many (0: never) */
 };
 
 static char *
@@ -45,7 +45,7 @@ static int
 collect(const struct node_rec *rec, void *arg)
 {
 	struct loaded	*l = arg;
-	struct node_rec	*c;
+	struct node_rec *c;
 
 	if (l->n == MAXREC)
 		return -1;
@@ -88,22 +88,22 @@ load_all(struct cct_fx *f, struct loaded *l, int want)
 }
 
 static struct node_rec
-make_rec(const char *id, const char *host, enum node_status st,
-    int with_token, unsigned char fill)
+make_rec(const char *id, const char *host, enum node_status st, int with_token,
+    unsigned char fill)
 {
 	struct node_rec r;
 
 	memset(&r, 0, sizeof(r));
 	snprintf(r.node_id, sizeof(r.node_id), "%s", id);
 	r.hostname = (char *)(uintptr_t)host;
-	r.os_profile = (char *)(uintptr_t)"debian-12";
-	r.agent_version = (char *)(uintptr_t)"0.1.0";
+	r.os_profile = (char *)(uintptr_t) "debian-12";
+	r.agent_version = (char *)(uintptr_t) "0.1.0";
 	r.status = st;
 	r.enrolled_at = 1795773600;
 	if (with_token) {
 		r.has_token = 1;
 		memset(r.token_hash, fill, TOKEN_HASH_LEN);
-		r.token_hash[0] = 0;		/* a NUL inside the blob */
+		r.token_hash[0] = 0; /* a NUL inside the blob */
 		r.token_hash[TOKEN_HASH_LEN - 1] = 0xff;
 	}
 	return r;
@@ -114,12 +114,12 @@ make_rec(const char *id, const char *host, enum node_status st,
 static void
 store_deleted_node_keeps_its_row_without_a_token(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_PENDING, 0, 0);
-	struct loaded		 l;
-	const struct node_rec	*r;
-	char			 peer[64];
+	struct cct_fx	      *f = *state;
+	struct node_rec	       a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec	       b = make_rec(ID_B, "db-1", NODE_PENDING, 0, 0);
+	struct loaded	       l;
+	const struct node_rec *r;
+	char		       peer[64];
 
 	cct_open(f, NULL);
 	b.enroll_peer = "192.0.2.7";
@@ -134,11 +134,11 @@ store_deleted_node_keeps_its_row_without_a_token(void **state)
 	assert_int_equal(r->has_token, 0);
 	assert_int_equal(loaded_find(&l, ID_B)->status, NODE_PENDING);
 	loaded_free(&l);
-	assert_int_equal(store_node_enroll_peer(f->st, ID_B, peer,
-	    sizeof(peer)), 0);
+	assert_int_equal(
+	    store_node_enroll_peer(f->st, ID_B, peer, sizeof(peer)), 0);
 	assert_string_equal(peer, "192.0.2.7");
-	assert_int_equal(store_node_enroll_peer(f->st, ID_A, peer,
-	    sizeof(peer)), 0);
+	assert_int_equal(
+	    store_node_enroll_peer(f->st, ID_A, peer, sizeof(peer)), 0);
 	assert_string_equal(peer, "");
 	/* The id stays taken: a new row under it is refused. */
 	assert_int_equal(store_node_insert(f->st, &a), -1);
@@ -153,9 +153,9 @@ count_node(const char *node_id, void *arg)
 
 /* What store_on_queued told, for one node. */
 struct queued_tally {
-	int	sum;
-	int	calls;
-	char	other[37];	/* a node it should not have named */
+	int  sum;
+	int  calls;
+	char other[37]; /* a node it should not have named */
 };
 
 static void
@@ -202,13 +202,13 @@ queue_one(struct store *st, const char *id, int64_t expires_at)
 static void
 store_tells_each_change_of_the_queued_count(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct queued_tally	 t;
-	struct cmd_wire		*w = NULL;
-	struct cmd_result	 res;
-	size_t			 n = 0;
-	int			 calls;
+	struct cct_fx	   *f = *state;
+	struct node_rec	    a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct queued_tally t;
+	struct cmd_wire	   *w = NULL;
+	struct cmd_result   res;
+	size_t		    n = 0;
+	int		    calls;
 
 	memset(&t, 0, sizeof(t));
 	cct_open(f, NULL);
@@ -221,11 +221,14 @@ store_tells_each_change_of_the_queued_count(void **state)
 	assert_int_equal(queued_in_store(f->st), 3);
 	/* A command for an unknown node is not stored, and not counted. */
 	assert_int_equal(cct_queue(f->st,
-	    "11111111-2222-4333-8444-000000000009", ID_B, 0, 0), -2);
+			     "11111111-2222-4333-8444-000000000009", ID_B, 0,
+			     0),
+	    -2);
 	assert_string_equal(t.other, "");
 
 	/* Two delivered: -2. */
-	assert_int_equal(store_commands_deliver(f->st, ID_A, 100, 2, &w, &n), 0);
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 100, 2, &w, &n),
+	    0);
 	assert_int_equal(n, 2);
 	assert_int_equal(t.sum, 1);
 	assert_int_equal(queued_in_store(f->st), 1);
@@ -276,7 +279,7 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 	struct cct_fx	*f = *state;
 	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
 	const char	*id = "11111111-2222-4333-8444-555555555555";
-	struct cmd_wire	*w = NULL;
+	struct cmd_wire *w = NULL;
 	size_t		 n = 0;
 	int		 called = 0;
 	char		 sql[160];
@@ -284,21 +287,24 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
 	queue_one(f->st, id, 1000);
-	assert_int_equal(store_commands_deliver(f->st, ID_A, 100, 8, &w, &n), 0);
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 100, 8, &w, &n),
+	    0);
 	assert_int_equal(n, 1);
 	cmd_wire_free(w, n);
 	/* Delivered at 100: not released for a lease that ends before it. */
-	assert_int_equal(store_commands_release(f->st, 99, count_node,
-	    &called), 0);
+	assert_int_equal(store_commands_release(f->st, 99, count_node, &called),
+	    0);
 	assert_int_equal(called, 0);
-	assert_int_equal(store_commands_release(f->st, 100, count_node,
-	    &called), 1);
+	assert_int_equal(
+	    store_commands_release(f->st, 100, count_node, &called), 1);
 	assert_int_equal(called, 1);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM commands WHERE status ="
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM commands WHERE status ="
 	    " 'queued' AND delivered_at = 100");
 	assert_int_equal(cct_db_int(f, sql), 1);
 	/* Offered again, the same command. */
-	assert_int_equal(store_commands_deliver(f->st, ID_A, 200, 8, &w, &n), 0);
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 200, 8, &w, &n),
+	    0);
 	assert_int_equal(n, 1);
 	assert_string_equal(w[0].command_id, id);
 	cmd_wire_free(w, n);
@@ -308,10 +314,12 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 
 		memset(&one, 0, sizeof(one));
 		snprintf(one.command_id, sizeof(one.command_id), "%s", id);
-		assert_int_equal(store_commands_undeliver(f->st, ID_A, &one, 1), 1);
-		assert_int_equal(store_commands_undeliver(f->st, ID_A, &one, 1), 0);
-		assert_int_equal(store_commands_deliver(f->st, ID_A, 200, 8, &w,
-		    &n), 0);
+		assert_int_equal(store_commands_undeliver(f->st, ID_A, &one, 1),
+		    1);
+		assert_int_equal(store_commands_undeliver(f->st, ID_A, &one, 1),
+		    0);
+		assert_int_equal(
+		    store_commands_deliver(f->st, ID_A, 200, 8, &w, &n), 0);
 		assert_int_equal(n, 1);
 		cmd_wire_free(w, n);
 	}
@@ -320,11 +328,13 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 	    1);
 	/* Past expiry a released command is a timeout, not "expired". */
 	called = 0;
-	assert_int_equal(store_commands_expire(f->st, 1000, 600, count_node,
-	    &called), 1);
+	assert_int_equal(
+	    store_commands_expire(f->st, 1000, 600, count_node, &called), 1);
 	assert_int_equal(called, 1);
-	assert_int_equal(cct_db_int(f, "SELECT count(*) FROM commands WHERE"
-	    " status = 'timeout' AND started_at IS NULL"), 1);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT count(*) FROM commands WHERE"
+			     " status = 'timeout' AND started_at IS NULL"),
+	    1);
 }
 
 /* ---- schema ---------------------------------------------------------------------- */
@@ -332,17 +342,21 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 static void
 store_open_creates_schema_in_wal_mode(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct loaded	 l;
+	struct cct_fx *f = *state;
+	struct loaded  l;
 
 	cct_open(f, NULL);
 	assert_true(access(f->db.path, F_OK) == 0);
 	assert_true(cct_db_int(f, "PRAGMA user_version") >= 1);
-	assert_int_equal(cct_db_int(f, "SELECT count(*) FROM sqlite_master "
-	    "WHERE type = 'table' AND name = 'nodes'"), 1);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT count(*) FROM sqlite_master "
+			     "WHERE type = 'table' AND name = 'nodes'"),
+	    1);
 	assert_int_equal(cct_db_int(f, "SELECT count(*) FROM nodes"), 0);
-	assert_int_equal(cct_db_int(f, "SELECT journal_mode = 'wal' FROM "
-	    "pragma_journal_mode"), 1);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT journal_mode = 'wal' FROM "
+			     "pragma_journal_mode"),
+	    1);
 	assert_int_equal(cct_db_int(f, "PRAGMA page_size"), 16384);
 	load_all(f, &l, 0);
 }
@@ -351,15 +365,18 @@ store_open_creates_schema_in_wal_mode(void **state)
 static void
 store_keeps_the_page_size_of_an_existing_database(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 r = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x11);
-	struct loaded	 l;
-	sqlite3		*h = NULL;
+	struct cct_fx  *f = *state;
+	struct node_rec r = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x11);
+	struct loaded	l;
+	sqlite3	       *h = NULL;
 
 	h = cct_db_open(f);
-	assert_int_equal(sqlite3_exec(h, "PRAGMA page_size = 4096;"
-	    "PRAGMA journal_mode = WAL; CREATE TABLE t (x); DROP TABLE t;",
-	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(h,
+		"PRAGMA page_size = 4096;"
+		"PRAGMA journal_mode = WAL; CREATE TABLE t (x); DROP TABLE t;",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(h);
 	assert_int_equal(cct_db_int(f, "PRAGMA page_size"), 4096);
 	cct_open(f, NULL);
@@ -374,10 +391,10 @@ store_keeps_the_page_size_of_an_existing_database(void **state)
 static void
 store_open_twice_is_idempotent(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 r = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x11);
-	long long	 v1, tables1;
-	struct loaded	 l;
+	struct cct_fx  *f = *state;
+	struct node_rec r = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x11);
+	long long	v1, tables1;
+	struct loaded	l;
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &r), 0);
@@ -396,9 +413,9 @@ store_open_twice_is_idempotent(void **state)
 static void
 store_refuses_database_newer_than_program(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 r = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
-	char		 err[256] = "";
+	struct cct_fx  *f = *state;
+	struct node_rec r = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
+	char		err[256] = "";
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &r), 0);
@@ -415,8 +432,8 @@ store_refuses_database_newer_than_program(void **state)
 static void
 store_open_in_missing_directory_fails_with_message(void **state)
 {
-	struct cct_fx	*f = *state;
-	char		 p[400], err[256] = "";
+	struct cct_fx *f = *state;
+	char	       p[400], err[256] = "";
 
 	snprintf(p, sizeof(p), "%s/no/such/dir/x.db", f->db.dir);
 	assert_null(store_open(p, err, sizeof(err)));
@@ -426,9 +443,9 @@ store_open_in_missing_directory_fails_with_message(void **state)
 static void
 store_open_of_non_database_file_fails(void **state)
 {
-	struct cct_fx	*f = *state;
-	FILE		*fp = fopen(f->db.path, "w");
-	char		 err[256] = "";
+	struct cct_fx *f = *state;
+	FILE	      *fp = fopen(f->db.path, "w");
+	char	       err[256] = "";
 
 	assert_non_null(fp);
 	for (int i = 0; i < 200; i++)
@@ -451,16 +468,15 @@ store_close_accepts_null(void **state)
 static void
 store_node_insert_and_load_round_trip(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1,
-	    0x5a);
-	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_PENDING, 0, 0);
-	struct node_rec		 c = make_rec(ID_C, "old", NODE_REVOKED, 0, 0);
-	const struct node_rec	*ra, *rb, *rc;
-	struct loaded		 l;
+	struct cct_fx  *f = *state;
+	struct node_rec a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x5a);
+	struct node_rec b = make_rec(ID_B, "db-1", NODE_PENDING, 0, 0);
+	struct node_rec c = make_rec(ID_C, "old", NODE_REVOKED, 0, 0);
+	const struct node_rec *ra, *rb, *rc;
+	struct loaded	       l;
 
-	b.os_profile = (char *)(uintptr_t)"arch";
-	b.agent_version = (char *)(uintptr_t)"0.2.0-rc1";
+	b.os_profile = (char *)(uintptr_t) "arch";
+	b.agent_version = (char *)(uintptr_t) "0.2.0-rc1";
 	b.enrolled_at = 1700000000;
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
@@ -500,10 +516,10 @@ store_node_insert_and_load_round_trip(void **state)
 static void
 store_keeps_hostile_strings_verbatim(void **state)
 {
-	struct cct_fx	*f = *state;
-	const char	*host = "x'); DROP TABLE nodes; -- <script>\"\xc3\xa9";
-	struct node_rec	 a = make_rec(ID_A, host, NODE_PENDING, 0, 0);
-	struct loaded	 l;
+	struct cct_fx  *f = *state;
+	const char     *host = "x'); DROP TABLE nodes; -- <script>\"\xc3\xa9";
+	struct node_rec a = make_rec(ID_A, host, NODE_PENDING, 0, 0);
+	struct loaded	l;
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
@@ -515,10 +531,10 @@ store_keeps_hostile_strings_verbatim(void **state)
 static void
 store_duplicate_insert_fails_and_keeps_first(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 a = make_rec(ID_A, "first", NODE_APPROVED, 1, 0x22);
-	struct node_rec	 dup = make_rec(ID_A, "second", NODE_PENDING, 0, 0);
-	struct loaded	 l;
+	struct cct_fx  *f = *state;
+	struct node_rec a = make_rec(ID_A, "first", NODE_APPROVED, 1, 0x22);
+	struct node_rec dup = make_rec(ID_A, "second", NODE_PENDING, 0, 0);
+	struct loaded	l;
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
@@ -539,11 +555,11 @@ store_duplicate_insert_fails_and_keeps_first(void **state)
 static void
 store_node_set_status_updates_status_and_token(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
-	unsigned char		 th[TOKEN_HASH_LEN];
-	const struct node_rec	*r;
-	struct loaded		 l;
+	struct cct_fx	      *f = *state;
+	struct node_rec	       a = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
+	unsigned char	       th[TOKEN_HASH_LEN];
+	const struct node_rec *r;
+	struct loaded	       l;
 
 	for (int i = 0; i < TOKEN_HASH_LEN; i++)
 		th[i] = (unsigned char)(i * 7 + 1);
@@ -573,13 +589,13 @@ store_node_set_status_updates_status_and_token(void **state)
 static void
 store_node_set_status_unknown_id_fails(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
-	struct loaded	 l;
+	struct cct_fx  *f = *state;
+	struct node_rec a = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
+	struct loaded	l;
 
 	cct_open(f, NULL);
-	assert_int_equal(store_node_set_status(f->st, ID_X, NODE_APPROVED,
-	    NULL), -1);
+	assert_int_equal(
+	    store_node_set_status(f->st, ID_X, NODE_APPROVED, NULL), -1);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
 	assert_int_equal(store_node_set_status(f->st, ID_X, NODE_REVOKED, NULL),
 	    -1);
@@ -595,7 +611,7 @@ static void
 assert_stored_hb(struct cct_fx *f, const char *id, int64_t seq,
     const char *want)
 {
-	char *json = (char *)(uintptr_t)"sentinel";
+	char *json = (char *)(uintptr_t) "sentinel";
 
 	assert_int_equal(store_node_heartbeat(f->st, id, seq, &json), 0);
 	if (want == NULL)
@@ -633,7 +649,7 @@ collect_log(const struct hb_logged *l, void *arg)
 	g->r[g->n] = *l;
 	snprintf(g->host[g->n], sizeof(g->host[0]), "%s", l->hostname);
 	g->r[g->n].hostname = g->host[g->n];
-	g->r[g->n].agent_version = NULL;	/* borrowed: gone */
+	g->r[g->n].agent_version = NULL; /* borrowed: gone */
 	g->n++;
 	return 0;
 }
@@ -645,17 +661,17 @@ collect_log(const struct hb_logged *l, void *arg)
 static void
 store_heartbeats_append_then_fold(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
-	struct node_rec		 c = make_rec(ID_C, "idle", NODE_APPROVED, 1, 3);
-	struct hb_write		 w[2];
-	struct hb_fold		 fold;
-	int64_t			 cut;
-	struct logged		 g;
-	const struct node_rec	*r;
-	struct loaded		 l;
-	char			*json;
+	struct cct_fx	      *f = *state;
+	struct node_rec	       a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec	       b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
+	struct node_rec	       c = make_rec(ID_C, "idle", NODE_APPROVED, 1, 3);
+	struct hb_write	       w[2];
+	struct hb_fold	       fold;
+	int64_t		       cut;
+	struct logged	       g;
+	const struct node_rec *r;
+	struct loaded	       l;
+	char		      *json;
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
@@ -665,12 +681,14 @@ store_heartbeats_append_then_fold(void **state)
 	    "web-1b", "0.1.1");
 	w[0].cloudflare = CF_DOWN;
 	w[0].services_down = 1;
-	hb_write_set(&w[1], ID_B, 1795773602, "{\"hostname\":\"db-1\"}",
-	    "db-1", "0.1.0");
+	hb_write_set(&w[1], ID_B, 1795773602, "{\"hostname\":\"db-1\"}", "db-1",
+	    "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, w, 2), 0);
 	assert_true(w[0].seq > 0 && w[1].seq == w[0].seq + 1);
-	assert_int_equal(cct_db_int(f, "SELECT sum(n) FROM "
-	    "heartbeat_chunks"), 2);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT sum(n) FROM "
+			     "heartbeat_chunks"),
+	    2);
 	cct_reopen(f);
 	/* nodes is untouched; the log has both, oldest first. */
 	load_all(f, &l, -1);
@@ -691,7 +709,7 @@ store_heartbeats_append_then_fold(void **state)
 	assert_string_equal(g.r[1].node_id, ID_B);
 	assert_stored_hb(f, ID_A, w[0].seq, "{\"hostname\":\"web-1b\"}");
 	assert_stored_hb(f, ID_B, w[1].seq, "{\"hostname\":\"db-1\"}");
-	assert_stored_hb(f, ID_A, 0, NULL);	/* not folded yet */
+	assert_stored_hb(f, ID_A, 0, NULL); /* not folded yet */
 	/* A heartbeat is read only for its own node. */
 	json = NULL;
 	assert_int_equal(store_node_heartbeat(f->st, ID_B, w[0].seq, &json), 1);
@@ -702,8 +720,10 @@ store_heartbeats_append_then_fold(void **state)
 	fold.seq = w[0].seq;
 	assert_int_equal(store_fold(f->st, &fold, 1, w[1].seq, &cut), 0);
 	assert_int_equal(cut, w[1].seq);
-	assert_int_equal(cct_db_int(f, "SELECT count(*) FROM "
-	    "heartbeat_chunks"), 0);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT count(*) FROM "
+			     "heartbeat_chunks"),
+	    0);
 	assert_stored_hb(f, ID_A, 0, "{\"hostname\":\"web-1b\"}");
 	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[0].seq, &json), 1);
 	load_all(f, &l, -1);
@@ -713,7 +733,7 @@ store_heartbeats_append_then_fold(void **state)
 	assert_string_equal(r->agent_version, "0.1.1");
 	assert_int_equal(r->hb_cloudflare, CF_DOWN);
 	assert_int_equal(r->hb_services_down, 1);
-	assert_int_equal(r->status, NODE_APPROVED);	/* untouched */
+	assert_int_equal(r->status, NODE_APPROVED); /* untouched */
 	assert_int_equal(r->has_token, 1);
 	r = loaded_find(&l, ID_B);
 	assert_int_equal(r->last_heartbeat_at, 0);
@@ -730,17 +750,18 @@ store_heartbeats_append_then_fold(void **state)
 static void
 store_fold_failure_keeps_the_log(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct hb_write	 w;
-	struct hb_fold	 fold;
-	int64_t		 cut;
+	struct cct_fx  *f = *state;
+	struct node_rec a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct hb_write w;
+	struct hb_fold	fold;
+	int64_t		cut;
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
 	hb_write_set(&w, ID_A, 7, "{\"n\":1}", "web-1", "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
-	cct_db_exec(f, "CREATE TRIGGER no_drop BEFORE DELETE ON "
+	cct_db_exec(f,
+	    "CREATE TRIGGER no_drop BEFORE DELETE ON "
 	    "heartbeat_chunks BEGIN SELECT RAISE(ABORT, 'refused by test'); "
 	    "END");
 	snprintf(fold.node_id, sizeof(fold.node_id), "%s", ID_A);
@@ -762,14 +783,14 @@ store_fold_failure_keeps_the_log(void **state)
 static void
 store_migration_8_folds_the_row_log(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node_rec		 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct node_rec		 b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
-	struct hb_write		 w;
-	struct logged		 g;
-	struct loaded		 l;
-	const struct node_rec	*r;
-	long long		 current;
+	struct cct_fx	      *f = *state;
+	struct node_rec	       a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec	       b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
+	struct hb_write	       w;
+	struct logged	       g;
+	struct loaded	       l;
+	const struct node_rec *r;
+	long long	       current;
 
 	cct_open(f, NULL);
 	current = cct_db_int(f, "PRAGMA user_version");
@@ -781,7 +802,8 @@ store_migration_8_folds_the_row_log(void **state)
 	 * Back to what version 8 left: two rows of A's (the log's order
 	 * decides, not their times), a ghost's, none of B's.
 	 */
-	cct_db_exec(f, "DROP TABLE heartbeat_chunks;"
+	cct_db_exec(f,
+	    "DROP TABLE heartbeat_chunks;"
 	    "CREATE TABLE heartbeat_log (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	    " node_id TEXT NOT NULL, at INTEGER NOT NULL, heartbeat TEXT NOT"
 	    " NULL, hostname TEXT NOT NULL, agent_version TEXT NOT NULL,"
@@ -798,9 +820,12 @@ store_migration_8_folds_the_row_log(void **state)
 	    "PRAGMA user_version = 8");
 	cct_reopen(f);
 	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), current);
-	assert_int_equal(cct_db_int(f, "SELECT count(*) FROM sqlite_master "
-	    "WHERE name IN ('heartbeat_log', 'latest_heartbeats')"), 0);
-	load_all(f, &l, 2);	/* no ghost */
+	assert_int_equal(
+	    cct_db_int(f,
+		"SELECT count(*) FROM sqlite_master "
+		"WHERE name IN ('heartbeat_log', 'latest_heartbeats')"),
+	    0);
+	load_all(f, &l, 2); /* no ghost */
 	r = loaded_find(&l, ID_A);
 	assert_int_equal(r->last_heartbeat_at, 10);
 	assert_string_equal(r->hostname, "web-new");
@@ -828,7 +853,7 @@ count_log(const struct hb_logged *l, void *arg)
 	int64_t *last = arg;
 
 	if (l->seq <= last[1])
-		return -1;	/* out of order */
+		return -1; /* out of order */
 	last[0]++;
 	last[1] = l->seq;
 	return 0;
@@ -846,8 +871,10 @@ store_heartbeats_fill_chunks_of_a_page(void **state)
 	enum { N = 200, BIG = 40000 };
 	struct cct_fx	*f = *state;
 	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct hb_write	*w = calloc(N + 3, sizeof(*w));
-	char		(*json)[512] = calloc(N, 512), *big = malloc(BIG + 16);
+	struct hb_write *w = calloc(N + 3, sizeof(*w));
+	typedef char	 json_buf[512];
+	json_buf	*json = calloc(N, sizeof(*json));
+	char		*big = malloc(BIG + 16);
 	char		*got = NULL;
 	int64_t		 first_end, cut, seen[2] = { 0, 0 };
 	long long	 chunks;
@@ -865,22 +892,27 @@ store_heartbeats_fill_chunks_of_a_page(void **state)
 	for (int i = 1; i < N; i++)
 		assert_int_equal(w[i].seq, w[0].seq + i);
 	chunks = cct_db_int(f, "SELECT count(*) FROM heartbeat_chunks");
-	assert_true(chunks >= 6 && chunks < 10);	/* ~94 KB in 16 KiB */
-	assert_true(cct_db_int(f, "SELECT max(length(data)) FROM "
-	    "heartbeat_chunks") <= 16384 - 64);
-	assert_int_equal(cct_db_int(f, "SELECT sum(n) FROM "
-	    "heartbeat_chunks"), N);
+	assert_true(chunks >= 6 && chunks < 10); /* ~94 KB in 16 KiB */
+	assert_true(cct_db_int(f,
+			"SELECT max(length(data)) FROM "
+			"heartbeat_chunks") <= 16384 - 64);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT sum(n) FROM "
+			     "heartbeat_chunks"),
+	    N);
 	for (int i = 0; i < N; i++)
 		assert_stored_hb(f, ID_A, w[i].seq, json[i]);
-	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[N - 1].seq + 1,
-	    &got), 1);
+	assert_int_equal(
+	    store_node_heartbeat(f->st, ID_A, w[N - 1].seq + 1, &got), 1);
 	/* A line one past the first chunk's end: only that chunk goes. */
 	first_end = cct_db_int(f, "SELECT min(seq) FROM heartbeat_chunks");
 	assert_true(first_end > w[0].seq && first_end < w[N - 1].seq);
 	assert_int_equal(store_fold(f->st, NULL, 0, first_end + 1, &cut), 0);
 	assert_int_equal(cut, first_end);
-	assert_int_equal(cct_db_int(f, "SELECT count(*) FROM "
-	    "heartbeat_chunks"), chunks - 1);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT count(*) FROM "
+			     "heartbeat_chunks"),
+	    chunks - 1);
 	assert_int_equal(store_node_heartbeat(f->st, ID_A, first_end, &got), 1);
 	assert_stored_hb(f, ID_A, first_end + 1,
 	    json[first_end + 1 - w[0].seq]);
@@ -892,8 +924,10 @@ store_heartbeats_fill_chunks_of_a_page(void **state)
 	hb_write_set(&w[N + 1], ID_A, 1001, big, "web-1", "0.1.0");
 	hb_write_set(&w[N + 2], ID_A, 1002, "{\"s\":2}", "web-1", "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, &w[N], 3), 0);
-	assert_int_equal(cct_db_int(f, "SELECT count(*) FROM "
-	    "heartbeat_chunks"), chunks - 1 + 3);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT count(*) FROM "
+			     "heartbeat_chunks"),
+	    chunks - 1 + 3);
 	assert_stored_hb(f, ID_A, w[N].seq, "{\"s\":1}");
 	assert_stored_hb(f, ID_A, w[N + 1].seq, big);
 	assert_stored_hb(f, ID_A, w[N + 2].seq, "{\"s\":2}");
@@ -916,12 +950,12 @@ store_heartbeats_fill_chunks_of_a_page(void **state)
 static void
 store_damaged_chunk_is_skipped(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct node_rec	 b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
-	struct hb_write	 w[3];
-	char		*got = NULL, sql[256];
-	int64_t		 seen[2] = { 0, 0 };
+	struct cct_fx  *f = *state;
+	struct node_rec a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec b = make_rec(ID_B, "db-1", NODE_APPROVED, 1, 2);
+	struct hb_write w[3];
+	char	       *got = NULL, sql[256];
+	int64_t		seen[2] = { 0, 0 };
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
@@ -932,10 +966,11 @@ store_damaged_chunk_is_skipped(void **state)
 	assert_int_equal(store_heartbeats(f->st, &w[0], 1), 0);
 	assert_int_equal(store_heartbeats(f->st, &w[1], 2), 0);
 	/* A's chunk cut short; B's claims three heartbeats, holds two. */
-	snprintf(sql, sizeof(sql), "UPDATE heartbeat_chunks SET data = "
+	snprintf(sql, sizeof(sql),
+	    "UPDATE heartbeat_chunks SET data = "
 	    "substr(data, 1, 30) WHERE seq = %lld; UPDATE heartbeat_chunks "
-	    "SET n = 3 WHERE seq = %lld", (long long)w[0].seq,
-	    (long long)w[2].seq);
+	    "SET n = 3 WHERE seq = %lld",
+	    (long long)w[0].seq, (long long)w[2].seq);
 	cct_db_exec(f, sql);
 	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[0].seq, &got), -1);
 	assert_null(got);
@@ -944,22 +979,22 @@ store_damaged_chunk_is_skipped(void **state)
 	assert_null(got);
 	cct_reopen(f);
 	assert_int_equal(store_heartbeat_log(f->st, count_log, seen), 0);
-	assert_int_equal(seen[0], 2);	/* B's two; A's chunk skipped */
+	assert_int_equal(seen[0], 2); /* B's two; A's chunk skipped */
 	/*
 	 * A node id longer than any (it would overrun the replay's copy),
 	 * in an otherwise well-formed chunk: refused by the reader.
 	 */
 	{
-		unsigned char	 d[256], *p = d;
-		const char	*strs[3] = { "h", "v", "{}" };
-		sqlite3		*h;
-		sqlite3_stmt	*st;
+		unsigned char d[256], *p = d;
+		const char   *strs[3] = { "h", "v", "{}" };
+		sqlite3	     *h;
+		sqlite3_stmt *st;
 
 		memset(d, 0, sizeof(d));
-		*p = 101;		/* u32 101, little-endian */
+		*p = 101; /* u32 101, little-endian */
 		p += 4;
-		memset(p, 'a', 100);	/* and its NUL */
-		p += 101 + 16;		/* at, cloudflare, services_down */
+		memset(p, 'a', 100); /* and its NUL */
+		p += 101 + 16;	     /* at, cloudflare, services_down */
 		for (int i = 0; i < 3; i++) {
 			*p = (unsigned char)(strlen(strs[i]) + 1);
 			p += 4;
@@ -967,21 +1002,24 @@ store_damaged_chunk_is_skipped(void **state)
 			p += strlen(strs[i]) + 1;
 		}
 		h = cct_db_open(f);
-		assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO "
-		    "heartbeat_chunks (seq, n, data) VALUES (?1, 1, ?2)", -1,
-		    &st, NULL), SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_prepare_v2(h,
+			"INSERT INTO "
+			"heartbeat_chunks (seq, n, data) VALUES (?1, 1, ?2)",
+			-1, &st, NULL),
+		    SQLITE_OK);
 		sqlite3_bind_int64(st, 1, w[2].seq + 10);
 		sqlite3_bind_blob(st, 2, d, (int)(p - d), SQLITE_STATIC);
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_finalize(st);
 		sqlite3_close(h);
 	}
-	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[2].seq + 10,
-	    &got), -1);
+	assert_int_equal(store_node_heartbeat(f->st, ID_A, w[2].seq + 10, &got),
+	    -1);
 	cct_reopen(f);
 	memset(seen, 0, sizeof(seen));
 	assert_int_equal(store_heartbeat_log(f->st, count_log, seen), 0);
-	assert_int_equal(seen[0], 2);	/* still B's two */
+	assert_int_equal(seen[0], 2); /* still B's two */
 }
 
 /*
@@ -991,9 +1029,9 @@ store_damaged_chunk_is_skipped(void **state)
 static void
 store_heartbeat_numbers_survive_a_lost_sequence(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct hb_write	 w[2];
+	struct cct_fx  *f = *state;
+	struct node_rec a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct hb_write w[2];
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
@@ -1008,7 +1046,8 @@ store_heartbeat_numbers_survive_a_lost_sequence(void **state)
 	assert_stored_hb(f, ID_A, w[0].seq, "{\"n\":1}");
 	assert_stored_hb(f, ID_A, w[1].seq, "{\"n\":2}");
 	/* Numbers taken behind the store's back: a failed round recovers. */
-	cct_db_exec(f, "INSERT INTO heartbeat_chunks (seq, n, data) "
+	cct_db_exec(f,
+	    "INSERT INTO heartbeat_chunks (seq, n, data) "
 	    "SELECT seq + 1, n, data FROM heartbeat_chunks WHERE seq = "
 	    "(SELECT max(seq) FROM heartbeat_chunks)");
 	assert_int_equal(store_heartbeats(f->st, &w[0], 1), -1);
@@ -1029,17 +1068,17 @@ store_heartbeats_empty_batch_is_ok(void **state)
 static void
 store_heartbeat_for_unknown_node_creates_nothing(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct hb_write	 w;
-	struct loaded	 l;
+	struct cct_fx  *f = *state;
+	struct hb_write w;
+	struct loaded	l;
 
 	cct_open(f, NULL);
 	memset(&w, 0, sizeof(w));
 	snprintf(w.node_id, sizeof(w.node_id), "%s", ID_X);
 	w.at = 1;
-	w.json = (char *)(uintptr_t)"{}";
-	w.hostname = (char *)(uintptr_t)"ghost";
-	w.agent_version = (char *)(uintptr_t)"0";
+	w.json = (char *)(uintptr_t) "{}";
+	w.hostname = (char *)(uintptr_t) "ghost";
+	w.agent_version = (char *)(uintptr_t) "0";
 	(void)store_heartbeats(f->st, &w, 1);
 	load_all(f, &l, 0);
 }
@@ -1047,11 +1086,11 @@ store_heartbeat_for_unknown_node_creates_nothing(void **state)
 static void
 store_load_nodes_stops_when_callback_fails_and_stays_usable(void **state)
 {
-	struct cct_fx	*f = *state;
-	struct node_rec	 a = make_rec(ID_A, "a", NODE_PENDING, 0, 0);
-	struct node_rec	 b = make_rec(ID_B, "b", NODE_PENDING, 0, 0);
-	struct node_rec	 c = make_rec(ID_C, "c", NODE_PENDING, 0, 0);
-	struct loaded	 l;
+	struct cct_fx  *f = *state;
+	struct node_rec a = make_rec(ID_A, "a", NODE_PENDING, 0, 0);
+	struct node_rec b = make_rec(ID_B, "b", NODE_PENDING, 0, 0);
+	struct node_rec c = make_rec(ID_C, "c", NODE_PENDING, 0, 0);
+	struct loaded	l;
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &a), 0);
@@ -1065,16 +1104,16 @@ store_load_nodes_stops_when_callback_fails_and_stays_usable(void **state)
 	/* The statement was reset: a full load still sees everything. */
 	load_all(f, &l, 3);
 	loaded_free(&l);
-	assert_int_equal(store_node_set_status(f->st, ID_B, NODE_APPROVED,
-	    NULL), 0);
+	assert_int_equal(
+	    store_node_set_status(f->st, ID_B, NODE_APPROVED, NULL), 0);
 }
 
 /* ---- the views' connection ---------------------------------------------------- */
 
 struct blocked_write {
-	struct store	*st;
-	struct hb_write	 w;
-	int		 rc;
+	struct store   *st;
+	struct hb_write w;
+	int		rc;
 };
 
 static void *
@@ -1093,21 +1132,20 @@ write_heartbeat(void *arg)
 static void
 store_reads_do_not_wait_for_the_writer(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct node_rec		 r = make_rec(ID_A, "web-1", NODE_APPROVED, 1,
-	    0x11);
-	struct hb_write		 w;
-	struct blocked_write	 b;
-	struct timespec		 ms = { 0, 1000000 };
-	pthread_t		 t;
-	sqlite3			*h = NULL;
-	char			*json = NULL;
-	int			 waited = 0, busy, got, listed, still;
+	struct cct_fx  *f = *state;
+	struct node_rec r = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x11);
+	struct hb_write w;
+	struct blocked_write b;
+	struct timespec	     ms = { 0, 1000000 };
+	pthread_t	     t;
+	sqlite3		    *h = NULL;
+	char		    *json = NULL;
+	int		     waited = 0, busy, got, listed, still;
 
 	cct_open(f, NULL);
 	assert_int_equal(store_node_insert(f->st, &r), 0);
-	hb_write_set(&w, ID_A, 1795773601, "{\"hostname\":\"web-1\"}",
-	    "web-1", "0.1.0");
+	hb_write_set(&w, ID_A, 1795773601, "{\"hostname\":\"web-1\"}", "web-1",
+	    "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
 	h = cct_db_open(f);
 	assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
@@ -1137,8 +1175,8 @@ store_reads_do_not_wait_for_the_writer(void **state)
 	assert_string_equal(json, "{\"hostname\":\"web-1\"}");
 	free(json);
 	assert_int_equal(listed, 0);
-	assert_true(still);	/* the writer was waiting all along */
-	assert_int_equal(b.rc, 0);	/* and then writes */
+	assert_true(still);	   /* the writer was waiting all along */
+	assert_int_equal(b.rc, 0); /* and then writes */
 	assert_int_equal(b.w.seq, w.seq + 1);
 	json = NULL;
 	assert_int_equal(store_node_heartbeat(f->st, ID_A, b.w.seq, &json), 0);

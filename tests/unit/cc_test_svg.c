@@ -18,16 +18,18 @@
 
 #include "cc_testlib.h"
 
-#define NOW	1800000000LL
-#define ID_A	"0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
-#define EVIL	"<script>alert(1)</script>&\"'"
+#define NOW 1800000000LL
+#define ID_A "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
+#define EVIL "<script>alert(1)</script>&\"'"
 
 /* Nothing a CSP without 'unsafe-inline' would block, no raw markup. */
 static void
 assert_clean(const char *s)
 {
 	static const char *const inline_code[] = {
-		"style=", "<script>", "<style",
+		"style=",
+		"<script>",
+		"<style",
 	};
 
 	TL_EXPECT_NONE(s, inline_code);
@@ -50,8 +52,8 @@ assert_points_inside(const char *s, double w, double h)
 	while ((p = strstr(p, "points=\"")) != NULL) {
 		p += 8;
 		while (*p != '"') {
-			char	*end;
-			double	 x = strtod(p, &end), y;
+			char  *end;
+			double x = strtod(p, &end), y;
 
 			assert_true(end != p && *end == ',');
 			y = strtod(end + 1, &end);
@@ -80,8 +82,7 @@ sparkline(const char *title, const int64_t *t, const double *y, size_t n,
 static void
 expect_drawn(const char *s, size_t lines, size_t dots)
 {
-	if (tl_count(s, "<polyline") != lines || tl_count(s, "<circle") !=
-	    dots)
+	if (tl_count(s, "<polyline") != lines || tl_count(s, "<circle") != dots)
 		fail_msg("not %zu lines and %zu dots: %s", lines, dots, s);
 	assert_null(strstr(s, "nan"));
 	assert_non_null(strstr(s, "</svg>"));
@@ -90,12 +91,13 @@ expect_drawn(const char *s, size_t lines, size_t dots)
 static void
 sparkline_title_is_escaped(void **state)
 {
-	int64_t	 t[2] = { NOW - 600, NOW };
-	double	 y[2] = { 0.5, 1.5 };
-	char	*s = sparkline("load of " EVIL, t, y, 2, 2);
+	int64_t t[2] = { NOW - 600, NOW };
+	double	y[2] = { 0.5, 1.5 };
+	char   *s = sparkline("load of " EVIL, t, y, 2, 2);
 
 	(void)state;
-	assert_non_null(strstr(s, "&lt;script&gt;alert(1)&lt;/script&gt;"
+	assert_non_null(strstr(s,
+	    "&lt;script&gt;alert(1)&lt;/script&gt;"
 	    "&amp;&quot;&#39;"));
 	assert_clean(s);
 	assert_int_equal(strncmp(s, "<svg ", 5), 0);
@@ -106,9 +108,9 @@ sparkline_title_is_escaped(void **state)
 static void
 sparkline_draws_line_area_and_latest_dot_inside_the_box(void **state)
 {
-	int64_t	 t[4] = { NOW - 86400, NOW - 3600, NOW - 600, NOW };
-	double	 y[4] = { 0.2, 9.0, -3.0, 1.0 };	/* clamped to [0, 2] */
-	char	*s = sparkline("load", t, y, 4, 2);
+	int64_t t[4] = { NOW - 86400, NOW - 3600, NOW - 600, NOW };
+	double	y[4] = { 0.2, 9.0, -3.0, 1.0 }; /* clamped to [0, 2] */
+	char   *s = sparkline("load", t, y, 4, 2);
 
 	(void)state;
 	expect_drawn(s, 1, 1);
@@ -122,9 +124,9 @@ sparkline_draws_line_area_and_latest_dot_inside_the_box(void **state)
 static void
 sparkline_skips_missing_values_and_draws_nothing_below_three(void **state)
 {
-	int64_t	 t[4] = { NOW - 900, NOW - 600, NOW - 300, NOW - 100 };
-	double	 y[4] = { NAN, 42.0, NAN, 40.0 };
-	char	*s;
+	int64_t t[4] = { NOW - 900, NOW - 600, NOW - 300, NOW - 100 };
+	double	y[4] = { NAN, 42.0, NAN, 40.0 };
+	char   *s;
 
 	(void)state;
 	/* One or two values: no line and no lone dot (the page says so). */
@@ -156,7 +158,9 @@ static void
 fleet_history_stacks_three_levels_inside_the_box(void **state)
 {
 	static const char *const drawn[] = {
-		"class=\"a-red\"", "class=\"a-yellow\"", "class=\"a-green\"",
+		"class=\"a-red\"",
+		"class=\"a-yellow\"",
+		"class=\"a-green\"",
 		"now 0 red, 0 yellow, 6 green",
 	};
 	struct fleet_sample s[3] = {
@@ -189,8 +193,8 @@ fleet_history_without_samples_says_so(void **state)
 static void
 fleet_history_of_one_sample_is_a_visible_column(void **state)
 {
-	struct fleet_sample	 s = { NOW, { 0, 0, 2 } };
-	char			*out = fleet_history(&s, 1, NOW - 60);
+	struct fleet_sample s = { NOW, { 0, 0, 2 } };
+	char		   *out = fleet_history(&s, 1, NOW - 60);
 
 	(void)state;
 	assert_int_equal(tl_count(out, "<polygon"), 3);
@@ -203,17 +207,22 @@ fleet_history_of_one_sample_is_a_visible_column(void **state)
 static void
 scan_bars_stack_severities_and_mark_clean_scans(void **state)
 {
-	static const struct { const char *class; size_t n; } bars[] = {
-		{ "class=\"s-critical\"", 1 }, { "class=\"s-high\"", 1 },
-		{ "class=\"s-low\"", 1 }, { "class=\"s-medium\"", 0 },
+	static const struct {
+		const char *class;
+		size_t n;
+	} bars[] = {
+		{ "class=\"s-critical\"", 1 },
+		{ "class=\"s-high\"", 1 },
+		{ "class=\"s-low\"", 1 },
+		{ "class=\"s-medium\"", 0 },
 		{ "class=\"s-none\"", 1 },
 	};
 	struct scan_point s[2] = {
 		{ "a", NOW - 7200, { 1, 2, 0, 3, 0 } },
 		{ "b", NOW - 60, { 0, 0, 0, 0, 0 } },
 	};
-	struct buf	 b;
-	char		*out;
+	struct buf b;
+	char	  *out;
 
 	(void)state;
 	buf_init(&b, 1 << 16);
@@ -222,7 +231,8 @@ scan_bars_stack_severities_and_mark_clean_scans(void **state)
 	for (size_t i = 0; i < TL_NITEMS(bars); i++)
 		if (tl_count(out, bars[i].class) != bars[i].n)
 			fail_msg("not %zu %s", bars[i].n, bars[i].class);
-	assert_non_null(strstr(out, "2h ago: 1 critical, 2 high, 0 medium, "
+	assert_non_null(strstr(out,
+	    "2h ago: 1 critical, 2 high, 0 medium, "
 	    "3 low, 0 info"));
 	assert_non_null(strstr(out, "&lt;script&gt;"));
 	assert_clean(out);
@@ -248,10 +258,10 @@ make_view(struct node_view *v, const char *host)
 static char *
 node_html(const char *host, enum page_part part, const char *error)
 {
-	struct node_view	 v;
-	struct node_parts	 p;
-	struct hb_sample	 hs[2];
-	struct buf		 b;
+	struct node_view  v;
+	struct node_parts p;
+	struct hb_sample  hs[2];
+	struct buf	  b;
 
 	make_view(&v, host);
 	memset(hs, 0, sizeof(hs));
@@ -291,7 +301,7 @@ expect_node_html(const char *host, enum page_part part, const char *error,
 	free(s);
 }
 
-#define EXPECT_NODE_HTML(host, part, error, want, never) \
+#define EXPECT_NODE_HTML(host, part, error, want, never)                  \
 	expect_node_html(host, part, error, want, TL_NITEMS(want), never, \
 	    TL_NITEMS(never))
 
@@ -299,7 +309,8 @@ static void
 node_page_escapes_the_hostname_in_its_pictures(void **state)
 {
 	static const char *const want[] = {
-		"<title>Load of &lt;script&gt;", "Refused: &lt;script&gt;",
+		"<title>Load of &lt;script&gt;",
+		"Refused: &lt;script&gt;",
 	};
 	static const char *const never[] = { "<script>alert" };
 
@@ -335,7 +346,9 @@ live_part_has_no_page_and_keeps_typed_input(void **state)
 	};
 	/* The forms are not polled. */
 	static const char *const not_live[] = {
-		"<html", "id=\"run\"", "id=\"notice\"",
+		"<html",
+		"id=\"run\"",
+		"id=\"notice\"",
 	};
 	static const char *const all[] = {
 		"<section id=\"run\" hx-swap-oob=\"true\">",
@@ -362,10 +375,10 @@ dash_html(struct dash_view *d, enum page_part part)
 static void
 dashboard_poll_keeps_filter_page_and_range(void **state)
 {
-	struct node_view	 v[2];
-	struct dash_filter	 f = { LEVEL_RED, "a&b <c>", 2 };
-	struct dash_view	 d;
-	char			*s;
+	struct node_view   v[2];
+	struct dash_filter f = { LEVEL_RED, "a&b <c>", 2 };
+	struct dash_view   d;
+	char		  *s;
 
 	(void)state;
 	make_view(&v[0], "web-1");
@@ -382,7 +395,8 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 	d.range = "7d";
 	d.range_secs = 7 * 86400;
 	s = dash_html(&d, PART_PAGE);
-	assert_non_null(strstr(s, "hx-get=\"/?fragment=live&amp;"
+	assert_non_null(strstr(s,
+	    "hx-get=\"/?fragment=live&amp;"
 	    "attention=red&amp;q=a%26b%20%3Cc%3E&amp;range=7d&amp;page=2\""));
 	assert_non_null(strstr(s, "value=\"a&amp;b &lt;c&gt;\""));
 	assert_non_null(strstr(s, "<figure id=\"history\""));
@@ -392,9 +406,11 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 	s = dash_html(&d, PART_LIVE);
 	assert_null(strstr(s, "<html"));
 	assert_null(strstr(s, "id=\"filter\""));
-	assert_non_null(strstr(s, "<section id=\"summary\" class=\"summary\" "
+	assert_non_null(strstr(s,
+	    "<section id=\"summary\" class=\"summary\" "
 	    "aria-live=\"polite\" hx-swap-oob=\"true\">"));
-	assert_non_null(strstr(s, "<section id=\"fleet\" hx-swap-oob=\"true\">"));
+	assert_non_null(
+	    strstr(s, "<section id=\"fleet\" hx-swap-oob=\"true\">"));
 	free(s);
 }
 
@@ -403,10 +419,10 @@ dashboard_poll_keeps_filter_page_and_range(void **state)
 /* What a walk of the history gave: fleet or heartbeat samples. */
 struct got {
 	union {
-		struct fleet_sample	 fs[16];
-		struct hb_sample	 hs[16];
+		struct fleet_sample fs[16];
+		struct hb_sample    hs[16];
 	};
-	size_t				 n;
+	size_t n;
 };
 
 /* Keeps the sample p of size bytes. */
@@ -433,12 +449,12 @@ got_hb(const struct hb_sample *hs, void *arg)
 static void
 fleet_samples_are_bucketed_newest_first_and_pruned(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct fleet_sample	 s;
-	struct got		 g;
+	struct cct_fx	   *f = *state;
+	struct fleet_sample s;
+	struct got	    g;
 
 	for (int i = 0; i < 6; i++) {
-		s.at = NOW - 1000 + i * 100;	/* 9000 .. 9500 past a bucket */
+		s.at = NOW - 1000 + i * 100; /* 9000 .. 9500 past a bucket */
 		s.count[LEVEL_GREEN] = i;
 		s.count[LEVEL_YELLOW] = 10 + i;
 		s.count[LEVEL_RED] = 20 + i;
@@ -462,16 +478,16 @@ fleet_samples_are_bucketed_newest_first_and_pruned(void **state)
 	assert_int_equal(store_fleet_sample(f->st, &s, NOW - 650), 0);
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(store_fleet_history(f->st, 0, 1, got_fleet, &g), 0);
-	assert_int_equal(g.n, 3);	/* NOW-600, -500 and NOW */
+	assert_int_equal(g.n, 3); /* NOW-600, -500 and NOW */
 	assert_int_equal(g.fs[0].at, NOW - 600);
 }
 
 static void
 heartbeat_samples_round_trip_with_missing_values_and_prune(void **state)
 {
-	struct cct_fx		*f = *state;
-	struct hb_sample	 w[3];
-	struct got		 g;
+	struct cct_fx	*f = *state;
+	struct hb_sample w[3];
+	struct got	 g;
 
 	memset(w, 0, sizeof(w));
 	for (int i = 0; i < 3; i++) {
@@ -505,14 +521,21 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sparkline_title_is_escaped),
-		cmocka_unit_test(sparkline_draws_line_area_and_latest_dot_inside_the_box),
-		cmocka_unit_test(sparkline_skips_missing_values_and_draws_nothing_below_three),
-		cmocka_unit_test(fleet_history_stacks_three_levels_inside_the_box),
+		cmocka_unit_test(
+		    sparkline_draws_line_area_and_latest_dot_inside_the_box),
+		cmocka_unit_test(
+		    sparkline_skips_missing_values_and_draws_nothing_below_three),
+		cmocka_unit_test(
+		    fleet_history_stacks_three_levels_inside_the_box),
 		cmocka_unit_test(fleet_history_without_samples_says_so),
-		cmocka_unit_test(fleet_history_of_one_sample_is_a_visible_column),
-		cmocka_unit_test(scan_bars_stack_severities_and_mark_clean_scans),
-		cmocka_unit_test(node_page_escapes_the_hostname_in_its_pictures),
-		cmocka_unit_test(node_page_loads_htmx_and_polls_its_live_sections),
+		cmocka_unit_test(
+		    fleet_history_of_one_sample_is_a_visible_column),
+		cmocka_unit_test(
+		    scan_bars_stack_severities_and_mark_clean_scans),
+		cmocka_unit_test(
+		    node_page_escapes_the_hostname_in_its_pictures),
+		cmocka_unit_test(
+		    node_page_loads_htmx_and_polls_its_live_sections),
 		cmocka_unit_test(live_part_has_no_page_and_keeps_typed_input),
 		cmocka_unit_test(dashboard_poll_keeps_filter_page_and_range),
 		cmocka_unit_test_setup_teardown(

@@ -20,9 +20,17 @@
 #define NODE_ID "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
 
 static const char *const hb_fields[] = {
-	"node_id", "hostname", "os_profile", "agent_version", "uptime_secs",
-	"load1", "mem_used_pct", "root_disk_used_pct", "cloudflare",
-	"services", "sent_at",
+	"node_id",
+	"hostname",
+	"os_profile",
+	"agent_version",
+	"uptime_secs",
+	"load1",
+	"mem_used_pct",
+	"root_disk_used_pct",
+	"cloudflare",
+	"services",
+	"sent_at",
 };
 #define NFIELDS (sizeof(hb_fields) / sizeof(hb_fields[0]))
 
@@ -31,20 +39,13 @@ static json_t *
 good_heartbeat(void)
 {
 	json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f, "
-	    "s:s, s:[{s:s, s:s}, {s:s, s:s}], s:s}",
-	    "node_id", NODE_ID,
-	    "hostname", "web-1.example.org",
-	    "os_profile", "debian-12",
-	    "agent_version", "0.1.0",
-	    "uptime_secs", (json_int_t)123456,
-	    "load1", 0.75,
-	    "mem_used_pct", 42.5,
-	    "root_disk_used_pct", 70.25,
-	    "cloudflare", "up",
-	    "services",
-	    "name", "nginx.service", "state", "active",
-	    "name", "cloudflared.service", "state", "active",
-	    "sent_at", "2026-11-27T10:00:00Z");
+				 "s:s, s:[{s:s, s:s}, {s:s, s:s}], s:s}",
+	    "node_id", NODE_ID, "hostname", "web-1.example.org", "os_profile",
+	    "debian-12", "agent_version", "0.1.0", "uptime_secs",
+	    (json_int_t)123456, "load1", 0.75, "mem_used_pct", 42.5,
+	    "root_disk_used_pct", 70.25, "cloudflare", "up", "services", "name",
+	    "nginx.service", "state", "active", "name", "cloudflared.service",
+	    "state", "active", "sent_at", "2026-11-27T10:00:00Z");
 
 	assert_non_null(root);
 	return root;
@@ -177,61 +178,67 @@ heartbeat_canonical_json_keeps_only_contract_fields(void **state)
 
 /* ---- one field's value at a time ---------------------------------- */
 
-#define SVC(name, st)	"[{\"name\": \"" name "\", \"state\": \"" st "\"}]"
+#define SVC(name, st) "[{\"name\": \"" name "\", \"state\": \"" st "\"}]"
 
 /*
  * The good heartbeat with field's value each JSON text value of ok[]:
  * taken; of bad[]: an error naming field.
  */
 static const struct hb_values {
-	const char	*field;
-	const char	*ok[4];		/* up to a NULL */
-	const char	*bad[12];
+	const char *field;
+	const char *ok[4]; /* up to a NULL */
+	const char *bad[12];
 } hb_values[] = {
 	/* Integers where reals are expected; the ranges and their bounds. */
 	{ "load1", { "0", "0.0", "512.5" },
-	  { "-0.01", "-1", "1e300", "-1e300" } },
+	    { "-0.01", "-1", "1e300", "-1e300" } },
 	{ "mem_used_pct", { "100", "0.0", "100.0" },
-	  { "100.01", "101", "-1", "-0.001", "1e300" } },
+	    { "100.01", "101", "-1", "-0.001", "1e300" } },
 	{ "root_disk_used_pct", { "0", "100.0" }, { "100.5", "-1" } },
 	/* A whole number of seconds. */
-	{ "uptime_secs", { "0" }, { "-1", "-9223372036854775808",
-	  "9223372036854775807", "1.5", "1e300" } },
+	{ "uptime_secs", { "0" },
+	    { "-1", "-9223372036854775808", "9223372036854775807", "1.5",
+		"1e300" } },
 	/* Strings. */
-	{ "node_id", { NULL }, { "\"not-a-uuid\"",
-	  "\"0B5E3C1A-7D2F-4C3E-9A1B-2C3D4E5F6A7B\"", "\"\"" } },
-	{ "hostname", { "\"<script>alert(1)</script>\"",
-	  "\"h\xc3\xb4te-\xe2\x9c\x93\"" },
-	  { "\"\"", "\"a\\nb\"", "\"a\\u001b[2Jb\"" } },
+	{ "node_id", { NULL },
+	    { "\"not-a-uuid\"", "\"0B5E3C1A-7D2F-4C3E-9A1B-2C3D4E5F6A7B\"",
+		"\"\"" } },
+	{ "hostname",
+	    { "\"<script>alert(1)</script>\"", "\"h\xc3\xb4te-\xe2\x9c\x93\"" },
+	    { "\"\"", "\"a\\nb\"", "\"a\\u001b[2Jb\"" } },
 	{ "os_profile", { "\"Arch_Linux-2024.01\"" },
-	  { "\"\"", "\"debian 12\"", "\"../etc\"" } },
+	    { "\"\"", "\"debian 12\"", "\"../etc\"" } },
 	{ "agent_version", { NULL }, { "\"\"", "\"1.0\\n\"" } },
-	{ "cloudflare", { NULL }, { "\"UP\"", "\"Down\"", "\"maybe\"",
-	  "\"active\"", "\"\"", "\"up \"", "true" } },
+	{ "cloudflare", { NULL },
+	    { "\"UP\"", "\"Down\"", "\"maybe\"", "\"active\"", "\"\"",
+		"\"up \"", "true" } },
 	/* RFC 3339. */
 	{ "sent_at", { "\"2026-11-27T12:00:00.123+02:00\"" },
-	  { "\"yesterday\"", "\"2026-02-30T00:00:00Z\"",
-	  "\"2026-11-27T10:00:00\"", "\"\"", "1795773600" } },
+	    { "\"yesterday\"", "\"2026-02-30T00:00:00Z\"",
+		"\"2026-11-27T10:00:00\"", "\"\"", "1795773600" } },
 	/*
 	 * An array of {name, state} objects, nothing else (one good entry
 	 * then a bad one included); names must be units, states lowercase
 	 * words.
 	 */
-	{ "services", { "[{\"name\": \"a.service\", \"state\": \"reloading\"},"
-	  " {\"name\": \"b.service\", \"state\": \"activating\"},"
-	  " {\"name\": \"c.service\", \"state\": \"unknown\"}]" },
-	  { "{}", "\"nginx.service\"", "[\"nginx.service\"]",
-	  "[[\"nginx.service\", \"active\"]]", "[null]",
-	  "[{\"name\": \"nginx.service\"}]", "[{\"state\": \"active\"}]",
-	  "[{\"name\": \"nginx.service\", \"state\": \"active\", "
-	  "\"sub\": \"running\"}]", "[{\"name\": 5, \"state\": \"active\"}]",
-	  "[{\"name\": \"nginx.service\", \"state\": null}]",
-	  "[{\"name\": \"a.service\", \"state\": \"active\"}, \"b\"]" } },
-	{ "services", { NULL }, { SVC("nginx", "active"),
-	  SVC("../x.service", "active"), SVC("", "active"),
-	  SVC("a b.service", "active"), SVC("a.service", "Active"),
-	  SVC("a.service", "ACTIVE"), SVC("a.service", ""),
-	  SVC("a.service", "active running"), SVC("a.service", "<b>x</b>") } },
+	{ "services",
+	    { "[{\"name\": \"a.service\", \"state\": \"reloading\"},"
+	      " {\"name\": \"b.service\", \"state\": \"activating\"},"
+	      " {\"name\": \"c.service\", \"state\": \"unknown\"}]" },
+	    { "{}", "\"nginx.service\"", "[\"nginx.service\"]",
+		"[[\"nginx.service\", \"active\"]]", "[null]",
+		"[{\"name\": \"nginx.service\"}]", "[{\"state\": \"active\"}]",
+		"[{\"name\": \"nginx.service\", \"state\": \"active\", "
+		"\"sub\": \"running\"}]",
+		"[{\"name\": 5, \"state\": \"active\"}]",
+		"[{\"name\": \"nginx.service\", \"state\": null}]",
+		"[{\"name\": \"a.service\", \"state\": \"active\"}, \"b\"]" } },
+	{ "services", { NULL },
+	    { SVC("nginx", "active"), SVC("../x.service", "active"),
+		SVC("", "active"), SVC("a b.service", "active"),
+		SVC("a.service", "Active"), SVC("a.service", "ACTIVE"),
+		SVC("a.service", ""), SVC("a.service", "active running"),
+		SVC("a.service", "<b>x</b>") } },
 };
 
 /* The JSON text value, parsed. */
@@ -294,7 +301,7 @@ heartbeat_each_field_wrong_type_is_named(void **state)
 	/* strings given numbers, numbers given strings, and nulls */
 	for (size_t i = 0; i < NFIELDS; i++) {
 		const char *f = hb_fields[i];
-		int numeric = strcmp(f, "uptime_secs") == 0 ||
+		int	    numeric = strcmp(f, "uptime_secs") == 0 ||
 		    strcmp(f, "load1") == 0 || strcmp(f, "mem_used_pct") == 0 ||
 		    strcmp(f, "root_disk_used_pct") == 0;
 
@@ -313,8 +320,8 @@ heartbeat_each_field_wrong_type_is_named(void **state)
 static void
 heartbeat_numeric_facts_may_be_null(void **state)
 {
-	static const char *const f[] = { "uptime_secs", "load1",
-	    "mem_used_pct", "root_disk_used_pct" };
+	static const char *const f[] = { "uptime_secs", "load1", "mem_used_pct",
+		"root_disk_used_pct" };
 	struct heartbeat	 hb;
 
 	(void)state;
@@ -332,8 +339,8 @@ heartbeat_numeric_facts_may_be_null(void **state)
 static void
 heartbeat_body_must_be_an_object(void **state)
 {
-	json_t		*roots[] = { json_array(), json_string("x"),
-	    json_integer(1), json_null() };
+	json_t *roots[] = { json_array(), json_string("x"), json_integer(1),
+		json_null() };
 	struct heartbeat hb;
 	char		 err[256];
 
@@ -363,9 +370,9 @@ heartbeat_huge_number_from_text_is_out_of_range(void **state)
 	s = json_dumps(root, JSON_COMPACT);
 	assert_non_null(s);
 	json_decref(root);
-	s[strlen(s) - 1] = '\0';	/* drop the closing brace */
+	s[strlen(s) - 1] = '\0'; /* drop the closing brace */
 	{
-		char	 body[2048];
+		char body[2048];
 
 		snprintf(body, sizeof(body), "%s,\"mem_used_pct\":1e300}", s);
 		root = json_loads(body, 0, NULL);
@@ -383,8 +390,12 @@ heartbeat_huge_number_from_text_is_out_of_range(void **state)
 static void
 heartbeat_strings_have_length_limits(void **state)
 {
-	static const struct { const char *field; size_t max; } limits[] = {
-		{ "hostname", HOSTNAME_MAX }, { "os_profile", PROFILE_MAX },
+	static const struct {
+		const char *field;
+		size_t	    max;
+	} limits[] = {
+		{ "hostname", HOSTNAME_MAX },
+		{ "os_profile", PROFILE_MAX },
 		{ "agent_version", VERSION_MAX },
 	};
 	char s[HOSTNAME_MAX + PROFILE_MAX + VERSION_MAX + 2];
@@ -404,8 +415,13 @@ heartbeat_strings_have_length_limits(void **state)
 static void
 heartbeat_cloudflare_states_are_read(void **state)
 {
-	static const struct { const char *s; enum cf_state v; } ok[] = {
-		{ "up", CF_UP }, { "down", CF_DOWN }, { "unknown", CF_UNKNOWN },
+	static const struct {
+		const char   *s;
+		enum cf_state v;
+	} ok[] = {
+		{ "up", CF_UP },
+		{ "down", CF_DOWN },
+		{ "unknown", CF_UNKNOWN },
 	};
 
 	(void)state;
@@ -432,8 +448,8 @@ svc(const char *name, const char *st)
 static void
 heartbeat_services_count_limit(void **state)
 {
-	json_t	*arr;
-	char	 name[32];
+	json_t *arr;
+	char	name[32];
 
 	(void)state;
 	arr = json_array();
@@ -470,19 +486,23 @@ heartbeat_services_down_computed_from_states(void **state)
 {
 	(void)state;
 	assert_int_equal(services_down_of(json_array()), 0);
-	assert_int_equal(services_down_of(json_pack("[o]",
-	    svc("a.service", "active"))), 0);
-	assert_int_equal(services_down_of(json_pack("[o]",
-	    svc("a.service", "unknown"))), 0);
-	assert_int_equal(services_down_of(json_pack("[o]",
-	    svc("a.service", "failed"))), 1);
-	assert_int_equal(services_down_of(json_pack("[o]",
-	    svc("a.service", "inactive"))), 1);
-	assert_int_equal(services_down_of(json_pack("[o, o, o]",
-	    svc("a.service", "active"), svc("b.service", "unknown"),
-	    svc("c.service", "failed"))), 1);
-	assert_int_equal(services_down_of(json_pack("[o, o]",
-	    svc("a.service", "active"), svc("b.service", "active"))), 0);
+	assert_int_equal(
+	    services_down_of(json_pack("[o]", svc("a.service", "active"))), 0);
+	assert_int_equal(
+	    services_down_of(json_pack("[o]", svc("a.service", "unknown"))), 0);
+	assert_int_equal(
+	    services_down_of(json_pack("[o]", svc("a.service", "failed"))), 1);
+	assert_int_equal(
+	    services_down_of(json_pack("[o]", svc("a.service", "inactive"))),
+	    1);
+	assert_int_equal(
+	    services_down_of(json_pack("[o, o, o]", svc("a.service", "active"),
+		svc("b.service", "unknown"), svc("c.service", "failed"))),
+	    1);
+	assert_int_equal(
+	    services_down_of(json_pack("[o, o]", svc("a.service", "active"),
+		svc("b.service", "active"))),
+	    0);
 }
 
 /* ---- error text --------------------------------------------------------------------- */
@@ -523,9 +543,9 @@ heartbeat_first_bad_field_in_contract_order_is_reported(void **state)
 static json_t *
 good_enroll(const char *secret)
 {
-	json_t *root = json_pack("{s:s, s:s, s:s, s:s}",
-	    "node_id", NODE_ID, "hostname", "web-1", "os_profile", "debian-12",
-	    "agent_version", "0.1.0");
+	json_t *root =
+	    json_pack("{s:s, s:s, s:s, s:s}", "node_id", NODE_ID, "hostname",
+		"web-1", "os_profile", "debian-12", "agent_version", "0.1.0");
 
 	assert_non_null(root);
 	if (secret != NULL)
@@ -540,15 +560,16 @@ good_enroll(const char *secret)
 static const char *
 enroll(json_t *root, struct enroll_req *er, const char *field)
 {
-	static char	 err[256];
-	int		 rc;
+	static char err[256];
+	int	    rc;
 
 	err[0] = '\0';
 	rc = validate_enroll(root, er, err, sizeof(err));
 	if (field == NULL && rc != 0)
 		fail_msg("refused: %s", err);
-	if (field != NULL && (rc != -1 || strncmp(err, field,
-	    strlen(field)) != 0 || err[strlen(field)] != ':'))
+	if (field != NULL &&
+	    (rc != -1 || strncmp(err, field, strlen(field)) != 0 ||
+		err[strlen(field)] != ':'))
 		fail_msg("not refused on %s: %d \"%s\"", field, rc, err);
 	return err;
 }
@@ -556,8 +577,8 @@ enroll(json_t *root, struct enroll_req *er, const char *field)
 static void
 enroll_good_body_is_accepted(void **state)
 {
-	json_t			*root = good_enroll("s3cret");
-	struct enroll_req	 er;
+	json_t		 *root = good_enroll("s3cret");
+	struct enroll_req er;
 
 	(void)state;
 	enroll(root, &er, NULL);
@@ -573,10 +594,14 @@ enroll_good_body_is_accepted(void **state)
 static void
 enroll_optional_fields_absent_or_null_are_none(void **state)
 {
-	static const struct { const char *field, *value; } none[] = {
-		{ "enroll_secret", NULL }, { "enroll_secret", "null" },
+	static const struct {
+		const char *field, *value;
+	} none[] = {
+		{ "enroll_secret", NULL },
+		{ "enroll_secret", "null" },
 		{ "enroll_secret", "\"\"" },
-		{ "enroll_key", NULL }, { "enroll_key", "null" },
+		{ "enroll_key", NULL },
+		{ "enroll_key", "null" },
 	};
 	struct enroll_req er;
 
@@ -585,11 +610,12 @@ enroll_optional_fields_absent_or_null_are_none(void **state)
 		json_t *root = good_enroll(NULL);
 
 		if (none[i].value != NULL)
-			json_object_set_new(root, none[i].field, json_loads(
-			    none[i].value, JSON_DECODE_ANY, NULL));
+			json_object_set_new(root, none[i].field,
+			    json_loads(none[i].value, JSON_DECODE_ANY, NULL));
 		enroll(root, &er, NULL);
 		if ((strcmp(none[i].field, "enroll_key") == 0 ?
-		    er.enroll_key : er.enroll_secret) != NULL)
+			    er.enroll_key :
+			    er.enroll_secret) != NULL)
 			fail_msg("%s %s is not none", none[i].field,
 			    none[i].value ? none[i].value : "absent");
 		json_decref(root);
@@ -602,15 +628,14 @@ enroll_key_must_be_43_base64url_characters(void **state)
 	static const char *const bad[] = {
 		"",
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* 42 */
-		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",	/* 44 */
-		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",	/* not url-safe */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 44 */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+", /* not url-safe */
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
 	};
-	const char		*good =
-	    "Zm9vYmFyLV9fXy0tMDEyMzQ1Njc4OWFiY2RlZmdoaWp";
-	json_t			*root = good_enroll(NULL);
-	struct enroll_req	 er;
+	const char	 *good = "Zm9vYmFyLV9fXy0tMDEyMzQ1Njc4OWFiY2RlZmdoaWp";
+	json_t		 *root = good_enroll(NULL);
+	struct enroll_req er;
 
 	(void)state;
 	assert_int_equal(strlen(good), 43);
@@ -629,9 +654,9 @@ enroll_key_must_be_43_base64url_characters(void **state)
 static void
 enroll_secret_length_limit(void **state)
 {
-	char			 secret[258];
-	json_t			*root;
-	struct enroll_req	 er;
+	char		  secret[258];
+	json_t		 *root;
+	struct enroll_req er;
 
 	(void)state;
 	memset(secret, 's', sizeof(secret));
@@ -651,8 +676,8 @@ enroll_secret_length_limit(void **state)
 static void
 enroll_secret_of_wrong_type_is_named(void **state)
 {
-	json_t			*root = good_enroll(NULL);
-	struct enroll_req	 er;
+	json_t		 *root = good_enroll(NULL);
+	struct enroll_req er;
 
 	(void)state;
 	json_object_set_new(root, "enroll_secret", json_integer(1234));
@@ -664,7 +689,10 @@ static void
 enroll_each_required_field_missing_or_bad_is_named(void **state)
 {
 	static const char *const req[] = {
-		"node_id", "hostname", "os_profile", "agent_version",
+		"node_id",
+		"hostname",
+		"os_profile",
+		"agent_version",
 	};
 	struct enroll_req er;
 
@@ -685,8 +713,8 @@ enroll_each_required_field_missing_or_bad_is_named(void **state)
 static void
 enroll_body_must_be_an_object(void **state)
 {
-	json_t			*root = json_array();
-	struct enroll_req	 er;
+	json_t		 *root = json_array();
+	struct enroll_req er;
 
 	(void)state;
 	enroll(root, &er, "body");
@@ -700,7 +728,7 @@ validate_hostname_and_profile_directly(void **state)
 	static const char *const not_hosts[] = { "", "tab\there" };
 	static const char *const profiles[] = { "debian-12", "a.b_c-D9" };
 	static const char *const not_profiles[] = { "", "a/b", "a b",
-	    "\xc3\xa9" };
+		"\xc3\xa9" };
 
 	(void)state;
 	TL_EXPECT_SPLIT(validate_hostname, hosts, not_hosts);
@@ -713,11 +741,11 @@ validate_hostname_and_profile_directly(void **state)
 static int
 fast_vs_full(const char *text)
 {
-	struct heartbeat	 fast, full;
-	struct hb_strings	 hs;
-	json_t			*root;
-	char			 err[256];
-	int			 rc;
+	struct heartbeat  fast, full;
+	struct hb_strings hs;
+	json_t		 *root;
+	char		  err[256];
+	int		  rc;
 
 	rc = validate_heartbeat_fast(text, strlen(text), &fast, &hs);
 	assert_int_not_equal(rc, -1);
@@ -727,18 +755,20 @@ fast_vs_full(const char *text)
 	}
 	root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(root);
-	assert_int_equal(validate_heartbeat_raw(root, text, strlen(text),
-	    &full, err, sizeof(err)), 0);
+	assert_int_equal(validate_heartbeat_raw(root, text, strlen(text), &full,
+			     err, sizeof(err)),
+	    0);
 	assert_string_equal(fast.node_id, full.node_id);
 	assert_string_equal(fast.hostname, full.hostname);
 	assert_string_equal(fast.os_profile, full.os_profile);
 	assert_string_equal(fast.agent_version, full.agent_version);
 	assert_int_equal(fast.cloudflare, full.cloudflare);
 	assert_int_equal(fast.services_down, full.services_down);
-	assert_true(isnan(fast.load1) ? isnan(full.load1) :
-	    fast.load1 == full.load1);
-	assert_true(isnan(fast.mem_used_pct) ? isnan(full.mem_used_pct) :
-	    fast.mem_used_pct == full.mem_used_pct);
+	assert_true(
+	    isnan(fast.load1) ? isnan(full.load1) : fast.load1 == full.load1);
+	assert_true(isnan(fast.mem_used_pct) ?
+		isnan(full.mem_used_pct) :
+		fast.mem_used_pct == full.mem_used_pct);
 	assert_string_equal(fast.json, text);
 	assert_string_equal(full.json, text);
 	free(fast.json);
@@ -751,14 +781,14 @@ fast_vs_full(const char *text)
 static char *
 hb_text_with(const char *field, const char *value)
 {
-	json_t	*root = good_heartbeat();
-	char	*text, *out, *at;
-	size_t	 len;
+	json_t *root = good_heartbeat();
+	char   *text, *out, *at;
+	size_t	len;
 
-	if (field != NULL)	/* a placeholder, then the text as it is */
+	if (field != NULL) /* a placeholder, then the text as it is */
 		json_object_set_new(root, field, json_string("@@"));
-	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_REAL_PRECISION(10));
+	text = json_dumps(root,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	assert_non_null(text);
 	json_decref(root);
 	if (field == NULL)
@@ -786,8 +816,8 @@ expect_fast_path(const struct fast_case *c, size_t n, int taken)
 		char *text = hb_text_with(c[i].field, c[i].value);
 
 		if (fast_vs_full(text) != taken)
-			fail_msg("the fast path %s %s", taken ? "refused" :
-			    "took", text);
+			fail_msg("the fast path %s %s",
+			    taken ? "refused" : "took", text);
 		free(text);
 	}
 }
@@ -798,8 +828,9 @@ plain_ref(const unsigned char *p, size_t n, size_t *quotes)
 {
 	*quotes = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\\' || p[i] >= 0x7f || (p[i] < 0x20 &&
-		    p[i] != '\t' && p[i] != '\n' && p[i] != '\r'))
+		if (p[i] == '\\' || p[i] >= 0x7f ||
+		    (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' &&
+			p[i] != '\r'))
 			return 0;
 		*quotes += p[i] == '"';
 	}
@@ -816,10 +847,10 @@ static void
 json_plain_matches_the_bytewise_rule(void **state)
 {
 	static const unsigned char mix[] = { 'a', '"', '\\', 0x7f, 0x80, 0xff,
-	    0x1f, 0x20, '\t', '\n', '\r', 0x00, 0x5b, 0x5d, 0x21, 0x7e };
-	unsigned char	 b[72];
-	size_t		 q, qr;
-	unsigned int	 seed = 12345;
+		0x1f, 0x20, '\t', '\n', '\r', 0x00, 0x5b, 0x5d, 0x21, 0x7e };
+	unsigned char		   b[72];
+	size_t			   q, qr;
+	unsigned int		   seed = 12345;
 
 	(void)state;
 	for (size_t n = 1; n <= 24; n++)
@@ -827,7 +858,8 @@ json_plain_matches_the_bytewise_rule(void **state)
 			for (int c = 0; c < 256; c++) {
 				memset(b, 'a', n);
 				b[at] = (unsigned char)c;
-				b[(at + 5) % n] = b[(at + 5) % n] == 'a' ? '"' :
+				b[(at + 5) % n] = b[(at + 5) % n] == 'a' ?
+				    '"' :
 				    b[(at + 5) % n];
 				assert_int_equal(json_plain((char *)b, n, &q),
 				    plain_ref(b, n, &qr));
@@ -838,7 +870,8 @@ json_plain_matches_the_bytewise_rule(void **state)
 		size_t n = (size_t)(rand_r(&seed) % (int)sizeof(b));
 
 		for (size_t i = 0; i < n; i++)
-			b[i] = rand_r(&seed) % 4 ? 'a' :
+			b[i] = rand_r(&seed) % 4 ?
+			    'a' :
 			    mix[rand_r(&seed) % (int)sizeof(mix)];
 		assert_int_equal(json_plain((char *)b, n, &q),
 		    plain_ref(b, n, &qr));
@@ -854,17 +887,23 @@ heartbeat_fast_path_takes_what_agents_send(void **state)
 {
 	static const struct fast_case ok[] = {
 		{ NULL, NULL },
-		{ "load1", "null" }, { "mem_used_pct", "null" },
-		{ "uptime_secs", "null" }, { "root_disk_used_pct", "null" },
-		{ "load1", "0" }, { "mem_used_pct", "100" },
-		{ "uptime_secs", "100000000000" }, { "load1", "1e6" },
-		{ "cloudflare", "\"down\"" }, { "cloudflare", "\"unknown\"" },
+		{ "load1", "null" },
+		{ "mem_used_pct", "null" },
+		{ "uptime_secs", "null" },
+		{ "root_disk_used_pct", "null" },
+		{ "load1", "0" },
+		{ "mem_used_pct", "100" },
+		{ "uptime_secs", "100000000000" },
+		{ "load1", "1e6" },
+		{ "cloudflare", "\"down\"" },
+		{ "cloudflare", "\"unknown\"" },
 		{ "services", "[]" },
-		{ "services", "[{\"state\":\"failed\",\"name\":\"a.service\"}]" },
+		{ "services",
+		    "[{\"state\":\"failed\",\"name\":\"a.service\"}]" },
 		{ "sent_at", "\"2026-02-28T23:59:59.123+05:30\"" },
 	};
-	json_t	*root;
-	char	*text;
+	json_t *root;
+	char   *text;
 
 	(void)state;
 	expect_fast_path(ok, TL_NITEMS(ok), 1);
@@ -878,11 +917,11 @@ heartbeat_fast_path_takes_what_agents_send(void **state)
 	text = hb_text_with("services",
 	    "[{\"name\":\"a.service\",\"state\":\"inactive\"}]");
 	{
-		struct heartbeat	hb;
-		struct hb_strings	hs;
+		struct heartbeat  hb;
+		struct hb_strings hs;
 
-		assert_int_equal(validate_heartbeat_fast(text, strlen(text),
-		    &hb, &hs), 1);
+		assert_int_equal(
+		    validate_heartbeat_fast(text, strlen(text), &hb, &hs), 1);
 		assert_int_equal(hb.services_down, 1);
 		free(hb.json);
 	}
@@ -893,35 +932,49 @@ static void
 heartbeat_fast_path_leaves_the_rest_to_the_validator(void **state)
 {
 	static const struct fast_case bad[] = {
-		{ "extra", "1" },			/* kept only by the full one */
-		{ "hostname", "\"web\\u002d1\"" },	/* an escape */
-		{ "hostname", "\"h\xc3\xa9te\"" },	/* past ASCII */
+		{ "extra", "1" }, /* kept only by the full one */
+		{ "hostname", "\"web\\u002d1\"" }, /* an escape */
+		{ "hostname", "\"h\xc3\xa9te\"" }, /* past ASCII */
 		{ "hostname", "\"\"" },
 		{ "node_id", "\"0B5E3C1A-7D2F-4C3E-9A1B-2C3D4E5F6A7B\"" },
 		{ "os_profile", "\"a b\"" },
 		{ "agent_version", "\"\"" },
-		{ "uptime_secs", "1.5" }, { "uptime_secs", "-1" },
+		{ "uptime_secs", "1.5" },
+		{ "uptime_secs", "-1" },
 		{ "uptime_secs", "12345678901234567890" },
 		{ "uptime_secs", "100000000001" },
-		{ "load1", "1e400" }, { "load1", "-0.5" }, { "load1", "true" },
-		{ "mem_used_pct", "100.5" }, { "root_disk_used_pct", "\"1\"" },
-		{ "cloudflare", "\"sideways\"" }, { "cloudflare", "null" },
-		{ "services", "null" }, { "services", "{}" },
+		{ "load1", "1e400" },
+		{ "load1", "-0.5" },
+		{ "load1", "true" },
+		{ "mem_used_pct", "100.5" },
+		{ "root_disk_used_pct", "\"1\"" },
+		{ "cloudflare", "\"sideways\"" },
+		{ "cloudflare", "null" },
+		{ "services", "null" },
+		{ "services", "{}" },
 		{ "services", "[{\"name\":\"a.service\"}]" },
-		{ "services", "[{\"name\":\"a.service\",\"state\":\"active\","
+		{ "services",
+		    "[{\"name\":\"a.service\",\"state\":\"active\","
 		    "\"x\":1}]" },
 		{ "services", "[{\"name\":\"a b\",\"state\":\"active\"}]" },
-		{ "services", "[{\"name\":\"a.service\",\"state\":\"Active\"}]" },
+		{ "services",
+		    "[{\"name\":\"a.service\",\"state\":\"Active\"}]" },
 		{ "services", "[[]]" },
-		{ "sent_at", "\"yesterday\"" }, { "sent_at", "0" },
+		{ "sent_at", "\"yesterday\"" },
+		{ "sent_at", "0" },
 	};
 	static const char *const texts[] = {
-		"", "[]", "{}", "null", "{\"node_id\":", "not json",
+		"",
+		"[]",
+		"{}",
+		"null",
+		"{\"node_id\":",
+		"not json",
 	};
-	struct heartbeat	 hb;
-	struct hb_strings	 hs;
-	char			*text, *big;
-	size_t			 n;
+	struct heartbeat  hb;
+	struct hb_strings hs;
+	char		 *text, *big;
+	size_t		  n;
 
 	(void)state;
 	expect_fast_path(bad, TL_NITEMS(bad), 0);
@@ -954,8 +1007,9 @@ heartbeat_fast_path_leaves_the_rest_to_the_validator(void **state)
 		json_t *root = good_heartbeat(), *svcs = json_array();
 
 		for (int i = 0; i <= SERVICES_MAX; i++)
-			json_array_append_new(svcs, json_pack("{s:s, s:s}",
-			    "name", "a.service", "state", "active"));
+			json_array_append_new(svcs,
+			    json_pack("{s:s, s:s}", "name", "a.service",
+				"state", "active"));
 		json_object_set_new(root, "services", svcs);
 		text = json_dumps(root, JSON_COMPACT);
 		assert_int_equal(fast_vs_full(text), 0);
@@ -974,29 +1028,37 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(heartbeat_good_body_is_accepted),
-		cmocka_unit_test(heartbeat_canonical_json_keeps_only_contract_fields),
-		cmocka_unit_test(heartbeat_each_fields_values_are_taken_or_named),
+		cmocka_unit_test(
+		    heartbeat_canonical_json_keeps_only_contract_fields),
+		cmocka_unit_test(
+		    heartbeat_each_fields_values_are_taken_or_named),
 		cmocka_unit_test(heartbeat_each_field_missing_is_named),
 		cmocka_unit_test(heartbeat_missing_field_error_says_required),
 		cmocka_unit_test(heartbeat_each_field_wrong_type_is_named),
 		cmocka_unit_test(heartbeat_numeric_facts_may_be_null),
 		cmocka_unit_test(heartbeat_body_must_be_an_object),
-		cmocka_unit_test(heartbeat_huge_number_from_text_is_out_of_range),
+		cmocka_unit_test(
+		    heartbeat_huge_number_from_text_is_out_of_range),
 		cmocka_unit_test(heartbeat_strings_have_length_limits),
 		cmocka_unit_test(heartbeat_cloudflare_states_are_read),
 		cmocka_unit_test(heartbeat_services_count_limit),
 		cmocka_unit_test(heartbeat_services_down_computed_from_states),
-		cmocka_unit_test(heartbeat_error_text_starts_with_field_and_fits),
-		cmocka_unit_test(heartbeat_first_bad_field_in_contract_order_is_reported),
+		cmocka_unit_test(
+		    heartbeat_error_text_starts_with_field_and_fits),
+		cmocka_unit_test(
+		    heartbeat_first_bad_field_in_contract_order_is_reported),
 		cmocka_unit_test(heartbeat_fast_path_takes_what_agents_send),
-		cmocka_unit_test(heartbeat_fast_path_leaves_the_rest_to_the_validator),
+		cmocka_unit_test(
+		    heartbeat_fast_path_leaves_the_rest_to_the_validator),
 		cmocka_unit_test(json_plain_matches_the_bytewise_rule),
 		cmocka_unit_test(enroll_good_body_is_accepted),
-		cmocka_unit_test(enroll_optional_fields_absent_or_null_are_none),
+		cmocka_unit_test(
+		    enroll_optional_fields_absent_or_null_are_none),
 		cmocka_unit_test(enroll_secret_length_limit),
 		cmocka_unit_test(enroll_key_must_be_43_base64url_characters),
 		cmocka_unit_test(enroll_secret_of_wrong_type_is_named),
-		cmocka_unit_test(enroll_each_required_field_missing_or_bad_is_named),
+		cmocka_unit_test(
+		    enroll_each_required_field_missing_or_bad_is_named),
 		cmocka_unit_test(enroll_body_must_be_an_object),
 		cmocka_unit_test(validate_hostname_and_profile_directly),
 	};

@@ -51,8 +51,8 @@ cct_setup_fleet(void **state)
 int
 cct_teardown(void **state)
 {
-	struct cct_fx	*f = *state;
-	int		 rc;
+	struct cct_fx *f = *state;
+	int	       rc;
 
 	cct_close(f);
 	rc = tl_dir_fini(&f->db);
@@ -68,8 +68,8 @@ cct_open(struct cct_fx *f, const struct thresholds *thr)
 	if ((f->st = store_open(f->db.path, err, sizeof(err))) == NULL)
 		fail_msg("store_open: %s", err);
 	f->thr = thr;
-	if (thr != NULL && (f->fl = fleet_open(f->st, thr, err,
-	    sizeof(err))) == NULL)
+	if (thr != NULL &&
+	    (f->fl = fleet_open(f->st, thr, err, sizeof(err))) == NULL)
 		fail_msg("fleet_open: %s", err);
 }
 
@@ -102,8 +102,8 @@ int
 cct_queue(struct store *st, const char *id, const char *node_id,
     int64_t queued_at, int64_t expires_at)
 {
-	struct cmd_new	c;
-	int		rc;
+	struct cmd_new c;
+	int	       rc;
 
 	memset(&c, 0, sizeof(c));
 	if (id == NULL)
@@ -127,8 +127,8 @@ cct_db_open(struct cct_fx *f)
 {
 	sqlite3 *h = NULL;
 
-	if (sqlite3_open_v2(f->db.path, &h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(f->db.path, &h,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
 		fail_msg("sqlite3_open %s: %s", f->db.path, sqlite3_errmsg(h));
 	sqlite3_busy_timeout(h, 10000);
 	return h;
@@ -147,9 +147,9 @@ cct_db_exec(struct cct_fx *f, const char *sql)
 long long
 cct_db_int(struct cct_fx *f, const char *sql)
 {
-	sqlite3		*h = cct_db_open(f);
-	sqlite3_stmt	*st = NULL;
-	long long	 v;
+	sqlite3	     *h = cct_db_open(f);
+	sqlite3_stmt *st = NULL;
+	long long     v;
 
 	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW)

@@ -14,43 +14,43 @@
 #include "testlib.h"
 
 struct cct_fx {
-	struct tl_dir		 db;	/* db.path: the database */
+	struct tl_dir		 db; /* db.path: the database */
 	struct store		*st;
 	struct fleet		*fl;
-	const struct thresholds	*thr;	/* NULL: no fleet */
+	const struct thresholds *thr; /* NULL: no fleet */
 };
 
 /* The thresholds of CONTRACT.md's defaults: 10 minutes, 48 hours. */
 extern const struct thresholds cct_thr;
 
 /* cmocka fixtures: *state is a struct cct_fx, nothing open yet. */
-int	 cct_setup(void **state);
+int cct_setup(void **state);
 /* The same with the store open. */
-int	 cct_setup_store(void **state);
+int cct_setup_store(void **state);
 /* The same with the store and a fleet (cct_thr) over it open. */
-int	 cct_setup_fleet(void **state);
+int cct_setup_fleet(void **state);
 /* Closes what is open and removes the folder. */
-int	 cct_teardown(void **state);
+int cct_teardown(void **state);
 
 /* Opens the store, and a fleet with thr over it unless thr is NULL. */
-void	 cct_open(struct cct_fx *f, const struct thresholds *thr);
+void cct_open(struct cct_fx *f, const struct thresholds *thr);
 /* Closes the fleet and the store (a clean stop). */
-void	 cct_close(struct cct_fx *f);
+void cct_close(struct cct_fx *f);
 /* A restart: closes and opens again what was open. */
-void	 cct_reopen(struct cct_fx *f);
+void cct_reopen(struct cct_fx *f);
 
 /*
  * Queues an agent-info command for node_id in the store, signed with a
  * stand-in payload and signature; id NULL: a new one. What
  * store_command_queue() returns.
  */
-int	 cct_queue(struct store *st, const char *id, const char *node_id,
-	    int64_t queued_at, int64_t expires_at);
+int cct_queue(struct store *st, const char *id, const char *node_id,
+    int64_t queued_at, int64_t expires_at);
 
 /* A read-write connection of its own to f's database (waits up to 10 s). */
-sqlite3	*cct_db_open(struct cct_fx *f);
+sqlite3 *cct_db_open(struct cct_fx *f);
 /* Runs sql through such a connection; an error fails the test. */
-void	 cct_db_exec(struct cct_fx *f, const char *sql);
+void cct_db_exec(struct cct_fx *f, const char *sql);
 /* The integer in the first column of the row sql gives. */
 long long cct_db_int(struct cct_fx *f, const char *sql);
 

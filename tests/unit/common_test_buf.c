@@ -50,8 +50,8 @@ buf_add_keeps_embedded_nul_bytes(void **state)
 static void
 buf_grows_across_many_appends(void **state)
 {
-	struct buf	 b;
-	size_t		 i;
+	struct buf b;
+	size_t	   i;
 
 	(void)state;
 	buf_init(&b, 1 << 20);
@@ -68,16 +68,24 @@ buf_grows_across_many_appends(void **state)
 /* ---- the cap: appends up to max succeed, past it the buffer fails ---- */
 
 enum op {
-	OP_END, OP_ADD, OP_PUTS, OP_PUTC, OP_PRINTF, OP_HTML, OP_JSON, OP_URL,
-	OP_ADD_WRAPPING, OP_RESET,
+	OP_END,
+	OP_ADD,
+	OP_PUTS,
+	OP_PUTC,
+	OP_PRINTF,
+	OP_HTML,
+	OP_JSON,
+	OP_URL,
+	OP_ADD_WRAPPING,
+	OP_RESET,
 };
 
 /* One call on the buffer: rc is what it must return, want what it holds. */
 struct step {
-	enum op		 op;
-	const char	*in;
-	int		 rc;
-	const char	*want;	/* after a success; NULL: unchecked */
+	enum op	    op;
+	const char *in;
+	int	    rc;
+	const char *want; /* after a success; NULL: unchecked */
 };
 
 static int
@@ -120,53 +128,60 @@ apply(struct buf *b, const struct step *s)
 	return rc;
 }
 
-#define Y10	"yyyyyyyyyy"
+#define Y10 "yyyyyyyyyy"
 
 static const struct cap_case {
-	const char	*name;
-	size_t		 max;
-	struct step	 steps[10];
+	const char *name;
+	size_t	    max;
+	struct step steps[10];
 } cap_cases[] = {
-#define OK(op, in, want)	{ op, in, 0, want }
-#define FAILS(op, in)		{ op, in, -1, NULL }
-	{ "appends of each kind keep the NUL terminator", 1024, {
-	    OK(OP_ADD, "abc", "abc"), OK(OP_PUTS, "def", "abcdef"),
-	    OK(OP_PUTC, "g", "abcdefg"), OK(OP_ADD, "", "abcdefg") } },
-	{ "appending up to exactly max succeeds", 10, {
-	    OK(OP_ADD, "xxxxxx", "xxxxxx"),
-	    OK(OP_ADD, "xxxx", "xxxxxxxxxx") } },
+#define OK(op, in, want)        \
+	{                       \
+		op, in, 0, want \
+	}
+#define FAILS(op, in)            \
+	{                        \
+		op, in, -1, NULL \
+	}
+	{ "appends of each kind keep the NUL terminator", 1024,
+	    { OK(OP_ADD, "abc", "abc"), OK(OP_PUTS, "def", "abcdef"),
+		OK(OP_PUTC, "g", "abcdefg"), OK(OP_ADD, "", "abcdefg") } },
+	{ "appending up to exactly max succeeds", 10,
+	    { OK(OP_ADD, "xxxxxx", "xxxxxx"),
+		OK(OP_ADD, "xxxx", "xxxxxxxxxx") } },
 	/* Every later append fails at once, even an empty one. */
-	{ "past max the buffer is freed and stays failed", 10, {
-	    OK(OP_PUTS, "0123456789", "0123456789"), FAILS(OP_PUTC, "x"),
-	    FAILS(OP_PUTS, ""), FAILS(OP_ADD, "a"), FAILS(OP_PRINTF, "1"),
-	    FAILS(OP_HTML, "<"), FAILS(OP_JSON, "x"), FAILS(OP_URL, "x") } },
-	{ "one append larger than max fails", 99, {
-	    FAILS(OP_ADD, Y10 Y10 Y10 Y10 Y10 Y10 Y10 Y10 Y10 Y10) } },
-	{ "a huge length does not overflow the cap check", 1024, {
-	    OK(OP_PUTS, "abc", "abc"), FAILS(OP_ADD_WRAPPING, "x") } },
-	{ "max 0 takes nothing but nothing", 0, {
-	    OK(OP_ADD, "", ""), FAILS(OP_PUTC, "a") } },
-	{ "reset clears the content and the failure", 8, {
-	    OK(OP_PUTS, "abc", "abc"), OK(OP_RESET, NULL, ""),
-	    FAILS(OP_PUTS, "0123456789"), OK(OP_RESET, NULL, NULL),
-	    OK(OP_PUTS, "ok", "ok") } },
-	{ "printf past max fails", 10, {
-	    OK(OP_PRINTF, "12345", "12345"), FAILS(OP_PRINTF, "678901") } },
-	{ "html of NULL appends nothing", 64, {
-	    OK(OP_PUTS, "x", "x"), OK(OP_HTML, NULL, "x") } },
+	{ "past max the buffer is freed and stays failed", 10,
+	    { OK(OP_PUTS, "0123456789", "0123456789"), FAILS(OP_PUTC, "x"),
+		FAILS(OP_PUTS, ""), FAILS(OP_ADD, "a"), FAILS(OP_PRINTF, "1"),
+		FAILS(OP_HTML, "<"), FAILS(OP_JSON, "x"),
+		FAILS(OP_URL, "x") } },
+	{ "one append larger than max fails", 99,
+	    { FAILS(OP_ADD, Y10 Y10 Y10 Y10 Y10 Y10 Y10 Y10 Y10 Y10) } },
+	{ "a huge length does not overflow the cap check", 1024,
+	    { OK(OP_PUTS, "abc", "abc"), FAILS(OP_ADD_WRAPPING, "x") } },
+	{ "max 0 takes nothing but nothing", 0,
+	    { OK(OP_ADD, "", ""), FAILS(OP_PUTC, "a") } },
+	{ "reset clears the content and the failure", 8,
+	    { OK(OP_PUTS, "abc", "abc"), OK(OP_RESET, NULL, ""),
+		FAILS(OP_PUTS, "0123456789"), OK(OP_RESET, NULL, NULL),
+		OK(OP_PUTS, "ok", "ok") } },
+	{ "printf past max fails", 10,
+	    { OK(OP_PRINTF, "12345", "12345"), FAILS(OP_PRINTF, "678901") } },
+	{ "html of NULL appends nothing", 64,
+	    { OK(OP_PUTS, "x", "x"), OK(OP_HTML, NULL, "x") } },
 	/* "a" + "&amp;" is 6 bytes; one more escape does not fit. */
-	{ "html fails when an escape crosses max", 6, {
-	    OK(OP_HTML, "a&", "a&amp;"), FAILS(OP_HTML, "<") } },
+	{ "html fails when an escape crosses max", 6,
+	    { OK(OP_HTML, "a&", "a&amp;"), FAILS(OP_HTML, "<") } },
 	/* "abc" quoted is 5 bytes. */
-	{ "a json string of max bytes fits, one more does not", 5, {
-	    OK(OP_JSON, "abc", "\"abc\""), OK(OP_RESET, NULL, ""),
-	    FAILS(OP_JSON, "abcd") } },
+	{ "a json string of max bytes fits, one more does not", 5,
+	    { OK(OP_JSON, "abc", "\"abc\""), OK(OP_RESET, NULL, ""),
+		FAILS(OP_JSON, "abcd") } },
 	{ "urlenc past max at once", 4, { FAILS(OP_URL, "a b") } },
-	{ "urlenc up to max, then past it", 5, {
-	    OK(OP_URL, "ab", "ab"), OK(OP_URL, " ", "ab%20"),
-	    FAILS(OP_URL, "x") } },
-	{ "nothing is taken from a failed buffer", 2, {
-	    FAILS(OP_PUTS, "abc") } },
+	{ "urlenc up to max, then past it", 5,
+	    { OK(OP_URL, "ab", "ab"), OK(OP_URL, " ", "ab%20"),
+		FAILS(OP_URL, "x") } },
+	{ "nothing is taken from a failed buffer", 2,
+	    { FAILS(OP_PUTS, "abc") } },
 #undef OK
 #undef FAILS
 };
@@ -177,8 +192,9 @@ buf_appends_within_max_succeed_and_past_it_fail(void **state)
 	const struct cap_case *c;
 
 	(void)state;
-	TL_FOREACH(c, cap_cases) {
-		struct buf	 b;
+	TL_FOREACH(c, cap_cases)
+	{
+		struct buf b;
 
 		buf_init(&b, c->max);
 		for (const struct step *s = c->steps; s->op != OP_END; s++) {
@@ -187,15 +203,18 @@ buf_appends_within_max_succeed_and_past_it_fail(void **state)
 			if (apply(&b, s) != s->rc)
 				fail_msg("%s: step %zu did not return %d",
 				    c->name, step, s->rc);
-			if (s->rc == 0 && (buf_failed(&b) || (s->want != NULL &&
-			    (b.p == NULL || strcmp(b.p, s->want) != 0 ||
-			    b.len != strlen(s->want) || b.cap <= b.len))))
+			if (s->rc == 0 &&
+			    (buf_failed(&b) ||
+				(s->want != NULL &&
+				    (b.p == NULL || strcmp(b.p, s->want) != 0 ||
+					b.len != strlen(s->want) ||
+					b.cap <= b.len))))
 				fail_msg("%s: step %zu: \"%s\", want \"%s\"",
 				    c->name, step, b.p ? b.p : "(null)",
 				    s->want ? s->want : "");
-			if (s->rc == -1 && (!buf_failed(&b) || b.p != NULL ||
-			    b.len != 0 || b.cap != 0 || buf_take(&b, NULL) !=
-			    NULL))
+			if (s->rc == -1 &&
+			    (!buf_failed(&b) || b.p != NULL || b.len != 0 ||
+				b.cap != 0 || buf_take(&b, NULL) != NULL))
 				fail_msg("%s: step %zu: not failed and freed",
 				    c->name, step);
 		}
@@ -225,8 +244,9 @@ buf_printf_formats_and_appends(void **state)
 	(void)state;
 	buf_init(&b, 1024);
 	assert_int_equal(buf_puts(&b, "n="), 0);
-	assert_int_equal(buf_printf(&b, "%d %s %05.1f %zu", -42, "str", 3.14159,
-	    (size_t)7), 0);
+	assert_int_equal(
+	    buf_printf(&b, "%d %s %05.1f %zu", -42, "str", 3.14159, (size_t)7),
+	    0);
 	assert_string_equal(b.p, "n=-42 str 003.1 7");
 	assert_int_equal(b.len, strlen("n=-42 str 003.1 7"));
 	assert_int_equal(buf_printf(&b, "%s", ""), 0);
@@ -243,8 +263,8 @@ buf_printf_formats_and_appends(void **state)
 static void
 buf_printf_grows_beyond_initial_capacity(void **state)
 {
-	struct buf	 b;
-	char		 big[5000];
+	struct buf b;
+	char	   big[5000];
 
 	(void)state;
 	memset(big, 'q', sizeof(big) - 1);
@@ -261,13 +281,22 @@ buf_printf_grows_beyond_initial_capacity(void **state)
 /* ---- the escaping writers ---------------------------------------------- */
 
 static const struct render_case {
-	const char	*writer;
-	int		(*fn)(struct buf *, const char *);
-	const char	*in, *want;
+	const char *writer;
+	int (*fn)(struct buf *, const char *);
+	const char *in, *want;
 } render_cases[] = {
-#define HTML(in, want)	{ "buf_html", buf_html, in, want }
-#define JSON(in, want)	{ "buf_json_str", buf_json_str, in, want }
-#define URL(in, want)	{ "buf_urlenc", buf_urlenc, in, want }
+#define HTML(in, want)                         \
+	{                                      \
+		"buf_html", buf_html, in, want \
+	}
+#define JSON(in, want)                                 \
+	{                                              \
+		"buf_json_str", buf_json_str, in, want \
+	}
+#define URL(in, want)                              \
+	{                                          \
+		"buf_urlenc", buf_urlenc, in, want \
+	}
 	/* The five special characters. */
 	HTML("&", "&amp;"),
 	HTML("<", "&lt;"),
@@ -293,7 +322,9 @@ static const struct render_case {
 	JSON("</script>", "\"</script>\""),
 	JSON("\x01", "\"\\u0001\""),
 	JSON("\x08\x0c", "\"\\u0008\\u000c\""),
-	JSON("a\x1f" "b", "\"a\\u001fb\""),
+	JSON("a\x1f"
+	     "b",
+	    "\"a\\u001fb\""),
 	JSON("\x1b[31m", "\"\\u001b[31m\""),
 	JSON("\x7f", "\"\\u007f\""),
 	JSON("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
@@ -319,15 +350,17 @@ buf_writers_escape_as_their_format_requires(void **state)
 	const struct render_case *c;
 
 	(void)state;
-	TL_FOREACH(c, render_cases) {
-		struct buf	 b;
+	TL_FOREACH(c, render_cases)
+	{
+		struct buf b;
 
 		buf_init(&b, 4096);
 		assert_int_equal(c->fn(&b, c->in), 0);
 		assert_false(buf_failed(&b));
 		/* Appending nothing may leave the storage unallocated. */
-		if ((b.p == NULL && *c->want != '\0') || strcmp(b.p != NULL ?
-		    b.p : "", c->want) != 0 || b.len != strlen(c->want))
+		if ((b.p == NULL && *c->want != '\0') ||
+		    strcmp(b.p != NULL ? b.p : "", c->want) != 0 ||
+		    b.len != strlen(c->want))
 			fail_msg("%s(\"%s\") gave \"%s\", want \"%s\"",
 			    c->writer, c->in ? c->in : "(null)",
 			    b.p ? b.p : "(null)", c->want);
@@ -338,10 +371,10 @@ buf_writers_escape_as_their_format_requires(void **state)
 static void
 buf_json_str_every_ascii_byte_round_trips_through_jansson(void **state)
 {
-	char		 s[128];
-	struct buf	 b;
-	json_t		*v;
-	json_error_t	 jerr;
+	char	     s[128];
+	struct buf   b;
+	json_t	    *v;
+	json_error_t jerr;
 
 	(void)state;
 	for (int i = 1; i < 128; i++)
@@ -364,9 +397,9 @@ buf_json_str_every_ascii_byte_round_trips_through_jansson(void **state)
 static void
 buf_take_hands_over_ownership_and_empties_buffer(void **state)
 {
-	struct buf	 b;
-	char		*p;
-	size_t		 len = 0;
+	struct buf b;
+	char	  *p;
+	size_t	   len = 0;
 
 	(void)state;
 	buf_init(&b, 1024);
@@ -396,10 +429,10 @@ buf_take_hands_over_ownership_and_empties_buffer(void **state)
 static void
 buf_take_of_empty_buffer_gives_empty_string(void **state)
 {
-	static const size_t	 maxes[] = { 100, 0 };
-	struct buf		 b;
-	char			*p;
-	size_t			 len;
+	static const size_t maxes[] = { 100, 0 };
+	struct buf	    b;
+	char		   *p;
+	size_t		    len;
 
 	(void)state;
 	for (size_t i = 0; i < TL_NITEMS(maxes); i++) {
@@ -412,7 +445,8 @@ buf_take_of_empty_buffer_gives_empty_string(void **state)
 		if (p[0] != '\0') {
 			free(p);
 			fail_msg("buf_take of an empty buffer (max %zu) is not "
-			    "NUL-terminated", maxes[i]);
+				 "NUL-terminated",
+			    maxes[i]);
 		}
 		free(p);
 		p = buf_take(&b, NULL);
@@ -426,8 +460,8 @@ buf_take_of_empty_buffer_gives_empty_string(void **state)
 static void
 buf_json_field_and_html_in_write_what_they_promise(void **state)
 {
-	struct buf	 b;
-	json_t		*o;
+	struct buf b;
+	json_t	  *o;
 
 	(void)state;
 	buf_init(&b, 1024);
@@ -437,8 +471,8 @@ buf_json_field_and_html_in_write_what_they_promise(void **state)
 	assert_int_equal(buf_json_field(&b, "c", "<\n>"), 0);
 	buf_putc(&b, '}');
 	assert_non_null(b.p);
-	assert_memory_equal(b.p, "{\"a\":\"x\\\"y\",\"b\":null,\"c\":\"<\\n>\"}",
-	    b.len);
+	assert_memory_equal(b.p,
+	    "{\"a\":\"x\\\"y\",\"b\":null,\"c\":\"<\\n>\"}", b.len);
 	assert_non_null(o = json_loadb(b.p, b.len, 0, NULL));
 	assert_string_equal(json_string_value(json_object_get(o, "c")), "<\n>");
 	json_decref(o);
@@ -458,9 +492,9 @@ buf_json_field_and_html_in_write_what_they_promise(void **state)
 static void
 buf_read_capped_keeps_the_first_cap_bytes_and_drains_the_rest(void **state)
 {
-	struct buf	 b;
-	int		 fds[2], truncated = 0;
-	ssize_t		 n, total = 0;
+	struct buf b;
+	int	   fds[2], truncated = 0;
+	ssize_t	   n, total = 0;
 
 	(void)state;
 	assert_int_equal(pipe(fds), 0);
@@ -510,16 +544,21 @@ main(void)
 		cmocka_unit_test(buf_init_starts_empty_and_not_failed),
 		cmocka_unit_test(buf_add_keeps_embedded_nul_bytes),
 		cmocka_unit_test(buf_grows_across_many_appends),
-		cmocka_unit_test(buf_appends_within_max_succeed_and_past_it_fail),
+		cmocka_unit_test(
+		    buf_appends_within_max_succeed_and_past_it_fail),
 		cmocka_unit_test(buf_free_accepts_null_and_twice),
 		cmocka_unit_test(buf_printf_formats_and_appends),
 		cmocka_unit_test(buf_printf_grows_beyond_initial_capacity),
 		cmocka_unit_test(buf_writers_escape_as_their_format_requires),
-		cmocka_unit_test(buf_json_str_every_ascii_byte_round_trips_through_jansson),
-		cmocka_unit_test(buf_take_hands_over_ownership_and_empties_buffer),
+		cmocka_unit_test(
+		    buf_json_str_every_ascii_byte_round_trips_through_jansson),
+		cmocka_unit_test(
+		    buf_take_hands_over_ownership_and_empties_buffer),
 		cmocka_unit_test(buf_take_of_empty_buffer_gives_empty_string),
-		cmocka_unit_test(buf_json_field_and_html_in_write_what_they_promise),
-		cmocka_unit_test(buf_read_capped_keeps_the_first_cap_bytes_and_drains_the_rest),
+		cmocka_unit_test(
+		    buf_json_field_and_html_in_write_what_they_promise),
+		cmocka_unit_test(
+		    buf_read_capped_keeps_the_first_cap_bytes_and_drains_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

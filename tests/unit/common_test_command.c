@@ -27,8 +27,11 @@ static void
 cmd_lookup_finds_every_catalog_command(void **state)
 {
 	static const char *const names[] = {
-		"sovereign-scan", "service-status", "service-restart",
-		"journal-tail", "agent-info",
+		"sovereign-scan",
+		"service-status",
+		"service-restart",
+		"journal-tail",
+		"agent-info",
 	};
 
 	(void)state;
@@ -47,14 +50,19 @@ static void
 cmd_lookup_unknown_case_and_null_give_null(void **state)
 {
 	static const char *const unknown[] = {
-		"rm-rf", "", "Agent-Info", "agent-info ", "agent-inf", NULL,
+		"rm-rf",
+		"",
+		"Agent-Info",
+		"agent-info ",
+		"agent-inf",
+		NULL,
 	};
 
 	(void)state;
 	for (size_t i = 0; i < TL_NITEMS(unknown); i++)
 		if (cmd_lookup(unknown[i]) != NULL)
-			fail_msg("found \"%s\"", unknown[i] ? unknown[i] :
-			    "(null)");
+			fail_msg("found \"%s\"",
+			    unknown[i] ? unknown[i] : "(null)");
 }
 
 static void
@@ -71,23 +79,46 @@ static void
 cmd_unit_valid_takes_systemd_unit_names_only(void **state)
 {
 	static const char *const good[] = {
-		"nginx.service", "a@b.timer", "getty@tty1.service",
-		"foo-bar_baz.socket", "sys-devices-x.device", "x.y",
+		"nginx.service",
+		"a@b.timer",
+		"getty@tty1.service",
+		"foo-bar_baz.socket",
+		"sys-devices-x.device",
+		"x.y",
 		"systemd-fsck@dev-disk-by\\x2duuid-1234.service",
-		"cloudflared.service", "user@1000.service", "a:b.mount",
+		"cloudflared.service",
+		"user@1000.service",
+		"a:b.mount",
 		"Upper.Service",
 	};
 	static const char *const bad[] = {
 		/* Characters a unit name has not. */
-		"a b.service", "a/b.service", "../x.service", "a;b.service",
-		"a$b.service", "a`id`.service", "a\nb.service", "a\tb.service",
-		"\xc3\xa9.service", "a*.service", "a'b.service", "a\"b.service",
-		"a|b.service", "a>b.service",
+		"a b.service",
+		"a/b.service",
+		"../x.service",
+		"a;b.service",
+		"a$b.service",
+		"a`id`.service",
+		"a\nb.service",
+		"a\tb.service",
+		"\xc3\xa9.service",
+		"a*.service",
+		"a'b.service",
+		"a\"b.service",
+		"a|b.service",
+		"a>b.service",
 		/* No suffix. */
-		"nginx", "nginx.", "", NULL,
+		"nginx",
+		"nginx.",
+		"",
+		NULL,
 		/* "..", a leading dot or dash. */
-		"a..service", "..service", "x...", ".hidden.service",
-		"-n.service", "--help.service",
+		"a..service",
+		"..service",
+		"x...",
+		".hidden.service",
+		"-n.service",
+		"--help.service",
 	};
 
 	(void)state;
@@ -117,8 +148,8 @@ cmd_unit_valid_enforces_length_limit(void **state)
 static int
 check(const char *name, const char *args_json, char *why, size_t whylen)
 {
-	json_t	*args = NULL;
-	int	 rc;
+	json_t *args = NULL;
+	int	rc;
 
 	if (args_json != NULL) {
 		args = json_loads(args_json, JSON_DECODE_ANY, NULL);
@@ -134,11 +165,12 @@ check(const char *name, const char *args_json, char *why, size_t whylen)
 static void
 expect_args(const char *name, const char *args, int ok)
 {
-	char	why[CMD_WHY_MAX];
-	int	rc = check(name, args, why, sizeof(why));
+	char why[CMD_WHY_MAX];
+	int  rc = check(name, args, why, sizeof(why));
 
 	if (ok && rc != 0)
-		fail_msg("%s %s rejected: %s", name, args ? args : "(null)", why);
+		fail_msg("%s %s rejected: %s", name, args ? args : "(null)",
+		    why);
 	if (!ok && rc != -1)
 		fail_msg("%s %s accepted", name, args ? args : "(null)");
 	if (!ok && strncmp(why, "invalid_args:", 13) != 0)
@@ -148,15 +180,23 @@ expect_args(const char *name, const char *args, int ok)
 
 /* Arguments of each command: taken, or refused as invalid_args. */
 static const struct args_case {
-	const char	*command;
-	const char	*args;		/* JSON text; NULL: none */
-	int		 ok;
+	const char *command;
+	const char *args; /* JSON text; NULL: none */
+	int	    ok;
 } args_cases[] = {
-#define TAKES(cmd, args)	{ cmd, args, 1 }
-#define REFUSES(cmd, args)	{ cmd, args, 0 }
-#define LINES(n, ok) \
-	{ "journal-tail", "{\"unit\": \"nginx.service\", \"lines\": " n "}", \
-	  ok }
+#define TAKES(cmd, args)     \
+	{                    \
+		cmd, args, 1 \
+	}
+#define REFUSES(cmd, args)   \
+	{                    \
+		cmd, args, 0 \
+	}
+#define LINES(n, ok)                                                      \
+	{                                                                 \
+		"journal-tail",                                           \
+		    "{\"unit\": \"nginx.service\", \"lines\": " n "}", ok \
+	}
 	/* sovereign-scan and agent-info take none. */
 	TAKES("sovereign-scan", NULL),
 	TAKES("sovereign-scan", "{}"),
@@ -167,9 +207,16 @@ static const struct args_case {
 	REFUSES("agent-info", "{\"x\": 1}"),
 	/* journal-tail: a unit, and 1 to 500 lines. */
 	TAKES("journal-tail", "{\"unit\": \"nginx.service\"}"),
-	LINES("1", 1), LINES("500", 1), LINES("42", 1),
-	LINES("0", 0), LINES("501", 0), LINES("-1", 0), LINES("\"10\"", 0),
-	LINES("10.5", 0), LINES("1.0", 0), LINES("null", 0),
+	LINES("1", 1),
+	LINES("500", 1),
+	LINES("42", 1),
+	LINES("0", 0),
+	LINES("501", 0),
+	LINES("-1", 0),
+	LINES("\"10\"", 0),
+	LINES("10.5", 0),
+	LINES("1.0", 0),
+	LINES("null", 0),
 	LINES("9223372036854775807", 0),
 	REFUSES("journal-tail", "{\"lines\": 10}"),
 	REFUSES("journal-tail",
@@ -191,7 +238,7 @@ static const char *const unit_ok[] = {
 	"{\"unit\": \"getty@tty1.service\"}",
 };
 static const char *const unit_bad[] = {
-	NULL,				/* missing */
+	NULL, /* missing */
 	"{}",
 	"{\"unit\": null}",
 	"{\"unit\": 5}",
@@ -209,7 +256,8 @@ static void
 cmd_check_takes_each_commands_args_only(void **state)
 {
 	static const char *const svc[] = {
-		"service-status", "service-restart",
+		"service-status",
+		"service-restart",
 	};
 
 	(void)state;
@@ -241,8 +289,8 @@ cmd_check_unknown_command_says_unknown_command(void **state)
 static void
 cmd_check_why_is_truncated_to_whylen(void **state)
 {
-	char	 why[8];
-	json_t	*args = json_pack("{s:i}", "very-long-argument-name", 1);
+	char	why[8];
+	json_t *args = json_pack("{s:i}", "very-long-argument-name", 1);
 
 	(void)state;
 	memset(why, 'z', sizeof(why));
@@ -253,29 +301,31 @@ cmd_check_why_is_truncated_to_whylen(void **state)
 
 /* ---- signing ------------------------------------------------------------ */
 
-static const char payload_json[] = "{\"command_id\":\"" CID "\",\"node_id\":\""
-    NID "\",\"seq\":7,\"command\":\"service-status\",\"args\":{\"unit\":"
+static const char payload_json[] =
+    "{\"command_id\":\"" CID "\",\"node_id\":\"" NID
+    "\",\"seq\":7,\"command\":\"service-status\",\"args\":{\"unit\":"
     "\"nginx.service\"},\"issued_at\":1795773600,\"expires_at\":1795777200}";
 
 /* Two key pairs, and payload_json signed with the first (base64). */
 struct keys {
-	unsigned char	 pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char	 sk[crypto_sign_SECRETKEYBYTES];
-	unsigned char	 pk2[crypto_sign_PUBLICKEYBYTES];
-	unsigned char	 sk2[crypto_sign_SECRETKEYBYTES];
-	char		 pb64[512], sb64[128];
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	unsigned char pk2[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk2[crypto_sign_SECRETKEYBYTES];
+	char	      pb64[512], sb64[128];
 };
 
 static int
 keys_setup(void **state)
 {
-	struct keys	*k = tl_state_new(state, sizeof(*k));
-	char		*pb64, *sb64;
+	struct keys *k = tl_state_new(state, sizeof(*k));
+	char	    *pb64, *sb64;
 
 	crypto_sign_keypair(k->pk, k->sk);
 	crypto_sign_keypair(k->pk2, k->sk2);
-	assert_int_equal(cmd_sign(k->sk, payload_json, strlen(payload_json),
-	    &pb64, &sb64), 0);
+	assert_int_equal(
+	    cmd_sign(k->sk, payload_json, strlen(payload_json), &pb64, &sb64),
+	    0);
 	assert_true(strlen(pb64) < sizeof(k->pb64));
 	assert_true(strlen(sb64) < sizeof(k->sb64));
 	snprintf(k->pb64, sizeof(k->pb64), "%s", pb64);
@@ -288,8 +338,8 @@ keys_setup(void **state)
 static void
 b64_encode_decode_round_trip(void **state)
 {
-	unsigned char	 bin[256], out[256];
-	char		*s;
+	unsigned char bin[256], out[256];
+	char	     *s;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bin); i++)
@@ -312,16 +362,17 @@ b64_encode_decode_round_trip(void **state)
 static void
 cmd_sign_then_verify_round_trips_payload(void **state)
 {
-	struct keys	*k = *state;
-	char		*payload = NULL;
-	char		 why[CMD_WHY_MAX] = "";
-	size_t		 len = 0;
-	unsigned char	 sig[crypto_sign_BYTES + 8];
+	struct keys  *k = *state;
+	char	     *payload = NULL;
+	char	      why[CMD_WHY_MAX] = "";
+	size_t	      len = 0;
+	unsigned char sig[crypto_sign_BYTES + 8];
 
 	assert_int_equal(b64_decode(k->sb64, sig, sizeof(sig)),
 	    crypto_sign_BYTES);
 	assert_int_equal(cmd_verify(k->pk, k->pb64, k->sb64, &payload, &len,
-	    why, sizeof(why)), 0);
+			     why, sizeof(why)),
+	    0);
 	assert_non_null(payload);
 	assert_int_equal(len, strlen(payload_json));
 	assert_memory_equal(payload, payload_json, len);
@@ -333,8 +384,8 @@ cmd_sign_then_verify_round_trips_payload(void **state)
 static unsigned char *
 domain_and_payload(size_t dlen, size_t *len)
 {
-	size_t		 plen = strlen(payload_json);
-	unsigned char	*m = malloc(dlen + plen);
+	size_t	       plen = strlen(payload_json);
+	unsigned char *m = malloc(dlen + plen);
 
 	assert_non_null(m);
 	memcpy(m, "vaultmesh.command.v1\0", dlen);
@@ -346,10 +397,10 @@ domain_and_payload(size_t dlen, size_t *len)
 static void
 cmd_signature_is_over_domain_nul_payload(void **state)
 {
-	struct keys	*k = *state;
-	unsigned char	 sig[crypto_sign_BYTES];
-	unsigned char	*m;
-	size_t		 mlen;
+	struct keys   *k = *state;
+	unsigned char  sig[crypto_sign_BYTES];
+	unsigned char *m;
+	size_t	       mlen;
 
 	assert_string_equal(CMD_SIG_DOMAIN, "vaultmesh.command.v1");
 	assert_int_equal(b64_decode(k->sb64, sig, sizeof(sig)),
@@ -361,19 +412,19 @@ cmd_signature_is_over_domain_nul_payload(void **state)
 }
 
 static void
-expect_verify_fails(const unsigned char *pk, const char *pb64,
-    const char *sb64, const char *why_prefix)
+expect_verify_fails(const unsigned char *pk, const char *pb64, const char *sb64,
+    const char *why_prefix)
 {
-	char	*payload = (char *)1;
-	char	 why[CMD_WHY_MAX] = "";
-	size_t	 len = 0;
+	char  *payload = (char *)1;
+	char   why[CMD_WHY_MAX] = "";
+	size_t len = 0;
 
-	assert_int_equal(cmd_verify(pk, pb64, sb64, &payload, &len, why,
-	    sizeof(why)), -1);
+	assert_int_equal(
+	    cmd_verify(pk, pb64, sb64, &payload, &len, why, sizeof(why)), -1);
 	assert_null(payload);
 	assert_true(why[0] != '\0');
-	if (why_prefix != NULL && strncmp(why, why_prefix,
-	    strlen(why_prefix)) != 0)
+	if (why_prefix != NULL &&
+	    strncmp(why, why_prefix, strlen(why_prefix)) != 0)
 		fail_msg("why \"%s\" does not start with %s", why, why_prefix);
 }
 
@@ -392,9 +443,9 @@ expect_signature_refused(const struct keys *k, const char *pb64,
 static void
 cmd_verify_rejects_tampered_payload(void **state)
 {
-	struct keys	*k = *state;
-	char		*tb64;
-	char		 tampered[sizeof(payload_json)];
+	struct keys *k = *state;
+	char	    *tb64;
+	char	     tampered[sizeof(payload_json)];
 
 	memcpy(tampered, payload_json, sizeof(payload_json));
 	/* seq 7 becomes seq 8: still valid JSON, one byte changed */
@@ -414,8 +465,8 @@ cmd_verify_rejects_tampered_payload(void **state)
 static void
 cmd_verify_rejects_tampered_signature(void **state)
 {
-	struct keys	*k = *state;
-	unsigned char	 sig[crypto_sign_BYTES];
+	struct keys  *k = *state;
+	unsigned char sig[crypto_sign_BYTES];
 
 	for (size_t byte = 0; byte < crypto_sign_BYTES; byte += 21) {
 		assert_int_equal(b64_decode(k->sb64, sig, sizeof(sig)),
@@ -428,11 +479,12 @@ cmd_verify_rejects_tampered_signature(void **state)
 static void
 cmd_verify_rejects_wrong_key(void **state)
 {
-	struct keys	*k = *state;
-	char		*pb64, *sb64;
+	struct keys *k = *state;
+	char	    *pb64, *sb64;
 
-	assert_int_equal(cmd_sign(k->sk2, payload_json, strlen(payload_json),
-	    &pb64, &sb64), 0);
+	assert_int_equal(
+	    cmd_sign(k->sk2, payload_json, strlen(payload_json), &pb64, &sb64),
+	    0);
 	expect_verify_fails(k->pk, pb64, sb64, "bad_signature");
 	free(pb64);
 	free(sb64);
@@ -453,8 +505,8 @@ cmd_verify_rejects_bad_base64(void **state)
 static void
 cmd_verify_rejects_signature_of_wrong_length(void **state)
 {
-	struct keys	*k = *state;
-	unsigned char	 sig[crypto_sign_BYTES + 1];
+	struct keys  *k = *state;
+	unsigned char sig[crypto_sign_BYTES + 1];
 
 	assert_int_equal(b64_decode(k->sb64, sig, sizeof(sig)),
 	    crypto_sign_BYTES);
@@ -470,10 +522,10 @@ cmd_verify_rejects_signature_of_wrong_length(void **state)
 static void
 expect_domain_refused(const struct keys *k, size_t dlen)
 {
-	unsigned char	 sig[crypto_sign_BYTES];
-	unsigned char	*m;
-	char		*pb64;
-	size_t		 mlen;
+	unsigned char  sig[crypto_sign_BYTES];
+	unsigned char *m;
+	char	      *pb64;
+	size_t	       mlen;
 
 	m = domain_and_payload(dlen, &mlen);
 	crypto_sign_detached(sig, NULL, m, mlen, k->sk);
@@ -499,8 +551,7 @@ cmd_verify_rejects_signature_with_domain_but_no_nul(void **state)
 
 /* k's signature of a payload of n bytes of 'p' (free both). */
 static void
-sign_big(const struct keys *k, size_t n, char **big, char **pb64,
-    char **sb64)
+sign_big(const struct keys *k, size_t n, char **big, char **pb64, char **sb64)
 {
 	*big = malloc(n);
 	assert_non_null(*big);
@@ -511,14 +562,14 @@ sign_big(const struct keys *k, size_t n, char **big, char **pb64,
 static void
 cmd_verify_accepts_payload_of_exactly_max_size(void **state)
 {
-	struct keys	*k = *state;
-	char		*big, *pb64, *sb64, *payload = NULL;
-	char		 why[CMD_WHY_MAX];
-	size_t		 len = 0;
+	struct keys *k = *state;
+	char	    *big, *pb64, *sb64, *payload = NULL;
+	char	     why[CMD_WHY_MAX];
+	size_t	     len = 0;
 
 	sign_big(k, CMD_PAYLOAD_MAX, &big, &pb64, &sb64);
-	assert_int_equal(cmd_verify(k->pk, pb64, sb64, &payload, &len, why,
-	    sizeof(why)), 0);
+	assert_int_equal(
+	    cmd_verify(k->pk, pb64, sb64, &payload, &len, why, sizeof(why)), 0);
 	assert_int_equal(len, CMD_PAYLOAD_MAX);
 	assert_memory_equal(payload, big, CMD_PAYLOAD_MAX);
 	free(payload);
@@ -530,10 +581,10 @@ cmd_verify_accepts_payload_of_exactly_max_size(void **state)
 static void
 cmd_verify_rejects_oversized_payload(void **state)
 {
-	static const size_t	 sizes[] = { CMD_PAYLOAD_MAX + 1,
-	    CMD_PAYLOAD_MAX + 3, CMD_PAYLOAD_MAX * 4 };
-	struct keys		*k = *state;
-	char			*big, *pb64, *sb64;
+	static const size_t sizes[] = { CMD_PAYLOAD_MAX + 1,
+		CMD_PAYLOAD_MAX + 3, CMD_PAYLOAD_MAX * 4 };
+	struct keys	   *k = *state;
+	char		   *big, *pb64, *sb64;
 
 	for (size_t i = 0; i < TL_NITEMS(sizes); i++) {
 		sign_big(k, sizes[i], &big, &pb64, &sb64);
@@ -582,9 +633,12 @@ cmd_payload_parse_missing_args_gives_empty_object(void **state)
 	struct cmd_payload p;
 
 	(void)state;
-	assert_int_equal(parse("{\"command_id\":\"" CID "\",\"node_id\":\"" NID
-	    "\",\"seq\":1,\"command\":\"agent-info\",\"issued_at\":1,"
-	    "\"expires_at\":2}", &p), 0);
+	assert_int_equal(
+	    parse("{\"command_id\":\"" CID "\",\"node_id\":\"" NID
+		  "\",\"seq\":1,\"command\":\"agent-info\",\"issued_at\":1,"
+		  "\"expires_at\":2}",
+		&p),
+	    0);
 	assert_true(json_is_object(p.args));
 	assert_int_equal(json_object_size(p.args), 0);
 	cmd_payload_free(&p);
@@ -596,10 +650,13 @@ cmd_payload_parse_large_seq_and_times(void **state)
 	struct cmd_payload p;
 
 	(void)state;
-	assert_int_equal(parse("{\"command_id\":\"" CID "\",\"node_id\":\"" NID
-	    "\",\"seq\":9007199254740993,\"command\":\"agent-info\","
-	    "\"args\":{},\"issued_at\":4102444800,\"expires_at\":4102448400}",
-	    &p), 0);
+	assert_int_equal(
+	    parse(
+		"{\"command_id\":\"" CID "\",\"node_id\":\"" NID
+		"\",\"seq\":9007199254740993,\"command\":\"agent-info\","
+		"\"args\":{},\"issued_at\":4102444800,\"expires_at\":4102448400}",
+		&p),
+	    0);
 	assert_int_equal(p.seq, 9007199254740993LL);
 	assert_int_equal(p.issued_at, 4102444800LL);
 	cmd_payload_free(&p);
@@ -612,17 +669,18 @@ cmd_payload_parse_large_seq_and_times(void **state)
 static int
 parse_with(const char *field, const char *value, char *why, size_t whylen)
 {
-	json_t			*root = json_loads(payload_json, 0, NULL);
-	struct cmd_payload	 p;
-	char			*s;
-	int			 rc;
+	json_t		  *root = json_loads(payload_json, 0, NULL);
+	struct cmd_payload p;
+	char		  *s;
+	int		   rc;
 
 	assert_non_null(root);
 	if (value == NULL)
 		assert_int_equal(json_object_del(root, field), 0);
 	else
 		assert_int_equal(json_object_set_new(root, field,
-		    json_loads(value, JSON_DECODE_ANY, NULL)), 0);
+				     json_loads(value, JSON_DECODE_ANY, NULL)),
+		    0);
 	s = json_dumps(root, JSON_COMPACT);
 	assert_non_null(s);
 	why[0] = '\0';
@@ -637,12 +695,16 @@ parse_with(const char *field, const char *value, char *why, size_t whylen)
 }
 
 static const struct bad_field {
-	const char	*field;
-	const char	*value;		/* JSON text; NULL: missing */
+	const char *field;
+	const char *value; /* JSON text; NULL: missing */
 } bad_fields[] = {
 	/* Every required field missing. */
-	{ "command_id", NULL }, { "node_id", NULL }, { "seq", NULL },
-	{ "command", NULL }, { "issued_at", NULL }, { "expires_at", NULL },
+	{ "command_id", NULL },
+	{ "node_id", NULL },
+	{ "seq", NULL },
+	{ "command", NULL },
+	{ "issued_at", NULL },
+	{ "expires_at", NULL },
 	/* Wrong types. */
 	{ "command_id", "1" },
 	{ "node_id", "null" },
@@ -670,11 +732,12 @@ static const struct bad_field {
 static void
 cmd_payload_parse_rejects_each_bad_field(void **state)
 {
-	const struct bad_field	*c;
-	char why[CMD_WHY_MAX];
+	const struct bad_field *c;
+	char			why[CMD_WHY_MAX];
 
 	(void)state;
-	TL_FOREACH(c, bad_fields) {
+	TL_FOREACH(c, bad_fields)
+	{
 		if (parse_with(c->field, c->value, why, sizeof(why)) != -1)
 			fail_msg("payload with %s %s accepted", c->field,
 			    c->value ? c->value : "missing");
@@ -710,7 +773,13 @@ static void
 cmd_payload_parse_rejects_non_objects_garbage_and_duplicate_keys(void **state)
 {
 	static const char *const bad[] = {
-		"", "[]", "null", "\"x\"", "{", "{\"seq\":1}", "not json",
+		"",
+		"[]",
+		"null",
+		"\"x\"",
+		"{",
+		"{\"seq\":1}",
+		"not json",
 		"{\"command_id\":\"" CID "\",\"command_id\":\"" CID "\"}",
 		"{\"command_id\":\"" CID "\",\"node_id\":\"" NID "\",\"seq\":5,"
 		"\"seq\":6,\"command\":\"agent-info\",\"issued_at\":1,"
@@ -729,10 +798,10 @@ cmd_payload_parse_rejects_non_objects_garbage_and_duplicate_keys(void **state)
 static void
 cmd_payload_parse_respects_len(void **state)
 {
-	struct cmd_payload	 p;
-	char			 why[CMD_WHY_MAX];
-	char			*j;
-	size_t			 n = strlen(payload_json);
+	struct cmd_payload p;
+	char		   why[CMD_WHY_MAX];
+	char		  *j;
+	size_t		   n = strlen(payload_json);
 
 	(void)state;
 	/* Bytes after len are ignored; a truncated len fails. */
@@ -758,7 +827,8 @@ main(void)
 		cmocka_unit_test(cmd_unit_valid_takes_systemd_unit_names_only),
 		cmocka_unit_test(cmd_unit_valid_enforces_length_limit),
 		cmocka_unit_test(cmd_check_takes_each_commands_args_only),
-		cmocka_unit_test(cmd_check_unknown_command_says_unknown_command),
+		cmocka_unit_test(
+		    cmd_check_unknown_command_says_unknown_command),
 		cmocka_unit_test(cmd_check_why_is_truncated_to_whylen),
 		cmocka_unit_test(b64_encode_decode_round_trip),
 		KEYS(cmd_sign_then_verify_round_trips_payload),
@@ -773,11 +843,14 @@ main(void)
 		KEYS(cmd_verify_accepts_payload_of_exactly_max_size),
 		KEYS(cmd_verify_rejects_oversized_payload),
 		cmocka_unit_test(cmd_payload_parse_reads_every_field),
-		cmocka_unit_test(cmd_payload_parse_missing_args_gives_empty_object),
+		cmocka_unit_test(
+		    cmd_payload_parse_missing_args_gives_empty_object),
 		cmocka_unit_test(cmd_payload_parse_large_seq_and_times),
 		cmocka_unit_test(cmd_payload_parse_rejects_each_bad_field),
-		cmocka_unit_test(cmd_payload_parse_rejects_overlong_command_name),
-		cmocka_unit_test(cmd_payload_parse_rejects_non_objects_garbage_and_duplicate_keys),
+		cmocka_unit_test(
+		    cmd_payload_parse_rejects_overlong_command_name),
+		cmocka_unit_test(
+		    cmd_payload_parse_rejects_non_objects_garbage_and_duplicate_keys),
 		cmocka_unit_test(cmd_payload_parse_respects_len),
 	};
 

@@ -18,12 +18,12 @@
 
 #include "log.h"
 
-#define LINE_MAX_BYTES	2048	/* log.c's line, newline included */
+#define LINE_MAX_BYTES 2048 /* log.c's line, newline included */
 
 struct capture {
-	int	 fd[2];
-	char	 got[64 * 1024];
-	size_t	 len;
+	int    fd[2];
+	char   got[64 * 1024];
+	size_t len;
 };
 
 static int
@@ -60,7 +60,7 @@ captured(struct capture *c)
 	ssize_t n;
 
 	while ((n = read(c->fd[0], c->got + c->len,
-	    sizeof(c->got) - 1 - c->len)) > 0)
+		    sizeof(c->got) - 1 - c->len)) > 0)
 		c->len += (size_t)n;
 	assert_true(n == 0 || errno == EAGAIN);
 	c->got[c->len] = '\0';
@@ -116,13 +116,14 @@ expect_line(struct capture *c, const char *want)
 static void
 newline_in_a_value_stays_in_one_line_escaped(void **state)
 {
-	struct capture	*c = *state;
-	const char	*s;
+	struct capture *c = *state;
+	const char     *s;
 
 	log_info("http", "method=POST path=%s status=400",
 	    "/nodes/x\nts=2026-01-01T00:00:00Z level=error event=store_corrupt");
 	s = one_line(c);
-	assert_non_null(strstr(s, " level=info event=http method=POST "
+	assert_non_null(strstr(s,
+	    " level=info event=http method=POST "
 	    "path=/nodes/x\\nts=2026-01-01T00:00:00Z level=error "
 	    "event=store_corrupt status=400\n"));
 	assert_int_equal(strncmp(s, "ts=", 3), 0);
@@ -132,16 +133,17 @@ newline_in_a_value_stays_in_one_line_escaped(void **state)
 static void
 every_control_byte_and_del_is_escaped(void **state)
 {
-	struct capture	*c = *state;
-	char		 v[64];
-	size_t		 n = 0;
+	struct capture *c = *state;
+	char		v[64];
+	size_t		n = 0;
 
 	for (int b = 1; b < 0x20; b++)
 		v[n++] = (char)b;
 	v[n++] = 0x7f;
 	v[n] = '\0';
 	log_warn("ctl", "v=[%s]", v);
-	expect_line(c, "v=[\\x01\\x02\\x03\\x04\\x05\\x06\\x07"
+	expect_line(c,
+	    "v=[\\x01\\x02\\x03\\x04\\x05\\x06\\x07"
 	    "\\x08\\t\\n\\x0b\\x0c\\r\\x0e\\x0f\\x10\\x11\\x12\\x13\\x14\\x15"
 	    "\\x16\\x17\\x18\\x19\\x1a\\x1b\\x1c\\x1d\\x1e\\x1f\\x7f]\n");
 }
@@ -149,7 +151,7 @@ every_control_byte_and_del_is_escaped(void **state)
 static void
 carriage_return_cannot_overwrite_the_line_head(void **state)
 {
-	struct capture	*c = *state;
+	struct capture *c = *state;
 
 	log_err("x", "k=%s", "a\rts=2026-01-01T00:00:00Z level=info");
 	expect_line(c, "k=a\\rts=2026-01-01T00:00:00Z");
@@ -158,7 +160,7 @@ carriage_return_cannot_overwrite_the_line_head(void **state)
 static void
 event_name_is_escaped_too(void **state)
 {
-	struct capture	*c = *state;
+	struct capture *c = *state;
 
 	log_info("a\nlevel=error", "k=v");
 	expect_line(c, "event=a\\nlevel=error k=v\n");
@@ -167,10 +169,11 @@ event_name_is_escaped_too(void **state)
 static void
 printable_text_and_utf8_pass_unchanged(void **state)
 {
-	struct capture	*c = *state;
+	struct capture *c = *state;
 
 	log_info("t", "msg=\"h\xc3\xa9llo \xe2\x9c\x93\" a=b c=\\d");
-	expect_line(c, " level=info event=t msg=\"h\xc3\xa9llo "
+	expect_line(c,
+	    " level=info event=t msg=\"h\xc3\xa9llo "
 	    "\xe2\x9c\x93\" a=b c=\\d\n");
 }
 
@@ -178,8 +181,8 @@ printable_text_and_utf8_pass_unchanged(void **state)
 static void
 two_calls_write_two_lines(void **state)
 {
-	struct capture	*c = *state;
-	const char	*s;
+	struct capture *c = *state;
+	const char     *s;
 
 	log_info("one", "v=%s", "x\ny");
 	log_info("two", "v=%s", "z");
@@ -197,13 +200,13 @@ static void
 long_line_is_cut_between_escapes(void **state)
 {
 	static const char *const esc[2] = { "\\n", "\\x01" };
-	struct capture	*c = *state;
-	char		*v = malloc(3000);
+	struct capture		*c = *state;
+	char			*v = malloc(3000);
 
 	assert_non_null(v);
 	for (int k = 0; k < 2; k++) {
-		const char	*s, *p;
-		size_t		 len, step = strlen(esc[k]);
+		const char *s, *p;
+		size_t	    len, step = strlen(esc[k]);
 
 		memset(v, k == 0 ? '\n' : '\x01', 2999);
 		v[2999] = '\0';
@@ -227,7 +230,7 @@ long_line_is_cut_between_escapes(void **state)
 static void
 below_the_level_nothing_is_written(void **state)
 {
-	struct capture	*c = *state;
+	struct capture *c = *state;
 
 	log_debug("quiet", "v=%s", "a\nb");
 	assert_string_equal(captured(c), "");
@@ -247,15 +250,30 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(newline_in_a_value_stays_in_one_line_escaped, pipe_setup, pipe_teardown),
-		cmocka_unit_test_setup_teardown(every_control_byte_and_del_is_escaped, pipe_setup, pipe_teardown),
-		cmocka_unit_test_setup_teardown(carriage_return_cannot_overwrite_the_line_head, pipe_setup, pipe_teardown),
-		cmocka_unit_test_setup_teardown(event_name_is_escaped_too, pipe_setup, pipe_teardown),
-		cmocka_unit_test_setup_teardown(printable_text_and_utf8_pass_unchanged, pipe_setup, pipe_teardown),
-		cmocka_unit_test_setup_teardown(two_calls_write_two_lines, pipe_setup, pipe_teardown),
-		cmocka_unit_test_setup_teardown(long_line_is_cut_between_escapes, pipe_setup, pipe_teardown),
-		cmocka_unit_test_setup_teardown(below_the_level_nothing_is_written, pipe_setup, pipe_teardown),
-		cmocka_unit_test(log_quote_still_quotes_and_replaces_control_bytes),
+		cmocka_unit_test_setup_teardown(
+		    newline_in_a_value_stays_in_one_line_escaped, pipe_setup,
+		    pipe_teardown),
+		cmocka_unit_test_setup_teardown(
+		    every_control_byte_and_del_is_escaped, pipe_setup,
+		    pipe_teardown),
+		cmocka_unit_test_setup_teardown(
+		    carriage_return_cannot_overwrite_the_line_head, pipe_setup,
+		    pipe_teardown),
+		cmocka_unit_test_setup_teardown(event_name_is_escaped_too,
+		    pipe_setup, pipe_teardown),
+		cmocka_unit_test_setup_teardown(
+		    printable_text_and_utf8_pass_unchanged, pipe_setup,
+		    pipe_teardown),
+		cmocka_unit_test_setup_teardown(two_calls_write_two_lines,
+		    pipe_setup, pipe_teardown),
+		cmocka_unit_test_setup_teardown(
+		    long_line_is_cut_between_escapes, pipe_setup,
+		    pipe_teardown),
+		cmocka_unit_test_setup_teardown(
+		    below_the_level_nothing_is_written, pipe_setup,
+		    pipe_teardown),
+		cmocka_unit_test(
+		    log_quote_still_quotes_and_replaces_control_bytes),
 	};
 
 	/* Plain "ts=" lines: the journal's "<N>" head is not under test. */

@@ -68,10 +68,10 @@ uuid_valid_takes_lowercase_hex_in_the_8_4_4_4_12_form(void **state)
 
 /* GOOD_UUID with the digit at pos (version 14, variant 19) each of digits. */
 static const struct uuid_digits {
-	const char	*name;
-	size_t		 pos;
-	const char	*digits;
-	int		 want;
+	const char *name;
+	size_t	    pos;
+	const char *digits;
+	int	    want;
 } uuid_digits[] = {
 	{ "versions 1 to 5", 14, "12345", 1 },
 	{ "variants 8 to b", 19, "89ab", 1 },
@@ -85,14 +85,15 @@ uuid_valid_takes_versions_1_to_5_and_variants_8_to_b_only(void **state)
 	const struct uuid_digits *c;
 
 	(void)state;
-	TL_FOREACH(c, uuid_digits) {
+	TL_FOREACH(c, uuid_digits)
+	{
 		char s[] = GOOD_UUID;
 
 		for (const char *p = c->digits; *p != '\0'; p++) {
 			s[c->pos] = *p;
 			if (!uuid_valid(s) != !c->want)
-				fail_msg("%s: %s %s", c->name, s, c->want ?
-				    "rejected" : "accepted");
+				fail_msg("%s: %s %s", c->name, s,
+				    c->want ? "rejected" : "accepted");
 		}
 	}
 }
@@ -101,7 +102,8 @@ static void
 uuid_generate_produces_valid_distinct_v4_ids(void **state)
 {
 	enum { N = 1000 };
-	char	(*ids)[UUID_STRLEN + 1];
+	typedef char uuid_buf[UUID_STRLEN + 1];
+	uuid_buf    *ids;
 
 	(void)state;
 	ids = calloc(N, sizeof(*ids));
@@ -123,10 +125,13 @@ uuid_generate_produces_valid_distinct_v4_ids(void **state)
 static void
 time_rfc3339_formats_utc_with_z(void **state)
 {
-	static const struct { time_t t; const char *want; } cases[] = {
+	static const struct {
+		time_t	    t;
+		const char *want;
+	} cases[] = {
 		{ 0, "1970-01-01T00:00:00Z" },
 		{ 1795773600, "2026-11-27T10:00:00Z" },
-		{ 951782400, "2000-02-29T00:00:00Z" },	/* a leap day */
+		{ 951782400, "2000-02-29T00:00:00Z" }, /* a leap day */
 	};
 	char out[32];
 
@@ -142,12 +147,22 @@ static void
 time_rfc3339_and_parse_round_trip(void **state)
 {
 	static const time_t ts[] = {
-		0, 1, 59, 86399, 86400, 951782400, 1000000000, 1700000000,
-		1795773600, 2147483647, 2147483648LL, 4102444800LL,
+		0,
+		1,
+		59,
+		86399,
+		86400,
+		951782400,
+		1000000000,
+		1700000000,
+		1795773600,
+		2147483647,
+		2147483648LL,
+		4102444800LL,
 		253402300799LL,
 	};
-	char	 out[32];
-	time_t	 back;
+	char   out[32];
+	time_t back;
 
 	(void)state;
 	for (size_t i = 0; i < TL_NITEMS(ts); i++) {
@@ -159,8 +174,8 @@ time_rfc3339_and_parse_round_trip(void **state)
 }
 
 static const struct time_case {
-	const char	*text;
-	time_t		 want;
+	const char *text;
+	time_t	    want;
 } good_times[] = {
 	/* Offsets, one crossing midnight and the year. */
 	{ "2026-11-27T12:00:00+02:00", 1795773600 },
@@ -194,17 +209,17 @@ time_parse_rfc3339_applies_offsets_fractions_and_leap_days(void **state)
 }
 
 static const char *const bad_times[] = {
-	"2026-02-30T00:00:00Z",	/* Feb 30 */
+	"2026-02-30T00:00:00Z", /* Feb 30 */
 	"2026-02-31T00:00:00Z",
-	"2026-04-31T00:00:00Z",	/* April has 30 days */
-	"2026-13-01T00:00:00Z",	/* month 13 */
-	"2026-00-10T00:00:00Z",	/* month 0 */
-	"2026-01-00T00:00:00Z",	/* day 0 */
+	"2026-04-31T00:00:00Z", /* April has 30 days */
+	"2026-13-01T00:00:00Z", /* month 13 */
+	"2026-00-10T00:00:00Z", /* month 0 */
+	"2026-01-00T00:00:00Z", /* day 0 */
 	"2026-01-32T00:00:00Z",
 	"2026-01-01T24:00:00Z",
 	"2026-01-01T23:60:00Z",
 	"2026-01-01T23:59:61Z",
-	"1969-12-31T23:59:59Z",	/* before the epoch */
+	"1969-12-31T23:59:59Z", /* before the epoch */
 	/* Feb 29 only exists in leap years: 2023 and 2100 are not. */
 	"2023-02-29T00:00:00Z",
 	"2100-02-29T00:00:00Z",
@@ -213,8 +228,8 @@ static const char *const bad_times[] = {
 	"garbage",
 	"yesterday at noon, roughly",
 	"2026-11-27",
-	"2026-11-27T10:00:00",		/* no zone */
-	"2026-11-27 10:00:00Z",		/* space for T */
+	"2026-11-27T10:00:00",	/* no zone */
+	"2026-11-27 10:00:00Z", /* space for T */
 	"2026-11-27T10:00:00Zjunk",
 	"2026-11-27T10:00:00Z ",
 	"2026-11-27T10:00:00+02:00x",
@@ -222,7 +237,7 @@ static const char *const bad_times[] = {
 	"2026-11-27T10:00:00+2:00",
 	"2026-11-27T10:00:00+24:00",
 	"2026-11-27T10:00:00+02:60",
-	"2026-11-27T10:00:00.Z",	/* empty fraction */
+	"2026-11-27T10:00:00.Z", /* empty fraction */
 	"2026-11-27T10:00:00,5Z",
 	"2026-11-27T10:0:00Z",
 	"2026/11/27T10:00:00Z",
@@ -277,11 +292,11 @@ env_setup(void **state)
  * break the line.
  */
 static const struct env_long_case {
-	const char	*name;
-	const char	*value;		/* NULL: unset */
-	long		 dflt, min, max;
-	int		 rc;
-	long		 want;
+	const char *name;
+	const char *value; /* NULL: unset */
+	long	    dflt, min, max;
+	int	    rc;
+	long	    want;
 } env_long_cases[] = {
 	{ "unset", NULL, 77, 1, 100, 0, 77 },
 	{ "empty", "", 77, 1, 100, 0, 77 },
@@ -289,8 +304,11 @@ static const struct env_long_case {
 	{ "the lower bound", "1", 5, 1, 100, 0, 1 },
 	{ "the upper bound", "100", 5, 1, 100, 0, 100 },
 	{ "a negative value", "-5", 0, -10, 10, 0, -5 },
-	/* Refused with 5 the default and 1 to 100 the range. */
-#define BAD(name, value)	{ name, value, 5, 1, 100, -1, 1234 }
+/* Refused with 5 the default and 1 to 100 the range. */
+#define BAD(name, value)                         \
+	{                                        \
+		name, value, 5, 1, 100, -1, 1234 \
+	}
 	BAD("below the range", "0"),
 	BAD("above the range", "101"),
 	BAD("negative", "-1"),
@@ -315,17 +333,18 @@ env_long_gives_the_value_the_default_or_a_one_line_error(void **state)
 	const struct env_long_case *c;
 
 	(void)state;
-	TL_FOREACH(c, env_long_cases) {
-		long	 v = 1234;
-		char	 err[256] = "";
+	TL_FOREACH(c, env_long_cases)
+	{
+		long v = 1234;
+		char err[256] = "";
 
 		if (c->value != NULL)
 			setenv(VAR, c->value, 1);
 		if (env_long(VAR, c->dflt, c->min, c->max, &v, err,
-		    sizeof(err)) != c->rc)
+			sizeof(err)) != c->rc)
 			fail_msg("%s: not %d: %s", c->name, c->rc, err);
-		if (c->rc == -1 && (strstr(err, VAR) == NULL ||
-		    strchr(err, '\n') != NULL))
+		if (c->rc == -1 &&
+		    (strstr(err, VAR) == NULL || strchr(err, '\n') != NULL))
 			fail_msg("%s: error \"%s\"", c->name, err);
 		if (v != c->want)
 			fail_msg("%s: %ld, want %ld", c->name, v, c->want);
@@ -335,11 +354,11 @@ env_long_gives_the_value_the_default_or_a_one_line_error(void **state)
 
 /* Up to 10 bytes; the output stays as it was on an error. */
 static const struct env_str_case {
-	const char	*name;
-	const char	*value;		/* NULL: unset */
-	const char	*dflt;
-	int		 rc;
-	const char	*want;		/* NULL: NULL */
+	const char *name;
+	const char *value; /* NULL: unset */
+	const char *dflt;
+	int	    rc;
+	const char *want; /* NULL: NULL */
 } env_str_cases[] = {
 	{ "unset", NULL, "dflt", 0, "dflt" },
 	{ "unset without a default", NULL, NULL, 0, NULL },
@@ -354,9 +373,10 @@ env_str_gives_the_value_the_default_or_an_error(void **state)
 	const struct env_str_case *c;
 
 	(void)state;
-	TL_FOREACH(c, env_str_cases) {
-		const char	*v = "untouched";
-		char		 err[256] = "";
+	TL_FOREACH(c, env_str_cases)
+	{
+		const char *v = "untouched";
+		char	    err[256] = "";
 
 		if (c->value != NULL)
 			setenv(VAR, c->value, 1);
@@ -364,8 +384,8 @@ env_str_gives_the_value_the_default_or_an_error(void **state)
 			fail_msg("%s: not %d: %s", c->name, c->rc, err);
 		if (c->rc == -1 && strstr(err, VAR) == NULL)
 			fail_msg("%s: error \"%s\"", c->name, err);
-		if (c->want == NULL ? v != NULL : v == NULL ||
-		    strcmp(v, c->want) != 0)
+		if (c->want == NULL ? v != NULL :
+				      v == NULL || strcmp(v, c->want) != 0)
 			fail_msg("%s: \"%s\", want \"%s\"", c->name,
 			    v ? v : "(null)", c->want ? c->want : "(null)");
 		unsetenv(VAR);
@@ -375,8 +395,8 @@ env_str_gives_the_value_the_default_or_an_error(void **state)
 static void
 env_error_fits_in_a_small_buffer(void **state)
 {
-	long	 v;
-	char	 err[8];
+	long v;
+	char err[8];
 
 	(void)state;
 	memset(err, 'z', sizeof(err));
@@ -391,9 +411,9 @@ env_error_fits_in_a_small_buffer(void **state)
 static int
 count_entries(const char *dir)
 {
-	DIR		*d = opendir(dir);
-	struct dirent	*e;
-	int		 n = 0;
+	DIR	      *d = opendir(dir);
+	struct dirent *e;
+	int	       n = 0;
 
 	assert_non_null(d);
 	while ((e = readdir(d)) != NULL)
@@ -405,12 +425,11 @@ count_entries(const char *dir)
 
 /* t's file holds exactly want (len bytes) with mode, and no file beside. */
 static void
-expect_file(const struct tl_dir *t, const void *want, size_t len,
-    unsigned mode)
+expect_file(const struct tl_dir *t, const void *want, size_t len, unsigned mode)
 {
-	struct stat	 st;
-	char		*data;
-	size_t		 got = 99;
+	struct stat st;
+	char	   *data;
+	size_t	    got = 99;
 
 	assert_int_equal(stat(t->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, mode);
@@ -446,8 +465,8 @@ file_write_atomic_writes_content_with_mode_0600(void **state)
 static void
 file_write_atomic_applies_mode_regardless_of_umask(void **state)
 {
-	struct tl_dir	*t = *state;
-	mode_t		 old = umask(0077);
+	struct tl_dir *t = *state;
+	mode_t	       old = umask(0077);
 
 	assert_int_equal(file_write_atomic(t->path, "x", 1, 0644), 0);
 	umask(old);
@@ -468,8 +487,8 @@ file_write_atomic_replaces_existing_file_and_its_mode(void **state)
 static void
 file_write_atomic_binary_and_empty_content(void **state)
 {
-	struct tl_dir	*t = *state;
-	unsigned char	 bin[300];
+	struct tl_dir *t = *state;
+	unsigned char  bin[300];
 
 	for (size_t i = 0; i < sizeof(bin); i++)
 		bin[i] = (unsigned char)i;
@@ -482,8 +501,8 @@ file_write_atomic_binary_and_empty_content(void **state)
 static void
 file_write_atomic_into_missing_directory_fails_with_errno(void **state)
 {
-	struct tl_dir	*t = *state;
-	char		 p[400];
+	struct tl_dir *t = *state;
+	char	       p[400];
 
 	snprintf(p, sizeof(p), "%s/no/such/dir/file", t->dir);
 	errno = 0;
@@ -494,9 +513,9 @@ file_write_atomic_into_missing_directory_fails_with_errno(void **state)
 static void
 file_read_exactly_max_succeeds_one_more_is_efbig(void **state)
 {
-	struct tl_dir	*t = *state;
-	char		*data;
-	size_t		 len = 0;
+	struct tl_dir *t = *state;
+	char	      *data;
+	size_t	       len = 0;
 
 	assert_int_equal(file_write_atomic(t->path, "0123456789", 10, 0600), 0);
 	data = file_read(t->path, 10, &len);
@@ -518,8 +537,8 @@ file_read_missing_file_is_enoent(void **state)
 static void
 file_read_len_may_be_null(void **state)
 {
-	struct tl_dir	*t = *state;
-	char		*data;
+	struct tl_dir *t = *state;
+	char	      *data;
 
 	assert_int_equal(file_write_atomic(t->path, "abc", 3, 0600), 0);
 	data = file_read(t->path, 100, NULL);
@@ -532,10 +551,10 @@ file_read_len_may_be_null(void **state)
 static void
 file_read_fd_grows_past_the_first_read_and_reads_proc(void **state)
 {
-	struct tl_dir	*t = *state;
-	char		*big, *data;
-	size_t		 len = 0;
-	int		 fd;
+	struct tl_dir *t = *state;
+	char	      *big, *data;
+	size_t	       len = 0;
+	int	       fd;
 
 	assert_non_null(big = malloc(100001));
 	for (size_t i = 0; i < 100000; i++)
@@ -568,10 +587,10 @@ file_read_fd_grows_past_the_first_read_and_reads_proc(void **state)
 
 /* util.h: "printable UTF-8": malformed UTF-8 is not printable UTF-8. */
 static const struct printable_case {
-	const char	*name;
-	const char	*s;
-	size_t		 max;
-	int		 want;
+	const char *name;
+	const char *s;
+	size_t	    max;
+	int	    want;
 } printable_cases[] = {
 	{ "empty", "", 10, 1 },
 	{ "a host name", "web-1.example.org", 255, 1 },
@@ -601,10 +620,11 @@ str_printable_takes_text_and_utf8_up_to_max_bytes(void **state)
 	const struct printable_case *c;
 
 	(void)state;
-	TL_FOREACH(c, printable_cases) {
+	TL_FOREACH(c, printable_cases)
+	{
 		if (!str_printable(c->s, c->max) != !c->want)
-			fail_msg("%s: %s", c->name, c->want ? "refused" :
-			    "accepted");
+			fail_msg("%s: %s", c->name,
+			    c->want ? "refused" : "accepted");
 	}
 }
 
@@ -612,11 +632,11 @@ str_printable_takes_text_and_utf8_up_to_max_bytes(void **state)
 static void
 str_name_and_base64url_take_their_alphabet_and_length_only(void **state)
 {
-	static const char *const names_ok[] = { "a", "debian-12", "Ubuntu_22.04",
-	    "0123456789012345" };
-	static const char *const names_bad[] = { "", "a b", "a/b", "é",
-	    "x\n", "01234567890123456", "a;b" };
-	char key[44];
+	static const char *const names_ok[] = { "a", "debian-12",
+		"Ubuntu_22.04", "0123456789012345" };
+	static const char *const names_bad[] = { "", "a b", "a/b", "é", "x\n",
+		"01234567890123456", "a;b" };
+	char			 key[44];
 
 	(void)state;
 	for (size_t i = 0; i < TL_NITEMS(names_ok); i++)
@@ -631,13 +651,13 @@ str_name_and_base64url_take_their_alphabet_and_length_only(void **state)
 	key[5] = '-';
 	key[6] = '_';
 	assert_true(str_base64url(key, 43));
-	assert_false(str_base64url(key, 42));	/* one more than asked */
+	assert_false(str_base64url(key, 42)); /* one more than asked */
 	key[42] = '\0';
-	assert_false(str_base64url(key, 43));	/* one short */
+	assert_false(str_base64url(key, 43)); /* one short */
 	key[42] = '=';
-	assert_false(str_base64url(key, 43));	/* padding */
+	assert_false(str_base64url(key, 43)); /* padding */
 	key[42] = '+';
-	assert_false(str_base64url(key, 43));	/* standard alphabet */
+	assert_false(str_base64url(key, 43)); /* standard alphabet */
 }
 
 static void
@@ -653,21 +673,25 @@ str_rtrim_strips_trailing_whitespace_only(void **state)
 	assert_string_equal(str_rtrim(c), "");
 }
 
-#define ENV(fn)	cmocka_unit_test_setup(fn, env_setup)
-#define TMP(fn)	cmocka_unit_test_setup_teardown(fn, tl_dir_setup, \
-		    tl_dir_teardown)
+#define ENV(fn) cmocka_unit_test_setup(fn, env_setup)
+#define TMP(fn) \
+	cmocka_unit_test_setup_teardown(fn, tl_dir_setup, tl_dir_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(uuid_valid_takes_lowercase_hex_in_the_8_4_4_4_12_form),
-		cmocka_unit_test(uuid_valid_takes_versions_1_to_5_and_variants_8_to_b_only),
+		cmocka_unit_test(
+		    uuid_valid_takes_lowercase_hex_in_the_8_4_4_4_12_form),
+		cmocka_unit_test(
+		    uuid_valid_takes_versions_1_to_5_and_variants_8_to_b_only),
 		cmocka_unit_test(uuid_generate_produces_valid_distinct_v4_ids),
 		cmocka_unit_test(time_rfc3339_formats_utc_with_z),
 		cmocka_unit_test(time_rfc3339_and_parse_round_trip),
-		cmocka_unit_test(time_parse_rfc3339_applies_offsets_fractions_and_leap_days),
-		cmocka_unit_test(time_parse_rfc3339_rejects_invalid_dates_and_garbage),
+		cmocka_unit_test(
+		    time_parse_rfc3339_applies_offsets_fractions_and_leap_days),
+		cmocka_unit_test(
+		    time_parse_rfc3339_rejects_invalid_dates_and_garbage),
 		cmocka_unit_test(mono_ms_never_goes_backwards),
 		ENV(env_long_gives_the_value_the_default_or_a_one_line_error),
 		ENV(env_str_gives_the_value_the_default_or_an_error),
@@ -680,9 +704,11 @@ main(void)
 		TMP(file_read_exactly_max_succeeds_one_more_is_efbig),
 		TMP(file_read_missing_file_is_enoent),
 		TMP(file_read_len_may_be_null),
-		cmocka_unit_test(str_printable_takes_text_and_utf8_up_to_max_bytes),
+		cmocka_unit_test(
+		    str_printable_takes_text_and_utf8_up_to_max_bytes),
 		TMP(file_read_fd_grows_past_the_first_read_and_reads_proc),
-		cmocka_unit_test(str_name_and_base64url_take_their_alphabet_and_length_only),
+		cmocka_unit_test(
+		    str_name_and_base64url_take_their_alphabet_and_length_only),
 		cmocka_unit_test(str_rtrim_strips_trailing_whitespace_only),
 	};
 

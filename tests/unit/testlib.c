@@ -42,10 +42,10 @@ tl_exec_base(void)
 int
 tl_mkdtemp(char *dir, size_t n, const char *where, const char *prefix)
 {
-	int	 len, rc = -1;
+	int len, rc = -1;
 
-	len = snprintf(dir, n, "%s/%s.XXXXXX", where != NULL ? where :
-	    tl_tmp_base(), prefix);
+	len = snprintf(dir, n, "%s/%s.XXXXXX",
+	    where != NULL ? where : tl_tmp_base(), prefix);
 	if (len < 0 || (size_t)len >= n) {
 		errno = ENAMETOOLONG;
 		goto out;
@@ -58,8 +58,7 @@ out:
 }
 
 static int
-remove_one(const char *path, const struct stat *sb, int type,
-    struct FTW *ftw)
+remove_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	(void)sb;
 	(void)type;
@@ -95,11 +94,11 @@ tl_mkdirs(const char *path)
 void
 tl_write(const char *dir, const char *rel, const char *text, unsigned mode)
 {
-	char	 p[1024], *slash;
-	int	 len;
+	char p[1024], *slash;
+	int  len;
 
 	len = rel != NULL ? snprintf(p, sizeof(p), "%s/%s", dir, rel) :
-	    snprintf(p, sizeof(p), "%s", dir);
+			    snprintf(p, sizeof(p), "%s", dir);
 	if (len < 0 || (size_t)len >= sizeof(p))
 		fail_msg("path too long: %s/%s", dir, rel ? rel : "");
 	if ((slash = strrchr(p, '/')) != NULL && slash != p) {
@@ -114,8 +113,8 @@ tl_write(const char *dir, const char *rel, const char *text, unsigned mode)
 const char *
 tl_script(const char *dir, const char *name, const char *body)
 {
-	static char	p[1024];
-	char		text[8192];
+	static char p[1024];
+	char	    text[8192];
 
 	if ((size_t)snprintf(text, sizeof(text), "#!/bin/sh\n%s", body) >=
 	    sizeof(text))
@@ -139,9 +138,9 @@ tl_tmp_file(char *out, size_t n, const char *prefix)
 void
 tl_unsetenv_prefix(const char *prefix)
 {
-	char	 name[256];
-	size_t	 plen = strlen(prefix);
-	int	 again = 1;
+	char   name[256];
+	size_t plen = strlen(prefix);
+	int    again = 1;
 
 	while (again) {
 		again = 0;
@@ -153,7 +152,7 @@ tl_unsetenv_prefix(const char *prefix)
 			memcpy(name, *e, n);
 			name[n] = '\0';
 			unsetenv(name);
-			again = 1;	/* environ changed: rescan */
+			again = 1; /* environ changed: rescan */
 			break;
 		}
 	}
@@ -233,8 +232,8 @@ tl_dir_setup(void **state)
 int
 tl_dir_teardown(void **state)
 {
-	struct tl_dir	*t = *state;
-	int		 rc = tl_dir_fini(t);
+	struct tl_dir *t = *state;
+	int	       rc = tl_dir_fini(t);
 
 	free(t);
 	return rc;
@@ -252,8 +251,8 @@ tl_expect_split(int (*pred)(const char *), const char *what,
     const char *const *yes, size_t nyes, const char *const *no, size_t nno)
 {
 	for (size_t i = 0; i < nyes + nno; i++) {
-		const char	*s = i < nyes ? yes[i] : no[i - nyes];
-		int		 want = i < nyes;
+		const char *s = i < nyes ? yes[i] : no[i - nyes];
+		int	    want = i < nyes;
 
 		if (!pred(s) != !want)
 			fail_msg("%s(\"%s\") is %s", what, s ? s : "(null)",
@@ -310,15 +309,16 @@ member(json_t *f, const char *key)
 json_t *
 tl_finding(json_t *findings, const char *id, const char *severity)
 {
-	size_t	 i;
-	json_t	*f, *found = NULL;
+	size_t	i;
+	json_t *f, *found = NULL;
 
-	json_array_foreach(findings, i, f)
-		if (strcmp(member(f, "id"), id) == 0 && (severity == NULL ||
-		    strcmp(member(f, "severity"), severity) == 0)) {
-			found = f;
-			break;
-		}
+	json_array_foreach(findings, i,
+	    f) if (strcmp(member(f, "id"), id) == 0 &&
+	    (severity == NULL || strcmp(member(f, "severity"), severity) == 0))
+	{
+		found = f;
+		break;
+	}
 	return found;
 }
 
@@ -333,10 +333,10 @@ tl_detail(json_t *f)
 size_t
 tl_count_findings(json_t *findings, const char *id)
 {
-	size_t	 i, n = 0;
-	json_t	*f;
+	size_t	i, n = 0;
+	json_t *f;
 
-	json_array_foreach(findings, i, f)
-		n += strcmp(member(f, "id"), id) == 0;
+	json_array_foreach(findings, i, f) n +=
+	    strcmp(member(f, "id"), id) == 0;
 	return n;
 }
