@@ -25,7 +25,9 @@ FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) \
 # a driver may reach into either program.
 $(FUZZ_DIR)/command-center/%.o: FUZZ_INC = -Icommand-center
 $(FUZZ_DIR)/node-agent/%.o: FUZZ_INC = -Inode-agent
-$(FUZZ_DIR)/fuzz_%.o: FUZZ_INC = -Icommand-center -Inode-agent
+# Each driver sees one program's headers (both have a config.h).
+$(FUZZ_DIR)/fuzz_%.o: FUZZ_INC = -Icommand-center
+$(FUZZ_DIR)/fuzz_command.o $(FUZZ_DIR)/fuzz_scan_rules.o: FUZZ_INC = -Inode-agent
 FUZZ_BINS	 = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 
 FUZZ_COMMON_OBJ	 = $(COMMON_SRC:%.c=$(FUZZ_DIR)/%.o)
