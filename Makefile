@@ -20,7 +20,7 @@ SANFLAGS =
 OPT	?= -O2
 endif
 
-PKGS	= libmicrohttpd sqlite3 jansson yajl libsodium libcurl libcrypto libsystemd
+PKGS	= libmicrohttpd sqlite3 libpq jansson yajl libsodium libcurl libcrypto libsystemd
 # The libraries, and brotli (the static assets are precompressed at build).
 HAVE_DEPS := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && \
 	command -v brotli >/dev/null && echo yes)
@@ -47,7 +47,7 @@ ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Icommon $(INC
 	  $(shell pkg-config --cflags $(PKGS))
 LDFLAGS_ALL = $(SANFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 
-LIBS_CC	   = $(shell pkg-config --libs libmicrohttpd sqlite3 jansson yajl libsodium libcurl libcrypto libsystemd) -lpthread -lm
+LIBS_CC	   = $(shell pkg-config --libs libmicrohttpd sqlite3 libpq jansson yajl libsodium libcurl libcrypto libsystemd) -lpthread -lm
 LIBS_AGENT = $(shell pkg-config --libs libcurl jansson libsodium libsystemd) -lpthread -lm
 LIBS_TEST  = $(shell pkg-config --libs cmocka)
 
@@ -80,7 +80,7 @@ UNIT_AGENTLIB = $(BUILD)/tests/unit/agent_testlib.o
 
 BINS	= $(BUILD)/vaultmesh-command-center $(BUILD)/vaultmesh-node-agent
 
-.PHONY: all deps demo check unit e2e test-one install clean bench format \
+.PHONY: all deps demo check unit e2e e2e-pg test-one install clean bench format \
 	format-check
 all: $(BINS)
 
@@ -145,6 +145,12 @@ unit: all $(UNIT_BIN)
 e2e: all
 	VM_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
+# The e2e suite again, every command center on PostgreSQL: a throwaway
+# cluster the tests start and remove (tests/e2e/pg.py); tests of the SQLite
+# file itself are skipped.
+e2e-pg: all
+	VM_TEST_PG=auto VM_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
+
 # The house style (.clang-format): `make format` applies it to every C file,
 # `make format-check` (part of check) fails on a file it would change.
 FORMAT_SRC = $(wildcard common/*.[ch] command-center/*.[ch] node-agent/*.[ch] \
@@ -160,7 +166,7 @@ format-check: deps
 # chromium driven by playwright-core).
 check: deps
 	$(MAKE) format-check
-	$(MAKE) unit e2e
+	$(MAKE) unit e2e e2e-pg
 	$(MAKE) SAN=1 unit e2e
 	$(MAKE) fuzz-smoke
 	VM_BIN_DIR=$(CURDIR)/build ./tests/browser/run.sh

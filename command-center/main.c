@@ -38,15 +38,16 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: vaultmesh-command-center [--help] [--version]\n"
 	    "       vaultmesh-command-center --generate-key FILE\n"
+	    "       vaultmesh-command-center --migrate\n"
 	    "\n"
 	    "The VaultMesh command center: HTTP API for node agents, HTML\n"
-	    "dashboard and JSON views for operators, embedded SQLite store.\n"
+	    "dashboard and JSON views for operators, SQLite or PostgreSQL store.\n"
 	    "Configured from the environment:\n"
 	    "  VAULTMESH_LISTEN                   IP:PORT to serve (127.0.0.1:8088)\n"
 	    "  VAULTMESH_AGENT_LISTEN             IP:PORT for agent routes only (none)\n"
 	    "  VAULTMESH_PUBLIC_HOST              host name operators use (loopback only)\n"
 	    "  VAULTMESH_UNSAFE_OPEN_OPERATOR_API 1: operator routes off loopback, no Access\n"
-	    "  VAULTMESH_DB                       SQLite database (vaultmesh.db)\n"
+	    "  VAULTMESH_DB                       SQLite file or postgresql:// URI (vaultmesh.db)\n"
 	    "  VAULTMESH_CC_KEY_PATH              Ed25519 signing key (cc-ed25519.key)\n"
 	    "  VAULTMESH_ENROLL_SECRET            secret that approves nodes at once\n"
 	    "  VAULTMESH_ENROLL_SECRET_FILE       file of such secrets, one a line\n"
@@ -177,6 +178,30 @@ listener(const char *host, unsigned short port, int activation, unsigned serve,
 	return server_listen(&lo, routes, err, errlen);
 }
 
+/*
+ * --migrate: creates or migrates the store VAULTMESH_DB names, then exits
+ * (scripts/sqlite-to-postgresql.sh makes an empty PostgreSQL database's
+ * schema so).
+ */
+static int
+migrate_only(void)
+{
+	struct store *st;
+	const char   *db = getenv("VAULTMESH_DB");
+	char	      err[512], shown[4200];
+
+	if (db == NULL || *db == '\0')
+		db = "vaultmesh.db";
+	umask(077);
+	if ((st = store_open(db, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vaultmesh-command-center: %s: %s\n",
+		    store_where_shown(db, shown, sizeof(shown)), err);
+		return 1;
+	}
+	store_close(st);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -184,7 +209,7 @@ main(int argc, char *argv[])
 	int	       db_lock = -1, lock_new;
 	char	       lock[4200];
 	sigset_t       sigs;
-	char	       err[512];
+	char	       err[512], shown[4200];
 	int	       sig, rc = 1;
 	uint64_t       wd_usec = 0;
 	int64_t	       wd_every_ms = 0, wd_next = 0, hk_next = 0;
@@ -219,6 +244,8 @@ main(int argc, char *argv[])
 			printf("%s\n", b64);
 			return 0;
 		}
+		if (strcmp(argv[i], "--migrate") == 0 && argc == 2)
+			return migrate_only();
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("vaultmesh-command-center %s\n", VM_VERSION);
 			return 0;
@@ -279,7 +306,8 @@ main(int argc, char *argv[])
 	 */
 	snprintf(lock, sizeof(lock), "%s.lock", app.cfg.db_path);
 	lock_new = access(lock, F_OK) == -1;
-	{
+	/* A server database: the store takes the lock there (store_pg.c). */
+	if (!store_is_server(app.cfg.db_path)) {
 		long holder;
 
 		if ((db_lock = lockfile_take(lock, &holder)) == -1) {
@@ -302,9 +330,10 @@ main(int argc, char *argv[])
 	if ((srv = listener(app.cfg.listen_host, app.cfg.listen_port, 1, 0,
 		 "main", err, sizeof(err))) == NULL) {
 		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
-		if (lock_new)
+		if (db_lock != -1 && lock_new)
 			unlink(lock);
-		close(db_lock);
+		if (db_lock != -1)
+			close(db_lock);
 		return 2;
 	}
 	/* A socket systemd passed is checked as VAULTMESH_LISTEN is. */
@@ -351,7 +380,8 @@ main(int argc, char *argv[])
 	if ((app.store = store_open(app.cfg.db_path, err, sizeof(err))) ==
 	    NULL) {
 		log_err("store_open_failed", "db=%s error=\"%s\"",
-		    app.cfg.db_path, err);
+		    store_where_shown(app.cfg.db_path, shown, sizeof(shown)),
+		    err);
 		goto out;
 	}
 	store_on_write(app.store, metrics_store_write);
@@ -386,8 +416,9 @@ main(int argc, char *argv[])
 	    "enroll_secret=%s cc_public_key=%s",
 	    strchr(server_host(srv), ':') ? "[" : "", server_host(srv),
 	    strchr(server_host(srv), ':') ? "]" : "", server_port(srv),
-	    VM_VERSION, app.cfg.db_path, app.have_secret ? "set" : "unset",
-	    keys_public_b64());
+	    VM_VERSION,
+	    store_where_shown(app.cfg.db_path, shown, sizeof(shown)),
+	    app.have_secret ? "set" : "unset", keys_public_b64());
 	if (app.access != NULL)
 		log_info("operator_auth",
 		    "access_team=%s msg=\"operator routes "

@@ -4,6 +4,9 @@
  * for every backend (the hooks, freeing what the store handed out) is
  * here. No SQL in this file.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "store.h"
 #include "store_backend.h"
 #include "test_hooks.h"
@@ -11,7 +14,38 @@
 struct store *
 store_open(const char *where, char *err, size_t errlen)
 {
+	if (store_is_server(where))
+		return store_pg_open(where, err, errlen);
 	return store_sqlite_open(where, err, errlen);
+}
+
+const char *
+store_where_shown(const char *where, char *out, size_t n)
+{
+	const char *auth, *end, *at = NULL, *colon;
+
+	snprintf(out, n, "%s", where);
+	if (!store_is_server(where) || (auth = strstr(where, "://")) == NULL)
+		return out;
+	auth += 3;
+	/* The authority ends at the path; its last '@' ends the user part. */
+	end = auth + strcspn(auth, "/?");
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon != NULL)
+		snprintf(out, n, "%.*s***%s", (int)(colon + 1 - where), where,
+		    at);
+	return out;
+}
+
+int
+store_is_server(const char *where)
+{
+	/* A libpq URI is PostgreSQL; anything else is a SQLite file. */
+	return strncmp(where, "postgresql://", 13) == 0 ||
+	    strncmp(where, "postgres://", 11) == 0;
 }
 
 void

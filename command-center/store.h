@@ -15,6 +15,13 @@
 struct store;
 
 void store_close(struct store *s);
+/* 1 when where names a database server (a PostgreSQL URI), not a file. */
+int store_is_server(const char *where);
+/*
+ * where as the log may show it: a URI's password replaced by "***"
+ * (postgresql://user:***@host/db). Returns out.
+ */
+const char *store_where_shown(const char *where, char *out, size_t n);
 /* The backend's name ("sqlite"), for the log and /healthz. */
 const char *store_backend(const struct store *s);
 /*

@@ -114,5 +114,6 @@ store_queued(struct store *s, const char *node_id, int delta)
 
 /* The backends. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+struct store *store_pg_open(const char *conninfo, char *err, size_t errlen);
 
 #endif

@@ -552,13 +552,50 @@ class Daemon:
                 break
 
 
+# VM_TEST_PG (a libpq URI without a database, e.g. postgresql://vm@127.0.0.1:5433,
+# or "auto": a throwaway cluster for the session, tests/e2e/pg.py): every
+# command center gets a new, empty PostgreSQL database there instead of a
+# SQLite file.
+PG_BASE = os.environ.get("VM_TEST_PG")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pg_cluster():
+    """VM_TEST_PG=auto: a throwaway cluster for the session (tests/e2e/pg.py)."""
+    global PG_BASE
+    if PG_BASE != "auto":
+        yield None
+        return
+    from pg import Cluster
+    c = Cluster()
+    PG_BASE = c.start()
+    try:
+        yield c
+    finally:
+        c.destroy()
+
+
+def pg_database():
+    """A new empty database on VM_TEST_PG: its URI."""
+    name = "vm_" + uuid.uuid4().hex[:16]
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", PG_BASE + "/postgres",
+                    "-c", f"CREATE DATABASE {name}"],
+                   check=True, capture_output=True, timeout=30)
+    return f"{PG_BASE}/{name}"
+
+
+def sqlite_only(reason="reads the SQLite file"):
+    """Skips a test that reads or damages the SQLite file itself under VM_TEST_PG."""
+    return pytest.mark.skipif(PG_BASE is not None, reason=reason)
+
+
 class CommandCenter(Daemon):
     """A vaultmesh-command-center on 127.0.0.1 with temporary state."""
 
     def __init__(self, workdir, secret=ENROLL_SECRET, env=None, name="cc"):
         os.makedirs(workdir, exist_ok=True)
         super().__init__(name, CC_BIN, workdir)
-        self.db_path = os.path.join(workdir, "cc.db")
+        self.db_path = pg_database() if PG_BASE else os.path.join(workdir, "cc.db")
         self.key_path = os.path.join(workdir, "cc.key")
         self.secret = secret
         self.extra_env = dict(env or {})

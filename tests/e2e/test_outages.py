@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import assert_error, heartbeat_body, wait_until
+from conftest import assert_error, heartbeat_body, sqlite_only, wait_until
 
 
 def integrity_ok(db_path):
@@ -22,6 +22,7 @@ def integrity_ok(db_path):
         con.close()
 
 
+@sqlite_only("counts rows in the SQLite file and fills its disk; PostgreSQL's failure tests are issue 17's")
 def test_kill_9_under_load_keeps_every_acknowledged_command_and_result(cc, enroll_node):
     c = cc()
     nodes = [enroll_node(c) for _ in range(8)]
@@ -110,6 +111,7 @@ def can_mount_tmpfs(path):
     return r.returncode == 0
 
 
+@sqlite_only("counts rows in the SQLite file and fills its disk; PostgreSQL's failure tests are issue 17's")
 def test_full_disk_is_503_loses_nothing_and_recovers(cc, enroll_node, tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()

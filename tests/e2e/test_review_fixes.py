@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from conftest import (CC_BIN, ENROLL_SECRET, assert_error, free_port,
-                      heartbeat_body, http_request, wait_until)
+                      heartbeat_body, http_request, sqlite_only, wait_until)
 from tlsproxy import Listener
 
 
@@ -365,6 +365,7 @@ def test_new_pending_nodes_are_rate_limited(cc):
     assert len([x for x in c.nodes_list() if x["status"] == "pending"]) == 5
 
 
+@sqlite_only("reads the SQLite file")
 def test_reject_and_delete_keep_history_and_stop_the_token(cc, enroll_node):
     c = cc()
     n = enroll_node(c)
@@ -471,6 +472,7 @@ def test_one_node_cannot_take_every_long_poll(cc, enroll_node):
 
 # ---- 9. private files -----------------------------------------------------------
 
+@sqlite_only("checks the SQLite file's mode")
 def test_state_files_are_owner_only_whatever_the_umask(cc, enroll_node):
     old = os.umask(0o022)
     try:
@@ -574,6 +576,7 @@ def wait_status(c, nid, cid, timeout=30):
     return wait_until(done, timeout, f"command {cid} to finish")
 
 
+@sqlite_only("reads the SQLite file")
 def test_a_command_delivered_as_the_cc_died_runs_once_after_restart(cc, agent):
     c = cc()
     killed = threading.Event()

@@ -3,13 +3,14 @@ store, and derived from the stored heartbeat for rows that predate them."""
 
 import sqlite3
 
-from conftest import heartbeat_body
+from conftest import heartbeat_body, sqlite_only
 
 
 def reasons(c, nid):
     return c.node(nid)["attention"]["reasons"]
 
 
+@sqlite_only("upgrades an old SQLite schema")
 def test_cloudflare_and_services_facts_survive_restarts_and_upgrades(cc, enroll_node):
     c = cc()
     n = enroll_node(c)

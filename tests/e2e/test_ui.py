@@ -8,7 +8,7 @@ import os
 import re
 import sqlite3
 
-from conftest import assert_error, stays_true, wait_until
+from conftest import assert_error, sqlite_only, stays_true, wait_until
 
 REPO = os.path.join(os.path.dirname(__file__), "..", "..")
 HTMX_DIST = os.path.join(REPO, "node_modules", "htmx.org", "dist",
@@ -252,6 +252,7 @@ def test_dashboard_and_node_page_carry_their_svg_pictures(cc, enroll_node):
     assert "in the last 1 scans of &lt;script&gt;" in page
 
 
+@sqlite_only("reads the samples in the SQLite file")
 def test_scheduler_ticks_record_fleet_and_heartbeat_samples(cc, enroll_node):
     c = cc(env={"VAULTMESH_SCHEDULER_TICK_SECONDS": "1"})
     n = enroll_node(c)

@@ -1184,6 +1184,33 @@ store_reads_do_not_wait_for_the_writer(void **state)
 	free(json);
 }
 
+/* VAULTMESH_DB as the log shows it: a URI's password never. */
+static void
+store_where_shown_hides_a_uri_password(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/var/lib/vaultmesh/vaultmesh.db",
+		    "/var/lib/vaultmesh/vaultmesh.db" },
+		{ "postgresql://vm@db/vaultmesh",
+		    "postgresql://vm@db/vaultmesh" },
+		{ "postgresql://vm:s3cret@db:5432/vaultmesh",
+		    "postgresql://vm:***@db:5432/vaultmesh" },
+		{ "postgres://vm:p@ss@db/x", "postgres://vm:***@db/x" },
+		{ "postgresql://db:5432/vaultmesh?user=vm",
+		    "postgresql://db:5432/vaultmesh?user=vm" },
+	};
+	char out[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		store_where_shown(cases[i][0], out, sizeof(out));
+		if (strcmp(out, cases[i][1]) != 0)
+			fail_msg("%s shown as %s, want %s", cases[i][0], out,
+			    cases[i][1]);
+		assert_int_equal(store_is_server(cases[i][0]), i > 0);
+	}
+}
+
 int
 main(void)
 {
@@ -1196,6 +1223,7 @@ main(void)
 		T(store_open_in_missing_directory_fails_with_message),
 		T(store_open_of_non_database_file_fails),
 		cmocka_unit_test(store_close_accepts_null),
+		cmocka_unit_test(store_where_shown_hides_a_uri_password),
 		T(store_node_insert_and_load_round_trip),
 		T(store_keeps_hostile_strings_verbatim),
 		T(store_duplicate_insert_fails_and_keeps_first),

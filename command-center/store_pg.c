@@ -1,0 +1,318 @@
+/*
+ * store_pg: the PostgreSQL backend: its schema and migrations, the two
+ * connections, and the table of operations made of its families' tables:
+ * store_pg_nodes.c (nodes), store_pg_heartbeats.c (the heartbeat log),
+ * store_pg_commands.c (commands, scans, findings) and store_pg_audit.c
+ * (the audit log and the pictures' samples). What they share is in
+ * store_pg_db.c. The schema holds what the SQLite one holds, in
+ * PostgreSQL's types; times are Unix seconds (bigint) in both.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_pg_db.h"
+
+/* Migrations by vm_schema.version: entry i takes version i to i + 1. */
+static const char *const migrations[] = {
+	/* 0 -> 1: everything the SQLite schema holds at its version 10 */
+	"CREATE TABLE nodes ("
+	"  node_id text PRIMARY KEY,"
+	"  hostname text NOT NULL,"
+	"  os_profile text NOT NULL,"
+	"  agent_version text NOT NULL,"
+	"  status text NOT NULL CHECK (status IN"
+	"    ('pending', 'approved', 'revoked')),"
+	"  token_hash bytea,"
+	"  enrolled_at bigint NOT NULL,"
+	"  status_changed_at bigint,"
+	"  last_heartbeat_at bigint,"
+	"  heartbeat text,"
+	"  last_scan_at bigint,"
+	"  f_critical integer NOT NULL DEFAULT 0,"
+	"  f_high integer NOT NULL DEFAULT 0,"
+	"  f_medium integer NOT NULL DEFAULT 0,"
+	"  f_low integer NOT NULL DEFAULT 0,"
+	"  f_info integer NOT NULL DEFAULT 0,"
+	"  last_seq bigint NOT NULL DEFAULT 0,"
+	"  hb_cloudflare integer NOT NULL DEFAULT -1,"
+	"  hb_services_down integer NOT NULL DEFAULT -1,"
+	"  enroll_key_hash bytea,"
+	"  deleted_at bigint,"
+	"  enroll_peer text"
+	");"
+	"CREATE TABLE commands ("
+	"  command_id text PRIMARY KEY,"
+	"  node_id text NOT NULL REFERENCES nodes (node_id),"
+	"  seq bigint NOT NULL,"
+	"  command text NOT NULL,"
+	"  args text NOT NULL,"
+	"  queued_by text NOT NULL,"
+	"  queued_at bigint NOT NULL,"
+	"  expires_at bigint NOT NULL,"
+	"  payload text NOT NULL,"
+	"  signature text NOT NULL,"
+	"  status text NOT NULL CHECK (status IN ('queued', 'delivered',"
+	"    'ok', 'error', 'rejected', 'timeout', 'expired')),"
+	"  delivered_at bigint,"
+	"  started_at text,"
+	"  finished_at text,"
+	"  exit_code bigint,"
+	"  output text,"
+	"  result_at bigint,"
+	"  UNIQUE (node_id, seq)"
+	");"
+	"CREATE INDEX commands_by_node ON commands (node_id, seq DESC);"
+	"CREATE INDEX commands_open ON commands (status, expires_at)"
+	"  WHERE status IN ('queued', 'delivered');"
+	"CREATE TABLE scans ("
+	"  command_id text PRIMARY KEY REFERENCES commands (command_id),"
+	"  node_id text NOT NULL REFERENCES nodes (node_id),"
+	"  scanned_at bigint NOT NULL,"
+	"  critical integer NOT NULL, high integer NOT NULL,"
+	"  medium integer NOT NULL, low integer NOT NULL, info integer NOT NULL"
+	");"
+	"CREATE INDEX scans_by_node ON scans (node_id, scanned_at DESC);"
+	"CREATE TABLE findings ("
+	"  command_id text NOT NULL REFERENCES scans (command_id),"
+	"  idx integer NOT NULL,"
+	"  finding_id text NOT NULL,"
+	"  severity text NOT NULL CHECK (severity IN"
+	"    ('critical', 'high', 'medium', 'low', 'info')),"
+	"  title text NOT NULL,"
+	"  detail text NOT NULL,"
+	"  remediation text,"
+	"  PRIMARY KEY (command_id, idx)"
+	");"
+	"CREATE TABLE audit ("
+	"  id bigserial PRIMARY KEY,"
+	"  at bigint NOT NULL,"
+	"  who text NOT NULL,"
+	"  peer text NOT NULL,"
+	"  action text NOT NULL,"
+	"  target text NOT NULL,"
+	"  detail text NOT NULL,"
+	"  result text NOT NULL"
+	");"
+	"CREATE TABLE fleet_samples ("
+	"  at bigint PRIMARY KEY,"
+	"  green integer NOT NULL,"
+	"  yellow integer NOT NULL,"
+	"  red integer NOT NULL"
+	");"
+	"CREATE TABLE heartbeat_samples ("
+	"  node_id text NOT NULL,"
+	"  at bigint NOT NULL,"
+	"  load1 double precision,"
+	"  mem_used_pct double precision,"
+	"  PRIMARY KEY (node_id, at)"
+	");"
+	"CREATE INDEX heartbeat_samples_at ON heartbeat_samples (at);"
+	/*
+	 * The heartbeat log: a row a heartbeat, numbered by the sequence,
+	 * folded into nodes by the writer (PostgreSQL appends rows to a
+	 * table's heap; the page-sized chunks of the SQLite log are not
+	 * needed here).
+	 */
+	"CREATE TABLE heartbeat_log ("
+	"  seq bigserial PRIMARY KEY,"
+	"  node_id text NOT NULL,"
+	"  at bigint NOT NULL,"
+	"  heartbeat text NOT NULL,"
+	"  hostname text NOT NULL,"
+	"  agent_version text NOT NULL,"
+	"  hb_cloudflare integer NOT NULL,"
+	"  hb_services_down integer NOT NULL"
+	");",
+};
+#define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+/* Any number, the same in every replica: who migrates holds it. */
+#define MIGRATE_LOCK "721501961"
+
+static int
+migrate(struct pg *s, char *err, size_t errlen)
+{
+	struct pg_conn *c = &s->db;
+	PGresult       *r = NULL;
+	char		sql[96];
+	int		version, rc = -1;
+
+	if (pg_begin(s, c) == -1 ||
+	    pg_run(s, c, "migrate_lock",
+		"SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", NULL) == -1 ||
+	    pg_run(s, c, "migrate_table",
+		"CREATE TABLE IF NOT EXISTS "
+		"vm_schema (version integer NOT NULL)",
+		NULL) == -1 ||
+	    (r = pg_exec(s, c, "migrate_version",
+		 "SELECT max(version) FROM "
+		 "vm_schema",
+		 NULL)) == NULL) {
+		snprintf(err, errlen, "reading the schema version: %s",
+		    PQerrorMessage(c->c));
+		goto out;
+	}
+	version = (int)pg_col_i64(r, 0, 0);
+	if (version > SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		    "database schema version %d is newer than "
+		    "this program's %d",
+		    version, SCHEMA_VERSION);
+		goto out;
+	}
+	for (; version < SCHEMA_VERSION; version++) {
+		snprintf(sql, sizeof(sql),
+		    "DELETE FROM vm_schema; INSERT INTO "
+		    "vm_schema VALUES (%d)",
+		    version + 1);
+		if (pg_run(s, c, "migrate", migrations[version], NULL) == -1 ||
+		    pg_run(s, c, "migrate_version", sql, NULL) == -1) {
+			snprintf(err, errlen, "migrating to version %d: %s",
+			    version + 1, PQerrorMessage(c->c));
+			goto out;
+		}
+		log_info("store_migrated", "backend=postgresql version=%d",
+		    version + 1);
+	}
+	if (pg_commit(s, c) == -1) {
+		snprintf(err, errlen, "committing the schema: %s",
+		    PQerrorMessage(c->c));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		pg_rollback(s, c);
+	PQclear(r);
+	return rc;
+}
+
+static const struct store_ops pg_ops;
+static void		      pg_close(struct store *base);
+
+/*
+ * One command center per database, until the replicas share their fleet:
+ * a second one would keep its own fleet in memory and the two would
+ * disagree about every node. The lock is the writer connection's; it
+ * goes with it (a command center that lost its connection for good).
+ */
+static int
+own_database(struct pg *s, char *err, size_t errlen)
+{
+	PGresult *r;
+	int	  rc = -1;
+
+	if ((r = pg_exec(s, &s->db, "serve_lock",
+		 "SELECT pg_try_advisory_lock(" PG_SERVE_LOCK ")", NULL)) ==
+	    NULL)
+		snprintf(err, errlen, "locking the database: %s",
+		    PQerrorMessage(s->db.c));
+	else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+		snprintf(err, errlen,
+		    "the database is in use by another "
+		    "command center; stop it first, or give this one its own "
+		    "database");
+	else {
+		s->db.serve_lock = 1;
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int
+conn_open(struct pg *s, struct pg_conn *c, const char *name, char *err,
+    size_t errlen)
+{
+	c->name = name;
+	pthread_mutex_init(&c->mu, NULL);
+	c->c = PQconnectdb(s->conninfo);
+	pg_conn_setup(c->c);
+	if (c->c == NULL || PQstatus(c->c) != CONNECTION_OK) {
+		snprintf(err, errlen, "PostgreSQL (%s connection): %s", name,
+		    c->c != NULL ? PQerrorMessage(c->c) : "out of memory");
+		err[strcspn(err, "\n")] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_pg_open(const char *conninfo, char *err, size_t errlen)
+{
+	struct pg *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->conninfo = strdup(conninfo)) == NULL) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->base.ops = &pg_ops;
+	/*
+	 * A server that does not answer holds a handler at most this long
+	 * per connection attempt (libpq waits forever by default); the URI's
+	 * connect_timeout wins.
+	 */
+	(void)setenv("PGCONNECT_TIMEOUT", "5", 0);
+	if (conn_open(s, &s->db, "writer", err, errlen) == -1 ||
+	    migrate(s, err, errlen) == -1 ||
+	    own_database(s, err, errlen) == -1 ||
+	    conn_open(s, &s->rdb, "views", err, errlen) == -1) {
+		pg_close(&s->base);
+		return NULL;
+	}
+	return &s->base;
+}
+
+static void
+pg_close(struct store *base)
+{
+	struct pg *s = pg_of(base);
+
+	PQfinish(s->rdb.c);
+	PQfinish(s->db.c);
+	if (s->rdb.name != NULL)
+		pthread_mutex_destroy(&s->rdb.mu);
+	if (s->db.name != NULL)
+		pthread_mutex_destroy(&s->db.mu);
+	free(s->conninfo);
+	free(s);
+}
+
+static int
+pg_ping(struct store *base)
+{
+	struct pg *s = pg_of(base);
+	int	   rc;
+
+	pthread_mutex_lock(&s->db.mu);
+	rc = pg_run(s, &s->db, "ping", "SELECT 1", NULL);
+	pthread_mutex_unlock(&s->db.mu);
+	return rc;
+}
+
+static int
+pg_writer_busy(struct store *base)
+{
+	struct pg *s = pg_of(base);
+
+	if (pthread_mutex_trylock(&s->db.mu) != 0)
+		return 1;
+	pthread_mutex_unlock(&s->db.mu);
+	return 0;
+}
+
+static const struct store_ops pg_ops = {
+	.name = "postgresql",
+	.close = pg_close,
+	.ping = pg_ping,
+	.writer_busy = pg_writer_busy,
+	.node = &pg_node_ops,
+	.heartbeat = &pg_heartbeat_ops,
+	.command = &pg_command_ops,
+	.audit = &pg_audit_ops,
+	.sample = &pg_sample_ops,
+};

@@ -1,0 +1,186 @@
+/*
+ * store_pg_heartbeats: the heartbeat log of the PostgreSQL backend (a row
+ * a heartbeat, numbered by its sequence): appended by the writer a round
+ * at a time, replayed at a start, folded into nodes; and a node's stored
+ * heartbeat document.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_pg_db.h"
+
+static int
+pg_heartbeats(struct store *base, struct hb_write *w, size_t n)
+{
+	struct pg	*s = pg_of(base);
+	struct pg_params p;
+	PGresult	*res;
+	int		 rc = -1;
+
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&s->db.mu);
+	if (pg_begin(s, &s->db) == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		pg_params_init(&p);
+		pg_text(&p, w[i].node_id);
+		pg_i64(&p, w[i].at);
+		pg_text(&p, w[i].json);
+		pg_text(&p, w[i].hostname);
+		pg_text(&p, w[i].agent_version);
+		pg_i64(&p, w[i].cloudflare);
+		pg_i64(&p, w[i].services_down);
+		res = pg_exec(s, &s->db, "heartbeat_log",
+		    "INSERT INTO"
+		    " heartbeat_log (node_id, at, heartbeat, hostname,"
+		    " agent_version, hb_cloudflare, hb_services_down)"
+		    " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+		    &p);
+		pg_params_free(&p);
+		if (res == NULL || PQntuples(res) != 1) {
+			PQclear(res);
+			pg_rollback(s, &s->db);
+			goto out;
+		}
+		w[i].seq = pg_col_i64(res, 0, 0);
+		PQclear(res);
+	}
+	if (pg_commit(s, &s->db) == -1) {
+		pg_rollback(s, &s->db);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->db.mu);
+	return rc;
+}
+
+static int
+pg_heartbeat_log(struct store *base, store_hb_logged_fn fn, void *arg)
+{
+	struct pg	*s = pg_of(base);
+	struct hb_logged l;
+	PGresult	*res;
+	int		 ret = 0;
+
+	pthread_mutex_lock(&s->db.mu);
+	res = pg_exec(s, &s->db, "heartbeat_replay",
+	    "SELECT seq, node_id, at,"
+	    " hostname, agent_version, hb_cloudflare, hb_services_down"
+	    " FROM heartbeat_log ORDER BY seq",
+	    NULL);
+	pthread_mutex_unlock(&s->db.mu);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
+		memset(&l, 0, sizeof(l));
+		l.seq = pg_col_i64(res, i, 0);
+		snprintf(l.node_id, sizeof(l.node_id), "%s",
+		    PQgetvalue(res, i, 1));
+		l.at = pg_col_i64(res, i, 2);
+		l.hostname = PQgetvalue(res, i, 3);
+		l.agent_version = PQgetvalue(res, i, 4);
+		l.cloudflare = (int)pg_col_i64(res, i, 5);
+		l.services_down = (int)pg_col_i64(res, i, 6);
+		if (fn(&l, arg) == -1)
+			ret = -1;
+	}
+	PQclear(res);
+	return ret;
+}
+
+static int
+pg_fold(struct store *base, const struct hb_fold *fold, size_t n, int64_t upto,
+    int64_t *cut)
+{
+	struct pg	*s = pg_of(base);
+	struct pg_params p;
+	PGresult	*res = NULL;
+	int		 rc = -1;
+
+	*cut = 0;
+	pthread_mutex_lock(&s->db.mu);
+	if (pg_begin(s, &s->db) == -1)
+		goto out;
+	/* A heartbeat no longer there, or another node's: nothing to copy. */
+	for (size_t i = 0; i < n; i++) {
+		pg_params_init(&p);
+		pg_text(&p, fold[i].node_id);
+		pg_i64(&p, fold[i].seq);
+		rc = pg_run(s, &s->db, "fold",
+		    "UPDATE nodes SET"
+		    " last_heartbeat_at = l.at, heartbeat = l.heartbeat,"
+		    " hostname = l.hostname, agent_version = l.agent_version,"
+		    " hb_cloudflare = l.hb_cloudflare, hb_services_down ="
+		    " l.hb_services_down FROM heartbeat_log l WHERE l.seq = $2"
+		    " AND l.node_id = $1 AND nodes.node_id = $1",
+		    &p);
+		pg_params_free(&p);
+		if (rc == -1)
+			goto fail;
+	}
+	rc = -1;
+	pg_params_init(&p);
+	pg_i64(&p, upto);
+	res = pg_exec(s, &s->db, "fold_drop",
+	    "WITH d AS (DELETE FROM"
+	    " heartbeat_log WHERE seq <= $1 RETURNING seq) SELECT max(seq)"
+	    " FROM d",
+	    &p);
+	pg_params_free(&p);
+	if (res == NULL || pg_commit(s, &s->db) == -1)
+		goto fail;
+	*cut = pg_col_i64(res, 0, 0); /* NULL: 0, none */
+	rc = 0;
+	goto out;
+fail:
+	*cut = 0;
+	pg_rollback(s, &s->db);
+out:
+	PQclear(res);
+	pthread_mutex_unlock(&s->db.mu);
+	return rc;
+}
+
+static int
+pg_node_heartbeat(struct store *base, const char *node_id, int64_t seq,
+    char **json)
+{
+	struct pg	*s = pg_of(base);
+	struct pg_params p;
+	PGresult	*res;
+	int		 rc = 0;
+
+	*json = NULL;
+	pg_params_init(&p);
+	pg_text(&p, node_id);
+	if (seq > 0)
+		pg_i64(&p, seq);
+	pthread_mutex_lock(&s->rdb.mu);
+	res = pg_exec(s, &s->rdb, "node_heartbeat",
+	    seq > 0 ? "SELECT heartbeat FROM heartbeat_log WHERE seq = $2"
+		      " AND node_id = $1" :
+		      "SELECT heartbeat FROM nodes WHERE node_id = $1",
+	    &p);
+	pthread_mutex_unlock(&s->rdb.mu);
+	pg_params_free(&p);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0 && seq > 0)
+		rc = 1; /* folded meanwhile */
+	else if (PQntuples(res) == 1 && pg_col(res, 0, 0) != NULL &&
+	    (*json = strdup(pg_col(res, 0, 0))) == NULL)
+		rc = -1;
+	PQclear(res);
+	return rc;
+}
+
+const struct store_heartbeat_ops pg_heartbeat_ops = {
+	.append = pg_heartbeats,
+	.replay = pg_heartbeat_log,
+	.fold = pg_fold,
+	.document = pg_node_heartbeat,
+};
