@@ -256,13 +256,23 @@ xfer_start(struct xfer *x, const char *url, const char *bearer, char *body)
 static void
 xfer_free(struct xfer *x)
 {
-	if (x == NULL)
-		return;
-	curl_easy_cleanup(x->h);
-	curl_slist_free_all(x->hdrs);
-	free(x->body);
-	free(x->resp);
+	if (x != NULL) {
+		curl_easy_cleanup(x->h);
+		curl_slist_free_all(x->hdrs);
+		free(x->body);
+		free(x->resp);
+	}
 	free(x);
+}
+
+/* Tells of a failed transfer of what for node id: the first five only. */
+static void
+xfer_failed(const struct xfer *x, int *shown, const char *what, const char *id,
+    CURLcode rc, long status)
+{
+	if ((*shown)++ < 5)
+		fprintf(stderr, "vm-load: %s %s: %s status %ld %.200s\n", what,
+		    id, curl_easy_strerror(rc), status, x->resp ? x->resp : "");
 }
 
 /* Called for each finished transfer (already removed from the multi). */
@@ -491,15 +501,24 @@ enroll_done(struct xfer *x, CURLcode rc, long status)
 		E.ok++;
 	} else {
 		E.fail++;
-		if (E.shown++ < 5)
-			fprintf(stderr,
-			    "vm-load: enroll %s: %s status %ld %.200s\n",
-			    E.nodes[x->idx].id, curl_easy_strerror(rc), status,
-			    x->resp ? x->resp : "");
+		xfer_failed(x, &E.shown, "enroll", E.nodes[x->idx].id, rc,
+		    status);
 	}
 	json_decref(root);
 	if (E.next < E.n)
 		enroll_next(x);
+}
+
+/* The options enroll and heartbeat share, -c CONC and -p PROFILE: 1 if c
+ * is one of them (its value stored), else 0. */
+static int
+conc_or_profile(int c, size_t *conc, const char **profile)
+{
+	if (c == 'c')
+		*conc = strtoul(optarg, NULL, 10);
+	else if (c == 'p')
+		*profile = optarg;
+	return c == 'c' || c == 'p';
 }
 
 static int
@@ -519,20 +538,15 @@ cmd_enroll(int argc, char **argv)
 		case 'o':
 			E.offset = strtoul(optarg, NULL, 10);
 			break;
-		case 'c':
-			conc = strtoul(optarg, NULL, 10);
-			break;
 		case 's':
 			E.secret = optarg;
-			break;
-		case 'p':
-			E.profile = optarg;
 			break;
 		case 'S':
 			E.seed = strtoull(optarg, NULL, 10);
 			break;
 		default:
-			return 2;
+			if (!conc_or_profile(c, &conc, &E.profile))
+				return 2;
 		}
 	if (argc - optind != 3 || E.secret == NULL)
 		die("usage: vm-load enroll [-c CONC] [-s SECRET] [-p PROFILE] "
@@ -587,12 +601,8 @@ hb_done(struct xfer *x, CURLcode rc, long status)
 		H.ok++;
 	else {
 		H.fail++;
-		if (H.shown++ < 5)
-			fprintf(stderr,
-			    "vm-load: heartbeat %s: %s status %ld "
-			    "%.200s\n",
-			    H.nodes[x->idx].id, curl_easy_strerror(rc), status,
-			    x->resp ? x->resp : "");
+		xfer_failed(x, &H.shown, "heartbeat", H.nodes[x->idx].id, rc,
+		    status);
 	}
 	if (H.next < H.n)
 		hb_next(x);
@@ -608,22 +618,12 @@ cmd_heartbeat(int argc, char **argv)
 	H.profile = "BenchNode";
 	H.uptime = 12345;
 	while ((c = getopt(argc, argv, "n:c:p:u:")) != -1)
-		switch (c) {
-		case 'n':
+		if (c == 'n')
 			count = strtoul(optarg, NULL, 10);
-			break;
-		case 'c':
-			conc = strtoul(optarg, NULL, 10);
-			break;
-		case 'p':
-			H.profile = optarg;
-			break;
-		case 'u':
+		else if (c == 'u')
 			H.uptime = strtoll(optarg, NULL, 10);
-			break;
-		default:
+		else if (!conc_or_profile(c, &conc, &H.profile))
 			return 2;
-		}
 	if (argc - optind != 2)
 		die("usage: vm-load heartbeat [-n COUNT] [-c CONC] [-p PROFILE] "
 		    "[-u UPTIME] URL TOKENS");
@@ -727,11 +727,8 @@ poll_done(struct xfer *x, CURLcode rc, long status)
 
 	if (rc != CURLE_OK || status != 200) {
 		D.poll_err++;
-		if (D.shown++ < 5)
-			fprintf(stderr,
-			    "vm-load: poll %s: %s status %ld %.200s\n",
-			    D.nodes[x->idx].id, curl_easy_strerror(rc), status,
-			    x->resp ? x->resp : "");
+		xfer_failed(x, &D.shown, "poll", D.nodes[x->idx].id, rc,
+		    status);
 		D.retry_at[x->idx] = t + 500 * 1000000LL;
 		return;
 	}
@@ -789,11 +786,8 @@ queue_done(struct xfer *x, CURLcode rc, long status)
 	} else {
 		D.queue_err++;
 		D.outstanding[x->idx] = 0;
-		if (D.shown++ < 5)
-			fprintf(stderr,
-			    "vm-load: queue %s: %s status %ld %.200s\n",
-			    D.nodes[x->idx].id, curl_easy_strerror(rc), status,
-			    x->resp ? x->resp : "");
+		xfer_failed(x, &D.shown, "queue", D.nodes[x->idx].id, rc,
+		    status);
 	}
 	D.next_queue_at = t + (int64_t)D.gap_ms * 1000000;
 }

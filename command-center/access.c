@@ -178,8 +178,7 @@ domain_check(const char *domain, int *loopback, char *err, size_t errlen)
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ACCESS_TEAM_DOMAIN: not a "
-		    "valid URL");
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: not a valid URL");
 		goto out;
 	}
 	if (strcmp(scheme, "http") == 0) {
@@ -193,8 +192,7 @@ domain_check(const char *domain, int *loopback, char *err, size_t errlen)
 		*loopback = 1;
 	} else if (strcmp(scheme, "https") != 0) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ACCESS_TEAM_DOMAIN: must start "
-		    "with https://");
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: must start with https://");
 		goto out;
 	}
 	rc = 0;
@@ -379,8 +377,7 @@ certs_fetch(const struct access *a, size_t *len, char *err, size_t errlen)
 
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ACCESS_TEAM_DOMAIN: "
-		    "curl_easy_init failed");
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: curl_easy_init failed");
 		goto out;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, a->certs_url);
@@ -399,8 +396,7 @@ certs_fetch(const struct access *a, size_t *len, char *err, size_t errlen)
 		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ACCESS_TEAM_DOMAIN: cannot "
-		    "fetch %s: %s",
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: cannot fetch %s: %s",
 		    a->certs_url,
 		    cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
 		goto out;
@@ -408,15 +404,13 @@ certs_fetch(const struct access *a, size_t *len, char *err, size_t errlen)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ACCESS_TEAM_DOMAIN: %s "
-		    "answered HTTP %ld",
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: %s answered HTTP %ld",
 		    a->certs_url, status);
 		goto out;
 	}
 	if (fb.p == NULL) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ACCESS_TEAM_DOMAIN: %s "
-		    "answered an empty body",
+		    "VAULTMESH_ACCESS_TEAM_DOMAIN: %s answered an empty body",
 		    a->certs_url);
 		goto out;
 	}
@@ -440,8 +434,7 @@ keys_load(const struct access *a, struct keyset *ks, char *err, size_t errlen)
 	if (a->certs_file != NULL) {
 		if ((doc = file_read(a->certs_file, CERTS_MAX, &len)) == NULL) {
 			snprintf(err, errlen,
-			    "VAULTMESH_ACCESS_CERTS: cannot "
-			    "read %s: %s",
+			    "VAULTMESH_ACCESS_CERTS: cannot read %s: %s",
 			    a->certs_file,
 			    errno == EFBIG ? "larger than 1 MiB" :
 					     strerror(errno));

@@ -38,8 +38,7 @@ parse_body(struct req *r)
 	if (!json_is_object(root)) {
 		json_decref(root);
 		resp_error(r, 400, "invalid_json",
-		    "the body must be a JSON "
-		    "object");
+		    "the body must be a JSON object");
 		return NULL;
 	}
 	return root;
@@ -62,8 +61,7 @@ unauthorized(struct req *r)
 	char q[1040];
 
 	resp_error(r, 401, "unauthorized",
-	    "missing, wrong or revoked node "
-	    "token");
+	    "missing, wrong or revoked node token");
 	log_info("auth_failed", "path=%s peer=%s",
 	    log_quote(q, sizeof(q), req_path(r)), req_peer(r));
 }
@@ -123,15 +121,13 @@ auth_refused(struct req *r, const char *node_id, enum auth_result res)
 		break;
 	case AUTH_FORBIDDEN:
 		resp_error(r, 403, "forbidden",
-		    "this token belongs to another "
-		    "node");
+		    "this token belongs to another node");
 		log_warn("auth_forbidden", "node_id=%s peer=%s", node_id,
 		    req_peer(r));
 		break;
 	default:
 		resp_error(r, 401, "unauthorized",
-		    "missing, wrong or revoked "
-		    "node token");
+		    "missing, wrong or revoked node token");
 		log_info("auth_failed", "node_id=%s peer=%s", node_id,
 		    req_peer(r));
 	}
@@ -252,9 +248,7 @@ h_enroll(struct req *r)
 		if (cf != NULL && *cf != '\0' && strlen(cf) <= 45 &&
 		    strspn(cf, "0123456789abcdefABCDEF.:") == strlen(cf))
 			snprintf(peer, sizeof(peer),
-			    "%s (Cf-Connecting-IP, via "
-			    "%s)",
-			    cf, req_peer(r));
+			    "%s (Cf-Connecting-IP, via %s)", cf, req_peer(r));
 		else
 			snprintf(peer, sizeof(peer), "%s", req_peer(r));
 		er.peer = peer;
@@ -284,8 +278,7 @@ h_enroll(struct req *r)
 		buf_putc(&b, '}');
 		sodium_memzero(token, sizeof(token));
 		log_info("enroll",
-		    "node_id=%s hostname=%s status=approved "
-		    "peer=%s",
+		    "node_id=%s hostname=%s status=approved peer=%s",
 		    er.node_id, host, req_peer(r));
 		resp_json(r, 200, &b);
 		if (b.p != NULL)
@@ -298,17 +291,15 @@ h_enroll(struct req *r)
 		    "{\"status\":\"pending\",\"message\":\"waiting for "
 		    "an operator to approve this node\"}");
 		log_info("enroll",
-		    "node_id=%s hostname=%s status=pending "
-		    "peer=%s",
-		    er.node_id, host, req_peer(r));
+		    "node_id=%s hostname=%s status=pending peer=%s", er.node_id,
+		    host, req_peer(r));
 		resp_json(r, 202, &b);
 		break;
 	default:
 		if (enroll_refuse(r, outcome, &er, host) == 0)
 			break;
 		resp_error(r, 503, "store_unavailable",
-		    "the node could not be "
-		    "stored; try again");
+		    "the node could not be stored; try again");
 	}
 out:
 	json_decref(root);
@@ -467,8 +458,7 @@ poll_answer(struct req *r, struct poll *p)
 	if (store_commands_deliver(app.store, p->node_id, time(NULL),
 		DELIVER_MAX, &p->sent, &p->nsent) == -1) {
 		resp_error(r, 503, "store_unavailable",
-		    "commands could not be "
-		    "read; poll again");
+		    "commands could not be read; poll again");
 		return;
 	}
 	if (p->nsent > 0 && dispatch_woken_us(p->w) > 0)
@@ -513,8 +503,7 @@ h_agent_commands(struct req *r)
 	id = req_query(r, "node_id");
 	if (id == NULL || !uuid_valid(id)) {
 		resp_error(r, 400, "invalid_field",
-		    "node_id: must be a "
-		    "lowercase UUID");
+		    "node_id: must be a lowercase UUID");
 		return;
 	}
 	if (!agent_token_known(r, th))
@@ -524,8 +513,7 @@ h_agent_commands(struct req *r)
 		if (*wait == '\0' || *end != '\0' || secs < 0 ||
 		    secs > WAIT_MAX_SECS) {
 			resp_error(r, 400, "invalid_field",
-			    "wait: must be "
-			    "seconds from 0 to %d",
+			    "wait: must be seconds from 0 to %d",
 			    WAIT_MAX_SECS);
 			return;
 		}
@@ -573,8 +561,7 @@ parse_findings(json_t *arr, struct finding **out, size_t *n, char *err,
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > FINDINGS_MAX) {
 		snprintf(err, errlen,
-		    "findings: must be an array of at most "
-		    "%d findings",
+		    "findings: must be an array of at most %d findings",
 		    FINDINGS_MAX);
 		return -1;
 	}
@@ -658,8 +645,7 @@ result_parse(json_t *root, struct cmd_result *res, struct finding **f,
 	}
 	if (!ok) {
 		snprintf(err, errlen,
-		    "status: must be ok, error, rejected or "
-		    "timeout");
+		    "status: must be ok, error, rejected or timeout");
 		return -1;
 	}
 	if (ex != NULL && !json_is_null(ex) && !json_is_integer(ex)) {
@@ -673,8 +659,7 @@ result_parse(json_t *root, struct cmd_result *res, struct finding **f,
 	if (!valid_time_field(root, "started_at", &res->started_at) ||
 	    !valid_time_field(root, "finished_at", &res->finished_at)) {
 		snprintf(err, errlen,
-		    "started_at and finished_at: must be RFC "
-		    "3339 times");
+		    "started_at and finished_at: must be RFC 3339 times");
 		return -1;
 	}
 	if (parse_findings(json_object_get(root, "findings"), f,
@@ -744,13 +729,11 @@ h_command_result(struct req *r)
 		break;
 	case RESULT_FORBIDDEN:
 		resp_error(r, 403, "forbidden",
-		    "this command belongs to "
-		    "another node");
+		    "this command belongs to another node");
 		break;
 	default:
 		resp_error(r, 503, "store_unavailable",
-		    "the result could not "
-		    "be stored; send it again");
+		    "the result could not be stored; send it again");
 	}
 out:
 	buf_free(&out);

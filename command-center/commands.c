@@ -88,8 +88,7 @@ h_queue_command(struct req *r)
 		name = json_string_value(json_object_get(root, "command"));
 		if (name == NULL) {
 			resp_error(r, 400, "invalid_field",
-			    "command: must be "
-			    "a string");
+			    "command: must be a string");
 			goto out;
 		}
 		args = json_object_get(root, "args");
@@ -120,17 +119,14 @@ h_queue_command(struct req *r)
 		snprintf(msg, sizeof(msg), "profile %s may not run %s",
 		    v.os_profile, name);
 		log_warn("command_refused",
-		    "node_id=%s command=%s profile=%s "
-		    "by=%s",
-		    id, name, v.os_profile,
-		    log_quote(who, sizeof(who), operator_of(r)));
+		    "node_id=%s command=%s profile=%s by=%s", id, name,
+		    v.os_profile, log_quote(who, sizeof(who), operator_of(r)));
 		refuse(r, form, id, 403, "command_not_allowed", msg);
 		goto out;
 	}
 	if (v.status != NODE_APPROVED) {
 		refuse(r, form, id, 409, "node_not_approved",
-		    "only approved "
-		    "nodes take commands");
+		    "only approved nodes take commands");
 		goto out;
 	}
 	c.node_id = id;
@@ -155,8 +151,7 @@ h_queue_command(struct req *r)
 	}
 	buf_init(&b, 256);
 	buf_printf(&b,
-	    "{\"command_id\":\"%s\",\"status\":\"queued\","
-	    "\"seq\":%lld}",
+	    "{\"command_id\":\"%s\",\"status\":\"queued\",\"seq\":%lld}",
 	    c.command_id, (long long)c.seq);
 	resp_json(r, 201, &b);
 out:
@@ -285,8 +280,7 @@ history_filter(struct req *r, struct cmd_filter *flt)
 				ok = 1;
 		if (!ok) {
 			resp_error(r, 400, "invalid_field",
-			    "command: not a "
-			    "command of the catalog");
+			    "command: not a command of the catalog");
 			return -1;
 		}
 		flt->command = cmd;

@@ -112,10 +112,7 @@ timer_main(void *arg)
 					wake(w);
 			}
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += TICK_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		time_after(&ts, CLOCK_REALTIME, TICK_MS);
 		while (!d.stopping &&
 		    pthread_cond_timedwait(&d.cv, &d.mu, &ts) != ETIMEDOUT)
 			;

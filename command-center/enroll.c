@@ -129,8 +129,7 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		}
 		if (stored == 0 && !added)
 			log_err("fleet_error",
-			    "op=enroll node_id=%s "
-			    "error=out_of_memory",
+			    "op=enroll node_id=%s error=out_of_memory",
 			    er->node_id);
 		if (added)
 			out = secret_ok ? ENROLL_APPROVED : ENROLL_PENDING;
@@ -197,9 +196,7 @@ fleet_enroll(struct fleet *f, const struct enroll_req *er, int secret_ok,
 		n->r.has_token = 0;
 		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
 		log_err("fleet_error",
-		    "op=enroll node_id=%s "
-		    "error=out_of_memory",
-		    er->node_id);
+		    "op=enroll node_id=%s error=out_of_memory", er->node_id);
 		goto out;
 	}
 	out = ENROLL_APPROVED;

@@ -425,9 +425,7 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 		goto fail;
 	}
 	log_info("fleet_loaded",
-	    "nodes=%zu log_heartbeats=%lld load_ms=%lld "
-	    "replay_ms=%lld",
-	    f->n,
+	    "nodes=%zu log_heartbeats=%lld load_ms=%lld replay_ms=%lld", f->n,
 	    f->log_first ? (long long)(f->log_last - f->log_first + 1) : 0LL,
 	    (long long)(t1 - t0), (long long)(mono_ms() - t1));
 	/*

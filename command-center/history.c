@@ -63,8 +63,7 @@ sample_heartbeats(int64_t now, int64_t after)
 		if ((v = fleet_list_range(app.fleet, now, total, HB_VIEWS, &n,
 			 NULL)) == NULL) {
 			log_err("history",
-			    "what=heartbeats "
-			    "error=out_of_memory");
+			    "what=heartbeats error=out_of_memory");
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {

@@ -239,8 +239,7 @@ dash_summary(struct buf *b, const struct dash_view *d, const size_t count[3],
 		    "revoked\">Revoked<b>%zu</b></a>",
 		    d->c.revoked);
 	buf_printf(b,
-	    "<a class=\"count\" href=\"/\">Nodes<b>%zu</b></a>"
-	    "</section>",
+	    "<a class=\"count\" href=\"/\">Nodes<b>%zu</b></a></section>",
 	    d->c.total);
 }
 
@@ -407,8 +406,7 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 		    "hx-get=\"/\" hx-swap=\"none\" hx-push-url=\"true\">");
 		if (strcmp(d->range, "1d") != 0) {
 			buf_puts(b,
-			    "<input type=\"hidden\" name=\"range\" "
-			    "value=\"");
+			    "<input type=\"hidden\" name=\"range\" value=\"");
 			buf_html(b, d->range);
 			buf_puts(b, "\">");
 		}
@@ -609,8 +607,7 @@ svg_sparkline(struct buf *b, const char *title, const int64_t *t,
 	/* The latest value, as a dot at the line's end. */
 	if (valid >= SPARK_MIN)
 		buf_printf(b,
-		    "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" "
-		    "r=\"2.5\"/>",
+		    "<circle class=\"dot\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>",
 		    spark_x(t[last], since, now), spark_y(y[last], ymax));
 	buf_puts(b, "</svg>");
 }
@@ -634,8 +631,7 @@ svg_scan_bars(struct buf *b, const char *title, const struct scan_point *s,
 	}
 	slot = w / (double)(n > 12 ? n : 12);
 	buf_puts(b,
-	    "<svg class=\"bars\" viewBox=\"0 0 300 60\" "
-	    "role=\"img\" "
+	    "<svg class=\"bars\" viewBox=\"0 0 300 60\" role=\"img\" "
 	    "xmlns=\"http://www.w3.org/2000/svg\"><title>");
 	buf_html(b, title);
 	buf_puts(b,
@@ -753,8 +749,7 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 	    oob_attr);
 	if (json_array_size(svcs) == 0) {
 		buf_puts(b,
-		    "<p class=\"muted\">No services reported.</p>"
-		    "</section>");
+		    "<p class=\"muted\">No services reported.</p></section>");
 		return;
 	}
 	buf_puts(b,
@@ -1055,16 +1050,14 @@ static void
 node_title(struct buf *b, const struct node_view *v, enum page_part part)
 {
 	buf_printf(b,
-	    "<section id=\"node-head\"%s><div class=\"node-title\">"
-	    "<h2>",
+	    "<section id=\"node-head\"%s><div class=\"node-title\"><h2>",
 	    oob(part));
 	buf_html(b, v->hostname);
 	buf_puts(b, "</h2>");
 	/* A revoked node needs no attention: no level, no reasons. */
 	if (v->status == NODE_REVOKED)
 		buf_puts(b,
-		    "<span class=\"badge revoked\">revoked</span>"
-		    "<span>");
+		    "<span class=\"badge revoked\">revoked</span><span>");
 	else {
 		level_badge(b, v->level);
 		buf_puts(b, "<span>");
@@ -1099,8 +1092,7 @@ confirm_text(const char *action)
 	    "Its token stops working at "
 	    "once; approve it again to take it back." :
 	    strcmp(action, "reject") == 0 ?
-	    "It leaves the fleet and this "
-	    "node id can never enroll again." :
+	    "It leaves the fleet and this node id can never enroll again." :
 	    "Its token stops working, it "
 	    "leaves the fleet and this node id can never enroll again; its "
 	    "history stays in the audit log and the store.";
@@ -1127,8 +1119,7 @@ confirm_form(struct buf *b, const struct node_view *v, const char *action,
 	buf_puts(b, "? ");
 	buf_html(b, confirm_text(action));
 	buf_printf(b,
-	    "\"><button class=\"danger\" type=\"submit\">%s"
-	    "</button></form>",
+	    "\"><button class=\"danger\" type=\"submit\">%s</button></form>",
 	    label);
 }
 
@@ -1343,8 +1334,7 @@ node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
 	char			title[HOSTNAME_MAX + 64];
 
 	buf_printf(b,
-	    "<section id=\"trends\"%s><h2>Trends</h2>"
-	    "<div class=\"trends\">",
+	    "<section id=\"trends\"%s><h2>Trends</h2><div class=\"trends\">",
 	    oob(part));
 	if (t == NULL || load == NULL || mem == NULL)
 		goto out;
@@ -1371,14 +1361,11 @@ node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
 
 	ymax = lmax < 1 ? 1 : ceil(lmax);
 	snprintf(title, sizeof(title),
-	    "Load of %s over the last day, "
-	    "scale 0 to %.0f",
-	    v->hostname, ymax);
+	    "Load of %s over the last day, scale 0 to %.0f", v->hostname, ymax);
 	trend_line(b, "load", "Load (1 min)", "now %.2f · max %.2f", title,
 	    &(struct trend) { t, load, n, lmax, ymax }, p->now);
 	snprintf(title, sizeof(title),
-	    "Memory used on %s over the last day, "
-	    "scale 0 to 100 %%",
+	    "Memory used on %s over the last day, scale 0 to 100 %%",
 	    v->hostname);
 	trend_line(b, "mem", "Memory used", "now %.1f %% · max %.1f %%", title,
 	    &(struct trend) { t, mem, n, mmax, 100 }, p->now);
@@ -1389,17 +1376,14 @@ node_trends(struct buf *b, const struct node_parts *p, json_t *hb,
 	    "class=\"legend\"><span class=\"key red\">critical/high</span>"
 	    "<span class=\"key yellow\">medium</span><span class=\"key "
 	    "k-low\">low</span><span class=\"key k-info\">info</span>"
-	    "<span class=\"key green\">none</span></span>"
-	    "</figcaption>");
+	    "<span class=\"key green\">none</span></span></figcaption>");
 	snprintf(title, sizeof(title),
-	    "Findings per severity in the last "
-	    "%zu scans of %s",
-	    p->nscans, v->hostname);
+	    "Findings per severity in the last %zu scans of %s", p->nscans,
+	    v->hostname);
 	svg_scan_bars(b, title, p->scans, p->nscans, p->now);
 	if (p->nscans == 0)
 		buf_puts(b,
-		    "<div class=\"axis\"><span>No scans yet.</span>"
-		    "</div>");
+		    "<div class=\"axis\"><span>No scans yet.</span></div>");
 	else
 		buf_printf(b,
 		    "<div class=\"axis\"><span>%zu scan%s</span>"
@@ -1492,8 +1476,7 @@ node_commands(struct buf *b, const struct node_parts *p, enum page_part part)
 		    "yet.</td></tr>");
 	buf_puts(b, "</tbody></table></div><p><a href=\"");
 	node_href(b, p->v->node_id,
-	    "/history\">The whole history, with "
-	    "filters</a></p></section>");
+	    "/history\">The whole history, with filters</a></p></section>");
 }
 
 /* The history page's link with flt, from before (0: the newest). */
@@ -1522,9 +1505,7 @@ html_history(struct buf *b, const struct node_view *v,
 	buf_puts(b, "<section><h2>Commands of <a href=\"");
 	node_href(b, v->node_id, "\">");
 	buf_html(b, v->hostname);
-	buf_puts(b,
-	    "</a></h2><form class=\"filter\" method=\"get\" "
-	    "action=\"");
+	buf_puts(b, "</a></h2><form class=\"filter\" method=\"get\" action=\"");
 	node_href(b, v->node_id,
 	    "/history\"><label>Status <select "
 	    "name=\"status\"><option value=\"\">any</option>");
@@ -1547,8 +1528,7 @@ html_history(struct buf *b, const struct node_view *v,
 			"",
 		    cmd_catalog[i].name);
 	buf_puts(b,
-	    "</select></label> <button type=\"submit\">Filter</button>"
-	    "</form>");
+	    "</select></label> <button type=\"submit\">Filter</button></form>");
 	commands_table_head(b);
 	buf_puts(b, rows);
 	if (n == 0)

@@ -404,10 +404,7 @@ sweeper_main(void *arg)
 			    s->name, (unsigned long long)n);
 			pthread_mutex_lock(&s->cmu);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SWEEP_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		time_after(&ts, CLOCK_REALTIME, SWEEP_MS);
 		while (!s->stopping &&
 		    pthread_cond_timedwait(&s->sweep_cv, &s->cmu, &ts) !=
 			ETIMEDOUT)
@@ -1226,14 +1223,11 @@ answer_early(struct req *r)
 		break;
 	case 405:
 		resp_error(r, 405, "method_not_allowed",
-		    "method %s is not "
-		    "allowed here",
-		    r->method);
+		    "method %s is not allowed here", r->method);
 		break;
 	case 413:
 		resp_error(r, 413, "body_too_large",
-		    "the body is larger than "
-		    "%zu bytes",
+		    "the body is larger than %zu bytes",
 		    r->route ? r->route->body_max : 0);
 		break;
 	case 414:

@@ -38,8 +38,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: vaultmesh-command-center [--help] [--version]\n"
 	    "       vaultmesh-command-center --generate-key FILE\n"
-	    "       vaultmesh-command-center --migrate\n"
-	    "\n"
+	    "       vaultmesh-command-center --migrate\n\n"
 	    "The VaultMesh command center: HTTP API for node agents, HTML\n"
 	    "dashboard and JSON views for operators, SQLite or PostgreSQL store.\n"
 	    "Configured from the environment:\n"
@@ -371,8 +370,7 @@ main(int argc, char *argv[])
 	}
 	if (policy_init(app.cfg.policy_path, err, sizeof(err)) == -1) {
 		fprintf(stderr,
-		    "vaultmesh-command-center: "
-		    "VAULTMESH_POLICY_PATH: %s\n",
+		    "vaultmesh-command-center: VAULTMESH_POLICY_PATH: %s\n",
 		    err);
 		rc = 2;
 		goto out;
@@ -405,15 +403,13 @@ main(int argc, char *argv[])
 	}
 	if (agent_srv != NULL)
 		log_info("agent_listening",
-		    "addr=%s%s%s:%u msg=\"agent routes "
-		    "and /healthz only\"",
+		    "addr=%s%s%s:%u msg=\"agent routes and /healthz only\"",
 		    strchr(server_host(agent_srv), ':') ? "[" : "",
 		    server_host(agent_srv),
 		    strchr(server_host(agent_srv), ':') ? "]" : "",
 		    server_port(agent_srv));
 	log_info("listening",
-	    "addr=%s%s%s:%u version=%s db=%s "
-	    "enroll_secret=%s cc_public_key=%s",
+	    "addr=%s%s%s:%u version=%s db=%s enroll_secret=%s cc_public_key=%s",
 	    strchr(server_host(srv), ':') ? "[" : "", server_host(srv),
 	    strchr(server_host(srv), ':') ? "]" : "", server_port(srv),
 	    VM_VERSION,

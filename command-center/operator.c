@@ -25,8 +25,7 @@ node_id_param(struct req *r)
 
 	if (id == NULL || !uuid_valid(id)) {
 		resp_error(r, 400, "invalid_node_id",
-		    "the node id must be a "
-		    "lowercase UUID");
+		    "the node id must be a lowercase UUID");
 		return NULL;
 	}
 	return id;
@@ -169,8 +168,7 @@ operator_gate(struct req *r)
 		log_warn("access_denied", "path=%s peer=%s reason=no_token",
 		    log_quote(p, sizeof(p), req_path(r)), req_peer(r));
 		resp_error(r, 403, "access_denied",
-		    "a Cloudflare Access token "
-		    "is required");
+		    "a Cloudflare Access token is required");
 		return -1;
 	}
 	if (access_verify(app.access, jwt, time(NULL), who, sizeof(who), why,
@@ -179,9 +177,7 @@ operator_gate(struct req *r)
 		    log_quote(p, sizeof(p), req_path(r)), req_peer(r),
 		    log_quote(q, sizeof(q), why));
 		resp_error(r, 403, "access_denied",
-		    "the Cloudflare Access token "
-		    "was refused: %s",
-		    why);
+		    "the Cloudflare Access token was refused: %s", why);
 		return -1;
 	}
 	req_set_who(r, who);
@@ -191,8 +187,7 @@ csrf:
 		log_warn("csrf_refused", "path=%s peer=%s",
 		    log_quote(p, sizeof(p), req_path(r)), req_peer(r));
 		resp_error(r, 403, "cross_site_request",
-		    "this form was posted "
-		    "from another site");
+		    "this form was posted from another site");
 		return -1;
 	}
 	return 0;
@@ -245,9 +240,8 @@ audit(struct req *r, const char *action, const char *target, const char *detail,
 	if (store_audit_add(app.store, &a) == -1)
 		log_err("audit_failed", "action=%s target=%s", action, target);
 	log_info("audit",
-	    "action=%s target=%s result=%s by=%s peer=%s "
-	    "detail=%s",
-	    action, target, result, log_quote(who, sizeof(who), a.who), a.peer,
+	    "action=%s target=%s result=%s by=%s peer=%s detail=%s", action,
+	    target, result, log_quote(who, sizeof(who), a.who), a.peer,
 	    log_quote(det, sizeof(det), a.detail));
 }
 
@@ -309,8 +303,7 @@ h_audit(struct req *r)
 		flt.before = strtoll(before, &end, 10);
 		if (errno != 0 || *end != '\0' || flt.before < 1) {
 			resp_error(r, 400, "invalid_field",
-			    "before: must be an "
-			    "audit entry id");
+			    "before: must be an audit entry id");
 			return;
 		}
 	}
@@ -319,8 +312,7 @@ h_audit(struct req *r)
 		    strspn(action, "abcdefghijklmnopqrstuvwxyz_") !=
 			strlen(action)) {
 			resp_error(r, 400, "invalid_field",
-			    "action: a name like "
-			    "queue, approve or revoke");
+			    "action: a name like queue, approve or revoke");
 			return;
 		}
 		flt.action = action;
@@ -328,8 +320,7 @@ h_audit(struct req *r)
 	if (node != NULL && *node != '\0') {
 		if (!uuid_valid(node)) {
 			resp_error(r, 400, "invalid_field",
-			    "node: must be a "
-			    "lowercase UUID");
+			    "node: must be a lowercase UUID");
 			return;
 		}
 		flt.target = node;
@@ -346,8 +337,7 @@ h_audit(struct req *r)
 	if (rc == -1) {
 		buf_free(&b);
 		resp_error(r, 503, "store_unavailable",
-		    "the audit log could not "
-		    "be read");
+		    "the audit log could not be read");
 		return;
 	}
 	if (p.html) {
@@ -427,8 +417,7 @@ page_part(struct req *r, enum page_part *part)
 	if (frag != NULL && *frag != '\0') {
 		if (strcmp(frag, "live") != 0) {
 			resp_error(r, 400, "invalid_field",
-			    "fragment: must be "
-			    "live");
+			    "fragment: must be live");
 			return -1;
 		}
 		*part = PART_LIVE;
@@ -494,24 +483,21 @@ h_dashboard(struct req *r)
 			f.level = FLEET_REVOKED;
 		else {
 			resp_error(r, 400, "invalid_field",
-			    "attention: must be "
-			    "red, yellow, green or revoked");
+			    "attention: must be red, yellow, green or revoked");
 			return;
 		}
 	}
 	f.q = req_query(r, "q");
 	if (f.q != NULL && (strlen(f.q) > 128 || !str_printable(f.q, 128))) {
 		resp_error(r, 400, "invalid_field",
-		    "q: at most 128 printable "
-		    "characters");
+		    "q: at most 128 printable characters");
 		return;
 	}
 	if (page != NULL && *page != '\0') {
 		pg = strtol(page, &end, 10);
 		if (*end != '\0' || pg < 1 || pg > 1000000) {
 			resp_error(r, 400, "invalid_field",
-			    "page: must be a "
-			    "page number");
+			    "page: must be a page number");
 			return;
 		}
 		f.page = (int)pg;
@@ -522,8 +508,7 @@ h_dashboard(struct req *r)
 			;
 		if (ri == 3) {
 			resp_error(r, 400, "invalid_field",
-			    "range: must be 1d, "
-			    "7d or 30d");
+			    "range: must be 1d, 7d or 30d");
 			return;
 		}
 	}
@@ -744,8 +729,7 @@ set_status(struct req *r, enum node_status st)
 		audit(r, st == NODE_REVOKED ? "revoke" : "approve", id, NULL,
 		    "store_unavailable");
 		resp_error(r, 503, "store_unavailable",
-		    "the change could not "
-		    "be stored; nothing changed");
+		    "the change could not be stored; nothing changed");
 		return;
 	}
 	audit(r, st == NODE_REVOKED ? "revoke" : "approve", id, NULL, "ok");
@@ -796,8 +780,7 @@ remove_node(struct req *r, int reject)
 	case -1:
 		audit(r, action, id, NULL, "store_unavailable");
 		resp_error(r, 503, "store_unavailable",
-		    "the change could not "
-		    "be stored; nothing changed");
+		    "the change could not be stored; nothing changed");
 		return;
 	}
 	audit(r, action, id, NULL, "ok");

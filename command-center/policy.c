@@ -184,8 +184,7 @@ policy_parse_text(const char *path, const char *text, size_t len, char *err,
 	    (!json_is_object(profiles) ||
 		json_object_size(profiles) > POLICY_PROFILES_MAX)) {
 		snprintf(err, errlen,
-		    "%s: profiles: must be an object of at "
-		    "most %d profiles",
+		    "%s: profiles: must be an object of at most %d profiles",
 		    path, POLICY_PROFILES_MAX);
 		goto fail;
 	}

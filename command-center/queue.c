@@ -68,9 +68,8 @@ command_queue(struct cmd_new *c, json_t *args)
 	/* The store counted it (store_on_queued) before the wake. */
 	dispatch_wake(c->node_id);
 	log_info("command_queued",
-	    "node_id=%s command_id=%s command=%s "
-	    "seq=%lld by=%s",
-	    c->node_id, c->command_id, c->command, (long long)c->seq,
+	    "node_id=%s command_id=%s command=%s seq=%lld by=%s", c->node_id,
+	    c->command_id, c->command, (long long)c->seq,
 	    log_quote(who, sizeof(who), c->queued_by));
 	return 0;
 }

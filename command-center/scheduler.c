@@ -100,9 +100,7 @@ schedule_one(const struct node_view *v, int64_t now, int64_t interval,
 		    v->node_id, c.command_id);
 	} else
 		log_err("scheduler",
-		    "node_id=%s decision=due "
-		    "error=queue_failed",
-		    v->node_id);
+		    "node_id=%s decision=due error=queue_failed", v->node_id);
 	json_decref(args);
 }
 
@@ -135,8 +133,7 @@ scheduler_tick(int64_t now)
 	} while (n == SCHED_VIEWS);
 	if (deferred > 0)
 		log_info("scheduler_deferred",
-		    "due=%zu budget=%zu msg=\"the "
-		    "rest at the next ticks\"",
+		    "due=%zu budget=%zu msg=\"the rest at the next ticks\"",
 		    deferred, budget);
 	log_debug("scheduler_tick", "nodes=%zu queued=%zu", total, queued);
 	/* The pictures: attention per level, load and memory per node. */

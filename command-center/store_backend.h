@@ -12,9 +12,30 @@
 #ifndef VM_CC_STORE_BACKEND_H
 #define VM_CC_STORE_BACKEND_H
 
+#include <pthread.h>
+
 #include "store_rec.h"
 
 struct store;
+
+/*
+ * A caller's callback, of its own type, and its argument: what a backend's
+ * row converter calls for each row of a walk.
+ */
+struct store_rows {
+	union {
+		store_node_fn	      node;
+		store_hb_logged_fn    logged;
+		store_pending_fn      pending;
+		store_cmd_row_fn      cmd;
+		store_finding_fn      finding;
+		store_scan_fn	      scan;
+		store_count_fn	      count;
+		store_audit_fn	      audit;
+		store_fleet_sample_fn fleet;
+	} fn;
+	void *arg;
+};
 
 /* nodes: enrollment, status, the token and enroll-key hashes. */
 struct store_node_ops {
@@ -110,6 +131,16 @@ store_queued(struct store *s, const char *node_id, int delta)
 {
 	if (s->on_queued != NULL && delta != 0)
 		s->on_queued(node_id, delta, s->on_queued_arg);
+}
+
+/* 1 while another thread holds mu (a backend's writer_busy). */
+static inline int
+store_mutex_busy(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_trylock(mu) != 0)
+		return 1;
+	pthread_mutex_unlock(mu);
+	return 0;
 }
 
 /* The backends. */

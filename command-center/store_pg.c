@@ -17,20 +17,13 @@
 /* Migrations by vm_schema.version: entry i takes version i to i + 1. */
 static const char *const migrations[] = {
 	/* 0 -> 1: everything the SQLite schema holds at its version 10 */
-	"CREATE TABLE nodes ("
-	"  node_id text PRIMARY KEY,"
-	"  hostname text NOT NULL,"
-	"  os_profile text NOT NULL,"
-	"  agent_version text NOT NULL,"
-	"  status text NOT NULL CHECK (status IN"
-	"    ('pending', 'approved', 'revoked')),"
-	"  token_hash bytea,"
-	"  enrolled_at bigint NOT NULL,"
-	"  status_changed_at bigint,"
-	"  last_heartbeat_at bigint,"
-	"  heartbeat text,"
-	"  last_scan_at bigint,"
-	"  f_critical integer NOT NULL DEFAULT 0,"
+	"CREATE TABLE nodes (  node_id text PRIMARY KEY,"
+	"  hostname text NOT NULL,  os_profile text NOT NULL,"
+	"  agent_version text NOT NULL,  status text NOT NULL CHECK (status IN"
+	"    ('pending', 'approved', 'revoked')),  token_hash bytea,"
+	"  enrolled_at bigint NOT NULL,  status_changed_at bigint,"
+	"  last_heartbeat_at bigint,  heartbeat text,"
+	"  last_scan_at bigint,  f_critical integer NOT NULL DEFAULT 0,"
 	"  f_high integer NOT NULL DEFAULT 0,"
 	"  f_medium integer NOT NULL DEFAULT 0,"
 	"  f_low integer NOT NULL DEFAULT 0,"
@@ -38,76 +31,45 @@ static const char *const migrations[] = {
 	"  last_seq bigint NOT NULL DEFAULT 0,"
 	"  hb_cloudflare integer NOT NULL DEFAULT -1,"
 	"  hb_services_down integer NOT NULL DEFAULT -1,"
-	"  enroll_key_hash bytea,"
-	"  deleted_at bigint,"
-	"  enroll_peer text"
-	");"
-	"CREATE TABLE commands ("
-	"  command_id text PRIMARY KEY,"
+	"  enroll_key_hash bytea,  deleted_at bigint,  enroll_peer text);"
+	"CREATE TABLE commands (  command_id text PRIMARY KEY,"
 	"  node_id text NOT NULL REFERENCES nodes (node_id),"
-	"  seq bigint NOT NULL,"
-	"  command text NOT NULL,"
-	"  args text NOT NULL,"
-	"  queued_by text NOT NULL,"
-	"  queued_at bigint NOT NULL,"
-	"  expires_at bigint NOT NULL,"
-	"  payload text NOT NULL,"
-	"  signature text NOT NULL,"
+	"  seq bigint NOT NULL,  command text NOT NULL,"
+	"  args text NOT NULL,  queued_by text NOT NULL,"
+	"  queued_at bigint NOT NULL,  expires_at bigint NOT NULL,"
+	"  payload text NOT NULL,  signature text NOT NULL,"
 	"  status text NOT NULL CHECK (status IN ('queued', 'delivered',"
 	"    'ok', 'error', 'rejected', 'timeout', 'expired')),"
-	"  delivered_at bigint,"
-	"  started_at text,"
-	"  finished_at text,"
-	"  exit_code bigint,"
-	"  output text,"
-	"  result_at bigint,"
-	"  UNIQUE (node_id, seq)"
-	");"
+	"  delivered_at bigint,  started_at text,"
+	"  finished_at text,  exit_code bigint,"
+	"  output text,  result_at bigint,  UNIQUE (node_id, seq));"
 	"CREATE INDEX commands_by_node ON commands (node_id, seq DESC);"
 	"CREATE INDEX commands_open ON commands (status, expires_at)"
-	"  WHERE status IN ('queued', 'delivered');"
-	"CREATE TABLE scans ("
+	"  WHERE status IN ('queued', 'delivered');CREATE TABLE scans ("
 	"  command_id text PRIMARY KEY REFERENCES commands (command_id),"
 	"  node_id text NOT NULL REFERENCES nodes (node_id),"
 	"  scanned_at bigint NOT NULL,"
 	"  critical integer NOT NULL, high integer NOT NULL,"
 	"  medium integer NOT NULL, low integer NOT NULL, info integer NOT NULL"
-	");"
-	"CREATE INDEX scans_by_node ON scans (node_id, scanned_at DESC);"
+	");CREATE INDEX scans_by_node ON scans (node_id, scanned_at DESC);"
 	"CREATE TABLE findings ("
 	"  command_id text NOT NULL REFERENCES scans (command_id),"
-	"  idx integer NOT NULL,"
-	"  finding_id text NOT NULL,"
+	"  idx integer NOT NULL,  finding_id text NOT NULL,"
 	"  severity text NOT NULL CHECK (severity IN"
 	"    ('critical', 'high', 'medium', 'low', 'info')),"
-	"  title text NOT NULL,"
-	"  detail text NOT NULL,"
-	"  remediation text,"
-	"  PRIMARY KEY (command_id, idx)"
-	");"
-	"CREATE TABLE audit ("
-	"  id bigserial PRIMARY KEY,"
-	"  at bigint NOT NULL,"
-	"  who text NOT NULL,"
-	"  peer text NOT NULL,"
-	"  action text NOT NULL,"
-	"  target text NOT NULL,"
-	"  detail text NOT NULL,"
-	"  result text NOT NULL"
-	");"
-	"CREATE TABLE fleet_samples ("
-	"  at bigint PRIMARY KEY,"
-	"  green integer NOT NULL,"
-	"  yellow integer NOT NULL,"
-	"  red integer NOT NULL"
-	");"
-	"CREATE TABLE heartbeat_samples ("
-	"  node_id text NOT NULL,"
-	"  at bigint NOT NULL,"
-	"  load1 double precision,"
-	"  mem_used_pct double precision,"
-	"  PRIMARY KEY (node_id, at)"
-	");"
+	"  title text NOT NULL,  detail text NOT NULL,"
+	"  remediation text,  PRIMARY KEY (command_id, idx)"
+	");CREATE TABLE audit (  id bigserial PRIMARY KEY,  at bigint NOT NULL,"
+	"  who text NOT NULL,  peer text NOT NULL,"
+	"  action text NOT NULL,  target text NOT NULL,"
+	"  detail text NOT NULL,  result text NOT NULL"
+	");CREATE TABLE fleet_samples ("
+	"  at bigint PRIMARY KEY,  green integer NOT NULL,"
+	"  yellow integer NOT NULL,  red integer NOT NULL"
+	");CREATE TABLE heartbeat_samples ("
+	"  node_id text NOT NULL,  at bigint NOT NULL,"
+	"  load1 double precision,  mem_used_pct double precision,"
+	"  PRIMARY KEY (node_id, at));"
 	"CREATE INDEX heartbeat_samples_at ON heartbeat_samples (at);"
 	/*
 	 * The heartbeat log: a row a heartbeat, numbered by the sequence,
@@ -115,16 +77,11 @@ static const char *const migrations[] = {
 	 * table's heap; the page-sized chunks of the SQLite log are not
 	 * needed here).
 	 */
-	"CREATE TABLE heartbeat_log ("
-	"  seq bigserial PRIMARY KEY,"
-	"  node_id text NOT NULL,"
-	"  at bigint NOT NULL,"
-	"  heartbeat text NOT NULL,"
-	"  hostname text NOT NULL,"
-	"  agent_version text NOT NULL,"
-	"  hb_cloudflare integer NOT NULL,"
-	"  hb_services_down integer NOT NULL"
-	");",
+	"CREATE TABLE heartbeat_log (  seq bigserial PRIMARY KEY,"
+	"  node_id text NOT NULL,  at bigint NOT NULL,"
+	"  heartbeat text NOT NULL,  hostname text NOT NULL,"
+	"  agent_version text NOT NULL,  hb_cloudflare integer NOT NULL,"
+	"  hb_services_down integer NOT NULL);",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -147,9 +104,7 @@ migrate(struct pg *s, char *err, size_t errlen)
 		"vm_schema (version integer NOT NULL)",
 		NULL) == -1 ||
 	    (r = pg_exec(s, c, "migrate_version",
-		 "SELECT max(version) FROM "
-		 "vm_schema",
-		 NULL)) == NULL) {
+		 "SELECT max(version) FROM vm_schema", NULL)) == NULL) {
 		snprintf(err, errlen, "reading the schema version: %s",
 		    PQerrorMessage(c->c));
 		goto out;
@@ -164,8 +119,7 @@ migrate(struct pg *s, char *err, size_t errlen)
 	}
 	for (; version < SCHEMA_VERSION; version++) {
 		snprintf(sql, sizeof(sql),
-		    "DELETE FROM vm_schema; INSERT INTO "
-		    "vm_schema VALUES (%d)",
+		    "DELETE FROM vm_schema; INSERT INTO vm_schema VALUES (%d)",
 		    version + 1);
 		if (pg_run(s, c, "migrate", migrations[version], NULL) == -1 ||
 		    pg_run(s, c, "migrate_version", sql, NULL) == -1) {
@@ -299,20 +253,10 @@ pg_writer_busy(struct store *base)
 {
 	struct pg *s = pg_of(base);
 
-	if (pthread_mutex_trylock(&s->db.mu) != 0)
-		return 1;
-	pthread_mutex_unlock(&s->db.mu);
-	return 0;
+	return store_mutex_busy(&s->db.mu);
 }
 
-static const struct store_ops pg_ops = {
-	.name = "postgresql",
-	.close = pg_close,
-	.ping = pg_ping,
-	.writer_busy = pg_writer_busy,
-	.node = &pg_node_ops,
-	.heartbeat = &pg_heartbeat_ops,
-	.command = &pg_command_ops,
-	.audit = &pg_audit_ops,
-	.sample = &pg_sample_ops,
-};
+/* In store_backend.h\'s order. */
+static const struct store_ops pg_ops = { "postgresql", pg_close, pg_ping,
+	pg_writer_busy, &pg_node_ops, &pg_heartbeat_ops, &pg_command_ops,
+	&pg_audit_ops, &pg_sample_ops };

@@ -36,39 +36,40 @@ pg_audit_add(struct store *base, const struct audit_rec *a)
 }
 
 static int
+audit_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows *r = ctx;
+	struct audit_rec   a;
+
+	a.at = pg_col_i64(res, i, 1);
+	a.who = pg_col(res, i, 2);
+	a.peer = pg_col(res, i, 3);
+	a.action = pg_col(res, i, 4);
+	a.target = pg_col(res, i, 5);
+	a.detail = pg_col(res, i, 6);
+	a.result = pg_col(res, i, 7);
+	return r->fn.audit(pg_col_i64(res, i, 0), &a, r->arg);
+}
+
+static int
 pg_audit_list(struct store *base, const struct audit_filter *flt, int limit,
     store_audit_fn fn, void *arg)
 {
-	struct pg_params p;
-	PGresult	*res;
-	struct audit_rec a;
-	int		 ret = 0;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.audit = fn, .arg = arg };
+	struct pg_params  p;
 
 	pg_params_init(&p);
 	pg_i64(&p, flt != NULL && flt->before > 0 ? flt->before : INT64_MAX);
 	pg_i64(&p, limit);
 	pg_text(&p, flt != NULL ? flt->action : NULL);
 	pg_text(&p, flt != NULL ? flt->target : NULL);
-	res = pg_view(pg_of(base), "audit_list",
+	return pg_rows(s, &s->rdb, "audit_list",
 	    "SELECT id, at, who, peer,"
 	    " action, target, detail, result FROM audit WHERE id < $1 AND"
 	    " ($3::text IS NULL OR action = $3) AND ($4::text IS NULL OR"
 	    " target = $4) ORDER BY id DESC LIMIT $2",
-	    &p);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-		a.at = pg_col_i64(res, i, 1);
-		a.who = pg_col(res, i, 2);
-		a.peer = pg_col(res, i, 3);
-		a.action = pg_col(res, i, 4);
-		a.target = pg_col(res, i, 5);
-		a.detail = pg_col(res, i, 6);
-		a.result = pg_col(res, i, 7);
-		ret = fn(pg_col_i64(res, i, 0), &a, arg);
-	}
-	PQclear(res);
-	return ret == -1 ? -1 : 0;
+	    &p, audit_row, &r);
 }
 
 /* ---- samples for the pictures --------------------------------------- */
@@ -96,9 +97,7 @@ pg_fleet_sample(struct store *base, const struct fleet_sample *fs,
 		" red = excluded.red",
 		&p) == 0 &&
 	    pg_run(s, &s->db, "fleet_prune",
-		"DELETE FROM fleet_samples WHERE"
-		" at < $1",
-		&q) == 0)
+		"DELETE FROM fleet_samples WHERE at < $1", &q) == 0)
 		rc = pg_commit(s, &s->db);
 	if (rc == -1)
 		pg_rollback(s, &s->db);
@@ -107,34 +106,35 @@ pg_fleet_sample(struct store *base, const struct fleet_sample *fs,
 }
 
 static int
+fleet_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows  *r = ctx;
+	struct fleet_sample fs;
+
+	fs.at = pg_col_i64(res, i, 0);
+	for (int k = 0; k < 3; k++)
+		fs.count[k] = (int)pg_col_i64(res, i, 1 + k);
+	return r->fn.fleet(&fs, r->arg);
+}
+
+static int
 pg_fleet_history(struct store *base, int64_t since, int64_t step,
     store_fleet_sample_fn fn, void *arg)
 {
-	struct pg_params    p;
-	PGresult	   *res;
-	struct fleet_sample fs;
-	int		    ret = 0;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.fleet = fn, .arg = arg };
+	struct pg_params  p;
 
 	pg_params_init(&p);
 	pg_i64(&p, since);
 	pg_i64(&p, step > 0 ? step : 1);
 	/* The newest sample of each step-second bucket, oldest first. */
-	res = pg_view(pg_of(base), "fleet_history",
+	return pg_rows(s, &s->rdb, "fleet_history",
 	    "SELECT at, green, yellow,"
 	    " red FROM (SELECT DISTINCT ON (at / $2) at, green, yellow, red"
 	    " FROM fleet_samples WHERE at >= $1 ORDER BY at / $2, at DESC) b"
 	    " ORDER BY at",
-	    &p);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-		fs.at = pg_col_i64(res, i, 0);
-		for (int k = 0; k < 3; k++)
-			fs.count[k] = (int)pg_col_i64(res, i, 1 + k);
-		ret = fn(&fs, arg);
-	}
-	PQclear(res);
-	return ret == -1 ? -1 : 0;
+	    &p, fleet_row, &r);
 }
 
 static int
@@ -183,49 +183,55 @@ out:
 	return rc;
 }
 
+struct load_rows {
+	store_hb_sample_fn fn;
+	void		  *arg;
+	struct hb_sample   hs; /* node_id filled in once */
+};
+
+static double
+real_or_nan(const PGresult *res, int i, int col)
+{
+	return pg_col_null(res, i, col) ? NAN :
+					  strtod(PQgetvalue(res, i, col), NULL);
+}
+
+static int
+load_row(const PGresult *res, int i, void *ctx)
+{
+	struct load_rows *r = ctx;
+
+	r->hs.at = pg_col_i64(res, i, 0);
+	r->hs.load1 = real_or_nan(res, i, 1);
+	r->hs.mem_used_pct = real_or_nan(res, i, 2);
+	return r->fn(&r->hs, r->arg);
+}
+
 static int
 pg_hb_history(struct store *base, const char *node_id, int64_t since,
     store_hb_sample_fn fn, void *arg)
 {
+	struct pg	*s = pg_of(base);
+	struct load_rows r;
 	struct pg_params p;
-	PGresult	*res;
-	struct hb_sample hs;
-	int		 ret = 0;
 
-	memset(&hs, 0, sizeof(hs));
-	snprintf(hs.node_id, sizeof(hs.node_id), "%s", node_id);
+	memset(&r, 0, sizeof(r));
+	r.fn = fn;
+	r.arg = arg;
+	snprintf(r.hs.node_id, sizeof(r.hs.node_id), "%s", node_id);
 	pg_params_init(&p);
 	pg_text(&p, node_id);
 	pg_i64(&p, since);
-	res = pg_view(pg_of(base), "hb_history",
-	    "SELECT at, load1, mem_used_pct"
-	    " FROM heartbeat_samples WHERE node_id = $1 AND at >= $2 ORDER BY"
-	    " at",
-	    &p);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-		hs.at = pg_col_i64(res, i, 0);
-		hs.load1 = pg_col_null(res, i, 1) ?
-		    NAN :
-		    strtod(PQgetvalue(res, i, 1), NULL);
-		hs.mem_used_pct = pg_col_null(res, i, 2) ?
-		    NAN :
-		    strtod(PQgetvalue(res, i, 2), NULL);
-		ret = fn(&hs, arg);
-	}
-	PQclear(res);
-	return ret == -1 ? -1 : 0;
+	return pg_rows(s, &s->rdb, "hb_history",
+	    "SELECT at, load1,"
+	    " mem_used_pct FROM heartbeat_samples WHERE node_id = $1 AND"
+	    " at >= $2 ORDER BY at",
+	    &p, load_row, &r);
 }
 
-const struct store_audit_ops pg_audit_ops = {
-	.add = pg_audit_add,
-	.list = pg_audit_list,
-};
+/* In store_backend.h\'s order. */
+const struct store_audit_ops pg_audit_ops = { pg_audit_add, pg_audit_list };
 
-const struct store_sample_ops pg_sample_ops = {
-	.fleet_put = pg_fleet_sample,
-	.fleet_history = pg_fleet_history,
-	.load_put = pg_hb_samples_add,
-	.load_history = pg_hb_history,
-};
+/* In store_backend.h\'s order. */
+const struct store_sample_ops pg_sample_ops = { pg_fleet_sample,
+	pg_fleet_history, pg_hb_samples_add, pg_hb_history };

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
 #include "store_pg_db.h"
 
@@ -168,40 +169,32 @@ pg_commands_undeliver(struct store *base, const char *node_id,
 	struct pg	*s = pg_of(base);
 	struct pg_params p;
 	PGresult	*res;
-	int		 rc = 0, changed = 0;
+	struct buf	 ids;
+	int		 changed = -1;
 
+	/* The ids as one array (a command id is a UUID: nothing to quote). */
+	buf_init(&ids, 64 + n * 40);
+	buf_putc(&ids, '{');
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&ids, "%s%s", i > 0 ? "," : "", w[i].command_id);
+	buf_puts(&ids, "}");
+	if (buf_failed(&ids))
+		return -1;
+	pg_params_init(&p);
+	pg_text(&p, ids.p);
 	pthread_mutex_lock(&s->db.mu);
-	for (size_t i = 0; i < n; i++) {
-		pg_params_init(&p);
-		pg_text(&p, w[i].command_id);
-		res = pg_exec(s, &s->db, "undeliver",
-		    "UPDATE commands SET"
-		    " status = 'queued', delivered_at = NULL WHERE"
-		    " command_id = $1 AND status = 'delivered'",
-		    &p);
-		pg_params_free(&p);
-		if (res == NULL)
-			rc = -1;
-		else
-			changed += atoi(PQcmdTuples(res));
-		PQclear(res);
-	}
+	res = pg_exec(s, &s->db, "undeliver",
+	    "UPDATE commands SET status = 'queued', delivered_at = NULL"
+	    " WHERE command_id = ANY ($1::text[]) AND status = 'delivered'",
+	    &p);
 	pthread_mutex_unlock(&s->db.mu);
+	if (res != NULL)
+		changed = atoi(PQcmdTuples(res));
+	PQclear(res);
+	buf_free(&ids);
 	if (changed > 0)
 		store_queued(base, node_id, changed);
-	return rc == -1 ? -1 : changed;
-}
-
-static int
-severity_index(const char *sev)
-{
-	static const char *const names[FINDING_SEVERITIES] = { "critical",
-		"high", "medium", "low", "info" };
-
-	for (int i = 0; i < FINDING_SEVERITIES; i++)
-		if (strcmp(sev, names[i]) == 0)
-			return i;
-	return -1;
+	return changed;
 }
 
 /* The scan rows of an "ok" sovereign-scan (in the result's transaction). */
@@ -212,7 +205,7 @@ store_scan(struct pg *s, struct cmd_result *res)
 
 	res->is_scan = 1;
 	for (size_t i = 0; i < res->nfindings; i++) {
-		int sev = severity_index(res->findings[i].severity);
+		int sev = finding_severity(res->findings[i].severity);
 
 		if (sev >= 0)
 			res->counts[sev]++;
@@ -421,23 +414,25 @@ pg_commands_release(struct store *base, int64_t before, store_node_id_fn fn,
 }
 
 static int
+pending_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows *r = ctx;
+
+	r->fn.pending(PQgetvalue(res, i, 0), (int)pg_col_i64(res, i, 1),
+	    r->arg);
+	return 0;
+}
+
+static int
 pg_commands_pending(struct store *base, store_pending_fn fn, void *arg)
 {
-	struct pg *s = pg_of(base);
-	PGresult  *res;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.pending = fn, .arg = arg };
 
-	pthread_mutex_lock(&s->db.mu);
-	res = pg_exec(s, &s->db, "commands_pending",
-	    "SELECT node_id, count(*)"
-	    " FROM commands WHERE status = 'queued' GROUP BY node_id",
-	    NULL);
-	pthread_mutex_unlock(&s->db.mu);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(res); i++)
-		fn(PQgetvalue(res, i, 0), (int)pg_col_i64(res, i, 1), arg);
-	PQclear(res);
-	return 0;
+	return pg_rows(s, &s->db, "commands_pending",
+	    "SELECT node_id,"
+	    " count(*) FROM commands WHERE status = 'queued' GROUP BY node_id",
+	    NULL, pending_row, &r);
 }
 
 static int
@@ -465,13 +460,37 @@ pg_command_open(struct store *base, const char *node_id, const char *command)
 }
 
 static int
+cmd_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows *r = ctx;
+	struct cmd_row	   row;
+
+	memset(&row, 0, sizeof(row));
+	row.command_id = pg_col(res, i, 0);
+	row.seq = pg_col_i64(res, i, 1);
+	row.command = pg_col(res, i, 2);
+	row.args = pg_col(res, i, 3);
+	row.queued_by = pg_col(res, i, 4);
+	row.queued_at = pg_col_i64(res, i, 5);
+	row.expires_at = pg_col_i64(res, i, 6);
+	row.status = pg_col(res, i, 7);
+	row.delivered_at = pg_col_i64(res, i, 8);
+	row.started_at = pg_col(res, i, 9);
+	row.finished_at = pg_col(res, i, 10);
+	row.has_exit = !pg_col_null(res, i, 11);
+	row.exit_code = pg_col_i64(res, i, 11);
+	row.output = pg_col(res, i, 12);
+	row.result_at = pg_col_i64(res, i, 13);
+	return r->fn.cmd(&row, r->arg);
+}
+
+static int
 pg_commands_list(struct store *base, const char *node_id,
     const struct cmd_filter *flt, int limit, store_cmd_row_fn fn, void *arg)
 {
-	struct pg_params p;
-	PGresult	*res;
-	struct cmd_row	 row;
-	int		 ret = 0;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.cmd = fn, .arg = arg };
+	struct pg_params  p;
 
 	pg_params_init(&p);
 	pg_text(&p, node_id);
@@ -479,131 +498,104 @@ pg_commands_list(struct store *base, const char *node_id,
 	pg_i64(&p, flt != NULL && flt->before > 0 ? flt->before : INT64_MAX);
 	pg_text(&p, flt != NULL ? flt->status : NULL);
 	pg_text(&p, flt != NULL ? flt->command : NULL);
-	res = pg_view(pg_of(base), "commands_list",
+	return pg_rows(s, &s->rdb, "commands_list",
 	    "SELECT command_id, seq,"
 	    " command, args, queued_by, queued_at, expires_at, status,"
 	    " delivered_at, started_at, finished_at, exit_code, output,"
 	    " result_at FROM commands WHERE node_id = $1 AND seq < $3 AND"
 	    " ($4::text IS NULL OR status = $4) AND ($5::text IS NULL OR"
 	    " command = $5) ORDER BY seq DESC LIMIT $2",
-	    &p);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-		memset(&row, 0, sizeof(row));
-		row.command_id = pg_col(res, i, 0);
-		row.seq = pg_col_i64(res, i, 1);
-		row.command = pg_col(res, i, 2);
-		row.args = pg_col(res, i, 3);
-		row.queued_by = pg_col(res, i, 4);
-		row.queued_at = pg_col_i64(res, i, 5);
-		row.expires_at = pg_col_i64(res, i, 6);
-		row.status = pg_col(res, i, 7);
-		row.delivered_at = pg_col_i64(res, i, 8);
-		row.started_at = pg_col(res, i, 9);
-		row.finished_at = pg_col(res, i, 10);
-		row.has_exit = !pg_col_null(res, i, 11);
-		row.exit_code = pg_col_i64(res, i, 11);
-		row.output = pg_col(res, i, 12);
-		row.result_at = pg_col_i64(res, i, 13);
-		ret = fn(&row, arg);
-	}
-	PQclear(res);
-	return ret == -1 ? -1 : 0;
+	    &p, cmd_row, &r);
+}
+
+static int
+finding_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows *r = ctx;
+	struct finding	   f;
+
+	f.id = pg_col(res, i, 0);
+	f.severity = pg_col(res, i, 1);
+	f.title = pg_col(res, i, 2);
+	f.detail = pg_col(res, i, 3);
+	f.remediation = pg_col(res, i, 4);
+	return r->fn.finding(&f, r->arg);
 }
 
 static int
 pg_findings(struct store *base, const char *command_id, store_finding_fn fn,
     void *arg)
 {
-	struct pg_params p;
-	PGresult	*res;
-	struct finding	 f;
-	int		 ret = 0;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.finding = fn, .arg = arg };
+	struct pg_params  p;
 
 	pg_params_init(&p);
 	pg_text(&p, command_id);
-	res = pg_view(pg_of(base), "findings",
+	return pg_rows(s, &s->rdb, "findings",
 	    "SELECT finding_id, severity,"
 	    " title, detail, remediation FROM findings WHERE command_id = $1"
 	    " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
 	    " WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, idx",
-	    &p);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-		f.id = pg_col(res, i, 0);
-		f.severity = pg_col(res, i, 1);
-		f.title = pg_col(res, i, 2);
-		f.detail = pg_col(res, i, 3);
-		f.remediation = pg_col(res, i, 4);
-		ret = fn(&f, arg);
-	}
-	PQclear(res);
-	return ret == -1 ? -1 : 0;
+	    &p, finding_row, &r);
+}
+
+static int
+scan_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows *r = ctx;
+	struct scan_row	   row;
+
+	row.command_id = pg_col(res, i, 0);
+	row.scanned_at = pg_col_i64(res, i, 1);
+	for (int k = 0; k < FINDING_SEVERITIES; k++)
+		row.counts[k] = (int)pg_col_i64(res, i, 2 + k);
+	return r->fn.scan(&row, r->arg);
 }
 
 static int
 pg_scans_list(struct store *base, const char *node_id, int limit,
     store_scan_fn fn, void *arg)
 {
-	struct pg_params p;
-	PGresult	*res;
-	struct scan_row	 row;
-	int		 ret = 0;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.scan = fn, .arg = arg };
+	struct pg_params  p;
 
 	pg_params_init(&p);
 	pg_text(&p, node_id);
 	pg_i64(&p, limit);
-	res = pg_view(pg_of(base), "scans_list",
-	    "SELECT command_id, scanned_at,"
-	    " critical, high, medium, low, info FROM scans WHERE node_id = $1"
-	    " ORDER BY scanned_at DESC, ctid DESC LIMIT $2",
-	    &p);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-		row.command_id = pg_col(res, i, 0);
-		row.scanned_at = pg_col_i64(res, i, 1);
-		for (int k = 0; k < FINDING_SEVERITIES; k++)
-			row.counts[k] = (int)pg_col_i64(res, i, 2 + k);
-		ret = fn(&row, arg);
-	}
-	PQclear(res);
-	return ret == -1 ? -1 : 0;
+	return pg_rows(s, &s->rdb, "scans_list",
+	    "SELECT command_id,"
+	    " scanned_at, critical, high, medium, low, info FROM scans WHERE"
+	    " node_id = $1 ORDER BY scanned_at DESC, ctid DESC LIMIT $2",
+	    &p, scan_row, &r);
+}
+
+static int
+count_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows *r = ctx;
+
+	return r->fn.count(pg_col(res, i, 0), pg_col(res, i, 1),
+	    (int)pg_col_i64(res, i, 2), r->arg);
 }
 
 static int
 pg_command_counts(struct store *base, store_count_fn fn, void *arg)
 {
-	PGresult *res;
-	int	  ret = 0;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.count = fn, .arg = arg };
 
-	res = pg_view(pg_of(base), "command_counts",
+	return pg_rows(s, &s->rdb, "command_counts",
 	    "SELECT command, status,"
-	    " count(*) FROM commands GROUP BY command, status ORDER BY command,"
-	    " status",
-	    NULL);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++)
-		ret = fn(pg_col(res, i, 0), pg_col(res, i, 1),
-		    (int)pg_col_i64(res, i, 2), arg);
-	PQclear(res);
-	return ret == -1 ? -1 : 0;
+	    " count(*) FROM commands GROUP BY command, status ORDER BY"
+	    " command, status",
+	    NULL, count_row, &r);
 }
 
-const struct store_command_ops pg_command_ops = {
-	.queue = pg_command_queue,
-	.deliver = pg_commands_deliver,
-	.undeliver = pg_commands_undeliver,
-	.result = pg_command_result,
-	.expire = pg_commands_expire,
-	.release = pg_commands_release,
-	.pending = pg_commands_pending,
-	.open = pg_command_open,
-	.list = pg_commands_list,
-	.counts = pg_command_counts,
-	.scans = pg_scans_list,
-	.findings = pg_findings,
-};
+/* In store_backend.h\'s order. */
+const struct store_command_ops pg_command_ops = { pg_command_queue,
+	pg_commands_deliver, pg_commands_undeliver, pg_command_result,
+	pg_commands_expire, pg_commands_release, pg_commands_pending,
+	pg_command_open, pg_commands_list, pg_command_counts, pg_scans_list,
+	pg_findings };

@@ -207,16 +207,23 @@ pg_run(struct pg *s, struct pg_conn *c, const char *what, const char *sql,
 	return 0;
 }
 
-PGresult *
-pg_view(struct pg *s, const char *what, const char *sql,
-    const struct pg_params *p)
+int
+pg_rows(struct pg *s, struct pg_conn *c, const char *what, const char *sql,
+    const struct pg_params *p,
+    int (*row)(const PGresult *res, int i, void *ctx), void *ctx)
 {
 	PGresult *res;
+	int	  ret = 0;
 
-	pthread_mutex_lock(&s->rdb.mu);
-	res = pg_exec(s, &s->rdb, what, sql, p);
-	pthread_mutex_unlock(&s->rdb.mu);
-	return res;
+	pthread_mutex_lock(&c->mu);
+	res = pg_exec(s, c, what, sql, p);
+	pthread_mutex_unlock(&c->mu);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; ret == 0 && i < PQntuples(res); i++)
+		ret = row(res, i, ctx);
+	PQclear(res);
+	return ret == -1 ? -1 : 0;
 }
 
 int

@@ -80,9 +80,13 @@ PGresult *pg_exec(struct pg *s, struct pg_conn *c, const char *what,
 /* The same for a statement that returns nothing: 0, or -1. */
 int pg_run(struct pg *s, struct pg_conn *c, const char *what, const char *sql,
     const struct pg_params *p);
-/* pg_exec on the views' connection, its lock taken and given back. */
-PGresult *pg_view(struct pg *s, const char *what, const char *sql,
-    const struct pg_params *p);
+/*
+ * Runs sql on c (its lock taken and given back) and calls row(res, i, ctx)
+ * for each row of the answer until one returns -1: 0, or -1.
+ */
+int pg_rows(struct pg *s, struct pg_conn *c, const char *what, const char *sql,
+    const struct pg_params *p,
+    int (*row)(const PGresult *res, int i, void *ctx), void *ctx);
 /* BEGIN, COMMIT, ROLLBACK on c (its lock held): 0, or -1. */
 int  pg_begin(struct pg *s, struct pg_conn *c);
 int  pg_commit(struct pg *s, struct pg_conn *c);

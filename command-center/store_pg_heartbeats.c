@@ -59,37 +59,33 @@ out:
 }
 
 static int
+logged_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows *r = ctx;
+	struct hb_logged   l;
+
+	memset(&l, 0, sizeof(l));
+	l.seq = pg_col_i64(res, i, 0);
+	snprintf(l.node_id, sizeof(l.node_id), "%s", PQgetvalue(res, i, 1));
+	l.at = pg_col_i64(res, i, 2);
+	l.hostname = PQgetvalue(res, i, 3);
+	l.agent_version = PQgetvalue(res, i, 4);
+	l.cloudflare = (int)pg_col_i64(res, i, 5);
+	l.services_down = (int)pg_col_i64(res, i, 6);
+	return r->fn.logged(&l, r->arg);
+}
+
+static int
 pg_heartbeat_log(struct store *base, store_hb_logged_fn fn, void *arg)
 {
-	struct pg	*s = pg_of(base);
-	struct hb_logged l;
-	PGresult	*res;
-	int		 ret = 0;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.logged = fn, .arg = arg };
 
-	pthread_mutex_lock(&s->db.mu);
-	res = pg_exec(s, &s->db, "heartbeat_replay",
-	    "SELECT seq, node_id, at,"
-	    " hostname, agent_version, hb_cloudflare, hb_services_down"
+	return pg_rows(s, &s->db, "heartbeat_replay",
+	    "SELECT seq, node_id,"
+	    " at, hostname, agent_version, hb_cloudflare, hb_services_down"
 	    " FROM heartbeat_log ORDER BY seq",
-	    NULL);
-	pthread_mutex_unlock(&s->db.mu);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-		memset(&l, 0, sizeof(l));
-		l.seq = pg_col_i64(res, i, 0);
-		snprintf(l.node_id, sizeof(l.node_id), "%s",
-		    PQgetvalue(res, i, 1));
-		l.at = pg_col_i64(res, i, 2);
-		l.hostname = PQgetvalue(res, i, 3);
-		l.agent_version = PQgetvalue(res, i, 4);
-		l.cloudflare = (int)pg_col_i64(res, i, 5);
-		l.services_down = (int)pg_col_i64(res, i, 6);
-		if (fn(&l, arg) == -1)
-			ret = -1;
-	}
-	PQclear(res);
-	return ret;
+	    NULL, logged_row, &r);
 }
 
 static int
@@ -178,9 +174,6 @@ pg_node_heartbeat(struct store *base, const char *node_id, int64_t seq,
 	return rc;
 }
 
-const struct store_heartbeat_ops pg_heartbeat_ops = {
-	.append = pg_heartbeats,
-	.replay = pg_heartbeat_log,
-	.fold = pg_fold,
-	.document = pg_node_heartbeat,
-};
+/* In store_backend.h\'s order. */
+const struct store_heartbeat_ops pg_heartbeat_ops = { pg_heartbeats,
+	pg_heartbeat_log, pg_fold, pg_node_heartbeat };

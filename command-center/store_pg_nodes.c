@@ -49,16 +49,26 @@ rec_of(const PGresult *res, int i, struct node_rec *r)
 }
 
 static int
+node_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows *r = ctx;
+	struct node_rec	   rec;
+	int		   rc = -1;
+
+	if (rec_of(res, i, &rec) == 0)
+		rc = r->fn.node(&rec, r->arg);
+	node_rec_free(&rec);
+	return rc;
+}
+
+static int
 pg_load_nodes(struct store *base, store_node_fn fn, void *arg)
 {
-	struct pg      *s = pg_of(base);
-	PGresult       *res;
-	struct node_rec r;
-	int		ret = 0;
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.node = fn, .arg = arg };
 
-	pthread_mutex_lock(&s->db.mu);
 	/* The heartbeat itself only for rows older than its two facts. */
-	res = pg_exec(s, &s->db, "load_nodes",
+	return pg_rows(s, &s->db, "load_nodes",
 	    "SELECT node_id, hostname,"
 	    " os_profile, agent_version, status, token_hash, enrolled_at,"
 	    " last_heartbeat_at, CASE WHEN hb_cloudflare < 0 OR"
@@ -66,17 +76,7 @@ pg_load_nodes(struct store *base, store_node_fn fn, void *arg)
 	    " f_critical, f_high, f_medium, f_low, f_info, hb_cloudflare,"
 	    " hb_services_down, enroll_key_hash, deleted_at IS NOT NULL"
 	    " FROM nodes",
-	    NULL);
-	pthread_mutex_unlock(&s->db.mu);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
-		if (rec_of(res, i, &r) == -1 || fn(&r, arg) == -1)
-			ret = -1;
-		node_rec_free(&r);
-	}
-	PQclear(res);
-	return ret;
+	    NULL, node_row, &r);
 }
 
 static int
@@ -154,9 +154,7 @@ pg_node_enroll_peer(struct store *base, const char *node_id, char *out,
 	pg_text(&p, node_id);
 	pthread_mutex_lock(&s->rdb.mu);
 	res = pg_exec(s, &s->rdb, "node_peer",
-	    "SELECT enroll_peer FROM nodes"
-	    " WHERE node_id = $1",
-	    &p);
+	    "SELECT enroll_peer FROM nodes WHERE node_id = $1", &p);
 	pthread_mutex_unlock(&s->rdb.mu);
 	if (res == NULL)
 		return -1;
@@ -166,9 +164,6 @@ pg_node_enroll_peer(struct store *base, const char *node_id, char *out,
 	return 0;
 }
 
-const struct store_node_ops pg_node_ops = {
-	.load = pg_load_nodes,
-	.insert = pg_node_insert,
-	.set_status = pg_node_set_status,
-	.enroll_peer = pg_node_enroll_peer,
-};
+/* In store_backend.h\'s order. */
+const struct store_node_ops pg_node_ops = { pg_load_nodes, pg_node_insert,
+	pg_node_set_status, pg_node_enroll_peer };

@@ -30,3 +30,15 @@ cmd_wire_free(struct cmd_wire *w, size_t n)
 	}
 	free(w);
 }
+
+int
+finding_severity(const char *sev)
+{
+	static const char *const names[FINDING_SEVERITIES] = { "critical",
+		"high", "medium", "low", "info" };
+
+	for (int i = 0; i < FINDING_SEVERITIES; i++)
+		if (strcmp(sev, names[i]) == 0)
+			return i;
+	return -1;
+}

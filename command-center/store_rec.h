@@ -210,4 +210,7 @@ struct hb_sample {
 typedef int (*store_fleet_sample_fn)(const struct fleet_sample *fs, void *arg);
 typedef int (*store_hb_sample_fn)(const struct hb_sample *hs, void *arg);
 
+/* A finding's severity as its index (0 critical .. 4 info), or -1. */
+int finding_severity(const char *sev);
+
 #endif

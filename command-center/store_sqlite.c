@@ -19,95 +19,59 @@
 /* Migrations by PRAGMA user_version: entry i takes version i to i + 1. */
 static const char *const migrations[] = {
 	/* 0 -> 1: nodes */
-	"CREATE TABLE nodes ("
-	"  node_id TEXT PRIMARY KEY,"
-	"  hostname TEXT NOT NULL,"
-	"  os_profile TEXT NOT NULL,"
-	"  agent_version TEXT NOT NULL,"
-	"  status TEXT NOT NULL CHECK (status IN"
-	"    ('pending', 'approved', 'revoked')),"
-	"  token_hash BLOB,"
-	"  enrolled_at INTEGER NOT NULL,"
-	"  status_changed_at INTEGER,"
-	"  last_heartbeat_at INTEGER,"
-	"  heartbeat TEXT,"
-	"  last_scan_at INTEGER,"
-	"  f_critical INTEGER NOT NULL DEFAULT 0,"
+	"CREATE TABLE nodes (  node_id TEXT PRIMARY KEY,"
+	"  hostname TEXT NOT NULL,  os_profile TEXT NOT NULL,"
+	"  agent_version TEXT NOT NULL,  status TEXT NOT NULL CHECK (status IN"
+	"    ('pending', 'approved', 'revoked')),  token_hash BLOB,"
+	"  enrolled_at INTEGER NOT NULL,  status_changed_at INTEGER,"
+	"  last_heartbeat_at INTEGER,  heartbeat TEXT,"
+	"  last_scan_at INTEGER,  f_critical INTEGER NOT NULL DEFAULT 0,"
 	"  f_high INTEGER NOT NULL DEFAULT 0,"
 	"  f_medium INTEGER NOT NULL DEFAULT 0,"
-	"  f_low INTEGER NOT NULL DEFAULT 0,"
-	"  f_info INTEGER NOT NULL DEFAULT 0"
+	"  f_low INTEGER NOT NULL DEFAULT 0,  f_info INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;",
 	/* 1 -> 2: signed commands, their results, scans and findings */
 	"ALTER TABLE nodes ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;"
-	"CREATE TABLE commands ("
-	"  command_id TEXT PRIMARY KEY,"
+	"CREATE TABLE commands (  command_id TEXT PRIMARY KEY,"
 	"  node_id TEXT NOT NULL REFERENCES nodes (node_id),"
-	"  seq INTEGER NOT NULL,"
-	"  command TEXT NOT NULL,"
-	"  args TEXT NOT NULL,"
-	"  queued_by TEXT NOT NULL,"
-	"  queued_at INTEGER NOT NULL,"
-	"  expires_at INTEGER NOT NULL,"
-	"  payload TEXT NOT NULL,"
-	"  signature TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,  command TEXT NOT NULL,"
+	"  args TEXT NOT NULL,  queued_by TEXT NOT NULL,"
+	"  queued_at INTEGER NOT NULL,  expires_at INTEGER NOT NULL,"
+	"  payload TEXT NOT NULL,  signature TEXT NOT NULL,"
 	"  status TEXT NOT NULL CHECK (status IN ('queued', 'delivered',"
 	"    'ok', 'error', 'rejected', 'timeout', 'expired')),"
-	"  delivered_at INTEGER,"
-	"  started_at TEXT,"
-	"  finished_at TEXT,"
-	"  exit_code INTEGER,"
-	"  output TEXT,"
-	"  result_at INTEGER,"
-	"  UNIQUE (node_id, seq)"
-	");"
+	"  delivered_at INTEGER,  started_at TEXT,"
+	"  finished_at TEXT,  exit_code INTEGER,"
+	"  output TEXT,  result_at INTEGER,  UNIQUE (node_id, seq));"
 	"CREATE INDEX commands_by_node ON commands (node_id, seq DESC);"
 	"CREATE INDEX commands_open ON commands (status, expires_at)"
-	"  WHERE status IN ('queued', 'delivered');"
-	"CREATE TABLE scans ("
+	"  WHERE status IN ('queued', 'delivered');CREATE TABLE scans ("
 	"  command_id TEXT PRIMARY KEY REFERENCES commands (command_id),"
 	"  node_id TEXT NOT NULL REFERENCES nodes (node_id),"
 	"  scanned_at INTEGER NOT NULL,"
 	"  critical INTEGER NOT NULL, high INTEGER NOT NULL,"
 	"  medium INTEGER NOT NULL, low INTEGER NOT NULL, info INTEGER NOT NULL"
-	");"
-	"CREATE INDEX scans_by_node ON scans (node_id, scanned_at DESC);"
+	");CREATE INDEX scans_by_node ON scans (node_id, scanned_at DESC);"
 	"CREATE TABLE findings ("
 	"  command_id TEXT NOT NULL REFERENCES scans (command_id),"
-	"  idx INTEGER NOT NULL,"
-	"  finding_id TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,  finding_id TEXT NOT NULL,"
 	"  severity TEXT NOT NULL CHECK (severity IN"
 	"    ('critical', 'high', 'medium', 'low', 'info')),"
-	"  title TEXT NOT NULL,"
-	"  detail TEXT NOT NULL,"
-	"  remediation TEXT,"
-	"  PRIMARY KEY (command_id, idx)"
-	") WITHOUT ROWID;",
+	"  title TEXT NOT NULL,  detail TEXT NOT NULL,"
+	"  remediation TEXT,  PRIMARY KEY (command_id, idx)) WITHOUT ROWID;",
 	/* 2 -> 3: the audit log of operator actions */
-	"CREATE TABLE audit ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  at INTEGER NOT NULL,"
-	"  who TEXT NOT NULL,"
-	"  peer TEXT NOT NULL,"
-	"  action TEXT NOT NULL,"
-	"  target TEXT NOT NULL,"
-	"  detail TEXT NOT NULL,"
-	"  result TEXT NOT NULL"
-	");",
+	"CREATE TABLE audit (  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,  who TEXT NOT NULL,"
+	"  peer TEXT NOT NULL,  action TEXT NOT NULL,"
+	"  target TEXT NOT NULL,  detail TEXT NOT NULL,"
+	"  result TEXT NOT NULL);",
 	/* 3 -> 4: pictures: the fleet's attention and each node's load over time */
-	"CREATE TABLE fleet_samples ("
-	"  at INTEGER PRIMARY KEY,"
-	"  green INTEGER NOT NULL,"
-	"  yellow INTEGER NOT NULL,"
-	"  red INTEGER NOT NULL"
-	");"
-	"CREATE TABLE heartbeat_samples ("
-	"  node_id TEXT NOT NULL,"
-	"  at INTEGER NOT NULL,"
-	"  load1 REAL,"
-	"  mem_used_pct REAL,"
-	"  PRIMARY KEY (node_id, at)"
-	") WITHOUT ROWID;"
+	"CREATE TABLE fleet_samples (  at INTEGER PRIMARY KEY,"
+	"  green INTEGER NOT NULL,  yellow INTEGER NOT NULL,"
+	"  red INTEGER NOT NULL);"
+	"CREATE TABLE heartbeat_samples (  node_id TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,  load1 REAL,"
+	"  mem_used_pct REAL,  PRIMARY KEY (node_id, at)) WITHOUT ROWID;"
 	"CREATE INDEX heartbeat_samples_at ON heartbeat_samples (at);",
 	/*
 	 * 4 -> 5: the two facts attention takes from a heartbeat, kept beside
@@ -127,16 +91,11 @@ static const char *const migrations[] = {
 	 * random page of nodes per heartbeat) and folded into nodes by the
 	 * writer; latest_heartbeats is each node's latest, wherever it is.
 	 */
-	"CREATE TABLE heartbeat_log ("
-	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  node_id TEXT NOT NULL,"
-	"  at INTEGER NOT NULL,"
-	"  heartbeat TEXT NOT NULL,"
-	"  hostname TEXT NOT NULL,"
-	"  agent_version TEXT NOT NULL,"
-	"  hb_cloudflare INTEGER NOT NULL,"
-	"  hb_services_down INTEGER NOT NULL"
-	");"
+	"CREATE TABLE heartbeat_log (  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  node_id TEXT NOT NULL,  at INTEGER NOT NULL,"
+	"  heartbeat TEXT NOT NULL,  hostname TEXT NOT NULL,"
+	"  agent_version TEXT NOT NULL,  hb_cloudflare INTEGER NOT NULL,"
+	"  hb_services_down INTEGER NOT NULL);"
 	/* Dropped by migration 8. */
 	"CREATE INDEX heartbeat_log_replay ON heartbeat_log (seq, node_id,"
 	"  at, hostname, agent_version, hb_cloudflare, hb_services_down);"
@@ -167,13 +126,10 @@ static const char *const migrations[] = {
 	"    hb_services_down FROM heartbeat_log l"
 	"    WHERE l.node_id = nodes.node_id ORDER BY seq DESC LIMIT 1)"
 	"  WHERE node_id IN (SELECT node_id FROM heartbeat_log);"
-	"DROP VIEW latest_heartbeats;"
-	"DROP TABLE heartbeat_log;"
+	"DROP VIEW latest_heartbeats;DROP TABLE heartbeat_log;"
 	"CREATE TABLE heartbeat_chunks ("
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  n INTEGER NOT NULL CHECK (n > 0),"
-	"  data BLOB NOT NULL"
-	");",
+	"  n INTEGER NOT NULL CHECK (n > 0),  data BLOB NOT NULL);",
 	/*
 	 * 9 -> 10: an operator can delete (or reject) a node. The row stays,
 	 * with its history, and its id stays taken: deleted_at says so (the
@@ -480,10 +436,8 @@ store_sqlite_open(const char *path, char *err, size_t errlen)
 	 * better (3.41 vs 3.34) and write more for each enrollment.
 	 */
 	if (exec_sql(s->db,
-		"PRAGMA page_size = 16384;"
-		"PRAGMA journal_mode = WAL;"
-		"PRAGMA synchronous = FULL;"
-		"PRAGMA cache_size = -16384;"
+		"PRAGMA page_size = 16384;PRAGMA journal_mode = WAL;"
+		"PRAGMA synchronous = FULL;PRAGMA cache_size = -16384;"
 		"PRAGMA foreign_keys = ON;",
 		err, errlen) == -1 ||
 	    migrate(s->db, err, errlen) == -1)
@@ -554,20 +508,10 @@ sq_writer_busy(struct store *base)
 {
 	struct sq *s = sq_of(base);
 
-	if (pthread_mutex_trylock(&s->mu) != 0)
-		return 1;
-	pthread_mutex_unlock(&s->mu);
-	return 0;
+	return store_mutex_busy(&s->mu);
 }
 
-static const struct store_ops sqlite_ops = {
-	.name = "sqlite",
-	.close = sq_close,
-	.ping = sq_ping,
-	.writer_busy = sq_writer_busy,
-	.node = &sq_node_ops,
-	.heartbeat = &sq_heartbeat_ops,
-	.command = &sq_command_ops,
-	.audit = &sq_audit_ops,
-	.sample = &sq_sample_ops,
-};
+/* In store_backend.h\'s order. */
+static const struct store_ops sqlite_ops = { "sqlite", sq_close, sq_ping,
+	sq_writer_busy, &sq_node_ops, &sq_heartbeat_ops, &sq_command_ops,
+	&sq_audit_ops, &sq_sample_ops };

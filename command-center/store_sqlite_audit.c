@@ -10,14 +10,6 @@
 #include "store_sqlite_db.h"
 
 /* The row converters' contexts: each one's callback, typed. */
-struct audit_rows {
-	store_audit_fn fn;
-	void	      *arg;
-};
-struct fleet_rows {
-	store_fleet_sample_fn fn;
-	void		     *arg;
-};
 struct hb_rows {
 	store_hb_sample_fn fn;
 	void		  *arg;
@@ -47,14 +39,14 @@ sq_audit_add(struct store *base, const struct audit_rec *a)
 static int
 audit_of(sqlite3_stmt *st, void *arg)
 {
-	struct audit_rows *r = arg;
+	struct store_rows *r = arg;
 	struct audit_rec   a;
 	const char **const text[] = { &a.who, &a.peer, &a.action, &a.target,
 		&a.detail, &a.result };
 
 	a.at = sqlite3_column_int64(st, 1);
 	sq_col_texts(st, 2, text, sizeof(text) / sizeof(text[0]));
-	return r->fn(sqlite3_column_int64(st, 0), &a, r->arg);
+	return r->fn.audit(sqlite3_column_int64(st, 0), &a, r->arg);
 }
 
 static int
@@ -63,7 +55,7 @@ sq_audit_list(struct store *base, const struct audit_filter *flt, int limit,
 {
 	struct sq	 *s = sq_of(base);
 	sqlite3_stmt	 *st = s->st[S_AUDIT_LIST];
-	struct audit_rows r = { fn, arg };
+	struct store_rows r = { .fn.audit = fn, .arg = arg };
 	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
@@ -105,13 +97,13 @@ sq_fleet_sample(struct store *base, const struct fleet_sample *fs,
 static int
 fleet_sample_of(sqlite3_stmt *st, void *arg)
 {
-	struct fleet_rows  *r = arg;
+	struct store_rows  *r = arg;
 	struct fleet_sample fs;
 
 	fs.at = sqlite3_column_int64(st, 0);
 	for (int i = 0; i < 3; i++)
 		fs.count[i] = sqlite3_column_int(st, 1 + i);
-	return r->fn(&fs, r->arg);
+	return r->fn.fleet(&fs, r->arg);
 }
 
 static int
@@ -120,7 +112,7 @@ sq_fleet_history(struct store *base, int64_t since, int64_t step,
 {
 	struct sq	 *s = sq_of(base);
 	sqlite3_stmt	 *st = s->st[S_FLEET_HISTORY];
-	struct fleet_rows r = { fn, arg };
+	struct store_rows r = { .fn.fleet = fn, .arg = arg };
 	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
@@ -206,14 +198,9 @@ sq_hb_history(struct store *base, const char *node_id, int64_t since,
 	return rc;
 }
 
-const struct store_audit_ops sq_audit_ops = {
-	.add = sq_audit_add,
-	.list = sq_audit_list,
-};
+/* In store_backend.h\'s order. */
+const struct store_audit_ops sq_audit_ops = { sq_audit_add, sq_audit_list };
 
-const struct store_sample_ops sq_sample_ops = {
-	.fleet_put = sq_fleet_sample,
-	.fleet_history = sq_fleet_history,
-	.load_put = sq_hb_samples_add,
-	.load_history = sq_hb_history,
-};
+/* In store_backend.h\'s order. */
+const struct store_sample_ops sq_sample_ops = { sq_fleet_sample,
+	sq_fleet_history, sq_hb_samples_add, sq_hb_history };

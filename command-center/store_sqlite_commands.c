@@ -137,18 +137,6 @@ sq_commands_undeliver(struct store *base, const char *node_id,
 	return rc == -1 ? -1 : changed;
 }
 
-static int
-severity_index(const char *sev)
-{
-	static const char *const names[FINDING_SEVERITIES] = { "critical",
-		"high", "medium", "low", "info" };
-
-	for (int i = 0; i < FINDING_SEVERITIES; i++)
-		if (strcmp(sev, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 static enum result_outcome
 sq_command_result(struct store *base, struct cmd_result *res)
 {
@@ -212,7 +200,7 @@ sq_command_result(struct store *base, struct cmd_result *res)
 		res->is_scan = 1;
 		for (size_t i = 0; i < res->nfindings; i++) {
 			const struct finding *f = &res->findings[i];
-			int		      sev = severity_index(f->severity);
+			int sev = finding_severity(f->severity);
 
 			if (sev >= 0)
 				res->counts[sev]++;
@@ -372,28 +360,11 @@ sq_commands_pending(struct store *base, store_pending_fn fn, void *arg)
 }
 
 /* The row converters' contexts: each one's callback, typed. */
-struct cmd_rows {
-	store_cmd_row_fn fn;
-	void		*arg;
-};
-struct finding_rows {
-	store_finding_fn fn;
-	void		*arg;
-};
-struct scan_rows {
-	store_scan_fn fn;
-	void	     *arg;
-};
-struct count_rows {
-	store_count_fn fn;
-	void	      *arg;
-};
-
 static int
 cmd_row_of(sqlite3_stmt *st, void *arg)
 {
-	struct cmd_rows *r = arg;
-	struct cmd_row	 row;
+	struct store_rows *r = arg;
+	struct cmd_row	   row;
 
 	memset(&row, 0, sizeof(row));
 	row.command_id = sq_col_text(st, 0);
@@ -412,17 +383,17 @@ cmd_row_of(sqlite3_stmt *st, void *arg)
 	row.output = sq_col_text(st, 12);
 	row.result_at = sqlite3_column_int64(st, 13);
 	/* Strings stay valid until the next step: copy what is kept. */
-	return r->fn(&row, r->arg);
+	return r->fn.cmd(&row, r->arg);
 }
 
 static int
 sq_commands_list(struct store *base, const char *node_id,
     const struct cmd_filter *flt, int limit, store_cmd_row_fn fn, void *arg)
 {
-	struct sq      *s = sq_of(base);
-	sqlite3_stmt   *st = s->st[S_CMD_LIST];
-	struct cmd_rows r = { fn, arg };
-	int		rc;
+	struct sq	 *s = sq_of(base);
+	sqlite3_stmt	 *st = s->st[S_CMD_LIST];
+	struct store_rows r = { .fn.cmd = fn, .arg = arg };
+	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
@@ -439,23 +410,23 @@ sq_commands_list(struct store *base, const char *node_id,
 static int
 finding_of(sqlite3_stmt *st, void *arg)
 {
-	struct finding_rows *r = arg;
-	struct finding	     f;
-	const char **const   text[] = { &f.id, &f.severity, &f.title, &f.detail,
-		  &f.remediation };
+	struct store_rows *r = arg;
+	struct finding	   f;
+	const char **const text[] = { &f.id, &f.severity, &f.title, &f.detail,
+		&f.remediation };
 
 	sq_col_texts(st, 0, text, sizeof(text) / sizeof(text[0]));
-	return r->fn(&f, r->arg);
+	return r->fn.finding(&f, r->arg);
 }
 
 static int
 sq_findings(struct store *base, const char *command_id, store_finding_fn fn,
     void *arg)
 {
-	struct sq	   *s = sq_of(base);
-	sqlite3_stmt	   *st = s->st[S_FINDINGS_OF];
-	struct finding_rows r = { fn, arg };
-	int		    rc;
+	struct sq	 *s = sq_of(base);
+	sqlite3_stmt	 *st = s->st[S_FINDINGS_OF];
+	struct store_rows r = { .fn.finding = fn, .arg = arg };
+	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, command_id, -1, SQLITE_STATIC);
@@ -485,24 +456,24 @@ sq_command_open(struct store *base, const char *node_id, const char *command)
 static int
 scan_row_of(sqlite3_stmt *st, void *arg)
 {
-	struct scan_rows *r = arg;
-	struct scan_row	  row;
+	struct store_rows *r = arg;
+	struct scan_row	   row;
 
 	row.command_id = sq_col_text(st, 0);
 	row.scanned_at = sqlite3_column_int64(st, 1);
 	for (int i = 0; i < FINDING_SEVERITIES; i++)
 		row.counts[i] = sqlite3_column_int(st, 2 + i);
-	return r->fn(&row, r->arg);
+	return r->fn.scan(&row, r->arg);
 }
 
 static int
 sq_scans_list(struct store *base, const char *node_id, int limit,
     store_scan_fn fn, void *arg)
 {
-	struct sq	*s = sq_of(base);
-	sqlite3_stmt	*st = s->st[S_SCANS_OF];
-	struct scan_rows r = { fn, arg };
-	int		 rc;
+	struct sq	 *s = sq_of(base);
+	sqlite3_stmt	 *st = s->st[S_SCANS_OF];
+	struct store_rows r = { .fn.scan = fn, .arg = arg };
+	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
@@ -515,9 +486,9 @@ sq_scans_list(struct store *base, const char *node_id, int limit,
 static int
 command_count_of(sqlite3_stmt *st, void *arg)
 {
-	struct count_rows *r = arg;
+	struct store_rows *r = arg;
 
-	return r->fn(sq_col_text(st, 0), sq_col_text(st, 1),
+	return r->fn.count(sq_col_text(st, 0), sq_col_text(st, 1),
 	    sqlite3_column_int(st, 2), r->arg);
 }
 
@@ -525,7 +496,7 @@ static int
 sq_command_counts(struct store *base, store_count_fn fn, void *arg)
 {
 	struct sq	 *s = sq_of(base);
-	struct count_rows r = { fn, arg };
+	struct store_rows r = { .fn.count = fn, .arg = arg };
 	int		  rc;
 
 	pthread_mutex_lock(&s->rmu);
@@ -535,17 +506,9 @@ sq_command_counts(struct store *base, store_count_fn fn, void *arg)
 	return rc;
 }
 
-const struct store_command_ops sq_command_ops = {
-	.queue = sq_command_queue,
-	.deliver = sq_commands_deliver,
-	.undeliver = sq_commands_undeliver,
-	.result = sq_command_result,
-	.expire = sq_commands_expire,
-	.release = sq_commands_release,
-	.pending = sq_commands_pending,
-	.open = sq_command_open,
-	.list = sq_commands_list,
-	.counts = sq_command_counts,
-	.scans = sq_scans_list,
-	.findings = sq_findings,
-};
+/* In store_backend.h\'s order. */
+const struct store_command_ops sq_command_ops = { sq_command_queue,
+	sq_commands_deliver, sq_commands_undeliver, sq_command_result,
+	sq_commands_expire, sq_commands_release, sq_commands_pending,
+	sq_command_open, sq_commands_list, sq_command_counts, sq_scans_list,
+	sq_findings };

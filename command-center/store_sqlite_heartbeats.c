@@ -332,8 +332,7 @@ sq_heartbeats(struct store *base, struct hb_write *w, size_t n)
 	buf_reset(&s->chunk);
 	if (last > INT64_MAX - (int64_t)n) {
 		log_err("store_error",
-		    "op=heartbeat_chunk "
-		    "error=\"heartbeat numbers exhausted\"");
+		    "op=heartbeat_chunk error=\"heartbeat numbers exhausted\"");
 		goto out;
 	}
 	if (sq_begin(s) == -1)
@@ -347,8 +346,7 @@ sq_heartbeats(struct store *base, struct hb_write *w, size_t n)
 		}
 		if (chunk_put(&s->chunk, &w[i]) == -1) {
 			log_err("store_error",
-			    "op=heartbeat_chunk "
-			    "error=\"out of memory\"");
+			    "op=heartbeat_chunk error=\"out of memory\"");
 			goto fail;
 		}
 		w[i].seq = ++last;
@@ -396,9 +394,8 @@ sq_heartbeat_log(struct store *base, store_hb_logged_fn fn, void *arg)
 		for (int64_t seq = first; ret == 0 && seq <= last; seq++) {
 			if (get_rec(&rd, &h) == -1) {
 				log_err("heartbeat_chunk_bad",
-				    "seq=%lld "
-				    "at=%lld",
-				    (long long)last, (long long)seq);
+				    "seq=%lld at=%lld", (long long)last,
+				    (long long)seq);
 				break;
 			}
 			memset(&l, 0, sizeof(l));
@@ -499,9 +496,6 @@ out:
 	return rc;
 }
 
-const struct store_heartbeat_ops sq_heartbeat_ops = {
-	.append = sq_heartbeats,
-	.replay = sq_heartbeat_log,
-	.fold = sq_fold,
-	.document = sq_node_heartbeat,
-};
+/* In store_backend.h\'s order. */
+const struct store_heartbeat_ops sq_heartbeat_ops = { sq_heartbeats,
+	sq_heartbeat_log, sq_fold, sq_node_heartbeat };

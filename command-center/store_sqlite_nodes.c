@@ -10,63 +10,64 @@
 #include "log.h"
 #include "store_sqlite_db.h"
 
+/* A stored hash of TOKEN_HASH_LEN bytes in column col into out: 1, else 0. */
+static int
+col_hash(sqlite3_stmt *st, int col, unsigned char out[TOKEN_HASH_LEN])
+{
+	if (sqlite3_column_bytes(st, col) != TOKEN_HASH_LEN)
+		return 0;
+	memcpy(out, sqlite3_column_blob(st, col), TOKEN_HASH_LEN);
+	return 1;
+}
+
+/* A row of S_NODES_ALL as a node_rec, to the caller's callback. */
+static int
+node_of(sqlite3_stmt *st, void *arg)
+{
+	struct store_rows *rows = arg;
+	struct node_rec	   r;
+	const char	  *id = sq_col_text(st, 0);
+	int		   rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.node_id, sizeof(r.node_id), "%s", id ? id : "");
+	r.hostname = sq_col_strdup(st, 1);
+	r.os_profile = sq_col_strdup(st, 2);
+	r.agent_version = sq_col_strdup(st, 3);
+	if (status_parse(sq_col_text(st, 4), &r.status) == -1)
+		r.status = NODE_PENDING;
+	r.has_token = col_hash(st, 5, r.token_hash);
+	r.enrolled_at = sqlite3_column_int64(st, 6);
+	r.last_heartbeat_at = sqlite3_column_int64(st, 7);
+	r.heartbeat = sq_col_strdup(st, 8);
+	r.last_scan_at = sqlite3_column_int64(st, 9);
+	for (int i = 0; i < FINDING_SEVERITIES; i++)
+		r.findings[i] = sqlite3_column_int(st, 10 + i);
+	r.hb_cloudflare = sqlite3_column_int(st, 15);
+	r.hb_services_down = sqlite3_column_int(st, 16);
+	r.has_key = col_hash(st, 17, r.key_hash);
+	if (sqlite3_column_int(st, 18)) {
+		r.status = NODE_DELETED;
+		r.has_token = 0;
+	}
+	if (r.hostname != NULL && r.os_profile != NULL &&
+	    r.agent_version != NULL)
+		rc = rows->fn.node(&r, rows->arg);
+	node_rec_free(&r);
+	return rc;
+}
+
 static int
 sq_load_nodes(struct store *base, store_node_fn fn, void *arg)
 {
-	struct sq      *s = sq_of(base);
-	sqlite3_stmt   *st = s->st[S_NODES_ALL];
-	struct node_rec r;
-	int		rc, ret = 0;
+	struct sq	 *s = sq_of(base);
+	struct store_rows r = { .fn.node = fn, .arg = arg };
+	int		  rc;
 
 	pthread_mutex_lock(&s->mu);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-
-		memset(&r, 0, sizeof(r));
-		snprintf(r.node_id, sizeof(r.node_id), "%s", id ? id : "");
-		r.hostname = sq_col_strdup(st, 1);
-		r.os_profile = sq_col_strdup(st, 2);
-		r.agent_version = sq_col_strdup(st, 3);
-		if (status_parse((const char *)sqlite3_column_text(st, 4),
-			&r.status) == -1)
-			r.status = NODE_PENDING;
-		if (sqlite3_column_bytes(st, 5) == TOKEN_HASH_LEN) {
-			memcpy(r.token_hash, sqlite3_column_blob(st, 5),
-			    TOKEN_HASH_LEN);
-			r.has_token = 1;
-		}
-		r.enrolled_at = sqlite3_column_int64(st, 6);
-		r.last_heartbeat_at = sqlite3_column_int64(st, 7);
-		r.heartbeat = sq_col_strdup(st, 8);
-		r.last_scan_at = sqlite3_column_int64(st, 9);
-		for (int i = 0; i < FINDING_SEVERITIES; i++)
-			r.findings[i] = sqlite3_column_int(st, 10 + i);
-		r.hb_cloudflare = sqlite3_column_int(st, 15);
-		r.hb_services_down = sqlite3_column_int(st, 16);
-		if (sqlite3_column_bytes(st, 17) == TOKEN_HASH_LEN) {
-			memcpy(r.key_hash, sqlite3_column_blob(st, 17),
-			    TOKEN_HASH_LEN);
-			r.has_key = 1;
-		}
-		if (sqlite3_column_int(st, 18)) {
-			r.status = NODE_DELETED;
-			r.has_token = 0;
-		}
-		if (r.hostname == NULL || r.os_profile == NULL ||
-		    r.agent_version == NULL || fn(&r, arg) == -1)
-			ret = -1;
-		node_rec_free(&r);
-		if (ret == -1)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_err("store_error", "op=load_nodes error=\"%s\"",
-		    sqlite3_errmsg(s->db));
-		ret = -1;
-	}
-	sqlite3_reset(st);
+	rc = sq_each_row(s->st[S_NODES_ALL], "load_nodes", node_of, &r);
 	pthread_mutex_unlock(&s->mu);
-	return ret;
+	return rc;
 }
 
 static int
@@ -151,9 +152,6 @@ sq_node_enroll_peer(struct store *base, const char *node_id, char *out,
 	return rc;
 }
 
-const struct store_node_ops sq_node_ops = {
-	.load = sq_load_nodes,
-	.insert = sq_node_insert,
-	.set_status = sq_node_set_status,
-	.enroll_peer = sq_node_enroll_peer,
-};
+/* In store_backend.h\'s order. */
+const struct store_node_ops sq_node_ops = { sq_load_nodes, sq_node_insert,
+	sq_node_set_status, sq_node_enroll_peer };

@@ -140,8 +140,7 @@ check_services(json_t *svcs, int *down, char *err, size_t errlen)
 			    "{\"name\": string, \"state\": string}");
 		if (!cmd_unit_valid(json_string_value(name)))
 			return fail(err, errlen, "services",
-			    "name must be a "
-			    "systemd unit name");
+			    "name must be a systemd unit name");
 		if (!is_state(json_string_value(state)))
 			return fail(err, errlen, "services",
 			    "state must be a "
@@ -175,17 +174,14 @@ get_identity(json_t *root, const char **node_id, const char **hostname,
 	if (get_str(root, "node_id", is_uuid, "must be a lowercase UUID",
 		node_id, err, errlen) == -1 ||
 	    get_str(root, "hostname", validate_hostname,
-		"must be 1-255 "
-		"printable characters",
-		hostname, err, errlen) == -1 ||
+		"must be 1-255 printable characters", hostname, err,
+		errlen) == -1 ||
 	    get_str(root, "os_profile", validate_profile,
-		"must be 1-64 of "
-		"A-Z a-z 0-9 . _ -",
-		os_profile, err, errlen) == -1 ||
+		"must be 1-64 of A-Z a-z 0-9 . _ -", os_profile, err,
+		errlen) == -1 ||
 	    get_str(root, "agent_version", is_version,
-		"must be 1-64 "
-		"printable characters",
-		agent_version, err, errlen) == -1)
+		"must be 1-64 printable characters", agent_version, err,
+		errlen) == -1)
 		return -1;
 	return 0;
 }
@@ -213,9 +209,7 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 	    get_num(root, "load1", 0, 1e6, 0, err, errlen) == -1 ||
 	    get_num(root, "mem_used_pct", 0, 100, 0, err, errlen) == -1 ||
 	    get_num(root, "root_disk_used_pct", 0, 100, 0, err, errlen) == -1 ||
-	    get_str(root, "cloudflare", is_state,
-		"must be up, down or "
-		"unknown",
+	    get_str(root, "cloudflare", is_state, "must be up, down or unknown",
 		&cf, err, errlen) == -1 ||
 	    check_services(json_object_get(root, "services"),
 		&hb->services_down, err, errlen) == -1 ||
@@ -234,8 +228,7 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 		hb->cloudflare = CF_UNKNOWN;
 	else
 		return fail(err, errlen, "cloudflare",
-		    "must be up, down or "
-		    "unknown");
+		    "must be up, down or unknown");
 
 	/*
 	 * The body as received when it holds the contract's fields and
@@ -293,9 +286,8 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 	sec = json_object_get(root, "enroll_secret");
 	if (sec != NULL && !json_is_null(sec)) {
 		if (get_str(root, "enroll_secret", is_secret,
-			"must be at most "
-			"256 bytes",
-			&er->enroll_secret, err, errlen) == -1)
+			"must be at most 256 bytes", &er->enroll_secret, err,
+			errlen) == -1)
 			return -1;
 		if (*er->enroll_secret == '\0')
 			er->enroll_secret = NULL;
@@ -303,8 +295,7 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 	sec = json_object_get(root, "enroll_key");
 	if (sec != NULL && !json_is_null(sec) &&
 	    get_str(root, "enroll_key", is_enroll_key,
-		"must be 43 characters "
-		"of base64url (32 random bytes)",
+		"must be 43 characters of base64url (32 random bytes)",
 		&er->enroll_key, err, errlen) == -1)
 		return -1;
 	return 0;

@@ -251,10 +251,7 @@ fleet_writer_main(void *arg)
 	while (!stop) {
 		atomic_fetch_add(&f->writer_rounds, 1);
 		pthread_mutex_lock(&f->mu);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += FLUSH_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		time_after(&ts, CLOCK_REALTIME, FLUSH_MS);
 		while (!f->stop &&
 		    pthread_cond_timedwait(&f->cv, &f->mu, &ts) != ETIMEDOUT)
 			;

@@ -31,16 +31,13 @@ args_unit_only(json_t *args, const char *allowed_extra, char *why,
 		    (allowed_extra == NULL ||
 			strcmp(key, allowed_extra) != 0)) {
 			snprintf(why, whylen,
-			    "invalid_args: unknown argument "
-			    "\"%.32s\"",
-			    key);
+			    "invalid_args: unknown argument \"%.32s\"", key);
 			return -1;
 		}
 	}
 	if (!json_is_string(unit) || !cmd_unit_valid(json_string_value(unit))) {
 		snprintf(why, whylen,
-		    "invalid_args: \"unit\" must be a systemd "
-		    "unit name");
+		    "invalid_args: \"unit\" must be a systemd unit name");
 		return -1;
 	}
 	return 0;
@@ -63,8 +60,7 @@ args_journal(json_t *args, char *why, size_t whylen)
 	    (!json_is_integer(lines) || json_integer_value(lines) < 1 ||
 		json_integer_value(lines) > CMD_JOURNAL_LINES_MAX)) {
 		snprintf(why, whylen,
-		    "invalid_args: \"lines\" must be an "
-		    "integer from 1 to %d",
+		    "invalid_args: \"lines\" must be an integer from 1 to %d",
 		    CMD_JOURNAL_LINES_MAX);
 		return -1;
 	}
@@ -122,8 +118,7 @@ cmd_check(const char *name, json_t *args, char *why, size_t whylen)
 
 	if (spec == NULL) {
 		snprintf(why, whylen,
-		    "unknown_command: \"%.32s\" is not in the "
-		    "catalog",
+		    "unknown_command: \"%.32s\" is not in the catalog",
 		    name ? name : "");
 		return -1;
 	}
@@ -217,14 +212,12 @@ cmd_verify(const unsigned char pk[32], const char *payload_b64,
 	if (payload_b64 == NULL || sig_b64 == NULL ||
 	    strlen(payload_b64) > (CMD_PAYLOAD_MAX / 3 + 1) * 4) {
 		snprintf(why, whylen,
-		    "bad_encoding: payload or signature "
-		    "missing or too long");
+		    "bad_encoding: payload or signature missing or too long");
 		goto out;
 	}
 	if (b64_decode(sig_b64, sig, sizeof(sig)) != crypto_sign_BYTES) {
 		snprintf(why, whylen,
-		    "bad_signature: not a base64 Ed25519 "
-		    "signature");
+		    "bad_signature: not a base64 Ed25519 signature");
 		goto out;
 	}
 	if ((bin = malloc(CMD_PAYLOAD_MAX + 1)) == NULL) {

@@ -162,6 +162,18 @@ wall_ms(void)
 	return clock_in(CLOCK_REALTIME, 1000);
 }
 
+void
+time_after(struct timespec *ts, clockid_t clock, int64_t ms)
+{
+	clock_gettime(clock, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
 int
 file_write_atomic(const char *path, const void *data, size_t len,
     unsigned int mode)
@@ -300,8 +312,7 @@ env_long(const char *name, long def, long min, long max, long *out, char *err,
 
 		str_sanitize(shown, sizeof(shown), v);
 		snprintf(err, errlen,
-		    "%s: must be a whole number from %ld to "
-		    "%ld, got \"%s\"",
+		    "%s: must be a whole number from %ld to %ld, got \"%s\"",
 		    name, min, max, shown);
 		return -1;
 	}
@@ -385,8 +396,7 @@ int
 str_base64url(const char *s, size_t len)
 {
 	size_t n = strspn(s,
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_");
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 
 	return n == len && s[n] == '\0';
 }

@@ -25,6 +25,8 @@ int64_t mono_ms(void);
 int64_t mono_us(void);
 /* Wall-clock milliseconds since the epoch. */
 int64_t wall_ms(void);
+/* *ts = the clock's now plus ms (for pthread_cond_timedwait and the like). */
+void time_after(struct timespec *ts, clockid_t clock, int64_t ms);
 
 /*
  * Writes data to path atomically: a temporary file in the same directory,

@@ -38,34 +38,33 @@ static char	     *k1_pem;
 static size_t	      k1_pem_len;
 static char	      certs_path[PATH_MAX];
 
+#define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
+
 static char *
 b64url(const unsigned char *p, size_t n)
 {
-	size_t cap = sodium_base64_ENCODED_LEN(n,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char  *out;
+	char *out = malloc(sodium_base64_ENCODED_LEN(n, B64URL));
 
-	if ((out = malloc(cap)) == NULL)
+	if (out == NULL)
 		abort();
-	sodium_bin2base64(out, cap, p, n,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	return out;
+	return sodium_bin2base64(out, sodium_base64_ENCODED_LEN(n, B64URL), p,
+	    n, B64URL);
 }
 
+/* The key's parameter name, big-endian, base64url-encoded. */
 static char *
 bn_b64url(EVP_PKEY *pk, const char *name)
 {
 	BIGNUM	     *bn = NULL;
 	unsigned char bin[1024];
-	int	      n;
-	char	     *s;
+	int	      n = 0;
 
-	if (EVP_PKEY_get_bn_param(pk, name, &bn) != 1 ||
-	    (n = BN_bn2bin(bn, bin)) <= 0)
-		abort();
-	s = b64url(bin, (size_t)n);
+	if (EVP_PKEY_get_bn_param(pk, name, &bn) == 1)
+		n = BN_bn2bin(bn, bin);
 	BN_free(bn);
-	return s;
+	if (n <= 0)
+		abort();
+	return b64url(bin, (size_t)n);
 }
 
 static void

@@ -58,9 +58,8 @@ agent_init(struct agent *a, const struct agent_config *cfg, char *err,
 				    cfg->root, holder);
 			else
 				snprintf(err, errlen,
-				    "VAULTMESH_ROOT: cannot "
-				    "lock %s: %s",
-				    lock, strerror(errno));
+				    "VAULTMESH_ROOT: cannot lock %s: %s", lock,
+				    strerror(errno));
 			goto out;
 		}
 	}
@@ -150,18 +149,6 @@ agent_take_hup(struct agent *a)
 	return h;
 }
 
-static void
-deadline(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 int
 agent_sleep(struct agent *a, int64_t ms, int on_hup)
 {
@@ -169,7 +156,7 @@ agent_sleep(struct agent *a, int64_t ms, int on_hup)
 	int		rc;
 
 	watchdog_expect(ms);
-	deadline(&ts, ms);
+	time_after(&ts, CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&a->mu);
 	while (!atomic_load(&a->stop) && !(on_hup && a->hup) &&
 	    pthread_cond_timedwait(&a->cond, &a->mu, &ts) != ETIMEDOUT)

@@ -97,8 +97,7 @@ client_url_parse(const char *url, struct cc_url *out, char *why, size_t whylen)
 	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
 		snprintf(why, whylen,
-		    "must not hold a user name or password "
-		    "(user@host)");
+		    "must not hold a user name or password (user@host)");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
@@ -129,8 +128,7 @@ client_url_parse(const char *url, struct cc_url *out, char *why, size_t whylen)
 	alen = strcspn(auth, "/");
 	if (pnum == 0 || (alen > 0 && auth[alen - 1] == ':')) {
 		snprintf(why, whylen,
-		    "needs a port from 1 to 65535 after "
-		    "the ':'");
+		    "needs a port from 1 to 65535 after the ':'");
 		goto out;
 	}
 	if (strlen(host) >= sizeof(out->host)) {

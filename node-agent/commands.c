@@ -88,8 +88,7 @@ command_decide(const struct decide_ctx *ctx, json_t *elem,
 	}
 	if (p->expires_at <= ctx->now) {
 		snprintf(why, whylen,
-		    "expired: expires_at %lld is not after "
-		    "now %lld",
+		    "expired: expires_at %lld is not after now %lld",
 		    (long long)p->expires_at, (long long)ctx->now);
 		goto out;
 	}
@@ -107,8 +106,7 @@ command_decide(const struct decide_ctx *ctx, json_t *elem,
 		NULL &&
 	    !config_has_service(ctx->cfg, unit)) {
 		snprintf(why, whylen,
-		    "unit_not_allowed: \"%.64s\" is not in "
-		    "VAULTMESH_SERVICES",
+		    "unit_not_allowed: \"%.64s\" is not in VAULTMESH_SERVICES",
 		    unit);
 		goto out;
 	}
@@ -174,8 +172,7 @@ handle(struct agent *a, struct client *c, json_t *elem)
 	if (agent_verify_key(a, pk) == -1) {
 		/* No key pinned yet: nothing can verify, so nothing runs. */
 		snprintf(why, sizeof(why),
-		    "bad_signature: no command center "
-		    "key is pinned");
+		    "bad_signature: no command center key is pinned");
 		unverified_command_id(elem, p.command_id);
 		v = p.command_id[0] != '\0' ? VERDICT_REJECT : VERDICT_DROP;
 	} else {
@@ -188,8 +185,7 @@ handle(struct agent *a, struct client *c, json_t *elem)
 	}
 	if (v == VERDICT_DROP) {
 		log_warn("command_dropped",
-		    "reason=%s msg=\"no command_id to "
-		    "report\"",
+		    "reason=%s msg=\"no command_id to report\"",
 		    log_quote(q, sizeof(q), why));
 		goto out;
 	}
@@ -226,10 +222,8 @@ handle(struct agent *a, struct client *c, json_t *elem)
 	    p.command_id, (long long)p.seq, p.command);
 	runner_run(a, &p, &r);
 	log_info("command_done",
-	    "command_id=%s status=%s exit_code=%d "
-	    "secs=%lld",
-	    p.command_id, r.status, r.exit_code,
-	    (long long)(r.finished - r.started));
+	    "command_id=%s status=%s exit_code=%d secs=%lld", p.command_id,
+	    r.status, r.exit_code, (long long)(r.finished - r.started));
 	report(a, c, p.command_id, &r);
 	run_result_free(&r);
 out:

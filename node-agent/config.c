@@ -263,24 +263,20 @@ add_metric(struct agent_config *c, const char *hp, char *err, size_t errlen)
 		goto bad;
 	if (c->nmetrics == AGENT_METRICS_MAX) {
 		snprintf(err, errlen,
-		    "VAULTMESH_CLOUDFLARED_METRICS: more than "
-		    "%d addresses",
+		    "VAULTMESH_CLOUDFLARED_METRICS: more than %d addresses",
 		    AGENT_METRICS_MAX);
 		return -1;
 	}
 	if ((c->metrics[c->nmetrics] = strdup(hp)) == NULL) {
 		snprintf(err, errlen,
-		    "VAULTMESH_CLOUDFLARED_METRICS: out of "
-		    "memory");
+		    "VAULTMESH_CLOUDFLARED_METRICS: out of memory");
 		return -1;
 	}
 	c->nmetrics++;
 	return 0;
 bad:
 	snprintf(err, errlen,
-	    "VAULTMESH_CLOUDFLARED_METRICS: \"%.60s\" is "
-	    "not host:port",
-	    hp);
+	    "VAULTMESH_CLOUDFLARED_METRICS: \"%.60s\" is not host:port", hp);
 	return -1;
 }
 
@@ -305,8 +301,7 @@ add_port(struct agent_config *c, const char *v, char *err, size_t errlen)
 			return 0;
 	if (c->nscan_ports == AGENT_SCAN_PORTS_MAX) {
 		snprintf(err, errlen,
-		    "VAULTMESH_SCAN_ALLOWED_PORTS: more than "
-		    "%d ports",
+		    "VAULTMESH_SCAN_ALLOWED_PORTS: more than %d ports",
 		    AGENT_SCAN_PORTS_MAX);
 		return -1;
 	}
@@ -393,8 +388,7 @@ parse_tls(struct agent_config *c, char *err, size_t errlen)
 		return -1;
 	if (file != NULL && path != NULL) {
 		snprintf(err, errlen,
-		    "VAULTMESH_CA_FILE: set it or "
-		    "VAULTMESH_CA_PATH, not both");
+		    "VAULTMESH_CA_FILE: set it or VAULTMESH_CA_PATH, not both");
 		return -1;
 	}
 	if (file != NULL) {
@@ -404,8 +398,7 @@ parse_tls(struct agent_config *c, char *err, size_t errlen)
 		if (access(c->ca_file, R_OK) != 0 ||
 		    stat(c->ca_file, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 			snprintf(err, errlen,
-			    "VAULTMESH_CA_FILE: %s is not a "
-			    "readable file",
+			    "VAULTMESH_CA_FILE: %s is not a readable file",
 			    c->ca_file);
 			return -1;
 		}
@@ -533,8 +526,7 @@ parse_access(struct agent_config *c, char *err, size_t errlen)
 	if ((c->cf_access_id = strdup(id)) == NULL ||
 	    (c->cf_access_secret = strdup(secret)) == NULL) {
 		snprintf(err, errlen,
-		    "VAULTMESH_CF_ACCESS_CLIENT_ID: out of "
-		    "memory");
+		    "VAULTMESH_CF_ACCESS_CLIENT_ID: out of memory");
 		return -1;
 	}
 	return 0;
@@ -660,8 +652,7 @@ config_usage(FILE *f)
 	    "\n"
 	    "The VaultMesh node agent: enrolls with the command center, sends\n"
 	    "heartbeats, and runs the signed commands it verifies.\n"
-	    "Configuration comes from the environment:\n"
-	    "\n"
+	    "Configuration comes from the environment:\n\n"
 	    "  VAULTMESH_CC_URL               command center URL (http://127.0.0.1:8088);\n"
 	    "                                 http:// only to the loopback, else https://\n"
 	    "  VAULTMESH_INSECURE_HTTP_LAB    1 allows http:// to another host: labs only,\n"
@@ -701,8 +692,7 @@ config_usage(FILE *f)
 	    "  VAULTMESH_CA_FILE              PEM file of the CAs that verify an https CC\n"
 	    "  VAULTMESH_CA_PATH              or a directory of them hashed by openssl\n"
 	    "                                 rehash (/etc/ssl/certs when hashed, else\n"
-	    "                                 libcurl's default)\n"
-	    "\n"
+	    "                                 libcurl's default)\n\n"
 	    "Files in VAULTMESH_ROOT: node_id, node_token, cc_ed25519.pub (the command\n"
 	    "center key pinned at first enrollment; delete it to pin a new one),\n"
 	    "last_seq, spool/ (results not yet acknowledged).\n"

@@ -45,8 +45,7 @@ link_fail(struct link *l, const char *what, const char *err, long status)
 	l->down = 1;
 	l->since_ms = mono_ms();
 	log_warn("cc_unreachable",
-	    "request=%s status=%ld error=%s "
-	    "msg=\"retrying with backoff\"",
+	    "request=%s status=%ld error=%s msg=\"retrying with backoff\"",
 	    what, status, log_quote(q, sizeof(q), err));
 }
 
@@ -361,8 +360,7 @@ results_flush(struct agent *a, struct client *c)
 	for (size_t i = 0; i < n; i++) {
 		if ((body = spool_read(a->cfg->root, ids[i], &len)) == NULL) {
 			log_err("spool_failed",
-			    "command_id=%s msg=\"unreadable "
-			    "spool entry\"",
+			    "command_id=%s msg=\"unreadable spool entry\"",
 			    ids[i]);
 			continue;
 		}
@@ -376,8 +374,7 @@ results_flush(struct agent *a, struct client *c)
 			goto out;
 		if (spool_delete(a->cfg->root, ids[i]) == -1)
 			log_err("spool_failed",
-			    "command_id=%s msg=\"cannot "
-			    "delete a sent result\"",
+			    "command_id=%s msg=\"cannot delete a sent result\"",
 			    ids[i]);
 	}
 	rc = 0;

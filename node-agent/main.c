@@ -38,8 +38,7 @@ watchdog_tick(struct agent *a)
 	if (watchdog_alive(&a->wd, mono_ms(), &late)) {
 		if (withheld)
 			log_info("watchdog_resumed",
-			    "msg=\"both threads turn "
-			    "again\"");
+			    "msg=\"both threads turn again\"");
 		withheld = 0;
 		(void)sd_notify(0, "WATCHDOG=1");
 		return;

@@ -487,8 +487,7 @@ runner_exec(struct agent *a, const struct cmd_payload *p, int timeout_secs,
 		    timeout_secs);
 	} else if (stopped) {
 		snprintf(note, sizeof(note),
-		    "[killed: the agent stopped while "
-		    "the command ran]\n");
+		    "[killed: the agent stopped while the command ran]\n");
 	} else if (WIFEXITED(st)) {
 		r->exit_code = WEXITSTATUS(st);
 		r->status = r->exit_code == 0 ? "ok" : "error";

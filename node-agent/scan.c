@@ -272,8 +272,7 @@ scan_exec(struct scan_ctx *s, const char *const *argv, int timeout_secs,
 	deadline = limit < s->deadline_ms ? limit : s->deadline_ms;
 	if (deadline <= mono_ms()) {
 		snprintf(err, errlen,
-		    "not run: the scan's %d s budget is used "
-		    "up",
+		    "not run: the scan's %d s budget is used up",
 		    SCAN_BUDGET_SECS);
 		rc = SCAN_EXEC_TIMEOUT;
 		goto out;

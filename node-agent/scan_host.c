@@ -621,9 +621,8 @@ scan_check_network(struct scan_ctx *s)
 		both[0] = '\0';
 		if (t.fam[port] & 1)
 			snprintf(both, sizeof(both),
-			    "0.0.0.0:%u "
-			    "(/proc/net/tcp line %u)",
-			    port, t.line[port * 2]);
+			    "0.0.0.0:%u (/proc/net/tcp line %u)", port,
+			    t.line[port * 2]);
 		if (t.fam[port] & 2)
 			snprintf(both + strlen(both),
 			    sizeof(both) - strlen(both),
@@ -776,8 +775,7 @@ run_apt(struct scan_ctx *s)
 		    "Package upgrades are pending",
 		    "apt-get update && apt-get upgrade at the next maintenance "
 		    "window.",
-		    "%zu%s other upgrades (apt-get -s upgrade): "
-		    "%s",
+		    "%zu%s other upgrades (apt-get -s upgrade): %s",
 		    total - security, truncated ? "+" : "", names);
 out:
 	free(out);

@@ -123,8 +123,7 @@ invalid(struct rules_file *f, const char *fmt, ...)
 	if (f->invalid++ == RULES_INVALID_MAX) {
 		scan_finding(f->s, "scan.rules.invalid", "medium",
 		    "A scan rule file is broken",
-		    "Fix the file; see "
-		    "scan-rules.example.json for the format.",
+		    "Fix the file; see scan-rules.example.json for the format.",
 		    "%s: more problems not reported", f->shown);
 		return;
 	}
@@ -196,9 +195,7 @@ str_field(json_t *o, const char *key, size_t max, int optional, char *why,
 		snprintf(why, whylen, "\"%s\" must be a string", key);
 	else if (strlen(s) == 0 || !str_printable(s, max)) {
 		snprintf(why, whylen,
-		    "\"%s\" must be 1 to %zu printable "
-		    "characters",
-		    key, max);
+		    "\"%s\" must be 1 to %zu printable characters", key, max);
 		s = NULL;
 	}
 	return s;
@@ -407,8 +404,7 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 		if (errno != 0 || *end != '\0' || mode[0] < '0' ||
 		    mode[0] > '7' || r->max_mode > 07777) {
 			snprintf(why, whylen,
-			    "\"max_mode\" must be octal like "
-			    "\"0644\"");
+			    "\"max_mode\" must be octal like \"0644\"");
 			return -1;
 		}
 		break;
@@ -423,8 +419,7 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 		    NULL) {
 			if (v != NULL)
 				snprintf(why, whylen,
-				    "\"owner\" must be a uid "
-				    "or a user name");
+				    "\"owner\" must be a uid or a user name");
 			return -1;
 		}
 		break;
@@ -453,8 +448,7 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 
 			regerror(rc, &r->re, msg, sizeof(msg));
 			snprintf(why, whylen,
-			    "\"pattern\" is not a POSIX "
-			    "extended regex: %s",
+			    "\"pattern\" is not a POSIX extended regex: %s",
 			    msg);
 			return -1;
 		}
@@ -465,8 +459,7 @@ parse_check(json_t *c, struct rule *r, char *why, size_t whylen)
 		if (!json_is_array(v) || json_array_size(v) == 0 ||
 		    json_array_size(v) > RULE_ARGV_MAX) {
 			snprintf(why, whylen,
-			    "\"argv\" must be an array of 1 to "
-			    "%d strings",
+			    "\"argv\" must be an array of 1 to %d strings",
 			    RULE_ARGV_MAX);
 			return -1;
 		}
@@ -526,17 +519,14 @@ parse_rule(json_t *o, struct rule *r, char *why, size_t whylen)
 		return -1;
 	if (!id_valid(r->id)) {
 		snprintf(why, whylen,
-		    "\"id\" must be 1 to %d of "
-		    "[A-Za-z0-9._-]",
-		    RULE_ID_MAX);
+		    "\"id\" must be 1 to %d of [A-Za-z0-9._-]", RULE_ID_MAX);
 		return -1;
 	}
 	for (k = 0; k < 5 && strcmp(r->severity, sev[k]) != 0; k++)
 		;
 	if (k == 5) {
 		snprintf(why, whylen,
-		    "\"severity\" must be critical, high, "
-		    "medium, low or info");
+		    "\"severity\" must be critical, high, medium, low or info");
 		return -1;
 	}
 	r->remediation =
@@ -613,8 +603,7 @@ eval_lines(struct scan_ctx *s, const struct rule *r, const char *full,
 			eval_error(s, r, "%s: %s", r->path, strerror(errno));
 		else if (r->type == R_LINE_ABSENT) {
 			snprintf(what, sizeof(what),
-			    "%s does not exist, so no "
-			    "line matches /%s/",
+			    "%s does not exist, so no line matches /%s/",
 			    r->path, r->pattern);
 			fire(s, r, shown_file, what);
 		}
@@ -629,9 +618,8 @@ eval_lines(struct scan_ctx *s, const struct rule *r, const char *full,
 	if (r->type == R_LINE_MATCHES && matches > 0) {
 		if (matches > 1)
 			snprintf(what, sizeof(what),
-			    "%s:%u: %s (and %u more "
-			    "matching lines)",
-			    r->path, first, shown_line, matches - 1);
+			    "%s:%u: %s (and %u more matching lines)", r->path,
+			    first, shown_line, matches - 1);
 		else
 			snprintf(what, sizeof(what), "%s:%u: %s", r->path,
 			    first, shown_line);
@@ -659,9 +647,8 @@ eval_command(struct scan_ctx *s, const struct rule *r, const char *shown_file)
 		if (status == r->expected_exit)
 			return;
 		snprintf(what, sizeof(what),
-		    "%s exited with status %d; "
-		    "expected %d",
-		    r->argv[0], status, r->expected_exit);
+		    "%s exited with status %d; expected %d", r->argv[0], status,
+		    r->expected_exit);
 		break;
 	case SCAN_EXEC_SIGNALED:
 	case SCAN_EXEC_TIMEOUT:
@@ -697,9 +684,8 @@ eval_rule(struct scan_ctx *s, struct rules_file *f, struct rule *r)
 		if (lstat(full, &st) == 0) {
 			if (r->type == R_FILE_EXISTS) {
 				snprintf(what, sizeof(what),
-				    "%s exists "
-				    "(mode %04o, uid %u)",
-				    r->path, (unsigned)(st.st_mode & 07777),
+				    "%s exists (mode %04o, uid %u)", r->path,
+				    (unsigned)(st.st_mode & 07777),
 				    (unsigned)st.st_uid);
 				fire(s, r, f->shown, what);
 			}
@@ -739,9 +725,8 @@ eval_rule(struct scan_ctx *s, struct rules_file *f, struct rule *r)
 		}
 		if (st.st_uid != want) {
 			snprintf(what, sizeof(what),
-			    "%s is owned by uid %u; "
-			    "expected %s%s%u%s",
-			    r->path, (unsigned)st.st_uid,
+			    "%s is owned by uid %u; expected %s%s%u%s", r->path,
+			    (unsigned)st.st_uid,
 			    r->owner != NULL ? r->owner : "",
 			    r->owner != NULL ? " (uid " : "", (unsigned)want,
 			    r->owner != NULL ? ")" : "");
@@ -817,8 +802,7 @@ rules_file(struct scan_ctx *s, const char *full, size_t *total)
 			break;
 		if (*total == RULES_TOTAL_MAX) {
 			invalid(&f,
-			    ": more than %d rules in all; the rest are "
-			    "ignored",
+			    ": more than %d rules in all; the rest are ignored",
 			    RULES_TOTAL_MAX);
 			break;
 		}

@@ -98,24 +98,20 @@ own_dir(const char *dir, int parents, char *err, size_t errlen)
 		made = mkdir(dir, 0700) == -1 && errno != EEXIST ? -1 : 0;
 	if (made == -1 || (parents ? stat(dir, &st) : lstat(dir, &st)) == -1) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ROOT: cannot create \"%.200s\": "
-		    "%s",
-		    dir, strerror(errno));
+		    "VAULTMESH_ROOT: cannot create \"%.200s\": %s", dir,
+		    strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ROOT: \"%.200s\" is not a "
-		    "directory",
-		    dir);
+		    "VAULTMESH_ROOT: \"%.200s\" is not a directory", dir);
 		return -1;
 	}
 	/* The token and command output live here: nobody else may look in. */
 	if ((st.st_mode & 077) != 0 && chmod(dir, 0700) == -1) {
 		snprintf(err, errlen,
-		    "VAULTMESH_ROOT: cannot make \"%.200s\" "
-		    "0700: %s",
-		    dir, strerror(errno));
+		    "VAULTMESH_ROOT: cannot make \"%.200s\" 0700: %s", dir,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -274,8 +270,7 @@ state_enroll_key(const char *root, char out[AGENT_ENROLL_KEY_LEN + 1],
 	_Static_assert(AGENT_ENROLL_KEY_LEN == 43, "the message says 43");
 	if (*root == '\0') {
 		snprintf(err, errlen,
-		    "VAULTMESH_ROOT: empty path; cannot place "
-		    "enroll_key");
+		    "VAULTMESH_ROOT: empty path; cannot place enroll_key");
 		return -1;
 	}
 	if ((rc = kept_file(root, &k, out, err, errlen)) == 1)

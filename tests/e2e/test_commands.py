@@ -29,14 +29,25 @@ def wait_command(c, nid, cid, statuses=("ok", "error", "rejected", "timeout"),
     return wait_until(done, timeout, f"command {cid} to reach {statuses}")
 
 
-def test_json_queued_command_runs_on_the_agent_and_its_result_appears(cc, agent):
+def agent_up(cc, agent):
+    """A command center and an agent whose first heartbeat it has seen:
+    (the command center, the agent, its node id)."""
     c = cc()
     a = agent(c)
     a.wait_heartbeat()
-    nid = a.node_id()
-    r = c.post_json(f"/nodes/{nid}/commands", {"command": "agent-info", "args": {}})
+    return c, a, a.node_id()
+
+
+def queue_json(c, nid, body):
+    """Queues body for nid by JSON, which must be created (201): the answer."""
+    r = c.post_json(f"/nodes/{nid}/commands", body)
     assert r.status == 201, r
-    body = r.json()
+    return r.json()
+
+
+def test_json_queued_command_runs_on_the_agent_and_its_result_appears(cc, agent):
+    c, _, nid = agent_up(cc, agent)
+    body = queue_json(c, nid, {"command": "agent-info", "args": {}})
     assert body["status"] == "queued"
     cmd = wait_command(c, nid, body["command_id"])
     assert cmd["status"] == "ok", cmd
@@ -51,10 +62,7 @@ def test_json_queued_command_runs_on_the_agent_and_its_result_appears(cc, agent)
 
 
 def test_form_queued_command_redirects_and_runs(cc, agent):
-    c = cc()
-    a = agent(c)
-    a.wait_heartbeat()
-    nid = a.node_id()
+    c, _, nid = agent_up(cc, agent)
     r = c.post_form(f"/nodes/{nid}/commands", {"command": "sovereign-scan"})
     assert r.status == 303, r
     assert r.headers["location"].startswith(f"/nodes/{nid}")
@@ -70,10 +78,7 @@ def test_form_queued_command_redirects_and_runs(cc, agent):
 
 
 def test_disallowed_command_is_403_never_stored_never_delivered(cc, agent):
-    c = cc()
-    a = agent(c)
-    a.wait_heartbeat()
-    nid = a.node_id()
+    c, a, nid = agent_up(cc, agent)
     # The built-in policy allows no service-restart.
     r = c.post_json(f"/nodes/{nid}/commands",
                     {"command": "service-restart", "args": {"unit": "alpha.service"}})
@@ -86,9 +91,9 @@ def test_disallowed_command_is_403_never_stored_never_delivered(cc, agent):
     # Nothing was stored, and an allowed command queued afterwards is the
     # first thing the agent sees (seq 1).
     assert commands_of(c, nid) == []
-    r = c.post_json(f"/nodes/{nid}/commands", {"command": "agent-info"})
-    assert r.status == 201 and r.json()["seq"] == 1
-    wait_command(c, nid, r.json()["command_id"])
+    body = queue_json(c, nid, {"command": "agent-info"})
+    assert body["seq"] == 1, body
+    wait_command(c, nid, body["command_id"])
     assert "service-restart" not in a.logs
 
 
@@ -342,10 +347,7 @@ def test_a_result_for_a_never_delivered_command_clears_it_from_the_queue(cc, enr
 
 
 def test_the_agents_own_log_lines_stay_out_of_command_output(cc, agent):
-    c = cc()
-    a = agent(c)          # VAULTMESH_LOG=debug: the agent logs a lot
-    a.wait_heartbeat()
-    nid = a.node_id()
+    c, _, nid = agent_up(cc, agent)     # VAULTMESH_LOG=debug: the agent logs a lot
     for body in ({"command": "service-status", "args": {"unit": "alpha.service"}},
                  {"command": "sovereign-scan"}, {"command": "agent-info"}):
         cid = c.post_json(f"/nodes/{nid}/commands", body).json()["command_id"]

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import CC_BIN, PG_BASE, wait_until
 from pg import Cluster
-from test_commands import commands_of, wait_command
+from test_commands import agent_up, commands_of, queue_json, wait_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "scripts", "sqlite-to-postgresql.sh")
@@ -26,13 +26,8 @@ def copy(src, dst):
 
 def test_a_sqlite_site_copied_to_postgresql_keeps_its_agents_and_history(
         cc, agent, tmp_path):
-    c = cc()
-    a = agent(c)
-    a.wait_heartbeat()
-    nid = a.node_id()
-    r = c.post_json(f"/nodes/{nid}/commands", {"command": "agent-info"})
-    assert r.status == 201, r
-    first = r.json()
+    c, a, nid = agent_up(cc, agent)
+    first = queue_json(c, nid, {"command": "agent-info"})
     assert wait_command(c, nid, first["command_id"])["status"] == "ok"
     before = c.node(nid)
     audit = c.json_get("/audit")["entries"]

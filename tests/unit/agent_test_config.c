@@ -58,20 +58,16 @@ good_values_are_parsed(void **state)
 	char		    err[256] = "";
 
 	(void)state;
-	setenv("VAULTMESH_CC_URL", "https://cc.example.org/", 1);
-	setenv("VAULTMESH_OS_PROFILE", "Arch_Vault-1.0", 1);
-	setenv("VAULTMESH_ROOT", "/tmp/vm-root", 1);
-	setenv("VAULTMESH_HEARTBEAT_SECS", "5", 1);
-	setenv("VAULTMESH_ENROLL_SECRET", "abc", 1);
-	setenv("VAULTMESH_SERVICES",
-	    " nginx.service, sshd.service ,,"
+	tl_setenvs("VAULTMESH_CC_URL=https://cc.example.org/",
+	    "VAULTMESH_OS_PROFILE=Arch_Vault-1.0",
+	    "VAULTMESH_ROOT=/tmp/vm-root", "VAULTMESH_HEARTBEAT_SECS=5",
+	    "VAULTMESH_ENROLL_SECRET=abc",
+	    "VAULTMESH_SERVICES= nginx.service, sshd.service ,,"
 	    "getty@tty1.service,nginx.service",
-	    1);
-	setenv("VAULTMESH_LOG", "debug", 1);
-	setenv("VAULTMESH_BACKOFF_MAX_SECS", "3600", 1);
-	setenv("VAULTMESH_CLOUDFLARED_METRICS", "localhost:2000,[::1]:2001", 1);
-	setenv("VAULTMESH_CC_PUBKEY",
-	    "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", 1);
+	    "VAULTMESH_LOG=debug", "VAULTMESH_BACKOFF_MAX_SECS=3600",
+	    "VAULTMESH_CLOUDFLARED_METRICS=localhost:2000,[::1]:2001",
+	    "VAULTMESH_CC_PUBKEY=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+	    NULL);
 	assert_int_equal(config_load(&c, err, sizeof(err)), 0);
 	assert_string_equal(c.cc_url, "https://cc.example.org");
 	assert_string_equal(c.os_profile, "Arch_Vault-1.0");

@@ -33,34 +33,34 @@
 #include "util.h"
 #include "watchdog.h"
 
+/* text parses, to want percent of the memory used. */
 static void
-meminfo_uses_memavailable(void **state)
+expect_meminfo(const char *text, double want)
 {
 	double pct = -1;
 
+	assert_int_equal(probe_parse_meminfo(text, &pct), 0);
+	assert_float_equal(pct, want, 0.001);
+}
+
+static void
+meminfo_uses_memavailable(void **state)
+{
 	(void)state;
-	assert_int_equal(probe_parse_meminfo("MemTotal:        8000000 kB\n"
-					     "MemFree:          100000 kB\n"
-					     "MemAvailable:    6000000 kB\n"
-					     "Buffers:          200000 kB\n",
-			     &pct),
-	    0);
-	assert_float_equal(pct, 25.0, 0.001);
+	expect_meminfo("MemTotal:        8000000 kB\n"
+		       "MemFree:          100000 kB\n"
+		       "MemAvailable:    6000000 kB\n"
+		       "Buffers:          200000 kB\n",
+	    25.0);
 }
 
 static void
 meminfo_falls_back_without_memavailable(void **state)
 {
-	double pct = -1;
-
 	(void)state;
-	assert_int_equal(
-	    probe_parse_meminfo(
-		"MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 100 kB\n"
-		"Cached: 300 kB\nSwapCached: 999 kB\n",
-		&pct),
-	    0);
-	assert_float_equal(pct, 50.0, 0.001);
+	expect_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 100 kB\n"
+		       "Cached: 300 kB\nSwapCached: 999 kB\n",
+	    50.0);
 }
 
 static void
@@ -77,11 +77,7 @@ meminfo_rejects_garbage(void **state)
 			     &pct),
 	    -1);
 	/* Available above total (racy reads) clamps to 0 %. */
-	assert_int_equal(probe_parse_meminfo("MemTotal: 5 kB\nMemAvailable: "
-					     "9 kB\n",
-			     &pct),
-	    0);
-	assert_float_equal(pct, 0.0, 0.001);
+	expect_meminfo("MemTotal: 5 kB\nMemAvailable: 9 kB\n", 0.0);
 }
 
 static void

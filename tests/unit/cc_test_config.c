@@ -125,14 +125,13 @@ config_reads_paths_secret_and_numbers(void **state)
 	char	      err[512];
 
 	(void)state;
-	setenv("VAULTMESH_DB", "/var/lib/vaultmesh/cc.db", 1);
-	setenv("VAULTMESH_CC_KEY_PATH", "/etc/vaultmesh/key", 1);
-	setenv("VAULTMESH_ENROLL_SECRET", "s3cret", 1);
-	setenv("VAULTMESH_POLICY_PATH", "/etc/vaultmesh/policy.json", 1);
-	setenv("VAULTMESH_HEARTBEAT_STALE_MINUTES", "3", 1);
-	setenv("VAULTMESH_SCAN_STALE_HOURS", "72", 1);
-	setenv("VAULTMESH_SCAN_INTERVAL_HOURS", "12", 1);
-	setenv("VAULTMESH_SCHEDULER_TICK_SECONDS", "5", 1);
+	tl_setenvs("VAULTMESH_DB=/var/lib/vaultmesh/cc.db",
+	    "VAULTMESH_CC_KEY_PATH=/etc/vaultmesh/key",
+	    "VAULTMESH_ENROLL_SECRET=s3cret",
+	    "VAULTMESH_POLICY_PATH=/etc/vaultmesh/policy.json",
+	    "VAULTMESH_HEARTBEAT_STALE_MINUTES=3",
+	    "VAULTMESH_SCAN_STALE_HOURS=72", "VAULTMESH_SCAN_INTERVAL_HOURS=12",
+	    "VAULTMESH_SCHEDULER_TICK_SECONDS=5", NULL);
 	assert_int_equal(load(&c, err, sizeof(err)), 0);
 	assert_string_equal(c.db_path, "/var/lib/vaultmesh/cc.db");
 	assert_string_equal(c.key_path, "/etc/vaultmesh/key");

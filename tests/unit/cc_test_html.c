@@ -26,6 +26,8 @@
 #define EVIL "\"><script>x</script>&'"
 #define EVIL_HTML "&quot;&gt;&lt;script&gt;x&lt;/script&gt;&amp;&#39;"
 #define EVIL_URL "%22%3E%3Cscript%3Ex%3C%2Fscript%3E%26%27"
+/* What call renders into b, made a fresh buffer first; free() it. */
+#define RENDERED(b, call) (buf_init(&(b), 1 << 16), (call), tl_take(&(b)))
 
 /*
  * No part of EVIL came through raw (the page itself loads htmx with a
@@ -49,9 +51,7 @@ row_html(const struct cmd_row *c)
 {
 	struct buf b;
 
-	buf_init(&b, 1 << 16);
-	html_command_row(&b, c, NOW);
-	return tl_take(&b);
+	return RENDERED(b, html_command_row(&b, c, NOW));
 }
 
 static void
@@ -103,9 +103,7 @@ finding_html(const struct finding *f, char group[16])
 {
 	struct buf b;
 
-	buf_init(&b, 1 << 16);
-	html_finding(&b, f, group);
-	return tl_take(&b);
+	return RENDERED(b, html_finding(&b, f, group));
 }
 
 static void
@@ -148,9 +146,7 @@ audit_html(const struct audit_rec *a)
 {
 	struct buf b;
 
-	buf_init(&b, 1 << 16);
-	html_audit_row(&b, 7, a, NULL);
-	return tl_take(&b);
+	return RENDERED(b, html_audit_row(&b, 7, a, NULL));
 }
 
 static void

@@ -109,6 +109,20 @@ make_rec(const char *id, const char *host, enum node_status st, int with_token,
 	return r;
 }
 
+/* Opens the store and inserts each node of a NULL-ended list. */
+static void
+open_with(struct cct_fx *f, ...)
+{
+	struct node_rec *r;
+	va_list		 ap;
+
+	cct_open(f, NULL);
+	va_start(ap, f);
+	while ((r = va_arg(ap, struct node_rec *)) != NULL)
+		assert_int_equal(store_node_insert(f->st, r), 0);
+	va_end(ap);
+}
+
 /* ---- deleted nodes, enroll peers, delivery leases ------------------------------- */
 
 static void
@@ -121,10 +135,8 @@ store_deleted_node_keeps_its_row_without_a_token(void **state)
 	const struct node_rec *r;
 	char		       peer[64];
 
-	cct_open(f, NULL);
 	b.enroll_peer = "192.0.2.7";
-	assert_int_equal(store_node_insert(f->st, &a), 0);
-	assert_int_equal(store_node_insert(f->st, &b), 0);
+	open_with(f, &a, &b, NULL);
 	assert_int_equal(store_node_set_status(f->st, ID_A, NODE_DELETED, NULL),
 	    0);
 	cct_reopen(f);
@@ -284,8 +296,7 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 	int		 called = 0;
 	char		 sql[160];
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
+	open_with(f, &a, NULL);
 	queue_one(f->st, id, 1000);
 	assert_int_equal(store_commands_deliver(f->st, ID_A, 100, 8, &w, &n),
 	    0);
@@ -379,8 +390,7 @@ store_keeps_the_page_size_of_an_existing_database(void **state)
 	    SQLITE_OK);
 	sqlite3_close(h);
 	assert_int_equal(cct_db_int(f, "PRAGMA page_size"), 4096);
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &r), 0);
+	open_with(f, &r, NULL);
 	cct_reopen(f);
 	assert_int_equal(cct_db_int(f, "PRAGMA page_size"), 4096);
 	load_all(f, &l, 1);
@@ -396,8 +406,7 @@ store_open_twice_is_idempotent(void **state)
 	long long	v1, tables1;
 	struct loaded	l;
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &r), 0);
+	open_with(f, &r, NULL);
 	v1 = cct_db_int(f, "PRAGMA user_version");
 	tables1 = cct_db_int(f, "SELECT count(*) FROM sqlite_master");
 	cct_reopen(f);
@@ -417,8 +426,7 @@ store_refuses_database_newer_than_program(void **state)
 	struct node_rec r = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
 	char		err[256] = "";
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &r), 0);
+	open_with(f, &r, NULL);
 	cct_close(f);
 	cct_db_exec(f, "PRAGMA user_version = 999");
 	f->st = store_open(f->db.path, err, sizeof(err));
@@ -478,10 +486,7 @@ store_node_insert_and_load_round_trip(void **state)
 	b.os_profile = (char *)(uintptr_t) "arch";
 	b.agent_version = (char *)(uintptr_t) "0.2.0-rc1";
 	b.enrolled_at = 1700000000;
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
-	assert_int_equal(store_node_insert(f->st, &b), 0);
-	assert_int_equal(store_node_insert(f->st, &c), 0);
+	open_with(f, &a, &b, &c, NULL);
 	cct_reopen(f);
 	load_all(f, &l, 3);
 	ra = loaded_find(&l, ID_A);
@@ -521,8 +526,7 @@ store_keeps_hostile_strings_verbatim(void **state)
 	struct node_rec a = make_rec(ID_A, host, NODE_PENDING, 0, 0);
 	struct loaded	l;
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
+	open_with(f, &a, NULL);
 	load_all(f, &l, 1);
 	assert_string_equal(l.r[0].hostname, host);
 	loaded_free(&l);
@@ -536,8 +540,7 @@ store_duplicate_insert_fails_and_keeps_first(void **state)
 	struct node_rec dup = make_rec(ID_A, "second", NODE_PENDING, 0, 0);
 	struct loaded	l;
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
+	open_with(f, &a, NULL);
 	assert_int_equal(store_node_insert(f->st, &dup), -1);
 	load_all(f, &l, 1);
 	assert_string_equal(l.r[0].hostname, "first");
@@ -563,8 +566,7 @@ store_node_set_status_updates_status_and_token(void **state)
 
 	for (int i = 0; i < TOKEN_HASH_LEN; i++)
 		th[i] = (unsigned char)(i * 7 + 1);
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
+	open_with(f, &a, NULL);
 	assert_int_equal(store_node_set_status(f->st, ID_A, NODE_APPROVED, th),
 	    0);
 	cct_reopen(f);
@@ -673,10 +675,7 @@ store_heartbeats_append_then_fold(void **state)
 	struct loaded	       l;
 	char		      *json;
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
-	assert_int_equal(store_node_insert(f->st, &b), 0);
-	assert_int_equal(store_node_insert(f->st, &c), 0);
+	open_with(f, &a, &b, &c, NULL);
 	hb_write_set(&w[0], ID_A, 1795773601, "{\"hostname\":\"web-1b\"}",
 	    "web-1b", "0.1.1");
 	w[0].cloudflare = CF_DOWN;
@@ -756,8 +755,7 @@ store_fold_failure_keeps_the_log(void **state)
 	struct hb_fold	fold;
 	int64_t		cut;
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
+	open_with(f, &a, NULL);
 	hb_write_set(&w, ID_A, 7, "{\"n\":1}", "web-1", "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
 	cct_db_exec(f,
@@ -882,8 +880,7 @@ store_heartbeats_fill_chunks_of_a_page(void **state)
 	assert_non_null(w);
 	assert_non_null(json);
 	assert_non_null(big);
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
+	open_with(f, &a, NULL);
 	for (int i = 0; i < N; i++) {
 		snprintf(json[i], 512, "{\"i\":%d,\"pad\":\"%0400d\"}", i, i);
 		hb_write_set(&w[i], ID_A, i + 1, json[i], "web-1", "0.1.0");
@@ -957,9 +954,7 @@ store_damaged_chunk_is_skipped(void **state)
 	char	       *got = NULL, sql[256];
 	int64_t		seen[2] = { 0, 0 };
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
-	assert_int_equal(store_node_insert(f->st, &b), 0);
+	open_with(f, &a, &b, NULL);
 	hb_write_set(&w[0], ID_A, 1, "{\"n\":1}", "web-1", "0.1.0");
 	hb_write_set(&w[1], ID_B, 2, "{\"n\":2}", "db-1", "0.1.0");
 	hb_write_set(&w[2], ID_B, 3, "{\"n\":3}", "db-1", "0.1.0");
@@ -1033,8 +1028,7 @@ store_heartbeat_numbers_survive_a_lost_sequence(void **state)
 	struct node_rec a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
 	struct hb_write w[2];
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
+	open_with(f, &a, NULL);
 	hb_write_set(&w[0], ID_A, 1, "{\"n\":1}", "web-1", "0.1.0");
 	hb_write_set(&w[1], ID_A, 2, "{\"n\":2}", "web-1", "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, &w[0], 1), 0);
@@ -1092,10 +1086,7 @@ store_load_nodes_stops_when_callback_fails_and_stays_usable(void **state)
 	struct node_rec c = make_rec(ID_C, "c", NODE_PENDING, 0, 0);
 	struct loaded	l;
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &a), 0);
-	assert_int_equal(store_node_insert(f->st, &b), 0);
-	assert_int_equal(store_node_insert(f->st, &c), 0);
+	open_with(f, &a, &b, &c, NULL);
 	memset(&l, 0, sizeof(l));
 	l.stop_after = 1;
 	assert_int_equal(store_load_nodes(f->st, collect, &l), -1);
@@ -1142,8 +1133,7 @@ store_reads_do_not_wait_for_the_writer(void **state)
 	char		    *json = NULL;
 	int		     waited = 0, busy, got, listed, still;
 
-	cct_open(f, NULL);
-	assert_int_equal(store_node_insert(f->st, &r), 0);
+	open_with(f, &r, NULL);
 	hb_write_set(&w, ID_A, 1795773601, "{\"hostname\":\"web-1\"}", "web-1",
 	    "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);

@@ -43,12 +43,16 @@ assert_clean(const char *s)
 	}
 }
 
-/* Every number in every points="..." lies within [0, w] x [0, h]. */
+/*
+ * s draws n polygons, and every number in every points="..." lies within
+ * [0, w] x [0, h].
+ */
 static void
-assert_points_inside(const char *s, double w, double h)
+assert_polygons_inside(const char *s, size_t n, double w, double h)
 {
 	const char *p = s;
 
+	assert_int_equal(tl_count(s, "<polygon"), n);
 	while ((p = strstr(p, "points=\"")) != NULL) {
 		p += 8;
 		while (*p != '"') {
@@ -114,8 +118,7 @@ sparkline_draws_line_area_and_latest_dot_inside_the_box(void **state)
 
 	(void)state;
 	expect_drawn(s, 1, 1);
-	assert_int_equal(tl_count(s, "<polygon"), 1);
-	assert_points_inside(s, 300, 40);
+	assert_polygons_inside(s, 1, 300, 40);
 	/* The dot is the newest value, at the right end. */
 	assert_non_null(strstr(s, "cx=\"297.0\""));
 	free(s);
@@ -171,10 +174,9 @@ fleet_history_stacks_three_levels_inside_the_box(void **state)
 	char *out = fleet_history(s, 3, NOW - 86400);
 
 	(void)state;
-	assert_int_equal(tl_count(out, "<polygon"), 3);
+	assert_polygons_inside(out, 3, 600, 120);
 	for (size_t i = 0; i < TL_NITEMS(drawn); i++)
 		assert_non_null(strstr(out, drawn[i]));
-	assert_points_inside(out, 600, 120);
 	assert_clean(out);
 	free(out);
 }
@@ -197,8 +199,7 @@ fleet_history_of_one_sample_is_a_visible_column(void **state)
 	char		   *out = fleet_history(&s, 1, NOW - 60);
 
 	(void)state;
-	assert_int_equal(tl_count(out, "<polygon"), 3);
-	assert_points_inside(out, 600, 120);
+	assert_polygons_inside(out, 3, 600, 120);
 	/* The red band reaches the top: all nodes are red. */
 	assert_non_null(strstr(out, ",4.0"));
 	free(out);
@@ -210,13 +211,9 @@ scan_bars_stack_severities_and_mark_clean_scans(void **state)
 	static const struct {
 		const char *class;
 		size_t n;
-	} bars[] = {
-		{ "class=\"s-critical\"", 1 },
-		{ "class=\"s-high\"", 1 },
-		{ "class=\"s-low\"", 1 },
-		{ "class=\"s-medium\"", 0 },
-		{ "class=\"s-none\"", 1 },
-	};
+	} bars[] = { { "class=\"s-critical\"", 1 }, { "class=\"s-high\"", 1 },
+		{ "class=\"s-low\"", 1 }, { "class=\"s-medium\"", 0 },
+		{ "class=\"s-none\"", 1 } };
 	struct scan_point s[2] = {
 		{ "a", NOW - 7200, { 1, 2, 0, 3, 0 } },
 		{ "b", NOW - 60, { 0, 0, 0, 0, 0 } },

@@ -19,19 +19,9 @@
 
 #define NODE_ID "0b5e3c1a-7d2f-4c3e-9a1b-2c3d4e5f6a7b"
 
-static const char *const hb_fields[] = {
-	"node_id",
-	"hostname",
-	"os_profile",
-	"agent_version",
-	"uptime_secs",
-	"load1",
-	"mem_used_pct",
-	"root_disk_used_pct",
-	"cloudflare",
-	"services",
-	"sent_at",
-};
+static const char *const hb_fields[] = { "node_id", "hostname", "os_profile",
+	"agent_version", "uptime_secs", "load1", "mem_used_pct",
+	"root_disk_used_pct", "cloudflare", "services", "sent_at" };
 #define NFIELDS (sizeof(hb_fields) / sizeof(hb_fields[0]))
 
 /* A heartbeat body exactly as the contract describes it. */
@@ -393,11 +383,9 @@ heartbeat_strings_have_length_limits(void **state)
 	static const struct {
 		const char *field;
 		size_t	    max;
-	} limits[] = {
-		{ "hostname", HOSTNAME_MAX },
+	} limits[] = { { "hostname", HOSTNAME_MAX },
 		{ "os_profile", PROFILE_MAX },
-		{ "agent_version", VERSION_MAX },
-	};
+		{ "agent_version", VERSION_MAX } };
 	char s[HOSTNAME_MAX + PROFILE_MAX + VERSION_MAX + 2];
 
 	(void)state;
@@ -418,11 +406,8 @@ heartbeat_cloudflare_states_are_read(void **state)
 	static const struct {
 		const char   *s;
 		enum cf_state v;
-	} ok[] = {
-		{ "up", CF_UP },
-		{ "down", CF_DOWN },
-		{ "unknown", CF_UNKNOWN },
-	};
+	} ok[] = { { "up", CF_UP }, { "down", CF_DOWN },
+		{ "unknown", CF_UNKNOWN } };
 
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {

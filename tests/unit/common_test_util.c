@@ -125,14 +125,13 @@ uuid_generate_produces_valid_distinct_v4_ids(void **state)
 static void
 time_rfc3339_formats_utc_with_z(void **state)
 {
+	/* The last is a leap day. */
 	static const struct {
 		time_t	    t;
 		const char *want;
-	} cases[] = {
-		{ 0, "1970-01-01T00:00:00Z" },
+	} cases[] = { { 0, "1970-01-01T00:00:00Z" },
 		{ 1795773600, "2026-11-27T10:00:00Z" },
-		{ 951782400, "2000-02-29T00:00:00Z" }, /* a leap day */
-	};
+		{ 951782400, "2000-02-29T00:00:00Z" } };
 	char out[32];
 
 	(void)state;

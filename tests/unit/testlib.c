@@ -158,6 +158,25 @@ tl_unsetenv_prefix(const char *prefix)
 	}
 }
 
+void
+tl_setenvs(const char *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *kv = first; kv != NULL;
+	     kv = va_arg(ap, const char *)) {
+		const char *eq = strchr(kv, '=');
+		char	    name[256];
+
+		if (eq == NULL || (size_t)(eq - kv) >= sizeof(name))
+			fail_msg("tl_setenvs: not NAME=value: \"%s\"", kv);
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
+		assert_int_equal(setenv(name, eq + 1, 1), 0);
+	}
+	va_end(ap);
+}
+
 int
 tl_dir_init(struct tl_dir *t, const char *prefix, const char *file)
 {

@@ -49,6 +49,8 @@ const char *tl_script(const char *dir, const char *name, const char *body);
 void tl_tmp_file(char *out, size_t n, const char *prefix);
 /* Removes every variable whose name starts with prefix from environ. */
 void tl_unsetenv_prefix(const char *prefix);
+/* Sets each "NAME=value" of a NULL-ended list in the environment. */
+void tl_setenvs(const char *first, ...) __attribute__((sentinel));
 
 /* A temporary folder and the path of a file in it (not made). */
 struct tl_dir {
