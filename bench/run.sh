@@ -2,7 +2,9 @@
 # make bench: the command center beside the anchors (nginx, the Rust reference) in one run.
 #   ./bench/run.sh [BUILD]        (make bench runs it with BUILD=build after `make all`)
 # Builds the load tool (and the Rust reference, cached) into BUILD/bench/, starts everything it
-# needs on 127.0.0.1 only, runs the scenarios of issue 5, stops everything it started and prints
+# needs on 127.0.0.1 only, runs the scenarios of issue 5 (and issue 17's heartbeat ingest on a
+# throwaway PostgreSQL 15 cluster beside SQLite, when Debian's PostgreSQL is installed), stops
+# everything it started and prints
 # one table (also written to BUILD/bench/table.txt; raw figures in BUILD/bench/results.txt).
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_NODES (100000), BENCH_HB_NODES (10000),
 # BENCH_POLLS (10000), BENCH_COMMANDS (1000), BENCH_WRK_SECS (10), BENCH_AGENT_SECS (120),
@@ -54,6 +56,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		kill -9 "$p" 2>/dev/null
 	done
+	[ -n "${PGDIR:-}" ] && python3 tests/e2e/pg.py stop "$PGDIR" 2>/dev/null
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: kept $T" >&2
 	else
@@ -569,6 +572,52 @@ say "agent: RSS $AGENT_RSS kB, $AGENT_CPU_H CPU s/h, stripped $AGENT_SIZE bytes"
 stop_pid "$CC_PID"
 if [ -n "$NGINX_PIDFILE" ] && [ -s "$NGINX_PIDFILE" ]; then kill "$(cat "$NGINX_PIDFILE")"; fi
 
+# ---- issue 17: heartbeat ingest on PostgreSQL, beside SQLite in the same rounds ----------------
+# A throwaway PostgreSQL 15 cluster (tests/e2e/pg.py: initdb as an unprivileged account, a free
+# port on 127.0.0.1), one command center on it and one on a new SQLite file, $HB_NODES nodes
+# each; the rounds alternate. The server's CPU is its postmaster's and its children's.
+PG_RPS=(); PG_CPU=(); PG_SRV=(); SQ_RPS=(); SQ_CPU=(); PGDIR=
+pg_ticks() { # the cluster's processes, in clock ticks
+	local m t=0 p
+	m=$(head -n 1 "$PGDIR/data/postmaster.pid")
+	for p in "$m" $(ps -o pid= --ppid "$m"); do t=$(( t + $(cpu_ticks "$p" 2>/dev/null || echo 0) )); done
+	echo "$t"
+}
+if [ -x /usr/lib/postgresql/15/bin/initdb ] && command -v psql >/dev/null; then
+	PGDIR=$(mktemp -d /tmp/vm-bench-pg.XXXXXX)	# not under $T: the postgres account reaches it
+	if PGURI=$(python3 tests/e2e/pg.py start "$PGDIR" 2>"$T/pg.err") &&
+	    psql -q "$PGURI/postgres" -c "CREATE DATABASE bench" >/dev/null 2>>"$T/pg.err"; then
+		say "PostgreSQL on $PGURI: $HB_NODES nodes on it and on a new SQLite file"
+		start_cc "$PGURI/bench"; PG_CC=$CC_PID; PG_URL=$CC_URL
+		"$LOAD" enroll -s "$SECRET" -c 32 "$PG_URL" "$HB_NODES" "$T/tok-pg.txt" >/dev/null
+		"$LOAD" heartbeat -c 64 "$PG_URL" "$T/tok-pg.txt" >/dev/null
+		start_cc "$T/cc/sq2.db"; SQ_CC=$CC_PID; SQ_URL=$CC_URL
+		"$LOAD" enroll -s "$SECRET" -c 32 "$SQ_URL" "$HB_NODES" "$T/tok-sq.txt" >/dev/null
+		"$LOAD" heartbeat -c 64 "$SQ_URL" "$T/tok-sq.txt" >/dev/null
+		for r in $(seq 1 "$ROUNDS"); do
+			c0=$(cpu_ticks "$SQ_CC")
+			run_wrk "$T/wrk-sq-$r" -s bench/heartbeat-tokens.lua "$SQ_URL" -- "$T/tok-sq.txt" "$HB_NODES"
+			c1=$(cpu_ticks "$SQ_CC"); w=$(cat "$T/wrk-sq-$r")
+			SQ_RPS+=("$(kv "$w" rps)")
+			SQ_CPU+=("$(awk -v c=$(( c1 - c0 )) -v t="$CLK_TCK" -v n="$(kv "$w" requests)" 'BEGIN {printf "%.3f", c / t / n * 100000}')")
+			say "round $r SQLite: $w cpu_s_per_100k=${SQ_CPU[-1]}"
+			c0=$(cpu_ticks "$PG_CC"); p0=$(pg_ticks)
+			run_wrk "$T/wrk-pg-$r" -s bench/heartbeat-tokens.lua "$PG_URL" -- "$T/tok-pg.txt" "$HB_NODES"
+			sleep 1	# the last write-behind round reaches the server
+			c1=$(cpu_ticks "$PG_CC"); p1=$(pg_ticks); w=$(cat "$T/wrk-pg-$r")
+			PG_RPS+=("$(kv "$w" rps)")
+			PG_CPU+=("$(awk -v c=$(( c1 - c0 )) -v t="$CLK_TCK" -v n="$(kv "$w" requests)" 'BEGIN {printf "%.3f", c / t / n * 100000}')")
+			PG_SRV+=("$(awk -v c=$(( p1 - p0 )) -v t="$CLK_TCK" -v n="$(kv "$w" requests)" 'BEGIN {printf "%.3f", c / t / n * 100000}')")
+			say "round $r PostgreSQL: $w cc_cpu_s_per_100k=${PG_CPU[-1]} server_cpu_s_per_100k=${PG_SRV[-1]}"
+		done
+		res "pg sq_rps=${SQ_RPS[*]} sq_cpu=${SQ_CPU[*]} pg_rps=${PG_RPS[*]} pg_cc_cpu=${PG_CPU[*]} pg_server_cpu=${PG_SRV[*]}"
+		stop_pid "$PG_CC"; stop_pid "$SQ_CC"
+	else
+		echo "bench: SKIP PostgreSQL: the cluster did not start ($(head -c 300 "$T/pg.err"))" >&2
+	fi
+	python3 tests/e2e/pg.py stop "$PGDIR" || true
+fi
+
 # ---- the table ------------------------------------------------------------------------------------
 yn() { if "$@"; then echo yes; else echo NO; fi; }
 CC_RPS_M=$(median "${CC_RPS[@]}"); CC_CPU_M=$(median "${CC_CPU[@]}")
@@ -595,6 +644,11 @@ row() { printf '| %-48s | %-16s | %-26s | %-15s | %-22s | %-4s |\n' "$@"; }
 		row "1 CPU s per 100k heartbeats (user+sys)" "$(fmt "$CC_CPU_M" 2)" "rust $(fmt "$RR_CPU_M" 2)" "$(ratio "$CC_CPU_M" "$RR_CPU_M")" "<= 0.8x rust" "$(yn le "$(awk -v a="$CC_CPU_M" -v b="$RR_CPU_M" 'BEGIN{print a/b}')" 0.8)"
 	else
 		row "1 CPU s per 100k heartbeats (user+sys)" "$(fmt "$CC_CPU_M" 2)" "rust skipped" "-" "<= 0.8x rust" "-"
+	fi
+	if [ "${#PG_RPS[@]}" -gt 0 ]; then
+		PG_RPS_M=$(median "${PG_RPS[@]}"); SQ_RPS_M=$(median "${SQ_RPS[@]}")
+		row "1 heartbeats/s on PostgreSQL (vs SQLite)" "$(fmt "$PG_RPS_M" 0)" "sqlite $(fmt "$SQ_RPS_M" 0)" "$(ratio "$PG_RPS_M" "$SQ_RPS_M")" ">= 0.7x sqlite" "$(yn ge "$(awk -v a="$PG_RPS_M" -v b="$SQ_RPS_M" 'BEGIN{print a/b}')" 0.7)"
+		row "info: CPU s/100k hb, CC on PG / PG server" "$(fmt "$(median "${PG_CPU[@]}")" 2) / $(fmt "$(median "${PG_SRV[@]}")" 2)" "sqlite CC $(fmt "$(median "${SQ_CPU[@]}")" 2)" "-" "-" "-"
 	fi
 	# The floors: a fixed answer through each HTTP library, no work (bench/floor-*.c).
 	for lib in mhd h2o; do
