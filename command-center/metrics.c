@@ -138,6 +138,7 @@ metrics_render(struct buf *b, int64_t now)
 	static const char *const st[] = { "pending", "approved", "revoked" };
 	static const char *const lv[] = { "green", "yellow", "red" };
 	struct fleet_summary	 fs;
+	int			 up;
 
 	fleet_summarize(app.fleet, now, &fs);
 	buf_puts(b,
@@ -238,10 +239,18 @@ metrics_render(struct buf *b, int64_t now)
 				    (unsigned long long)v);
 		}
 	}
+	/* The store answers (a trivial query, its lock not stuck), by backend. */
+	up = store_ping(app.store) == 0;
+	buf_printf(b,
+	    "# HELP vaultmesh_store_up 1 while the store answers a trivial "
+	    "query.\n# TYPE vaultmesh_store_up gauge\n"
+	    "vaultmesh_store_up{backend=\"%s\"} %d\n",
+	    store_backend(app.store), up);
 	buf_puts(b,
 	    "# HELP vaultmesh_commands Commands in the store by name and "
 	    "status.\n# TYPE vaultmesh_commands gauge\n");
-	if (store_command_counts(app.store, command_count, b) == -1)
+	/* A store that does not answer leaves them out; the rest still counts. */
+	if (up && store_command_counts(app.store, command_count, b) == -1)
 		return -1;
 	render_histogram(b, &dispatch_h);
 	render_histogram(b, &store_h);

@@ -8,7 +8,7 @@ import time
 import urllib.request
 import json
 
-from conftest import free_port, wait_until
+from conftest import PG_BASE, free_port, wait_until
 
 import pytest
 
@@ -43,6 +43,8 @@ def test_metrics_count_what_happened(cc, enroll_node):
     assert metric(t, "vaultmesh_commands", '{command="agent-info",status="queued"}') == 1
     assert metric(t, "vaultmesh_longpolls_waiting") == 0
     assert metric(t, "vaultmesh_store_write_seconds_count") >= 4
+    backend = "sqlite" if PG_BASE is None else "postgresql"
+    assert metric(t, "vaultmesh_store_up", f'{{backend="{backend}"}}') == 1
     assert metric(t, "vaultmesh_nodes_attention", '{level="red"}') == 2
     assert metric(t, "vaultmesh_nodes_attention", '{level="yellow"}') == 1
 
