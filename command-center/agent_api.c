@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "keys.h"
 #include "metrics.h"
+#include "replica.h"
 #include "routes.h"
 #include "log.h"
 #include "util.h"
@@ -76,7 +77,19 @@ agent_gate(struct req *r)
 {
 	unsigned char th[TOKEN_HASH_LEN];
 
-	if (!fleet_token_known(app.fleet, bearer(r), th)) {
+	/*
+	 * Replicas: one that has not heard the database lately may not know
+	 * of a revocation made elsewhere; a token it does not know may be
+	 * one another replica issued a moment ago.
+	 */
+	if (!replica_fresh()) {
+		resp_error(r, 503, "store_unavailable",
+		    "the database cannot be reached; try again");
+		return -1;
+	}
+	if (!fleet_token_known(app.fleet, bearer(r), th) &&
+	    (!store_shared(app.store) || replica_catch_up() == -1 ||
+		!fleet_token_known(app.fleet, bearer(r), th))) {
 		unauthorized(r);
 		return -1;
 	}
@@ -443,24 +456,38 @@ poll_done(struct req *r, void *arg, int ok)
 	free(p);
 }
 
+/* Takes the node's queued commands into p->sent: 0, or -1 (answered). */
+static int
+poll_take(struct req *r, struct poll *p)
+{
+	if (store_commands_deliver(app.store, p->node_id, time(NULL),
+		DELIVER_MAX, &p->sent, &p->nsent) == -1) {
+		resp_error(r, 503, "store_unavailable",
+		    "commands could not be read; poll again");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 poll_answer(struct req *r, struct poll *p)
 {
 	struct buf b;
 
-	/* Nothing queued (the usual end of a wait): no need to ask the store. */
-	if (!has_work(p->node_id)) {
+	/*
+	 * Nothing queued (the usual end of a wait): no need to ask the
+	 * store. Replicas ask it: a command queued elsewhere is counted here
+	 * only when its notice arrives.
+	 */
+	if (p->nsent == 0 && !store_shared(app.store) &&
+	    !has_work(p->node_id)) {
 		buf_init(&b, 32);
 		buf_puts(&b, "{\"commands\":[]}");
 		resp_json(r, 200, &b);
 		return;
 	}
-	if (store_commands_deliver(app.store, p->node_id, time(NULL),
-		DELIVER_MAX, &p->sent, &p->nsent) == -1) {
-		resp_error(r, 503, "store_unavailable",
-		    "commands could not be read; poll again");
+	if (p->nsent == 0 && poll_take(r, p) == -1)
 		return;
-	}
 	if (p->nsent > 0 && dispatch_woken_us(p->w) > 0)
 		metrics_dispatch_delay(mono_us() - dispatch_woken_us(p->w));
 	buf_init(&b, 1u << 20);
@@ -528,9 +555,22 @@ h_agent_commands(struct req *r)
 	req_on_done(r, poll_done, p);
 	if (secs > 0 &&
 	    (p->w = dispatch_waiter_new(&poll_ops, r, id,
-		 mono_ms() + secs * 1000)) != NULL &&
-	    dispatch_park(p->w, has_work))
-		return; /* parked: the handler runs again on wake */
+		 mono_ms() + secs * 1000)) != NULL) {
+		/*
+		 * Replicas: the store says what is queued (a count here may
+		 * lag another replica's queue); a wake that comes after the
+		 * mark and before the park keeps the poll from parking.
+		 */
+		if (store_shared(app.store)) {
+			dispatch_mark(p->w);
+			if (poll_take(r, p) == -1)
+				return;
+		}
+		if (p->nsent == 0 &&
+		    dispatch_park(p->w,
+			store_shared(app.store) ? NULL : has_work))
+			return; /* parked: the handler runs again on wake */
+	}
 	poll_answer(r, p);
 }
 

@@ -32,6 +32,8 @@ struct waiter {
 	int64_t			 deadline_ms;
 	int64_t			 woken_us; /* when a command woke it, or 0 */
 	int			 parked;   /* in a bucket */
+	int			 marked;   /* mark holds its bucket's wakes */
+	uint64_t		 mark;
 	int		superseded; /* a newer poll of its node took over */
 	struct waiter  *next;
 	struct waiter **pprev;
@@ -41,6 +43,7 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t	cv;
 	struct waiter  *bucket[BUCKETS];
+	uint64_t	wakes[BUCKETS]; /* dispatch_wake()s so far */
 	size_t		waiting;
 	size_t		max_waiting;
 	int		stopping;
@@ -179,7 +182,9 @@ dispatch_park(struct waiter *w, int (*has_work)(const char *node_id))
 		}
 	}
 	if (d.stopping || d.waiting >= d.max_waiting ||
-	    mono_ms() >= w->deadline_ms || has_work(w->node_id))
+	    mono_ms() >= w->deadline_ms ||
+	    (w->marked ? d.wakes[bucket_of(w->node_id)] != w->mark :
+			 has_work(w->node_id)))
 		goto out;
 	w->next = *head;
 	if (*head != NULL)
@@ -203,12 +208,34 @@ dispatch_wake(const char *node_id)
 	struct waiter *w, *next;
 
 	pthread_mutex_lock(&d.mu);
+	d.wakes[bucket_of(node_id)]++;
 	for (w = d.bucket[bucket_of(node_id)]; w != NULL; w = next) {
 		next = w->next;
 		if (strcmp(w->node_id, node_id) == 0) {
 			w->woken_us = mono_us();
 			wake(w);
 		}
+	}
+	pthread_mutex_unlock(&d.mu);
+}
+
+void
+dispatch_mark(struct waiter *w)
+{
+	pthread_mutex_lock(&d.mu);
+	w->mark = d.wakes[bucket_of(w->node_id)];
+	w->marked = 1;
+	pthread_mutex_unlock(&d.mu);
+}
+
+void
+dispatch_wake_all(void)
+{
+	pthread_mutex_lock(&d.mu);
+	for (size_t b = 0; b < BUCKETS; b++) {
+		d.wakes[b]++;
+		while (d.bucket[b] != NULL)
+			wake(d.bucket[b]);
 	}
 	pthread_mutex_unlock(&d.mu);
 }

@@ -32,8 +32,16 @@ struct waiter *dispatch_waiter_new(const struct waiter_ops *ops, void *ctx,
  * wait or we are stopping: 1 parked (suspended), 0 answer now.
  */
 int dispatch_park(struct waiter *w, int (*has_work)(const char *node_id));
+/*
+ * Instead of has_work: the caller looks for work itself after this, and
+ * dispatch_park() (has_work NULL) then parks w only if no dispatch_wake()
+ * of its node (or of a node sharing its bucket) came since.
+ */
+void dispatch_mark(struct waiter *w);
 /* Resumes every poll of node_id. */
 void dispatch_wake(const char *node_id);
+/* Resumes every poll (what woke them may have gone unheard). */
+void dispatch_wake_all(void);
 /* Takes w out of its bucket (if there) and frees it. */
 void   dispatch_waiter_free(struct waiter *w);
 size_t dispatch_waiting(void);

@@ -255,6 +255,7 @@ status_move(struct fleet *f, struct fnode *n, enum node_status st)
 		n->r.has_token = 0;
 		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
 	}
+	n->gen = ++f->gen;
 	pos = order_pos(f, n);
 	count(f, n, -1);
 	n->r.status = st;
@@ -318,6 +319,7 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	}
 	f->node[f->n++] = n;
 	n->num = (uint32_t)f->n;
+	n->gen = ++f->gen;
 	if (index_add(f, &f->by_id, (uint32_t)f->n) == -1 ||
 	    (n->r.has_token &&
 		index_add(f, &f->by_token, (uint32_t)f->n) == -1)) {
@@ -433,7 +435,12 @@ fleet_open(struct store *st, const struct thresholds *t, char *err,
 	 * the answer may never have left (we stopped between the commit and
 	 * the send), so each is offered again at its node's next poll.
 	 */
-	if ((t1 = store_commands_release(st, INT64_MAX, NULL, NULL)) > 0)
+	/*
+	 * (Not when replicas share the store: their deliveries are in
+	 * flight; the leases put back what a dead one delivered.)
+	 */
+	if (!store_shared(st) &&
+	    (t1 = store_commands_release(st, INT64_MAX, NULL, NULL)) > 0)
 		log_warn("commands_reoffered", "count=%lld reason=restart",
 		    (long long)t1);
 	if (store_commands_pending(st, pending_cb, f) == -1) {
@@ -593,6 +600,17 @@ fleet_hostname(struct fleet *f, const char *node_id, char *out, size_t outlen)
 	}
 	pthread_mutex_unlock(&f->mu);
 	return rc;
+}
+
+int
+fleet_known(struct fleet *f, const char *node_id)
+{
+	int known;
+
+	pthread_mutex_lock(&f->mu);
+	known = find(f, node_id) != NULL;
+	pthread_mutex_unlock(&f->mu);
+	return known;
 }
 
 int
@@ -1044,4 +1062,170 @@ size_t
 fleet_size(struct fleet *f)
 {
 	return locked_count(f, &f->n);
+}
+
+/* ---- replicas: what another command center changed --------------------- */
+
+uint64_t
+fleet_gen(struct fleet *f)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&f->mu);
+	g = f->gen;
+	pthread_mutex_unlock(&f->mu);
+	return g;
+}
+
+/* With the lock: n takes rec's status and token (another replica's). */
+static void
+merge_status(struct fleet *f, struct fnode *n, const struct node_rec *rec)
+{
+	int live = rec->status == NODE_APPROVED && rec->has_token;
+
+	if (rec->status != n->r.status)
+		status_move(f, n, rec->status); /* drops a token it loses */
+	if (n->r.has_token &&
+	    (!live ||
+		sodium_memcmp(n->r.token_hash, rec->token_hash,
+		    TOKEN_HASH_LEN) != 0)) {
+		token_index_del(f, n->num);
+		n->r.has_token = 0;
+		sodium_memzero(n->r.token_hash, TOKEN_HASH_LEN);
+	}
+	if (live && !n->r.has_token) {
+		memcpy(n->r.token_hash, rec->token_hash, TOKEN_HASH_LEN);
+		n->r.has_token = 1;
+		if (index_add(f, &f->by_token, n->num) == -1) {
+			/* Out of memory: refused here until the next read. */
+			n->r.has_token = 0;
+			log_err("fleet_error",
+			    "op=merge node_id=%s error=out_of_memory",
+			    n->r.node_id);
+		}
+	}
+	n->r.has_key = rec->has_key;
+	memcpy(n->r.key_hash, rec->key_hash, TOKEN_HASH_LEN);
+}
+
+/* With the lock: n takes rec's heartbeat facts when they are newer. */
+static int
+merge_heartbeat(struct fleet *f, struct fnode *n, const struct node_rec *rec)
+{
+	/* One of ours still on its way to the store is the newest. */
+	if (rec->last_heartbeat_at <= n->r.last_heartbeat_at ||
+	    n->r.heartbeat != NULL || n->hb_inflight != NULL)
+		return 0;
+	if (strcmp(n->r.hostname, rec->hostname) != 0) {
+		size_t pos = order_pos(f, n);
+		int    rc = set_str(&n->r.hostname, rec->hostname);
+
+		order_fix(f, n, pos);
+		if (rc == -1)
+			return -1;
+	}
+	if (set_str(&n->r.agent_version, rec->agent_version) == -1)
+		return -1;
+	n->r.last_heartbeat_at = rec->last_heartbeat_at;
+	if (rec->hb_cloudflare >= 0 && rec->hb_services_down >= 0) {
+		n->cloudflare = (enum cf_state)rec->hb_cloudflare;
+		n->services_down = rec->hb_services_down;
+	}
+	n->hb_seq = 0;			  /* the store's row holds it */
+	n->load1 = n->mem_used_pct = NAN; /* another replica's to know */
+	return 0;
+}
+
+int
+fleet_merge(struct fleet *f, const struct node_rec *rec, uint64_t since)
+{
+	struct fnode *n;
+	int	      was, rc = 0;
+
+	pthread_mutex_lock(&f->mu);
+	/*
+	 * A row this process is committing (an enrollment, a status, a
+	 * token) is its own to apply; the next read brings it again.
+	 */
+	if (is_settling(f, rec->node_id)) {
+		pthread_mutex_unlock(&f->mu);
+		return 0;
+	}
+	if ((n = find(f, rec->node_id)) == NULL) {
+		rc = fleet_add(f, rec) == 0 && dirty_reserve(f) == 0 ? 0 : -1;
+		pthread_mutex_unlock(&f->mu);
+		return rc;
+	}
+	was = n->r.status == NODE_APPROVED && n->r.has_token;
+	/*
+	 * A status or token this process changed since the read began, or
+	 * is committing now, is newer than the row read: the next read
+	 * brings the row again.
+	 */
+	if (n->gen <= since)
+		merge_status(f, n, rec);
+	if (merge_heartbeat(f, n, rec) == -1)
+		rc = -1;
+	if (rec->last_scan_at > n->r.last_scan_at) {
+		n->r.last_scan_at = rec->last_scan_at;
+		memcpy(n->r.findings, rec->findings, sizeof(n->r.findings));
+	}
+	if (!is_deleted(n))
+		attend(f, n, time(NULL));
+	if (rc == 0 && was && !(n->r.status == NODE_APPROVED && n->r.has_token))
+		rc = 1;
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+struct counts {
+	struct pending_count {
+		char node_id[37];
+		int  n;
+	} * v;
+	size_t n, cap;
+	int    oom;
+};
+
+static void
+count_cb(const char *node_id, int n, void *arg)
+{
+	struct counts *c = arg;
+
+	if (c->n == c->cap) {
+		size_t		      ncap = c->cap ? c->cap * 2 : 256;
+		struct pending_count *nv = realloc(c->v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			c->oom = 1;
+			return;
+		}
+		c->v = nv;
+		c->cap = ncap;
+	}
+	snprintf(c->v[c->n].node_id, sizeof(c->v[0].node_id), "%s", node_id);
+	c->v[c->n++].n = n;
+}
+
+int
+fleet_pending_reload(struct fleet *f)
+{
+	struct counts c = { 0 };
+
+	if (store_commands_pending(f->store, count_cb, &c) == -1 || c.oom) {
+		free(c.v);
+		return -1;
+	}
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->n; i++)
+		f->node[i]->pending = 0;
+	for (size_t i = 0; i < c.n; i++) {
+		struct fnode *n = find(f, c.v[i].node_id);
+
+		if (n != NULL)
+			n->pending = c.v[i].n;
+	}
+	pthread_mutex_unlock(&f->mu);
+	free(c.v);
+	return 0;
 }

@@ -78,6 +78,8 @@ int fleet_token_known(struct fleet *f, const char *token,
  */
 int
 fleet_hostname(struct fleet *f, const char *node_id, char *out, size_t outlen);
+/* 1 if some node (deleted ones too) has that id. */
+int fleet_known(struct fleet *f, const char *node_id);
 /* 1 if node_id is an approved node. */
 int fleet_approved(struct fleet *f, const char *node_id);
 /* Checks a bearer token against node_id, in constant time. */
@@ -154,6 +156,20 @@ struct fleet_summary {
 	int64_t scan_age_max;
 };
 void fleet_summarize(struct fleet *f, int64_t now, struct fleet_summary *out);
+/*
+ * Replicas (store_shared()). What counts this process's own status and
+ * token changes: read it before reading changed rows, and give it to
+ * fleet_merge(), which leaves alone what changed here since.
+ */
+uint64_t fleet_gen(struct fleet *f);
+/*
+ * Takes a node row another replica changed (a new node is added; its
+ * status and token, its newer heartbeat facts and scan are taken): 1 when
+ * the node's token stopped working, 0, or -1 out of memory.
+ */
+int fleet_merge(struct fleet *f, const struct node_rec *rec, uint64_t since);
+/* Reads every node's number of queued commands again: 0 or -1. */
+int fleet_pending_reload(struct fleet *f);
 /* Rounds of the writer thread so far (it must keep turning). */
 uint64_t fleet_writer_rounds(struct fleet *f);
 /* How many nodes the fleet holds. */

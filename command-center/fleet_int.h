@@ -43,6 +43,7 @@ struct fnode {
 	int		dirty;
 	int		pending; /* commands queued, not yet delivered */
 	uint32_t	num;	 /* index in fleet->node, plus one */
+	uint64_t	gen;	 /* fleet->gen at its last status or token */
 	/* Attention, kept up to date by fleet.c as the node changes. */
 	unsigned   reasons;
 	enum level level;
@@ -97,6 +98,7 @@ struct fleet {
 	double	       pending_burst;
 	int64_t	       pending_refill_ms;
 	int64_t	       next_due; /* no node's due is earlier */
+	uint64_t       gen;	 /* counts status and token changes made here */
 	pthread_t      writer;
 	pthread_cond_t cv;
 	/*

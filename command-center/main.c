@@ -27,6 +27,7 @@
 #include "keys.h"
 #include "metrics.h"
 #include "policy.h"
+#include "replica.h"
 #include "scheduler.h"
 #include "command.h"
 #include "log.h"
@@ -109,15 +110,21 @@ housekeeping(void)
 	static int64_t next_tick, next_trim;
 	int64_t	       now = time(NULL);
 
+	/* Replicas on one database: the leader alone (replica.c). */
+	int leads = replica_leads();
+
 	/* Grace: the longest command's time limit, then some. */
-	store_commands_expire(app.store, now, 600, expired_cb, NULL);
-	store_commands_release(app.store, now - app.cfg.delivery_lease_seconds,
-	    released_cb, NULL);
+	if (leads) {
+		store_commands_expire(app.store, now, 600, expired_cb, NULL);
+		store_commands_release(app.store,
+		    now - app.cfg.delivery_lease_seconds, released_cb, NULL);
+	}
 	access_tick(app.access, now);
 	if (next_tick == 0) /* the first tick comes one interval after start */
 		next_tick = now + app.cfg.scheduler_tick_seconds;
 	if (now >= next_tick) {
-		scheduler_tick(now);
+		if (leads)
+			scheduler_tick(now);
 		next_tick = now + app.cfg.scheduler_tick_seconds;
 	}
 	/*
@@ -395,6 +402,10 @@ main(int argc, char *argv[])
 		log_err("dispatch_failed", "error=\"cannot start the timer\"");
 		goto out;
 	}
+	if (replica_start() == -1) {
+		log_err("replica_failed", "error=\"cannot start its thread\"");
+		goto out;
+	}
 	if (server_run(srv, err, sizeof(err)) == -1 ||
 	    (agent_srv != NULL &&
 		server_run(agent_srv, err, sizeof(err)) == -1)) {
@@ -488,6 +499,7 @@ out:
 	server_stop(agent_srv);
 	server_stop(srv);
 	http_shutdown();
+	replica_stop();
 	fleet_close(app.fleet);
 	store_close(app.store);
 	policy_shutdown();

@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "http.h"
 #include "metrics.h"
+#include "replica.h"
 
 static const char *const counter_name[M_COUNTERS][2] = {
 	[M_HEARTBEATS] = { "vaultmesh_heartbeats_total", NULL },
@@ -55,6 +56,10 @@ struct histogram {
 static struct histogram dispatch_h = { "vaultmesh_dispatch_delay_seconds",
 	"Time from a command's commit to the answer of the agent's waiting poll.",
 	dispatch_le, { 0 }, 0 };
+static struct histogram notify_h = { "vaultmesh_replica_notify_lag_seconds",
+	"Time from another replica's change of a queued command to its "
+	"notice here (PostgreSQL; the two hosts' clocks).",
+	dispatch_le, { 0 }, 0 };
 static struct histogram store_h = { "vaultmesh_store_write_seconds",
 	"Time of one store write transaction (commit included).", store_le,
 	{ 0 }, 0 };
@@ -77,6 +82,12 @@ observe(struct histogram *h, int64_t us)
 	atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->sum_us, (uint64_t)us,
 	    memory_order_relaxed);
+}
+
+void
+metrics_notify_lag(int64_t us)
+{
+	observe(&notify_h, us);
 }
 
 void
@@ -252,6 +263,22 @@ metrics_render(struct buf *b, int64_t now)
 	/* A store that does not answer leaves them out; the rest still counts. */
 	if (up && store_command_counts(app.store, command_count, b) == -1)
 		return -1;
+	if (store_shared(app.store)) {
+		int64_t age = replica_read_age_ms();
+
+		buf_printf(b,
+		    "# HELP vaultmesh_replica_leader 1 while this replica runs "
+		    "the scheduler, expiry and samples.\n"
+		    "# TYPE vaultmesh_replica_leader gauge\n"
+		    "vaultmesh_replica_leader %d\n"
+		    "# HELP vaultmesh_replica_read_age_seconds Since the last "
+		    "read of the nodes other replicas changed began.\n"
+		    "# TYPE vaultmesh_replica_read_age_seconds gauge\n"
+		    "vaultmesh_replica_read_age_seconds %.3f\n",
+		    replica_leads(),
+		    age == INT64_MAX ? -1.0 : (double)age / 1000.0);
+		render_histogram(b, &notify_h);
+	}
 	render_histogram(b, &dispatch_h);
 	render_histogram(b, &store_h);
 	return buf_failed(b) ? -1 : 0;

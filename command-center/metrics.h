@@ -26,6 +26,7 @@ enum metric_counter {
 
 void metrics_inc(enum metric_counter c);
 void metrics_dispatch_delay(int64_t us);
+void metrics_notify_lag(int64_t us);
 void metrics_store_write(int64_t us);
 /* Renders every metric into b: 0, or -1 when b failed. */
 int metrics_render(struct buf *b, int64_t now);

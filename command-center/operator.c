@@ -10,6 +10,7 @@
 #include "html.h"
 #include "metrics.h"
 #include "policy.h"
+#include "replica.h"
 #include "routes.h"
 #include "log.h"
 #include "util.h"
@@ -28,6 +29,9 @@ node_id_param(struct req *r)
 		    "the node id must be a lowercase UUID");
 		return NULL;
 	}
+	/* Replicas: a node enrolled elsewhere a moment ago is read now. */
+	if (store_shared(app.store) && !fleet_known(app.fleet, id))
+		(void)replica_catch_up();
 	return id;
 }
 
@@ -864,7 +868,16 @@ h_healthz(struct req *r)
 {
 	struct buf b;
 
-	buf_init(&b, 64);
+	buf_init(&b, 96);
+	/*
+	 * A replica that has not heard its database lately is down: the
+	 * load balancer sends agents and operators to another one.
+	 */
+	if (!replica_fresh()) {
+		buf_printf(&b, "{\"ok\":false,\"store\":\"down\"}");
+		resp_json(r, 503, &b);
+		return;
+	}
 	buf_puts(&b, "{\"ok\":true}");
 	resp_json(r, 200, &b);
 }

@@ -266,3 +266,35 @@ store_hb_history(struct store *s, const char *node_id, int64_t since,
 {
 	return s->ops->sample->load_history(s, node_id, since, fn, arg);
 }
+
+int
+store_shared(const struct store *s)
+{
+	return s->ops->replica != NULL;
+}
+
+int
+store_replica_listen(struct store *s, int timeout_ms, store_note_fn fn,
+    void *arg)
+{
+	if (s->ops->replica == NULL)
+		return -1;
+	return s->ops->replica->listen(s, timeout_ms, fn, arg);
+}
+
+int
+store_nodes_changed(struct store *s, int64_t *cursor, store_node_fn fn,
+    void *arg)
+{
+	if (s->ops->replica == NULL)
+		return 0; /* nobody else changes them */
+	return s->ops->replica->changed(s, cursor, fn, arg);
+}
+
+int
+store_replica_lead(struct store *s)
+{
+	if (s->ops->replica == NULL)
+		return 1;
+	return s->ops->replica->lead(s);
+}

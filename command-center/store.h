@@ -153,4 +153,31 @@ int store_hb_samples_add(struct store *s, const struct hb_sample *w, size_t n,
 int store_hb_history(struct store *s, const char *node_id, int64_t since,
     store_hb_sample_fn fn, void *arg);
 
+/*
+ * Replicas: command centers sharing one database (a server backend). 1
+ * when the store is such a database (0: the process's own file).
+ */
+int store_shared(const struct store *s);
+/*
+ * Waits up to timeout_ms for what other replicas changed, and calls fn
+ * for each (their queued counts reach store_on_queued()'s hook first):
+ * 1 when the wait began on a new connection (what came before it was not
+ * heard: read everything again), 0, or -1 when the database cannot be
+ * reached. One thread's alone.
+ */
+int store_replica_listen(struct store *s, int timeout_ms, store_note_fn fn,
+    void *arg);
+/*
+ * Calls fn with each node row changed since *cursor (0: every row), then
+ * moves *cursor on: rows may come twice, none is missed; 0 or -1.
+ */
+int store_nodes_changed(struct store *s, int64_t *cursor, store_node_fn fn,
+    void *arg);
+/*
+ * 1 while this process leads the replicas (runs what one of them must:
+ * the scheduler, expiry, the samples); a store of its own always leads.
+ * 0, or -1 when the database cannot be reached. The listening thread's.
+ */
+int store_replica_lead(struct store *s);
+
 #endif

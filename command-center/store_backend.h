@@ -101,6 +101,18 @@ struct store_sample_ops {
 	    store_hb_sample_fn fn, void *arg);
 };
 
+/*
+ * Replicas: other processes sharing the database (NULL for a backend that
+ * is one process's alone).
+ */
+struct store_replica_ops {
+	int (*listen)(struct store *s, int timeout_ms, store_note_fn fn,
+	    void *arg);
+	int (*changed)(struct store *s, int64_t *cursor, store_node_fn fn,
+	    void *arg);
+	int (*lead)(struct store *s);
+};
+
 struct store_ops {
 	const char *name;
 	void (*close)(struct store *s);
@@ -112,6 +124,7 @@ struct store_ops {
 	const struct store_command_ops	 *command;
 	const struct store_audit_ops	 *audit;
 	const struct store_sample_ops	 *sample;
+	const struct store_replica_ops	 *replica;
 };
 
 /* The head of every backend's handle. */

@@ -82,6 +82,43 @@ static const char *const migrations[] = {
 	"  heartbeat text NOT NULL,  hostname text NOT NULL,"
 	"  agent_version text NOT NULL,  hb_cloudflare integer NOT NULL,"
 	"  hb_services_down integer NOT NULL);",
+	/*
+	 * 1 -> 2: replicas. Each change of a node row carries the id of its
+	 * transaction (what replicas read the changes by); each change of a
+	 * command's queued state is told on vm_queued (node, +1 or -1, when,
+	 * the command), each change of a node's status or token on vm_node, at
+	 * the commit. Heartbeats go into nodes directly from now on: what
+	 * the log still holds is folded into nodes and the log emptied.
+	 */
+	"ALTER TABLE nodes ADD COLUMN changed_xid bigint NOT NULL DEFAULT 0;"
+	"CREATE INDEX nodes_by_change ON nodes (changed_xid);"
+	"CREATE FUNCTION vm_node_changed() RETURNS trigger LANGUAGE plpgsql"
+	"  AS $$BEGIN NEW.changed_xid := txid_current(); RETURN NEW; END$$;"
+	"CREATE TRIGGER nodes_changed BEFORE INSERT OR UPDATE ON nodes"
+	"  FOR EACH ROW EXECUTE FUNCTION vm_node_changed();"
+	"CREATE FUNCTION vm_node_told() RETURNS trigger LANGUAGE plpgsql"
+	"  AS $$BEGIN PERFORM pg_notify('vm_node', ''); RETURN NULL; END$$;"
+	"CREATE TRIGGER nodes_told AFTER INSERT OR UPDATE OF status,"
+	"  token_hash, deleted_at ON nodes"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION vm_node_told();"
+	"CREATE FUNCTION vm_command_told() RETURNS trigger LANGUAGE plpgsql"
+	"  AS $$DECLARE d integer; BEGIN"
+	"  d := (NEW.status = 'queued')::integer; IF TG_OP = 'UPDATE' THEN"
+	"    d := d - (OLD.status = 'queued')::integer; END IF;"
+	"  IF d <> 0 THEN PERFORM pg_notify('vm_queued',"
+	"    NEW.node_id || ' ' || d || ' ' || (extract(epoch FROM"
+	"    clock_timestamp()) * 1000000)::bigint || ' ' || NEW.command_id);"
+	"  END IF;"
+	"  RETURN NULL; END$$;"
+	"CREATE TRIGGER commands_told AFTER INSERT OR UPDATE OF status"
+	"  ON commands FOR EACH ROW EXECUTE FUNCTION vm_command_told();"
+	"UPDATE nodes n SET last_heartbeat_at = l.at,"
+	"  heartbeat = l.heartbeat, hostname = l.hostname,"
+	"  agent_version = l.agent_version, hb_cloudflare = l.hb_cloudflare,"
+	"  hb_services_down = l.hb_services_down FROM (SELECT DISTINCT ON"
+	"  (node_id) * FROM heartbeat_log ORDER BY node_id, seq DESC) l"
+	"  WHERE n.node_id = l.node_id;"
+	"DELETE FROM heartbeat_log;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -146,36 +183,6 @@ out:
 static const struct store_ops pg_ops;
 static void		      pg_close(struct store *base);
 
-/*
- * One command center per database, until the replicas share their fleet:
- * a second one would keep its own fleet in memory and the two would
- * disagree about every node. The lock is the writer connection's; it
- * goes with it (a command center that lost its connection for good).
- */
-static int
-own_database(struct pg *s, char *err, size_t errlen)
-{
-	PGresult *r;
-	int	  rc = -1;
-
-	if ((r = pg_exec(s, &s->db, "serve_lock",
-		 "SELECT pg_try_advisory_lock(" PG_SERVE_LOCK ")", NULL)) ==
-	    NULL)
-		snprintf(err, errlen, "locking the database: %s",
-		    PQerrorMessage(s->db.c));
-	else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
-		snprintf(err, errlen,
-		    "the database is in use by another "
-		    "command center; stop it first, or give this one its own "
-		    "database");
-	else {
-		s->db.serve_lock = 1;
-		rc = 0;
-	}
-	PQclear(r);
-	return rc;
-}
-
 static int
 conn_open(struct pg *s, struct pg_conn *c, const char *name, char *err,
     size_t errlen)
@@ -183,7 +190,7 @@ conn_open(struct pg *s, struct pg_conn *c, const char *name, char *err,
 	c->name = name;
 	pthread_mutex_init(&c->mu, NULL);
 	c->c = PQconnectdb(s->conninfo);
-	pg_conn_setup(c->c);
+	pg_conn_setup(c);
 	if (c->c == NULL || PQstatus(c->c) != CONNECTION_OK) {
 		snprintf(err, errlen, "PostgreSQL (%s connection): %s", name,
 		    c->c != NULL ? PQerrorMessage(c->c) : "out of memory");
@@ -213,11 +220,13 @@ store_pg_open(const char *conninfo, char *err, size_t errlen)
 	(void)setenv("PGCONNECT_TIMEOUT", "5", 0);
 	if (conn_open(s, &s->db, "writer", err, errlen) == -1 ||
 	    migrate(s, err, errlen) == -1 ||
-	    own_database(s, err, errlen) == -1 ||
 	    conn_open(s, &s->rdb, "views", err, errlen) == -1) {
 		pg_close(&s->base);
 		return NULL;
 	}
+	/* Connected by the replica thread, when it starts listening. */
+	s->lsn.name = "listener";
+	pthread_mutex_init(&s->lsn.mu, NULL);
 	return &s->base;
 }
 
@@ -226,8 +235,11 @@ pg_close(struct store *base)
 {
 	struct pg *s = pg_of(base);
 
+	PQfinish(s->lsn.c);
 	PQfinish(s->rdb.c);
 	PQfinish(s->db.c);
+	if (s->lsn.name != NULL)
+		pthread_mutex_destroy(&s->lsn.mu);
 	if (s->rdb.name != NULL)
 		pthread_mutex_destroy(&s->rdb.mu);
 	if (s->db.name != NULL)
@@ -259,4 +271,4 @@ pg_writer_busy(struct store *base)
 /* In store_backend.h\'s order. */
 static const struct store_ops pg_ops = { "postgresql", pg_close, pg_ping,
 	pg_writer_busy, &pg_node_ops, &pg_heartbeat_ops, &pg_command_ops,
-	&pg_audit_ops, &pg_sample_ops };
+	&pg_audit_ops, &pg_sample_ops, &pg_replica_ops };

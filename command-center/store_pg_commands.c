@@ -392,7 +392,7 @@ pg_commands_expire(struct store *base, int64_t now, int64_t grace,
 	    "UPDATE commands SET status ="
 	    " 'timeout', result_at = $1, output = 'no result from the agent"
 	    " before the command expired' WHERE status = 'delivered' AND"
-	    " expires_at <= $1 - $2",
+	    " expires_at <= $1::bigint - $2::bigint",
 	    &p);
 	pthread_mutex_unlock(&s->db.mu);
 	if (res != NULL && atoi(PQcmdTuples(res)) > 0)

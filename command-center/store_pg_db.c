@@ -108,34 +108,12 @@ notice(void *arg, const char *message)
 }
 
 void
-pg_conn_setup(PGconn *c)
+pg_conn_setup(struct pg_conn *c)
 {
-	if (c != NULL)
-		PQsetNoticeProcessor(c, notice, NULL);
-}
-
-/*
- * The serving lock went with the old connection: take it again, or stop
- * writing (another command center serves the database now).
- */
-static int
-lock_again(struct pg_conn *c)
-{
-	PGresult *r =
-	    PQexec(c->c, "SELECT pg_try_advisory_lock(" PG_SERVE_LOCK ")");
-	int ok = PQresultStatus(r) == PGRES_TUPLES_OK &&
-	    strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-
-	PQclear(r);
-	if (ok)
-		return 0;
-	log_err("store_error",
-	    "op=connect conn=%s error=\"another command "
-	    "center serves the database now\"",
-	    c->name);
-	PQfinish(c->c);
-	c->c = NULL;
-	return -1;
+	if (c->c == NULL)
+		return;
+	PQsetNoticeProcessor(c->c, notice, NULL);
+	atomic_store(&c->pid, PQbackendPID(c->c));
 }
 
 /* The connection is up, or made so once: 0, or -1 (logged). */
@@ -149,14 +127,15 @@ conn_ready(struct pg *s, struct pg_conn *c)
 	if (c->c != NULL) {
 		PQreset(c->c);
 		if (PQstatus(c->c) == CONNECTION_OK) {
+			pg_conn_setup(c);
 			log_warn("store_reconnected", "conn=%s", c->name);
-			return c->serve_lock ? lock_again(c) : 0;
+			return 0;
 		}
 	} else if ((c->c = PQconnectdb(s->conninfo)) != NULL &&
 	    PQstatus(c->c) == CONNECTION_OK) {
-		pg_conn_setup(c->c);
+		pg_conn_setup(c);
 		log_warn("store_reconnected", "conn=%s", c->name);
-		return c->serve_lock ? lock_again(c) : 0;
+		return 0;
 	}
 	log_err("store_error", "op=connect conn=%s error=%s", c->name,
 	    msg(m, sizeof(m),

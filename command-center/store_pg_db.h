@@ -7,33 +7,38 @@
 #define VM_CC_STORE_PG_DB_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
 
 #include "store_backend.h"
 
-/* Any number, the same in every command center: who serves holds it. */
-#define PG_SERVE_LOCK "721501962"
+/* Any number, the same in every replica: the leader holds it. */
+#define PG_LEAD_LOCK "721501962"
 
 /* One connection and the lock that makes it one caller's at a time. */
 struct pg_conn {
 	PGconn	       *c;
 	pthread_mutex_t mu;
-	const char     *name;	    /* "writer" or "views", for the log */
-	int		serve_lock; /* holds PG_SERVE_LOCK: take it again */
+	const char     *name; /* "writer", "views", "listener": the log */
+	_Atomic int	pid;  /* its server process (notifications from it) */
 };
 
 /*
  * Two connections, as the SQLite backend has: db does every write and
  * what decides one; rdb serves the views (documents, histories, lists),
- * so a page never waits for the heartbeat writer's round.
+ * so a page never waits for the heartbeat writer's round. A third, lsn,
+ * is the replica thread's alone (store_pg_replica.c): it listens for the
+ * other replicas' changes and holds the leader's lock.
  */
 struct pg {
 	struct store   base; /* first: what store.c sees */
 	char	      *conninfo;
 	struct pg_conn db;
 	struct pg_conn rdb;
+	struct pg_conn lsn;
+	int	       leader; /* lsn holds PG_LEAD_LOCK */
 };
 
 static inline struct pg *
@@ -48,9 +53,27 @@ extern const struct store_heartbeat_ops pg_heartbeat_ops;
 extern const struct store_command_ops	pg_command_ops;
 extern const struct store_audit_ops	pg_audit_ops;
 extern const struct store_sample_ops	pg_sample_ops;
+extern const struct store_replica_ops	pg_replica_ops;
 
-/* A new connection's settings (its notices go to the debug log). */
-void pg_conn_setup(PGconn *c);
+/*
+ * A new connection's settings (its notices go to the debug log) and its
+ * server process's id.
+ */
+void pg_conn_setup(struct pg_conn *c);
+
+/*
+ * A node row as pg_node_rec() reads it (the heartbeat itself only for
+ * rows older than its two facts).
+ */
+#define PG_NODE_COLUMNS                                                  \
+	"nodes.node_id, hostname, os_profile, agent_version, status,"    \
+	" token_hash, enrolled_at, last_heartbeat_at, CASE WHEN"         \
+	" hb_cloudflare < 0 OR hb_services_down < 0 THEN heartbeat END," \
+	" last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"    \
+	" hb_cloudflare, hb_services_down, enroll_key_hash,"             \
+	" deleted_at IS NOT NULL"
+/* Row i of a PG_NODE_COLUMNS query as a node_rec (strings malloc'd). */
+int pg_node_rec(const PGresult *res, int i, struct node_rec *r);
 
 /* A statement's parameters, as text (NULL: SQL NULL). */
 #define PG_PARAMS_MAX 12

@@ -1,60 +1,69 @@
 /*
- * store_pg_heartbeats: the heartbeat log of the PostgreSQL backend (a row
- * a heartbeat, numbered by its sequence): appended by the writer a round
- * at a time, replayed at a start, folded into nodes; and a node's stored
- * heartbeat document.
+ * store_pg_heartbeats: heartbeats in the PostgreSQL backend, written into
+ * their nodes' rows a round at a time (every replica reads them there);
+ * and a node's stored heartbeat document. The log of schema version 1 is
+ * folded into nodes by the migration to version 2; replay and fold still
+ * read and fold what such a log holds, which is nothing since.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "store_pg_db.h"
 
+/*
+ * A round's heartbeats go into their nodes' rows in one statement (one
+ * round trip, whatever their number): the batch as a JSON array that the
+ * server turns into rows. A node's row keeps the newest heartbeat when
+ * two replicas write it. seq is 0: nodes holds each one (no log here).
+ */
 static int
 pg_heartbeats(struct store *base, struct hb_write *w, size_t n)
 {
 	struct pg	*s = pg_of(base);
 	struct pg_params p;
-	PGresult	*res;
+	json_t		*arr;
+	char		*batch = NULL;
 	int		 rc = -1;
 
 	if (n == 0)
 		return 0;
-	pthread_mutex_lock(&s->db.mu);
-	if (pg_begin(s, &s->db) == -1)
-		goto out;
+	if ((arr = json_array()) == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
-		pg_params_init(&p);
-		pg_text(&p, w[i].node_id);
-		pg_i64(&p, w[i].at);
-		pg_text(&p, w[i].json);
-		pg_text(&p, w[i].hostname);
-		pg_text(&p, w[i].agent_version);
-		pg_i64(&p, w[i].cloudflare);
-		pg_i64(&p, w[i].services_down);
-		res = pg_exec(s, &s->db, "heartbeat_log",
-		    "INSERT INTO"
-		    " heartbeat_log (node_id, at, heartbeat, hostname,"
-		    " agent_version, hb_cloudflare, hb_services_down)"
-		    " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-		    &p);
-		pg_params_free(&p);
-		if (res == NULL || PQntuples(res) != 1) {
-			PQclear(res);
-			pg_rollback(s, &s->db);
+		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:i}",
+		    "node_id", w[i].node_id, "at", (json_int_t)w[i].at,
+		    "heartbeat", w[i].json, "hostname", w[i].hostname,
+		    "agent_version", w[i].agent_version, "cf", w[i].cloudflare,
+		    "sd", w[i].services_down);
+
+		if (o == NULL || json_array_append_new(arr, o) == -1)
 			goto out;
-		}
-		w[i].seq = pg_col_i64(res, 0, 0);
-		PQclear(res);
+		w[i].seq = 0;
 	}
-	if (pg_commit(s, &s->db) == -1) {
-		pg_rollback(s, &s->db);
+	if ((batch = json_dumps(arr, JSON_COMPACT)) == NULL)
 		goto out;
-	}
-	rc = 0;
-out:
+	pg_params_init(&p);
+	pg_text(&p, batch);
+	pthread_mutex_lock(&s->db.mu);
+	rc = pg_run(s, &s->db, "heartbeats",
+	    "UPDATE nodes n SET last_heartbeat_at = u.at,"
+	    " heartbeat = u.heartbeat, hostname = u.hostname,"
+	    " agent_version = u.agent_version, hb_cloudflare = u.cf,"
+	    " hb_services_down = u.sd FROM json_to_recordset($1::json) AS"
+	    " u(node_id text, at bigint, heartbeat text, hostname text,"
+	    " agent_version text, cf integer, sd integer) WHERE n.node_id ="
+	    " u.node_id AND (n.last_heartbeat_at IS NULL OR"
+	    " n.last_heartbeat_at <= u.at)",
+	    &p);
 	pthread_mutex_unlock(&s->db.mu);
+	pg_params_free(&p);
+out:
+	free(batch);
+	json_decref(arr);
 	return rc;
 }
 

@@ -17,9 +17,8 @@ dup_col(const PGresult *r, int row, int col)
 	return v != NULL ? strdup(v) : NULL;
 }
 
-/* Row i of the load query as a node_rec (strings malloc'd): 0 or -1. */
-static int
-rec_of(const PGresult *res, int i, struct node_rec *r)
+int
+pg_node_rec(const PGresult *res, int i, struct node_rec *r)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->node_id, sizeof(r->node_id), "%s", PQgetvalue(res, i, 0));
@@ -55,7 +54,7 @@ node_row(const PGresult *res, int i, void *ctx)
 	struct node_rec	   rec;
 	int		   rc = -1;
 
-	if (rec_of(res, i, &rec) == 0)
+	if (pg_node_rec(res, i, &rec) == 0)
 		rc = r->fn.node(&rec, r->arg);
 	node_rec_free(&rec);
 	return rc;
@@ -69,14 +68,7 @@ pg_load_nodes(struct store *base, store_node_fn fn, void *arg)
 
 	/* The heartbeat itself only for rows older than its two facts. */
 	return pg_rows(s, &s->db, "load_nodes",
-	    "SELECT node_id, hostname,"
-	    " os_profile, agent_version, status, token_hash, enrolled_at,"
-	    " last_heartbeat_at, CASE WHEN hb_cloudflare < 0 OR"
-	    " hb_services_down < 0 THEN heartbeat END, last_scan_at,"
-	    " f_critical, f_high, f_medium, f_low, f_info, hb_cloudflare,"
-	    " hb_services_down, enroll_key_hash, deleted_at IS NOT NULL"
-	    " FROM nodes",
-	    NULL, node_row, &r);
+	    "SELECT " PG_NODE_COLUMNS " FROM nodes", NULL, node_row, &r);
 }
 
 static int

@@ -70,6 +70,13 @@ typedef int (*store_node_fn)(const struct node_rec *rec, void *arg);
 typedef int (*store_hb_logged_fn)(const struct hb_logged *l, void *arg);
 typedef void (*store_node_id_fn)(const char *node_id, void *arg);
 typedef void (*store_pending_fn)(const char *node_id, int n, void *arg);
+/* What another replica changed (store_replica_listen()). */
+enum store_note {
+	STORE_NOTE_QUEUED, /* node_id's queued commands changed by delta */
+	STORE_NOTE_NODE,   /* some node's status or token changed */
+};
+typedef void (*store_note_fn)(enum store_note what, const char *node_id,
+    int delta, int64_t lag_us, void *arg); /* lag: since the change, or -1 */
 
 /*
  * Opens the store at `where` (today a SQLite file; created and migrated):

@@ -514,4 +514,4 @@ sq_writer_busy(struct store *base)
 /* In store_backend.h\'s order. */
 static const struct store_ops sqlite_ops = { "sqlite", sq_close, sq_ping,
 	sq_writer_busy, &sq_node_ops, &sq_heartbeat_ops, &sq_command_ops,
-	&sq_audit_ops, &sq_sample_ops };
+	&sq_audit_ops, &sq_sample_ops, NULL };

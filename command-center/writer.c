@@ -96,7 +96,8 @@ give_back(struct fleet *f, struct hb_write *w, const uint32_t *nums, size_t n,
 			fn->hb_inflight = NULL;
 		if (committed) {
 			fn->hb_seq = w[i].seq;
-			log_noted(f, w[i].seq);
+			if (w[i].seq > 0) /* 0: the store has no log */
+				log_noted(f, w[i].seq);
 			continue;
 		}
 		if (fn->r.heartbeat != NULL)

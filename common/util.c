@@ -162,6 +162,12 @@ wall_ms(void)
 	return clock_in(CLOCK_REALTIME, 1000);
 }
 
+int64_t
+wall_us(void)
+{
+	return clock_in(CLOCK_REALTIME, 1000000);
+}
+
 void
 time_after(struct timespec *ts, clockid_t clock, int64_t ms)
 {

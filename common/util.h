@@ -23,8 +23,9 @@ int time_parse_rfc3339(const char *s, time_t *out);
 /* Monotonic milliseconds and microseconds. */
 int64_t mono_ms(void);
 int64_t mono_us(void);
-/* Wall-clock milliseconds since the epoch. */
+/* Wall-clock milliseconds and microseconds since the epoch. */
 int64_t wall_ms(void);
+int64_t wall_us(void);
 /* *ts = the clock's now plus ms (for pthread_cond_timedwait and the like). */
 void time_after(struct timespec *ts, clockid_t clock, int64_t ms);
 

@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libsqlite3-dev sqlite3 libpq-dev postgresql-15 libjansson-dev libyajl-dev libsodium-dev
 libcurl4-openssl-dev libssl-dev libsystemd-dev libcmocka-dev
 python3 python3-pytest python3-cryptography curl wrk prometheus
-chromium brotli clang-format"
+chromium brotli clang-format haproxy"
 
 # npm fetches htmx (pinned in package-lock.json) and the browser test's
 # driver; a machine that has node and npm from elsewhere keeps them.

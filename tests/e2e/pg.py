@@ -69,6 +69,21 @@ class Cluster:
                   "-o", " ".join(opts), "-w", "-t", "60", "start")
         return self.uri()
 
+    def start_standby_of(self, primary, port=None):
+        """A streaming standby of primary (pg_basebackup -R), started; its URI."""
+        os.makedirs(self.base, exist_ok=True)
+        os.chown(self.base, self.uid, self.gid)
+        os.chmod(self.base, 0o700)
+        self._run(os.path.join(PG_BIN, "pg_basebackup"), "-D", self.data,
+                  "-h", "127.0.0.1", "-p", str(primary.port), "-U", "vm",
+                  "-R", "-X", "stream", "-c", "fast", "--no-sync")
+        return self.start(port=port)
+
+    def promote(self):
+        """Makes a standby the primary (waits until it accepts writes)."""
+        self._run(os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-w",
+                  "-t", "60", "promote")
+
     def uri(self):
         return f"postgresql://vm@127.0.0.1:{self.port}"
 

@@ -1,0 +1,138 @@
+"""Several command centers on one PostgreSQL database act as one (issue 17):
+what is queued, enrolled, approved, revoked or deleted on one replica takes
+effect on the others; one of them leads (scheduler, expiry, samples)."""
+
+import shutil
+
+import pytest
+
+from conftest import PG_BASE, FakeNode, http_request, stays_true, wait_until
+from test_commands import commands_of, queue_json, wait_command
+from test_metrics import metric
+
+pytestmark = pytest.mark.skipif(PG_BASE is None,
+                                reason="replicas share a PostgreSQL database")
+
+
+def replicas(cc, n, env=None, db=None):
+    """n command centers on one database (db: its URI, else a new one on
+    VM_TEST_PG), with one signing key."""
+    first = cc(env=env, start=False)
+    first.db_path = db or first.db_path
+    first.start()
+    out = [first]
+    for _ in range(n - 1):
+        c = cc(env=env, start=False)
+        c.db_path = first.db_path
+        shutil.copy(first.key_path, c.key_path)
+        out.append(c.start())
+    return out
+
+
+def leaders(cs):
+    return sum(metric(c.get("/metrics").text, "vaultmesh_replica_leader") or 0
+               for c in cs if c.running)
+
+
+def dispatches(c):
+    return metric(c.get("/metrics").text, "vaultmesh_dispatch_delay_seconds_count") or 0
+
+
+def test_a_command_queued_on_one_replica_wakes_the_poll_parked_on_another(cc, agent):
+    a_cc, b_cc = replicas(cc, 2)
+    a = agent(a_cc)                      # the agent talks to replica A only
+    a.wait_heartbeat()
+    nid = a.node_id()
+    wait_until(lambda: a_cc.get("/metrics").text.find(
+        "vaultmesh_longpolls_waiting 1") >= 0, 10, "the agent's poll parked on A")
+    before = dispatches(a_cc)
+    body = queue_json(b_cc, nid, {"command": "agent-info"})
+    cmd = wait_command(b_cc, nid, body["command_id"])
+    assert cmd["status"] == "ok", cmd
+    # Delivered by a wake of the parked poll (counted), not at its timeout.
+    assert dispatches(a_cc) == before + 1
+    # The same command, seen from both, exactly once; seq from the one row.
+    assert [x["command_id"] for x in commands_of(a_cc, nid)] == [body["command_id"]]
+    second = queue_json(a_cc, nid, {"command": "agent-info"})
+    assert second["seq"] == body["seq"] + 1
+    assert wait_command(a_cc, nid, second["command_id"])["status"] == "ok"
+
+
+def test_a_node_enrolled_on_one_replica_is_known_on_the_others_at_once(cc):
+    a_cc, b_cc = replicas(cc, 2)
+    n = FakeNode(a_cc)
+    assert n.enroll(secret=a_cc.secret).status == 200
+    n.cc = b_cc                           # its very next request lands on B
+    assert n.heartbeat().status == 200
+    wait_until(lambda: a_cc.node(n.node_id)["last_heartbeat_at"] is not None, 10,
+               "A sees the heartbeat B took")
+    assert a_cc.node(n.node_id)["hostname"] == n.hostname
+
+
+def test_revoking_on_one_replica_refuses_the_token_on_every_replica(cc):
+    cs = replicas(cc, 3)
+    n = FakeNode(cs[0])
+    assert n.enroll(secret=cs[0].secret).status == 200
+    for c in cs:
+        n.cc = c
+        assert n.heartbeat().status == 200
+    cs[1].revoke(n.node_id)
+    for c in cs:
+        n.cc = c
+        wait_until(lambda: n.heartbeat().status == 401, 5,
+                   f"the revoked token refused on {c.name}")
+        assert c.node(n.node_id)["status"] == "revoked"
+
+
+def test_a_deletion_on_one_replica_leaves_every_replica_and_ends_the_poll(cc):
+    a_cc, b_cc = replicas(cc, 2)
+    n = FakeNode(a_cc)
+    assert n.enroll(secret=a_cc.secret).status == 200
+    # A poll parked on B; the node is deleted on A.
+    import threading
+    got = {}
+
+    def poll():
+        got["r"] = http_request(b_cc.port, "GET",
+                                f"/api/agent/commands?node_id={n.node_id}&wait=25",
+                                headers={"Authorization": f"Bearer {n.token}"},
+                                timeout=30)
+    t = threading.Thread(target=poll)
+    t.start()
+    wait_until(lambda: "vaultmesh_longpolls_waiting 1" in b_cc.get("/metrics").text,
+               10, "the poll parked on B")
+    r = a_cc.request("DELETE", f"/nodes/{n.node_id}")
+    assert r.status == 200, r
+    t.join(10)
+    assert not t.is_alive(), "the parked poll did not end"
+    assert got["r"].status == 401, got["r"]
+    wait_until(lambda: all(x["node_id"] != n.node_id for x in b_cc.nodes()), 5,
+               "B's list drops the node")
+    n.cc = b_cc
+    assert n.heartbeat().status == 401
+
+
+def test_one_replica_leads_and_another_takes_over_when_it_dies(cc):
+    env = {"VAULTMESH_SCHEDULER_TICK_SECONDS": "1"}
+    cs = replicas(cc, 3, env=env)
+    wait_until(lambda: leaders(cs) == 1, 10, "one leader")
+    n = FakeNode(cs[0])
+    assert n.enroll(secret=cs[0].secret).status == 200
+    # Never scanned: the leader's scheduler queues one scan; three
+    # replicas never queue three.
+    wait_until(lambda: any(x["command"] == "sovereign-scan"
+                           for x in commands_of(cs[2], n.node_id)), 15,
+               "the leader queued the first scan")
+    assert stays_true(lambda: len(commands_of(cs[1], n.node_id)) == 1, 3)
+    lead = next(c for c in cs if metric(c.get("/metrics").text,
+                                        "vaultmesh_replica_leader") == 1)
+    lead.kill()
+    rest = [c for c in cs if c is not lead]
+    wait_until(lambda: leaders(rest) == 1, 15, "another replica leads")
+
+
+def test_a_second_replica_starts_on_a_database_in_use(cc):
+    a_cc, b_cc = replicas(cc, 2)
+    for c in (a_cc, b_cc):
+        r = c.get("/healthz")
+        assert r.status == 200 and r.json()["ok"] is True, r
