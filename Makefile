@@ -80,7 +80,7 @@ UNIT_AGENTLIB = $(BUILD)/tests/unit/agent_testlib.o
 
 BINS	= $(BUILD)/vaultmesh-command-center $(BUILD)/vaultmesh-node-agent
 
-.PHONY: all deps demo check unit e2e e2e-pg test-one install clean bench format \
+.PHONY: all deps demo check unit unit-pg e2e e2e-pg test-one install clean bench format \
 	format-check
 all: $(BINS)
 
@@ -142,6 +142,18 @@ $(BUILD)/tests/common_%: $(BUILD)/tests/unit/common_%.o $(UNIT_LIB) \
 unit: all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# The store's unit tests again on PostgreSQL (a throwaway cluster, each
+# test its own database; tests of the SQLite file itself are skipped), and
+# the replicas' own tests, which need it.
+UNIT_PG_BIN = $(BUILD)/tests/cc_test_store $(BUILD)/tests/cc_test_fleet \
+	      $(BUILD)/tests/cc_test_replica
+unit-pg: all $(UNIT_PG_BIN)
+	@set -e; d=$$(mktemp -d /tmp/vm-unit-pg.XXXXXX); \
+	trap '$(PYTHON) tests/e2e/pg.py stop '"$$d"' >/dev/null' EXIT; \
+	uri=$$($(PYTHON) tests/e2e/pg.py start "$$d"); \
+	for t in $(UNIT_PG_BIN); do echo "== $$t (PostgreSQL)"; \
+	    VM_TEST_PG="$$uri" $$t; done
+
 e2e: all
 	VM_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
@@ -166,7 +178,7 @@ format-check: deps
 # chromium driven by playwright-core).
 check: deps
 	$(MAKE) format-check
-	$(MAKE) unit e2e e2e-pg
+	$(MAKE) unit unit-pg e2e e2e-pg
 	$(MAKE) SAN=1 unit e2e
 	$(MAKE) fuzz-smoke
 	VM_BIN_DIR=$(CURDIR)/build ./tests/browser/run.sh

@@ -577,6 +577,7 @@ if [ -n "$NGINX_PIDFILE" ] && [ -s "$NGINX_PIDFILE" ]; then kill "$(cat "$NGINX_
 # port on 127.0.0.1), one command center on it and one on a new SQLite file, $HB_NODES nodes
 # each; the rounds alternate. The server's CPU is its postmaster's and its children's.
 PG_RPS=(); PG_CPU=(); PG_SRV=(); SQ_RPS=(); SQ_CPU=(); PGDIR=
+RP50=(); RP99=(); RMISS=0; FO99=; FO100=
 pg_ticks() { # the cluster's processes, in clock ticks
 	local m t=0 p
 	m=$(head -n 1 "$PGDIR/data/postmaster.pid")
@@ -612,6 +613,43 @@ if [ -x /usr/lib/postgresql/15/bin/initdb ] && command -v psql >/dev/null; then
 		done
 		res "pg sq_rps=${SQ_RPS[*]} sq_cpu=${SQ_CPU[*]} pg_rps=${PG_RPS[*]} pg_cc_cpu=${PG_CPU[*]} pg_server_cpu=${PG_SRV[*]}"
 		stop_pid "$PG_CC"; stop_pid "$SQ_CC"
+
+		# Replicas: two command centers on one new database (one signing key). $POLLS long
+		# polls spread over both, each command queued on the replica that does not hold its
+		# node's poll (LISTEN/NOTIFY carries it across). Then fail-over: the polls held, one
+		# replica killed with SIGKILL, its polls sent to the other at once (no agent backoff):
+		# the time until the survivor holds 99% and all of them, from its /metrics every 10 ms.
+		psql -q "$PGURI/postgres" -c "CREATE DATABASE replicas" >/dev/null 2>>"$T/pg.err"
+		start_cc "$PGURI/replicas"; R1_PID=$CC_PID; R1_URL=$CC_URL
+		start_cc "$PGURI/replicas"; R2_PID=$CC_PID; R2_URL=$CC_URL
+		say "replicas $R1_URL and $R2_URL: $POLLS polls over both, commands across"
+		"$LOAD" enroll -s "$SECRET" -c 32 "$R1_URL" "$POLLS" "$T/tok-rep.txt" >/dev/null
+		for r in $(seq 1 "$ROUNDS"); do
+			d=$("$LOAD" dispatch -n "$POLLS" -m "$COMMANDS" -S "$r" -R 50 "$R1_URL,$R2_URL" "$T/tok-rep.txt" 2>>"$T/dispatch-rep.err" || true)
+			res "dispatch_replicas_$r $d"
+			say "round $r dispatch across replicas: $d"
+			RP99+=("$(kv "$d" p99_ms)"); RP50+=("$(kv "$d" p50_ms)")
+			RMISS=$(( RMISS + ${d:+$(kv "$d" missing)} + 0 ))
+		done
+		waiting() { curl -s "$1/metrics" | awk '$1 == "vaultmesh_longpolls_waiting" {print $2}'; }
+		"$LOAD" dispatch -n "$POLLS" -m 0 -R 0 -H 40 "$R1_URL,$R2_URL" "$T/tok-rep.txt" >"$T/failover.out" 2>"$T/failover.err" &
+		FO_LOAD=$!; PIDS+=("$FO_LOAD")
+		for _ in $(seq 1 600); do grep -q holding "$T/failover.err" && break; sleep 0.1; done
+		for _ in $(seq 1 600); do
+			[ "$(( $(waiting "$R1_URL") + $(waiting "$R2_URL") ))" -ge "$POLLS" ] && break; sleep 0.1
+		done
+		before=$(waiting "$R1_URL")
+		t0=$(date +%s%N); kill -9 "$R2_PID"
+		FO99=; FO100=
+		while [ $(( $(date +%s%N) - t0 )) -lt 30000000000 ]; do
+			w=$(waiting "$R1_URL"); t=$(( ($(date +%s%N) - t0) / 1000000 ))
+			[ -z "$FO99" ] && [ "${w:-0}" -ge $(( POLLS * 99 / 100 )) ] && FO99=$t
+			[ "${w:-0}" -ge "$POLLS" ] && { FO100=$t; break; }
+			sleep 0.01
+		done
+		res "failover polls=$POLLS survivor_before=$before p99_ms=${FO99:--} all_ms=${FO100:--}"
+		say "fail-over: $(( POLLS - before )) polls of the killed replica; 99% parked on the survivor after ${FO99:--} ms, all after ${FO100:--} ms"
+		stop_pid "$FO_LOAD"; stop_pid "$R1_PID"
 	else
 		echo "bench: SKIP PostgreSQL: the cluster did not start ($(head -c 300 "$T/pg.err"))" >&2
 	fi
@@ -649,6 +687,12 @@ row() { printf '| %-48s | %-16s | %-26s | %-15s | %-22s | %-4s |\n' "$@"; }
 		PG_RPS_M=$(median "${PG_RPS[@]}"); SQ_RPS_M=$(median "${SQ_RPS[@]}")
 		row "1 heartbeats/s on PostgreSQL (vs SQLite)" "$(fmt "$PG_RPS_M" 0)" "sqlite $(fmt "$SQ_RPS_M" 0)" "$(ratio "$PG_RPS_M" "$SQ_RPS_M")" ">= 0.7x sqlite" "$(yn ge "$(awk -v a="$PG_RPS_M" -v b="$SQ_RPS_M" 'BEGIN{print a/b}')" 0.7)"
 		row "info: CPU s/100k hb, CC on PG / PG server" "$(fmt "$(median "${PG_CPU[@]}")" 2) / $(fmt "$(median "${PG_SRV[@]}")" 2)" "sqlite CC $(fmt "$(median "${SQ_CPU[@]}")" 2)" "-" "-" "-"
+	fi
+	if [ "${#RP99[@]}" -gt 0 ]; then
+		R99=$(median "${RP99[@]}")
+		row "17 dispatch p50/p99 across 2 replicas (ms)" "$(fmt "$(median "${RP50[@]}")" 2) / $(fmt "$R99" 2)" "one CC p99 $(fmt "$D99" 2)" "$(ratio "$R99" "$D99")" "p99 <= 100 ms" "$(yn le "$R99" 100)"
+		row "17 fail-over: polls re-parked, 99% / all (ms)" "${FO99:--} / ${FO100:--}" "-" "-" "-" "-"
+		row "17 commands not received across replicas" "$RMISS" "-" "-" "0" "$(yn test "$RMISS" -eq 0)"
 	fi
 	# The floors: a fixed answer through each HTTP library, no work (bench/floor-*.c).
 	for lib in mhd h2o; do

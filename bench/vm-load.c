@@ -650,13 +650,20 @@ struct got_cmd {
 	int64_t t_recv;
 };
 
+#define URLS_MAX 8
+
 static struct {
-	const char	*url;
-	struct node	*nodes;
-	size_t		 n;
-	struct xfer    **poll;
-	int		*outstanding; /* a queued command not yet received */
-	int64_t		*retry_at;    /* re-poll after an error, 0 = none */
+	const char   *url;
+	char	     *urls[URLS_MAX]; /* replicas: polls spread, round robin */
+	size_t	      nurls;
+	size_t	     *home;	 /* poll i's replica (moves on an error) */
+	int64_t	      retry_ms;	 /* after a failed poll */
+	long	      hold_secs; /* keep polling after the commands */
+	struct node  *nodes;
+	size_t	      n;
+	struct xfer **poll;
+	int	     *outstanding; /* a queued command not yet received */
+	int64_t	     *retry_at;	   /* re-poll after an error, 0 = none */
 	struct sent_cmd *sent;
 	size_t		 nsent, want;
 	struct got_cmd	*got;
@@ -675,7 +682,7 @@ poll_start(size_t i)
 	char url[512];
 
 	snprintf(url, sizeof(url), "%s/api/agent/commands?node_id=%s&wait=%ld",
-	    D.url, D.nodes[i].id, D.wait);
+	    D.urls[D.home[i]], D.nodes[i].id, D.wait);
 	D.poll[i]->idx = i;
 	xfer_start(D.poll[i], url, D.nodes[i].token, NULL);
 }
@@ -729,7 +736,9 @@ poll_done(struct xfer *x, CURLcode rc, long status)
 		D.poll_err++;
 		xfer_failed(x, &D.shown, "poll", D.nodes[x->idx].id, rc,
 		    status);
-		D.retry_at[x->idx] = t + 500 * 1000000LL;
+		/* Its replica may be gone: the next one, as a balancer would. */
+		D.home[x->idx] = (D.home[x->idx] + 1) % D.nurls;
+		D.retry_at[x->idx] = t + D.retry_ms * 1000000LL;
 		return;
 	}
 	D.poll_ok++;
@@ -853,8 +862,15 @@ cmd_dispatch(int argc, char **argv)
 	D.want = 1000;
 	D.wait = 60;
 	D.gap_ms = 5;
-	while ((c = getopt(argc, argv, "n:m:w:g:r:S:")) != -1)
+	D.retry_ms = 500;
+	while ((c = getopt(argc, argv, "n:m:w:g:r:S:R:H:")) != -1)
 		switch (c) {
+		case 'R':
+			D.retry_ms = strtol(optarg, NULL, 10);
+			break;
+		case 'H':
+			D.hold_secs = strtol(optarg, NULL, 10);
+			break;
 		case 'n':
 			polls = strtoul(optarg, NULL, 10);
 			break;
@@ -878,14 +894,29 @@ cmd_dispatch(int argc, char **argv)
 		}
 	if (argc - optind != 2)
 		die("usage: vm-load dispatch [-n POLLS] [-m COMMANDS] [-w WAIT] "
-		    "[-g GAP_MS] [-r RAMP_PER_10MS] URL TOKENS");
+		    "[-g GAP_MS] [-r RAMP_PER_10MS] [-R RETRY_MS] [-H HOLD_S] "
+		    "URL[,URL...] TOKENS");
 	srandom((unsigned)seed);
 	D.url = argv[optind];
+	{
+		char *list = strdup(D.url);
+
+		if (list == NULL)
+			die("out of memory");
+		for (char *u = strtok(list, ",");
+		     u != NULL && D.nurls < URLS_MAX; u = strtok(NULL, ","))
+			D.urls[D.nurls++] = u;
+	}
+	if (D.nurls == 0)
+		die("dispatch: no URL");
 	D.nodes = tokens_load(argv[optind + 1], &total);
 	D.n = polls < total ? polls : total;
 	D.poll = xcalloc(D.n, sizeof(*D.poll));
 	D.outstanding = xcalloc(D.n, sizeof(int));
 	D.retry_at = xcalloc(D.n, sizeof(int64_t));
+	D.home = xcalloc(D.n, sizeof(size_t));
+	for (size_t i = 0; i < D.n; i++)
+		D.home[i] = i % D.nurls;
 	D.sent = xcalloc(D.want, sizeof(*D.sent));
 	loop_init(D.n + 64);
 	D.q = xfer_new(K_QUEUE);
@@ -952,8 +983,13 @@ cmd_dispatch(int argc, char **argv)
 			if (i >= 0) {
 				D.outstanding[i] = 1;
 				D.q->idx = (size_t)i;
+				/*
+				 * Replicas: queued on another one than the
+				 * one that holds the node's poll.
+				 */
 				snprintf(url, sizeof(url),
-				    "%s/nodes/%s/commands", D.url,
+				    "%s/nodes/%s/commands",
+				    D.urls[(D.home[i] + 1) % D.nurls],
 				    D.nodes[i].id);
 				xfer_start(D.q, url, NULL,
 				    strdup("{\"command\":\"agent-info\"}"));
@@ -1004,6 +1040,31 @@ cmd_dispatch(int argc, char **argv)
 		    pct(d_post, m, 50), pct(d_post, m, 99));
 		free(d_ans);
 		free(d_post);
+	}
+	/*
+	 * Hold: the polls go on (a failed one moves to the next replica
+	 * after RETRY_MS) while the caller kills a replica and watches the
+	 * others take its polls.
+	 */
+	if (D.hold_secs > 0) {
+		size_t err0 = D.poll_err;
+
+		fprintf(stderr, "vm-load: holding %zu polls for %ld s\n", D.n,
+		    D.hold_secs);
+		deadline = now_ns() + D.hold_secs * 1000000000LL;
+		while (now_ns() < deadline) {
+			int64_t now = now_ns();
+
+			for (size_t i = 0; i < D.n; i++)
+				if (D.retry_at[i] != 0 &&
+				    now >= D.retry_at[i] && !D.poll[i]->busy) {
+					D.retry_at[i] = 0;
+					poll_start(i);
+				}
+			loop_run(5, dispatch_done);
+		}
+		printf("hold polls=%zu poll_errors=%zu\n", D.n,
+		    D.poll_err - err0);
 	}
 	/* Close every poll (the server sees the connections go). */
 	for (size_t i = 0; i < D.n; i++) {

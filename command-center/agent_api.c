@@ -460,6 +460,10 @@ poll_done(struct req *r, void *arg, int ok)
 static int
 poll_take(struct req *r, struct poll *p)
 {
+	/* An earlier take found nothing: its empty array goes. */
+	cmd_wire_free(p->sent, p->nsent);
+	p->sent = NULL;
+	p->nsent = 0;
 	if (store_commands_deliver(app.store, p->node_id, time(NULL),
 		DELIVER_MAX, &p->sent, &p->nsent) == -1) {
 		resp_error(r, 503, "store_unavailable",

@@ -259,6 +259,8 @@ enroll_commits_without_holding_the_fleet(void **state)
 	struct enroller e1, e2;
 	struct held	w;
 
+	CCT_SQLITE_ONLY();
+
 	enroll_approved(f, &a, "web-1");
 	memset(&e1, 0, sizeof(e1));
 	e1.f = f;
@@ -306,6 +308,8 @@ revoke_commits_without_holding_the_fleet(void **state)
 	struct status_setter rv;
 	struct enroller	     e;
 	struct held	     w;
+
+	CCT_SQLITE_ONLY();
 
 	enroll_approved(f, &a, "web-1");
 	enroll_approved(f, &b, "web-2");
@@ -957,6 +961,8 @@ token_is_stored_only_as_32_byte_hash(void **state)
 	size_t	       len;
 	const char    *files[] = { "", "-wal" };
 
+	CCT_SQLITE_ONLY();
+
 	enroll_approved(f, &a, "web-1");
 	h = cct_db_open(f);
 	assert_int_equal(sqlite3_prepare_v2(h,
@@ -1130,9 +1136,7 @@ enroll_fails_cleanly_when_store_insert_fails(void **state)
 	struct node    n;
 	char	       zero[64];
 
-	cct_db_exec(f,
-	    "CREATE TRIGGER no_insert BEFORE INSERT ON nodes "
-	    "BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	cct_db_refuse(f, "no_insert", "INSERT", "nodes");
 	node_init(&n, "web-1");
 	memset(n.token, 'x', sizeof(n.token));
 	assert_int_equal(enroll(f, &n, 1), ENROLL_FAILED);
@@ -1146,7 +1150,7 @@ enroll_fails_cleanly_when_store_insert_fails(void **state)
 		assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb),
 		    -1);
 	}
-	cct_db_exec(f, "DROP TRIGGER no_insert");
+	cct_db_allow(f, "no_insert", "nodes");
 	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
 	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
 }
@@ -1158,14 +1162,12 @@ revoke_fails_cleanly_when_store_update_fails(void **state)
 	struct node    n;
 
 	enroll_approved(f, &n, "web-1");
-	cct_db_exec(f,
-	    "CREATE TRIGGER no_status BEFORE UPDATE OF status "
-	    "ON nodes BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	cct_db_refuse(f, "no_status", "UPDATE OF status", "nodes");
 	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_REVOKED), -1);
 	/* Memory agrees with the store: still approved, token still valid. */
 	assert_int_equal(status_of(f, n.id), NODE_APPROVED);
 	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_OK);
-	cct_db_exec(f, "DROP TRIGGER no_status");
+	cct_db_allow(f, "no_status", "nodes");
 	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_REVOKED), 0);
 	assert_int_equal(fleet_auth(f->fl, n.id, n.token), AUTH_UNAUTHORIZED);
 }
@@ -1173,16 +1175,16 @@ revoke_fails_cleanly_when_store_update_fails(void **state)
 static void
 heartbeat_flush_failure_is_retried(void **state)
 {
+	const char	*hb_table = cct_pg() ? "nodes" : "heartbeat_chunks";
 	struct cct_fx	*f = *state;
 	struct node	 n;
 	char		*hb = NULL;
 	struct node_view v;
 
 	enroll_approved(f, &n, "web-1");
-	cct_db_exec(f,
-	    "CREATE TRIGGER no_hb BEFORE INSERT "
-	    "ON heartbeat_chunks BEGIN SELECT RAISE(ABORT, 'refused by test'); "
-	    "END");
+	/* PostgreSQL writes heartbeats into nodes; SQLite into its log. */
+	cct_db_refuse(f, "no_hb", cct_pg() ? "UPDATE OF heartbeat" : "INSERT",
+	    hb_table);
 	assert_int_equal(send_heartbeat(f, n.id, "retried", "up", "active"), 0);
 	fleet_flush(f->fl); /* fails: the heartbeat must stay dirty */
 	/* Meanwhile it is still what readers see. */
@@ -1191,7 +1193,7 @@ heartbeat_flush_failure_is_retried(void **state)
 	assert_non_null(strstr(hb, "\"retried\""));
 	free(hb);
 	hb = NULL;
-	cct_db_exec(f, "DROP TRIGGER no_hb");
+	cct_db_allow(f, "no_hb", hb_table);
 	cct_reopen(f);
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
 	assert_non_null(hb);
@@ -1284,6 +1286,8 @@ written_heartbeat_is_read_from_the_store(void **state)
 	struct node_view v, *all;
 	char		*hb = NULL, **hbs = NULL;
 	size_t		 count;
+
+	CCT_SQLITE_ONLY();
 
 	enroll_approved(f, &n, "web-1");
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
@@ -1433,6 +1437,8 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 	char		*hb;
 	int		 most = 0;
 
+	CCT_SQLITE_ONLY();
+
 	assert_non_null(n);
 	for (int i = 0; i < NODES; i++)
 		enroll_approved(f, &n[i], "n");
@@ -1499,6 +1505,8 @@ heartbeat_log_is_replayed_at_start(void **state)
 		"{}" };
 	const char *host[3] = { "older", "web-1-crashed", "ghost" };
 	const char *ver[3] = { "0.0.9", "0.2.0", "0" };
+
+	CCT_SQLITE_ONLY();
 
 	enroll_approved(f, &a, "web-1");
 	assert_int_equal(send_heartbeat(f, a.id, "web-1", "up", "active"), 0);

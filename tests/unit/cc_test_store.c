@@ -356,6 +356,8 @@ store_open_creates_schema_in_wal_mode(void **state)
 	struct cct_fx *f = *state;
 	struct loaded  l;
 
+	CCT_SQLITE_ONLY();
+
 	cct_open(f, NULL);
 	assert_true(access(f->db.path, F_OK) == 0);
 	assert_true(cct_db_int(f, "PRAGMA user_version") >= 1);
@@ -380,6 +382,8 @@ store_keeps_the_page_size_of_an_existing_database(void **state)
 	struct node_rec r = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 0x11);
 	struct loaded	l;
 	sqlite3	       *h = NULL;
+
+	CCT_SQLITE_ONLY();
 
 	h = cct_db_open(f);
 	assert_int_equal(
@@ -406,6 +410,8 @@ store_open_twice_is_idempotent(void **state)
 	long long	v1, tables1;
 	struct loaded	l;
 
+	CCT_SQLITE_ONLY();
+
 	open_with(f, &r, NULL);
 	v1 = cct_db_int(f, "PRAGMA user_version");
 	tables1 = cct_db_int(f, "SELECT count(*) FROM sqlite_master");
@@ -426,6 +432,8 @@ store_refuses_database_newer_than_program(void **state)
 	struct node_rec r = make_rec(ID_A, "web-1", NODE_PENDING, 0, 0);
 	char		err[256] = "";
 
+	CCT_SQLITE_ONLY();
+
 	open_with(f, &r, NULL);
 	cct_close(f);
 	cct_db_exec(f, "PRAGMA user_version = 999");
@@ -443,6 +451,8 @@ store_open_in_missing_directory_fails_with_message(void **state)
 	struct cct_fx *f = *state;
 	char	       p[400], err[256] = "";
 
+	CCT_SQLITE_ONLY();
+
 	snprintf(p, sizeof(p), "%s/no/such/dir/x.db", f->db.dir);
 	assert_null(store_open(p, err, sizeof(err)));
 	assert_true(err[0] != '\0');
@@ -454,6 +464,8 @@ store_open_of_non_database_file_fails(void **state)
 	struct cct_fx *f = *state;
 	FILE	      *fp = fopen(f->db.path, "w");
 	char	       err[256] = "";
+
+	CCT_SQLITE_ONLY();
 
 	assert_non_null(fp);
 	for (int i = 0; i < 200; i++)
@@ -675,6 +687,8 @@ store_heartbeats_append_then_fold(void **state)
 	struct loaded	       l;
 	char		      *json;
 
+	CCT_SQLITE_ONLY();
+
 	open_with(f, &a, &b, &c, NULL);
 	hb_write_set(&w[0], ID_A, 1795773601, "{\"hostname\":\"web-1b\"}",
 	    "web-1b", "0.1.1");
@@ -755,6 +769,8 @@ store_fold_failure_keeps_the_log(void **state)
 	struct hb_fold	fold;
 	int64_t		cut;
 
+	CCT_SQLITE_ONLY();
+
 	open_with(f, &a, NULL);
 	hb_write_set(&w, ID_A, 7, "{\"n\":1}", "web-1", "0.1.0");
 	assert_int_equal(store_heartbeats(f->st, &w, 1), 0);
@@ -789,6 +805,8 @@ store_migration_8_folds_the_row_log(void **state)
 	struct loaded	       l;
 	const struct node_rec *r;
 	long long	       current;
+
+	CCT_SQLITE_ONLY();
 
 	cct_open(f, NULL);
 	current = cct_db_int(f, "PRAGMA user_version");
@@ -877,6 +895,8 @@ store_heartbeats_fill_chunks_of_a_page(void **state)
 	int64_t		 first_end, cut, seen[2] = { 0, 0 };
 	long long	 chunks;
 
+	CCT_SQLITE_ONLY();
+
 	assert_non_null(w);
 	assert_non_null(json);
 	assert_non_null(big);
@@ -954,6 +974,8 @@ store_damaged_chunk_is_skipped(void **state)
 	char	       *got = NULL, sql[256];
 	int64_t		seen[2] = { 0, 0 };
 
+	CCT_SQLITE_ONLY();
+
 	open_with(f, &a, &b, NULL);
 	hb_write_set(&w[0], ID_A, 1, "{\"n\":1}", "web-1", "0.1.0");
 	hb_write_set(&w[1], ID_B, 2, "{\"n\":2}", "db-1", "0.1.0");
@@ -1027,6 +1049,8 @@ store_heartbeat_numbers_survive_a_lost_sequence(void **state)
 	struct cct_fx  *f = *state;
 	struct node_rec a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
 	struct hb_write w[2];
+
+	CCT_SQLITE_ONLY();
 
 	open_with(f, &a, NULL);
 	hb_write_set(&w[0], ID_A, 1, "{\"n\":1}", "web-1", "0.1.0");
@@ -1132,6 +1156,8 @@ store_reads_do_not_wait_for_the_writer(void **state)
 	sqlite3		    *h = NULL;
 	char		    *json = NULL;
 	int		     waited = 0, busy, got, listed, still;
+
+	CCT_SQLITE_ONLY();
 
 	open_with(f, &r, NULL);
 	hb_write_set(&w, ID_A, 1795773601, "{\"hostname\":\"web-1\"}", "web-1",

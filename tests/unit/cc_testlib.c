@@ -11,20 +11,69 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <sodium.h>
 
 #include "cc_testlib.h"
 #include "util.h"
 
 const struct thresholds cct_thr = { 10 * 60, 48 * 3600 };
 
-/* A new fixture, its folder made; the store (and fleet) opened if open. */
+const char *
+cct_pg(void)
+{
+	const char *base = getenv("VM_TEST_PG");
+
+	return base != NULL && *base != '\0' ? base : NULL;
+}
+
+/* Runs sql on VM_TEST_PG's postgres database: 0, or -1 (printed). */
+static int
+pg_admin(const char *sql)
+{
+	char	  uri[300];
+	PGconn	 *c;
+	PGresult *r;
+	int	  rc = -1;
+
+	snprintf(uri, sizeof(uri), "%s/postgres", cct_pg());
+	c = PQconnectdb(uri);
+	if (PQstatus(c) == CONNECTION_OK) {
+		r = PQexec(c, sql);
+		rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+		if (rc == -1)
+			fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(r));
+		PQclear(r);
+	} else
+		fprintf(stderr, "%s: %s", uri, PQerrorMessage(c));
+	PQfinish(c);
+	return rc;
+}
+
+/*
+ * A new fixture, its folder made, and under VM_TEST_PG a new empty
+ * database there (db.path its URI); the store (and fleet) opened if open.
+ */
 static int
 fx_new(void **state, int open, const struct thresholds *thr)
 {
 	struct cct_fx *f = tl_state_new(state, sizeof(*f));
+	unsigned char  rnd[8];
+	char	       sql[128];
 
 	if (tl_dir_init(&f->db, "vm-cc", "cc.db") == -1)
 		return -1;
+	if (cct_pg() != NULL) {
+		randombytes_buf(rnd, sizeof(rnd));
+		snprintf(f->pg_db, sizeof(f->pg_db), "vm_unit_");
+		sodium_bin2hex(f->pg_db + 8, sizeof(f->pg_db) - 8, rnd,
+		    sizeof(rnd));
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pg_db);
+		if (pg_admin(sql) == -1)
+			return -1;
+		snprintf(f->db.path, sizeof(f->db.path), "%s/%s", cct_pg(),
+		    f->pg_db);
+	}
 	if (open)
 		cct_open(f, thr);
 	return 0;
@@ -53,9 +102,16 @@ cct_teardown(void **state)
 {
 	struct cct_fx *f = *state;
 	int	       rc;
+	char	       sql[128];
 
 	cct_close(f);
 	rc = tl_dir_fini(&f->db);
+	if (f->pg_db[0] != '\0') {
+		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)",
+		    f->pg_db);
+		if (pg_admin(sql) == -1)
+			rc = -1;
+	}
 	free(f);
 	return rc;
 }
@@ -134,9 +190,30 @@ cct_db_open(struct cct_fx *f)
 	return h;
 }
 
+/* sql on f's PostgreSQL database: its result (a failure fails the test). */
+static PGresult *
+pg_query(struct cct_fx *f, const char *sql)
+{
+	PGconn	 *c = PQconnectdb(f->db.path);
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("%s: %s", f->db.path, PQerrorMessage(c));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQfinish(c);
+	return r;
+}
+
 void
 cct_db_exec(struct cct_fx *f, const char *sql)
 {
+	if (f->pg_db[0] != '\0') {
+		PQclear(pg_query(f, sql));
+		return;
+	}
 	sqlite3 *h = cct_db_open(f);
 
 	if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -147,6 +224,21 @@ cct_db_exec(struct cct_fx *f, const char *sql)
 long long
 cct_db_int(struct cct_fx *f, const char *sql)
 {
+	if (f->pg_db[0] != '\0') {
+		PGresult   *r = pg_query(f, sql);
+		const char *v;
+		long long   n;
+
+		if (PQntuples(r) < 1)
+			fail_msg("%s: no row", sql);
+		v = PQgetvalue(r, 0, 0);
+		/* A boolean is t or f there. */
+		n = strcmp(v, "t") == 0 ? 1 :
+		    strcmp(v, "f") == 0 ? 0 :
+					  atoll(v);
+		PQclear(r);
+		return n;
+	}
 	sqlite3	     *h = cct_db_open(f);
 	sqlite3_stmt *st = NULL;
 	long long     v;
@@ -158,4 +250,39 @@ cct_db_int(struct cct_fx *f, const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 	return v;
+}
+
+void
+cct_db_refuse(struct cct_fx *f, const char *name, const char *when,
+    const char *table)
+{
+	char sql[512];
+
+	if (f->pg_db[0] != '\0')
+		snprintf(sql, sizeof(sql),
+		    "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS"
+		    " $$BEGIN RAISE EXCEPTION 'refused by test'; END$$;"
+		    "CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW"
+		    " EXECUTE FUNCTION %s()",
+		    name, name, when, table, name);
+	else
+		snprintf(sql, sizeof(sql),
+		    "CREATE TRIGGER %s BEFORE %s ON %s BEGIN"
+		    " SELECT RAISE(ABORT, 'refused by test'); END",
+		    name, when, table);
+	cct_db_exec(f, sql);
+}
+
+void
+cct_db_allow(struct cct_fx *f, const char *name, const char *table)
+{
+	char sql[256];
+
+	if (f->pg_db[0] != '\0')
+		snprintf(sql, sizeof(sql),
+		    "DROP TRIGGER %s ON %s; DROP FUNCTION %s()", name, table,
+		    name);
+	else
+		snprintf(sql, sizeof(sql), "DROP TRIGGER %s", name);
+	cct_db_exec(f, sql);
 }

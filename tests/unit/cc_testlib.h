@@ -14,7 +14,8 @@
 #include "testlib.h"
 
 struct cct_fx {
-	struct tl_dir		 db; /* db.path: the database */
+	struct tl_dir		 db; /* db.path: the database (file or URI) */
+	char			 pg_db[32]; /* VM_TEST_PG: its database */
 	struct store		*st;
 	struct fleet		*fl;
 	const struct thresholds *thr; /* NULL: no fleet */
@@ -22,6 +23,19 @@ struct cct_fx {
 
 /* The thresholds of CONTRACT.md's defaults: 10 minutes, 48 hours. */
 extern const struct thresholds cct_thr;
+
+/*
+ * VM_TEST_PG (a libpq URI without a database): every fixture gets a new
+ * empty PostgreSQL database there instead of a SQLite file, dropped at
+ * its teardown. NULL when unset.
+ */
+const char *cct_pg(void);
+/* At the top of a test of the SQLite file itself: skipped on PostgreSQL. */
+#define CCT_SQLITE_ONLY()             \
+	do {                          \
+		if (cct_pg() != NULL) \
+			skip();       \
+	} while (0)
 
 /* cmocka fixtures: *state is a struct cct_fx, nothing open yet. */
 int cct_setup(void **state);
@@ -49,9 +63,20 @@ int cct_queue(struct store *st, const char *id, const char *node_id,
 
 /* A read-write connection of its own to f's database (waits up to 10 s). */
 sqlite3 *cct_db_open(struct cct_fx *f);
-/* Runs sql through such a connection; an error fails the test. */
+/*
+ * Runs sql through such a connection (on PostgreSQL, one of libpq's); an
+ * error fails the test.
+ */
 void cct_db_exec(struct cct_fx *f, const char *sql);
-/* The integer in the first column of the row sql gives. */
+/* The integer (or boolean) in the first column of the row sql gives. */
 long long cct_db_int(struct cct_fx *f, const char *sql);
+/*
+ * A trigger named name that makes every <when> ("INSERT", "UPDATE OF
+ * status") on table fail, in the backend's own syntax; cct_db_allow()
+ * drops it.
+ */
+void cct_db_refuse(struct cct_fx *f, const char *name, const char *when,
+    const char *table);
+void cct_db_allow(struct cct_fx *f, const char *name, const char *table);
 
 #endif
