@@ -577,7 +577,7 @@ if [ -n "$NGINX_PIDFILE" ] && [ -s "$NGINX_PIDFILE" ]; then kill "$(cat "$NGINX_
 # port on 127.0.0.1), one command center on it and one on a new SQLite file, $HB_NODES nodes
 # each; the rounds alternate. The server's CPU is its postmaster's and its children's.
 PG_RPS=(); PG_CPU=(); PG_SRV=(); SQ_RPS=(); SQ_CPU=(); PGDIR=
-RP50=(); RP99=(); RMISS=0; FO99=; FO100=
+RP50=(); RP99=(); RMISS=0; FO99=; FO100=; REVOKE_MS=
 pg_ticks() { # the cluster's processes, in clock ticks
 	local m t=0 p
 	m=$(head -n 1 "$PGDIR/data/postmaster.pid")
@@ -617,8 +617,9 @@ if [ -x /usr/lib/postgresql/15/bin/initdb ] && command -v psql >/dev/null; then
 		# Replicas: two command centers on one new database (one signing key). $POLLS long
 		# polls spread over both, each command queued on the replica that does not hold its
 		# node's poll (LISTEN/NOTIFY carries it across). Then fail-over: the polls held, one
-		# replica killed with SIGKILL, its polls sent to the other at once (no agent backoff):
-		# the time until the survivor holds 99% and all of them, from its /metrics every 10 ms.
+		# replica killed with SIGKILL, each of its polls sent to the other after an agent's first
+		# backoff: the time until the survivor holds 99% and all of them, from its /metrics
+		# every 10 ms. The revoked node's token is the tokens file's last: it takes no poll.
 		psql -q "$PGURI/postgres" -c "CREATE DATABASE replicas" >/dev/null 2>>"$T/pg.err"
 		start_cc "$PGURI/replicas"; R1_PID=$CC_PID; R1_URL=$CC_URL
 		start_cc "$PGURI/replicas"; R2_PID=$CC_PID; R2_URL=$CC_URL
@@ -631,24 +632,36 @@ if [ -x /usr/lib/postgresql/15/bin/initdb ] && command -v psql >/dev/null; then
 			RP99+=("$(kv "$d" p99_ms)"); RP50+=("$(kv "$d" p50_ms)")
 			RMISS=$(( RMISS + ${d:+$(kv "$d" missing)} + 0 ))
 		done
+		# Revocation across replicas: a node revoked on one, its token tried on the other (a
+		# poll with wait=0: 200 while the token works, 401 once refused) until refused.
+		read -r RV_ID RV_TOK < <(tail -n 1 "$T/tok-rep.txt")
+		curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$R1_URL/nodes/$RV_ID/revoke"
+		t0=$(date +%s%N); REVOKE_MS=
+		while [ $(( $(date +%s%N) - t0 )) -lt 5000000000 ]; do
+			c=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RV_TOK" "$R2_URL/api/agent/commands?node_id=$RV_ID&wait=0")
+			[ "$c" = 401 ] && { REVOKE_MS=$(( ($(date +%s%N) - t0) / 1000000 )); break; }
+		done
+		res "revocation_across_replicas refused_after_ms=${REVOKE_MS:--}"
+		say "a token revoked on one replica: refused on the other ${REVOKE_MS:--} ms after the revoke's answer"
+		# Fail-over, the polls coming back as agents do (their first backoff, 0.5-1 s).
 		waiting() { curl -s "$1/metrics" | awk '$1 == "vaultmesh_longpolls_waiting" {print $2}'; }
-		"$LOAD" dispatch -n "$POLLS" -m 0 -R 0 -H 40 "$R1_URL,$R2_URL" "$T/tok-rep.txt" >"$T/failover.out" 2>"$T/failover.err" &
+		"$LOAD" dispatch -n "$(( POLLS - 1 ))" -m 0 -R 1000 -H 40 "$R1_URL,$R2_URL" "$T/tok-rep.txt" >"$T/failover.out" 2>"$T/failover.err" &
 		FO_LOAD=$!; PIDS+=("$FO_LOAD")
 		for _ in $(seq 1 600); do grep -q holding "$T/failover.err" && break; sleep 0.1; done
 		for _ in $(seq 1 600); do
-			[ "$(( $(waiting "$R1_URL") + $(waiting "$R2_URL") ))" -ge "$POLLS" ] && break; sleep 0.1
+			[ "$(( $(waiting "$R1_URL") + $(waiting "$R2_URL") ))" -ge "$(( POLLS - 1 ))" ] && break; sleep 0.1
 		done
 		before=$(waiting "$R1_URL")
 		t0=$(date +%s%N); kill -9 "$R2_PID"
 		FO99=; FO100=
 		while [ $(( $(date +%s%N) - t0 )) -lt 30000000000 ]; do
 			w=$(waiting "$R1_URL"); t=$(( ($(date +%s%N) - t0) / 1000000 ))
-			[ -z "$FO99" ] && [ "${w:-0}" -ge $(( POLLS * 99 / 100 )) ] && FO99=$t
-			[ "${w:-0}" -ge "$POLLS" ] && { FO100=$t; break; }
+			[ -z "$FO99" ] && [ "${w:-0}" -ge $(( (POLLS - 1) * 99 / 100 )) ] && FO99=$t
+			[ "${w:-0}" -ge "$(( POLLS - 1 ))" ] && { FO100=$t; break; }
 			sleep 0.01
 		done
-		res "failover polls=$POLLS survivor_before=$before p99_ms=${FO99:--} all_ms=${FO100:--}"
-		say "fail-over: $(( POLLS - before )) polls of the killed replica; 99% parked on the survivor after ${FO99:--} ms, all after ${FO100:--} ms"
+		res "failover polls=$(( POLLS - 1 )) survivor_before=$before p99_ms=${FO99:--} all_ms=${FO100:--}"
+		say "fail-over: $(( POLLS - 1 - before )) polls of the killed replica; 99% parked on the survivor after ${FO99:--} ms, all after ${FO100:--} ms"
 		stop_pid "$FO_LOAD"; stop_pid "$R1_PID"
 	else
 		echo "bench: SKIP PostgreSQL: the cluster did not start ($(head -c 300 "$T/pg.err"))" >&2
@@ -691,7 +704,8 @@ row() { printf '| %-48s | %-16s | %-26s | %-15s | %-22s | %-4s |\n' "$@"; }
 	if [ "${#RP99[@]}" -gt 0 ]; then
 		R99=$(median "${RP99[@]}")
 		row "17 dispatch p50/p99 across 2 replicas (ms)" "$(fmt "$(median "${RP50[@]}")" 2) / $(fmt "$R99" 2)" "one CC p99 $(fmt "$D99" 2)" "$(ratio "$R99" "$D99")" "p99 <= 100 ms" "$(yn le "$R99" 100)"
-		row "17 fail-over: polls re-parked, 99% / all (ms)" "${FO99:--} / ${FO100:--}" "-" "-" "-" "-"
+		row "17 fail-over: polls re-parked, 99% / all (ms)" "${FO99:--} / ${FO100:--}" "agent backoff 500-1000" "-" "-" "-"
+		row "17 revoked token refused on the other (ms)" "${REVOKE_MS:--}" "-" "-" "<= 750 ms" "$(yn le "${REVOKE_MS:-99999}" 750)"
 		row "17 commands not received across replicas" "$RMISS" "-" "-" "0" "$(yn test "$RMISS" -eq 0)"
 	fi
 	# The floors: a fixed answer through each HTTP library, no work (bench/floor-*.c).

@@ -657,7 +657,7 @@ static struct {
 	char	     *urls[URLS_MAX]; /* replicas: polls spread, round robin */
 	size_t	      nurls;
 	size_t	     *home;	 /* poll i's replica (moves on an error) */
-	int64_t	      retry_ms;	 /* after a failed poll */
+	int64_t	      retry_ms;	 /* a failed poll again after [R/2, R] */
 	long	      hold_secs; /* keep polling after the commands */
 	struct node  *nodes;
 	size_t	      n;
@@ -738,7 +738,12 @@ poll_done(struct xfer *x, CURLcode rc, long status)
 		    status);
 		/* Its replica may be gone: the next one, as a balancer would. */
 		D.home[x->idx] = (D.home[x->idx] + 1) % D.nurls;
-		D.retry_at[x->idx] = t + D.retry_ms * 1000000LL;
+		/* As an agent's first backoff: uniform in [R/2, R]. */
+		D.retry_at[x->idx] = t +
+		    (D.retry_ms > 0 ? D.retry_ms / 2 +
+				random() % (D.retry_ms - D.retry_ms / 2 + 1) :
+				      0) *
+			1000000LL;
 		return;
 	}
 	D.poll_ok++;

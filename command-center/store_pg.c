@@ -94,8 +94,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX nodes_by_change ON nodes (changed_xid);"
 	"CREATE FUNCTION vm_node_changed() RETURNS trigger LANGUAGE plpgsql"
 	"  AS $$BEGIN NEW.changed_xid := txid_current(); RETURN NEW; END$$;"
-	"CREATE TRIGGER nodes_changed BEFORE INSERT OR UPDATE ON nodes"
+	"CREATE TRIGGER nodes_changed BEFORE INSERT ON nodes"
 	"  FOR EACH ROW EXECUTE FUNCTION vm_node_changed();"
+	/* A statement that sets changed_xid itself (heartbeats) skips it. */
+	"CREATE TRIGGER nodes_changed_update BEFORE UPDATE ON nodes"
+	"  FOR EACH ROW WHEN (NEW.changed_xid = OLD.changed_xid)"
+	"  EXECUTE FUNCTION vm_node_changed();"
 	"CREATE FUNCTION vm_node_told() RETURNS trigger LANGUAGE plpgsql"
 	"  AS $$BEGIN PERFORM pg_notify('vm_node', ''); RETURN NULL; END$$;"
 	"CREATE TRIGGER nodes_told AFTER INSERT OR UPDATE OF status,"
@@ -125,6 +129,27 @@ static const char *const migrations[] = {
 /* Any number, the same in every replica: who migrates holds it. */
 #define MIGRATE_LOCK "721501961"
 
+/*
+ * 1 when the schema is this program's already: nothing to migrate, and no
+ * DDL, which a role with rights on the rows only may not run.
+ */
+static int
+schema_current(struct pg *s)
+{
+	PGresult *r = pg_exec(s, &s->db, "schema_exists",
+	    "SELECT to_regclass('vm_schema') IS NOT NULL", NULL);
+	int	  current = r != NULL && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+
+	PQclear(r);
+	if (!current) /* a new database (or none reached: migrate says) */
+		return 0;
+	r = pg_exec(s, &s->db, "schema_version",
+	    "SELECT max(version) FROM vm_schema", NULL);
+	current = r != NULL && pg_col_i64(r, 0, 0) == SCHEMA_VERSION;
+	PQclear(r);
+	return current;
+}
+
 static int
 migrate(struct pg *s, char *err, size_t errlen)
 {
@@ -133,6 +158,8 @@ migrate(struct pg *s, char *err, size_t errlen)
 	char		sql[96];
 	int		version, rc = -1;
 
+	if (schema_current(s))
+		return 0;
 	if (pg_begin(s, c) == -1 ||
 	    pg_run(s, c, "migrate_lock",
 		"SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", NULL) == -1 ||

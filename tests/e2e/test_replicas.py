@@ -2,11 +2,14 @@
 what is queued, enrolled, approved, revoked or deleted on one replica takes
 effect on the others; one of them leads (scheduler, expiry, samples)."""
 
+import os
 import shutil
+import subprocess
 
 import pytest
 
-from conftest import PG_BASE, FakeNode, http_request, stays_true, wait_until
+from conftest import (CC_BIN, PG_BASE, FakeNode, http_request, stays_true,
+                      wait_until)
 from test_commands import commands_of, queue_json, wait_command
 from test_metrics import metric
 
@@ -51,6 +54,10 @@ def test_a_command_queued_on_one_replica_wakes_the_poll_parked_on_another(cc, ag
     assert cmd["status"] == "ok", cmd
     # Delivered by a wake of the parked poll (counted), not at its timeout.
     assert dispatches(a_cc) == before + 1
+    # A heard B's notice: its lag is in A's histogram.
+    t = a_cc.get("/metrics").text
+    assert metric(t, "vaultmesh_replica_notify_lag_seconds_count") >= 1
+    assert metric(t, "vaultmesh_replica_read_age_seconds") < 0.75
     # The same command, seen from both, exactly once; seq from the one row.
     assert [x["command_id"] for x in commands_of(a_cc, nid)] == [body["command_id"]]
     second = queue_json(a_cc, nid, {"command": "agent-info"})
@@ -136,3 +143,35 @@ def test_a_second_replica_starts_on_a_database_in_use(cc):
     for c in (a_cc, b_cc):
         r = c.get("/healthz")
         assert r.status == 200 and r.json()["ok"] is True, r
+
+
+def test_replicas_run_as_a_role_with_rights_on_the_rows_only(cc, agent):
+    """OPERATIONS.md's least privilege: the owner migrates once
+    (--migrate); the command centers' own role may read and write rows and
+    nothing else (no DDL, no ownership)."""
+    first = cc(start=False)
+    owner_uri = first.db_path
+    p = subprocess.run([CC_BIN, "--migrate"], capture_output=True, text=True,
+                       timeout=60, env={"VAULTMESH_DB": owner_uri,
+                                        "PATH": os.environ["PATH"]})
+    assert p.returncode == 0, p.stderr
+    db = owner_uri.rsplit("/", 1)[1]
+    role = "app_" + db[-12:]
+    for sql in (f"CREATE ROLE {role} LOGIN",
+                f"GRANT CONNECT ON DATABASE {db} TO {role}",
+                f"GRANT USAGE ON SCHEMA public TO {role}",
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+                f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"):
+        r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", owner_uri, "-c", sql],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    app_uri = owner_uri.replace("postgresql://vm@", f"postgresql://{role}@")
+    cs = replicas(cc, 2, db=app_uri)
+    a = agent(cs[0])
+    a.wait_heartbeat()
+    body = queue_json(cs[1], a.node_id(), {"command": "agent-info"})
+    assert wait_command(cs[0], a.node_id(), body["command_id"])["status"] == "ok"
+    # The role cannot change the schema.
+    r = subprocess.run(["psql", "-XAtq", app_uri, "-c", "DROP TABLE audit"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "must be owner" in r.stderr, r
