@@ -561,13 +561,17 @@ h_agent_commands(struct req *r)
 	    (p->w = dispatch_waiter_new(&poll_ops, r, id,
 		 mono_ms() + secs * 1000)) != NULL) {
 		/*
-		 * Replicas: the store says what is queued (a count here may
-		 * lag another replica's queue); a wake that comes after the
-		 * mark and before the park keeps the poll from parking.
+		 * Replicas: the count here follows other replicas' queues by
+		 * their notices, so a command queued elsewhere may not be
+		 * counted yet: its notice wakes the node then, and a wake
+		 * that comes after the mark keeps the poll from parking. A
+		 * count that says work asks the store, which decides; when it
+		 * has nothing the poll parks all the same (a count off by one
+		 * costs a query, never a loop of empty answers).
 		 */
 		if (store_shared(app.store)) {
 			dispatch_mark(p->w);
-			if (poll_take(r, p) == -1)
+			if (has_work(id) && poll_take(r, p) == -1)
 				return;
 		}
 		if (p->nsent == 0 &&
