@@ -80,6 +80,7 @@ struct req {
 	int	 form_done;
 	int	 answered;
 	int	 suspended;
+	int	 parked_once; /* counted in parked_live */
 	unsigned resumes;
 	void (*done)(struct req *, void *, int);
 	void		    *done_arg;
@@ -203,6 +204,7 @@ struct server {
 static _Atomic size_t	body_held, ungated_held;
 static size_t		body_budget = BODY_BUDGET_DEFAULT;
 static _Atomic uint64_t slow_cut, evicted;
+static _Atomic size_t	parked_live; /* parked once, not finished yet */
 
 void
 http_set_body_budget(size_t bytes)
@@ -841,6 +843,10 @@ resp_hx_redirect(struct req *r, const char *location)
 void
 req_suspend(struct req *r)
 {
+	if (!r->parked_once) {
+		r->parked_once = 1;
+		atomic_fetch_add(&parked_live, 1);
+	}
 	r->suspended = 1;
 	MHD_suspend_connection(r->conn);
 }
@@ -1357,7 +1363,19 @@ req_finish(struct req *r, int ok)
 		MHD_destroy_response(r->deferred);
 	if (r->cs != NULL)
 		r->cs->req = NULL;
+	if (r->parked_once)
+		atomic_fetch_sub(&parked_live, 1);
 	req_release(r);
+}
+
+void
+http_drain_parked(int64_t max_ms)
+{
+	int64_t		end = mono_ms() + max_ms;
+	struct timespec ts = { 0, 10 * 1000000L };
+
+	while (atomic_load(&parked_live) > 0 && mono_ms() < end)
+		nanosleep(&ts, NULL);
 }
 
 static void

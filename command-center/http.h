@@ -153,4 +153,11 @@ void resp_metrics(struct req *r, struct buf *body);
 /* Static stylesheet, cacheable. */
 void resp_css(struct req *r, struct buf *body);
 
+/*
+ * Waits, at most max_ms, until every request that was ever parked has
+ * finished (its answer sent): at a stop, after the parked polls were
+ * woken and before the servers close their connections.
+ */
+void http_drain_parked(int64_t max_ms);
+
 #endif

@@ -496,6 +496,8 @@ main(int argc, char *argv[])
 	rc = 0;
 out:
 	dispatch_shutdown();
+	/* The woken polls answer (empty) before their connections close. */
+	http_drain_parked(2000);
 	server_stop(agent_srv);
 	server_stop(srv);
 	http_shutdown();

@@ -468,6 +468,8 @@ def test_one_node_cannot_take_every_long_poll(cc, enroll_node):
     c.stop()
     for t in ts:
         t.join(10)
+    # A stop answers the poll still parked (empty) before it closes.
+    assert results["a7"].status == 200 and results["a7"].json() == {"commands": []}
 
 
 # ---- 9. private files -----------------------------------------------------------
