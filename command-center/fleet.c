@@ -292,6 +292,10 @@ fleet_add(struct fleet *f, const struct node_rec *rec)
 	n->r.agent_version = strdup(rec->agent_version);
 	n->r.heartbeat = NULL;	 /* the store has it */
 	n->r.enroll_peer = NULL; /* the store has it (a page asks) */
+	n->r.labels = NULL;
+	if (rec->labels != NULL && strcmp(rec->labels, "{}") != 0 &&
+	    (n->r.labels = strdup(rec->labels)) == NULL)
+		goto fail;
 	n->load1 = n->mem_used_pct = NAN;
 	if (n->r.hostname == NULL || n->r.os_profile == NULL ||
 	    n->r.agent_version == NULL)
@@ -802,6 +806,36 @@ fleet_delete(struct fleet *f, const char *node_id, int only_pending)
 	return status_change(f, node_id, NODE_DELETED, only_pending);
 }
 
+int
+fleet_set_labels(struct fleet *f, const char *node_id, const char *labels)
+{
+	struct fnode *n;
+	char	     *copy = NULL;
+	int	      rc = -2;
+
+	if (strcmp(labels, "{}") != 0 && (copy = strdup(labels)) == NULL)
+		return -1;
+	pthread_mutex_lock(&f->mu);
+	settle_begin(f, node_id);
+	if ((n = find(f, node_id)) == NULL || is_deleted(n))
+		goto out;
+	/* Committed first, with the mutex released, as a status is. */
+	pthread_mutex_unlock(&f->mu);
+	rc = store_node_set_labels(f->store, node_id, labels);
+	pthread_mutex_lock(&f->mu);
+	if (rc == -1)
+		goto out;
+	free(n->r.labels);
+	n->r.labels = copy;
+	copy = NULL;
+	n->gen = ++f->gen;
+out:
+	settle_end(f, node_id);
+	pthread_mutex_unlock(&f->mu);
+	free(copy);
+	return rc;
+}
+
 static void
 view_of(const struct fleet *f, const struct fnode *n, int64_t now,
     struct node_view *v)
@@ -821,6 +855,8 @@ view_of(const struct fleet *f, const struct fnode *n, int64_t now,
 	v->pending = n->pending > 0 ? n->pending : 0;
 	v->load1 = n->load1;
 	v->mem_used_pct = n->mem_used_pct;
+	snprintf(v->labels, sizeof(v->labels), "%s",
+	    n->r.labels != NULL ? n->r.labels : "{}");
 	attn_input_of(n, &in);
 	v->reasons = attention_reasons(&in, now, &f->thr);
 	v->level = attention_level(v->reasons);
@@ -1106,6 +1142,12 @@ merge_status(struct fleet *f, struct fnode *n, const struct node_rec *rec)
 	}
 	n->r.has_key = rec->has_key;
 	memcpy(n->r.key_hash, rec->key_hash, TOKEN_HASH_LEN);
+	if (rec->labels == NULL || strcmp(rec->labels, "{}") == 0) {
+		free(n->r.labels);
+		n->r.labels = NULL;
+	} else if (set_str(&n->r.labels, rec->labels) == -1)
+		log_err("fleet_error",
+		    "op=merge node_id=%s error=out_of_memory", n->r.node_id);
 }
 
 /* With the lock: n takes rec's heartbeat facts when they are newer. */

@@ -29,7 +29,8 @@ struct node_view {
 	unsigned	 reasons;
 	enum level	 level;
 	double		 load1; /* of the latest heartbeat since start; NAN */
-	double		 mem_used_pct; /* the same */
+	double		 mem_used_pct;		      /* the same */
+	char		 labels[LABELS_JSON_MAX + 1]; /* JSON object */
 };
 
 enum enroll_outcome {
@@ -78,6 +79,12 @@ int fleet_token_known(struct fleet *f, const char *token,
  */
 int
 fleet_hostname(struct fleet *f, const char *node_id, char *out, size_t outlen);
+/*
+ * Replaces a node's labels (a compact JSON object, keys sorted, "{}" for
+ * none; validate_labels() makes it): 0, -1 store error or out of memory,
+ * -2 unknown or deleted node.
+ */
+int fleet_set_labels(struct fleet *f, const char *node_id, const char *labels);
 /* 1 if some node (deleted ones too) has that id. */
 int fleet_known(struct fleet *f, const char *node_id);
 /* 1 if node_id is an approved node. */

@@ -79,6 +79,33 @@ node_href(struct buf *b, const char *node_id, const char *suffix)
 	buf_puts(b, suffix);
 }
 
+/*
+ * A node's labels (its JSON object) as key=value, each escaped: spans in
+ * the fleet table (sep NULL), or the text the label form edits (sep " ").
+ */
+static void
+labels_out(struct buf *b, const char *labels, const char *sep)
+{
+	json_t	   *obj = json_loads(labels, 0, NULL), *v;
+	const char *k;
+	int	    first = 1;
+
+	json_object_foreach(obj, k, v)
+	{
+		if (sep == NULL)
+			buf_puts(b, " <span class=\"label\">");
+		else if (!first)
+			buf_puts(b, sep);
+		buf_html(b, k);
+		buf_putc(b, '=');
+		buf_html(b, json_string_value(v) ? json_string_value(v) : "");
+		if (sep == NULL)
+			buf_puts(b, "</span>");
+		first = 0;
+	}
+	json_decref(obj);
+}
+
 static void
 page_foot(struct buf *b)
 {
@@ -344,6 +371,7 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 		age(b, x->last_heartbeat_at, d->now);
 		buf_puts(b, "</td><td class=\"hide-narrow\">");
 		buf_html(b, x->os_profile);
+		labels_out(b, x->labels, NULL);
 		buf_printf(b, "</td><td class=\"hide-narrow\">%s</td></tr>",
 		    status_name(x->status));
 	}
@@ -707,6 +735,16 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 	    oob_attr);
 	fact(b, "Node ID", v->node_id);
 	fact(b, "OS profile", v->os_profile);
+	/* Labels, edited in place (a form: it works without JavaScript). */
+	buf_puts(b,
+	    "<dt>Labels</dt><dd><form class=\"inline\" "
+	    "method=\"post\" action=\"");
+	node_href(b, v->node_id,
+	    "/labels\"><input name=\"labels\" "
+	    "aria-label=\"Labels, key=value\" "
+	    "placeholder=\"role=db site=ams\" value=\"");
+	labels_out(b, v->labels, " ");
+	buf_puts(b, "\"> <button type=\"submit\">Save</button></form></dd>");
 	fact(b, "Agent version", v->agent_version);
 	buf_puts(b, "<dt>Enrolled</dt><dd>");
 	timestamp(b, v->enrolled_at);
@@ -1018,7 +1056,8 @@ json_node(struct buf *b, const struct node_view *v, const char *hb_json)
 	for (int i = 0; i < FINDING_SEVERITIES; i++)
 		buf_printf(b, "%s\"%s\":%d", i ? "," : "", sev[i],
 		    v->findings[i]);
-	buf_printf(b, "},\"heartbeat\":%s", hb_json ? hb_json : "null");
+	buf_printf(b, "},\"labels\":%s", v->labels[0] ? v->labels : "{}");
+	buf_printf(b, ",\"heartbeat\":%s", hb_json ? hb_json : "null");
 	buf_printf(b, ",\"attention\":{\"level\":\"%s\",\"reasons\":[",
 	    level_name(v->level));
 	for (int i = 0; i < REASON_COUNT; i++)

@@ -11,6 +11,11 @@
 #define TOKEN_HASH_LEN 32
 #define HOSTNAME_MAX 255
 #define PROFILE_MAX 64
+/* Labels: at most LABELS_MAX key=value pairs, each side LABEL_MAX bytes. */
+#define LABELS_MAX 16
+#define LABEL_MAX 63
+/* Their compact JSON object: {"k":"v",...}. */
+#define LABELS_JSON_MAX (2 + LABELS_MAX * (2 * LABEL_MAX + 6))
 #define VERSION_MAX 64
 #define SERVICES_MAX 64
 #define FINDING_SEVERITIES 5

@@ -863,6 +863,62 @@ h_metrics(struct req *r)
 	resp_metrics(r, &b);
 }
 
+/*
+ * Replaces a node's labels: a JSON body {"labels": {...}} (PUT or POST),
+ * or a form's "labels" text of key=value pairs (the node page). Audited.
+ */
+void
+h_node_labels(struct req *r)
+{
+	const char *id, *text;
+	json_t	   *root = NULL;
+	char	    labels[LABELS_JSON_MAX + 1], err[160], loc[64];
+	int	    form = req_is_form(r) && !req_wants_json(r);
+	struct buf  b;
+
+	if ((id = node_id_param(r)) == NULL)
+		return;
+	if (form) {
+		text = req_form(r, "labels");
+		if (validate_labels_text(text != NULL ? text : "", labels,
+			sizeof(labels), err, sizeof(err)) == -1) {
+			audit(r, "labels", id, NULL, "invalid_field");
+			resp_error(r, 400, "invalid_field", "%s", err);
+			return;
+		}
+	} else {
+		if ((root = parse_body(r)) == NULL)
+			return;
+		if (validate_labels(json_object_get(root, "labels"), labels,
+			sizeof(labels), err, sizeof(err)) == -1) {
+			json_decref(root);
+			audit(r, "labels", id, NULL, "invalid_field");
+			resp_error(r, 400, "invalid_field", "%s", err);
+			return;
+		}
+		json_decref(root);
+	}
+	switch (fleet_set_labels(app.fleet, id, labels)) {
+	case -2:
+		resp_error(r, 404, "unknown_node", "no node with this id");
+		return;
+	case -1:
+		audit(r, "labels", id, labels, "store_unavailable");
+		resp_error(r, 503, "store_unavailable",
+		    "the change could not be stored; nothing changed");
+		return;
+	}
+	audit(r, "labels", id, labels, "ok");
+	if (form) {
+		snprintf(loc, sizeof(loc), "/nodes/%s", id);
+		resp_redirect(r, loc);
+		return;
+	}
+	buf_init(&b, 64 + sizeof(labels));
+	buf_printf(&b, "{\"labels\":%s}", labels);
+	resp_json(r, 200, &b);
+}
+
 void
 h_healthz(struct req *r)
 {

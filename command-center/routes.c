@@ -33,6 +33,8 @@ const struct route routes[] = {
 	{ "POST", "/nodes/*/reject", 4 * KiB, h_node_reject, O, G },
 	{ "POST", "/nodes/*/delete", 4 * KiB, h_node_delete, O, G },
 	{ "POST", "/nodes/*/commands", 16 * KiB, h_queue_command, O, G },
+	{ "PUT", "/nodes/*/labels", 8 * KiB, h_node_labels, O, G },
+	{ "POST", "/nodes/*/labels", 8 * KiB, h_node_labels, O, G },
 	{ "GET", "/nodes/*/commands", 0, h_node_commands_json, O, G },
 	{ "GET", "/nodes/*/history", 0, h_node_history, O, G },
 	{ "GET", "/audit", 0, h_audit, O, G },

@@ -32,6 +32,8 @@ void h_node_approve(struct req *r);
 void h_node_revoke(struct req *r);
 void h_node_reject(struct req *r);
 void h_node_delete(struct req *r);
+/* PUT (JSON) or POST (JSON or a form) /nodes/<id>/labels. */
+void h_node_labels(struct req *r);
 /* GET /nodes/<id>/{revoke,reject,delete}: the page that asks first. */
 void h_node_confirm(struct req *r);
 void h_healthz(struct req *r);

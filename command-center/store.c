@@ -298,3 +298,9 @@ store_replica_lead(struct store *s)
 		return 1;
 	return s->ops->replica->lead(s);
 }
+
+int
+store_node_set_labels(struct store *s, const char *node_id, const char *labels)
+{
+	return s->ops->node->set_labels(s, node_id, labels);
+}

@@ -49,6 +49,12 @@ int store_load_nodes(struct store *s, store_node_fn fn, void *arg);
 int store_node_enroll_peer(struct store *s, const char *node_id, char *out,
     size_t outlen);
 /* Inserts a new node: 0, or -1 (logged). */
+/*
+ * Replaces a node's labels with labels (a compact JSON object, keys
+ * sorted; "{}" for none): 0, or -1 (store error or unknown node).
+ */
+int
+store_node_set_labels(struct store *s, const char *node_id, const char *labels);
 int store_node_insert(struct store *s, const struct node_rec *rec);
 /* Sets status and token (token_hash NULL clears it): 0 or -1. */
 int store_node_set_status(struct store *s, const char *node_id,

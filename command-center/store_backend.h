@@ -45,6 +45,8 @@ struct store_node_ops {
 	    enum node_status st, const unsigned char *token_hash);
 	int (*enroll_peer)(struct store *s, const char *node_id, char *out,
 	    size_t outlen);
+	int (*set_labels)(struct store *s, const char *node_id,
+	    const char *labels);
 };
 
 /* The heartbeat log and its folding into nodes. */

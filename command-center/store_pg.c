@@ -123,6 +123,15 @@ static const char *const migrations[] = {
 	"  (node_id) * FROM heartbeat_log ORDER BY node_id, seq DESC) l"
 	"  WHERE n.node_id = l.node_id;"
 	"DELETE FROM heartbeat_log;",
+	/*
+	 * 2 -> 3: operators' labels, a JSON object (NULL: none); a change
+	 * of them is told on vm_node as a status change is.
+	 */
+	"ALTER TABLE nodes ADD COLUMN labels text;"
+	"DROP TRIGGER nodes_told ON nodes;"
+	"CREATE TRIGGER nodes_told AFTER INSERT OR UPDATE OF status,"
+	"  token_hash, deleted_at, labels ON nodes"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION vm_node_told();",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 

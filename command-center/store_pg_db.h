@@ -71,7 +71,7 @@ void pg_conn_setup(struct pg_conn *c);
 	" hb_cloudflare < 0 OR hb_services_down < 0 THEN heartbeat END," \
 	" last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"    \
 	" hb_cloudflare, hb_services_down, enroll_key_hash,"             \
-	" deleted_at IS NOT NULL"
+	" deleted_at IS NOT NULL, labels"
 /* Row i of a PG_NODE_COLUMNS query as a node_rec (strings malloc'd). */
 int pg_node_rec(const PGresult *res, int i, struct node_rec *r);
 

@@ -41,6 +41,7 @@ pg_node_rec(const PGresult *res, int i, struct node_rec *r)
 		r->status = NODE_DELETED;
 		r->has_token = 0;
 	}
+	r->labels = dup_col(res, i, 19);
 	return r->hostname != NULL && r->os_profile != NULL &&
 		r->agent_version != NULL ?
 	    0 :
@@ -100,14 +101,28 @@ pg_node_insert(struct store *base, const struct node_rec *r)
 	return rc;
 }
 
+/* sql with p on the writer, which must change exactly one row: 0 or -1. */
+static int
+update_one(struct pg *s, const char *what, const char *sql, struct pg_params *p)
+{
+	PGresult *res;
+	int	  rc = -1;
+
+	pthread_mutex_lock(&s->db.mu);
+	res = pg_exec(s, &s->db, what, sql, p);
+	pthread_mutex_unlock(&s->db.mu);
+	if (res != NULL && strcmp(PQcmdTuples(res), "1") == 0)
+		rc = 0;
+	PQclear(res);
+	pg_params_free(p);
+	return rc;
+}
+
 static int
 pg_node_set_status(struct store *base, const char *node_id,
     enum node_status status, const unsigned char *token_hash)
 {
-	struct pg	*s = pg_of(base);
 	struct pg_params p;
-	PGresult	*res;
-	int		 rc = -1;
 
 	pg_params_init(&p);
 	pg_text(&p, node_id);
@@ -115,8 +130,7 @@ pg_node_set_status(struct store *base, const char *node_id,
 		pg_text(&p, status_name(status));
 		pg_bytes(&p, token_hash, TOKEN_HASH_LEN);
 	}
-	pthread_mutex_lock(&s->db.mu);
-	res = pg_exec(s, &s->db, "node_set_status",
+	return update_one(pg_of(base), "node_set_status",
 	    status == NODE_DELETED ?
 		"UPDATE nodes SET token_hash = NULL, deleted_at ="
 		" extract(epoch FROM now())::bigint, status_changed_at ="
@@ -125,12 +139,18 @@ pg_node_set_status(struct store *base, const char *node_id,
 		" status_changed_at = extract(epoch FROM now())::bigint"
 		" WHERE node_id = $1",
 	    &p);
-	pthread_mutex_unlock(&s->db.mu);
-	if (res != NULL && strcmp(PQcmdTuples(res), "1") == 0)
-		rc = 0;
-	PQclear(res);
-	pg_params_free(&p);
-	return rc;
+}
+
+static int
+pg_node_set_labels(struct store *base, const char *node_id, const char *labels)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_text(&p, node_id);
+	pg_text(&p, labels);
+	return update_one(pg_of(base), "node_set_labels",
+	    "UPDATE nodes SET labels = $2 WHERE node_id = $1", &p);
 }
 
 static int
@@ -158,4 +178,4 @@ pg_node_enroll_peer(struct store *base, const char *node_id, char *out,
 
 /* In store_backend.h\'s order. */
 const struct store_node_ops pg_node_ops = { pg_load_nodes, pg_node_insert,
-	pg_node_set_status, pg_node_enroll_peer };
+	pg_node_set_status, pg_node_enroll_peer, pg_node_set_labels };

@@ -16,6 +16,7 @@ node_rec_free(struct node_rec *r)
 	free(r->os_profile);
 	free(r->agent_version);
 	free(r->heartbeat);
+	free(r->labels);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -30,6 +30,7 @@ struct node_rec {
 	int has_key;	      /* the agent sent an enroll key first */
 	unsigned char key_hash[TOKEN_HASH_LEN];
 	const char   *enroll_peer; /* borrowed; store_node_insert only */
+	char	     *labels; /* compact JSON object, keys sorted; NULL: none */
 };
 
 /* One heartbeat to persist. */

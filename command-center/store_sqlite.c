@@ -139,6 +139,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE nodes"
 	"  ADD COLUMN deleted_at INTEGER;"
 	"ALTER TABLE nodes ADD COLUMN enroll_peer TEXT;",
+	/* 10 -> 11: operators' labels, a JSON object (NULL: none). */
+	"ALTER TABLE nodes ADD COLUMN labels TEXT;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -158,7 +160,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " THEN heartbeat END,"
 	    " last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"
 	    " hb_cloudflare, hb_services_down, enroll_key_hash,"
-	    " deleted_at IS NOT NULL FROM nodes",
+	    " deleted_at IS NOT NULL, labels FROM nodes",
+	[S_NODE_LABELS] = "UPDATE nodes SET labels = ?2 WHERE node_id = ?1",
 	[S_NODE_INSERT] = "INSERT INTO nodes (node_id, hostname, os_profile,"
 			  " agent_version, status, token_hash, enrolled_at,"
 			  " status_changed_at, enroll_key_hash, enroll_peer)"

@@ -50,6 +50,7 @@ node_of(sqlite3_stmt *st, void *arg)
 		r.status = NODE_DELETED;
 		r.has_token = 0;
 	}
+	r.labels = sq_col_strdup(st, 19);
 	if (r.hostname != NULL && r.os_profile != NULL &&
 	    r.agent_version != NULL)
 		rc = rows->fn.node(&r, rows->arg);
@@ -130,6 +131,23 @@ sq_node_set_status(struct store *base, const char *node_id,
 	return rc;
 }
 static int
+sq_node_set_labels(struct store *base, const char *node_id, const char *labels)
+{
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_NODE_LABELS];
+	int	      rc;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
+	rc = sq_step_done(s, st, "node_set_labels");
+	if (rc == 0 && sqlite3_changes(s->db) != 1)
+		rc = -1;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int
 sq_node_enroll_peer(struct store *base, const char *node_id, char *out,
     size_t outlen)
 {
@@ -154,4 +172,4 @@ sq_node_enroll_peer(struct store *base, const char *node_id, char *out,
 
 /* In store_backend.h\'s order. */
 const struct store_node_ops sq_node_ops = { sq_load_nodes, sq_node_insert,
-	sq_node_set_status, sq_node_enroll_peer };
+	sq_node_set_status, sq_node_enroll_peer, sq_node_set_labels };

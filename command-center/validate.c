@@ -19,6 +19,112 @@ validate_hostname(const char *s)
 	return n >= 1 && n <= HOSTNAME_MAX && str_printable(s, HOSTNAME_MAX);
 }
 
+/* a-z or 0-9 (not the locale's classes). */
+static int
+label_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+int
+validate_label(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > LABEL_MAX || !label_alnum(s[0]))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!label_alnum(s[i]) && s[i] != '.' && s[i] != '_' &&
+		    s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* The checked object into out, compact with sorted keys. */
+static int
+labels_out(const json_t *obj, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	char *dump = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (dump == NULL || strlen(dump) >= outlen) {
+		snprintf(err, errlen, "labels: out of memory");
+		free(dump);
+		return -1;
+	}
+	memcpy(out, dump, strlen(dump) + 1);
+	free(dump);
+	return 0;
+}
+
+int
+validate_labels(const json_t *obj, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	const char *k;
+	json_t	   *v;
+
+	if (!json_is_object(obj)) {
+		snprintf(err, errlen, "labels: must be an object");
+		return -1;
+	}
+	if (json_object_size(obj) > LABELS_MAX) {
+		snprintf(err, errlen, "labels: at most %d", LABELS_MAX);
+		return -1;
+	}
+	json_object_foreach((json_t *)(uintptr_t)obj, k, v)
+	{
+		if (!validate_label(k) || !json_is_string(v) ||
+		    !validate_label(json_string_value(v))) {
+			snprintf(err, errlen,
+			    "labels: keys and values must match "
+			    "[a-z0-9][a-z0-9._-]{0,62}");
+			return -1;
+		}
+	}
+	return labels_out(obj, out, outlen, err, errlen);
+}
+
+int
+validate_labels_text(const char *text, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	json_t *obj = json_object();
+	char   *copy, *save = NULL;
+	int	rc = -1;
+
+	if (obj == NULL || (copy = strdup(text)) == NULL) {
+		json_decref(obj);
+		snprintf(err, errlen, "labels: out of memory");
+		return -1;
+	}
+	for (char *pair = strtok_r(copy, ", \t\r\n", &save); pair != NULL;
+	     pair = strtok_r(NULL, ", \t\r\n", &save)) {
+		char *eq = strchr(pair, '=');
+
+		if (eq == NULL) {
+			snprintf(err, errlen, "labels: key=value pairs");
+			goto out;
+		}
+		*eq = '\0';
+		if (json_object_get(obj, pair) != NULL) {
+			snprintf(err, errlen, "labels: %s twice", pair);
+			goto out;
+		}
+		if (json_object_set_new(obj, pair, json_string(eq + 1)) == -1) {
+			snprintf(err, errlen,
+			    "labels: keys and values must match "
+			    "[a-z0-9][a-z0-9._-]{0,62}");
+			goto out;
+		}
+	}
+	rc = validate_labels(obj, out, outlen, err, errlen);
+out:
+	free(copy);
+	json_decref(obj);
+	return rc;
+}
+
 int
 validate_profile(const char *s)
 {

@@ -67,6 +67,19 @@ int validate_heartbeat_fast(const char *raw, size_t rawlen,
 int
 validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen);
 int validate_hostname(const char *s);
+/* 1 when s is a label key or value: [a-z0-9][a-z0-9._-]{0,62}. */
+int validate_label(const char *s);
+/*
+ * Labels from an operator: a JSON object of at most LABELS_MAX string
+ * values (validate_labels), or a form's text of key=value pairs separated
+ * by commas or spaces (validate_labels_text; empty: none). Keys and values
+ * pass validate_label(). Into out (LABELS_JSON_MAX + 1 bytes): the compact
+ * JSON object, keys sorted. 0, or -1 with err.
+ */
+int validate_labels(const json_t *obj, char *out, size_t outlen, char *err,
+    size_t errlen);
+int validate_labels_text(const char *text, char *out, size_t outlen, char *err,
+    size_t errlen);
 int validate_profile(const char *s);
 
 #endif

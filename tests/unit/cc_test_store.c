@@ -833,6 +833,7 @@ store_migration_8_folds_the_row_log(void **state)
 	    " ('" ID_X "', 30, '{}', 'ghost', '0', 1, 0);"
 	    "ALTER TABLE nodes DROP COLUMN deleted_at;"
 	    "ALTER TABLE nodes DROP COLUMN enroll_peer;"
+	    "ALTER TABLE nodes DROP COLUMN labels;"
 	    "PRAGMA user_version = 8");
 	cct_reopen(f);
 	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), current);

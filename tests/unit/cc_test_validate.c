@@ -1008,6 +1008,85 @@ heartbeat_fast_path_leaves_the_rest_to_the_validator(void **state)
 	}
 }
 
+static void
+labels_are_checked_and_made_canonical(void **state)
+{
+	char	out[LABELS_JSON_MAX + 1], err[160];
+	json_t *o;
+
+	(void)state;
+	assert_true(validate_label("a"));
+	assert_true(validate_label("0a._-z"));
+	assert_false(validate_label(""));
+	assert_false(validate_label("-a"));
+	assert_false(validate_label(".a"));
+	assert_false(validate_label("A"));
+	assert_false(validate_label("a b"));
+	assert_false(validate_label("\xc3\xa9"));
+	{
+		char long_one[LABEL_MAX + 2];
+
+		memset(long_one, 'a', sizeof(long_one));
+		long_one[LABEL_MAX] = '\0';
+		assert_true(validate_label(long_one));
+		long_one[LABEL_MAX] = 'a';
+		long_one[LABEL_MAX + 1] = '\0';
+		assert_false(validate_label(long_one));
+	}
+	o = json_pack("{s:s, s:s}", "site", "ams", "role", "db");
+	assert_int_equal(validate_labels(o, out, sizeof(out), err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "{\"role\":\"db\",\"site\":\"ams\"}");
+	json_decref(o);
+	o = json_pack("{s:i}", "role", 1);
+	assert_int_equal(validate_labels(o, out, sizeof(out), err, sizeof(err)),
+	    -1);
+	json_decref(o);
+	assert_int_equal(
+	    validate_labels(NULL, out, sizeof(out), err, sizeof(err)), -1);
+	assert_int_equal(validate_labels_text(" role=db,site=ams\ttier=2 ", out,
+			     sizeof(out), err, sizeof(err)),
+	    0);
+	assert_string_equal(out,
+	    "{\"role\":\"db\",\"site\":\"ams\",\"tier\":\"2\"}");
+	assert_int_equal(
+	    validate_labels_text("", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "{}");
+	assert_int_equal(
+	    validate_labels_text("a=1 a=2", out, sizeof(out), err, sizeof(err)),
+	    -1);
+	assert_int_equal(
+	    validate_labels_text("a", out, sizeof(out), err, sizeof(err)), -1);
+	assert_int_equal(
+	    validate_labels_text("a=", out, sizeof(out), err, sizeof(err)), -1);
+	/* The most there can be fits the buffer the callers give. */
+	{
+		char text[LABELS_MAX * (2 * LABEL_MAX + 2) + 8], *p = text;
+
+		for (int k = 0; k < LABELS_MAX; k++) {
+			p += sprintf(p, "%02d", k);
+			memset(p, 'k', LABEL_MAX - 2);
+			p += LABEL_MAX - 2;
+			*p++ = '=';
+			memset(p, 'v', LABEL_MAX);
+			p += LABEL_MAX;
+			*p++ = ' ';
+		}
+		*p = '\0';
+		assert_int_equal(validate_labels_text(text, out, sizeof(out),
+				     err, sizeof(err)),
+		    0);
+		/* One more is refused. */
+		assert_int_equal(validate_labels_text("zz=1 ", out, sizeof(out),
+				     err, sizeof(err)),
+		    0);
+		strcat(text, "zz=1");
+		assert_int_equal(validate_labels_text(text, out, sizeof(out),
+				     err, sizeof(err)),
+		    -1);
+	}
+}
+
 int
 main(void)
 {
@@ -1046,6 +1125,7 @@ main(void)
 		    enroll_each_required_field_missing_or_bad_is_named),
 		cmocka_unit_test(enroll_body_must_be_an_object),
 		cmocka_unit_test(validate_hostname_and_profile_directly),
+		cmocka_unit_test(labels_are_checked_and_made_canonical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
