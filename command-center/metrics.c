@@ -12,7 +12,6 @@
 #include "dispatch.h"
 #include "http.h"
 #include "metrics.h"
-#include "replica.h"
 
 static const char *const counter_name[M_COUNTERS][2] = {
 	[M_HEARTBEATS] = { "vaultmesh_heartbeats_total", NULL },
@@ -263,22 +262,8 @@ metrics_render(struct buf *b, int64_t now)
 	/* A store that does not answer leaves them out; the rest still counts. */
 	if (up && store_command_counts(app.store, command_count, b) == -1)
 		return -1;
-	if (store_shared(app.store)) {
-		int64_t age = replica_read_age_ms();
-
-		buf_printf(b,
-		    "# HELP vaultmesh_replica_leader 1 while this replica runs "
-		    "the scheduler, expiry and samples.\n"
-		    "# TYPE vaultmesh_replica_leader gauge\n"
-		    "vaultmesh_replica_leader %d\n"
-		    "# HELP vaultmesh_replica_read_age_seconds Since the last "
-		    "read of the nodes other replicas changed began.\n"
-		    "# TYPE vaultmesh_replica_read_age_seconds gauge\n"
-		    "vaultmesh_replica_read_age_seconds %.3f\n",
-		    replica_leads(),
-		    age == INT64_MAX ? -1.0 : (double)age / 1000.0);
+	if (store_shared(app.store)) /* replicas (their gauges: replica.c) */
 		render_histogram(b, &notify_h);
-	}
 	render_histogram(b, &dispatch_h);
 	render_histogram(b, &store_h);
 	return buf_failed(b) ? -1 : 0;

@@ -855,7 +855,7 @@ h_metrics(struct req *r)
 	struct buf b;
 
 	buf_init(&b, 1u << 20);
-	if (metrics_render(&b, time(NULL)) == -1) {
+	if (metrics_render(&b, time(NULL)) == -1 || replica_metrics(&b) == -1) {
 		buf_free(&b);
 		resp_error(r, 503, "unavailable", "metrics could not be read");
 		return;

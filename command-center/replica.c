@@ -205,3 +205,23 @@ replica_catch_up(void)
 	pthread_mutex_unlock(&rp.read_mu);
 	return rc;
 }
+
+int
+replica_metrics(struct buf *b)
+{
+	int64_t age = replica_read_age_ms();
+
+	if (!store_shared(app.store))
+		return 0;
+	buf_printf(b,
+	    "# HELP vaultmesh_replica_leader 1 while this replica runs "
+	    "the scheduler, expiry and samples.\n"
+	    "# TYPE vaultmesh_replica_leader gauge\n"
+	    "vaultmesh_replica_leader %d\n"
+	    "# HELP vaultmesh_replica_read_age_seconds Since the last "
+	    "read of the nodes other replicas changed began.\n"
+	    "# TYPE vaultmesh_replica_read_age_seconds gauge\n"
+	    "vaultmesh_replica_read_age_seconds %.3f\n",
+	    replica_leads(), age == INT64_MAX ? -1.0 : (double)age / 1000.0);
+	return buf_failed(b) ? -1 : 0;
+}

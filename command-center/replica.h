@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "buf.h"
+
 /*
  * Node rows read this long ago (ms) or more: this replica may miss a
  * revocation, so it refuses agents (503) until it reads again.
@@ -32,5 +34,7 @@ int64_t replica_read_age_ms(void);
  * read that began after a caller asked serves it, and one runs at a time.
  */
 int replica_catch_up(void);
+/* Its gauges for /metrics (nothing alone): 0, or -1 when b failed. */
+int replica_metrics(struct buf *b);
 
 #endif
