@@ -96,17 +96,12 @@ pg_commands_deliver(struct store *base, const char *node_id, int64_t now,
 	/*
 	 * One statement: the open commands, oldest first, marked delivered.
 	 * SKIP LOCKED: a second poll of the node (on another replica) takes
-	 * only what this one does not, so each goes out once. None past an
-	 * older one still out without a result: the agent runs only rising
-	 * seqs, so one whose answer was lost with its replica must go first
-	 * again (its lease puts it back), not be overtaken and refused.
+	 * only what this one does not, so each goes out once.
 	 */
 	res = pg_exec(s, &s->db, "commands_deliver",
 	    "WITH o AS (SELECT"
-	    " command_id FROM commands q WHERE node_id = $1 AND status ="
-	    " 'queued' AND expires_at > $2 AND NOT EXISTS (SELECT 1 FROM"
-	    " commands d WHERE d.node_id = $1 AND d.status = 'delivered' AND"
-	    " d.seq < q.seq) ORDER BY seq LIMIT $3 FOR UPDATE"
+	    " command_id FROM commands WHERE node_id = $1 AND status ="
+	    " 'queued' AND expires_at > $2 ORDER BY seq LIMIT $3 FOR UPDATE"
 	    " SKIP LOCKED) UPDATE commands c SET status = 'delivered',"
 	    " delivered_at = $2 FROM o WHERE c.command_id = o.command_id"
 	    " RETURNING c.command_id, c.payload, c.signature, c.seq",

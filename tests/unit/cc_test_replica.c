@@ -288,46 +288,6 @@ one_store_leads_and_another_takes_over_when_it_closes(void **state)
 }
 
 static void
-a_command_out_without_result_is_not_overtaken(void **state)
-{
-	struct cct_fx		*f = *state;
-	struct cmd_wire		*w;
-	size_t			 n;
-	int64_t			 now = time(NULL);
-	static const char *const id[3] = {
-		"00000000-0000-4000-8000-000000000001",
-		"00000000-0000-4000-8000-000000000002",
-		"00000000-0000-4000-8000-000000000003",
-	};
-
-	PG_ONLY();
-	insert_node(f->st, ID_A);
-
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(cct_queue(f->st, id[i], ID_A, now, now + 600),
-		    0);
-	/* Seq 1 goes out; its answer is lost (a replica died). */
-	assert_int_equal(store_commands_deliver(f->st, ID_A, now, 1, &w, &n),
-	    0);
-	assert_int_equal(n, 1);
-	cmd_wire_free(w, n);
-	/* The next poll gets nothing past it... */
-	assert_int_equal(store_commands_deliver(f->st, ID_A, now, 8, &w, &n),
-	    0);
-	assert_int_equal(n, 0);
-	cmd_wire_free(w, n);
-	/* ...until its lease puts it back: then all three, in order. */
-	assert_int_equal(store_commands_release(f->st, INT64_MAX, NULL, NULL),
-	    1);
-	assert_int_equal(store_commands_deliver(f->st, ID_A, now, 8, &w, &n),
-	    0);
-	assert_int_equal(n, 3);
-	for (size_t i = 0; i < n; i++)
-		assert_string_equal(w[i].command_id, id[i]);
-	cmd_wire_free(w, n);
-}
-
-static void
 a_store_of_its_own_always_leads_and_shares_nothing(void **state)
 {
 	struct cct_fx *f = *state;
@@ -350,7 +310,6 @@ main(void)
 		T(a_status_change_on_one_store_is_heard_and_read_by_the_other),
 		T(a_row_committed_after_a_read_began_is_read_the_next_time),
 		T(one_store_leads_and_another_takes_over_when_it_closes),
-		T(a_command_out_without_result_is_not_overtaken),
 		T(a_store_of_its_own_always_leads_and_shares_nothing),
 #undef T
 	};
