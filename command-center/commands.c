@@ -21,8 +21,8 @@
 #define HISTORY_MAX 50
 
 /* Args from a form: "unit" as a string, "lines" as an integer. */
-static json_t *
-form_args(struct req *r)
+json_t *
+command_form_args(struct req *r)
 {
 	json_t	   *args = json_object();
 	const char *unit = req_form(r, "unit");
@@ -81,7 +81,7 @@ h_queue_command(struct req *r)
 			    "the form needs a command");
 			return;
 		}
-		args = form_args(r);
+		args = command_form_args(r);
 	} else {
 		if ((root = parse_body(r)) == NULL)
 			return;
@@ -174,8 +174,8 @@ finding_json(const struct finding *f, void *arg)
 	return buf_failed(b) ? -1 : 0;
 }
 
-static void
-time_json(struct buf *b, const char *key, int64_t t)
+void
+json_time_field(struct buf *b, const char *key, int64_t t)
 {
 	char ts[32];
 
@@ -200,10 +200,10 @@ command_json(const struct cmd_row *c, void *arg)
 	buf_json_str(b, c->command);
 	buf_printf(b, ",\"args\":%s,\"queued_by\":", c->args);
 	buf_json_str(b, c->queued_by);
-	time_json(b, "queued_at", c->queued_at);
-	time_json(b, "expires_at", c->expires_at);
+	json_time_field(b, "queued_at", c->queued_at);
+	json_time_field(b, "expires_at", c->expires_at);
 	buf_json_field(b, "status", c->status);
-	time_json(b, "delivered_at", c->delivered_at);
+	json_time_field(b, "delivered_at", c->delivered_at);
 	buf_json_field(b, "started_at", c->started_at);
 	buf_json_field(b, "finished_at", c->finished_at);
 	if (c->has_exit)

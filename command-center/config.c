@@ -297,6 +297,8 @@ load(struct config *c, char *err, size_t errlen)
 		&c->pending_per_minute, err, errlen) == -1 ||
 	    env_long("VAULTMESH_DELIVERY_LEASE_SECONDS", 30, 1, 3600,
 		&c->delivery_lease_seconds, err, errlen) == -1 ||
+	    env_long("VAULTMESH_JOB_MAX_NODES", 500, 1, 1000000,
+		&c->job_max_nodes, err, errlen) == -1 ||
 	    env_long("VAULTMESH_THREADS", 0, 0, 64, &c->threads, err, errlen) ==
 		-1)
 		return -1;

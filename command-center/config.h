@@ -36,6 +36,7 @@ struct config {
 	long	    max_pending;	/* pending nodes at once */
 	long	    pending_per_minute; /* new pending nodes */
 	long	    delivery_lease_seconds;
+	long	    job_max_nodes; /* a larger job needs "confirm" */
 	long	    threads;
 	const char *log_level;
 };

@@ -984,17 +984,41 @@ fleet_list(struct fleet *f, int64_t now, size_t *count, char ***heartbeats)
 }
 
 static int
-page_match(const struct fnode *n, const char *q)
+page_match(const struct fnode *n, const char *q, node_pred pred,
+    const void *parg)
 {
-	return q == NULL || *q == '\0' ||
-	    strcasestr(n->r.hostname, q) != NULL ||
-	    strcasestr(n->r.node_id, q) != NULL ||
-	    strcasestr(n->r.os_profile, q) != NULL;
+	struct node_facts nf;
+
+	if (q != NULL && *q != '\0' && strcasestr(n->r.hostname, q) == NULL &&
+	    strcasestr(n->r.node_id, q) == NULL &&
+	    strcasestr(n->r.os_profile, q) == NULL)
+		return 0;
+	if (pred == NULL)
+		return 1;
+	nf.node_id = n->r.node_id;
+	nf.hostname = n->r.hostname;
+	nf.os_profile = n->r.os_profile;
+	nf.labels = n->r.labels != NULL ? n->r.labels : "{}";
+	nf.status = n->r.status;
+	nf.level = n->level;
+	return pred(&nf, parg);
+}
+
+void
+node_facts_of(const struct node_view *v, struct node_facts *nf)
+{
+	nf->node_id = v->node_id;
+	nf->hostname = v->hostname;
+	nf->os_profile = v->os_profile;
+	nf->labels = v->labels;
+	nf->status = v->status;
+	nf->level = v->level;
 }
 
 struct node_view *
-fleet_page(struct fleet *f, int64_t now, int level, const char *q, size_t first,
-    size_t max, size_t *count, struct fleet_counts *c)
+fleet_page(struct fleet *f, int64_t now, int level, const char *q,
+    node_pred pred, const void *parg, size_t first, size_t max, size_t *count,
+    struct fleet_counts *c)
 {
 	struct node_view *v;
 	size_t		  lo = 0, hi, n = 0;
@@ -1018,14 +1042,14 @@ fleet_page(struct fleet *f, int64_t now, int level, const char *q, size_t first,
 			lo += f->by_level[l];
 		hi = lo + f->by_level[level];
 	}
-	if (q == NULL || *q == '\0') {
+	if ((q == NULL || *q == '\0') && pred == NULL) {
 		c->matched = hi - lo;
 		for (size_t i = lo + first; i < hi && n < max; i++)
 			view_of(f, f->order[i], now, &v[n++]);
 	} else {
 		c->matched = 0;
 		for (size_t i = lo; i < hi; i++) {
-			if (!page_match(f->order[i], q))
+			if (!page_match(f->order[i], q, pred, parg))
 				continue;
 			if (c->matched++ >= first && n < max)
 				view_of(f, f->order[i], now, &v[n++]);

@@ -137,14 +137,18 @@ struct fleet_counts {
 /*
  * One page of the dashboard's table: the views of the nodes at level (-1:
  * any, FLEET_REVOKED: the revoked ones) whose hostname, id or profile
- * contains q (NULL or "": all), from the first-th match on, at most max,
+ * contains q (NULL or "": all) and that pred selects (NULL: all; it gets
+ * parg), from the first-th match on, at most max,
  * in the dashboard's order (red first, then by hostname and id; revoked
  * nodes after the green ones, counted by no level). The order and the
  * counts are kept as nodes change, so without q this costs the page, not
  * the fleet.
  */
 struct node_view *fleet_page(struct fleet *f, int64_t now, int level,
-    const char *q, size_t first, size_t max, size_t *n, struct fleet_counts *c);
+    const char *q, node_pred pred, const void *parg, size_t first, size_t max,
+    size_t *n, struct fleet_counts *c);
+/* The facts a selector sees of v (borrowing its strings). */
+void node_facts_of(const struct node_view *v, struct node_facts *nf);
 /*
  * The node's number of queued commands (below zero for a moment when a
  * decrement overtakes its increment), or -1 for an unknown node. Read

@@ -62,8 +62,15 @@ page_head(struct buf *b, const char *title)
 	buf_puts(b,
 	    "\" defer></script></head><body>"
 	    "<header class=\"top\"><h1><a href=\"/\">VaultMesh Command Center"
-	    "</a></h1><nav aria-label=\"Site\"><a href=\"/\">Fleet</a> <a href=\"/audit\">Audit "
+	    "</a></h1><nav aria-label=\"Site\"><a href=\"/\">Fleet</a> "
+	    "<a href=\"/jobs\">Jobs</a> <a href=\"/audit\">Audit "
 	    "log</a></nav></header><main>");
+}
+
+void
+html_page_head(struct buf *b, const char *title)
+{
+	page_head(b, title);
 }
 
 /*
@@ -112,6 +119,12 @@ page_foot(struct buf *b)
 	buf_puts(b, "</main></body></html>\n");
 }
 
+void
+html_page_foot(struct buf *b)
+{
+	page_foot(b);
+}
+
 /* "12s ago", "5m ago", "3h ago", "2d ago" or "never". */
 static void
 age(struct buf *b, int64_t t, int64_t now)
@@ -143,6 +156,18 @@ timestamp(struct buf *b, int64_t t)
 	}
 	time_rfc3339((time_t)t, ts);
 	buf_printf(b, "<time datetime=\"%s\">%s</time>", ts, ts);
+}
+
+void
+html_timestamp(struct buf *b, int64_t t)
+{
+	timestamp(b, t);
+}
+
+void
+html_age(struct buf *b, int64_t t, int64_t now)
+{
+	age(b, t, now);
 }
 
 static void
@@ -188,6 +213,34 @@ filter_name(int level)
 					level_name((enum level)level);
 }
 
+/* The selector's fields of f as query fields, each followed by &amp;. */
+static void
+selector_query(struct buf *b, const struct dash_filter *f)
+{
+	const char *const name[] = { "labels", "os_profile", "hostname" };
+	const char *const val[] = { f->labels, f->os_profile, f->hostname };
+
+	for (int i = 0; i < 3; i++)
+		if (val[i] != NULL && *val[i] != '\0') {
+			buf_printf(b, "%s=", name[i]);
+			buf_urlenc(b, val[i]);
+			buf_puts(b, "&amp;");
+		}
+}
+
+/* The text input of the filter form named name, holding value. */
+static void
+filter_input(struct buf *b, const char *label, const char *name,
+    const char *placeholder, const char *value)
+{
+	buf_printf(b,
+	    " <label>%s <input name=\"%s\" maxlength=\"255\" "
+	    "placeholder=\"%s\" value=\"",
+	    label, name, placeholder);
+	buf_html(b, value != NULL ? value : "");
+	buf_puts(b, "\"></label>");
+}
+
 static void
 dash_link(struct buf *b, const struct dash_view *d, int page,
     const char *fragment)
@@ -204,6 +257,7 @@ dash_link(struct buf *b, const struct dash_view *d, int page,
 		buf_urlenc(b, f->q);
 		buf_puts(b, "&amp;");
 	}
+	selector_query(b, f);
 	if (strcmp(d->range, "1d") != 0) {
 		buf_puts(b, "range=");
 		buf_urlenc(b, d->range);
@@ -451,9 +505,23 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 		    "type=\"search\" maxlength=\"128\" placeholder=\"host, id "
 		    "or profile\" value=\"");
 		buf_html(b, d->f->q ? d->f->q : "");
+		buf_puts(b, "\"></label>");
+		filter_input(b, "Labels", "labels", "role=db,site=ams",
+		    d->f->labels);
+		filter_input(b, "Profile", "os_profile", "debian-server",
+		    d->f->os_profile);
+		filter_input(b, "Hostname", "hostname", "web-*",
+		    d->f->hostname);
 		buf_puts(b,
-		    "\"></label> <button type=\"submit\">Filter"
-		    "</button></form>");
+		    " <button type=\"submit\">Filter</button></form>"
+		    "<p class=\"muted\">With labels, a profile or a hostname "
+		    "pattern, the table shows the approved nodes a job with "
+		    "that target would act on. <a id=\"new-job\" "
+		    "href=\"/jobs/new?");
+		selector_query(b, d->f);
+		if (d->f->level >= LEVEL_GREEN && d->f->level <= LEVEL_RED)
+			buf_printf(b, "attention=%s", lv[d->f->level]);
+		buf_puts(b, "\">New job for this selection</a></p>");
 	}
 	dash_table(b, d, part);
 	if (part == PART_ALL)
@@ -916,6 +984,11 @@ json_finding(struct buf *b, const struct finding *f)
 /* The actions the audit log records, for its filter. */
 static const char *const audit_actions[] = {
 	"queue",
+	"job_create",
+	"job_cancel",
+	"job_stop",
+	"job_done",
+	"job_wave",
 	"approve",
 	"revoke",
 	"reject",

@@ -22,6 +22,10 @@ struct dash_filter {
 	int	    level; /* enum level, or -1 for all */
 	const char *q;	   /* substring of hostname, id or profile */
 	int	    page;  /* from 1 */
+	/* A job's selector (target.h), as typed; NULL or "": not given. */
+	const char *labels;
+	const char *os_profile;
+	const char *hostname;
 };
 
 /* One row of a node's command history. */
@@ -112,6 +116,12 @@ int html_confirm(struct buf *b, const struct node_view *v, const char *action);
 int html_history(struct buf *b, const struct node_view *v,
     const struct cmd_filter *flt, const char *rows, int n, int64_t older,
     const char *const *statuses);
+/* The parts every page shares, for the pages of other files. */
+void html_page_head(struct buf *b, const char *title);
+void html_page_foot(struct buf *b);
+/* "12s ago", ..., or "never"; a time as <time> in UTC. */
+void html_age(struct buf *b, int64_t t, int64_t now);
+void html_timestamp(struct buf *b, int64_t t);
 /* An error page: what went wrong, and a link back (href, label). */
 int html_error(struct buf *b, unsigned status, const char *code,
     const char *msg, const char *back, const char *back_label);

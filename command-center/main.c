@@ -24,6 +24,7 @@
 #include "http.h"
 #include "routes.h"
 #include "dispatch.h"
+#include "jobs.h"
 #include "keys.h"
 #include "metrics.h"
 #include "policy.h"
@@ -118,6 +119,7 @@ housekeeping(void)
 		store_commands_expire(app.store, now, 600, expired_cb, NULL);
 		store_commands_release(app.store,
 		    now - app.cfg.delivery_lease_seconds, released_cb, NULL);
+		jobs_tick(now);
 	}
 	access_tick(app.access, now);
 	if (next_tick == 0) /* the first tick comes one interval after start */

@@ -40,6 +40,21 @@ enum reason {
 };
 #define REASON_COUNT 7
 
+/*
+ * What a selector (target.c) sees of a node: strings borrowed from
+ * whoever holds the node (labels: its compact JSON object).
+ */
+struct node_facts {
+	const char	*node_id;
+	const char	*hostname;
+	const char	*os_profile;
+	const char	*labels;
+	enum node_status status;
+	enum level	 level;
+};
+/* 1 when the node is one the selector arg selects. */
+typedef int (*node_pred)(const struct node_facts *nf, const void *arg);
+
 struct thresholds {
 	int64_t heartbeat_stale_secs;
 	int64_t scan_stale_secs;

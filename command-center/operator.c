@@ -8,6 +8,7 @@
 #include "app.h"
 #include "dispatch.h"
 #include "html.h"
+#include "target.h"
 #include "metrics.h"
 #include "policy.h"
 #include "replica.h"
@@ -461,7 +462,9 @@ h_dashboard(struct req *r)
 	} ranges[] = { { "1d", 86400 }, { "7d", 7 * 86400 },
 		{ "30d", 30 * 86400 } };
 	struct node_view  *v;
-	struct dash_filter f = { -1, NULL, 1 };
+	struct dash_filter f = { -1, NULL, 1, NULL, NULL, NULL };
+	struct target	   sel;
+	char		   err[256];
 	struct dash_view   d;
 	struct hist_acc	   hist = { NULL, 0, 0 };
 	enum page_part	   part;
@@ -492,6 +495,15 @@ h_dashboard(struct req *r)
 		}
 	}
 	f.q = req_query(r, "q");
+	f.labels = req_query(r, "labels");
+	f.os_profile = req_query(r, "os_profile");
+	f.hostname = req_query(r, "hostname");
+	if (target_from_fields(f.labels, f.os_profile, NULL, f.hostname, NULL,
+		&sel, err, sizeof(err)) == -1) {
+		target_free(&sel);
+		resp_error(r, 400, "invalid_field", "%s", err);
+		return;
+	}
 	if (f.q != NULL && (strlen(f.q) > 128 || !str_printable(f.q, 128))) {
 		resp_error(r, 400, "invalid_field",
 		    "q: at most 128 printable characters");
@@ -534,9 +546,11 @@ h_dashboard(struct req *r)
 			hist.n = 0;
 	}
 	memset(&d, 0, sizeof(d));
-	if ((v = fleet_page(app.fleet, now, f.level, f.q,
-		 (size_t)(f.page - 1) * DASH_PAGE_ROWS, DASH_PAGE_ROWS, &n,
-		 &d.c)) == NULL) {
+	v = fleet_page(app.fleet, now, f.level, f.q,
+	    target_is_all(&sel) ? NULL : target_match, &sel,
+	    (size_t)(f.page - 1) * DASH_PAGE_ROWS, DASH_PAGE_ROWS, &n, &d.c);
+	target_free(&sel);
+	if (v == NULL) {
 		free(hist.s);
 		resp_error(r, 503, "unavailable", "out of memory");
 		return;

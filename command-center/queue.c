@@ -73,3 +73,46 @@ command_queue(struct cmd_new *c, json_t *args)
 	    log_quote(who, sizeof(who), c->queued_by));
 	return 0;
 }
+
+int
+command_queue_wave(const char *job_id, int wave, const char *command,
+    json_t *args, const char *by, const char (*ids)[37], size_t n)
+{
+	struct sign_ctx sc = { args };
+	struct cmd_new *c;
+	char	       *args_json;
+	int64_t		now = time(NULL);
+	int		rc;
+
+	if ((args_json = json_dumps(args, JSON_COMPACT)) == NULL ||
+	    (c = calloc(n ? n : 1, sizeof(*c))) == NULL) {
+		free(args_json);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uuid_generate(c[i].command_id);
+		c[i].node_id = ids[i];
+		c[i].command = command;
+		c[i].args = args_json;
+		c[i].queued_by = by;
+		c[i].job_id = job_id;
+		c[i].queued_at = now;
+		c[i].expires_at = now + app.cfg.command_ttl_seconds;
+	}
+	rc = store_job_start_wave(app.store, job_id, wave, c, n, sign_command,
+	    &sc);
+	for (size_t i = 0; i < n; i++) {
+		/* The store counted each (store_on_queued) before the wake. */
+		if (rc > 0 && c[i].seq > 0)
+			dispatch_wake(c[i].node_id);
+		free(c[i].payload);
+		free(c[i].signature);
+	}
+	if (rc >= 0)
+		log_info("job_wave_queued",
+		    "job_id=%s wave=%d command=%s queued=%d nodes=%zu", job_id,
+		    wave + 1, command, rc, n);
+	free(c);
+	free(args_json);
+	return rc;
+}

@@ -14,4 +14,13 @@
  */
 int command_queue(struct cmd_new *c, json_t *args);
 
+/*
+ * Starts wave `wave` of job job_id: one command for each of ids (checked
+ * by the caller), signed, stored in one transaction and dispatched. How
+ * many were queued, -3 when the job is not running or the wave has
+ * started already, or -1.
+ */
+int command_queue_wave(const char *job_id, int wave, const char *command,
+    json_t *args, const char *by, const char (*ids)[37], size_t n);
+
 #endif

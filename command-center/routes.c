@@ -37,6 +37,12 @@ const struct route routes[] = {
 	{ "POST", "/nodes/*/labels", 8 * KiB, h_node_labels, O, G },
 	{ "GET", "/nodes/*/commands", 0, h_node_commands_json, O, G },
 	{ "GET", "/nodes/*/history", 0, h_node_history, O, G },
+	{ "GET", "/jobs", 0, h_jobs, O, G },
+	{ "POST", "/jobs", 2048 * KiB, h_job_create, O, G },
+	{ "GET", "/jobs/new", 0, h_job_new, O, G },
+	{ "GET", "/jobs/*", 0, h_job, O, G },
+	{ "GET", "/jobs/*/results", 0, h_job_results, O, G },
+	{ "POST", "/jobs/*/cancel", 4 * KiB, h_job_cancel, O, G },
 	{ "GET", "/audit", 0, h_audit, O, G },
 	{ "GET", "/metrics", 0, h_metrics, O, host_gate },
 	/* Anyone. */

@@ -64,6 +64,17 @@ void node_page_refused(struct req *r, const char *node_id, unsigned status,
     const char *error, const char *command);
 /* commands.c */
 void h_queue_command(struct req *r);
+/* The member "key": t as RFC 3339 (null for 0), after a comma. */
+void json_time_field(struct buf *b, const char *key, int64_t t);
+/* A command's args from a form's unit and lines fields (NULL: no memory). */
+json_t *command_form_args(struct req *r);
+/* jobs_api.c: the jobs' routes (CONTRACT: "Operator endpoints, second set"). */
+void h_jobs(struct req *r);
+void h_job_create(struct req *r);
+void h_job_new(struct req *r);
+void h_job(struct req *r);
+void h_job_results(struct req *r);
+void h_job_cancel(struct req *r);
 /*
  * Validates a command result body (root borrowed; res's strings point into
  * it, or into out when the output was cut): 0, or -1 with the field and

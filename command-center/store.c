@@ -304,3 +304,74 @@ store_node_set_labels(struct store *s, const char *node_id, const char *labels)
 {
 	return s->ops->node->set_labels(s, node_id, labels);
 }
+
+/* ---- jobs ---------------------------------------------------------- */
+
+int
+store_job_create(struct store *s, const struct job_rec *j,
+    const struct job_node *nodes, size_t n)
+{
+	return s->ops->job->create(s, j, nodes, n);
+}
+
+int
+store_job_wave_nodes(struct store *s, const char *job_id, int wave,
+    store_node_id_fn fn, void *arg)
+{
+	return s->ops->job->wave_nodes(s, job_id, wave, fn, arg);
+}
+
+int
+store_job_start_wave(struct store *s, const char *job_id, int wave,
+    struct cmd_new *c, size_t n, sign_fn sign, void *arg)
+{
+	return s->ops->job->start_wave(s, job_id, wave, c, n, sign, arg);
+}
+
+int
+store_job_get(struct store *s, const char *job_id, store_job_fn fn, void *arg)
+{
+	return s->ops->job->get(s, job_id, fn, arg);
+}
+
+int
+store_job_list(struct store *s, int64_t before, const char *status, int limit,
+    store_job_fn fn, void *arg)
+{
+	return s->ops->job->list(s, before, status, limit, fn, arg);
+}
+
+int
+store_job_counts(struct store *s, const char *job_id, store_count_fn fn,
+    void *arg)
+{
+	return s->ops->job->counts(s, job_id, fn, arg);
+}
+
+int
+store_job_update(struct store *s, const char *job_id, const char *status,
+    int64_t now, int64_t wave_done_at)
+{
+	return s->ops->job->update(s, job_id, status, now, wave_done_at);
+}
+
+int
+store_job_cancel(struct store *s, const char *job_id, const char *status,
+    int64_t now, store_node_id_fn fn, void *arg)
+{
+	return s->ops->job->cancel(s, job_id, status, now, fn, arg);
+}
+
+int
+store_job_results(struct store *s, const struct job_result_q *q,
+    store_job_result_fn fn, void *arg)
+{
+	return s->ops->job->results(s, q, fn, arg);
+}
+
+int
+store_job_groups(struct store *s, const char *job_id, int limit,
+    store_job_group_fn fn, void *arg)
+{
+	return s->ops->job->groups(s, job_id, limit, fn, arg);
+}

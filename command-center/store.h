@@ -160,6 +160,62 @@ int store_hb_history(struct store *s, const char *node_id, int64_t since,
     store_hb_sample_fn fn, void *arg);
 
 /*
+ * Jobs (jobs.c). Stores a new job and its nodes (their waves, or -1 and
+ * why they were left out) in one transaction: 0 or -1.
+ */
+int store_job_create(struct store *s, const struct job_rec *j,
+    const struct job_node *nodes, size_t n);
+/* Calls fn with each node of the job's wave. */
+int store_job_wave_nodes(struct store *s, const char *job_id, int wave,
+    store_node_id_fn fn, void *arg);
+/*
+ * Starts wave `wave` of a running job whose current wave is the one
+ * before: queues c[0..n) (each signed by sign, part of the job; a node
+ * that is gone gets seq 0 and no command) and makes it the current wave,
+ * in one transaction. How many were queued, -3 when the job is not
+ * running or the wave is started already (nothing done), or -1.
+ */
+int store_job_start_wave(struct store *s, const char *job_id, int wave,
+    struct cmd_new *c, size_t n, sign_fn sign, void *arg);
+/* Calls fn with the job: 0, -2 no such job, -1. */
+int
+store_job_get(struct store *s, const char *job_id, store_job_fn fn, void *arg);
+/*
+ * Jobs numbered below `before` (0: from the newest), newest first, those
+ * in status only when status is not NULL.
+ */
+int store_job_list(struct store *s, int64_t before, const char *status,
+    int limit, store_job_fn fn, void *arg);
+/*
+ * Calls fn (command NULL) with the number of the job's nodes in each
+ * status: its commands' statuses, and "not_started" for the nodes of
+ * waves not started.
+ */
+int store_job_counts(struct store *s, const char *job_id, store_count_fn fn,
+    void *arg);
+/*
+ * Sets a running job's status (finished_at = now unless it is
+ * "running") and the time its current wave finished: 1, 0 when it was
+ * not running, -1.
+ */
+int store_job_update(struct store *s, const char *job_id, const char *status,
+    int64_t now, int64_t wave_done_at);
+/*
+ * Ends a running (or waiting) job as status ("cancelled", "stopped"):
+ * its commands still queued become "cancelled" (fn is called with each
+ * one's node), in one transaction. How many, -2 when the job had ended
+ * already, or -1.
+ */
+int store_job_cancel(struct store *s, const char *job_id, const char *status,
+    int64_t now, store_node_id_fn fn, void *arg);
+/* The job's results q selects. */
+int store_job_results(struct store *s, const struct job_result_q *q,
+    store_job_result_fn fn, void *arg);
+/* The job's answers grouped by status and output, largest group first. */
+int store_job_groups(struct store *s, const char *job_id, int limit,
+    store_job_group_fn fn, void *arg);
+
+/*
  * Replicas: command centers sharing one database (a server backend). 1
  * when the store is such a database (0: the process's own file).
  */

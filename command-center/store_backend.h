@@ -33,6 +33,9 @@ struct store_rows {
 		store_count_fn	      count;
 		store_audit_fn	      audit;
 		store_fleet_sample_fn fleet;
+		store_job_fn	      job;
+		store_job_result_fn   result;
+		store_job_group_fn    group;
 	} fn;
 	void *arg;
 };
@@ -103,6 +106,30 @@ struct store_sample_ops {
 	    store_hb_sample_fn fn, void *arg);
 };
 
+/* Jobs: one command for many nodes, in waves (store.h says what each does). */
+struct store_job_ops {
+	int (*create)(struct store *s, const struct job_rec *j,
+	    const struct job_node *nodes, size_t n);
+	int (*wave_nodes)(struct store *s, const char *job_id, int wave,
+	    store_node_id_fn fn, void *arg);
+	int (*start_wave)(struct store *s, const char *job_id, int wave,
+	    struct cmd_new *c, size_t n, sign_fn sign, void *arg);
+	int (*get)(struct store *s, const char *job_id, store_job_fn fn,
+	    void *arg);
+	int (*list)(struct store *s, int64_t before, const char *status,
+	    int limit, store_job_fn fn, void *arg);
+	int (*counts)(struct store *s, const char *job_id, store_count_fn fn,
+	    void *arg);
+	int (*update)(struct store *s, const char *job_id, const char *status,
+	    int64_t now, int64_t wave_done_at);
+	int (*cancel)(struct store *s, const char *job_id, const char *status,
+	    int64_t now, store_node_id_fn fn, void *arg);
+	int (*results)(struct store *s, const struct job_result_q *q,
+	    store_job_result_fn fn, void *arg);
+	int (*groups)(struct store *s, const char *job_id, int limit,
+	    store_job_group_fn fn, void *arg);
+};
+
 /*
  * Replicas: other processes sharing the database (NULL for a backend that
  * is one process's alone).
@@ -127,6 +154,7 @@ struct store_ops {
 	const struct store_audit_ops	 *audit;
 	const struct store_sample_ops	 *sample;
 	const struct store_replica_ops	 *replica;
+	const struct store_job_ops	 *job;
 };
 
 /* The head of every backend's handle. */

@@ -132,6 +132,35 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER nodes_told AFTER INSERT OR UPDATE OF status,"
 	"  token_hash, deleted_at, labels ON nodes"
 	"  FOR EACH STATEMENT EXECUTE FUNCTION vm_node_told();",
+	/*
+	 * 3 -> 4: jobs (one command for the nodes a target selects, in
+	 * waves). A command may be part of one (job_id) and may be
+	 * "cancelled".
+	 */
+	"ALTER TABLE commands DROP CONSTRAINT commands_status_check;"
+	"ALTER TABLE commands ADD CONSTRAINT commands_status_check CHECK"
+	"  (status IN ('queued', 'delivered', 'ok', 'error', 'rejected',"
+	"  'timeout', 'expired', 'cancelled'));"
+	"ALTER TABLE commands ADD COLUMN job_id text;"
+	"CREATE INDEX commands_by_job ON commands (job_id, node_id)"
+	"  WHERE job_id IS NOT NULL;"
+	"CREATE TABLE jobs (  n bigserial PRIMARY KEY,"
+	"  job_id text NOT NULL UNIQUE,  command text NOT NULL,"
+	"  args text NOT NULL,  reason text NOT NULL,"
+	"  target text NOT NULL,  rollout text NOT NULL,"
+	"  created_by text NOT NULL,  created_at bigint NOT NULL,"
+	"  status text NOT NULL CHECK (status IN ('awaiting_approval',"
+	"    'running', 'done', 'stopped', 'cancelled')),"
+	"  selected integer NOT NULL,  waves integer NOT NULL,"
+	"  wave integer NOT NULL DEFAULT -1,"
+	"  wave_done_at bigint NOT NULL DEFAULT 0,"
+	"  pause_secs integer NOT NULL,  max_failure_pct integer NOT NULL,"
+	"  finished_at bigint NOT NULL DEFAULT 0);"
+	"CREATE INDEX jobs_by_status ON jobs (status, n);"
+	"CREATE TABLE job_nodes (  job_id text NOT NULL,"
+	"  node_id text NOT NULL,  wave integer NOT NULL,  reason text,"
+	"  PRIMARY KEY (job_id, node_id));"
+	"CREATE INDEX job_nodes_by_wave ON job_nodes (job_id, wave);",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -307,4 +336,4 @@ pg_writer_busy(struct store *base)
 /* In store_backend.h\'s order. */
 static const struct store_ops pg_ops = { "postgresql", pg_close, pg_ping,
 	pg_writer_busy, &pg_node_ops, &pg_heartbeat_ops, &pg_command_ops,
-	&pg_audit_ops, &pg_sample_ops, &pg_replica_ops };
+	&pg_audit_ops, &pg_sample_ops, &pg_replica_ops, &pg_job_ops };

@@ -54,6 +54,7 @@ extern const struct store_command_ops	pg_command_ops;
 extern const struct store_audit_ops	pg_audit_ops;
 extern const struct store_sample_ops	pg_sample_ops;
 extern const struct store_replica_ops	pg_replica_ops;
+extern const struct store_job_ops	pg_job_ops;
 
 /*
  * A new connection's settings (its notices go to the debug log) and its
@@ -76,7 +77,7 @@ void pg_conn_setup(struct pg_conn *c);
 int pg_node_rec(const PGresult *res, int i, struct node_rec *r);
 
 /* A statement's parameters, as text (NULL: SQL NULL). */
-#define PG_PARAMS_MAX 12
+#define PG_PARAMS_MAX 16
 struct pg_params {
 	const char *v[PG_PARAMS_MAX];
 	char	    num[PG_PARAMS_MAX][24];

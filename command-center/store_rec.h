@@ -93,9 +93,10 @@ struct cmd_new {
 	const char *command;
 	const char *args; /* compact JSON object */
 	const char *queued_by;
+	const char *job_id; /* the job it is part of; NULL: none */
 	int64_t	    queued_at;
 	int64_t	    expires_at;
-	int64_t	    seq;       /* set by the store */
+	int64_t	    seq;       /* set by the store (0: its node is gone) */
 	char	   *payload;   /* set by sign(): base64 */
 	char	   *signature; /* set by sign(): base64 */
 };
@@ -217,6 +218,62 @@ struct hb_sample {
 };
 typedef int (*store_fleet_sample_fn)(const struct fleet_sample *fs, void *arg);
 typedef int (*store_hb_sample_fn)(const struct hb_sample *hs, void *arg);
+
+/*
+ * Jobs: one command for the nodes a target selects, in waves (jobs.c).
+ * A job's row; strings borrowed (valid inside the callback).
+ */
+struct job_rec {
+	char	    job_id[37];
+	int64_t	    n; /* its number, growing: the list's order and cursor */
+	const char *command;
+	const char *args;	/* compact JSON object */
+	const char *reason;	/* why, as the operator wrote it */
+	const char *target;	/* compact JSON: the selector as given */
+	const char *rollout;	/* compact JSON: canary, wave_size, ... */
+	const char *created_by; /* an operator, or "scheduler" */
+	int64_t	    created_at;
+	const char *status;	  /* running, done, stopped, cancelled, ... */
+	int	    selected;	  /* nodes that get the command */
+	int	    waves;	  /* how many waves */
+	int	    wave;	  /* the current one, from 0; -1: none yet */
+	int64_t	    wave_done_at; /* when it finished; 0: not yet */
+	int	    pause_secs;	  /* between waves */
+	int	    max_failure_pct; /* -1: no threshold */
+	int64_t	    finished_at;     /* 0: running */
+};
+/* A node of a job: its wave, or -1 and why it was left out. */
+struct job_node {
+	char	    node_id[37];
+	int	    wave;
+	const char *reason; /* NULL unless excluded */
+};
+/* A node's line of a job's results (strings borrowed). */
+struct job_result {
+	const char *node_id;
+	const char *hostname;
+	int	    wave;
+	const char *status; /* a command status, not_started or excluded */
+	const char *reason; /* why it was excluded */
+	int	    has_exit;
+	long long   exit_code;
+	const char *output;
+	int64_t	    result_at;
+	const char *command_id; /* NULL: no command (yet) */
+};
+/* Which results: after a node id (by id), or failures first (by rank). */
+struct job_result_q {
+	const char *job_id;
+	const char *after;	    /* node id; NULL: from the first */
+	int	    failures_first; /* the page's order: offset paging */
+	int	    offset;
+	int	    limit;
+};
+typedef int (*store_job_fn)(const struct job_rec *j, void *arg);
+typedef int (*store_job_result_fn)(const struct job_result *r, void *arg);
+/* n nodes answered status with the same output (NULL: none). */
+typedef int (*store_job_group_fn)(const char *status, const char *output, int n,
+    void *arg);
 
 /* A finding's severity as its index (0 critical .. 4 info), or -1. */
 int finding_severity(const char *sev);

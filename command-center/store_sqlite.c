@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "store_jobs_sql.h"
 #include "store_sqlite_db.h"
 #include "util.h"
 
@@ -141,7 +142,58 @@ static const char *const migrations[] = {
 	"ALTER TABLE nodes ADD COLUMN enroll_peer TEXT;",
 	/* 10 -> 11: operators' labels, a JSON object (NULL: none). */
 	"ALTER TABLE nodes ADD COLUMN labels TEXT;",
+	/*
+	 * 11 -> 12: jobs (one command for the nodes a target selects, in
+	 * waves). A command may be part of one (job_id) and may be
+	 * "cancelled": the table is made again with that status allowed
+	 * (SQLite cannot change a CHECK), foreign keys off meanwhile
+	 * (FK_OFF_FROM), checked before the commit.
+	 */
+	"CREATE TABLE commands_new (  command_id TEXT PRIMARY KEY,"
+	"  node_id TEXT NOT NULL REFERENCES nodes (node_id),"
+	"  seq INTEGER NOT NULL,  command TEXT NOT NULL,"
+	"  args TEXT NOT NULL,  queued_by TEXT NOT NULL,"
+	"  queued_at INTEGER NOT NULL,  expires_at INTEGER NOT NULL,"
+	"  payload TEXT NOT NULL,  signature TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('queued', 'delivered',"
+	"    'ok', 'error', 'rejected', 'timeout', 'expired', 'cancelled')),"
+	"  delivered_at INTEGER,  started_at TEXT,"
+	"  finished_at TEXT,  exit_code INTEGER,"
+	"  output TEXT,  result_at INTEGER,  job_id TEXT,"
+	"  UNIQUE (node_id, seq));"
+	"INSERT INTO commands_new (command_id, node_id, seq, command, args,"
+	"  queued_by, queued_at, expires_at, payload, signature, status,"
+	"  delivered_at, started_at, finished_at, exit_code, output, result_at)"
+	"  SELECT command_id, node_id, seq, command, args, queued_by,"
+	"  queued_at, expires_at, payload, signature, status, delivered_at,"
+	"  started_at, finished_at, exit_code, output, result_at"
+	"  FROM commands;"
+	"DROP TABLE commands;ALTER TABLE commands_new RENAME TO commands;"
+	"CREATE INDEX commands_by_node ON commands (node_id, seq DESC);"
+	"CREATE INDEX commands_open ON commands (status, expires_at)"
+	"  WHERE status IN ('queued', 'delivered');"
+	"CREATE INDEX commands_by_job ON commands (job_id, node_id)"
+	"  WHERE job_id IS NOT NULL;"
+	"CREATE TABLE jobs (  n INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  job_id TEXT NOT NULL UNIQUE,  command TEXT NOT NULL,"
+	"  args TEXT NOT NULL,  reason TEXT NOT NULL,"
+	"  target TEXT NOT NULL,  rollout TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,  created_at INTEGER NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('awaiting_approval',"
+	"    'running', 'done', 'stopped', 'cancelled')),"
+	"  selected INTEGER NOT NULL,  waves INTEGER NOT NULL,"
+	"  wave INTEGER NOT NULL DEFAULT -1,"
+	"  wave_done_at INTEGER NOT NULL DEFAULT 0,"
+	"  pause_secs INTEGER NOT NULL,  max_failure_pct INTEGER NOT NULL,"
+	"  finished_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX jobs_by_status ON jobs (status, n);"
+	"CREATE TABLE job_nodes (  job_id TEXT NOT NULL,"
+	"  node_id TEXT NOT NULL,  wave INTEGER NOT NULL,  reason TEXT,"
+	"  PRIMARY KEY (job_id, node_id)) WITHOUT ROWID;"
+	"CREATE INDEX job_nodes_by_wave ON job_nodes (job_id, wave);",
 };
+/* The first migration that runs with foreign keys off (the SQLite way). */
+#define FK_OFF_FROM 11
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
 #define CHUNK_OF                                    \
@@ -200,8 +252,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CMD_INSERT] =
 	    "INSERT INTO commands (command_id, node_id, seq,"
 	    " command, args, queued_by, queued_at, expires_at, payload,"
-	    " signature, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	    " ?10, 'queued')",
+	    " signature, status, job_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	    " ?8, ?9, ?10, 'queued', ?11)",
 	[S_CMD_OPEN] =
 	    "SELECT command_id, payload, signature FROM commands"
 	    " WHERE node_id = ?1 AND status = 'queued' AND expires_at > ?2"
@@ -306,10 +358,57 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " ORDER BY at LIMIT ?2)",
 	[S_HB_HISTORY] = "SELECT at, load1, mem_used_pct FROM heartbeat_samples"
 			 " WHERE node_id = ?1 AND at >= ?2 ORDER BY at",
+	[S_JOB_INSERT] =
+	    "INSERT INTO jobs (job_id, command, args, reason,"
+	    " target, rollout, created_by, created_at, status, selected,"
+	    " waves, pause_secs, max_failure_pct) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[S_JOB_NODE_INSERT] = "INSERT INTO job_nodes (job_id, node_id, wave,"
+			      " reason) VALUES (?1, ?2, ?3, ?4)",
+	[S_JOB_WAVE_NODES] = "SELECT node_id FROM job_nodes WHERE job_id = ?1"
+			     " AND wave = ?2 ORDER BY node_id",
+	[S_JOB_WAVE_SET] = "UPDATE jobs SET wave = ?2, wave_done_at = 0"
+			   " WHERE job_id = ?1 AND status = 'running'"
+			   " AND wave = ?2 - 1",
+	[S_JOB_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE job_id = ?1",
+	[S_JOB_LIST] = "SELECT " JOB_COLUMNS " FROM jobs WHERE n < ?1"
+		       " AND (?2 IS NULL OR status = ?2) ORDER BY n DESC"
+		       " LIMIT ?3",
+	[S_JOB_COUNTS] = "SELECT coalesce(c.status, 'not_started'), count(*)"
+			 " FROM job_nodes j LEFT JOIN commands c"
+			 " ON c.job_id = j.job_id AND c.node_id = j.node_id"
+			 " WHERE j.job_id = ?1 AND j.wave >= 0 GROUP BY 1",
+	[S_JOB_UPDATE] =
+	    "UPDATE jobs SET status = ?2, finished_at = CASE"
+	    " WHEN ?2 = 'running' THEN 0 ELSE ?3 END, wave_done_at = ?4"
+	    " WHERE job_id = ?1 AND status = 'running'",
+	[S_JOB_CANCEL_CMDS] =
+	    "UPDATE commands SET status = 'cancelled',"
+	    " result_at = ?2 WHERE job_id = ?1 AND status = 'queued'"
+	    " RETURNING node_id",
+	[S_JOB_END] = "UPDATE jobs SET status = ?2, finished_at = ?3"
+		      " WHERE job_id = ?1 AND status IN ('running',"
+		      " 'awaiting_approval')",
+	[S_JOB_RESULTS] = "SELECT " JOB_RESULT_COLUMNS " WHERE j.job_id = ?1"
+			  " AND j.node_id > ?2 ORDER BY j.node_id LIMIT ?3",
+	[S_JOB_RESULTS_RANKED] = "SELECT " JOB_RESULT_COLUMNS
+				 " WHERE j.job_id = ?1 ORDER BY " JOB_RANK
+				 ", n.hostname, j.node_id LIMIT ?3 OFFSET ?2",
+	[S_JOB_GROUPS] =
+	    "SELECT status, output, count(*) FROM commands"
+	    " WHERE job_id = ?1 AND status NOT IN ('queued', 'delivered')"
+	    " GROUP BY status, output ORDER BY 3 DESC, 1 LIMIT ?2",
 };
 
 /* The statements prepared on rdb (the others on db). */
 static const int reads[] = {
+	S_JOB_WAVE_NODES,
+	S_JOB_GET,
+	S_JOB_LIST,
+	S_JOB_COUNTS,
+	S_JOB_RESULTS,
+	S_JOB_RESULTS_RANKED,
+	S_JOB_GROUPS,
 	S_NODE_HB_GET,
 	S_LOG_HB_GET,
 	S_CMD_LIST,
@@ -344,6 +443,28 @@ exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	return 0;
 }
 
+/* 0 when no row breaks a foreign key, else -1 with the first one. */
+static int
+fk_check(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int	      rc = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "foreign_key_check: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(err, errlen, "a row of %s breaks a foreign key",
+		    (const char *)sqlite3_column_text(st, 0));
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int
 migrate(sqlite3 *db, char *err, size_t errlen)
 {
@@ -369,16 +490,30 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 		return -1;
 	}
 	for (; version < SCHEMA_VERSION; version++) {
+		/* A table made again: foreign keys off, checked at the end. */
+		int fk_off = version == FK_OFF_FROM;
+
+		if (fk_off &&
+		    exec_sql(db, "PRAGMA foreign_keys = OFF", err, errlen) ==
+			-1)
+			return -1;
 		if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) == -1)
 			return -1;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 		    version + 1);
 		if (exec_sql(db, migrations[version], err, errlen) == -1 ||
-		    exec_sql(db, sql, err, errlen) == -1) {
+		    exec_sql(db, sql, err, errlen) == -1 ||
+		    (fk_off && fk_check(db, err, errlen) == -1)) {
 			(void)exec_sql(db, "ROLLBACK", err + strlen(err), 0);
+			if (fk_off)
+				(void)exec_sql(db, "PRAGMA foreign_keys = ON",
+				    err + strlen(err), 0);
 			return -1;
 		}
 		if (exec_sql(db, "COMMIT", err, errlen) == -1)
+			return -1;
+		if (fk_off &&
+		    exec_sql(db, "PRAGMA foreign_keys = ON", err, errlen) == -1)
 			return -1;
 		log_info("store_migrated", "version=%d", version + 1);
 	}
@@ -517,4 +652,4 @@ sq_writer_busy(struct store *base)
 /* In store_backend.h\'s order. */
 static const struct store_ops sqlite_ops = { "sqlite", sq_close, sq_ping,
 	sq_writer_busy, &sq_node_ops, &sq_heartbeat_ops, &sq_command_ops,
-	&sq_audit_ops, &sq_sample_ops, NULL };
+	&sq_audit_ops, &sq_sample_ops, NULL, &sq_job_ops };

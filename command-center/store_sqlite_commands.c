@@ -11,31 +11,23 @@
 #include "log.h"
 #include "store_sqlite_db.h"
 
-static int
-sq_command_queue(struct store *base, struct cmd_new *c, sign_fn sign, void *arg)
+int
+sq_queue_locked(struct sq *s, struct cmd_new *c, sign_fn sign, void *arg)
 {
-	struct sq    *s = sq_of(base);
-	sqlite3_stmt *st;
-	int	      rc = -1;
+	sqlite3_stmt *st = s->st[S_SEQ_NEXT];
 
-	pthread_mutex_lock(&s->mu);
-	if (sq_begin(s) == -1)
-		goto out;
-	st = s->st[S_SEQ_NEXT];
 	sqlite3_bind_text(st, 1, c->node_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
-		sq_rollback(s);
-		rc = -2;
-		goto out;
+		return -2;
 	}
 	c->seq = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (sign(c, arg) == -1) {
 		sq_rollback(s);
-		goto out;
+		return -1;
 	}
 	st = s->st[S_CMD_INSERT];
 	sqlite3_bind_text(st, 1, c->command_id, -1, SQLITE_STATIC);
@@ -48,9 +40,24 @@ sq_command_queue(struct store *base, struct cmd_new *c, sign_fn sign, void *arg)
 	sqlite3_bind_int64(st, 8, c->expires_at);
 	sqlite3_bind_text(st, 9, c->payload, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, c->signature, -1, SQLITE_STATIC);
-	if (sq_tx_step(s, st, "command_insert") == -1 || sq_tx_commit(s) == -1)
+	sq_bind_text_or_null(st, 11, c->job_id);
+	return sq_tx_step(s, st, "command_insert");
+}
+
+static int
+sq_command_queue(struct store *base, struct cmd_new *c, sign_fn sign, void *arg)
+{
+	struct sq *s = sq_of(base);
+	int	   rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (sq_begin(s) == -1)
 		goto out;
-	rc = 0;
+	rc = sq_queue_locked(s, c, sign, arg);
+	if (rc == -2)
+		sq_rollback(s);
+	else if (rc == 0 && sq_tx_commit(s) == -1)
+		rc = -1;
 out:
 	pthread_mutex_unlock(&s->mu);
 	if (rc == 0)

@@ -60,6 +60,19 @@ enum stmt_id {
 	S_HB_SAMPLE_ADD,
 	S_HB_SAMPLE_PRUNE,
 	S_HB_HISTORY,
+	S_JOB_INSERT,
+	S_JOB_NODE_INSERT,
+	S_JOB_WAVE_NODES,
+	S_JOB_WAVE_SET,
+	S_JOB_GET,
+	S_JOB_LIST,
+	S_JOB_COUNTS,
+	S_JOB_UPDATE,
+	S_JOB_CANCEL_CMDS,
+	S_JOB_END,
+	S_JOB_RESULTS,
+	S_JOB_RESULTS_RANKED,
+	S_JOB_GROUPS,
 	S_COUNT
 };
 
@@ -94,6 +107,14 @@ extern const struct store_heartbeat_ops sq_heartbeat_ops;
 extern const struct store_command_ops	sq_command_ops;
 extern const struct store_audit_ops	sq_audit_ops;
 extern const struct store_sample_ops	sq_sample_ops;
+extern const struct store_job_ops	sq_job_ops;
+
+/*
+ * Inside a transaction (mu held): assigns c's seq, signs and inserts it:
+ * 0, -2 when its node is unknown (nothing done), or -1 (the transaction
+ * is rolled back).
+ */
+int sq_queue_locked(struct sq *s, struct cmd_new *c, sign_fn sign, void *arg);
 
 /* Runs a statement with no result rows; resets it: 0, or -1 (logged). */
 int sq_step_done(struct sq *s, sqlite3_stmt *st, const char *what);

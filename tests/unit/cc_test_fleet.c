@@ -667,7 +667,8 @@ deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 	assert_int_equal(fleet_auth(f->fl, a.id, a.token), AUTH_UNAUTHORIZED);
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &view, &hb), -1);
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_APPROVED), -2);
-	v = fleet_page(f->fl, time(NULL), -1, NULL, 0, 10, &n, &cnt);
+	v = fleet_page(f->fl, time(NULL), -1, NULL, NULL, NULL, 0, 10, &n,
+	    &cnt);
 	assert_non_null(v);
 	assert_int_equal(n, 1);
 	assert_int_equal(cnt.total, 1);
@@ -680,7 +681,8 @@ deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 	assert_int_equal(sum.by_status[NODE_PENDING], 0);
 	/* After a restart: still gone, its id still taken. */
 	cct_reopen(f);
-	v = fleet_page(f->fl, time(NULL), -1, NULL, 0, 10, &n, &cnt);
+	v = fleet_page(f->fl, time(NULL), -1, NULL, NULL, NULL, 0, 10, &n,
+	    &cnt);
 	assert_int_equal(n, 1);
 	assert_int_equal(cnt.total, 1);
 	free(v);
@@ -1649,7 +1651,8 @@ check_pages(struct cct_fx *f, int64_t now, int level, const char *q, size_t per)
 	}
 	qsort(ref, nref, sizeof(*ref), ref_cmp);
 	for (size_t first = 0; first <= nref; first += per) {
-		pg = fleet_page(f->fl, now, level, q, first, per, &got, &c);
+		pg = fleet_page(f->fl, now, level, q, NULL, NULL, first, per,
+		    &got, &c);
 		assert_non_null(pg);
 		assert_int_equal(c.total, n);
 		for (int l = 0; l < 3; l++)

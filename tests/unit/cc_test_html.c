@@ -218,8 +218,9 @@ evil_view(struct node_view *v)
 static void
 dashboard_escapes_node_id_strings_search_and_range(void **state)
 {
-	struct node_view   v;
-	struct dash_filter f = { -1, EVIL, 1 };
+	struct node_view v;
+	/* The selector's fields too: shown in the form, kept in the links. */
+	struct dash_filter f = { -1, EVIL, 1, EVIL, EVIL, EVIL };
 	struct dash_view   d;
 	struct buf	   b;
 	char		  *s;
@@ -250,9 +251,16 @@ dashboard_escapes_node_id_strings_search_and_range(void **state)
 		if (part != PART_LIVE)
 			assert_non_null(
 			    strstr(s, "range=" EVIL_URL "&amp;page=1"));
-		if (part == PART_PAGE)
+		if (part == PART_PAGE) {
 			assert_non_null(strstr(s,
 			    "name=\"range\" value=\"" EVIL_HTML "\">"));
+			assert_non_null(strstr(s,
+			    "name=\"labels\" maxlength=\"255\" placeholder="
+			    "\"role=db,site=ams\" value=\"" EVIL_HTML "\">"));
+			assert_non_null(strstr(s,
+			    "href=\"/jobs/new?labels=" EVIL_URL
+			    "&amp;os_profile=" EVIL_URL));
+		}
 		free(s);
 	}
 }

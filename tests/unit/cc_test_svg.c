@@ -373,7 +373,7 @@ static void
 dashboard_poll_keeps_filter_page_and_range(void **state)
 {
 	struct node_view   v[2];
-	struct dash_filter f = { LEVEL_RED, "a&b <c>", 2 };
+	struct dash_filter f = { LEVEL_RED, "a&b <c>", 2, NULL, NULL, NULL };
 	struct dash_view   d;
 	char		  *s;
 

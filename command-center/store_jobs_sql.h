@@ -1,0 +1,31 @@
+/*
+ * store_jobs_sql: the SQL text of the jobs' reads that both backends run
+ * as it is (store_sqlite.c, store_pg_jobs.c): a job's columns, a node's
+ * line of a job's results, and the order that puts failures first.
+ */
+#ifndef VM_CC_STORE_JOBS_SQL_H
+#define VM_CC_STORE_JOBS_SQL_H
+
+/* A job's row as the jobs file reads it. */
+#define JOB_COLUMNS                                                      \
+	"job_id, n, command, args, reason, target, rollout, created_by," \
+	" created_at, status, selected, waves, wave, wave_done_at,"      \
+	" pause_secs, max_failure_pct, finished_at"
+/* A node's line of a job's results. */
+#define JOB_RESULT_COLUMNS                                               \
+	"j.node_id, n.hostname, j.wave, coalesce(c.status, CASE WHEN"    \
+	" j.wave < 0 THEN 'excluded' ELSE 'not_started' END), j.reason," \
+	" c.exit_code, c.output, c.result_at, c.command_id"              \
+	" FROM job_nodes j JOIN nodes n ON n.node_id = j.node_id"        \
+	" LEFT JOIN commands c ON c.job_id = j.job_id"                   \
+	" AND c.node_id = j.node_id"
+/* Failures first, then what never ran, what runs, what waits, the rest. */
+#define JOB_RANK                                                       \
+	"CASE coalesce(c.status, CASE WHEN j.wave < 0 THEN 'excluded'" \
+	" ELSE 'not_started' END) WHEN 'error' THEN 0 WHEN 'rejected'" \
+	" THEN 0 WHEN 'timeout' THEN 0 WHEN 'expired' THEN 1"          \
+	" WHEN 'cancelled' THEN 2 WHEN 'delivered' THEN 3"             \
+	" WHEN 'queued' THEN 4 WHEN 'not_started' THEN 5"              \
+	" WHEN 'ok' THEN 6 ELSE 7 END"
+
+#endif
