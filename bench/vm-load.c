@@ -17,6 +17,11 @@
  *	once they are all sent, queues COMMANDS agent-info commands one by
  *	one through the operator API to random waiting nodes. Prints the
  *	delay from each 201 answer to the agent's receipt of that command.
+ *	With -J, one job instead: once every poll waits, one POST /jobs of
+ *	service-status for all of them (node_ids), and each agent posts a
+ *	result ("active (running)"; every 100th "failed") before it polls
+ *	again. Prints the time to the 201 (every command signed and queued),
+ *	to each receipt and to the last one, and the job's id.
  *   vm-load get [-g GAP_MS] URL COUNT
  *	COUNT sequential GETs of URL: median/min/max milliseconds and bytes.
  *
@@ -87,7 +92,7 @@ raise_nofile(void)
 
 /* ---- the event loop: curl multi + epoll ------------------------------ */
 
-enum kind { K_ENROLL, K_HB, K_POLL, K_QUEUE };
+enum kind { K_ENROLL, K_HB, K_POLL, K_QUEUE, K_RESULT };
 
 struct xfer {
 	CURL		  *h;
@@ -674,7 +679,15 @@ static struct {
 	long		 wait;
 	size_t		 poll_ok, poll_err, poll_answers, queue_err;
 	int		 shown;
+	/* -J: one job for every waiting poll. */
+	int	 job;
+	char	 job_id[40];
+	int64_t	 t_job_post, t_job_ans, t_job_last;
+	size_t	 job_got, results_ok, results_err;
+	int64_t *job_recv; /* each receipt's delay from the POST */
 } D;
+
+#define JOB_COMMAND "service-status"
 
 static void
 poll_start(size_t i)
@@ -725,9 +738,43 @@ got_add(const char *id, int64_t t)
 	D.ngot++;
 }
 
+/* -J: the node's answer to a job's command, then its next poll. */
+static void
+result_post(struct xfer *x, const char *command_id)
+{
+	char url[512];
+	int  fail = x->idx % 100 == 0;
+
+	snprintf(url, sizeof(url), "%s/api/agent/command-result",
+	    D.urls[D.home[x->idx]]);
+	x->kind = K_RESULT;
+	xfer_start(x, url, D.nodes[x->idx].token,
+	    xasprintf("{\"node_id\":\"%s\",\"command_id\":\"%s\","
+		      "\"status\":\"%s\",\"exit_code\":%d,\"output\":\"%s\","
+		      "\"started_at\":\"2026-12-07T00:00:00Z\","
+		      "\"finished_at\":\"2026-12-07T00:00:01Z\"}",
+		D.nodes[x->idx].id, command_id, fail ? "error" : "ok",
+		fail ? 3 : 0, fail ? "failed" : "active (running)"));
+}
+
+static void
+result_done(struct xfer *x, CURLcode rc, long status)
+{
+	if (rc == CURLE_OK && status == 200)
+		D.results_ok++;
+	else {
+		D.results_err++;
+		xfer_failed(x, &D.shown, "result", D.nodes[x->idx].id, rc,
+		    status);
+	}
+	x->kind = K_POLL;
+	poll_start(x->idx);
+}
+
 static void
 poll_done(struct xfer *x, CURLcode rc, long status)
 {
+	char	job_cmd[40] = "";
 	int64_t t = now_ns();
 	json_t *root, *arr, *e;
 	size_t	k;
@@ -764,16 +811,30 @@ poll_done(struct xfer *x, CURLcode rc, long status)
 			if ((pl = json_loads(dec, 0, NULL)) != NULL) {
 				const char *id = json_string_value(
 				    json_object_get(pl, "command_id"));
+				const char *cmd = json_string_value(
+				    json_object_get(pl, "command"));
 
 				if (id != NULL)
 					got_add(id, t);
+				if (D.job && id != NULL && cmd != NULL &&
+				    strcmp(cmd, JOB_COMMAND) == 0 &&
+				    D.t_job_post != 0 && D.job_got < D.n) {
+					D.job_recv[D.job_got++] =
+					    t - D.t_job_post;
+					D.t_job_last = t;
+					snprintf(job_cmd, sizeof(job_cmd), "%s",
+					    id);
+				}
 				json_decref(pl);
 			}
 		}
 		D.outstanding[x->idx] = 0;
 	}
 	json_decref(root);
-	poll_start(x->idx);
+	if (job_cmd[0] != '\0')
+		result_post(x, job_cmd);
+	else
+		poll_start(x->idx);
 }
 
 static void
@@ -782,6 +843,24 @@ queue_done(struct xfer *x, CURLcode rc, long status)
 	int64_t		 t = now_ns();
 	json_t		*root;
 	struct sent_cmd *s = &D.sent[D.nsent];
+
+	if (D.job) {
+		const char *id;
+
+		D.t_job_ans = t;
+		if (rc == CURLE_OK && status == 201 &&
+		    (root = json_loads(x->resp ? x->resp : "", 0, NULL)) !=
+			NULL) {
+			id = json_string_value(json_object_get(root, "job_id"));
+			snprintf(D.job_id, sizeof(D.job_id), "%s",
+			    id != NULL ? id : "");
+			json_decref(root);
+		} else {
+			D.queue_err++;
+			xfer_failed(x, &D.shown, "job", "-", rc, status);
+		}
+		return;
+	}
 
 	if (rc == CURLE_OK && status == 201 &&
 	    (root = json_loads(x->resp ? x->resp : "", 0, NULL)) != NULL) {
@@ -809,7 +888,9 @@ queue_done(struct xfer *x, CURLcode rc, long status)
 static void
 dispatch_done(struct xfer *x, CURLcode rc, long status)
 {
-	if (x->kind == K_POLL)
+	if (x->kind == K_RESULT)
+		result_done(x, rc, status);
+	else if (x->kind == K_POLL)
 		poll_done(x, rc, status);
 	else
 		queue_done(x, rc, status);
@@ -856,6 +937,61 @@ pct(const int64_t *v, size_t n, double p)
 	return (double)v[k] / 1e6;
 }
 
+/* Closes every poll and the queue driver (the server sees them go). */
+static void
+polls_close(void)
+{
+	for (size_t i = 0; i < D.n; i++) {
+		if (D.poll[i]->busy)
+			curl_multi_remove_handle(L.m, D.poll[i]->h);
+		xfer_free(D.poll[i]);
+	}
+	if (D.q->busy)
+		curl_multi_remove_handle(L.m, D.q->h);
+	xfer_free(D.q);
+}
+
+/*
+ * -J: one job of JOB_COMMAND for every waiting poll; each receipt is
+ * answered with a result before the node polls again.
+ */
+static int
+job_run(void)
+{
+	static const char head[] =
+	    "{\"command\":\"" JOB_COMMAND "\",\"args\":{\"unit\":"
+	    "\"nginx.service\"},\"reason\":\"bench: one job to every "
+	    "waiting agent\",\"confirm\":true,\"target\":{\"node_ids\":[";
+	char	url[512], *body, *p;
+	int64_t deadline;
+
+	D.job_recv = xcalloc(D.n + 1, sizeof(int64_t));
+	body = p = xcalloc(sizeof(head) + D.n * 40 + 8, 1);
+	p += sprintf(p, "%s", head);
+	for (size_t i = 0; i < D.n; i++)
+		p += sprintf(p, "%s\"%s\"", i > 0 ? "," : "", D.nodes[i].id);
+	sprintf(p, "]}}");
+	snprintf(url, sizeof(url), "%s/jobs", D.urls[0]);
+	D.t_job_post = now_ns();
+	xfer_start(D.q, url, NULL, body);
+	deadline = now_ns() + 120 * 1000000000LL;
+	while (now_ns() < deadline &&
+	    (D.q->busy || D.job_got < D.n ||
+		D.results_ok + D.results_err < D.job_got))
+		loop_run(5, dispatch_done);
+	qsort(D.job_recv, D.job_got, sizeof(int64_t), cmp_i64);
+	printf("job polls=%zu job_id=%s queued_ms=%.2f received=%zu "
+	       "missing=%zu p50_ms=%.2f p99_ms=%.2f all_ms=%.2f "
+	       "results_ok=%zu results_err=%zu poll_errors=%zu\n",
+	    D.n, D.job_id, (double)(D.t_job_ans - D.t_job_post) / 1e6,
+	    D.job_got, D.n - D.job_got, pct(D.job_recv, D.job_got, 50),
+	    pct(D.job_recv, D.job_got, 99),
+	    D.job_got ? (double)(D.t_job_last - D.t_job_post) / 1e6 : 0,
+	    D.results_ok, D.results_err, D.poll_err);
+	polls_close();
+	return D.job_got == D.n ? 0 : 1;
+}
+
 static int
 cmd_dispatch(int argc, char **argv)
 {
@@ -868,8 +1004,11 @@ cmd_dispatch(int argc, char **argv)
 	D.wait = 60;
 	D.gap_ms = 5;
 	D.retry_ms = 500;
-	while ((c = getopt(argc, argv, "n:m:w:g:r:S:R:H:")) != -1)
+	while ((c = getopt(argc, argv, "n:m:w:g:r:S:R:H:J")) != -1)
 		switch (c) {
+		case 'J':
+			D.job = 1;
+			break;
 		case 'R':
 			D.retry_ms = strtol(optarg, NULL, 10);
 			break;
@@ -953,6 +1092,8 @@ cmd_dispatch(int argc, char **argv)
 	    "vm-load: %zu polls on the wire after %.2f s (errors "
 	    "%zu)\n",
 	    D.n, (double)(now_ns() - t0) / 1e9, D.poll_err);
+	if (D.job)
+		return job_run();
 	/* The driver: one command at a time, to a random waiting node. */
 	deadline = now_ns() + 300 * 1000000000LL;
 	while (now_ns() < deadline) {
@@ -1072,14 +1213,7 @@ cmd_dispatch(int argc, char **argv)
 		    D.poll_err - err0);
 	}
 	/* Close every poll (the server sees the connections go). */
-	for (size_t i = 0; i < D.n; i++) {
-		if (D.poll[i]->busy)
-			curl_multi_remove_handle(L.m, D.poll[i]->h);
-		xfer_free(D.poll[i]);
-	}
-	if (D.q->busy)
-		curl_multi_remove_handle(L.m, D.q->h);
-	xfer_free(D.q);
+	polls_close();
 	curl_multi_cleanup(L.m);
 	return D.nsent > 0 && D.ngot >= D.nsent ? 0 : 1;
 }

@@ -989,6 +989,8 @@ static const char *const audit_actions[] = {
 	"job_stop",
 	"job_done",
 	"job_wave",
+	"schedule_add",
+	"schedule_delete",
 	"approve",
 	"revoke",
 	"reject",

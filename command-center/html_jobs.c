@@ -88,7 +88,7 @@ html_jobs_begin(struct buf *b, const char *status)
 	html_page_head(b, "Jobs");
 	buf_puts(b,
 	    "<section id=\"jobs\"><h2>Jobs</h2><p><a href=\"/jobs/new\">"
-	    "New job</a></p><form class=\"filter\" method=\"get\" "
+	    "New job</a> · <a href=\"/schedules\">Recurring jobs</a></p><form class=\"filter\" method=\"get\" "
 	    "action=\"/jobs\"><label>Status <select name=\"status\">"
 	    "<option value=\"\">any</option>");
 	for (int i = 0; job_statuses[i] != NULL; i++)
@@ -424,6 +424,8 @@ html_job_form(struct buf *b, const struct job_form *f)
 	    " inputmode=\"numeric\"");
 	field(b, "Stop above failed %", "max_failure_pct", f->max_failure_pct,
 	    "no threshold", " inputmode=\"numeric\"");
+	field(b, "Repeat every (s)", "every_secs", f->every_secs,
+	    "once; 60 or more to repeat", " inputmode=\"numeric\"");
 	buf_printf(b,
 	    "<p><label><input type=\"checkbox\" name=\"confirm\" "
 	    "value=\"1\"%s> I confirm a job of more than %ld nodes</label>"
@@ -434,4 +436,53 @@ html_job_form(struct buf *b, const struct job_form *f)
 	    f->confirm ? " checked" : "", f->max_nodes);
 	html_page_foot(b);
 	return buf_failed(b) ? -1 : 0;
+}
+
+/* ---- recurring jobs ---------------------------------------------------- */
+
+void
+html_schedules_begin(struct buf *b, long tick_secs, long interval_hours)
+{
+	html_page_head(b, "Recurring jobs");
+	buf_printf(b,
+	    "<section id=\"schedules\"><h2>Recurring jobs</h2><p><a "
+	    "href=\"/jobs\">Jobs</a> · <a href=\"/jobs/new\">New job</a> "
+	    "(set its period to repeat it)</p><div class=\"scroll\" "
+	    "role=\"region\" tabindex=\"0\" aria-label=\"Recurring jobs\">"
+	    "<table><thead><tr><th>Command</th><th>Reason</th><th>By</th>"
+	    "<th>Every</th><th>Next run</th><th>Last job</th><th></th></tr>"
+	    "</thead><tbody><tr><td>sovereign-scan</td><td>built in: approved "
+	    "nodes never scanned or last scanned over %ld h ago "
+	    "(VAULTMESH_SCAN_INTERVAL_HOURS)</td><td>scheduler</td><td>%lds "
+	    "(VAULTMESH_SCHEDULER_TICK_SECONDS)</td><td></td><td><a "
+	    "href=\"/jobs\">its jobs</a></td><td></td></tr>",
+	    interval_hours, tick_secs);
+}
+
+void
+html_schedule_row(struct buf *b, const struct schedule_rec *sc)
+{
+	buf_html_in(b, "<tr><td>", sc->command, "</td><td>");
+	buf_html(b, sc->reason);
+	buf_html_in(b, "</td><td>", sc->created_by, "</td>");
+	buf_printf(b, "<td>%llds</td><td>", (long long)sc->every_secs);
+	html_timestamp(b, sc->next_at);
+	buf_puts(b, "</td><td>");
+	if (sc->last_job_id != NULL) {
+		buf_puts(b, "<a href=\"");
+		job_href(b, sc->last_job_id, "\">last run</a>");
+	}
+	buf_puts(b, "</td><td><form method=\"post\" action=\"/schedules/");
+	buf_urlenc(b, sc->schedule_id);
+	buf_puts(b,
+	    "/delete\"><button type=\"submit\" class=\"danger\">Stop "
+	    "repeating</button></form></td></tr>");
+}
+
+void
+html_schedules_end(struct buf *b, int n)
+{
+	(void)n;
+	buf_puts(b, "</tbody></table></div></section>");
+	html_page_foot(b);
 }

@@ -52,10 +52,16 @@ struct job_form {
 	const char *labels, *os_profile, *attention, *hostname, *node_ids;
 	const char *canary, *wave_size, *pause_secs, *max_failure_pct;
 	int	    confirm;
+	const char *every_secs;
 	const char *error; /* a refusal to show, or NULL */
 	const struct job_preview *preview;
 	long			  max_nodes; /* VAULTMESH_JOB_MAX_NODES */
 };
 int html_job_form(struct buf *b, const struct job_form *f);
+
+/* The recurring jobs: the built-in scan first, then each one made. */
+void html_schedules_begin(struct buf *b, long tick_secs, long interval_hours);
+void html_schedule_row(struct buf *b, const struct schedule_rec *sc);
+void html_schedules_end(struct buf *b, int n);
 
 #endif

@@ -208,6 +208,16 @@ jobs_preview(const struct job_spec *spec, struct job_preview *p)
 			    (hit = bsearch(v[i].node_id, t->ids, t->nids,
 				 sizeof(*t->ids), id_cmp)) != NULL)
 				seen[hit - t->ids] = 1;
+			if (spec->skip_open &&
+			    store_command_open(app.store, v[i].node_id,
+				spec->command) > 0) {
+				if (excluded_add(p, &xcap, v[i].node_id,
+					"already queued or running") == -1) {
+					free(v);
+					goto fail;
+				}
+				continue;
+			}
 			if (!policy_allows(v[i].os_profile, spec->command)) {
 				snprintf(why, sizeof(why),
 				    "policy: profile %s may not run %s",
@@ -326,7 +336,10 @@ jobs_create(const struct job_spec *spec, const struct job_preview *p,
 	}
 	buf_init(&tj, 4u << 20);
 	buf_init(&rj, 4096);
-	target_json(&spec->target, &tj);
+	if (spec->target_text != NULL)
+		buf_puts(&tj, spec->target_text);
+	else
+		target_json(&spec->target, &tj);
 	rollout_json(&spec->ro, &rj);
 	j.waves = rollout_waves(&spec->ro, p->n, &first, &size);
 	for (size_t i = 0; i < p->n; i++) {
@@ -382,6 +395,172 @@ jobs_cancel(const char *job_id, const char *who, const char *peer)
 		n == -2 ? "job_ended" :
 			  "store_unavailable");
 	return n;
+}
+
+/* ---- recurring jobs ---------------------------------------------------- */
+
+int
+jobs_schedule_add(const struct job_spec *spec, const char *job_id, char id[37])
+{
+	struct schedule_rec sc;
+	struct buf	    tj, rj;
+	char		   *args, detail[700];
+	int		    rc = -1;
+
+	memset(&sc, 0, sizeof(sc));
+	uuid_generate(sc.schedule_id);
+	if ((args = json_dumps(spec->args, JSON_COMPACT)) == NULL)
+		return -1;
+	buf_init(&tj, 4u << 20);
+	buf_init(&rj, 4096);
+	target_json(&spec->target, &tj);
+	rollout_json(&spec->ro, &rj);
+	sc.command = spec->command;
+	sc.args = args;
+	sc.reason = spec->reason;
+	sc.target = tj.p;
+	sc.rollout = rj.p;
+	sc.created_by = spec->created_by;
+	sc.created_at = time(NULL);
+	sc.every_secs = spec->every_secs;
+	sc.next_at = sc.created_at + spec->every_secs;
+	sc.last_job_id = job_id;
+	if (!buf_failed(&tj) && !buf_failed(&rj) &&
+	    store_schedule_add(app.store, &sc) == 0) {
+		memcpy(id, sc.schedule_id, 37);
+		snprintf(detail, sizeof(detail),
+		    "%s every_secs=%lld first_job=%s reason=%s", spec->command,
+		    (long long)spec->every_secs, job_id ? job_id : "none",
+		    spec->reason);
+		job_audit(spec->created_by, NULL, "schedule_add",
+		    sc.schedule_id, detail, "ok");
+		rc = 0;
+	}
+	buf_free(&tj);
+	buf_free(&rj);
+	free(args);
+	return rc;
+}
+
+int
+jobs_schedule_delete(const char *id, const char *who, const char *peer)
+{
+	int rc = store_schedule_delete(app.store, id, time(NULL));
+
+	job_audit(who, peer, "schedule_delete", id, "",
+	    rc == 1	? "ok" :
+		rc == 0 ? "unknown_schedule" :
+			  "store_unavailable");
+	return rc;
+}
+
+/* A due recurring job, copied out of the store's row. */
+struct due {
+	char	schedule_id[37];
+	char   *command, *args, *reason, *target, *rollout, *created_by;
+	int64_t every_secs, next_at;
+};
+
+struct due_list {
+	struct due d[TICK_JOBS];
+	size_t	   n;
+	int64_t	   now;
+};
+
+static int
+due_row(const struct schedule_rec *sc, void *arg)
+{
+	struct due_list *l = arg;
+	struct due	*d;
+
+	if (sc->next_at > l->now || l->n == TICK_JOBS)
+		return 0;
+	d = &l->d[l->n++];
+	memcpy(d->schedule_id, sc->schedule_id, 37);
+	d->command = strdup(sc->command);
+	d->args = strdup(sc->args);
+	d->reason = strdup(sc->reason);
+	d->target = strdup(sc->target);
+	d->rollout = strdup(sc->rollout);
+	d->created_by = strdup(sc->created_by);
+	d->every_secs = sc->every_secs;
+	d->next_at = sc->next_at;
+	return d->command && d->args && d->reason && d->target && d->rollout &&
+		d->created_by ?
+	    0 :
+	    -1;
+}
+
+static void
+due_free(struct due *d)
+{
+	free(d->command);
+	free(d->args);
+	free(d->reason);
+	free(d->target);
+	free(d->rollout);
+	free(d->created_by);
+}
+
+/*
+ * One run of a recurring job: the same job for the target as it selects
+ * now, less the nodes still running the last run's command. Then the
+ * next run, a period from now (a CC that was down runs it once, not
+ * once per missed period).
+ */
+static void
+run_schedule(const struct due *d, int64_t now)
+{
+	struct job_spec	   spec;
+	struct job_preview p;
+	json_t		  *t = json_loads(d->target, 0, NULL);
+	json_t		  *ro = json_loads(d->rollout, 0, NULL);
+	char		   err[256], job_id[37], reason[JOB_REASON_MAX + 64];
+	int		   made = 0;
+
+	memset(&spec, 0, sizeof(spec));
+	memset(&p, 0, sizeof(p));
+	spec.command = d->command;
+	spec.args = json_loads(d->args, 0, NULL);
+	snprintf(reason, sizeof(reason), "%s (recurring %.8s)", d->reason,
+	    d->schedule_id);
+	spec.reason = reason;
+	spec.created_by = d->created_by;
+	spec.skip_open = 1;
+	spec.confirm = 1; /* confirmed when it was made */
+	if (spec.args == NULL ||
+	    target_from_json(t, &spec.target, err, sizeof(err)) == -1 ||
+	    rollout_from_json(ro, &spec.ro, err, sizeof(err)) == -1 ||
+	    jobs_preview(&spec, &p) == -1)
+		log_err("schedule_failed", "schedule_id=%s", d->schedule_id);
+	else if (p.n > 0 && jobs_create(&spec, &p, job_id) == 0)
+		made = 1;
+	else if (p.n == 0)
+		log_info("schedule_empty",
+		    "schedule_id=%s msg=\"no node to run on\"", d->schedule_id);
+	(void)store_schedule_ran(app.store, d->schedule_id, d->next_at,
+	    now + d->every_secs, made ? job_id : NULL);
+	jobs_preview_free(&p);
+	target_free(&spec.target);
+	json_decref(spec.args);
+	json_decref(t);
+	json_decref(ro);
+}
+
+static void
+schedules_tick(int64_t now)
+{
+	struct due_list *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return;
+	l->now = now;
+	if (store_schedules(app.store, due_row, l) == 0)
+		for (size_t i = 0; i < l->n; i++)
+			run_schedule(&l->d[i], now);
+	for (size_t i = 0; i < l->n; i++)
+		due_free(&l->d[i]);
+	free(l);
 }
 
 /* ---- counts --------------------------------------------------------- */
@@ -568,6 +747,7 @@ jobs_tick(int64_t now)
 {
 	struct running_list *l = calloc(1, sizeof(*l));
 
+	schedules_tick(now);
 	if (l == NULL)
 		return;
 	if (store_job_list(app.store, 0, "running", TICK_JOBS, running_row,

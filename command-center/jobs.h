@@ -36,7 +36,11 @@ struct job_spec {
 	struct rollout ro;
 	int	       confirm; /* above VAULTMESH_JOB_MAX_NODES */
 	const char    *created_by;
+	int64_t	       every_secs;  /* recurring: its period; 0: once */
+	int	       skip_open;   /* leave out nodes running the command */
+	const char    *target_text; /* kept as the target, when not NULL */
 };
+#define JOB_EVERY_MIN 60 /* the shortest period of a recurring job */
 
 /* What a target selects now, before anything is queued. */
 struct job_preview {
@@ -74,6 +78,14 @@ void jobs_preview_free(struct job_preview *p);
  */
 int jobs_create(const struct job_spec *spec, const struct job_preview *p,
     char job_id[37]);
+/*
+ * Adds the recurring job of spec (its first run is a job made now by the
+ * caller, job_id): the next run every_secs from now. 0 with id, or -1.
+ */
+int
+jobs_schedule_add(const struct job_spec *spec, const char *job_id, char id[37]);
+/* Deletes a recurring job: 1, 0 unknown (or deleted already), -1. */
+int jobs_schedule_delete(const char *id, const char *who, const char *peer);
 /*
  * Cancels a running job: its undelivered commands become "cancelled",
  * no more waves start. How many were cancelled, -2 when it had ended, or

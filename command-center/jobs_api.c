@@ -188,6 +188,7 @@ form_typed(struct req *r, struct job_form *f)
 	f->pause_secs = req_form(r, "pause_secs");
 	f->max_failure_pct = req_form(r, "max_failure_pct");
 	f->confirm = req_form(r, "confirm") != NULL;
+	f->every_secs = req_form(r, "every_secs");
 	f->max_nodes = app.cfg.job_max_nodes;
 }
 
@@ -244,6 +245,7 @@ h_job_create(struct req *r)
 	json_t		  *root = NULL;
 	const char	  *dry = req_query(r, "dry_run");
 	char		   err[300], why[CMD_WHY_MAX], job_id[37], loc[64];
+	char		   schedule_id[37];
 	int		   dry_run = dry != NULL && strcmp(dry, "1") == 0;
 	struct buf	   b;
 
@@ -273,6 +275,18 @@ h_job_create(struct req *r)
 			refuse(r, fp, 400, "invalid_field", err);
 			goto out;
 		}
+		{
+			int every = 0;
+
+			if (form_int(form.every_secs, JOB_EVERY_MIN,
+				366 * 86400, &every) == -1) {
+				refuse(r, fp, 400, "invalid_field",
+				    "every_secs: a period from 60 s to a "
+				    "year");
+				goto out;
+			}
+			spec.every_secs = every;
+		}
 	} else {
 		json_t *v;
 
@@ -289,6 +303,16 @@ h_job_create(struct req *r)
 			    "command: must be a string");
 			goto out;
 		}
+		v = json_object_get(root, "every_secs");
+		if (v != NULL &&
+		    (!json_is_integer(v) ||
+			json_integer_value(v) < JOB_EVERY_MIN ||
+			json_integer_value(v) > 366 * 86400)) {
+			resp_error(r, 400, "invalid_field",
+			    "every_secs: a period from 60 s to a year");
+			goto out;
+		}
+		spec.every_secs = v != NULL ? json_integer_value(v) : 0;
 		v = json_object_get(root, "args");
 		if (v != NULL && !json_is_object(v)) {
 			resp_error(r, 400, "invalid_args",
@@ -349,6 +373,12 @@ h_job_create(struct req *r)
 		    "the job could not be stored; nothing was queued");
 		goto out;
 	}
+	if (spec.every_secs > 0 &&
+	    jobs_schedule_add(&spec, job_id, schedule_id) == -1) {
+		refuse(r, fp, 503, "store_unavailable",
+		    "the job runs once: its schedule could not be stored");
+		goto out;
+	}
 	if (fp != NULL) {
 		snprintf(loc, sizeof(loc), "/jobs/%s", job_id);
 		resp_redirect(r, loc);
@@ -356,8 +386,11 @@ h_job_create(struct req *r)
 	}
 	buf_init(&b, 256);
 	buf_printf(&b,
-	    "{\"job_id\":\"%s\",\"status\":\"running\",\"selected\":%zu}",
+	    "{\"job_id\":\"%s\",\"status\":\"running\",\"selected\":%zu",
 	    job_id, p.n);
+	if (spec.every_secs > 0)
+		buf_printf(&b, ",\"schedule_id\":\"%s\"", schedule_id);
+	buf_putc(&b, '}');
 	resp_json(r, 201, &b);
 out:
 	jobs_preview_free(&p);
@@ -794,5 +827,106 @@ h_job_cancel(struct req *r)
 	    "{\"job_id\":\"%s\",\"status\":\"cancelled\",\"cancelled\":%d}",
 	    c.j.job_id, n);
 	copy_free(&c);
+	resp_json(r, 200, &b);
+}
+
+/* ---- recurring jobs ---------------------------------------------------- */
+
+struct sched_ctx {
+	struct buf *b;
+	int	    html, n;
+};
+
+static int
+schedule_row(const struct schedule_rec *sc, void *arg)
+{
+	struct sched_ctx *c = arg;
+
+	if (c->html)
+		html_schedule_row(c->b, sc);
+	else {
+		buf_puts(c->b, c->n > 0 ? ",{" : "{");
+		buf_json_field(c->b, "schedule_id", sc->schedule_id);
+		buf_json_field(c->b, "command", sc->command);
+		buf_printf(c->b, ",\"args\":%s", sc->args);
+		buf_json_field(c->b, "reason", sc->reason);
+		buf_printf(c->b, ",\"target\":%s,\"rollout\":%s", sc->target,
+		    sc->rollout);
+		buf_json_field(c->b, "created_by", sc->created_by);
+		json_time_field(c->b, "created_at", sc->created_at);
+		buf_printf(c->b, ",\"every_secs\":%lld",
+		    (long long)sc->every_secs);
+		json_time_field(c->b, "next_at", sc->next_at);
+		buf_json_field(c->b, "last_job_id", sc->last_job_id);
+		buf_putc(c->b, '}');
+	}
+	c->n++;
+	return buf_failed(c->b) ? -1 : 0;
+}
+
+void
+h_schedules(struct req *r)
+{
+	struct sched_ctx c;
+	struct buf	 b;
+
+	memset(&c, 0, sizeof(c));
+	c.b = &b;
+	c.html = wants_html(r);
+	buf_init(&b, 16u << 20);
+	if (c.html)
+		html_schedules_begin(&b, app.cfg.scheduler_tick_seconds,
+		    app.cfg.scan_interval_hours);
+	else
+		buf_puts(&b, "{\"schedules\":[");
+	if (store_schedules(app.store, schedule_row, &c) == -1) {
+		buf_free(&b);
+		resp_error(r, 503, "store_unavailable",
+		    "schedules unavailable");
+		return;
+	}
+	if (c.html) {
+		html_schedules_end(&b, c.n);
+		resp_html(r, 200, &b);
+		return;
+	}
+	/* The built-in one: the scheduler's scans, one job a tick. */
+	buf_printf(&b,
+	    "],\"builtin\":[{\"name\":\"scheduled-scan\",\"command\":"
+	    "\"sovereign-scan\",\"every_secs\":%ld,\"scan_interval_hours\":"
+	    "%ld}]}",
+	    app.cfg.scheduler_tick_seconds, app.cfg.scan_interval_hours);
+	resp_json(r, 200, &b);
+}
+
+void
+h_schedule_delete(struct req *r)
+{
+	const char *id = req_param(r);
+	struct buf  b;
+	int	    rc;
+
+	if (id == NULL || !uuid_valid(id)) {
+		resp_error(r, 400, "invalid_schedule_id",
+		    "the schedule id must be a lowercase UUID");
+		return;
+	}
+	rc = jobs_schedule_delete(id, operator_of(r), req_peer(r));
+	if (rc == 0) {
+		resp_error(r, 404, "unknown_schedule",
+		    "no recurring job with this id");
+		return;
+	}
+	if (rc == -1) {
+		resp_error(r, 503, "store_unavailable",
+		    "the deletion could not be stored; nothing changed");
+		return;
+	}
+	if (req_is_form(r) && !req_wants_json(r)) {
+		resp_redirect(r, "/schedules");
+		return;
+	}
+	buf_init(&b, 128);
+	buf_printf(&b, "{\"schedule_id\":\"%s\",\"deleted\":true}", id);
 	resp_json(r, 200, &b);
 }

@@ -43,6 +43,9 @@ const struct route routes[] = {
 	{ "GET", "/jobs/*", 0, h_job, O, G },
 	{ "GET", "/jobs/*/results", 0, h_job_results, O, G },
 	{ "POST", "/jobs/*/cancel", 4 * KiB, h_job_cancel, O, G },
+	{ "GET", "/schedules", 0, h_schedules, O, G },
+	{ "POST", "/schedules/*/delete", 4 * KiB, h_schedule_delete, O, G },
+	{ "DELETE", "/schedules/*", 0, h_schedule_delete, O, G },
 	{ "GET", "/audit", 0, h_audit, O, G },
 	{ "GET", "/metrics", 0, h_metrics, O, host_gate },
 	/* Anyone. */

@@ -75,6 +75,8 @@ void h_job_new(struct req *r);
 void h_job(struct req *r);
 void h_job_results(struct req *r);
 void h_job_cancel(struct req *r);
+void h_schedules(struct req *r);
+void h_schedule_delete(struct req *r);
 /*
  * Validates a command result body (root borrowed; res's strings point into
  * it, or into out when the output was cut): 0, or -1 with the field and

@@ -1,9 +1,10 @@
 /*
- * scheduler: every VAULTMESH_SCHEDULER_TICK_SECONDS, queue a signed
- * sovereign-scan for each approved node whose policy allows scans and whose
- * last scan is older than VAULTMESH_SCAN_INTERVAL_HOURS (or that was never
- * scanned), unless one is already queued or delivered. Every decision is
- * logged: queued ones at info, the others at debug. Each tick also records
+ * scheduler: every VAULTMESH_SCHEDULER_TICK_SECONDS, a job (the built-in
+ * recurring one, created by "scheduler") of a signed sovereign-scan for
+ * each approved node whose policy allows scans and whose last scan is
+ * older than VAULTMESH_SCAN_INTERVAL_HOURS (or that was never scanned),
+ * unless one is already queued or delivered. Every decision is logged:
+ * due ones at info, the others at debug. Each tick also records
  * the samples the dashboard's pictures are drawn from (history.c).
  */
 #include <stdlib.h>
@@ -11,8 +12,8 @@
 
 #include "app.h"
 #include "history.h"
+#include "jobs.h"
 #include "policy.h"
-#include "queue.h"
 #include "scheduler.h"
 #include "log.h"
 
@@ -62,15 +63,21 @@ scheduler_budget(size_t nodes, int64_t tick_secs, int64_t interval_secs)
 	return pace > SCHED_MIN_BUDGET ? pace : SCHED_MIN_BUDGET;
 }
 
-/* Decides for one node and queues its scan when due and within the budget. */
+/* The nodes due this tick (within the budget). */
+struct due_nodes {
+	char (*id)[37];
+	size_t n, cap;
+	size_t deferred;
+};
+
+/* Decides for one node and takes it when due and within the budget. */
 static void
 schedule_one(const struct node_view *v, int64_t now, int64_t interval,
-    size_t budget, size_t *queued, size_t *deferred)
+    size_t budget, struct due_nodes *due)
 {
 	enum sched_decision d;
-	struct cmd_new	    c;
-	json_t		   *args;
-	int		    allowed, open = 0;
+	char(*nid)[37];
+	int allowed, open = 0;
 
 	allowed = policy_allows(v->os_profile, SCAN);
 	/* Ask the store only for nodes that could be due. */
@@ -86,21 +93,54 @@ schedule_one(const struct node_view *v, int64_t now, int64_t interval,
 		    sched_decision_name(d));
 		return;
 	}
-	if (*queued >= budget) {
-		(*deferred)++;
+	if (due->n >= budget) {
+		due->deferred++;
 		return;
 	}
-	memset(&c, 0, sizeof(c));
-	c.node_id = v->node_id;
-	c.command = SCAN;
-	c.queued_by = "scheduler";
-	if ((args = json_object()) != NULL && command_queue(&c, args) == 0) {
-		(*queued)++;
-		log_info("scheduler", "node_id=%s decision=due command_id=%s",
-		    v->node_id, c.command_id);
-	} else
-		log_err("scheduler",
-		    "node_id=%s decision=due error=queue_failed", v->node_id);
+	if (due->n == due->cap) {
+		due->cap = due->cap ? due->cap * 2 : 64;
+		if ((nid = realloc(due->id, due->cap * sizeof(*nid))) == NULL) {
+			log_err("scheduler", "error=out_of_memory");
+			due->cap = due->n;
+			return;
+		}
+		due->id = nid;
+	}
+	snprintf(due->id[due->n++], 37, "%s", v->node_id);
+	log_info("scheduler", "node_id=%s decision=due", v->node_id);
+}
+
+/*
+ * The tick's scans as one job, the built-in recurring one: created by
+ * "scheduler", every due node at once, on the jobs page like any other.
+ */
+static void
+scan_job(struct due_nodes *due, int64_t interval)
+{
+	struct job_spec	   spec;
+	struct job_preview p;
+	char		   reason[128], job_id[37];
+	json_t		  *args = json_object();
+
+	memset(&spec, 0, sizeof(spec));
+	memset(&p, 0, sizeof(p));
+	snprintf(reason, sizeof(reason),
+	    "scheduled scan: never scanned, or last scan over %lld h ago",
+	    (long long)(interval / 3600));
+	spec.command = SCAN;
+	spec.args = args;
+	spec.reason = reason;
+	spec.created_by = "scheduler";
+	spec.ro.max_failure_pct = -1;
+	spec.target_text = "{\"builtin\":\"scheduled-scan\"}";
+	p.ids = due->id;
+	p.n = due->n;
+	p.waves = 1;
+	if (args == NULL || jobs_create(&spec, &p, job_id) == -1)
+		log_err("scheduler", "nodes=%zu error=queue_failed", due->n);
+	else
+		log_info("scheduler_job", "job_id=%s nodes=%zu", job_id,
+		    due->n);
 	json_decref(args);
 }
 
@@ -108,7 +148,8 @@ void
 scheduler_tick(int64_t now)
 {
 	struct node_view *v;
-	size_t		  n, total = 0, queued = 0, budget, deferred = 0;
+	struct due_nodes  due = { NULL, 0, 0, 0 };
+	size_t		  n, total = 0, budget;
 	int64_t		  interval = app.cfg.scan_interval_hours * 3600;
 
 	/*
@@ -126,16 +167,18 @@ scheduler_tick(int64_t now)
 			break;
 		}
 		for (size_t i = 0; i < n; i++)
-			schedule_one(&v[i], now, interval, budget, &queued,
-			    &deferred);
+			schedule_one(&v[i], now, interval, budget, &due);
 		total += n;
 		free(v);
 	} while (n == SCHED_VIEWS);
-	if (deferred > 0)
+	if (due.n > 0)
+		scan_job(&due, interval);
+	if (due.deferred > 0)
 		log_info("scheduler_deferred",
 		    "due=%zu budget=%zu msg=\"the rest at the next ticks\"",
-		    deferred, budget);
-	log_debug("scheduler_tick", "nodes=%zu queued=%zu", total, queued);
+		    due.deferred, budget);
+	log_debug("scheduler_tick", "nodes=%zu queued=%zu", total, due.n);
+	free(due.id);
 	/* The pictures: attention per level, load and memory per node. */
 	history_sample(now);
 }

@@ -375,3 +375,28 @@ store_job_groups(struct store *s, const char *job_id, int limit,
 {
 	return s->ops->job->groups(s, job_id, limit, fn, arg);
 }
+
+int
+store_schedule_add(struct store *s, const struct schedule_rec *sc)
+{
+	return s->ops->job->schedule_add(s, sc);
+}
+
+int
+store_schedules(struct store *s, store_schedule_fn fn, void *arg)
+{
+	return s->ops->job->schedules(s, fn, arg);
+}
+
+int
+store_schedule_ran(struct store *s, const char *schedule_id, int64_t due,
+    int64_t next, const char *job_id)
+{
+	return s->ops->job->schedule_ran(s, schedule_id, due, next, job_id);
+}
+
+int
+store_schedule_delete(struct store *s, const char *schedule_id, int64_t now)
+{
+	return s->ops->job->schedule_delete(s, schedule_id, now);
+}

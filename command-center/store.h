@@ -215,6 +215,21 @@ int store_job_results(struct store *s, const struct job_result_q *q,
 int store_job_groups(struct store *s, const char *job_id, int limit,
     store_job_group_fn fn, void *arg);
 
+/* Adds a recurring job: 0 or -1. */
+int store_schedule_add(struct store *s, const struct schedule_rec *sc);
+/* Calls fn with each recurring job not deleted, the next one due first. */
+int store_schedules(struct store *s, store_schedule_fn fn, void *arg);
+/*
+ * Records a run of schedule_id that was due at due: its next run at next
+ * and the job it made (NULL: none). 1, 0 when it had run already (or was
+ * deleted), -1.
+ */
+int store_schedule_ran(struct store *s, const char *schedule_id, int64_t due,
+    int64_t next, const char *job_id);
+/* Deletes a recurring job (its jobs stay): 1, 0 unknown or deleted, -1. */
+int
+store_schedule_delete(struct store *s, const char *schedule_id, int64_t now);
+
 /*
  * Replicas: command centers sharing one database (a server backend). 1
  * when the store is such a database (0: the process's own file).

@@ -36,6 +36,7 @@ struct store_rows {
 		store_job_fn	      job;
 		store_job_result_fn   result;
 		store_job_group_fn    group;
+		store_schedule_fn     schedule;
 	} fn;
 	void *arg;
 };
@@ -128,6 +129,12 @@ struct store_job_ops {
 	    store_job_result_fn fn, void *arg);
 	int (*groups)(struct store *s, const char *job_id, int limit,
 	    store_job_group_fn fn, void *arg);
+	int (*schedule_add)(struct store *s, const struct schedule_rec *sc);
+	int (*schedules)(struct store *s, store_schedule_fn fn, void *arg);
+	int (*schedule_ran)(struct store *s, const char *schedule_id,
+	    int64_t due, int64_t next, const char *job_id);
+	int (*schedule_delete)(struct store *s, const char *schedule_id,
+	    int64_t now);
 };
 
 /*

@@ -27,5 +27,9 @@
 	" WHEN 'cancelled' THEN 2 WHEN 'delivered' THEN 3"             \
 	" WHEN 'queued' THEN 4 WHEN 'not_started' THEN 5"              \
 	" WHEN 'ok' THEN 6 ELSE 7 END"
+/* A recurring job's row. */
+#define SCHEDULE_COLUMNS                                                   \
+	"schedule_id, command, args, reason, target, rollout, created_by," \
+	" created_at, every_secs, next_at, last_job_id"
 
 #endif

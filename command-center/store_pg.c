@@ -160,7 +160,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE job_nodes (  job_id text NOT NULL,"
 	"  node_id text NOT NULL,  wave integer NOT NULL,  reason text,"
 	"  PRIMARY KEY (job_id, node_id));"
-	"CREATE INDEX job_nodes_by_wave ON job_nodes (job_id, wave);",
+	"CREATE INDEX job_nodes_by_wave ON job_nodes (job_id, wave);"
+	"CREATE TABLE job_schedules (  schedule_id text PRIMARY KEY,"
+	"  command text NOT NULL,  args text NOT NULL,  reason text NOT NULL,"
+	"  target text NOT NULL,  rollout text NOT NULL,"
+	"  created_by text NOT NULL,  created_at bigint NOT NULL,"
+	"  every_secs bigint NOT NULL,  next_at bigint NOT NULL,"
+	"  last_job_id text,  deleted_at bigint);",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -375,31 +375,39 @@ pg_job_counts(struct store *base, const char *job_id, store_count_fn fn,
 	    &p, count_row, &r);
 }
 
+/* Runs an UPDATE of one row: 1 when it changed it, 0, or -1. */
+static int
+update_one(struct pg *s, const char *what, const char *sql,
+    const struct pg_params *p)
+{
+	PGresult *res;
+	int	  rc = -1;
+
+	pthread_mutex_lock(&s->db.mu);
+	res = pg_exec(s, &s->db, what, sql, p);
+	pthread_mutex_unlock(&s->db.mu);
+	if (res != NULL)
+		rc = atoi(PQcmdTuples(res)) > 0;
+	PQclear(res);
+	return rc;
+}
+
 static int
 pg_job_update(struct store *base, const char *job_id, const char *status,
     int64_t now, int64_t wave_done_at)
 {
-	struct pg	*s = pg_of(base);
 	struct pg_params p;
-	PGresult	*res;
-	int		 rc = -1;
 
 	pg_params_init(&p);
 	pg_text(&p, job_id);
 	pg_text(&p, status);
 	pg_i64(&p, now);
 	pg_i64(&p, wave_done_at);
-	pthread_mutex_lock(&s->db.mu);
-	res = pg_exec(s, &s->db, "job_update",
+	return update_one(pg_of(base), "job_update",
 	    "UPDATE jobs SET status = $2, finished_at = CASE WHEN $2 ="
 	    " 'running' THEN 0 ELSE $3 END, wave_done_at = $4 WHERE job_id ="
 	    " $1 AND status = 'running'",
 	    &p);
-	pthread_mutex_unlock(&s->db.mu);
-	if (res != NULL)
-		rc = atoi(PQcmdTuples(res)) > 0;
-	PQclear(res);
-	return rc;
 }
 
 static int
@@ -526,7 +534,107 @@ pg_job_groups(struct store *base, const char *job_id, int limit,
 	    &p, group_row, &r);
 }
 
+/* ---- recurring jobs ---------------------------------------------------- */
+
+static int
+pg_schedule_add(struct store *base, const struct schedule_rec *sc)
+{
+	struct pg	*s = pg_of(base);
+	struct pg_params p;
+	int		 rc;
+
+	pg_params_init(&p);
+	pg_text(&p, sc->schedule_id);
+	pg_text(&p, sc->command);
+	pg_text(&p, sc->args);
+	pg_text(&p, sc->reason);
+	pg_text(&p, sc->target);
+	pg_text(&p, sc->rollout);
+	pg_text(&p, sc->created_by);
+	pg_i64(&p, sc->created_at);
+	pg_i64(&p, sc->every_secs);
+	pg_i64(&p, sc->next_at);
+	pg_text(&p, sc->last_job_id);
+	pthread_mutex_lock(&s->db.mu);
+	rc = pg_run(s, &s->db, "schedule_add",
+	    "INSERT INTO job_schedules (schedule_id, command, args, reason,"
+	    " target, rollout, created_by, created_at, every_secs, next_at,"
+	    " last_job_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+	    " $11)",
+	    &p);
+	pthread_mutex_unlock(&s->db.mu);
+	pg_params_free(&p);
+	return rc;
+}
+
+static int
+schedule_row(const PGresult *res, int i, void *ctx)
+{
+	struct store_rows  *r = ctx;
+	struct schedule_rec sc;
+
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.schedule_id, sizeof(sc.schedule_id), "%s",
+	    pg_col(res, i, 0));
+	sc.command = pg_col(res, i, 1);
+	sc.args = pg_col(res, i, 2);
+	sc.reason = pg_col(res, i, 3);
+	sc.target = pg_col(res, i, 4);
+	sc.rollout = pg_col(res, i, 5);
+	sc.created_by = pg_col(res, i, 6);
+	sc.created_at = pg_col_i64(res, i, 7);
+	sc.every_secs = pg_col_i64(res, i, 8);
+	sc.next_at = pg_col_i64(res, i, 9);
+	sc.last_job_id = pg_col(res, i, 10);
+	return r->fn.schedule(&sc, r->arg);
+}
+
+static int
+pg_schedules(struct store *base, store_schedule_fn fn, void *arg)
+{
+	struct pg	 *s = pg_of(base);
+	struct store_rows r = { .fn.schedule = fn, .arg = arg };
+
+	return pg_rows(s, &s->rdb, "schedules",
+	    "SELECT " SCHEDULE_COLUMNS " FROM job_schedules WHERE deleted_at"
+	    " IS NULL ORDER BY next_at",
+	    NULL, schedule_row, &r);
+}
+
+static int
+pg_schedule_ran(struct store *base, const char *schedule_id, int64_t due,
+    int64_t next, const char *job_id)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_text(&p, schedule_id);
+	pg_i64(&p, due);
+	pg_i64(&p, next);
+	pg_text(&p, job_id);
+	return update_one(pg_of(base), "schedule_ran",
+	    "UPDATE job_schedules SET next_at = $3, last_job_id ="
+	    " coalesce($4, last_job_id) WHERE schedule_id = $1 AND next_at ="
+	    " $2 AND deleted_at IS NULL",
+	    &p);
+}
+
+static int
+pg_schedule_delete(struct store *base, const char *schedule_id, int64_t now)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_text(&p, schedule_id);
+	pg_i64(&p, now);
+	return update_one(pg_of(base), "schedule_delete",
+	    "UPDATE job_schedules SET deleted_at = $2 WHERE schedule_id = $1"
+	    " AND deleted_at IS NULL",
+	    &p);
+}
+
 /* In store_backend.h's order. */
 const struct store_job_ops pg_job_ops = { pg_job_create, pg_job_wave_nodes,
 	pg_job_start_wave, pg_job_get, pg_job_list, pg_job_counts,
-	pg_job_update, pg_job_cancel, pg_job_results, pg_job_groups };
+	pg_job_update, pg_job_cancel, pg_job_results, pg_job_groups,
+	pg_schedule_add, pg_schedules, pg_schedule_ran, pg_schedule_delete };

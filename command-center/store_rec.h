@@ -269,6 +269,21 @@ struct job_result_q {
 	int	    offset;
 	int	    limit;
 };
+/* A recurring job: the same job for the same target every every_secs. */
+struct schedule_rec {
+	char	    schedule_id[37];
+	const char *command;
+	const char *args;
+	const char *reason;
+	const char *target;
+	const char *rollout;
+	const char *created_by;
+	int64_t	    created_at;
+	int64_t	    every_secs;
+	int64_t	    next_at;	 /* its next run */
+	const char *last_job_id; /* NULL: none yet */
+};
+typedef int (*store_schedule_fn)(const struct schedule_rec *sc, void *arg);
 typedef int (*store_job_fn)(const struct job_rec *j, void *arg);
 typedef int (*store_job_result_fn)(const struct job_result *r, void *arg);
 /* n nodes answered status with the same output (NULL: none). */

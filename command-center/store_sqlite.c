@@ -190,7 +190,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE job_nodes (  job_id TEXT NOT NULL,"
 	"  node_id TEXT NOT NULL,  wave INTEGER NOT NULL,  reason TEXT,"
 	"  PRIMARY KEY (job_id, node_id)) WITHOUT ROWID;"
-	"CREATE INDEX job_nodes_by_wave ON job_nodes (job_id, wave);",
+	"CREATE INDEX job_nodes_by_wave ON job_nodes (job_id, wave);"
+	"CREATE TABLE job_schedules (  schedule_id TEXT PRIMARY KEY,"
+	"  command TEXT NOT NULL,  args TEXT NOT NULL,  reason TEXT NOT NULL,"
+	"  target TEXT NOT NULL,  rollout TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,  created_at INTEGER NOT NULL,"
+	"  every_secs INTEGER NOT NULL,  next_at INTEGER NOT NULL,"
+	"  last_job_id TEXT,  deleted_at INTEGER) WITHOUT ROWID;",
 };
 /* The first migration that runs with foreign keys off (the SQLite way). */
 #define FK_OFF_FROM 11
@@ -398,6 +404,18 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "SELECT status, output, count(*) FROM commands"
 	    " WHERE job_id = ?1 AND status NOT IN ('queued', 'delivered')"
 	    " GROUP BY status, output ORDER BY 3 DESC, 1 LIMIT ?2",
+	[S_SCHED_ADD] = "INSERT INTO job_schedules (schedule_id, command, args,"
+			" reason, target, rollout, created_by, created_at,"
+			" every_secs, next_at, last_job_id) VALUES (?1, ?2,"
+			" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[S_SCHED_ALL] = "SELECT " SCHEDULE_COLUMNS " FROM job_schedules"
+			" WHERE deleted_at IS NULL ORDER BY next_at",
+	[S_SCHED_RAN] = "UPDATE job_schedules SET next_at = ?3,"
+			" last_job_id = coalesce(?4, last_job_id)"
+			" WHERE schedule_id = ?1 AND next_at = ?2"
+			" AND deleted_at IS NULL",
+	[S_SCHED_DELETE] = "UPDATE job_schedules SET deleted_at = ?2"
+			   " WHERE schedule_id = ?1 AND deleted_at IS NULL",
 };
 
 /* The statements prepared on rdb (the others on db). */
@@ -409,6 +427,7 @@ static const int reads[] = {
 	S_JOB_RESULTS,
 	S_JOB_RESULTS_RANKED,
 	S_JOB_GROUPS,
+	S_SCHED_ALL,
 	S_NODE_HB_GET,
 	S_LOG_HB_GET,
 	S_CMD_LIST,

@@ -358,7 +358,106 @@ sq_job_groups(struct store *base, const char *job_id, int limit,
 	return rc;
 }
 
+/* ---- recurring jobs ---------------------------------------------------- */
+
+static int
+sq_schedule_add(struct store *base, const struct schedule_rec *sc)
+{
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_SCHED_ADD];
+	int	      rc;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, sc->schedule_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sc->command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sc->args, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, sc->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, sc->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, sc->rollout, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, sc->created_by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, sc->created_at);
+	sqlite3_bind_int64(st, 9, sc->every_secs);
+	sqlite3_bind_int64(st, 10, sc->next_at);
+	sq_bind_text_or_null(st, 11, sc->last_job_id);
+	rc = sq_step_done(s, st, "schedule_add");
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int
+schedule_of(sqlite3_stmt *st, void *arg)
+{
+	struct store_rows  *r = arg;
+	struct schedule_rec sc;
+	const char **const  text[] = { &sc.command, &sc.args, &sc.reason,
+		 &sc.target, &sc.rollout, &sc.created_by };
+
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.schedule_id, sizeof(sc.schedule_id), "%s",
+	    sq_col_text(st, 0));
+	sq_col_texts(st, 1, text, sizeof(text) / sizeof(text[0]));
+	sc.created_at = sqlite3_column_int64(st, 7);
+	sc.every_secs = sqlite3_column_int64(st, 8);
+	sc.next_at = sqlite3_column_int64(st, 9);
+	sc.last_job_id = sq_col_text(st, 10);
+	return r->fn.schedule(&sc, r->arg);
+}
+
+static int
+sq_schedules(struct store *base, store_schedule_fn fn, void *arg)
+{
+	struct sq	 *s = sq_of(base);
+	struct store_rows r = { .fn.schedule = fn, .arg = arg };
+	int		  rc;
+
+	pthread_mutex_lock(&s->rmu);
+	rc = sq_each_row(s->st[S_SCHED_ALL], "schedules", schedule_of, &r);
+	pthread_mutex_unlock(&s->rmu);
+	return rc;
+}
+
+static int
+sq_schedule_ran(struct store *base, const char *schedule_id, int64_t due,
+    int64_t next, const char *job_id)
+{
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_SCHED_RAN];
+	int	      rc;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, schedule_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, due);
+	sqlite3_bind_int64(st, 3, next);
+	sq_bind_text_or_null(st, 4, job_id);
+	rc = sq_step_done(s, st, "schedule_ran");
+	if (rc == 0)
+		rc = sqlite3_changes(s->db) > 0;
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int
+sq_schedule_delete(struct store *base, const char *schedule_id, int64_t now)
+{
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_SCHED_DELETE];
+	int	      rc;
+
+	pthread_mutex_lock(&s->mu);
+	sqlite3_bind_text(st, 1, schedule_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	rc = sq_step_done(s, st, "schedule_delete");
+	if (rc == 0)
+		rc = sqlite3_changes(s->db) > 0;
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* In store_backend.h's order. */
 const struct store_job_ops sq_job_ops = { sq_job_create, sq_job_wave_nodes,
 	sq_job_start_wave, sq_job_get, sq_job_list, sq_job_counts,
-	sq_job_update, sq_job_cancel, sq_job_results, sq_job_groups };
+	sq_job_update, sq_job_cancel, sq_job_results, sq_job_groups,
+	sq_schedule_add, sq_schedules, sq_schedule_ran, sq_schedule_delete };

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Copies a command center's SQLite database into an empty PostgreSQL database:
 # nodes with their token and enroll-key hashes, commands with their signed
-# payloads and results, scans, findings, the audit log and the samples. Agents
+# payloads and results, scans, findings, jobs and recurring jobs, the audit
+# log and the samples. Agents
 # keep their tokens: nothing needs to enroll again.
 #
 #   scripts/sqlite-to-postgresql.sh /var/lib/vaultmesh/vaultmesh.db \
@@ -29,7 +30,7 @@ esac
 
 sq() { sqlite3 -readonly -batch "$SRC" "$@"; }
 v=$(sq "PRAGMA user_version")
-[ "$v" = 11 ] || die "$SRC: schema version $v; start this version's command center on it once first (it migrates to 11)"
+[ "$v" = 12 ] || die "$SRC: schema version $v; start this version's command center on it once first (it migrates to 12)"
 n=$(sq "SELECT count(*) FROM heartbeat_chunks")
 [ "$n" = 0 ] || die "$SRC: its heartbeat log holds heartbeats; stop the command center with SIGTERM first (a clean stop folds them)"
 
@@ -53,12 +54,18 @@ hex() { printf "CASE WHEN %s IS NULL THEN NULL ELSE '%s' || lower(hex(%s)) END" 
 	printf "BEGIN;\n"
 	copy nodes "node_id, hostname, os_profile, agent_version, status, token_hash, enrolled_at, status_changed_at, last_heartbeat_at, heartbeat, last_scan_at, f_critical, f_high, f_medium, f_low, f_info, last_seq, hb_cloudflare, hb_services_down, enroll_key_hash, deleted_at, enroll_peer, labels" \
 	    "SELECT node_id, hostname, os_profile, agent_version, status, $(hex token_hash), enrolled_at, status_changed_at, last_heartbeat_at, heartbeat, last_scan_at, f_critical, f_high, f_medium, f_low, f_info, last_seq, hb_cloudflare, hb_services_down, $(hex enroll_key_hash), deleted_at, enroll_peer, labels FROM nodes"
-	cmd_cols="command_id, node_id, seq, command, args, queued_by, queued_at, expires_at, payload, signature, status, delivered_at, started_at, finished_at, exit_code, output, result_at"
+	cmd_cols="command_id, node_id, seq, command, args, queued_by, queued_at, expires_at, payload, signature, status, delivered_at, started_at, finished_at, exit_code, output, result_at, job_id"
 	copy commands "$cmd_cols" "SELECT $cmd_cols FROM commands"
 	scan_cols="command_id, node_id, scanned_at, critical, high, medium, low, info"
 	copy scans "$scan_cols" "SELECT $scan_cols FROM scans"
 	f_cols="command_id, idx, finding_id, severity, title, detail, remediation"
 	copy findings "$f_cols" "SELECT $f_cols FROM findings"
+	j_cols="n, job_id, command, args, reason, target, rollout, created_by, created_at, status, selected, waves, wave, wave_done_at, pause_secs, max_failure_pct, finished_at"
+	copy jobs "$j_cols" "SELECT $j_cols FROM jobs"
+	printf "%s\n" "SELECT setval(pg_get_serial_sequence('jobs', 'n'), coalesce(max(n), 0) + 1, false) FROM jobs;"
+	copy job_nodes "job_id, node_id, wave, reason" "SELECT job_id, node_id, wave, reason FROM job_nodes"
+	s_cols="schedule_id, command, args, reason, target, rollout, created_by, created_at, every_secs, next_at, last_job_id, deleted_at"
+	copy job_schedules "$s_cols" "SELECT $s_cols FROM job_schedules"
 	a_cols="id, at, who, peer, action, target, detail, result"
 	copy audit "$a_cols" "SELECT $a_cols FROM audit"
 	printf "%s\n" "SELECT setval(pg_get_serial_sequence('audit', 'id'), coalesce(max(id), 0) + 1, false) FROM audit;"
@@ -67,4 +74,4 @@ hex() { printf "CASE WHEN %s IS NULL THEN NULL ELSE '%s' || lower(hex(%s)) END" 
 	printf "COMMIT;\n"
 } | psql -q -v ON_ERROR_STOP=1 "$DST" >/dev/null
 
-echo "sqlite-to-postgresql: copied $(sq "SELECT count(*) FROM nodes") nodes, $(sq "SELECT count(*) FROM commands") commands, $(sq "SELECT count(*) FROM audit") audit entries"
+echo "sqlite-to-postgresql: copied $(sq "SELECT count(*) FROM nodes") nodes, $(sq "SELECT count(*) FROM commands") commands, $(sq "SELECT count(*) FROM jobs") jobs, $(sq "SELECT count(*) FROM audit") audit entries"

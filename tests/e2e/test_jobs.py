@@ -22,6 +22,8 @@ import base64
 import datetime
 import json
 import os
+import sqlite3
+import subprocess
 
 import pytest
 
@@ -409,3 +411,92 @@ def test_a_form_creates_a_job_and_its_page_lists_and_links(fleet):
     assert 'value="role=web"' in new and 'value="red"' in new
     r = cc.post_form("/jobs", {"command": "agent-info", "labels": "role=web"})
     assert r.status == 400 and "reason: required" in r.text
+
+
+# ---- recurring jobs, and the scheduler's scans as one ---------------------
+
+def db_exec(c, sql):
+    """Runs sql on the CC's database behind its back (a test's shortcut to
+    make a recurring job due now)."""
+    if c.db_path.startswith("postgres"):
+        p = subprocess.run(["psql", "-XAtq", c.db_path, "-c", sql],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        return
+    db = sqlite3.connect(c.db_path, timeout=10)
+    with db:
+        db.execute(sql)
+    db.close()
+
+
+def test_a_recurring_job_runs_again_for_the_same_target(cc, agent):
+    c = cc()
+    a, b = agent(c), agent(c)
+    for x in (a, b):
+        x.wait_heartbeat()
+    r = create(c, {"command": "agent-info", "reason": "hourly inventory",
+                   "every_secs": 3600})
+    assert r.status == 201, r
+    first, sid = r.json()["job_id"], r.json()["schedule_id"]
+    assert wait_status(c, first, "done")["counts"]["ok"] == 2
+    (s,) = c.json_get("/schedules")["schedules"]
+    assert s["schedule_id"] == sid and s["every_secs"] == 3600
+    assert s["last_job_id"] == first and s["target"] == {}
+    assert c.json_get("/schedules")["builtin"][0]["command"] == "sovereign-scan"
+
+    def run_now():
+        before = {j["job_id"] for j in c.json_get("/jobs")["jobs"]}
+        db_exec(c, f"UPDATE job_schedules SET next_at = 1 "
+                   f"WHERE schedule_id = '{sid}'")
+        new = wait_until(lambda: [j for j in c.json_get("/jobs")["jobs"]
+                                  if j["job_id"] not in before], 10,
+                         "the recurring job's next run")
+        assert len(new) == 1
+        return new[0]
+
+    j = run_now()
+    assert j["reason"] == f"hourly inventory (recurring {sid[:8]})"
+    assert wait_status(c, j["job_id"], "done")["counts"]["ok"] == 2
+    (s,) = c.json_get("/schedules")["schedules"]
+    assert s["last_job_id"] == j["job_id"]
+    assert ts(s["next_at"]) > ts(s["created_at"]) + 3000
+    # A node still running the last run's command is not given another.
+    assert b.stop() == 0
+    j3 = run_now()
+    wait_until(lambda: job(c, j3["job_id"])["counts"]["ok"] == 1, 10, "a's run")
+    j4 = run_now()
+    assert j4["selected"] == 1
+    b.start()
+    assert wait_status(c, j3["job_id"], "done")["counts"]["ok"] == 2
+    # Deleted, it runs no more; its jobs stay.
+    r = c.request("DELETE", f"/schedules/{sid}")
+    assert r.status == 200, r
+    assert c.json_get("/schedules")["schedules"] == []
+    assert_error(c.request("DELETE", f"/schedules/{sid}"), 404,
+                 "unknown_schedule")
+    assert_error(c.request("DELETE", "/schedules/nope"), 400)
+    assert job(c, first)["status"] == "done"
+    acts = [e["action"] for e in c.json_get("/audit")["entries"]
+            if e["target"] == sid]
+    assert acts.count("schedule_delete") == 2 and "schedule_add" in acts
+    page = c.get("/schedules", headers=HTML).text
+    assert "built in" in page
+    assert_error(create(c, {"command": "agent-info", "reason": "x",
+                            "every_secs": 59}), 400, "invalid_field")
+
+
+def test_the_scheduler_scans_are_a_built_in_job(cc, agent):
+    c = cc(env={"VAULTMESH_SCHEDULER_TICK_SECONDS": "1",
+                "VAULTMESH_SCAN_INTERVAL_HOURS": "1"})
+    a = agent(c, env={"VAULTMESH_SCAN_ROOT": os.path.join(
+        os.path.dirname(__file__), "agent_fixtures", "scan-good")})
+    a.wait_heartbeat()
+    jobs = wait_until(lambda: [j for j in c.json_get("/jobs")["jobs"]
+                               if j["created_by"] == "scheduler"], 20,
+                      "the scheduler's job")
+    j = wait_status(c, jobs[-1]["job_id"], "done")
+    assert j["command"] == "sovereign-scan" and j["selected"] == 1
+    assert j["target"] == {"builtin": "scheduled-scan"}
+    assert j["reason"].startswith("scheduled scan")
+    (x,) = results(c, j["job_id"])
+    assert x["node_id"] == a.node_id() and x["status"] == "ok"

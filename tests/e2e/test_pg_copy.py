@@ -29,6 +29,13 @@ def test_a_sqlite_site_copied_to_postgresql_keeps_its_agents_and_history(
     c, a, nid = agent_up(cc, agent)
     first = queue_json(c, nid, {"command": "agent-info"})
     assert wait_command(c, nid, first["command_id"])["status"] == "ok"
+    # A job too, and a recurring one: they come over with their commands.
+    r = c.post_json("/jobs", {"command": "agent-info", "reason": "moved",
+                              "every_secs": 3600})
+    assert r.status == 201, r
+    job_id = r.json()["job_id"]
+    wait_until(lambda: c.json_get(f"/jobs/{job_id}")["status"] == "done", 10,
+               "the job")
     before = c.node(nid)
     audit = c.json_get("/audit")["entries"]
     assert any(e["action"] == "queue" for e in audit), audit
@@ -42,16 +49,16 @@ def test_a_sqlite_site_copied_to_postgresql_keeps_its_agents_and_history(
         uri = f"{base}/moved"
         p = copy(c.db_path, uri)
         assert p.returncode == 0, p.stderr
-        assert "copied 1 nodes, 1 commands" in p.stdout, p.stdout
+        assert "copied 1 nodes, 2 commands, 1 jobs" in p.stdout, p.stdout
         # The token's hash and the signed command came over as they were.
         assert cluster.psql("SELECT count(*) FROM nodes WHERE token_hash IS NOT "
                             "NULL AND enroll_key_hash IS NOT NULL", "moved").strip() == "1"
-        assert cluster.psql("SELECT last_seq FROM nodes", "moved").strip() == "1"
+        assert cluster.psql("SELECT last_seq FROM nodes", "moved").strip() == "2"
 
         # A second copy into the same database is refused; it stays as it was.
         p = copy(c.db_path, uri)
         assert p.returncode != 0 and "not empty" in p.stderr, p
-        assert cluster.psql("SELECT count(*) FROM commands", "moved").strip() == "1"
+        assert cluster.psql("SELECT count(*) FROM commands", "moved").strip() == "2"
 
         # The same command center, now on PostgreSQL, on the same port.
         c.db_path = uri
@@ -59,18 +66,27 @@ def test_a_sqlite_site_copied_to_postgresql_keeps_its_agents_and_history(
         after = c.node(nid)
         for k in ("hostname", "status", "os_profile", "enrolled_at"):
             assert after[k] == before[k], k
-        assert [x["command_id"] for x in commands_of(c, nid)] == [first["command_id"]]
+        assert [x["command_id"] for x in commands_of(c, nid)][-1] == first["command_id"]
+        j = c.json_get(f"/jobs/{job_id}")
+        assert j["status"] == "done" and j["counts"]["ok"] == 1, j
+        assert c.json_get(f"/jobs/{job_id}/results")["results"][0]["node_id"] == nid
+        assert len(c.json_get("/schedules")["schedules"]) == 1
+        # A new job gets the next number (the sequence was moved on).
+        r = c.post_json("/jobs", {"command": "agent-info", "reason": "after"})
+        assert r.status == 201, r
+        assert [x["job_id"] for x in c.json_get("/jobs")["jobs"]][:2] == \
+            [r.json()["job_id"], job_id]
         assert any(e["action"] == "queue" for e in c.json_get("/audit")["entries"])
         # The agent keeps its token and the pinned key: it heartbeats and
         # runs a new command, the node's next seq.
         a.wait_heartbeat(c, after=after["heartbeat"]["sent_at"])
         r = c.post_json(f"/nodes/{nid}/commands", {"command": "agent-info"})
         assert r.status == 201, r
-        assert r.json()["seq"] == 2
+        assert r.json()["seq"] == 4, r.json()   # 3: the job made after
         cmd = wait_command(c, nid, r.json()["command_id"])
         assert cmd["status"] == "ok", cmd
-        wait_until(lambda: a._read_state("last_seq") == "2", 10,
-                   "the agent ran seq 2")
+        wait_until(lambda: a._read_state("last_seq") == "4", 10,
+                   "the agent ran seq 4")
     finally:
         c.stop()
         cluster.destroy()

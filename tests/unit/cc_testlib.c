@@ -145,8 +145,8 @@ cct_reopen(struct cct_fx *f)
 	cct_open(f, f->thr);
 }
 
-static int
-sign_stub(struct cmd_new *c, void *arg)
+int
+cct_sign_stub(struct cmd_new *c, void *arg)
 {
 	(void)arg;
 	c->payload = strdup("cGF5bG9hZA==");
@@ -172,7 +172,7 @@ cct_queue(struct store *st, const char *id, const char *node_id,
 	c.queued_by = "test";
 	c.queued_at = queued_at;
 	c.expires_at = expires_at;
-	rc = store_command_queue(st, &c, sign_stub, NULL);
+	rc = store_command_queue(st, &c, cct_sign_stub, NULL);
 	free(c.payload);
 	free(c.signature);
 	return rc;

@@ -61,6 +61,9 @@ void cct_reopen(struct cct_fx *f);
 int cct_queue(struct store *st, const char *id, const char *node_id,
     int64_t queued_at, int64_t expires_at);
 
+/* Signs a command with a stand-in payload and signature (a sign_fn). */
+int cct_sign_stub(struct cmd_new *c, void *arg);
+
 /* A read-write connection of its own to f's database (waits up to 10 s). */
 sqlite3 *cct_db_open(struct cct_fx *f);
 /*
