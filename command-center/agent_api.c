@@ -437,10 +437,24 @@ has_work(const char *node_id)
 static void
 poll_done(struct req *r, void *arg, int ok)
 {
-	struct poll *p = arg;
-	int	     back;
+	struct poll	*p = arg;
+	struct cmd_wire *gift;
+	size_t		 n;
+	int		 back;
 
 	(void)r;
+	/*
+	 * Handed a job's command but ended before the handler ran (the agent
+	 * had hung up): it never left, it waits for the next poll.
+	 */
+	if ((gift = dispatch_handed(p->w, &n)) != NULL) {
+		back = store_commands_undeliver(app.store, p->node_id, gift, n);
+		log_warn("delivery_failed", "node_id=%s count=%zu back=%d",
+		    p->node_id, n, back);
+		if (back > 0)
+			dispatch_wake(p->node_id);
+		cmd_wire_free(gift, n);
+	}
 	dispatch_waiter_free(p->w);
 	if (!ok && p->nsent > 0) {
 		/*
@@ -477,6 +491,15 @@ static void
 poll_answer(struct req *r, struct poll *p)
 {
 	struct buf b;
+	size_t	   n;
+	void	  *gift;
+
+	/* A job's wave delivered the command as it queued it (queue.c). */
+	if (p->nsent == 0 && (gift = dispatch_handed(p->w, &n)) != NULL) {
+		cmd_wire_free(p->sent, p->nsent);
+		p->sent = gift;
+		p->nsent = n;
+	}
 
 	/*
 	 * Nothing queued (the usual end of a wait): no need to ask the

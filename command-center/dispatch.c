@@ -35,6 +35,8 @@ struct waiter {
 	int			 marked;   /* mark holds its bucket's wakes */
 	uint64_t		 mark;
 	int		superseded; /* a newer poll of its node took over */
+	void	       *gift;	    /* handed commands (dispatch_hand) */
+	size_t		ngift;
 	struct waiter  *next;
 	struct waiter **pprev;
 };
@@ -217,6 +219,57 @@ dispatch_wake(const char *node_id)
 		}
 	}
 	pthread_mutex_unlock(&d.mu);
+}
+
+size_t
+dispatch_claim(const char (*ids)[37], size_t n, struct waiter **claimed)
+{
+	size_t got = 0;
+
+	pthread_mutex_lock(&d.mu);
+	for (size_t i = 0; i < n; i++) {
+		struct waiter *w = d.bucket[bucket_of(ids[i])];
+
+		while (w != NULL && strcmp(w->node_id, ids[i]) != 0)
+			w = w->next;
+		claimed[i] = w;
+		if (w != NULL && !d.stopping) {
+			unpark(w);
+			got++;
+		} else
+			claimed[i] = NULL;
+	}
+	pthread_mutex_unlock(&d.mu);
+	return got;
+}
+
+void
+dispatch_hand(struct waiter *w, void *gift, size_t n)
+{
+	pthread_mutex_lock(&d.mu);
+	w->gift = gift;
+	w->ngift = gift != NULL ? n : 0;
+	w->woken_us = mono_us();
+	w->ops->resume(w->ctx);
+	pthread_mutex_unlock(&d.mu);
+}
+
+void *
+dispatch_handed(struct waiter *w, size_t *n)
+{
+	void *g;
+
+	if (w == NULL) {
+		*n = 0;
+		return NULL;
+	}
+	pthread_mutex_lock(&d.mu);
+	g = w->gift;
+	*n = w->ngift;
+	w->gift = NULL;
+	w->ngift = 0;
+	pthread_mutex_unlock(&d.mu);
+	return g;
 }
 
 void

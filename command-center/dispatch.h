@@ -42,6 +42,20 @@ void dispatch_mark(struct waiter *w);
 void dispatch_wake(const char *node_id);
 /* Resumes every poll (what woke them may have gone unheard). */
 void dispatch_wake_all(void);
+/*
+ * Jobs: takes the parked poll of each of ids out of its bucket without
+ * resuming it (claimed[i]; NULL when the node has none parked), so the
+ * caller can deliver its command in the very transaction that queues it.
+ * Every claimed poll must then go to dispatch_hand(). How many.
+ */
+size_t dispatch_claim(const char (*ids)[37], size_t n, struct waiter **claimed);
+/*
+ * Resumes a claimed poll with what it is handed (the caller's gift of n
+ * commands, taken; NULL: nothing, it answers as if woken).
+ */
+void dispatch_hand(struct waiter *w, void *gift, size_t n);
+/* What w was handed (now the caller's), or NULL. */
+void *dispatch_handed(struct waiter *w, size_t *n);
 /* Takes w out of its bucket (if there) and frees it. */
 void   dispatch_waiter_free(struct waiter *w);
 size_t dispatch_waiting(void);

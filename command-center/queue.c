@@ -78,17 +78,33 @@ int
 command_queue_wave(const char *job_id, int wave, const char *command,
     json_t *args, const char *by, const char (*ids)[37], size_t n)
 {
-	struct sign_ctx sc = { args };
-	struct cmd_new *c;
-	char	       *args_json;
-	int64_t		now = time(NULL);
-	int		rc;
+	struct sign_ctx	 sc = { args };
+	struct cmd_new	*c;
+	struct waiter  **claimed;
+	struct cmd_wire *w;
+	char		*args_json;
+	int64_t		 now = time(NULL);
+	size_t		 handed = 0;
+	int		 rc;
 
 	if ((args_json = json_dumps(args, JSON_COMPACT)) == NULL ||
 	    (c = calloc(n ? n : 1, sizeof(*c))) == NULL) {
 		free(args_json);
 		return -1;
 	}
+	if ((claimed = calloc(n ? n : 1, sizeof(*claimed))) == NULL) {
+		free(c);
+		free(args_json);
+		return -1;
+	}
+	/*
+	 * The nodes whose poll waits now get their command in the
+	 * transaction that queues it, stored as delivered and handed to the
+	 * poll: a wave to thousands of waiting agents is one commit, not one
+	 * per agent. An answer that does not leave puts it back (poll_done),
+	 * a crash leaves it to the lease, as for any delivery.
+	 */
+	dispatch_claim(ids, n, claimed);
 	for (size_t i = 0; i < n; i++) {
 		uuid_generate(c[i].command_id);
 		c[i].node_id = ids[i];
@@ -98,20 +114,35 @@ command_queue_wave(const char *job_id, int wave, const char *command,
 		c[i].job_id = job_id;
 		c[i].queued_at = now;
 		c[i].expires_at = now + app.cfg.command_ttl_seconds;
+		c[i].delivered = claimed[i] != NULL;
 	}
 	rc = store_job_start_wave(app.store, job_id, wave, c, n, sign_command,
 	    &sc);
 	for (size_t i = 0; i < n; i++) {
-		/* The store counted each (store_on_queued) before the wake. */
-		if (rc > 0 && c[i].seq > 0)
+		if (claimed[i] != NULL) {
+			w = NULL;
+			if (rc > 0 && c[i].seq > 0 &&
+			    (w = calloc(1, sizeof(*w))) != NULL) {
+				memcpy(w->command_id, c[i].command_id, 37);
+				w->payload = c[i].payload;
+				w->signature = c[i].signature;
+				c[i].payload = c[i].signature = NULL;
+				handed++;
+			}
+			/* Not stored (or no memory): it answers as woken. */
+			dispatch_hand(claimed[i], w, w != NULL ? 1 : 0);
+		} else if (rc > 0 && c[i].seq > 0)
+			/* The store counted it (store_on_queued) first. */
 			dispatch_wake(c[i].node_id);
 		free(c[i].payload);
 		free(c[i].signature);
 	}
 	if (rc >= 0)
 		log_info("job_wave_queued",
-		    "job_id=%s wave=%d command=%s queued=%d nodes=%zu", job_id,
-		    wave + 1, command, rc, n);
+		    "job_id=%s wave=%d command=%s queued=%d handed=%zu "
+		    "nodes=%zu",
+		    job_id, wave + 1, command, rc, handed, n);
+	free(claimed);
 	free(c);
 	free(args_json);
 	return rc;

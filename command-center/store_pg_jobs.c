@@ -196,10 +196,8 @@ queue_all(struct pg *s, struct cmd_new *c, size_t n, sign_fn sign, void *arg)
 		    (long long)c[i].queued_at, (long long)c[i].expires_at,
 		    c[i].payload, c[i].signature);
 		buf_json_field(&rows, "job_id", c[i].job_id);
-		buf_putc(&rows, '}');
-		free(c[i].payload);
-		free(c[i].signature);
-		c[i].payload = c[i].signature = NULL;
+		buf_printf(&rows, ",\"delivered\":%s}",
+		    c[i].delivered ? "true" : "false");
 		queued++;
 	}
 	buf_putc(&rows, ']');
@@ -211,14 +209,16 @@ queue_all(struct pg *s, struct cmd_new *c, size_t n, sign_fn sign, void *arg)
 		rc = pg_run(s, &s->db, "job_commands_insert",
 		    "INSERT INTO commands (command_id, node_id, seq, command,"
 		    " args, queued_by, queued_at, expires_at, payload,"
-		    " signature, status, job_id) SELECT x.command_id,"
-		    " x.node_id, x.seq, x.command, x.args, x.queued_by,"
-		    " x.queued_at, x.expires_at, x.payload, x.signature,"
-		    " 'queued', x.job_id FROM json_to_recordset($1::json) AS"
+		    " signature, status, job_id, delivered_at) SELECT"
+		    " x.command_id, x.node_id, x.seq, x.command, x.args,"
+		    " x.queued_by, x.queued_at, x.expires_at, x.payload,"
+		    " x.signature, CASE WHEN x.delivered THEN 'delivered' ELSE"
+		    " 'queued' END, x.job_id, CASE WHEN x.delivered THEN"
+		    " x.queued_at END FROM json_to_recordset($1::json) AS"
 		    " x(command_id text, node_id text, seq bigint, command"
 		    " text, args text, queued_by text, queued_at bigint,"
 		    " expires_at bigint, payload text, signature text, job_id"
-		    " text)",
+		    " text, delivered boolean)",
 		    &p);
 		pg_params_free(&p);
 		if (rc == -1)
@@ -269,7 +269,7 @@ out:
 	pthread_mutex_unlock(&s->db.mu);
 	if (rc > 0)
 		for (size_t i = 0; i < n; i++)
-			if (c[i].seq > 0)
+			if (c[i].seq > 0 && !c[i].delivered)
 				store_queued(base, c[i].node_id, 1);
 	return rc;
 }

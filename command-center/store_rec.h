@@ -97,6 +97,7 @@ struct cmd_new {
 	int64_t	    queued_at;
 	int64_t	    expires_at;
 	int64_t	    seq;       /* set by the store (0: its node is gone) */
+	int	    delivered; /* stored as delivered (handed to a poll) */
 	char	   *payload;   /* set by sign(): base64 */
 	char	   *signature; /* set by sign(): base64 */
 };

@@ -258,8 +258,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CMD_INSERT] =
 	    "INSERT INTO commands (command_id, node_id, seq,"
 	    " command, args, queued_by, queued_at, expires_at, payload,"
-	    " signature, status, job_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	    " ?8, ?9, ?10, 'queued', ?11)",
+	    " signature, status, job_id, delivered_at) VALUES (?1, ?2, ?3,"
+	    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?12 IS NULL THEN 'queued'"
+	    " ELSE 'delivered' END, ?11, ?12)",
 	[S_CMD_OPEN] =
 	    "SELECT command_id, payload, signature FROM commands"
 	    " WHERE node_id = ?1 AND status = 'queued' AND expires_at > ?2"
@@ -414,6 +415,14 @@ static const char *const stmt_sql[S_COUNT] = {
 			" last_job_id = coalesce(?4, last_job_id)"
 			" WHERE schedule_id = ?1 AND next_at = ?2"
 			" AND deleted_at IS NULL",
+	/*
+	 * A delivery's mark is committed without its own fsync (the next
+	 * synchronous commit carries it): lost with the power, the command
+	 * is queued again and the agent, which keeps its last seq, answers
+	 * it once (as after a lease).
+	 */
+	[S_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[S_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[S_SCHED_DELETE] = "UPDATE job_schedules SET deleted_at = ?2"
 			   " WHERE schedule_id = ?1 AND deleted_at IS NULL",
 };

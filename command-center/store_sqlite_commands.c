@@ -41,6 +41,10 @@ sq_queue_locked(struct sq *s, struct cmd_new *c, sign_fn sign, void *arg)
 	sqlite3_bind_text(st, 9, c->payload, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, c->signature, -1, SQLITE_STATIC);
 	sq_bind_text_or_null(st, 11, c->job_id);
+	if (c->delivered)
+		sqlite3_bind_int64(st, 12, c->queued_at);
+	else
+		sqlite3_bind_null(st, 12);
 	return sq_tx_step(s, st, "command_insert");
 }
 
@@ -80,6 +84,7 @@ sq_commands_deliver(struct store *base, const char *node_id, int64_t now,
 	if ((w = calloc(max, sizeof(*w))) == NULL)
 		return -1;
 	pthread_mutex_lock(&s->mu);
+	(void)sq_step_done(s, s->st[S_SYNC_NORMAL], "sync_normal");
 	if (sq_begin(s) == -1)
 		goto out;
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
@@ -110,6 +115,7 @@ sq_commands_deliver(struct store *base, const char *node_id, int64_t now,
 		goto out;
 	rc = 0;
 out:
+	(void)sq_step_done(s, s->st[S_SYNC_FULL], "sync_full");
 	pthread_mutex_unlock(&s->mu);
 	if (rc == -1) {
 		cmd_wire_free(w, n);

@@ -77,6 +77,8 @@ enum stmt_id {
 	S_SCHED_ALL,
 	S_SCHED_RAN,
 	S_SCHED_DELETE,
+	S_SYNC_NORMAL,
+	S_SYNC_FULL,
 	S_COUNT
 };
 

@@ -110,7 +110,7 @@ out:
 	pthread_mutex_unlock(&s->mu);
 	if (rc > 0)
 		for (size_t i = 0; i < n; i++)
-			if (c[i].seq > 0)
+			if (c[i].seq > 0 && !c[i].delivered)
 				store_queued(base, c[i].node_id, 1);
 	return rc;
 }
