@@ -2,7 +2,8 @@
 # make bench: the command center beside the anchors (nginx, the Rust reference) in one run.
 #   ./bench/run.sh [BUILD]        (make bench runs it with BUILD=build after `make all`)
 # Builds the load tool (and the Rust reference, cached) into BUILD/bench/, starts everything it
-# needs on 127.0.0.1 only, runs the scenarios of issue 5 (and issue 17's heartbeat ingest on a
+# needs on 127.0.0.1 only, runs the scenarios of issue 5, issue 18's job to every waiting agent
+# (and issue 17's heartbeat ingest on a
 # throwaway PostgreSQL 15 cluster beside SQLite, when Debian's PostgreSQL is installed), stops
 # everything it started and prints
 # one table (also written to BUILD/bench/table.txt; raw figures in BUILD/bench/results.txt).
@@ -479,6 +480,42 @@ done
 POLL_KB=$(awk -v h="$(hwm_kb "$CC_PID")" -v r="$rss0" -v n="$POLLS" 'BEGIN {printf "%.1f", (h - r) / n}')
 res "dispatch_rss before_kb=$rss0 peak_kb=$(hwm_kb "$CC_PID") per_poll_kb=$POLL_KB"
 
+# ---- issue 18: one job to every waiting agent, and its page at that many results --------------------
+# Each round: POLLS polls wait, one POST /jobs (service-status, every one of them by node_ids) is
+# signed and queued; each simulated agent posts a result as soon as it has its command. Then the
+# job's page (HTML: counts, grouped answers, the first 200 results, failures first) and one page
+# of its JSON results are fetched 10 times each, timed by curl.
+JQ=(); JALL=(); J50=(); J99=(); JMISS=0; JPAGE=(); JRES=(); JLOAD_CPU=()
+page_ms() { # URL ACCEPT: median of 10 fetches, in ms
+	for _ in $(seq 1 10); do
+		curl -s -o /dev/null -H "Accept: $2" -w '%{time_total}\n' "$1"
+	done | sort -g | awk '{v[NR] = $1} END {printf "%.2f\n", 1000 * (v[5] + v[6]) / 2}'
+}
+# CHILD_CPU: user+sys seconds of this shell's finished children so far (no subshell: `times`
+# there would count the subshell's own children)
+children_cpu() {
+	times >"$T/times.txt"
+	CHILD_CPU=$(awk 'NR == 2 {for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); s += a[1] * 60 + a[2]}} END {printf "%.2f\n", s}' "$T/times.txt")
+}
+for r in $(seq 1 "$ROUNDS"); do
+	children_cpu; c0=$CHILD_CPU
+	j=$("$LOAD" dispatch -J -n "$POLLS" -S "$r" "$CC_URL" "$TOK" 2>>"$T/job.err" || true)
+	children_cpu
+	j="$j load_cpu_s=$(awk -v a="$CHILD_CPU" -v b="$c0" 'BEGIN {printf "%.2f", a - b}')"
+	jid=$(kv "$j" job_id)
+	if [ -n "$jid" ]; then
+		JPAGE+=("$(page_ms "$CC_URL/jobs/$jid" text/html)")
+		JRES+=("$(page_ms "$CC_URL/jobs/$jid/results?limit=1000" application/json)")
+		j="$j page_ms=${JPAGE[-1]} results_page_ms=${JRES[-1]}"
+	fi
+	res "job_$r $j"
+	say "round $r job: $j"
+	JQ+=("$(kv "$j" queued_ms)"); JALL+=("$(kv "$j" all_ms)")
+	J50+=("$(kv "$j" p50_ms)"); J99+=("$(kv "$j" p99_ms)")
+	JLOAD_CPU+=("$(kv "$j" load_cpu_s)")
+	JMISS=$(( JMISS + ${j:+$(kv "$j" missing)} + 0 ))
+done
+
 # ---- scenario 3 (anchor side): the Rust reference holding 100,000 heartbeats -----------------------
 RR_RSS=
 if [ "$HAVE_RREF" = 1 ]; then
@@ -724,6 +761,14 @@ row() { printf '| %-48s | %-16s | %-26s | %-15s | %-22s | %-4s |\n' "$@"; }
 	row "2 dispatch delay p50, $POLLS polls (ms)" "$(fmt "$D50" 2)" "poll interval 10-30 s" "-" "-" "-"
 	row "2 dispatch delay p99 (ms)" "$(fmt "$D99" 2)" "-" "-" "<= 50 ms" "$(yn le "$D99" 50)"
 	row "2 commands not received (all rounds)" "$DMISS" "-" "-" "0" "$(yn test "$DMISS" -eq 0)"
+	if [ "${#JQ[@]}" -gt 0 ]; then
+		JALL_M=$(median "${JALL[@]}")
+		row "18 job to $POLLS waiting: signed+queued (ms)" "$(fmt "$(median "${JQ[@]}")" 0)" "-" "-" "-" "-"
+		row "18 job: every agent has it (ms)" "$(fmt "$JALL_M" 0)" "p50 $(fmt "$(median "${J50[@]}")" 0), p99 $(fmt "$(median "${J99[@]}")" 0)" "-" "<= 2000 ms" "$(yn le "$JALL_M" 2000)"
+		row "18 job page at $POLLS results (ms)" "$(fmt "$(median "${JPAGE[@]}")" 1)" "JSON 1000 results $(fmt "$(median "${JRES[@]}")" 1)" "-" "<= 100 ms" "$(yn le "$(median "${JPAGE[@]}")" 100)"
+		row "info: load tool CPU s per job round" "$(fmt "$(median "${JLOAD_CPU[@]}")" 1)" "-" "-" "-" "-"
+		row "18 job commands not received" "$JMISS" "-" "-" "0" "$(yn test "$JMISS" -eq 0)"
+	fi
 	if [ -n "$RR_RSS" ]; then
 		row "3 RSS with $NODES nodes+heartbeats (MiB)" "$(fmt "$CC_RSS_LOAD/1024" 1)" "rust $(fmt "$RR_RSS/1024" 1) ($RR_HELD held)" "$(ratio "$CC_RSS_LOAD" "$RR_RSS")" "<= 1.0x rust" "$(yn le "$CC_RSS_LOAD" "$RR_RSS")"
 		row "3 RSS, same, fresh start (MiB)" "$(fmt "$CC_RSS_START/1024" 1)" "rust $(fmt "$RR_RSS/1024" 1)" "$(ratio "$CC_RSS_START" "$RR_RSS")" "<= 1.0x rust" "$(yn le "$CC_RSS_START" "$RR_RSS")"

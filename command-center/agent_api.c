@@ -500,6 +500,25 @@ poll_answer(struct req *r, struct poll *p)
 		p->sent = gift;
 		p->nsent = n;
 	}
+	/*
+	 * The agent hung up while it waited: what it would be given goes
+	 * back (poll_done) and nothing more is taken for it.
+	 */
+	if (dispatch_woken_us(p->w) > 0 && req_peer_gone(r)) {
+		if (p->nsent > 0) {
+			int back = store_commands_undeliver(app.store,
+			    p->node_id, p->sent, p->nsent);
+
+			log_warn("delivery_failed",
+			    "node_id=%s count=%zu back=%d reason=hung_up",
+			    p->node_id, p->nsent, back);
+			cmd_wire_free(p->sent, p->nsent);
+			p->sent = NULL;
+			p->nsent = 0;
+		}
+		resp_json_const(r, "{\"commands\":[]}");
+		return;
+	}
 
 	/*
 	 * Nothing queued (the usual end of a wait): no need to ask the

@@ -232,12 +232,17 @@ dispatch_claim(const char (*ids)[37], size_t n, struct waiter **claimed)
 
 		while (w != NULL && strcmp(w->node_id, ids[i]) != 0)
 			w = w->next;
+		claimed[i] = NULL;
+		if (w == NULL || d.stopping)
+			continue;
+		/* An agent that hung up would be handed it in vain: it ends. */
+		if (w->ops->gone(w->ctx)) {
+			wake(w);
+			continue;
+		}
+		unpark(w);
 		claimed[i] = w;
-		if (w != NULL && !d.stopping) {
-			unpark(w);
-			got++;
-		} else
-			claimed[i] = NULL;
+		got++;
 	}
 	pthread_mutex_unlock(&d.mu);
 	return got;

@@ -995,6 +995,7 @@ static const char *const audit_actions[] = {
 	"revoke",
 	"reject",
 	"delete",
+	"labels",
 	"policy_reload",
 	NULL,
 };

@@ -222,7 +222,10 @@ job_groups(struct buf *b, const struct job_page *p, enum page_part part)
 		buf_puts(b, "</span>");
 		if (g->output != NULL && g->output[0] != '\0') {
 			len = strlen(g->output);
-			buf_puts(b, "<pre>");
+			buf_printf(b,
+			    "<pre tabindex=\"0\" aria-label=\"the answer of "
+			    "%d node%s\">",
+			    g->n, g->n == 1 ? "" : "s");
 			if (len > JOB_GROUP_TEXT) {
 				char cut[JOB_GROUP_TEXT + 1];
 
@@ -263,8 +266,12 @@ html_job_result_row(struct buf *b, const struct job_result *r, int offline)
 	if (r->has_exit)
 		buf_printf(b, "%lld", r->exit_code);
 	buf_puts(b, "</td><td>");
-	if (r->output != NULL && r->output[0] != '\0')
-		buf_html_in(b, "<pre>", r->output, "</pre>");
+	/* A scrolling output is reached by keyboard too (WCAG 2.1.1). */
+	if (r->output != NULL && r->output[0] != '\0') {
+		buf_puts(b, "<pre tabindex=\"0\" aria-label=\"output of ");
+		buf_html(b, r->hostname);
+		buf_html_in(b, "\">", r->output, "</pre>");
+	}
 	buf_puts(b, "</td></tr>");
 }
 
