@@ -21,7 +21,12 @@
  *	service-status for all of them (node_ids), and each agent posts a
  *	result ("active (running)"; every 100th "failed") before it polls
  *	again. Prints the time to the 201 (every command signed and queued),
- *	to each receipt and to the last one, and the job's id.
+ *	to each receipt and to the last one, and the job's id. Split over
+ *	processes: -o OFFSET (this one polls tokens OFFSET.. OFFSET+POLLS),
+ *	-T TOTAL (the job targets the first TOTAL tokens), -j FILE (another
+ *	process posts the job; this one makes FILE once its polls wait),
+ *	-F FILE[,FILE...] (wait for them before posting), -D FILE (each receipt's
+ *	CLOCK_MONOTONIC nanoseconds, one a line; post_ns= says the POST's).
  *   vm-load get [-g GAP_MS] URL COUNT
  *	COUNT sequential GETs of URL: median/min/max milliseconds and bytes.
  *
@@ -679,12 +684,17 @@ static struct {
 	long		 wait;
 	size_t		 poll_ok, poll_err, poll_answers, queue_err;
 	int		 shown;
-	/* -J: one job for every waiting poll. */
-	int	 job;
-	char	 job_id[40];
-	int64_t	 t_job_post, t_job_ans, t_job_last;
-	size_t	 job_got, results_ok, results_err;
-	int64_t *job_recv; /* each receipt's delay from the POST */
+	/* -J: one job for every waiting poll (-j: its other half). */
+	int	     job;
+	int	     job_recv_only; /* -j: another process posts the job */
+	const char  *sync_file;	    /* -j makes it when parked; -J waits */
+	const char  *dump_file;	    /* -D: each receipt's CLOCK_MONOTONIC ns */
+	struct node *all;	    /* every token of the file */
+	size_t	     nall, job_total; /* -T: the job targets the first T */
+	char	     job_id[40];
+	int64_t	     t_job_post, t_job_ans, t_job_last;
+	size_t	     job_got, results_ok, results_err;
+	int64_t	    *job_recv; /* each receipt's delay from the POST */
 } D;
 
 #define JOB_COMMAND "service-status"
@@ -819,8 +829,7 @@ poll_done(struct xfer *x, CURLcode rc, long status)
 				if (D.job && id != NULL && cmd != NULL &&
 				    strcmp(cmd, JOB_COMMAND) == 0 &&
 				    D.t_job_post != 0 && D.job_got < D.n) {
-					D.job_recv[D.job_got++] =
-					    t - D.t_job_post;
+					D.job_recv[D.job_got++] = t;
 					D.t_job_last = t;
 					snprintf(job_cmd, sizeof(job_cmd), "%s",
 					    id);
@@ -955,6 +964,20 @@ polls_close(void)
  * -J: one job of JOB_COMMAND for every waiting poll; each receipt is
  * answered with a result before the node polls again.
  */
+/* 1 when every file of the comma list exists. */
+static int
+files_exist(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	int   all = copy != NULL;
+
+	for (char *f = copy ? strtok_r(copy, ",", &save) : NULL; f != NULL;
+	     f = strtok_r(NULL, ",", &save))
+		all = all && access(f, F_OK) == 0;
+	free(copy);
+	return all;
+}
+
 static int
 job_run(void)
 {
@@ -962,32 +985,60 @@ job_run(void)
 	    "{\"command\":\"" JOB_COMMAND "\",\"args\":{\"unit\":"
 	    "\"nginx.service\"},\"reason\":\"bench: one job to every "
 	    "waiting agent\",\"confirm\":true,\"target\":{\"node_ids\":[";
+	size_t	ntarget = D.job_total ? D.job_total : D.n;
 	char	url[512], *body, *p;
-	int64_t deadline;
+	int64_t deadline, *rel;
+	FILE   *f;
 
 	D.job_recv = xcalloc(D.n + 1, sizeof(int64_t));
-	body = p = xcalloc(sizeof(head) + D.n * 40 + 8, 1);
-	p += sprintf(p, "%s", head);
-	for (size_t i = 0; i < D.n; i++)
-		p += sprintf(p, "%s\"%s\"", i > 0 ? "," : "", D.nodes[i].id);
-	sprintf(p, "]}}");
-	snprintf(url, sizeof(url), "%s/jobs", D.urls[0]);
-	D.t_job_post = now_ns();
-	xfer_start(D.q, url, NULL, body);
+	if (D.job_recv_only) {
+		/* The other process posts: receipts count from now on. */
+		if (D.sync_file != NULL &&
+		    (f = fopen(D.sync_file, "w")) != NULL)
+			fclose(f);
+		D.t_job_post = 1;
+	} else {
+		if (ntarget > D.nall)
+			die("-T %zu: only %zu tokens", ntarget, D.nall);
+		deadline = now_ns() + 60 * 1000000000LL;
+		while (D.sync_file != NULL && !files_exist(D.sync_file) &&
+		    now_ns() < deadline)
+			loop_run(20, dispatch_done);
+		body = p = xcalloc(sizeof(head) + ntarget * 40 + 8, 1);
+		p += sprintf(p, "%s", head);
+		for (size_t i = 0; i < ntarget; i++)
+			p += sprintf(p, "%s\"%s\"", i > 0 ? "," : "",
+			    D.all[i].id);
+		sprintf(p, "]}}");
+		snprintf(url, sizeof(url), "%s/jobs", D.urls[0]);
+		D.t_job_post = now_ns();
+		xfer_start(D.q, url, NULL, body);
+	}
 	deadline = now_ns() + 120 * 1000000000LL;
 	while (now_ns() < deadline &&
 	    (D.q->busy || D.job_got < D.n ||
 		D.results_ok + D.results_err < D.job_got))
 		loop_run(5, dispatch_done);
 	qsort(D.job_recv, D.job_got, sizeof(int64_t), cmp_i64);
-	printf("job polls=%zu job_id=%s queued_ms=%.2f received=%zu "
-	       "missing=%zu p50_ms=%.2f p99_ms=%.2f all_ms=%.2f "
-	       "results_ok=%zu results_err=%zu poll_errors=%zu\n",
-	    D.n, D.job_id, (double)(D.t_job_ans - D.t_job_post) / 1e6,
-	    D.job_got, D.n - D.job_got, pct(D.job_recv, D.job_got, 50),
-	    pct(D.job_recv, D.job_got, 99),
-	    D.job_got ? (double)(D.t_job_last - D.t_job_post) / 1e6 : 0,
-	    D.results_ok, D.results_err, D.poll_err);
+	if (D.dump_file != NULL && (f = fopen(D.dump_file, "w")) != NULL) {
+		for (size_t i = 0; i < D.job_got; i++)
+			fprintf(f, "%lld\n", (long long)D.job_recv[i]);
+		fclose(f);
+	}
+	rel = xcalloc(D.job_got + 1, sizeof(int64_t));
+	for (size_t i = 0; i < D.job_got; i++)
+		rel[i] = D.job_recv[i] - D.t_job_post;
+	printf("job polls=%zu job_id=%s post_ns=%lld queued_ms=%.2f "
+	       "received=%zu missing=%zu p50_ms=%.2f p99_ms=%.2f "
+	       "all_ms=%.2f results_ok=%zu results_err=%zu "
+	       "poll_errors=%zu\n",
+	    D.n, D.job_id, (long long)D.t_job_post,
+	    D.job_recv_only ? 0 : (double)(D.t_job_ans - D.t_job_post) / 1e6,
+	    D.job_got, D.n - D.job_got, pct(rel, D.job_got, 50),
+	    pct(rel, D.job_got, 99),
+	    D.job_got ? (double)rel[D.job_got - 1] / 1e6 : 0, D.results_ok,
+	    D.results_err, D.poll_err);
+	free(rel);
 	polls_close();
 	return D.job_got == D.n ? 0 : 1;
 }
@@ -996,6 +1047,7 @@ static int
 cmd_dispatch(int argc, char **argv)
 {
 	size_t	total, polls = 10000, ramp = 500, scanned = 0, matched = 0;
+	size_t	offset = 0;
 	int64_t t0, t_ready = 0, t_end = 0, deadline;
 	int	c, seed = 1;
 	char	url[512];
@@ -1004,10 +1056,26 @@ cmd_dispatch(int argc, char **argv)
 	D.wait = 60;
 	D.gap_ms = 5;
 	D.retry_ms = 500;
-	while ((c = getopt(argc, argv, "n:m:w:g:r:S:R:H:J")) != -1)
+	while ((c = getopt(argc, argv, "n:m:w:g:r:S:R:H:Jj:F:D:o:T:")) != -1)
 		switch (c) {
 		case 'J':
 			D.job = 1;
+			break;
+		case 'j':
+			D.job = D.job_recv_only = 1;
+			D.sync_file = optarg;
+			break;
+		case 'F':
+			D.sync_file = optarg;
+			break;
+		case 'D':
+			D.dump_file = optarg;
+			break;
+		case 'o':
+			offset = strtoul(optarg, NULL, 10);
+			break;
+		case 'T':
+			D.job_total = strtoul(optarg, NULL, 10);
 			break;
 		case 'R':
 			D.retry_ms = strtol(optarg, NULL, 10);
@@ -1053,7 +1121,13 @@ cmd_dispatch(int argc, char **argv)
 	}
 	if (D.nurls == 0)
 		die("dispatch: no URL");
-	D.nodes = tokens_load(argv[optind + 1], &total);
+	D.all = D.nodes = tokens_load(argv[optind + 1], &total);
+	D.nall = total;
+	/* -o: this process holds the polls of the tokens from OFFSET on. */
+	if (offset >= total)
+		die("-o %zu: only %zu tokens", offset, total);
+	D.nodes += offset;
+	total -= offset;
 	D.n = polls < total ? polls : total;
 	D.poll = xcalloc(D.n, sizeof(*D.poll));
 	D.outstanding = xcalloc(D.n, sizeof(int));
