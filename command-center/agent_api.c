@@ -705,6 +705,25 @@ valid_time_field(json_t *root, const char *field, const char **out)
 	return *out != NULL && time_parse_rfc3339(*out, &t) == 0;
 }
 
+/*
+ * What groups a job's identical answers: 64 bits of BLAKE2b of the output
+ * (0: none). A node cannot steer its answer into another's group: that
+ * takes a second preimage.
+ */
+static int64_t
+output_hash(const char *output)
+{
+	unsigned char h[8];
+	int64_t	      v;
+
+	if (output == NULL)
+		return 0;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)output,
+	    strlen(output), NULL, 0);
+	memcpy(&v, h, sizeof(v));
+	return v != 0 ? v : 1;
+}
+
 int
 result_parse(json_t *root, struct cmd_result *res, struct finding **f,
     struct buf *out, char *err, size_t errlen)
@@ -774,6 +793,7 @@ result_parse(json_t *root, struct cmd_result *res, struct finding **f,
 		}
 		res->output = out->p;
 	}
+	res->output_hash = output_hash(res->output);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "util.h"
 
 #define JOB_POLL "every 2s"
+#define JOBS_POLL "every 5s"
 
 static const char *
 oob(enum page_part part)
@@ -82,15 +83,38 @@ counts_line(struct buf *b, const int *c)
 static const char *const job_statuses[] = { "running", "done", "stopped",
 	"cancelled", "awaiting_approval", NULL };
 
-void
-html_jobs_begin(struct buf *b, const char *status)
+/* The list's query (status, before) for its links and its poller. */
+static void
+jobs_query(struct buf *b, const char *status, int64_t before)
 {
+	if (status != NULL) {
+		buf_puts(b, "&amp;status=");
+		buf_urlenc(b, status);
+	}
+	if (before > 0)
+		buf_printf(b, "&amp;before=%lld", (long long)before);
+}
+
+void
+html_jobs_begin(struct buf *b, const char *status, int64_t before, int live)
+{
+	if (live) {
+		buf_puts(b,
+		    "<div id=\"jobs-list\" class=\"scroll\" "
+		    "role=\"region\" tabindex=\"0\" aria-label=\"Jobs\" "
+		    "hx-swap-oob=\"true\">");
+		goto table;
+	}
 	html_page_head(b, "Jobs");
+	/* The list keeps itself up to date (htmx), its filter and page too. */
+	buf_puts(b, "<div id=\"live\" hidden hx-get=\"/jobs?fragment=live");
+	jobs_query(b, status, before);
 	buf_puts(b,
+	    "\" hx-trigger=\"" JOBS_POLL "\" hx-swap=\"none\"></div>"
 	    "<section id=\"jobs\"><h2>Jobs</h2><p><a href=\"/jobs/new\">"
-	    "New job</a> · <a href=\"/schedules\">Recurring jobs</a></p><form class=\"filter\" method=\"get\" "
-	    "action=\"/jobs\"><label>Status <select name=\"status\">"
-	    "<option value=\"\">any</option>");
+	    "New job</a> · <a href=\"/schedules\">Recurring jobs</a></p><form "
+	    "class=\"filter\" method=\"get\" action=\"/jobs\"><label>Status "
+	    "<select name=\"status\"><option value=\"\">any</option>");
 	for (int i = 0; job_statuses[i] != NULL; i++)
 		buf_printf(b, "<option%s>%s</option>",
 		    status != NULL && strcmp(status, job_statuses[i]) == 0 ?
@@ -99,8 +123,11 @@ html_jobs_begin(struct buf *b, const char *status)
 		    job_statuses[i]);
 	buf_puts(b,
 	    "</select></label> <button type=\"submit\">Filter</button></form>"
-	    "<div class=\"scroll\" role=\"region\" tabindex=\"0\" "
-	    "aria-label=\"Jobs\"><table class=\"jobs\"><thead><tr>"
+	    "<div id=\"jobs-list\" class=\"scroll\" role=\"region\" "
+	    "tabindex=\"0\" aria-label=\"Jobs\">");
+table:
+	buf_puts(b,
+	    "<table class=\"jobs\"><thead><tr>"
 	    "<th>Created</th><th>Command</th><th>Reason</th><th>By</th>"
 	    "<th>Status</th><th>Wave</th><th>Progress</th><th>Elapsed</th>"
 	    "</tr></thead><tbody>");
@@ -130,20 +157,19 @@ html_jobs_row(struct buf *b, const struct job_rec *j, const int *counts,
 }
 
 void
-html_jobs_end(struct buf *b, int n, int64_t older, const char *status)
+html_jobs_end(struct buf *b, int n, int64_t older, const char *status, int live)
 {
 	if (n == 0)
 		buf_puts(b,
 		    "<tr><td colspan=\"8\" class=\"muted\">No job yet.</td>"
 		    "</tr>");
-	buf_puts(b,
-	    "</tbody></table></div><nav class=\"pages\" aria-label=\"Pages\">");
+	buf_puts(b, "</tbody></table></div>");
+	if (live)
+		return;
+	buf_puts(b, "<nav class=\"pages\" aria-label=\"Pages\">");
 	if (older > 0) {
-		buf_printf(b, "<a href=\"/jobs?before=%lld", (long long)older);
-		if (status != NULL) {
-			buf_puts(b, "&amp;status=");
-			buf_urlenc(b, status);
-		}
+		buf_puts(b, "<a href=\"/jobs?");
+		jobs_query(b, status, older);
 		buf_puts(b, "\">older</a>");
 	}
 	buf_puts(b, "</nav></section>");

@@ -35,11 +35,16 @@ struct job_page {
 	int			more; /* a next page exists */
 };
 
-/* The jobs list: a page of jobs, newest first. */
-void html_jobs_begin(struct buf *b, const char *status);
+/*
+ * The jobs list: a page of jobs, newest first (before: the page's cursor;
+ * live: only the table, for the page's poller).
+ */
+void
+html_jobs_begin(struct buf *b, const char *status, int64_t before, int live);
 void html_jobs_row(struct buf *b, const struct job_rec *j, const int *counts,
     int64_t now);
-void html_jobs_end(struct buf *b, int n, int64_t older, const char *status);
+void html_jobs_end(struct buf *b, int n, int64_t older, const char *status,
+    int live);
 /* A job's page, whole or its live sections. */
 int html_job(struct buf *b, const struct job_page *p, enum page_part part);
 /* One node's line of a job's results (offline: waits for it). */

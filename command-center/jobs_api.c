@@ -451,6 +451,7 @@ h_jobs(struct req *r)
 {
 	const char     *st = req_query(r, "status");
 	const char     *before = req_query(r, "before");
+	const char     *frag = req_query(r, "fragment");
 	struct list_ctx l;
 	struct buf	b;
 	char	       *end;
@@ -469,6 +470,10 @@ h_jobs(struct req *r)
 	}
 	if (st != NULL && *st == '\0')
 		st = NULL;
+	if (frag != NULL && strcmp(frag, "live") != 0) {
+		resp_error(r, 400, "invalid_field", "fragment: must be live");
+		return;
+	}
 	if (before != NULL && *before != '\0') {
 		errno = 0;
 		bf = strtoll(before, &end, 10);
@@ -480,11 +485,11 @@ h_jobs(struct req *r)
 	}
 	memset(&l, 0, sizeof(l));
 	l.b = &b;
-	l.html = wants_html(r);
+	l.html = wants_html(r) || frag != NULL;
 	l.now = time(NULL);
 	buf_init(&b, 16u << 20);
 	if (l.html)
-		html_jobs_begin(&b, st);
+		html_jobs_begin(&b, st, bf, frag != NULL);
 	else
 		buf_puts(&b, "{\"jobs\":[");
 	if (store_job_list(app.store, bf, st, JOBS_PAGE, list_row, &l) == -1) {
@@ -493,7 +498,8 @@ h_jobs(struct req *r)
 		return;
 	}
 	if (l.html) {
-		html_jobs_end(&b, l.n, l.n == JOBS_PAGE ? l.last : 0, st);
+		html_jobs_end(&b, l.n, l.n == JOBS_PAGE ? l.last : 0, st,
+		    frag != NULL);
 		resp_html(r, 200, &b);
 		return;
 	}

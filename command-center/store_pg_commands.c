@@ -306,10 +306,14 @@ pg_command_result(struct store *base, struct cmd_result *res)
 	pg_text(&p, res->started_at);
 	pg_text(&p, res->finished_at);
 	pg_i64(&p, res->now);
+	if (res->output_hash != 0)
+		pg_i64(&p, res->output_hash);
+	else
+		pg_text(&p, NULL);
 	if (pg_run(s, &s->db, "command_result",
 		"UPDATE commands SET status ="
 		" $2, exit_code = $3, output = $4, started_at = $5, finished_at ="
-		" $6, result_at = $7 WHERE command_id = $1",
+		" $6, result_at = $7, output_hash = $8 WHERE command_id = $1",
 		&p) == -1)
 		goto fail;
 	if (strcmp(PQgetvalue(r, 0, 2), "sovereign-scan") == 0 &&

@@ -350,29 +350,41 @@ pg_job_list(struct store *base, int64_t before, const char *status, int limit,
 }
 
 static int
-count_row(const PGresult *res, int i, void *ctx)
-{
-	struct store_rows *r = ctx;
-
-	return r->fn.count(NULL, pg_col(res, i, 0), (int)pg_col_i64(res, i, 1),
-	    r->arg);
-}
-
-static int
 pg_job_counts(struct store *base, const char *job_id, store_count_fn fn,
     void *arg)
 {
-	struct pg	 *s = pg_of(base);
-	struct store_rows r = { .fn.count = fn, .arg = arg };
-	struct pg_params  p;
+	struct pg	*s = pg_of(base);
+	struct pg_params p;
+	PGresult	*res;
+	const char	*status;
+	int		 commands = 0, nodes = 0, n, ret = 0;
 
 	pg_params_init(&p);
 	pg_text(&p, job_id);
-	return pg_rows(s, &s->rdb, "job_counts",
-	    "SELECT coalesce(c.status, 'not_started'), count(*) FROM job_nodes"
-	    " j LEFT JOIN commands c ON c.job_id = j.job_id AND c.node_id ="
-	    " j.node_id WHERE j.job_id = $1 AND j.wave >= 0 GROUP BY 1",
-	    &p, count_row, &r);
+	pthread_mutex_lock(&s->rdb.mu);
+	res = pg_exec(s, &s->rdb, "job_counts",
+	    "SELECT status, count(*) FROM commands WHERE job_id = $1 GROUP BY"
+	    " status UNION ALL SELECT 'nodes', count(*) FROM job_nodes WHERE"
+	    " job_id = $1 AND wave >= 0",
+	    &p);
+	pthread_mutex_unlock(&s->rdb.mu);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; ret == 0 && i < PQntuples(res); i++) {
+		status = pg_col(res, i, 0);
+		n = (int)pg_col_i64(res, i, 1);
+		if (strcmp(status, "nodes") == 0)
+			nodes = n;
+		else {
+			commands += n;
+			ret = fn(NULL, status, n, arg);
+		}
+	}
+	PQclear(res);
+	/* The nodes of waves not started have no command yet. */
+	if (ret == 0 && nodes > commands)
+		ret = fn(NULL, "not_started", nodes - commands, arg);
+	return ret;
 }
 
 /* Runs an UPDATE of one row: 1 when it changed it, 0, or -1. */
@@ -498,9 +510,7 @@ pg_job_results(struct store *base, const struct job_result_q *q,
 	pg_i64(&p, q->limit);
 	if (q->failures_first)
 		return pg_rows(s, &s->rdb, "job_results",
-		    "SELECT " JOB_RESULT_COLUMNS " WHERE j.job_id = $1 ORDER BY"
-		    " " JOB_RANK ", n.hostname, j.node_id LIMIT $3 OFFSET $2",
-		    &p, result_row, &r);
+		    JOB_RESULTS_RANKED("$1", "$3", "$2"), &p, result_row, &r);
 	return pg_rows(s, &s->rdb, "job_results",
 	    "SELECT " JOB_RESULT_COLUMNS " WHERE j.job_id = $1 AND j.node_id"
 	    " COLLATE \"C\" > $2 ORDER BY j.node_id COLLATE \"C\" LIMIT $3",
@@ -508,30 +518,41 @@ pg_job_results(struct store *base, const struct job_result_q *q,
 }
 
 static int
-group_row(const PGresult *res, int i, void *ctx)
-{
-	struct store_rows *r = ctx;
-
-	return r->fn.group(pg_col(res, i, 0), pg_col(res, i, 1),
-	    (int)pg_col_i64(res, i, 2), r->arg);
-}
-
-static int
 pg_job_groups(struct store *base, const char *job_id, int limit,
     store_job_group_fn fn, void *arg)
 {
-	struct pg	 *s = pg_of(base);
-	struct store_rows r = { .fn.group = fn, .arg = arg };
-	struct pg_params  p;
+	struct pg	*s = pg_of(base);
+	struct pg_params p;
+	PGresult	*res, *out;
+	int		 ret = 0;
 
 	pg_params_init(&p);
 	pg_text(&p, job_id);
 	pg_i64(&p, limit);
-	return pg_rows(s, &s->rdb, "job_groups",
-	    "SELECT status, output, count(*) FROM commands WHERE job_id = $1"
-	    " AND status NOT IN ('queued', 'delivered') GROUP BY status,"
-	    " output ORDER BY 3 DESC, 1 LIMIT $2",
-	    &p, group_row, &r);
+	pthread_mutex_lock(&s->rdb.mu);
+	res = pg_exec(s, &s->rdb, "job_groups", JOB_GROUPS("$1", "$2"), &p);
+	for (int i = 0; res != NULL && ret == 0 && i < PQntuples(res); i++) {
+		/* The group's text, from one of its rows. */
+		pg_params_init(&p);
+		pg_text(&p, job_id);
+		pg_text(&p, pg_col(res, i, 0));
+		pg_text(&p, pg_col(res, i, 1));
+		out = pg_exec(s, &s->rdb, "job_group_output",
+		    "SELECT output FROM commands WHERE job_id = $1 AND status ="
+		    " $2 AND output_hash IS NOT DISTINCT FROM $3::bigint LIMIT 1",
+		    &p);
+		pg_params_free(&p);
+		ret = fn(pg_col(res, i, 0),
+		    out != NULL && PQntuples(out) > 0 ? pg_col(out, 0, 0) :
+							NULL,
+		    (int)pg_col_i64(res, i, 2), arg);
+		PQclear(out);
+	}
+	pthread_mutex_unlock(&s->rdb.mu);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return ret;
 }
 
 /* ---- recurring jobs ---------------------------------------------------- */

@@ -119,14 +119,15 @@ struct finding {
 };
 
 struct cmd_result {
-	const char	     *node_id;
-	const char	     *command_id;
-	const char	     *status;
-	int		      has_exit;
-	long long	      exit_code;
-	const char	     *output;
-	const char	     *started_at;
-	const char	     *finished_at;
+	const char *node_id;
+	const char *command_id;
+	const char *status;
+	int	    has_exit;
+	long long   exit_code;
+	const char *output;
+	int64_t	    output_hash; /* of output (a job's answers grouped) */
+	const char *started_at;
+	const char *finished_at;
 	const struct finding *findings;
 	size_t		      nfindings;
 	int64_t		      now;

@@ -160,7 +160,7 @@ static const char *const migrations[] = {
 	"  delivered_at INTEGER,  started_at TEXT,"
 	"  finished_at TEXT,  exit_code INTEGER,"
 	"  output TEXT,  result_at INTEGER,  job_id TEXT,"
-	"  UNIQUE (node_id, seq));"
+	"  output_hash INTEGER,  UNIQUE (node_id, seq));"
 	"INSERT INTO commands_new (command_id, node_id, seq, command, args,"
 	"  queued_by, queued_at, expires_at, payload, signature, status,"
 	"  delivered_at, started_at, finished_at, exit_code, output, result_at)"
@@ -172,8 +172,10 @@ static const char *const migrations[] = {
 	"CREATE INDEX commands_by_node ON commands (node_id, seq DESC);"
 	"CREATE INDEX commands_open ON commands (status, expires_at)"
 	"  WHERE status IN ('queued', 'delivered');"
-	"CREATE INDEX commands_by_job ON commands (job_id, node_id)"
+	"CREATE INDEX commands_by_job ON commands (job_id, node_id, status)"
 	"  WHERE job_id IS NOT NULL;"
+	"CREATE INDEX commands_job_answers ON commands (job_id, status,"
+	"  output_hash) WHERE job_id IS NOT NULL;"
 	"CREATE TABLE jobs (  n INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  job_id TEXT NOT NULL UNIQUE,  command TEXT NOT NULL,"
 	"  args TEXT NOT NULL,  reason TEXT NOT NULL,"
@@ -275,8 +277,8 @@ static const char *const stmt_sql[S_COUNT] = {
 		      " FROM commands WHERE command_id = ?1",
 	[S_CMD_RESULT] =
 	    "UPDATE commands SET status = ?2, exit_code = ?3,"
-	    " output = ?4, started_at = ?5, finished_at = ?6, result_at = ?7"
-	    " WHERE command_id = ?1",
+	    " output = ?4, started_at = ?5, finished_at = ?6, result_at = ?7,"
+	    " output_hash = ?8 WHERE command_id = ?1",
 	[S_SCAN_INSERT] = "INSERT INTO scans (command_id, node_id, scanned_at,"
 			  " critical, high, medium, low, info)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -381,10 +383,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_JOB_LIST] = "SELECT " JOB_COLUMNS " FROM jobs WHERE n < ?1"
 		       " AND (?2 IS NULL OR status = ?2) ORDER BY n DESC"
 		       " LIMIT ?3",
-	[S_JOB_COUNTS] = "SELECT coalesce(c.status, 'not_started'), count(*)"
-			 " FROM job_nodes j LEFT JOIN commands c"
-			 " ON c.job_id = j.job_id AND c.node_id = j.node_id"
-			 " WHERE j.job_id = ?1 AND j.wave >= 0 GROUP BY 1",
+	/* Both from an index alone; what has no command yet has not started. */
+	[S_JOB_COUNTS] = "SELECT status, count(*) FROM commands WHERE job_id ="
+			 " ?1 GROUP BY status UNION ALL SELECT 'nodes',"
+			 " count(*) FROM job_nodes WHERE job_id = ?1"
+			 " AND wave >= 0",
 	[S_JOB_UPDATE] =
 	    "UPDATE jobs SET status = ?2, finished_at = CASE"
 	    " WHEN ?2 = 'running' THEN 0 ELSE ?3 END, wave_done_at = ?4"
@@ -398,13 +401,12 @@ static const char *const stmt_sql[S_COUNT] = {
 		      " 'awaiting_approval')",
 	[S_JOB_RESULTS] = "SELECT " JOB_RESULT_COLUMNS " WHERE j.job_id = ?1"
 			  " AND j.node_id > ?2 ORDER BY j.node_id LIMIT ?3",
-	[S_JOB_RESULTS_RANKED] = "SELECT " JOB_RESULT_COLUMNS
-				 " WHERE j.job_id = ?1 ORDER BY " JOB_RANK
-				 ", n.hostname, j.node_id LIMIT ?3 OFFSET ?2",
-	[S_JOB_GROUPS] =
-	    "SELECT status, output, count(*) FROM commands"
-	    " WHERE job_id = ?1 AND status NOT IN ('queued', 'delivered')"
-	    " GROUP BY status, output ORDER BY 3 DESC, 1 LIMIT ?2",
+	[S_JOB_RESULTS_RANKED] = JOB_RESULTS_RANKED("?1", "?3", "?2"),
+	/* Counted from an index; each group's text read once, below. */
+	[S_JOB_GROUPS] = JOB_GROUPS("?1", "?2"),
+	[S_JOB_GROUP_OUTPUT] = "SELECT output FROM commands WHERE job_id = ?1"
+			       " AND status = ?2 AND output_hash IS ?3"
+			       " LIMIT 1",
 	[S_SCHED_ADD] = "INSERT INTO job_schedules (schedule_id, command, args,"
 			" reason, target, rollout, created_by, created_at,"
 			" every_secs, next_at, last_job_id) VALUES (?1, ?2,"
@@ -436,6 +438,7 @@ static const int reads[] = {
 	S_JOB_RESULTS,
 	S_JOB_RESULTS_RANKED,
 	S_JOB_GROUPS,
+	S_JOB_GROUP_OUTPUT,
 	S_SCHED_ALL,
 	S_NODE_HB_GET,
 	S_LOG_HB_GET,

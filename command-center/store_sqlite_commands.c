@@ -206,6 +206,10 @@ sq_command_result(struct store *base, struct cmd_result *res)
 	sq_bind_text_or_null(st, 5, res->started_at);
 	sq_bind_text_or_null(st, 6, res->finished_at);
 	sqlite3_bind_int64(st, 7, res->now);
+	if (res->output_hash != 0)
+		sqlite3_bind_int64(st, 8, res->output_hash);
+	else
+		sqlite3_bind_null(st, 8);
 	if (sq_tx_step(s, st, "command_result") == -1)
 		goto out;
 	if (strcmp(command, "sovereign-scan") == 0 &&

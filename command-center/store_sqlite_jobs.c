@@ -182,28 +182,38 @@ sq_job_list(struct store *base, int64_t before, const char *status, int limit,
 }
 
 static int
-count_of(sqlite3_stmt *st, void *arg)
-{
-	struct store_rows *r = arg;
-
-	return r->fn.count(NULL, sq_col_text(st, 0), sqlite3_column_int(st, 1),
-	    r->arg);
-}
-
-static int
 sq_job_counts(struct store *base, const char *job_id, store_count_fn fn,
     void *arg)
 {
-	struct sq	 *s = sq_of(base);
-	sqlite3_stmt	 *st = s->st[S_JOB_COUNTS];
-	struct store_rows r = { .fn.count = fn, .arg = arg };
-	int		  rc;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_JOB_COUNTS];
+	const char   *status;
+	int	      rc = SQLITE_DONE, n, commands = 0, nodes = 0, ret = 0;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
-	rc = sq_each_row(st, "job_counts", count_of, &r);
+	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		status = sq_col_text(st, 0);
+		n = sqlite3_column_int(st, 1);
+		if (strcmp(status, "nodes") == 0)
+			nodes = n;
+		else {
+			commands += n;
+			ret = fn(NULL, status, n, arg);
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		log_err("store_error", "op=job_counts error=\"%s\"",
+		    sqlite3_errmsg(s->rdb));
+		ret = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&s->rmu);
-	return rc;
+	/* The nodes of waves not started have no command yet. */
+	if (ret == 0 && nodes > commands)
+		ret = fn(NULL, "not_started", nodes - commands, arg);
+	return ret;
 }
 
 static int
@@ -333,29 +343,38 @@ sq_job_results(struct store *base, const struct job_result_q *q,
 }
 
 static int
-group_of(sqlite3_stmt *st, void *arg)
-{
-	struct store_rows *r = arg;
-
-	return r->fn.group(sq_col_text(st, 0), sq_col_text(st, 1),
-	    sqlite3_column_int(st, 2), r->arg);
-}
-
-static int
 sq_job_groups(struct store *base, const char *job_id, int limit,
     store_job_group_fn fn, void *arg)
 {
-	struct sq	 *s = sq_of(base);
-	sqlite3_stmt	 *st = s->st[S_JOB_GROUPS];
-	struct store_rows r = { .fn.group = fn, .arg = arg };
-	int		  rc;
+	struct sq    *s = sq_of(base);
+	sqlite3_stmt *st = s->st[S_JOB_GROUPS],
+		     *out = s->st[S_JOB_GROUP_OUTPUT];
+	int rc, ret = 0;
 
 	pthread_mutex_lock(&s->rmu);
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
-	rc = sq_each_row(st, "job_groups", group_of, &r);
+	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The group's text, from one of its rows. */
+		sqlite3_bind_text(out, 1, job_id, -1, SQLITE_STATIC);
+		sqlite3_bind_value(out, 2, sqlite3_column_value(st, 0));
+		sqlite3_bind_value(out, 3, sqlite3_column_value(st, 1));
+		ret = fn(sq_col_text(st, 0),
+		    sqlite3_step(out) == SQLITE_ROW ? sq_col_text(out, 0) :
+						      NULL,
+		    sqlite3_column_int(st, 2), arg);
+		sqlite3_reset(out);
+		sqlite3_clear_bindings(out);
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		log_err("store_error", "op=job_groups error=\"%s\"",
+		    sqlite3_errmsg(s->rdb));
+		ret = -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&s->rmu);
-	return rc;
+	return ret;
 }
 
 /* ---- recurring jobs ---------------------------------------------------- */

@@ -54,7 +54,7 @@ hex() { printf "CASE WHEN %s IS NULL THEN NULL ELSE '%s' || lower(hex(%s)) END" 
 	printf "BEGIN;\n"
 	copy nodes "node_id, hostname, os_profile, agent_version, status, token_hash, enrolled_at, status_changed_at, last_heartbeat_at, heartbeat, last_scan_at, f_critical, f_high, f_medium, f_low, f_info, last_seq, hb_cloudflare, hb_services_down, enroll_key_hash, deleted_at, enroll_peer, labels" \
 	    "SELECT node_id, hostname, os_profile, agent_version, status, $(hex token_hash), enrolled_at, status_changed_at, last_heartbeat_at, heartbeat, last_scan_at, f_critical, f_high, f_medium, f_low, f_info, last_seq, hb_cloudflare, hb_services_down, $(hex enroll_key_hash), deleted_at, enroll_peer, labels FROM nodes"
-	cmd_cols="command_id, node_id, seq, command, args, queued_by, queued_at, expires_at, payload, signature, status, delivered_at, started_at, finished_at, exit_code, output, result_at, job_id"
+	cmd_cols="command_id, node_id, seq, command, args, queued_by, queued_at, expires_at, payload, signature, status, delivered_at, started_at, finished_at, exit_code, output, result_at, job_id, output_hash"
 	copy commands "$cmd_cols" "SELECT $cmd_cols FROM commands"
 	scan_cols="command_id, node_id, scanned_at, critical, high, medium, low, info"
 	copy scans "$scan_cols" "SELECT $scan_cols FROM scans"

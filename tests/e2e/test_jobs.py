@@ -407,6 +407,12 @@ def test_a_form_creates_a_job_and_its_page_lists_and_links(fleet):
     assert j["target"] == {"labels": {"role": "web"}, "hostname": "*"}
     page = cc.get("/jobs", headers=HTML).text
     assert f'href="/jobs/{jid}"' in page and "from a form" in page
+    # The list keeps itself up to date: its poller asks for the table alone.
+    assert 'hx-get="/jobs?fragment=live"' in page
+    live = cc.get("/jobs?fragment=live", headers=HTML).text
+    assert live.startswith('<div id="jobs-list"') and 'hx-swap-oob="true"' in live
+    assert f'href="/jobs/{jid}"' in live and "<html" not in live
+    assert_error(cc.get("/jobs?fragment=all"), 400, "invalid_field")
     new = cc.get("/jobs/new?labels=role%3Dweb&attention=red", headers=HTML).text
     assert 'value="role=web"' in new and 'value="red"' in new
     r = cc.post_form("/jobs", {"command": "agent-info", "labels": "role=web"})
