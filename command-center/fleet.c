@@ -983,6 +983,18 @@ fleet_list(struct fleet *f, int64_t now, size_t *count, char ***heartbeats)
 	return fleet_list_range(f, now, 0, SIZE_MAX, count, heartbeats);
 }
 
+/* What a selector sees of n (its strings borrowed). */
+static void
+facts_of_node(const struct fnode *n, struct node_facts *nf)
+{
+	nf->node_id = n->r.node_id;
+	nf->hostname = n->r.hostname;
+	nf->os_profile = n->r.os_profile;
+	nf->labels = n->r.labels != NULL ? n->r.labels : "{}";
+	nf->status = n->r.status;
+	nf->level = n->level;
+}
+
 static int
 page_match(const struct fnode *n, const char *q, node_pred pred,
     const void *parg)
@@ -995,13 +1007,43 @@ page_match(const struct fnode *n, const char *q, node_pred pred,
 		return 0;
 	if (pred == NULL)
 		return 1;
-	nf.node_id = n->r.node_id;
-	nf.hostname = n->r.hostname;
-	nf.os_profile = n->r.os_profile;
-	nf.labels = n->r.labels != NULL ? n->r.labels : "{}";
-	nf.status = n->r.status;
-	nf.level = n->level;
+	facts_of_node(n, &nf);
 	return pred(&nf, parg);
+}
+
+static void
+select_one(const struct fnode *n, node_pred pred, const void *parg,
+    void (*fn)(const struct node_facts *nf, int offline, void *arg), void *arg)
+{
+	struct node_facts nf;
+
+	if (is_deleted(n))
+		return;
+	facts_of_node(n, &nf);
+	if (pred == NULL || pred(&nf, parg))
+		fn(&nf,
+		    (n->reasons & R_HEARTBEAT_STALE) != 0 ||
+			n->r.last_heartbeat_at == 0,
+		    arg);
+}
+
+void
+fleet_select(struct fleet *f, int64_t now, node_pred pred, const void *parg,
+    const char (*ids)[37], size_t					   nids,
+    void (*fn)(const struct node_facts *nf, int offline, void *arg), void *arg)
+{
+	struct fnode *n;
+
+	pthread_mutex_lock(&f->mu);
+	attend_all(f, now);
+	if (ids != NULL) {
+		for (size_t i = 0; i < nids; i++)
+			if ((n = find(f, ids[i])) != NULL)
+				select_one(n, pred, parg, fn, arg);
+	} else
+		for (size_t i = 0; i < f->n; i++)
+			select_one(f->node[i], pred, parg, fn, arg);
+	pthread_mutex_unlock(&f->mu);
 }
 
 void

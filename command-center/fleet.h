@@ -147,6 +147,16 @@ struct fleet_counts {
 struct node_view *fleet_page(struct fleet *f, int64_t now, int level,
     const char *q, node_pred pred, const void *parg, size_t first, size_t max,
     size_t *n, struct fleet_counts *c);
+/*
+ * Calls fn, under the fleet's lock (fn must not take it, nor block), with
+ * each node (deleted ones aside) that pred selects (NULL: all), its
+ * attention at now and whether its heartbeats stopped (offline). With ids
+ * (n of them), only those nodes are looked at. For selections over a big
+ * fleet: no view is copied.
+ */
+void fleet_select(struct fleet *f, int64_t now, node_pred pred,
+    const void *parg, const char (*ids)[37], size_t nids,
+    void (*fn)(const struct node_facts *nf, int offline, void *arg), void *arg);
 /* The facts a selector sees of v (borrowing its strings). */
 void node_facts_of(const struct node_view *v, struct node_facts *nf);
 /*

@@ -6,6 +6,7 @@
  * comes back without it and the polling stops.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "command.h"
@@ -34,6 +35,28 @@ status_class(const char *st)
 	    strcmp(st, "running") == 0 || strcmp(st, "expired") == 0)
 		return "yellow";
 	return "muted";
+}
+
+/* At most max bytes of s, escaped, cut on a character ("…" when cut). */
+static void
+text_cut(struct buf *b, const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len <= max) {
+		buf_html(b, s);
+		return;
+	}
+	len = max;
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	{
+		char *cut = strndup(s, len);
+
+		buf_html(b, cut != NULL ? cut : "");
+		free(cut);
+	}
+	buf_puts(b, "…");
 }
 
 static void
@@ -230,8 +253,6 @@ job_summary(struct buf *b, const struct job_page *p, enum page_part part)
 static void
 job_groups(struct buf *b, const struct job_page *p, enum page_part part)
 {
-	size_t len;
-
 	buf_printf(b, "<section id=\"job-groups\"%s><h3>Answers, grouped</h3>",
 	    oob(part));
 	if (p->ngroups == 0)
@@ -247,20 +268,11 @@ job_groups(struct buf *b, const struct job_page *p, enum page_part part)
 		buf_html(b, g->status);
 		buf_puts(b, "</span>");
 		if (g->output != NULL && g->output[0] != '\0') {
-			len = strlen(g->output);
 			buf_printf(b,
 			    "<pre tabindex=\"0\" aria-label=\"the answer of "
 			    "%d node%s\">",
 			    g->n, g->n == 1 ? "" : "s");
-			if (len > JOB_GROUP_TEXT) {
-				char cut[JOB_GROUP_TEXT + 1];
-
-				memcpy(cut, g->output, JOB_GROUP_TEXT);
-				cut[JOB_GROUP_TEXT] = '\0';
-				buf_html(b, cut);
-				buf_puts(b, "…");
-			} else
-				buf_html(b, g->output);
+			text_cut(b, g->output, JOB_GROUP_TEXT);
 			buf_puts(b, "</pre>");
 		}
 		buf_puts(b, "</li>");
@@ -292,11 +304,17 @@ html_job_result_row(struct buf *b, const struct job_result *r, int offline)
 	if (r->has_exit)
 		buf_printf(b, "%lld", r->exit_code);
 	buf_puts(b, "</td><td>");
-	/* A scrolling output is reached by keyboard too (WCAG 2.1.1). */
+	/*
+	 * A scrolling output is reached by keyboard too (WCAG 2.1.1). At most
+	 * JOB_ROW_TEXT bytes of it (cut on a character): the whole of it is
+	 * in the node's history.
+	 */
 	if (r->output != NULL && r->output[0] != '\0') {
 		buf_puts(b, "<pre tabindex=\"0\" aria-label=\"output of ");
 		buf_html(b, r->hostname);
-		buf_html_in(b, "\">", r->output, "</pre>");
+		buf_puts(b, "\">");
+		text_cut(b, r->output, JOB_ROW_TEXT);
+		buf_puts(b, "</pre>");
 	}
 	buf_puts(b, "</td></tr>");
 }

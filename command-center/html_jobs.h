@@ -15,6 +15,7 @@
 #define JOB_PAGE_ROWS 200   /* results on a job's page; more: next page */
 #define JOB_GROUPS 20	    /* groups of identical answers shown */
 #define JOB_GROUP_TEXT 2000 /* bytes of a group's output shown */
+#define JOB_ROW_TEXT 4096   /* bytes of a node's output on the page */
 
 /* A group of identical answers (copied out of the store's row). */
 struct job_group {

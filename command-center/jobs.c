@@ -19,7 +19,6 @@
 #include "queue.h"
 #include "util.h"
 
-#define VIEWS_BATCH 1024
 #define TICK_JOBS 256 /* running jobs looked at per tick */
 
 const char *const job_count_names[JC_N] = { "queued", "delivered", "ok",
@@ -162,6 +161,8 @@ excluded_add(struct job_preview *p, size_t *cap, const char *node_id,
 struct pick {
 	char node_id[37];
 	char hostname[HOSTNAME_MAX + 1];
+	char os_profile[PROFILE_MAX + 1];
+	int  offline;
 };
 
 static int
@@ -179,76 +180,84 @@ id_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/* What the fleet's walk hands the preview (copied out under its lock). */
+struct picks {
+	struct pick *p;
+	size_t	     n, cap;
+	int	     failed;
+};
+
+static void
+pick_node(const struct node_facts *nf, int offline, void *arg)
+{
+	struct picks *l = arg;
+	struct pick  *np;
+
+	if (l->failed)
+		return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		if ((np = realloc(l->p, l->cap * sizeof(*np))) == NULL) {
+			l->failed = 1;
+			return;
+		}
+		l->p = np;
+	}
+	np = &l->p[l->n++];
+	snprintf(np->node_id, sizeof(np->node_id), "%s", nf->node_id);
+	snprintf(np->hostname, sizeof(np->hostname), "%s", nf->hostname);
+	snprintf(np->os_profile, sizeof(np->os_profile), "%s", nf->os_profile);
+	np->offline = offline;
+}
+
 int
 jobs_preview(const struct job_spec *spec, struct job_preview *p)
 {
 	const struct target *t = &spec->target;
-	struct node_view    *v;
-	struct node_facts    nf;
-	struct pick	    *picks = NULL, *np;
+	struct picks	     l = { NULL, 0, 0, 0 };
 	unsigned char	    *seen = NULL;
-	size_t		     n, total = 0, npick = 0, pcap = 0, xcap = 0;
+	size_t		     npick = 0, xcap = 0;
 	char		     why[200];
 	char(*hit)[37];
-	int64_t now = time(NULL);
 
-	memset(p, 0, sizeof(*p));
+	memset(p, 0, sizeof(p[0]));
 	if (t->ids != NULL && (seen = calloc(t->nids + 1, 1)) == NULL)
 		return -1;
-	do {
-		if ((v = fleet_list_range(app.fleet, now, total, VIEWS_BATCH,
-			 &n, NULL)) == NULL)
-			goto fail;
-		for (size_t i = 0; i < n; i++) {
-			node_facts_of(&v[i], &nf);
-			if (v[i].status == NODE_DELETED ||
-			    !target_match(&nf, t))
-				continue;
-			if (seen != NULL &&
-			    (hit = bsearch(v[i].node_id, t->ids, t->nids,
-				 sizeof(*t->ids), id_cmp)) != NULL)
-				seen[hit - t->ids] = 1;
-			if (spec->skip_open &&
-			    store_command_open(app.store, v[i].node_id,
-				spec->command) > 0) {
-				if (excluded_add(p, &xcap, v[i].node_id,
-					"already queued or running") == -1) {
-					free(v);
-					goto fail;
-				}
-				continue;
-			}
-			if (!policy_allows(v[i].os_profile, spec->command)) {
-				snprintf(why, sizeof(why),
-				    "policy: profile %s may not run %s",
-				    v[i].os_profile, spec->command);
-				if (excluded_add(p, &xcap, v[i].node_id, why) ==
-				    -1) {
-					free(v);
-					goto fail;
-				}
-				continue;
-			}
-			if (npick == pcap) {
-				pcap = pcap ? pcap * 2 : 64;
-				if ((np = realloc(picks, pcap * sizeof(*np))) ==
-				    NULL) {
-					free(v);
-					goto fail;
-				}
-				picks = np;
-			}
-			snprintf(picks[npick].node_id, 37, "%s", v[i].node_id);
-			snprintf(picks[npick].hostname, HOSTNAME_MAX + 1, "%s",
-			    v[i].hostname);
-			npick++;
-			if ((v[i].reasons & R_HEARTBEAT_STALE) ||
-			    v[i].last_heartbeat_at == 0)
-				p->offline++;
+	/*
+	 * The fleet's lock is held for the walk only: the policy and the
+	 * store are asked afterwards, of the nodes the target selected.
+	 */
+	fleet_select(app.fleet, time(NULL), target_match, t,
+	    (const char(*)[37])t->ids, t->nids, pick_node, &l);
+	if (l.failed)
+		goto fail;
+	for (size_t i = 0; i < l.n; i++) {
+		struct pick *k = &l.p[i];
+
+		if (seen != NULL &&
+		    (hit = bsearch(k->node_id, t->ids, t->nids, sizeof(*t->ids),
+			 id_cmp)) != NULL)
+			seen[hit - t->ids] = 1;
+		if (spec->skip_open &&
+		    store_command_open(app.store, k->node_id, spec->command) >
+			0) {
+			if (excluded_add(p, &xcap, k->node_id,
+				"already queued or running") == -1)
+				goto fail;
+			continue;
 		}
-		total += n;
-		free(v);
-	} while (n == VIEWS_BATCH);
+		if (!policy_allows(k->os_profile, spec->command)) {
+			snprintf(why, sizeof(why),
+			    "policy: profile %s may not run %s", k->os_profile,
+			    spec->command);
+			if (excluded_add(p, &xcap, k->node_id, why) == -1)
+				goto fail;
+			continue;
+		}
+		if (k->offline)
+			p->offline++;
+		l.p[npick++] = *k;
+	}
 	/* A node named by id that is not selected: it is not approved. */
 	for (size_t i = 0; seen != NULL && i < t->nids; i++)
 		if (!seen[i] &&
@@ -258,22 +267,22 @@ jobs_preview(const struct job_spec *spec, struct job_preview *p)
 			    "no node with this id") == -1)
 			goto fail;
 	if (npick > 0)
-		qsort(picks, npick, sizeof(*picks), pick_cmp);
+		qsort(l.p, npick, sizeof(*l.p), pick_cmp);
 	if ((p->ids = calloc(npick + 1, sizeof(*p->ids))) == NULL)
 		goto fail;
 	for (size_t i = 0; i < npick; i++)
-		memcpy(p->ids[i], picks[i].node_id, 37);
+		memcpy(p->ids[i], l.p[i].node_id, 37);
 	p->n = npick;
 	{
 		size_t first, size;
 
 		p->waves = rollout_waves(&spec->ro, npick, &first, &size);
 	}
-	free(picks);
+	free(l.p);
 	free(seen);
 	return 0;
 fail:
-	free(picks);
+	free(l.p);
 	free(seen);
 	jobs_preview_free(p);
 	return -1;

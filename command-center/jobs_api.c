@@ -24,7 +24,8 @@
 #define JOBS_PAGE 50	 /* jobs per page of the list */
 #define RESULTS_MAX 1000 /* results per page of the JSON */
 #define RESULTS_DEFAULT 500
-#define OUTPUT_MAX (64u << 20) /* an answer's bytes, at most */
+#define OUTPUT_MAX (64u << 20)	  /* an answer's bytes, at most */
+#define RESULTS_BYTES (32u << 20) /* a JSON page ends past this */
 
 /* 1 when the client reads HTML: a browser (Accept), or htmx. */
 static int
@@ -592,6 +593,7 @@ struct rows_ctx {
 	struct buf *b;
 	int	    html, n;
 	int	    ended; /* the job ended: what never started is cancelled */
+	int	    full;  /* the JSON page holds RESULTS_BYTES: it ends here */
 	int64_t	    now;
 	char	    last[37];
 };
@@ -617,6 +619,11 @@ result_row(const struct job_result *jr, void *arg)
 	if (c->ended && strcmp(jr->status, "not_started") == 0)
 		shown.status = "cancelled";
 	jr = &shown;
+	/* Long outputs: the page ends early, "next" goes on from here. */
+	if (!c->html && c->b->len > RESULTS_BYTES) {
+		c->full = 1;
+		return -1;
+	}
 
 	if (c->html)
 		html_job_result_row(c->b, jr, offline);
@@ -782,13 +789,14 @@ h_job_results(struct req *r)
 	q.offset = 0;
 	q.limit = (int)lim;
 	buf_puts(&b, "{\"results\":[");
-	if (store_job_results(app.store, &q, result_row, &rc) == -1) {
+	if (store_job_results(app.store, &q, result_row, &rc) == -1 &&
+	    !rc.full) {
 		buf_free(&b);
 		copy_free(&c);
 		resp_error(r, 503, "store_unavailable", "results unavailable");
 		return;
 	}
-	if (rc.n == lim)
+	if (rc.n == lim || rc.full)
 		buf_printf(&b, "],\"next\":\"%s\"}", rc.last);
 	else
 		buf_puts(&b, "],\"next\":null}");

@@ -26,7 +26,8 @@ pg_job_create(struct store *base, const struct job_rec *j,
 	int		 rc = -1;
 
 	/* The nodes as one JSON array (ids and reasons escaped). */
-	buf_init(&b, 64 + n * 80);
+	/* A cap, not an allocation: a reason may be long. */
+	buf_init(&b, 64u << 20);
 	buf_putc(&b, '[');
 	for (size_t i = 0; i < n; i++) {
 		buf_printf(&b, "%s{\"node_id\":\"%s\",\"wave\":%d,\"reason\":",
@@ -38,8 +39,10 @@ pg_job_create(struct store *base, const struct job_rec *j,
 		buf_putc(&b, '}');
 	}
 	buf_putc(&b, ']');
-	if (buf_failed(&b))
+	if (buf_failed(&b)) {
+		log_err("store_error", "op=job_insert error=out_of_memory");
 		return -1;
+	}
 	pthread_mutex_lock(&s->db.mu);
 	if (pg_begin(s, &s->db) == -1)
 		goto out;
@@ -145,8 +148,9 @@ queue_all(struct pg *s, struct cmd_new *c, size_t n, sign_fn sign, void *arg)
 	size_t		 nseq = 0;
 	int		 queued = 0, rc = -1;
 
+	/* Caps, not allocations: a command's payload may be long. */
 	buf_init(&ids, 64 + n * 40);
-	buf_init(&rows, 256 + n * 700);
+	buf_init(&rows, 1u << 30);
 	buf_putc(&ids, '{');
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&ids, "%s%s", i > 0 ? "," : "", c[i].node_id);
@@ -201,8 +205,10 @@ queue_all(struct pg *s, struct cmd_new *c, size_t n, sign_fn sign, void *arg)
 		queued++;
 	}
 	buf_putc(&rows, ']');
-	if (buf_failed(&rows))
+	if (buf_failed(&rows)) {
+		log_err("store_error", "op=job_seqs error=out_of_memory");
 		goto out;
+	}
 	if (queued > 0) {
 		pg_params_init(&p);
 		pg_text(&p, rows.p);
