@@ -300,7 +300,8 @@ start(struct cct_fx *f, int wave, int first, int n)
 	memset(c, 0, sizeof(c));
 	for (int i = 0; i < n; i++) {
 		snprintf(c[i].command_id, sizeof(c[i].command_id),
-		    "%08d-0000-4000-8000-00000000000%d", wave, i);
+		    "%08x-0000-4000-8000-%012x", (unsigned)wave & 0xffu,
+		    (unsigned)i & 0xffu);
 		c[i].node_id = ids[first + i];
 		c[i].command = "agent-info";
 		c[i].args = "{}";
