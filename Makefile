@@ -211,6 +211,7 @@ install: all
 	install -m 0600 examples/agent.env $(DESTDIR)$(SYSCONFDIR)/vaultmesh/agent.env.example
 	install -m 0644 examples/command-center.env $(DESTDIR)$(SYSCONFDIR)/vaultmesh/command-center.env.example
 	install -m 0644 examples/policy.json $(DESTDIR)$(SYSCONFDIR)/vaultmesh/policy.json.example
+	install -m 0644 examples/roles.json $(DESTDIR)$(SYSCONFDIR)/vaultmesh/roles.json.example
 	install -m 0644 node-agent/scan-rules.example.json $(DESTDIR)$(SYSCONFDIR)/vaultmesh/scan.d/example.json.example
 
 clean:

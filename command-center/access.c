@@ -734,9 +734,44 @@ identity_of(json_t *payload, int *bad)
 	return NULL;
 }
 
+/* The group claims of a verified payload into g (see access.h). */
+static void
+groups_of(json_t *payload, struct access_groups *g)
+{
+	json_t *arr = json_object_get(payload, "groups"), *v;
+	size_t	i;
+
+	g->n = 0;
+	if (!json_is_array(arr))
+		arr = json_object_get(json_object_get(payload, "custom"),
+		    "groups");
+	if (!json_is_array(arr))
+		return;
+	json_array_foreach(arr, i, v)
+	{
+		if (g->n == ACCESS_GROUPS_MAX)
+			break;
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    strlen(json_string_value(v)) != json_string_length(v) ||
+		    !str_printable(json_string_value(v), ACCESS_GROUP_MAX))
+			continue;
+		snprintf(g->text[g->n], sizeof(g->text[g->n]), "%s",
+		    json_string_value(v));
+		g->name[g->n] = g->text[g->n];
+		g->n++;
+	}
+}
+
 int
 access_verify(struct access *a, const char *jwt, int64_t now, char *who,
     size_t whosz, char *why, size_t whylen)
+{
+	return access_verify_groups(a, jwt, now, who, whosz, NULL, why, whylen);
+}
+
+int
+access_verify_groups(struct access *a, const char *jwt, int64_t now, char *who,
+    size_t whosz, struct access_groups *g, char *why, size_t whylen)
 {
 	json_t	      *hdr = NULL, *pl = NULL, *v;
 	EVP_PKEY      *pk = NULL;
@@ -750,6 +785,8 @@ access_verify(struct access *a, const char *jwt, int64_t now, char *who,
 
 	if (who != NULL && whosz > 0)
 		who[0] = '\0';
+	if (g != NULL)
+		g->n = 0;
 	if (a == NULL || who == NULL || whosz == 0) {
 		reason(why, whylen, "access not configured");
 		goto out;
@@ -867,6 +904,8 @@ access_verify(struct access *a, const char *jwt, int64_t now, char *who,
 		goto out;
 	}
 	memcpy(who, id, idlen + 1);
+	if (g != NULL)
+		groups_of(pl, g);
 	rc = 0;
 out:
 	if (rc == -1)

@@ -49,6 +49,24 @@ void access_close(struct access *a);
  */
 int access_verify(struct access *a, const char *jwt, int64_t now, char *who,
     size_t whosz, char *why, size_t whylen);
+
+/* A verified token's group claims, as far as the roles file looks. */
+#define ACCESS_GROUPS_MAX 64
+#define ACCESS_GROUP_MAX 128 /* bytes of one group name */
+struct access_groups {
+	size_t	    n;
+	const char *name[ACCESS_GROUPS_MAX];
+	char	    text[ACCESS_GROUPS_MAX][ACCESS_GROUP_MAX + 1];
+};
+/*
+ * access_verify, also copying the token's group claims into g (when not
+ * NULL): the strings of a top-level "groups" array, or else of
+ * "custom"."groups" (where Access puts an identity provider's claims);
+ * the first ACCESS_GROUPS_MAX printable ones of at most ACCESS_GROUP_MAX
+ * bytes; others are skipped. A token without groups verifies as before.
+ */
+int access_verify_groups(struct access *a, const char *jwt, int64_t now,
+    char *who, size_t whosz, struct access_groups *g, char *why, size_t whylen);
 /*
  * Call it now and then (the CC does once a second): re-reads the keys when
  * the last refresh (or the first call) is ACCESS_MAX_AGE_SECS old, so a key

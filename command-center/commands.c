@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "approvals.h"
 #include "html.h"
 #include "policy.h"
 #include "queue.h"
@@ -55,6 +56,58 @@ refuse(struct req *r, int form, const char *node_id, unsigned status,
 		    req_form(r, "command"));
 	else
 		resp_error(r, status, code, "%s", msg);
+}
+
+/*
+ * A command the policy makes wait for a second operator: stored as a
+ * request (approvals.c), answered 202 {"command_id", "status":
+ * "awaiting_approval"} (a form: back to the node page, where it shows).
+ */
+static void
+ask_approval(struct req *r, int form, const char *id, const char *name,
+    json_t *args, const char *reason)
+{
+	struct approval_rec a;
+	char		   *args_json, loc[96];
+	struct buf	    b;
+
+	if (reason == NULL || *reason == '\0' ||
+	    strlen(reason) > APPROVAL_REASON_MAX ||
+	    !str_printable(reason, APPROVAL_REASON_MAX)) {
+		refuse(r, form, id, 400, "reason_required",
+		    "this command waits for a second operator's approval: "
+		    "say why (reason, at most 500 characters)");
+		return;
+	}
+	if ((args_json = json_dumps(args, JSON_COMPACT)) == NULL) {
+		resp_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	uuid_generate(a.id);
+	a.kind = "command";
+	a.node_id = id;
+	a.command = name;
+	a.args = args_json;
+	a.reason = reason;
+	a.requested_by = operator_of(r);
+	a.selected = 1;
+	if (approvals_request(&a, operator_peer(r)) == -1) {
+		free(args_json);
+		refuse(r, 0, id, 503, "store_unavailable",
+		    "the request could not be stored; nothing was queued");
+		return;
+	}
+	free(args_json);
+	if (form) {
+		snprintf(loc, sizeof(loc), "/nodes/%s#approvals", id);
+		resp_redirect(r, loc);
+		return;
+	}
+	buf_init(&b, 128);
+	buf_printf(&b,
+	    "{\"command_id\":\"%s\",\"status\":\"awaiting_approval\"}", a.id);
+	resp_json(r, 202, &b);
 }
 
 void
@@ -127,6 +180,12 @@ h_queue_command(struct req *r)
 	if (v.status != NODE_APPROVED) {
 		refuse(r, form, id, 409, "node_not_approved",
 		    "only approved nodes take commands");
+		goto out;
+	}
+	if (policy_needs_approval(v.os_profile, name)) {
+		ask_approval(r, form, id, name, args,
+		    form ? req_form(r, "reason") :
+			   json_string_value(json_object_get(root, "reason")));
 		goto out;
 	}
 	c.node_id = id;

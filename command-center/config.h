@@ -22,6 +22,7 @@ struct config {
 	char	   *secrets[ENROLL_SECRETS_MAX];
 	size_t	    nsecrets;
 	const char *policy_path;  /* NULL when unset */
+	const char *roles_path;	  /* NULL when unset */
 	const char *access_team;  /* Cloudflare Access team domain */
 	const char *access_aud;	  /* Access application AUD tag */
 	const char *access_certs; /* local certs document, or NULL */
@@ -36,7 +37,8 @@ struct config {
 	long	    max_pending;	/* pending nodes at once */
 	long	    pending_per_minute; /* new pending nodes */
 	long	    delivery_lease_seconds;
-	long	    job_max_nodes; /* a larger job needs "confirm" */
+	long	    job_max_nodes;	  /* a larger job needs "confirm" */
+	long	    approval_ttl_seconds; /* a request waits this long */
 	long	    threads;
 	const char *log_level;
 };

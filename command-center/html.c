@@ -63,8 +63,8 @@ page_head(struct buf *b, const char *title)
 	    "\" defer></script></head><body>"
 	    "<header class=\"top\"><h1><a href=\"/\">VaultMesh Command Center"
 	    "</a></h1><nav aria-label=\"Site\"><a href=\"/\">Fleet</a> "
-	    "<a href=\"/jobs\">Jobs</a> <a href=\"/audit\">Audit "
-	    "log</a></nav></header><main>");
+	    "<a href=\"/jobs\">Jobs</a> <a href=\"/approvals\">Approvals</a> "
+	    "<a href=\"/audit\">Audit log</a></nav></header><main>");
 }
 
 void
@@ -516,12 +516,16 @@ html_dash(struct buf *b, struct dash_view *d, enum page_part part)
 		    " <button type=\"submit\">Filter</button></form>"
 		    "<p class=\"muted\">With labels, a profile or a hostname "
 		    "pattern, the table shows the approved nodes a job with "
-		    "that target would act on. <a id=\"new-job\" "
-		    "href=\"/jobs/new?");
-		selector_query(b, d->f);
-		if (d->f->level >= LEVEL_GREEN && d->f->level <= LEVEL_RED)
-			buf_printf(b, "attention=%s", lv[d->f->level]);
-		buf_puts(b, "\">New job for this selection</a></p>");
+		    "that target would act on.");
+		if (d->role >= ROLE_OPERATOR) {
+			buf_puts(b, " <a id=\"new-job\" href=\"/jobs/new?");
+			selector_query(b, d->f);
+			if (d->f->level >= LEVEL_GREEN &&
+			    d->f->level <= LEVEL_RED)
+				buf_printf(b, "attention=%s", lv[d->f->level]);
+			buf_puts(b, "\">New job for this selection</a>");
+		}
+		buf_puts(b, "</p>");
 	}
 	dash_table(b, d, part);
 	if (part == PART_ALL)
@@ -791,7 +795,7 @@ fact_num(struct buf *b, const char *name, json_t *hb, const char *key,
 
 static void
 node_facts(struct buf *b, const struct node_view *v, const char *peer,
-    json_t *hb, int64_t now, const char *oob_attr)
+    json_t *hb, int64_t now, enum role role, const char *oob_attr)
 {
 	json_t	   *svcs = json_object_get(hb, "services"), *e;
 	json_t	   *up = json_object_get(hb, "uptime_secs");
@@ -803,16 +807,26 @@ node_facts(struct buf *b, const struct node_view *v, const char *peer,
 	    oob_attr);
 	fact(b, "Node ID", v->node_id);
 	fact(b, "OS profile", v->os_profile);
-	/* Labels, edited in place (a form: it works without JavaScript). */
-	buf_puts(b,
-	    "<dt>Labels</dt><dd><form class=\"inline\" "
-	    "method=\"post\" action=\"");
-	node_href(b, v->node_id,
-	    "/labels\"><input name=\"labels\" "
-	    "aria-label=\"Labels, key=value\" "
-	    "placeholder=\"role=db site=ams\" value=\"");
-	labels_out(b, v->labels, " ");
-	buf_puts(b, "\"> <button type=\"submit\">Save</button></form></dd>");
+	/*
+	 * Labels, edited in place by an operator (a form: it works without
+	 * JavaScript); shown as text to a viewer.
+	 */
+	if (role < ROLE_OPERATOR) {
+		buf_puts(b, "<dt>Labels</dt><dd id=\"labels\">");
+		labels_out(b, v->labels, " ");
+		buf_puts(b, "</dd>");
+	} else {
+		buf_puts(b,
+		    "<dt>Labels</dt><dd><form class=\"inline\" "
+		    "method=\"post\" action=\"");
+		node_href(b, v->node_id,
+		    "/labels\"><input name=\"labels\" "
+		    "aria-label=\"Labels, key=value\" "
+		    "placeholder=\"role=db site=ams\" value=\"");
+		labels_out(b, v->labels, " ");
+		buf_puts(b,
+		    "\"> <button type=\"submit\">Save</button></form></dd>");
+	}
 	fact(b, "Agent version", v->agent_version);
 	buf_puts(b, "<dt>Enrolled</dt><dd>");
 	timestamp(b, v->enrolled_at);
@@ -997,6 +1011,11 @@ static const char *const audit_actions[] = {
 	"delete",
 	"labels",
 	"policy_reload",
+	"roles_reload",
+	"approval_request",
+	"approval_approve",
+	"approval_reject",
+	"approval_expire",
 	NULL,
 };
 
@@ -1162,7 +1181,8 @@ static void confirm_form(struct buf *b, const struct node_view *v,
     const char *action, const char *label);
 
 static void
-node_title(struct buf *b, const struct node_view *v, enum page_part part)
+node_title(struct buf *b, const struct node_view *v, enum role role,
+    enum page_part part)
 {
 	buf_printf(b,
 	    "<section id=\"node-head\"%s><div class=\"node-title\"><h2>",
@@ -1183,6 +1203,11 @@ node_title(struct buf *b, const struct node_view *v, enum page_part part)
 	    "<span>Status: <strong>");
 	buf_puts(b, status_name(v->status));
 	buf_puts(b, "</strong></span>");
+	/* Trust in nodes is an admin's (roles.h). */
+	if (role < ROLE_ADMIN) {
+		buf_puts(b, "</div></section>");
+		return;
+	}
 	if (v->status != NODE_APPROVED) {
 		buf_puts(b, "<form class=\"inline\" method=\"post\" action=\"");
 		node_href(b, v->node_id, "/approve\" hx-post=\"");
@@ -1317,6 +1342,13 @@ node_forms(struct buf *b, const struct node_parts *p, enum page_part part)
 		buf_puts(b,
 		    "<p class=\"muted\">Only approved nodes take "
 		    "commands.</p></section>");
+		return;
+	}
+	if (p->role < ROLE_OPERATOR) {
+		buf_printf(b,
+		    "<p class=\"muted\" id=\"role-note\">Your role (%s) sees "
+		    "commands but may not queue them.</p></section>",
+		    role_names[p->role]);
 		return;
 	}
 	if (allowed == 0) {
@@ -1681,16 +1713,24 @@ html_node(struct buf *b, const struct node_parts *p, enum page_part part)
 	/* A refused command form says so at the form, not up here. */
 	if (part != PART_LIVE)
 		node_notice(b, refused_at_form(p) ? NULL : p->error, part);
-	node_title(b, v, part);
+	node_title(b, v, p->role, part);
 	if (part == PART_PAGE)
 		buf_puts(b, "<div class=\"cols\">");
-	node_facts(b, v, p->enroll_peer, hb, p->now, o);
+	node_facts(b, v, p->enroll_peer, hb, p->now, p->role, o);
 	if (part == PART_PAGE)
 		buf_puts(b, "</div>");
 	node_trends(b, p, hb, part);
 	/* Typed input survives the polls: the forms change only on a post. */
 	if (part != PART_LIVE)
 		node_forms(b, p, part);
+	if (part != PART_LIVE)
+		buf_printf(b, "<section id=\"approvals\"%s>", o);
+	if (part != PART_LIVE && p->approvals != NULL) {
+		buf_puts(b, "<h2>Waiting for approval</h2>");
+		buf_puts(b, p->approvals); /* rendered, escaped */
+	}
+	if (part != PART_LIVE)
+		buf_puts(b, "</section>");
 	node_commands(b, p, part);
 	node_findings(b, p, part);
 	node_scans(b, p, part);

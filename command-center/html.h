@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "fleet.h"
 #include "model.h"
+#include "roles.h"
 #include "store.h"
 
 /* html.c: pages and fragments into b (see html_dash, html_node below). */
@@ -82,6 +83,7 @@ struct dash_view {
 	int64_t			   range_secs;
 	const struct fleet_sample *hist; /* oldest first */
 	size_t			   nhist;
+	enum role		   role; /* the reader's: links it may follow */
 };
 
 /* Everything the node page shows; the lists are rendered by the caller. */
@@ -103,6 +105,9 @@ struct node_parts {
 	const char *refused_cmd;
 	const char *typed_unit;
 	const char *typed_lines;
+	enum role   role; /* the reader's: forms only for what it may do */
+	/* The node's requests awaiting approval (a table), or NULL. */
+	const char *approvals;
 };
 
 int html_dash(struct buf *b, struct dash_view *d, enum page_part part);

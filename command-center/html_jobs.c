@@ -119,7 +119,8 @@ jobs_query(struct buf *b, const char *status, int64_t before)
 }
 
 void
-html_jobs_begin(struct buf *b, const char *status, int64_t before, int live)
+html_jobs_begin(struct buf *b, const char *status, int64_t before, int live,
+    enum role role)
 {
 	if (live) {
 		buf_puts(b,
@@ -134,8 +135,11 @@ html_jobs_begin(struct buf *b, const char *status, int64_t before, int live)
 	jobs_query(b, status, before);
 	buf_puts(b,
 	    "\" hx-trigger=\"" JOBS_POLL "\" hx-swap=\"none\"></div>"
-	    "<section id=\"jobs\"><h2>Jobs</h2><p><a href=\"/jobs/new\">"
-	    "New job</a> · <a href=\"/schedules\">Recurring jobs</a></p><form "
+	    "<section id=\"jobs\"><h2>Jobs</h2><p>");
+	if (role >= ROLE_OPERATOR)
+		buf_puts(b, "<a href=\"/jobs/new\">New job</a> · ");
+	buf_puts(b,
+	    "<a href=\"/schedules\">Recurring jobs</a></p><form "
 	    "class=\"filter\" method=\"get\" action=\"/jobs\"><label>Status "
 	    "<select name=\"status\"><option value=\"\">any</option>");
 	for (int i = 0; job_statuses[i] != NULL; i++)
@@ -229,7 +233,8 @@ job_summary(struct buf *b, const struct job_page *p, enum page_part part)
 		buf_printf(b, "; the job stops above %d%% failed",
 		    j->max_failure_pct);
 	buf_puts(b, ".</p>");
-	if (running || strcmp(j->status, "awaiting_approval") == 0) {
+	if ((running || strcmp(j->status, "awaiting_approval") == 0) &&
+	    p->role >= ROLE_OPERATOR) {
 		buf_puts(b, "<form method=\"post\" action=\"");
 		job_href(b, j->job_id, "/cancel\" hx-post=\"");
 		job_href(b, j->job_id,
@@ -373,6 +378,15 @@ html_job(struct buf *b, const struct job_page *p, enum page_part part)
 		    "</code>.</p></section>");
 	}
 	job_summary(b, p, part);
+	if (part != PART_LIVE && p->approval != NULL) {
+		buf_puts(b,
+		    "<section id=\"approval\" class=\"card\"><h2>Waiting "
+		    "for approval</h2><p class=\"muted\">Nothing is queued "
+		    "until an approver other than the requester approves "
+		    "it.</p>");
+		buf_puts(b, p->approval); /* rendered, escaped */
+		buf_puts(b, "</section>");
+	}
 	job_groups(b, p, part);
 	job_results(b, p, part);
 	if (part == PART_PAGE)
@@ -492,13 +506,19 @@ html_job_form(struct buf *b, const struct job_form *f)
 /* ---- recurring jobs ---------------------------------------------------- */
 
 void
-html_schedules_begin(struct buf *b, long tick_secs, long interval_hours)
+html_schedules_begin(struct buf *b, long tick_secs, long interval_hours,
+    enum role role)
 {
 	html_page_head(b, "Recurring jobs");
-	buf_printf(b,
+	buf_puts(b,
 	    "<section id=\"schedules\"><h2>Recurring jobs</h2><p><a "
-	    "href=\"/jobs\">Jobs</a> · <a href=\"/jobs/new\">New job</a> "
-	    "(set its period to repeat it)</p><div class=\"scroll\" "
+	    "href=\"/jobs\">Jobs</a>");
+	if (role >= ROLE_OPERATOR)
+		buf_puts(b,
+		    " · <a href=\"/jobs/new\">New job</a> (set its "
+		    "period to repeat it)");
+	buf_printf(b,
+	    "</p><div class=\"scroll\" "
 	    "role=\"region\" tabindex=\"0\" aria-label=\"Recurring jobs\">"
 	    "<table><thead><tr><th>Command</th><th>Reason</th><th>By</th>"
 	    "<th>Every</th><th>Next run</th><th>Last job</th><th></th></tr>"
@@ -511,7 +531,7 @@ html_schedules_begin(struct buf *b, long tick_secs, long interval_hours)
 }
 
 void
-html_schedule_row(struct buf *b, const struct schedule_rec *sc)
+html_schedule_row(struct buf *b, const struct schedule_rec *sc, enum role role)
 {
 	buf_html_in(b, "<tr><td>", sc->command, "</td><td>");
 	buf_html(b, sc->reason);
@@ -523,11 +543,15 @@ html_schedule_row(struct buf *b, const struct schedule_rec *sc)
 		buf_puts(b, "<a href=\"");
 		job_href(b, sc->last_job_id, "\">last run</a>");
 	}
-	buf_puts(b, "</td><td><form method=\"post\" action=\"/schedules/");
-	buf_urlenc(b, sc->schedule_id);
-	buf_puts(b,
-	    "/delete\"><button type=\"submit\" class=\"danger\">Stop "
-	    "repeating</button></form></td></tr>");
+	buf_puts(b, "</td><td>");
+	if (role >= ROLE_OPERATOR) {
+		buf_puts(b, "<form method=\"post\" action=\"/schedules/");
+		buf_urlenc(b, sc->schedule_id);
+		buf_puts(b,
+		    "/delete\"><button type=\"submit\" class=\"danger\">"
+		    "Stop repeating</button></form>");
+	}
+	buf_puts(b, "</td></tr>");
 }
 
 void

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "html.h"
+#include "roles.h"
 #include "jobs.h"
 
 #define JOB_PAGE_ROWS 200   /* results on a job's page; more: next page */
@@ -34,14 +35,16 @@ struct job_page {
 	int			nrows;
 	int			page; /* from 1 */
 	int			more; /* a next page exists */
+	enum role		role; /* the reader's: cancel for operators */
+	const char	       *approval; /* its request (a table), or NULL */
 };
 
 /*
  * The jobs list: a page of jobs, newest first (before: the page's cursor;
  * live: only the table, for the page's poller).
  */
-void
-html_jobs_begin(struct buf *b, const char *status, int64_t before, int live);
+void html_jobs_begin(struct buf *b, const char *status, int64_t before,
+    int live, enum role role);
 void html_jobs_row(struct buf *b, const struct job_rec *j, const int *counts,
     int64_t now);
 void html_jobs_end(struct buf *b, int n, int64_t older, const char *status,
@@ -66,8 +69,10 @@ struct job_form {
 int html_job_form(struct buf *b, const struct job_form *f);
 
 /* The recurring jobs: the built-in scan first, then each one made. */
-void html_schedules_begin(struct buf *b, long tick_secs, long interval_hours);
-void html_schedule_row(struct buf *b, const struct schedule_rec *sc);
+void html_schedules_begin(struct buf *b, long tick_secs, long interval_hours,
+    enum role role);
+void
+html_schedule_row(struct buf *b, const struct schedule_rec *sc, enum role role);
 void html_schedules_end(struct buf *b, int n);
 
 #endif

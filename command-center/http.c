@@ -100,6 +100,7 @@ struct req {
 	char		  param[PATH_MAX_LEN + 1];
 	char		  peer[INET6_ADDRSTRLEN];
 	char		  who[256];		 /* verified operator, or "" */
+	int		  role;			 /* what the gate granted */
 	struct form_field form[FORM_FIELDS_MAX]; /* nform used */
 };
 #define REQ_ZEROED offsetof(struct req, body)
@@ -147,6 +148,7 @@ req_alloc(void)
 	r->param[0] = '\0';
 	r->peer[0] = '\0'; /* found when first asked for: req_peer() */
 	r->who[0] = '\0';
+	r->role = 0;
 	return r;
 }
 
@@ -791,6 +793,19 @@ void
 resp_error(struct req *r, unsigned status, const char *code, const char *fmt,
     ...)
 {
+	char	msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	resp_error_field(r, status, code, NULL, NULL, "%s", msg);
+}
+
+void
+resp_error_field(struct req *r, unsigned status, const char *code,
+    const char *key, const char *value, const char *fmt, ...)
+{
 	struct buf b;
 	char	   msg[512];
 	va_list	   ap;
@@ -807,6 +822,8 @@ resp_error(struct req *r, unsigned status, const char *code, const char *fmt,
 	buf_init(&b, 4096);
 	buf_putc(&b, '{');
 	buf_json_field(&b, "error", code);
+	if (key != NULL)
+		buf_json_field(&b, key, value);
 	buf_json_field(&b, "message", msg);
 	buf_putc(&b, '}');
 	respond(r, status, "application/json", &b, NULL);
@@ -964,6 +981,18 @@ const char *
 req_cookie(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+int
+req_role(const struct req *r)
+{
+	return r->role;
+}
+
+void
+req_set_role(struct req *r, int role)
+{
+	r->role = role;
 }
 
 const char *

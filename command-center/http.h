@@ -91,6 +91,9 @@ const char  *req_cookie(struct req *r, const char *name);
 /* The verified operator identity (Cloudflare Access), or NULL. */
 const char *req_who(const struct req *r);
 void	    req_set_who(struct req *r, const char *who);
+/* What the operator gate granted (the role; 0 until a gate sets it). */
+int  req_role(const struct req *r);
+void req_set_role(struct req *r, int role);
 /*
  * Renders an error as a page for a browser (resp_error() calls it for
  * a client that asks for text/html; everyone else gets JSON).
@@ -130,6 +133,10 @@ void resp_json_const(struct req *r, const char *body);
 void resp_html(struct req *r, unsigned status, struct buf *body);
 void resp_error(struct req *r, unsigned status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same with one more member, key: value, in the JSON answer. */
+void resp_error_field(struct req *r, unsigned status, const char *code,
+    const char *key, const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 void resp_redirect(struct req *r, const char *location);
 /* 200 with HX-Redirect: htmx loads location as a whole page. */
 void resp_hx_redirect(struct req *r, const char *location);

@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "app.h"
+#include "audit.h"
+#include "approvals.h"
 #include "jobs.h"
 #include "log.h"
 #include "policy.h"
@@ -256,6 +258,8 @@ jobs_preview(const struct job_spec *spec, struct job_preview *p)
 		}
 		if (k->offline)
 			p->offline++;
+		if (policy_needs_approval(k->os_profile, spec->command))
+			p->need_approval++;
 		l.p[npick++] = *k;
 	}
 	/* A node named by id that is not selected: it is not approved. */
@@ -275,8 +279,13 @@ jobs_preview(const struct job_spec *spec, struct job_preview *p)
 	p->n = npick;
 	{
 		size_t first, size;
+		long   over = policy_job_approval_over();
 
 		p->waves = rollout_waves(&spec->ro, npick, &first, &size);
+		/* The built-in scheduler's scans are the system's own. */
+		p->awaits = strcmp(spec->created_by, "scheduler") != 0 &&
+		    (p->need_approval > 0 ||
+			(over >= 0 && npick > (size_t)over));
 	}
 	free(l.p);
 	free(seen);
@@ -296,29 +305,6 @@ jobs_preview_free(struct job_preview *p)
 	free(p->excluded);
 	free(p->ids);
 	memset(p, 0, sizeof(*p));
-}
-
-/* ---- audit ---------------------------------------------------------- */
-
-static void
-job_audit(const char *who, const char *peer, const char *action,
-    const char *job_id, const char *detail, const char *result)
-{
-	struct audit_rec a;
-	char		 q[300], d[600];
-
-	a.at = time(NULL);
-	a.who = who;
-	a.peer = peer != NULL ? peer : "";
-	a.action = action;
-	a.target = job_id;
-	a.detail = detail;
-	a.result = result;
-	if (store_audit_add(app.store, &a) == -1)
-		log_err("audit_failed", "action=%s target=%s", action, job_id);
-	log_info("audit", "action=%s target=%s result=%s by=%s detail=%s",
-	    action, job_id, result, log_quote(q, sizeof(q), who),
-	    log_quote(d, sizeof(d), detail));
 }
 
 /* ---- creation ------------------------------------------------------- */
@@ -364,17 +350,39 @@ jobs_create(const struct job_spec *spec, const struct job_preview *p,
 	j.rollout = rj.p;
 	j.created_by = spec->created_by;
 	j.created_at = time(NULL);
-	j.status = "running";
+	j.status = p->awaits ? "awaiting_approval" : "running";
 	j.selected = (int)p->n;
 	j.pause_secs = spec->ro.pause_secs;
 	j.max_failure_pct = spec->ro.max_failure_pct;
-	if (buf_failed(&tj) || buf_failed(&rj) ||
-	    store_job_create(app.store, &j, nodes, nn) == -1)
+	if (buf_failed(&tj) || buf_failed(&rj))
+		goto out;
+	if (p->awaits) {
+		/* The request first: a job row never waits without one. */
+		struct approval_rec a;
+
+		memset(&a, 0, sizeof(a));
+		memcpy(a.id, j.job_id, 37);
+		a.kind = "job";
+		a.command = spec->command;
+		a.args = args;
+		a.reason = spec->reason;
+		a.requested_by = spec->created_by;
+		a.selected = (int)p->n;
+		if (approvals_request(&a, NULL) == -1)
+			goto out;
+	}
+	if (store_job_create(app.store, &j, nodes, nn) == -1)
 		goto out;
 	snprintf(detail, sizeof(detail),
-	    "%s selected=%zu excluded=%zu waves=%d reason=%s", spec->command,
-	    p->n, p->nexcluded, j.waves, spec->reason);
-	job_audit(spec->created_by, NULL, "job_create", j.job_id, detail, "ok");
+	    "%s selected=%zu excluded=%zu waves=%d reason=%s%s", spec->command,
+	    p->n, p->nexcluded, j.waves, spec->reason,
+	    p->awaits ? " awaiting_approval" : "");
+	audit_record(spec->created_by, NULL, "job_create", j.job_id, detail,
+	    "ok");
+	if (p->awaits) {
+		rc = 0;
+		goto out;
+	}
 	queued = command_queue_wave(j.job_id, 0, spec->command, spec->args,
 	    spec->created_by, (const char(*)[37])p->ids, first);
 	if (queued < 0)
@@ -397,9 +405,13 @@ jobs_cancel(const char *job_id, const char *who, const char *peer)
 	int  n = store_job_cancel(app.store, job_id, "cancelled", time(NULL),
 	     NULL, NULL);
 
-	if (n >= 0)
+	if (n >= 0) {
 		snprintf(detail, sizeof(detail), "cancelled=%d", n);
-	job_audit(who, peer, "job_cancel", job_id, n >= 0 ? detail : "",
+		/* A job still awaiting approval: its request ends with it. */
+		(void)store_approval_decide(app.store, job_id, "rejected", who,
+		    time(NULL), "the job was cancelled", NULL, NULL, NULL);
+	}
+	audit_record(who, peer, "job_cancel", job_id, n >= 0 ? detail : "",
 	    n >= 0	? "ok" :
 		n == -2 ? "job_ended" :
 			  "store_unavailable");
@@ -441,7 +453,7 @@ jobs_schedule_add(const struct job_spec *spec, const char *job_id, char id[37])
 		    "%s every_secs=%lld first_job=%s reason=%s", spec->command,
 		    (long long)spec->every_secs, job_id ? job_id : "none",
 		    spec->reason);
-		job_audit(spec->created_by, NULL, "schedule_add",
+		audit_record(spec->created_by, NULL, "schedule_add",
 		    sc.schedule_id, detail, "ok");
 		rc = 0;
 	}
@@ -456,7 +468,7 @@ jobs_schedule_delete(const char *id, const char *who, const char *peer)
 {
 	int rc = store_schedule_delete(app.store, id, time(NULL));
 
-	job_audit(who, peer, "schedule_delete", id, "",
+	audit_record(who, peer, "schedule_delete", id, "",
 	    rc == 1	? "ok" :
 		rc == 0 ? "unknown_schedule" :
 			  "store_unavailable");
@@ -691,8 +703,8 @@ start_wave(const struct running *r, int wave)
 	if (queued >= 0) {
 		snprintf(detail, sizeof(detail), "wave=%d of %d queued=%d",
 		    wave + 1, r->waves, queued);
-		job_audit("command-center", NULL, "job_wave", r->job_id, detail,
-		    "ok");
+		audit_record("command-center", NULL, "job_wave", r->job_id,
+		    detail, "ok");
 	} else if (queued == -1)
 		log_err("job_wave_failed", "job_id=%s wave=%d", r->job_id,
 		    wave + 1);
@@ -723,8 +735,8 @@ tick_one(struct running *r, int64_t now)
 			snprintf(detail, sizeof(detail),
 			    "failed=%d of finished=%d over %d%% cancelled=%d",
 			    failed, finished, r->max_failure_pct, n);
-			job_audit("command-center", NULL, "job_stop", r->job_id,
-			    detail, "ok");
+			audit_record("command-center", NULL, "job_stop",
+			    r->job_id, detail, "ok");
 		}
 		return;
 	}
@@ -736,8 +748,8 @@ tick_one(struct running *r, int64_t now)
 			snprintf(detail, sizeof(detail),
 			    "ok=%d failed=%d finished=%d", c[JC_OK], failed,
 			    finished);
-			job_audit("command-center", NULL, "job_done", r->job_id,
-			    detail, "ok");
+			audit_record("command-center", NULL, "job_done",
+			    r->job_id, detail, "ok");
 		}
 		return;
 	}

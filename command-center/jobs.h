@@ -50,6 +50,9 @@ struct job_preview {
 	size_t		 nexcluded;
 	size_t		 offline; /* of ids: no heartbeat for a while */
 	int		 waves;
+	/* Of ids: nodes whose policy makes the command wait for approval. */
+	size_t need_approval;
+	int    awaits; /* the job would wait for a second operator */
 };
 
 /*
@@ -74,7 +77,10 @@ void jobs_preview_free(struct job_preview *p);
 /*
  * Stores the job of spec for the nodes of p and starts its first wave:
  * 0 with job_id, or -1 (nothing stored, or the job stored and left to
- * the next tick to start).
+ * the next tick to start). A job p->awaits (more nodes than the policy's
+ * "job_approval_over", or a command that needs approval on one of their
+ * profiles) is stored awaiting approval instead, with its request
+ * (approvals.c): nothing is queued until another operator approves it.
  */
 int jobs_create(const struct job_spec *spec, const struct job_preview *p,
     char job_id[37]);

@@ -229,8 +229,10 @@ preview_json(struct req *r, const struct job_preview *p)
 		buf_json_str(&b, p->excluded[i].reason);
 		buf_putc(&b, '}');
 	}
-	buf_printf(&b, "],\"offline\":%zu,\"waves\":%d,\"nodes\":[", p->offline,
-	    p->waves);
+	buf_printf(&b,
+	    "],\"offline\":%zu,\"waves\":%d,\"awaits_approval\":%s,"
+	    "\"nodes\":[",
+	    p->offline, p->waves, p->awaits ? "true" : "false");
 	for (size_t i = 0; i < p->n; i++)
 		buf_printf(&b, "%s\"%s\"", i ? "," : "", p->ids[i]);
 	buf_puts(&b, "]}");
@@ -386,9 +388,8 @@ h_job_create(struct req *r)
 		goto out;
 	}
 	buf_init(&b, 256);
-	buf_printf(&b,
-	    "{\"job_id\":\"%s\",\"status\":\"running\",\"selected\":%zu",
-	    job_id, p.n);
+	buf_printf(&b, "{\"job_id\":\"%s\",\"status\":\"%s\",\"selected\":%zu",
+	    job_id, p.awaits ? "awaiting_approval" : "running", p.n);
 	if (spec.every_secs > 0)
 		buf_printf(&b, ",\"schedule_id\":\"%s\"", schedule_id);
 	buf_putc(&b, '}');
@@ -490,7 +491,7 @@ h_jobs(struct req *r)
 	l.now = time(NULL);
 	buf_init(&b, 16u << 20);
 	if (l.html)
-		html_jobs_begin(&b, st, bf, frag != NULL);
+		html_jobs_begin(&b, st, bf, frag != NULL, operator_role(r));
 	else
 		buf_puts(&b, "{\"jobs\":[");
 	if (store_job_list(app.store, bf, st, JOBS_PAGE, list_row, &l) == -1) {
@@ -657,7 +658,7 @@ h_job(struct req *r)
 	struct rows_ctx	    rc;
 	struct job_result_q q;
 	struct job_page	    jp;
-	struct buf	    b, rows;
+	struct buf	    b, rows, appr;
 	const char	   *frag = req_query(r, "fragment");
 	const char	   *page = req_query(r, "page");
 	enum page_part	    part = PART_PAGE;
@@ -725,6 +726,7 @@ h_job(struct req *r)
 	jp.j = &c.j;
 	jp.counts = counts;
 	jp.now = rc.now;
+	jp.role = operator_role(r);
 	jp.groups = g.g;
 	jp.ngroups = g.n;
 	jp.rows = rows.p;
@@ -740,8 +742,14 @@ h_job(struct req *r)
 		if (last != NULL)
 			*last = '\0';
 	}
+	buf_init(&appr, 1u << 20);
+	if (strcmp(c.j.status, "awaiting_approval") == 0 &&
+	    approvals_rows(&appr, r, NULL, c.j.job_id) > 0 &&
+	    !buf_failed(&appr))
+		jp.approval = appr.p;
 	buf_init(&b, 64u << 20);
 	html_job(&b, &jp, part);
+	buf_free(&appr);
 	for (size_t i = 0; i < g.n; i++) {
 		free(g.g[i].status);
 		free(g.g[i].output);
@@ -849,6 +857,7 @@ h_job_cancel(struct req *r)
 struct sched_ctx {
 	struct buf *b;
 	int	    html, n;
+	enum role   role;
 };
 
 static int
@@ -857,7 +866,7 @@ schedule_row(const struct schedule_rec *sc, void *arg)
 	struct sched_ctx *c = arg;
 
 	if (c->html)
-		html_schedule_row(c->b, sc);
+		html_schedule_row(c->b, sc, c->role);
 	else {
 		buf_puts(c->b, c->n > 0 ? ",{" : "{");
 		buf_json_field(c->b, "schedule_id", sc->schedule_id);
@@ -887,10 +896,11 @@ h_schedules(struct req *r)
 	memset(&c, 0, sizeof(c));
 	c.b = &b;
 	c.html = wants_html(r);
+	c.role = operator_role(r);
 	buf_init(&b, 16u << 20);
 	if (c.html)
 		html_schedules_begin(&b, app.cfg.scheduler_tick_seconds,
-		    app.cfg.scan_interval_hours);
+		    app.cfg.scan_interval_hours, c.role);
 	else
 		buf_puts(&b, "{\"schedules\":[");
 	if (store_schedules(app.store, schedule_row, &c) == -1) {

@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "app.h"
+#include "approvals.h"
 #include "http.h"
 #include "routes.h"
 #include "dispatch.h"
@@ -28,6 +29,7 @@
 #include "keys.h"
 #include "metrics.h"
 #include "policy.h"
+#include "roles.h"
 #include "replica.h"
 #include "scheduler.h"
 #include "command.h"
@@ -53,6 +55,7 @@ usage(FILE *f)
 	    "  VAULTMESH_ENROLL_SECRET            secret that approves nodes at once\n"
 	    "  VAULTMESH_ENROLL_SECRET_FILE       file of such secrets, one a line\n"
 	    "  VAULTMESH_POLICY_PATH              command policy file (built-in)\n"
+	    "  VAULTMESH_ROLES_PATH               roles of Access identities (all viewers)\n"
 	    "  VAULTMESH_SCAN_INTERVAL_HOURS      auto-scan interval (24)\n"
 	    "  VAULTMESH_SCAN_STALE_HOURS         scan staleness threshold (48)\n"
 	    "  VAULTMESH_HEARTBEAT_STALE_MINUTES  heartbeat staleness (10)\n"
@@ -64,6 +67,7 @@ usage(FILE *f)
 	    "  VAULTMESH_MAX_PENDING_NODES        nodes waiting for approval (1000)\n"
 	    "  VAULTMESH_PENDING_ENROLL_PER_MINUTE new pending nodes a minute (30)\n"
 	    "  VAULTMESH_DELIVERY_LEASE_SECONDS   re-offer a command without result (30)\n"
+	    "  VAULTMESH_APPROVAL_TTL_SECONDS     a request awaiting approval expires (86400)\n"
 	    "  VAULTMESH_THREADS                  HTTP threads (0: one per core)\n"
 	    "  VAULTMESH_ACCESS_TEAM_DOMAIN       https://<team>.cloudflareaccess.com\n"
 	    "  VAULTMESH_ACCESS_AUD               Access application AUD tag\n"
@@ -100,6 +104,26 @@ released_cb(const char *node_id, void *arg)
 	    node_id);
 }
 
+/* SIGHUP: the roles file (if any) is read again, audited as the policy is. */
+static void
+reload_roles(void)
+{
+	struct audit_rec a = { time(NULL), "SIGHUP", "local", "roles_reload",
+		app.cfg.roles_path ? app.cfg.roles_path : "none", "", "ok" };
+	char		 err[512];
+
+	if (app.cfg.roles_path == NULL) /* nothing to read */
+		return;
+	if (roles_reload(err, sizeof(err)) == -1) {
+		log_err("roles_reload_failed",
+		    "error=\"%s\" msg=\"the previous roles stay\"", err);
+		a.detail = err;
+		a.result = "invalid_roles";
+	} else
+		log_info("roles_reloaded", "path=%s", a.target);
+	store_audit_add(app.store, &a);
+}
+
 /*
  * Once a second on the main thread: expire undelivered commands; re-read
  * the Access keys when they are an hour old; every scheduler tick, queue
@@ -120,6 +144,7 @@ housekeeping(void)
 		store_commands_release(app.store,
 		    now - app.cfg.delivery_lease_seconds, released_cb, NULL);
 		jobs_tick(now);
+		approvals_tick(now);
 	}
 	access_tick(app.access, now);
 	if (next_tick == 0) /* the first tick comes one interval after start */
@@ -384,6 +409,17 @@ main(int argc, char *argv[])
 		rc = 2;
 		goto out;
 	}
+	if (roles_init(app.cfg.roles_path, err, sizeof(err)) == -1) {
+		fprintf(stderr,
+		    "vaultmesh-command-center: VAULTMESH_ROLES_PATH: %s\n",
+		    err);
+		rc = 2;
+		goto out;
+	}
+	if (app.access != NULL && app.cfg.roles_path == NULL)
+		log_warn("roles_unset",
+		    "msg=\"Access is on and VAULTMESH_ROLES_PATH is unset: "
+		    "every operator is a viewer\"");
 	if ((app.store = store_open(app.cfg.db_path, err, sizeof(err))) ==
 	    NULL) {
 		log_err("store_open_failed", "db=%s error=\"%s\"",
@@ -489,6 +525,7 @@ main(int argc, char *argv[])
 				log_info("policy_reloaded", "path=%s",
 				    a.target);
 			store_audit_add(app.store, &a);
+			reload_roles();
 			continue;
 		}
 		log_info("shutdown", "signal=%s", strsignal(sig));
@@ -507,6 +544,7 @@ out:
 	fleet_close(app.fleet);
 	store_close(app.store);
 	policy_shutdown();
+	roles_shutdown();
 	access_close(app.access);
 	keys_wipe();
 	if (db_lock != -1)

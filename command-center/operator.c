@@ -6,11 +6,14 @@
 #include <time.h>
 
 #include "app.h"
+#include "audit.h"
 #include "dispatch.h"
 #include "html.h"
+#include "html_approvals.h"
 #include "target.h"
 #include "metrics.h"
 #include "policy.h"
+#include "roles.h"
 #include "replica.h"
 #include "routes.h"
 #include "log.h"
@@ -156,11 +159,17 @@ error_page(struct req *r, struct buf *b, unsigned status, const char *code,
 		html_error(b, status, code, msg, "/", "Back to the fleet");
 }
 
-int
-operator_gate(struct req *r)
+/*
+ * The gate of every operator route, for the role it needs: Host, Access
+ * (its identity and role recorded), CSRF, then the role.
+ */
+static int
+gate(struct req *r, enum role need)
 {
-	const char *jwt;
-	char	    who[256], why[160], q[200], p[PATH_Q];
+	struct access_groups g;
+	const char	    *jwt;
+	char		     who[256], why[160], q[200], p[PATH_Q];
+	enum role	     role = ROLE_ADMIN; /* local: the one operator */
 
 	req_set_error_page(r, error_page);
 	if (host_gate(r) == -1)
@@ -176,8 +185,8 @@ operator_gate(struct req *r)
 		    "a Cloudflare Access token is required");
 		return -1;
 	}
-	if (access_verify(app.access, jwt, time(NULL), who, sizeof(who), why,
-		sizeof(why)) == -1) {
+	if (access_verify_groups(app.access, jwt, time(NULL), who, sizeof(who),
+		&g, why, sizeof(why)) == -1) {
 		log_warn("access_denied", "path=%s peer=%s reason=%s",
 		    log_quote(p, sizeof(p), req_path(r)), req_peer(r),
 		    log_quote(q, sizeof(q), why));
@@ -186,7 +195,9 @@ operator_gate(struct req *r)
 		return -1;
 	}
 	req_set_who(r, who);
+	role = roles_of(who, g.name, g.n);
 csrf:
+	req_set_role(r, (int)role);
 	if (strcmp(req_method(r), "GET") != 0 &&
 	    strcmp(req_method(r), "HEAD") != 0 && cross_site(r)) {
 		log_warn("csrf_refused", "path=%s peer=%s",
@@ -195,7 +206,47 @@ csrf:
 		    "this form was posted from another site");
 		return -1;
 	}
+	if (role < need) {
+		log_warn("role_refused", "path=%s who=%s role=%s needs=%s",
+		    log_quote(p, sizeof(p), req_path(r)),
+		    log_quote(q, sizeof(q), operator_of(r)), role_names[role],
+		    role_names[need]);
+		resp_error_field(r, 403, "role_required", "role",
+		    role_names[need], "this needs the %s role (you have %s)",
+		    role_names[need], role_names[role]);
+		return -1;
+	}
 	return 0;
+}
+
+int
+operator_gate(struct req *r)
+{
+	return gate(r, ROLE_VIEWER);
+}
+
+int
+operator_gate_operator(struct req *r)
+{
+	return gate(r, ROLE_OPERATOR);
+}
+
+int
+operator_gate_approver(struct req *r)
+{
+	return gate(r, ROLE_APPROVER);
+}
+
+int
+operator_gate_admin(struct req *r)
+{
+	return gate(r, ROLE_ADMIN);
+}
+
+enum role
+operator_role(struct req *r)
+{
+	return (enum role)req_role(r);
 }
 
 /*
@@ -215,8 +266,8 @@ operator_of(struct req *r)
  * whose Access token was verified (it came through Cloudflare); the
  * socket's peer otherwise.
  */
-static const char *
-peer_of(struct req *r)
+const char *
+operator_peer(struct req *r)
 {
 	const char *ip = req_header(r, "Cf-Connecting-IP");
 
@@ -232,22 +283,8 @@ void
 audit(struct req *r, const char *action, const char *target, const char *detail,
     const char *result)
 {
-	struct audit_rec a;
-	char		 who[300], det[600];
-
-	a.at = time(NULL);
-	a.who = operator_of(r);
-	a.peer = peer_of(r);
-	a.action = action;
-	a.target = target;
-	a.detail = detail ? detail : "";
-	a.result = result;
-	if (store_audit_add(app.store, &a) == -1)
-		log_err("audit_failed", "action=%s target=%s", action, target);
-	log_info("audit",
-	    "action=%s target=%s result=%s by=%s peer=%s detail=%s", action,
-	    target, result, log_quote(who, sizeof(who), a.who), a.peer,
-	    log_quote(det, sizeof(det), a.detail));
+	audit_record(operator_of(r), operator_peer(r), action, target, detail,
+	    result);
 }
 
 struct audit_page {
@@ -558,6 +595,7 @@ h_dashboard(struct req *r)
 	d.v = v;
 	d.n = n;
 	d.now = now;
+	d.role = operator_role(r);
 	d.f = &f;
 	d.range = ranges[ri].name;
 	d.range_secs = ranges[ri].secs;
@@ -650,7 +688,7 @@ node_page_refused(struct req *r, const char *id, unsigned status,
 	struct scan_point scans[SCANS_SHOWN], tmp;
 	enum page_part	  part;
 	char		 *hb = NULL, peer[160];
-	struct buf	  b, findings, commands;
+	struct buf	  b, findings, commands, appr;
 	int64_t		  now = time(NULL);
 
 	if (page_part(r, &part) == -1)
@@ -696,6 +734,7 @@ node_page_refused(struct req *r, const char *id, unsigned status,
 	p.v = &v;
 	p.hb_json = hb;
 	p.now = now;
+	p.role = operator_role(r);
 	p.error = error;
 	p.allowed = policy_allowed(v.os_profile);
 	p.scans = scans;
@@ -705,6 +744,9 @@ node_page_refused(struct req *r, const char *id, unsigned status,
 	p.findings = buf_failed(&findings) ? NULL : findings.p;
 	p.commands = buf_failed(&commands) ? NULL : commands.p;
 	p.any_commands = h.any;
+	buf_init(&appr, 4u << 20);
+	if (approvals_rows(&appr, r, id, NULL) > 0 && !buf_failed(&appr))
+		p.approvals = appr.p;
 	if (store_node_enroll_peer(app.store, id, peer, sizeof(peer)) == -1)
 		peer[0] = '\0';
 	p.enroll_peer = peer;
@@ -716,6 +758,7 @@ node_page_refused(struct req *r, const char *id, unsigned status,
 	html_node(&b, &p, part);
 	buf_free(&findings);
 	buf_free(&commands);
+	buf_free(&appr);
 	free(h.samples);
 	resp_html(r, status, &b);
 	free(hb);
@@ -950,4 +993,41 @@ h_healthz(struct req *r)
 	}
 	buf_puts(&b, "{\"ok\":true}");
 	resp_json(r, 200, &b);
+}
+
+/* ---- approvals shown on other pages (approvals_api.c has the list) ---- */
+
+struct one_ctx {
+	struct buf *b;
+	struct req *r;
+	int	    n;
+	int64_t	    now;
+};
+
+static int
+one_row(const struct approval_rec *a, void *arg)
+{
+	struct one_ctx *c = arg;
+
+	html_approval_row(c->b, a, operator_of(c->r), operator_role(c->r),
+	    c->now);
+	c->n++;
+	return buf_failed(c->b) ? -1 : 0;
+}
+
+int
+approvals_rows(struct buf *b, struct req *r, const char *node_id,
+    const char *id)
+{
+	struct one_ctx c = { b, r, 0, time(NULL) };
+	int	       rc;
+
+	html_approvals_section_begin(b);
+	if (id != NULL)
+		rc = store_approval_get(app.store, id, one_row, &c);
+	else
+		rc = store_approvals(app.store, "awaiting_approval", node_id,
+		    200, one_row, &c);
+	html_approvals_section_end(b);
+	return rc == -1 ? -1 : c.n;
 }

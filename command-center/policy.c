@@ -2,12 +2,16 @@
  * policy: which commands each OS profile may run.
  *
  *   { "default": ["sovereign-scan", "agent-info"],
- *     "profiles": { "ArchVault": ["sovereign-scan", "service-restart"] } }
+ *     "profiles": { "ArchVault": ["sovereign-scan", "service-restart"] },
+ *     "require_approval": { "default": ["service-restart"] },
+ *     "job_approval_over": 50 }
  *
  * A profile listed under "profiles" gets exactly its list; every other
  * profile gets "default". Without a file the built-in policy applies: every
  * profile may run the read-only commands, none may restart services.
- * The current policy is swapped whole on reload, under a lock.
+ * "require_approval" (the same shape) names the commands that wait for a
+ * second operator; a job selecting more than "job_approval_over" nodes waits
+ * too. The current policy is swapped whole on reload, under a lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +37,11 @@ struct policy {
 	struct profile_rule *rules;
 	size_t		     n;
 	unsigned	     dflt;
+	/* "require_approval": the same shape, the commands that wait. */
+	struct profile_rule *approve;
+	size_t		     napprove;
+	unsigned	     approve_dflt;
+	long		     job_approval_over; /* -1: none */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -63,6 +72,9 @@ policy_free(struct policy *p)
 	for (size_t i = 0; i < p->n; i++)
 		free(p->rules[i].profile);
 	free(p->rules);
+	for (size_t i = 0; i < p->napprove; i++)
+		free(p->approve[i].profile);
+	free(p->approve);
 	free(p);
 }
 
@@ -131,6 +143,64 @@ policy_check_text(const char *label, const char *text, size_t len, char *err,
 	return 0;
 }
 
+/*
+ * The "default" list and "profiles" object of obj (the policy, or its
+ * "require_approval"; what: "" or "require_approval.", for messages) into
+ * *dflt and *rules[*n]: 0, or -1 with why.
+ */
+static int
+rule_set(json_t *obj, const char *path, const char *what, unsigned *dflt,
+    struct profile_rule **rules, size_t *n, char *err, size_t errlen)
+{
+	json_t	   *v, *profiles;
+	const char *key;
+	char	    where[160];
+
+	if ((v = json_object_get(obj, "default")) != NULL) {
+		snprintf(where, sizeof(where), "%s: %sdefault", path, what);
+		if (command_list(v, where, dflt, err, errlen) == -1)
+			return -1;
+	}
+	profiles = json_object_get(obj, "profiles");
+	if (profiles != NULL &&
+	    (!json_is_object(profiles) ||
+		json_object_size(profiles) > POLICY_PROFILES_MAX)) {
+		snprintf(err, errlen,
+		    "%s: %sprofiles: must be an object of at most %d profiles",
+		    path, what, POLICY_PROFILES_MAX);
+		return -1;
+	}
+	if (profiles == NULL || json_object_size(profiles) == 0)
+		return 0;
+	if ((*rules = calloc(json_object_size(profiles), sizeof(**rules))) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_object_foreach(profiles, key, v)
+	{
+		struct profile_rule *r = &(*rules)[*n];
+
+		if (!validate_profile(key)) {
+			snprintf(err, errlen,
+			    "%s: %sprofiles: \"%.40s\" is not a valid profile "
+			    "name",
+			    path, what, key);
+			return -1;
+		}
+		snprintf(where, sizeof(where), "%s: %sprofiles.%s", path, what,
+		    key);
+		if (command_list(v, where, &r->allowed, err, errlen) == -1)
+			return -1;
+		if ((r->profile = strdup(key)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
 /* Parses a policy document (path NULL: built-in). */
 static struct policy *
 policy_parse_text(const char *path, const char *text, size_t len, char *err,
@@ -140,7 +210,6 @@ policy_parse_text(const char *path, const char *text, size_t len, char *err,
 	json_t	      *root = NULL, *profiles, *v;
 	json_error_t   jerr;
 	const char    *key;
-	char	       where[128];
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -151,6 +220,7 @@ policy_parse_text(const char *path, const char *text, size_t len, char *err,
 		     i < sizeof(builtin_default) / sizeof(builtin_default[0]);
 		     i++)
 			p->dflt |= 1u << catalog_bit(builtin_default[i]);
+		p->job_approval_over = -1;
 		return p;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -166,55 +236,53 @@ policy_parse_text(const char *path, const char *text, size_t len, char *err,
 	json_object_foreach(root, key, v)
 	{
 		if (strcmp(key, "default") != 0 &&
-		    strcmp(key, "profiles") != 0) {
+		    strcmp(key, "profiles") != 0 &&
+		    strcmp(key, "require_approval") != 0 &&
+		    strcmp(key, "job_approval_over") != 0) {
 			snprintf(err, errlen,
-			    "%s: unknown key \"%.40s\" (only "
-			    "\"default\" and \"profiles\")",
+			    "%s: unknown key \"%.40s\" (only \"default\", "
+			    "\"profiles\", \"require_approval\" and "
+			    "\"job_approval_over\")",
 			    path, key);
 			goto fail;
 		}
 	}
-	if ((v = json_object_get(root, "default")) != NULL) {
-		snprintf(where, sizeof(where), "%s: default", path);
-		if (command_list(v, where, &p->dflt, err, errlen) == -1)
-			goto fail;
-	}
-	profiles = json_object_get(root, "profiles");
-	if (profiles != NULL &&
-	    (!json_is_object(profiles) ||
-		json_object_size(profiles) > POLICY_PROFILES_MAX)) {
-		snprintf(err, errlen,
-		    "%s: profiles: must be an object of at most %d profiles",
-		    path, POLICY_PROFILES_MAX);
+	if (rule_set(root, path, "", &p->dflt, &p->rules, &p->n, err, errlen) ==
+	    -1)
 		goto fail;
-	}
-	if (profiles != NULL && json_object_size(profiles) > 0) {
-		p->rules =
-		    calloc(json_object_size(profiles), sizeof(*p->rules));
-		if (p->rules == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		json_object_foreach(profiles, key, v)
+	p->job_approval_over = -1;
+	if ((v = json_object_get(root, "require_approval")) != NULL) {
+		json_object_foreach(v, key, profiles)
 		{
-			struct profile_rule *r = &p->rules[p->n];
-
-			if (!validate_profile(key)) {
+			if (strcmp(key, "default") != 0 &&
+			    strcmp(key, "profiles") != 0) {
 				snprintf(err, errlen,
-				    "%s: profiles: \"%.40s\" is "
-				    "not a valid profile name",
+				    "%s: require_approval: unknown key "
+				    "\"%.40s\" (only \"default\" and "
+				    "\"profiles\")",
 				    path, key);
 				goto fail;
 			}
-			snprintf(where, sizeof(where), "%s: profiles.%s", path,
-			    key);
-			if (command_list(v, where, &r->allowed, err, errlen) ==
-			    -1)
-				goto fail;
-			if ((r->profile = strdup(key)) == NULL)
-				goto fail;
-			p->n++;
 		}
+		if (!json_is_object(v)) {
+			snprintf(err, errlen,
+			    "%s: require_approval: must be an object", path);
+			goto fail;
+		}
+		if (rule_set(v, path, "require_approval.", &p->approve_dflt,
+			&p->approve, &p->napprove, err, errlen) == -1)
+			goto fail;
+	}
+	if ((v = json_object_get(root, "job_approval_over")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 1000000) {
+			snprintf(err, errlen,
+			    "%s: job_approval_over: must be a whole number "
+			    "of nodes, 0 to 1000000",
+			    path);
+			goto fail;
+		}
+		p->job_approval_over = (long)json_integer_value(v);
 	}
 	json_decref(root);
 	return p;
@@ -296,4 +364,43 @@ policy_allows(const char *profile, const char *command)
 	int bit = catalog_bit(command);
 
 	return bit >= 0 && (policy_allowed(profile) & (1u << bit)) != 0;
+}
+
+/* The rule of profile in rules[n], else dflt. */
+static unsigned
+rule_of(const struct profile_rule *rules, size_t n, unsigned dflt,
+    const char *profile)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rules[i].profile, profile) == 0)
+			return rules[i].allowed;
+	return dflt;
+}
+
+int
+policy_needs_approval(const char *profile, const char *command)
+{
+	int	 bit = catalog_bit(command);
+	unsigned need = 0;
+
+	if (bit < 0)
+		return 0;
+	pthread_mutex_lock(&mu);
+	if (current != NULL)
+		need = rule_of(current->approve, current->napprove,
+		    current->approve_dflt, profile);
+	pthread_mutex_unlock(&mu);
+	return (need & (1u << bit)) != 0;
+}
+
+long
+policy_job_approval_over(void)
+{
+	long n = -1;
+
+	pthread_mutex_lock(&mu);
+	if (current != NULL)
+		n = current->job_approval_over;
+	pthread_mutex_unlock(&mu);
+	return n;
 }

@@ -17,5 +17,13 @@ void policy_shutdown(void);
 /* Bit i set when cmd_catalog[i] is allowed for profile. */
 unsigned policy_allowed(const char *profile);
 int	 policy_allows(const char *profile, const char *command);
+/*
+ * 1 when the policy's "require_approval" makes command wait for a second
+ * operator on profile (shaped like the allow lists: a profile listed under
+ * its "profiles" gets exactly its list, every other one its "default").
+ */
+int policy_needs_approval(const char *profile, const char *command);
+/* "job_approval_over": a job selecting more nodes waits; -1: none. */
+long policy_job_approval_over(void);
 
 #endif

@@ -75,6 +75,38 @@ command_queue(struct cmd_new *c, json_t *args)
 }
 
 int
+command_queue_approved(const char *id, struct cmd_new *c, json_t *args,
+    const char *who, const char *reason)
+{
+	struct sign_ctx sc = { args };
+	char	       *args_json, q[300], qa[300];
+	int		rc;
+
+	if ((args_json = json_dumps(args, JSON_COMPACT)) == NULL)
+		return -1;
+	snprintf(c->command_id, sizeof(c->command_id), "%s", id);
+	c->args = args_json;
+	c->queued_at = time(NULL);
+	c->expires_at = c->queued_at + app.cfg.command_ttl_seconds;
+	rc = store_approval_decide(app.store, id, "approved", who, c->queued_at,
+	    reason, c, sign_command, &sc);
+	free(c->payload);
+	free(c->signature);
+	c->payload = c->signature = NULL;
+	c->args = NULL;
+	free(args_json);
+	if (rc != 1)
+		return rc;
+	dispatch_wake(c->node_id);
+	log_info("command_queued",
+	    "node_id=%s command_id=%s command=%s seq=%lld by=%s approved_by=%s",
+	    c->node_id, c->command_id, c->command, (long long)c->seq,
+	    log_quote(q, sizeof(q), c->queued_by),
+	    log_quote(qa, sizeof(qa), who));
+	return 1;
+}
+
+int
 command_queue_wave(const char *job_id, int wave, const char *command,
     json_t *args, const char *by, const char (*ids)[37], size_t n)
 {
@@ -121,7 +153,7 @@ command_queue_wave(const char *job_id, int wave, const char *command,
 	for (size_t i = 0; i < n; i++) {
 		if (claimed[i] != NULL) {
 			w = NULL;
-			if (rc > 0 && c[i].seq > 0 &&
+			if (rc > 0 && c[i].seq > 0 && c[i].delivered &&
 			    (w = calloc(1, sizeof(*w))) != NULL) {
 				memcpy(w->command_id, c[i].command_id, 37);
 				w->payload = c[i].payload;
@@ -129,9 +161,14 @@ command_queue_wave(const char *job_id, int wave, const char *command,
 				c[i].payload = c[i].signature = NULL;
 				handed++;
 			}
-			/* Not stored (or no memory): it answers as woken. */
+			/*
+			 * Not stored, stored as queued (an older command of
+			 * the node is still out: the store keeps the order),
+			 * or no memory: it answers as woken.
+			 */
 			dispatch_hand(claimed[i], w, w != NULL ? 1 : 0);
-		} else if (rc > 0 && c[i].seq > 0)
+		}
+		if (rc > 0 && c[i].seq > 0 && !c[i].delivered)
 			/* The store counted it (store_on_queued) first. */
 			dispatch_wake(c[i].node_id);
 		free(c[i].payload);

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "http.h"
 #include "model.h"
+#include "roles.h"
 #include "store.h"
 
 /* agent_api.c */
@@ -45,10 +46,22 @@ void h_metrics(struct req *r);
  * recorded), 403 for a cross-site state change: 0 to go on, -1 answered.
  */
 int operator_gate(struct req *r);
+/*
+ * The same for routes that need more than a viewer (roles.h): 403
+ * {"error": "role_required", "role": ...} for an operator below it.
+ * Without Access the local operator is an admin.
+ */
+int operator_gate_operator(struct req *r);
+int operator_gate_approver(struct req *r);
+int operator_gate_admin(struct req *r);
+/* The role the gate granted r. */
+enum role operator_role(struct req *r);
 /* The Host check alone (see operator_gate): 0, or -1 answered 421. */
 int	    host_gate(struct req *r);
 const char *node_id_param(struct req *r);
 const char *operator_of(struct req *r);
+/* Where the operator is: Cloudflare's client address, or the peer. */
+const char *operator_peer(struct req *r);
 /* Records an operator action of r in the audit log (and the log). */
 void audit(struct req *r, const char *action, const char *target,
     const char *detail, const char *result);
@@ -68,6 +81,21 @@ void h_queue_command(struct req *r);
 void json_time_field(struct buf *b, const char *key, int64_t t);
 /* A command's args from a form's unit and lines fields (NULL: no memory). */
 json_t *command_form_args(struct req *r);
+/* approvals_api.c: two-person approval (CONTRACT, second set). */
+void h_approvals(struct req *r);
+void h_command_approve(struct req *r);
+void h_command_reject(struct req *r);
+void h_job_approve(struct req *r);
+void h_job_reject(struct req *r);
+/*
+ * The rows (html_approval_row, with r's reader) of request id, or of the
+ * requests awaiting approval for node_id, as a table into b: how many, or
+ * -1.
+ */
+int approvals_rows(struct buf *b, struct req *r, const char *node_id,
+    const char *id);
+/* A request as the JSON lists show it. */
+void approval_json(struct buf *b, const struct approval_rec *a);
 /* jobs_api.c: the jobs' routes (CONTRACT: "Operator endpoints, second set"). */
 void h_jobs(struct req *r);
 void h_job_create(struct req *r);

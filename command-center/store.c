@@ -400,3 +400,45 @@ store_schedule_delete(struct store *s, const char *schedule_id, int64_t now)
 {
 	return s->ops->job->schedule_delete(s, schedule_id, now);
 }
+
+/* ---- approvals ------------------------------------------------------ */
+
+int
+store_approval_add(struct store *s, const struct approval_rec *a)
+{
+	return s->ops->approval->add(s, a);
+}
+
+int
+store_approval_get(struct store *s, const char *id, store_approval_fn fn,
+    void *arg)
+{
+	return s->ops->approval->get(s, id, fn, arg);
+}
+
+int
+store_approvals(struct store *s, const char *status, const char *node_id,
+    int limit, store_approval_fn fn, void *arg)
+{
+	return s->ops->approval->list(s, status, node_id, limit, fn, arg);
+}
+
+int
+store_approval_decide(struct store *s, const char *id, const char *status,
+    const char *by, int64_t at, const char *reason, struct cmd_new *c,
+    sign_fn sign, void *arg)
+{
+	int rc = s->ops->approval->decide(s, id, status, by, at, reason, c,
+	    sign, arg);
+
+	if (rc == 1 && c != NULL)
+		store_queued(s, c->node_id, 1);
+	return rc;
+}
+
+int
+store_approvals_expired(struct store *s, int64_t now, store_node_id_fn fn,
+    void *arg)
+{
+	return s->ops->approval->expired(s, now, fn, arg);
+}

@@ -89,7 +89,13 @@ int store_fold(struct store *s, const struct hb_fold *fold, size_t n,
  */
 int store_command_queue(struct store *s, struct cmd_new *c, sign_fn sign,
     void *arg);
-/* Marks up to max open commands of node_id delivered and returns them. */
+/*
+ * Marks up to max open commands of node_id delivered and returns them, in
+ * seq order and none past an older one still delivered without a result
+ * (the agent runs only rising seqs: a command whose answer was lost goes
+ * out first again once its lease puts it back). One delivery of a node at
+ * a time, across replicas too.
+ */
 int store_commands_deliver(struct store *s, const char *node_id, int64_t now,
     size_t max, struct cmd_wire **out, size_t *n);
 /*
@@ -172,7 +178,10 @@ int store_job_wave_nodes(struct store *s, const char *job_id, int wave,
  * Starts wave `wave` of a running job whose current wave is the one
  * before: queues c[0..n) (each signed by sign, part of the job; a node
  * that is gone gets seq 0 and no command) and makes it the current wave,
- * in one transaction. How many were queued, -3 when the job is not
+ * in one transaction. One marked delivered is stored so only if its
+ * node has no older command queued or delivered (else queued, and its
+ * mark cleared), so no command overtakes another of its node. How many
+ * were queued, -3 when the job is not
  * running or the wave is started already (nothing done), or -1.
  */
 int store_job_start_wave(struct store *s, const char *job_id, int wave,
@@ -256,5 +265,33 @@ int store_nodes_changed(struct store *s, int64_t *cursor, store_node_fn fn,
  * 0, or -1 when the database cannot be reached. The listening thread's.
  */
 int store_replica_lead(struct store *s);
+
+/* ---- approvals (issue 19: two-person approval) --------------------- */
+
+/* Stores a request awaiting approval: 0, or -1. */
+int store_approval_add(struct store *s, const struct approval_rec *a);
+/* The request id: 1 (fn called), 0 unknown, -1. */
+int store_approval_get(struct store *s, const char *id, store_approval_fn fn,
+    void *arg);
+/*
+ * Requests, newest first, at most limit: those of status (NULL: any) and of
+ * node_id (NULL: any). 0, or -1.
+ */
+int store_approvals(struct store *s, const char *status, const char *node_id,
+    int limit, store_approval_fn fn, void *arg);
+/*
+ * Decides a request still awaiting approval, in one transaction: its
+ * status (approved, rejected or expired) with who, when and why; a job's
+ * row too (approved: running, its first wave queued by the next tick;
+ * else cancelled); and for an approved command, c (its id the request's)
+ * queued, signed by sign with its seq. 1 decided, 0 no longer awaiting
+ * (nothing changed), -2 the command's node is gone (nothing changed), -1.
+ */
+int store_approval_decide(struct store *s, const char *id, const char *status,
+    const char *by, int64_t at, const char *reason, struct cmd_new *c,
+    sign_fn sign, void *arg);
+/* The ids of requests still awaiting approval at now past expiry. */
+int store_approvals_expired(struct store *s, int64_t now, store_node_id_fn fn,
+    void *arg);
 
 #endif

@@ -37,6 +37,7 @@ struct store_rows {
 		store_job_result_fn   result;
 		store_job_group_fn    group;
 		store_schedule_fn     schedule;
+		store_approval_fn     approval;
 	} fn;
 	void *arg;
 };
@@ -137,6 +138,20 @@ struct store_job_ops {
 	    int64_t now);
 };
 
+/* Requests that wait for a second operator. */
+struct store_approval_ops {
+	int (*add)(struct store *s, const struct approval_rec *a);
+	int (*get)(struct store *s, const char *id, store_approval_fn fn,
+	    void *arg);
+	int (*list)(struct store *s, const char *status, const char *node_id,
+	    int limit, store_approval_fn fn, void *arg);
+	int (*decide)(struct store *s, const char *id, const char *status,
+	    const char *by, int64_t at, const char *reason, struct cmd_new *c,
+	    sign_fn sign, void *arg);
+	int (*expired)(struct store *s, int64_t now, store_node_id_fn fn,
+	    void *arg);
+};
+
 /*
  * Replicas: other processes sharing the database (NULL for a backend that
  * is one process's alone).
@@ -162,6 +177,7 @@ struct store_ops {
 	const struct store_sample_ops	 *sample;
 	const struct store_replica_ops	 *replica;
 	const struct store_job_ops	 *job;
+	const struct store_approval_ops	 *approval;
 };
 
 /* The head of every backend's handle. */

@@ -11,6 +11,11 @@
 	"job_id, n, command, args, reason, target, rollout, created_by," \
 	" created_at, status, selected, waves, wave, wave_done_at,"      \
 	" pause_secs, max_failure_pct, finished_at"
+/* A request awaiting (or past) approval, as store_approval_fn reads it. */
+#define APPROVAL_COLUMNS                                           \
+	"id, kind, node_id, command, args, reason, requested_by,"  \
+	" requested_at, expires_at, selected, status, decided_by," \
+	" decided_at, decision_reason"
 /* A node's line of a job's results. */
 #define JOB_RESULT_COLUMNS                                               \
 	"j.node_id, n.hostname, j.wave, coalesce(c.status, CASE WHEN"    \

@@ -170,6 +170,23 @@ static const char *const migrations[] = {
 	"  created_by text NOT NULL,  created_at bigint NOT NULL,"
 	"  every_secs bigint NOT NULL,  next_at bigint NOT NULL,"
 	"  last_job_id text,  deleted_at bigint);",
+	/* 4 -> 5: a node's commands still out, for delivery in order */
+	("CREATE INDEX commands_out ON commands (node_id, status, seq)"
+	 "  WHERE status IN ('queued', 'delivered');"),
+	/* 5 -> 6: requests that wait for a second operator */
+	"CREATE TABLE approvals (  n bigserial PRIMARY KEY,"
+	"  id text NOT NULL UNIQUE,"
+	"  kind text NOT NULL CHECK (kind IN ('command', 'job')),"
+	"  node_id text,  command text NOT NULL,  args text NOT NULL,"
+	"  reason text NOT NULL,  requested_by text NOT NULL,"
+	"  requested_at bigint NOT NULL,  expires_at bigint NOT NULL,"
+	"  selected integer NOT NULL,"
+	"  status text NOT NULL CHECK (status IN ('awaiting_approval',"
+	"    'approved', 'rejected', 'expired')),"
+	"  decided_by text,  decided_at bigint,  decision_reason text);"
+	"CREATE INDEX approvals_open ON approvals (status, expires_at);"
+	"CREATE INDEX approvals_by_node ON approvals (node_id, n)"
+	"  WHERE node_id IS NOT NULL;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -345,4 +362,5 @@ pg_writer_busy(struct store *base)
 /* In store_backend.h\'s order. */
 static const struct store_ops pg_ops = { "postgresql", pg_close, pg_ping,
 	pg_writer_busy, &pg_node_ops, &pg_heartbeat_ops, &pg_command_ops,
-	&pg_audit_ops, &pg_sample_ops, &pg_replica_ops, &pg_job_ops };
+	&pg_audit_ops, &pg_sample_ops, &pg_replica_ops, &pg_job_ops,
+	&pg_approval_ops };

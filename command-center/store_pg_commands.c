@@ -12,17 +12,13 @@
 #include "log.h"
 #include "store_pg_db.h"
 
-static int
-pg_command_queue(struct store *base, struct cmd_new *c, sign_fn sign, void *arg)
+int
+pg_queue_locked(struct pg *s, struct cmd_new *c, sign_fn sign, void *arg)
 {
-	struct pg	*s = pg_of(base);
 	struct pg_params p;
 	PGresult	*res;
-	int		 rc = -1;
+	int		 rc;
 
-	pthread_mutex_lock(&s->db.mu);
-	if (pg_begin(s, &s->db) == -1)
-		goto out;
 	/* The row lock this takes orders the node's queuers across replicas. */
 	pg_params_init(&p);
 	pg_text(&p, c->node_id);
@@ -32,18 +28,14 @@ pg_command_queue(struct store *base, struct cmd_new *c, sign_fn sign, void *arg)
 	    &p);
 	pg_params_free(&p);
 	if (res == NULL || PQntuples(res) != 1) {
-		if (res != NULL)
-			rc = -2; /* no such node */
+		rc = res != NULL ? -2 : -1; /* -2: no such node */
 		PQclear(res);
-		pg_rollback(s, &s->db);
-		goto out;
+		return rc;
 	}
 	c->seq = pg_col_i64(res, 0, 0);
 	PQclear(res);
-	if (sign(c, arg) == -1) {
-		pg_rollback(s, &s->db);
-		goto out;
-	}
+	if (sign(c, arg) == -1)
+		return -1;
 	pg_params_init(&p);
 	pg_text(&p, c->command_id);
 	pg_text(&p, c->node_id);
@@ -62,8 +54,21 @@ pg_command_queue(struct store *base, struct cmd_new *c, sign_fn sign, void *arg)
 	    " $5, $6, $7, $8, $9, $10, 'queued')",
 	    &p);
 	pg_params_free(&p);
-	if (rc == -1 || pg_commit(s, &s->db) == -1) {
-		rc = -1;
+	return rc;
+}
+
+static int
+pg_command_queue(struct store *base, struct cmd_new *c, sign_fn sign, void *arg)
+{
+	struct pg *s = pg_of(base);
+	int	   rc = -1;
+
+	pthread_mutex_lock(&s->db.mu);
+	if (pg_begin(s, &s->db) == -1)
+		goto out;
+	rc = pg_queue_locked(s, c, sign, arg);
+	if (rc != 0 || pg_commit(s, &s->db) == -1) {
+		rc = rc == 0 ? -1 : rc;
 		pg_rollback(s, &s->db);
 	}
 out:
@@ -73,12 +78,70 @@ out:
 	return rc;
 }
 
+/*
+ * The delivery's transaction, under db's mutex: its rows, an empty result
+ * when another delivery of the node is under way, or NULL.
+ *
+ * One delivery of a node at a time (a transaction-scoped advisory lock on
+ * the node, tried, not waited for: a second poll of the node, on this or
+ * another replica, takes nothing, as SKIP LOCKED would have it take only
+ * what the first does not). The statement after it has a snapshot that
+ * sees every delivery committed before: the open commands, oldest first,
+ * none past an older one still delivered without a result (the agent runs
+ * only rising seqs; a command whose answer was lost with its replica goes
+ * first again when its lease puts it back), marked delivered.
+ */
+static PGresult *
+deliver_locked(struct pg *s, const char *node_id, int64_t now, size_t max)
+{
+	struct pg_params p;
+	PGresult	*res;
+	int		 mine;
+
+	if (pg_begin(s, &s->db) == -1)
+		return NULL;
+	pg_params_init(&p);
+	pg_text(&p, node_id);
+	res = pg_exec(s, &s->db, "deliver_lock",
+	    "SELECT pg_try_advisory_xact_lock(721501963, hashtext($1))", &p);
+	pg_params_free(&p);
+	mine = res != NULL && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	if (res == NULL || !mine) {
+		/* Nothing to hand, as an empty RETURNING would be. */
+		if (res != NULL)
+			PQclear(res);
+		pg_rollback(s, &s->db);
+		return res == NULL ? NULL :
+				     PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	}
+	PQclear(res);
+	pg_params_init(&p);
+	pg_text(&p, node_id);
+	pg_i64(&p, now);
+	pg_i64(&p, (int64_t)max);
+	res = pg_exec(s, &s->db, "commands_deliver",
+	    "WITH o AS (SELECT command_id FROM commands WHERE node_id = $1"
+	    " AND status = 'queued' AND expires_at > $2 AND seq < coalesce(("
+	    "SELECT min(seq) FROM commands WHERE node_id = $1 AND status ="
+	    " 'delivered'), 9223372036854775807) ORDER BY seq LIMIT $3 FOR"
+	    " UPDATE SKIP LOCKED) UPDATE commands c SET status = 'delivered',"
+	    " delivered_at = $2 FROM o WHERE c.command_id = o.command_id"
+	    " RETURNING c.command_id, c.payload, c.signature, c.seq",
+	    &p);
+	pg_params_free(&p);
+	if (res == NULL || pg_commit(s, &s->db) == -1) {
+		PQclear(res);
+		pg_rollback(s, &s->db);
+		return NULL;
+	}
+	return res;
+}
+
 static int
 pg_commands_deliver(struct store *base, const char *node_id, int64_t now,
     size_t max, struct cmd_wire **out, size_t *nout)
 {
 	struct pg	*s = pg_of(base);
-	struct pg_params p;
 	PGresult	*res;
 	struct cmd_wire *w;
 	size_t		 n = 0;
@@ -88,26 +151,9 @@ pg_commands_deliver(struct store *base, const char *node_id, int64_t now,
 	*nout = 0;
 	if ((w = calloc(max, sizeof(*w))) == NULL)
 		return -1;
-	pg_params_init(&p);
-	pg_text(&p, node_id);
-	pg_i64(&p, now);
-	pg_i64(&p, (int64_t)max);
 	pthread_mutex_lock(&s->db.mu);
-	/*
-	 * One statement: the open commands, oldest first, marked delivered.
-	 * SKIP LOCKED: a second poll of the node (on another replica) takes
-	 * only what this one does not, so each goes out once.
-	 */
-	res = pg_exec(s, &s->db, "commands_deliver",
-	    "WITH o AS (SELECT"
-	    " command_id FROM commands WHERE node_id = $1 AND status ="
-	    " 'queued' AND expires_at > $2 ORDER BY seq LIMIT $3 FOR UPDATE"
-	    " SKIP LOCKED) UPDATE commands c SET status = 'delivered',"
-	    " delivered_at = $2 FROM o WHERE c.command_id = o.command_id"
-	    " RETURNING c.command_id, c.payload, c.signature, c.seq",
-	    &p);
+	res = deliver_locked(s, node_id, now, max);
 	pthread_mutex_unlock(&s->db.mu);
-	pg_params_free(&p);
 	if (res == NULL)
 		goto out;
 	/* They left the queue, whether or not they can be handed out now. */

@@ -55,6 +55,14 @@ extern const struct store_audit_ops	pg_audit_ops;
 extern const struct store_sample_ops	pg_sample_ops;
 extern const struct store_replica_ops	pg_replica_ops;
 extern const struct store_job_ops	pg_job_ops;
+extern const struct store_approval_ops	pg_approval_ops;
+
+/*
+ * Inside a transaction on db (its lock held): takes c's seq from its
+ * node's row (locking it), signs and inserts c: 0, -2 when the node is
+ * unknown, or -1. The caller commits or rolls back.
+ */
+int pg_queue_locked(struct pg *s, struct cmd_new *c, sign_fn sign, void *arg);
 
 /*
  * A new connection's settings (its notices go to the debug log) and its

@@ -124,6 +124,7 @@ pg_job_wave_nodes(struct store *base, const char *job_id, int wave,
 struct node_seq {
 	char	node_id[37];
 	int64_t seq;
+	int	out; /* it has a command queued or delivered already */
 };
 
 static int
@@ -131,6 +132,55 @@ seq_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct node_seq *)a)->node_id,
 	    ((const struct node_seq *)b)->node_id);
+}
+
+/*
+ * A command to hand at once is stored as delivered only if its node has
+ * nothing older queued or delivered: marks those nodes' seqs `out` (the
+ * caller clears the command's delivered). Asked after
+ * the nodes' rows are locked, so a command queued or delivered by another
+ * replica before is seen, and none can come between. 0, or -1.
+ */
+static int
+keep_order(struct pg *s, const struct cmd_new *c, size_t n,
+    struct node_seq *seqs, size_t nseq)
+{
+	struct pg_params p;
+	PGresult	*res;
+	struct buf	 ids;
+	struct node_seq	 key, *hit;
+	size_t		 nclaimed = 0;
+
+	buf_init(&ids, 64 + n * 40);
+	buf_putc(&ids, '{');
+	for (size_t i = 0; i < n; i++)
+		if (c[i].delivered)
+			buf_printf(&ids, "%s%s", nclaimed++ > 0 ? "," : "",
+			    c[i].node_id);
+	buf_putc(&ids, '}');
+	if (nclaimed == 0 || buf_failed(&ids)) {
+		buf_free(&ids);
+		return nclaimed == 0 ? 0 : -1;
+	}
+	pg_params_init(&p);
+	pg_text(&p, ids.p);
+	res = pg_exec(s, &s->db, "job_nodes_out",
+	    "SELECT DISTINCT node_id FROM commands WHERE node_id = ANY"
+	    " ($1::text[]) AND status IN ('queued', 'delivered')",
+	    &p);
+	pg_params_free(&p);
+	buf_free(&ids);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		snprintf(key.node_id, sizeof(key.node_id), "%s",
+		    PQgetvalue(res, r, 0));
+		if ((hit = bsearch(&key, seqs, nseq, sizeof(*seqs), seq_cmp)) !=
+		    NULL)
+			hit->out = 1;
+	}
+	PQclear(res);
+	return 0;
 }
 
 /*
@@ -177,6 +227,8 @@ queue_all(struct pg *s, struct cmd_new *c, size_t n, sign_fn sign, void *arg)
 		seqs[i].seq = pg_col_i64(res, (int)i, 1);
 	}
 	qsort(seqs, nseq, sizeof(*seqs), seq_cmp);
+	if (keep_order(s, c, n, seqs, nseq) == -1)
+		goto out;
 	buf_putc(&rows, '[');
 	for (size_t i = 0; i < n; i++) {
 		snprintf(key.node_id, sizeof(key.node_id), "%s", c[i].node_id);
@@ -184,6 +236,8 @@ queue_all(struct pg *s, struct cmd_new *c, size_t n, sign_fn sign, void *arg)
 		c[i].seq = hit != NULL ? hit->seq : 0;
 		if (hit == NULL)
 			continue;
+		if (hit->out)
+			c[i].delivered = 0;
 		if (sign(&c[i], arg) == -1)
 			goto out;
 		buf_printf(&rows,

@@ -96,10 +96,12 @@ struct cmd_new {
 	const char *job_id; /* the job it is part of; NULL: none */
 	int64_t	    queued_at;
 	int64_t	    expires_at;
-	int64_t	    seq;       /* set by the store (0: its node is gone) */
-	int	    delivered; /* stored as delivered (handed to a poll) */
-	char	   *payload;   /* set by sign(): base64 */
-	char	   *signature; /* set by sign(): base64 */
+	int64_t	    seq; /* set by the store (0: its node is gone) */
+	/* Stored as delivered (handed to a poll); the store clears it when
+	 * an older command of the node is still queued or out. */
+	int   delivered;
+	char *payload;	 /* set by sign(): base64 */
+	char *signature; /* set by sign(): base64 */
 };
 typedef int (*sign_fn)(struct cmd_new *c, void *arg);
 
@@ -287,6 +289,29 @@ struct schedule_rec {
 };
 typedef int (*store_schedule_fn)(const struct schedule_rec *sc, void *arg);
 typedef int (*store_job_fn)(const struct job_rec *j, void *arg);
+
+/*
+ * A request that waits for a second operator (issue 19): a command for a
+ * node, or a job. Strings borrowed.
+ */
+struct approval_rec {
+	char	    id[37];  /* the command's id, or the job's */
+	const char *kind;    /* "command" or "job" */
+	const char *node_id; /* a command's node; NULL for a job */
+	const char *command; /* catalog name */
+	const char *args;    /* compact JSON object */
+	const char *reason;  /* why, as the requester wrote it */
+	const char *requested_by;
+	int64_t	    requested_at;
+	int64_t	    expires_at;
+	int	    selected;	/* nodes: 1 for a command */
+	const char *status;	/* awaiting_approval, approved, rejected,
+				    expired */
+	const char *decided_by; /* NULL until decided */
+	int64_t	    decided_at;
+	const char *decision_reason; /* NULL or the decider's words */
+};
+typedef int (*store_approval_fn)(const struct approval_rec *a, void *arg);
 typedef int (*store_job_result_fn)(const struct job_result *r, void *arg);
 /* n nodes answered status with the same output (NULL: none). */
 typedef int (*store_job_group_fn)(const char *status, const char *output, int n,

@@ -199,6 +199,23 @@ static const char *const migrations[] = {
 	"  created_by TEXT NOT NULL,  created_at INTEGER NOT NULL,"
 	"  every_secs INTEGER NOT NULL,  next_at INTEGER NOT NULL,"
 	"  last_job_id TEXT,  deleted_at INTEGER) WITHOUT ROWID;",
+	/* 12 -> 13: a node's commands still out, for delivery in order */
+	("CREATE INDEX commands_out ON commands (node_id, status, seq)"
+	 "  WHERE status IN ('queued', 'delivered');"),
+	/* 13 -> 14: requests that wait for a second operator */
+	"CREATE TABLE approvals (  n INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('command', 'job')),"
+	"  node_id TEXT,  command TEXT NOT NULL,  args TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,  requested_by TEXT NOT NULL,"
+	"  requested_at INTEGER NOT NULL,  expires_at INTEGER NOT NULL,"
+	"  selected INTEGER NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('awaiting_approval',"
+	"    'approved', 'rejected', 'expired')),"
+	"  decided_by TEXT,  decided_at INTEGER,  decision_reason TEXT);"
+	"CREATE INDEX approvals_open ON approvals (status, expires_at);"
+	"CREATE INDEX approvals_by_node ON approvals (node_id, n)"
+	"  WHERE node_id IS NOT NULL;",
 };
 /* The first migration that runs with foreign keys off (the SQLite way). */
 #define FK_OFF_FROM 11
@@ -263,10 +280,19 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " signature, status, job_id, delivered_at) VALUES (?1, ?2, ?3,"
 	    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?12 IS NULL THEN 'queued'"
 	    " ELSE 'delivered' END, ?11, ?12)",
+	/*
+	 * None past an older command of the node still out without a result:
+	 * the agent runs only rising seqs, so one whose answer was lost must
+	 * go first again (its lease puts it back), not be overtaken and then
+	 * refused as a replay.
+	 */
 	[S_CMD_OPEN] =
 	    "SELECT command_id, payload, signature FROM commands"
 	    " WHERE node_id = ?1 AND status = 'queued' AND expires_at > ?2"
-	    " ORDER BY seq LIMIT ?3",
+	    " AND status IN ('queued', 'delivered') AND seq < coalesce(("
+	    "SELECT min(seq) FROM commands WHERE node_id = ?1 AND status ="
+	    " 'delivered' AND status IN ('queued', 'delivered')),"
+	    " 9223372036854775807) ORDER BY seq LIMIT ?3",
 	[S_CMD_MARK] =
 	    "UPDATE commands SET status = 'delivered',"
 	    " delivered_at = ?2 WHERE command_id = ?1 AND status = 'queued'",
@@ -336,6 +362,27 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " remediation FROM findings WHERE command_id = ?1 ORDER BY"
 	    " CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
 	    " WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, idx",
+	[S_APPROVAL_INSERT] =
+	    "INSERT INTO approvals (id, kind, node_id, command, args, reason,"
+	    " requested_by, requested_at, expires_at, selected, status) VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'awaiting_approval')",
+	[S_APPROVAL_GET] = "SELECT " APPROVAL_COLUMNS " FROM approvals"
+			   " WHERE id = ?1",
+	[S_APPROVAL_LIST] =
+	    "SELECT " APPROVAL_COLUMNS " FROM approvals WHERE (?1 IS NULL OR"
+	    " status = ?1) AND (?2 IS NULL OR node_id = ?2) ORDER BY n DESC"
+	    " LIMIT ?3",
+	[S_APPROVAL_DECIDE] =
+	    "UPDATE approvals SET status = ?2, decided_by = ?3, decided_at ="
+	    " ?4, decision_reason = ?5 WHERE id = ?1 AND status ="
+	    " 'awaiting_approval' RETURNING kind",
+	[S_APPROVAL_JOB] = "UPDATE jobs SET status = ?2, finished_at = CASE"
+			   " WHEN ?2 = 'running' THEN 0 ELSE ?3 END WHERE"
+			   " job_id = ?1 AND status = 'awaiting_approval'",
+	[S_APPROVAL_EXPIRED] = "SELECT id FROM approvals WHERE status ="
+			       " 'awaiting_approval' AND expires_at <= ?1",
+	[S_CMD_OUT] = "SELECT 1 FROM commands WHERE node_id = ?1"
+		      " AND status IN ('queued', 'delivered') LIMIT 1",
 	[S_CMD_OPEN_OF] =
 	    "SELECT count(*) FROM commands WHERE node_id = ?1"
 	    " AND command = ?2 AND status IN ('queued', 'delivered')",
@@ -434,6 +481,9 @@ static const int reads[] = {
 	S_JOB_WAVE_NODES,
 	S_JOB_GET,
 	S_JOB_LIST,
+	S_APPROVAL_GET,
+	S_APPROVAL_LIST,
+	S_APPROVAL_EXPIRED,
 	S_JOB_COUNTS,
 	S_JOB_RESULTS,
 	S_JOB_RESULTS_RANKED,
@@ -683,4 +733,4 @@ sq_writer_busy(struct store *base)
 /* In store_backend.h\'s order. */
 static const struct store_ops sqlite_ops = { "sqlite", sq_close, sq_ping,
 	sq_writer_busy, &sq_node_ops, &sq_heartbeat_ops, &sq_command_ops,
-	&sq_audit_ops, &sq_sample_ops, NULL, &sq_job_ops };
+	&sq_audit_ops, &sq_sample_ops, NULL, &sq_job_ops, &sq_approval_ops };

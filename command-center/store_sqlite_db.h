@@ -25,6 +25,13 @@ enum stmt_id {
 	S_NODE_HB,
 	S_NODE_HB_GET,
 	S_CMD_RELEASE,
+	S_CMD_OUT,
+	S_APPROVAL_INSERT,
+	S_APPROVAL_GET,
+	S_APPROVAL_LIST,
+	S_APPROVAL_DECIDE,
+	S_APPROVAL_JOB,
+	S_APPROVAL_EXPIRED,
 	S_NODE_PEER,
 	S_NODE_LABELS,
 	S_LOG_HB_GET,
@@ -115,6 +122,7 @@ extern const struct store_command_ops	sq_command_ops;
 extern const struct store_audit_ops	sq_audit_ops;
 extern const struct store_sample_ops	sq_sample_ops;
 extern const struct store_job_ops	sq_job_ops;
+extern const struct store_approval_ops	sq_approval_ops;
 
 /*
  * Inside a transaction (mu held): assigns c's seq, signs and inserts it:

@@ -75,6 +75,23 @@ sq_job_wave_nodes(struct store *base, const char *job_id, int wave,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* 1 if the node has a command queued or delivered, 0 if not, -1. */
+static int
+node_has_out(struct sq *s, const char *node_id)
+{
+	sqlite3_stmt *st = s->st[S_CMD_OUT];
+	int	      rc;
+
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		log_err("store_error", "op=command_out error=\"%s\"",
+		    sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 sq_job_start_wave(struct store *base, const char *job_id, int wave,
     struct cmd_new *c, size_t n, sign_fn sign, void *arg)
@@ -96,6 +113,15 @@ sq_job_start_wave(struct store *base, const char *job_id, int wave,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		/* Handed at once only with nothing older still out. */
+		if (c[i].delivered &&
+		    (one = node_has_out(s, c[i].node_id)) != 0) {
+			if (one == -1) {
+				sq_rollback(s);
+				goto out;
+			}
+			c[i].delivered = 0;
+		}
 		one = sq_queue_locked(s, &c[i], sign, arg);
 		if (one == -1)
 			goto out;

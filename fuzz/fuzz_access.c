@@ -218,12 +218,13 @@ recheck(const char *hdr, size_t hlen, const char *pl, size_t plen,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char   *rest = (const char *)data + 1, *nl, *pl, *op = NULL;
-	char	     *tok = NULL, who[256], why[160];
-	size_t	      n = size - 1, hlen, plen, t;
-	struct keyset ks;
-	char	      err[512];
-	int	      rc, mode;
+	const char *rest = (const char *)data + 1, *nl, *pl, *op = NULL;
+	char	   *tok = NULL, who[256], why[160];
+	static struct access_groups groups;
+	size_t			    n = size - 1, hlen, plen, t;
+	struct keyset		    ks;
+	char			    err[512];
+	int			    rc, mode;
 
 	if (size < 1)
 		return 0;
@@ -280,11 +281,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else
 		op = NULL;
-	rc = access_verify(acc, tok, NOW, who, sizeof(who), why, sizeof(why));
+	rc = access_verify_groups(acc, tok, NOW, who, sizeof(who), &groups, why,
+	    sizeof(why));
 	if (rc == 0) {
 		if (mode == 2)
 			abort(); /* HS256 with the public key verified */
 		recheck(rest, hlen, pl, plen, who);
+		/* Group claims: bounded, printable, each within its slot. */
+		if (groups.n > ACCESS_GROUPS_MAX)
+			abort();
+		for (size_t i = 0; i < groups.n; i++)
+			if (groups.name[i] != groups.text[i] ||
+			    groups.name[i][0] == '\0' ||
+			    !str_printable(groups.name[i], ACCESS_GROUP_MAX))
+				abort();
 	}
 	free(tok);
 	return 0;

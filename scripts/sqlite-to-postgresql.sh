@@ -30,7 +30,7 @@ esac
 
 sq() { sqlite3 -readonly -batch "$SRC" "$@"; }
 v=$(sq "PRAGMA user_version")
-[ "$v" = 12 ] || die "$SRC: schema version $v; start this version's command center on it once first (it migrates to 12)"
+[ "$v" = 14 ] || die "$SRC: schema version $v; start this version's command center on it once first (it migrates to 14)"
 n=$(sq "SELECT count(*) FROM heartbeat_chunks")
 [ "$n" = 0 ] || die "$SRC: its heartbeat log holds heartbeats; stop the command center with SIGTERM first (a clean stop folds them)"
 
@@ -66,6 +66,9 @@ hex() { printf "CASE WHEN %s IS NULL THEN NULL ELSE '%s' || lower(hex(%s)) END" 
 	copy job_nodes "job_id, node_id, wave, reason" "SELECT job_id, node_id, wave, reason FROM job_nodes"
 	s_cols="schedule_id, command, args, reason, target, rollout, created_by, created_at, every_secs, next_at, last_job_id, deleted_at"
 	copy job_schedules "$s_cols" "SELECT $s_cols FROM job_schedules"
+	ap_cols="n, id, kind, node_id, command, args, reason, requested_by, requested_at, expires_at, selected, status, decided_by, decided_at, decision_reason"
+	copy approvals "$ap_cols" "SELECT $ap_cols FROM approvals"
+	printf "%s\n" "SELECT setval(pg_get_serial_sequence('approvals', 'n'), coalesce(max(n), 0) + 1, false) FROM approvals;"
 	a_cols="id, at, who, peer, action, target, detail, result"
 	copy audit "$a_cols" "SELECT $a_cols FROM audit"
 	printf "%s\n" "SELECT setval(pg_get_serial_sequence('audit', 'id'), coalesce(max(id), 0) + 1, false) FROM audit;"

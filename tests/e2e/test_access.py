@@ -200,13 +200,26 @@ def certs_server():
         s.close()
 
 
+SERVICE = "88bf3b6d86161464f6509f7219099e57.access"
+# The roles these tests' operators have unless a test says otherwise.
+ROLES = {"admin": [EMAIL, SERVICE]}
+
+
 @pytest.fixture
-def access_cc(cc, certs_server):
-    """A command center behind Access with k1 (KID1) served: (cc, server)."""
-    def make(**kw):
+def access_cc(cc, certs_server, tmp_path):
+    """A command center behind Access with k1 (KID1) served: (cc, server).
+    roles: the roles file's document (default ROLES), or None for none."""
+    made = [0]
+
+    def make(roles=ROLES, **kw):
         srv = certs_server()
         env = {"VAULTMESH_ACCESS_TEAM_DOMAIN": srv.team,
                "VAULTMESH_ACCESS_AUD": AUD}
+        if roles is not None:
+            made[0] += 1
+            path = tmp_path / f"roles{made[0]}.json"
+            path.write_text(json.dumps(roles))
+            env["VAULTMESH_ROLES_PATH"] = str(path)
         env.update(kw.pop("env", {}))
         c = cc(env=env, **kw)
         return c, srv
@@ -265,14 +278,13 @@ def test_cookie_and_service_token_identities(access_cc, enroll_node):
     cookie = {"Cookie": f"theme=dark; CF_Authorization={good(srv)}; x=1"}
     assert c.get("/nodes", headers=cookie).status == 200
     # A service token carries common_name instead of email.
-    svc = make_jwt(claims(srv.team, email=None, sub="",
-                          common_name="88bf3b6d86161464f6509f7219099e57.access"),
+    svc = make_jwt(claims(srv.team, email=None, sub="", common_name=SERVICE),
                    key("k1"))
     r = c.post_json(f"/nodes/{n.node_id}/commands", {"command": "agent-info"},
                     headers=H(svc, **LIAR))
     assert r.status == 201, r
     who = audit_entries(c, svc)[0]["who"]
-    assert who == "88bf3b6d86161464f6509f7219099e57.access", who
+    assert who == SERVICE, who
     # Form posts (approve) are attributed the same way.
     p = enroll_node(c, secret=None)
     r = c.post_form(f"/nodes/{p.node_id}/approve", headers=H(good(srv), **LIAR))

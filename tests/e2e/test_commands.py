@@ -171,6 +171,11 @@ def test_long_poll_answers_the_moment_a_command_is_queued(cc, enroll_node):
         payload = json.loads(base64.b64decode(doc["commands"][0]["payload"]))
         assert payload["command_id"] == r.json()["command_id"]
         assert payload["seq"] == i + 1
+        # Answered, as an agent does before its next poll: a command still
+        # out without a result holds the node's next ones (their order).
+        res = c.post_json("/api/agent/command-result",
+                          result_body(n, payload["command_id"]), token=n.token)
+        assert res.status == 200, res
     print(f"\ndispatch delay (queue answered -> waiting poll answered), ms: "
           f"{', '.join(f'{d:.1f}' for d in delays)}")
     # Generous bound for a noisy machine: the answer comes on the wake,

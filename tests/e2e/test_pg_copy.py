@@ -2,6 +2,7 @@
 (scripts/sqlite-to-postgresql.sh) into a throwaway cluster, and the same agent
 carrying on against the command center on PostgreSQL, without enrolling again."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -26,9 +27,20 @@ def copy(src, dst):
 
 def test_a_sqlite_site_copied_to_postgresql_keeps_its_agents_and_history(
         cc, agent, tmp_path):
-    c, a, nid = agent_up(cc, agent)
+    # A policy whose scans wait for a second operator: a request comes over.
+    pol = tmp_path / "policy.json"
+    pol.write_text(json.dumps({"default": ["agent-info", "sovereign-scan"],
+                               "require_approval": {"default": ["sovereign-scan"]}}))
+    c = cc(env={"VAULTMESH_POLICY_PATH": str(pol)})
+    a = agent(c)
+    a.wait_heartbeat()
+    nid = a.node_id()
     first = queue_json(c, nid, {"command": "agent-info"})
     assert wait_command(c, nid, first["command_id"])["status"] == "ok"
+    r = c.post_json(f"/nodes/{nid}/commands",
+                    {"command": "sovereign-scan", "reason": "after the move"})
+    assert r.status == 202, r
+    waiting = r.json()["command_id"]
     # A job too, and a recurring one: they come over with their commands.
     r = c.post_json("/jobs", {"command": "agent-info", "reason": "moved",
                               "every_secs": 3600})
@@ -77,6 +89,10 @@ def test_a_sqlite_site_copied_to_postgresql_keeps_its_agents_and_history(
         assert [x["job_id"] for x in c.json_get("/jobs")["jobs"]][:2] == \
             [r.json()["job_id"], job_id]
         assert any(e["action"] == "queue" for e in c.json_get("/audit")["entries"])
+        # The request still waits, and is decided on PostgreSQL.
+        (req,) = c.json_get("/approvals")["approvals"]
+        assert (req["id"], req["reason"]) == (waiting, "after the move")
+        assert c.post_json(f"/commands/{waiting}/reject", {}).status == 200
         # The agent keeps its token and the pinned key: it heartbeats and
         # runs a new command, the node's next seq.
         a.wait_heartbeat(c, after=after["heartbeat"]["sent_at"])

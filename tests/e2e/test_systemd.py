@@ -105,6 +105,7 @@ def test_make_install_gives_a_packagers_tree(tmp_path):
         "etc/vaultmesh/agent.env.example",
         "etc/vaultmesh/command-center.env.example",
         "etc/vaultmesh/policy.json.example",
+        "etc/vaultmesh/roles.json.example",
         "etc/vaultmesh/scan.d/example.json.example",
         "usr/bin/vaultmesh-command-center",
         "usr/bin/vaultmesh-node-agent",

@@ -12,6 +12,7 @@
 #include "validate.h"
 #include "store.h"
 #include "policy.h"
+#include "roles.h"
 #include "fleet.h"
 #include "writer.h"
 #include "http.h"

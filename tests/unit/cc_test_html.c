@@ -237,6 +237,7 @@ dashboard_escapes_node_id_strings_search_and_range(void **state)
 	d.f = &f;
 	d.range = EVIL;
 	d.range_secs = 86400;
+	d.role = ROLE_ADMIN;
 	for (int part = PART_PAGE; part <= PART_ALL; part++) {
 		buf_init(&b, 1 << 20);
 		assert_int_equal(html_dash(&b, &d, (enum page_part)part), 0);
@@ -293,6 +294,7 @@ node_page_escapes_node_id_in_every_link_and_form(void **state)
 	p.nscans = 1;
 	p.findings = "";
 	p.commands = "";
+	p.role = ROLE_ADMIN;
 	buf_init(&b, 1 << 20);
 	assert_int_equal(html_node(&b, &p, PART_PAGE), 0);
 	s = tl_take(&b);
@@ -323,6 +325,77 @@ node_page_escapes_node_id_in_every_link_and_form(void **state)
 	    "action=\"/nodes/" EVIL_URL "/commands\" "
 	    "hx-post=\"/nodes/" EVIL_URL "/commands\""));
 	free(s);
+}
+
+/*
+ * The page shows only what the reader's role may do: a viewer gets no form
+ * and no link to one; an operator the command and labels forms but not the
+ * node's trust; an admin everything.
+ */
+static void
+node_page_and_dashboard_show_only_what_the_role_may_do(void **state)
+{
+	static const char *const admin_only[] = { "/approve\"", "/revoke\"",
+		"/reject\"", "/delete\"" };
+	struct node_view	 v;
+	struct node_parts	 p;
+	struct dash_filter	 f = { -1, NULL, 1, "role=db", NULL, NULL };
+	struct dash_view	 d;
+	struct buf		 b;
+	char			*s;
+
+	(void)state;
+	evil_view(&v);
+	v.status = NODE_PENDING;
+	memset(&p, 0, sizeof(p));
+	p.v = &v;
+	p.now = NOW;
+	p.allowed = ~0u;
+	p.findings = "";
+	p.commands = "";
+	for (int role = ROLE_VIEWER; role < ROLE_N; role++) {
+		p.role = (enum role)role;
+		for (int st = NODE_PENDING; st <= NODE_APPROVED; st++) {
+			v.status = (enum node_status)st;
+			buf_init(&b, 1 << 20);
+			assert_int_equal(html_node(&b, &p, PART_PAGE), 0);
+			s = tl_take(&b);
+			for (size_t i = 0; i < 4; i++)
+				if ((strstr(s, admin_only[i]) != NULL) !=
+				    (role == ROLE_ADMIN &&
+					(i != 0 || st != NODE_APPROVED) &&
+					(i != 2 || st == NODE_PENDING) &&
+					(i != 3 || st != NODE_PENDING)))
+					fail_msg("role %s, status %d: %s",
+					    role_names[role], st,
+					    admin_only[i]);
+			assert_int_equal(strstr(s, "/labels\"") != NULL,
+			    role >= ROLE_OPERATOR);
+			if (st == NODE_APPROVED) {
+				assert_int_equal(strstr(s, "/commands\"") !=
+					NULL,
+				    role >= ROLE_OPERATOR);
+				assert_int_equal(
+				    strstr(s, "id=\"role-note\"") != NULL,
+				    role < ROLE_OPERATOR);
+			}
+			free(s);
+		}
+	}
+	memset(&d, 0, sizeof(d));
+	d.f = &f;
+	d.now = NOW;
+	d.range = "1d";
+	d.range_secs = 86400;
+	for (int role = ROLE_VIEWER; role < ROLE_N; role++) {
+		d.role = (enum role)role;
+		buf_init(&b, 1 << 20);
+		assert_int_equal(html_dash(&b, &d, PART_PAGE), 0);
+		s = tl_take(&b);
+		assert_int_equal(strstr(s, "id=\"new-job\"") != NULL,
+		    role >= ROLE_OPERATOR);
+		free(s);
+	}
 }
 
 static void
@@ -366,6 +439,8 @@ main(void)
 		    dashboard_escapes_node_id_strings_search_and_range),
 		cmocka_unit_test(
 		    node_page_escapes_node_id_in_every_link_and_form),
+		cmocka_unit_test(
+		    node_page_and_dashboard_show_only_what_the_role_may_do),
 		cmocka_unit_test(
 		    json_node_keeps_the_document_valid_whatever_the_node_id),
 	};

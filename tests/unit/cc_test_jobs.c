@@ -290,9 +290,13 @@ make_job(struct cct_fx *f)
 	assert_int_equal(store_job_create(f->st, &j, n, NIDS), 0);
 }
 
-/* The wave's commands as the jobs module makes them (ids of nodes). */
+/*
+ * The wave's commands as the jobs module makes them (ids of nodes), those
+ * in `handed` marked delivered (their polls wait); `handed` gets back what
+ * the store kept of the marks.
+ */
 static int
-start(struct cct_fx *f, int wave, int first, int n)
+start_handed(struct cct_fx *f, int wave, int first, int n, int *handed)
 {
 	struct cmd_new c[NIDS];
 	int	       rc;
@@ -309,14 +313,23 @@ start(struct cct_fx *f, int wave, int first, int n)
 		c[i].job_id = JOB;
 		c[i].queued_at = NOW;
 		c[i].expires_at = NOW + 3600;
+		c[i].delivered = handed != NULL && handed[i];
 	}
 	rc = store_job_start_wave(f->st, JOB, wave, c, (size_t)n, cct_sign_stub,
 	    NULL);
 	for (int i = 0; i < n; i++) {
+		if (handed != NULL)
+			handed[i] = c[i].delivered;
 		free(c[i].payload);
 		free(c[i].signature);
 	}
 	return rc;
+}
+
+static int
+start(struct cct_fx *f, int wave, int first, int n)
+{
+	return start_handed(f, wave, first, n, NULL);
 }
 
 static int
@@ -402,6 +415,45 @@ job_in(const struct job_rec *j, void *arg)
 	o->wave = j->wave;
 	o->n++;
 	return 0;
+}
+
+/*
+ * A wave hands its command at once to a waiting poll only when the node
+ * has nothing older queued or delivered: else the new command would
+ * overtake that one, which the agent would then refuse as a replay.
+ */
+static void
+store_job_wave_is_handed_only_where_nothing_older_is_out(void **state)
+{
+	struct cct_fx	*f = *state;
+	int		 handed[2] = { 1, 1 };
+	struct cmd_wire *w;
+	size_t		 nw;
+
+	add_nodes(f);
+	make_job(f);
+	/* ids[0] has a command out without a result (its answer was lost). */
+	assert_int_equal(cct_queue(f->st, NULL, ids[0], NOW, NOW + 3600), 0);
+	assert_int_equal(store_commands_deliver(f->st, ids[0], NOW, 8, &w, &nw),
+	    0);
+	assert_int_equal(nw, 1);
+	cmd_wire_free(w, nw);
+	assert_int_equal(start_handed(f, 0, 0, 2, handed), 2);
+	assert_int_equal(handed[0], 0);
+	assert_int_equal(handed[1], 1);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT count(*) FROM commands WHERE job_id IS NOT"
+			     " NULL AND status = 'queued'"),
+	    1);
+	assert_int_equal(cct_db_int(f,
+			     "SELECT count(*) FROM commands WHERE job_id IS NOT"
+			     " NULL AND status = 'delivered'"),
+	    1);
+	/* ids[0]'s job command waits behind the one out. */
+	assert_int_equal(store_commands_deliver(f->st, ids[0], NOW, 8, &w, &nw),
+	    0);
+	assert_int_equal(nw, 0);
+	cmd_wire_free(w, nw);
 }
 
 static void
@@ -524,9 +576,10 @@ store_migration_12_makes_commands_again_keeping_every_row(void **state)
 	    " '"
 	    "00000000-0000-4000-8000-000000000001"
 	    "', 1, 0, 1, 0, 0, 0);"
-	    "DROP TABLE jobs;DROP TABLE job_nodes;DROP TABLE job_schedules;PRAGMA user_version = 11");
+	    "DROP TABLE jobs;DROP TABLE job_nodes;DROP TABLE job_schedules;"
+	    "DROP TABLE approvals;PRAGMA user_version = 11");
 	cct_reopen(f);
-	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), 12);
+	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), 14);
 	assert_int_equal(cct_db_int(f,
 			     "SELECT count(*) FROM commands WHERE status = 'ok'"
 			     " AND job_id IS NULL"),
@@ -554,6 +607,7 @@ main(void)
 		    rollout_waves_are_the_canary_then_waves_of_a_size),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, cct_setup_store, cct_teardown)
 		T(store_job_waves_counts_results_and_cancel),
+		T(store_job_wave_is_handed_only_where_nothing_older_is_out),
 		T(store_migration_12_makes_commands_again_keeping_every_row),
 #undef T
 	};

@@ -348,6 +348,75 @@ store_delivered_commands_are_released_after_their_lease(void **state)
 	    1);
 }
 
+/*
+ * The agent runs only rising seqs: a command delivered whose answer was
+ * lost (its replica died) must not be overtaken by newer ones of its node,
+ * or it would be refused as a replay when its lease puts it back. Nothing
+ * is delivered past it until then; then all of them, in order.
+ */
+static void
+store_delivers_nothing_past_a_command_still_out(void **state)
+{
+	struct cct_fx	 *f = *state;
+	struct node_rec	  a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	struct node_rec	  b = make_rec(ID_B, "web-2", NODE_APPROVED, 1, 1);
+	struct cmd_wire	 *w = NULL;
+	struct cmd_result res;
+	size_t		  n = 0;
+	static const char *const id[3] = {
+		"11111111-2222-4333-8444-000000000011",
+		"11111111-2222-4333-8444-000000000012",
+		"11111111-2222-4333-8444-000000000013",
+	};
+
+	open_with(f, &a, NULL);
+	assert_int_equal(store_node_insert(f->st, &b), 0);
+	for (int i = 0; i < 3; i++)
+		queue_one(f->st, id[i], 1000);
+	assert_int_equal(cct_queue(f->st, NULL, ID_B, 100, 1000), 0);
+	/* Seq 1 goes out; its answer is lost. */
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 100, 1, &w, &n),
+	    0);
+	assert_int_equal(n, 1);
+	cmd_wire_free(w, n);
+	/* The next poll gets nothing past it; another node is not held. */
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 101, 8, &w, &n),
+	    0);
+	assert_int_equal(n, 0);
+	cmd_wire_free(w, n);
+	assert_int_equal(store_commands_deliver(f->st, ID_B, 101, 8, &w, &n),
+	    0);
+	assert_int_equal(n, 1);
+	cmd_wire_free(w, n);
+	/* Its lease puts it back: then all three, in order. */
+	assert_int_equal(store_commands_release(f->st, 100, NULL, NULL), 1);
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 102, 8, &w, &n),
+	    0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(w[i].command_id, id[i]);
+	cmd_wire_free(w, n);
+	/* A result frees the node: one queued after it goes out at once. */
+	queue_one(f->st, NULL, 1000);
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 103, 8, &w, &n),
+	    0);
+	assert_int_equal(n, 0);
+	cmd_wire_free(w, n);
+	for (int i = 0; i < 3; i++) {
+		memset(&res, 0, sizeof(res));
+		res.node_id = ID_A;
+		res.command_id = id[i];
+		res.status = "ok";
+		res.now = 104;
+		assert_int_equal(store_command_result(f->st, &res),
+		    RESULT_STORED);
+	}
+	assert_int_equal(store_commands_deliver(f->st, ID_A, 105, 8, &w, &n),
+	    0);
+	assert_int_equal(n, 1);
+	cmd_wire_free(w, n);
+}
+
 /* ---- schema ---------------------------------------------------------------------- */
 
 static void
@@ -835,6 +904,7 @@ store_migration_8_folds_the_row_log(void **state)
 	    "ALTER TABLE nodes DROP COLUMN enroll_peer;"
 	    "ALTER TABLE nodes DROP COLUMN labels;"
 	    "DROP TABLE jobs;DROP TABLE job_nodes;DROP TABLE job_schedules;"
+	    "DROP TABLE approvals;"
 	    "PRAGMA user_version = 8");
 	cct_reopen(f);
 	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), current);
@@ -1252,6 +1322,7 @@ main(void)
 		T(store_migration_8_folds_the_row_log),
 		T(store_deleted_node_keeps_its_row_without_a_token),
 		T(store_delivered_commands_are_released_after_their_lease),
+		T(store_delivers_nothing_past_a_command_still_out),
 		T(store_tells_each_change_of_the_queued_count),
 		T(store_heartbeats_fill_chunks_of_a_page),
 		T(store_damaged_chunk_is_skipped),

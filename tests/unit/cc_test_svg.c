@@ -273,6 +273,7 @@ node_html(const char *host, enum page_part part, const char *error)
 	p.hb_json = "{\"load1\":0.25,\"mem_used_pct\":42.5,\"services\":[]}";
 	p.now = NOW;
 	p.error = error;
+	p.role = ROLE_ADMIN; /* every form shown */
 	p.allowed = ~0u;
 	p.samples = hs;
 	p.nsamples = 2;
