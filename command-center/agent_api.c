@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "webhooks.h"
 #include "dispatch.h"
 #include "keys.h"
 #include "metrics.h"
@@ -282,6 +283,15 @@ h_enroll(struct req *r)
 		outcome == ENROLL_PENDING_FULL || outcome == ENROLL_THROTTLED ?
 					    M_ENROLL_LIMITED :
 					    M_ENROLL_FAILED);
+	if (outcome == ENROLL_PENDING) {
+		json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "node_id",
+		    er.node_id, "hostname", er.hostname, "os_profile",
+		    er.os_profile, "peer", er.peer ? er.peer : req_peer(r));
+
+		if (f != NULL)
+			webhooks_emit(WH_PENDING, f);
+		json_decref(f);
+	}
 	switch (outcome) {
 	case ENROLL_APPROVED:
 		buf_init(&b, 1024);

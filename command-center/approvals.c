@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "util.h"
+#include "webhooks.h"
 
 int
 approvals_same_person(const char *a, const char *b)
@@ -38,6 +39,20 @@ approvals_request(struct approval_rec *a, const char *peer)
 	    a->node_id ? a->node_id : "", a->selected, a->reason);
 	audit_record(a->requested_by, peer, "approval_request", a->id, detail,
 	    "ok");
+	{
+		char	exp[32];
+		json_t *f;
+
+		time_rfc3339((time_t)a->expires_at, exp);
+		f = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:i, s:s}", "id",
+		    a->id, "kind", a->kind, "node_id", a->node_id, "command",
+		    a->command, "reason", a->reason, "requested_by",
+		    a->requested_by, "selected", a->selected, "expires_at",
+		    exp);
+		if (f != NULL)
+			webhooks_emit(WH_APPROVAL, f);
+		json_decref(f);
+	}
 	return 0;
 }
 

@@ -254,6 +254,8 @@ load(struct config *c, char *err, size_t errlen)
 		errlen) == -1 ||
 	    env_str("VAULTMESH_ROLES_PATH", NULL, 4096, &c->roles_path, err,
 		errlen) == -1 ||
+	    env_str("VAULTMESH_WEBHOOKS_PATH", NULL, 4096, &c->webhooks_path,
+		err, errlen) == -1 ||
 	    env_str("VAULTMESH_LOG", "info", 16, &c->log_level, err, errlen) ==
 		-1 ||
 	    env_str("VAULTMESH_ACCESS_TEAM_DOMAIN", NULL, 256, &c->access_team,
@@ -301,6 +303,8 @@ load(struct config *c, char *err, size_t errlen)
 		&c->delivery_lease_seconds, err, errlen) == -1 ||
 	    env_long("VAULTMESH_JOB_MAX_NODES", 500, 1, 1000000,
 		&c->job_max_nodes, err, errlen) == -1 ||
+	    env_long("VAULTMESH_WEBHOOK_FLAP_SECONDS", 60, 0, 86400,
+		&c->webhook_flap_seconds, err, errlen) == -1 ||
 	    env_long("VAULTMESH_APPROVAL_TTL_SECONDS", 86400, 1, 30L * 86400,
 		&c->approval_ttl_seconds, err, errlen) == -1 ||
 	    env_long("VAULTMESH_THREADS", 0, 0, 64, &c->threads, err, errlen) ==

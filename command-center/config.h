@@ -21,11 +21,12 @@ struct config {
 	/* Every valid enroll secret (the variable's comma list, or lines). */
 	char	   *secrets[ENROLL_SECRETS_MAX];
 	size_t	    nsecrets;
-	const char *policy_path;  /* NULL when unset */
-	const char *roles_path;	  /* NULL when unset */
-	const char *access_team;  /* Cloudflare Access team domain */
-	const char *access_aud;	  /* Access application AUD tag */
-	const char *access_certs; /* local certs document, or NULL */
+	const char *policy_path;   /* NULL when unset */
+	const char *roles_path;	   /* NULL when unset */
+	const char *webhooks_path; /* NULL when unset */
+	const char *access_team;   /* Cloudflare Access team domain */
+	const char *access_aud;	   /* Access application AUD tag */
+	const char *access_certs;  /* local certs document, or NULL */
 	long	    scan_interval_hours;
 	long	    scan_stale_hours;
 	long	    heartbeat_stale_minutes;
@@ -39,6 +40,7 @@ struct config {
 	long	    delivery_lease_seconds;
 	long	    job_max_nodes;	  /* a larger job needs "confirm" */
 	long	    approval_ttl_seconds; /* a request waits this long */
+	long	    webhook_flap_seconds; /* a node's attention events, apart */
 	long	    threads;
 	const char *log_level;
 };

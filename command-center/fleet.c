@@ -993,6 +993,7 @@ facts_of_node(const struct fnode *n, struct node_facts *nf)
 	nf->labels = n->r.labels != NULL ? n->r.labels : "{}";
 	nf->status = n->r.status;
 	nf->level = n->level;
+	nf->reasons = n->reasons;
 }
 
 static int
@@ -1055,6 +1056,7 @@ node_facts_of(const struct node_view *v, struct node_facts *nf)
 	nf->labels = v->labels;
 	nf->status = v->status;
 	nf->level = v->level;
+	nf->reasons = v->reasons;
 }
 
 struct node_view *

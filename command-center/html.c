@@ -1012,6 +1012,7 @@ static const char *const audit_actions[] = {
 	"labels",
 	"policy_reload",
 	"roles_reload",
+	"webhooks_reload",
 	"approval_request",
 	"approval_approve",
 	"approval_reject",

@@ -39,7 +39,7 @@ html_approvals_section_begin(struct buf *b)
 	    "<div class=\"scroll\" role=\"region\" tabindex=\"0\" "
 	    "aria-label=\"Requests\"><table id=\"approval-list\"><thead><tr>"
 	    "<th>What</th><th>Asked by</th><th>Why</th><th>Status</th>"
-	    "<th>Until</th><th></th></tr></thead><tbody>");
+	    "<th>Until</th><th>Decide</th></tr></thead><tbody>");
 }
 
 void

@@ -14,6 +14,7 @@
 
 #include "app.h"
 #include "audit.h"
+#include "webhooks.h"
 #include "approvals.h"
 #include "jobs.h"
 #include "log.h"
@@ -712,6 +713,23 @@ start_wave(const struct running *r, int wave)
 	free(l.id);
 }
 
+/* job.finished for the webhooks: the job, how it ended, its counts. */
+static void
+job_finished(const struct running *r, const char *status, const int c[JC_N])
+{
+	json_t *counts = json_object(), *f;
+
+	for (int i = 0; counts != NULL && i < JC_N; i++)
+		json_object_set_new(counts, job_count_names[i],
+		    json_integer(c[i]));
+	f = json_pack("{s:s, s:s, s:s, s:o, s:i, s:i}", "job_id", r->job_id,
+	    "command", r->command, "status", status, "counts", counts, "failed",
+	    jobs_failed(c), "finished", jobs_finished(c));
+	if (f != NULL)
+		webhooks_emit(WH_JOB, f);
+	json_decref(f);
+}
+
 static void
 tick_one(struct running *r, int64_t now)
 {
@@ -737,6 +755,7 @@ tick_one(struct running *r, int64_t now)
 			    failed, finished, r->max_failure_pct, n);
 			audit_record("command-center", NULL, "job_stop",
 			    r->job_id, detail, "ok");
+			job_finished(r, "stopped", c);
 		}
 		return;
 	}
@@ -750,6 +769,7 @@ tick_one(struct running *r, int64_t now)
 			    finished);
 			audit_record("command-center", NULL, "job_done",
 			    r->job_id, detail, "ok");
+			job_finished(r, "done", c);
 		}
 		return;
 	}

@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "policy.h"
 #include "roles.h"
+#include "webhooks.h"
 #include "replica.h"
 #include "scheduler.h"
 #include "command.h"
@@ -56,6 +57,8 @@ usage(FILE *f)
 	    "  VAULTMESH_ENROLL_SECRET_FILE       file of such secrets, one a line\n"
 	    "  VAULTMESH_POLICY_PATH              command policy file (built-in)\n"
 	    "  VAULTMESH_ROLES_PATH               roles of Access identities (all viewers)\n"
+	    "  VAULTMESH_WEBHOOKS_PATH            alert endpoints: url, secret, events (none)\n"
+	    "  VAULTMESH_WEBHOOK_FLAP_SECONDS     a node's attention alerts, apart (60)\n"
 	    "  VAULTMESH_SCAN_INTERVAL_HOURS      auto-scan interval (24)\n"
 	    "  VAULTMESH_SCAN_STALE_HOURS         scan staleness threshold (48)\n"
 	    "  VAULTMESH_HEARTBEAT_STALE_MINUTES  heartbeat staleness (10)\n"
@@ -104,6 +107,27 @@ released_cb(const char *node_id, void *arg)
 	    node_id);
 }
 
+/* SIGHUP: the webhooks file (if any) is read again, audited. */
+static void
+reload_webhooks(void)
+{
+	struct audit_rec a = { time(NULL), "SIGHUP", "local", "webhooks_reload",
+		app.cfg.webhooks_path ? app.cfg.webhooks_path : "none", "",
+		"ok" };
+	char		 err[512];
+
+	if (app.cfg.webhooks_path == NULL)
+		return;
+	if (webhooks_reload(err, sizeof(err)) == -1) {
+		log_err("webhooks_reload_failed",
+		    "error=\"%s\" msg=\"the previous endpoints stay\"", err);
+		a.detail = err;
+		a.result = "invalid_webhooks";
+	} else
+		log_info("webhooks_reloaded", "path=%s", a.target);
+	store_audit_add(app.store, &a);
+}
+
 /* SIGHUP: the roles file (if any) is read again, audited as the policy is. */
 static void
 reload_roles(void)
@@ -146,6 +170,7 @@ housekeeping(void)
 		jobs_tick(now);
 		approvals_tick(now);
 	}
+	webhooks_tick(now); /* the leader's, as it decides */
 	access_tick(app.access, now);
 	if (next_tick == 0) /* the first tick comes one interval after start */
 		next_tick = now + app.cfg.scheduler_tick_seconds;
@@ -416,6 +441,13 @@ main(int argc, char *argv[])
 		rc = 2;
 		goto out;
 	}
+	if (webhooks_init(app.cfg.webhooks_path, err, sizeof(err)) == -1) {
+		fprintf(stderr,
+		    "vaultmesh-command-center: VAULTMESH_WEBHOOKS_PATH: %s\n",
+		    err);
+		rc = 2;
+		goto out;
+	}
 	if (app.access != NULL && app.cfg.roles_path == NULL)
 		log_warn("roles_unset",
 		    "msg=\"Access is on and VAULTMESH_ROLES_PATH is unset: "
@@ -442,6 +474,10 @@ main(int argc, char *argv[])
 	}
 	if (replica_start() == -1) {
 		log_err("replica_failed", "error=\"cannot start its thread\"");
+		goto out;
+	}
+	if (webhooks_start() == -1) {
+		log_err("webhooks_failed", "error=\"cannot start its thread\"");
 		goto out;
 	}
 	if (server_run(srv, err, sizeof(err)) == -1 ||
@@ -526,6 +562,7 @@ main(int argc, char *argv[])
 				    a.target);
 			store_audit_add(app.store, &a);
 			reload_roles();
+			reload_webhooks();
 			continue;
 		}
 		log_info("shutdown", "signal=%s", strsignal(sig));
@@ -540,6 +577,7 @@ out:
 	server_stop(agent_srv);
 	server_stop(srv);
 	http_shutdown();
+	webhooks_stop(); /* its thread uses the store */
 	replica_stop();
 	fleet_close(app.fleet);
 	store_close(app.store);

@@ -51,6 +51,7 @@ struct node_facts {
 	const char	*labels;
 	enum node_status status;
 	enum level	 level;
+	unsigned	 reasons; /* enum reason bits */
 };
 /* 1 when the node is one the selector arg selects. */
 typedef int (*node_pred)(const struct node_facts *nf, const void *arg);

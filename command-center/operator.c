@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "policy.h"
 #include "roles.h"
+#include "webhooks.h"
 #include "replica.h"
 #include "routes.h"
 #include "log.h"
@@ -912,7 +913,8 @@ h_metrics(struct req *r)
 	struct buf b;
 
 	buf_init(&b, 1u << 20);
-	if (metrics_render(&b, time(NULL)) == -1 || replica_metrics(&b) == -1) {
+	if (metrics_render(&b, time(NULL)) == -1 || replica_metrics(&b) == -1 ||
+	    webhooks_metrics(&b) == -1) {
 		buf_free(&b);
 		resp_error(r, 503, "unavailable", "metrics could not be read");
 		return;

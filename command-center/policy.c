@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hotfile.h"
 #include "policy.h"
 #include "validate.h"
 #include "command.h"
@@ -43,10 +44,6 @@ struct policy {
 	unsigned	     approve_dflt;
 	long		     job_approval_over; /* -1: none */
 };
-
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct policy  *current;
-static char	      *current_path;
 
 static const char *const builtin_default[] = {
 	"sovereign-scan",
@@ -292,61 +289,47 @@ fail:
 	return NULL;
 }
 
+/* The file's parse and free for the hotfile (path NULL: built-in). */
+static void *
+parse_file(const char *path, char *err, size_t errlen)
+{
+	return policy_parse(path, err, errlen);
+}
+
+static void
+free_file(void *p)
+{
+	policy_free(p);
+}
+
+static struct hotfile file = HOTFILE_INIT(parse_file, free_file);
+
 int
 policy_init(const char *path, char *err, size_t errlen)
 {
-	struct policy *p;
-
-	if ((p = policy_parse(path, err, errlen)) == NULL)
-		return -1;
-	pthread_mutex_lock(&mu);
-	policy_free(current);
-	current = p;
-	free(current_path);
-	current_path = path ? strdup(path) : NULL;
-	pthread_mutex_unlock(&mu);
-	return 0;
+	return hotfile_init(&file, path, err, errlen);
 }
 
 int
 policy_reload(char *err, size_t errlen)
 {
-	struct policy *p, *old;
-	char	      *path;
-
-	pthread_mutex_lock(&mu);
-	path = current_path ? strdup(current_path) : NULL;
-	pthread_mutex_unlock(&mu);
-	p = policy_parse(path, err, errlen);
-	free(path);
-	if (p == NULL)
-		return -1;
-	pthread_mutex_lock(&mu);
-	old = current;
-	current = p;
-	pthread_mutex_unlock(&mu);
-	policy_free(old);
-	return 0;
+	return hotfile_reload(&file, err, errlen);
 }
 
 void
 policy_shutdown(void)
 {
-	pthread_mutex_lock(&mu);
-	policy_free(current);
-	current = NULL;
-	free(current_path);
-	current_path = NULL;
-	pthread_mutex_unlock(&mu);
+	hotfile_shutdown(&file);
 }
 
 unsigned
 policy_allowed(const char *profile)
 {
-	unsigned allowed = 0;
+	const struct policy *current;
+	unsigned	     allowed = 0;
 
-	pthread_mutex_lock(&mu);
-	if (current != NULL) {
+	pthread_mutex_lock(&file.mu);
+	if ((current = file.cur) != NULL) {
 		allowed = current->dflt;
 		for (size_t i = 0; i < current->n; i++)
 			if (strcmp(current->rules[i].profile, profile) == 0) {
@@ -354,7 +337,7 @@ policy_allowed(const char *profile)
 				break;
 			}
 	}
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_unlock(&file.mu);
 	return allowed;
 }
 
@@ -380,27 +363,29 @@ rule_of(const struct profile_rule *rules, size_t n, unsigned dflt,
 int
 policy_needs_approval(const char *profile, const char *command)
 {
-	int	 bit = catalog_bit(command);
-	unsigned need = 0;
+	const struct policy *current;
+	int		     bit = catalog_bit(command);
+	unsigned	     need = 0;
 
 	if (bit < 0)
 		return 0;
-	pthread_mutex_lock(&mu);
-	if (current != NULL)
+	pthread_mutex_lock(&file.mu);
+	if ((current = file.cur) != NULL)
 		need = rule_of(current->approve, current->napprove,
 		    current->approve_dflt, profile);
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_unlock(&file.mu);
 	return (need & (1u << bit)) != 0;
 }
 
 long
 policy_job_approval_over(void)
 {
-	long n = -1;
+	const struct policy *current;
+	long		     n = -1;
 
-	pthread_mutex_lock(&mu);
-	if (current != NULL)
+	pthread_mutex_lock(&file.mu);
+	if ((current = file.cur) != NULL)
 		n = current->job_approval_over;
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_unlock(&file.mu);
 	return n;
 }

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "hotfile.h"
 #include "roles.h"
 #include "util.h"
 
@@ -33,10 +34,6 @@ struct roles {
 	struct entry *e;
 	size_t	      n;
 };
-
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct roles   *current;
-static char	      *current_path;
 
 int
 role_by_name(const char *name)
@@ -276,52 +273,36 @@ roles_check_text(const char *label, const char *text, size_t len, char *err,
 	return 0;
 }
 
+static void *
+parse_file(const char *path, char *err, size_t errlen)
+{
+	return roles_parse(path, err, errlen);
+}
+
+static void
+free_file(void *r)
+{
+	roles_free(r);
+}
+
+static struct hotfile file = HOTFILE_INIT(parse_file, free_file);
+
 int
 roles_init(const char *path, char *err, size_t errlen)
 {
-	struct roles *r;
-
-	if ((r = roles_parse(path, err, errlen)) == NULL)
-		return -1;
-	pthread_mutex_lock(&mu);
-	roles_free(current);
-	current = r;
-	free(current_path);
-	current_path = path ? strdup(path) : NULL;
-	pthread_mutex_unlock(&mu);
-	return 0;
+	return hotfile_init(&file, path, err, errlen);
 }
 
 int
 roles_reload(char *err, size_t errlen)
 {
-	struct roles *r, *old;
-	char	     *path;
-
-	pthread_mutex_lock(&mu);
-	path = current_path ? strdup(current_path) : NULL;
-	pthread_mutex_unlock(&mu);
-	r = roles_parse(path, err, errlen);
-	free(path);
-	if (r == NULL)
-		return -1;
-	pthread_mutex_lock(&mu);
-	old = current;
-	current = r;
-	pthread_mutex_unlock(&mu);
-	roles_free(old);
-	return 0;
+	return hotfile_reload(&file, err, errlen);
 }
 
 void
 roles_shutdown(void)
 {
-	pthread_mutex_lock(&mu);
-	roles_free(current);
-	current = NULL;
-	free(current_path);
-	current_path = NULL;
-	pthread_mutex_unlock(&mu);
+	hotfile_shutdown(&file);
 }
 
 /* Does entry e name the identity (lower-cased, with its domain)? */
@@ -347,22 +328,23 @@ names(const struct entry *e, const char *who, const char *domain,
 enum role
 roles_of(const char *who, const char *const *groups, size_t ngroups)
 {
-	enum role   best = ROLE_VIEWER;
-	char	    id[ROLES_ENTRY_MAX + 1];
-	const char *at;
+	const struct roles *current;
+	enum role	    best = ROLE_VIEWER;
+	char		    id[ROLES_ENTRY_MAX + 1];
+	const char	   *at;
 
 	if (who == NULL || strlen(who) > ROLES_ENTRY_MAX)
 		return ROLE_VIEWER;
 	snprintf(id, sizeof(id), "%s", who);
 	lower(id);
 	at = strrchr(id, '@');
-	pthread_mutex_lock(&mu);
-	if (current != NULL)
+	pthread_mutex_lock(&file.mu);
+	if ((current = file.cur) != NULL)
 		for (size_t i = 0; i < current->n; i++)
 			if (current->e[i].role > best &&
 			    names(&current->e[i], id, at ? at + 1 : NULL,
 				groups, ngroups))
 				best = current->e[i].role;
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_unlock(&file.mu);
 	return best;
 }

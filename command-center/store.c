@@ -442,3 +442,57 @@ store_approvals_expired(struct store *s, int64_t now, store_node_id_fn fn,
 {
 	return s->ops->approval->expired(s, now, fn, arg);
 }
+
+/* ---- webhooks ------------------------------------------------------- */
+
+int
+store_outbox_add(struct store *s, const char *event, const char *body,
+    const char *const *urls, size_t n, int64_t now)
+{
+	return s->ops->webhook->add(s, event, body, urls, n, now);
+}
+
+int
+store_outbox_due(struct store *s, int64_t now, int limit, store_outbox_fn fn,
+    void *arg)
+{
+	return s->ops->webhook->due(s, now, limit, fn, arg);
+}
+
+int
+store_outbox_done(struct store *s, int64_t n, int64_t at)
+{
+	return s->ops->webhook->done(s, n, at);
+}
+
+int
+store_outbox_failed(struct store *s, int64_t n, int64_t next_at,
+    const char *error, int dead)
+{
+	return s->ops->webhook->failed(s, n, next_at, error, dead);
+}
+
+int
+store_outbox_counts(struct store *s, int64_t *pending, int64_t *dead)
+{
+	return s->ops->webhook->counts(s, pending, dead);
+}
+
+int
+store_outbox_prune(struct store *s, int64_t before)
+{
+	return s->ops->webhook->prune(s, before);
+}
+
+int
+store_webhook_levels(struct store *s, store_level_fn fn, void *arg)
+{
+	return s->ops->webhook->levels(s, fn, arg);
+}
+
+int
+store_webhook_level_set(struct store *s, const char *node_id, int level,
+    unsigned reasons, int64_t at)
+{
+	return s->ops->webhook->level_set(s, node_id, level, reasons, at);
+}

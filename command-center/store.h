@@ -294,4 +294,29 @@ int store_approval_decide(struct store *s, const char *id, const char *status,
 int store_approvals_expired(struct store *s, int64_t now, store_node_id_fn fn,
     void *arg);
 
+/* ---- webhooks (issue 19: alerts) ------------------------------------ */
+
+/* An event's body for each of urls[0..n), in one transaction: 0, or -1. */
+int store_outbox_add(struct store *s, const char *event, const char *body,
+    const char *const *urls, size_t n, int64_t now);
+/*
+ * What is due at now, at most limit rows: of each endpoint only its oldest
+ * row still pending (its order kept), and only once its next try is due.
+ */
+int store_outbox_due(struct store *s, int64_t now, int limit,
+    store_outbox_fn fn, void *arg);
+/* Row n was taken (a 2xx): 0, or -1. */
+int store_outbox_done(struct store *s, int64_t n, int64_t at);
+/* Row n failed: tried again at next_at, or given up (dead). 0, or -1. */
+int store_outbox_failed(struct store *s, int64_t n, int64_t next_at,
+    const char *error, int dead);
+/* Rows still pending, and given up. 0, or -1. */
+int store_outbox_counts(struct store *s, int64_t *pending, int64_t *dead);
+/* Deletes rows delivered or given up that were made before before. */
+int store_outbox_prune(struct store *s, int64_t before);
+/* Every node's attention level last told to the webhooks. */
+int store_webhook_levels(struct store *s, store_level_fn fn, void *arg);
+int store_webhook_level_set(struct store *s, const char *node_id, int level,
+    unsigned reasons, int64_t at);
+
 #endif

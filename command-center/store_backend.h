@@ -152,6 +152,22 @@ struct store_approval_ops {
 	    void *arg);
 };
 
+/* Webhooks: the outbox and the attention levels told. */
+struct store_webhook_ops {
+	int (*add)(struct store *s, const char *event, const char *body,
+	    const char *const *urls, size_t n, int64_t now);
+	int (*due)(struct store *s, int64_t now, int limit, store_outbox_fn fn,
+	    void *arg);
+	int (*done)(struct store *s, int64_t n, int64_t at);
+	int (*failed)(struct store *s, int64_t n, int64_t next_at,
+	    const char *error, int dead);
+	int (*counts)(struct store *s, int64_t *pending, int64_t *dead);
+	int (*prune)(struct store *s, int64_t before);
+	int (*levels)(struct store *s, store_level_fn fn, void *arg);
+	int (*level_set)(struct store *s, const char *node_id, int level,
+	    unsigned reasons, int64_t at);
+};
+
 /*
  * Replicas: other processes sharing the database (NULL for a backend that
  * is one process's alone).
@@ -178,6 +194,7 @@ struct store_ops {
 	const struct store_replica_ops	 *replica;
 	const struct store_job_ops	 *job;
 	const struct store_approval_ops	 *approval;
+	const struct store_webhook_ops	 *webhook;
 };
 
 /* The head of every backend's handle. */

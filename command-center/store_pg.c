@@ -187,6 +187,19 @@ static const char *const migrations[] = {
 	"CREATE INDEX approvals_open ON approvals (status, expires_at);"
 	"CREATE INDEX approvals_by_node ON approvals (node_id, n)"
 	"  WHERE node_id IS NOT NULL;",
+	/* 6 -> 7: the webhooks' outbox, the attention levels told */
+	"CREATE TABLE webhook_outbox (  n bigserial PRIMARY KEY,"
+	"  url text NOT NULL,  event text NOT NULL,  body text NOT NULL,"
+	"  created_at bigint NOT NULL,  next_at bigint NOT NULL,"
+	"  attempts integer NOT NULL DEFAULT 0,"
+	"  state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"    'delivered', 'dead')),"
+	"  delivered_at bigint,  last_error text);"
+	"CREATE INDEX webhook_outbox_pending ON webhook_outbox (url, n)"
+	"  WHERE state = 'pending';"
+	"CREATE TABLE webhook_levels (  node_id text PRIMARY KEY,"
+	"  level integer NOT NULL,  reasons integer NOT NULL,"
+	"  at bigint NOT NULL);",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -363,4 +376,4 @@ pg_writer_busy(struct store *base)
 static const struct store_ops pg_ops = { "postgresql", pg_close, pg_ping,
 	pg_writer_busy, &pg_node_ops, &pg_heartbeat_ops, &pg_command_ops,
 	&pg_audit_ops, &pg_sample_ops, &pg_replica_ops, &pg_job_ops,
-	&pg_approval_ops };
+	&pg_approval_ops, &pg_webhook_ops };

@@ -56,6 +56,7 @@ extern const struct store_sample_ops	pg_sample_ops;
 extern const struct store_replica_ops	pg_replica_ops;
 extern const struct store_job_ops	pg_job_ops;
 extern const struct store_approval_ops	pg_approval_ops;
+extern const struct store_webhook_ops	pg_webhook_ops;
 
 /*
  * Inside a transaction on db (its lock held): takes c's seq from its

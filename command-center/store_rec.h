@@ -312,6 +312,20 @@ struct approval_rec {
 	const char *decision_reason; /* NULL or the decider's words */
 };
 typedef int (*store_approval_fn)(const struct approval_rec *a, void *arg);
+
+/* A webhook event waiting in the outbox for one endpoint (strings borrowed). */
+struct outbox_rec {
+	int64_t	    n; /* its number: an endpoint's rows go out in this order */
+	const char *url;
+	const char *event;
+	const char *body; /* the JSON sent, signed at each try */
+	int	    attempts;
+	int64_t	    created_at;
+};
+typedef int (*store_outbox_fn)(const struct outbox_rec *o, void *arg);
+/* The attention level last told of a node (enum level, reason bits). */
+typedef int (*store_level_fn)(const char *node_id, int level, unsigned reasons,
+    int64_t at, void *arg);
 typedef int (*store_job_result_fn)(const struct job_result *r, void *arg);
 /* n nodes answered status with the same output (NULL: none). */
 typedef int (*store_job_group_fn)(const char *status, const char *output, int n,

@@ -216,6 +216,19 @@ static const char *const migrations[] = {
 	"CREATE INDEX approvals_open ON approvals (status, expires_at);"
 	"CREATE INDEX approvals_by_node ON approvals (node_id, n)"
 	"  WHERE node_id IS NOT NULL;",
+	/* 14 -> 15: the webhooks' outbox, the attention levels told */
+	"CREATE TABLE webhook_outbox (  n INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  url TEXT NOT NULL,  event TEXT NOT NULL,  body TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,  next_at INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"    'delivered', 'dead')),"
+	"  delivered_at INTEGER,  last_error TEXT);"
+	"CREATE INDEX webhook_outbox_pending ON webhook_outbox (url, n)"
+	"  WHERE state = 'pending';"
+	"CREATE TABLE webhook_levels (  node_id TEXT PRIMARY KEY,"
+	"  level INTEGER NOT NULL,  reasons INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 /* The first migration that runs with foreign keys off (the SQLite way). */
 #define FK_OFF_FROM 11
@@ -381,6 +394,28 @@ static const char *const stmt_sql[S_COUNT] = {
 			   " job_id = ?1 AND status = 'awaiting_approval'",
 	[S_APPROVAL_EXPIRED] = "SELECT id FROM approvals WHERE status ="
 			       " 'awaiting_approval' AND expires_at <= ?1",
+	[S_OUTBOX_ADD] = "INSERT INTO webhook_outbox (url, event, body,"
+			 " created_at, next_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+	[S_OUTBOX_DUE] =
+	    "SELECT n, url, event, body, attempts, created_at FROM"
+	    " webhook_outbox o WHERE state = 'pending' AND next_at <= ?1 AND"
+	    " n = (SELECT min(n) FROM webhook_outbox p WHERE p.url = o.url"
+	    " AND p.state = 'pending') ORDER BY n LIMIT ?2",
+	[S_OUTBOX_DONE] =
+	    "UPDATE webhook_outbox SET state = 'delivered', delivered_at = ?2,"
+	    " attempts = attempts + 1 WHERE n = ?1 AND state = 'pending'",
+	[S_OUTBOX_FAILED] =
+	    "UPDATE webhook_outbox SET attempts = attempts + 1, next_at = ?2,"
+	    " last_error = ?3, state = ?4 WHERE n = ?1 AND state = 'pending'",
+	[S_OUTBOX_COUNTS] = "SELECT state, count(*) FROM webhook_outbox WHERE"
+			    " state IN ('pending', 'dead') GROUP BY state",
+	[S_OUTBOX_PRUNE] = "DELETE FROM webhook_outbox WHERE state <>"
+			   " 'pending' AND created_at < ?1",
+	[S_LEVELS] = "SELECT node_id, level, reasons, at FROM webhook_levels",
+	[S_LEVEL_SET] = "INSERT INTO webhook_levels (node_id, level, reasons,"
+			" at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (node_id) DO"
+			" UPDATE SET level = excluded.level, reasons ="
+			" excluded.reasons, at = excluded.at",
 	[S_CMD_OUT] = "SELECT 1 FROM commands WHERE node_id = ?1"
 		      " AND status IN ('queued', 'delivered') LIMIT 1",
 	[S_CMD_OPEN_OF] =
@@ -733,4 +768,5 @@ sq_writer_busy(struct store *base)
 /* In store_backend.h\'s order. */
 static const struct store_ops sqlite_ops = { "sqlite", sq_close, sq_ping,
 	sq_writer_busy, &sq_node_ops, &sq_heartbeat_ops, &sq_command_ops,
-	&sq_audit_ops, &sq_sample_ops, NULL, &sq_job_ops, &sq_approval_ops };
+	&sq_audit_ops, &sq_sample_ops, NULL, &sq_job_ops, &sq_approval_ops,
+	&sq_webhook_ops };

@@ -26,6 +26,14 @@ enum stmt_id {
 	S_NODE_HB_GET,
 	S_CMD_RELEASE,
 	S_CMD_OUT,
+	S_OUTBOX_ADD,
+	S_OUTBOX_DUE,
+	S_OUTBOX_DONE,
+	S_OUTBOX_FAILED,
+	S_OUTBOX_COUNTS,
+	S_OUTBOX_PRUNE,
+	S_LEVELS,
+	S_LEVEL_SET,
 	S_APPROVAL_INSERT,
 	S_APPROVAL_GET,
 	S_APPROVAL_LIST,
@@ -123,6 +131,7 @@ extern const struct store_audit_ops	sq_audit_ops;
 extern const struct store_sample_ops	sq_sample_ops;
 extern const struct store_job_ops	sq_job_ops;
 extern const struct store_approval_ops	sq_approval_ops;
+extern const struct store_webhook_ops	sq_webhook_ops;
 
 /*
  * Inside a transaction (mu held): assigns c's seq, signs and inserts it:

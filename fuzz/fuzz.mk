@@ -16,7 +16,7 @@ FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_DIR	 = build/fuzz
-FUZZ_NAMES	 = heartbeat enroll result command policy scan_rules access http labels job roles
+FUZZ_NAMES	 = heartbeat enroll result command policy scan_rules access http labels job roles webhooks
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) \
@@ -69,7 +69,7 @@ $(FUZZ_DIR)/fuzz_%.o: fuzz/fuzz_%.c fuzz/fuzz.h $(wildcard common/*.h \
 	@echo "  FUZZCC  $<"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 FUZZ_LINK = $(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^
-FUZZ_CC_DRIVERS = heartbeat enroll result policy http labels job roles
+FUZZ_CC_DRIVERS = heartbeat enroll result policy http labels job roles webhooks
 $(FUZZ_CC_DRIVERS:%=$(FUZZ_DIR)/fuzz_%): $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/fuzz_%.o \
     $(FUZZ_DIR)/libcc.a $(FUZZ_DIR)/libcommon.a
 	$(FUZZ_LINK) $(LIBS_CC)

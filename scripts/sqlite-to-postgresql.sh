@@ -30,7 +30,7 @@ esac
 
 sq() { sqlite3 -readonly -batch "$SRC" "$@"; }
 v=$(sq "PRAGMA user_version")
-[ "$v" = 14 ] || die "$SRC: schema version $v; start this version's command center on it once first (it migrates to 14)"
+[ "$v" = 15 ] || die "$SRC: schema version $v; start this version's command center on it once first (it migrates to 15)"
 n=$(sq "SELECT count(*) FROM heartbeat_chunks")
 [ "$n" = 0 ] || die "$SRC: its heartbeat log holds heartbeats; stop the command center with SIGTERM first (a clean stop folds them)"
 
@@ -69,6 +69,10 @@ hex() { printf "CASE WHEN %s IS NULL THEN NULL ELSE '%s' || lower(hex(%s)) END" 
 	ap_cols="n, id, kind, node_id, command, args, reason, requested_by, requested_at, expires_at, selected, status, decided_by, decided_at, decision_reason"
 	copy approvals "$ap_cols" "SELECT $ap_cols FROM approvals"
 	printf "%s\n" "SELECT setval(pg_get_serial_sequence('approvals', 'n'), coalesce(max(n), 0) + 1, false) FROM approvals;"
+	w_cols="n, url, event, body, created_at, next_at, attempts, state, delivered_at, last_error"
+	copy webhook_outbox "$w_cols" "SELECT $w_cols FROM webhook_outbox"
+	printf "%s\n" "SELECT setval(pg_get_serial_sequence('webhook_outbox', 'n'), coalesce(max(n), 0) + 1, false) FROM webhook_outbox;"
+	copy webhook_levels "node_id, level, reasons, at" "SELECT node_id, level, reasons, at FROM webhook_levels"
 	a_cols="id, at, who, peer, action, target, detail, result"
 	copy audit "$a_cols" "SELECT $a_cols FROM audit"
 	printf "%s\n" "SELECT setval(pg_get_serial_sequence('audit', 'id'), coalesce(max(id), 0) + 1, false) FROM audit;"

@@ -904,7 +904,8 @@ store_migration_8_folds_the_row_log(void **state)
 	    "ALTER TABLE nodes DROP COLUMN enroll_peer;"
 	    "ALTER TABLE nodes DROP COLUMN labels;"
 	    "DROP TABLE jobs;DROP TABLE job_nodes;DROP TABLE job_schedules;"
-	    "DROP TABLE approvals;"
+	    "DROP TABLE approvals;DROP TABLE webhook_outbox;"
+	    "DROP TABLE webhook_levels;"
 	    "PRAGMA user_version = 8");
 	cct_reopen(f);
 	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), current);
