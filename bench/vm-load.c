@@ -13,14 +13,14 @@
  *	Sends one contract-shaped heartbeat per node (the first COUNT nodes)
  *	and prints how many were acknowledged (200). UPTIME marks them.
  *   vm-load dispatch URL TOKENS [-n POLLS] [-m COMMANDS] [-w WAIT] [-g GAP_MS]
- *	Holds one long poll per node (re-polled after every answer) and,
- *	once they are all sent, queues COMMANDS agent-info commands one by
- *	one through the operator API to random waiting nodes. Prints the
- *	delay from each 201 answer to the agent's receipt of that command.
- *	With -J, one job instead: once every poll waits, one POST /jobs of
- *	service-status for all of them (node_ids), and each agent posts a
- *	result ("active (running)"; every 100th "failed") before it polls
- *	again. Prints the time to the 201 (every command signed and queued),
+ *	Holds one long poll per node (re-polled after every answer, once
+ *	each command received is answered with a result, "active
+ *	(running)", every 100th node's "failed", as an agent answers before
+ *	it polls again) and, once they are all sent, queues COMMANDS
+ *	agent-info commands one by one through the operator API to random
+ *	waiting nodes. Prints the delay from each 201 answer to the agent's
+ *	receipt of that command. With -J, one job instead: once every poll
+ *	waits, one POST /jobs of service-status for all of them (node_ids). Prints the time to the 201 (every command signed and queued),
  *	to each receipt and to the last one, and the job's id. Split over
  *	processes: -o OFFSET (this one polls tokens OFFSET.. OFFSET+POLLS),
  *	-T TOTAL (the job targets the first TOTAL tokens), -j FILE (another
@@ -110,6 +110,9 @@ struct xfer {
 	int64_t		   t_start;
 	int64_t		   t_sent; /* request handed to the socket */
 	int		   busy;
+	/* Commands received, still to answer before the next poll. */
+	char		   owe[4][37];
+	int		   nowe;
 };
 
 static struct {
@@ -748,7 +751,7 @@ got_add(const char *id, int64_t t)
 	D.ngot++;
 }
 
-/* -J: the node's answer to a job's command, then its next poll. */
+/* The node's answer to a command (as an agent's), then its next poll. */
 static void
 result_post(struct xfer *x, const char *command_id)
 {
@@ -777,6 +780,14 @@ result_done(struct xfer *x, CURLcode rc, long status)
 		xfer_failed(x, &D.shown, "result", D.nodes[x->idx].id, rc,
 		    status);
 	}
+	/* Every command is answered, as an agent does, before it polls. */
+	if (x->nowe > 0) {
+		char id[37];
+
+		snprintf(id, sizeof(id), "%s", x->owe[--x->nowe]);
+		result_post(x, id);
+		return;
+	}
 	x->kind = K_POLL;
 	poll_start(x->idx);
 }
@@ -784,7 +795,6 @@ result_done(struct xfer *x, CURLcode rc, long status)
 static void
 poll_done(struct xfer *x, CURLcode rc, long status)
 {
-	char	job_cmd[40] = "";
 	int64_t t = now_ns();
 	json_t *root, *arr, *e;
 	size_t	k;
@@ -831,18 +841,27 @@ poll_done(struct xfer *x, CURLcode rc, long status)
 				    D.t_job_post != 0 && D.job_got < D.n) {
 					D.job_recv[D.job_got++] = t;
 					D.t_job_last = t;
-					snprintf(job_cmd, sizeof(job_cmd), "%s",
-					    id);
 				}
+				/*
+				 * Answered before the next poll: the CC
+				 * delivers nothing of a node past a command
+				 * still out without a result.
+				 */
+				if (id != NULL && x->nowe < 4)
+					snprintf(x->owe[x->nowe++],
+					    sizeof(x->owe[0]), "%s", id);
 				json_decref(pl);
 			}
 		}
 		D.outstanding[x->idx] = 0;
 	}
 	json_decref(root);
-	if (job_cmd[0] != '\0')
-		result_post(x, job_cmd);
-	else
+	if (x->nowe > 0) {
+		char id[37];
+
+		snprintf(id, sizeof(id), "%s", x->owe[--x->nowe]);
+		result_post(x, id);
+	} else
 		poll_start(x->idx);
 }
 
@@ -1183,8 +1202,8 @@ cmd_dispatch(int argc, char **argv)
 			/*
 			 * Done when this run's commands have all arrived: a
 			 * command of an earlier run, offered again when its
-			 * delivery lease ran out (this tool sends no results),
-			 * does not count.
+			 * delivery lease ran out (an answer lost), does not
+			 * count.
 			 */
 			for (; scanned < D.ngot; scanned++) {
 				struct sent_cmd key;
@@ -1222,6 +1241,21 @@ cmd_dispatch(int argc, char **argv)
 				poll_start(i);
 			}
 		loop_run(D.q->busy ? 50 : 1, dispatch_done);
+	}
+	/*
+	 * The answers still on their way are let through (5 s at most): an
+	 * agent that quits with a command unanswered leaves it to the lease,
+	 * and the node's next commands (the next run's) would wait for it.
+	 */
+	for (int64_t until = now_ns() + 5000000000LL; now_ns() < until;) {
+		int owing = 0;
+
+		for (size_t i = 0; i < D.n && !owing; i++)
+			owing = D.poll[i]->kind == K_RESULT &&
+			    (D.poll[i]->busy || D.poll[i]->nowe > 0);
+		if (!owing)
+			break;
+		loop_run(50, dispatch_done);
 	}
 	/* Join receipts to queue answers by command id. */
 	{
