@@ -453,14 +453,17 @@ webhooks_tick(int64_t now)
 		ntold = 0;
 		if (store_webhook_levels(app.store, told_add, NULL) == -1)
 			return;
-		qsort(told, ntold, sizeof(*told), told_cmp);
+		if (ntold > 0)
+			qsort(told, ntold, sizeof(*told), told_cmp);
 		told_loaded = 1;
 	}
 	fleet_select(app.fleet, now, NULL, NULL, NULL, 0, seen_one, &s);
 	for (size_t i = 0; !s.failed && i < s.n; i++) {
 		struct told *cur = &s.t[i];
 
-		t = bsearch(cur, told, ntold, sizeof(*told), told_cmp);
+		t = ntold > 0 ?
+		    bsearch(cur, told, ntold, sizeof(*told), told_cmp) :
+		    NULL;
 		if (t == NULL) {
 			/* First seen: its level now is where it starts. */
 			log_debug("webhook_level", "node_id=%s level=%s told=0",
@@ -485,7 +488,7 @@ webhooks_tick(int64_t now)
 		t->at = now;
 	}
 	/* Added ones go to the end: sort again for the next lookups. */
-	if (told_loaded)
+	if (told_loaded && ntold > 0)
 		qsort(told, ntold, sizeof(*told), told_cmp);
 	free(s.t);
 }
