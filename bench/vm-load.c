@@ -111,8 +111,8 @@ struct xfer {
 	int64_t		   t_sent; /* request handed to the socket */
 	int		   busy;
 	/* Commands received, still to answer before the next poll. */
-	char		   owe[4][37];
-	int		   nowe;
+	char owe[4][37];
+	int  nowe;
 };
 
 static struct {
