@@ -192,7 +192,6 @@ h_approvals(struct req *r)
 	static const char *const statuses[] = { "awaiting_approval", "approved",
 		"rejected", "expired", "any", NULL };
 	const char		*st = req_query(r, "status");
-	const char		*acc = req_header(r, "Accept");
 	struct list_ctx		 c;
 	struct buf		 b;
 	int			 ok = 0;
@@ -209,8 +208,7 @@ h_approvals(struct req *r)
 	}
 	memset(&c, 0, sizeof(c));
 	c.b = &b;
-	c.html = req_header(r, "HX-Request") != NULL ||
-	    (acc != NULL && strstr(acc, "text/html") != NULL);
+	c.html = req_wants_html(r);
 	c.reader = operator_of(r);
 	c.role = operator_role(r);
 	c.now = time(NULL);

@@ -984,6 +984,15 @@ req_cookie(struct req *r, const char *name)
 }
 
 int
+req_wants_html(struct req *r)
+{
+	const char *acc = req_header(r, "Accept");
+
+	return req_header(r, "HX-Request") != NULL ||
+	    (acc != NULL && strstr(acc, "text/html") != NULL);
+}
+
+int
 req_role(const struct req *r)
 {
 	return r->role;

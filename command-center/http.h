@@ -84,7 +84,9 @@ const char *req_query(struct req *r, const char *name);
 const char *req_form(struct req *r, const char *name);
 int	    req_is_form(const struct req *r);
 /* 1 if the client asked for JSON (JSON body or Accept: application/json). */
-int	     req_wants_json(struct req *r);
+int req_wants_json(struct req *r);
+/* 1 if the client reads HTML: a browser's Accept, or htmx. */
+int	     req_wants_html(struct req *r);
 struct bytes req_body(const struct req *r);
 const char  *req_peer(struct req *r);
 const char  *req_cookie(struct req *r, const char *name);

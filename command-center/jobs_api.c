@@ -27,16 +27,6 @@
 #define OUTPUT_MAX (64u << 20)	  /* an answer's bytes, at most */
 #define RESULTS_BYTES (32u << 20) /* a JSON page ends past this */
 
-/* 1 when the client reads HTML: a browser (Accept), or htmx. */
-static int
-wants_html(struct req *r)
-{
-	const char *acc = req_header(r, "Accept");
-
-	return req_header(r, "HX-Request") != NULL ||
-	    (acc != NULL && strstr(acc, "text/html") != NULL);
-}
-
 static const char *
 job_id_param(struct req *r)
 {
@@ -487,7 +477,7 @@ h_jobs(struct req *r)
 	}
 	memset(&l, 0, sizeof(l));
 	l.b = &b;
-	l.html = wants_html(r) || frag != NULL;
+	l.html = req_wants_html(r) || frag != NULL;
 	l.now = time(NULL);
 	buf_init(&b, 16u << 20);
 	if (l.html)
@@ -686,7 +676,7 @@ h_job(struct req *r)
 		resp_error(r, 503, "store_unavailable", "job unavailable");
 		return;
 	}
-	if (!wants_html(r)) {
+	if (!req_wants_html(r)) {
 		buf_init(&b, 1u << 20);
 		job_json(&b, &c.j, counts, time(NULL));
 		copy_free(&c);
@@ -895,7 +885,7 @@ h_schedules(struct req *r)
 
 	memset(&c, 0, sizeof(c));
 	c.b = &b;
-	c.html = wants_html(r);
+	c.html = req_wants_html(r);
 	c.role = operator_role(r);
 	buf_init(&b, 16u << 20);
 	if (c.html)

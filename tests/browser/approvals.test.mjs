@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fleetAndBrowser, until, watch, shot, axe, describeViolations } from
+import { fleetAndBrowser, until, watch, shot, assertNoViolations } from
     './lib.mjs';
 
 let url, id;
@@ -27,11 +27,6 @@ const session = fleetAndBrowser(async (fleet) => {
 	await until(`${id} to heartbeat`, async () =>
 	    (await fleet.node(id))?.last_heartbeat_at);
 });
-
-async function noViolations(page, name) {
-	const v = await axe(page);
-	assert.deepEqual(v, [], `${name}: ${describeViolations(v)}`);
-}
 
 test('a command that needs approval waits, is listed and is rejected',
     async () => {
@@ -57,14 +52,14 @@ test('a command that needs approval waits, is listed and is rejected',
 	    `#approvals form[action="/commands/${cid}/approve"]`).count(), 0);
 	assert.equal(await page.locator(
 	    `#approvals form[action="/commands/${cid}/reject"]`).count(), 1);
-	await noViolations(page, 'node page');
+	await assertNoViolations(page, 'node page');
 
 	// The top bar leads to the list.
 	await page.click('nav a[href="/approvals"]');
 	await page.waitForURL(/\/approvals$/);
 	await until('the request to be listed', async () =>
 	    (await page.innerHTML('#approval-list')).includes(cid));
-	await noViolations(page, 'approvals');
+	await assertNoViolations(page, 'approvals');
 	await shot(page, 'approvals-waiting');
 
 	// Rejected with a reason: back on the list, which now has nothing

@@ -8,7 +8,7 @@
 // Screenshots: build/artifacts/jobs-*.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fleetAndBrowser, until, watch, shot, axe, describeViolations,
+import { fleetAndBrowser, until, watch, shot, assertNoViolations,
     WAIT } from './lib.mjs';
 
 let url, ids;
@@ -26,11 +26,6 @@ const session = fleetAndBrowser(async (fleet) => {
 		assert.equal(r.status, 200, r.text);
 	}
 });
-
-async function noViolations(page, name) {
-	const v = await axe(page);
-	assert.deepEqual(v, [], `${name}: ${describeViolations(v)}`);
-}
 
 test('an operator creates a job from the dashboard and watches it finish',
     async () => {
@@ -56,7 +51,7 @@ test('an operator creates a job from the dashboard and watches it finish',
 	await page.waitForURL(/\/jobs\/new\?labels=role%3Dweb/);
 	assert.equal(await page.inputValue('input[name="labels"]'),
 	    'role=web');
-	await noViolations(page, 'new job');
+	await assertNoViolations(page, 'new job');
 	await page.selectOption('select[name="command"]', 'agent-info');
 	await page.fill('input[name="reason"]', 'inventory of the web nodes');
 
@@ -84,14 +79,14 @@ test('an operator creates a job from the dashboard and watches it finish',
 	assert.match(await page.textContent('#job-groups'), /ok/);
 	// Done: the page stops asking.
 	assert.equal(await page.locator('#live').count(), 0);
-	await noViolations(page, 'job');
+	await assertNoViolations(page, 'job');
 	await shot(page, 'jobs-done');
 
 	// The list links to it.
 	await page.goto(`${url}/jobs`);
 	assert.equal(await page.locator(`a[href="/jobs/${jobId}"]`).count(),
 	    1);
-	await noViolations(page, 'jobs');
+	await assertNoViolations(page, 'jobs');
 	assert.deepEqual(errors, []);
 	await ctx.close();
 });

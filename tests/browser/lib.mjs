@@ -326,6 +326,13 @@ export function describeViolations(violations) {
 	    .join('\n');
 }
 
+// Fails with axe-core's findings on page (name says which page).
+export async function assertNoViolations(page, name) {
+	const v = await axe(page);
+	if (v.length > 0)
+		throw new Error(`${name}: ${describeViolations(v)}`);
+}
+
 // Elements whose content is wider than their box (text running over its
 // neighbours or out of the page), and whether the page scrolls sideways.
 export async function overflow(page) {
