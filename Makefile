@@ -146,7 +146,7 @@ unit: all $(UNIT_BIN)
 # test its own database; tests of the SQLite file itself are skipped), and
 # the replicas' own tests, which need it.
 UNIT_PG_BIN = $(BUILD)/tests/cc_test_store $(BUILD)/tests/cc_test_fleet \
-	      $(BUILD)/tests/cc_test_jobs \
+	      $(BUILD)/tests/cc_test_jobs $(BUILD)/tests/cc_test_keys \
 	      $(BUILD)/tests/cc_test_replica
 unit-pg: all $(UNIT_PG_BIN)
 	@set -e; d=$$(mktemp -d /tmp/vm-unit-pg.XXXXXX); \

@@ -12,6 +12,7 @@
 #include "app.h"
 #include "webhooks.h"
 #include "dispatch.h"
+#include "keychain.h"
 #include "keys.h"
 #include "metrics.h"
 #include "replica.h"
@@ -293,11 +294,17 @@ h_enroll(struct req *r)
 		json_decref(f);
 	}
 	switch (outcome) {
-	case ENROLL_APPROVED:
+	case ENROLL_APPROVED: {
+		char	pk_b64[48];
+		int64_t version;
+
+		/* The current key: a new node starts where the chain is. */
+		keys_current(pk_b64, NULL, &version);
 		buf_init(&b, 1024);
 		buf_putc(&b, '{');
 		buf_json_field(&b, "node_token", token);
-		buf_json_field(&b, "cc_public_key", keys_public_b64());
+		buf_json_field(&b, "cc_public_key", pk_b64);
+		buf_printf(&b, ",\"cc_key_version\":%lld", (long long)version);
 		buf_putc(&b, '}');
 		sodium_memzero(token, sizeof(token));
 		log_info("enroll",
@@ -308,6 +315,7 @@ h_enroll(struct req *r)
 			sodium_memzero(b.p, b.len);
 		buf_free(&b);
 		break;
+	}
 	case ENROLL_PENDING:
 		buf_init(&b, 256);
 		buf_puts(&b,
@@ -386,6 +394,20 @@ h_heartbeat(struct req *r)
 		goto out;
 	}
 	metrics_inc(M_HEARTBEATS);
+	/* The key it pinned, when it changed (once a node per rotation). */
+	if (hb.pinned_key_id != NULL)
+		(void)fleet_set_pinned(app.fleet, hb.node_id, hb.pinned_key_id);
+	/* Not yet on the current key: the links to it go with the answer. */
+	if (keys_chain_wanted(hb.pinned_key_id)) {
+		buf_init(&b, KEYCHAIN_MAX * 1024);
+		buf_printf(&b, "{\"ok\":true,\"pending_commands\":%d", pending);
+		if (keys_chain_field(&b, hb.pinned_key_id) == 1) {
+			buf_putc(&b, '}');
+			resp_json(r, 200, &b);
+			goto out;
+		}
+		buf_free(&b);
+	}
 	if (pending >= 0 &&
 	    pending < (int)(sizeof(hb_answer) / sizeof(hb_answer[0]))) {
 		resp_json_const(r, hb_answer[pending]);
@@ -546,6 +568,12 @@ poll_answer(struct req *r, struct poll *p)
 		return;
 	if (p->nsent > 0 && dispatch_woken_us(p->w) > 0)
 		metrics_dispatch_delay(mono_us() - dispatch_woken_us(p->w));
+	/* Signed with the current key, which the chain below leads to. */
+	if (keys_for_delivery(p->sent, p->nsent) == -1)
+		log_err("keys_error",
+		    "node_id=%s msg=\"commands go as they "
+		    "were signed\"",
+		    p->node_id);
 	buf_init(&b, 1u << 20);
 	buf_puts(&b, "{\"commands\":[");
 	for (size_t i = 0; i < p->nsent; i++) {
@@ -556,7 +584,15 @@ poll_answer(struct req *r, struct poll *p)
 		log_info("command_delivered", "node_id=%s command_id=%s",
 		    p->node_id, p->sent[i].command_id);
 	}
-	buf_puts(&b, "]}");
+	buf_putc(&b, ']');
+	if (p->nsent > 0) {
+		char pinned[33];
+
+		keys_chain_field(&b,
+		    fleet_pinned(app.fleet, p->node_id, pinned) ? pinned :
+								  NULL);
+	}
+	buf_putc(&b, '}');
 	resp_json(r, 200, &b);
 }
 

@@ -305,6 +305,8 @@ load(struct config *c, char *err, size_t errlen)
 		&c->job_max_nodes, err, errlen) == -1 ||
 	    env_long("VAULTMESH_WEBHOOK_FLAP_SECONDS", 60, 0, 86400,
 		&c->webhook_flap_seconds, err, errlen) == -1 ||
+	    env_long("VAULTMESH_KEY_OVERLAP_HOURS", 168, 0, 8760,
+		&c->key_overlap_hours, err, errlen) == -1 ||
 	    env_long("VAULTMESH_APPROVAL_TTL_SECONDS", 86400, 1, 30L * 86400,
 		&c->approval_ttl_seconds, err, errlen) == -1 ||
 	    env_long("VAULTMESH_THREADS", 0, 0, 64, &c->threads, err, errlen) ==

@@ -40,6 +40,7 @@ struct config {
 	long	    delivery_lease_seconds;
 	long	    job_max_nodes;	  /* a larger job needs "confirm" */
 	long	    approval_ttl_seconds; /* a request waits this long */
+	long	    key_overlap_hours;	  /* a replaced signing key is kept */
 	long	    webhook_flap_seconds; /* a node's attention events, apart */
 	long	    threads;
 	const char *log_level;

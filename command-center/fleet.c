@@ -618,6 +618,63 @@ fleet_known(struct fleet *f, const char *node_id)
 }
 
 int
+fleet_set_pinned(struct fleet *f, const char *node_id, const char *key_id)
+{
+	struct fnode *n;
+	int	      changed = 0, rc;
+
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, node_id)) != NULL &&
+	    strcmp(n->r.pinned_key_id, key_id) != 0) {
+		snprintf(n->r.pinned_key_id, sizeof(n->r.pinned_key_id), "%s",
+		    key_id);
+		changed = 1;
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (!changed)
+		return 0;
+	/* Rare (once a node per rotation): written as it comes. */
+	if ((rc = store_node_pinned(f->store, node_id, key_id)) == 0)
+		return 1;
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, node_id)) != NULL &&
+	    strcmp(n->r.pinned_key_id, key_id) == 0)
+		n->r.pinned_key_id[0] =
+		    '\0'; /* written at its next heartbeat */
+	pthread_mutex_unlock(&f->mu);
+	return -1;
+}
+
+int
+fleet_pinned(struct fleet *f, const char *node_id, char out[33])
+{
+	struct fnode *n;
+	int	      rc = 0;
+
+	pthread_mutex_lock(&f->mu);
+	if ((n = find(f, node_id)) != NULL && n->r.pinned_key_id[0] != '\0') {
+		memcpy(out, n->r.pinned_key_id, 33);
+		rc = 1;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+long
+fleet_unmoved(struct fleet *f, const char *key_id)
+{
+	long n = 0;
+
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->n; i++)
+		if (f->node[i]->r.status == NODE_APPROVED &&
+		    strcmp(f->node[i]->r.pinned_key_id, key_id) != 0)
+			n++;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+int
 fleet_approved(struct fleet *f, const char *node_id)
 {
 	struct fnode *n;
@@ -857,6 +914,7 @@ view_of(const struct fleet *f, const struct fnode *n, int64_t now,
 	v->mem_used_pct = n->mem_used_pct;
 	snprintf(v->labels, sizeof(v->labels), "%s",
 	    n->r.labels != NULL ? n->r.labels : "{}");
+	memcpy(v->pinned_key_id, n->r.pinned_key_id, sizeof(v->pinned_key_id));
 	attn_input_of(n, &in);
 	v->reasons = attention_reasons(&in, now, &f->thr);
 	v->level = attention_level(v->reasons);
@@ -991,6 +1049,7 @@ facts_of_node(const struct fnode *n, struct node_facts *nf)
 	nf->hostname = n->r.hostname;
 	nf->os_profile = n->r.os_profile;
 	nf->labels = n->r.labels != NULL ? n->r.labels : "{}";
+	nf->pinned_key_id = n->r.pinned_key_id;
 	nf->status = n->r.status;
 	nf->level = n->level;
 	nf->reasons = n->reasons;
@@ -1054,6 +1113,7 @@ node_facts_of(const struct node_view *v, struct node_facts *nf)
 	nf->hostname = v->hostname;
 	nf->os_profile = v->os_profile;
 	nf->labels = v->labels;
+	nf->pinned_key_id = v->pinned_key_id;
 	nf->status = v->status;
 	nf->level = v->level;
 	nf->reasons = v->reasons;
@@ -1210,6 +1270,9 @@ merge_status(struct fleet *f, struct fnode *n, const struct node_rec *rec)
 	}
 	n->r.has_key = rec->has_key;
 	memcpy(n->r.key_hash, rec->key_hash, TOKEN_HASH_LEN);
+	if (rec->pinned_key_id[0] != '\0')
+		memcpy(n->r.pinned_key_id, rec->pinned_key_id,
+		    sizeof(n->r.pinned_key_id));
 	if (rec->labels == NULL || strcmp(rec->labels, "{}") == 0) {
 		free(n->r.labels);
 		n->r.labels = NULL;

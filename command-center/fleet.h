@@ -31,6 +31,7 @@ struct node_view {
 	double		 load1; /* of the latest heartbeat since start; NAN */
 	double		 mem_used_pct;		      /* the same */
 	char		 labels[LABELS_JSON_MAX + 1]; /* JSON object */
+	char		 pinned_key_id[33]; /* the key it confirmed; "" */
 };
 
 enum enroll_outcome {
@@ -87,6 +88,15 @@ fleet_hostname(struct fleet *f, const char *node_id, char *out, size_t outlen);
 int fleet_set_labels(struct fleet *f, const char *node_id, const char *labels);
 /* 1 if some node (deleted ones too) has that id. */
 int fleet_known(struct fleet *f, const char *node_id);
+/*
+ * The signing key node_id says it pinned (its heartbeat): 1 recorded (a
+ * change), 0 already known, -1 the store failed (tried again next time).
+ */
+int fleet_set_pinned(struct fleet *f, const char *node_id, const char *key_id);
+/* The key node_id last confirmed into out: 1, or 0 (none known). */
+int fleet_pinned(struct fleet *f, const char *node_id, char out[33]);
+/* Approved nodes that have not confirmed key_id. */
+long fleet_unmoved(struct fleet *f, const char *key_id);
 /* 1 if node_id is an approved node. */
 int fleet_approved(struct fleet *f, const char *node_id);
 /* Checks a bearer token against node_id, in constant time. */

@@ -64,6 +64,7 @@ page_head(struct buf *b, const char *title)
 	    "<header class=\"top\"><h1><a href=\"/\">VaultMesh Command Center"
 	    "</a></h1><nav aria-label=\"Site\"><a href=\"/\">Fleet</a> "
 	    "<a href=\"/jobs\">Jobs</a> <a href=\"/approvals\">Approvals</a> "
+	    "<a href=\"/keys\">Keys</a> "
 	    "<a href=\"/audit\">Audit log</a></nav></header><main>");
 }
 
@@ -78,6 +79,32 @@ html_page_head(struct buf *b, const char *title)
  * whatever it holds it stays in its segment and, having no &, <, >, " or
  * ', in its HTML attribute too. A lowercase UUID comes out unchanged.
  */
+/*
+ * The signing key a node confirmed (issue 19): its id's first 8 hex, and
+ * whether it is the current one; "not reported" before its first word.
+ * short_form: the dashboard's cell (a line of its own).
+ */
+static void
+key_of_node(struct buf *b, const char *pinned, const char *current,
+    int short_form)
+{
+	int cur = current != NULL && strcmp(pinned, current) == 0;
+
+	if (current == NULL)
+		return;
+	if (short_form)
+		buf_puts(b, "<br>");
+	if (pinned[0] == '\0') {
+		buf_puts(b, "<span class=\"muted\">key not reported</span>");
+		return;
+	}
+	buf_printf(b,
+	    "<a href=\"/keys\" class=\"%s\" title=\"%s\">key "
+	    "<code>%.8s</code>%s</a>",
+	    cur ? "key-current" : "key-old", pinned, pinned,
+	    cur ? "" : " (old)");
+}
+
 static void
 node_href(struct buf *b, const char *node_id, const char *suffix)
 {
@@ -426,8 +453,11 @@ dash_table(struct buf *b, const struct dash_view *d, enum page_part part)
 		buf_puts(b, "</td><td class=\"hide-narrow\">");
 		buf_html(b, x->os_profile);
 		labels_out(b, x->labels, NULL);
-		buf_printf(b, "</td><td class=\"hide-narrow\">%s</td></tr>",
+		buf_printf(b, "</td><td class=\"hide-narrow\">%s",
 		    status_name(x->status));
+		if (x->status == NODE_APPROVED)
+			key_of_node(b, x->pinned_key_id, d->current_key, 1);
+		buf_puts(b, "</td></tr>");
 	}
 	if (d->c.total == 0)
 		buf_puts(b,
@@ -1153,6 +1183,8 @@ json_node(struct buf *b, const struct node_view *v, const char *hb_json)
 		buf_printf(b, "%s\"%s\":%d", i ? "," : "", sev[i],
 		    v->findings[i]);
 	buf_printf(b, "},\"labels\":%s", v->labels[0] ? v->labels : "{}");
+	buf_puts(b, ",\"pinned_key_id\":");
+	buf_json_str(b, v->pinned_key_id[0] ? v->pinned_key_id : NULL);
 	buf_printf(b, ",\"heartbeat\":%s", hb_json ? hb_json : "null");
 	buf_printf(b, ",\"attention\":{\"level\":\"%s\",\"reasons\":[",
 	    level_name(v->level));
@@ -1183,7 +1215,7 @@ static void confirm_form(struct buf *b, const struct node_view *v,
 
 static void
 node_title(struct buf *b, const struct node_view *v, enum role role,
-    enum page_part part)
+    const char *current_key, enum page_part part)
 {
 	buf_printf(b,
 	    "<section id=\"node-head\"%s><div class=\"node-title\"><h2>",
@@ -1204,6 +1236,11 @@ node_title(struct buf *b, const struct node_view *v, enum role role,
 	    "<span>Status: <strong>");
 	buf_puts(b, status_name(v->status));
 	buf_puts(b, "</strong></span>");
+	if (v->status == NODE_APPROVED) {
+		buf_puts(b, "<span id=\"pinned-key\">Signing key: ");
+		key_of_node(b, v->pinned_key_id, current_key, 0);
+		buf_puts(b, "</span>");
+	}
 	/* Trust in nodes is an admin's (roles.h). */
 	if (role < ROLE_ADMIN) {
 		buf_puts(b, "</div></section>");
@@ -1714,7 +1751,7 @@ html_node(struct buf *b, const struct node_parts *p, enum page_part part)
 	/* A refused command form says so at the form, not up here. */
 	if (part != PART_LIVE)
 		node_notice(b, refused_at_form(p) ? NULL : p->error, part);
-	node_title(b, v, p->role, part);
+	node_title(b, v, p->role, p->current_key, part);
 	if (part == PART_PAGE)
 		buf_puts(b, "<div class=\"cols\">");
 	node_facts(b, v, p->enroll_peer, hb, p->now, p->role, o);

@@ -84,6 +84,7 @@ struct dash_view {
 	const struct fleet_sample *hist; /* oldest first */
 	size_t			   nhist;
 	enum role		   role; /* the reader's: links it may follow */
+	const char *current_key; /* the signing key's id; NULL: not shown */
 };
 
 /* Everything the node page shows; the lists are rendered by the caller. */
@@ -101,6 +102,7 @@ struct node_parts {
 	const char		*commands; /* html_command_row()s */
 	int			 any_commands;
 	const char *enroll_peer; /* where it enrolled from, or "" */
+	const char *current_key; /* the signing key's id; NULL: not shown */
 	/* A refused command form: shown at that form, what was typed kept. */
 	const char *refused_cmd;
 	const char *typed_unit;

@@ -43,6 +43,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: vaultmesh-command-center [--help] [--version]\n"
 	    "       vaultmesh-command-center --generate-key FILE\n"
+	    "       vaultmesh-command-center --seal-key FILE\n"
 	    "       vaultmesh-command-center --migrate\n\n"
 	    "The VaultMesh command center: HTTP API for node agents, HTML\n"
 	    "dashboard and JSON views for operators, SQLite or PostgreSQL store.\n"
@@ -71,6 +72,7 @@ usage(FILE *f)
 	    "  VAULTMESH_PENDING_ENROLL_PER_MINUTE new pending nodes a minute (30)\n"
 	    "  VAULTMESH_DELIVERY_LEASE_SECONDS   re-offer a command without result (30)\n"
 	    "  VAULTMESH_APPROVAL_TTL_SECONDS     a request awaiting approval expires (86400)\n"
+	    "  VAULTMESH_KEY_OVERLAP_HOURS        a replaced signing key is kept (168)\n"
 	    "  VAULTMESH_THREADS                  HTTP threads (0: one per core)\n"
 	    "  VAULTMESH_ACCESS_TEAM_DOMAIN       https://<team>.cloudflareaccess.com\n"
 	    "  VAULTMESH_ACCESS_AUD               Access application AUD tag\n"
@@ -171,6 +173,13 @@ housekeeping(void)
 		approvals_tick(now);
 	}
 	webhooks_tick(now); /* the leader's, as it decides */
+	if (leads && keys_retiring()) {
+		char id[33];
+
+		keys_current(NULL, id, NULL);
+		keys_tick(now, leads, fleet_unmoved(app.fleet, id));
+	} else
+		keys_tick(now, leads, -1);
 	access_tick(app.access, now);
 	if (next_tick == 0) /* the first tick comes one interval after start */
 		next_tick = now + app.cfg.scheduler_tick_seconds;
@@ -267,7 +276,7 @@ main(int argc, char *argv[])
 	int	       db_lock = -1, lock_new;
 	char	       lock[4200];
 	sigset_t       sigs;
-	char	       err[512], shown[4200];
+	char	       err[512], shown[4200], pk_b64[48];
 	int	       sig, rc = 1;
 	uint64_t       wd_usec = 0;
 	int64_t	       wd_every_ms = 0, wd_next = 0, hk_next = 0;
@@ -300,6 +309,18 @@ main(int argc, char *argv[])
 			sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk),
 			    sodium_base64_VARIANT_ORIGINAL);
 			printf("%s\n", b64);
+			return 0;
+		}
+		if (strcmp(argv[i], "--seal-key") == 0 && i + 2 == argc) {
+			if (sodium_init() < 0 ||
+			    keys_seal_file("--seal-key", argv[i + 1], err,
+				sizeof(err)) == -1) {
+				fprintf(stderr,
+				    "vaultmesh-command-center: %s\n", err);
+				return 2;
+			}
+			printf("%s holds only the sealing key now\n",
+			    argv[i + 1]);
 			return 0;
 		}
 		if (strcmp(argv[i], "--migrate") == 0 && argc == 2)
@@ -413,12 +434,6 @@ main(int argc, char *argv[])
 		rc = 2;
 		goto out;
 	}
-	if (keys_init("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, err,
-		sizeof(err)) == -1) {
-		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
-		rc = 2;
-		goto out;
-	}
 	if (app.cfg.access_team != NULL &&
 	    (app.access = access_open(app.cfg.access_team, app.cfg.access_aud,
 		 app.cfg.access_certs, err, sizeof(err))) == NULL) {
@@ -460,6 +475,13 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	store_on_write(app.store, metrics_store_write);
+	if (keys_init("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, app.store,
+		(int64_t)app.cfg.key_overlap_hours * 3600, err,
+		sizeof(err)) == -1) {
+		fprintf(stderr, "vaultmesh-command-center: %s\n", err);
+		rc = 2;
+		goto out;
+	}
 	if ((app.fleet = fleet_open(app.store, &app.thr, err, sizeof(err))) ==
 	    NULL) {
 		log_err("fleet_open_failed", "error=\"%s\"", err);
@@ -493,13 +515,14 @@ main(int argc, char *argv[])
 		    server_host(agent_srv),
 		    strchr(server_host(agent_srv), ':') ? "]" : "",
 		    server_port(agent_srv));
+	keys_current(pk_b64, NULL, NULL);
 	log_info("listening",
 	    "addr=%s%s%s:%u version=%s db=%s enroll_secret=%s cc_public_key=%s",
 	    strchr(server_host(srv), ':') ? "[" : "", server_host(srv),
 	    strchr(server_host(srv), ':') ? "]" : "", server_port(srv),
 	    VM_VERSION,
 	    store_where_shown(app.cfg.db_path, shown, sizeof(shown)),
-	    app.have_secret ? "set" : "unset", keys_public_b64());
+	    app.have_secret ? "set" : "unset", pk_b64);
 	if (app.access != NULL)
 		log_info("operator_auth",
 		    "access_team=%s msg=\"operator routes "

@@ -49,6 +49,7 @@ struct node_facts {
 	const char	*hostname;
 	const char	*os_profile;
 	const char	*labels;
+	const char	*pinned_key_id; /* "" when not known */
 	enum node_status status;
 	enum level	 level;
 	unsigned	 reasons; /* enum reason bits */

@@ -10,6 +10,7 @@
 #include "dispatch.h"
 #include "html.h"
 #include "html_approvals.h"
+#include "keys.h"
 #include "target.h"
 #include "metrics.h"
 #include "policy.h"
@@ -494,6 +495,7 @@ hist_row(const struct fleet_sample *fs, void *arg)
 void
 h_dashboard(struct req *r)
 {
+	char current_key[33];
 	static const struct {
 		const char *name;
 		int64_t	    secs;
@@ -597,6 +599,8 @@ h_dashboard(struct req *r)
 	d.n = n;
 	d.now = now;
 	d.role = operator_role(r);
+	keys_current(NULL, current_key, NULL);
+	d.current_key = current_key;
 	d.f = &f;
 	d.range = ranges[ri].name;
 	d.range_secs = ranges[ri].secs;
@@ -683,6 +687,7 @@ void
 node_page_refused(struct req *r, const char *id, unsigned status,
     const char *error, const char *command)
 {
+	char		  current_key[33];
 	struct node_view  v;
 	struct node_parts p;
 	struct node_acc	  h;
@@ -736,6 +741,8 @@ node_page_refused(struct req *r, const char *id, unsigned status,
 	p.hb_json = hb;
 	p.now = now;
 	p.role = operator_role(r);
+	keys_current(NULL, current_key, NULL);
+	p.current_key = current_key;
 	p.error = error;
 	p.allowed = policy_allowed(v.os_profile);
 	p.scans = scans;

@@ -55,6 +55,8 @@ const struct route routes[] = {
 	{ "GET", "/schedules", 0, h_schedules, O, G },
 	{ "POST", "/schedules/*/delete", 4 * KiB, h_schedule_delete, O, GO },
 	{ "DELETE", "/schedules/*", 0, h_schedule_delete, O, GO },
+	{ "GET", "/keys", 0, h_keys, O, G },
+	{ "POST", "/keys/rotate", 4 * KiB, h_keys_rotate, O, GA },
 	{ "GET", "/audit", 0, h_audit, O, G },
 	{ "GET", "/metrics", 0, h_metrics, O, host_gate },
 	/* Anyone. */

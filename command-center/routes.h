@@ -75,6 +75,9 @@ void node_page(struct req *r, const char *node_id, unsigned status,
  */
 void node_page_refused(struct req *r, const char *node_id, unsigned status,
     const char *error, const char *command);
+/* keys_api.c: GET /keys, POST /keys/rotate. */
+void h_keys(struct req *r);
+void h_keys_rotate(struct req *r);
 /* commands.c */
 void h_queue_command(struct req *r);
 /* The member "key": t as RFC 3339 (null for 0), after a comma. */

@@ -496,3 +496,35 @@ store_webhook_level_set(struct store *s, const char *node_id, int level,
 {
 	return s->ops->webhook->level_set(s, node_id, level, reasons, at);
 }
+
+/* ---- signing keys ---------------------------------------------------- */
+
+int
+store_keys(struct store *s, store_key_fn fn, void *arg)
+{
+	return s->ops->key->all(s, fn, arg);
+}
+
+int
+store_key_add(struct store *s, const struct key_rec *k)
+{
+	return s->ops->key->add(s, k);
+}
+
+int
+store_key_retire(struct store *s, int64_t version, int64_t now)
+{
+	return s->ops->key->retire(s, version, now);
+}
+
+int64_t
+store_key_version(struct store *s)
+{
+	return s->ops->key->version(s);
+}
+
+int
+store_node_pinned(struct store *s, const char *node_id, const char *key_id)
+{
+	return s->ops->key->node_pinned(s, node_id, key_id);
+}

@@ -319,4 +319,22 @@ int store_webhook_levels(struct store *s, store_level_fn fn, void *arg);
 int store_webhook_level_set(struct store *s, const char *node_id, int level,
     unsigned reasons, int64_t at);
 
+/* ---- signing keys (issue 19: rotation) ----------------------------- */
+
+/* Every key, oldest first: 0, or -1. */
+int store_keys(struct store *s, store_key_fn fn, void *arg);
+/*
+ * Adds k as the current key, in one transaction: the key that was current
+ * becomes retiring until k->retire_by, the overlap's end (k->emergency:
+ * every older key is retired and its secret destroyed). 1 added; 0 when k->version is not the next version
+ * (another rotation came first: nothing changed); -1 on error.
+ */
+int store_key_add(struct store *s, const struct key_rec *k);
+/* Retires version (its secret destroyed) at now: 0, or -1. */
+int store_key_retire(struct store *s, int64_t version, int64_t now);
+/* The newest key's version (0: none), or -1. */
+int64_t store_key_version(struct store *s);
+/* The key a node confirmed it pinned: 0, or -1. */
+int store_node_pinned(struct store *s, const char *node_id, const char *key_id);
+
 #endif

@@ -168,6 +168,16 @@ struct store_webhook_ops {
 	    unsigned reasons, int64_t at);
 };
 
+/* The command-signing keys, and which one each node confirmed. */
+struct store_key_ops {
+	int (*all)(struct store *s, store_key_fn fn, void *arg);
+	int (*add)(struct store *s, const struct key_rec *k);
+	int (*retire)(struct store *s, int64_t version, int64_t now);
+	int64_t (*version)(struct store *s);
+	int (*node_pinned)(struct store *s, const char *node_id,
+	    const char *key_id);
+};
+
 /*
  * Replicas: other processes sharing the database (NULL for a backend that
  * is one process's alone).
@@ -195,6 +205,7 @@ struct store_ops {
 	const struct store_job_ops	 *job;
 	const struct store_approval_ops	 *approval;
 	const struct store_webhook_ops	 *webhook;
+	const struct store_key_ops	 *key;
 };
 
 /* The head of every backend's handle. */

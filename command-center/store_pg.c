@@ -200,6 +200,16 @@ static const char *const migrations[] = {
 	"CREATE TABLE webhook_levels (  node_id text PRIMARY KEY,"
 	"  level integer NOT NULL,  reasons integer NOT NULL,"
 	"  at bigint NOT NULL);",
+	/* 7 -> 8: the command-signing keys, the one each node confirmed */
+	"CREATE TABLE cc_keys (  version bigint PRIMARY KEY,"
+	"  key_id text NOT NULL UNIQUE,  public_key text NOT NULL,"
+	"  state text NOT NULL CHECK (state IN ('current', 'retiring',"
+	"    'retired')),"
+	"  created_at bigint NOT NULL,  retire_by bigint NOT NULL,"
+	"  retired_at bigint NOT NULL DEFAULT 0,"
+	"  emergency boolean NOT NULL DEFAULT false,  link text,"
+	"  sealed text);"
+	"ALTER TABLE nodes ADD COLUMN pinned_key_id text;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -376,4 +386,4 @@ pg_writer_busy(struct store *base)
 static const struct store_ops pg_ops = { "postgresql", pg_close, pg_ping,
 	pg_writer_busy, &pg_node_ops, &pg_heartbeat_ops, &pg_command_ops,
 	&pg_audit_ops, &pg_sample_ops, &pg_replica_ops, &pg_job_ops,
-	&pg_approval_ops, &pg_webhook_ops };
+	&pg_approval_ops, &pg_webhook_ops, &pg_key_ops };

@@ -57,6 +57,7 @@ extern const struct store_replica_ops	pg_replica_ops;
 extern const struct store_job_ops	pg_job_ops;
 extern const struct store_approval_ops	pg_approval_ops;
 extern const struct store_webhook_ops	pg_webhook_ops;
+extern const struct store_key_ops	pg_key_ops;
 
 /*
  * Inside a transaction on db (its lock held): takes c's seq from its
@@ -81,7 +82,7 @@ void pg_conn_setup(struct pg_conn *c);
 	" hb_cloudflare < 0 OR hb_services_down < 0 THEN heartbeat END," \
 	" last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"    \
 	" hb_cloudflare, hb_services_down, enroll_key_hash,"             \
-	" deleted_at IS NOT NULL, labels"
+	" deleted_at IS NOT NULL, labels, pinned_key_id"
 /* Row i of a PG_NODE_COLUMNS query as a node_rec (strings malloc'd). */
 int pg_node_rec(const PGresult *res, int i, struct node_rec *r);
 

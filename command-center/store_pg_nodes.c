@@ -42,6 +42,8 @@ pg_node_rec(const PGresult *res, int i, struct node_rec *r)
 		r->has_token = 0;
 	}
 	r->labels = dup_col(res, i, 19);
+	snprintf(r->pinned_key_id, sizeof(r->pinned_key_id), "%s",
+	    pg_col(res, i, 20) ? pg_col(res, i, 20) : "");
 	return r->hostname != NULL && r->os_profile != NULL &&
 		r->agent_version != NULL ?
 	    0 :

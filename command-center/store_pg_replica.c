@@ -194,7 +194,7 @@ changed_row(const PGresult *res, int i, void *ctx)
 	struct node_rec rec;
 	int		rc = -1;
 
-	c->next = pg_col_i64(res, i, 20);
+	c->next = pg_col_i64(res, i, 21); /* after PG_NODE_COLUMNS */
 	if (pg_col_null(res, i, 0))
 		return 0; /* nothing changed: the snapshot's row alone */
 	if (pg_node_rec(res, i, &rec) == 0)

@@ -31,6 +31,7 @@ struct node_rec {
 	unsigned char key_hash[TOKEN_HASH_LEN];
 	const char   *enroll_peer; /* borrowed; store_node_insert only */
 	char	     *labels; /* compact JSON object, keys sorted; NULL: none */
+	char pinned_key_id[33]; /* the signing key it last confirmed; "" */
 };
 
 /* One heartbeat to persist. */
@@ -330,6 +331,24 @@ typedef int (*store_job_result_fn)(const struct job_result *r, void *arg);
 /* n nodes answered status with the same output (NULL: none). */
 typedef int (*store_job_group_fn)(const char *status, const char *output, int n,
     void *arg);
+
+/*
+ * A command-signing key (issue 19: rotation), strings borrowed. Version 1
+ * is the key file's; each rotation adds the next.
+ */
+struct key_rec {
+	int64_t	    version;
+	char	    key_id[33];
+	char	    public_key[48]; /* base64 */
+	const char *state;	    /* current, retiring, retired */
+	int64_t	    created_at;
+	int64_t	    retire_by;	/* retiring until (to add: the old key's) */
+	int64_t	    retired_at; /* 0 until retired */
+	int	    emergency;	/* no link reaches it */
+	const char *link;	/* the link from version - 1 (JSON), or NULL */
+	const char *sealed;	/* its secret key sealed, or NULL: destroyed */
+};
+typedef int (*store_key_fn)(const struct key_rec *k, void *arg);
 
 /* A finding's severity as its index (0 critical .. 4 info), or -1. */
 int finding_severity(const char *sev);

@@ -229,6 +229,15 @@ static const char *const migrations[] = {
 	"CREATE TABLE webhook_levels (  node_id TEXT PRIMARY KEY,"
 	"  level INTEGER NOT NULL,  reasons INTEGER NOT NULL,"
 	"  at INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 15 -> 16: the command-signing keys, the one each node confirmed */
+	"CREATE TABLE cc_keys (  version INTEGER PRIMARY KEY,"
+	"  key_id TEXT NOT NULL UNIQUE,  public_key TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('current', 'retiring',"
+	"    'retired')),"
+	"  created_at INTEGER NOT NULL,  retire_by INTEGER NOT NULL,"
+	"  retired_at INTEGER NOT NULL DEFAULT 0,"
+	"  emergency INTEGER NOT NULL DEFAULT 0,  link TEXT,  sealed TEXT);"
+	"ALTER TABLE nodes ADD COLUMN pinned_key_id TEXT;",
 };
 /* The first migration that runs with foreign keys off (the SQLite way). */
 #define FK_OFF_FROM 11
@@ -250,7 +259,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " THEN heartbeat END,"
 	    " last_scan_at, f_critical, f_high, f_medium, f_low, f_info,"
 	    " hb_cloudflare, hb_services_down, enroll_key_hash,"
-	    " deleted_at IS NOT NULL, labels FROM nodes",
+	    " deleted_at IS NOT NULL, labels, pinned_key_id FROM nodes",
 	[S_NODE_LABELS] = "UPDATE nodes SET labels = ?2 WHERE node_id = ?1",
 	[S_NODE_INSERT] = "INSERT INTO nodes (node_id, hostname, os_profile,"
 			  " agent_version, status, token_hash, enrolled_at,"
@@ -411,6 +420,27 @@ static const char *const stmt_sql[S_COUNT] = {
 			    " state IN ('pending', 'dead') GROUP BY state",
 	[S_OUTBOX_PRUNE] = "DELETE FROM webhook_outbox WHERE state <>"
 			   " 'pending' AND created_at < ?1",
+	[S_KEYS_ALL] = "SELECT version, key_id, public_key, state,"
+		       " created_at, retire_by, retired_at, emergency, link,"
+		       " sealed FROM cc_keys ORDER BY version",
+	[S_KEY_MAX] = "SELECT coalesce(max(version), 0) FROM cc_keys",
+	[S_KEY_INSERT] = "INSERT INTO cc_keys (version, key_id, public_key,"
+			 " state, created_at, retire_by, emergency, link,"
+			 " sealed) VALUES (?1, ?2, ?3, 'current', ?4, ?5,"
+			 " ?6, ?7, ?8)",
+	/* The key that was current: retiring, or (emergency) all retired. */
+	[S_KEY_DEMOTE] =
+	    "UPDATE cc_keys SET state = CASE WHEN ?2 THEN 'retired' ELSE"
+	    " 'retiring' END, sealed = CASE WHEN ?2 THEN NULL ELSE sealed END,"
+	    " retired_at = CASE WHEN ?2 THEN ?3 ELSE retired_at END,"
+	    " retire_by = CASE WHEN state = 'current' THEN ?4 ELSE"
+	    " retire_by END WHERE version < ?1 AND (state = 'current' OR (?2 AND state ="
+	    " 'retiring'))",
+	[S_KEY_RETIRE] = "UPDATE cc_keys SET state = 'retired', sealed = NULL,"
+			 " retired_at = ?2 WHERE version = ?1 AND state <>"
+			 " 'current'",
+	[S_NODE_PINNED] = "UPDATE nodes SET pinned_key_id = ?2 WHERE"
+			  " node_id = ?1",
 	[S_LEVELS] = "SELECT node_id, level, reasons, at FROM webhook_levels",
 	[S_LEVEL_SET] = "INSERT INTO webhook_levels (node_id, level, reasons,"
 			" at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (node_id) DO"
@@ -769,4 +799,4 @@ sq_writer_busy(struct store *base)
 static const struct store_ops sqlite_ops = { "sqlite", sq_close, sq_ping,
 	sq_writer_busy, &sq_node_ops, &sq_heartbeat_ops, &sq_command_ops,
 	&sq_audit_ops, &sq_sample_ops, NULL, &sq_job_ops, &sq_approval_ops,
-	&sq_webhook_ops };
+	&sq_webhook_ops, &sq_key_ops };

@@ -33,6 +33,12 @@ enum stmt_id {
 	S_OUTBOX_COUNTS,
 	S_OUTBOX_PRUNE,
 	S_LEVELS,
+	S_KEYS_ALL,
+	S_KEY_MAX,
+	S_KEY_INSERT,
+	S_KEY_DEMOTE,
+	S_KEY_RETIRE,
+	S_NODE_PINNED,
 	S_LEVEL_SET,
 	S_APPROVAL_INSERT,
 	S_APPROVAL_GET,
@@ -132,6 +138,7 @@ extern const struct store_sample_ops	sq_sample_ops;
 extern const struct store_job_ops	sq_job_ops;
 extern const struct store_approval_ops	sq_approval_ops;
 extern const struct store_webhook_ops	sq_webhook_ops;
+extern const struct store_key_ops	sq_key_ops;
 
 /*
  * Inside a transaction (mu held): assigns c's seq, signs and inserts it:

@@ -51,6 +51,8 @@ node_of(sqlite3_stmt *st, void *arg)
 		r.has_token = 0;
 	}
 	r.labels = sq_col_strdup(st, 19);
+	snprintf(r.pinned_key_id, sizeof(r.pinned_key_id), "%s",
+	    sq_col_text(st, 20) ? sq_col_text(st, 20) : "");
 	if (r.hostname != NULL && r.os_profile != NULL &&
 	    r.agent_version != NULL)
 		rc = rows->fn.node(&r, rows->arg);

@@ -7,6 +7,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "keychain.h"
 #include "validate.h"
 #include "command.h"
 #include "util.h"
@@ -269,7 +270,11 @@ static const char *const hb_fields[] = {
 	"cloudflare",
 	"services",
 	"sent_at",
+	/* Optional (issue 19): the signing key the agent pinned. */
+	"pinned_key_id",
 };
+/* The fields every heartbeat has (the ones before pinned_key_id). */
+#define HB_REQUIRED 11
 
 /* The four fields every agent body opens with. */
 static int
@@ -322,6 +327,11 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 	    get_str(root, "sent_at", is_time, "must be an RFC 3339 time", &sent,
 		err, errlen) == -1)
 		return -1;
+	if (json_object_get(root, "pinned_key_id") != NULL &&
+	    get_str(root, "pinned_key_id", key_id_valid,
+		"must be a key id (32 lowercase hex characters)",
+		&hb->pinned_key_id, err, errlen) == -1)
+		return -1;
 	v = json_object_get(root, "load1");
 	hb->load1 = json_is_number(v) ? json_number_value(v) : NAN;
 	v = json_object_get(root, "mem_used_pct");
@@ -342,7 +352,7 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 	 */
 	if (raw != NULL && rawlen <= HEARTBEAT_RAW_MAX &&
 	    json_object_size(root) ==
-		sizeof(hb_fields) / sizeof(hb_fields[0])) {
+		HB_REQUIRED + (hb->pinned_key_id != NULL)) {
 		if ((hb->json = strndup(raw, rawlen)) == NULL)
 			return fail(err, errlen, "body", "out of memory");
 		return 0;
@@ -351,7 +361,8 @@ validate_heartbeat_raw(json_t *root, const char *raw, size_t rawlen,
 	if ((canon = json_object()) == NULL)
 		return fail(err, errlen, "body", "out of memory");
 	for (size_t i = 0; i < sizeof(hb_fields) / sizeof(hb_fields[0]); i++)
-		if (json_object_set(canon, hb_fields[i],
+		if (json_object_get(root, hb_fields[i]) != NULL &&
+		    json_object_set(canon, hb_fields[i],
 			json_object_get(root, hb_fields[i])) == -1)
 			goto out;
 	hb->json = json_dumps(canon, JSON_COMPACT | JSON_REAL_PRECISION(10));
@@ -410,12 +421,13 @@ validate_enroll(json_t *root, struct enroll_req *er, char *err, size_t errlen)
 /* ---- the heartbeat fast path ------------------------------------------ */
 
 /* strlen of each hb_fields entry, in the same order. */
-static const size_t hb_field_len[] = { 7, 8, 10, 13, 11, 5, 12, 18, 10, 8, 7 };
+static const size_t hb_field_len[] = { 7, 8, 10, 13, 11, 5, 12, 18, 10, 8, 7,
+	13 };
 _Static_assert(sizeof(hb_field_len) / sizeof(hb_field_len[0]) ==
 	sizeof(hb_fields) / sizeof(hb_fields[0]),
     "one length per field");
 
-enum { F_SVC = 9, F_ALL = (1u << 11) - 1 };
+enum { F_SVC = 9, F_PIN = 11, F_ALL = (1u << HB_REQUIRED) - 1 };
 
 struct fast {
 	struct heartbeat  *hb;
@@ -561,6 +573,10 @@ fast_string(void *ctx, const unsigned char *s, size_t len)
 	case 10:
 		ok = fast_str(x->sent_at, sizeof(x->sent_at), s, len, is_time);
 		break;
+	case F_PIN:
+		ok = fast_str(hs->pinned_key_id, sizeof(hs->pinned_key_id), s,
+		    len, key_id_valid);
+		break;
 	}
 	x->field = -1;
 	return ok;
@@ -628,7 +644,7 @@ fast_end_map(void *ctx)
 		x->depth = 2;
 		return 1;
 	}
-	if (x->depth == 1 && x->field == -1 && x->seen == F_ALL) {
+	if (x->depth == 1 && x->field == -1 && (x->seen & F_ALL) == F_ALL) {
 		x->depth = 0;
 		x->done = 1;
 		return 1;
@@ -780,6 +796,7 @@ validate_heartbeat_fast(const char *raw, size_t rawlen, struct heartbeat *hb,
 	hb->hostname = s->hostname;
 	hb->os_profile = s->os_profile;
 	hb->agent_version = s->agent_version;
+	hb->pinned_key_id = x.seen & (1u << F_PIN) ? s->pinned_key_id : NULL;
 	if ((hb->json = strndup(raw, rawlen)) == NULL)
 		return -1;
 	return 1;

@@ -15,6 +15,7 @@ struct heartbeat {
 	const char   *hostname;
 	const char   *os_profile;
 	const char   *agent_version;
+	const char   *pinned_key_id; /* NULL when absent */
 	enum cf_state cloudflare;
 	int	      services_down;
 	double	      load1;	    /* NAN when absent */
@@ -59,6 +60,7 @@ struct hb_strings {
 	char hostname[HOSTNAME_MAX + 1];
 	char os_profile[PROFILE_MAX + 1];
 	char agent_version[VERSION_MAX + 1];
+	char pinned_key_id[33];
 };
 /* 1 when p has no escape, no byte past ASCII, no control but \t\n\r. */
 int json_plain(const char *p, size_t n, size_t *quotes);

@@ -159,19 +159,25 @@ b64_decode(const char *s, unsigned char *out, size_t max)
 	return (long)len;
 }
 
-/* The signed message: domain, NUL, payload. */
-static unsigned char *
-signed_message(const char *payload, size_t len, size_t *mlen)
+unsigned char *
+sig_message(const char *domain, const char *payload, size_t len, size_t *mlen)
 {
-	size_t	       dlen = sizeof(CMD_SIG_DOMAIN); /* includes the NUL */
+	size_t	       dlen = strlen(domain) + 1; /* with its NUL */
 	unsigned char *m;
 
 	if ((m = malloc(dlen + len)) == NULL)
 		return NULL;
-	memcpy(m, CMD_SIG_DOMAIN, dlen);
+	memcpy(m, domain, dlen);
 	memcpy(m + dlen, payload, len);
 	*mlen = dlen + len;
 	return m;
+}
+
+/* The signed message of a command: its domain, NUL, payload. */
+static unsigned char *
+signed_message(const char *payload, size_t len, size_t *mlen)
+{
+	return sig_message(CMD_SIG_DOMAIN, payload, len, mlen);
 }
 
 int

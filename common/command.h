@@ -50,6 +50,12 @@ struct cmd_payload {
 };
 
 /*
+ * What a signature of this project covers: domain, one NUL byte, payload
+ * (len bytes), malloc'd (*mlen bytes); NULL on OOM.
+ */
+unsigned char *
+sig_message(const char *domain, const char *payload, size_t len, size_t *mlen);
+/*
  * Signs payload bytes with the Ed25519 secret key sk; writes the base64
  * payload and signature into malloc'd strings. 0, or -1 on OOM.
  */

@@ -16,7 +16,8 @@ FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_DIR	 = build/fuzz
-FUZZ_NAMES	 = heartbeat enroll result command policy scan_rules access http labels job roles webhooks
+FUZZ_NAMES	 = heartbeat enroll result command policy scan_rules access http labels job roles webhooks \
+		   keychain
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) \
@@ -76,6 +77,9 @@ $(FUZZ_CC_DRIVERS:%=$(FUZZ_DIR)/fuzz_%): $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/fuzz_%.
 # command, scan_rules: the agent's code (scan_rules.c is included by its driver).
 $(FUZZ_DIR)/fuzz_command $(FUZZ_DIR)/fuzz_scan_rules: $(FUZZ_DIR)/fuzz_%: \
     $(FUZZ_DIR)/fuzz_%.o $(FUZZ_DIR)/libagent.a $(FUZZ_DIR)/libcommon.a
+	$(FUZZ_LINK) $(LIBS_AGENT)
+# keychain: the shared code alone (keychain.c).
+$(FUZZ_DIR)/fuzz_keychain: $(FUZZ_DIR)/fuzz_keychain.o $(FUZZ_DIR)/libcommon.a
 	$(FUZZ_LINK) $(LIBS_AGENT)
 # access: access.c is included by the driver; only the shared code besides.
 $(FUZZ_DIR)/fuzz_access: $(FUZZ_DIR)/fuzz_access.o $(FUZZ_DIR)/libcommon.a

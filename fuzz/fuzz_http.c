@@ -118,9 +118,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("config_load", err);
 	log_set_level(
 	    getenv("FUZZ_LOG") != NULL ? getenv("FUZZ_LOG") : "error");
-	if (keys_init("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, err,
-		sizeof(err)) == -1)
-		die("keys_init", err);
 	crypto_generichash(app.secret_hash[0], sizeof(app.secret_hash[0]),
 	    (const unsigned char *)SECRET, strlen(SECRET), NULL, 0);
 	app.nsecrets = 1;
@@ -133,6 +130,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("policy_init", err);
 	if ((app.store = store_open(app.cfg.db_path, err, sizeof(err))) == NULL)
 		die("store_open", err);
+	if (keys_init("VAULTMESH_CC_KEY_PATH", app.cfg.key_path, app.store,
+		3600, err, sizeof(err)) == -1)
+		die("keys_init", err);
 	if ((app.fleet = fleet_open(app.store, &app.thr, err, sizeof(err))) ==
 	    NULL)
 		die("fleet_open", err);

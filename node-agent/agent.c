@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "config.h"
 #include "defs.h"
+#include "keychain.h"
 #include "log.h"
 #include "state.h"
 
@@ -31,6 +32,7 @@ agent_init(struct agent *a, const struct agent_config *cfg, char *err,
 	a->lock_fd = -1;
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->spool_mu, NULL);
+	pthread_mutex_init(&a->key_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->cond, &ca);
@@ -73,7 +75,8 @@ agent_init(struct agent *a, const struct agent_config *cfg, char *err,
 		    cfg->root);
 		a->token[0] = '\0';
 	}
-	if ((r = state_load_pubkey(cfg->root, a->pinned)) == -1) {
+	if ((r = state_load_pubkey(cfg->root, a->pinned, &a->pinned_version)) ==
+	    -1) {
 		snprintf(err, errlen,
 		    "VAULTMESH_ROOT: %s/cc_ed25519.pub is not "
 		    "a base64 Ed25519 key; fix or remove it",
@@ -112,6 +115,7 @@ agent_free(struct agent *a)
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->spool_mu);
+	pthread_mutex_destroy(&a->key_mu);
 }
 
 void
@@ -254,6 +258,95 @@ agent_verify_key(struct agent *a, unsigned char pk[32])
 	}
 	pthread_mutex_unlock(&a->mu);
 	return rc;
+}
+
+int
+agent_key_id(struct agent *a, char id[33])
+{
+	unsigned char pk[32];
+
+	if (agent_verify_key(a, pk) == -1)
+		return 0;
+	key_id_of(pk, id);
+	return 1;
+}
+
+int
+agent_follow_chain(struct agent *a, json_t *chain)
+{
+	unsigned char pk[32], was[32];
+	int64_t	      version, was_version;
+	char	      why[192], q[200], id[KEY_ID_LEN + 1];
+	int	      taken;
+
+	if (chain == NULL || a->cfg->have_cc_pubkey)
+		return 0;
+	pthread_mutex_lock(&a->key_mu);
+	pthread_mutex_lock(&a->mu);
+	taken = a->have_pinned;
+	memcpy(pk, a->pinned, 32);
+	version = a->pinned_version;
+	pthread_mutex_unlock(&a->mu);
+	if (!taken) {
+		pthread_mutex_unlock(&a->key_mu);
+		return 0;
+	}
+	memcpy(was, pk, 32);
+	was_version = version;
+	taken = keychain_walk(chain, pk, &version, why, sizeof(why));
+	if (taken == -1)
+		log_warn("key_chain_refused", "reason=%s",
+		    log_quote(q, sizeof(q), why));
+	if (sodium_memcmp(pk, was, 32) != 0) {
+		/* On disk first: a crash never leaves an unpersisted pin. */
+		if (state_save_pubkey(a->cfg->root, pk, version) == -1) {
+			log_err("state_write_failed",
+			    "file=cc_ed25519.pub msg=\"the new key is not "
+			    "pinned; the chain is walked again next time\"");
+			pthread_mutex_unlock(&a->key_mu);
+			return -1;
+		}
+		pthread_mutex_lock(&a->mu);
+		memcpy(a->pinned, pk, 32);
+		a->pinned_version = version;
+		pthread_mutex_unlock(&a->mu);
+		key_id_of(pk, id);
+		log_info("key_pinned",
+		    "key_id=%s version=%lld from_version=%lld", id,
+		    (long long)version, (long long)was_version);
+	}
+	pthread_mutex_unlock(&a->key_mu);
+	return taken;
+}
+
+void
+agent_reload_pin(struct agent *a)
+{
+	unsigned char pk[32];
+	int64_t	      version;
+	char	      id[KEY_ID_LEN + 1];
+	int	      changed = 0;
+
+	pthread_mutex_lock(&a->key_mu);
+	if (state_load_pubkey(a->cfg->root, pk, &version) != 1) {
+		pthread_mutex_unlock(&a->key_mu);
+		return;
+	}
+	pthread_mutex_lock(&a->mu);
+	if (!a->have_pinned || sodium_memcmp(a->pinned, pk, 32) != 0 ||
+	    a->pinned_version != version) {
+		memcpy(a->pinned, pk, 32);
+		a->pinned_version = version;
+		a->have_pinned = 1;
+		changed = 1;
+	}
+	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_unlock(&a->key_mu);
+	if (changed) {
+		key_id_of(pk, id);
+		log_info("key_pinned", "key_id=%s version=%lld source=file", id,
+		    (long long)version);
+	}
 }
 
 void

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "defs.h"
 #include "util.h"
 #include "watchdog.h"
@@ -36,7 +38,9 @@ struct agent {
 	int		revoked;      /* 401/403: idle until SIGHUP */
 	char		token[AGENT_TOKEN_MAX + 1]; /* "" until enrolled */
 	unsigned char	pinned[32];
+	int64_t		pinned_version; /* 0: not known */
 	int		have_pinned;
+	pthread_mutex_t key_mu; /* one walk of a key chain at a time */
 	int64_t		last_seq;
 	pthread_mutex_t spool_mu; /* one sender of spooled results */
 	int		ready_sent;
@@ -76,6 +80,23 @@ int agent_take_hup(struct agent *a);
 int agent_wait_usable(struct agent *a);
 /* The key that verifies commands (override, else pinned); 0 or -1. */
 int agent_verify_key(struct agent *a, unsigned char pk[32]);
+/*
+ * The id of the key that verifies commands into id: 1, or 0 (none yet).
+ */
+int agent_key_id(struct agent *a, char id[33]);
+/*
+ * Walks a key chain from a command center's answer (keychain.h) from the
+ * pinned key, and pins the key it reaches (persisted first): the number
+ * of links taken; 0 with nothing to do (no chain, VAULTMESH_CC_PUBKEY set,
+ * nothing pinned yet); -1 when a link was refused (logged; what was
+ * reached before it is kept).
+ */
+int agent_follow_chain(struct agent *a, json_t *chain);
+/*
+ * SIGHUP: reads the pinned key again (vaultmesh-node-agent --pin wrote
+ * it); a changed one is logged and used from then on.
+ */
+void agent_reload_pin(struct agent *a);
 /* Sends READY=1 to systemd once (no-op without systemd). */
 void agent_notify_ready(struct agent *a);
 

@@ -242,6 +242,11 @@ handle_batch(struct agent *a, struct client *c, const struct http_resp *rs)
 	root = json_loadb(rs->body, rs->len, 0, NULL);
 	if (!json_is_array(cmds = json_object_get(root, "commands")))
 		goto out;
+	/*
+	 * Commands signed with a key this agent has not reached come with
+	 * the links to it: walked first, and only links it verifies count.
+	 */
+	(void)agent_follow_chain(a, json_object_get(root, "key_chain"));
 	json_array_foreach(cmds, i, elem)
 	{
 		if (atomic_load(&a->stop))

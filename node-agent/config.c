@@ -649,6 +649,8 @@ config_usage(FILE *f)
 {
 	fputs(
 	    "usage: " AGENT_PROG " [--help | --version]\n"
+	    "       " AGENT_PROG
+	    " --pin <base64 key>   pin the command center's key\n"
 	    "\n"
 	    "The VaultMesh node agent: enrolls with the command center, sends\n"
 	    "heartbeats, and runs the signed commands it verifies.\n"

@@ -83,13 +83,18 @@ valid_token(const char *t)
 static int
 enroll_accept(struct agent *a, const struct http_resp *rs)
 {
-	json_t	     *root = NULL, *tok, *key;
+	json_t	     *root = NULL, *tok, *key, *ver;
 	unsigned char pk[32];
+	int64_t	      version = 0;
 	int	      rc = -1;
 
 	root = json_loadb(rs->body, rs->len, 0, NULL);
 	tok = json_object_get(root, "node_token");
 	key = json_object_get(root, "cc_public_key");
+	/* The key's place in the chain (a CC from before rotation: none). */
+	ver = json_object_get(root, "cc_key_version");
+	if (json_is_integer(ver) && json_integer_value(ver) > 0)
+		version = json_integer_value(ver);
 	if (!json_is_string(tok) || !valid_token(json_string_value(tok)) ||
 	    !json_is_string(key) ||
 	    b64_decode(json_string_value(key), pk, sizeof(pk)) != 32) {
@@ -100,18 +105,19 @@ enroll_accept(struct agent *a, const struct http_resp *rs)
 	}
 	pthread_mutex_lock(&a->mu);
 	if (!a->have_pinned) {
-		if (state_save_pubkey(a->cfg->root, pk) == -1)
+		if (state_save_pubkey(a->cfg->root, pk, version) == -1)
 			log_err("state_write_failed", "file=cc_ed25519.pub");
 		memcpy(a->pinned, pk, 32);
+		a->pinned_version = version;
 		a->have_pinned = 1;
 	} else if (sodium_memcmp(a->pinned, pk, 32) != 0)
 		/* Pinning means a changed key is not taken silently. */
 		log_err("cc_key_changed",
 		    "msg=\"the command center offered a "
 		    "different public key; keeping the pinned one, so its "
-		    "commands will be rejected. Remove %s/cc_ed25519.pub and "
-		    "restart to pin the new key\"",
-		    a->cfg->root);
+		    "commands will be rejected until a key chain leads to "
+		    "it, or until the key is pinned by hand "
+		    "(vaultmesh-node-agent --pin <key>)\"");
 	pthread_mutex_unlock(&a->mu);
 	if (state_save_token(a->cfg->root, json_string_value(tok)) == -1)
 		log_err("state_write_failed",
@@ -402,7 +408,21 @@ heartbeat(struct agent *a, struct client *c, struct probes *p, struct link *l,
 		rc = 2;
 		goto out;
 	}
-	if ((hb = probes_heartbeat(p, c, a->cfg, a->node_id)) == NULL ||
+	if ((hb = probes_heartbeat(p, c, a->cfg, a->node_id)) == NULL)
+		goto built;
+	/* The key it verifies commands with: the CC sees who has moved. */
+	{
+		char id[33];
+
+		if (agent_key_id(a, id) &&
+		    json_object_set_new(hb, "pinned_key_id", json_string(id)) ==
+			-1) {
+			json_decref(hb);
+			hb = NULL;
+		}
+	}
+built:
+	if (hb == NULL ||
 	    (body = json_dumps(hb, JSON_COMPACT | JSON_REAL_PRECISION(6))) ==
 		NULL) {
 		log_err("heartbeat_failed",
@@ -451,6 +471,8 @@ heartbeat(struct agent *a, struct client *c, struct probes *p, struct link *l,
 	log_debug("heartbeat", "pending_commands=%lld",
 	    (long long)json_integer_value(
 		json_object_get(root, "pending_commands")));
+	/* Not on the current key: the links to it came along. */
+	(void)agent_follow_chain(a, json_object_get(root, "key_chain"));
 	rc = 0;
 out:
 	sodium_memzero(tok, sizeof(tok));

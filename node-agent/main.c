@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
@@ -26,7 +27,9 @@
 #include "config.h"
 #include "defs.h"
 #include "heartbeat.h"
+#include "keychain.h"
 #include "log.h"
+#include "state.h"
 
 /* WATCHDOG=1 while every worker thread is within what it announced. */
 static void
@@ -49,6 +52,72 @@ watchdog_tick(struct agent *a)
 		    "past its deadline; systemd will restart the agent\"",
 		    late == AGENT_WD_HEARTBEAT ? "heartbeat" : "poll");
 	withheld = 1;
+}
+
+/*
+ * --pin <key>: the out-of-band step of an emergency rotation. Pins the
+ * base64 Ed25519 key in VAULTMESH_ROOT (default /var/lib/vaultmesh) and
+ * tells a running agent (SIGHUP), which verifies commands with it from
+ * then on. 0, or 2 with why on stderr.
+ */
+static int
+pin_main(const char *key)
+{
+	unsigned char pk[32];
+	char	      id[KEY_ID_LEN + 1], lock[4096];
+	const char   *root = getenv("VAULTMESH_ROOT");
+	long	      holder;
+	int	      fd;
+
+	if (sodium_init() < 0 || b64_decode(key, pk, sizeof(pk)) != 32) {
+		fprintf(stderr,
+		    "%s: --pin: expected the base64 of a 32-byte Ed25519 "
+		    "public key (GET /keys: public_key)\n",
+		    AGENT_PROG);
+		return 2;
+	}
+	if (root == NULL || *root == '\0')
+		root = "/var/lib/vaultmesh";
+	if (state_prepare(root, lock, sizeof(lock)) == -1) {
+		fprintf(stderr, "%s: --pin: %s\n", AGENT_PROG, lock);
+		return 2;
+	}
+	if (state_save_pubkey(root, pk, 0) == -1) {
+		fprintf(stderr,
+		    "%s: --pin: cannot write %s/cc_ed25519.pub: %s\n",
+		    AGENT_PROG, root, strerror(errno));
+		return 2;
+	}
+	/* Run as root for an agent that runs as its own user: its file. */
+	{
+		struct stat st;
+		char	    file[4096];
+
+		snprintf(file, sizeof(file), "%s/cc_ed25519.pub", root);
+		if (geteuid() == 0 && stat(root, &st) == 0 && st.st_uid != 0 &&
+		    chown(file, st.st_uid, st.st_gid) == -1) {
+			fprintf(stderr,
+			    "%s: --pin: cannot give %s to the "
+			    "agent's user: %s\n",
+			    AGENT_PROG, file, strerror(errno));
+			return 2;
+		}
+	}
+	key_id_of(pk, id);
+	snprintf(lock, sizeof(lock), "%s/agent.lock", root);
+	if ((fd = lockfile_take(lock, &holder)) != -1) {
+		close(fd);
+		printf("pinned %s in %s; the agent uses it when it starts\n",
+		    id, root);
+		return 0;
+	}
+	if (errno == EAGAIN && holder > 0 && kill((pid_t)holder, SIGHUP) == 0) {
+		printf("pinned %s in %s; told the running agent (pid %ld)\n",
+		    id, root, holder);
+		return 0;
+	}
+	printf("pinned %s in %s; restart the agent to use it\n", id, root);
+	return 0;
 }
 
 int
@@ -82,6 +151,8 @@ main(int argc, char **argv)
 		printf("%s %s\n", AGENT_PROG, VM_VERSION);
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "--pin") == 0)
+		return pin_main(argv[2]);
 	if (argc != 1) {
 		fprintf(stderr, "%s: unknown argument \"%.40s\"; see --help\n",
 		    AGENT_PROG, argv[1]);
@@ -183,6 +254,7 @@ main(int argc, char **argv)
 		if (sig == SIGHUP) {
 			log_info("sighup", "revoked=%s",
 			    agent_is_revoked(&a) ? "yes" : "no");
+			agent_reload_pin(&a);
 			agent_hup(&a);
 			continue;
 		}

@@ -306,30 +306,44 @@ state_save_token(const char *root, const char *token)
 }
 
 int
-state_load_pubkey(const char *root, unsigned char pk[32])
+state_load_pubkey(const char *root, unsigned char pk[32], int64_t *version)
 {
-	char *s;
-	int   rc = -1;
+	char	 *s, *nl, *end;
+	long long v = 0;
+	int	  rc = -1;
 
+	*version = 0;
 	if ((s = read_small(root, "cc_ed25519.pub", 1024)) == NULL)
 		return errno == ENOENT ? 0 : -1;
-	if (b64_decode(s, pk, 32) == 32)
+	/* The key, then (since key rotation) its version on a line. */
+	if ((nl = strchr(s, '\n')) != NULL) {
+		*nl = '\0';
+		errno = 0;
+		v = strtoll(nl + 1, &end, 10);
+		if (errno != 0 || end == nl + 1 || *end != '\0' || v < 0)
+			goto out;
+	}
+	if (b64_decode(s, pk, 32) == 32) {
+		*version = v;
 		rc = 1;
+	}
+out:
 	free(s);
 	return rc;
 }
 
 int
-state_save_pubkey(const char *root, const unsigned char pk[32])
+state_save_pubkey(const char *root, const unsigned char pk[32], int64_t version)
 {
 	char *s;
-	char  line[64];
+	char  text[96];
 	int   rc = -1;
 
 	if ((s = b64_encode(pk, 32)) == NULL)
 		return -1;
-	snprintf(line, sizeof(line), "%s\n", s);
-	rc = write_small(root, "cc_ed25519.pub", line);
+	snprintf(text, sizeof(text), "%s\n%lld\n", s, (long long)version);
+	/* Written whole and renamed over the old one: never half a key. */
+	rc = write_small(root, "cc_ed25519.pub", text);
 	free(s);
 	return rc;
 }

@@ -33,10 +33,17 @@ int state_enroll_key(const char *root, char out[AGENT_ENROLL_KEY_LEN + 1],
 int state_load_token(const char *root, char *out, size_t n);
 /* Persists the token (0600, atomic). 0 or -1 with errno. */
 int state_save_token(const char *root, const char *token);
-/* Loads the pinned CC key: 1 loaded, 0 absent, -1 invalid. */
-int state_load_pubkey(const char *root, unsigned char pk[32]);
-/* Pins pk (base64 in root/cc_ed25519.pub, 0600, atomic). 0 or -1. */
-int state_save_pubkey(const char *root, const unsigned char pk[32]);
+/*
+ * Loads the pinned CC key and its version (0: not known, a file from
+ * before key rotation): 1 loaded, 0 absent, -1 invalid.
+ */
+int state_load_pubkey(const char *root, unsigned char pk[32], int64_t *version);
+/*
+ * Pins pk at version (root/cc_ed25519.pub: the base64 key and the version
+ * on two lines, 0600, written whole and renamed into place). 0 or -1.
+ */
+int state_save_pubkey(const char *root, const unsigned char pk[32],
+    int64_t version);
 /* Loads root/last_seq into *seq (0 when absent). 0, or -1 if corrupt. */
 int state_load_seq(const char *root, int64_t *seq);
 /* Persists seq durably (fsync'd, atomic) before a command runs. 0 or -1. */

@@ -30,7 +30,7 @@ esac
 
 sq() { sqlite3 -readonly -batch "$SRC" "$@"; }
 v=$(sq "PRAGMA user_version")
-[ "$v" = 15 ] || die "$SRC: schema version $v; start this version's command center on it once first (it migrates to 15)"
+[ "$v" = 16 ] || die "$SRC: schema version $v; start this version's command center on it once first (it migrates to 16)"
 n=$(sq "SELECT count(*) FROM heartbeat_chunks")
 [ "$n" = 0 ] || die "$SRC: its heartbeat log holds heartbeats; stop the command center with SIGTERM first (a clean stop folds them)"
 
@@ -52,8 +52,8 @@ hex() { printf "CASE WHEN %s IS NULL THEN NULL ELSE '%s' || lower(hex(%s)) END" 
 
 {
 	printf "BEGIN;\n"
-	copy nodes "node_id, hostname, os_profile, agent_version, status, token_hash, enrolled_at, status_changed_at, last_heartbeat_at, heartbeat, last_scan_at, f_critical, f_high, f_medium, f_low, f_info, last_seq, hb_cloudflare, hb_services_down, enroll_key_hash, deleted_at, enroll_peer, labels" \
-	    "SELECT node_id, hostname, os_profile, agent_version, status, $(hex token_hash), enrolled_at, status_changed_at, last_heartbeat_at, heartbeat, last_scan_at, f_critical, f_high, f_medium, f_low, f_info, last_seq, hb_cloudflare, hb_services_down, $(hex enroll_key_hash), deleted_at, enroll_peer, labels FROM nodes"
+	copy nodes "node_id, hostname, os_profile, agent_version, status, token_hash, enrolled_at, status_changed_at, last_heartbeat_at, heartbeat, last_scan_at, f_critical, f_high, f_medium, f_low, f_info, last_seq, hb_cloudflare, hb_services_down, enroll_key_hash, deleted_at, enroll_peer, labels, pinned_key_id" \
+	    "SELECT node_id, hostname, os_profile, agent_version, status, $(hex token_hash), enrolled_at, status_changed_at, last_heartbeat_at, heartbeat, last_scan_at, f_critical, f_high, f_medium, f_low, f_info, last_seq, hb_cloudflare, hb_services_down, $(hex enroll_key_hash), deleted_at, enroll_peer, labels, pinned_key_id FROM nodes"
 	cmd_cols="command_id, node_id, seq, command, args, queued_by, queued_at, expires_at, payload, signature, status, delivered_at, started_at, finished_at, exit_code, output, result_at, job_id, output_hash"
 	copy commands "$cmd_cols" "SELECT $cmd_cols FROM commands"
 	scan_cols="command_id, node_id, scanned_at, critical, high, medium, low, info"
@@ -73,6 +73,9 @@ hex() { printf "CASE WHEN %s IS NULL THEN NULL ELSE '%s' || lower(hex(%s)) END" 
 	copy webhook_outbox "$w_cols" "SELECT $w_cols FROM webhook_outbox"
 	printf "%s\n" "SELECT setval(pg_get_serial_sequence('webhook_outbox', 'n'), coalesce(max(n), 0) + 1, false) FROM webhook_outbox;"
 	copy webhook_levels "node_id, level, reasons, at" "SELECT node_id, level, reasons, at FROM webhook_levels"
+	# The signing keys: their secrets stay sealed by the same key file.
+	k_cols="version, key_id, public_key, state, created_at, retire_by, retired_at, emergency, link, sealed"
+	copy cc_keys "$k_cols" "SELECT $k_cols FROM cc_keys"
 	a_cols="id, at, who, peer, action, target, detail, result"
 	copy audit "$a_cols" "SELECT $a_cols FROM audit"
 	printf "%s\n" "SELECT setval(pg_get_serial_sequence('audit', 'id'), coalesce(max(id), 0) + 1, false) FROM audit;"

@@ -100,7 +100,10 @@ export class Fleet {
 		p.output = '';
 		for (const s of [p.stdout, p.stderr])
 			s.on('data', (d) => { p.output += d; log.write(d); });
-		p.on('exit', () => log.end());
+		// 'close', not 'exit': output can still arrive after exit.
+		// closed: every byte read and written to the log.
+		p.closed = new Promise((r) => p.on('close',
+		    () => log.end(r)));
 		this.procs.push(p);
 		return p;
 	}
@@ -207,6 +210,7 @@ export class Fleet {
 			}, 10_000);
 			p.on('exit', () => { clearTimeout(t); r(); });
 		})));
+		await Promise.all(procs.map((p) => p.closed));
 		assert.deepEqual(hung, [], 'daemons that ignored SIGTERM');
 		for (const p of procs)
 			assert.equal(p.exitCode, 0, `${p.name} exit status`);
@@ -251,6 +255,17 @@ export function fleetAndBrowser(setup) {
 			await session.fleet.stop();
 	});
 	return session;
+}
+
+// A new context and page of session's browser (viewport: its size), its
+// console errors and failed requests collected in errors (watch).
+export async function openPage(session,
+    viewport = { width: 1280, height: 900 }) {
+	const ctx = await session.browser.newContext({ viewport });
+	const errors = [];
+	const page = await ctx.newPage();
+	watch(page, errors);
+	return { ctx, page, errors };
 }
 
 // Collects console errors, uncaught exceptions and failed requests.

@@ -98,7 +98,8 @@ def test_enrolls_persists_state_and_sends_contract_heartbeats(
     with open(os.path.join(a.root, "node_token")) as f:
         assert f.read().strip() == cc.token
     with open(os.path.join(a.root, "cc_ed25519.pub")) as f:
-        assert f.read().strip() == cc.pubkey_b64
+        # The key, then its version: 0, this fake CC tells none.
+        assert f.read().split() == [cc.pubkey_b64, "0"]
 
     headers, hb = cc.heartbeats[-1]
     assert headers["Authorization"] == "Bearer " + cc.token

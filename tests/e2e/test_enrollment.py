@@ -92,8 +92,10 @@ def test_agent_with_secret_enrolls_heartbeats_and_shows_facts_everywhere(cc, age
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, f"{p} mode {oct(os.stat(p).st_mode)}"
     token = a.token()
     assert len(token) >= 43, "a 256-bit token needs at least 43 characters"
-    pub = open(a.state_path(AGENT_CC_PUB_FILE), "rb").read()
-    assert b64_32_bytes(pub.decode().strip()) or len(pub) == 32, pub
+    # The pinned key, then its version in the chain (issue 19: rotation).
+    key, version = open(a.state_path(AGENT_CC_PUB_FILE)).read().split()
+    assert b64_32_bytes(key), key
+    assert version == "1"
 
     # tokens: never logged, stored only as a hash
     assert token not in c.logs, "node token appears in the CC log"

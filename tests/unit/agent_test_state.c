@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "../../common/log.h"
+#include "command.h"
 #include "state.h"
 #include "testlib.h"
 
@@ -258,7 +259,7 @@ token_key_and_seq_round_trip(void **state)
 {
 	char	      tok[AGENT_TOKEN_MAX + 1], p[600];
 	unsigned char pk[32], got[32];
-	int64_t	      seq;
+	int64_t	      seq, version;
 
 	(void)state;
 	assert_int_equal(state_load_token(root, tok, sizeof(tok)), 0);
@@ -270,12 +271,28 @@ token_key_and_seq_round_trip(void **state)
 	assert_int_equal(file_write_atomic(p, "has space", 9, 0600), 0);
 	assert_int_equal(state_load_token(root, tok, sizeof(tok)), -1);
 
-	assert_int_equal(state_load_pubkey(root, got), 0);
+	assert_int_equal(state_load_pubkey(root, got, &version), 0);
 	randombytes_buf(pk, sizeof(pk));
-	assert_int_equal(state_save_pubkey(root, pk), 0);
+	assert_int_equal(state_save_pubkey(root, pk, 7), 0);
 	assert_int_equal(mode_of("cc_ed25519.pub"), 0600);
-	assert_int_equal(state_load_pubkey(root, got), 1);
+	assert_int_equal(state_load_pubkey(root, got, &version), 1);
 	assert_memory_equal(pk, got, 32);
+	assert_int_equal(version, 7);
+	/* A file from before key rotation: the key alone, version unknown. */
+	{
+		char *b64 = b64_encode(pk, 32);
+
+		snprintf(p, sizeof(p), "%s/cc_ed25519.pub", root);
+		assert_int_equal(file_write_atomic(p, b64, strlen(b64), 0600),
+		    0);
+		free(b64);
+	}
+	assert_int_equal(state_load_pubkey(root, got, &version), 1);
+	assert_memory_equal(pk, got, 32);
+	assert_int_equal(version, 0);
+	/* A version that is not a number: refused, not guessed. */
+	assert_int_equal(file_write_atomic(p, "AAAA\nx2\n", 8, 0600), 0);
+	assert_int_equal(state_load_pubkey(root, got, &version), -1);
 
 	assert_int_equal(state_load_seq(root, &seq), 0);
 	assert_int_equal(seq, 0);
@@ -364,7 +381,7 @@ state_is_private_under_umask_022(void **state)
 	assert_int_equal(state_node_id(root, id, err, sizeof(err)), 0);
 	assert_int_equal(state_enroll_key(root, key, err, sizeof(err)), 0);
 	assert_int_equal(state_save_token(root, "tok"), 0);
-	assert_int_equal(state_save_pubkey(root, pk), 0);
+	assert_int_equal(state_save_pubkey(root, pk, 1), 0);
 	assert_int_equal(state_save_seq(root, 5), 0);
 	assert_int_equal(
 	    spool_write(root, "aaaaaaaa-0000-4000-8000-000000000009", "{}", 2),

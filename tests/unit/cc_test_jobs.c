@@ -38,7 +38,7 @@ static struct node_facts
 facts(const char *labels, const char *host, const char *profile, enum level l,
     enum node_status st)
 {
-	struct node_facts nf = { ids[0], host, profile, labels, st, l, 0 };
+	struct node_facts nf = { ids[0], host, profile, labels, "", st, l, 0 };
 
 	return nf;
 }
@@ -578,9 +578,11 @@ store_migration_12_makes_commands_again_keeping_every_row(void **state)
 	    "', 1, 0, 1, 0, 0, 0);"
 	    "DROP TABLE jobs;DROP TABLE job_nodes;DROP TABLE job_schedules;"
 	    "DROP TABLE approvals;DROP TABLE webhook_outbox;"
-	    "DROP TABLE webhook_levels;PRAGMA user_version = 11");
+	    "DROP TABLE webhook_levels;DROP TABLE cc_keys;"
+	    "ALTER TABLE nodes DROP COLUMN pinned_key_id;"
+	    "PRAGMA user_version = 11");
 	cct_reopen(f);
-	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), 15);
+	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), 16);
 	assert_int_equal(cct_db_int(f,
 			     "SELECT count(*) FROM commands WHERE status = 'ok'"
 			     " AND job_id IS NULL"),

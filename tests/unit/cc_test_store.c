@@ -905,7 +905,8 @@ store_migration_8_folds_the_row_log(void **state)
 	    "ALTER TABLE nodes DROP COLUMN labels;"
 	    "DROP TABLE jobs;DROP TABLE job_nodes;DROP TABLE job_schedules;"
 	    "DROP TABLE approvals;DROP TABLE webhook_outbox;"
-	    "DROP TABLE webhook_levels;"
+	    "DROP TABLE webhook_levels;DROP TABLE cc_keys;"
+	    "ALTER TABLE nodes DROP COLUMN pinned_key_id;"
 	    "PRAGMA user_version = 8");
 	cct_reopen(f);
 	assert_int_equal(cct_db_int(f, "PRAGMA user_version"), current);

@@ -69,6 +69,9 @@ class FakeCC:
         self.polls_open = 0
         self.results = []               # (status answered, body)
         self.queue = []                 # signed commands waiting for a poll
+        self.key_chain = None           # links sent with every answer, or None
+        self.key_version = None         # cc_key_version told at enrollment
+        self.key_chain_in_heartbeats = True
         self.hung = 0                   # result requests being held
         self.closing = False
         self.server = QuietServer(("127.0.0.1", port), self._handler())
@@ -164,8 +167,11 @@ class FakeCC:
                         mode = cc.enroll_mode
                         cc.cond.notify_all()
                     if mode == "approve":
-                        self.answer(200, {"node_token": cc.token,
-                                          "cc_public_key": cc.pubkey_b64})
+                        doc = {"node_token": cc.token,
+                               "cc_public_key": cc.pubkey_b64}
+                        if cc.key_version is not None:
+                            doc["cc_key_version"] = cc.key_version
+                        self.answer(200, doc)
                     elif mode == "pending":
                         self.answer(202, {"status": "pending"})
                     elif mode == "conflict":
@@ -191,7 +197,12 @@ class FakeCC:
                     if status != 200:
                         self.answer(status, {"error": "x", "message": "x"})
                         return
-                    self.answer(200, {"ok": True, "pending_commands": pending})
+                    doc = {"ok": True, "pending_commands": pending}
+                    with cc.cond:
+                        if cc.key_chain is not None and \
+                                cc.key_chain_in_heartbeats:
+                            doc["key_chain"] = cc.key_chain
+                    self.answer(200, doc)
                     return
                 if path == "/api/agent/command-result":
                     if not self.authed():
@@ -235,7 +246,10 @@ class FakeCC:
                                 time.monotonic() < deadline:
                             cc.cond.wait(0.2)
                         cmds, cc.queue = cc.queue, []
-                    self.answer(200, {"commands": cmds})
+                        doc = {"commands": cmds}
+                        if cmds and cc.key_chain is not None:
+                            doc["key_chain"] = cc.key_chain
+                    self.answer(200, doc)
                 finally:
                     with cc.cond:
                         cc.polls_open -= 1
