@@ -534,15 +534,34 @@ keys_chain_wanted(const char *pinned_id)
 int
 keys_chain_field(struct buf *b, const char *pinned_id)
 {
-	int rc = 0;
+	int64_t from = 0;
+	size_t	links = 0;
+	int	rc = 0;
 
 	pthread_rwlock_rdlock(&K.lk);
-	if (K.chain != NULL &&
-	    (pinned_id == NULL || strcmp(pinned_id, K.id) != 0)) {
-		buf_puts(b, ",\"key_chain\":");
-		buf_puts(b, K.chain);
-		rc = buf_failed(b) ? -1 : 1;
+	if (K.chain == NULL ||
+	    (pinned_id != NULL && strcmp(pinned_id, K.id) == 0))
+		goto out;
+	/*
+	 * The links after the newest emergency key, and of those the ones
+	 * after the key the node confirmed: at most KEYCHAIN_MAX, so a node
+	 * behind by more walks them over several answers.
+	 */
+	for (size_t i = 0; i < K.n; i++)
+		if (K.k[i].emergency ||
+		    (pinned_id != NULL && strcmp(K.k[i].id, pinned_id) == 0))
+			from = K.k[i].version > from ? K.k[i].version : from;
+	buf_puts(b, ",\"key_chain\":[");
+	for (size_t i = 0; i < K.n && links < KEYCHAIN_MAX; i++) {
+		if (K.k[i].version <= from || K.k[i].link == NULL)
+			continue;
+		if (links++ > 0)
+			buf_putc(b, ',');
+		buf_puts(b, K.k[i].link);
 	}
+	buf_putc(b, ']');
+	rc = buf_failed(b) ? -1 : 1;
+out:
 	pthread_rwlock_unlock(&K.lk);
 	return rc;
 }

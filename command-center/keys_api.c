@@ -193,7 +193,7 @@ h_keys_rotate(struct req *r)
 	}
 	if (rc == 0) {
 		audit(r, emergency ? "key_rotate_emergency" : "key_rotate", "",
-		    NULL, "conflict");
+		    NULL, "rotation_conflict");
 		resp_error(r, 409, "rotation_conflict",
 		    "another rotation came first; look at /keys and try "
 		    "again");

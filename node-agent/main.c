@@ -78,7 +78,12 @@ pin_main(const char *key)
 	}
 	if (root == NULL || *root == '\0')
 		root = "/var/lib/vaultmesh";
-	if (state_prepare(root, lock, sizeof(lock)) == -1) {
+	/*
+	 * A root that is there is left as it is (preparing one clears the
+	 * running agent's temporary files); a missing one is made.
+	 */
+	if (access(root, F_OK) == -1 &&
+	    state_prepare(root, lock, sizeof(lock)) == -1) {
 		fprintf(stderr, "%s: --pin: %s\n", AGENT_PROG, lock);
 		return 2;
 	}

@@ -175,3 +175,47 @@ def test_replicas_run_as_a_role_with_rights_on_the_rows_only(cc, agent):
     r = subprocess.run(["psql", "-XAtq", app_uri, "-c", "DROP TABLE audit"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "must be owner" in r.stderr, r
+
+
+def test_a_rotation_on_one_replica_signs_and_leads_on_every_replica(cc, agent):
+    """Issue 19 over replicas: the keys are the database's. A rotation on
+    B is what A signs with before its next delivery (A asks the store for
+    the newest key first), the agent on A walks the link A sends, and the
+    replaced key is retired once the node has moved."""
+    a_cc, b_cc = replicas(cc, 2)
+    a = agent(a_cc)                      # the agent talks to replica A only
+    a.wait_heartbeat()
+    nid = a.node_id()
+    k1 = a_cc.json_get("/keys")["current"]
+    wait_until(lambda: a_cc.node(nid)["pinned_key_id"] == k1, 15,
+               "the node on key 1")
+    r = b_cc.post_json("/keys/rotate", {})
+    assert r.status == 202, r
+    k2 = r.json()["key_id"]
+    # Queued on A at once: signed with key 2 by the time it goes out.
+    body = queue_json(a_cc, nid, {"command": "agent-info"})
+    assert wait_command(a_cc, nid, body["command_id"])["status"] == "ok"
+    wait_until(lambda: b_cc.node(nid)["pinned_key_id"] == k2, 15,
+               "B to see the node on key 2")
+    for c in (a_cc, b_cc):
+        wait_until(lambda: {k["key_id"]: k["state"] for k in
+                            c.json_get("/keys")["keys"]} ==
+                   {k1: "retired", k2: "current"}, 15,
+                   "every replica to see key 1 retired")
+    # Two rotations at once on two replicas: one wins, one is told.
+    import threading
+    out = {}
+
+    def go(name, c):
+        out[name] = c.post_json("/keys/rotate", {}).status
+    ts = [threading.Thread(target=go, args=(n, c))
+          for n, c in (("a", a_cc), ("b", b_cc))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert sorted(out.values()) in ([202, 202], [202, 409]), out
+    versions = sorted(k["version"] for k in a_cc.json_get("/keys")["keys"])
+    assert versions == list(range(1, len(versions) + 1))
+    body = queue_json(b_cc, nid, {"command": "agent-info"})
+    assert wait_command(b_cc, nid, body["command_id"])["status"] == "ok"

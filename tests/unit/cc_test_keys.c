@@ -276,6 +276,33 @@ an_emergency_rotation_links_nothing_and_retires_every_older_key(void **state)
 }
 
 static void
+a_node_far_behind_walks_the_chain_over_several_answers(void **state)
+{
+	struct cct_fx *f = *state;
+	unsigned char  at[32], cur[32];
+	char	       id[33], why[160];
+	int64_t	       v = 1, version;
+
+	init_ok(f, 24 * HOUR);
+	current_pk(at);
+	keys_current(NULL, id, NULL);
+	for (int i = 0; i < KEYCHAIN_MAX + 2; i++)
+		assert_int_equal(keys_rotate(0, id, why, sizeof(why)), 1);
+	keys_current(NULL, NULL, &version);
+	assert_int_equal(version, KEYCHAIN_MAX + 3);
+	/* One answer: the first KEYCHAIN_MAX links from its key. */
+	key_id_of(at, id);
+	assert_int_equal(walk(id, at, &v), KEYCHAIN_MAX);
+	assert_int_equal(v, KEYCHAIN_MAX + 1);
+	/* The next answer starts where it got to. */
+	key_id_of(at, id);
+	assert_int_equal(walk(id, at, &v), 2);
+	current_pk(cur);
+	assert_memory_equal(at, cur, 32);
+	keys_wipe();
+}
+
+static void
 a_key_file_that_is_not_the_stores_is_refused(void **state)
 {
 	struct cct_fx *f = *state;
@@ -340,6 +367,7 @@ main(void)
 		T(commands_signed_before_a_rotation_go_out_signed_again),
 		T(a_replaced_key_is_destroyed_when_every_node_moved_or_the_overlap_ends),
 		T(an_emergency_rotation_links_nothing_and_retires_every_older_key),
+		T(a_node_far_behind_walks_the_chain_over_several_answers),
 		T(a_key_file_that_is_not_the_stores_is_refused),
 		T(a_rotation_that_lost_the_race_changes_nothing),
 #undef T
