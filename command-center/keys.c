@@ -257,10 +257,13 @@ chain_of(const struct kent *k, size_t n)
 
 /*
  * Reads the keys from the store into K: 0, or -1 with err (K unchanged).
- * A store without keys gets the key file's root.
+ * At start (at_start) a store without keys gets the key file's root, and
+ * a key file whose seed is not the store's root is refused; later reads
+ * (any thread) leave the file's seed alone, which the main thread may be
+ * taking out of the file.
  */
 static int
-reload(char *err, size_t errlen)
+reload(int at_start, char *err, size_t errlen)
 {
 	struct loaded l = { 0 };
 	unsigned char seed[32], sk[64], pk[32];
@@ -273,7 +276,7 @@ again:
 		snprintf(err, errlen, "the store's keys could not be read");
 		goto out;
 	}
-	if (l.n == 0 && tries++ == 0) {
+	if (l.n == 0 && at_start && tries++ == 0) {
 		struct key_rec r;
 		char	      *pk_b64 = NULL, *sealed = NULL;
 		int	       added;
@@ -318,7 +321,7 @@ again:
 		snprintf(err, errlen, "the store has no current signing key");
 		goto out;
 	}
-	if (K.file_seeded) {
+	if (at_start && K.file_seeded) {
 		char root_id[KEY_ID_LEN + 1];
 
 		key_id_of(K.root_sk + 32, root_id);
@@ -428,7 +431,7 @@ keys_init(const char *name, const char *path, struct store *st,
 		    (const unsigned char *)SEAL_DOMAIN, strlen(SEAL_DOMAIN),
 		    K.root_sk, 32);
 	}
-	if (reload(err, errlen) == -1) {
+	if (reload(1, err, errlen) == -1) {
 		char what[4200];
 
 		snprintf(what, sizeof(what), "%s: %s", name, err);
@@ -478,7 +481,7 @@ keys_for_delivery(struct cmd_wire *c, size_t n)
 		v = K.version;
 		pthread_rwlock_unlock(&K.lk);
 		if (store_key_version(K.st) > v &&
-		    reload(err, sizeof(err)) == -1)
+		    reload(0, err, sizeof(err)) == -1)
 			log_err("keys_reload_failed", "error=\"%s\"", err);
 	}
 	pthread_rwlock_rdlock(&K.lk);
@@ -601,7 +604,7 @@ keys_rotate(int emergency, char id[33], char *err, size_t errlen)
 		snprintf(err, errlen, "the new key could not be stored");
 		goto out;
 	}
-	if (reload(err, errlen) == -1) {
+	if (reload(0, err, errlen) == -1) {
 		log_err("keys_reload_failed", "error=\"%s\"", err);
 		goto out;
 	}
@@ -783,7 +786,7 @@ keys_tick(int64_t now, int leads, long unmoved)
 	pthread_rwlock_unlock(&K.lk);
 	if (store_shared(K.st) &&
 	    (now - loaded_at >= RELOAD_EVERY || store_key_version(K.st) > v) &&
-	    reload(err, sizeof(err)) == -1)
+	    reload(0, err, sizeof(err)) == -1)
 		log_err("keys_reload_failed", "error=\"%s\"", err);
 	if (leads) {
 		struct {
@@ -815,7 +818,7 @@ keys_tick(int64_t now, int leads, long unmoved)
 			    due[i].overlap_over ? "overlap_ended" :
 						  "every_node_moved");
 		}
-		if (retired > 0 && reload(err, sizeof(err)) == -1)
+		if (retired > 0 && reload(0, err, sizeof(err)) == -1)
 			log_err("keys_reload_failed", "error=\"%s\"", err);
 	}
 	unseed_file();

@@ -299,7 +299,9 @@ def test_without_access_operator_routes_refuse_a_public_address(tmp_path, cc):
     # The loud opt-out starts it, and says so at error level.
     c = cc(env={"VAULTMESH_LISTEN": f"0.0.0.0:{free_port()}",
                 "VAULTMESH_UNSAFE_OPEN_OPERATOR_API": "1"})
-    assert any("level=error" in ln and "UNSAFE" in ln for ln in c.lines)
+    # The line follows "listening", which is all start() waits for.
+    wait_until(lambda: any("level=error" in ln and "UNSAFE" in ln
+                           for ln in c.lines), 5, "the UNSAFE line")
 
 
 def test_a_rebinding_host_is_refused_and_queues_nothing(cc, enroll_node):

@@ -10,7 +10,9 @@ import base64
 import json
 import os
 import secrets
+import select
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -148,6 +150,16 @@ class FakeCC:
                 n = int(self.headers.get("Content-Length", "0"))
                 return json.loads(self.rfile.read(n) or b"null")
 
+            def gone(self):
+                """True once the client closed its end (a stopped agent's
+                poll must not take the commands a new one waits for)."""
+                try:
+                    r, _, _ = select.select([self.connection], [], [], 0)
+                    return bool(r) and self.connection.recv(
+                        1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
+
             def authed(self):
                 auth = self.headers.get("Authorization", "")
                 with cc.cond:
@@ -243,8 +255,13 @@ class FakeCC:
                     deadline = time.monotonic() + 30
                     with cc.cond:
                         while not cc.queue and not cc.closing and \
-                                time.monotonic() < deadline:
+                                time.monotonic() < deadline and \
+                                not self.gone():
                             cc.cond.wait(0.2)
+                        if self.gone():
+                            # Its agent stopped: the commands wait for
+                            # the next poll (a restarted agent's).
+                            return
                         cmds, cc.queue = cc.queue, []
                         doc = {"commands": cmds}
                         if cmds and cc.key_chain is not None:
