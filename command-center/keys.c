@@ -136,7 +136,7 @@ static struct {
 	int64_t		 version;
 	char		 id[KEY_ID_LEN + 1];
 	char		 pk_b64[48];
-	char		*chain; /* "[link,...]" or NULL: no links */
+	int		 linked; /* a link leads to the current key */
 	int64_t		 loaded_at;
 } K = { .lk = PTHREAD_RWLOCK_INITIALIZER };
 
@@ -227,34 +227,6 @@ kents_free(struct kent *k, size_t n)
 	free(k);
 }
 
-/* The links agents walk: those after the newest emergency key. */
-static char *
-chain_of(const struct kent *k, size_t n)
-{
-	struct buf b;
-	int64_t	   from = 0;
-	size_t	   links = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (k[i].emergency)
-			from = k[i].version;
-	buf_init(&b, 1u << 16);
-	buf_putc(&b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (k[i].version <= from || k[i].link == NULL)
-			continue;
-		if (links++ > 0)
-			buf_putc(&b, ',');
-		buf_puts(&b, k[i].link);
-	}
-	buf_putc(&b, ']');
-	if (links == 0 || buf_failed(&b)) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_take(&b, NULL);
-}
-
 /*
  * Reads the keys from the store into K: 0, or -1 with err (K unchanged).
  * At start (at_start) a store without keys gets the key file's root, and
@@ -267,7 +239,7 @@ reload(int at_start, char *err, size_t errlen)
 {
 	struct loaded l = { 0 };
 	unsigned char seed[32], sk[64], pk[32];
-	char	      id[KEY_ID_LEN + 1], *chain;
+	char	      id[KEY_ID_LEN + 1];
 	size_t	      cur = SIZE_MAX;
 	int	      rc = -1, tries = 0;
 
@@ -347,7 +319,6 @@ again:
 		snprintf(err, errlen, "the current key's id does not match it");
 		goto out;
 	}
-	chain = chain_of(l.k, l.n);
 	pthread_rwlock_wrlock(&K.lk);
 	kents_free(K.k, K.n);
 	K.k = l.k;
@@ -358,8 +329,7 @@ again:
 	K.version = K.k[cur].version;
 	memcpy(K.id, id, sizeof(id));
 	snprintf(K.pk_b64, sizeof(K.pk_b64), "%s", K.k[cur].pk_b64);
-	free(K.chain);
-	K.chain = chain;
+	K.linked = K.k[cur].link != NULL;
 	K.loaded_at = time(NULL);
 	pthread_rwlock_unlock(&K.lk);
 	rc = 0;
@@ -528,8 +498,8 @@ keys_chain_wanted(const char *pinned_id)
 	int wanted;
 
 	pthread_rwlock_rdlock(&K.lk);
-	wanted = K.chain != NULL &&
-	    (pinned_id == NULL || strcmp(pinned_id, K.id) != 0);
+	wanted =
+	    K.linked && (pinned_id == NULL || strcmp(pinned_id, K.id) != 0);
 	pthread_rwlock_unlock(&K.lk);
 	return wanted;
 }
@@ -542,8 +512,7 @@ keys_chain_field(struct buf *b, const char *pinned_id)
 	int	rc = 0;
 
 	pthread_rwlock_rdlock(&K.lk);
-	if (K.chain == NULL ||
-	    (pinned_id != NULL && strcmp(pinned_id, K.id) == 0))
+	if (!K.linked || (pinned_id != NULL && strcmp(pinned_id, K.id) == 0))
 		goto out;
 	/*
 	 * The links after the newest emergency key, and of those the ones
@@ -834,7 +803,6 @@ keys_wipe(void)
 	kents_free(K.k, K.n);
 	K.k = NULL;
 	K.n = 0;
-	free(K.chain);
-	K.chain = NULL;
+	K.linked = 0;
 	pthread_rwlock_unlock(&K.lk);
 }
