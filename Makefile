@@ -147,7 +147,7 @@ unit: all $(UNIT_BIN)
 # the replicas' own tests, which need it.
 UNIT_PG_BIN = $(BUILD)/tests/cc_test_store $(BUILD)/tests/cc_test_fleet \
 	      $(BUILD)/tests/cc_test_jobs $(BUILD)/tests/cc_test_keys \
-	      $(BUILD)/tests/cc_test_replica
+	      $(BUILD)/tests/cc_test_replica $(BUILD)/tests/cc_test_views
 unit-pg: all $(UNIT_PG_BIN)
 	@set -e; d=$$(mktemp -d /tmp/vm-unit-pg.XXXXXX); \
 	trap '$(PYTHON) tests/e2e/pg.py stop '"$$d"' >/dev/null' EXIT; \

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <string.h>
 
 #include "model.h"
@@ -35,6 +36,20 @@ attention_reasons(const struct attn_input *in, int64_t now,
 	if (in->high > 0)
 		r |= R_HIGH_FINDINGS;
 	return r;
+}
+
+int64_t
+attention_due(const struct attn_input *in, unsigned reasons,
+    const struct thresholds *t)
+{
+	int64_t due = INT64_MAX;
+
+	if (!(reasons & R_HEARTBEAT_STALE))
+		due = in->last_heartbeat_at + t->heartbeat_stale_secs;
+	if (in->last_scan_at != 0 && !(reasons & R_SCAN_STALE) &&
+	    in->last_scan_at + t->scan_stale_secs < due)
+		due = in->last_scan_at + t->scan_stale_secs;
+	return due;
 }
 
 enum level

@@ -52,7 +52,8 @@ order_cmp(const struct fnode *x, const struct fnode *y)
 
 	if (rank_of(x) != rank_of(y))
 		return rank_of(x) - rank_of(y);
-	if (x->level != y->level)
+	/* Revoked nodes by name: their level is not kept (attend()). */
+	if (rank_of(x) == 0 && x->level != y->level)
 		return (int)y->level - (int)x->level; /* red first */
 	if ((c = strcmp(x->r.hostname, y->r.hostname)) != 0)
 		return c;
@@ -184,12 +185,7 @@ attend(struct fleet *f, struct fnode *n, int64_t now)
 	}
 	attn_input_of(n, &in);
 	n->reasons = attention_reasons(&in, now, &f->thr);
-	n->due = INT64_MAX;
-	if (!(n->reasons & R_HEARTBEAT_STALE))
-		n->due = n->r.last_heartbeat_at + f->thr.heartbeat_stale_secs;
-	if (n->r.last_scan_at != 0 && !(n->reasons & R_SCAN_STALE) &&
-	    n->r.last_scan_at + f->thr.scan_stale_secs < n->due)
-		n->due = n->r.last_scan_at + f->thr.scan_stale_secs;
+	n->due = attention_due(&in, n->reasons, &f->thr);
 	if (n->due < f->next_due)
 		f->next_due = n->due;
 	if ((l = attention_level(n->reasons)) == n->level)
@@ -899,22 +895,10 @@ view_of(const struct fleet *f, const struct fnode *n, int64_t now,
 {
 	struct attn_input in;
 
-	memcpy(v->node_id, n->r.node_id, 37);
-	snprintf(v->hostname, sizeof(v->hostname), "%s", n->r.hostname);
-	snprintf(v->os_profile, sizeof(v->os_profile), "%s", n->r.os_profile);
-	snprintf(v->agent_version, sizeof(v->agent_version), "%s",
-	    n->r.agent_version);
-	v->status = n->r.status;
-	v->enrolled_at = n->r.enrolled_at;
-	v->last_heartbeat_at = n->r.last_heartbeat_at;
-	v->last_scan_at = n->r.last_scan_at;
-	memcpy(v->findings, n->r.findings, sizeof(v->findings));
+	node_view_of_rec(&n->r, v);
 	v->pending = n->pending > 0 ? n->pending : 0;
 	v->load1 = n->load1;
 	v->mem_used_pct = n->mem_used_pct;
-	snprintf(v->labels, sizeof(v->labels), "%s",
-	    n->r.labels != NULL ? n->r.labels : "{}");
-	memcpy(v->pinned_key_id, n->r.pinned_key_id, sizeof(v->pinned_key_id));
 	attn_input_of(n, &in);
 	v->reasons = attention_reasons(&in, now, &f->thr);
 	v->level = attention_level(v->reasons);
@@ -1104,6 +1088,24 @@ fleet_select(struct fleet *f, int64_t now, node_pred pred, const void *parg,
 		for (size_t i = 0; i < f->n; i++)
 			select_one(f->node[i], pred, parg, fn, arg);
 	pthread_mutex_unlock(&f->mu);
+}
+
+void
+node_view_of_rec(const struct node_rec *r, struct node_view *v)
+{
+	memcpy(v->node_id, r->node_id, 37);
+	snprintf(v->hostname, sizeof(v->hostname), "%s", r->hostname);
+	snprintf(v->os_profile, sizeof(v->os_profile), "%s", r->os_profile);
+	snprintf(v->agent_version, sizeof(v->agent_version), "%s",
+	    r->agent_version);
+	v->status = r->status;
+	v->enrolled_at = r->enrolled_at;
+	v->last_heartbeat_at = r->last_heartbeat_at;
+	v->last_scan_at = r->last_scan_at;
+	memcpy(v->findings, r->findings, sizeof(v->findings));
+	snprintf(v->labels, sizeof(v->labels), "%s",
+	    r->labels != NULL ? r->labels : "{}");
+	memcpy(v->pinned_key_id, r->pinned_key_id, sizeof(v->pinned_key_id));
 }
 
 void

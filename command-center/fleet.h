@@ -167,6 +167,11 @@ struct node_view *fleet_page(struct fleet *f, int64_t now, int level,
 void fleet_select(struct fleet *f, int64_t now, node_pred pred,
     const void *parg, const char (*ids)[37], size_t nids,
     void (*fn)(const struct node_facts *nf, int offline, void *arg), void *arg);
+/*
+ * A view's fields that a stored row holds (the id, names, status, times,
+ * findings, labels, pinned key), copied from r; the rest is the caller's.
+ */
+void node_view_of_rec(const struct node_rec *r, struct node_view *v);
 /* The facts a selector sees of v (borrowing its strings). */
 void node_facts_of(const struct node_view *v, struct node_facts *nf);
 /*

@@ -33,6 +33,7 @@
 #include "webhooks.h"
 #include "replica.h"
 #include "scheduler.h"
+#include "views.h"
 #include "command.h"
 #include "log.h"
 #include "util.h"
@@ -171,6 +172,7 @@ housekeeping(void)
 		    now - app.cfg.delivery_lease_seconds, released_cb, NULL);
 		jobs_tick(now);
 		approvals_tick(now);
+		views_tick(now);
 	}
 	webhooks_tick(now); /* the leader's, as it decides */
 	if (leads && keys_retiring()) {

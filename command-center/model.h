@@ -72,9 +72,15 @@ struct attn_input {
 	int	      high;
 };
 
-unsigned    attention_reasons(const struct attn_input *in, int64_t now,
-       const struct thresholds *t);
-enum level  attention_level(unsigned reasons);
+unsigned   attention_reasons(const struct attn_input *in, int64_t now,
+      const struct thresholds *t);
+enum level attention_level(unsigned reasons);
+/*
+ * When time alone next changes reasons (computed at some now from in): a
+ * fresh heartbeat or a fresh scan going stale; INT64_MAX for never.
+ */
+int64_t	    attention_due(const struct attn_input *in, unsigned reasons,
+	const struct thresholds *t);
 const char *reason_name(unsigned bit);
 const char *level_name(enum level l);
 const char *status_name(enum node_status s);

@@ -12,6 +12,7 @@
 #include "html_approvals.h"
 #include "keys.h"
 #include "target.h"
+#include "views.h"
 #include "metrics.h"
 #include "policy.h"
 #include "roles.h"
@@ -396,12 +397,13 @@ h_audit(struct req *r)
 #define NODES_BATCH 256
 
 struct nodes_stream {
-	int64_t now;
-	size_t	next; /* the next node to copy */
-	size_t	any;  /* nodes written */
+	int64_t		    now;
+	struct views_cursor cur;
+	int		    opened; /* '[' written */
+	size_t		    any;    /* nodes written */
 };
 
-/* The next NODES_BATCH nodes of GET /nodes, copied under the lock briefly. */
+/* The next NODES_BATCH nodes of GET /nodes (views.c). */
 static int
 nodes_part(void *arg, struct buf *out)
 {
@@ -410,24 +412,21 @@ nodes_part(void *arg, struct buf *out)
 	char		   **hb = NULL;
 	size_t		     n;
 
-	if (ns->next == 0)
+	if (!ns->opened) {
 		buf_putc(out, '[');
-	if ((v = fleet_list_range(app.fleet, ns->now, ns->next, NODES_BATCH, &n,
-		 &hb)) == NULL)
+		ns->opened = 1;
+	}
+	if ((v = views_list(ns->now, &ns->cur, NODES_BATCH, &n, &hb)) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		/* Deleted nodes keep their place in the fleet, not in the list. */
-		if (v[i].status != NODE_DELETED) {
-			if (ns->any++ > 0)
-				buf_putc(out, ',');
-			json_node(out, &v[i], hb[i]);
-		}
+		if (ns->any++ > 0)
+			buf_putc(out, ',');
+		json_node(out, &v[i], hb[i]);
 		free(hb[i]);
 	}
 	free(hb);
 	free(v);
-	ns->next += n;
-	if (n < NODES_BATCH) {
+	if (ns->cur.done) {
 		buf_putc(out, ']');
 		return 0;
 	}
@@ -444,6 +443,12 @@ h_nodes_json(struct req *r)
 		return;
 	}
 	ns->now = time(NULL);
+	if (views_ready(ns->now) == -1) {
+		free(ns);
+		resp_error(r, 503, "store_unavailable",
+		    "the nodes could not be read");
+		return;
+	}
 	resp_stream(r, 200, "application/json", nodes_part, ns, free);
 }
 
@@ -586,13 +591,14 @@ h_dashboard(struct req *r)
 			hist.n = 0;
 	}
 	memset(&d, 0, sizeof(d));
-	v = fleet_page(app.fleet, now, f.level, f.q,
+	v = views_page(now, f.level, f.q,
 	    target_is_all(&sel) ? NULL : target_match, &sel,
 	    (size_t)(f.page - 1) * DASH_PAGE_ROWS, DASH_PAGE_ROWS, &n, &d.c);
 	target_free(&sel);
 	if (v == NULL) {
 		free(hist.s);
-		resp_error(r, 503, "unavailable", "out of memory");
+		resp_error(r, 503, "unavailable",
+		    "the nodes could not be read");
 		return;
 	}
 	d.v = v;

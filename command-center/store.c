@@ -528,3 +528,42 @@ store_node_pinned(struct store *s, const char *node_id, const char *key_id)
 {
 	return s->ops->key->node_pinned(s, node_id, key_id);
 }
+
+int
+store_views(const struct store *s)
+{
+	return s->ops->view != NULL;
+}
+
+int
+store_view_attend(struct store *s, int64_t now, const struct thresholds *t,
+    int64_t *changed)
+{
+	if (changed != NULL)
+		*changed = 0;
+	return s->ops->view != NULL ? s->ops->view->attend(s, now, t, changed) :
+				      0;
+}
+
+int
+store_view_counts(struct store *s, int level, const char *q,
+    struct store_view_counts *c)
+{
+	return s->ops->view != NULL ? s->ops->view->counts(s, level, q, c) : -1;
+}
+
+int
+store_view_page(struct store *s, const struct store_view_q *q, store_view_fn fn,
+    void *arg)
+{
+	return s->ops->view != NULL ? s->ops->view->page(s, q, fn, arg) : -1;
+}
+
+int
+store_view_list(struct store *s, const char *after_id, int64_t limit,
+    store_view_fn fn, void *arg)
+{
+	return s->ops->view != NULL ?
+	    s->ops->view->list(s, after_id, limit, fn, arg) :
+	    -1;
+}

@@ -337,4 +337,34 @@ int64_t store_key_version(struct store *s);
 /* The key a node confirmed it pinned: 0, or -1. */
 int store_node_pinned(struct store *s, const char *node_id, const char *key_id);
 
+/*
+ * Views from the database (a shared store): 1 when the store answers the
+ * dashboard's order, counts and pages and GET /nodes itself, so no
+ * replica needs the whole fleet in memory for them.
+ */
+int store_views(const struct store *s);
+/*
+ * Brings the attention kept beside each row to now for the rows whose due
+ * has come (or that a change marked), at most a few thousand a call, the
+ * rows another caller holds skipped: 0 when none is left due, 1 when more
+ * are, -1. *changed (when not NULL): rows computed.
+ */
+int store_view_attend(struct store *s, int64_t now, const struct thresholds *t,
+    int64_t *changed);
+/*
+ * The dashboard's counts; matched: the nodes at level (as in struct
+ * store_view_q) containing q (NULL or "": all). 0, or -1.
+ */
+int store_view_counts(struct store *s, int level, const char *q,
+    struct store_view_counts *c);
+/* The rows of q's stretch of the dashboard's order, to fn: 0, or -1. */
+int store_view_page(struct store *s, const struct store_view_q *q,
+    store_view_fn fn, void *arg);
+/*
+ * GET /nodes: up to limit nodes (deleted ones aside) by node id after
+ * after_id ("" from the first), with their heartbeat documents: 0, or -1.
+ */
+int store_view_list(struct store *s, const char *after_id, int64_t limit,
+    store_view_fn fn, void *arg);
+
 #endif

@@ -38,6 +38,7 @@ struct store_rows {
 		store_job_group_fn    group;
 		store_schedule_fn     schedule;
 		store_approval_fn     approval;
+		store_view_fn	      view;
 	} fn;
 	void *arg;
 };
@@ -190,6 +191,22 @@ struct store_replica_ops {
 	int (*lead)(struct store *s);
 };
 
+/*
+ * Views answered by the database itself (NULL for a backend whose one
+ * process keeps the fleet in memory): the dashboard's order, counts and
+ * pages, and GET /nodes, over an attention level kept beside each row.
+ */
+struct store_view_ops {
+	int (*attend)(struct store *s, int64_t now, const struct thresholds *t,
+	    int64_t *changed);
+	int (*counts)(struct store *s, int level, const char *q,
+	    struct store_view_counts *c);
+	int (*page)(struct store *s, const struct store_view_q *q,
+	    store_view_fn fn, void *arg);
+	int (*list)(struct store *s, const char *after_id, int64_t limit,
+	    store_view_fn fn, void *arg);
+};
+
 struct store_ops {
 	const char *name;
 	void (*close)(struct store *s);
@@ -206,6 +223,7 @@ struct store_ops {
 	const struct store_approval_ops	 *approval;
 	const struct store_webhook_ops	 *webhook;
 	const struct store_key_ops	 *key;
+	const struct store_view_ops	 *view;
 };
 
 /* The head of every backend's handle. */

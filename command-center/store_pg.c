@@ -210,6 +210,23 @@ static const char *const migrations[] = {
 	"  emergency boolean NOT NULL DEFAULT false,  link text,"
 	"  sealed text);"
 	"ALTER TABLE nodes ADD COLUMN pinned_key_id text;",
+	/*
+	 * 8 -> 9: the views from the database (store_pg_views.c). Each row
+	 * keeps its attention as attention.c computed it and when time alone
+	 * changes it (attn_due; 0: a change wants it computed again), and its
+	 * place in the dashboard's order: red, yellow, green, then revoked.
+	 */
+	"ALTER TABLE nodes ADD COLUMN attn_level smallint NOT NULL DEFAULT 2,"
+	"  ADD COLUMN attn_reasons integer NOT NULL DEFAULT 0,"
+	"  ADD COLUMN attn_due bigint NOT NULL DEFAULT 0;"
+	"ALTER TABLE nodes ADD COLUMN attn_rank smallint GENERATED ALWAYS AS"
+	"  (CASE WHEN status = 'revoked' THEN 3 ELSE 2 - attn_level END)"
+	"  STORED;"
+	"CREATE INDEX nodes_by_attention ON nodes (attn_rank,"
+	"  hostname COLLATE \"C\", node_id COLLATE \"C\")"
+	"  WHERE deleted_at IS NULL;"
+	"CREATE INDEX nodes_attention_due ON nodes (attn_due)"
+	"  WHERE deleted_at IS NULL;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -382,8 +399,8 @@ pg_writer_busy(struct store *base)
 	return store_mutex_busy(&s->db.mu);
 }
 
-/* In store_backend.h\'s order. */
+/* In store_backend.h's order. */
 static const struct store_ops pg_ops = { "postgresql", pg_close, pg_ping,
 	pg_writer_busy, &pg_node_ops, &pg_heartbeat_ops, &pg_command_ops,
 	&pg_audit_ops, &pg_sample_ops, &pg_replica_ops, &pg_job_ops,
-	&pg_approval_ops, &pg_webhook_ops, &pg_key_ops };
+	&pg_approval_ops, &pg_webhook_ops, &pg_key_ops, &pg_view_ops };

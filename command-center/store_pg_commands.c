@@ -296,8 +296,8 @@ store_scan(struct pg *s, struct cmd_result *res)
 	return pg_run(s, &s->db, "node_scan",
 	    "UPDATE nodes SET last_scan_at"
 	    " = $2, f_critical = $3, f_high = $4, f_medium = $5, f_low = $6,"
-	    " f_info = $7 WHERE node_id = $1",
-	    &p);
+	    " f_info = $7, attn_due = 0 WHERE node_id = $1",
+	    &p); /* attn_due 0: its attention is computed again */
 }
 
 static enum result_outcome

@@ -58,6 +58,7 @@ extern const struct store_job_ops	pg_job_ops;
 extern const struct store_approval_ops	pg_approval_ops;
 extern const struct store_webhook_ops	pg_webhook_ops;
 extern const struct store_key_ops	pg_key_ops;
+extern const struct store_view_ops	pg_view_ops;
 
 /*
  * Inside a transaction on db (its lock held): takes c's seq from its

@@ -14,6 +14,10 @@
 #include "log.h"
 #include "store_pg_db.h"
 
+#define SCAN_SAME                                                     \
+	"(coalesce(n.last_scan_at, 0) = u.sa AND n.f_critical = u.fc" \
+	" AND n.f_high = u.fh)"
+
 /*
  * A round's heartbeats go into their nodes' rows in one statement (one
  * round trip, whatever their number): the batch as a JSON array that the
@@ -34,11 +38,15 @@ pg_heartbeats(struct store *base, struct hb_write *w, size_t n)
 	if ((arr = json_array()) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:i}",
+		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:i,"
+				      " s:i, s:i, s:I, s:I, s:i, s:i}",
 		    "node_id", w[i].node_id, "at", (json_int_t)w[i].at,
 		    "heartbeat", w[i].json, "hostname", w[i].hostname,
 		    "agent_version", w[i].agent_version, "cf", w[i].cloudflare,
-		    "sd", w[i].services_down);
+		    "sd", w[i].services_down, "lv", (int)w[i].level, "rs",
+		    (int)w[i].reasons, "due", (json_int_t)w[i].due, "sa",
+		    (json_int_t)w[i].scan_at, "fc", w[i].critical, "fh",
+		    w[i].high);
 
 		if (o == NULL || json_array_append_new(arr, o) == -1)
 			goto out;
@@ -49,15 +57,26 @@ pg_heartbeats(struct store *base, struct hb_write *w, size_t n)
 	pg_params_init(&p);
 	pg_text(&p, batch);
 	pthread_mutex_lock(&s->db.mu);
+	/*
+	 * The attention the fleet computed goes beside the row when the row's
+	 * scan facts are the ones it was computed from; else (another
+	 * replica's scan not seen here yet) attn_due 0 has it computed again
+	 * (store_pg_views.c).
+	 */
 	rc = pg_run(s, &s->db, "heartbeats",
 	    "UPDATE nodes n SET last_heartbeat_at = u.at,"
 	    " heartbeat = u.heartbeat, hostname = u.hostname,"
 	    " agent_version = u.agent_version, hb_cloudflare = u.cf,"
-	    " hb_services_down = u.sd, changed_xid = txid_current()"
+	    " hb_services_down = u.sd, changed_xid = txid_current(),"
+	    " attn_level = CASE WHEN " SCAN_SAME " THEN u.lv ELSE"
+	    " n.attn_level END, attn_reasons = CASE WHEN " SCAN_SAME
+	    " THEN u.rs ELSE n.attn_reasons END, attn_due = CASE WHEN " SCAN_SAME
+	    " THEN u.due ELSE 0 END"
 	    " FROM json_to_recordset($1::json) AS"
 	    " u(node_id text, at bigint, heartbeat text, hostname text,"
-	    " agent_version text, cf integer, sd integer) WHERE n.node_id ="
-	    " u.node_id AND (n.last_heartbeat_at IS NULL OR"
+	    " agent_version text, cf integer, sd integer, lv integer,"
+	    " rs integer, due bigint, sa bigint, fc integer, fh integer)"
+	    " WHERE n.node_id = u.node_id AND (n.last_heartbeat_at IS NULL OR"
 	    " n.last_heartbeat_at <= u.at)",
 	    &p);
 	pthread_mutex_unlock(&s->db.mu);

@@ -44,6 +44,45 @@ struct hb_write {
 	int	cloudflare; /* enum cf_state */
 	int	services_down;
 	int64_t seq; /* set by store_heartbeats: its number */
+	/*
+	 * The node's attention after it (a shared store keeps it beside the
+	 * row for its views) and the facts besides the heartbeat's it was
+	 * computed from: a row whose scan facts differ has it computed again.
+	 */
+	enum level level;
+	unsigned   reasons;
+	int64_t	   due; /* attention_due() */
+	int64_t	   scan_at;
+	int	   critical, high;
+};
+
+/*
+ * A node as a shared store's views read it (store_view_page()): the row
+ * (token and key hashes left out, heartbeat only when asked for) with the
+ * attention kept beside it and its number of queued commands.
+ */
+struct node_row {
+	struct node_rec r;
+	enum level	level;
+	unsigned	reasons;
+	int		pending;
+};
+
+/* The dashboard's counts as a shared store's views give them. */
+struct store_view_counts {
+	int64_t total;	     /* nodes not deleted */
+	int64_t by_level[3]; /* enum level, revoked nodes apart */
+	int64_t revoked;
+	int64_t matched; /* at the level asked for, containing q */
+};
+
+/* What store_view_page() reads: a stretch of the dashboard's order. */
+struct store_view_q {
+	int	    level; /* -1 any, enum level, or 3: the revoked nodes */
+	const char *q;	   /* in hostname, id or profile (ASCII case); NULL */
+	/* After this node in the order (keyset), unless NULL. */
+	const struct node_row *after;
+	int64_t		       offset, limit;
 };
 
 /* A heartbeat of the log as a start replays it (strings borrowed). */
@@ -69,6 +108,7 @@ struct hb_fold {
  * the walk (the function then returns -1).
  */
 typedef int (*store_node_fn)(const struct node_rec *rec, void *arg);
+typedef int (*store_view_fn)(const struct node_row *row, void *arg);
 typedef int (*store_hb_logged_fn)(const struct hb_logged *l, void *arg);
 typedef void (*store_node_id_fn)(const char *node_id, void *arg);
 typedef void (*store_pending_fn)(const char *node_id, int n, void *arg);

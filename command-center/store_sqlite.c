@@ -795,8 +795,11 @@ sq_writer_busy(struct store *base)
 	return store_mutex_busy(&s->mu);
 }
 
-/* In store_backend.h\'s order. */
+/*
+ * In store_backend.h's order. No replicas, and no views from the file: the
+ * one process's fleet in memory answers them.
+ */
 static const struct store_ops sqlite_ops = { "sqlite", sq_close, sq_ping,
 	sq_writer_busy, &sq_node_ops, &sq_heartbeat_ops, &sq_command_ops,
 	&sq_audit_ops, &sq_sample_ops, NULL, &sq_job_ops, &sq_approval_ops,
-	&sq_webhook_ops, &sq_key_ops };
+	&sq_webhook_ops, &sq_key_ops, NULL };

@@ -56,6 +56,13 @@ take_dirty(struct fleet *f, struct hb_write **out, uint32_t **nums_out,
 		w[n].agent_version = strdup(fn->r.agent_version);
 		w[n].cloudflare = (int)fn->cloudflare;
 		w[n].services_down = fn->services_down;
+		w[n].level = fn->level;
+		w[n].reasons = fn->reasons;
+		/* A revoked node's is not kept here: the store computes it. */
+		w[n].due = fn->r.status == NODE_REVOKED ? 0 : fn->due;
+		w[n].scan_at = fn->r.last_scan_at;
+		w[n].critical = fn->r.findings[0];
+		w[n].high = fn->r.findings[1];
 		if (w[n].hostname == NULL || w[n].agent_version == NULL ||
 		    fn->r.heartbeat == NULL) {
 			free(w[n].hostname);

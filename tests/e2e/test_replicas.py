@@ -3,6 +3,7 @@ what is queued, enrolled, approved, revoked or deleted on one replica takes
 effect on the others; one of them leads (scheduler, expiry, samples)."""
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -219,3 +220,85 @@ def test_a_rotation_on_one_replica_signs_and_leads_on_every_replica(cc, agent):
     assert versions == list(range(1, len(versions) + 1))
     body = queue_json(b_cc, nid, {"command": "agent-info"})
     assert wait_command(b_cc, nid, body["command_id"])["status"] == "ok"
+
+
+def _dash_rows(c, query=""):
+    """The dashboard's rows, in order: (level class, node id)."""
+    r = c.get("/" + query)
+    assert r.status == 200, r
+    return re.findall(r'<tr class="lvl-(\w+)"><td><a href="/nodes/([0-9a-f-]{36})"',
+                      r.text)
+
+
+def _db_order(db):
+    """The dashboard's order as the database keeps it."""
+    r = subprocess.run(
+        ["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", db, "-c",
+         "SELECT CASE attn_rank WHEN 3 THEN 'revoked' WHEN 0 THEN 'red'"
+         " WHEN 1 THEN 'yellow' ELSE 'green' END || ' ' || node_id FROM nodes"
+         " WHERE deleted_at IS NULL ORDER BY attn_rank, hostname COLLATE \"C\","
+         " node_id COLLATE \"C\""],
+        capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return [tuple(x.split(" ")) for x in r.stdout.splitlines()]
+
+
+def test_every_replica_reads_the_dashboard_and_nodes_from_the_database(cc):
+    """The dashboard's order, counts and pages and GET /nodes come from the
+    database (the attention kept beside each row), so every replica gives
+    the same answer the moment a change is in, wherever it was made, and
+    the levels follow time with no heartbeat (a stale node turns red)."""
+    env = {"VAULTMESH_HEARTBEAT_STALE_MINUTES": "1"}
+    a_cc, b_cc = replicas(cc, 2, env=env)
+    nodes = []
+    for i in range(130):                  # two pages of 100
+        n = FakeNode(a_cc, hostname=f"host-{(i * 37) % 130:03d}")
+        assert n.enroll(secret=a_cc.secret).status == 200
+        nodes.append(n)
+    revoked, deleted = nodes[5], nodes[6]
+    for i, n in enumerate(nodes):
+        if n in (revoked, deleted):
+            continue
+        n.cc = b_cc if i % 2 else a_cc    # heartbeats land on either replica
+        assert n.heartbeat(cloudflare="down" if i % 7 == 0 else "up").status == 200
+    assert a_cc.post_json(f"/nodes/{revoked.node_id}/revoke", {}).status == 200
+    assert b_cc.request("DELETE", f"/nodes/{deleted.node_id}").status == 200
+
+    def same_everywhere():
+        want = _db_order(a_cc.db_path)
+        pages = [_dash_rows(c) + _dash_rows(c, "?page=2") for c in (a_cc, b_cc)]
+        return pages[0] == want and pages[1] == want
+    wait_until(same_everywhere, 10, "both replicas show the database's order")
+    order = _db_order(a_cc.db_path)
+    assert len(order) == 129 and ("revoked", revoked.node_id) == order[-1]
+    levels = [lv for lv, _ in order]
+    assert levels.count("red") == len([i for i in range(130) if i % 7 == 0
+                                       and i not in (5, 6)])
+    assert deleted.node_id not in {nid for _, nid in order}
+    for c in (a_cc, b_cc):
+        red = _dash_rows(c, "?attention=red")
+        assert red == [x for x in order if x[0] == "red"]
+        assert _dash_rows(c, "?q=HOST-12") == [
+            x for x in order if "host-12" in next(
+                n.hostname for n in nodes if n.node_id == x[1])]
+        listed = c.json_get("/nodes")
+        assert sorted(n["node_id"] for n in listed) == sorted(nid for _, nid in order)
+        by_id = {n["node_id"]: n for n in listed}
+        # 7 % 7 == 0: Cloudflare down, told to B; 8's heartbeat went to A
+        assert by_id[nodes[7].node_id]["attention"]["level"] == "red"
+        assert by_id[nodes[8].node_id]["heartbeat"]["cloudflare"] == "up"
+    # A minute on, with no heartbeat anywhere, every node is stale: red on
+    # both, without either replica being told anything.
+    wait_until(lambda: all(lv in ("red", "revoked") for lv, _ in
+                           _dash_rows(b_cc) + _dash_rows(b_cc, "?page=2")),
+               90, "every node turned red with time", interval=1)
+    assert _dash_rows(a_cc) + _dash_rows(a_cc, "?page=2") == _db_order(a_cc.db_path)
+    # A page is the database's rows themselves: a hostname changed there,
+    # behind both replicas' backs, is what both show at once.
+    r = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", a_cc.db_path, "-c",
+                        "UPDATE nodes SET hostname = 'renamed-in-db' WHERE node_id"
+                        f" = '{nodes[0].node_id}'"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    for c in (a_cc, b_cc):
+        assert _dash_rows(c, "?q=RENAMED-in") == [("red", nodes[0].node_id)]

@@ -27,36 +27,16 @@
 
 #define TOKEN_LEN 43 /* 32 random bytes, base64url without padding */
 
-/* An enrollment request with its own storage. */
-struct node {
-	char		  id[UUID_STRLEN + 1];
-	char		  host[64];
-	struct enroll_req er;
-	char		  token[64];
-};
-
-static void
-node_init(struct node *n, const char *host)
-{
-	memset(n, 0, sizeof(*n));
-	uuid_generate(n->id);
-	snprintf(n->host, sizeof(n->host), "%s", host);
-	n->er.node_id = n->id;
-	n->er.hostname = n->host;
-	n->er.os_profile = "debian-12";
-	n->er.agent_version = "0.1.0";
-}
-
 static enum enroll_outcome
-enroll(struct cct_fx *f, struct node *n, int secret_ok)
+enroll(struct cct_fx *f, struct cct_node *n, int secret_ok)
 {
 	return fleet_enroll(f->fl, &n->er, secret_ok, n->token);
 }
 
 static void
-enroll_approved(struct cct_fx *f, struct node *n, const char *host)
+enroll_approved(struct cct_fx *f, struct cct_node *n, const char *host)
 {
-	node_init(n, host);
+	cct_node_init(n, host);
 	assert_int_equal(enroll(f, n, 1), ENROLL_APPROVED);
 	assert_int_equal(strlen(n->token), TOKEN_LEN);
 }
@@ -70,40 +50,6 @@ status_of(struct cct_fx *f, const char *id)
 	assert_int_equal(fleet_get(f->fl, id, time(NULL), &v, &hb), 0);
 	free(hb);
 	return v.status;
-}
-
-/* A validated heartbeat for id (root keeps the borrowed strings alive). */
-static json_t *
-heartbeat_body(const char *id, const char *host, const char *cf,
-    const char *svc_state)
-{
-	json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f, "
-				 "s:s, s:[{s:s, s:s}], s:s}",
-	    "node_id", id, "hostname", host, "os_profile", "debian-12",
-	    "agent_version", "0.1.1", "uptime_secs", (json_int_t)3600, "load1",
-	    0.5, "mem_used_pct", 40.0, "root_disk_used_pct", 60.0, "cloudflare",
-	    cf, "services", "name", "nginx.service", "state", svc_state,
-	    "sent_at", "2026-11-27T10:00:00Z");
-
-	assert_non_null(root);
-	return root;
-}
-
-static int
-send_heartbeat(struct cct_fx *f, const char *id, const char *host,
-    const char *cf, const char *svc_state)
-{
-	json_t		*root = heartbeat_body(id, host, cf, svc_state);
-	struct heartbeat hb;
-	char		 err[256];
-	int		 rc;
-
-	if (validate_heartbeat(root, &hb, err, sizeof(err)) != 0)
-		fail_msg("validate_heartbeat: %s", err);
-	rc = fleet_heartbeat(f->fl, &hb);
-	free(hb.json); /* NULL when the fleet took it */
-	json_decref(root);
-	return rc;
 }
 
 static int
@@ -121,10 +67,10 @@ is_base64url(const char *s)
 static void
 enroll_with_secret_is_approved_with_43_char_token(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
+	struct cct_fx  *f = *state;
+	struct cct_node n;
 
-	node_init(&n, "web-1");
+	cct_node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
 	assert_int_equal(strlen(n.token), TOKEN_LEN);
 	assert_true(is_base64url(n.token));
@@ -135,8 +81,8 @@ enroll_with_secret_is_approved_with_43_char_token(void **state)
 static void
 enroll_tokens_are_distinct(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a, b;
+	struct cct_fx  *f = *state;
+	struct cct_node a, b;
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
@@ -146,10 +92,10 @@ enroll_tokens_are_distinct(void **state)
 static void
 enroll_without_secret_is_pending_without_token(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
+	struct cct_fx  *f = *state;
+	struct cct_node n;
 
-	node_init(&n, "web-1");
+	cct_node_init(&n, "web-1");
 	memset(n.token, 'x', sizeof(n.token));
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
 	assert_int_equal(n.token[0], '\0');
@@ -161,9 +107,9 @@ enroll_without_secret_is_pending_without_token(void **state)
 static void
 enroll_again_when_approved_with_token_is_conflict(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n, again;
-	char	       first[64];
+	struct cct_fx  *f = *state;
+	struct cct_node n, again;
+	char		first[64];
 
 	enroll_approved(f, &n, "web-1");
 	memcpy(first, n.token, sizeof(first));
@@ -180,7 +126,7 @@ enroll_again_when_approved_with_token_is_conflict(void **state)
 
 struct enroller {
 	struct cct_fx	   *f;
-	struct node	    n;
+	struct cct_node	    n;
 	enum enroll_outcome out;
 };
 
@@ -209,7 +155,7 @@ struct held {
  */
 static void
 held_commit(struct cct_fx *f, void *(*first)(void *), void *a1,
-    void *(*second)(void *), void *a2, const struct node *o, struct held *w)
+    void *(*second)(void *), void *a2, const struct cct_node *o, struct held *w)
 {
 	pthread_t	t1, t2;
 	sqlite3	       *h = NULL;
@@ -229,7 +175,7 @@ held_commit(struct cct_fx *f, void *(*first)(void *), void *a1,
 	    w->seen == 1 && pthread_create(&t2, NULL, second, a2) == 0;
 	/* The fleet answers meanwhile; the commit is still waiting. */
 	w->auth = fleet_auth(f->fl, o->id, o->token);
-	w->hb = send_heartbeat(f, o->id, o->host, "up", "active");
+	w->hb = cct_send_heartbeat(f->fl, o->id, o->host, "up", "active");
 	w->still = fleet_settling(f->fl);
 	assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL),
 	    SQLITE_OK);
@@ -255,7 +201,7 @@ static void
 enroll_commits_without_holding_the_fleet(void **state)
 {
 	struct cct_fx  *f = *state;
-	struct node	a;
+	struct cct_node a;
 	struct enroller e1, e2;
 	struct held	w;
 
@@ -264,7 +210,7 @@ enroll_commits_without_holding_the_fleet(void **state)
 	enroll_approved(f, &a, "web-1");
 	memset(&e1, 0, sizeof(e1));
 	e1.f = f;
-	node_init(&e1.n, "new-1");
+	cct_node_init(&e1.n, "new-1");
 	e2 = e1;
 	e2.n.er.node_id = e2.n.id;
 	e2.n.er.hostname = e2.n.host;
@@ -304,7 +250,7 @@ static void
 revoke_commits_without_holding_the_fleet(void **state)
 {
 	struct cct_fx	    *f = *state;
-	struct node	     a, b;
+	struct cct_node	     a, b;
 	struct status_setter rv;
 	struct enroller	     e;
 	struct held	     w;
@@ -336,10 +282,10 @@ revoke_commits_without_holding_the_fleet(void **state)
 static void
 enroll_again_when_pending_stays_pending(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
+	struct cct_fx  *f = *state;
+	struct cct_node n;
 
-	node_init(&n, "web-1");
+	cct_node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
 	assert_int_equal(n.token[0], '\0');
@@ -349,10 +295,10 @@ enroll_again_when_pending_stays_pending(void **state)
 static void
 enroll_pending_then_with_secret_is_approved(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
+	struct cct_fx  *f = *state;
+	struct cct_node n;
 
-	node_init(&n, "web-1");
+	cct_node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
 	assert_int_equal(enroll(f, &n, 1), ENROLL_APPROVED);
 	assert_int_equal(strlen(n.token), TOKEN_LEN);
@@ -362,10 +308,10 @@ enroll_pending_then_with_secret_is_approved(void **state)
 static void
 operator_approval_of_pending_node_gives_token_on_next_enroll(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
+	struct cct_fx  *f = *state;
+	struct cct_node n;
 
-	node_init(&n, "web-1");
+	cct_node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
 	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_APPROVED), 0);
 	assert_int_equal(status_of(f, n.id), NODE_APPROVED);
@@ -378,10 +324,10 @@ operator_approval_of_pending_node_gives_token_on_next_enroll(void **state)
 
 /* n enrolled pending with key; *imp: the same node_id with key imp_key. */
 static void
-pending_with_impostor(struct cct_fx *f, struct node *n, char *key,
-    struct node *imp, char *imp_key)
+pending_with_impostor(struct cct_fx *f, struct cct_node *n, char *key,
+    struct cct_node *imp, char *imp_key)
 {
-	node_init(n, "web-1");
+	cct_node_init(n, "web-1");
 	n->er.enroll_key = key;
 	assert_int_equal(enroll(f, n, 0), ENROLL_PENDING);
 	*imp = *n;
@@ -393,10 +339,10 @@ pending_with_impostor(struct cct_fx *f, struct node *n, char *key,
 static void
 pending_node_token_goes_only_to_its_enroll_key(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n, impostor;
-	char	       key[] = "a23456789012345678901234567890123456789012K";
-	char	       other[] = "b23456789012345678901234567890123456789012K";
+	struct cct_fx  *f = *state;
+	struct cct_node n, impostor;
+	char		key[] = "a23456789012345678901234567890123456789012K";
+	char		other[] = "b23456789012345678901234567890123456789012K";
 
 	/* Someone who learned the id, while pending: pending too, no harm. */
 	pending_with_impostor(f, &n, key, &impostor, other);
@@ -424,9 +370,9 @@ pending_node_token_goes_only_to_its_enroll_key(void **state)
 static void
 pending_with_secret_needs_the_same_enroll_key(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n, impostor;
-	char	       key[] = "c23456789012345678901234567890123456789012K";
+	struct cct_fx  *f = *state;
+	struct cct_node n, impostor;
+	char		key[] = "c23456789012345678901234567890123456789012K";
 
 	pending_with_impostor(f, &n, key, &impostor, NULL);
 	/* The secret alone does not take over another agent's pending id. */
@@ -437,12 +383,12 @@ pending_with_secret_needs_the_same_enroll_key(void **state)
 static void
 node_first_enrolled_without_key_is_not_bound(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
-	char	       key[] = "d23456789012345678901234567890123456789012K";
+	struct cct_fx  *f = *state;
+	struct cct_node n;
+	char		key[] = "d23456789012345678901234567890123456789012K";
 
 	/* An agent older than enroll keys: the first enroll after approval wins. */
-	node_init(&n, "web-1");
+	cct_node_init(&n, "web-1");
 	assert_int_equal(enroll(f, &n, 0), ENROLL_PENDING);
 	assert_int_equal(fleet_set_status(f->fl, n.id, NODE_APPROVED), 0);
 	n.er.enroll_key = key;
@@ -454,9 +400,9 @@ node_first_enrolled_without_key_is_not_bound(void **state)
 static void
 auth_right_token_is_ok(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
-	char	       copy[64];
+	struct cct_fx  *f = *state;
+	struct cct_node n;
+	char		copy[64];
 
 	enroll_approved(f, &n, "web-1");
 	memcpy(copy, n.token, sizeof(copy)); /* not the same pointer */
@@ -467,9 +413,9 @@ auth_right_token_is_ok(void **state)
 static void
 auth_wrong_null_or_empty_token_is_unauthorized(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
-	char	       bad[64];
+	struct cct_fx  *f = *state;
+	struct cct_node n;
+	char		bad[64];
 
 	enroll_approved(f, &n, "web-1");
 	memcpy(bad, n.token, sizeof(bad));
@@ -490,9 +436,9 @@ auth_wrong_null_or_empty_token_is_unauthorized(void **state)
 static void
 auth_overlong_token_is_unauthorized(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
-	char	      *big;
+	struct cct_fx  *f = *state;
+	struct cct_node n;
+	char	       *big;
 
 	enroll_approved(f, &n, "web-1");
 	big = malloc(100001);
@@ -516,7 +462,7 @@ static void
 heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 {
 	struct cct_fx	*f = *state;
-	struct node	 a, b;
+	struct cct_node	 a, b;
 	struct heartbeat hb;
 	struct node_view v;
 	unsigned char	 tha[TOKEN_HASH_LEN], thb[TOKEN_HASH_LEN];
@@ -539,7 +485,7 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 	assert_int_equal(fleet_pending(f->fl, b.id), 0);
 
 	/* b's token for a's heartbeat: forbidden, nothing recorded. */
-	root = heartbeat_body(a.id, "renamed-by-b", "up", "active");
+	root = cct_heartbeat_body(a.id, "renamed-by-b", "up", "active");
 	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
 	assert_int_equal(
 	    fleet_heartbeat_auth(f->fl, &hb, thb, &pending, &failed),
@@ -552,7 +498,7 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 	json_decref(root);
 
 	/* a's own token: recorded, with a's queued commands. */
-	root = heartbeat_body(a.id, "a-renamed", "up", "active");
+	root = cct_heartbeat_body(a.id, "a-renamed", "up", "active");
 	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
 	assert_int_equal(
 	    fleet_heartbeat_auth(f->fl, &hb, tha, &pending, &failed), AUTH_OK);
@@ -566,7 +512,7 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 
 	/* Revoked: the token's hash no longer authenticates anything. */
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
-	root = heartbeat_body(a.id, "after-revoke", "up", "active");
+	root = cct_heartbeat_body(a.id, "after-revoke", "up", "active");
 	assert_int_equal(validate_heartbeat(root, &hb, err, sizeof(err)), 0);
 	assert_int_equal(
 	    fleet_heartbeat_auth(f->fl, &hb, tha, &pending, &failed),
@@ -579,8 +525,8 @@ heartbeat_auth_records_only_for_the_nodes_own_token(void **state)
 static void
 auth_token_of_node_a_for_node_b_is_forbidden(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a, b;
+	struct cct_fx  *f = *state;
+	struct cct_node a, b;
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
@@ -593,12 +539,12 @@ auth_token_of_node_a_for_node_b_is_forbidden(void **state)
 static void
 auth_token_for_unknown_or_pending_node_is_not_ok(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a, p;
-	char	       unknown[UUID_STRLEN + 1];
+	struct cct_fx  *f = *state;
+	struct cct_node a, p;
+	char		unknown[UUID_STRLEN + 1];
 
 	enroll_approved(f, &a, "a");
-	node_init(&p, "pending");
+	cct_node_init(&p, "pending");
 	assert_int_equal(enroll(f, &p, 0), ENROLL_PENDING);
 	uuid_generate(unknown);
 	assert_int_not_equal(fleet_auth(f->fl, unknown, a.token), AUTH_OK);
@@ -611,8 +557,8 @@ auth_token_for_unknown_or_pending_node_is_not_ok(void **state)
 static void
 revoke_makes_token_unauthorized_at_once(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a, b;
+	struct cct_fx  *f = *state;
+	struct cct_node a, b;
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
@@ -627,8 +573,8 @@ revoke_makes_token_unauthorized_at_once(void **state)
 static void
 enroll_after_revoke_is_revoked(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a;
+	struct cct_fx  *f = *state;
+	struct cct_node a;
 
 	enroll_approved(f, &a, "a");
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
@@ -646,7 +592,7 @@ static void
 deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 {
 	struct cct_fx	    *f = *state;
-	struct node	     a, b, c;
+	struct cct_node	     a, b, c;
 	struct fleet_counts  cnt;
 	struct fleet_summary sum;
 	struct node_view    *v, view;
@@ -655,7 +601,7 @@ deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 
 	enroll_approved(f, &a, "alpha");
 	enroll_approved(f, &b, "bravo");
-	node_init(&c, "charlie");
+	cct_node_init(&c, "charlie");
 	assert_int_equal(enroll(f, &c, 0), ENROLL_PENDING);
 	assert_int_equal(fleet_pending_nodes(f->fl, NULL), 1);
 	/* Reject is for pending nodes only. */
@@ -696,16 +642,16 @@ deleted_node_leaves_the_views_and_keeps_its_id(void **state)
 static void
 pending_nodes_are_capped_and_rate_limited(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n[6];
-	size_t	       max;
+	struct cct_fx  *f = *state;
+	struct cct_node n[6];
+	size_t		max;
 
 	fleet_set_limits(f->fl, 3, 600);
 	for (int i = 0; i < 3; i++) {
-		node_init(&n[i], "p");
+		cct_node_init(&n[i], "p");
 		assert_int_equal(enroll(f, &n[i], 0), ENROLL_PENDING);
 	}
-	node_init(&n[3], "p");
+	cct_node_init(&n[3], "p");
 	assert_int_equal(enroll(f, &n[3], 0), ENROLL_PENDING_FULL);
 	/* Known pending nodes asking again are not new ones. */
 	assert_int_equal(enroll(f, &n[0], 0), ENROLL_PENDING);
@@ -715,11 +661,11 @@ pending_nodes_are_capped_and_rate_limited(void **state)
 	assert_int_equal(max, 3);
 	/* The rate: a burst of 2, then nothing within the same second. */
 	fleet_set_limits(f->fl, 100, 2);
-	node_init(&n[4], "q");
+	cct_node_init(&n[4], "q");
 	assert_int_equal(enroll(f, &n[4], 0), ENROLL_PENDING);
-	node_init(&n[5], "q");
+	cct_node_init(&n[5], "q");
 	assert_int_equal(enroll(f, &n[5], 0), ENROLL_PENDING);
-	node_init(&n[5], "q");
+	cct_node_init(&n[5], "q");
 	assert_int_equal(enroll(f, &n[5], 0), ENROLL_THROTTLED);
 	assert_int_equal(fleet_pending_nodes(f->fl, NULL), 5);
 }
@@ -727,9 +673,9 @@ pending_nodes_are_capped_and_rate_limited(void **state)
 static void
 reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a;
-	char	       old[64];
+	struct cct_fx  *f = *state;
+	struct cct_node a;
+	char		old[64];
 
 	enroll_approved(f, &a, "a");
 	memcpy(old, a.token, sizeof(old));
@@ -750,9 +696,9 @@ reapproval_gives_new_token_and_old_stays_unauthorized(void **state)
 static void
 revoke_and_reapprove_many_times(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a, other;
-	char	       prev[64];
+	struct cct_fx  *f = *state;
+	struct cct_node a, other;
+	char		prev[64];
 
 	enroll_approved(f, &other, "other");
 	enroll_approved(f, &a, "a");
@@ -786,8 +732,8 @@ set_status_unknown_node_is_minus_two(void **state)
 static void
 set_status_to_same_status_keeps_token(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a;
+	struct cct_fx  *f = *state;
+	struct cct_node a;
 
 	enroll_approved(f, &a, "a");
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_APPROVED), 0);
@@ -797,8 +743,8 @@ set_status_to_same_status_keeps_token(void **state)
 static void
 revocation_survives_restart(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a;
+	struct cct_fx  *f = *state;
+	struct cct_node a;
 
 	enroll_approved(f, &a, "a");
 	assert_int_equal(fleet_set_status(f->fl, a.id, NODE_REVOKED), 0);
@@ -819,7 +765,8 @@ heartbeat_for_unknown_node_is_rejected(void **state)
 	char		*hb = NULL;
 
 	uuid_generate(id);
-	assert_int_equal(send_heartbeat(f, id, "ghost", "up", "active"), -1);
+	assert_int_equal(cct_send_heartbeat(f->fl, id, "ghost", "up", "active"),
+	    -1);
 	/* Heartbeats never create nodes. */
 	assert_int_equal(fleet_get(f->fl, id, time(NULL), &v, &hb), -1);
 	assert_null(hb);
@@ -829,7 +776,7 @@ static void
 heartbeat_updates_view_and_attention(void **state)
 {
 	struct cct_fx	*f = *state;
-	struct node	 a;
+	struct cct_node	 a;
 	struct node_view v;
 	char		*hb = NULL;
 	int64_t		 t0 = time(NULL), now;
@@ -841,7 +788,8 @@ heartbeat_updates_view_and_attention(void **state)
 	assert_int_equal(v.reasons, R_HEARTBEAT_STALE | R_NEVER_SCANNED);
 	assert_int_equal(v.level, LEVEL_RED);
 	assert_int_equal(
-	    send_heartbeat(f, a.id, "web-1-renamed", "up", "active"), 0);
+	    cct_send_heartbeat(f->fl, a.id, "web-1-renamed", "up", "active"),
+	    0);
 	now = time(NULL);
 	assert_int_equal(fleet_get(f->fl, a.id, now, &v, &hb), 0);
 	assert_non_null(hb);
@@ -851,7 +799,8 @@ heartbeat_updates_view_and_attention(void **state)
 	assert_int_equal(v.reasons, R_NEVER_SCANNED);
 	assert_int_equal(v.level, LEVEL_YELLOW);
 	free(hb);
-	assert_int_equal(send_heartbeat(f, a.id, "web-1", "down", "failed"), 0);
+	assert_int_equal(
+	    cct_send_heartbeat(f->fl, a.id, "web-1", "down", "failed"), 0);
 	assert_int_equal(fleet_get(f->fl, a.id, now, &v, &hb), 0);
 	assert_int_equal(v.reasons,
 	    R_CLOUDFLARE_DOWN | R_SERVICES_DOWN | R_NEVER_SCANNED);
@@ -872,16 +821,16 @@ static void
 heartbeats_flush_and_survive_restart(void **state)
 {
 	struct cct_fx	*f = *state;
-	struct node	 a, b;
+	struct cct_node	 a, b;
 	struct node_view v;
 	char		*hb = NULL;
 	json_t		*j;
 
 	enroll_approved(f, &a, "web-1");
-	node_init(&b, "pending-1");
+	cct_node_init(&b, "pending-1");
 	assert_int_equal(enroll(f, &b, 0), ENROLL_PENDING);
-	assert_int_equal(send_heartbeat(f, a.id, "web-1b", "down", "inactive"),
-	    0);
+	assert_int_equal(
+	    cct_send_heartbeat(f->fl, a.id, "web-1b", "down", "inactive"), 0);
 	fleet_flush(f->fl);
 	cct_reopen(f);
 	assert_int_equal(fleet_get(f->fl, a.id, time(NULL), &v, &hb), 0);
@@ -908,13 +857,13 @@ heartbeats_flush_and_survive_restart(void **state)
 static void
 heartbeat_survives_close_without_explicit_flush(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a;
-	char	      *hb = NULL;
+	struct cct_fx  *f = *state;
+	struct cct_node a;
+	char	       *hb = NULL;
 
 	enroll_approved(f, &a, "web-1");
-	assert_int_equal(send_heartbeat(f, a.id, "last-words", "up", "active"),
-	    0);
+	assert_int_equal(
+	    cct_send_heartbeat(f->fl, a.id, "last-words", "up", "active"), 0);
 	cct_reopen(f); /* fleet_close flushes */
 	assert_int_equal(
 	    fleet_get(f->fl, a.id, time(NULL), &(struct node_view) { 0 }, &hb),
@@ -927,16 +876,16 @@ heartbeat_survives_close_without_explicit_flush(void **state)
 static void
 only_the_latest_heartbeat_is_kept(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a;
-	char	       host[32];
-	char	      *hb = NULL;
+	struct cct_fx  *f = *state;
+	struct cct_node a;
+	char		host[32];
+	char	       *hb = NULL;
 
 	enroll_approved(f, &a, "web-1");
 	for (int i = 0; i < 100; i++) {
 		snprintf(host, sizeof(host), "host-%d", i);
-		assert_int_equal(send_heartbeat(f, a.id, host, "up", "active"),
-		    0);
+		assert_int_equal(
+		    cct_send_heartbeat(f->fl, a.id, host, "up", "active"), 0);
 		if (i % 10 == 0)
 			fleet_flush(f->fl);
 	}
@@ -953,15 +902,15 @@ only_the_latest_heartbeat_is_kept(void **state)
 static void
 token_is_stored_only_as_32_byte_hash(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    a;
-	sqlite3	      *h = NULL;
-	sqlite3_stmt  *st = NULL;
-	const void    *blob;
-	char	       path[400];
-	char	      *data;
-	size_t	       len;
-	const char    *files[] = { "", "-wal" };
+	struct cct_fx  *f = *state;
+	struct cct_node a;
+	sqlite3	       *h = NULL;
+	sqlite3_stmt   *st = NULL;
+	const void     *blob;
+	char		path[400];
+	char	       *data;
+	size_t		len;
+	const char     *files[] = { "", "-wal" };
 
 	CCT_SQLITE_ONLY();
 
@@ -1007,7 +956,7 @@ static void
 many_nodes_all_authenticate(void **state)
 {
 	struct cct_fx	 *f = *state;
-	struct node	 *n = calloc(MANY, sizeof(*n));
+	struct cct_node	 *n = calloc(MANY, sizeof(*n));
 	struct node_view *v;
 	size_t		  count = 0;
 
@@ -1038,8 +987,9 @@ many_nodes_all_authenticate(void **state)
 		    i % 3 == 0 ? AUTH_UNAUTHORIZED : AUTH_OK);
 	/* Heartbeats from all, then a restart rebuilds the indexes. */
 	for (size_t i = 0; i < MANY; i++)
-		assert_int_equal(
-		    send_heartbeat(f, n[i].id, n[i].host, "up", "active"), 0);
+		assert_int_equal(cct_send_heartbeat(f->fl, n[i].id, n[i].host,
+				     "up", "active"),
+		    0);
 	cct_reopen(f);
 	v = fleet_list(f->fl, time(NULL), &count, NULL);
 	assert_non_null(v);
@@ -1065,10 +1015,10 @@ many_nodes_all_authenticate(void **state)
 /* ---- concurrency ------------------------------------------------------------------------ */
 
 struct worker {
-	struct cct_fx *f;
-	struct node   *n;
-	size_t	       count;
-	int	       failures;
+	struct cct_fx	*f;
+	struct cct_node *n;
+	size_t		 count;
+	int		 failures;
 };
 
 static void *
@@ -1077,11 +1027,12 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	for (size_t i = 0; i < w->count; i++) {
-		node_init(&w->n[i], "w");
+		cct_node_init(&w->n[i], "w");
 		if (enroll(w->f, &w->n[i], 1) != ENROLL_APPROVED ||
 		    fleet_auth(w->f->fl, w->n[i].id, w->n[i].token) !=
 			AUTH_OK ||
-		    send_heartbeat(w->f, w->n[i].id, "w", "up", "active") != 0)
+		    cct_send_heartbeat(w->f->fl, w->n[i].id, "w", "up",
+			"active") != 0)
 			w->failures++;
 		if (i > 0 &&
 		    fleet_auth(w->f->fl, w->n[i - 1].id, w->n[i - 1].token) !=
@@ -1105,7 +1056,7 @@ concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 		w[i].f = f;
 		w[i].count = PER;
 		w[i].failures = 0;
-		w[i].n = calloc(PER, sizeof(struct node));
+		w[i].n = calloc(PER, sizeof(struct cct_node));
 		assert_non_null(w[i].n);
 		assert_int_equal(
 		    pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
@@ -1134,12 +1085,12 @@ concurrent_enroll_auth_and_heartbeats_are_consistent(void **state)
 static void
 enroll_fails_cleanly_when_store_insert_fails(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
-	char	       zero[64];
+	struct cct_fx  *f = *state;
+	struct cct_node n;
+	char		zero[64];
 
 	cct_db_refuse(f, "no_insert", "INSERT", "nodes");
-	node_init(&n, "web-1");
+	cct_node_init(&n, "web-1");
 	memset(n.token, 'x', sizeof(n.token));
 	assert_int_equal(enroll(f, &n, 1), ENROLL_FAILED);
 	memset(zero, 0, sizeof(zero));
@@ -1160,8 +1111,8 @@ enroll_fails_cleanly_when_store_insert_fails(void **state)
 static void
 revoke_fails_cleanly_when_store_update_fails(void **state)
 {
-	struct cct_fx *f = *state;
-	struct node    n;
+	struct cct_fx  *f = *state;
+	struct cct_node n;
 
 	enroll_approved(f, &n, "web-1");
 	cct_db_refuse(f, "no_status", "UPDATE OF status", "nodes");
@@ -1179,7 +1130,7 @@ heartbeat_flush_failure_is_retried(void **state)
 {
 	const char	*hb_table = cct_pg() ? "nodes" : "heartbeat_chunks";
 	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_node	 n;
 	char		*hb = NULL;
 	struct node_view v;
 
@@ -1187,7 +1138,8 @@ heartbeat_flush_failure_is_retried(void **state)
 	/* PostgreSQL writes heartbeats into nodes; SQLite into its log. */
 	cct_db_refuse(f, "no_hb", cct_pg() ? "UPDATE OF heartbeat" : "INSERT",
 	    hb_table);
-	assert_int_equal(send_heartbeat(f, n.id, "retried", "up", "active"), 0);
+	assert_int_equal(
+	    cct_send_heartbeat(f->fl, n.id, "retried", "up", "active"), 0);
 	fleet_flush(f->fl); /* fails: the heartbeat must stay dirty */
 	/* Meanwhile it is still what readers see. */
 	assert_int_equal(fleet_get(f->fl, n.id, time(NULL), &v, &hb), 0);
@@ -1254,7 +1206,7 @@ rewrite_chunks(struct cct_fx *f, const char *from, const char *to)
 static int
 send_uptime(struct cct_fx *f, const char *id, json_int_t up)
 {
-	json_t		*root = heartbeat_body(id, "web-1", "up", "active");
+	json_t		*root = cct_heartbeat_body(id, "web-1", "up", "active");
 	struct heartbeat hb;
 	char		 err[256];
 	int		 rc;
@@ -1284,7 +1236,7 @@ static void
 written_heartbeat_is_read_from_the_store(void **state)
 {
 	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_node	 n;
 	struct node_view v, *all;
 	char		*hb = NULL, **hbs = NULL;
 	size_t		 count;
@@ -1388,7 +1340,7 @@ static void
 readers_never_see_an_older_heartbeat_while_flushing(void **state)
 {
 	struct cct_fx	*f = *state;
-	struct node	 n;
+	struct cct_node	 n;
 	struct order_fx	 o;
 	pthread_t	 t[3];
 	char		*hb = NULL;
@@ -1434,7 +1386,7 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 {
 	struct cct_fx *f = *state;
 	enum { NODES = 50, ROUNDS = 300, QUIET_AFTER = 20 };
-	struct node	*n = calloc(NODES, sizeof(*n));
+	struct cct_node *n = calloc(NODES, sizeof(*n));
 	struct node_view v;
 	char		*hb;
 	int		 most = 0;
@@ -1498,7 +1450,7 @@ static void
 heartbeat_log_is_replayed_at_start(void **state)
 {
 	struct cct_fx	*f = *state;
-	struct node	 a;
+	struct cct_node	 a;
 	struct node_view v;
 	struct store	*st;
 	struct hb_write	 w[3];
@@ -1511,7 +1463,8 @@ heartbeat_log_is_replayed_at_start(void **state)
 	CCT_SQLITE_ONLY();
 
 	enroll_approved(f, &a, "web-1");
-	assert_int_equal(send_heartbeat(f, a.id, "web-1", "up", "active"), 0);
+	assert_int_equal(
+	    cct_send_heartbeat(f->fl, a.id, "web-1", "up", "active"), 0);
 	cct_reopen(f);
 	assert_int_equal(log_rows(f), 0);
 	/* What a crash leaves: heartbeats the fleet never folded. */
@@ -1576,7 +1529,7 @@ static void
 fleet_list_copies_heartbeats(void **state)
 {
 	struct cct_fx	 *f = *state;
-	struct node	  a, b;
+	struct cct_node	  a, b;
 	struct node_view *all;
 	char		**hbs = NULL;
 	size_t		  n = 0;
@@ -1584,7 +1537,8 @@ fleet_list_copies_heartbeats(void **state)
 
 	enroll_approved(f, &a, "a");
 	enroll_approved(f, &b, "b");
-	assert_int_equal(send_heartbeat(f, a.id, "a", "up", "active"), 0);
+	assert_int_equal(cct_send_heartbeat(f->fl, a.id, "a", "up", "active"),
+	    0);
 	all = fleet_list(f->fl, time(NULL), &n, &hbs);
 	assert_non_null(all);
 	assert_non_null(hbs);
@@ -1686,7 +1640,7 @@ dashboard_page_keeps_order_and_counts(void **state)
 {
 	enum { N = 300, STEPS = 3000 };
 	struct cct_fx		*f = *state;
-	struct node		*n = calloc(N, sizeof(*n));
+	struct cct_node		*n = calloc(N, sizeof(*n));
 	static const char *const hosts[] = { "alpha", "host-1", "host-2",
 		"zulu", "host-12" };
 	int64_t			 now = time(NULL);
@@ -1718,7 +1672,7 @@ dashboard_page_keeps_order_and_counts(void **state)
 			    op == 0 ? hosts[(seed >> 4) % 5] : n[k].host;
 
 			assert_int_equal(
-			    send_heartbeat(f, n[k].id, h,
+			    cct_send_heartbeat(f->fl, n[k].id, h,
 				(seed >> 3) % 5 == 0 ? "down" : "up", "active"),
 			    0);
 		} else {

@@ -286,3 +286,48 @@ cct_db_allow(struct cct_fx *f, const char *name, const char *table)
 		snprintf(sql, sizeof(sql), "DROP TRIGGER %s", name);
 	cct_db_exec(f, sql);
 }
+
+void
+cct_node_init(struct cct_node *n, const char *host)
+{
+	memset(n, 0, sizeof(*n));
+	uuid_generate(n->id);
+	snprintf(n->host, sizeof(n->host), "%s", host);
+	n->er.node_id = n->id;
+	n->er.hostname = n->host;
+	n->er.os_profile = "debian-12";
+	n->er.agent_version = "0.1.0";
+}
+
+json_t *
+cct_heartbeat_body(const char *id, const char *host, const char *cf,
+    const char *svc_state)
+{
+	json_t *root = json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f, "
+				 "s:s, s:[{s:s, s:s}], s:s}",
+	    "node_id", id, "hostname", host, "os_profile", "debian-12",
+	    "agent_version", "0.1.1", "uptime_secs", (json_int_t)3600, "load1",
+	    0.5, "mem_used_pct", 40.0, "root_disk_used_pct", 60.0, "cloudflare",
+	    cf, "services", "name", "nginx.service", "state", svc_state,
+	    "sent_at", "2026-11-27T10:00:00Z");
+
+	assert_non_null(root);
+	return root;
+}
+
+int
+cct_send_heartbeat(struct fleet *fl, const char *id, const char *host,
+    const char *cf, const char *svc_state)
+{
+	json_t		*root = cct_heartbeat_body(id, host, cf, svc_state);
+	struct heartbeat hb;
+	char		 err[256];
+	int		 rc;
+
+	if (validate_heartbeat(root, &hb, err, sizeof(err)) != 0)
+		fail_msg("validate_heartbeat: %s", err);
+	rc = fleet_heartbeat(fl, &hb);
+	free(hb.json); /* NULL when the fleet took it */
+	json_decref(root);
+	return rc;
+}

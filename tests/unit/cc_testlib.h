@@ -7,11 +7,13 @@
 #ifndef VM_CC_TESTLIB_H
 #define VM_CC_TESTLIB_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "cc_all.h"
 
 #include "testlib.h"
+#include "util.h"
 
 struct cct_fx {
 	struct tl_dir		 db; /* db.path: the database (file or URI) */
@@ -63,6 +65,26 @@ int cct_queue(struct store *st, const char *id, const char *node_id,
 
 /* Signs a command with a stand-in payload and signature (a sign_fn). */
 int cct_sign_stub(struct cmd_new *c, void *arg);
+
+/* An enrollment request with its own storage. */
+struct cct_node {
+	char		  id[UUID_STRLEN + 1];
+	char		  host[64];
+	struct enroll_req er;
+	char		  token[64];
+};
+
+/* A new id and host for n, profile debian-12, version 0.1.0. */
+void cct_node_init(struct cct_node *n, const char *host);
+/*
+ * A heartbeat body for id that validates (Cloudflare cf, one service in
+ * svc_state); json_decref() it.
+ */
+json_t *cct_heartbeat_body(const char *id, const char *host, const char *cf,
+    const char *svc_state);
+/* That heartbeat validated and given to fl: fleet_heartbeat()'s answer. */
+int cct_send_heartbeat(struct fleet *fl, const char *id, const char *host,
+    const char *cf, const char *svc_state);
 
 /* A read-write connection of its own to f's database (waits up to 10 s). */
 sqlite3 *cct_db_open(struct cct_fx *f);
