@@ -1386,13 +1386,13 @@ heartbeat_log_is_folded_past_its_limit(void **state)
 {
 	struct cct_fx *f = *state;
 	enum { NODES = 50, ROUNDS = 300, QUIET_AFTER = 20 };
-	struct cct_node *n = calloc(NODES, sizeof(*n));
+	struct cct_node *n;
 	struct node_view v;
 	char		*hb;
 	int		 most = 0;
 
-	CCT_SQLITE_ONLY();
-
+	CCT_SQLITE_ONLY(); /* before anything is allocated: it returns */
+	n = calloc(NODES, sizeof(*n));
 	assert_non_null(n);
 	for (int i = 0; i < NODES; i++)
 		enroll_approved(f, &n[i], "n");

@@ -959,18 +959,20 @@ static void
 store_heartbeats_fill_chunks_of_a_page(void **state)
 {
 	enum { N = 200, BIG = 40000 };
-	struct cct_fx	*f = *state;
-	struct node_rec	 a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
-	struct hb_write *w = calloc(N + 3, sizeof(*w));
 	typedef char	 json_buf[512];
-	json_buf	*json = calloc(N, sizeof(*json));
-	char		*big = malloc(BIG + 16);
-	char		*got = NULL;
+	struct cct_fx	*f = *state;
+	struct node_rec	 a;
+	struct hb_write *w;
+	json_buf	*json;
+	char		*big, *got = NULL;
 	int64_t		 first_end, cut, seen[2] = { 0, 0 };
 	long long	 chunks;
 
-	CCT_SQLITE_ONLY();
-
+	CCT_SQLITE_ONLY(); /* before anything is allocated: it returns */
+	a = make_rec(ID_A, "web-1", NODE_APPROVED, 1, 1);
+	w = calloc(N + 3, sizeof(*w));
+	json = calloc(N, sizeof(*json));
+	big = malloc(BIG + 16);
 	assert_non_null(w);
 	assert_non_null(json);
 	assert_non_null(big);
