@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "buf.h"
 #include "log.h"
 #include "store_pg_db.h"
