@@ -567,3 +567,9 @@ store_view_list(struct store *s, const char *after_id, int64_t limit,
 	    s->ops->view->list(s, after_id, limit, fn, arg) :
 	    -1;
 }
+
+int
+store_view_fold(struct store *s)
+{
+	return s->ops->view != NULL ? s->ops->view->fold(s) : 0;
+}

@@ -366,5 +366,10 @@ int store_view_page(struct store *s, const struct store_view_q *q,
  */
 int store_view_list(struct store *s, const char *after_id, int64_t limit,
     store_view_fn fn, void *arg);
+/*
+ * The leader's, now and then: the changes the counts are kept as folded
+ * into one total a rank (they stay correct either way): 0, or -1.
+ */
+int store_view_fold(struct store *s);
 
 #endif

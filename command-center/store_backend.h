@@ -205,6 +205,7 @@ struct store_view_ops {
 	    store_view_fn fn, void *arg);
 	int (*list)(struct store *s, const char *after_id, int64_t limit,
 	    store_view_fn fn, void *arg);
+	int (*fold)(struct store *s);
 };
 
 struct store_ops {

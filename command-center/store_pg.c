@@ -226,7 +226,37 @@ static const char *const migrations[] = {
 	"  hostname COLLATE \"C\", node_id COLLATE \"C\")"
 	"  WHERE deleted_at IS NULL;"
 	"CREATE INDEX nodes_attention_due ON nodes (attn_due)"
-	"  WHERE deleted_at IS NULL;",
+	"  WHERE deleted_at IS NULL;"
+	/*
+	 * The dashboard's counts: rows (rank, +n or -n) only ever added, by
+	 * the triggers below at each change of a shown node's rank, so no
+	 * two writers wait on one counter; their sum per rank is the count.
+	 * The leader folds them into one row per rank (store_pg_views.c).
+	 */
+	"CREATE TABLE attn_counts (  rank smallint NOT NULL,"
+	"  n bigint NOT NULL);"
+	"INSERT INTO attn_counts SELECT attn_rank, count(*) FROM nodes"
+	"  WHERE deleted_at IS NULL GROUP BY attn_rank;"
+	"CREATE FUNCTION vm_attn_count() RETURNS trigger LANGUAGE plpgsql"
+	"  AS $$DECLARE o smallint; n smallint; BEGIN"
+	"  IF TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL THEN"
+	"    o := OLD.attn_rank; END IF;"
+	"  IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN"
+	"    n := NEW.attn_rank; END IF;"
+	"  IF o IS DISTINCT FROM n THEN"
+	"    IF o IS NOT NULL THEN INSERT INTO attn_counts VALUES (o, -1);"
+	"    END IF;"
+	"    IF n IS NOT NULL THEN INSERT INTO attn_counts VALUES (n, 1);"
+	"    END IF;"
+	"  END IF;"
+	"  RETURN NULL; END$$;"
+	"CREATE TRIGGER nodes_attn_counted AFTER INSERT OR DELETE ON nodes"
+	"  FOR EACH ROW EXECUTE FUNCTION vm_attn_count();"
+	/* A heartbeat that changes no rank costs the WHEN alone. */
+	"CREATE TRIGGER nodes_attn_recounted AFTER UPDATE ON nodes"
+	"  FOR EACH ROW WHEN (OLD.attn_rank IS DISTINCT FROM NEW.attn_rank"
+	"    OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL))"
+	"  EXECUTE FUNCTION vm_attn_count();",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -145,18 +145,22 @@ count_row(const PGresult *res, int i, void *arg)
 {
 	struct counts_ctx *x = arg;
 	int		   rank = (int)pg_col_i64(res, i, 0);
-	int64_t		   all = pg_col_i64(res, i, 1);
+	int64_t		   n = pg_col_i64(res, i, 1);
 
-	x->c->total += all;
+	x->c->total += n;
 	if (rank == 3)
-		x->c->revoked += all;
+		x->c->revoked += n;
 	else if (rank >= 0 && rank <= 2)
-		x->c->by_level[2 - rank] += all;
+		x->c->by_level[2 - rank] += n;
 	if (x->rank < 0 || x->rank == rank)
-		x->c->matched += pg_col_i64(res, i, 2);
+		x->c->matched += n;
 	return 0;
 }
 
+/*
+ * The counts are the sums of attn_counts (a few rows: the leader folds
+ * them); only a search reads the rows it matches.
+ */
 static int
 pg_view_counts(struct store *base, int level, const char *q,
     struct store_view_counts *c)
@@ -165,17 +169,46 @@ pg_view_counts(struct store *base, int level, const char *q,
 	struct pg_params  p;
 	struct counts_ctx x = { c, rank_of_level(level) };
 	char		  lq[256];
+	PGresult	 *res;
 	int		  rc;
 
 	memset(c, 0, sizeof(*c));
+	rc = pg_rows(s, &s->rdb, "view_counts",
+	    "SELECT rank, sum(n) FROM attn_counts GROUP BY rank", NULL,
+	    count_row, &x);
 	q_lower(q, lq, sizeof(lq));
+	if (rc == -1 || lq[0] == '\0')
+		return rc;
 	pg_params_init(&p);
 	pg_text(&p, lq);
-	rc = pg_rows(s, &s->rdb, "view_counts",
-	    "SELECT attn_rank, count(*), count(*) FILTER (WHERE " Q_MATCH ")"
-	    " FROM nodes WHERE deleted_at IS NULL GROUP BY attn_rank",
-	    &p, count_row, &x);
+	pg_i64(&p, x.rank);
+	pthread_mutex_lock(&s->rdb.mu);
+	res = pg_exec(s, &s->rdb, "view_matched",
+	    "SELECT count(*) FROM nodes WHERE deleted_at IS NULL"
+	    " AND ($2::integer < 0 OR attn_rank = $2::integer) AND " Q_MATCH,
+	    &p);
+	pthread_mutex_unlock(&s->rdb.mu);
 	pg_params_free(&p);
+	if (res == NULL)
+		return -1;
+	c->matched = pg_col_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* The leader's: the count rows folded into one a rank. */
+static int
+pg_view_fold(struct store *base)
+{
+	struct pg *s = pg_of(base);
+	int	   rc;
+
+	pthread_mutex_lock(&s->rdb.mu);
+	rc = pg_run(s, &s->rdb, "view_fold",
+	    "WITH d AS (DELETE FROM attn_counts RETURNING rank, n)"
+	    " INSERT INTO attn_counts SELECT rank, sum(n) FROM d GROUP BY rank",
+	    NULL);
+	pthread_mutex_unlock(&s->rdb.mu);
 	return rc;
 }
 
@@ -291,4 +324,4 @@ pg_view_list(struct store *base, const char *after_id, int64_t limit,
 }
 
 const struct store_view_ops pg_view_ops = { pg_attend, pg_view_counts,
-	pg_view_page, pg_view_list };
+	pg_view_page, pg_view_list, pg_view_fold };

@@ -225,6 +225,6 @@ views_list(int64_t now, struct views_cursor *cur, size_t max, size_t *count,
 void
 views_tick(int64_t now)
 {
-	if (views_ready(now) == -1)
+	if (views_ready(now) == -1 || store_view_fold(app.store) == -1)
 		log_warn("views_attend_failed", "the store did not answer");
 }
