@@ -212,13 +212,33 @@ pg_view_fold(struct store *base)
 	return rc;
 }
 
-/* The columns a view reads, then its heartbeat when $hb says so. */
-#define VIEW_COLUMNS                                                     \
-	"node_id, hostname, os_profile, agent_version, status,"          \
-	" enrolled_at, last_heartbeat_at, last_scan_at, f_critical,"     \
-	" f_high, f_medium, f_low, f_info, attn_level, attn_reasons,"    \
-	" labels, pinned_key_id, (SELECT count(*) FROM commands c WHERE" \
-	" c.node_id = n.node_id AND c.status = 'queued')"
+/*
+ * The columns a view reads; then the node's queued commands (the page's
+ * table: pending; GET /nodes does not show them: 0) and, for GET /nodes,
+ * its heartbeat document.
+ */
+#define VIEW_COLUMNS                                                  \
+	"node_id, hostname, os_profile, agent_version, status,"       \
+	" enrolled_at, last_heartbeat_at, last_scan_at, f_critical,"  \
+	" f_high, f_medium, f_low, f_info, attn_level, attn_reasons," \
+	" labels, pinned_key_id"
+#define QUEUED_COUNT                                                   \
+	"(SELECT count(*) FROM commands c WHERE c.node_id = n.node_id" \
+	" AND c.status = 'queued')"
+
+/* A stretch of the dashboard's order, by offset or after a key. */
+static const char page_sql[] =
+    "SELECT " VIEW_COLUMNS ", " QUEUED_COUNT " FROM nodes n"
+    " WHERE deleted_at IS NULL AND ($2::integer < 0 OR attn_rank ="
+    " $2::integer) AND " Q_MATCH " AND ($3::integer IS NULL OR (attn_rank,"
+    " hostname COLLATE \"C\", node_id COLLATE \"C\") > ($3::integer,"
+    " $4 COLLATE \"C\", $5 COLLATE \"C\")) ORDER BY attn_rank, hostname"
+    " COLLATE \"C\", node_id COLLATE \"C\" OFFSET $6 LIMIT $7";
+
+/* GET /nodes: by node id, after the last one sent. */
+static const char list_sql[] =
+    "SELECT " VIEW_COLUMNS ", 0, heartbeat FROM nodes n"
+    " WHERE deleted_at IS NULL AND node_id > $1 ORDER BY node_id LIMIT $2";
 
 struct view_ctx {
 	store_view_fn fn;
@@ -290,14 +310,7 @@ pg_view_page(struct store *base, const struct store_view_q *q, store_view_fn fn,
 	 * A custom plan for each (unnamed statements): the parameters that
 	 * are not there fold away and the order's index is read in order.
 	 */
-	rc = pg_rows(s, &s->rdb, "view_page",
-	    "SELECT " VIEW_COLUMNS " FROM nodes n WHERE deleted_at IS NULL"
-	    " AND ($2::integer < 0 OR attn_rank = $2::integer) AND " Q_MATCH
-	    " AND ($3::integer IS NULL OR (attn_rank, hostname COLLATE \"C\","
-	    " node_id COLLATE \"C\") > ($3::integer, $4 COLLATE \"C\","
-	    " $5 COLLATE \"C\")) ORDER BY attn_rank, hostname COLLATE \"C\","
-	    " node_id COLLATE \"C\" OFFSET $6 LIMIT $7",
-	    &p, view_row, &x);
+	rc = pg_rows(s, &s->rdb, "view_page", page_sql, &p, view_row, &x);
 	pg_params_free(&p);
 	return rc;
 }
@@ -314,11 +327,7 @@ pg_view_list(struct store *base, const char *after_id, int64_t limit,
 	pg_params_init(&p);
 	pg_text(&p, after_id != NULL ? after_id : "");
 	pg_i64(&p, limit);
-	rc = pg_rows(s, &s->rdb, "view_list",
-	    "SELECT " VIEW_COLUMNS ", heartbeat FROM nodes n"
-	    " WHERE deleted_at IS NULL AND node_id > $1 ORDER BY node_id"
-	    " LIMIT $2",
-	    &p, view_row, &x);
+	rc = pg_rows(s, &s->rdb, "view_list", list_sql, &p, view_row, &x);
 	pg_params_free(&p);
 	return rc;
 }

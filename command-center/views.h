@@ -39,6 +39,7 @@ struct views_cursor {
  * The next nodes of GET /nodes (deleted ones aside), up to max, with
  * their heartbeat documents (hb[i] malloc'd or NULL): the views, or NULL
  * when the store failed or memory ran out. cur->done when none is left.
+ * From the store, pending is 0 (GET /nodes does not show it).
  */
 struct node_view *views_list(int64_t now, struct views_cursor *cur, size_t max,
     size_t *n, char ***hb);
