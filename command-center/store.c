@@ -536,13 +536,9 @@ store_views(const struct store *s)
 }
 
 int
-store_view_attend(struct store *s, int64_t now, const struct thresholds *t,
-    int64_t *changed)
+store_view_attend(struct store *s, int64_t now, const struct thresholds *t)
 {
-	if (changed != NULL)
-		*changed = 0;
-	return s->ops->view != NULL ? s->ops->view->attend(s, now, t, changed) :
-				      0;
+	return s->ops->view != NULL ? s->ops->view->attend(s, now, t) : 0;
 }
 
 int

@@ -347,10 +347,9 @@ int store_views(const struct store *s);
  * Brings the attention kept beside each row to now for the rows whose due
  * has come (or that a change marked), at most a few thousand a call, the
  * rows another caller holds skipped: 0 when none is left due, 1 when more
- * are, -1. *changed (when not NULL): rows computed.
+ * are, -1.
  */
-int store_view_attend(struct store *s, int64_t now, const struct thresholds *t,
-    int64_t *changed);
+int store_view_attend(struct store *s, int64_t now, const struct thresholds *t);
 /*
  * The dashboard's counts; matched: the nodes at level (as in struct
  * store_view_q) containing q (NULL or "": all). 0, or -1.

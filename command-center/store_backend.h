@@ -197,8 +197,7 @@ struct store_replica_ops {
  * pages, and GET /nodes, over an attention level kept beside each row.
  */
 struct store_view_ops {
-	int (*attend)(struct store *s, int64_t now, const struct thresholds *t,
-	    int64_t *changed);
+	int (*attend)(struct store *s, int64_t now, const struct thresholds *t);
 	int (*counts)(struct store *s, int level, const char *q,
 	    struct store_view_counts *c);
 	int (*page)(struct store *s, const struct store_view_q *q,

@@ -29,8 +29,7 @@
 #define ATTEND_BATCH 2000
 
 static int
-pg_attend(struct store *base, int64_t now, const struct thresholds *t,
-    int64_t *changed)
+pg_attend(struct store *base, int64_t now, const struct thresholds *t)
 {
 	struct pg	*s = pg_of(base);
 	struct pg_params p;
@@ -96,8 +95,6 @@ pg_attend(struct store *base, int64_t now, const struct thresholds *t,
 	}
 	if (pg_commit(s, &s->rdb) == -1)
 		goto fail;
-	if (changed != NULL)
-		*changed = n;
 	rc = n == ATTEND_BATCH ? 1 : 0;
 	goto out;
 fail:
@@ -294,9 +291,9 @@ pg_view_page(struct store *base, const struct store_view_q *q, store_view_fn fn,
 	pg_i64(&p, rank_of_level(q->level));
 	if (q->after != NULL) {
 		pg_i64(&p,
-		    q->after->r.status == NODE_REVOKED ?
-			3 :
-			2 - (int)q->after->level);
+		    rank_of_level(q->after->r.status == NODE_REVOKED ?
+			    3 :
+			    (int)q->after->level));
 		pg_text(&p, q->after->r.hostname);
 		pg_text(&p, q->after->r.node_id);
 	} else {

@@ -44,7 +44,7 @@ views_ready(int64_t now)
 	 */
 	fleet_flush(app.fleet);
 	for (int i = 0; rc == 1 && i < ATTEND_ROUNDS; i++)
-		rc = store_view_attend(app.store, now, &app.thr, NULL);
+		rc = store_view_attend(app.store, now, &app.thr);
 	return rc == -1 ? -1 : 0;
 }
 
